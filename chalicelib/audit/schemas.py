@@ -1,0 +1,40 @@
+"""API contract of the operation log (操作记录 / 系统日志)."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Change(BaseModel):
+    field: str
+    before: Any = None
+    after: Any = None
+
+
+class AuditOut(BaseModel):
+    id: str
+    entity: str
+    record_id: str
+    action: str
+    actor_id: str
+    at: str
+    changes: list[Change]
+    note: str | None = None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    next_cursor: str | None = None
+
+
+class RecordLogQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=100)
+    cursor: str | None = None
+
+
+class AuditQuery(BaseModel):
+    month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (default: this month)")
+    user_id: str | None = Field(None, description="only what this user did (all months)")
+    limit: int = Field(50, ge=1, le=100)
+    cursor: str | None = None

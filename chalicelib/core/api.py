@@ -1,0 +1,154 @@
+"""The one way to declare an HTTP route.
+
+`route()` registers a Chalice route and records its contract (body, query, response,
+status, auth) for the OpenAPI document. The wrapper parses and validates input with the
+pydantic schemas, calls the handler, serialises the response schema, adds the ETag of
+versioned records, and maps every DomainError to `{code, message, details}` in the
+caller's language. Handlers stay a few lines: parse -> one service call -> result.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from . import context, i18n
+from .errors import DomainError, Internal, PreconditionRequired, ValidationFailed, field_errors
+
+PREFIX = "/v1"
+
+
+@dataclass
+class RouteSpec:
+    path: str
+    method: str
+    name: str
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    public: bool = False
+    idempotent_create: bool = False
+    versioned_write: bool = False
+    description: str = ""
+    path_params: list[str] = field(default_factory=list)
+
+
+ROUTES: dict[tuple[str, str], RouteSpec] = {}
+
+
+@dataclass
+class ApiRequest:
+    """What a handler gets: validated body/query plus the headers that carry semantics."""
+
+    body: Any
+    query: Any
+    headers: dict[str, str]
+    raw_query: dict[str, str]
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.headers.get("idempotency-key") or None
+
+    def expected_version(self, body_version: int | None = None) -> int:
+        """The version the client last saw: If-Match (ETag "<n>" or W/"<n>") or body.version."""
+        raw = self.headers.get("if-match")
+        if raw:
+            m = re.fullmatch(r'\s*(?:W/)?"?(\d+)"?\s*', raw)
+            if not m:
+                raise ValidationFailed(details=[{"field": "If-Match", "type": "format", "message": 'expected "<version>"'}])
+            return int(m.group(1))
+        if body_version is not None:
+            return body_version
+        raise PreconditionRequired()
+
+
+def error_response(err: DomainError, locale: str) -> Response:
+    return Response(status_code=err.status, body=json.dumps(err.body(locale), ensure_ascii=False),
+                    headers={"Content-Type": "application/json; charset=utf-8"})
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    h = {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+    body = "" if payload is None else json.dumps(payload, ensure_ascii=False, default=str)
+    return Response(status_code=status, body=body, headers=h)
+
+
+def _dump(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, list):
+        return [_dump(r) for r in result]
+    return result
+
+
+def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, tag: str, body: type[BaseModel] | None = None,
+          query: type[BaseModel] | None = None, response: Any = None, status: int = 200, public: bool = False,
+          idempotent_create: bool = False, versioned_write: bool = False, description: str = "") -> Callable:
+    full = PREFIX + path if not path.startswith("/.well-known") and not path.startswith("/openapi") else path
+
+    def deco(fn: Callable) -> Callable:
+        spec = RouteSpec(path=full, method=method, name=fn.__name__, summary=summary, tag=tag, body=body, query=query,
+                         response=response, status=status, public=public, idempotent_create=idempotent_create,
+                         versioned_write=versioned_write, description=description or (fn.__doc__ or "").strip(),
+                         path_params=re.findall(r"{(\w+)}", full))
+        ROUTES[(full, method)] = spec
+
+        @functools.wraps(fn)
+        def view(**params: str) -> Response:
+            return _run(bp, spec, fn, params)
+
+        view.__name__ = f"{tag}_{fn.__name__}"
+        bp.route(full, methods=[method], cors=True, content_types=["application/json", "application/json; charset=utf-8"])(view)
+        return fn
+
+    return deco
+
+
+def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -> Response:
+    req = bp.current_request
+    headers = {k.lower(): v for k, v in (req.headers or {}).items()}
+    ctx = context.maybe_current()
+    locale = ctx.locale if ctx else i18n.pick_locale(headers.get("accept-language"))
+    try:
+        body = None
+        if spec.body is not None:
+            try:
+                raw = req.json_body if req.raw_body else {}
+            except Exception:  # chalice raises BadRequestError on invalid JSON
+                raise ValidationFailed("INVALID_JSON") from None
+            try:
+                body = spec.body.model_validate(raw if raw is not None else {})
+            except ValidationError as e:
+                raise ValidationFailed(details=field_errors(e.errors())) from None
+        raw_query = dict(req.query_params or {})
+        query = None
+        if spec.query is not None:
+            try:
+                query = spec.query.model_validate(raw_query)
+            except ValidationError as e:
+                raise ValidationFailed(details=field_errors(e.errors())) from None
+        result = fn(ApiRequest(body=body, query=query, headers=headers, raw_query=raw_query), **params)
+        if isinstance(result, Response):
+            return result
+        payload = _dump(result)
+        extra = {}
+        if isinstance(payload, dict) and isinstance(payload.get("version"), int):
+            extra["ETag"] = f'"{payload["version"]}"'
+        return json_response(spec.status if payload is not None else 204, payload, extra)
+    except DomainError as e:
+        return error_response(e, locale)
+    except Exception:  # the one place that turns a bug into a clean 500
+        from .observability import logger
+
+        request_id = (req.context or {}).get("requestId", "")
+        logger.error("unhandled error", extra={"route": spec.path, "trace": traceback.format_exc()})
+        return error_response(Internal(request_id=request_id), locale)

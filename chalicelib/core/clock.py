@@ -1,0 +1,36 @@
+"""One source of 'now', so tests can move time."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+_offset_seconds = 0.0
+
+
+def now() -> datetime:
+    from datetime import timedelta
+
+    return datetime.now(timezone.utc) + timedelta(seconds=_offset_seconds)
+
+
+def now_iso() -> str:
+    return iso(now())
+
+
+def iso(value: datetime) -> str:
+    """UTC ISO-8601 with milliseconds and a Z, sortable as text."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def travel(seconds: float) -> None:
+    """Shift the clock (tests only)."""
+    global _offset_seconds
+    _offset_seconds += seconds
+
+
+def reset() -> None:
+    global _offset_seconds
+    _offset_seconds = 0.0

@@ -1,0 +1,79 @@
+"""Domain exceptions and their one mapping to HTTP.
+
+Services raise these; the route wrapper (core/api.py) turns them into
+`{code, message, details}` with the status below, in the caller's language.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import i18n
+
+
+class DomainError(Exception):
+    status = 400
+    code = "BAD_REQUEST"
+
+    def __init__(self, code: str | None = None, details: Any = None, **params: Any) -> None:
+        self.code = code or self.code
+        self.details = details
+        self.params = params
+        super().__init__(f"{self.code} {params}")
+
+    def message(self, locale: str) -> str:
+        return i18n.text(self.code, locale, **self.params)
+
+    def body(self, locale: str) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message(locale), "details": self.details}
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "FORBIDDEN"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "NOT_FOUND"
+
+    def __init__(self, entity: str = "entity.record", **kw: Any) -> None:
+        super().__init__(entity=entity, **kw)
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "VERSION_CONFLICT"
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "VALIDATION_FAILED"
+
+
+class PreconditionRequired(DomainError):
+    status = 428
+    code = "PRECONDITION_REQUIRED"
+
+
+class LimitExceeded(DomainError):
+    status = 429
+    code = "RATE_LIMITED"
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic errors -> [{field, type, message}] (message in English from pydantic)."""
+    out = []
+    for e in errors:
+        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        out.append({"field": loc, "type": e.get("type"), "message": e.get("msg")})
+    return out
+
+
+class Internal(DomainError):
+    status = 500
+    code = "INTERNAL"

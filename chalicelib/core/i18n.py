@@ -1,0 +1,96 @@
+"""Server-produced texts in 简体中文 and English, chosen by Accept-Language.
+
+Every error code and notification text lives here, so a missing translation is a
+failing unit test (tests/unit/test_i18n.py), not a surprise in production.
+"""
+from __future__ import annotations
+
+DEFAULT_LOCALE = "zh-CN"
+LOCALES = ("zh-CN", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # errors
+    "UNAUTHENTICATED": {"zh-CN": "未登录或登录已失效，请重新登录", "en": "Not signed in, or the session has ended; please sign in again"},
+    "INVALID_TOKEN": {"zh-CN": "访问令牌无效：{reason}", "en": "The access token is invalid: {reason}"},
+    "INVALID_CREDENTIALS": {"zh-CN": "手机号或密码错误", "en": "Wrong mobile number or password"},
+    "ACCOUNT_DISABLED": {"zh-CN": "账号已停用", "en": "The account is disabled"},
+    "FORBIDDEN": {"zh-CN": "没有权限执行此操作（{module}：{action}）", "en": "You are not allowed to do this ({module}: {action})"},
+    "RECORD_FORBIDDEN": {"zh-CN": "没有权限访问该记录", "en": "You are not allowed to access this record"},
+    "FIELD_READ_ONLY": {"zh-CN": "没有权限修改字段：{fields}", "en": "You are not allowed to change these fields: {fields}"},
+    "NOT_FOUND": {"zh-CN": "{entity}不存在或已删除", "en": "{entity} not found or deleted"},
+    "ROUTE_NOT_FOUND": {"zh-CN": "接口不存在", "en": "No such endpoint"},
+    "VALIDATION_FAILED": {"zh-CN": "提交的数据不正确，请检查标出的字段", "en": "The submitted data is not valid; see the listed fields"},
+    "INVALID_JSON": {"zh-CN": "请求体不是合法的 JSON", "en": "The request body is not valid JSON"},
+    "VERSION_CONFLICT": {"zh-CN": "该记录已被他人修改，请刷新后重试", "en": "Someone else changed this record; reload and try again"},
+    "PRECONDITION_REQUIRED": {"zh-CN": "更新需要提供版本号（If-Match 头或 version 字段）", "en": "Updates need the record version (If-Match header or version field)"},
+    "IDEMPOTENCY_KEY_REUSED": {"zh-CN": "该幂等键已用于不同的请求内容", "en": "This idempotency key was already used with a different request body"},
+    "IDEMPOTENCY_IN_PROGRESS": {"zh-CN": "相同幂等键的请求正在处理中", "en": "A request with the same idempotency key is still being processed"},
+    "DUPLICATE": {"zh-CN": "{field}「{value}」已存在", "en": "{field} '{value}' already exists"},
+    "DEPARTMENT_NOT_EMPTY": {"zh-CN": "部门下还有{children}个子部门和{users}名员工，不能删除", "en": "The department still has {children} sub-departments and {users} users; it cannot be deleted"},
+    "DEPARTMENT_CYCLE": {"zh-CN": "不能把部门移动到它自己或它的下级部门之下", "en": "A department cannot be moved under itself or one of its sub-departments"},
+    "ROOT_DEPARTMENT": {"zh-CN": "顶级部门不能删除或移动", "en": "The top department cannot be deleted or moved"},
+    "SUPERVISOR_CYCLE": {"zh-CN": "直属上级不能形成循环", "en": "The supervisor chain cannot form a loop"},
+    "LAST_SUPER_ADMIN": {"zh-CN": "至少需要保留一名启用的超级管理员", "en": "At least one active super administrator must remain"},
+    "ROLE_IN_USE": {"zh-CN": "角色仍有{users}名员工在使用，不能删除", "en": "The role is still assigned to {users} users; it cannot be deleted"},
+    "NOT_IN_RECYCLE_BIN": {"zh-CN": "该记录不在回收站中", "en": "The record is not in the recycle bin"},
+    "INVALID_CURSOR": {"zh-CN": "分页游标无效或已过期", "en": "The page cursor is not valid"},
+    "RATE_LIMITED": {"zh-CN": "请求过于频繁，请稍后再试", "en": "Too many requests; please try again shortly"},
+    "INVALID_STATE": {"zh-CN": "当前状态不允许此操作：{reason}", "en": "Not allowed in the current state: {reason}"},
+    "INTERNAL": {"zh-CN": "服务器内部错误，请稍后再试（请求号 {request_id}）", "en": "Internal server error; please try again later (request {request_id})"},
+    # entity names used inside messages
+    "entity.customer": {"zh-CN": "客户", "en": "Customer"},
+    "entity.department": {"zh-CN": "部门", "en": "Department"},
+    "entity.user": {"zh-CN": "员工", "en": "User"},
+    "entity.role": {"zh-CN": "角色", "en": "Role"},
+    "entity.tenant": {"zh-CN": "租户", "en": "Tenant"},
+    "entity.dictionary": {"zh-CN": "字典项", "en": "Dictionary item"},
+    "entity.numbering_rule": {"zh-CN": "编号规则", "en": "Numbering rule"},
+    "entity.reminder": {"zh-CN": "提醒", "en": "Reminder"},
+    "entity.notification": {"zh-CN": "通知", "en": "Notification"},
+    "entity.record": {"zh-CN": "记录", "en": "Record"},
+    # notifications
+    "notify.reminder.title": {"zh-CN": "提醒：{title}", "en": "Reminder: {title}"},
+    "notify.handover.title": {"zh-CN": "{from_name} 的 {count} 条客户已交接给你", "en": "{count} customers of {from_name} were handed over to you"},
+    "notify.transfer.title": {"zh-CN": "客户「{name}」已转移给你", "en": "Customer '{name}' was transferred to you"},
+}
+
+
+def pick_locale(accept_language: str | None) -> str:
+    """The first supported language in an Accept-Language header (q-values honoured)."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        bits = part.strip().split(";")
+        tag = bits[0].strip().lower()
+        q = 1.0
+        for b in bits[1:]:
+            if b.strip().startswith("q="):
+                try:
+                    q = float(b.strip()[2:])
+                except ValueError:
+                    q = 0.0
+        weighted.append((-q, position, tag))
+    for _, _, tag in sorted(weighted):
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LOCALE
+
+
+def text(key: str, locale: str = DEFAULT_LOCALE, **params: object) -> str:
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    template = entry.get(locale) or entry[DEFAULT_LOCALE]
+    localized = {k: (text(v, locale) if isinstance(v, str) and v.startswith("entity.") else v) for k, v in params.items()}
+    try:
+        return template.format(**localized)
+    except (KeyError, IndexError):
+        return template
+
+
+def both(key: str, **params: object) -> dict[str, str]:
+    """The text in every locale (stored on notifications so the reader's language can be shown)."""
+    return {loc: text(key, loc, **params) for loc in LOCALES}

@@ -1,0 +1,86 @@
+"""OpenAPI 3.1 document generated from the registered routes and their pydantic schemas."""
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
+
+from .api import ROUTES
+
+REF = "#/components/schemas/{model}"
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for a in get_args(annotation) for m in _models(a)]
+
+def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
+    models: dict[str, tuple[type[BaseModel], str]] = {}
+    for spec in ROUTES.values():
+        for m, mode in ((spec.body, "validation"), (spec.query, "validation")):
+            if m is not None:
+                models[m.__name__ + mode] = (m, mode)
+        if spec.response is not None:
+            for m in _models(spec.response):
+                models[m.__name__ + "serialization"] = (m, "serialization")
+    models["ErrorBody"] = (ErrorBody, "serialization")
+    _, defs = models_json_schema([(m, mode) for m, mode in models.values()], ref_template=REF)
+    schemas = defs.get("$defs", {})
+
+    paths: dict[str, dict[str, Any]] = {}
+    for spec in sorted(ROUTES.values(), key=lambda s: (s.path, s.method)):
+        op: dict[str, Any] = {
+            "operationId": f"{spec.tag}_{spec.name}",
+            "summary": spec.summary,
+            "tags": [spec.tag],
+            "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in spec.path_params],
+            "responses": {},
+        }
+        if spec.description:
+            op["description"] = spec.description
+        if spec.public:
+            op["security"] = []
+        if spec.query is not None:
+            for name, f in spec.query.model_fields.items():
+                schema = TypeAdapter(f.annotation).json_schema(ref_template=REF)
+                op["parameters"].append({"name": f.alias or name, "in": "query", "required": f.is_required(),
+                                         "description": f.description or "", "schema": schema})
+        if spec.idempotent_create:
+            op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
+                                     "description": "Same key + same body returns the first result; no duplicate is created",
+                                     "schema": {"type": "string", "maxLength": 128}})
+        if spec.versioned_write:
+            op["parameters"].append({"name": "If-Match", "in": "header", "required": False,
+                                     "description": 'The record version you read ("<n>", the ETag); or send `version` in the body. Stale -> 409',
+                                     "schema": {"type": "string"}})
+        if spec.body is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model=spec.body.__name__)}}}}
+        ok: dict[str, Any] = {"description": "OK"}
+        if spec.response is not None:
+            ok["content"] = {"application/json": {"schema": TypeAdapter(spec.response).json_schema(ref_template=REF, mode="serialization")}}
+        op["responses"][str(spec.status)] = ok
+        err = {"content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}}
+        for code, text in (("400", "Bad request"), ("401", "Not signed in"), ("403", "Not allowed"), ("404", "Not found"),
+                           ("409", "Version conflict"), ("422", "Validation failed"), ("428", "Version required")):
+            if code == "401" and spec.public:
+                continue
+            op["responses"][code] = {"description": text, **err}
+        paths.setdefault(spec.path, {})[spec.method.lower()] = op
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version,
+                 "description": "Multi-tenant CRM. Errors are {code, message, details}; messages follow Accept-Language (zh-CN, en)."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "security": [{"bearer": []}],
+    }
+

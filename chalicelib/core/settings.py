@@ -1,0 +1,54 @@
+"""Runtime configuration, read from the environment once per process.
+
+Every value has a default that works for the local stack; AWS deployments set them
+through the CDK stack (infra/). Reading settings never talks to AWS.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    stage: str = Field("local", description="local | test | dev | prod")
+    region: str = Field("ap-southeast-1", description="AWS region of every resource")
+    table_name: str = "crm-local"
+    event_bus_name: str = "crm-local"
+    schedule_group: str = "crm-local"
+    # ARN of the reminders Lambda and the role Scheduler assumes to invoke it.
+    reminder_target_arn: str = "arn:aws:lambda:ap-southeast-1:000000000000:function:crm-reminders"
+    scheduler_role_arn: str = "arn:aws:iam::000000000000:role/crm-scheduler"
+    archive_bucket: str = "crm-local-archive"
+    default_timezone: str = "Asia/Shanghai"
+
+    # Identity. Tokens are always verified: issuer, audience, expiry and signature (JWKS).
+    identity_provider: str = Field("local", description="local | cognito")
+    jwt_issuer: str = "http://127.0.0.1/local-idp"
+    jwt_audience: str = "crm-web"
+    jwks_url: str = Field("", description="https://… or file://… JWKS document")
+    local_idp_key_file: str = Field(".local/idp-key.pem", description="private key of the local IdP")
+    token_ttl_seconds: int = 3600
+    cognito_user_pool_id: str = ""
+    cognito_client_id: str = ""
+
+    # Behaviour
+    audit_ttl_days: int = 180
+    idempotency_ttl_hours: int = 24
+    authz_cache_seconds: float = 10.0
+    page_size_default: int = 20
+    page_size_max: int = 100
+    rate_limit_per_minute: int = 6000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the local stack change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,40 @@
+"""Customers (客户): the reference record module.
+
+Keys follow db/records.Record (ENTITY = CUSTOMER):
+- get by id: GetItem pk = T#<t>#CUSTOMER#<id>, sk = "#"
+- my / my subordinates' customers: Query gsi1 per owner partition T#<t>#CUSTOMER#OWNER#<user>
+- customers shared with me (相关团队): Query gsi1 T#<t>#CUSTOMER#TEAM#<user>
+- all customers of the tenant (全部): Query gsi2 T#<t>#CUSTOMER
+- recycle bin: gsi2 T#<t>#BIN
+- related records (contacts, deals … in later modules): gsi3 T#<t>#CUSTOMER#<id>
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+
+from ..db.records import Record
+
+
+class Customer(Record, discriminator="CUSTOMER"):
+    ENTITY = "CUSTOMER"
+    MODULE = "customers"
+    NAME_KEY = "entity.customer"
+    FIELDS = ("name", "customer_type", "level", "industry", "source", "mobile", "phone", "email", "website", "region",
+              "address", "remark", "tags", "deal_status", "locked", "credit_limit")
+
+    name = UnicodeAttribute()
+    customer_type = UnicodeAttribute(null=True)
+    level = UnicodeAttribute(null=True)
+    industry = UnicodeAttribute(null=True)
+    source = UnicodeAttribute(null=True)
+    mobile = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    website = UnicodeAttribute(null=True)
+    region = UnicodeAttribute(null=True)
+    address = UnicodeAttribute(null=True)
+    remark = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    deal_status = UnicodeAttribute(default="none")
+    locked = BooleanAttribute(default=False)
+    credit_limit = NumberAttribute(null=True)

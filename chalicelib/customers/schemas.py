@@ -1,0 +1,118 @@
+"""API contract of customers."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..org.schemas import _mobile
+
+PHONE = re.compile(r"^[0-9+()\- ]{5,30}$")
+
+
+class _Fields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    customer_type: str | None = Field(None, description="code from the customer_type dictionary")
+    level: str | None = Field(None, description="code from the customer_level dictionary")
+    industry: str | None = Field(None, description="code from the industry dictionary")
+    source: str | None = Field(None, description="code from the source dictionary")
+    mobile: str | None = None
+    phone: str | None = Field(None, max_length=30)
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=120)
+    website: str | None = Field(None, max_length=200)
+    region: str | None = Field(None, max_length=60, description="省/市/区")
+    address: str | None = Field(None, max_length=200)
+    remark: str | None = Field(None, max_length=2000)
+    tags: list[str] | None = Field(None, max_length=20)
+    credit_limit: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+
+    @field_validator("mobile")
+    @classmethod
+    def _m(cls, v: str | None) -> str | None:
+        return _mobile(v) if v else v
+
+    @field_validator("phone")
+    @classmethod
+    def _p(cls, v: str | None) -> str | None:
+        if v and not PHONE.match(v):
+            raise ValueError("电话号码格式不正确 / not a phone number")
+        return v
+
+
+class CustomerIn(_Fields):
+    name: str = Field(min_length=1, max_length=100, description="客户名称")
+    owner_id: str | None = Field(None, description="负责人; defaults to the caller")
+
+
+class CustomerPatch(_Fields):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    deal_status: Literal["none", "closed"] | None = None
+    version: int | None = None
+
+
+class TeamMemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str
+    access: Literal["read", "write"] = "read"
+    until: str | None = Field(None, description="ISO-8601 expiry; null = no expiry")
+
+
+class TeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    members: list[TeamMemberIn] = Field(max_length=50)
+    version: int | None = None
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to_user_id: str
+    keep_previous_owner_as: Literal["none", "read", "write"] = Field("none", description="previous owner joins the team")
+    version: int | None = None
+
+
+class TeamMemberOut(BaseModel):
+    user_id: str
+    access: str
+    until: str | None = None
+
+
+class CustomerOut(BaseModel):
+    """Fields the caller may not see are absent; masked fields are masked (field permissions)."""
+
+    id: str
+    name: str | None = None
+    owner_id: str
+    customer_type: str | None = None
+    level: str | None = None
+    industry: str | None = None
+    source: str | None = None
+    mobile: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+    region: str | None = None
+    address: str | None = None
+    remark: str | None = None
+    tags: list[str] | None = None
+    deal_status: str | None = None
+    locked: bool | None = None
+    credit_limit: float | None = None
+    team: list[TeamMemberOut] = []
+    access: Literal["read", "write"]
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerOut]
+    next_cursor: str | None = None
+
+
+class CustomerQuery(BaseModel):
+    scope: Literal["visible", "mine", "team"] = Field("visible", description="visible = everything my data scope allows")
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = None

@@ -1,0 +1,1 @@
+"""The single DynamoDB table: definition, base model, keys, transactions, audit."""

@@ -1,0 +1,128 @@
+"""PynamoDB base model of the single table, and the connection it shares.
+
+All item classes derive from `Item` and are told apart by the `type` discriminator, so a
+Query over a partition or an index returns the right classes at once. The table name and
+endpoint come from settings when the first call is made (never at import time); the
+endpoint follows botocore's AWS_ENDPOINT_URL like every other client.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    DiscriminatorAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from ..core.settings import get_settings
+
+
+class _Index(GlobalSecondaryIndex):
+    @classmethod
+    def build(cls, name: str) -> "_Index":
+        meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
+        attrs = {
+            "Meta": meta,
+            f"{name}pk": UnicodeAttribute(hash_key=True),
+            f"{name}sk": UnicodeAttribute(range_key=True),
+        }
+        return type(f"{name.upper()}Index", (GlobalSecondaryIndex,), attrs)()
+
+
+class _LazyMeta:
+    """Model.Meta whose table name and region are read from settings when used."""
+
+    @property
+    def table_name(self) -> str:  # type: ignore[override]
+        return get_settings().table_name
+
+    @property
+    def region(self) -> str:
+        return get_settings().region
+
+    host = None
+    max_retry_attempts = 3
+    billing_mode = "PAY_PER_REQUEST"
+
+
+class Item(Model):
+    """Every item of the table. Subclasses declare `discriminator="…"`."""
+
+    Meta = _LazyMeta()  # type: ignore[assignment]
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    type = DiscriminatorAttribute()
+    tenant_id = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    gsi1 = _Index.build("gsi1")
+    gsi2 = _Index.build("gsi2")
+    gsi3 = _Index.build("gsi3")
+
+
+class Versioned(Item):
+    """Mutable items: optimistic locking through `version` (PynamoDB adds the condition)."""
+
+    version = VersionAttribute()
+    created_at = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute()
+
+
+_connection: Connection | None = None
+
+
+def connection() -> Connection:
+    """The low-level connection used for transactions and batch reads."""
+    global _connection
+    s = get_settings()
+    if _connection is None or _connection.region != s.region:
+        _connection = Connection(region=s.region)
+    return _connection
+
+
+def reset_connections() -> None:
+    """Drop cached clients (tests switch between moto back ends)."""
+    global _connection
+    _connection = None
+    stack: list[type] = [Item]
+    while stack:
+        cls = stack.pop()
+        cls._connection = None  # type: ignore[attr-defined]
+        stack.extend(cls.__subclasses__())
+
+
+def plain(value: Any) -> Any:
+    """PynamoDB attribute values -> JSON-friendly Python (MapAttribute, sets, Decimals)."""
+    from decimal import Decimal
+
+    from pynamodb.attributes import MapAttribute
+
+    if isinstance(value, MapAttribute):
+        return {k: plain(v) for k, v in value.attribute_values.items()}
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, set):
+        return sorted(plain(v) for v in value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+__all__ = ["Item", "Versioned", "NumberAttribute", "UnicodeAttribute", "connection", "reset_connections", "plain"]

@@ -1,0 +1,196 @@
+"""Business records: the pattern every module's main entity follows.
+
+Key design (any Record subclass, ENTITY = e.g. CUSTOMER):
+- pk = T#<t>#<ENTITY>#<id>, sk = "#"                      -> get by id: one GetItem.
+- gsi1pk = T#<t>#<ENTITY>#OWNER#<owner>, gsi1sk = <created>#<id>  -> an owner's records.
+- gsi2pk = T#<t>#<ENTITY>, gsi2sk = <created>#<id>      -> all records of the tenant.
+- deleted: gsi1 removed, gsi2pk = T#<t>#BIN, gsi2sk = <deleted>#<ENTITY>#<id> -> recycle bin.
+- team members: pk = record pk, sk = TEAM#<user>, gsi1pk = T#<t>#<ENTITY>#TEAM#<user>
+  -> records shared with a user (相关团队); the record keeps the same team in `team`
+  so one GetItem answers every permission question about it.
+
+Every write here is one transaction with its audit entry (and idempotency marker).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from pynamodb.attributes import JSONAttribute, UnicodeAttribute
+
+from ..core import clock, ids
+from ..core.errors import Conflict, NotFound, ValidationFailed
+from . import audit, keys, tx
+from .base import Item, Versioned, plain
+
+_REGISTRY: dict[str, type["Record"]] = {}
+
+
+def registry() -> dict[str, type["Record"]]:
+    return dict(_REGISTRY)
+
+
+class TeamMember(Item, discriminator="TEAM"):
+    entity = UnicodeAttribute()
+    record_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    access = UnicodeAttribute()  # read | write
+    until = UnicodeAttribute(null=True)
+
+
+class Record(Versioned):
+    """Base of business records. Subclasses set ENTITY, MODULE, NAME_KEY and FIELDS."""
+
+    ENTITY: ClassVar[str] = ""
+    MODULE: ClassVar[str] = ""
+    NAME_KEY: ClassVar[str] = "entity.record"
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    deleted_at = UnicodeAttribute(null=True)
+    deleted_by = UnicodeAttribute(null=True)
+    team = JSONAttribute(default=dict)  # {user_id: {"access": "read"|"write", "until": iso|None}}
+    custom = JSONAttribute(default=dict)
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if cls.ENTITY:
+            _REGISTRY[cls.ENTITY] = cls
+
+    # ---- keys -------------------------------------------------------------------------
+    @classmethod
+    def key(cls, tenant_id: str, record_id: str) -> tuple[str, str]:
+        return keys.record_pk(tenant_id, cls.ENTITY, record_id), keys.RECORD_SK
+
+    def set_live_keys(self) -> None:
+        order = f"{self.created_at}#{self.id}"
+        self.gsi1pk = keys.owner_list(self.tenant_id, self.ENTITY, self.owner_id)
+        self.gsi1sk = order
+        self.gsi2pk = keys.tenant_list(self.tenant_id, self.ENTITY)
+        self.gsi2sk = order
+
+    def set_bin_keys(self) -> None:
+        self.gsi1pk = None
+        self.gsi1sk = None
+        self.gsi2pk = keys.recycle_bin(self.tenant_id)
+        self.gsi2sk = f"{self.deleted_at}#{self.ENTITY}#{self.id}"
+
+    # ---- values -----------------------------------------------------------------------
+    def values(self) -> dict[str, Any]:
+        """The business fields as plain values (what the audit log compares)."""
+        data = {name: plain(getattr(self, name)) for name in self.FIELDS}
+        data["owner_id"] = self.owner_id
+        if self.custom:
+            data["custom"] = plain(self.custom)
+        return data
+
+
+def new(cls: type[Record], tenant_id: str, actor_id: str, owner_id: str, **fields: Any) -> Record:
+    at = clock.now_iso()
+    rec = cls(tenant_id=tenant_id, id=ids.new_id(), owner_id=owner_id, created_at=at, created_by=actor_id,
+              updated_at=at, updated_by=actor_id, team={}, **fields)
+    rec.pk, rec.sk = cls.key(tenant_id, rec.id)
+    rec.set_live_keys()
+    return rec
+
+
+def get(cls: type[Record], tenant_id: str, record_id: str, *, include_deleted: bool = False) -> Record:
+    pk, sk = cls.key(tenant_id, record_id)
+    try:
+        rec = cls.get(pk, sk)
+    except cls.DoesNotExist:
+        raise NotFound(cls.NAME_KEY) from None
+    if not isinstance(rec, cls) or rec.tenant_id != tenant_id or (rec.deleted_at and not include_deleted):
+        raise NotFound(cls.NAME_KEY)
+    return rec
+
+
+def batch_get(cls: type[Record], tenant_id: str, record_ids: list[str]) -> list[Record]:
+    if not record_ids:
+        return []
+    found = {r.id: r for r in cls.batch_get([cls.key(tenant_id, i) for i in record_ids])}
+    return [found[i] for i in record_ids if i in found and not found[i].deleted_at]
+
+
+def check_version(rec: Record, expected: int | None) -> None:
+    if expected is not None and rec.version != expected:
+        raise Conflict(details={"current_version": rec.version, "your_version": expected})
+
+
+def create(rec: Record, actor_id: str, *, extra: list[tx.Op] | None = None, note: str | None = None) -> Record:
+    entry = audit.entry(rec.tenant_id, rec.ENTITY, rec.id, "create", actor_id, audit.diff(None, rec.values()), note)
+    tx.write([tx.put(rec, condition=Record.pk.does_not_exist()), tx.put(entry), *(extra or [])])
+    return rec
+
+
+def update(rec: Record, actor_id: str, changes: dict[str, Any], expected_version: int | None, *,
+           action: str = "update", extra: list[tx.Op] | None = None, note: str | None = None) -> Record:
+    """Apply `changes` (field -> value); write only if something changed. Version-checked."""
+    check_version(rec, expected_version)
+    before = rec.values()
+    for name, value in changes.items():
+        setattr(rec, name, value)
+    if "owner_id" in changes:
+        rec.set_live_keys()
+    after = rec.values()
+    delta = audit.diff(before, after)
+    if not delta and not extra:
+        return rec
+    rec.updated_at = clock.now_iso()
+    rec.updated_by = actor_id
+    entry = audit.entry(rec.tenant_id, rec.ENTITY, rec.id, action, actor_id, delta, note)
+    tx.write([tx.put(rec), tx.put(entry), *(extra or [])])
+    return rec
+
+
+def soft_delete(rec: Record, actor_id: str, expected_version: int | None) -> Record:
+    check_version(rec, expected_version)
+    rec.deleted_at = clock.now_iso()
+    rec.deleted_by = actor_id
+    rec.set_bin_keys()
+    entry = audit.entry(rec.tenant_id, rec.ENTITY, rec.id, "delete", actor_id, [{"field": "deleted_at", "before": None, "after": rec.deleted_at}])
+    tx.write([tx.put(rec), tx.put(entry)])
+    return rec
+
+
+def restore(rec: Record, actor_id: str) -> Record:
+    if not rec.deleted_at:
+        raise ValidationFailed("NOT_IN_RECYCLE_BIN")
+    deleted_at = rec.deleted_at
+    rec.deleted_at = None
+    rec.deleted_by = None
+    rec.set_live_keys()
+    entry = audit.entry(rec.tenant_id, rec.ENTITY, rec.id, "restore", actor_id, [{"field": "deleted_at", "before": deleted_at, "after": None}])
+    tx.write([tx.put(rec), tx.put(entry)])
+    return rec
+
+
+def purge(rec: Record, actor_id: str) -> None:
+    """Remove a record from the recycle bin for good (its audit log stays until TTL)."""
+    if not rec.deleted_at:
+        raise ValidationFailed("NOT_IN_RECYCLE_BIN")
+    entry = audit.entry(rec.tenant_id, rec.ENTITY, rec.id, "purge", actor_id, audit.diff(rec.values(), None))
+    members = [TeamMember(pk=rec.pk, sk=f"TEAM#{uid}") for uid in (rec.team or {})]
+    tx.write([tx.delete(rec), tx.put(entry), *[tx.delete(m) for m in members]])
+
+
+def team_ops(rec: Record, new_team: dict[str, dict[str, Any]]) -> list[tx.Op]:
+    """Operations that bring the TEAM# items in line with `new_team`."""
+    ops: list[tx.Op] = []
+    old = rec.team or {}
+    for uid in old:
+        if uid not in new_team:
+            ops.append(tx.delete(TeamMember(pk=rec.pk, sk=f"TEAM#{uid}")))
+    for uid, grant in new_team.items():
+        if old.get(uid) != grant:
+            ops.append(tx.put(TeamMember(
+                pk=rec.pk, sk=f"TEAM#{uid}", tenant_id=rec.tenant_id, entity=rec.ENTITY, record_id=rec.id,
+                user_id=uid, access=grant["access"], until=grant.get("until"),
+                gsi1pk=keys.team_list(rec.tenant_id, rec.ENTITY, uid), gsi1sk=f"{rec.created_at}#{rec.id}",
+            )))
+    return ops
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,64 @@
+"""The one table's physical definition.
+
+Single source for the CDK stack (infra/) and the local stack (devstack/): both build the
+table from TABLE_SPEC, so what runs locally is what is deployed.
+
+Keys are overloaded; every value starts with the tenant (`T#<tenant>#…`), except the
+platform-level tenant directory. What each index serves:
+
+- pk/sk     the item itself and its own collection (record + its audit log + team).
+- gsi1      "owner lists": one partition per (tenant, entity, owner) — my customers,
+            my reminders, my unread notifications, records shared with me through a team.
+- gsi2      "tenant lists": one partition per (tenant, entity) ordered by time — all
+            customers, the recycle bin, the audit log of a month, the tenant directory.
+- gsi3      "parent collections": every child keyed by its parent record, so a
+            customer with all related records is one Query (customer 360).
+"""
+from __future__ import annotations
+
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+TTL_ATTRIBUTE = "expires_at"
+INDEXES = ("gsi1", "gsi2", "gsi3")
+
+TABLE_SPEC: dict = {
+    "KeySchema": [
+        {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+    ],
+    "AttributeDefinitions": [
+        {"AttributeName": name, "AttributeType": "S"}
+        for name in (PARTITION_KEY, SORT_KEY, *[f"{i}{k}" for i in INDEXES for k in ("pk", "sk")])
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": index,
+            "KeySchema": [
+                {"AttributeName": f"{index}pk", "KeyType": "HASH"},
+                {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+        for index in INDEXES
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+    "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    "SSESpecification": {"Enabled": True},
+    "TimeToLiveSpecification": {"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+    "PointInTimeRecovery": True,
+}
+
+
+def create_table_kwargs(table_name: str) -> dict:
+    """Arguments for DynamoDB CreateTable (local stack and tests)."""
+    spec = {k: v for k, v in TABLE_SPEC.items() if k not in ("TimeToLiveSpecification", "PointInTimeRecovery", "SSESpecification")}
+    return {"TableName": table_name, **spec}
+
+
+def create_table(client, table_name: str) -> None:
+    """Create the table with its TTL setting, idempotently."""
+    try:
+        client.create_table(**create_table_kwargs(table_name))
+    except client.exceptions.ResourceInUseException:
+        return
+    client.update_time_to_live(TableName=table_name, TimeToLiveSpecification=TABLE_SPEC["TimeToLiveSpecification"])

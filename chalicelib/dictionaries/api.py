@@ -1,0 +1,48 @@
+"""HTTP routes of dictionaries (数据字典)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+from pydantic import BaseModel, Field
+
+from ..core.api import ApiRequest, route
+from ..core.errors import ValidationFailed
+from . import schemas as s
+from . import service
+
+bp = Blueprint(__name__)
+TAG = "dictionaries"
+
+
+class DictQuery(BaseModel):
+    type: str | None = Field(None, pattern=s.TYPE_PATTERN, description="only this dictionary")
+
+
+def _type(dict_type: str) -> str:
+    import re
+
+    if not re.match(s.TYPE_PATTERN, dict_type):
+        raise ValidationFailed(details=[{"field": "type", "type": "pattern", "message": "lower-case letters, digits and _"}])
+    return dict_type
+
+
+@route(bp, "/dictionaries", summary="All dictionary items, or one dictionary (?type=)", tag=TAG, query=DictQuery, response=s.DictItemList)
+def list_items(req: ApiRequest) -> dict:
+    return {"items": service.list_items(req.query.type)}
+
+
+@route(bp, "/dictionaries/{dict_type}", "POST", summary="Add an item to a dictionary", tag=TAG, body=s.DictItemIn,
+       response=s.DictItemOut, status=201)
+def create_item(req: ApiRequest, dict_type: str) -> dict:
+    return service.create(_type(dict_type), req.body.model_dump())
+
+
+@route(bp, "/dictionaries/{dict_type}/{code}", "PATCH", summary="Change an item", tag=TAG, body=s.DictItemPatch,
+       response=s.DictItemOut, versioned_write=True)
+def update_item(req: ApiRequest, dict_type: str, code: str) -> dict:
+    changes = req.body.model_dump(exclude_unset=True, exclude={"version"})
+    return service.update(_type(dict_type), code, changes, req.expected_version(req.body.version))
+
+
+@route(bp, "/dictionaries/{dict_type}/{code}", "DELETE", summary="Remove an item", tag=TAG, status=204, versioned_write=True)
+def delete_item(req: ApiRequest, dict_type: str, code: str) -> None:
+    service.delete(_type(dict_type), code, req.expected_version())

@@ -1,0 +1,41 @@
+"""API contract of dictionaries."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TYPE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+
+
+class DictItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    label: str = Field(min_length=1, max_length=60)
+    label_en: str | None = Field(None, max_length=60)
+    parent_code: str | None = None
+    sort_order: int = 0
+    enabled: bool = True
+
+
+class DictItemPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    label: str | None = Field(None, min_length=1, max_length=60)
+    label_en: str | None = None
+    parent_code: str | None = None
+    sort_order: int | None = None
+    enabled: bool | None = None
+    version: int | None = None
+
+
+class DictItemOut(BaseModel):
+    type: str
+    code: str
+    label: str
+    label_en: str | None
+    parent_code: str | None
+    sort_order: int
+    enabled: bool
+    version: int
+
+
+class DictItemList(BaseModel):
+    items: list[DictItemOut]

@@ -1,0 +1,126 @@
+"""Dictionary rules: admins edit, everyone reads, other modules validate codes here."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import clock, context
+from ..core.errors import Conflict, NotFound, ValidationFailed
+from ..db import audit, tx
+from ..db.base import Item, plain
+from .models import DictItem
+
+MODULE = "dictionaries"
+
+# Defaults of every new tenant (PLAT-5): type -> [(code, 中文, English)]
+DEFAULTS: dict[str, list[tuple[str, str, str]]] = {
+    "position": [("gm", "总经理", "General manager"), ("sales_director", "销售总监", "Sales director"),
+                 ("sales_manager", "销售经理", "Sales manager"), ("sales_rep", "销售代表", "Sales representative"),
+                 ("service_agent", "客服专员", "Service agent"), ("finance", "财务", "Finance"), ("admin", "行政", "Administration")],
+    "customer_type": [("existing", "老客户", "Existing customer"), ("target", "目标客户", "Target customer"),
+                      ("potential", "潜在客户", "Potential customer"), ("partner", "合作伙伴", "Partner"),
+                      ("blacklist", "黑名单", "Blacklist"), ("competitor", "竞争对手", "Competitor")],
+    "customer_level": [("A", "A（重点客户）", "A (key)"), ("B", "B（普通客户）", "B (regular)"), ("C", "C（非优先客户）", "C (low priority)")],
+    "industry": [("it", "IT/互联网", "IT / Internet"), ("manufacturing", "制造业", "Manufacturing"), ("finance", "金融", "Finance"),
+                 ("education", "教育", "Education"), ("healthcare", "医疗", "Healthcare"), ("retail", "零售", "Retail"),
+                 ("real_estate", "房地产", "Real estate"), ("government", "政府", "Government"), ("other", "其他", "Other")],
+    "source": [("campaign", "市场活动", "Campaign"), ("phone", "电话咨询", "Phone"), ("referral", "客户介绍", "Referral"),
+               ("web", "网站表单", "Web form"), ("email", "邮件", "Email"), ("exhibition", "展会", "Trade fair"), ("other", "其他", "Other")],
+    "followup_type": [("call", "电话", "Call"), ("email", "邮件", "Email"), ("visit", "上门拜访", "Visit"),
+                      ("sms", "短信", "SMS"), ("wechat", "微信", "WeChat")],
+    "loss_reason": [("price", "价格", "Price"), ("competitor", "竞争对手", "Competitor"), ("no_budget", "无预算", "No budget"),
+                    ("no_decision", "无决策", "No decision")],
+    "unit": [("piece", "个", "piece"), ("set", "套", "set"), ("box", "箱", "box"), ("year", "年", "year")],
+}
+
+
+def out(item: DictItem) -> dict[str, Any]:
+    return {"type": item.dict_type, "code": item.code, **plain(item.values()), "version": item.version}
+
+
+def new_item(tenant: str, actor: str, dict_type: str, code: str, label: str, label_en: str | None = None,
+             parent_code: str | None = None, sort_order: int = 0, enabled: bool = True) -> DictItem:
+    at = clock.now_iso()
+    item = DictItem(tenant_id=tenant, dict_type=dict_type, code=code, label=label, label_en=label_en, parent_code=parent_code,
+                    sort_order=sort_order, enabled=enabled, created_at=at, created_by=actor, updated_at=at, updated_by=actor)
+    item.pk, item.sk = DictItem.key(tenant, dict_type, code)
+    return item
+
+
+def default_items(tenant: str, actor: str) -> list[DictItem]:
+    return [new_item(tenant, actor, t, code, zh, en, sort_order=i)
+            for t, rows in DEFAULTS.items() for i, (code, zh, en) in enumerate(rows)]
+
+
+def exists(tenant: str, dict_type: str, code: str) -> bool:
+    try:
+        item = DictItem.get(*DictItem.key(tenant, dict_type, code))
+    except DictItem.DoesNotExist:
+        return False
+    return bool(item.enabled)
+
+
+def validate(tenant: str, values: dict[str, Any], fields: dict[str, str]) -> None:
+    """Check that each field's code is an enabled item of its dictionary (field -> type)."""
+    errors = [{"field": f, "type": "dictionary", "message": f"'{values[f]}' is not in the {t} dictionary"}
+              for f, t in fields.items() if values.get(f) not in (None, "") and not exists(tenant, t, values[f])]
+    if errors:
+        raise ValidationFailed(details=errors)
+
+
+def list_items(dict_type: str | None) -> list[dict[str, Any]]:
+    from ..org import service as org
+
+    tenant = context.current().tenant_id
+    org.principal()
+    rng = DictItem.sk.startswith(f"{dict_type}#") if dict_type else None
+    items = Item.query(DictItem.key(tenant, "x", "x")[0], range_key_condition=rng)
+    return sorted((out(i) for i in items if isinstance(i, DictItem)), key=lambda d: (d["type"], d["sort_order"], d["code"]))
+
+
+def create(dict_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    from ..org import service as org
+
+    ctx = context.current()
+    org.principal().require(MODULE, "manage")
+    item = new_item(ctx.tenant_id, ctx.user_id, dict_type, **body)
+    tx.write([tx.put(item, condition=DictItem.pk.does_not_exist(),
+                     on_conflict=lambda: ValidationFailed("DUPLICATE", field="code", value=body["code"])),
+              tx.put(audit.entry(ctx.tenant_id, "dictionary", f"{dict_type}:{body['code']}", "create", ctx.user_id, audit.diff(None, item.values())))])
+    return out(item)
+
+
+def _get(tenant: str, dict_type: str, code: str) -> DictItem:
+    try:
+        return DictItem.get(*DictItem.key(tenant, dict_type, code))
+    except DictItem.DoesNotExist:
+        raise NotFound("entity.dictionary") from None
+
+
+def update(dict_type: str, code: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
+    from ..org import service as org
+
+    ctx = context.current()
+    org.principal().require(MODULE, "manage")
+    item = _get(ctx.tenant_id, dict_type, code)
+    if item.version != expected:
+        raise Conflict(details={"current_version": item.version, "your_version": expected})
+    before = item.values()
+    for k, v in changes.items():
+        setattr(item, k, v)
+    item.updated_at, item.updated_by = clock.now_iso(), ctx.user_id
+    tx.write([tx.put(item), tx.put(audit.entry(ctx.tenant_id, "dictionary", f"{dict_type}:{code}", "update", ctx.user_id,
+                                               audit.diff(before, item.values())))])
+    return out(item)
+
+
+def delete(dict_type: str, code: str, expected: int) -> None:
+    """Items in use keep their code on records; deleting only stops new use (prefer disabling)."""
+    from ..org import service as org
+
+    ctx = context.current()
+    org.principal().require(MODULE, "manage")
+    item = _get(ctx.tenant_id, dict_type, code)
+    if item.version != expected:
+        raise Conflict(details={"current_version": item.version, "your_version": expected})
+    tx.write([tx.delete(item), tx.put(audit.entry(ctx.tenant_id, "dictionary", f"{dict_type}:{code}", "delete", ctx.user_id,
+                                                  audit.diff(item.values(), None)))])

@@ -1,0 +1,40 @@
+"""HTTP routes of numbering rules (编号规则)."""
+from __future__ import annotations
+
+import re
+
+from chalice import Blueprint
+
+from ..core.api import ApiRequest, route
+from ..core.errors import ValidationFailed
+from . import schemas as s
+from . import service
+
+bp = Blueprint(__name__)
+TAG = "numbering"
+
+
+def _key(rule_key: str) -> str:
+    if not re.match(s.RULE_KEY, rule_key):
+        raise ValidationFailed(details=[{"field": "rule_key", "type": "pattern", "message": "lower-case letters, digits and _"}])
+    return rule_key
+
+
+@route(bp, "/numbering-rules", summary="Numbering rules", tag=TAG, response=s.RuleList)
+def list_rules(req: ApiRequest) -> dict:
+    return {"items": service.list_rules()}
+
+
+@route(bp, "/numbering-rules/{rule_key}", "PUT", summary="Create or change a numbering rule", tag=TAG, body=s.RuleIn,
+       response=s.RuleOut, versioned_write=True)
+def put_rule(req: ApiRequest, rule_key: str) -> dict:
+    body = req.body.model_dump(exclude={"version"})
+    expected = req.body.version if req.body.version is not None else (
+        req.expected_version() if req.headers.get("if-match") else None)
+    return service.put_rule(_key(rule_key), body, expected)
+
+
+@route(bp, "/numbering-rules/{rule_key}/next", "POST", summary="Draw the next number (admin; modules draw their own)", tag=TAG,
+       response=s.NumberOut, status=201)
+def next_number(req: ApiRequest, rule_key: str) -> dict:
+    return service.next_number(_key(rule_key))

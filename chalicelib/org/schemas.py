@@ -1,0 +1,186 @@
+"""API contract of the organisation module."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..core.permissions import ACTIONS, MODULES, Scope
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def _mobile(v: str) -> str:
+    v = re.sub(r"[\s-]", "", v)
+    if v.startswith("+86"):
+        v = v[3:]
+    if not MOBILE.match(v):
+        raise ValueError("请输入11位中国大陆手机号 / expected an 11-digit mainland China mobile number")
+    return v
+
+
+class DepartmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=50)
+    parent_id: str = Field(description="The parent department (the top department is created with the tenant)")
+    head_user_id: str | None = None
+    sort_order: int = 0
+
+
+class DepartmentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(None, min_length=1, max_length=50)
+    head_user_id: str | None = None
+    sort_order: int | None = None
+    version: int | None = None
+
+
+class DepartmentMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    parent_id: str
+    version: int | None = None
+
+
+class DepartmentOut(BaseModel):
+    id: str
+    name: str
+    parent_id: str | None
+    head_user_id: str | None
+    sort_order: int
+    user_count: int
+    version: int
+
+
+class DepartmentList(BaseModel):
+    items: list[DepartmentOut]
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    mobile: str
+    name: str = Field(min_length=1, max_length=40)
+    gender: Literal["male", "female", "unknown"] | None = None
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    department_id: str
+    position: str | None = Field(None, description="code from the `position` dictionary")
+    supervisor_id: str | None = None
+    role_ids: list[str] = Field(default_factory=list)
+    password: str = Field(min_length=8, max_length=128, description="initial password (at least 8 characters)")
+
+    @field_validator("mobile")
+    @classmethod
+    def _check_mobile(cls, v: str) -> str:
+        return _mobile(v)
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str | None = Field(None, min_length=1, max_length=40)
+    gender: Literal["male", "female", "unknown"] | None = None
+    email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    department_id: str | None = None
+    position: str | None = None
+    supervisor_id: str | None = None
+    role_ids: list[str] | None = None
+    version: int | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    mobile: str
+    name: str
+    gender: str | None
+    email: str | None
+    department_id: str
+    position: str | None
+    supervisor_id: str | None
+    role_ids: list[str]
+    status: str
+    version: int
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None = None
+
+
+class UserQuery(BaseModel):
+    department_id: str | None = None
+    status: Literal["active", "disabled"] | None = None
+    q: str | None = Field(None, description="name or mobile contains")
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = None
+
+
+class PasswordReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=8, max_length=128)
+
+
+class HandoverIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to_user_id: str
+    disable: bool = Field(True, description="disable the leaving user's account after the hand-over")
+
+
+class HandoverOut(BaseModel):
+    from_user_id: str
+    to_user_id: str
+    moved: dict[str, int]
+    disabled: bool
+
+
+FieldRule = Literal["hidden", "masked", "read", "edit"]
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=1, max_length=40)
+    description: str | None = None
+    actions: dict[str, list[str]] = Field(default_factory=dict, description="module -> actions")
+    scopes: dict[str, Scope] = Field(default_factory=dict, description="module -> data scope")
+    fields: dict[str, dict[str, FieldRule]] = Field(default_factory=dict, description="module -> field -> rule")
+
+    @field_validator("actions")
+    @classmethod
+    def _known(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for module, acts in v.items():
+            if module not in MODULES:
+                raise ValueError(f"unknown module {module}")
+            bad = [a for a in acts if a not in ACTIONS]
+            if bad:
+                raise ValueError(f"unknown actions {bad}")
+        return {m: sorted(set(a)) for m, a in v.items()}
+
+
+class RolePatch(RoleIn):
+    name: str | None = Field(None, min_length=1, max_length=40)  # type: ignore[assignment]
+    actions: dict[str, list[str]] | None = None  # type: ignore[assignment]
+    scopes: dict[str, Scope] | None = None  # type: ignore[assignment]
+    fields: dict[str, dict[str, FieldRule]] | None = None  # type: ignore[assignment]
+    version: int | None = None
+
+
+class RoleOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    is_super: bool
+    builtin: bool
+    actions: dict[str, list[str]]
+    scopes: dict[str, str]
+    fields: dict[str, dict[str, str]]
+    version: int
+
+
+class RoleList(BaseModel):
+    items: list[RoleOut]
+
+
+class MeOut(BaseModel):
+    tenant_id: str
+    user: UserOut
+    is_super: bool
+    permissions: dict[str, list[str]]
+    scopes: dict[str, list[str]]

@@ -1,0 +1,536 @@
+"""Organisation rules: departments, users, roles, sessions, hand-over, and the cached org
+snapshot that every permission decision is made on."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..core import clock, context, handover, ids
+from ..core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from ..core.observability import metric
+from ..core.permissions import FieldAccess, OrgSnapshot, OrgUser, Principal, Role as PRole, Scope
+from ..core.settings import get_settings
+from ..db import audit, keys, tx
+from ..db.base import Item
+from ..ports import events, identity
+from .models import Department, Role, UniqueValue, User
+
+ORG = "org"
+ROLES = "roles"
+
+
+# ---- snapshot --------------------------------------------------------------------------
+
+@dataclass
+class OrgData:
+    snapshot: OrgSnapshot
+    departments: dict[str, Department]
+    users: dict[str, User]
+    roles: dict[str, Role]
+
+
+_cache: dict[str, tuple[float, OrgData]] = {}
+_cache_lock = threading.Lock()
+
+
+def _to_role(r: Role) -> PRole:
+    return PRole(
+        id=r.id, name=r.name, is_super=bool(r.is_super),
+        actions={m: frozenset(a) for m, a in (r.actions or {}).items()},
+        scopes={m: Scope(s) for m, s in (r.scopes or {}).items()},
+        fields={m: {f: FieldAccess[v.upper()] for f, v in fs.items()} for m, fs in (r.fields or {}).items()},
+    )
+
+
+def load(tenant_id: str, *, fresh: bool = False) -> OrgData:
+    """The tenant's organisation: one Query on the org partition, cached briefly per process."""
+    ttl = get_settings().authz_cache_seconds
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(tenant_id)
+        if hit and not fresh and now - hit[0] < ttl:
+            return hit[1]
+    departments: dict[str, Department] = {}
+    users: dict[str, User] = {}
+    roles: dict[str, Role] = {}
+    for item in Item.query(keys.org_partition(tenant_id)):
+        if isinstance(item, Department):
+            departments[item.id] = item
+        elif isinstance(item, User):
+            users[item.id] = item
+        elif isinstance(item, Role):
+            roles[item.id] = item
+    snap = OrgSnapshot(
+        tenant_id=tenant_id,
+        departments={d.id: d.parent_id for d in departments.values()},
+        users={u.id: OrgUser(id=u.id, department_id=u.department_id, supervisor_id=u.supervisor_id,
+                             role_ids=tuple(u.role_ids or ()), active=u.status == "active") for u in users.values()},
+        roles={r.id: _to_role(r) for r in roles.values()},
+    )
+    data = OrgData(snap, departments, users, roles)
+    with _cache_lock:
+        _cache[tenant_id] = (time.monotonic(), data)
+    return data
+
+
+def invalidate(tenant_id: str) -> None:
+    with _cache_lock:
+        _cache.pop(tenant_id, None)
+
+
+def principal() -> Principal:
+    ctx = context.current()
+    if ctx.is_system:
+        raise Forbidden(module="system", action="user")
+    return Principal(ctx.tenant_id, ctx.user_id, load(ctx.tenant_id).snapshot)
+
+
+def check_session(tenant_id: str, user_id: str, issued_at: int) -> None:
+    """A token is only good for an existing, active user, issued after the last revocation."""
+    data = load(tenant_id)
+    user = data.users.get(user_id)
+    if user is None or (user.tokens_valid_after and issued_at < int(user.tokens_valid_after)):
+        user = load(tenant_id, fresh=True).users.get(user_id)  # a new user or a fresh revocation
+    if user is None:
+        raise Unauthenticated("INVALID_TOKEN", reason="unknown user")
+    if user.status != "active":
+        raise Unauthenticated("ACCOUNT_DISABLED")
+    if issued_at < int(user.tokens_valid_after or 0):
+        raise Unauthenticated("INVALID_TOKEN", reason="revoked")
+
+
+def user_name(tenant_id: str, user_id: str) -> str:
+    u = load(tenant_id).users.get(user_id)
+    return u.name if u else user_id
+
+
+def _ctx() -> tuple[str, str]:
+    ctx = context.current()
+    return ctx.tenant_id, ctx.user_id
+
+
+def _stamp(item: Any, actor: str, new: bool = False) -> None:
+    at = clock.now_iso()
+    if new:
+        item.created_at, item.created_by = at, actor
+    item.updated_at, item.updated_by = at, actor
+
+
+def _commit(tenant_id: str, ops: list[tx.Op]) -> None:
+    tx.write(ops)
+    invalidate(tenant_id)
+
+
+# ---- departments -------------------------------------------------------------------------
+
+def department_out(d: Department, data: OrgData) -> dict[str, Any]:
+    return {**d.values(), "id": d.id, "version": d.version,
+            "user_count": sum(1 for u in data.users.values() if u.department_id == d.id)}
+
+
+def list_departments() -> list[dict[str, Any]]:
+    tenant, _ = _ctx()
+    principal()  # signed-in member of the tenant
+    data = load(tenant)
+    return sorted((department_out(d, data) for d in data.departments.values()),
+                  key=lambda d: (d["parent_id"] or "", d["sort_order"], d["name"]))
+
+
+def get_department(dept_id: str) -> Department:
+    tenant, _ = _ctx()
+    d = load(tenant).departments.get(dept_id) or load(tenant, fresh=True).departments.get(dept_id)
+    if d is None:
+        raise NotFound("entity.department")
+    return d
+
+
+def _require_user(data: OrgData, user_id: str | None, field: str) -> None:
+    if user_id and user_id not in data.users:
+        raise ValidationFailed(details=[{"field": field, "type": "not_found", "message": f"user {user_id} not found"}])
+
+
+def create_department(name: str, parent_id: str, head_user_id: str | None, sort_order: int) -> dict[str, Any]:
+    tenant, actor = _ctx()
+    principal().require(ORG, "create")
+    data = load(tenant, fresh=True)
+    if parent_id not in data.departments:
+        raise ValidationFailed(details=[{"field": "parent_id", "type": "not_found", "message": "parent department not found"}])
+    _require_user(data, head_user_id, "head_user_id")
+    d = Department(tenant_id=tenant, id=ids.new_id(), name=name, parent_id=parent_id, head_user_id=head_user_id, sort_order=sort_order)
+    d.pk, d.sk = Department.key(tenant, d.id)
+    _stamp(d, actor, new=True)
+    _commit(tenant, [tx.put(d, condition=Department.pk.does_not_exist()),
+                     tx.put(audit.entry(tenant, "department", d.id, "create", actor, audit.diff(None, d.values())))])
+    metric("org.department.created")
+    return department_out(d, load(tenant))
+
+
+def _version_check(item: Any, expected: int | None) -> None:
+    if expected is not None and item.version != expected:
+        raise Conflict(details={"current_version": item.version, "your_version": expected})
+
+
+def _save_with_audit(tenant: str, actor: str, item: Any, entity: str, before: dict, action: str = "update",
+                     extra: list[tx.Op] | None = None) -> None:
+    delta = audit.diff(before, item.values())
+    if not delta and not extra:
+        return
+    _stamp(item, actor)
+    _commit(tenant, [tx.put(item), tx.put(audit.entry(tenant, entity, item.id, action, actor, delta)), *(extra or [])])
+
+
+def update_department(dept_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
+    tenant, actor = _ctx()
+    principal().require(ORG, "update")
+    d = get_department(dept_id)
+    _version_check(d, expected)
+    data = load(tenant)
+    _require_user(data, changes.get("head_user_id"), "head_user_id")
+    before = d.values()
+    for k, v in changes.items():
+        setattr(d, k, v)
+    _save_with_audit(tenant, actor, d, "department", before)
+    return department_out(d, load(tenant))
+
+
+def move_department(dept_id: str, parent_id: str, expected: int) -> dict[str, Any]:
+    tenant, actor = _ctx()
+    principal().require(ORG, "update")
+    data = load(tenant, fresh=True)
+    d = data.departments.get(dept_id)
+    if d is None:
+        raise NotFound("entity.department")
+    _version_check(d, expected)
+    if d.parent_id is None:
+        raise ValidationFailed("ROOT_DEPARTMENT")
+    if parent_id not in data.departments:
+        raise ValidationFailed(details=[{"field": "parent_id", "type": "not_found", "message": "parent department not found"}])
+    if parent_id in data.snapshot.department_tree(dept_id):
+        raise ValidationFailed("DEPARTMENT_CYCLE")
+    before = d.values()
+    d.parent_id = parent_id
+    _save_with_audit(tenant, actor, d, "department", before, action="move")
+    return department_out(d, load(tenant))
+
+
+def delete_department(dept_id: str, expected: int) -> None:
+    tenant, actor = _ctx()
+    principal().require(ORG, "delete")
+    data = load(tenant, fresh=True)
+    d = data.departments.get(dept_id)
+    if d is None:
+        raise NotFound("entity.department")
+    _version_check(d, expected)
+    if d.parent_id is None:
+        raise ValidationFailed("ROOT_DEPARTMENT")
+    children = sum(1 for x in data.departments.values() if x.parent_id == dept_id)
+    members = sum(1 for u in data.users.values() if u.department_id == dept_id)
+    if children or members:
+        raise Conflict("DEPARTMENT_NOT_EMPTY", children=children, users=members, details={"children": children, "users": members})
+    _commit(tenant, [tx.delete(d), tx.put(audit.entry(tenant, "department", d.id, "delete", actor, audit.diff(d.values(), None)))])
+
+
+# ---- users ---------------------------------------------------------------------------------
+
+def user_out(u: User) -> dict[str, Any]:
+    return {**u.values(), "id": u.id, "version": u.version}
+
+
+def get_user(user_id: str) -> User:
+    tenant, _ = _ctx()
+    u = load(tenant).users.get(user_id) or load(tenant, fresh=True).users.get(user_id)
+    if u is None:
+        raise NotFound("entity.user")
+    return u
+
+
+def shaped_user(u: User) -> dict[str, Any]:
+    p = principal()
+    out = user_out(u)
+    if u.id == p.user_id:
+        return out
+    return {**out, **p.shape(ORG, {k: out[k] for k in ("mobile", "email")}),
+            **{k: None for k in ("mobile", "email") if p.field_access(ORG, k) is FieldAccess.HIDDEN}}
+
+
+def list_users(department_id: str | None, status: str | None, q: str | None, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+    from ..core.pagination import decode, encode
+
+    tenant, _ = _ctx()
+    principal()
+    data = load(tenant)
+    rows = sorted(data.users.values(), key=lambda u: (u.name, u.id))
+    if department_id:
+        rows = [u for u in rows if u.department_id == department_id]
+    if status:
+        rows = [u for u in rows if u.status == status]
+    if q:
+        rows = [u for u in rows if q in u.name or q in u.mobile]
+    start = decode(cursor) or 0
+    if not isinstance(start, int) or start < 0:
+        raise ValidationFailed("INVALID_CURSOR")
+    page = rows[start:start + limit]
+    nxt = encode(start + limit) if start + limit < len(rows) else None
+    return [shaped_user(u) for u in page], nxt
+
+
+def _check_refs(data: OrgData, department_id: str | None, role_ids: list[str] | None, supervisor_id: str | None,
+                position: str | None) -> None:
+    errors = []
+    if department_id is not None and department_id not in data.departments:
+        errors.append({"field": "department_id", "type": "not_found", "message": "department not found"})
+    for r in role_ids or []:
+        if r not in data.roles:
+            errors.append({"field": "role_ids", "type": "not_found", "message": f"role {r} not found"})
+    if supervisor_id and supervisor_id not in data.users:
+        errors.append({"field": "supervisor_id", "type": "not_found", "message": "supervisor not found"})
+    if position:
+        from ..dictionaries import service as dictionaries
+
+        if not dictionaries.exists(data.snapshot.tenant_id, "position", position):
+            errors.append({"field": "position", "type": "dictionary", "message": f"'{position}' is not in the position dictionary"})
+    if errors:
+        raise ValidationFailed(details=errors)
+
+
+def new_user_ops(tenant: str, actor: str, body: dict[str, Any], user_id: str | None = None) -> tuple[User, list[tx.Op]]:
+    """The items of a new user: profile, unique mobile guard, credential (local IdP), audit."""
+    u = User(tenant_id=tenant, id=user_id or ids.new_id(), mobile=body["mobile"], name=body["name"], gender=body.get("gender"),
+             email=body.get("email"), department_id=body["department_id"], position=body.get("position"),
+             supervisor_id=body.get("supervisor_id"), role_ids=list(body.get("role_ids") or []), status="active", tokens_valid_after=0)
+    u.pk, u.sk = User.key(tenant, u.id)
+    _stamp(u, actor, new=True)
+    guard = UniqueValue(pk=keys.unique_pk(tenant, "MOBILE", u.mobile), sk="UQ", tenant_id=tenant, owner_id=u.id)
+    ops = [
+        tx.put(u, condition=User.pk.does_not_exist()),
+        tx.put(guard, condition=UniqueValue.pk.does_not_exist(),
+               on_conflict=lambda: ValidationFailed("DUPLICATE", field="手机号/mobile", value=u.mobile,
+                                                    details=[{"field": "mobile", "type": "duplicate", "message": "mobile already registered"}])),
+        tx.put(audit.entry(tenant, "user", u.id, "create", actor, audit.diff(None, u.values()))),
+    ]
+    idp = identity.provider()
+    if isinstance(idp, identity.LocalIdentity):
+        ops.append(tx.put(idp.credential_item(tenant, u.id, body["password"])))
+    return u, ops
+
+
+def create_user(body: dict[str, Any]) -> dict[str, Any]:
+    tenant, actor = _ctx()
+    principal().require(ORG, "create")
+    data = load(tenant, fresh=True)
+    _check_refs(data, body["department_id"], body.get("role_ids"), body.get("supervisor_id"), body.get("position"))
+    u, ops = new_user_ops(tenant, actor, body)
+    _commit(tenant, ops)
+    idp = identity.provider()
+    if not isinstance(idp, identity.LocalIdentity):
+        idp.create_login(tenant, u.id, u.mobile, body["password"])
+    metric("org.user.created")
+    return user_out(u)
+
+
+def _active_supers(data: OrgData, excluding: str | None = None, new_roles: list[str] | None = None) -> int:
+    count = 0
+    for u in data.users.values():
+        roles = new_roles if (excluding and u.id == excluding and new_roles is not None) else list(u.role_ids or [])
+        active = u.status == "active" and not (excluding and u.id == excluding and new_roles is None)
+        if active and any(data.roles[r].is_super for r in roles if r in data.roles):
+            count += 1
+    return count
+
+
+def update_user(user_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
+    tenant, actor = _ctx()
+    p = principal()
+    p.require(ORG, "update")
+    data = load(tenant, fresh=True)
+    u = data.users.get(user_id)
+    if u is None:
+        raise NotFound("entity.user")
+    _version_check(u, expected)
+    _check_refs(data, changes.get("department_id"), changes.get("role_ids"), changes.get("supervisor_id"), changes.get("position"))
+    if "supervisor_id" in changes and changes["supervisor_id"]:
+        seen, cur = set(), changes["supervisor_id"]
+        while cur and cur not in seen:
+            if cur == user_id:
+                raise ValidationFailed("SUPERVISOR_CYCLE")
+            seen.add(cur)
+            cur = data.users[cur].supervisor_id if cur in data.users else None
+    if "role_ids" in changes:
+        granting_super = any(data.roles[r].is_super for r in changes["role_ids"] or [] if r in data.roles)
+        if granting_super and not p.is_super:
+            raise Forbidden(module="roles", action="super")
+        if _active_supers(data, excluding=user_id, new_roles=list(changes["role_ids"] or [])) == 0:
+            raise ValidationFailed("LAST_SUPER_ADMIN")
+    before = u.values()
+    for k, v in changes.items():
+        setattr(u, k, v)
+    _save_with_audit(tenant, actor, u, "user", before)
+    return user_out(u)
+
+
+def set_user_status(user_id: str, active: bool) -> dict[str, Any]:
+    tenant, actor = _ctx()
+    principal().require(ORG, "update")
+    data = load(tenant, fresh=True)
+    u = data.users.get(user_id)
+    if u is None:
+        raise NotFound("entity.user")
+    if not active and _active_supers(data, excluding=user_id) == 0:
+        raise ValidationFailed("LAST_SUPER_ADMIN")
+    before = u.values()
+    u.status = "active" if active else "disabled"
+    if not active:
+        u.tokens_valid_after = int(time.time()) + 1
+    _save_with_audit(tenant, actor, u, "user", before, action="enable" if active else "disable")
+    identity.provider().set_enabled(tenant, user_id, active)
+    return user_out(u)
+
+
+def revoke_sessions(user_id: str, *, actor_action: str = "revoke_sessions") -> None:
+    tenant, actor = _ctx()
+    p = principal()
+    if user_id != p.user_id:
+        p.require(ORG, "manage")
+    u = get_user(user_id)
+    u.tokens_valid_after = int(time.time()) + 1
+    _stamp(u, actor)
+    _commit(tenant, [tx.put(u), tx.put(audit.entry(tenant, "user", u.id, actor_action, actor, []))])
+    identity.provider().sign_out_everywhere(tenant, user_id)
+
+
+def reset_password(user_id: str, password: str) -> None:
+    """密码恢复: an administrator sets a new password; the user's sessions end."""
+    tenant, actor = _ctx()
+    principal().require(ORG, "manage")
+    get_user(user_id)
+    identity.provider().set_password(tenant, user_id, password)
+    revoke_sessions(user_id, actor_action="reset_password")
+
+
+def handover_user(from_user_id: str, to_user_id: str, disable: bool) -> dict[str, Any]:
+    """交接: move everything the leaving user owns to a colleague, then (optionally) disable them."""
+    tenant, actor = _ctx()
+    principal().require(ORG, "manage")
+    data = load(tenant, fresh=True)
+    if from_user_id not in data.users:
+        raise NotFound("entity.user")
+    target = data.users.get(to_user_id)
+    if target is None or target.status != "active" or to_user_id == from_user_id:
+        raise ValidationFailed(details=[{"field": "to_user_id", "type": "invalid", "message": "choose another active user"}])
+    moved = {module: fn(tenant, from_user_id, to_user_id, actor) for module, fn in sorted(handover.transfers().items())}
+    tx.write([tx.put(audit.entry(tenant, "user", from_user_id, "handover", actor,
+                                 [{"field": "handed_over_to", "before": None, "after": to_user_id}], note=str(moved)))])
+    disabled = False
+    if disable and data.users[from_user_id].status == "active":
+        set_user_status(from_user_id, False)
+        disabled = True
+    events.publish("org", "org.user.handed_over", tenant, {"from_user_id": from_user_id, "to_user_id": to_user_id,
+                                                           "from_name": data.users[from_user_id].name, "moved": moved})
+    return {"from_user_id": from_user_id, "to_user_id": to_user_id, "moved": moved, "disabled": disabled}
+
+
+# ---- sign-in (local identity provider) --------------------------------------------------------
+
+def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
+    from ..core import auth
+
+    idp = identity.provider()
+    if not isinstance(idp, identity.LocalIdentity):
+        raise Forbidden(module="auth", action="local login")
+    try:
+        guard = UniqueValue.get(keys.unique_pk(tenant_id, "MOBILE", mobile), "UQ")
+    except (UniqueValue.DoesNotExist, ValueError):
+        guard = None
+    ok = guard is not None and idp.verify(tenant_id, guard.owner_id, password)
+    user = load(tenant_id, fresh=True).users.get(guard.owner_id) if ok and guard else None
+    if guard is not None:
+        tx.write([tx.put(audit.entry(tenant_id, "session", guard.owner_id, "login" if ok else "login_failed", guard.owner_id, []))])
+    if not ok or user is None:
+        metric("auth.login.failed")
+        raise Unauthenticated("INVALID_CREDENTIALS")
+    if user.status != "active":
+        raise Unauthenticated("ACCOUNT_DISABLED")
+    metric("auth.login")
+    s = get_settings()
+    return {"id_token": auth.issue_local_token(tenant_id, user.id, name=user.name), "token_type": "Bearer",
+            "expires_in": s.token_ttl_seconds, "user_id": user.id, "tenant_id": tenant_id}
+
+
+def me() -> dict[str, Any]:
+    p = principal()
+    u = get_user(p.user_id)
+    modules = sorted({m for r in p.roles for m in r.actions})
+    from ..core.permissions import ACTIONS, MODULES
+
+    if p.is_super:
+        modules = sorted(MODULES)
+    return {"tenant_id": p.tenant_id, "user": user_out(u), "is_super": p.is_super,
+            "permissions": {m: sorted(a for a in ACTIONS if p.can(m, a)) for m in modules},
+            "scopes": {m: sorted(s.value for s in p.scopes(m)) for m in modules}}
+
+
+# ---- roles ---------------------------------------------------------------------------------
+
+def role_out(r: Role) -> dict[str, Any]:
+    return {**r.values(), "id": r.id, "builtin": bool(r.builtin), "version": r.version}
+
+
+def list_roles() -> list[dict[str, Any]]:
+    tenant, _ = _ctx()
+    principal()
+    return sorted((role_out(r) for r in load(tenant).roles.values()), key=lambda r: (not r["is_super"], r["name"]))
+
+
+def new_role(tenant: str, actor: str, role_id: str | None, name: str, *, is_super: bool = False, builtin: bool = False,
+             description: str | None = None, actions: dict | None = None, scopes: dict | None = None, fields: dict | None = None) -> Role:
+    r = Role(tenant_id=tenant, id=role_id or ids.new_id(), name=name, description=description, is_super=is_super, builtin=builtin,
+             actions=actions or {}, scopes={m: Scope(s).value for m, s in (scopes or {}).items()}, fields=fields or {})
+    r.pk, r.sk = Role.key(tenant, r.id)
+    _stamp(r, actor, new=True)
+    return r
+
+
+def create_role(body: dict[str, Any]) -> dict[str, Any]:
+    tenant, actor = _ctx()
+    principal().require(ROLES, "manage")
+    r = new_role(tenant, actor, None, body["name"], description=body.get("description"), actions=body.get("actions"),
+                 scopes=body.get("scopes"), fields=body.get("fields"))
+    _commit(tenant, [tx.put(r, condition=Role.pk.does_not_exist()),
+                     tx.put(audit.entry(tenant, "role", r.id, "create", actor, audit.diff(None, r.values())))])
+    return role_out(r)
+
+
+def update_role(role_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
+    tenant, actor = _ctx()
+    principal().require(ROLES, "manage")
+    r = load(tenant, fresh=True).roles.get(role_id)
+    if r is None:
+        raise NotFound("entity.role")
+    _version_check(r, expected)
+    if r.is_super:
+        raise ValidationFailed("INVALID_STATE", reason="超级管理员角色拥有全部权限，不能修改 / the super administrator role cannot be changed")
+    before = r.values()
+    for k, v in changes.items():
+        if k == "scopes":
+            v = {m: Scope(s).value for m, s in v.items()}
+        setattr(r, k, v)
+    _save_with_audit(tenant, actor, r, "role", before)
+    return role_out(r)
+
+
+def delete_role(role_id: str, expected: int) -> None:
+    tenant, actor = _ctx()
+    principal().require(ROLES, "manage")
+    data = load(tenant, fresh=True)
+    r = data.roles.get(role_id)
+    if r is None:
+        raise NotFound("entity.role")
+    _version_check(r, expected)
+    if r.is_super or r.builtin:
+        raise ValidationFailed("INVALID_STATE", reason="内置角色不能删除 / built-in roles cannot be deleted")
+    holders = sum(1 for u in data.users.values() if role_id in (u.role_ids or []))
+    if holders:
+        raise Conflict("ROLE_IN_USE", users=holders)
+    _commit(tenant, [tx.delete(r), tx.put(audit.entry(tenant, "role", r.id, "delete", actor, audit.diff(r.values(), None)))])

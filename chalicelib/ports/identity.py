@@ -1,0 +1,110 @@
+"""Sign-in accounts: the local development IdP (credentials in the table) or Cognito.
+
+The org module keeps users (profile, roles, department); this port keeps what signs
+them in. Both adapters offer the same operations; which one runs is configuration
+(`CRM_IDENTITY_PROVIDER`).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from typing import Protocol
+
+from pynamodb.attributes import UnicodeAttribute
+
+from ..core.settings import get_settings
+from ..db import keys
+from ..db.base import Item
+from . import client
+
+
+class Credential(Item, discriminator="CRED"):
+    """Local IdP only. pk = T#<t>#CRED#<user>, sk = "#"."""
+
+    password_hash = UnicodeAttribute()
+
+
+class IdentityProvider(Protocol):
+    def create_login(self, tenant_id: str, user_id: str, mobile: str, password: str) -> None: ...
+    def set_password(self, tenant_id: str, user_id: str, password: str) -> None: ...
+    def set_enabled(self, tenant_id: str, user_id: str, enabled: bool) -> None: ...
+    def sign_out_everywhere(self, tenant_id: str, user_id: str) -> None: ...
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    salt = salt or os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        _, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    return hmac.compare_digest(hash_password(password, bytes.fromhex(salt)).split("$")[2], digest)
+
+
+class LocalIdentity:
+    def credential_item(self, tenant_id: str, user_id: str, password: str) -> Credential:
+        return Credential(pk=keys.k(tenant_id, "CRED", user_id), sk="#", tenant_id=tenant_id,
+                          password_hash=hash_password(password))
+
+    def create_login(self, tenant_id: str, user_id: str, mobile: str, password: str) -> None:
+        self.credential_item(tenant_id, user_id, password).save()
+
+    def set_password(self, tenant_id: str, user_id: str, password: str) -> None:
+        self.credential_item(tenant_id, user_id, password).save()
+
+    def set_enabled(self, tenant_id: str, user_id: str, enabled: bool) -> None:
+        return None  # the user's status in the org module is checked on every request
+
+    def sign_out_everywhere(self, tenant_id: str, user_id: str) -> None:
+        return None  # tokens_valid_after on the user is checked on every request
+
+    def verify(self, tenant_id: str, user_id: str, password: str) -> bool:
+        try:
+            cred = Credential.get(keys.k(tenant_id, "CRED", user_id), "#")
+        except Credential.DoesNotExist:
+            return False
+        return check_password(password, cred.password_hash)
+
+
+class CognitoIdentity:
+    """Cognito user pool; the username is `<tenant>.<user id>`, the tenant a custom attribute."""
+
+    def _username(self, tenant_id: str, user_id: str) -> str:
+        return f"{tenant_id}.{user_id}"
+
+    def create_login(self, tenant_id: str, user_id: str, mobile: str, password: str) -> None:
+        s = get_settings()
+        c = client("cognito-idp")
+        c.admin_create_user(
+            UserPoolId=s.cognito_user_pool_id, Username=self._username(tenant_id, user_id), MessageAction="SUPPRESS",
+            UserAttributes=[{"Name": "phone_number", "Value": _e164(mobile)}, {"Name": "custom:tenant_id", "Value": tenant_id}],
+        )
+        self.set_password(tenant_id, user_id, password)
+
+    def set_password(self, tenant_id: str, user_id: str, password: str) -> None:
+        s = get_settings()
+        client("cognito-idp").admin_set_user_password(UserPoolId=s.cognito_user_pool_id, Username=self._username(tenant_id, user_id),
+                                                      Password=password, Permanent=True)
+
+    def set_enabled(self, tenant_id: str, user_id: str, enabled: bool) -> None:
+        s = get_settings()
+        c = client("cognito-idp")
+        fn = c.admin_enable_user if enabled else c.admin_disable_user
+        fn(UserPoolId=s.cognito_user_pool_id, Username=self._username(tenant_id, user_id))
+
+    def sign_out_everywhere(self, tenant_id: str, user_id: str) -> None:
+        s = get_settings()
+        client("cognito-idp").admin_user_global_sign_out(UserPoolId=s.cognito_user_pool_id, Username=self._username(tenant_id, user_id))
+
+
+def _e164(mobile: str) -> str:
+    return mobile if mobile.startswith("+") else f"+86{mobile}"
+
+
+def provider() -> LocalIdentity | CognitoIdentity:
+    return CognitoIdentity() if get_settings().identity_provider == "cognito" else LocalIdentity()

@@ -1,0 +1,68 @@
+"""Reminders as EventBridge Scheduler one-time schedules.
+
+Names are derived from the source record, so create/reschedule is one idempotent upsert
+and cancel one idempotent delete. `at(...)` is written in the tenant's time zone
+(Asia/Shanghai by default); schedules delete themselves after firing.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..core.settings import get_settings
+from . import client
+
+_NAME = re.compile(r"^[0-9A-Za-z_.-]{1,64}$")
+
+
+def schedule_name(*parts: str) -> str:
+    name = "-".join(parts)
+    if not _NAME.match(name):
+        raise ValueError(f"invalid schedule name {name!r}")
+    return name
+
+
+def at_expression(when: datetime, tz: str) -> str:
+    local = when.astimezone(ZoneInfo(tz))
+    return f"at({local.strftime('%Y-%m-%dT%H:%M:%S')})"
+
+
+def upsert(name: str, when: datetime, payload: dict[str, Any], tz: str | None = None) -> None:
+    s = get_settings()
+    tz = tz or s.default_timezone
+    args = dict(
+        Name=name,
+        GroupName=s.schedule_group,
+        ScheduleExpression=at_expression(when, tz),
+        ScheduleExpressionTimezone=tz,
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": s.reminder_target_arn, "RoleArn": s.scheduler_role_arn,
+                "Input": json.dumps(payload, ensure_ascii=False),
+                "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600}},
+        ActionAfterCompletion="DELETE",
+        State="ENABLED",
+    )
+    c = client("scheduler")
+    try:
+        c.create_schedule(**args)
+    except c.exceptions.ConflictException:
+        c.update_schedule(**args)
+
+
+def delete(name: str) -> None:
+    c = client("scheduler")
+    try:
+        c.delete_schedule(Name=name, GroupName=get_settings().schedule_group)
+    except c.exceptions.ResourceNotFoundException:
+        return
+
+
+def get(name: str) -> dict[str, Any] | None:
+    c = client("scheduler")
+    try:
+        return c.get_schedule(Name=name, GroupName=get_settings().schedule_group)
+    except c.exceptions.ResourceNotFoundException:
+        return None

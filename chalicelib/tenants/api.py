@@ -1,0 +1,38 @@
+"""HTTP routes of tenants: platform operators create tenants; members read their own."""
+from __future__ import annotations
+
+from chalice import Blueprint
+from pydantic import BaseModel, Field
+
+from ..core.api import ApiRequest, route
+from . import schemas as s
+from . import service
+
+bp = Blueprint(__name__)
+
+
+class TenantPage(BaseModel):
+    items: list[s.TenantOut]
+    next_cursor: str | None = None
+
+
+class PageQuery(BaseModel):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = None
+
+
+@route(bp, "/platform/tenants", "POST", summary="Create a tenant with its first super administrator (platform operators)",
+       tag="platform", body=s.TenantIn, response=s.TenantCreated, status=201)
+def create_tenant(req: ApiRequest) -> dict:
+    return service.create_tenant(req.body.model_dump())
+
+
+@route(bp, "/platform/tenants", summary="Tenants (platform operators)", tag="platform", query=PageQuery, response=TenantPage)
+def list_tenants(req: ApiRequest) -> dict:
+    items, nxt = service.list_tenants(req.query.limit, req.query.cursor)
+    return {"items": items, "next_cursor": nxt}
+
+
+@route(bp, "/tenant", summary="The caller's tenant", tag="tenants", response=s.TenantOut)
+def current_tenant(req: ApiRequest) -> dict:
+    return service.get_current()

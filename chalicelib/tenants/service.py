@@ -1,0 +1,98 @@
+"""Tenant lifecycle: a tenant is created with its top department, built-in roles, first
+super administrator, default dictionaries and numbering rules."""
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..core import clock, context, ids
+from ..core.errors import NotFound, ValidationFailed
+from ..core.observability import metric
+from ..db import audit, tx
+from ..dictionaries import service as dictionaries
+from ..dictionaries.models import DictItem
+from ..numbering import service as numbering
+from ..numbering.models import NumberingRule
+from ..org import service as org
+from ..org.models import Department
+from .models import Tenant
+
+ALL_CUSTOMER_ACTIONS = ["create", "update", "list", "read", "delete", "import", "export", "transfer", "team", "lock", "print"]
+
+# Built-in roles of every tenant (editable except the super administrator).
+BUILTIN_ROLES: list[dict[str, Any]] = [
+    {"id": "super_admin", "name": "超级管理员", "is_super": True, "description": "拥有全部权限 / everything"},
+    {"id": "admin", "name": "系统管理员", "description": "组织、角色、字典与日志 / organisation, roles, settings, logs",
+     "actions": {"org": ["create", "update", "delete", "list", "read", "manage"], "roles": ["manage"],
+                 "dictionaries": ["manage"], "numbering": ["manage"], "audit": ["list"], "recyclebin": ["list", "manage"],
+                 "customers": ALL_CUSTOMER_ACTIONS},
+     "scopes": {"customers": "all"}},
+    {"id": "sales_manager", "name": "销售经理", "description": "本人及下属的客户 / own and subordinates' customers",
+     "actions": {"customers": ALL_CUSTOMER_ACTIONS, "org": ["list", "read"]},
+     "scopes": {"customers": "self_and_subordinates"}},
+    {"id": "sales_rep", "name": "销售代表", "description": "本人的客户 / own customers",
+     "actions": {"customers": ["create", "update", "list", "read", "transfer", "team"], "org": ["list", "read"]},
+     "scopes": {"customers": "self"}},
+    {"id": "service_agent", "name": "客服", "description": "本部门客户只读，手机号脱敏 / department's customers, read-only, masked mobile",
+     "actions": {"customers": ["list", "read"], "org": ["list", "read"]},
+     "scopes": {"customers": "department"},
+     "fields": {"customers": {"mobile": "masked", "credit_limit": "hidden"}}},
+]
+
+
+def out(t: Tenant) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "status": t.status, "created_at": t.created_at, "version": t.version}
+
+
+def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, Any]:
+    """One transaction for the tenant, top department, roles and first super admin; then defaults."""
+    tenant_id = body["id"]
+    at = clock.now_iso()
+    t = Tenant(tenant_id=tenant_id, id=tenant_id, name=body["name"], status="active", created_at=at, created_by=actor,
+               updated_at=at, updated_by=actor, gsi2pk="PLATFORM#TENANTS", gsi2sk=f"{at}#{tenant_id}")
+    t.pk, t.sk = Tenant.key(tenant_id)
+    root = Department(tenant_id=tenant_id, id=ids.new_id(), name=body.get("top_department_name") or "办公室", parent_id=None,
+                      sort_order=0, created_at=at, created_by=actor, updated_at=at, updated_by=actor)
+    root.pk, root.sk = Department.key(tenant_id, root.id)
+    roles = [org.new_role(tenant_id, actor, r["id"], r["name"], is_super=r.get("is_super", False), builtin=True,
+                          description=r.get("description"), actions=r.get("actions"), scopes=r.get("scopes"), fields=r.get("fields"))
+             for r in BUILTIN_ROLES]
+    admin, user_ops = org.new_user_ops(tenant_id, actor, {
+        "mobile": body["admin_mobile"], "name": body["admin_name"], "department_id": root.id, "position": "gm",
+        "role_ids": ["super_admin"], "password": body["admin_password"]})
+    ops = [tx.put(t, condition=Tenant.pk.does_not_exist(),
+                  on_conflict=lambda: ValidationFailed("DUPLICATE", field="租户代码/tenant id", value=tenant_id)),
+           tx.put(root), *[tx.put(r) for r in roles], *user_ops,
+           tx.put(audit.entry(tenant_id, "tenant", tenant_id, "create", actor, audit.diff(None, {"name": t.name})))]
+    tx.write(ops)
+    with DictItem.batch_write() as batch:
+        for item in dictionaries.default_items(tenant_id, actor):
+            batch.save(item)
+    with NumberingRule.batch_write() as batch:
+        for rule in numbering.default_rules(tenant_id, actor):
+            batch.save(rule)
+    from ..ports import identity
+
+    idp = identity.provider()
+    if not isinstance(idp, identity.LocalIdentity):
+        idp.create_login(tenant_id, admin.id, admin.mobile, body["admin_password"])
+    org.invalidate(tenant_id)
+    metric("tenants.tenant.created")
+    return {"tenant": out(t), "admin_user_id": admin.id, "top_department_id": root.id}
+
+
+def get_current() -> dict[str, Any]:
+    ctx = context.current()
+    org.principal()
+    try:
+        return out(Tenant.get(*Tenant.key(ctx.tenant_id)))
+    except DoesNotExist:
+        raise NotFound("entity.tenant") from None
+
+
+def list_tenants(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    from ..db import query
+
+    items, nxt = query.page(Tenant, "PLATFORM#TENANTS", index="gsi2", limit=limit, cursor=cursor)
+    return [out(t) for t in items if isinstance(t, Tenant)], nxt

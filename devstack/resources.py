@@ -1,0 +1,55 @@
+"""Create every resource the code needs, from the same definitions infra/ deploys:
+the table (chalicelib/db/table_spec), the bus and one SQS queue per bus subscription
+(functions/registry), the Scheduler group, the archive bucket, and the state machines in
+step_functions/*.asl.json. Idempotent; works against moto in-process or a moto server."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chalicelib.core.settings import get_settings
+from chalicelib.db.table_spec import create_table
+from chalicelib.ports import client
+from functions.registry import FUNCTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"
+
+
+def subscription_queue(name: str) -> str:
+    return f"{get_settings().event_bus_name}-{name}"
+
+
+def create_resources() -> dict[str, str]:
+    s = get_settings()
+    create_table(client("dynamodb"), s.table_name)
+    events, sqs = client("events"), client("sqs")
+    try:
+        events.create_event_bus(Name=s.event_bus_name)
+    except events.exceptions.ResourceAlreadyExistsException:
+        pass
+    for fn in FUNCTIONS:
+        if fn.bus_pattern is None:
+            continue
+        url = sqs.create_queue(QueueName=subscription_queue(fn.name))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name=f"crm-{fn.name}", EventBusName=s.event_bus_name, EventPattern=json.dumps(fn.bus_pattern))
+        events.put_targets(Rule=f"crm-{fn.name}", EventBusName=s.event_bus_name, Targets=[{"Id": fn.name, "Arn": arn}])
+    sched = client("scheduler")
+    try:
+        sched.create_schedule_group(Name=s.schedule_group)
+    except sched.exceptions.ConflictException:
+        pass
+    s3 = client("s3")
+    try:
+        s3.create_bucket(Bucket=s.archive_bucket, CreateBucketConfiguration={"LocationConstraint": s.region})
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        pass
+    sfn = client("stepfunctions")
+    machines = {}
+    for path in sorted((ROOT / "step_functions").glob("*.asl.json")):
+        name = f"crm-{path.name.removesuffix('.asl.json')}"
+        role = f"arn:aws:iam::{ACCOUNT}:role/crm-states"
+        existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+        machines[name] = existing.get(name) or sfn.create_state_machine(name=name, definition=path.read_text(), roleArn=role)["stateMachineArn"]
+    return machines

@@ -1,0 +1,77 @@
+"""Which handler runs on what: the single source for the CDK stack and the local drivers.
+
+- STREAM_CONSUMERS: Lambdas on the table's DynamoDB stream (with an event filter).
+- BUS_SUBSCRIPTIONS: Lambdas behind EventBridge rules on the CRM bus.
+- SCHEDULE_TARGETS: Lambdas that EventBridge Scheduler schedules invoke.
+
+In AWS, infra/ wires each entry as an event source / rule / permission; locally,
+devstack/ polls the stream, the bus (through an SQS queue per rule) and the schedules and
+calls the same handler with the same event shape.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str  # "functions.module.handler"
+    description: str
+    timeout_seconds: int = 30
+    memory_mb: int = 512
+    # IAM: what the function may do beyond reading/writing the table
+    needs: tuple[str, ...] = ()  # "bus", "bucket", "scheduler"
+    stream_filter: dict[str, Any] | None = None
+    bus_pattern: dict[str, Any] | None = None
+    schedule_target: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> Callable[[dict, Any], Any]:
+        module, fn = self.handler.rsplit(".", 1)
+        return getattr(importlib.import_module(module), fn)
+
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        name="reminders",
+        handler="functions.reminders.handler",
+        description="Delivers due reminders (EventBridge Scheduler target) to the in-app inbox",
+        schedule_target=True,
+    ),
+    Function(
+        name="notifier",
+        handler="functions.notifier.handler",
+        description="Turns domain events (hand-over, transfer) into in-app notifications",
+        bus_pattern={"source": ["crm.org", "crm.customers"],
+                     "detail-type": ["org.user.handed_over", "customers.customer.transferred"]},
+    ),
+    Function(
+        name="audit_archiver",
+        handler="functions.audit_archiver.handler",
+        description="Archives operation-log entries that expire from the table (TTL) to S3",
+        needs=("bucket",),
+        # only TTL deletions of audit entries
+        stream_filter={"eventName": ["REMOVE"], "userIdentity": {"type": ["Service"], "principalId": ["dynamodb.amazonaws.com"]},
+                       "dynamodb": {"OldImage": {"type": {"S": ["AUDIT"]}}}},
+    ),
+)
+
+
+def by_name(name: str) -> Function:
+    return next(f for f in FUNCTIONS if f.name == name)
+
+
+def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge-style matching of exact-value lists and nested objects (the subset used here)."""
+    for key, expected in pattern.items():
+        value = event.get(key)
+        if isinstance(expected, dict):
+            if not isinstance(value, dict) or not matches(expected, value):
+                return False
+        elif isinstance(expected, list):
+            if value not in expected:
+                return False
+    return True

@@ -1,0 +1,26 @@
+"""EventBridge Scheduler target: a due reminder -> the owner's in-app inbox.
+
+Event = the schedule's Input: {"kind": "reminder", "tenant_id", "reminder_id", "due"}.
+Delivery is idempotent (the notification id is derived from reminder + due time), so
+Scheduler's retries never show a reminder twice.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core import context
+from chalicelib.core.observability import bind, flush, logger
+
+
+def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
+    from chalicelib.reminders import service as reminders
+
+    if event.get("kind") != "reminder":
+        logger.warning("unknown schedule payload", extra={"event": event})
+        return {"delivered": False}
+    tenant_id = event["tenant_id"]
+    bind(tenant_id, "system", f"schedule:{event.get('reminder_id')}")
+    with context.acting_as(context.system_context(tenant_id)):
+        delivered = reminders.fire(tenant_id, event["reminder_id"], event["due"])
+    flush()
+    return {"delivered": delivered}

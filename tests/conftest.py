@@ -1,0 +1,145 @@
+"""Shared test fixtures: an in-process moto account with the table and every resource
+created from the same definitions the stack uses, and an API client with real tokens."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from typing import Any
+
+import pytest
+
+_KEY_DIR = tempfile.mkdtemp(prefix="crm-test-idp-")
+TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "ap-southeast-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "CRM_STAGE": "test",
+    "CRM_REGION": "ap-southeast-1",
+    "CRM_TABLE_NAME": "crm-test",
+    "CRM_EVENT_BUS_NAME": "crm-test",
+    "CRM_SCHEDULE_GROUP": "crm-test",
+    "CRM_ARCHIVE_BUCKET": "crm-test-archive",
+    "CRM_IDENTITY_PROVIDER": "local",
+    "CRM_LOCAL_IDP_KEY_FILE": os.path.join(_KEY_DIR, "idp-key.pem"),
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+os.environ.update(TEST_ENV)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def reset_process_state() -> None:
+    from chalicelib.core.settings import reset_settings
+    from chalicelib.db.base import reset_connections
+    from chalicelib.org import service as org
+    from chalicelib.ports import reset
+
+    reset_settings()
+    reset_connections()
+    reset()
+    org._cache.clear()
+
+
+@pytest.fixture()
+def aws():
+    """A fresh moto account with the CRM resources (Step Functions execution on)."""
+    from moto import mock_aws
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        reset_process_state()
+        from devstack.resources import create_resources
+
+        create_resources()
+        yield
+    reset_process_state()
+
+
+class Api:
+    """The Chalice app in-process, with helpers that speak like a client."""
+
+    def __init__(self, client) -> None:
+        self.http = client.http
+
+    def call(self, method: str, path: str, token: str | None = None, body: Any = None, headers: dict | None = None):
+        h = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        fn = getattr(self.http, method.lower())
+        kwargs = {"headers": h}
+        if body is not None:
+            kwargs["body"] = json.dumps(body, ensure_ascii=False)
+        resp = fn(path, **kwargs)
+        resp.data = json.loads(resp.body) if resp.body else None
+        return resp
+
+
+@pytest.fixture()
+def api(aws):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as client:
+        yield Api(client)
+
+
+def platform_token() -> str:
+    from chalicelib.core.auth import issue_local_token
+
+    return issue_local_token("", "operator", platform_admin=True)
+
+
+@pytest.fixture()
+def make_tenant(api):
+    """Create a tenant through the platform API; returns its ids and the admin's token."""
+
+    def make(tenant_id: str | None = None, mobile: str = "13800000000") -> dict[str, Any]:
+        tenant_id = tenant_id or f"t{uuid.uuid4().hex[:8]}"
+        r = api.call("POST", "/v1/platform/tenants", platform_token(), {
+            "id": tenant_id, "name": f"{tenant_id} 有限公司", "admin_name": "管理员", "admin_mobile": mobile,
+            "admin_password": "Passw0rd!"})
+        assert r.status_code == 201, r.data
+        login = api.call("POST", "/v1/auth/login", body={"tenant_id": tenant_id, "mobile": mobile, "password": "Passw0rd!"})
+        assert login.status_code == 200, login.data
+        return {"id": tenant_id, "admin_id": r.data["admin_user_id"], "root": r.data["top_department_id"],
+                "admin": login.data["id_token"]}
+
+    return make
+
+
+@pytest.fixture()
+def sales_team(api, make_tenant):
+    """A tenant with a sales department: manager 王经理 with reps 李娜 and 张伟; 赵客服 in service."""
+    t = make_tenant()
+    admin = t["admin"]
+
+    def dept(name: str) -> str:
+        r = api.call("POST", "/v1/org/departments", admin, {"name": name, "parent_id": t["root"]})
+        assert r.status_code == 201, r.data
+        return r.data["id"]
+
+    def user(name: str, mobile: str, dept_id: str, roles: list[str], supervisor: str | None = None) -> str:
+        r = api.call("POST", "/v1/org/users", admin, {"name": name, "mobile": mobile, "department_id": dept_id,
+                                                      "role_ids": roles, "supervisor_id": supervisor, "password": "Passw0rd!"})
+        assert r.status_code == 201, r.data
+        return r.data["id"]
+
+    sales, service_dept = dept("销售部"), dept("客服部")
+    manager = user("王经理", "13900000001", sales, ["sales_manager"])
+    rep1 = user("李娜", "13900000002", sales, ["sales_rep"], manager)
+    rep2 = user("张伟", "13900000003", sales, ["sales_rep"], manager)
+    agent = user("赵客服", "13900000004", sales, ["service_agent"])
+
+    def token(mobile: str) -> str:
+        r = api.call("POST", "/v1/auth/login", body={"tenant_id": t["id"], "mobile": mobile, "password": "Passw0rd!"})
+        assert r.status_code == 200, r.data
+        return r.data["id_token"]
+
+    return {**t, "sales": sales, "service": service_dept, "manager": manager, "rep1": rep1, "rep2": rep2, "agent": agent,
+            "tokens": {"manager": token("13900000001"), "rep1": token("13900000002"), "rep2": token("13900000003"),
+                       "agent": token("13900000004")}}
