@@ -34,14 +34,15 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 def reset_process_state() -> None:
+    """Forget per-process caches that hold data. AWS clients stay: moto intercepts them at
+    botocore's handler level, so one client serves every mock_aws context (and creating
+    clients is most of a test's cost)."""
+    from chalicelib.core import clock
     from chalicelib.core.settings import reset_settings
-    from chalicelib.db.base import reset_connections
     from chalicelib.org import service as org
-    from chalicelib.ports import reset
 
     reset_settings()
-    reset_connections()
-    reset()
+    clock.reset()
     org._cache.clear()
 
 
@@ -50,6 +51,9 @@ def aws():
     """A fresh moto account with the CRM resources (Step Functions execution on)."""
     from moto import mock_aws
 
+    from devstack.moto_patches import serialize_dynamodb
+
+    serialize_dynamodb()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         reset_process_state()
         from devstack.resources import create_resources
@@ -84,7 +88,7 @@ def api(aws):
 
     from app import app
 
-    with Client(app) as client:
+    with Client(app, stage_name="test") as client:
         yield Api(client)
 
 

@@ -107,13 +107,19 @@ def verify(token: str) -> Claims:
 # ---- local development identity provider ---------------------------------------------
 
 _key_lock = threading.Lock()
+_loaded_keys: dict[tuple[str, float], Any] = {}
 
 
 def _private_key(path: str):
+    """The local IdP's RSA key, created on first use; parsed once per file version."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     with _key_lock:
+        if os.path.exists(path):
+            cached = _loaded_keys.get((path, os.path.getmtime(path)))
+            if cached is not None:
+                return cached
         if not os.path.exists(path):
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -122,7 +128,9 @@ def _private_key(path: str):
             with os.fdopen(fd, "wb") as f:
                 f.write(pem)
         with open(path, "rb") as f:
-            return serialization.load_pem_private_key(f.read(), password=None)
+            key = serialization.load_pem_private_key(f.read(), password=None)
+        _loaded_keys[(path, os.path.getmtime(path))] = key
+        return key
 
 
 def _kid(public_jwk: dict[str, Any]) -> str:

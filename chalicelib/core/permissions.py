@@ -148,8 +148,15 @@ class Principal:
 
     @property
     def roles(self) -> list[Role]:
+        """The user's roles; none at all for an unknown or disabled user."""
         u = self.org.users.get(self.user_id)
-        return [self.org.roles[r] for r in (u.role_ids if u else ()) if r in self.org.roles]
+        if u is None or not u.active:
+            return []
+        return [self.org.roles[r] for r in u.role_ids if r in self.org.roles]
+
+    def _module_roles(self, module: str) -> list[Role]:
+        """Roles that grant at least one action in `module` (only those carry scopes and field rules)."""
+        return [r for r in self.roles if r.actions.get(module)]
 
     @property
     def is_super(self) -> bool:
@@ -170,7 +177,7 @@ class Principal:
     def scopes(self, module: str) -> set[Scope]:
         if self.is_super:
             return {Scope.ALL}
-        return {r.scopes[module] for r in self.roles if module in r.scopes and module in r.actions}
+        return {r.scopes[module] for r in self._module_roles(module) if module in r.scopes}
 
     def visible_owners(self, module: str) -> set[str] | None:
         """Owner ids whose records this user may see in `module`; None means all."""
@@ -197,9 +204,12 @@ class Principal:
         owners = self.visible_owners(module)
         if owners is ALL_OWNERS or owner_id in owners:
             return "write"
+        me = self.org.users.get(self.user_id)
+        if me is None or not me.active:
+            return None
         grant = (team or {}).get(self.user_id)
-        if grant and (not grant.get("until") or grant["until"] > now_iso):
-            return "write" if grant.get("access") == "write" else "read"
+        if grant and grant.get("access") in ("read", "write") and (not grant.get("until") or grant["until"] > now_iso):
+            return grant["access"]
         return None
 
     def require_record(self, module: str, action: str, owner_id: str, team: Mapping[str, Any] | None, now_iso: str) -> None:
@@ -216,7 +226,7 @@ class Principal:
         if self.is_super:
             return FieldAccess.EDIT
         best = FieldAccess.HIDDEN
-        roles = [r for r in self.roles if module in r.actions]
+        roles = self._module_roles(module)
         if not roles:
             return FieldAccess.HIDDEN
         for r in roles:

@@ -10,7 +10,9 @@ Keys follow db/records.Record (ENTITY = CUSTOMER):
 """
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, UnicodeAttribute
+
+from ..db.base import DecimalAttribute
 
 from ..db.records import Record
 
@@ -37,4 +39,4 @@ class Customer(Record, discriminator="CUSTOMER"):
     tags = ListAttribute(of=UnicodeAttribute, default=list)
     deal_status = UnicodeAttribute(default="none")
     locked = BooleanAttribute(default=False)
-    credit_limit = NumberAttribute(null=True)
+    credit_limit = DecimalAttribute(null=True)

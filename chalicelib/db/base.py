@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from decimal import Decimal
+
 from pynamodb.attributes import (
+    Attribute,
     DiscriminatorAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -17,10 +20,23 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.constants import NUMBER
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from ..core.settings import get_settings
+
+
+class DecimalAttribute(Attribute[Decimal]):
+    """Exact decimal numbers (money, rates) stored as DynamoDB numbers, never via float."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: Decimal | int | float | str) -> str:
+        return str(Decimal(str(value)))
+
+    def deserialize(self, value: str) -> Decimal:
+        return Decimal(value)
 
 
 class _Index(GlobalSecondaryIndex):
@@ -125,4 +141,4 @@ def plain(value: Any) -> Any:
     return value
 
 
-__all__ = ["Item", "Versioned", "NumberAttribute", "UnicodeAttribute", "connection", "reset_connections", "plain"]
+__all__ = ["DecimalAttribute", "Item", "Versioned", "NumberAttribute", "UnicodeAttribute", "connection", "reset_connections", "plain"]

@@ -1,0 +1,48 @@
+# The two commands: `make dev` (run the whole product locally) and `make test` (every test).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
+
+.PHONY: dev test test-unit test-integration test-e2e test-infra synth lint bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+dev: $(STAMP) ## moto server + resources + demo data + drivers + API on http://127.0.0.1:8000
+	$(PY) -m devstack.run
+
+test: $(STAMP) ## unit, integration (moto), e2e (local stack over HTTP) and infrastructure tests
+	$(PY) -m pytest
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+test-integration: $(STAMP)
+	$(PY) -m pytest tests/integration
+
+test-e2e: $(STAMP)
+	$(PY) -m pytest tests/e2e
+
+test-infra: $(STAMP)
+	$(PY) -m pytest tests/infrastructure
+
+synth: $(STAMP) ## synthesize the CDK stack offline (dummy credentials)
+	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_DEFAULT_REGION=ap-southeast-1 $(PY) infra/app.py
+
+lint: synth ## cfn-lint on the synthesized template, and byte-compile everything
+	$(VENV)/bin/cfn-lint --non-zero-exit-code error infra/cdk.out/*.template.json
+	$(PY) -m compileall -q app.py chalicelib functions devstack infra bench
+
+bench: $(STAMP) ## budgets of ARCHITECTURE.md §10 as figures
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) infra/cdk.out .pytest_cache .hypothesis .local

@@ -1,0 +1,69 @@
+"""Demo data: 华夏智联科技有限公司 (tenant `demo`) with a department tree, ten users in
+several roles, and customers owned across the sales team — enough to sign in as any role
+and see the permission rules at work. Idempotent: an existing demo tenant is left alone."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core import context
+from chalicelib.core.errors import ValidationFailed
+
+TENANT = "demo"
+PASSWORD = "Crm@2026!"
+
+# (key, name, mobile, department key, roles, supervisor key, position)
+USERS = [
+    ("ceo", "陈建国", "13800000000", "root", ["super_admin"], None, "gm"),
+    ("admin", "刘洋", "13800000001", "root", ["admin"], "ceo", "admin"),
+    ("director", "王强", "13800000002", "sales", ["sales_manager"], "ceo", "sales_director"),
+    ("manager1", "孙丽", "13800000003", "sales1", ["sales_manager"], "director", "sales_manager"),
+    ("rep1", "李娜", "13800000004", "sales1", ["sales_rep"], "manager1", "sales_rep"),
+    ("rep2", "张伟", "13800000005", "sales1", ["sales_rep"], "manager1", "sales_rep"),
+    ("manager2", "周杰", "13800000006", "sales2", ["sales_manager"], "director", "sales_manager"),
+    ("rep3", "王芳", "13800000007", "sales2", ["sales_rep"], "manager2", "sales_rep"),
+    ("agent", "赵敏", "13800000008", "sales1", ["service_agent"], "ceo", "service_agent"),
+    ("finance", "吴静", "13800000009", "finance", ["sales_rep"], "ceo", "finance"),
+]
+
+DEPARTMENTS = [("sales", "销售部", "root"), ("sales1", "销售一部", "sales"), ("sales2", "销售二部", "sales"),
+               ("service", "客服部", "root"), ("finance", "财务部", "root")]
+
+CUSTOMERS = [
+    ("华为技术有限公司", "rep1", "A", "it", "13912345678", "广东省/深圳市/龙岗区"),
+    ("上海ACME贸易有限公司", "rep1", "B", "retail", "13612345678", "上海市/浦东新区"),
+    ("北京合同通科技有限公司", "rep2", "B", "it", "13712345678", "北京市/海淀区"),
+    ("杭州西湖制造有限公司", "rep2", "C", "manufacturing", None, "浙江省/杭州市/西湖区"),
+    ("广州云帆教育科技有限公司", "rep3", "A", "education", "13512345678", "广东省/广州市/天河区"),
+    ("成都天府医疗器械有限公司", "rep3", "B", "healthcare", None, "四川省/成都市/高新区"),
+    ("南京金陵地产集团", "manager1", "A", "real_estate", "13312345678", "江苏省/南京市/鼓楼区"),
+    ("深圳前海金融服务有限公司", "manager2", "A", "finance", "13212345678", "广东省/深圳市/南山区"),
+    ("武汉光谷软件园", "director", "B", "it", None, "湖北省/武汉市/洪山区"),
+    ("苏州工业园区政务中心", "director", "C", "government", None, "江苏省/苏州市"),
+]
+
+
+def seed() -> dict[str, Any]:
+    from chalicelib.customers import service as customers
+    from chalicelib.org import service as org
+    from chalicelib.tenants import service as tenants
+
+    ceo = USERS[0]
+    try:
+        created = tenants.create_tenant({"id": TENANT, "name": "华夏智联科技有限公司", "admin_name": ceo[1], "admin_mobile": ceo[2],
+                                         "admin_password": PASSWORD, "top_department_name": "办公室"})
+    except ValidationFailed:
+        return {"created": False}
+    ids = {"root": created["top_department_id"]}
+    users = {"ceo": created["admin_user_id"]}
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["ceo"])):
+        for key, name, parent in DEPARTMENTS:
+            ids[key] = org.create_department(name, ids[parent], None, 0)["id"]
+        for key, name, mobile, dept, roles, sup, position in USERS[1:]:
+            users[key] = org.create_user({"mobile": mobile, "name": name, "department_id": ids[dept], "role_ids": roles,
+                                          "supervisor_id": users.get(sup) if sup else None, "position": position,
+                                          "password": PASSWORD, "gender": None, "email": None})["id"]
+        org.update_department(ids["sales"], {"head_user_id": users["director"]}, 1)
+        for name, owner, level, industry, mobile, region in CUSTOMERS:
+            customers.create({"name": name, "owner_id": users[owner], "level": level, "industry": industry, "mobile": mobile,
+                              "region": region, "customer_type": "target", "source": "referral"}, None)
+    return {"created": True, "users": users}

@@ -1,0 +1,147 @@
+"""Local drivers: do on one machine what AWS wiring does in the cloud, calling the same
+handlers with the same event shapes.
+
+- StreamDriver: reads the table's DynamoDB stream and hands batches of records
+  ({"Records": [...]}) to each stream consumer whose filter matches.
+- ScheduleDriver: fires due EventBridge Scheduler one-time schedules into their target
+  handler with the schedule's Input, then deletes them (ActionAfterCompletion=DELETE).
+- BusDriver: receives the bus events that each subscription's rule delivered to its SQS
+  queue and calls the subscribed handler with the EventBridge event.
+Each has run_once() (tests) and is looped by devstack.run.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.core import clock
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
+from chalicelib.ports import client
+from functions.registry import FUNCTIONS, matches
+
+from .resources import subscription_queue
+
+
+class StreamDriver:
+    def __init__(self) -> None:
+        self.iterators: dict[str, str] = {}
+        self.delivered = 0
+
+    def _shards(self) -> list[tuple[str, str]]:
+        arn = client("dynamodb").describe_table(TableName=get_settings().table_name)["Table"]["LatestStreamArn"]
+        shards = client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        return [(arn, s["ShardId"]) for s in shards]
+
+    def run_once(self) -> int:
+        streams = client("dynamodbstreams")
+        records: list[dict[str, Any]] = []
+        for arn, shard in self._shards():
+            it = self.iterators.get(shard)
+            if it is None:
+                it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            out = streams.get_records(ShardIterator=it, Limit=1000)
+            self.iterators[shard] = out.get("NextShardIterator") or it
+            for r in out.get("Records", []):
+                r = json.loads(json.dumps(r, default=str))  # the Lambda event is JSON
+                r["eventSourceARN"] = arn
+                records.append(r)
+        if not records:
+            return 0
+        for fn in FUNCTIONS:
+            if fn.stream_filter is None:
+                continue
+            batch = [r for r in records if matches(fn.stream_filter, r)]
+            if batch:
+                fn.load()({"Records": batch}, None)
+        self.delivered += len(records)
+        return len(records)
+
+
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+
+
+class ScheduleDriver:
+    def __init__(self) -> None:
+        self.fired = 0
+        self.target = next(f for f in FUNCTIONS if f.schedule_target)
+
+    def run_once(self) -> int:
+        s = get_settings()
+        sched = client("scheduler")
+        fired = 0
+        names = [x["Name"] for page in sched.get_paginator("list_schedules").paginate(GroupName=s.schedule_group)
+                 for x in page["Schedules"]]
+        for name in names:
+            try:
+                sch = sched.get_schedule(Name=name, GroupName=s.schedule_group)
+            except sched.exceptions.ResourceNotFoundException:
+                continue
+            m = _AT.match(sch["ScheduleExpression"])
+            if not m or sch.get("State") != "ENABLED":
+                continue
+            due = datetime.fromisoformat(m.group(1)).replace(tzinfo=ZoneInfo(sch.get("ScheduleExpressionTimezone") or "UTC"))
+            if due > clock.now():
+                continue
+            try:
+                self.target.load()(json.loads(sch["Target"].get("Input") or "{}"), None)
+            except Exception:  # noqa: BLE001 - like Scheduler, keep the schedule and retry
+                logger.exception("schedule target failed", extra={"schedule": name})
+                continue
+            if sch.get("ActionAfterCompletion", "NONE") == "DELETE":
+                try:
+                    sched.delete_schedule(Name=name, GroupName=s.schedule_group)
+                except sched.exceptions.ResourceNotFoundException:
+                    pass
+            fired += 1
+        self.fired += fired
+        return fired
+
+
+class BusDriver:
+    def __init__(self) -> None:
+        self.delivered = 0
+        self.subscribers = [f for f in FUNCTIONS if f.bus_pattern is not None]
+
+    def run_once(self) -> int:
+        sqs = client("sqs")
+        n = 0
+        for fn in self.subscribers:
+            url = sqs.get_queue_url(QueueName=subscription_queue(fn.name))["QueueUrl"]
+            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            for msg in msgs:
+                try:
+                    fn.load()(json.loads(msg["Body"]), None)
+                except Exception:  # noqa: BLE001 - leave it for redelivery, like EventBridge retries
+                    logger.exception("bus handler failed", extra={"function": fn.name})
+                    continue
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+                n += 1
+        self.delivered += n
+        return n
+
+
+class DriverLoop(threading.Thread):
+    """Runs every driver every `interval` seconds until stopped."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        super().__init__(name="crm-drivers", daemon=True)
+        self.interval = interval
+        self.drivers = [StreamDriver(), ScheduleDriver(), BusDriver()]
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            for d in self.drivers:
+                try:
+                    d.run_once()
+                except Exception:  # noqa: BLE001 - a driver hiccup must not stop the stack
+                    logger.exception("driver failed", extra={"driver": type(d).__name__})
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()

@@ -1,0 +1,60 @@
+"""Tenant isolation: nothing of tenant A is reachable from tenant B through any route."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+
+from chalicelib.core.api import ROUTES
+
+
+def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a_is_read_or_changed(api, make_tenant):
+    a = make_tenant(mobile="13800000001")
+    b = make_tenant(mobile="13800000001")  # the same mobile may exist in two tenants
+    # Given tenant A has a record of every kind
+    cust = api.call("POST", "/v1/customers", a["admin"], {"name": "华为技术有限公司", "mobile": "13912345678"}).data
+    dept = api.call("POST", "/v1/org/departments", a["admin"], {"name": "销售部", "parent_id": a["root"]}).data
+    role = api.call("POST", "/v1/org/roles", a["admin"], {"name": "只读", "actions": {"customers": ["list"]}}).data
+    soon = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    rem = api.call("POST", "/v1/reminders", a["admin"], {"title": "回访", "remind_at": soon}).data
+    deleted = api.call("POST", "/v1/customers", a["admin"], {"name": "已删除客户"}).data
+    api.call("DELETE", f"/v1/customers/{deleted['id']}", a["admin"], headers={"If-Match": '"1"'})
+    secrets = {cust["id"], dept["id"], role["id"], rem["id"], deleted["id"], a["admin_id"], "华为技术有限公司", "13912345678"}
+    values = {"customer_id": cust["id"], "dept_id": dept["id"], "role_id": role["id"], "reminder_id": rem["id"],
+              "user_id": a["admin_id"], "record_id": cust["id"], "entity": "customer", "dict_type": "industry", "code": "it",
+              "rule_key": "contract", "notification_id": "x"}
+    bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
+
+    # When B's super administrator calls every route with A's identifiers
+    for spec in ROUTES.values():
+        if spec.public or spec.tag == "platform":
+            continue
+        path = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], spec.path)
+        if spec.path == "/v1/recycle-bin/{entity}/{record_id}" or spec.path.endswith("/restore"):
+            path = path.replace(cust["id"], deleted["id"])
+        r = api.call(spec.method, path, b["admin"], body=bodies.get(spec.method), headers={"If-Match": '"1"'})
+        text = json.dumps(r.data, ensure_ascii=False) if r.data is not None else ""
+        # Then nothing of A comes back, whatever the status
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, (spec.method, spec.path, r.status_code, leaked)
+        if spec.path_params and spec.method != "GET" and spec.tag not in ("numbering", "dictionaries"):
+            assert r.status_code >= 400, (spec.method, spec.path, r.status_code)
+
+    # And A's records are untouched
+    again = api.call("GET", f"/v1/customers/{cust['id']}", a["admin"]).data
+    assert again["name"] == "华为技术有限公司" and again["version"] == cust["version"]
+    assert api.call("GET", f"/v1/reminders/{rem['id']}", a["admin"]).data["status"] == "scheduled"
+    bin_a = api.call("GET", "/v1/recycle-bin", a["admin"]).data["items"]
+    assert [i["id"] for i in bin_a] == [deleted["id"]]
+    names = {d["name"] for d in api.call("GET", "/v1/org/departments", a["admin"]).data["items"]}
+    assert "销售部" in names
+
+
+def test_given_token_for_tenant_a_user_when_claiming_tenant_b_then_401(api, make_tenant):
+    from chalicelib.core.auth import issue_local_token
+
+    a = make_tenant()
+    b = make_tenant()
+    forged = issue_local_token(b["id"], a["admin_id"])  # A's user id, B's tenant claim
+    r = api.call("GET", "/v1/customers", forged)
+    assert r.status_code == 401
