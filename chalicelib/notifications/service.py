@@ -36,7 +36,7 @@ def deliver(tenant_id: str, user_id: str, kind: str, title: dict[str, str], *, b
     counter = UnreadCount(pk=inbox, sk="#COUNT")
     try:
         tx.write([tx.put(n, condition=Notification.pk.does_not_exist(), on_conflict=_Duplicate),
-                  tx.update(counter, [UnreadCount.count.add(1), UnreadCount.tenant_id.set(tenant_id), UnreadCount.type.set("UNREAD")])])
+                  tx.update(counter, [UnreadCount.count.add(1), UnreadCount.tenant_id.set(tenant_id), UnreadCount.type.set(UnreadCount)])])
     except _Duplicate:
         return False
     metric("notifications.delivered")

@@ -61,7 +61,7 @@ def draw(tenant: str, rule_key: str, when: datetime | None = None) -> dict[str, 
     fmt = _PERIOD[rule.reset]
     period = local.strftime(fmt) if fmt else "ALL"
     counter = Counter(pk=keys.k(tenant, "SEQ", rule_key, period), sk="#")
-    counter.update(actions=[Counter.value.add(1), Counter.tenant_id.set(tenant), Counter.type.set("SEQ")])
+    counter.update(actions=[Counter.value.add(1), Counter.tenant_id.set(tenant), Counter.type.set(Counter)])
     seq = int(counter.value)
     return {"rule": rule_key, "number": format_number(rule, local, seq), "sequence": seq}
 

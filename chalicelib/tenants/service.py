@@ -66,11 +66,14 @@ def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, An
            tx.put(root), *[tx.put(r) for r in roles], *user_ops,
            tx.put(audit.entry(tenant_id, "tenant", tenant_id, "create", actor, audit.diff(None, {"name": t.name})))]
     tx.write(ops)
+    # batch writes bypass PynamoDB's version bookkeeping: stamp the first version here
     with DictItem.batch_write() as batch:
         for item in dictionaries.default_items(tenant_id, actor):
+            item.version = 1
             batch.save(item)
     with NumberingRule.batch_write() as batch:
         for rule in numbering.default_rules(tenant_id, actor):
+            rule.version = 1
             batch.save(rule)
     from ..ports import identity
 

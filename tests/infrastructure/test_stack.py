@@ -1,0 +1,458 @@
+"""Assertions on the synthesized CRM stack (``infra/``).
+
+The expectations come from the same single sources the stack is built from —
+``TABLE_SPEC`` and ``FUNCTIONS`` — so a change there that the stack does not follow
+fails here.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from chalicelib.db.table_spec import TABLE_SPEC
+from functions.registry import FUNCTIONS, Function
+
+STAGE = "dev"
+PREFIX = f"crm-{STAGE}"
+
+#: Settings every Lambda (API and functions) must receive (chalicelib/core/settings.py).
+RUNTIME_SETTINGS = (
+    "CRM_STAGE", "CRM_REGION", "CRM_TABLE_NAME", "CRM_EVENT_BUS_NAME", "CRM_SCHEDULE_GROUP",
+    "CRM_REMINDER_TARGET_ARN", "CRM_SCHEDULER_ROLE_ARN", "CRM_ARCHIVE_BUCKET", "CRM_IDENTITY_PROVIDER",
+    "CRM_COGNITO_USER_POOL_ID", "CRM_COGNITO_CLIENT_ID", "CRM_JWT_ISSUER", "CRM_JWT_AUDIENCE",
+    "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
+)
+
+STREAM_CONSUMERS = [f for f in FUNCTIONS if f.stream_filter is not None]
+BUS_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None]
+SCHEDULE_TARGETS = [f for f in FUNCTIONS if f.schedule_target]
+
+
+# ---------------------------------------------------------------------------- helpers
+
+def _resources(template_json: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template_json["Resources"].items() if v["Type"] == resource_type}
+
+
+def _only(resources: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    assert len(resources) == 1, f"expected exactly one resource, found {sorted(resources)}"
+    return next(iter(resources.items()))
+
+
+def _function(template_json: dict[str, Any], spec: Function) -> tuple[str, dict[str, Any]]:
+    name = f"{PREFIX}-{spec.name.replace('_', '-')}"
+    return _only({k: v for k, v in _resources(template_json, "AWS::Lambda::Function").items()
+                  if v["Properties"].get("FunctionName") == name})
+
+
+def _logical_id(template_json: dict[str, Any], resource_type: str) -> str:
+    return _only(_resources(template_json, resource_type))[0]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _policy_statements(template_json: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every statement of every identity policy: policies, managed policies, inline role policies."""
+    for logical_id, resource in template_json["Resources"].items():
+        props = resource.get("Properties", {})
+        documents = []
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            documents.append(props["PolicyDocument"])
+        if resource["Type"] == "AWS::IAM::Role":
+            documents.extend(p["PolicyDocument"] for p in props.get("Policies", []))
+        for document in documents:
+            for statement in document["Statement"]:
+                yield logical_id, statement
+
+
+def _statements_of_role(template_json: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    """Statements attached to one role by AWS::IAM::Policy resources and inline policies."""
+    statements = []
+    for resource in template_json["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"].get("Roles", []):
+            statements.extend(resource["Properties"]["PolicyDocument"]["Statement"])
+    role = template_json["Resources"][role_id]["Properties"]
+    statements.extend(s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _role_of(function: dict[str, Any]) -> str:
+    return function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements for a in _as_list(s["Action"])}
+
+
+# ---------------------------------------------------------------------------- synthesis
+
+def test_given_aws_solutions_checks_when_synthesized_then_no_finding_is_left_unacknowledged(synthesis):
+    assert synthesis.returncode == 0, synthesis.output[-6000:]
+    report = synthesis.outdir / "validation-report.json"
+    if report.exists():
+        failed = [p for p in json.loads(report.read_text())["pluginReports"] if p["conclusion"] != "success"]
+        assert failed == []
+
+
+def test_given_synthesized_template_when_linted_with_cfn_lint_then_there_are_no_errors(synthesis):
+    from cfnlint.api import lint_file
+
+    matches = lint_file(synthesis.template_path)
+    errors = [f"{m.rule.id} {m.message} ({m.path_string})" for m in matches if m.rule.severity == "error"]
+    assert errors == []
+
+
+# ---------------------------------------------------------------------------- table
+
+def test_given_table_spec_when_synthesized_then_table_keys_and_attributes_match_the_spec(template, template_json):
+    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    _, table = _only(_resources(template_json, "AWS::DynamoDB::Table"))
+    props = table["Properties"]
+
+    assert props["TableName"] == PREFIX
+    assert props["KeySchema"] == TABLE_SPEC["KeySchema"]
+    assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+        TABLE_SPEC["AttributeDefinitions"], key=lambda a: a["AttributeName"])
+
+
+def test_given_table_spec_when_synthesized_then_table_has_every_global_secondary_index(template_json):
+    _, table = _only(_resources(template_json, "AWS::DynamoDB::Table"))
+
+    actual = {g["IndexName"]: g for g in table["Properties"]["GlobalSecondaryIndexes"]}
+    expected = {g["IndexName"]: g for g in TABLE_SPEC["GlobalSecondaryIndexes"]}
+    assert set(actual) == set(expected)
+    for name, spec in expected.items():
+        assert actual[name]["KeySchema"] == spec["KeySchema"]
+        assert actual[name]["Projection"]["ProjectionType"] == spec["Projection"]["ProjectionType"]
+
+
+def test_given_table_spec_when_synthesized_then_table_is_on_demand_with_stream_ttl_and_encryption(template):
+    template.has_resource_properties("AWS::DynamoDB::Table", {
+        "BillingMode": TABLE_SPEC["BillingMode"],
+        "StreamSpecification": {"StreamViewType": TABLE_SPEC["StreamSpecification"]["StreamViewType"]},
+        "TimeToLiveSpecification": {"AttributeName": TABLE_SPEC["TimeToLiveSpecification"]["AttributeName"],
+                                    "Enabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+    })
+
+
+def test_given_stack_when_synthesized_then_table_has_pitr(template):
+    template.has_resource_properties("AWS::DynamoDB::Table", {
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": TABLE_SPEC["PointInTimeRecovery"]},
+    })
+
+
+# ---------------------------------------------------------------------------- functions
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda f: f.name)
+def test_given_registry_entry_when_synthesized_then_its_function_exists_with_handler_and_limits(template_json, spec):
+    _, fn = _function(template_json, spec)
+    props = fn["Properties"]
+
+    assert props["Handler"] == spec.handler
+    assert props["Runtime"] == "python3.11"
+    assert props["Timeout"] == spec.timeout_seconds
+    assert props["MemorySize"] == spec.memory_mb
+    assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda f: f.name)
+def test_given_registry_entry_when_synthesized_then_its_function_gets_every_setting(template_json, spec):
+    _, fn = _function(template_json, spec)
+    env = fn["Properties"]["Environment"]["Variables"]
+
+    assert set(RUNTIME_SETTINGS) <= set(env)
+    assert env["CRM_STAGE"] == STAGE
+    assert env["CRM_IDENTITY_PROVIDER"] == "cognito"
+    assert env["CRM_TABLE_NAME"] == {"Ref": _logical_id(template_json, "AWS::DynamoDB::Table")}
+
+
+def test_given_functions_when_synthesized_then_they_share_the_api_dependency_layer(template_json):
+    _, api = _only(_resources(template_json, "AWS::Serverless::Function"))
+    layer_id = _logical_id(template_json, "AWS::Serverless::LayerVersion")
+
+    assert api["Properties"]["Layers"] == [{"Ref": layer_id}]
+    for spec in FUNCTIONS:
+        assert _function(template_json, spec)[1]["Properties"]["Layers"] == [{"Ref": layer_id}]
+
+
+def test_given_function_code_asset_when_synthesized_then_it_holds_only_handlers_and_library(synthesis, template_json):
+    _, fn = _function(template_json, FUNCTIONS[0])
+    manifest = json.loads((synthesis.outdir / f"{STAGE}.assets.json").read_text())
+    source = next(a["source"] for a in manifest["files"].values()
+                  if any(d["objectKey"] == fn["Properties"]["Code"]["S3Key"] for d in a["destinations"].values()))
+    asset = synthesis.outdir / source["path"]
+
+    top_level = {p.name for p in asset.iterdir()}
+    assert top_level == {"functions", "chalicelib"}
+    assert (asset / "functions" / "registry.py").is_file()
+    assert not list(Path(asset).rglob("__pycache__"))
+
+
+@pytest.mark.parametrize("spec", STREAM_CONSUMERS, ids=lambda f: f.name)
+def test_given_stream_consumer_when_synthesized_then_mapping_has_filter_bisect_and_failure_queue(template_json, spec):
+    function_id, _ = _function(template_json, spec)
+    table_id = _logical_id(template_json, "AWS::DynamoDB::Table")
+    _, mapping = _only({k: v for k, v in _resources(template_json, "AWS::Lambda::EventSourceMapping").items()
+                        if v["Properties"]["FunctionName"] == {"Ref": function_id}})
+    props = mapping["Properties"]
+
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+    assert [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]] == [spec.stream_filter]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert 0 < props["MaximumRetryAttempts"] <= 10
+    destination = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert template_json["Resources"][destination]["Type"] == "AWS::SQS::Queue"
+
+
+@pytest.mark.parametrize("spec", BUS_SUBSCRIBERS, ids=lambda f: f.name)
+def test_given_bus_subscriber_when_synthesized_then_a_rule_on_the_crm_bus_delivers_its_pattern(template_json, spec):
+    function_id, _ = _function(template_json, spec)
+    bus_id = _logical_id(template_json, "AWS::Events::EventBus")
+    rules = {k: v for k, v in _resources(template_json, "AWS::Events::Rule").items()
+             if any(t["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]} for t in v["Properties"]["Targets"])}
+    _, rule = _only(rules)
+    props = rule["Properties"]
+
+    assert props["EventBusName"] == {"Ref": bus_id}
+    assert props["EventPattern"] == spec.bus_pattern
+    dlq = props["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert template_json["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
+
+
+def _dead_letter_queues(template_json: dict[str, Any], function: dict[str, Any]) -> set[str]:
+    """Queues a function's failures end up in: its async DLQ and its role's SendMessage targets."""
+    queues = set()
+    if "DeadLetterConfig" in function["Properties"]:
+        queues.add(function["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0])
+    for statement in _statements_of_role(template_json, _role_of(function)):
+        if "sqs:SendMessage" in _as_list(statement["Action"]):
+            queues.add(statement["Resource"]["Fn::GetAtt"][0])
+    return queues
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda f: f.name)
+def test_given_function_when_synthesized_then_errors_and_dead_letters_raise_alarms(template_json, spec):
+    function_id, fn = _function(template_json, spec)
+    alarms = [a["Properties"] for a in _resources(template_json, "AWS::CloudWatch::Alarm").values()]
+    queues = _dead_letter_queues(template_json, fn)
+
+    error_alarms = [a for a in alarms if a.get("MetricName") == "Errors"
+                    and {"Name": "FunctionName", "Value": {"Ref": function_id}} in a["Dimensions"]]
+    dlq_alarms = [a for a in alarms if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"
+                  and a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] in queues]
+    assert len(queues) == 1
+    assert len(error_alarms) == 1
+    assert len(dlq_alarms) == 1
+
+
+# ---------------------------------------------------------------------------- IAM
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda f: f.name)
+def test_given_function_needs_when_synthesized_then_its_role_grants_only_what_it_declares(template_json, spec):
+    _, fn = _function(template_json, spec)
+    statements = _statements_of_role(template_json, _role_of(fn))
+    actions = _actions(statements)
+
+    assert "dynamodb:Query" in actions and "dynamodb:PutItem" in actions
+    assert ("events:PutEvents" in actions) == ("bus" in spec.needs)
+    assert ("s3:PutObject" in actions) == ("bucket" in spec.needs)
+    assert ("scheduler:CreateSchedule" in actions) == ("scheduler" in spec.needs)
+    assert ("iam:PassRole" in actions) == ("scheduler" in spec.needs)
+    assert not {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"}
+
+
+def test_given_archive_writer_when_synthesized_then_it_may_only_put_objects_under_tenants(template_json):
+    bucket_id = next(k for k in _resources(template_json, "AWS::S3::Bucket") if k.startswith("ArchiveBucket"))
+    for spec in (f for f in FUNCTIONS if "bucket" in f.needs):
+        _, fn = _function(template_json, spec)
+        s3 = [s for s in _statements_of_role(template_json, _role_of(fn)) if "s3:PutObject" in _as_list(s["Action"])]
+        assert [s["Resource"] for s in s3] == [
+            {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/tenants/*"]]}]
+
+
+def test_given_any_identity_policy_when_synthesized_then_no_statement_allows_every_action(template_json):
+    offending = [(lid, s["Action"]) for lid, s in _policy_statements(template_json)
+                 if any(a == "*" or a.endswith(":*") for a in _as_list(s["Action"]))]
+    assert offending == []
+
+
+def test_given_table_access_when_synthesized_then_dynamodb_statements_name_the_table_and_its_indexes(template_json):
+    table_id = _logical_id(template_json, "AWS::DynamoDB::Table")
+    table_arn = {"Fn::GetAtt": [table_id, "Arn"]}
+    index_arns = [{"Fn::Join": ["", [table_arn, f"/index/{g['IndexName']}"]]}
+                  for g in TABLE_SPEC["GlobalSecondaryIndexes"]]
+    item_statements = [s for _, s in _policy_statements(template_json)
+                       if "dynamodb:GetItem" in _as_list(s["Action"])]
+
+    assert item_statements, "no principal can read the table"
+    for statement in item_statements:
+        assert _as_list(statement["Resource"]) == [table_arn, *index_arns]
+        assert "dynamodb:Scan" not in _as_list(statement["Action"])
+
+
+# ---------------------------------------------------------------------------- API
+
+def test_given_api_when_synthesized_then_handler_gets_every_setting_from_stack_resources(template_json):
+    _, api = _only(_resources(template_json, "AWS::Serverless::Function"))
+    env = api["Properties"]["Environment"]["Variables"]
+    staff_pool = next(k for k in _resources(template_json, "AWS::Cognito::UserPool") if k.startswith("Staff"))
+    staff_client = next(k for k in _resources(template_json, "AWS::Cognito::UserPoolClient") if k.startswith("Staff"))
+
+    assert set(RUNTIME_SETTINGS) <= set(env)
+    assert env["CRM_TABLE_NAME"] == {"Ref": _logical_id(template_json, "AWS::DynamoDB::Table")}
+    assert env["CRM_EVENT_BUS_NAME"] == {"Ref": _logical_id(template_json, "AWS::Events::EventBus")}
+    assert env["CRM_SCHEDULE_GROUP"] == PREFIX
+    assert env["CRM_COGNITO_USER_POOL_ID"] == {"Ref": staff_pool}
+    assert env["CRM_COGNITO_CLIENT_ID"] == env["CRM_JWT_AUDIENCE"] == {"Ref": staff_client}
+    assert env["CRM_JWT_ISSUER"] == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [staff_pool, "ProviderURL"]}]]}
+    assert json.dumps(env["CRM_REMINDER_TARGET_ARN"]).endswith(f':function:{PREFIX}-reminders"]]}}')
+
+
+def test_given_api_when_synthesized_then_it_runs_with_the_stack_role_not_a_chalice_role(template_json):
+    _, api = _only(_resources(template_json, "AWS::Serverless::Function"))
+    role_id = api["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = template_json["Resources"][role_id]
+
+    assert role["Type"] == "AWS::IAM::Role"
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "lambda.amazonaws.com"}
+    assert {"Ref": _logical_id(template_json, "AWS::IAM::ManagedPolicy")} in role["Properties"]["ManagedPolicyArns"]
+
+
+def test_given_api_policy_when_synthesized_then_dynamodb_is_never_granted_on_every_resource(template_json):
+    _, policy = _only(_resources(template_json, "AWS::IAM::ManagedPolicy"))
+    dynamodb = [s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+                if any(a.startswith("dynamodb:") for a in _as_list(s["Action"]))]
+
+    assert dynamodb
+    for statement in dynamodb:
+        assert "*" not in _as_list(statement["Resource"])
+        assert set(_as_list(statement["Action"])) == {
+            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+            "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem"}
+
+
+def test_given_api_policy_when_synthesized_then_bus_schedules_and_staff_logins_are_scoped(template_json):
+    _, policy = _only(_resources(template_json, "AWS::IAM::ManagedPolicy"))
+    by_action = {a: s for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])}
+    staff_pool = next(k for k in _resources(template_json, "AWS::Cognito::UserPool") if k.startswith("Staff"))
+    scheduler_role = next(k for k in _resources(template_json, "AWS::IAM::Role") if k.startswith("SchedulerRole"))
+
+    assert by_action["events:PutEvents"]["Resource"] == {
+        "Fn::GetAtt": [_logical_id(template_json, "AWS::Events::EventBus"), "Arn"]}
+    for action in ("CreateSchedule", "UpdateSchedule", "DeleteSchedule", "GetSchedule"):
+        assert json.dumps(by_action[f"scheduler:{action}"]["Resource"]).endswith(f':schedule/{PREFIX}/*"]]}}')
+    assert by_action["iam:PassRole"]["Resource"] == {"Fn::GetAtt": [scheduler_role, "Arn"]}
+    assert by_action["iam:PassRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+    for action in ("AdminCreateUser", "AdminSetUserPassword", "AdminDisableUser", "AdminEnableUser",
+                   "AdminUserGlobalSignOut", "AdminUpdateUserAttributes"):
+        assert by_action[f"cognito-idp:{action}"]["Resource"] == {"Fn::GetAtt": [staff_pool, "Arn"]}
+
+
+# ---------------------------------------------------------------------------- events and scheduling
+
+def test_given_stack_when_synthesized_then_bus_and_schedule_group_are_named_for_the_stage(template):
+    template.has_resource_properties("AWS::Events::EventBus", {"Name": PREFIX})
+    template.has_resource_properties("AWS::Scheduler::ScheduleGroup", {"Name": PREFIX})
+
+
+def test_given_scheduler_role_when_synthesized_then_only_scheduler_may_assume_it_for_the_stage_group(template):
+    template.has_resource_properties("AWS::IAM::Role", {
+        "AssumeRolePolicyDocument": {"Statement": [Match.object_like({
+            "Action": "sts:AssumeRole",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Condition": Match.object_like({"ArnLike": Match.any_value(), "StringEquals": Match.any_value()}),
+        })]},
+    })
+
+
+def test_given_scheduler_role_when_synthesized_then_it_can_only_invoke_the_reminders_function(template_json):
+    role_id = next(k for k in _resources(template_json, "AWS::IAM::Role") if k.startswith("SchedulerRole"))
+    statements = _statements_of_role(template_json, role_id)
+    targets = [_function(template_json, spec)[0] for spec in SCHEDULE_TARGETS]
+
+    assert [spec.name for spec in SCHEDULE_TARGETS] == ["reminders"]
+    assert statements == [{
+        "Action": "lambda:InvokeFunction",
+        "Effect": "Allow",
+        "Resource": {"Fn::GetAtt": [targets[0], "Arn"]},
+    }]
+
+
+# ---------------------------------------------------------------------------- identity
+
+def test_given_user_pools_when_synthesized_then_staff_and_portal_pools_carry_an_immutable_tenant_id(template_json):
+    pools = _resources(template_json, "AWS::Cognito::UserPool")
+
+    assert sorted(p["Properties"]["UserPoolName"] for p in pools.values()) == [f"{PREFIX}-portal", f"{PREFIX}-staff"]
+    for pool in pools.values():
+        tenant = [a for a in pool["Properties"]["Schema"] if a["Name"] == "tenant_id"]
+        assert len(tenant) == 1
+        assert tenant[0]["AttributeDataType"] == "String"
+        assert tenant[0]["Mutable"] is False
+
+
+def test_given_user_pools_when_synthesized_then_sign_up_is_admin_only_mfa_optional_and_passwords_strong(template):
+    template.resource_properties_count_is("AWS::Cognito::UserPool", {
+        "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+        "MfaConfiguration": "OPTIONAL",
+        "Policies": {"PasswordPolicy": Match.object_like({
+            "MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True,
+            "RequireNumbers": True, "RequireSymbols": True})},
+    }, 2)
+
+
+def test_given_app_clients_when_synthesized_then_public_srp_clients_read_but_never_write_the_tenant(template_json):
+    clients = _resources(template_json, "AWS::Cognito::UserPoolClient").values()
+
+    assert len(clients) == 2
+    for client in clients:
+        props = client["Properties"]
+        assert props["GenerateSecret"] is False
+        assert {"ALLOW_USER_SRP_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"} <= set(props["ExplicitAuthFlows"])
+        assert "custom:tenant_id" in props["ReadAttributes"]
+        assert not [a for a in props["WriteAttributes"] if a.startswith("custom:")]
+
+
+# ---------------------------------------------------------------------------- storage
+
+def test_given_archive_bucket_when_synthesized_then_it_is_encrypted_private_and_versioned(template):
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        },
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "LoggingConfiguration": Match.object_like({"DestinationBucketName": Match.any_value()}),
+    })
+
+
+def test_given_archive_bucket_when_synthesized_then_objects_move_to_glacier_after_90_days(template):
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "LifecycleConfiguration": {"Rules": Match.array_with([Match.object_like({
+            "Status": "Enabled",
+            "Transitions": [{"StorageClass": "GLACIER", "TransitionInDays": 90}],
+        })])},
+    })
+
+
+def test_given_buckets_when_synthesized_then_every_bucket_policy_denies_insecure_transport(template_json):
+    buckets = set(_resources(template_json, "AWS::S3::Bucket"))
+    enforced = {
+        policy["Properties"]["Bucket"]["Ref"]
+        for policy in _resources(template_json, "AWS::S3::BucketPolicy").values()
+        if any(s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+               for s in policy["Properties"]["PolicyDocument"]["Statement"])
+    }
+    assert enforced == buckets

@@ -1,0 +1,53 @@
+"""Operation log (field-level before/after) and the recycle bin."""
+from __future__ import annotations
+
+
+def test_given_customer_changes_when_reading_log_then_who_when_what_with_before_after(api, sales_team):
+    rep = sales_team["tokens"]["rep1"]
+    c = api.call("POST", "/v1/customers", rep, {"name": "华为", "level": "B"}).data
+    api.call("PATCH", f"/v1/customers/{c['id']}", rep, {"level": "A", "remark": "重点", "version": 1})
+    api.call("PATCH", f"/v1/customers/{c['id']}", rep, {"level": "A", "version": 2})  # no change, no entry
+    log = api.call("GET", f"/v1/records/customer/{c['id']}/logs", rep).data["items"]
+    assert [e["action"] for e in log] == ["update", "create"]
+    update = log[0]
+    assert update["actor_id"] == sales_team["rep1"] and update["at"]
+    assert {ch["field"]: (ch["before"], ch["after"]) for ch in update["changes"]} == {"level": ("B", "A"), "remark": (None, "重点")}
+    assert {"field": "name", "before": None, "after": "华为"} in log[1]["changes"]
+    # someone who cannot read the customer cannot read its log
+    assert api.call("GET", f"/v1/records/customer/{c['id']}/logs", sales_team["tokens"]["rep2"]).status_code == 403
+    # admins see the tenant-wide log and a user's actions
+    mine = api.call("GET", f"/v1/audit?user_id={sales_team['rep1']}", sales_team["admin"]).data["items"]
+    assert {e["record_id"] for e in mine if e["entity"] == "customer"} == {c["id"]}
+    month = api.call("GET", "/v1/audit", sales_team["admin"]).data["items"]
+    assert any(e["entity"] == "department" for e in month)
+    assert api.call("GET", "/v1/audit", rep).status_code == 403
+
+
+def test_given_deleted_customer_when_restored_then_back_with_team_and_log_and_purge_is_admin_only(api, sales_team):
+    t = sales_team["tokens"]
+    c = api.call("POST", "/v1/customers", t["rep1"], {"name": "回收客户"}).data
+    api.call("PUT", f"/v1/customers/{c['id']}/team", t["rep1"], {"members": [{"user_id": sales_team["rep2"], "access": "read"}], "version": 1})
+    # reps may not delete (no 删除 permission); their manager may
+    assert api.call("DELETE", f"/v1/customers/{c['id']}", t["rep1"], headers={"If-Match": '"2"'}).status_code == 403
+    assert api.call("DELETE", f"/v1/customers/{c['id']}", t["manager"], headers={"If-Match": '"2"'}).status_code == 204
+    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep1"]).status_code == 404
+    assert api.call("GET", "/v1/customers", t["rep2"]).data["items"] == []
+    binned = api.call("GET", "/v1/recycle-bin", sales_team["admin"]).data["items"]
+    assert [(i["entity"], i["name"]) for i in binned] == [("customer", "回收客户")]
+    assert api.call("GET", "/v1/recycle-bin", t["rep1"]).status_code == 403
+    # the rep may not restore (no delete permission); the manager may (delete + scope)
+    assert api.call("POST", f"/v1/recycle-bin/customer/{c['id']}/restore", t["rep1"]).status_code == 403
+    assert api.call("POST", f"/v1/recycle-bin/customer/{c['id']}/restore", t["manager"]).status_code == 200
+    back = api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).data
+    assert back["name"] == "回收客户" and back["access"] == "read"
+    actions = [e["action"] for e in api.call("GET", f"/v1/records/customer/{c['id']}/logs", t["rep1"]).data["items"]]
+    assert actions[:2] == ["restore", "delete"]
+    again = api.call("POST", f"/v1/recycle-bin/customer/{c['id']}/restore", sales_team["admin"])
+    assert again.status_code == 422 and again.data["code"] == "NOT_IN_RECYCLE_BIN"
+    # purge: only from the bin, only by admins
+    assert api.call("DELETE", f"/v1/recycle-bin/customer/{c['id']}", sales_team["admin"]).status_code == 422
+    assert api.call("DELETE", f"/v1/customers/{c['id']}", t["manager"], headers={"If-Match": f'"{back["version"]}"'}).status_code == 204
+    assert api.call("DELETE", f"/v1/recycle-bin/customer/{c['id']}", t["manager"]).status_code == 403
+    assert api.call("DELETE", f"/v1/recycle-bin/customer/{c['id']}", sales_team["admin"]).status_code == 204
+    assert api.call("GET", "/v1/recycle-bin", sales_team["admin"]).data["items"] == []
+    assert api.call("POST", f"/v1/recycle-bin/customer/{c['id']}/restore", sales_team["admin"]).status_code == 404

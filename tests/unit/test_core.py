@@ -1,0 +1,56 @@
+"""Pure core behaviour: texts, languages, cursors, ids, masks."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chalicelib.core import i18n, ids, pagination
+from chalicelib.core.errors import ValidationFailed
+
+
+def test_given_every_message_when_rendered_then_both_languages_exist_and_placeholders_match():
+    for key, texts in i18n.MESSAGES.items():
+        assert set(texts) == set(i18n.LOCALES), key
+        zh, en = (set(re.findall(r"{(\w+)}", texts[loc])) for loc in i18n.LOCALES)
+        assert zh == en, key
+
+
+def test_given_every_error_code_used_in_code_when_looked_up_then_it_has_a_message():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "chalicelib"
+    codes = set()
+    for path in root.rglob("*.py"):
+        codes |= set(re.findall(r'(?:ValidationFailed|Conflict|Forbidden|Unauthenticated|NotFound)\("([A-Z_]+)"', path.read_text()))
+    assert codes, "no error codes found"
+    missing = sorted(c for c in codes if c not in i18n.MESSAGES)
+    assert not missing
+
+
+@pytest.mark.parametrize("header,expected", [
+    (None, "zh-CN"), ("en-US,en;q=0.9", "en"), ("zh-TW,zh;q=0.9,en;q=0.8", "zh-CN"), ("fr-FR", "zh-CN"),
+    ("fr;q=1, en;q=0.5, zh;q=0.1", "en"), ("en;q=0.1, zh-CN;q=0.9", "zh-CN"), ("garbage;;q=x", "zh-CN"),
+])
+def test_given_accept_language_when_picking_then_best_supported_language(header, expected):
+    assert i18n.pick_locale(header) == expected
+
+
+def test_given_entity_param_when_rendering_then_entity_name_is_translated():
+    assert i18n.text("NOT_FOUND", "zh-CN", entity="entity.customer") == "客户不存在或已删除"
+    assert i18n.text("NOT_FOUND", "en", entity="entity.customer") == "Customer not found or deleted"
+
+
+def test_given_cursor_when_round_tripped_then_same_state_and_garbage_is_rejected():
+    state = {"pk": {"S": "T#a#CUSTOMER#1"}, "中文": [1, 2]}
+    assert pagination.decode(pagination.encode(state)) == state
+    assert pagination.encode(None) is None
+    with pytest.raises(ValidationFailed):
+        pagination.decode("%%%not-base64")
+
+
+def test_given_ids_when_generated_then_unique_sortable_and_derived_ids_are_stable():
+    a, b = ids.new_id(), ids.new_id()
+    assert len(a) == 26 and a != b and re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", a)
+    assert ids.derived_id(1000, "x") == ids.derived_id(1000, "x") != ids.derived_id(1000, "y")
+    assert ids.derived_id(1000, "z") < ids.derived_id(2000, "a")
