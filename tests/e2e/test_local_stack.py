@@ -1,0 +1,97 @@
+"""Tried as a new user would: the local stack over HTTP, with the demo company."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+REP, MANAGER, OTHER_REP, CEO = "13800000004", "13800000003", "13800000007", "13800000000"
+
+
+def _names(stack, token, path="/v1/customers?limit=100"):
+    r = stack.call("GET", path, token)
+    assert r.status_code == 200, r.text
+    return {c["name"] for c in r.json()["items"]}
+
+
+def test_given_demo_company_when_rep_and_manager_sign_in_then_manager_sees_reps_customers_not_vice_versa(stack):
+    rep, manager = stack.login(REP), stack.login(MANAGER)
+    rep_sees, manager_sees = _names(stack, rep), _names(stack, manager)
+    assert rep_sees == {"华为技术有限公司", "上海ACME贸易有限公司"}
+    assert rep_sees < manager_sees
+    assert "南京金陵地产集团" in manager_sees  # the manager's own
+    assert "南京金陵地产集团" not in rep_sees
+    assert "广州云帆教育科技有限公司" not in manager_sees  # another team's
+    managers_own = next(c for c in stack.call("GET", "/v1/customers?scope=mine", manager).json()["items"])
+    assert stack.call("GET", f"/v1/customers/{managers_own['id']}", rep).status_code == 403
+    assert len(_names(stack, stack.login(CEO))) == 10
+
+
+def test_given_no_or_bad_token_when_calling_then_401(stack):
+    r = stack.call("GET", "/v1/customers")
+    assert r.status_code == 401 and r.json()["code"] == "UNAUTHENTICATED"
+    assert stack.call("GET", "/v1/customers", "not.a.token").status_code == 401
+    assert stack.call("GET", "/v1/health").status_code == 200
+    assert stack.call("GET", "/openapi.json").json()["openapi"] == "3.1.0"
+
+
+def test_given_second_tenant_when_its_admin_looks_for_demo_data_then_nothing_is_reachable(stack):
+    r = stack.call("POST", "/v1/platform/tenants", stack.platform_token(), {
+        "id": "rival", "name": "竞品公司", "admin_name": "对手", "admin_mobile": REP, "admin_password": "Rival@2026!"})
+    assert r.status_code == 201, r.text
+    rival = stack.login(REP, tenant="rival", password="Rival@2026!")
+    assert _names(stack, rival) == set()
+    demo_customer = next(iter(stack.call("GET", "/v1/customers", stack.login(REP)).json()["items"]))
+    for method in ("GET", "PATCH", "DELETE"):
+        resp = stack.call(method, f"/v1/customers/{demo_customer['id']}", rival, body={"name": "x", "version": 1},
+                          headers={"If-Match": '"1"'})
+        assert resp.status_code == 404, (method, resp.text)
+    logs = stack.call("GET", f"/v1/records/customer/{demo_customer['id']}/logs", rival)
+    assert logs.status_code == 404 or logs.json()["items"] == []  # looked up in rival's own partition
+    again = stack.call("GET", f"/v1/customers/{demo_customer['id']}", stack.login(REP)).json()
+    assert again["name"] == demo_customer["name"] and again["version"] == demo_customer["version"]
+
+
+def test_given_rep_when_creating_then_manager_sees_it_and_conflicting_edit_is_409(stack):
+    rep, manager = stack.login(REP), stack.login(MANAGER)
+    created = stack.call("POST", "/v1/customers", rep, {"name": "新客户（端到端）", "mobile": "13700001111"},
+                         headers={"Idempotency-Key": "e2e-create-1"})
+    assert created.status_code == 201, created.text
+    replay = stack.call("POST", "/v1/customers", rep, {"name": "新客户（端到端）", "mobile": "13700001111"},
+                        headers={"Idempotency-Key": "e2e-create-1"})
+    assert replay.json()["id"] == created.json()["id"]
+    assert "新客户（端到端）" in _names(stack, manager)
+    cid = created.json()["id"]
+    assert stack.call("PATCH", f"/v1/customers/{cid}", manager, {"level": "A"}, headers={"If-Match": created.headers["ETag"]}).status_code == 200
+    stale = stack.call("PATCH", f"/v1/customers/{cid}", rep, {"level": "C"}, headers={"If-Match": created.headers["ETag"], "Accept-Language": "en"})
+    assert stale.status_code == 409 and stale.json()["message"].startswith("Someone else changed")
+
+
+def test_given_reminder_due_in_seconds_when_waiting_then_it_arrives_in_the_inbox(stack):
+    rep = stack.login(OTHER_REP)
+    due = (datetime.now(timezone.utc) + timedelta(seconds=3)).isoformat()
+    r = stack.call("POST", "/v1/reminders", rep, {"title": "给广州云帆回电话", "remind_at": due})
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        count = stack.call("GET", "/v1/notifications/unread-count", rep).json()["unread"]
+        if count:
+            break
+        time.sleep(0.5)
+    assert count == 1
+    inbox = stack.call("GET", "/v1/notifications", rep).json()["items"]
+    assert inbox[0]["title"] == "提醒：给广州云帆回电话"
+    assert stack.call("GET", f"/v1/reminders/{r.json()['id']}", rep).json()["status"] == "delivered"
+
+
+def test_given_transfer_when_bus_delivers_event_then_new_owner_is_notified(stack):
+    rep, other = stack.login(REP), stack.login(OTHER_REP)
+    before = stack.call("GET", "/v1/notifications/unread-count", other).json()["unread"]
+    other_id = stack.call("GET", "/v1/me", other).json()["user"]["id"]
+    c = stack.call("POST", "/v1/customers", rep, {"name": "转给王芳的客户"}).json()
+    r = stack.call("POST", f"/v1/customers/{c['id']}/transfer", rep, {"to_user_id": other_id, "version": c["version"]})
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and stack.call("GET", "/v1/notifications/unread-count", other).json()["unread"] == before:
+        time.sleep(0.5)
+    titles = [n["title"] for n in stack.call("GET", "/v1/notifications", other).json()["items"]]
+    assert "客户「转给王芳的客户」已转移给你" in titles
