@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core import passwords
 from ..core.permissions import ACTIONS, MODULES, Scope
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -66,12 +67,17 @@ class UserIn(BaseModel):
     position: str | None = Field(None, description="code from the `position` dictionary")
     supervisor_id: str | None = None
     role_ids: list[str] = Field(default_factory=list)
-    password: str = Field(min_length=8, max_length=128, description="initial password (at least 8 characters)")
+    password: str = Field(description="initial password: 8+ characters with upper, lower, digit and symbol")
 
     @field_validator("mobile")
     @classmethod
     def _check_mobile(cls, v: str) -> str:
         return _mobile(v)
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        return passwords.check(v)
 
 
 class UserPatch(BaseModel):
@@ -115,7 +121,12 @@ class UserQuery(BaseModel):
 
 class PasswordReset(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    password: str = Field(min_length=8, max_length=128)
+    password: str = Field(description="8+ characters with upper, lower, digit and symbol")
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        return passwords.check(v)
 
 
 class HandoverIn(BaseModel):

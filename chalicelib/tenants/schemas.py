@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core import passwords
 from ..org.schemas import _mobile
 
 
@@ -12,13 +13,18 @@ class TenantIn(BaseModel):
     name: str = Field(min_length=1, max_length=80)
     admin_name: str = Field(min_length=1, max_length=40)
     admin_mobile: str
-    admin_password: str = Field(min_length=8, max_length=128)
+    admin_password: str = Field(description="8+ characters with upper, lower, digit and symbol")
     top_department_name: str = Field("办公室", min_length=1, max_length=50)
 
     @field_validator("admin_mobile")
     @classmethod
     def _check_mobile(cls, v: str) -> str:
         return _mobile(v)
+
+    @field_validator("admin_password")
+    @classmethod
+    def _policy(cls, v: str) -> str:
+        return passwords.check(v)
 
 
 class TenantOut(BaseModel):

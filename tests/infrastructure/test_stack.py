@@ -406,7 +406,7 @@ def test_given_user_pools_when_synthesized_then_sign_up_is_admin_only_mfa_option
         "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
         "MfaConfiguration": "OPTIONAL",
         "Policies": {"PasswordPolicy": Match.object_like({
-            "MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True,
+            "MinimumLength": 8, "RequireLowercase": True, "RequireUppercase": True,
             "RequireNumbers": True, "RequireSymbols": True})},
     }, 2)
 

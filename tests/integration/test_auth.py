@@ -118,17 +118,17 @@ def test_given_disabled_user_when_calling_or_logging_in_then_refused(api, sales_
 
 def test_given_admin_reset_password_when_user_logs_in_then_only_new_password_works(api, sales_team):
     admin, rep = sales_team["admin"], sales_team["rep2"]
-    r = api.call("POST", f"/v1/org/users/{rep}/password", admin, {"password": "N3w-secret!"})
+    r = api.call("POST", f"/v1/org/users/{rep}/password", admin, {"password": "N3w-Secret!"})
     assert r.status_code == 204
     assert api.call("GET", "/v1/me", sales_team["tokens"]["rep2"]).status_code == 401  # sessions ended
     time.sleep(1.1)
     body = {"tenant_id": sales_team["id"], "mobile": "13900000003"}
     assert api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"}).status_code == 401
-    assert api.call("POST", "/v1/auth/login", body={**body, "password": "N3w-secret!"}).status_code == 200
+    assert api.call("POST", "/v1/auth/login", body={**body, "password": "N3w-Secret!"}).status_code == 200
 
 
 def test_given_rep_when_resetting_someone_elses_password_then_403(api, sales_team):
-    r = api.call("POST", f"/v1/org/users/{sales_team['rep2']}/password", sales_team["tokens"]["rep1"], {"password": "N3w-secret!"})
+    r = api.call("POST", f"/v1/org/users/{sales_team['rep2']}/password", sales_team["tokens"]["rep1"], {"password": "N3w-Secret!"})
     assert r.status_code == 403 and r.data["code"] == "FORBIDDEN"
 
 

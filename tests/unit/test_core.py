@@ -54,3 +54,17 @@ def test_given_ids_when_generated_then_unique_sortable_and_derived_ids_are_stabl
     assert len(a) == 26 and a != b and re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", a)
     assert ids.derived_id(1000, "x") == ids.derived_id(1000, "x") != ids.derived_id(1000, "y")
     assert ids.derived_id(1000, "z") < ids.derived_id(2000, "a")
+
+
+@pytest.mark.parametrize("password,ok", [
+    ("Crm@2026!", True), ("Passw0rd!", True), ("short1!A", True), ("Sh0rt!", False), ("alllower1!", False),
+    ("ALLUPPER1!", False), ("NoDigits!!", False), ("NoSymbol12", False), ("中文密码Aa1!", True),
+])
+def test_given_password_when_checked_then_policy_matches_cognito_pool(password, ok):
+    from chalicelib.core import passwords
+
+    if ok:
+        assert passwords.check(password) == password
+    else:
+        with pytest.raises(ValueError, match="the password needs"):
+            passwords.check(password)

@@ -1,0 +1,775 @@
+"""The CRM stack: everything one stage of the product runs on.
+
+Resources are built from the repository's single sources of truth:
+
+- ``chalicelib/db/table_spec.py`` (``TABLE_SPEC``) defines the DynamoDB table;
+- ``functions/registry.py`` (``FUNCTIONS``) lists the Lambda handlers that are not HTTP
+  routes and how each one is triggered (table stream, bus rule, Scheduler target);
+- ``app.py`` + ``chalicelib/`` + ``requirements.txt`` are packaged by the
+  ``chalice.cdk.Chalice`` construct into the API (API Gateway + Lambda).
+
+Runtime dependencies (``requirements.txt``) are packaged once, by Chalice, into its
+managed Lambda layer; the non-HTTP functions use the same layer, so the API and every
+function run on identical wheels.
+
+IAM is least privilege per principal: item-level DynamoDB actions on the table and its
+named indexes (no Scan, no table management), and bus, bucket and Scheduler permissions
+only for the principals that declare the need.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+from aws_cdk import (
+    aws_cloudwatch as cloudwatch,
+    aws_cognito as cognito,
+    aws_dynamodb as dynamodb,
+    aws_events as events,
+    aws_events_targets as events_targets,
+    aws_iam as iam,
+    aws_lambda as lambda_,
+    aws_lambda_event_sources as event_sources,
+    aws_logs as logs,
+    aws_s3 as s3,
+    aws_scheduler as scheduler,
+    aws_sqs as sqs,
+)
+from constructs import Construct
+
+from chalicelib.core import passwords
+from chalicelib.db.table_spec import TABLE_SPEC
+from functions.registry import FUNCTIONS, Function
+
+if TYPE_CHECKING:
+    from chalice.cdk import Chalice
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: The Chalice app's name (``.chalice/config.json``), which is also the REST API's name.
+API_NAME = "crm"
+#: The API Gateway stage the API is served under (``https://…/api/``).
+API_STAGE = "api"
+
+#: The function EventBridge Scheduler invokes for reminders (``CRM_REMINDER_TARGET_ARN``).
+REMINDER_FUNCTION = "reminders"
+
+#: DynamoDB actions the application uses. There is no ``Scan`` (request paths never scan)
+#: and no table management. Transactions are authorised per item: TransactWriteItems by
+#: Put/Update/DeleteItem and ConditionCheckItem, TransactGetItems by GetItem.
+TABLE_ITEM_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+)
+
+#: What the API does with reminder schedules (chalicelib/ports/scheduler.py).
+SCHEDULE_ACTIONS = (
+    "scheduler:CreateSchedule",
+    "scheduler:UpdateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+)
+
+#: What the API does with staff logins (chalicelib/ports/identity.py).
+STAFF_POOL_ADMIN_ACTIONS = (
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:AdminUpdateUserAttributes",
+)
+
+#: Only the runtime's Python and architecture have matching wheels in the dependency
+#: layer that ``chalice package`` builds (it builds for Chalice's default, x86_64).
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_11
+ARCHITECTURE = lambda_.Architecture.X86_64
+
+#: What the function code asset contains: the handlers and the library they build
+#: services from. Everything else in the repository (tests, tooling, the virtualenv) is
+#: excluded; dependencies come from the layer.
+FUNCTION_ASSET_EXCLUDES = (
+    "*",
+    ".*",
+    "!functions",
+    "!chalicelib",
+    "**/__pycache__",
+    "**/*.pyc",
+)
+
+_ATTRIBUTE_TYPES = {
+    "S": dynamodb.AttributeType.STRING,
+    "N": dynamodb.AttributeType.NUMBER,
+    "B": dynamodb.AttributeType.BINARY,
+}
+
+_EVENT_PATTERN_FIELDS = {
+    "account": "account",
+    "detail": "detail",
+    "detail-type": "detail_type",
+    "id": "id",
+    "region": "region",
+    "resources": "resources",
+    "source": "source",
+    "time": "time",
+    "version": "version",
+}
+
+_AWS_LAMBDA_BASIC_EXECUTION = (
+    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+)
+
+
+def _acknowledge(construct: Construct, rule_id: str, reason: str, findings: Sequence[str] = ()) -> None:
+    """Acknowledge a cdk-nag finding, with its reason, on a construct and its children.
+
+    Rules that report several findings per resource (IAM5) are acknowledged per finding,
+    ``Rule[Finding]``; the others by rule id alone.
+    """
+    ids = [f"{rule_id}[{finding}]" for finding in findings] or [rule_id]
+    cdk.Validations.of(construct).acknowledge(*(cdk.Acknowledgment(id=i, reason=reason) for i in ids))
+
+
+def _flatten_reference(value: Any) -> str:
+    """A resolved CloudFormation value as cdk-nag spells it in finding ids.
+
+    ``{"Fn::GetAtt": ["Bucket", "Arn"]}`` -> ``<Bucket.Arn>``, ``{"Ref": "X"}`` -> ``<X>``,
+    ``Fn::Join`` concatenated, ``${…}`` in strings -> ``<…>``.
+    """
+    if isinstance(value, str):
+        return value.replace("${", "<").replace("}", ">")
+    if isinstance(value, dict):
+        if "Fn::Join" in value:
+            delimiter, items = value["Fn::Join"]
+            return delimiter.join(_flatten_reference(item) for item in items)
+        if "Fn::Sub" in value:
+            return _flatten_reference(value["Fn::Sub"])
+        if "Fn::GetAtt" in value:
+            resource, attribute = value["Fn::GetAtt"]
+            return f"<{_flatten_reference(resource)}.{_flatten_reference(attribute)}>"
+        if "Ref" in value:
+            return f"<{_flatten_reference(value['Ref'])}>"
+    return json.dumps(value)
+
+
+def _pascal(name: str) -> str:
+    """``audit_archiver`` -> ``AuditArchiver`` (construct ids)."""
+    return "".join(part.capitalize() for part in re.split(r"[_\-\s]+", name) if part)
+
+
+@contextlib.contextmanager
+def _chalice_packaging_sandbox() -> Iterator[None]:
+    """Contain the side effects of ``chalice package`` while the Chalice construct runs.
+
+    The construct writes its packages under ``<cwd>/chalice.out`` and exports the stage's
+    environment variables into ``os.environ`` while it imports ``app.py``. Packaging
+    happens in a throw-away working directory (the construct stages its assets into the
+    cloud assembly before it returns) and the environment is restored afterwards.
+    """
+    saved_environ = dict(os.environ)
+    saved_cwd = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="crm-chalice-") as workdir:
+        os.chdir(workdir)
+        try:
+            yield
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_environ)
+
+
+def table_props_from_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Translate ``TABLE_SPEC`` (CreateTable vocabulary) into ``dynamodb.Table`` props.
+
+    Global secondary indexes are returned under ``"global_secondary_indexes"`` as kwargs
+    for ``Table.add_global_secondary_index``.
+    """
+    types = {a["AttributeName"]: _ATTRIBUTE_TYPES[a["AttributeType"]] for a in spec["AttributeDefinitions"]}
+
+    def keys(schema: Sequence[Mapping[str, str]]) -> dict[str, dynamodb.Attribute]:
+        roles = {"HASH": "partition_key", "RANGE": "sort_key"}
+        return {
+            roles[k["KeyType"]]: dynamodb.Attribute(name=k["AttributeName"], type=types[k["AttributeName"]])
+            for k in schema
+        }
+
+    if spec.get("BillingMode") != "PAY_PER_REQUEST":
+        raise ValueError("TABLE_SPEC must use on-demand billing (BillingMode PAY_PER_REQUEST)")
+
+    indexes = []
+    for gsi in spec.get("GlobalSecondaryIndexes", []):
+        projection = gsi.get("Projection", {"ProjectionType": "ALL"})
+        index: dict[str, Any] = {
+            "index_name": gsi["IndexName"],
+            **keys(gsi["KeySchema"]),
+            "projection_type": dynamodb.ProjectionType[projection["ProjectionType"]],
+        }
+        if projection.get("NonKeyAttributes"):
+            index["non_key_attributes"] = list(projection["NonKeyAttributes"])
+        indexes.append(index)
+
+    stream = spec.get("StreamSpecification", {})
+    ttl = spec.get("TimeToLiveSpecification", {})
+    return {
+        **keys(spec["KeySchema"]),
+        "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+        "stream": dynamodb.StreamViewType[stream["StreamViewType"]] if stream.get("StreamEnabled") else None,
+        "time_to_live_attribute": ttl["AttributeName"] if ttl.get("Enabled") else None,
+        "encryption": (
+            dynamodb.TableEncryption.AWS_MANAGED
+            if spec.get("SSESpecification", {}).get("Enabled")
+            else dynamodb.TableEncryption.DEFAULT
+        ),
+        "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=bool(spec.get("PointInTimeRecovery"))
+        ),
+        "global_secondary_indexes": indexes,
+    }
+
+
+def event_pattern_from_dict(pattern: Mapping[str, Any]) -> events.EventPattern:
+    """Build an ``EventPattern`` from an EventBridge pattern written as JSON (a dict)."""
+    unknown = set(pattern) - set(_EVENT_PATTERN_FIELDS)
+    if unknown:
+        raise ValueError(f"unsupported top-level event pattern fields: {sorted(unknown)}")
+    return events.EventPattern(**{_EVENT_PATTERN_FIELDS[key]: value for key, value in pattern.items()})
+
+
+class CrmStack(cdk.Stack):
+    """One stage (``dev``, ``prod``, …) of the CRM.
+
+    The stack's construct id is the stage name: the ``chalice.cdk.Chalice`` construct
+    takes its Chalice stage from the id of the scope it is created in, so the stage in
+    ``.chalice/config.json`` and the CDK stage are the same. The CloudFormation stack is
+    named ``crm-<stage>``.
+    """
+
+    def __init__(self, scope: Construct, stage: str, **kwargs: Any) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", stage):
+            raise ValueError(f"invalid stage name {stage!r}: lower-case letters, digits and '-'")
+        if not any(spec.name == REMINDER_FUNCTION and spec.schedule_target for spec in FUNCTIONS):
+            raise ValueError(f"functions/registry.py must define {REMINDER_FUNCTION!r} as a schedule target")
+        kwargs.setdefault("stack_name", f"crm-{stage}")
+        kwargs.setdefault("description", f"CRM ({stage}): API, table, functions, identity, events")
+        super().__init__(scope, stage, **kwargs)
+
+        self.stage = stage
+        self.is_production = stage == "prod"
+        self.prefix = f"crm-{stage}"
+        self.removal_policy = cdk.RemovalPolicy.RETAIN if self.is_production else cdk.RemovalPolicy.DESTROY
+        self.log_retention = logs.RetentionDays.ONE_YEAR if self.is_production else logs.RetentionDays.ONE_MONTH
+
+        self.table = self._table()
+        self.archive_bucket = self._archive_bucket()
+        self.event_bus = events.EventBus(self, "EventBus", event_bus_name=self.prefix)
+        self.schedule_group = scheduler.CfnScheduleGroup(self, "ScheduleGroup", name=self.prefix)
+        self.scheduler_role = self._scheduler_role()
+        self.staff_pool, self.staff_client = self._user_pool("Staff", platform_admin_attribute=True)
+        self.portal_pool, self.portal_client = self._user_pool("Portal", platform_admin_attribute=False)
+
+        self.runtime_environment = self._runtime_environment()
+        self.api = self._api()
+        self.function_code = lambda_.Code.from_asset(
+            str(REPO_ROOT), exclude=list(FUNCTION_ASSET_EXCLUDES), ignore_mode=cdk.IgnoreMode.DOCKER,
+        )
+        self.functions = {spec.name: self._function(spec) for spec in FUNCTIONS}
+        self._allow_scheduler_to_invoke_targets()
+        self._api_alarms()
+        self._outputs()
+
+    # ------------------------------------------------------------------ naming helpers
+
+    def _function_name(self, name: str) -> str:
+        return f"{self.prefix}-{name.replace('_', '-')}"
+
+    def _function_arn(self, name: str) -> str:
+        """A function's ARN from its (fixed) name, usable before the function exists."""
+        return self.format_arn(
+            service="lambda",
+            resource="function",
+            resource_name=self._function_name(name),
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _resource_finding(self, arn: str) -> str:
+        """The cdk-nag ``Resource::…`` finding id of a policy resource built from ``arn``."""
+        return f"Resource::{_flatten_reference(self.resolve(arn))}"
+
+    def _schedules_arn(self) -> str:
+        """Every schedule in the stage's schedule group."""
+        return self.format_arn(
+            service="scheduler",
+            resource="schedule",
+            resource_name=f"{self.schedule_group.name}/*",
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    # ------------------------------------------------------------------ data
+
+    def _table(self) -> dynamodb.Table:
+        props = table_props_from_spec(TABLE_SPEC)
+        indexes = props.pop("global_secondary_indexes")
+        table = dynamodb.Table(
+            self,
+            "Table",
+            table_name=self.prefix,
+            removal_policy=self.removal_policy,
+            deletion_protection=self.is_production,
+            **props,
+        )
+        for index in indexes:
+            table.add_global_secondary_index(**index)
+        self.index_names = [index["index_name"] for index in indexes]
+        return table
+
+    def _table_resources(self) -> list[str]:
+        """The table and each of its indexes, by name (no ``index/*`` wildcard)."""
+        return [self.table.table_arn, *(f"{self.table.table_arn}/index/{name}" for name in self.index_names)]
+
+    def _table_statement(self) -> iam.PolicyStatement:
+        return iam.PolicyStatement(actions=list(TABLE_ITEM_ACTIONS), resources=self._table_resources())
+
+    def _archive_objects_arn(self) -> str:
+        """Objects the functions may write: every key is ``tenants/<tenant>/…``
+        (chalicelib/ports/files.py)."""
+        return self.archive_bucket.arn_for_objects("tenants/*")
+
+    def _archive_bucket(self) -> s3.Bucket:
+        access_logs = s3.Bucket(
+            self,
+            "AccessLogsBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=cdk.Duration.days(365))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        return s3.Bucket(
+            self,
+            "ArchiveBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="archive/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="archive-to-glacier",
+                    transitions=[s3.Transition(storage_class=s3.StorageClass.GLACIER,
+                                               transition_after=cdk.Duration.days(90))],
+                    noncurrent_version_transitions=[s3.NoncurrentVersionTransition(
+                        storage_class=s3.StorageClass.GLACIER, transition_after=cdk.Duration.days(90))],
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                ),
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _scheduler_role(self) -> iam.Role:
+        """The role EventBridge Scheduler assumes to invoke schedule targets.
+
+        It can be assumed only on behalf of schedules in this stage's group, and may only
+        invoke the registry's schedule targets (see ``_allow_scheduler_to_invoke_targets``).
+        """
+        return iam.Role(
+            self,
+            "SchedulerRole",
+            description=f"EventBridge Scheduler invokes the {self.prefix} schedule targets",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {"aws:SourceArn": self._schedules_arn()},
+                },
+            ),
+        )
+
+    def _allow_scheduler_to_invoke_targets(self) -> None:
+        targets = [self.functions[spec.name] for spec in FUNCTIONS if spec.schedule_target]
+        if not targets:
+            return
+        self.scheduler_role.add_to_policy(iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"],
+            resources=[fn.function_arn for fn in targets],
+        ))
+
+    # ------------------------------------------------------------------ identity
+
+    def _user_pool(
+        self, kind: str, *, platform_admin_attribute: bool
+    ) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
+        """A Cognito user pool (``Staff`` or ``Portal``) and the app's client for it.
+
+        Logins are created by the API (``AdminCreateUser`` with username
+        ``<tenant>.<user id>``); ``custom:tenant_id`` is set then and can never change,
+        and the app client may read it but not write it, so ID tokens carry a tenant the
+        user cannot alter.
+        """
+        custom_attributes: dict[str, cognito.ICustomAttribute] = {
+            "tenant_id": cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
+        }
+        if platform_admin_attribute:
+            custom_attributes["platform_admin"] = cognito.StringAttribute(min_len=4, max_len=5, mutable=True)
+
+        pool = cognito.UserPool(
+            self,
+            f"{kind}UserPool",
+            user_pool_name=f"{self.prefix}-{kind.lower()}",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(username=True),
+            sign_in_case_sensitive=False,
+            standard_attributes=cognito.StandardAttributes(
+                phone_number=cognito.StandardAttribute(required=False, mutable=True),
+                fullname=cognito.StandardAttribute(required=False, mutable=True),
+            ),
+            custom_attributes=custom_attributes,
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+            password_policy=cognito.PasswordPolicy(
+                min_length=passwords.MIN_LENGTH,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=cdk.Duration.days(3),
+            ),
+            account_recovery=cognito.AccountRecovery.NONE,
+            feature_plan=cognito.FeaturePlan.ESSENTIALS,
+            deletion_protection=self.is_production,
+            removal_policy=self.removal_policy,
+        )
+        _acknowledge(pool, "AwsSolutions-COG2",
+                     "MFA is optional by product requirement: every user can enrol a TOTP authenticator, "
+                     "but logins provisioned by tenant administrators must work before one is enrolled.")
+        _acknowledge(pool, "AwsSolutions-COG8",
+                     "Threat protection needs the Cognito Plus feature plan, which this product does not buy; "
+                     "passwords are strong, self sign-up is off and every login is provisioned by the API.")
+
+        readable = cognito.ClientAttributes().with_standard_attributes(
+            fullname=True, phone_number=True, phone_number_verified=True,
+        ).with_custom_attributes(*custom_attributes)
+        writable = cognito.ClientAttributes().with_standard_attributes(fullname=True, phone_number=True)
+        client = pool.add_client(
+            f"{kind}AppClient",
+            user_pool_client_name=f"{self.prefix}-{kind.lower()}-app",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True, admin_user_password=True),
+            disable_o_auth=True,
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=cdk.Duration.hours(1),
+            access_token_validity=cdk.Duration.hours(1),
+            refresh_token_validity=cdk.Duration.days(30),
+            read_attributes=readable,
+            write_attributes=writable,
+        )
+        return pool, client
+
+    # ------------------------------------------------------------------ configuration
+
+    def _runtime_environment(self) -> dict[str, str]:
+        """The settings the code reads (``chalicelib/core/settings.py``), for the API and
+        every function alike."""
+        issuer = f"https://{self.staff_pool.user_pool_provider_url}"
+        return {
+            "CRM_STAGE": self.stage,
+            "CRM_REGION": self.region,
+            "CRM_TABLE_NAME": self.table.table_name,
+            "CRM_EVENT_BUS_NAME": self.event_bus.event_bus_name,
+            "CRM_SCHEDULE_GROUP": self.schedule_group.name,
+            "CRM_REMINDER_TARGET_ARN": self._function_arn(REMINDER_FUNCTION),
+            "CRM_SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
+            "CRM_ARCHIVE_BUCKET": self.archive_bucket.bucket_name,
+            "CRM_IDENTITY_PROVIDER": "cognito",
+            "CRM_COGNITO_USER_POOL_ID": self.staff_pool.user_pool_id,
+            "CRM_COGNITO_CLIENT_ID": self.staff_client.user_pool_client_id,
+            "CRM_JWT_ISSUER": issuer,
+            "CRM_JWT_AUDIENCE": self.staff_client.user_pool_client_id,
+            "POWERTOOLS_SERVICE_NAME": "crm",
+            "POWERTOOLS_METRICS_NAMESPACE": "CRM",
+            "POWERTOOLS_LOG_LEVEL": "INFO" if self.is_production else "DEBUG",
+        }
+
+    def _scheduler_statements(self) -> list[iam.PolicyStatement]:
+        """Manage schedules in the stage's group and hand them the scheduler role."""
+        return [
+            iam.PolicyStatement(actions=list(SCHEDULE_ACTIONS), resources=[self._schedules_arn()]),
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.scheduler_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            ),
+        ]
+
+    # ------------------------------------------------------------------ API (Chalice)
+
+    def _api(self) -> Chalice:
+        """The HTTP API: ``app.py`` packaged by ``chalice package`` and included as SAM.
+
+        Chalice does not manage the function's role: the stack creates it, with one
+        customer-managed policy listing exactly what the API does.
+        """
+        from chalice.cdk import Chalice  # imported here: it pulls in Chalice's CLI machinery
+
+        policy = iam.ManagedPolicy(
+            self,
+            "ApiPolicy",
+            managed_policy_name=f"{self.prefix}-api",
+            description="What the CRM API may do: table items, bus events, reminder schedules, staff logins",
+            statements=[
+                self._table_statement(),
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]),
+                *self._scheduler_statements(),
+                iam.PolicyStatement(actions=list(STAFF_POOL_ADMIN_ACTIONS), resources=[self.staff_pool.user_pool_arn]),
+                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
+            ],
+        )
+        role = iam.Role(
+            self,
+            "ApiRole",
+            description=f"Execution role of the {self.prefix} API handler",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole"),
+                policy,
+            ],
+        )
+        _acknowledge(role, "AwsSolutions-IAM4",
+                     "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
+                     [_AWS_LAMBDA_BASIC_EXECUTION])
+        _acknowledge(policy, "AwsSolutions-IAM5",
+                     "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; schedule "
+                     "names are derived from records at run time, so schedules are scoped to the stage's group.",
+                     ["Resource::*", self._resource_finding(self._schedules_arn())])
+
+        stage_config = {
+            "api_gateway_stage": API_STAGE,
+            "api_gateway_endpoint_type": "REGIONAL",
+            "manage_iam_role": False,
+            "iam_role_arn": role.role_arn,
+            "autogen_policy": False,
+            "automatic_layer": True,
+            "lambda_memory_size": 1024,
+            "lambda_timeout": 29,
+            "xray": True,
+            "environment_variables": self.runtime_environment,
+            "tags": {"project": "crm", "stage": self.stage},
+        }
+        with _chalice_packaging_sandbox():
+            api = Chalice(self, "Api", source_dir=str(REPO_ROOT), stage_config=stage_config)
+
+        # The handler logs to a group the stack owns (with retention); Chalice's own
+        # log_retention_in_days setting emits a broken reference in SAM packaging.
+        log_group = logs.LogGroup(self, "ApiLogGroup", log_group_name=f"/aws/lambda/{self.prefix}-api",
+                                  retention=self.log_retention, removal_policy=self.removal_policy)
+        api.get_resource("APIHandler").add_property_override("LoggingConfig", {
+            "LogGroup": log_group.log_group_name,
+            "LogFormat": "Text",
+        })
+
+        rest_api = api.get_resource("RestAPI")
+        rest_api.add_property_override("TracingEnabled", True)
+        rest_api.add_property_override("MethodSettings", [{
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "MetricsEnabled": True,
+            "ThrottlingBurstLimit": 500 if self.is_production else 100,
+            "ThrottlingRateLimit": 1000 if self.is_production else 100,
+        }])
+        # requirements.txt, as packaged by Chalice: the functions run on the same layer.
+        self.dependencies_layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "DependenciesLayer", api.get_resource("ManagedLayer").ref,
+        )
+        return api
+
+    def _api_alarms(self) -> None:
+        handler_name = self.api.get_resource("APIHandler").ref
+        cloudwatch.Alarm(
+            self,
+            "ApiHandlerErrorsAlarm",
+            alarm_description=f"{self.prefix} API handler raised errors",
+            metric=cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Errors",
+                                     dimensions_map={"FunctionName": handler_name},
+                                     statistic="Sum", period=cdk.Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        cloudwatch.Alarm(
+            self,
+            "Api5xxAlarm",
+            alarm_description=f"{self.prefix} API answered 5xx",
+            metric=cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError",
+                                     dimensions_map={"ApiName": API_NAME, "Stage": API_STAGE},
+                                     statistic="Sum", period=cdk.Duration.minutes(5)),
+            threshold=5,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    # ------------------------------------------------------------------ functions
+
+    def _function(self, spec: Function) -> lambda_.Function:
+        """One registry entry: the Lambda, its permissions, its trigger and its alarms.
+
+        Every function has a dead-letter queue that collects whatever it failed to
+        process: stream batches it gave up on, bus events that could not be delivered,
+        and asynchronous invocations (bus, Scheduler) that kept failing.
+        """
+        cid = _pascal(spec.name)
+        name = self._function_name(spec.name)
+        dlq = sqs.Queue(
+            self,
+            f"{cid}DeadLetterQueue",
+            queue_name=f"{name}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        invoked_asynchronously = spec.bus_pattern is not None or spec.schedule_target
+        if not invoked_asynchronously:
+            _acknowledge(dlq, "AwsSolutions-SQS3",
+                         "This queue is itself a dead-letter queue: the on-failure destination of the stream "
+                         "event source mapping.")
+        fn = lambda_.Function(
+            self,
+            f"{cid}Function",
+            function_name=name,
+            description=spec.description,
+            runtime=PYTHON_RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=spec.handler,
+            code=self.function_code,
+            layers=[self.dependencies_layer],
+            timeout=cdk.Duration.seconds(spec.timeout_seconds),
+            memory_size=spec.memory_mb,
+            environment=dict(self.runtime_environment),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=logs.LogGroup(self, f"{cid}LogGroup", log_group_name=f"/aws/lambda/{name}",
+                                    retention=self.log_retention, removal_policy=self.removal_policy),
+            dead_letter_queue=dlq if invoked_asynchronously else None,
+            retry_attempts=2 if invoked_asynchronously else None,
+        )
+        self._grant_function(fn, spec)
+
+        if spec.stream_filter is not None:
+            fn.add_event_source(event_sources.DynamoEventSource(
+                self.table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=100,
+                max_batching_window=cdk.Duration.seconds(5),
+                bisect_batch_on_error=True,
+                retry_attempts=5,
+                max_record_age=cdk.Duration.days(1),
+                on_failure=event_sources.SqsDlq(dlq),
+                filters=[lambda_.FilterCriteria.filter(spec.stream_filter)],
+            ))
+
+        if spec.bus_pattern is not None:
+            events.Rule(
+                self,
+                f"{cid}Rule",
+                rule_name=name,
+                description=f"Bus events for {spec.name}",
+                event_bus=self.event_bus,
+                event_pattern=event_pattern_from_dict(spec.bus_pattern),
+                targets=[events_targets.LambdaFunction(
+                    fn,
+                    dead_letter_queue=dlq,
+                    retry_attempts=8,
+                    max_event_age=cdk.Duration.hours(24),
+                )],
+            )
+
+        self._function_alarms(cid, name, fn, dlq)
+        return fn
+
+    def _grant_function(self, fn: lambda_.Function, spec: Function) -> None:
+        """Least privilege from the registry's ``needs``: the table always, the rest on demand."""
+        fn.add_to_role_policy(self._table_statement())
+        if "bus" in spec.needs:
+            self.event_bus.grant_put_events_to(fn)
+        if "bucket" in spec.needs:
+            # Write-only, and only under tenants/.
+            fn.add_to_role_policy(iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[self._archive_objects_arn()],
+            ))
+        if "scheduler" in spec.needs:
+            for statement in self._scheduler_statements():
+                fn.add_to_role_policy(statement)
+
+        _acknowledge(fn, "AwsSolutions-IAM4",
+                     "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
+                     [_AWS_LAMBDA_BASIC_EXECUTION])
+        _acknowledge(fn, "AwsSolutions-L1",
+                     "The runtime is pinned to Python 3.11: the dependency layer built by chalice package holds "
+                     "CPython 3.11 wheels (pydantic-core, cryptography); upgrade runtime and wheels together.")
+        # X-Ray and dynamodb:ListStreams (stream event sources) have no resource-level permissions.
+        wildcard_findings = ["Resource::*"]
+        if "bucket" in spec.needs:
+            wildcard_findings.append(self._resource_finding(self._archive_objects_arn()))
+        if "scheduler" in spec.needs:
+            wildcard_findings.append(self._resource_finding(self._schedules_arn()))
+        _acknowledge(fn, "AwsSolutions-IAM5",
+                     "X-Ray tracing and dynamodb:ListStreams do not support resource-level permissions; archive "
+                     "object keys and schedule names are generated at run time, so they are scoped to tenants/ and "
+                     "to the stage's schedule group.",
+                     wildcard_findings)
+
+    def _function_alarms(self, cid: str, name: str, fn: lambda_.Function, dlq: sqs.Queue) -> None:
+        fn.metric_errors(period=cdk.Duration.minutes(5), statistic="Sum").create_alarm(
+            self,
+            f"{cid}ErrorsAlarm",
+            alarm_description=f"{name} raised errors",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        dead_letters = dlq.metric_approximate_number_of_messages_visible(
+            period=cdk.Duration.minutes(5), statistic="Maximum",
+        )
+        dead_letters.create_alarm(
+            self,
+            f"{cid}DeadLetterQueueAlarm",
+            alarm_description=f"{name} has messages it failed to process",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    # ------------------------------------------------------------------ outputs
+
+    def _outputs(self) -> None:
+        outputs = {
+            "TableName": self.table.table_name,
+            "EventBusName": self.event_bus.event_bus_name,
+            "ScheduleGroupName": self.schedule_group.name,
+            "ArchiveBucketName": self.archive_bucket.bucket_name,
+            "StaffUserPoolId": self.staff_pool.user_pool_id,
+            "StaffAppClientId": self.staff_client.user_pool_client_id,
+            "PortalUserPoolId": self.portal_pool.user_pool_id,
+            "PortalAppClientId": self.portal_client.user_pool_client_id,
+        }
+        for key, value in outputs.items():
+            cdk.CfnOutput(self, key, value=value)
