@@ -38,9 +38,10 @@ test-infra: $(STAMP)
 synth: $(STAMP) ## synthesize the CDK stack offline (dummy credentials)
 	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_DEFAULT_REGION=ap-southeast-1 $(PY) infra/app.py
 
-lint: synth ## cfn-lint on the synthesized template, and byte-compile everything
+lint: $(STAMP) ## ruff on the code, then CDK synth + cfn-lint on the template
+	$(VENV)/bin/ruff check .
+	$(MAKE) synth
 	$(VENV)/bin/cfn-lint --non-zero-exit-code error infra/cdk.out/*.template.json
-	$(PY) -m compileall -q app.py chalicelib functions devstack infra bench
 
 bench: $(STAMP) ## budgets of ARCHITECTURE.md §10 as figures
 	$(PY) -m bench

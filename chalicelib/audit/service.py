@@ -2,7 +2,8 @@
 (admins: audit:list). Entries are written by db/records and the services themselves."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core import clock
 from ..db import audit, keys, query

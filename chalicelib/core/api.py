@@ -12,8 +12,9 @@ import functools
 import json
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError

@@ -1,7 +1,7 @@
 """One source of 'now', so tests can move time."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _offset_seconds = 0.0
 
@@ -9,7 +9,7 @@ _offset_seconds = 0.0
 def now() -> datetime:
     from datetime import timedelta
 
-    return datetime.now(timezone.utc) + timedelta(seconds=_offset_seconds)
+    return datetime.now(UTC) + timedelta(seconds=_offset_seconds)
 
 
 def now_iso() -> str:
@@ -18,7 +18,7 @@ def now_iso() -> str:
 
 def iso(value: datetime) -> str:
     """UTC ISO-8601 with milliseconds and a Z, sortable as text."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def parse_iso(value: str) -> datetime:

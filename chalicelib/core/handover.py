@@ -3,7 +3,7 @@ how to move them; the org module runs them all. Keeps org free of imports of the
 modules that depend on it."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 # module -> fn(tenant_id, from_user_id, to_user_id, actor_id) -> number of records moved
 _TRANSFERS: dict[str, Callable[[str, str, str, str], int]] = {}

@@ -6,7 +6,8 @@ without a valid token; everything else answers 401 with a clear body.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import auth, context, i18n, ids
 from .api import ROUTES, error_response

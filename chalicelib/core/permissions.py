@@ -18,9 +18,10 @@ among the user's roles wins and a role without a rule for a field grants edit.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import Forbidden, ValidationFailed
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pynamodb.attributes import BooleanAttribute, ListAttribute, UnicodeAttribute
 
 from ..db.base import DecimalAttribute
-
 from ..db.records import Record
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..org.schemas import _mobile
+from ..org.schemas import Mobile
 
 PHONE = re.compile(r"^[0-9+()\- ]{5,30}$")
 
@@ -18,7 +18,7 @@ class _Fields(BaseModel):
     level: str | None = Field(None, description="code from the customer_level dictionary")
     industry: str | None = Field(None, description="code from the industry dictionary")
     source: str | None = Field(None, description="code from the source dictionary")
-    mobile: str | None = None
+    mobile: Mobile | None = None
     phone: str | None = Field(None, max_length=30)
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=120)
     website: str | None = Field(None, max_length=200)
@@ -27,11 +27,6 @@ class _Fields(BaseModel):
     remark: str | None = Field(None, max_length=2000)
     tags: list[str] | None = Field(None, max_length=20)
     credit_limit: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-
-    @field_validator("mobile")
-    @classmethod
-    def _m(cls, v: str | None) -> str | None:
-        return _mobile(v) if v else v
 
     @field_validator("phone")
     @classmethod
@@ -88,7 +83,7 @@ class CustomerOut(BaseModel):
     level: str | None = None
     industry: str | None = None
     source: str | None = None
-    mobile: str | None = None
+    mobile: Mobile | None = None
     phone: str | None = None
     email: str | None = None
     website: str | None = None

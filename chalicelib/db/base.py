@@ -7,9 +7,8 @@ endpoint follows botocore's AWS_ENDPOINT_URL like every other client.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from decimal import Decimal
+from typing import Any
 
 from pynamodb.attributes import (
     Attribute,

@@ -8,7 +8,8 @@ partitions, never on how many records the table holds.
 from __future__ import annotations
 
 import heapq
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..core.errors import ValidationFailed
 from ..core.pagination import decode, encode

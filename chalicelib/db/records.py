@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute
 
 from ..core import clock, ids
-from ..core.errors import Conflict, NotFound, ValidationFailed
-from . import audit, keys, tx
+from ..core.errors import NotFound, ValidationFailed
+from . import audit, changes, keys, tx
 from .base import Item, Versioned, plain
 
 _REGISTRY: dict[str, type["Record"]] = {}
@@ -113,39 +113,21 @@ def batch_get(cls: type[Record], tenant_id: str, record_ids: list[str]) -> list[
     return [found[i] for i in record_ids if i in found and not found[i].deleted_at]
 
 
-def check_version(rec: Record, expected: int | None) -> None:
-    if expected is not None and rec.version != expected:
-        raise Conflict(details={"current_version": rec.version, "your_version": expected})
-
-
 def create(rec: Record, actor_id: str, *, extra: list[tx.Op] | None = None, note: str | None = None) -> Record:
-    entry = audit.entry(rec.tenant_id, rec.ENTITY, rec.id, "create", actor_id, audit.diff(None, rec.values()), note)
-    tx.write([tx.put(rec, condition=Record.pk.does_not_exist()), tx.put(entry), *(extra or [])])
+    changes.create(rec, rec.ENTITY, rec.id, actor_id, extra=extra, note=note)
     return rec
 
 
-def update(rec: Record, actor_id: str, changes: dict[str, Any], expected_version: int | None, *,
+def update(rec: Record, actor_id: str, values: dict[str, Any], expected_version: int | None, *,
            action: str = "update", extra: list[tx.Op] | None = None, note: str | None = None) -> Record:
-    """Apply `changes` (field -> value); write only if something changed. Version-checked."""
-    check_version(rec, expected_version)
-    before = rec.values()
-    for name, value in changes.items():
-        setattr(rec, name, value)
-    if "owner_id" in changes:
-        rec.set_live_keys()
-    after = rec.values()
-    delta = audit.diff(before, after)
-    if not delta and not extra:
-        return rec
-    rec.updated_at = clock.now_iso()
-    rec.updated_by = actor_id
-    entry = audit.entry(rec.tenant_id, rec.ENTITY, rec.id, action, actor_id, delta, note)
-    tx.write([tx.put(rec), tx.put(entry), *(extra or [])])
+    """Apply `values` (field -> value); write only if something changed. Version-checked."""
+    prepare = rec.set_live_keys if "owner_id" in values else None
+    changes.save(rec, rec.ENTITY, rec.id, actor_id, values, expected_version, action=action, extra=extra, note=note, prepare=prepare)
     return rec
 
 
 def soft_delete(rec: Record, actor_id: str, expected_version: int | None) -> Record:
-    check_version(rec, expected_version)
+    changes.check_version(rec, expected_version)
     rec.deleted_at = clock.now_iso()
     rec.deleted_by = actor_id
     rec.set_bin_keys()

@@ -6,10 +6,11 @@ is reported per operation so the caller can tell a stale version from a duplicat
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError, DeleteError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from ..core.errors import Conflict

@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import clock, context
-from ..core.errors import Conflict, NotFound, ValidationFailed
-from ..db import audit, tx
+from ..core.errors import NotFound, ValidationFailed
+from ..db import changes
 from ..db.base import Item, plain
 from .models import DictItem
 
@@ -83,9 +83,8 @@ def create(dict_type: str, body: dict[str, Any]) -> dict[str, Any]:
     ctx = context.current()
     org.principal().require(MODULE, "manage")
     item = new_item(ctx.tenant_id, ctx.user_id, dict_type, **body)
-    tx.write([tx.put(item, condition=DictItem.pk.does_not_exist(),
-                     on_conflict=lambda: ValidationFailed("DUPLICATE", field="code", value=body["code"])),
-              tx.put(audit.entry(ctx.tenant_id, "dictionary", f"{dict_type}:{body['code']}", "create", ctx.user_id, audit.diff(None, item.values())))])
+    changes.create(item, "dictionary", f"{dict_type}:{body['code']}", ctx.user_id,
+                   on_conflict=lambda: ValidationFailed("DUPLICATE", field="code", value=body["code"]))
     return out(item)
 
 
@@ -96,20 +95,13 @@ def _get(tenant: str, dict_type: str, code: str) -> DictItem:
         raise NotFound("entity.dictionary") from None
 
 
-def update(dict_type: str, code: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
+def update(dict_type: str, code: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
     from ..org import service as org
 
     ctx = context.current()
     org.principal().require(MODULE, "manage")
     item = _get(ctx.tenant_id, dict_type, code)
-    if item.version != expected:
-        raise Conflict(details={"current_version": item.version, "your_version": expected})
-    before = item.values()
-    for k, v in changes.items():
-        setattr(item, k, v)
-    item.updated_at, item.updated_by = clock.now_iso(), ctx.user_id
-    tx.write([tx.put(item), tx.put(audit.entry(ctx.tenant_id, "dictionary", f"{dict_type}:{code}", "update", ctx.user_id,
-                                               audit.diff(before, item.values())))])
+    changes.save(item, "dictionary", f"{dict_type}:{code}", ctx.user_id, values, expected)
     return out(item)
 
 
@@ -120,7 +112,4 @@ def delete(dict_type: str, code: str, expected: int) -> None:
     ctx = context.current()
     org.principal().require(MODULE, "manage")
     item = _get(ctx.tenant_id, dict_type, code)
-    if item.version != expected:
-        raise Conflict(details={"current_version": item.version, "your_version": expected})
-    tx.write([tx.delete(item), tx.put(audit.entry(ctx.tenant_id, "dictionary", f"{dict_type}:{code}", "delete", ctx.user_id,
-                                                  audit.diff(item.values(), None)))])
+    changes.delete(item, "dictionary", f"{dict_type}:{code}", ctx.user_id, expected)

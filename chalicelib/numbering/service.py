@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 from pynamodb.exceptions import DoesNotExist
 
 from ..core import clock, context
-from ..core.errors import Conflict, NotFound
+from ..core.errors import NotFound, PreconditionRequired
 from ..core.settings import get_settings
-from ..db import audit, keys, tx
+from ..db import changes, keys
 from ..db.base import Item
 from .models import Counter, NumberingRule
 
@@ -86,21 +86,11 @@ def put_rule(rule_key: str, body: dict[str, Any], expected: int | None) -> dict[
         rule = None
     if rule is None:
         rule = new_rule(ctx.tenant_id, ctx.user_id, rule_key, **body)
-        tx.write([tx.put(rule, condition=NumberingRule.pk.does_not_exist()),
-                  tx.put(audit.entry(ctx.tenant_id, "numbering_rule", rule_key, "create", ctx.user_id, audit.diff(None, rule.values())))])
+        changes.create(rule, "numbering_rule", rule_key, ctx.user_id)
         return out(rule)
     if expected is None:
-        from ..core.errors import PreconditionRequired
-
         raise PreconditionRequired()
-    if rule.version != expected:
-        raise Conflict(details={"current_version": rule.version, "your_version": expected})
-    before = rule.values()
-    for k, v in body.items():
-        setattr(rule, k, v)
-    rule.updated_at, rule.updated_by = clock.now_iso(), ctx.user_id
-    tx.write([tx.put(rule), tx.put(audit.entry(ctx.tenant_id, "numbering_rule", rule_key, "update", ctx.user_id,
-                                               audit.diff(before, rule.values())))])
+    changes.save(rule, "numbering_rule", rule_key, ctx.user_id, body, expected)
     return out(rule)
 
 

@@ -15,13 +15,8 @@ TAG = "org"
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     tenant_id: str = Field(min_length=2, max_length=32)
-    mobile: str
+    mobile: s.Mobile
     password: str = Field(min_length=1, max_length=128)
-
-    @s.field_validator("mobile")
-    @classmethod
-    def _check_mobile(cls, v: str) -> str:
-        return s._mobile(v)
 
 
 class TokenOut(BaseModel):

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ..core import passwords
 from ..core.permissions import ACTIONS, MODULES, Scope
@@ -19,6 +19,10 @@ def _mobile(v: str) -> str:
     if not MOBILE.match(v):
         raise ValueError("请输入11位中国大陆手机号 / expected an 11-digit mainland China mobile number")
     return v
+
+
+Mobile = Annotated[str, AfterValidator(_mobile), Field(description="mainland China mobile, e.g. 13800000000 (+86, spaces, dashes allowed)")]
+Password = Annotated[str, AfterValidator(passwords.check), Field(description="8+ characters with upper, lower, digit and symbol")]
 
 
 class DepartmentIn(BaseModel):
@@ -59,7 +63,7 @@ class DepartmentList(BaseModel):
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    mobile: str
+    mobile: Mobile
     name: str = Field(min_length=1, max_length=40)
     gender: Literal["male", "female", "unknown"] | None = None
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -67,17 +71,7 @@ class UserIn(BaseModel):
     position: str | None = Field(None, description="code from the `position` dictionary")
     supervisor_id: str | None = None
     role_ids: list[str] = Field(default_factory=list)
-    password: str = Field(description="initial password: 8+ characters with upper, lower, digit and symbol")
-
-    @field_validator("mobile")
-    @classmethod
-    def _check_mobile(cls, v: str) -> str:
-        return _mobile(v)
-
-    @field_validator("password")
-    @classmethod
-    def _policy(cls, v: str) -> str:
-        return passwords.check(v)
+    password: Password
 
 
 class UserPatch(BaseModel):
@@ -121,12 +115,7 @@ class UserQuery(BaseModel):
 
 class PasswordReset(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    password: str = Field(description="8+ characters with upper, lower, digit and symbol")
-
-    @field_validator("password")
-    @classmethod
-    def _policy(cls, v: str) -> str:
-        return passwords.check(v)
+    password: Password
 
 
 class HandoverIn(BaseModel):

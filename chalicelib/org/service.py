@@ -7,12 +7,13 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..core import clock, context, handover, ids
+from ..core import context, handover, ids
 from ..core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from ..core.observability import metric
-from ..core.permissions import FieldAccess, OrgSnapshot, OrgUser, Principal, Role as PRole, Scope
+from ..core.permissions import FieldAccess, OrgSnapshot, OrgUser, Principal, Scope
+from ..core.permissions import Role as PRole
 from ..core.settings import get_settings
-from ..db import audit, keys, tx
+from ..db import audit, changes, keys, tx
 from ..db.base import Item
 from ..ports import events, identity
 from .models import Department, Role, UniqueValue, User
@@ -111,16 +112,22 @@ def _ctx() -> tuple[str, str]:
     return ctx.tenant_id, ctx.user_id
 
 
-def _stamp(item: Any, actor: str, new: bool = False) -> None:
-    at = clock.now_iso()
-    if new:
-        item.created_at, item.created_by = at, actor
-    item.updated_at, item.updated_by = at, actor
-
-
 def _commit(tenant_id: str, ops: list[tx.Op]) -> None:
     tx.write(ops)
     invalidate(tenant_id)
+
+
+def _save(item: Any, entity: str, actor: str, values: dict[str, Any], expected: int | None, **kw: Any) -> None:
+    """Versioned change + audit entry (db.changes), then drop the cached organisation."""
+    changes.save(item, entity, item.id, actor, values, expected, **kw)
+    invalidate(item.tenant_id)
+
+
+def _department(data: OrgData, dept_id: str) -> Department:
+    d = data.departments.get(dept_id)
+    if d is None:
+        raise NotFound("entity.department")
+    return d
 
 
 # ---- departments -------------------------------------------------------------------------
@@ -160,38 +167,19 @@ def create_department(name: str, parent_id: str, head_user_id: str | None, sort_
     _require_user(data, head_user_id, "head_user_id")
     d = Department(tenant_id=tenant, id=ids.new_id(), name=name, parent_id=parent_id, head_user_id=head_user_id, sort_order=sort_order)
     d.pk, d.sk = Department.key(tenant, d.id)
-    _stamp(d, actor, new=True)
-    _commit(tenant, [tx.put(d, condition=Department.pk.does_not_exist()),
-                     tx.put(audit.entry(tenant, "department", d.id, "create", actor, audit.diff(None, d.values())))])
+    changes.stamp(d, actor, new=True)
+    changes.create(d, "department", d.id, actor)
+    invalidate(tenant)
     metric("org.department.created")
     return department_out(d, load(tenant))
 
 
-def _version_check(item: Any, expected: int | None) -> None:
-    if expected is not None and item.version != expected:
-        raise Conflict(details={"current_version": item.version, "your_version": expected})
-
-
-def _save_with_audit(tenant: str, actor: str, item: Any, entity: str, before: dict, action: str = "update",
-                     extra: list[tx.Op] | None = None) -> None:
-    delta = audit.diff(before, item.values())
-    if not delta and not extra:
-        return
-    _stamp(item, actor)
-    _commit(tenant, [tx.put(item), tx.put(audit.entry(tenant, entity, item.id, action, actor, delta)), *(extra or [])])
-
-
-def update_department(dept_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
+def update_department(dept_id: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
     tenant, actor = _ctx()
     principal().require(ORG, "update")
     d = get_department(dept_id)
-    _version_check(d, expected)
-    data = load(tenant)
-    _require_user(data, changes.get("head_user_id"), "head_user_id")
-    before = d.values()
-    for k, v in changes.items():
-        setattr(d, k, v)
-    _save_with_audit(tenant, actor, d, "department", before)
+    _require_user(load(tenant), values.get("head_user_id"), "head_user_id")
+    _save(d, "department", actor, values, expected)
     return department_out(d, load(tenant))
 
 
@@ -199,19 +187,15 @@ def move_department(dept_id: str, parent_id: str, expected: int) -> dict[str, An
     tenant, actor = _ctx()
     principal().require(ORG, "update")
     data = load(tenant, fresh=True)
-    d = data.departments.get(dept_id)
-    if d is None:
-        raise NotFound("entity.department")
-    _version_check(d, expected)
+    d = _department(data, dept_id)
+    changes.check_version(d, expected)
     if d.parent_id is None:
         raise ValidationFailed("ROOT_DEPARTMENT")
     if parent_id not in data.departments:
         raise ValidationFailed(details=[{"field": "parent_id", "type": "not_found", "message": "parent department not found"}])
     if parent_id in data.snapshot.department_tree(dept_id):
         raise ValidationFailed("DEPARTMENT_CYCLE")
-    before = d.values()
-    d.parent_id = parent_id
-    _save_with_audit(tenant, actor, d, "department", before, action="move")
+    _save(d, "department", actor, {"parent_id": parent_id}, expected, action="move")
     return department_out(d, load(tenant))
 
 
@@ -219,17 +203,16 @@ def delete_department(dept_id: str, expected: int) -> None:
     tenant, actor = _ctx()
     principal().require(ORG, "delete")
     data = load(tenant, fresh=True)
-    d = data.departments.get(dept_id)
-    if d is None:
-        raise NotFound("entity.department")
-    _version_check(d, expected)
+    d = _department(data, dept_id)
+    changes.check_version(d, expected)
     if d.parent_id is None:
         raise ValidationFailed("ROOT_DEPARTMENT")
     children = sum(1 for x in data.departments.values() if x.parent_id == dept_id)
     members = sum(1 for u in data.users.values() if u.department_id == dept_id)
     if children or members:
         raise Conflict("DEPARTMENT_NOT_EMPTY", children=children, users=members, details={"children": children, "users": members})
-    _commit(tenant, [tx.delete(d), tx.put(audit.entry(tenant, "department", d.id, "delete", actor, audit.diff(d.values(), None)))])
+    changes.delete(d, "department", d.id, actor, expected)
+    invalidate(tenant)
 
 
 # ---- users ---------------------------------------------------------------------------------
@@ -301,7 +284,7 @@ def new_user_ops(tenant: str, actor: str, body: dict[str, Any], user_id: str | N
              email=body.get("email"), department_id=body["department_id"], position=body.get("position"),
              supervisor_id=body.get("supervisor_id"), role_ids=list(body.get("role_ids") or []), status="active", tokens_valid_after=0)
     u.pk, u.sk = User.key(tenant, u.id)
-    _stamp(u, actor, new=True)
+    changes.stamp(u, actor, new=True)
     guard = UniqueValue(pk=keys.unique_pk(tenant, "MOBILE", u.mobile), sk="UQ", tenant_id=tenant, owner_id=u.id)
     ops = [
         tx.put(u, condition=User.pk.does_not_exist()),
@@ -340,7 +323,7 @@ def _active_supers(data: OrgData, excluding: str | None = None, new_roles: list[
     return count
 
 
-def update_user(user_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
+def update_user(user_id: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
     tenant, actor = _ctx()
     p = principal()
     p.require(ORG, "update")
@@ -348,25 +331,22 @@ def update_user(user_id: str, changes: dict[str, Any], expected: int) -> dict[st
     u = data.users.get(user_id)
     if u is None:
         raise NotFound("entity.user")
-    _version_check(u, expected)
-    _check_refs(data, changes.get("department_id"), changes.get("role_ids"), changes.get("supervisor_id"), changes.get("position"))
-    if "supervisor_id" in changes and changes["supervisor_id"]:
-        seen, cur = set(), changes["supervisor_id"]
+    changes.check_version(u, expected)
+    _check_refs(data, values.get("department_id"), values.get("role_ids"), values.get("supervisor_id"), values.get("position"))
+    if values.get("supervisor_id"):
+        seen, cur = set(), values["supervisor_id"]
         while cur and cur not in seen:
             if cur == user_id:
                 raise ValidationFailed("SUPERVISOR_CYCLE")
             seen.add(cur)
             cur = data.users[cur].supervisor_id if cur in data.users else None
-    if "role_ids" in changes:
-        granting_super = any(data.roles[r].is_super for r in changes["role_ids"] or [] if r in data.roles)
+    if "role_ids" in values:
+        granting_super = any(data.roles[r].is_super for r in values["role_ids"] or [] if r in data.roles)
         if granting_super and not p.is_super:
             raise Forbidden(module="roles", action="super")
-        if _active_supers(data, excluding=user_id, new_roles=list(changes["role_ids"] or [])) == 0:
+        if _active_supers(data, excluding=user_id, new_roles=list(values["role_ids"] or [])) == 0:
             raise ValidationFailed("LAST_SUPER_ADMIN")
-    before = u.values()
-    for k, v in changes.items():
-        setattr(u, k, v)
-    _save_with_audit(tenant, actor, u, "user", before)
+    _save(u, "user", actor, values, expected)
     return user_out(u)
 
 
@@ -379,11 +359,10 @@ def set_user_status(user_id: str, active: bool) -> dict[str, Any]:
         raise NotFound("entity.user")
     if not active and _active_supers(data, excluding=user_id) == 0:
         raise ValidationFailed("LAST_SUPER_ADMIN")
-    before = u.values()
-    u.status = "active" if active else "disabled"
+    values: dict[str, Any] = {"status": "active" if active else "disabled"}
     if not active:
-        u.tokens_valid_after = int(time.time()) + 1
-    _save_with_audit(tenant, actor, u, "user", before, action="enable" if active else "disable")
+        values["tokens_valid_after"] = int(time.time()) + 1
+    _save(u, "user", actor, values, None, action="enable" if active else "disable")
     identity.provider().set_enabled(tenant, user_id, active)
     return user_out(u)
 
@@ -395,7 +374,7 @@ def revoke_sessions(user_id: str, *, actor_action: str = "revoke_sessions") -> N
         p.require(ORG, "manage")
     u = get_user(user_id)
     u.tokens_valid_after = int(time.time()) + 1
-    _stamp(u, actor)
+    changes.stamp(u, actor)
     _commit(tenant, [tx.put(u), tx.put(audit.entry(tenant, "user", u.id, actor_action, actor, []))])
     identity.provider().sign_out_everywhere(tenant, user_id)
 
@@ -488,7 +467,7 @@ def new_role(tenant: str, actor: str, role_id: str | None, name: str, *, is_supe
     r = Role(tenant_id=tenant, id=role_id or ids.new_id(), name=name, description=description, is_super=is_super, builtin=builtin,
              actions=actions or {}, scopes={m: Scope(s).value for m, s in (scopes or {}).items()}, fields=fields or {})
     r.pk, r.sk = Role.key(tenant, r.id)
-    _stamp(r, actor, new=True)
+    changes.stamp(r, actor, new=True)
     return r
 
 
@@ -497,26 +476,23 @@ def create_role(body: dict[str, Any]) -> dict[str, Any]:
     principal().require(ROLES, "manage")
     r = new_role(tenant, actor, None, body["name"], description=body.get("description"), actions=body.get("actions"),
                  scopes=body.get("scopes"), fields=body.get("fields"))
-    _commit(tenant, [tx.put(r, condition=Role.pk.does_not_exist()),
-                     tx.put(audit.entry(tenant, "role", r.id, "create", actor, audit.diff(None, r.values())))])
+    changes.create(r, "role", r.id, actor)
+    invalidate(tenant)
     return role_out(r)
 
 
-def update_role(role_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
+def update_role(role_id: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
     tenant, actor = _ctx()
     principal().require(ROLES, "manage")
     r = load(tenant, fresh=True).roles.get(role_id)
     if r is None:
         raise NotFound("entity.role")
-    _version_check(r, expected)
+    changes.check_version(r, expected)
     if r.is_super:
         raise ValidationFailed("INVALID_STATE", reason="超级管理员角色拥有全部权限，不能修改 / the super administrator role cannot be changed")
-    before = r.values()
-    for k, v in changes.items():
-        if k == "scopes":
-            v = {m: Scope(s).value for m, s in v.items()}
-        setattr(r, k, v)
-    _save_with_audit(tenant, actor, r, "role", before)
+    if "scopes" in values:
+        values = {**values, "scopes": {m: Scope(s).value for m, s in values["scopes"].items()}}
+    _save(r, "role", actor, values, expected)
     return role_out(r)
 
 
@@ -527,10 +503,11 @@ def delete_role(role_id: str, expected: int) -> None:
     r = data.roles.get(role_id)
     if r is None:
         raise NotFound("entity.role")
-    _version_check(r, expected)
+    changes.check_version(r, expected)
     if r.is_super or r.builtin:
         raise ValidationFailed("INVALID_STATE", reason="内置角色不能删除 / built-in roles cannot be deleted")
     holders = sum(1 for u in data.users.values() if role_id in (u.role_ids or []))
     if holders:
         raise Conflict("ROLE_IN_USE", users=holders)
-    _commit(tenant, [tx.delete(r), tx.put(audit.entry(tenant, "role", r.id, "delete", actor, audit.diff(r.values(), None)))])
+    changes.delete(r, "role", r.id, actor, expected)
+    invalidate(tenant)

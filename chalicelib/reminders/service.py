@@ -7,7 +7,7 @@ cancelled since delivers nothing (the payload carries the due time it was made f
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..core import clock, context, i18n
@@ -50,7 +50,7 @@ def _mine(reminder_id: str) -> Reminder:
 def _future(when: datetime) -> str:
     if when <= clock.now():
         raise ValidationFailed(details=[{"field": "remind_at", "type": "past", "message": "提醒时间必须在将来 / must be in the future"}])
-    return clock.iso(when.astimezone(timezone.utc))
+    return clock.iso(when.astimezone(UTC))
 
 
 def create(body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:

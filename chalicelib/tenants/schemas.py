@@ -1,10 +1,9 @@
 """API contract of tenants."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from ..core import passwords
-from ..org.schemas import _mobile
+from ..org.schemas import Mobile, Password
 
 
 class TenantIn(BaseModel):
@@ -12,19 +11,10 @@ class TenantIn(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$", description="tenant code used at sign-in, e.g. `acme`")
     name: str = Field(min_length=1, max_length=80)
     admin_name: str = Field(min_length=1, max_length=40)
-    admin_mobile: str
-    admin_password: str = Field(description="8+ characters with upper, lower, digit and symbol")
+    admin_mobile: Mobile
+    admin_password: Password
     top_department_name: str = Field("办公室", min_length=1, max_length=50)
 
-    @field_validator("admin_mobile")
-    @classmethod
-    def _check_mobile(cls, v: str) -> str:
-        return _mobile(v)
-
-    @field_validator("admin_password")
-    @classmethod
-    def _policy(cls, v: str) -> str:
-        return passwords.check(v)
 
 
 class TenantOut(BaseModel):

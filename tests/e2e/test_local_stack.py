@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 REP, MANAGER, OTHER_REP, CEO = "13800000004", "13800000003", "13800000007", "13800000000"
 
@@ -68,7 +68,7 @@ def test_given_rep_when_creating_then_manager_sees_it_and_conflicting_edit_is_40
 
 def test_given_reminder_due_in_seconds_when_waiting_then_it_arrives_in_the_inbox(stack):
     rep = stack.login(OTHER_REP)
-    due = (datetime.now(timezone.utc) + timedelta(seconds=3)).isoformat()
+    due = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
     r = stack.call("POST", "/v1/reminders", rep, {"title": "给广州云帆回电话", "remind_at": due})
     assert r.status_code == 201, r.text
     deadline = time.monotonic() + 30

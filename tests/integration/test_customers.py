@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 def _names(api, token, **params):
@@ -150,7 +150,7 @@ def test_given_team_member_when_granted_then_sees_until_expiry_and_read_only_can
     t = sales_team["tokens"]
     c = api.call("POST", "/v1/customers", t["rep1"], {"name": "共享客户"}).data
     assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 403
-    future = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     r = api.call("PUT", f"/v1/customers/{c['id']}/team", t["rep1"],
                  {"members": [{"user_id": sales_team["rep2"], "access": "read", "until": future}], "version": 1})
     assert r.status_code == 200, r.data
@@ -158,7 +158,7 @@ def test_given_team_member_when_granted_then_sees_until_expiry_and_read_only_can
     assert "共享客户" in _names(api, t["rep2"])
     assert "共享客户" in _names(api, t["rep2"], scope="team")
     assert api.call("PATCH", f"/v1/customers/{c['id']}", t["rep2"], {"remark": "x", "version": 2}).status_code == 403
-    past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     api.call("PUT", f"/v1/customers/{c['id']}/team", t["rep1"],
              {"members": [{"user_id": sales_team["rep2"], "access": "write", "until": past}], "version": 2})
     assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 403

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.core import context
 from chalicelib.numbering import service as numbering
@@ -29,9 +29,9 @@ def test_given_monthly_rule_when_month_changes_then_sequence_restarts(api, make_
     created = api.call("PUT", "/v1/numbering-rules/ad_order", t["admin"], {"name": "广告订单", "prefix": "AD"})
     assert created.status_code == 200 and created.data["version"] == 1
     with context.acting_as(context.RequestContext(tenant_id=t["id"], user_id=t["admin_id"])):
-        nov = [numbering.draw(t["id"], "payment", datetime(2026, 11, 30, 15, 0, tzinfo=timezone.utc))["number"] for _ in range(2)]
+        nov = [numbering.draw(t["id"], "payment", datetime(2026, 11, 30, 15, 0, tzinfo=UTC))["number"] for _ in range(2)]
         # 2026-11-30 16:30 UTC is already December in Shanghai
-        dec = numbering.draw(t["id"], "payment", datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc))["number"]
+        dec = numbering.draw(t["id"], "payment", datetime(2026, 11, 30, 16, 30, tzinfo=UTC))["number"]
     assert nov == ["HK-202611001", "HK-202611002"]
     assert dec == "HK-202612001"
     stale = api.call("PUT", "/v1/numbering-rules/payment", t["admin"], {"name": "回款", "prefix": "P", "reset": "daily"})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.core.api import ROUTES
 
@@ -15,7 +15,7 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     cust = api.call("POST", "/v1/customers", a["admin"], {"name": "华为技术有限公司", "mobile": "13912345678"}).data
     dept = api.call("POST", "/v1/org/departments", a["admin"], {"name": "销售部", "parent_id": a["root"]}).data
     role = api.call("POST", "/v1/org/roles", a["admin"], {"name": "只读", "actions": {"customers": ["list"]}}).data
-    soon = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     rem = api.call("POST", "/v1/reminders", a["admin"], {"title": "回访", "remind_at": soon}).data
     deleted = api.call("POST", "/v1/customers", a["admin"], {"name": "已删除客户"}).data
     api.call("DELETE", f"/v1/customers/{deleted['id']}", a["admin"], headers={"If-Match": '"1"'})
