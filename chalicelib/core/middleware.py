@@ -12,7 +12,7 @@ from typing import Any
 from . import auth, context, i18n, ids
 from .api import ROUTES, error_response
 from .errors import DomainError, Forbidden, Unauthenticated
-from .observability import bind, flush, logger, tracer
+from .observability import annotate, bind, flush, logger
 
 
 def _principal_check(ctx: context.RequestContext, claims: auth.Claims) -> None:
@@ -48,8 +48,7 @@ def http(event: Any, get_response: Callable[[Any], Any]) -> Any:
             ctx = context.RequestContext(tenant_id="", user_id="", locale=locale, correlation_id=correlation_id)
         bind(ctx.tenant_id, ctx.user_id)
         token = context.set_current(ctx)
-        if not getattr(tracer, "disabled", True):
-            tracer.put_annotation(key="tenant_id", value=ctx.tenant_id or "-")
+        annotate(tenant_id=ctx.tenant_id or "-", route=event.path)
         response = get_response(event)
     except DomainError as e:
         response = error_response(e, locale)
