@@ -55,14 +55,26 @@ def start_moto(port: int):
     return server
 
 
-def serve_api(port: int):
+def serve_api(port: int, quiet: bool = False):
+    """Chalice's local server on loopback, threaded.
+
+    Its connections run with TCP_NODELAY: the server writes headers and body separately,
+    and with Nagle's algorithm on every keep-alive response waited ~40 ms for the
+    client's delayed ACK."""
     from chalice.config import Config
-    from chalice.local import LocalDevServer
+    from chalice.local import ChaliceRequestHandler, LocalDevServer
 
     from app import app
 
+    class Handler(ChaliceRequestHandler):
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+            if not quiet:
+                super().log_message(format, *args)
+
     config = Config.create(chalice_stage="local", app_name="crm", chalice_app=app, lambda_timeout=30)
-    server = LocalDevServer(app, config, "127.0.0.1", port)
+    server = LocalDevServer(app, config, "127.0.0.1", port, handler_cls=Handler)
     thread = threading.Thread(target=server.serve_forever, name="crm-api", daemon=True)
     thread.start()
     return server

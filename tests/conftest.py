@@ -39,11 +39,13 @@ def reset_process_state() -> None:
     clients is most of a test's cost)."""
     from chalicelib.core import clock
     from chalicelib.core.settings import reset_settings
+    from chalicelib.dictionaries import service as dictionaries
     from chalicelib.org import service as org
 
     reset_settings()
     clock.reset()
     org._cache.clear()
+    dictionaries._cache.clear()
 
 
 @pytest.fixture()

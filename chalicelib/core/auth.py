@@ -101,7 +101,20 @@ def verify(token: str) -> Claims:
     platform = str(claims.get(PLATFORM_CLAIM, "")).lower() == "true"
     if not tenant and not platform:
         raise Unauthenticated("INVALID_TOKEN", reason="no tenant")
-    return Claims(tenant_id=tenant or "", user_id=claims["sub"], issued_at=int(claims["iat"]), platform_admin=platform, raw=claims)
+    return Claims(tenant_id=tenant or "", user_id=user_id_of(claims, tenant or ""), issued_at=int(claims["iat"]),
+                  platform_admin=platform, raw=claims)
+
+
+def username(tenant_id: str, user_id: str) -> str:
+    """The sign-in username of a user: `<tenant>.<user id>` (Cognito's `cognito:username`)."""
+    return f"{tenant_id}.{user_id}" if tenant_id else user_id
+
+
+def user_id_of(claims: dict[str, Any], tenant_id: str) -> str:
+    """Our user id. Cognito's `sub` is its own UUID, so the id is read from the username."""
+    name = str(claims.get("cognito:username") or claims["sub"])
+    prefix = f"{tenant_id}."
+    return name[len(prefix):] if tenant_id and name.startswith(prefix) else name
 
 
 # ---- local development identity provider ---------------------------------------------
@@ -158,7 +171,7 @@ def issue_local_token(tenant_id: str, user_id: str, *, name: str = "", platform_
     claims: dict[str, Any] = {
         "iss": s.jwt_issuer, "aud": s.jwt_audience, "sub": user_id, "iat": now,
         "exp": now + (ttl_seconds or s.token_ttl_seconds), "token_use": "id",
-        "cognito:username": user_id, "name": name,
+        "cognito:username": username(tenant_id, user_id), "name": name,
     }
     if tenant_id:
         claims[TENANT_CLAIM] = tenant_id

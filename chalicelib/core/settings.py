@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     audit_ttl_days: int = 180
     idempotency_ttl_hours: int = 24
     authz_cache_seconds: float = 10.0
+    settings_cache_seconds: float = 30.0
     page_size_default: int = 20
     page_size_max: int = 100
     rate_limit_per_minute: int = 6000

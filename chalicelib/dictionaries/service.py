@@ -1,10 +1,13 @@
 """Dictionary rules: admins edit, everyone reads, other modules validate codes here."""
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from ..core import clock, context
 from ..core.errors import NotFound, ValidationFailed
+from ..core.settings import get_settings
 from ..db import changes
 from ..db.base import Item, plain
 from .models import DictItem
@@ -51,12 +54,35 @@ def default_items(tenant: str, actor: str) -> list[DictItem]:
             for t, rows in DEFAULTS.items() for i, (code, zh, en) in enumerate(rows)]
 
 
+_cache: dict[str, tuple[float, dict[tuple[str, str], bool]]] = {}
+_cache_lock = threading.Lock()
+
+
+def _codes(tenant: str, *, fresh: bool = False) -> dict[tuple[str, str], bool]:
+    """(type, code) -> enabled for the whole tenant: one Query, cached per container."""
+    ttl = get_settings().settings_cache_seconds
+    with _cache_lock:
+        hit = _cache.get(tenant)
+        if hit and not fresh and time.monotonic() - hit[0] < ttl:
+            return hit[1]
+    codes = {(i.dict_type, i.code): bool(i.enabled) for i in Item.query(DictItem.key(tenant, "x", "x")[0]) if isinstance(i, DictItem)}
+    with _cache_lock:
+        _cache[tenant] = (time.monotonic(), codes)
+    return codes
+
+
+def invalidate(tenant: str) -> None:
+    with _cache_lock:
+        _cache.pop(tenant, None)
+
+
 def exists(tenant: str, dict_type: str, code: str) -> bool:
-    try:
-        item = DictItem.get(*DictItem.key(tenant, dict_type, code))
-    except DictItem.DoesNotExist:
-        return False
-    return bool(item.enabled)
+    """Is `code` an enabled item of the dictionary? A miss re-reads once, so a code added a
+    moment ago in another container is accepted; a disable reaches other containers within
+    CRM_SETTINGS_CACHE_SECONDS."""
+    if _codes(tenant).get((dict_type, code)):
+        return True
+    return bool(_codes(tenant, fresh=True).get((dict_type, code)))
 
 
 def validate(tenant: str, values: dict[str, Any], fields: dict[str, str]) -> None:
@@ -85,6 +111,7 @@ def create(dict_type: str, body: dict[str, Any]) -> dict[str, Any]:
     item = new_item(ctx.tenant_id, ctx.user_id, dict_type, **body)
     changes.create(item, "dictionary", f"{dict_type}:{body['code']}", ctx.user_id,
                    on_conflict=lambda: ValidationFailed("DUPLICATE", field="code", value=body["code"]))
+    invalidate(ctx.tenant_id)
     return out(item)
 
 
@@ -102,6 +129,7 @@ def update(dict_type: str, code: str, values: dict[str, Any], expected: int) -> 
     org.principal().require(MODULE, "manage")
     item = _get(ctx.tenant_id, dict_type, code)
     changes.save(item, "dictionary", f"{dict_type}:{code}", ctx.user_id, values, expected)
+    invalidate(ctx.tenant_id)
     return out(item)
 
 
@@ -113,3 +141,4 @@ def delete(dict_type: str, code: str, expected: int) -> None:
     org.principal().require(MODULE, "manage")
     item = _get(ctx.tenant_id, dict_type, code)
     changes.delete(item, "dictionary", f"{dict_type}:{code}", ctx.user_id, expected)
+    invalidate(ctx.tenant_id)

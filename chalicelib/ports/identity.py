@@ -75,7 +75,9 @@ class CognitoIdentity:
     """Cognito user pool; the username is `<tenant>.<user id>`, the tenant a custom attribute."""
 
     def _username(self, tenant_id: str, user_id: str) -> str:
-        return f"{tenant_id}.{user_id}"
+        from ..core.auth import username
+
+        return username(tenant_id, user_id)
 
     def create_login(self, tenant_id: str, user_id: str, mobile: str, password: str) -> None:
         s = get_settings()

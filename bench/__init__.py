@@ -1,0 +1,17 @@
+"""`python -m bench`: the budgets of ARCHITECTURE.md §10 as measured figures.
+
+The benchmark starts its own local stack (a moto server on a free loopback port, the
+resources and the demo company), measures cold start, DynamoDB round trips per endpoint,
+list-page cost at two table sizes and the API's overhead over the raw storage call, then
+prints a report and writes `bench/results.json` and `bench/results.md`.
+
+Modules:
+- `stack`     the local stack the benchmark runs against (started and stopped here).
+- `calls`     a recorder of every AWS API call the process makes, with capacity estimates.
+- `stats`     medians, percentiles and formatting.
+- `coldstart` fresh-interpreter measurements of `import app` and the first request.
+- `endpoints` round trips, operations and estimated capacity per endpoint.
+- `lists`     list-page cost at ~1k and ~10k customers.
+- `overhead`  API wall time over the raw GetItem it wraps.
+- `report`    the text report, the markdown tables and the JSON document.
+"""

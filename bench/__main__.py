@@ -1,0 +1,105 @@
+"""`python -m bench` — run every measurement, print the report, write results.json / .md.
+
+Order matters: cold start, per-endpoint round trips and API overhead run while the table
+holds only the demo company (moto deep-copies the whole table on every transaction and
+walks it on every GSI Query); the list-page measurement then grows the tenant to ~1k and
+~10k customers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=HERE, help="directory for results.json and results.md (default: bench/)")
+    ap.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters for the authenticated cold start")
+    ap.add_argument("--large", type=int, default=10000, help="customers in the tenant for the large list measurement")
+    args = ap.parse_args(argv)
+
+    started = time.perf_counter()
+    started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    from . import coldstart, endpoints, lists, overhead, report
+    from .calls import RECORDER
+    from .stack import Stack
+
+    print("bench: starting moto server, resources and demo data …", file=sys.stderr, flush=True)
+    stack = Stack.start()
+    setup_seconds = time.perf_counter() - started
+    try:
+        from chalice.test import Client
+
+        from app import app
+        from chalicelib.core.settings import get_settings
+        from devstack.demo import TENANT
+
+        RECORDER.install()
+        results: dict = {}
+        print("bench: 1/4 cold start (fresh interpreters) …", file=sys.stderr, flush=True)
+        results["cold_start"] = coldstart.measure(stack.token("rep1"), repetitions=args.cold_runs)
+        with Client(app, stage_name="bench") as client:
+            api = endpoints.ApiClient(stack, client.http)
+            print("bench: 2/4 round trips per endpoint …", file=sys.stderr, flush=True)
+            results["round_trips"] = endpoints.run(stack, api)
+            print("bench: 3/4 API overhead over the raw GetItem …", file=sys.stderr, flush=True)
+            stack.start_api()
+            try:
+                results["overhead"] = overhead.run(stack, api)
+            finally:
+                stack.stop_api()
+            print(f"bench: 4/4 list pages at ~1k and ~{args.large} customers …", file=sys.stderr, flush=True)
+            results["lists"] = lists.run(api, stack.users, TENANT, sizes=(1000, args.large))
+        results["approvals"] = {"status": report.NA_APPROVALS}
+        results["import"] = {"status": report.NA_IMPORT}
+        results["search"] = {"status": report.NA_SEARCH}
+        results["meta"] = {
+            "started": started_at,
+            "platform": f"{platform.system()} {platform.machine()}",
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "moto": _version("moto"), "boto3": _version("boto3"), "pynamodb": _version("pynamodb"), "chalice": _version("chalice"),
+            "authz_cache_seconds": get_settings().authz_cache_seconds,
+            "powertools_trace_disabled": os.environ.get("POWERTOOLS_TRACE_DISABLED", ""),
+            "setup_seconds": round(setup_seconds, 1),
+            "stack_timings_s": {k: round(v, 2) for k, v in stack.timings.items()},
+            "loopback_only": True,
+        }
+    finally:
+        RECORDER.uninstall()
+        stack.stop()
+    results["meta"]["total_seconds"] = round(time.perf_counter() - started, 1)
+    results["findings"] = report.findings(results)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    ordered = {k: results[k] for k in ("meta", "cold_start", "round_trips", "lists", "overhead", "approvals", "import",
+                                       "search", "findings")}
+    (args.out / "results.json").write_text(json.dumps(ordered, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    (args.out / "results.md").write_text(report.markdown(results), encoding="utf-8")
+    print(report.text(results))
+    print(f"\nwrote {args.out / 'results.json'} and {args.out / 'results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

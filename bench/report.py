@@ -1,0 +1,317 @@
+"""Rendering: findings derived from the figures, the text report and the markdown tables."""
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from .stats import fmt_ms, fmt_s, verdict
+
+NA_APPROVALS = "n/a (approvals not built yet)"
+NA_IMPORT = "n/a (customer import not built yet)"
+NA_SEARCH = "n/a (search not built yet)"
+NA_360 = "n/a (customer 360 not built yet: no related-record modules)"
+
+
+def ops_str(ops: list[str]) -> str:
+    """['GetItem', 'GetItem', 'TransactWriteItems'] -> 'GetItem ×2, TransactWriteItems'."""
+    if not ops:
+        return "—"
+    parts = []
+    for op, group in itertools.groupby(ops):
+        n = len(list(group))
+        parts.append(f"{op} ×{n}" if n > 1 else op)
+    return ", ".join(parts)
+
+
+def units(rcu: float, wcu: float) -> str:
+    def num(x: float) -> str:
+        return f"{x:g}"
+    return f"{num(rcu)} / {num(wcu)}"
+
+
+def _self_entry(m: dict[str, Any]) -> str:
+    by = f" (imported by {m['imported_by']})" if m.get("imported_by") else ""
+    return f"{m['module']} {m['self_ms']:g} ms{by}"
+
+
+# ---- findings ------------------------------------------------------------------------------
+
+def findings(r: dict[str, Any]) -> list[str]:
+    """Observations that follow from the measured figures (nothing here is assumed)."""
+    out: list[str] = []
+    cs = r["cold_start"]
+    bf = cs["budget_figure"]
+    if not bf["meets_budget"]:
+        prof = cs["import_profile"]
+        top_self = ", ".join(_self_entry(m) for m in prof["top_self"][:4])
+        heavy = ", ".join(cs["authenticated_first"]["heavy_after_import"])
+        out.append(f"Cold start is over budget: import app {bf['import_cpu_s']:.3f} s + first authenticated request "
+                   f"{bf['first_request_cpu_s']:.3f} s = {bf['total_cpu_s']:.3f} s CPU (budget {cs['budget_cpu_s']} s). "
+                   + ("Import alone exceeds the budget. " if bf["import_cpu_s"] > cs["budget_cpu_s"] else "")
+                   + f"Largest self times under -X importtime: {top_self}. "
+                   f"Loaded by `import app` already: {heavy}."
+                   + (" aws_xray_sdk is imported by the Powertools Tracer created at module level in "
+                      f"chalicelib.core.observability, although POWERTOOLS_TRACE_DISABLED={r['meta']['powertools_trace_disabled']} "
+                      "in this run." if any(e["module"].startswith("aws_xray_sdk") and e.get("imported_by") ==
+                                             "chalicelib.core.observability" for e in prof["top_self"]) else ""))
+    nb = cs["without_bytecode"]
+    if not nb["meets_budget"]:
+        out.append(f"Without .pyc files the cold start costs {nb['total_cpu_s']:.3f} s CPU (1 run): ship compiled bytecode.")
+
+    rows = r["round_trips"]
+    for row in rows:
+        w = row["warm"]
+        if row["meets_budget"] is False:
+            gets = w["operations"].count("GetItem")
+            why = ""
+            if "dictionary" in row["endpoint"] and gets:
+                why = (f" The {gets} GetItem calls are the dictionary checks (dictionaries.validate reads one DictItem per "
+                       "coded field, uncached), made before the transaction.")
+            out.append(f"{row['endpoint']}: {w['round_trips']} DynamoDB round trips ({ops_str(w['operations'])}) "
+                       f"against a budget of {row['budget']}.{why}")
+        if len(w["distinct_operation_sequences"]) > 1:
+            out.append(f"{row['endpoint']}: warm repetitions differed: {w['distinct_operation_sequences']}.")
+        if w["retries"]:
+            out.append(f"{row['endpoint']}: {w['retries']} botocore retries during warm repetitions.")
+    refill = [row for row in rows if row["first"]["round_trips"] == row["warm"]["round_trips"] + 1
+              and row["first"]["operations"][:1] == ["Query"]]
+    if refill:
+        out.append(f"{len(refill)} of {len(rows)} endpoints pay one extra Query (the whole org partition) on the first request "
+                   f"of a container and again every CRM_AUTHZ_CACHE_SECONDS ({r['meta']['authz_cache_seconds']:g} s) per "
+                   "container; warm requests take identity and permissions from the cached snapshot.")
+    rmw = [row["endpoint"] for row in rows if row["warm"]["operations"] == ["GetItem", "TransactWriteItems"]]
+    if rmw:
+        out.append("Read-before-write (GetItem then TransactWriteItems, 2 round trips): " + "; ".join(rmw) +
+                   ". The read supplies the permission check, the version check and the audit diff.")
+    writes = [row for row in rows if "TransactWriteItems" in row["warm"]["operations"]]
+    if writes:
+        share = [row["warm"]["storage_ms_median"] / row["warm"]["wall_ms"]["median"] for row in writes if row["warm"]["wall_ms"]["median"]]
+        app_ms = [row["warm"]["app_ms_median"] for row in writes]
+        out.append(f"Write requests spend {min(share):.0%}–{max(share):.0%} of their wall time inside DynamoDB calls on moto "
+                   "(moto deep-copies the table for every TransactWriteItems); app-side time of writes is "
+                   f"{min(app_ms):.1f}–{max(app_ms):.1f} ms (wall − time in AWS calls, medians).")
+    lists = [row for row in rows if row["path"] == "/v1/customers" and row["method"] == "GET"]
+    admin = next((row for row in lists if "super admin" in row["endpoint"]), None)
+    for row in lists:
+        n = row["warm"]["round_trips"]
+        if admin and row is not admin and n > 1:
+            out.append(f"{row['endpoint']}: {n} Queries per page (one per owner partition plus the team partition, which is "
+                       f"queried even when nothing is shared); each reads up to a full page, est. {row['warm']['est_rcu']:g} RCU "
+                       f"per page vs {admin['warm']['est_rcu']:g} for the super admin's single-partition page.")
+
+    ls = r["lists"]
+    for _user, ratio in ls["ratios"].items():
+        if ratio["meets_budget"] and ratio["wall_median"] > 1.5:
+            out.append(f"List page as {ratio['label']}: round trips and items read are identical at ~1k and ~10k customers, but "
+                       f"wall time grows ×{ratio['wall_median']:g} on moto (storage ×{ratio['storage_median']:g}, "
+                       f"app side ×{ratio['app_median']:g}): moto evaluates a GSI Query by walking every item of the table.")
+        elif not ratio["meets_budget"]:
+            out.append(f"List page as {ratio['label']}: cost changed with table size (round trips ×{ratio['round_trips']:g}, "
+                       f"est. RCU ×{ratio['est_rcu']:g}).")
+
+    ov = r["overhead"]
+    b = ov["breakdown_ms_median"]
+    if not ov["meets_budget"]:
+        out.append(f"API overhead over the raw GetItem is ×{ov['ratios']['http_vs_raw_median']:g} over HTTP and "
+                   f"×{ov['ratios']['inproc_vs_raw_median']:g} in-process (budget ×{ov['budget_ratio']:g}). Median split: raw "
+                   f"GetItem {b['raw_getitem']:.2f} ms, PynamoDB layer {b['pynamodb_layer']:+.2f} ms, app without storage "
+                   f"{b['app_without_storage_inproc']:+.2f} ms (token verification alone {b['of_which_token_verify']:.2f} ms), "
+                   f"local HTTP server and client {b['http_server_and_client']:+.2f} ms (GET /v1/health over HTTP: "
+                   f"{b['http_health_floor']:.2f} ms). The HTTP share is Chalice's local development server, not the app.")
+    else:
+        out.append(f"API overhead over the raw GetItem: ×{ov['ratios']['http_vs_raw_median']:g} over HTTP, "
+                   f"{ov['ms']['http']['median'] - ov['ms']['raw']['median']:+.2f} ms per request at the median "
+                   f"(app without storage {b['app_without_storage_inproc']:+.2f} ms, of which token verification "
+                   f"{b['of_which_token_verify']:.2f} ms). The ratio is against moto's GetItem "
+                   f"({b['raw_getitem']:.2f} ms); against a faster store the same milliseconds weigh more.")
+    nagle = ov.get("http_with_nagle_ms")
+    if nagle and nagle["median"] > ov["ms"]["http"]["median"] + 20:
+        out.append(f"TCP_NODELAY on the local API server (devstack.run.serve_api) matters: with Nagle's algorithm on, "
+                   f"GET /v1/customers/{{id}} takes {nagle['median']:.1f} ms median (n = {nagle['n']}) vs {ov['ms']['http']['median']:.1f} ms "
+                   "— headers and body go out as separate writes and the second waits for the client's delayed ACK.")
+    if sum(ov["org_snapshot_refills"].values()):
+        out.append(f"During the overhead loop the org snapshot was reloaded (CRM_AUTHZ_CACHE_SECONDS expired) in "
+                   f"{sum(ov['org_snapshot_refills'].values())} of {ov['rounds'] * 2} API requests (in-process and HTTP); those samples are included.")
+    out.append("Capacity units are estimates from item sizes (see bench/calls.py): moto answers ReturnConsumedCapacity "
+               "with fixed constants, and the app does not request it.")
+    return out
+
+
+# ---- text ------------------------------------------------------------------------------------
+
+def text(r: dict[str, Any]) -> str:
+    m = r["meta"]
+    L: list[str] = []
+    add = L.append
+    add("CRM benchmark — ARCHITECTURE.md §10 budgets as figures")
+    add(f"machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}; moto {m['moto']} server on loopback")
+    add(f"run: {m['started']}, {m['total_seconds']:.0f} s in all (stack setup {m['setup_seconds']:.1f} s); "
+        f"CRM_AUTHZ_CACHE_SECONDS={m['authz_cache_seconds']:g}")
+    add("")
+
+    cs = r["cold_start"]
+    h, a, bf, nb = cs["health_first"], cs["authenticated_first"], cs["budget_figure"], cs["without_bytecode"]
+    add(f"1. Cold start — fresh interpreter per run, CPU = time.process_time(); medians of {a['repetitions']} runs "
+        f"({h['repetitions']} for health)")
+    add(f"   import app                              {fmt_s(a['median_s']['import_cpu'])} CPU   {fmt_s(a['median_s']['import_wall'])} wall")
+    add(f"   first request GET /v1/health            {fmt_s(h['median_s']['first_cpu'])} CPU   {fmt_s(h['median_s']['first_wall'])} wall")
+    add(f"   first request GET /v1/customers (rep)   {fmt_s(a['median_s']['first_cpu'])} CPU   {fmt_s(a['median_s']['first_wall'])} wall"
+        f"   (second: {fmt_s(a['median_s']['second_cpu'])} CPU)")
+    add(f"   import + first authenticated request    {fmt_s(bf['total_cpu_s'])} CPU   {fmt_s(bf['total_wall_s'])} wall   budget ≤ {cs['budget_cpu_s']} s   "
+        f"{verdict(bf['meets_budget'])}   (worst run {fmt_s(a['max_total_cpu_s'])})")
+    add(f"   import + first health request           {fmt_s(h['median_s']['import_cpu'] + h['median_s']['first_cpu'])} CPU")
+    add(f"   without any .pyc (1 run)                {fmt_s(nb['total_cpu_s'])} CPU   {verdict(nb['meets_budget'])}")
+    add(f"   not counted: chalice.test.Client set-up {fmt_s(bf['harness_cpu_s_excluded'])} CPU (test harness)")
+    add(f"   modules after import: {a['modules_after_import']}; heavy ones: {', '.join(a['heavy_after_import'])}")
+    prof = cs["import_profile"]
+    add(f"   python -X importtime, import app = {prof['total_ms']:g} ms; top 10 cumulative:")
+    for e in prof["top_cumulative"]:
+        add(f"     {e['cumulative_ms']:8.1f} ms  {'  ' * e['depth']}{e['module']}  (self {e['self_ms']:g} ms)")
+    add("   self time by top-level package: " + ", ".join(f"{p['package']} {p['self_ms']:g} ms" for p in prof["self_by_package"]))
+    add("   top self times: " + ", ".join(_self_entry(e) for e in prof["top_self"][:6]))
+    add("")
+
+    rows = r["round_trips"]
+    reps = rows[0]["warm"]["repetitions"] if rows else 0
+    add(f"2. DynamoDB round trips per request — in-process chalice.test.Client → moto server; warm = org snapshot cached "
+        f"({reps} repetitions), first = org snapshot empty (1 request); est. RCU / WCU per request")
+    for row in rows:
+        w, f = row["warm"], row["first"]
+        budget = f"budget {row['budget']}: {verdict(row['meets_budget'])}" if row["budget"] else "no numeric budget"
+        add(f"   {row['endpoint']}  [{row['actor']}]")
+        add(f"      warm  {w['round_trips']} RT  {ops_str(w['operations'])}"
+            + (f"  + {ops_str(w['other_aws_calls'])}" if w["other_aws_calls"] else "")
+            + f"   est {units(w['est_rcu'], w['est_wcu'])}   {fmt_ms(w['wall_ms']['median'])} median"
+            + f" (p95 {fmt_ms(w['wall_ms']['p95'])}, storage {fmt_ms(w['storage_ms_median'])})   {budget}")
+        add(f"      first {f['round_trips']} RT  {ops_str(f['operations'])}   {fmt_ms(f['wall_ms'])}")
+    add("")
+
+    ls = r["lists"]
+    add(f"3. List page ({ls['page_size']} newest) at two table sizes — {ls['sizes'][next(iter(ls['sizes']))]['viewers']['ceo']['repetitions']} "
+        "repetitions each, warm org snapshot")
+    for size, load in ls["load"].items():
+        add(f"   load to ~{size}: wrote {load['written']} customers in {load['seconds']:.1f} s "
+            f"({load['batch_write_calls']} BatchWriteItem calls, {load['items_per_second']} items/s)")
+    for data in ls["sizes"].values():
+        add(f"   {data['customers_in_tenant']} customers in the tenant:")
+        for _user, v in data["viewers"].items():
+            add(f"      {v['label']}: {v['round_trips']} RT ({ops_str(v['operations'])}), est {v['est_rcu']:g} RCU, "
+                f"wall {fmt_ms(v['wall_ms']['median'])} median / {fmt_ms(v['wall_ms']['p95'])} p95 "
+                f"(storage {fmt_ms(v['storage_ms']['median'])}, app {fmt_ms(v['app_ms']['median'])})")
+    for _user, ratio in ls["ratios"].items():
+        add(f"   ratio 10k / 1k, {ratio['label']}: round trips ×{ratio['round_trips']:g}, est RCU ×{ratio['est_rcu']:g}, "
+            f"wall ×{ratio['wall_median']:g} (storage ×{ratio['storage_median']:g}, app ×{ratio['app_median']:g})   "
+            f"{verdict(ratio['meets_budget'])} (same cost at both sizes)")
+    add(f"   {ls['note']}")
+    add("")
+
+    ov = r["overhead"]
+    ms = ov["ms"]
+    add(f"4. API overhead, {ov['endpoint']} vs raw GetItem of the same item, same moto server — {ov['rounds']} interleaved "
+        f"rounds after {ov['warmup_rounds']} warm-up rounds")
+    labels = {"raw": "raw boto3 GetItem", "pynamodb": "records.get (PynamoDB)", "inproc": "in-process chalice.test.Client",
+              "http": "HTTP keep-alive, local API server (TCP_NODELAY)", "health": "HTTP GET /v1/health", "verify": "auth.verify(token) alone"}
+    for k, label in labels.items():
+        add(f"   {label:50s} median {fmt_ms(ms[k]['median']):>9s}   p95 {fmt_ms(ms[k]['p95']):>9s}")
+    rt = ov["ratios"]
+    add(f"   ratio HTTP / raw: ×{rt['http_vs_raw_median']:g} median, ×{rt['http_vs_raw_p95']:g} p95   budget ≤ ×{ov['budget_ratio']:g}   "
+        f"{verdict(ov['meets_budget'])}")
+    add(f"   ratio in-process / raw: ×{rt['inproc_vs_raw_median']:g} median, ×{rt['inproc_vs_raw_p95']:g} p95   "
+        f"{verdict(ov['in_process_meets_budget'])}")
+    add(f"   ratio PynamoDB / raw: ×{rt['pynamodb_vs_raw_median']:g} median")
+    add(f"   absolute overhead HTTP − raw: {ms['http']['median'] - ms['raw']['median']:+.2f} ms median; "
+        f"org snapshot reloads during the loop: {sum(ov['org_snapshot_refills'].values())}")
+    nagle = ov["http_with_nagle_ms"]
+    add(f"   HTTP as `make dev` serves it (Nagle on, n = {nagle['n']}): median {fmt_ms(nagle['median'])}, p95 {fmt_ms(nagle['p95'])}"
+        " — the figures above use TCP_NODELAY on the server side")
+    add("")
+    add(f"5. Approval state transitions per step: {NA_APPROVALS}")
+    add(f"6. Import of 100,000 customers: {NA_IMPORT}")
+    add(f"   Search p95 at 100,000 records: {NA_SEARCH}")
+    add("")
+    add("Findings")
+    for f in r["findings"]:
+        add(f"   - {f}")
+    return "\n".join(L)
+
+
+# ---- markdown ------------------------------------------------------------------------------
+
+def markdown(r: dict[str, Any]) -> str:
+    m, cs, ov, ls = r["meta"], r["cold_start"], r["overhead"], r["lists"]
+    bf, _a, h = cs["budget_figure"], cs["authenticated_first"], cs["health_first"]
+    rows = r["round_trips"]
+    by = {row["endpoint"]: row for row in rows}
+    create = next(row for row in rows if row["endpoint"].startswith("POST /v1/customers (name"))
+    create_full = next(row for row in rows if row["endpoint"].startswith("POST /v1/customers (4"))
+    get = by["GET /v1/customers/{id}"]
+    ratios = ls["ratios"]
+    sizes = list(ls["sizes"].values())
+
+    L: list[str] = []
+    add = L.append
+    add("### Budgets (`make bench`)")
+    add("")
+    add(f"Measured on {m['platform']}, {m['cpus']} CPUs, Python {m['python']}, against a moto {m['moto']} server on "
+        f"loopback; {m['started']}. Timings are medians unless stated; n = repetitions.")
+    add("")
+    add("| Budget (ARCHITECTURE §10) | Measured | n | Verdict |")
+    add("|---|---|---|---|")
+    add(f"| Cold start: import + first request ≤ {cs['budget_cpu_s']} s CPU | import {bf['import_cpu_s']:.3f} s + first "
+        f"authenticated request {bf['first_request_cpu_s']:.3f} s = **{bf['total_cpu_s']:.3f} s CPU** "
+        f"({bf['total_wall_s']:.3f} s wall); with GET /v1/health first: "
+        f"{h['median_s']['import_cpu'] + h['median_s']['first_cpu']:.3f} s CPU | {bf['repetitions']} | {verdict(bf['meets_budget'])} |")
+    add(f"| Get = 1 round trip | GET /v1/customers/{{id}}: {get['warm']['round_trips']} ({ops_str(get['warm']['operations'])}), "
+        f"est. {units(get['warm']['est_rcu'], get['warm']['est_wcu'])} RCU/WCU | {get['warm']['repetitions']} | "
+        f"{verdict(get['meets_budget'])} |")
+    add(f"| Create with audit = 1 transaction | name only: {create['warm']['round_trips']} ({ops_str(create['warm']['operations'])}); "
+        f"with 4 dictionary fields: {create_full['warm']['round_trips']} ({ops_str(create_full['warm']['operations'])}) | "
+        f"{create['warm']['repetitions']} | {verdict(create['meets_budget'])} / {verdict(create_full['meets_budget'])} |")
+    add(f"| Customer 360 = 1–2 round trips | {NA_360} | — | n/a |")
+    for user, ratio in ratios.items():
+        s0, s1 = sizes[0]["viewers"][user], sizes[1]["viewers"][user]
+        add(f"| List page costs the same at 1k and 1M | {ratio['label']}: {s0['round_trips']} → {s1['round_trips']} round trips, "
+            f"est. {s0['est_rcu']:g} → {s1['est_rcu']:g} RCU at {sizes[0]['customers_in_tenant']} → "
+            f"{sizes[1]['customers_in_tenant']} customers (1M not feasible on moto); wall ×{ratio['wall_median']:g} "
+            f"(moto scans the table) | {s0['repetitions']} | {verdict(ratio['meets_budget'])} |")
+    add(f"| API overhead over the raw storage call ≤ ×{ov['budget_ratio']:g} | GET /v1/customers/{{id}} over HTTP "
+        f"{ov['ms']['http']['median']:.2f} ms vs raw GetItem {ov['ms']['raw']['median']:.2f} ms = "
+        f"**×{ov['ratios']['http_vs_raw_median']:g}** (p95 ×{ov['ratios']['http_vs_raw_p95']:g}); in-process "
+        f"×{ov['ratios']['inproc_vs_raw_median']:g} | {ov['rounds']} | {verdict(ov['meets_budget'])} |")
+    add(f"| Search p95 ≤ 50 ms at 100,000 records | {NA_SEARCH} | — | n/a |")
+    add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
+    add(f"| Approval: transitions per step reported | {NA_APPROVALS} | — | n/a |")
+    if not bf["meets_budget"]:
+        prof = cs["import_profile"]
+        add("")
+        add("Import time leaders (`python -X importtime`, self time): "
+            + ", ".join(_self_entry(e) for e in prof["top_self"][:5]) + "; by package: "
+            + ", ".join(f"{p['package']} {p['self_ms']:g} ms" for p in prof["self_by_package"][:5]) + ".")
+    add("")
+    add(f"#### DynamoDB round trips per request (warm: org snapshot cached, n = {rows[0]['warm']['repetitions']}; "
+        "first: snapshot empty, n = 1)")
+    add("")
+    add("| Endpoint | As | Round trips (warm) | Operations (warm) | Est. RCU / WCU | First request | Wall / storage (median, moto) | Budget |")
+    add("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        w, f = row["warm"], row["first"]
+        other = f" + {ops_str(w['other_aws_calls'])}" if w["other_aws_calls"] else ""
+        budget = f"{row['budget']}: {verdict(row['meets_budget'])}" if row["budget"] else "—"
+        add(f"| {row['endpoint']} | {row['actor']} | {w['round_trips']} | {ops_str(w['operations'])}{other} | "
+            f"{units(w['est_rcu'], w['est_wcu'])} | {f['round_trips']} ({ops_str(f['operations'])}) | "
+            f"{fmt_ms(w['wall_ms']['median'])} / {fmt_ms(w['storage_ms_median'])} | {budget} |")
+    add("")
+    add(f"#### API overhead (GET /v1/customers/{{id}}, n = {ov['rounds']} interleaved rounds)")
+    add("")
+    add("| Path | Median | p95 |")
+    add("|---|---|---|")
+    labels = {"raw": "raw boto3 GetItem", "pynamodb": "records.get (PynamoDB)", "inproc": "in-process (chalice.test.Client)",
+              "http": "HTTP keep-alive (local API server, TCP_NODELAY)", "health": "HTTP GET /v1/health", "verify": "token verification alone"}
+    for k, label in labels.items():
+        add(f"| {label} | {ov['ms'][k]['median']:.2f} ms | {ov['ms'][k]['p95']:.2f} ms |")
+    nagle = ov["http_with_nagle_ms"]
+    add(f"| HTTP keep-alive as `make dev` serves it (Nagle on, n = {nagle['n']}) | {nagle['median']:.2f} ms | {nagle['p95']:.2f} ms |")
+    add("")
+    add("Capacity units are estimated from item sizes with DynamoDB's rules (moto returns fixed constants). "
+        "Approval transitions, customer 360, search and import are not built yet.")
+    return "\n".join(L) + "\n"
