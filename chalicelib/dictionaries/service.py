@@ -1,11 +1,10 @@
 """Dictionary rules: admins edit, everyone reads, other modules validate codes here."""
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 from ..core import clock, context
+from ..core.cache import TenantCache
 from ..core.errors import NotFound, ValidationFailed
 from ..core.settings import get_settings
 from ..db import changes
@@ -54,35 +53,25 @@ def default_items(tenant: str, actor: str) -> list[DictItem]:
             for t, rows in DEFAULTS.items() for i, (code, zh, en) in enumerate(rows)]
 
 
-_cache: dict[str, tuple[float, dict[tuple[str, str], bool]]] = {}
-_cache_lock = threading.Lock()
+def _load_codes(tenant: str) -> dict[tuple[str, str], bool]:
+    """(type, code) -> enabled for the whole tenant: one Query."""
+    return {(i.dict_type, i.code): bool(i.enabled) for i in Item.query(DictItem.key(tenant, "x", "x")[0]) if isinstance(i, DictItem)}
 
 
-def _codes(tenant: str, *, fresh: bool = False) -> dict[tuple[str, str], bool]:
-    """(type, code) -> enabled for the whole tenant: one Query, cached per container."""
-    ttl = get_settings().settings_cache_seconds
-    with _cache_lock:
-        hit = _cache.get(tenant)
-        if hit and not fresh and time.monotonic() - hit[0] < ttl:
-            return hit[1]
-    codes = {(i.dict_type, i.code): bool(i.enabled) for i in Item.query(DictItem.key(tenant, "x", "x")[0]) if isinstance(i, DictItem)}
-    with _cache_lock:
-        _cache[tenant] = (time.monotonic(), codes)
-    return codes
+_cache: TenantCache[dict[tuple[str, str], bool]] = TenantCache(_load_codes, lambda: get_settings().settings_cache_seconds)
 
 
 def invalidate(tenant: str) -> None:
-    with _cache_lock:
-        _cache.pop(tenant, None)
+    _cache.invalidate(tenant)
 
 
 def exists(tenant: str, dict_type: str, code: str) -> bool:
     """Is `code` an enabled item of the dictionary? A miss re-reads once, so a code added a
     moment ago in another container is accepted; a disable reaches other containers within
     CRM_SETTINGS_CACHE_SECONDS."""
-    if _codes(tenant).get((dict_type, code)):
+    if _cache.get(tenant).get((dict_type, code)):
         return True
-    return bool(_codes(tenant, fresh=True).get((dict_type, code)))
+    return bool(_cache.get(tenant, fresh=True).get((dict_type, code)))
 
 
 def validate(tenant: str, values: dict[str, Any], fields: dict[str, str]) -> None:

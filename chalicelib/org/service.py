@@ -2,12 +2,12 @@
 snapshot that every permission decision is made on."""
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from ..core import context, handover, ids
+from ..core.cache import TenantCache
 from ..core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import FieldAccess, OrgSnapshot, OrgUser, Principal, Scope
@@ -32,27 +32,8 @@ class OrgData:
     roles: dict[str, Role]
 
 
-_cache: dict[str, tuple[float, OrgData]] = {}
-_cache_lock = threading.Lock()
-
-
-def _to_role(r: Role) -> PRole:
-    return PRole(
-        id=r.id, name=r.name, is_super=bool(r.is_super),
-        actions={m: frozenset(a) for m, a in (r.actions or {}).items()},
-        scopes={m: Scope(s) for m, s in (r.scopes or {}).items()},
-        fields={m: {f: FieldAccess[v.upper()] for f, v in fs.items()} for m, fs in (r.fields or {}).items()},
-    )
-
-
-def load(tenant_id: str, *, fresh: bool = False) -> OrgData:
-    """The tenant's organisation: one Query on the org partition, cached briefly per process."""
-    ttl = get_settings().authz_cache_seconds
-    now = time.monotonic()
-    with _cache_lock:
-        hit = _cache.get(tenant_id)
-        if hit and not fresh and now - hit[0] < ttl:
-            return hit[1]
+def _load(tenant_id: str) -> OrgData:
+    """The tenant's organisation: one Query on the org partition."""
     departments: dict[str, Department] = {}
     users: dict[str, User] = {}
     roles: dict[str, Role] = {}
@@ -70,15 +51,28 @@ def load(tenant_id: str, *, fresh: bool = False) -> OrgData:
                              role_ids=tuple(u.role_ids or ()), active=u.status == "active") for u in users.values()},
         roles={r.id: _to_role(r) for r in roles.values()},
     )
-    data = OrgData(snap, departments, users, roles)
-    with _cache_lock:
-        _cache[tenant_id] = (time.monotonic(), data)
-    return data
+    return OrgData(snap, departments, users, roles)
+
+
+_cache: TenantCache[OrgData] = TenantCache(_load, lambda: get_settings().authz_cache_seconds)
+
+
+def _to_role(r: Role) -> PRole:
+    return PRole(
+        id=r.id, name=r.name, is_super=bool(r.is_super),
+        actions={m: frozenset(a) for m, a in (r.actions or {}).items()},
+        scopes={m: Scope(s) for m, s in (r.scopes or {}).items()},
+        fields={m: {f: FieldAccess[v.upper()] for f, v in fs.items()} for m, fs in (r.fields or {}).items()},
+    )
+
+
+def load(tenant_id: str, *, fresh: bool = False) -> OrgData:
+    """The organisation, cached per container for CRM_AUTHZ_CACHE_SECONDS."""
+    return _cache.get(tenant_id, fresh=fresh)
 
 
 def invalidate(tenant_id: str) -> None:
-    with _cache_lock:
-        _cache.pop(tenant_id, None)
+    _cache.invalidate(tenant_id)
 
 
 def principal() -> Principal:
