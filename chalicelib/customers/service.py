@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..core import clock, handover
-from ..core.errors import ValidationFailed
+from ..core.errors import NotFound, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import ALL_OWNERS, Principal
 from ..db import idempotency, keys, query, records
@@ -161,14 +161,23 @@ def set_team(customer_id: str, members: list[dict[str, Any]], expected: int) -> 
 
 
 def transfer_all(tenant_id: str, from_user_id: str, to_user_id: str, actor: str) -> int:
-    """Hand-over: every customer owned by `from_user_id` moves to `to_user_id` (page by page)."""
+    """Hand-over: every customer owned by `from_user_id` moves to `to_user_id`.
+
+    Walks the owner's index partition page by page; each record is re-read (consistently)
+    before it moves, because the index may lag behind a change made a moment ago."""
     moved, cursor = 0, None
     while True:
         items, cursor = query.page(Customer, keys.owner_list(tenant_id, Customer.ENTITY, from_user_id), index="gsi1",
-                                   limit=100, cursor=None)
-        for c in items:
-            if isinstance(c, Customer):
-                _transfer(c, to_user_id, "none", actor, None)
+                                   limit=100, cursor=cursor)
+        for listed in items:
+            if not isinstance(listed, Customer):
+                continue
+            try:
+                c = records.get(Customer, tenant_id, listed.id)
+            except NotFound:
+                continue
+            if c.owner_id == from_user_id:
+                _transfer(c, to_user_id, "none", actor, c.version)
                 moved += 1
         if not cursor:
             return moved
