@@ -16,6 +16,7 @@ from ..ports import events
 from .models import Customer
 
 MODULE = "customers"
+HANDOVER_PAGE = 100
 DICTIONARY_FIELDS = {"customer_type": "customer_type", "level": "customer_level", "industry": "industry", "source": "source"}
 
 
@@ -168,7 +169,7 @@ def transfer_all(tenant_id: str, from_user_id: str, to_user_id: str, actor: str)
     moved, cursor = 0, None
     while True:
         items, cursor = query.page(Customer, keys.owner_list(tenant_id, Customer.ENTITY, from_user_id), index="gsi1",
-                                   limit=100, cursor=cursor)
+                                   limit=HANDOVER_PAGE, cursor=cursor)
         for listed in items:
             if not isinstance(listed, Customer):
                 continue

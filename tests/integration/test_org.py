@@ -111,23 +111,24 @@ def test_given_leaving_rep_when_handed_over_then_customers_move_user_disabled_an
     assert BusDriver().run_once() == 0
 
 
-def test_given_rep_with_more_than_a_page_of_customers_when_handed_over_then_every_one_moves(api, sales_team):
+def test_given_rep_with_several_pages_of_customers_when_handed_over_then_every_one_moves(api, sales_team, monkeypatch):
     from chalicelib.core import context
     from chalicelib.customers import service as customers
 
+    monkeypatch.setattr(customers, "HANDOVER_PAGE", 10)  # 25 customers = three pages
     with context.acting_as(context.RequestContext(tenant_id=sales_team["id"], user_id=sales_team["rep1"])):
-        for i in range(105):
+        for i in range(25):
             customers.create({"name": f"批量客户{i:03d}"}, None)
     r = api.call("POST", f"/v1/org/users/{sales_team['rep1']}/handover", sales_team["admin"],
                  {"to_user_id": sales_team["rep2"], "disable": False})
-    assert r.status_code == 200 and r.data["moved"] == {"customers": 105} and r.data["disabled"] is False
+    assert r.status_code == 200 and r.data["moved"] == {"customers": 25} and r.data["disabled"] is False
     seen, cursor = 0, None
     while True:
-        page = api.call("GET", "/v1/customers?scope=mine&limit=100" + (f"&cursor={cursor}" if cursor else ""),
+        page = api.call("GET", "/v1/customers?scope=mine&limit=10" + (f"&cursor={cursor}" if cursor else ""),
                         sales_team["tokens"]["rep2"]).data
         seen += len(page["items"])
         cursor = page["next_cursor"]
         if not cursor:
             break
-    assert seen == 105
+    assert seen == 25
     assert api.call("GET", "/v1/customers?scope=mine", sales_team["tokens"]["rep1"]).data["items"] == []
