@@ -69,6 +69,7 @@ from constructs import Construct
 from chalicelib.core import passwords
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
+from infra.bytecode import add_bytecode
 
 if TYPE_CHECKING:
     from chalice.cdk import Chalice
@@ -190,6 +191,22 @@ def _flatten_reference(value: Any) -> str:
 def _pascal(name: str) -> str:
     """``audit_archiver`` -> ``AuditArchiver`` (construct ids)."""
     return "".join(part.capitalize() for part in re.split(r"[_\-\s]+", name) if part)
+
+
+def _precompiled_chalice() -> type:
+    """The Chalice construct, with compiled bytecode added to its packages (infra/bytecode.py)
+    before they become assets. Built on first use: importing chalice.cdk is slow."""
+    from chalice.cdk import Chalice
+
+    class PrecompiledChalice(Chalice):
+        def _package_app(self) -> None:
+            super()._package_app()
+            for name in ("deployment.zip", "layer-deployment.zip"):
+                path = os.path.join(self._sam_package_dir, name)
+                if os.path.exists(path):
+                    add_bytecode(path)
+
+    return PrecompiledChalice
 
 
 @contextlib.contextmanager
@@ -548,8 +565,6 @@ class CrmStack(cdk.Stack):
         Chalice does not manage the function's role: the stack creates it, with one
         customer-managed policy listing exactly what the API does.
         """
-        from chalice.cdk import Chalice  # imported here: it pulls in Chalice's CLI machinery
-
         policy = iam.ManagedPolicy(
             self,
             "ApiPolicy",
@@ -595,7 +610,7 @@ class CrmStack(cdk.Stack):
             "tags": {"project": "crm", "stage": self.stage},
         }
         with _chalice_packaging_sandbox():
-            api = Chalice(self, "Api", source_dir=str(REPO_ROOT), stage_config=stage_config)
+            api = _precompiled_chalice()(self, "Api", source_dir=str(REPO_ROOT), stage_config=stage_config)
 
         # The handler logs to a group the stack owns (with retention); Chalice's own
         # log_retention_in_days setting emits a broken reference in SAM packaging.

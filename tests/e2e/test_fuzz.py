@@ -1,4 +1,13 @@
-"""Fuzzing (ARCHITECTURE.md §9): schemathesis against the served OpenAPI document: no 5xx, no schema violation."""
+"""Fuzzing (ARCHITECTURE.md §9): schemathesis against the served OpenAPI document: no 5xx, no schema violation.
+
+Every operation is fuzzed in a tenant of its own ("fuzz-e2e", created through the platform API), as that
+tenant's super administrator (all phases) and as a sales rep (fuzzing phase), so nothing the other e2e tests
+rely on can change. The demo company is only read (GET operations), by its super administrator, a rep and
+the service agent whose role masks and hides customer fields: that is where responses carry real data.
+
+Checks: every schemathesis check (no 5xx, documented status codes, content types, response bodies valid
+against the documented schema, ...). One check is tuned, see `positive_data_acceptance` below.
+"""
 from __future__ import annotations
 
 import pytest
@@ -8,47 +17,119 @@ import schemathesis
 import app  # noqa: F401  (registers every route, as the served document does)
 from chalicelib.core.openapi import document
 
-FUZZ_TENANT = "fuzz"
-PASSWORD = "Fuzz@2026!"
+FUZZ_TENANT, PASSWORD = "fuzz-e2e", "Fuzz@2026!"
 ADMIN, REP, REVOKEE = "13900000001", "13900000002", "13900000003"
+DEMO = {"demo_ceo": "13800000000", "demo_rep": "13800000004", "demo_agent": "13800000008"}
 
+# Bugs the fuzzer found (details in the report). The main tests skip only the named checks on these operations;
+# `test_known_bugs` runs exactly those checks there as strict xfails, so a fix turns it red until the entry goes.
+KNOWN_BUGS = {
+    "org_update_role": (("not_a_server_error", "status_code_conformance"),
+                        'PATCH /v1/org/roles/{role_id} with {"actions": null} answers 500: RoleIn._known '
+                        "(chalicelib/org/schemas.py) calls v.items() on None, which RolePatch allows"),
+    "auth_login": (("status_code_conformance",),
+                   "POST /v1/auth/login answers 401 INVALID_CREDENTIALS / ACCOUNT_DISABLED, but the document lists "
+                   "no 401 for it (chalicelib/core/openapi.py leaves 401 out of every public route)"),
+}
+
+
+def _checks(operation_id):
+    return [getattr(schemathesis.checks, name) for name in KNOWN_BUGS.get(operation_id, ((), ""))[0]]
+
+
+# The fuzzer generates from the same document the stack serves (asserted in the `fuzz` fixture): pytest
+# collects one test per operation before the stack exists, and schemathesis' lazy loader
+# (schemathesis.pytest.from_fixture) fails under pytest 9.2 ("'Function' object has no attribute '_nodeid'").
 DOCUMENT = document()
-CONFIG = schemathesis.Config.from_dict({
-    "seed": 20260214,
-    "generation": {"max-examples": 10, "database": "none"},
-    "phases": {
-        # TRACE and QUERY get 501 from Python's http.server under `chalice local`, before the app is reached;
-        # API Gateway answers those itself in AWS. Every method the app can route is still tried.
-        "coverage": {"unexpected-methods": ["get", "put", "post", "delete", "patch", "options"]},
-    },
-    "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", 401, 403, 404, 409, 422, 428]}},
-    "request-timeout": 10,
-})
-schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
+
+
+def _config(*, coverage: bool, max_examples: int) -> schemathesis.Config:
+    return schemathesis.Config.from_dict({
+        "seed": 20260214,
+        "generation": {"max-examples": max_examples, "database": "none"},
+        "phases": {
+            # TRACE and QUERY get 501 from Python's http.server under `chalice local` before the app sees
+            # them (API Gateway answers them in AWS); every method the app can route is still tried.
+            "coverage": {"enabled": coverage, "unexpected-methods": ["get", "put", "post", "delete", "patch", "options"]},
+        },
+        "checks": {
+            # "Schema-valid request rejected": by default only 2xx/3xx/401/403/404/409/429 count as acceptance
+            # (5xx is left to not_a_server_error). This API
+            # also answers schema-valid input with 422 for rules a JSON schema cannot state (the parent
+            # department must exist, a reminder must be in the future, an Idempotency-Key reused with another
+            # body, a cursor from another listing) and 428 when neither If-Match nor body.version is sent
+            # (an either-or across header and body). 400 (malformed) and 5xx still fail it.
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 422, 428, 429, "5xx"]},
+        },
+        # Some well-formed mobiles and passwords, so sign-in, user and tenant creation get past validation.
+        "dictionaries": {"mobiles": {"values": ["13900000099", "+86 139-0000-0098", "13900000001"]},
+                         "passwords": {"values": [PASSWORD, "Zz9#zzzzzz"]}},
+        "parameters": {"body.mobile": {"dictionary": "mobiles", "probability": 0.5},
+                       "body.admin_mobile": {"dictionary": "mobiles", "probability": 0.5},
+                       "body.password": {"dictionary": "passwords", "probability": 0.5},
+                       "body.admin_password": {"dictionary": "passwords", "probability": 0.5}},
+        "request-timeout": 10,
+    })
+
+
+FULL = schemathesis.openapi.from_dict(DOCUMENT, config=_config(coverage=True, max_examples=10))
+LIGHT = schemathesis.openapi.from_dict(DOCUMENT, config=_config(coverage=False, max_examples=5))
 
 
 @pytest.fixture(scope="session")
 def fuzz(stack):
     served = requests.get(stack.url + "/openapi.json", timeout=10).json()
     assert served == DOCUMENT, "the served OpenAPI document is not the one the fuzzer generates from"
-    created = stack.call("POST", "/v1/platform/tenants", stack.platform_token(), {
+    platform = stack.platform_token()
+    created = stack.call("POST", "/v1/platform/tenants", platform, {
         "id": FUZZ_TENANT, "name": "Fuzz Co", "admin_name": "Fuzz Admin", "admin_mobile": ADMIN, "admin_password": PASSWORD})
     assert created.status_code == 201, created.text
     admin = stack.login(ADMIN, tenant=FUZZ_TENANT, password=PASSWORD)
-    for mobile, role in ((REP, "sales_rep"), (REVOKEE, "sales_rep")):
-        r = stack.call("POST", "/v1/org/users", admin, {"mobile": mobile, "name": f"Fuzz {mobile}", "role_ids": [role],
+    for mobile in (REP, REVOKEE):
+        r = stack.call("POST", "/v1/org/users", admin, {"mobile": mobile, "name": f"Fuzz {mobile}", "role_ids": ["sales_rep"],
                                                          "department_id": created.json()["top_department_id"], "password": PASSWORD})
         assert r.status_code == 201, r.text
-    return {"url": stack.url, "admin": admin, "rep": stack.login(REP, tenant=FUZZ_TENANT, password=PASSWORD),
-            "revokee": stack.login(REVOKEE, tenant=FUZZ_TENANT, password=PASSWORD)}
+    tokens = {"admin": admin, "platform": platform, **{who: stack.login(m) for who, m in DEMO.items()},
+              **{who: stack.login(m, tenant=FUZZ_TENANT, password=PASSWORD) for who, m in (("rep", REP), ("revokee", REVOKEE))}}
+    return stack.url, tokens
 
 
-def _call(case, fuzz, who):
+def _call_and_validate(case, fuzz, who, **checks):
+    url, tokens = fuzz
     if case.operation.label == "POST /v1/me/sessions/revoke":
-        who = "revokee"  # it ends the caller's own sessions
-    case.call_and_validate(base_url=fuzz["url"], headers={"Authorization": f"Bearer {fuzz[who]}"})
+        who = "revokee"  # it ends the caller's own sessions: a user of its own, whose later calls get 401
+    case.call_and_validate(base_url=url, headers={"Authorization": f"Bearer {tokens[who]}"},
+                           **(checks or {"excluded_checks": _checks(case.operation.definition.raw.get("operationId"))}))
 
 
-@schema.parametrize()
-def test_fuzz_as_admin(case, fuzz):
-    _call(case, fuzz, "admin")
+# `who` is a pytest parameter rather than a constant: under pytest 9.2 schemathesis' items only get distinct
+# node ids ("test_x[GET /v1/me][admin]") when the test is parametrized.
+@pytest.mark.parametrize("who", ["admin"])
+@FULL.parametrize()
+def test_fuzz_tenant_admin(case, fuzz, who):
+    _call_and_validate(case, fuzz, who)
+
+
+@pytest.mark.parametrize("who", ["rep"])
+@LIGHT.parametrize()
+def test_fuzz_tenant_rep(case, fuzz, who):
+    _call_and_validate(case, fuzz, who)
+
+
+@pytest.mark.parametrize("who", ["platform"])
+@FULL.include(path_regex="^/v1/platform/").parametrize()
+def test_fuzz_platform_operator(case, fuzz, who):
+    _call_and_validate(case, fuzz, who)
+
+
+@pytest.mark.parametrize("who", list(DEMO))
+@LIGHT.include(method="GET", path_regex=r"^[^{]*$").parametrize()  # listings; made-up ids would only 404
+def test_fuzz_demo_company_reads(case, fuzz, who):
+    _call_and_validate(case, fuzz, who)
+
+
+@pytest.mark.xfail(strict=True, reason="the bugs in KNOWN_BUGS")
+@pytest.mark.parametrize("who", ["admin"])
+@FULL.include(operation_id=list(KNOWN_BUGS)).parametrize()
+def test_known_bugs(case, fuzz, who):
+    _call_and_validate(case, fuzz, who, checks=_checks(case.operation.definition.raw.get("operationId")))

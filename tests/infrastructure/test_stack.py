@@ -456,3 +456,26 @@ def test_given_buckets_when_synthesized_then_every_bucket_policy_denies_insecure
                for s in policy["Properties"]["PolicyDocument"]["Statement"])
     }
     assert enforced == buckets
+
+
+def test_given_api_packages_when_synthesized_then_they_ship_compiled_bytecode(synthesis, template_json) -> None:
+    """Lambda cannot write __pycache__: without shipped .pyc every cold start compiles every module."""
+    import zipfile
+
+    resources = template_json["Resources"]
+    handler = next(r for r in resources.values() if r["Type"] in ("AWS::Serverless::Function", "AWS::Lambda::Function")
+                   and "app.app" in json.dumps(r["Properties"].get("Handler", "")))
+    layer = next(r for r in resources.values() if r["Type"] == "AWS::Serverless::LayerVersion")
+
+    def asset_zip(key_ref) -> zipfile.ZipFile:
+        key = json.dumps(key_ref)
+        name = next(p for p in synthesis.outdir.glob("asset.*.zip") if p.name.removeprefix("asset.") in key)
+        return zipfile.ZipFile(name)
+
+    code = asset_zip(handler["Properties"]["CodeUri"]).namelist()
+    deps = asset_zip(layer["Properties"]["ContentUri"]).namelist()
+    assert "__pycache__/app.cpython-311.pyc" in code
+    assert "chalicelib/core/__pycache__/permissions.cpython-311.pyc" in code
+    sources = [n for n in deps if n.endswith(".py")]
+    compiled = {n for n in deps if n.endswith(".pyc")}
+    assert len(sources) > 500 and len(compiled) >= 0.95 * len(sources)
