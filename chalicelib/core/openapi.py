@@ -20,6 +20,26 @@ def _models(annotation: Any) -> list[type[BaseModel]]:
         return [annotation]
     return [m for a in get_args(annotation) for m in _models(a)]
 
+def _allows_null(schema: dict[str, Any]) -> bool:
+    t = schema.get("type")
+    if t == "null" or (isinstance(t, list) and "null" in t):
+        return True
+    return any(_allows_null(s) for s in schema.get("anyOf", []) + schema.get("oneOf", []) if isinstance(s, dict))
+
+
+def _drop_impossible_defaults(node: Any) -> None:
+    """PATCH fields that must not be null default to "unchanged" (None in Python); the
+    document leaves such a default out instead of stating a null the type forbids."""
+    if isinstance(node, dict):
+        if "default" in node and node["default"] is None and not _allows_null(node):
+            del node["default"]
+        for value in node.values():
+            _drop_impossible_defaults(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_impossible_defaults(value)
+
+
 def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
     models: dict[str, tuple[type[BaseModel], str]] = {}
     for spec in ROUTES.values():
@@ -68,12 +88,12 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
         err = {"content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}}
         for code, text in (("400", "Bad request"), ("401", "Not signed in"), ("403", "Not allowed"), ("404", "Not found"),
                            ("409", "Version conflict"), ("422", "Validation failed"), ("428", "Version required")):
-            if code == "401" and spec.public:
-                continue
+            if code == "401" and spec.public and spec.tag == "system":
+                continue  # health, the document and the JWKS never ask for credentials
             op["responses"][code] = {"description": text, **err}
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
 
-    return {
+    doc = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version,
                  "description": "Multi-tenant CRM. Errors are {code, message, details}; messages follow Accept-Language (zh-CN, en)."},
@@ -83,4 +103,6 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         "security": [{"bearer": []}],
     }
+    _drop_impossible_defaults(doc)
+    return doc
 

@@ -42,8 +42,8 @@ class CustomerIn(_Fields):
 
 
 class CustomerPatch(_Fields):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    deal_status: Literal["none", "closed"] | None = None
+    name: str = Field(None, min_length=1, max_length=100)
+    deal_status: Literal["none", "closed"] = None  # type: ignore[assignment]
     version: int | None = None
 
 

@@ -18,11 +18,11 @@ class DictItemIn(BaseModel):
 
 class DictItemPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    label: str | None = Field(None, min_length=1, max_length=60)
+    label: str = Field(None, min_length=1, max_length=60)
     label_en: str | None = None
     parent_code: str | None = None
-    sort_order: int | None = None
-    enabled: bool | None = None
+    sort_order: int = None  # type: ignore[assignment]
+    enabled: bool = None  # type: ignore[assignment]
     version: int | None = None
 
 

@@ -35,9 +35,9 @@ class DepartmentIn(BaseModel):
 
 class DepartmentPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str | None = Field(None, min_length=1, max_length=50)
+    name: str = Field(None, min_length=1, max_length=50)
     head_user_id: str | None = None
-    sort_order: int | None = None
+    sort_order: int = None  # type: ignore[assignment]
     version: int | None = None
 
 
@@ -76,13 +76,13 @@ class UserIn(BaseModel):
 
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str | None = Field(None, min_length=1, max_length=40)
+    name: str = Field(None, min_length=1, max_length=40)
     gender: Literal["male", "female", "unknown"] | None = None
     email: str | None = Field(None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    department_id: str | None = None
+    department_id: str = None  # type: ignore[assignment]
     position: str | None = None
     supervisor_id: str | None = None
-    role_ids: list[str] | None = None
+    role_ids: list[str] = None  # type: ignore[assignment]
     version: int | None = None
 
 
@@ -144,7 +144,9 @@ class RoleIn(BaseModel):
 
     @field_validator("actions")
     @classmethod
-    def _known(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+    def _known(cls, v: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if v is None:
+            return v
         for module, acts in v.items():
             if module not in MODULES:
                 raise ValueError(f"unknown module {module}")
@@ -155,10 +157,12 @@ class RoleIn(BaseModel):
 
 
 class RolePatch(RoleIn):
-    name: str | None = Field(None, min_length=1, max_length=40)  # type: ignore[assignment]
-    actions: dict[str, list[str]] | None = None  # type: ignore[assignment]
-    scopes: dict[str, Scope] | None = None  # type: ignore[assignment]
-    fields: dict[str, dict[str, FieldRule]] | None = None  # type: ignore[assignment]
+    """Omit a field to keep it; an explicit null is refused (422) where a value is required."""
+
+    name: str = Field(None, min_length=1, max_length=40)  # type: ignore[assignment]
+    actions: dict[str, list[str]] = None  # type: ignore[assignment]
+    scopes: dict[str, Scope] = None  # type: ignore[assignment]
+    fields: dict[str, dict[str, FieldRule]] = None  # type: ignore[assignment]
     version: int | None = None
 
 

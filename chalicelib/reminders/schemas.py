@@ -26,10 +26,10 @@ class ReminderIn(_When):
 
 class ReminderPatch(_When):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    title: str | None = Field(None, min_length=1, max_length=200)
-    remind_at: datetime | None = None
+    title: str = Field(None, min_length=1, max_length=200)
+    remind_at: datetime = None  # type: ignore[assignment]
     note: str | None = None
-    status: Literal["cancelled"] | None = None
+    status: Literal["cancelled"] = None  # type: ignore[assignment]
     version: int | None = None
 
 

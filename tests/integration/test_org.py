@@ -132,3 +132,18 @@ def test_given_rep_with_several_pages_of_customers_when_handed_over_then_every_o
             break
     assert seen == 25
     assert api.call("GET", "/v1/customers?scope=mine", sales_team["tokens"]["rep1"]).data["items"] == []
+
+
+def test_given_patch_with_null_for_required_fields_when_sent_then_422_and_nothing_changes(api, sales_team):
+    a = sales_team["admin"]
+    role = api.call("POST", "/v1/org/roles", a, {"name": "临时", "actions": {"customers": ["list"]}}).data
+    r = api.call("PATCH", f"/v1/org/roles/{role['id']}", a, {"actions": None, "scopes": None, "name": "临时角色", "version": 1})
+    assert r.status_code == 422, r.data
+    assert {d["field"] for d in r.data["details"]} == {"actions", "scopes"}
+    c = api.call("POST", "/v1/customers", sales_team["tokens"]["rep1"], {"name": "不可清空"}).data
+    r = api.call("PATCH", f"/v1/customers/{c['id']}", sales_team["tokens"]["rep1"], {"name": None, "remark": None, "version": 1})
+    assert r.status_code == 422 and [d["field"] for d in r.data["details"]] == ["name"]
+    ok = api.call("PATCH", f"/v1/customers/{c['id']}", sales_team["tokens"]["rep1"], {"remark": None, "level": "A", "version": 1})
+    assert ok.status_code == 200 and ok.data["name"] == "不可清空"
+    roles = {x["id"]: x for x in api.call("GET", "/v1/org/roles", a).data["items"]}
+    assert roles[role["id"]]["actions"] == {"customers": ["list"]} and roles[role["id"]]["name"] == "临时"
