@@ -150,6 +150,6 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
     except Exception:  # the one place that turns a bug into a clean 500
         from .observability import logger
 
-        request_id = (req.context or {}).get("requestId", "")
+        request_id = (ctx.correlation_id if ctx else "") or (req.context or {}).get("requestId", "")
         logger.error("unhandled error", extra={"route": spec.path, "trace": traceback.format_exc()})
         return error_response(Internal(request_id=request_id), locale)

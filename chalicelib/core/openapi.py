@@ -67,8 +67,9 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
         if spec.public:
             op["security"] = []
         if spec.query is not None:
+            properties = spec.query.model_json_schema(ref_template=REF)["properties"]  # keeps bounds and patterns
             for name, f in spec.query.model_fields.items():
-                schema = TypeAdapter(f.annotation).json_schema(ref_template=REF)
+                schema = {k: v for k, v in properties[f.alias or name].items() if k not in ("title", "description")}
                 op["parameters"].append({"name": f.alias or name, "in": "query", "required": f.is_required(),
                                          "description": f.description or "", "schema": schema})
         if spec.idempotent_create:
@@ -76,9 +77,11 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
                                      "description": "Same key + same body returns the first result; no duplicate is created",
                                      "schema": {"type": "string", "maxLength": 128}})
         if spec.versioned_write:
-            op["parameters"].append({"name": "If-Match", "in": "header", "required": False,
-                                     "description": 'The record version you read ("<n>", the ETag); or send `version` in the body. Stale -> 409',
-                                     "schema": {"type": "string"}})
+            without_body = spec.body is None
+            op["parameters"].append({"name": "If-Match", "in": "header", "required": without_body,
+                                     "description": 'The record version you read ("<n>", the ETag)'
+                                                    + ("" if without_body else "; or send `version` in the body") + ". Stale -> 409",
+                                     "schema": {"type": "string", "pattern": '^\\s*(W/)?"?\\d+"?\\s*$'}})
         if spec.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model=spec.body.__name__)}}}}
         ok: dict[str, Any] = {"description": "OK"}

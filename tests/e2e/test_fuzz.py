@@ -1,9 +1,10 @@
 """Fuzzing (ARCHITECTURE.md §9): schemathesis against the served OpenAPI document: no 5xx, no schema violation.
 
 Every operation is fuzzed in a tenant of its own ("fuzz-e2e", created through the platform API), as that
-tenant's super administrator (all phases) and as a sales rep (fuzzing phase), so nothing the other e2e tests
-rely on can change. The demo company is only read (GET operations), by its super administrator, a rep and
-the service agent whose role masks and hides customer fields: that is where responses carry real data.
+tenant's super administrator (coverage and fuzzing phases) and as a sales rep (fuzzing phase), so nothing the
+other e2e tests rely on can change; the platform operations also as the platform operator. The demo company
+is only read (GET listings), by its super administrator, a rep and the service agent whose role masks and
+hides customer fields: that is where responses carry real data.
 
 Checks: every schemathesis check (no 5xx, documented status codes, content types, response bodies valid
 against the documented schema, ...). One check is tuned, see `positive_data_acceptance` below.
@@ -21,22 +22,6 @@ FUZZ_TENANT, PASSWORD = "fuzz-e2e", "Fuzz@2026!"
 ADMIN, REP, REVOKEE = "13900000001", "13900000002", "13900000003"
 DEMO = {"demo_ceo": "13800000000", "demo_rep": "13800000004", "demo_agent": "13800000008"}
 
-# Bugs the fuzzer found (details in the report). The main tests skip only the named checks on these operations;
-# `test_known_bugs` runs exactly those checks there as strict xfails, so a fix turns it red until the entry goes.
-KNOWN_BUGS = {
-    "org_update_role": (("not_a_server_error", "status_code_conformance"),
-                        'PATCH /v1/org/roles/{role_id} with {"actions": null} answers 500: RoleIn._known '
-                        "(chalicelib/org/schemas.py) calls v.items() on None, which RolePatch allows"),
-    "auth_login": (("status_code_conformance",),
-                   "POST /v1/auth/login answers 401 INVALID_CREDENTIALS / ACCOUNT_DISABLED, but the document lists "
-                   "no 401 for it (chalicelib/core/openapi.py leaves 401 out of every public route)"),
-}
-
-
-def _checks(operation_id):
-    return [getattr(schemathesis.checks, name) for name in KNOWN_BUGS.get(operation_id, ((), ""))[0]]
-
-
 # The fuzzer generates from the same document the stack serves (asserted in the `fuzz` fixture): pytest
 # collects one test per operation before the stack exists, and schemathesis' lazy loader
 # (schemathesis.pytest.from_fixture) fails under pytest 9.2 ("'Function' object has no attribute '_nodeid'").
@@ -53,13 +38,17 @@ def _config(*, coverage: bool, max_examples: int) -> schemathesis.Config:
             "coverage": {"enabled": coverage, "unexpected-methods": ["get", "put", "post", "delete", "patch", "options"]},
         },
         "checks": {
-            # "Schema-valid request rejected": by default only 2xx/3xx/401/403/404/409/429 count as acceptance
-            # (5xx is left to not_a_server_error). This API
-            # also answers schema-valid input with 422 for rules a JSON schema cannot state (the parent
-            # department must exist, a reminder must be in the future, an Idempotency-Key reused with another
-            # body, a cursor from another listing) and 428 when neither If-Match nor body.version is sent
-            # (an either-or across header and body). 400 (malformed) and 5xx still fail it.
+            # "Schema-valid request rejected": by default a schema-valid request must get 2xx/3xx/401/403/404/
+            # 409/429 (5xx is left to not_a_server_error). This API also answers schema-valid input with 422 for
+            # rules a JSON schema cannot state (the parent department must exist, a reminder must be in the
+            # future, an Idempotency-Key reused with another body, a cursor from another listing) and with 428
+            # when neither If-Match nor body.version is sent (an either-or across header and body), so 422 and
+            # 428 count as acceptance too (which also lets through a 422 for a bound the document leaves out);
+            # 400 still fails the check.
             "positive_data_acceptance": {"expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 422, 428, 429, "5xx"]},
+            # DELETEs require If-Match (no body to carry `version`); without it the answer is 428 Precondition
+            # Required (RFC 6585), the status for exactly this case, alongside the usual rejections.
+            "missing_required_header": {"expected-statuses": [400, 401, 403, 406, 415, 422, 428]},
         },
         # Some well-formed mobiles and passwords, so sign-in, user and tenant creation get past validation.
         "dictionaries": {"mobiles": {"values": ["13900000099", "+86 139-0000-0098", "13900000001"]},
@@ -94,12 +83,11 @@ def fuzz(stack):
     return stack.url, tokens
 
 
-def _call_and_validate(case, fuzz, who, **checks):
+def _call_and_validate(case, fuzz, who):
     url, tokens = fuzz
     if case.operation.label == "POST /v1/me/sessions/revoke":
         who = "revokee"  # it ends the caller's own sessions: a user of its own, whose later calls get 401
-    case.call_and_validate(base_url=url, headers={"Authorization": f"Bearer {tokens[who]}"},
-                           **(checks or {"excluded_checks": _checks(case.operation.definition.raw.get("operationId"))}))
+    case.call_and_validate(base_url=url, headers={"Authorization": f"Bearer {tokens[who]}"})
 
 
 # `who` is a pytest parameter rather than a constant: under pytest 9.2 schemathesis' items only get distinct
@@ -126,10 +114,3 @@ def test_fuzz_platform_operator(case, fuzz, who):
 @LIGHT.include(method="GET", path_regex=r"^[^{]*$").parametrize()  # listings; made-up ids would only 404
 def test_fuzz_demo_company_reads(case, fuzz, who):
     _call_and_validate(case, fuzz, who)
-
-
-@pytest.mark.xfail(strict=True, reason="the bugs in KNOWN_BUGS")
-@pytest.mark.parametrize("who", ["admin"])
-@FULL.include(operation_id=list(KNOWN_BUGS)).parametrize()
-def test_known_bugs(case, fuzz, who):
-    _call_and_validate(case, fuzz, who, checks=_checks(case.operation.definition.raw.get("operationId")))
