@@ -11,9 +11,9 @@ All variants read the same item from the same moto server, interleaved round by 
 - health    GET /v1/health over HTTP — the HTTP server + routing floor (no token, no storage);
 - verify    `auth.verify(token)` alone — the RS256 token check every request pays.
 
-The API server's connections run with TCP_NODELAY (see `Stack.start_api`). A short
-separate loop measures the same request on a connection served as `make dev` serves it
-(Nagle on), to show what the development server adds on keep-alive connections.
+The API server's connections run with TCP_NODELAY (`devstack.run.serve_api`). A short
+separate loop measures the same request with TCP_NODELAY switched off (Nagle on), to show
+what it saves on keep-alive connections.
 
 Ratios are of medians (and of p95s). Everything runs in one process (moto server thread,
 API server thread, client), which is how `make dev` runs too.

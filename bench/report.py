@@ -222,7 +222,7 @@ def text(r: dict[str, Any]) -> str:
     add(f"   absolute overhead HTTP − raw: {ms['http']['median'] - ms['raw']['median']:+.2f} ms median; "
         f"org snapshot reloads during the loop: {sum(ov['org_snapshot_refills'].values())}")
     nagle = ov["http_with_nagle_ms"]
-    add(f"   HTTP as `make dev` serves it (Nagle on, n = {nagle['n']}): median {fmt_ms(nagle['median'])}, p95 {fmt_ms(nagle['p95'])}"
+    add(f"   HTTP with TCP_NODELAY switched off (Nagle on, n = {nagle['n']}): median {fmt_ms(nagle['median'])}, p95 {fmt_ms(nagle['p95'])}"
         " — the figures above use TCP_NODELAY on the server side")
     add("")
     add(f"5. Approval state transitions per step: {NA_APPROVALS}")
@@ -310,7 +310,7 @@ def markdown(r: dict[str, Any]) -> str:
     for k, label in labels.items():
         add(f"| {label} | {ov['ms'][k]['median']:.2f} ms | {ov['ms'][k]['p95']:.2f} ms |")
     nagle = ov["http_with_nagle_ms"]
-    add(f"| HTTP keep-alive as `make dev` serves it (Nagle on, n = {nagle['n']}) | {nagle['median']:.2f} ms | {nagle['p95']:.2f} ms |")
+    add(f"| HTTP keep-alive with TCP_NODELAY switched off (Nagle on, n = {nagle['n']}) | {nagle['median']:.2f} ms | {nagle['p95']:.2f} ms |")
     add("")
     add("Capacity units are estimated from item sizes with DynamoDB's rules (moto returns fixed constants). "
         "Approval transitions, customer 360, search and import are not built yet.")
