@@ -13,6 +13,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "UNAUTHENTICATED": {"zh-CN": "未登录或登录已失效，请重新登录", "en": "Not signed in, or the session has ended; please sign in again"},
     "INVALID_TOKEN": {"zh-CN": "访问令牌无效：{reason}", "en": "The access token is invalid: {reason}"},
     "INVALID_CREDENTIALS": {"zh-CN": "手机号或密码错误", "en": "Wrong mobile number or password"},
+    "LOGIN_LOCKED": {"zh-CN": "登录失败次数过多，请{minutes}分钟后再试", "en": "Too many failed sign-ins; try again in {minutes} minutes"},
     "ACCOUNT_DISABLED": {"zh-CN": "账号已停用", "en": "The account is disabled"},
     "FORBIDDEN": {"zh-CN": "没有权限执行此操作（{module}：{action}）", "en": "You are not allowed to do this ({module}: {action})"},
     "RECORD_FORBIDDEN": {"zh-CN": "没有权限访问该记录", "en": "You are not allowed to access this record"},

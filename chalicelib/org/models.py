@@ -76,3 +76,12 @@ class Role(Versioned, discriminator="ROLE"):
 
 class UniqueValue(Item, discriminator="UQ"):
     owner_id = UnicodeAttribute()
+
+
+class LoginFailures(Item, discriminator="LOGINFAIL"):
+    """Failed sign-ins of one mobile number in the current window.
+
+    pk = T#<t>#LOGINFAIL#<mobile>, sk = "#"; `count` grows atomically, the window ends at
+    `expires_at` (also the TTL), a successful sign-in deletes the item."""
+
+    count = NumberAttribute(default=0)

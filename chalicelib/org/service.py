@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from ..core import context, handover, ids
+from ..core import clock, context, handover, ids
 from ..core.cache import TenantCache
-from ..core.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from ..core.errors import Conflict, Forbidden, LimitExceeded, NotFound, Unauthenticated, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import FieldAccess, OrgSnapshot, OrgUser, Principal, Scope
 from ..core.permissions import Role as PRole
@@ -16,7 +17,7 @@ from ..core.settings import get_settings
 from ..db import audit, changes, keys, tx
 from ..db.base import Item
 from ..ports import events, identity
-from .models import Department, Role, UniqueValue, User
+from .models import Department, LoginFailures, Role, UniqueValue, User
 
 ORG = "org"
 ROLES = "roles"
@@ -406,12 +407,54 @@ def handover_user(from_user_id: str, to_user_id: str, disable: bool) -> dict[str
 
 # ---- sign-in (local identity provider) --------------------------------------------------------
 
+MAX_LOGIN_FAILURES = 5
+LOCKOUT_MINUTES = 15
+
+
+def _failures_key(tenant_id: str, mobile: str) -> tuple[str, str]:
+    return keys.k(tenant_id, "LOGINFAIL", mobile), "#"
+
+
+def _locked_for(tenant_id: str, mobile: str) -> int:
+    """Minutes left on a lock-out (0 = may try). Expired windows count as none (TTL is lazy)."""
+    try:
+        f = LoginFailures.get(*_failures_key(tenant_id, mobile), consistent_read=True)
+    except LoginFailures.DoesNotExist:
+        return 0
+    left = (f.expires_at - clock.now()).total_seconds() if f.expires_at else 0
+    if left <= 0 or int(f.count) < MAX_LOGIN_FAILURES:
+        return 0
+    return max(1, int(left // 60) + (left % 60 > 0))
+
+
+def _count_failure(tenant_id: str, mobile: str) -> None:
+    pk, sk = _failures_key(tenant_id, mobile)
+    item = LoginFailures(pk=pk, sk=sk)
+    try:
+        existing = LoginFailures.get(pk, sk, consistent_read=True)
+        if existing.expires_at and existing.expires_at <= clock.now():
+            existing.delete()  # an old window: start a new one
+    except LoginFailures.DoesNotExist:
+        pass
+    window_end = clock.now() + timedelta(minutes=LOCKOUT_MINUTES)
+    item.update(actions=[LoginFailures.count.add(1), LoginFailures.tenant_id.set(tenant_id),
+                         LoginFailures.type.set(LoginFailures),
+                         LoginFailures.expires_at.set(LoginFailures.expires_at | window_end)])
+
+
 def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
+    """Sign in with the local identity provider. After MAX_LOGIN_FAILURES wrong passwords for
+    a mobile number within LOCKOUT_MINUTES, further attempts are refused (429) until the
+    window ends, whether the password is right or not."""
     from ..core import auth
 
     idp = identity.provider()
     if not isinstance(idp, identity.LocalIdentity):
         raise Forbidden(module="auth", action="local login")
+    minutes = _locked_for(tenant_id, mobile)
+    if minutes:
+        metric("auth.login.locked")
+        raise LimitExceeded("LOGIN_LOCKED", minutes=minutes, details={"retry_after_minutes": minutes})
     try:
         guard = UniqueValue.get(keys.unique_pk(tenant_id, "MOBILE", mobile), "UQ")
     except (UniqueValue.DoesNotExist, ValueError):
@@ -421,10 +464,12 @@ def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
     if guard is not None:
         tx.write([tx.put(audit.entry(tenant_id, "session", guard.owner_id, "login" if ok else "login_failed", guard.owner_id, []))])
     if not ok or user is None:
+        _count_failure(tenant_id, mobile)
         metric("auth.login.failed")
         raise Unauthenticated("INVALID_CREDENTIALS")
     if user.status != "active":
         raise Unauthenticated("ACCOUNT_DISABLED")
+    LoginFailures(*_failures_key(tenant_id, mobile)).delete()
     metric("auth.login")
     s = get_settings()
     return {"id_token": auth.issue_local_token(tenant_id, user.id, name=user.name), "token_type": "Bearer",

@@ -140,3 +140,24 @@ def test_given_platform_token_when_calling_tenant_routes_then_403_and_tenant_tok
     r = api.call("POST", "/v1/platform/tenants", t["admin"], {"id": "x-corp", "name": "X", "admin_name": "x",
                                                              "admin_mobile": "13700000000", "admin_password": "Passw0rd!"})
     assert r.status_code == 403
+
+
+def test_given_five_wrong_passwords_when_signing_in_then_locked_for_15_minutes_even_with_the_right_one(api, make_tenant):
+    from chalicelib.core import clock
+
+    t = make_tenant(mobile="13811114444")
+    body = {"tenant_id": t["id"], "mobile": "13811114444"}
+    for _ in range(5):
+        assert api.call("POST", "/v1/auth/login", body={**body, "password": "wrong-Pass1!"}).status_code == 401
+    locked = api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"})
+    assert locked.status_code == 429 and locked.data["code"] == "LOGIN_LOCKED"
+    assert locked.data["details"]["retry_after_minutes"] == 15 and "15分钟" in locked.data["message"]
+    # another number of the same tenant is not affected
+    assert api.call("POST", "/v1/auth/login", body={**body, "mobile": "13811115555", "password": "x"}).status_code == 401
+    clock.travel(15 * 60 + 1)
+    ok = api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"})
+    assert ok.status_code == 200
+    # a success clears the count: four new failures do not lock
+    for _ in range(4):
+        api.call("POST", "/v1/auth/login", body={**body, "password": "wrong-Pass1!"})
+    assert api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"}).status_code == 200

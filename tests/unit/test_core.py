@@ -22,7 +22,7 @@ def test_given_every_error_code_used_in_code_when_looked_up_then_it_has_a_messag
     root = pathlib.Path(__file__).resolve().parents[2] / "chalicelib"
     codes = set()
     for path in root.rglob("*.py"):
-        codes |= set(re.findall(r'(?:ValidationFailed|Conflict|Forbidden|Unauthenticated|NotFound)\("([A-Z_]+)"', path.read_text()))
+        codes |= set(re.findall(r'(?:ValidationFailed|Conflict|Forbidden|Unauthenticated|NotFound|LimitExceeded|PreconditionRequired)\("([A-Z_]+)"', path.read_text()))
     assert codes, "no error codes found"
     missing = sorted(c for c in codes if c not in i18n.MESSAGES)
     assert not missing
