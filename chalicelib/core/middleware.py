@@ -5,6 +5,7 @@ without a valid token; everything else answers 401 with a clear body.
 """
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,10 +22,14 @@ def _principal_check(ctx: context.RequestContext, claims: auth.Claims) -> None:
     org_service.check_session(ctx.tenant_id, ctx.user_id, claims.issued_at)
 
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # a client's id is echoed into logs and headers only if it is this
+
+
 def http(event: Any, get_response: Callable[[Any], Any]) -> Any:
     started = time.perf_counter()
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    correlation_id = headers.get("x-correlation-id") or (event.context or {}).get("requestId") or ids.new_id()
+    offered = headers.get("x-correlation-id", "")
+    correlation_id = (offered if _SAFE_ID.fullmatch(offered) else "") or (event.context or {}).get("requestId") or ids.new_id()
     locale = i18n.pick_locale(headers.get("accept-language"))
     spec = ROUTES.get((event.path, event.method))
     logger.remove_keys(["tenant_id", "user_id"])

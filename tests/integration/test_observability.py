@@ -43,3 +43,9 @@ def test_given_unauthenticated_request_when_logged_then_no_tenant_and_generated_
     line = [x for x in lines if x.get("message") == "request"][-1]
     assert line["status"] == 401 and line["correlation_id"] == r.headers["X-Correlation-Id"]
     assert not line.get("tenant_id") and not line.get("user_id")
+
+
+def test_given_unsafe_correlation_id_when_sent_then_replaced_not_echoed(api):
+    r = api.call("GET", "/v1/health", headers={"X-Correlation-Id": "x\" injected=1 " + "y" * 300})
+    assert r.headers["X-Correlation-Id"] != "" and "injected" not in r.headers["X-Correlation-Id"]
+    assert len(r.headers["X-Correlation-Id"]) <= 128
