@@ -636,32 +636,24 @@ class CrmStack(cdk.Stack):
         )
         return api
 
+    def _alarm(self, cid: str, description: str, metric: cloudwatch.IMetric, threshold: int = 1) -> cloudwatch.Alarm:
+        """An alarm when `metric` reaches `threshold` within one period; no data is fine."""
+        return cloudwatch.Alarm(
+            self, cid, alarm_description=description, metric=metric, threshold=threshold, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
     def _api_alarms(self) -> None:
         handler_name = self.api.get_resource("APIHandler").ref
-        cloudwatch.Alarm(
-            self,
-            "ApiHandlerErrorsAlarm",
-            alarm_description=f"{self.prefix} API handler raised errors",
-            metric=cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Errors",
-                                     dimensions_map={"FunctionName": handler_name},
-                                     statistic="Sum", period=cdk.Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        cloudwatch.Alarm(
-            self,
-            "Api5xxAlarm",
-            alarm_description=f"{self.prefix} API answered 5xx",
-            metric=cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError",
-                                     dimensions_map={"ApiName": API_NAME, "Stage": API_STAGE},
-                                     statistic="Sum", period=cdk.Duration.minutes(5)),
-            threshold=5,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        five_minutes = cdk.Duration.minutes(5)
+        self._alarm("ApiHandlerErrorsAlarm", f"{self.prefix} API handler raised errors",
+                    cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Errors", dimensions_map={"FunctionName": handler_name},
+                                      statistic="Sum", period=five_minutes))
+        self._alarm("Api5xxAlarm", f"{self.prefix} API answered 5xx",
+                    cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError",
+                                      dimensions_map={"ApiName": API_NAME, "Stage": API_STAGE}, statistic="Sum", period=five_minutes),
+                    threshold=5)
 
     # ------------------------------------------------------------------ functions
 
@@ -773,27 +765,10 @@ class CrmStack(cdk.Stack):
                      wildcard_findings)
 
     def _function_alarms(self, cid: str, name: str, fn: lambda_.Function, dlq: sqs.Queue) -> None:
-        fn.metric_errors(period=cdk.Duration.minutes(5), statistic="Sum").create_alarm(
-            self,
-            f"{cid}ErrorsAlarm",
-            alarm_description=f"{name} raised errors",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        dead_letters = dlq.metric_approximate_number_of_messages_visible(
-            period=cdk.Duration.minutes(5), statistic="Maximum",
-        )
-        dead_letters.create_alarm(
-            self,
-            f"{cid}DeadLetterQueueAlarm",
-            alarm_description=f"{name} has messages it failed to process",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        five_minutes = cdk.Duration.minutes(5)
+        self._alarm(f"{cid}ErrorsAlarm", f"{name} raised errors", fn.metric_errors(period=five_minutes, statistic="Sum"))
+        self._alarm(f"{cid}DeadLetterQueueAlarm", f"{name} has messages it failed to process",
+                    dlq.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"))
 
     # ------------------------------------------------------------------ outputs
 
