@@ -224,8 +224,9 @@ def get_user(user_id: str) -> User:
     return u
 
 
-def shaped_user(u: User) -> dict[str, Any]:
-    p = principal()
+def shaped_user(u: User, p: Principal | None = None) -> dict[str, Any]:
+    """A user as the caller may see them (contact fields follow the org field rules)."""
+    p = p or principal()
     out = user_out(u)
     if u.id == p.user_id:
         return out
@@ -237,7 +238,7 @@ def list_users(department_id: str | None, status: str | None, q: str | None, lim
     from ..core.pagination import decode, encode
 
     tenant, _ = _ctx()
-    principal()
+    p = principal()
     data = load(tenant)
     rows = sorted(data.users.values(), key=lambda u: (u.name, u.id))
     if department_id:
@@ -251,7 +252,7 @@ def list_users(department_id: str | None, status: str | None, q: str | None, lim
         raise ValidationFailed("INVALID_CURSOR")
     page = rows[start:start + limit]
     nxt = encode(start + limit) if start + limit < len(rows) else None
-    return [shaped_user(u) for u in page], nxt
+    return [shaped_user(u, p) for u in page], nxt
 
 
 def _check_refs(data: OrgData, department_id: str | None, role_ids: list[str] | None, supervisor_id: str | None,
