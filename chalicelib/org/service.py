@@ -246,7 +246,9 @@ def list_users(department_id: str | None, status: str | None, q: str | None, lim
     if status:
         rows = [u for u in rows if u.status == status]
     if q:
-        rows = [u for u in rows if q in u.name or q in u.mobile]
+        # mobile numbers are searchable only by callers who may read them unmasked
+        by_mobile = p.field_access(ORG, "mobile") >= FieldAccess.READ
+        rows = [u for u in rows if q in u.name or (by_mobile and q in u.mobile)]
     start = decode(cursor) or 0
     if not isinstance(start, int) or start < 0:
         raise ValidationFailed("INVALID_CURSOR")

@@ -147,3 +147,16 @@ def test_given_patch_with_null_for_required_fields_when_sent_then_422_and_nothin
     assert ok.status_code == 200 and ok.data["name"] == "不可清空"
     roles = {x["id"]: x for x in api.call("GET", "/v1/org/roles", a).data["items"]}
     assert roles[role["id"]]["actions"] == {"customers": ["list"]} and roles[role["id"]]["name"] == "临时"
+
+
+def test_given_mobile_hidden_by_field_rule_when_searching_users_by_mobile_then_no_match(api, sales_team):
+    a = sales_team["admin"]
+    role = api.call("POST", "/v1/org/roles", a, {"name": "通讯录受限", "actions": {"org": ["list", "read"]},
+                                                 "fields": {"org": {"mobile": "hidden"}}}).data
+    u = api.call("GET", f"/v1/org/users/{sales_team['agent']}", a).data
+    api.call("PATCH", f"/v1/org/users/{sales_team['agent']}", a, {"role_ids": [role["id"]], "version": u["version"]})
+    agent = sales_team["tokens"]["agent"]
+    assert api.call("GET", "/v1/org/users?q=1390000000", agent).data["items"] == []
+    named = api.call("GET", "/v1/org/users?q=李娜", agent).data["items"]
+    assert [x["name"] for x in named] == ["李娜"] and named[0]["mobile"] is None
+    assert [x["name"] for x in api.call("GET", "/v1/org/users?q=13900000002", a).data["items"]] == ["李娜"]
