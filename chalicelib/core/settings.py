@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 3600
     cognito_user_pool_id: str = ""
     cognito_client_id: str = ""
+
+    # Search (ARCHITECTURE.md §4): OpenSearch when a URL is set, else the embedded engine.
+    opensearch_url: str = Field("", validation_alias=AliasChoices("CRM_OPENSEARCH_URL", "OPENSEARCH_URL"),
+                                description="https://domain-endpoint (SigV4 in AWS) or http://127.0.0.1:<port>; empty = embedded")
+    search_index_prefix: str = Field("crm-local", description="prefix of the search indices (one per entity)")
+    search_file: str = Field(".local/search.sqlite3", description="file of the embedded search engine")
+    search_replicas: str = Field("0-1", description='replicas per index: a number, or a range such as "0-1" (auto-expand)')
 
     # Behaviour
     audit_ttl_days: int = 180

@@ -1,0 +1,1 @@
+"""Search, lists, filters and facets (ARCHITECTURE.md §4): one port, two engines."""

@@ -1,0 +1,52 @@
+"""HTTP routes of global search (全文检索) and saved views (场景)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from ..core.api import ApiRequest, route
+from ..org import service as org
+from . import schema, service, views
+from . import schemas as s
+
+bp = Blueprint(__name__)
+TAG = "search"
+
+
+def _entity(entity: str) -> str:
+    from ..core.errors import NotFound
+
+    try:
+        return schema.get(entity).index
+    except KeyError:
+        raise NotFound("entity.saved_view") from None
+
+
+@route(bp, "/search", summary="Global search over every record type I may list (grouped, highlighted)", tag=TAG,
+       query=s.SearchQuery, response=s.SearchOut)
+def global_search(req: ApiRequest) -> dict:
+    q = req.query
+    types = [t.strip() for t in (q.types or "").split(",") if t.strip()] or None
+    return service.global_search(org.principal(), q.q, types, q.limit)
+
+
+@route(bp, "/views/{entity}", summary="My and shared saved views (场景) of a list", tag=TAG, response=s.ViewList)
+def list_views(req: ApiRequest, entity: str) -> dict:
+    return {"items": views.list_views(org.principal(), _entity(entity))}
+
+
+@route(bp, "/views/{entity}", "POST", summary="Save a view (personal, or shared with search:manage)", tag=TAG, body=s.ViewIn,
+       response=s.ViewOut, status=201)
+def create_view(req: ApiRequest, entity: str) -> dict:
+    return views.create(org.principal(), _entity(entity), req.body.model_dump(mode="json", exclude_none=True))
+
+
+@route(bp, "/views/{entity}/{view_id}", "PATCH", summary="Change a saved view", tag=TAG, body=s.ViewPatch, response=s.ViewOut,
+       versioned_write=True)
+def update_view(req: ApiRequest, entity: str, view_id: str) -> dict:
+    values = req.body.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+    return views.update(org.principal(), _entity(entity), view_id, values, req.expected_version(req.body.version))
+
+
+@route(bp, "/views/{entity}/{view_id}", "DELETE", summary="Delete a saved view", tag=TAG, status=204, versioned_write=True)
+def delete_view(req: ApiRequest, entity: str, view_id: str) -> None:
+    views.delete(org.principal(), _entity(entity), view_id, req.expected_version())

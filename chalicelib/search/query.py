@@ -1,0 +1,93 @@
+"""The engine-neutral query both adapters execute (and the result they return).
+
+Services build a `SearchRequest` from the caller's permissions and the API parameters;
+the adapters translate it into SQL (embedded) or the OpenSearch query DSL. Everything that
+decides *which* documents a caller may see is in here, as data, so that both engines
+apply it inside the query: tenant, entity, data scope (owners + record team grants that
+have not expired), filters, and the fields a text query may look at.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+OPS = ("eq", "in", "range", "exists", "missing", "contains")
+
+
+@dataclass(frozen=True)
+class Filter:
+    field: str  # index field: built-in name or custom slot (cf_n1)
+    op: str  # eq | in | range | exists | missing | contains
+    value: Any = None  # eq: scalar; in: list; range: {"gte"/"gt"/"lte"/"lt": v}; contains: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who may see what in one entity: owners (None = every owner) plus team grants."""
+
+    owners: frozenset[str] | None
+    team_user: str | None = None  # records whose team grants this user read/write …
+    now: str = ""  # … with `until` after this instant (ISO, UTC)
+    only_owners: bool = False  # "mine": owners only, no team grants
+    only_team: bool = False  # "shared with me": team grants only
+
+
+@dataclass(frozen=True)
+class EntityQuery:
+    entity: str
+    scope: Scope
+    text_fields: tuple[str, ...] = ()  # readable full-text fields (field rules applied)
+    prefix_fields: tuple[str, ...] = ()  # readable prefix fields
+    exact_fields: tuple[str, ...] = ()  # readable fields where an exact hit ranks first
+
+
+@dataclass
+class SearchRequest:
+    tenant_id: str
+    entities: list[EntityQuery]
+    text: str = ""
+    filters: list[Filter] = field(default_factory=list)  # apply to every entity
+    sort: list[tuple[str, str]] = field(default_factory=list)  # (field, asc|desc); empty = relevance or newest
+    limit: int = 20
+    after: list[Any] | None = None  # cursor: sort values of the last hit, or ["@offset", n]
+    facets: list[str] = field(default_factory=list)
+    facet_size: int = 20
+    entity_counts: bool = False  # counts per entity (global search)
+    highlight: bool = False
+
+
+@dataclass
+class Hit:
+    entity: str
+    id: str
+    source: dict[str, Any]
+    highlight: dict[str, str] = field(default_factory=dict)
+    sort: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    total: int
+    facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
+    entity_counts: dict[str, int] = field(default_factory=dict)
+    after: list[Any] | None = None  # pass back as SearchRequest.after for the next page
+
+
+@dataclass(frozen=True)
+class IndexOp:
+    """One bulk operation: index (document) or delete, both carrying the record version."""
+
+    action: str  # index | delete
+    entity: str
+    tenant_id: str
+    id: str
+    version: int
+    document: dict[str, Any] | None = None  # index: source + index fields
+
+
+def default_sort(req: SearchRequest) -> list[tuple[str, str]]:
+    """Relevance when there is text and no sort, else the given sort, else newest first."""
+    if req.sort:
+        return list(req.sort)
+    return [("_score", "desc")] if req.text.strip() else [("created_at", "desc")]
