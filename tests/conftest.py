@@ -28,9 +28,13 @@ TEST_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "CRM_SEARCH_FILE": os.path.join(_KEY_DIR, "search.sqlite3"),
+    "CRM_SEARCH_INDEX_PREFIX": "crm-test",
 }
 os.environ.update(TEST_ENV)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("CRM_OPENSEARCH_URL", None)
+os.environ.pop("OPENSEARCH_URL", None)
 
 
 def reset_process_state() -> None:
@@ -40,12 +44,16 @@ def reset_process_state() -> None:
     from chalicelib.core import clock
     from chalicelib.core.settings import reset_settings
     from chalicelib.dictionaries import service as dictionaries
+    from chalicelib.fields import service as fields
     from chalicelib.org import service as org
+    from chalicelib.search import port
 
     reset_settings()
     clock.reset()
     org._cache.clear()
     dictionaries._cache.clear()
+    fields._cache.clear()
+    port.reset()
 
 
 @pytest.fixture()
@@ -56,6 +64,7 @@ def aws():
     from devstack.moto_patches import serialize_dynamodb
 
     serialize_dynamodb()
+    os.environ["CRM_SEARCH_FILE"] = os.path.join(tempfile.mkdtemp(prefix="crm-test-search-"), "search.sqlite3")
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         reset_process_state()
         from devstack.resources import create_resources
@@ -66,12 +75,32 @@ def aws():
 
 
 class Api:
-    """The Chalice app in-process, with helpers that speak like a client."""
+    """The Chalice app in-process, with helpers that speak like a client.
+
+    As on the local stack, the table's stream feeds the stream consumers (the search
+    indexer among them): here the stream is drained before a read that follows writes."""
 
     def __init__(self, client) -> None:
+        from devstack.drivers import StreamDriver
+
         self.http = client.http
+        self.stream = StreamDriver()
+        self._written = False
+
+    def pump(self) -> int:
+        """Deliver every stream record written so far to the stream consumers."""
+        self._written = False
+        n = total = self.stream.run_once()
+        while n:
+            n = self.stream.run_once()
+            total += n
+        return total
 
     def call(self, method: str, path: str, token: str | None = None, body: Any = None, headers: dict | None = None):
+        if method.upper() == "GET" and self._written:
+            self.pump()
+        elif method.upper() != "GET":
+            self._written = True
         h = {"Content-Type": "application/json", **(headers or {})}
         if token:
             h["Authorization"] = f"Bearer {token}"

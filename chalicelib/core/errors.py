@@ -77,3 +77,8 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class Internal(DomainError):
     status = 500
     code = "INTERNAL"
+
+
+class Unavailable(DomainError):
+    status = 503
+    code = "SEARCH_UNAVAILABLE"

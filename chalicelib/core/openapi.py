@@ -91,7 +91,8 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
         err = {"content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}}
         for code, text in (("400", "Bad request"), ("401", "Not signed in"), ("403", "Not allowed"), ("404", "Not found"),
                            ("409", "Version conflict"), ("422", "Validation failed"), ("428", "Version required"),
-                           ("429", "Too many requests (throttling, sign-in lock-out)")):
+                           ("429", "Too many requests (throttling, sign-in lock-out)"),
+                           ("503", "A backing service (search) is unavailable; retry")):
             if code == "401" and spec.public and spec.tag == "system":
                 continue  # health, the document and the JWKS never ask for credentials
             op["responses"][code] = {"description": text, **err}

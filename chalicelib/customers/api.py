@@ -17,11 +17,10 @@ def create_customer(req: ApiRequest) -> dict:
     return service.create(req.body.model_dump(exclude_unset=True), req.idempotency_key)
 
 
-@route(bp, "/customers", summary="Customers within my data scope, newest first", tag=TAG, query=s.CustomerQuery, response=s.CustomerPage)
+@route(bp, "/customers", summary="Customers within my data scope: search, filters, sort, facets, saved views (index, ~1 s behind)",
+       tag=TAG, query=s.CustomerQuery, response=s.CustomerPage)
 def list_customers(req: ApiRequest) -> dict:
-    q = req.query
-    items, nxt = service.list_customers(q.scope, q.limit, q.cursor)
-    return {"items": items, "next_cursor": nxt}
+    return service.list_customers(req.query.params())
 
 
 @route(bp, "/customers/{customer_id}", summary="One customer", tag=TAG, response=s.CustomerOut)

@@ -22,6 +22,8 @@ class Customer(Record, discriminator="CUSTOMER"):
     NAME_KEY = "entity.customer"
     FIELDS = ("name", "customer_type", "level", "industry", "source", "mobile", "phone", "email", "website", "region",
               "address", "remark", "tags", "deal_status", "locked", "credit_limit")
+    SEARCH_TEXT = ("name", "address", "remark")  # full text (Chinese bigrams), exact match ranks first
+    SEARCH_PREFIX = ("mobile", "phone", "email")  # match by prefix
 
     name = UnicodeAttribute()
     customer_type = UnicodeAttribute(null=True)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..org.schemas import Mobile
+from ..search.schemas import ListQuery, PageMeta
 
 PHONE = re.compile(r"^[0-9+()\- ]{5,30}$")
 
@@ -27,6 +28,7 @@ class _Fields(BaseModel):
     remark: str | None = Field(None, max_length=2000)
     tags: list[str] | None = Field(None, max_length=20)
     credit_limit: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
+    custom: dict[str, Any] | None = Field(None, max_length=100, description="custom field values by key (GET /v1/fields/customer); null removes one")
 
     @field_validator("phone")
     @classmethod
@@ -94,6 +96,7 @@ class CustomerOut(BaseModel):
     deal_status: str | None = None
     locked: bool | None = None
     credit_limit: float | None = None
+    custom: dict[str, Any] = Field(default_factory=dict, description="custom field values the caller may see")
     team: list[TeamMemberOut] = []
     access: Literal["read", "write"]
     created_at: str
@@ -102,12 +105,12 @@ class CustomerOut(BaseModel):
     version: int
 
 
-class CustomerPage(BaseModel):
-    items: list[CustomerOut]
-    next_cursor: str | None = None
+class CustomerHit(CustomerOut):
+    highlight: dict[str, str] | None = Field(None, description="matched fields with the query terms in <em>…</em>")
 
 
-class CustomerQuery(BaseModel):
-    scope: Literal["visible", "mine", "team"] = Field("visible", description="visible = everything my data scope allows")
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = None
+class CustomerPage(PageMeta):
+    items: list[CustomerHit]
+
+
+CustomerQuery = ListQuery

@@ -2,7 +2,6 @@
 the caller's action permissions, data scope, record team and field rules."""
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from ..core import clock, handover
@@ -11,8 +10,11 @@ from ..core.observability import metric
 from ..core.permissions import ALL_OWNERS, Principal
 from ..db import idempotency, keys, query, records
 from ..dictionaries import service as dictionaries
+from ..fields import service as fields
 from ..org import service as org
 from ..ports import events
+from ..search import documents
+from ..search import service as search
 from .models import Customer
 
 MODULE = "customers"
@@ -20,17 +22,30 @@ HANDOVER_PAGE = 100
 DICTIONARY_FIELDS = {"customer_type": "customer_type", "level": "customer_level", "industry": "industry", "source": "source"}
 
 
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in values.items()}
+def present(src: dict[str, Any], p: Principal) -> dict[str, Any]:
+    """A customer as the caller may see it, from its document source (search hits and reads alike)."""
+    team = src.get("team") or {}
+    access = p.record_access(MODULE, src["owner_id"], team, clock.now_iso()) or "read"
+    data = p.shape(MODULE, {k: src.get(k) for k in Customer.FIELDS})
+    custom = p.shape(MODULE, {f"custom.{k}": v for k, v in (src.get("custom") or {}).items()})
+    return {**data, "id": src["id"], "owner_id": src["owner_id"], "access": access, "created_at": src["created_at"],
+            "created_by": src["created_by"], "updated_at": src["updated_at"], "version": src["version"],
+            "custom": {k[7:]: v for k, v in custom.items()},
+            "team": [{"user_id": u, **g} for u, g in sorted(team.items())]}
+
+
+def card(src: dict[str, Any], p: Principal) -> dict[str, Any]:
+    """Global search summary: name, with level and region when the caller may see them."""
+    shown = p.shape(MODULE, {k: src.get(k) for k in ("name", "level", "region", "mobile")})
+    return {"title": shown.get("name"), "subtitle": " · ".join(str(v) for k, v in shown.items() if k != "name" and v),
+            "owner_id": src["owner_id"]}
 
 
 def out(c: Customer, p: Principal) -> dict[str, Any]:
-    access = p.record_access(MODULE, c.owner_id, c.team, clock.now_iso()) or "read"
-    data = p.shape(MODULE, _plain(c.values()))
-    data.pop("custom", None)
-    return {**data, "id": c.id, "owner_id": c.owner_id, "access": access, "created_at": c.created_at, "created_by": c.created_by,
-            "updated_at": c.updated_at, "version": c.version,
-            "team": [{"user_id": u, **g} for u, g in sorted((c.team or {}).items())]}
+    return present(documents.source(c), p)
+
+
+search.register_card(Customer.ENTITY, card)
 
 
 def _load(p: Principal, customer_id: str, action: str) -> Customer:
@@ -51,14 +66,17 @@ def _check_owner(p: Principal, owner_id: str) -> None:
 def create(body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
     p = org.principal()
     p.require(MODULE, "create")
-    fields = {k: v for k, v in body.items() if v is not None and k != "owner_id"}
-    p.require_writable(MODULE, [k for k in fields if k != "name"])
+    values = {k: v for k, v in body.items() if v is not None and k != "owner_id"}
+    p.require_writable(MODULE, [k for k in values if k not in ("name", "custom")])
     owner_id = body.get("owner_id") or p.user_id
     _check_owner(p, owner_id)
-    dictionaries.validate(p.tenant_id, fields, DICTIONARY_FIELDS)
+    dictionaries.validate(p.tenant_id, values, DICTIONARY_FIELDS)
+    if "custom" in values:
+        p.require_writable(MODULE, [f"custom.{k}" for k in values["custom"]])
+    values["custom"] = fields.validate(p.tenant_id, Customer.ENTITY, values.get("custom") or {})
 
     def do_create(extra, bind):
-        c = records.new(Customer, p.tenant_id, p.user_id, owner_id, **fields)
+        c = records.new(Customer, p.tenant_id, p.user_id, owner_id, **values)
         bind(c.id)
         records.create(c, p.user_id, extra=extra)
         metric("customers.customer.created")
@@ -78,10 +96,14 @@ def get(customer_id: str) -> dict[str, Any]:
 def update(customer_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
     p = org.principal()
     c = _load(p, customer_id, "update")
-    p.require_writable(MODULE, changes.keys())
+    p.require_writable(MODULE, [k for k in changes if k != "custom"])
     dictionaries.validate(p.tenant_id, changes, DICTIONARY_FIELDS)
     if "tags" in changes and changes["tags"] is None:
         changes["tags"] = []
+    if "custom" in changes:
+        custom = changes["custom"] or {}
+        p.require_writable(MODULE, [f"custom.{k}" for k in custom])
+        changes["custom"] = fields.validate(p.tenant_id, Customer.ENTITY, custom, current=c.custom or {})
     records.update(c, p.user_id, changes, expected)
     return out(c, p)
 
@@ -93,37 +115,10 @@ def delete(customer_id: str, expected: int) -> None:
     metric("customers.customer.deleted")
 
 
-def list_customers(scope: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    """One page within the data scope, newest first.
-
-    全部 reads the tenant partition; narrower scopes merge one owner partition per visible
-    owner plus the caller's team partition (records shared with them)."""
+def list_customers(params: dict[str, Any]) -> dict[str, Any]:
+    """One page from the search index, within the data scope (see search/service.py)."""
     p = org.principal()
-    p.require(MODULE, "list")
-    owners = p.visible_owners(MODULE)
-    team_partition = keys.team_list(p.tenant_id, Customer.ENTITY, p.user_id)
-    if scope == "mine":
-        partitions = [keys.owner_list(p.tenant_id, Customer.ENTITY, p.user_id)]
-    elif scope == "team":
-        partitions = [team_partition]
-    elif owners is ALL_OWNERS:
-        items, nxt = query.page(Customer, keys.tenant_list(p.tenant_id, Customer.ENTITY), index="gsi2", limit=limit, cursor=cursor)
-        return [out(c, p) for c in items if isinstance(c, Customer)], nxt
-    else:
-        partitions = [keys.owner_list(p.tenant_id, Customer.ENTITY, o) for o in sorted(owners)] + [team_partition]
-    rows, nxt = query.merged(Customer, partitions, index="gsi1", limit=limit, cursor=cursor)
-    shared_ids = [r.record_id for r in rows if isinstance(r, records.TeamMember)]
-    shared = {c.id: c for c in records.batch_get(Customer, p.tenant_id, shared_ids)}
-    now = clock.now_iso()
-    seen: set[str] = set()
-    result = []
-    for r in rows:
-        c = r if isinstance(r, Customer) else shared.get(getattr(r, "record_id", ""))
-        if c is None or c.id in seen or p.record_access(MODULE, c.owner_id, c.team, now) is None:
-            continue  # expired team grant, or already listed through its owner
-        seen.add(c.id)
-        result.append(out(c, p))
-    return result, nxt
+    return search.list_page(p, Customer.ENTITY, params, present)
 
 
 def transfer(customer_id: str, to_user_id: str, keep_previous_owner_as: str, expected: int) -> dict[str, Any]:

@@ -25,7 +25,7 @@ BUILTIN_ROLES: list[dict[str, Any]] = [
     {"id": "super_admin", "name": "超级管理员", "is_super": True, "description": "拥有全部权限 / everything"},
     {"id": "admin", "name": "系统管理员", "description": "组织、角色、字典与日志 / organisation, roles, settings, logs",
      "actions": {"org": ["create", "update", "delete", "list", "read", "manage"], "roles": ["manage"],
-                 "dictionaries": ["manage"], "numbering": ["manage"], "audit": ["list"], "recyclebin": ["list", "manage"],
+                 "dictionaries": ["manage"], "numbering": ["manage"], "fields": ["manage"], "search": ["manage"], "audit": ["list"], "recyclebin": ["list", "manage"],
                  "customers": ALL_CUSTOMER_ACTIONS},
      "scopes": {"customers": "all"}},
     {"id": "sales_manager", "name": "销售经理", "description": "本人及下属的客户 / own and subordinates' customers",

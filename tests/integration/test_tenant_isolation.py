@@ -19,10 +19,13 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     rem = api.call("POST", "/v1/reminders", a["admin"], {"title": "回访", "remind_at": soon}).data
     deleted = api.call("POST", "/v1/customers", a["admin"], {"name": "已删除客户"}).data
     api.call("DELETE", f"/v1/customers/{deleted['id']}", a["admin"], headers={"If-Match": '"1"'})
-    secrets = {cust["id"], dept["id"], role["id"], rem["id"], deleted["id"], a["admin_id"], "华为技术有限公司", "13912345678"}
+    field = api.call("POST", "/v1/fields/customer", a["admin"], {"key": "budget", "label": "甲方预算", "field_type": "number"}).data
+    view = api.call("POST", "/v1/views/customer", a["admin"], {"name": "甲方场景", "shared": True}).data
+    secrets = {cust["id"], dept["id"], role["id"], rem["id"], deleted["id"], a["admin_id"], "华为技术有限公司", "13912345678",
+               field["label"], view["id"], view["name"]}
     values = {"customer_id": cust["id"], "dept_id": dept["id"], "role_id": role["id"], "reminder_id": rem["id"],
               "user_id": a["admin_id"], "record_id": cust["id"], "entity": "customer", "dict_type": "industry", "code": "it",
-              "rule_key": "contract", "notification_id": "x"}
+              "rule_key": "contract", "notification_id": "x", "key": "budget", "view_id": view["id"]}
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers
@@ -48,6 +51,13 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     assert [i["id"] for i in bin_a] == [deleted["id"]]
     names = {d["name"] for d in api.call("GET", "/v1/org/departments", a["admin"]).data["items"]}
     assert "销售部" in names
+    assert [f["label"] for f in api.call("GET", "/v1/fields/customer", a["admin"]).data["items"]] == ["甲方预算"]
+    assert [v["name"] for v in api.call("GET", "/v1/views/customer", a["admin"]).data["items"]] == ["甲方场景"]
+    # B's lists, search and facets over the same index hold nothing of A (B signed out everywhere above: sign in again)
+    b_token = api.call("POST", "/v1/auth/login", body={"tenant_id": b["id"], "mobile": "13800000001", "password": "Passw0rd!"}).data["id_token"]
+    b_list = api.call("GET", "/v1/customers?facets=level", b_token)
+    assert b_list.status_code == 200 and b_list.data["total"] == 0, b_list.data
+    assert api.call("GET", "/v1/search?q=%E5%8D%8E%E4%B8%BA", b_token).data["total"] == 0
 
 
 def test_given_token_for_tenant_a_user_when_claiming_tenant_b_then_401(api, make_tenant):
