@@ -26,11 +26,20 @@ def configure_env(moto_port: int, api_port: int) -> None:
         "CRM_STAGE": "local", "CRM_REGION": "ap-southeast-1", "CRM_TABLE_NAME": "crm-local",
         "CRM_IDENTITY_PROVIDER": "local", "CRM_LOCAL_IDP_KEY_FILE": str(ROOT / ".local" / "idp-key.pem"),
         "CRM_JWT_ISSUER": f"http://127.0.0.1:{api_port}/local-idp",
+        "CRM_SEARCH_FILE": str(ROOT / ".local" / "search-local.sqlite3"),
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
     for k, v in defaults.items():
         os.environ.setdefault(k, v)
     os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
+
+
+def fresh_search_index() -> None:
+    """The moto server starts empty every time, so the embedded index must too (a file left
+    by the last run would list records that no longer exist)."""
+    if not os.environ.get("CRM_OPENSEARCH_URL"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(os.environ["CRM_SEARCH_FILE"] + suffix).unlink(missing_ok=True)
 
 
 def start_moto(port: int):
@@ -104,11 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--api-port", type=int, default=int(os.environ.get("CRM_API_PORT", 8000)))
     ap.add_argument("--moto-port", type=int, default=int(os.environ.get("CRM_MOTO_PORT", 5005)))
     ap.add_argument("--no-demo", action="store_true")
-    ap.add_argument("--driver-interval", type=float, default=0.5)
+    ap.add_argument("--driver-interval", type=float, default=0.25)
+    ap.add_argument("--opensearch", action="store_true",
+                    help="search with a real OpenSearch node (devstack/opensearch.py) instead of the embedded engine")
     args = ap.parse_args(argv)
 
     configure_env(args.moto_port, args.api_port)
     sys.path.insert(0, str(ROOT))
+    node = None
+    if args.opensearch:
+        from devstack import opensearch
+
+        node = opensearch.start()
+        os.environ["CRM_OPENSEARCH_URL"] = node.url
+    fresh_search_index()
     moto = start_moto(args.moto_port)
     from devstack.drivers import DriverLoop
     from devstack.resources import create_resources
@@ -132,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     drivers.stop()
     api.shutdown()
     moto.stop()
+    if node:
+        node.stop()
     return 0
 
 

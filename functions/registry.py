@@ -24,7 +24,7 @@ class Function:
     timeout_seconds: int = 30
     memory_mb: int = 512
     # IAM: what the function may do beyond reading/writing the table
-    needs: tuple[str, ...] = ()  # "bus", "bucket", "scheduler"
+    needs: tuple[str, ...] = ()  # "bus", "bucket", "scheduler", "search_write" (index writes; the API only searches)
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
     schedule_target: bool = False
@@ -48,6 +48,23 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Turns domain events (hand-over, transfer) into in-app notifications",
         bus_pattern={"source": ["crm.org", "crm.customers"],
                      "detail-type": ["org.user.handed_over", "customers.customer.transferred"]},
+    ),
+    Function(
+        name="indexer",
+        handler="functions.indexer.handler",
+        description="Keeps the search index in step with the table: stream records -> bulk index/delete",
+        needs=("search_write",),
+        timeout_seconds=60,
+        # business records only (their item sk is "#"); the handler skips other item types
+        stream_filter={"dynamodb": {"Keys": {"sk": {"S": ["#"]}}}},
+    ),
+    Function(
+        name="reindex",
+        handler="functions.reindex.handler",
+        description="Rebuilds one tenant's search index from the table (invoked by an operator: {\"tenant_id\": …})",
+        needs=("search_write",),
+        timeout_seconds=900,
+        memory_mb=1024,
     ),
     Function(
         name="audit_archiver",

@@ -50,10 +50,11 @@ def stack():
     workdir = tempfile.mkdtemp(prefix="crm-e2e-")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "AWS_"))}
     env.update({"CRM_API_PORT": str(api_port), "CRM_MOTO_PORT": str(moto_port),
-                "CRM_LOCAL_IDP_KEY_FILE": os.path.join(workdir, "idp-key.pem"), "PYTHONUNBUFFERED": "1"})
+                "CRM_LOCAL_IDP_KEY_FILE": os.path.join(workdir, "idp-key.pem"), "PYTHONUNBUFFERED": "1",
+                "CRM_SEARCH_FILE": os.path.join(workdir, "search.sqlite3")})
     log = open(os.path.join(workdir, "stack.log"), "w")
-    proc = subprocess.Popen([sys.executable, "-m", "devstack.run", "--api-port", str(api_port), "--moto-port", str(moto_port),
-                             "--driver-interval", "0.3"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.run", "--api-port", str(api_port), "--moto-port", str(moto_port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{api_port}"
     try:
         deadline = time.monotonic() + 120

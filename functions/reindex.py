@@ -1,0 +1,75 @@
+"""Rebuild one tenant's search index from the table.
+
+    python -m functions.reindex <tenant_id> [--drop]      (or invoke the Lambda with {"tenant_id": …})
+
+Reads every live record of every searchable entity (the tenant partition of gsi2, page by
+page) and bulk-indexes it with its version; documents whose record is gone or in the
+recycle bin are deleted. Safe while the stream indexer runs: both write by version, so
+whichever is newer wins. --drop first removes everything the index holds for the tenant.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from chalicelib.core.observability import flush, logger
+from chalicelib.db import keys, query
+from chalicelib.search import documents, schema
+from chalicelib.search.port import get_index
+from chalicelib.search.query import IndexOp
+
+BATCH = 500
+
+
+def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
+    from chalicelib.db import records
+    from chalicelib.fields import service as fields
+
+    index = get_index()
+    started = time.perf_counter()
+    if drop:
+        index.drop_tenant(tenant_id)
+    totals = {"indexed": 0, "deleted": 0, "skipped": 0, "records": 0}
+    for entity in schema.schemas():
+        cls = records.registry()[entity]
+        slots = fields.slots(tenant_id, entity)
+        before = index.versions(tenant_id, entity)
+        live: set[str] = set()
+        cursor = None
+        while True:
+            items, cursor = query.page(cls, keys.tenant_list(tenant_id, entity), index="gsi2", limit=BATCH, cursor=cursor)
+            recs = [r for r in items if isinstance(r, cls)]
+            live |= {r.id for r in recs}
+            for k, v in index.bulk([documents.index_op(r, slots) for r in recs]).items():
+                totals[k] += v
+            totals["records"] += len(recs)
+            if not cursor:
+                break
+        stale = [IndexOp("delete", entity, tenant_id, i, v + 1) for i, v in before.items() if i not in live]
+        for k, v in index.bulk(stale).items():
+            totals[k] += v
+    index.refresh()
+    totals["seconds"] = round(time.perf_counter() - started, 3)
+    logger.info("reindexed", extra={"tenant_id": tenant_id, **totals})
+    return totals
+
+
+def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
+    try:
+        return reindex(event["tenant_id"], drop=bool(event.get("drop")))
+    finally:
+        flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Rebuild one tenant's search index from the table")
+    ap.add_argument("tenant_id")
+    ap.add_argument("--drop", action="store_true", help="remove the tenant's documents first")
+    args = ap.parse_args(argv)
+    print(reindex(args.tenant_id, drop=args.drop))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
