@@ -8,17 +8,23 @@ Resources are built from the repository's single sources of truth:
 - ``app.py`` + ``chalicelib/`` + ``requirements.txt`` are packaged by the
   ``chalice.cdk.Chalice`` construct into the API (API Gateway + Lambda).
 
+Search (ARCHITECTURE.md §4) runs on an OpenSearch Service domain outside any VPC: every
+request is SigV4-signed, the domain's access policy names only this stack's roles, and
+fine-grained access control (configured by ``infra/search_roles/``) maps each role to the
+OpenSearch permissions it needs on the stage's indices (``crm-<stage>-*``).
+
 Runtime dependencies (``requirements.txt``) are packaged once, by Chalice, into its
 managed Lambda layer; the non-HTTP functions use the same layer, so the API and every
 function run on identical wheels.
 
 IAM is least privilege per principal: item-level DynamoDB actions on the table and its
-named indexes (no Scan, no table management), and bus, bucket and Scheduler permissions
-only for the principals that declare the need.
+named indexes (no Scan, no table management), and bus, bucket, Scheduler and search-write
+permissions only for the principals that declare the need.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -38,6 +44,9 @@ from aws_cdk import (
     aws_dynamodb as dynamodb,
 )
 from aws_cdk import (
+    aws_ec2 as ec2,
+)
+from aws_cdk import (
     aws_events as events,
 )
 from aws_cdk import (
@@ -54,6 +63,9 @@ from aws_cdk import (
 )
 from aws_cdk import (
     aws_logs as logs,
+)
+from aws_cdk import (
+    aws_opensearchservice as opensearch,
 )
 from aws_cdk import (
     aws_s3 as s3,
@@ -116,6 +128,27 @@ STAFF_POOL_ADMIN_ACTIONS = (
     "cognito-idp:AdminUpdateUserAttributes",
 )
 
+#: The search domain's engine: the newest OpenSearch 2.x this aws-cdk-lib knows.
+SEARCH_ENGINE = opensearch.EngineVersion.OPENSEARCH_2_19
+
+#: HTTP methods on the search domain, per kind of principal. Searching needs GET, HEAD and
+#: POST (``_search``, ``_msearch``, ``_count``); index maintenance adds PUT and DELETE. POST
+#: can also write (``_bulk``): fine-grained access control is what keeps the API read-only.
+SEARCH_READ_ACTIONS = ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost")
+SEARCH_WRITE_ACTIONS = (*SEARCH_READ_ACTIONS, "es:ESHttpPut", "es:ESHttpDelete")
+#: What the FGAC master (the search-roles custom resource) sends: PUT and DELETE of
+#: security roles and role mappings, under ``_plugins/_security/api/`` only.
+SEARCH_SECURITY_ACTIONS = ("es:ESHttpPut", "es:ESHttpDelete")
+
+#: How long a stream consumer's event source mapping may wait to fill a batch (default 5 s).
+#: Search results should follow a write within about a second; other consumers (archiving)
+#: prefer fuller batches.
+STREAM_BATCHING_WINDOW_SECONDS = {"indexer": 1}
+DEFAULT_STREAM_BATCHING_WINDOW_SECONDS = 5
+
+#: The custom resource that configures fine-grained access control (its own Lambda asset).
+SEARCH_ROLES_SOURCE = Path(__file__).resolve().parent / "search_roles"
+
 #: Only the runtime's Python and architecture have matching wheels in the dependency
 #: layer that ``chalice package`` builds (it builds for Chalice's default, x86_64).
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_11
@@ -154,6 +187,65 @@ _EVENT_PATTERN_FIELDS = {
 _AWS_LAMBDA_BASIC_EXECUTION = (
     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchCapacity:
+    """Nodes and storage of a stage's search domain.
+
+    Each stage starts from the defaults below (``prod`` from ``PRODUCTION_SEARCH``, every
+    other stage from ``DEVELOPMENT_SEARCH``); any field but ``standby`` can be overridden per
+    stage with the context value ``search:<stage>``: an object in ``infra/cdk.json``, or JSON
+    on the command line (``-c 'search:dev={"data_nodes": 2, "volume_gib": 20}'``).
+    """
+
+    data_node_type: str
+    data_nodes: int
+    volume_gib: int
+    #: Dedicated cluster-manager ("master") nodes; none when ``master_nodes`` is 0.
+    master_node_type: str = "m6g.large.search"
+    master_nodes: int = 0
+    #: Multi-AZ with standby: production's alone, not a context setting.
+    standby: bool = False
+
+    @property
+    def availability_zones(self) -> int:
+        """Zones the data nodes spread over: three with standby, else two when the nodes
+        pair up evenly, else one."""
+        if self.standby:
+            return 3
+        return 2 if self.data_nodes >= 2 and self.data_nodes % 2 == 0 else 1
+
+
+#: Production runs Multi-AZ with standby: three zones (one of them standby), data nodes in
+#: multiples of three, three dedicated cluster-manager nodes.
+PRODUCTION_SEARCH = SearchCapacity(data_node_type="r6g.large.search", data_nodes=3, volume_gib=100, master_nodes=3,
+                                   standby=True)
+#: Development and test stages: the smallest domain that runs the product, one node.
+DEVELOPMENT_SEARCH = SearchCapacity(data_node_type="t3.small.search", data_nodes=1, volume_gib=10)
+
+
+def search_capacity(stage: str, overrides: Mapping[str, Any] | str | None = None) -> SearchCapacity:
+    """The stage's search capacity: its defaults with the context overrides applied.
+
+    Production's layout is checked here, where the message can say why: Multi-AZ with
+    standby needs data nodes in multiples of three, dedicated cluster managers, and no T3.
+    """
+    if isinstance(overrides, str):
+        overrides = json.loads(overrides)
+    overrides = dict(overrides or {})
+    settable = {f.name for f in dataclasses.fields(SearchCapacity)} - {"standby"}
+    unknown = set(overrides) - settable
+    if unknown:
+        raise ValueError(f"unknown search:{stage} settings: {sorted(unknown)}")
+    capacity = dataclasses.replace(PRODUCTION_SEARCH if stage == "prod" else DEVELOPMENT_SEARCH, **overrides)
+    if capacity.data_nodes < 1 or capacity.volume_gib < 10:
+        raise ValueError(f"search:{stage} needs at least one data node and 10 GiB per node")
+    if capacity.standby and (capacity.data_nodes % 3 or capacity.master_nodes < 3
+                             or capacity.data_node_type.startswith("t3.")):
+        raise ValueError("search:prod runs Multi-AZ with standby: data nodes in multiples of 3, "
+                         "at least 3 dedicated cluster-manager nodes, no T3 instance type")
+    return capacity
 
 
 def _acknowledge(construct: Construct, rule_id: str, reason: str, findings: Sequence[str] = ()) -> None:
@@ -302,7 +394,7 @@ class CrmStack(cdk.Stack):
         if not any(spec.name == REMINDER_FUNCTION and spec.schedule_target for spec in FUNCTIONS):
             raise ValueError(f"functions/registry.py must define {REMINDER_FUNCTION!r} as a schedule target")
         kwargs.setdefault("stack_name", f"crm-{stage}")
-        kwargs.setdefault("description", f"CRM ({stage}): API, table, functions, identity, events")
+        kwargs.setdefault("description", f"CRM ({stage}): API, table, functions, search, identity, events")
         super().__init__(scope, stage, **kwargs)
 
         self.stage = stage
@@ -318,6 +410,8 @@ class CrmStack(cdk.Stack):
         self.scheduler_role = self._scheduler_role()
         self.staff_pool, self.staff_client = self._user_pool("Staff", platform_admin_attribute=True)
         self.portal_pool, self.portal_client = self._user_pool("Portal", platform_admin_attribute=False)
+        self.search_admin_role = self._search_admin_role()
+        self.search_domain = self._search_domain()
 
         self.runtime_environment = self._runtime_environment()
         self.api = self._api()
@@ -326,7 +420,9 @@ class CrmStack(cdk.Stack):
         )
         self.functions = {spec.name: self._function(spec) for spec in FUNCTIONS}
         self._allow_scheduler_to_invoke_targets()
+        self._search_access()
         self._api_alarms()
+        self._search_alarms()
         self._outputs()
 
     # ------------------------------------------------------------------ naming helpers
@@ -353,6 +449,20 @@ class CrmStack(cdk.Stack):
             service="scheduler",
             resource="schedule",
             resource_name=f"{self.schedule_group.name}/*",
+            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def _search_domain_arn(self, path: str = "") -> str:
+        """The search domain's ARN (``…:domain/crm-<stage>``, plus ``/path``) from its fixed name.
+
+        Built from the name rather than read from the domain: the domain's own access policy
+        and the API's managed policy (which the API role, a principal of that access policy,
+        attaches) would otherwise depend on the domain they are part of.
+        """
+        return self.format_arn(
+            service="es",
+            resource="domain",
+            resource_name=f"{self.prefix}/{path}" if path else self.prefix,
             arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
         )
 
@@ -521,6 +631,231 @@ class CrmStack(cdk.Stack):
         )
         return pool, client
 
+    # ------------------------------------------------------------------ search
+
+    def _search_admin_role(self) -> iam.Role:
+        """The search domain's fine-grained access control master user.
+
+        An IAM role rather than an internal user: there is no password to store or rotate,
+        and the master is a principal IAM can scope. Only the search-roles custom resource
+        runs as it (it is that Lambda's execution role), and IAM lets it reach nothing but
+        the security plugin's API. An operator who needs OpenSearch access gets a mapping
+        from that custom resource, not this role.
+        """
+        role = iam.Role(
+            self,
+            "SearchAdminRole",
+            description=f"FGAC master of the {self.prefix} search domain; runs the search-roles custom resource",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole"),
+            ],
+        )
+        role.add_to_policy(iam.PolicyStatement(
+            actions=list(SEARCH_SECURITY_ACTIONS), resources=[self._search_domain_arn("_plugins/_security/api/*")],
+        ))
+        _acknowledge(role, "AwsSolutions-IAM4",
+                     "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
+                     [_AWS_LAMBDA_BASIC_EXECUTION])
+        _acknowledge(role, "AwsSolutions-IAM5",
+                     "Security roles and mappings are named per stage at deploy time; the master may only reach "
+                     "the security plugin's API of the stage's domain.",
+                     [self._resource_finding(self._search_domain_arn("_plugins/_security/api/*"))])
+        return role
+
+    def _search_domain(self) -> opensearch.Domain:
+        """The OpenSearch domain behind search (ARCHITECTURE.md §4).
+
+        Outside any VPC (the Lambdas are too), HTTPS only with TLS 1.2, encrypted at rest
+        and between nodes, fine-grained access control with the admin role as master, and
+        search-slow, index-slow and error logs in CloudWatch. Capacity per stage comes from
+        ``search_capacity``: production runs Multi-AZ with standby over three zones with
+        dedicated cluster managers; other stages a single node by default. The access policy
+        is set by ``_search_access`` once every principal exists.
+        """
+        capacity = search_capacity(self.stage, self.node.try_get_context(f"search:{self.stage}"))
+        zones = capacity.availability_zones
+
+        log_groups = {
+            kind: logs.LogGroup(self, f"Search{_pascal(kind)}LogGroup",
+                                log_group_name=f"/aws/opensearch/{self.prefix}/{kind}",
+                                retention=self.log_retention, removal_policy=self.removal_policy)
+            for kind in ("search-slow", "index-slow", "application")
+        }
+        # A plain CloudFormation resource policy instead of the construct's default (a
+        # custom resource calling PutResourcePolicy): the service may write these groups
+        # for this domain only.
+        logs_policy = logs.ResourcePolicy(
+            self,
+            "SearchLogsResourcePolicy",
+            resource_policy_name=f"{self.prefix}-opensearch-logs",
+            policy_statements=[iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("es.amazonaws.com")],
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[group.log_group_arn for group in log_groups.values()],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {"aws:SourceArn": self._search_domain_arn()},
+                },
+            )],
+        )
+
+        domain = opensearch.Domain(
+            self,
+            "SearchDomain",
+            domain_name=self.prefix,
+            version=SEARCH_ENGINE,
+            capacity=opensearch.CapacityConfig(
+                data_node_instance_type=capacity.data_node_type,
+                data_nodes=capacity.data_nodes,
+                master_node_instance_type=capacity.master_node_type if capacity.master_nodes else None,
+                master_nodes=capacity.master_nodes or None,
+                multi_az_with_standby_enabled=capacity.standby,
+            ),
+            zone_awareness=opensearch.ZoneAwarenessConfig(enabled=zones > 1, availability_zone_count=zones if zones > 1 else None),
+            ebs=opensearch.EbsOptions(enabled=True, volume_size=capacity.volume_gib,
+                                      volume_type=ec2.EbsDeviceVolumeType.GP3),
+            encryption_at_rest=opensearch.EncryptionAtRestOptions(enabled=True),
+            node_to_node_encryption=True,
+            enforce_https=True,
+            tls_security_policy=opensearch.TLSSecurityPolicy.TLS_1_2_PFS,
+            fine_grained_access_control=opensearch.AdvancedSecurityOptions(
+                master_user_arn=self.search_admin_role.role_arn,
+            ),
+            logging=opensearch.LoggingOptions(
+                slow_search_log_enabled=True, slow_search_log_group=log_groups["search-slow"],
+                slow_index_log_enabled=True, slow_index_log_group=log_groups["index-slow"],
+                app_log_enabled=True, app_log_group=log_groups["application"],
+            ),
+            suppress_logs_resource_policy=True,
+            enable_version_upgrade=True,
+            enable_auto_software_update=True,
+            off_peak_window_enabled=True,
+            removal_policy=self.removal_policy,
+        )
+        domain.node.add_dependency(logs_policy)
+        self.search_capacity = capacity
+
+        _acknowledge(domain, "AwsSolutions-OS1",
+                     "The product is serverless and its Lambdas run outside any VPC (no NAT gateway, no ENIs); "
+                     "every request is SigV4-signed, the access policy names only this stack's roles, and "
+                     "fine-grained access control limits each role to the stage's indices.")
+        _acknowledge(domain, "AwsSolutions-OS3",
+                     "The callers are Lambda functions, which have no fixed source addresses; access is restricted "
+                     "to named IAM roles (signed requests) instead of IP addresses.")
+        if not capacity.master_nodes:
+            _acknowledge(domain, "AwsSolutions-OS4",
+                         "A non-production stage runs a small single-purpose domain to keep its cost down; dedicated "
+                         "cluster-manager nodes run in prod (three), and any stage can add them (search:<stage>).")
+        if zones == 1:
+            _acknowledge(domain, "AwsSolutions-OS7",
+                         "A single-node development domain cannot span zones; prod runs Multi-AZ with standby over "
+                         "three zones, and any stage with an even number of data nodes spans two.")
+        return domain
+
+    def _search_security_roles(self) -> dict[str, dict[str, Any]]:
+        """The OpenSearch security roles of the stage, on its indices (``crm-<stage>-*``) only.
+
+        What ``chalicelib/search/opensearch.py`` does, and no more:
+
+        - writer (indexer, reindex): create an index and grow its mapping, check that it
+          exists, refresh; index, delete, delete-by-query and read documents; bulk and
+          scroll (``helpers.scan``, which clears its scroll). No index deletion, settings,
+          templates or cluster administration;
+        - reader (API): read and search those indices (plus multi-search and scroll).
+        """
+        indices = [f"{self.prefix}-*"]
+        return {
+            self._search_role_name("writer"): {
+                "cluster_permissions": ["cluster_composite_ops", "indices:data/read/scroll/clear"],
+                "index_permissions": [{"index_patterns": indices, "allowed_actions": [
+                    "crud", "create_index", "indices:admin/get", "indices:admin/refresh*"]}],
+            },
+            self._search_role_name("reader"): {
+                "cluster_permissions": ["cluster_composite_ops_ro"],
+                "index_permissions": [{"index_patterns": indices, "allowed_actions": ["read"]}],
+            },
+        }
+
+    def _search_role_name(self, kind: str) -> str:
+        return f"{self.prefix}-search-{kind}"
+
+    def _search_access(self) -> None:
+        """Who may call the search domain, checked twice.
+
+        IAM: the domain's access policy names exactly the stack's roles, each with the HTTP
+        methods it needs (within an account a resource policy grants on its own, so it must
+        be no wider than the roles' identity policies). OpenSearch: fine-grained access
+        control maps the same roles to the writer/reader security roles
+        (``_search_roles``), which is what stops the API from writing with POST.
+        """
+        writers = [self.functions[spec.name].role for spec in FUNCTIONS if "search_write" in spec.needs]
+        readers = [self.api_role]
+        statements = [
+            iam.PolicyStatement(principals=readers, actions=list(SEARCH_READ_ACTIONS),
+                                resources=[self._search_domain_arn("*")]),
+            iam.PolicyStatement(principals=[self.search_admin_role], actions=list(SEARCH_SECURITY_ACTIONS),
+                                resources=[self._search_domain_arn("_plugins/_security/api/*")]),
+        ]
+        if writers:
+            statements.insert(1, iam.PolicyStatement(principals=writers, actions=list(SEARCH_WRITE_ACTIONS),
+                                                     resources=[self._search_domain_arn("*")]))
+        cfn_domain = self.search_domain.node.default_child
+        cfn_domain.access_policies = iam.PolicyDocument(statements=statements)
+        self._search_roles(readers=readers, writers=writers)
+
+    def _search_roles(self, *, readers: Sequence[iam.IRole], writers: Sequence[iam.IRole]) -> cdk.CustomResource:
+        """The custom resource that applies ``_search_security_roles`` and maps the Lambda
+        roles to them (``infra/search_roles/handler.py``), running as the FGAC master."""
+        name = self._function_name("search_roles")
+        function = lambda_.Function(
+            self,
+            "SearchRolesFunction",
+            function_name=name,
+            description=f"Custom resource: fine-grained access control roles and mappings of {self.prefix}'s search domain",
+            # botocore (SigV4) ships with the runtime: no layer, so the newest Python.
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=ARCHITECTURE,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(SEARCH_ROLES_SOURCE), exclude=["__pycache__", "*.pyc"]),
+            role=self.search_admin_role,
+            timeout=cdk.Duration.minutes(5),
+            memory_size=256,
+            log_group=logs.LogGroup(self, "SearchRolesLogGroup", log_group_name=f"/aws/lambda/{name}",
+                                    retention=self.log_retention, removal_policy=self.removal_policy),
+        )
+        return cdk.CustomResource(
+            self,
+            "SearchRoles",
+            service_token=function.function_arn,
+            resource_type="Custom::SearchRoles",
+            properties={
+                "Endpoint": self.search_domain.domain_endpoint,
+                "Roles": self._search_security_roles(),
+                "Mappings": {
+                    self._search_role_name("writer"): [role.role_arn for role in writers],
+                    self._search_role_name("reader"): [role.role_arn for role in readers],
+                },
+            },
+        )
+
+    def _search_alarms(self) -> None:
+        """The domain's recommended alarms: red cluster, blocked writes, memory, storage, snapshots."""
+        domain, one_minute, five_minutes = self.search_domain, cdk.Duration.minutes(1), cdk.Duration.minutes(5)
+        self._alarm("SearchClusterRedAlarm", f"{self.prefix} search cluster is red (a primary shard is unassigned)",
+                    domain.metric_cluster_status_red(period=one_minute, statistic="Maximum"))
+        self._alarm("SearchWritesBlockedAlarm", f"{self.prefix} search cluster blocks writes",
+                    domain.metric_cluster_index_writes_blocked(period=five_minutes, statistic="Maximum"))
+        self._alarm("SearchJvmMemoryPressureAlarm", f"{self.prefix} search JVM memory pressure is high",
+                    domain.metric_jvm_memory_pressure(period=five_minutes, statistic="Maximum"), threshold=95)
+        self._alarm("SearchSnapshotFailureAlarm", f"{self.prefix} search automated snapshot failed",
+                    domain.metric_automated_snapshot_failure(period=one_minute, statistic="Maximum"))
+        # FreeStorageSpace is in MiB, per node (Minimum = the fullest node): alarm at 25 % left.
+        self._alarm("SearchFreeStorageAlarm", f"{self.prefix} search node has under 25 % of its storage left",
+                    domain.metric_free_storage_space(period=five_minutes, statistic="Minimum"),
+                    threshold=self.search_capacity.volume_gib * 1024 // 4,
+                    comparison=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD)
+
     # ------------------------------------------------------------------ configuration
 
     def _runtime_environment(self) -> dict[str, str]:
@@ -541,6 +876,10 @@ class CrmStack(cdk.Stack):
             "CRM_COGNITO_CLIENT_ID": self.staff_client.user_pool_client_id,
             "CRM_JWT_ISSUER": issuer,
             "CRM_JWT_AUDIENCE": self.staff_client.user_pool_client_id,
+            "CRM_OPENSEARCH_URL": f"https://{self.search_domain.domain_endpoint}",
+            "CRM_SEARCH_INDEX_PREFIX": self.prefix,
+            # Multi-AZ with standby (prod, 3 zones) wants a copy of every shard in each zone
+            "CRM_SEARCH_REPLICAS": "2" if self.is_production else "0-1",
             "POWERTOOLS_SERVICE_NAME": "crm",
             "POWERTOOLS_METRICS_NAMESPACE": "CRM",
             "POWERTOOLS_LOG_LEVEL": "INFO" if self.is_production else "DEBUG",
@@ -569,10 +908,12 @@ class CrmStack(cdk.Stack):
             self,
             "ApiPolicy",
             managed_policy_name=f"{self.prefix}-api",
-            description="What the CRM API may do: table items, bus events, reminder schedules, staff logins",
+            description="What the CRM API may do: table items, bus events, reminder schedules, staff logins, search",
             statements=[
                 self._table_statement(),
                 iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]),
+                # Search only: the API never writes the index (FGAC maps it to the reader role).
+                iam.PolicyStatement(actions=list(SEARCH_READ_ACTIONS), resources=[self._search_domain_arn("*")]),
                 *self._scheduler_statements(),
                 iam.PolicyStatement(actions=list(STAFF_POOL_ADMIN_ACTIONS), resources=[self.staff_pool.user_pool_arn]),
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
@@ -593,8 +934,12 @@ class CrmStack(cdk.Stack):
                      [_AWS_LAMBDA_BASIC_EXECUTION])
         _acknowledge(policy, "AwsSolutions-IAM5",
                      "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; schedule "
-                     "names are derived from records at run time, so schedules are scoped to the stage's group.",
-                     ["Resource::*", self._resource_finding(self._schedules_arn())])
+                     "names are derived from records at run time, so schedules are scoped to the stage's group; "
+                     "search paths (indices, _search, _msearch) are per request, so they are scoped to the stage's "
+                     "domain, and fine-grained access control limits the API to reading the stage's indices.",
+                     ["Resource::*", self._resource_finding(self._schedules_arn()),
+                      self._resource_finding(self._search_domain_arn("*"))])
+        self.api_role = role
 
         stage_config = {
             "api_gateway_stage": API_STAGE,
@@ -636,12 +981,14 @@ class CrmStack(cdk.Stack):
         )
         return api
 
-    def _alarm(self, cid: str, description: str, metric: cloudwatch.IMetric, threshold: int = 1) -> cloudwatch.Alarm:
-        """An alarm when `metric` reaches `threshold` within one period; no data is fine."""
+    def _alarm(
+        self, cid: str, description: str, metric: cloudwatch.IMetric, threshold: int = 1,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) -> cloudwatch.Alarm:
+        """An alarm when `metric` reaches `threshold` (or falls to it) within one period; no data is fine."""
         return cloudwatch.Alarm(
             self, cid, alarm_description=description, metric=metric, threshold=threshold, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            comparison_operator=comparison, treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
     def _api_alarms(self) -> None:
@@ -660,25 +1007,18 @@ class CrmStack(cdk.Stack):
     def _function(self, spec: Function) -> lambda_.Function:
         """One registry entry: the Lambda, its permissions, its trigger and its alarms.
 
-        Every function has a dead-letter queue that collects whatever it failed to
-        process: stream batches it gave up on, bus events that could not be delivered,
-        and asynchronous invocations (bus, Scheduler) that kept failing.
+        Every triggered function has a dead-letter queue that collects whatever it failed
+        to process: stream batches it gave up on, bus events that could not be delivered,
+        and asynchronous invocations (bus, Scheduler) that kept failing. A function with no
+        trigger (``reindex``) is invoked by an operator, who sees its result: it has no
+        queue, and a failed asynchronous invocation is not retried (a rebuild is re-run on
+        purpose, not three times over); its errors alarm like every function's.
         """
         cid = _pascal(spec.name)
         name = self._function_name(spec.name)
-        dlq = sqs.Queue(
-            self,
-            f"{cid}DeadLetterQueue",
-            queue_name=f"{name}-dlq",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
         invoked_asynchronously = spec.bus_pattern is not None or spec.schedule_target
-        if not invoked_asynchronously:
-            _acknowledge(dlq, "AwsSolutions-SQS3",
-                         "This queue is itself a dead-letter queue: the on-failure destination of the stream "
-                         "event source mapping.")
+        triggered = invoked_asynchronously or spec.stream_filter is not None
+        dlq = self._dead_letter_queue(cid, name, asynchronous=invoked_asynchronously) if triggered else None
         fn = lambda_.Function(
             self,
             f"{cid}Function",
@@ -696,16 +1036,17 @@ class CrmStack(cdk.Stack):
             log_group=logs.LogGroup(self, f"{cid}LogGroup", log_group_name=f"/aws/lambda/{name}",
                                     retention=self.log_retention, removal_policy=self.removal_policy),
             dead_letter_queue=dlq if invoked_asynchronously else None,
-            retry_attempts=2 if invoked_asynchronously else None,
+            retry_attempts=2 if invoked_asynchronously else (None if triggered else 0),
         )
         self._grant_function(fn, spec)
 
         if spec.stream_filter is not None:
+            window = STREAM_BATCHING_WINDOW_SECONDS.get(spec.name, DEFAULT_STREAM_BATCHING_WINDOW_SECONDS)
             fn.add_event_source(event_sources.DynamoEventSource(
                 self.table,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                 batch_size=100,
-                max_batching_window=cdk.Duration.seconds(5),
+                max_batching_window=cdk.Duration.seconds(window),
                 bisect_batch_on_error=True,
                 retry_attempts=5,
                 max_record_age=cdk.Duration.days(1),
@@ -732,6 +1073,21 @@ class CrmStack(cdk.Stack):
         self._function_alarms(cid, name, fn, dlq)
         return fn
 
+    def _dead_letter_queue(self, cid: str, name: str, *, asynchronous: bool) -> sqs.Queue:
+        dlq = sqs.Queue(
+            self,
+            f"{cid}DeadLetterQueue",
+            queue_name=f"{name}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        if not asynchronous:
+            _acknowledge(dlq, "AwsSolutions-SQS3",
+                         "This queue is itself a dead-letter queue: the on-failure destination of the stream "
+                         "event source mapping.")
+        return dlq
+
     def _grant_function(self, fn: lambda_.Function, spec: Function) -> None:
         """Least privilege from the registry's ``needs``: the table always, the rest on demand."""
         fn.add_to_role_policy(self._table_statement())
@@ -745,6 +1101,11 @@ class CrmStack(cdk.Stack):
         if "scheduler" in spec.needs:
             for statement in self._scheduler_statements():
                 fn.add_to_role_policy(statement)
+        if "search_write" in spec.needs:
+            # Index maintenance on the stage's domain; FGAC limits it to crm-<stage>-* indices.
+            fn.add_to_role_policy(iam.PolicyStatement(
+                actions=list(SEARCH_WRITE_ACTIONS), resources=[self._search_domain_arn("*")],
+            ))
 
         _acknowledge(fn, "AwsSolutions-IAM4",
                      "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
@@ -758,17 +1119,21 @@ class CrmStack(cdk.Stack):
             wildcard_findings.append(self._resource_finding(self._archive_objects_arn()))
         if "scheduler" in spec.needs:
             wildcard_findings.append(self._resource_finding(self._schedules_arn()))
+        if "search_write" in spec.needs:
+            wildcard_findings.append(self._resource_finding(self._search_domain_arn("*")))
         _acknowledge(fn, "AwsSolutions-IAM5",
                      "X-Ray tracing and dynamodb:ListStreams do not support resource-level permissions; archive "
-                     "object keys and schedule names are generated at run time, so they are scoped to tenants/ and "
-                     "to the stage's schedule group.",
+                     "object keys, schedule names and search index paths are generated at run time, so they are "
+                     "scoped to tenants/, to the stage's schedule group and to the stage's search domain (where "
+                     "fine-grained access control limits writes to the stage's indices).",
                      wildcard_findings)
 
-    def _function_alarms(self, cid: str, name: str, fn: lambda_.Function, dlq: sqs.Queue) -> None:
+    def _function_alarms(self, cid: str, name: str, fn: lambda_.Function, dlq: sqs.Queue | None) -> None:
         five_minutes = cdk.Duration.minutes(5)
         self._alarm(f"{cid}ErrorsAlarm", f"{name} raised errors", fn.metric_errors(period=five_minutes, statistic="Sum"))
-        self._alarm(f"{cid}DeadLetterQueueAlarm", f"{name} has messages it failed to process",
-                    dlq.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"))
+        if dlq is not None:
+            self._alarm(f"{cid}DeadLetterQueueAlarm", f"{name} has messages it failed to process",
+                        dlq.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"))
 
     # ------------------------------------------------------------------ outputs
 
@@ -782,6 +1147,7 @@ class CrmStack(cdk.Stack):
             "StaffAppClientId": self.staff_client.user_pool_client_id,
             "PortalUserPoolId": self.portal_pool.user_pool_id,
             "PortalAppClientId": self.portal_client.user_pool_client_id,
+            "SearchDomainEndpoint": self.search_domain.domain_endpoint,
         }
         for key, value in outputs.items():
             cdk.CfnOutput(self, key, value=value)

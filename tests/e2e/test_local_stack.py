@@ -59,6 +59,9 @@ def test_given_rep_when_creating_then_manager_sees_it_and_conflicting_edit_is_40
     replay = stack.call("POST", "/v1/customers", rep, {"name": "新客户（端到端）", "mobile": "13700001111"},
                         headers={"Idempotency-Key": "e2e-create-1"})
     assert replay.json()["id"] == created.json()["id"]
+    deadline = time.monotonic() + 2  # lists follow the table through the stream (documented: about a second)
+    while "新客户（端到端）" not in _names(stack, manager) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert "新客户（端到端）" in _names(stack, manager)
     cid = created.json()["id"]
     assert stack.call("PATCH", f"/v1/customers/{cid}", manager, {"level": "A"}, headers={"If-Match": created.headers["ETag"]}).status_code == 200

@@ -16,6 +16,7 @@ from aws_cdk.assertions import Match
 
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
+from infra.stack import DEVELOPMENT_SEARCH, PRODUCTION_SEARCH, search_capacity
 
 STAGE = "dev"
 PREFIX = f"crm-{STAGE}"
@@ -25,12 +26,14 @@ RUNTIME_SETTINGS = (
     "CRM_STAGE", "CRM_REGION", "CRM_TABLE_NAME", "CRM_EVENT_BUS_NAME", "CRM_SCHEDULE_GROUP",
     "CRM_REMINDER_TARGET_ARN", "CRM_SCHEDULER_ROLE_ARN", "CRM_ARCHIVE_BUCKET", "CRM_IDENTITY_PROVIDER",
     "CRM_COGNITO_USER_POOL_ID", "CRM_COGNITO_CLIENT_ID", "CRM_JWT_ISSUER", "CRM_JWT_AUDIENCE",
-    "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
+    "CRM_OPENSEARCH_URL", "CRM_SEARCH_INDEX_PREFIX", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
 )
 
 STREAM_CONSUMERS = [f for f in FUNCTIONS if f.stream_filter is not None]
 BUS_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None]
 SCHEDULE_TARGETS = [f for f in FUNCTIONS if f.schedule_target]
+UNTRIGGERED = [f for f in FUNCTIONS if f.stream_filter is None and f.bus_pattern is None and not f.schedule_target]
+SEARCH_WRITERS = [f for f in FUNCTIONS if "search_write" in f.needs]
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -89,6 +92,31 @@ def _role_of(function: dict[str, Any]) -> str:
 
 def _actions(statements: list[dict[str, Any]]) -> set[str]:
     return {a for s in statements for a in _as_list(s["Action"])}
+
+
+def _search_domain(template_json: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return _only(_resources(template_json, "AWS::OpenSearchService::Domain"))
+
+
+def _opensearch_url(template_json: dict[str, Any]) -> dict[str, Any]:
+    """``https://`` + the domain endpoint, as CloudFormation joins it."""
+    return {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [_search_domain(template_json)[0], "DomainEndpoint"]}]]}
+
+
+def _is_domain_arn(resource: Any, path: str) -> bool:
+    """Whether a policy resource is the stage's search domain ARN followed by ``/path``."""
+    return json.dumps(resource).endswith(f':domain/{PREFIX}/{path}"]]}}')
+
+
+def _api_role(template_json: dict[str, Any]) -> str:
+    _, api = _only(_resources(template_json, "AWS::Serverless::Function"))
+    return api["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def _api_statements(template_json: dict[str, Any]) -> list[dict[str, Any]]:
+    """Everything the API role is granted: its managed policy and any attached or inline policy."""
+    _, policy = _only(_resources(template_json, "AWS::IAM::ManagedPolicy"))
+    return [*policy["Properties"]["PolicyDocument"]["Statement"], *_statements_of_role(template_json, _api_role(template_json))]
 
 
 # ---------------------------------------------------------------------------- synthesis
@@ -172,6 +200,8 @@ def test_given_registry_entry_when_synthesized_then_its_function_gets_every_sett
     assert env["CRM_STAGE"] == STAGE
     assert env["CRM_IDENTITY_PROVIDER"] == "cognito"
     assert env["CRM_TABLE_NAME"] == {"Ref": _logical_id(template_json, "AWS::DynamoDB::Table")}
+    assert env["CRM_OPENSEARCH_URL"] == _opensearch_url(template_json)
+    assert env["CRM_SEARCH_INDEX_PREFIX"] == PREFIX
 
 
 def test_given_functions_when_synthesized_then_they_share_the_api_dependency_layer(template_json):
@@ -248,9 +278,37 @@ def test_given_function_when_synthesized_then_errors_and_dead_letters_raise_alar
                     and {"Name": "FunctionName", "Value": {"Ref": function_id}} in a["Dimensions"]]
     dlq_alarms = [a for a in alarms if a.get("MetricName") == "ApproximateNumberOfMessagesVisible"
                   and a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] in queues]
-    assert len(queues) == 1
+    # A function nothing triggers (an operator invokes it) has no queue to collect failures.
+    assert len(queues) == (0 if spec in UNTRIGGERED else 1)
     assert len(error_alarms) == 1
-    assert len(dlq_alarms) == 1
+    assert len(dlq_alarms) == len(queues)
+
+
+@pytest.mark.parametrize("spec", UNTRIGGERED, ids=lambda f: f.name)
+def test_given_function_without_trigger_when_synthesized_then_nothing_invokes_it_and_failures_are_not_retried(
+        template_json, spec):
+    function_id, fn = _function(template_json, spec)
+    arn = {"Fn::GetAtt": [function_id, "Arn"]}
+    mappings = [m for m in _resources(template_json, "AWS::Lambda::EventSourceMapping").values()
+                if m["Properties"]["FunctionName"] == {"Ref": function_id}]
+    rule_targets = [t for r in _resources(template_json, "AWS::Events::Rule").values()
+                    for t in r["Properties"]["Targets"] if t["Arn"] == arn]
+    permissions = [p for p in _resources(template_json, "AWS::Lambda::Permission").values()
+                   if p["Properties"]["FunctionName"] in (arn, {"Ref": function_id})]
+    _, invoke_config = _only({k: v for k, v in _resources(template_json, "AWS::Lambda::EventInvokeConfig").items()
+                              if v["Properties"]["FunctionName"] == {"Ref": function_id}})
+
+    assert mappings == [] and rule_targets == [] and permissions == []
+    assert "DeadLetterConfig" not in fn["Properties"]
+    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0
+
+
+def test_given_reindex_entry_when_synthesized_then_it_may_run_fifteen_minutes_with_1024_mb(template_json):
+    _, fn = _function(template_json, next(f for f in FUNCTIONS if f.name == "reindex"))
+
+    assert fn["Properties"]["FunctionName"] == f"{PREFIX}-reindex"
+    assert fn["Properties"]["Timeout"] == 900
+    assert fn["Properties"]["MemorySize"] == 1024
 
 
 # ---------------------------------------------------------------------------- IAM
@@ -266,6 +324,7 @@ def test_given_function_needs_when_synthesized_then_its_role_grants_only_what_it
     assert ("s3:PutObject" in actions) == ("bucket" in spec.needs)
     assert ("scheduler:CreateSchedule" in actions) == ("scheduler" in spec.needs)
     assert ("iam:PassRole" in actions) == ("scheduler" in spec.needs)
+    assert ("es:ESHttpPut" in actions) == ("search_write" in spec.needs)
     assert not {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"}
 
 
@@ -314,6 +373,8 @@ def test_given_api_when_synthesized_then_handler_gets_every_setting_from_stack_r
     assert env["CRM_COGNITO_CLIENT_ID"] == env["CRM_JWT_AUDIENCE"] == {"Ref": staff_client}
     assert env["CRM_JWT_ISSUER"] == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [staff_pool, "ProviderURL"]}]]}
     assert json.dumps(env["CRM_REMINDER_TARGET_ARN"]).endswith(f':function:{PREFIX}-reminders"]]}}')
+    assert env["CRM_OPENSEARCH_URL"] == _opensearch_url(template_json)
+    assert env["CRM_SEARCH_INDEX_PREFIX"] == PREFIX
 
 
 def test_given_api_when_synthesized_then_it_runs_with_the_stack_role_not_a_chalice_role(template_json):
@@ -356,6 +417,183 @@ def test_given_api_policy_when_synthesized_then_bus_schedules_and_staff_logins_a
     for action in ("AdminCreateUser", "AdminSetUserPassword", "AdminDisableUser", "AdminEnableUser",
                    "AdminUserGlobalSignOut", "AdminUpdateUserAttributes"):
         assert by_action[f"cognito-idp:{action}"]["Resource"] == {"Fn::GetAtt": [staff_pool, "Arn"]}
+
+
+# ---------------------------------------------------------------------------- search
+
+def test_given_search_domain_when_synthesized_then_it_is_opensearch_2_encrypted_https_only_with_fgac(template_json):
+    _, domain = _search_domain(template_json)
+    props = domain["Properties"]
+    security = props["AdvancedSecurityOptions"]
+
+    assert props["DomainName"] == PREFIX
+    assert props["EngineVersion"].startswith("OpenSearch_2.")
+    assert props["EncryptionAtRestOptions"] == {"Enabled": True}
+    assert props["NodeToNodeEncryptionOptions"] == {"Enabled": True}
+    assert props["DomainEndpointOptions"]["EnforceHTTPS"] is True
+    assert props["DomainEndpointOptions"]["TLSSecurityPolicy"].startswith("Policy-Min-TLS-1-2")
+    assert security["Enabled"] is True
+    assert security["InternalUserDatabaseEnabled"] is False
+    assert security.get("AnonymousAuthEnabled", False) is False
+    assert "VPCOptions" not in props
+    assert props["EBSOptions"]["VolumeType"] == "gp3"
+
+
+def test_given_dev_stage_when_synthesized_then_search_domain_is_one_small_node_removed_with_the_stack(template_json):
+    _, domain = _search_domain(template_json)
+    cluster = domain["Properties"]["ClusterConfig"]
+
+    assert cluster["InstanceType"] == DEVELOPMENT_SEARCH.data_node_type
+    assert cluster["InstanceCount"] == DEVELOPMENT_SEARCH.data_nodes == 1
+    assert cluster["MultiAZWithStandbyEnabled"] is False
+    assert cluster["DedicatedMasterEnabled"] is False
+    assert domain["Properties"]["EBSOptions"]["VolumeSize"] == DEVELOPMENT_SEARCH.volume_gib
+    assert domain["DeletionPolicy"] == "Delete"
+
+
+def test_given_stage_defaults_when_resolved_then_only_prod_runs_multi_az_with_standby_and_cluster_managers():
+    prod, dev = search_capacity("prod"), search_capacity("dev")
+
+    assert prod == PRODUCTION_SEARCH and prod.standby and prod.availability_zones == 3
+    assert prod.data_nodes % 3 == 0 and prod.master_nodes == 3 and not prod.data_node_type.startswith("t3.")
+    assert dev == DEVELOPMENT_SEARCH and not dev.standby and dev.availability_zones == 1
+    assert search_capacity("staging") == DEVELOPMENT_SEARCH
+
+
+def test_given_search_context_when_resolved_then_it_overrides_the_stage_capacity():
+    assert search_capacity("dev", '{"data_nodes": 2, "volume_gib": 20}').availability_zones == 2
+    assert search_capacity("prod", {"data_node_type": "r6g.xlarge.search", "data_nodes": 6}).data_nodes == 6
+    with pytest.raises(ValueError, match="unknown"):
+        search_capacity("dev", {"standby": True})
+    with pytest.raises(ValueError, match="unknown"):
+        search_capacity("dev", {"instances": 2})
+    with pytest.raises(ValueError, match="Multi-AZ with standby"):
+        search_capacity("prod", {"data_nodes": 2})
+    with pytest.raises(ValueError, match="Multi-AZ with standby"):
+        search_capacity("prod", {"data_node_type": "t3.small.search"})
+
+
+def test_given_search_domain_when_synthesized_then_slow_and_error_logs_go_to_cloudwatch(template_json):
+    _, domain = _search_domain(template_json)
+    published = domain["Properties"]["LogPublishingOptions"]
+    logs_policy_id, logs_policy = _only(_resources(template_json, "AWS::Logs::ResourcePolicy"))
+    log_groups = _resources(template_json, "AWS::Logs::LogGroup")
+
+    assert set(published) == {"SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS", "ES_APPLICATION_LOGS"}
+    for option in published.values():
+        assert option["Enabled"] is True
+        assert option["CloudWatchLogsLogGroupArn"]["Fn::GetAtt"][0] in log_groups
+        assert json.dumps(option["CloudWatchLogsLogGroupArn"]) in json.dumps(logs_policy)
+    assert "es.amazonaws.com" in json.dumps(logs_policy) and f":domain/{PREFIX}" in json.dumps(logs_policy)
+    assert logs_policy_id in domain["DependsOn"]  # the service checks the policy when the domain is created
+
+
+def test_given_search_access_policy_when_synthesized_then_only_the_stacks_roles_may_call_and_no_wildcard(template_json):
+    _, domain = _search_domain(template_json)
+    _, resource = _only(_resources(template_json, "Custom::SearchRoles"))
+    admin_role = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    admin_role = template_json["Resources"][admin_role]["Properties"]["Role"]["Fn::GetAtt"][0]
+    granted: dict[str, set[str]] = {}
+    for statement in domain["Properties"]["AccessPolicies"]["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert list(statement["Principal"]) == ["AWS"] and "*" not in json.dumps(statement["Principal"])
+        for principal in _as_list(statement["Principal"]["AWS"]):
+            assert template_json["Resources"][principal["Fn::GetAtt"][0]]["Type"] == "AWS::IAM::Role"
+            granted.setdefault(principal["Fn::GetAtt"][0], set()).update(_as_list(statement["Action"]))
+        path = "_plugins/_security/api/*" if statement["Principal"]["AWS"] == {"Fn::GetAtt": [admin_role, "Arn"]} else "*"
+        assert _is_domain_arn(statement["Resource"], path)
+
+    writers = {_role_of(_function(template_json, spec)[1]) for spec in SEARCH_WRITERS}
+    assert set(granted) == {_api_role(template_json), admin_role, *writers}
+    # Within the account the access policy grants on its own: the API may not write through it.
+    assert granted[_api_role(template_json)] == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"}
+    assert granted[admin_role] == {"es:ESHttpPut", "es:ESHttpDelete"}
+    for writer in writers:
+        assert {"es:ESHttpPut", "es:ESHttpDelete"} <= granted[writer]
+
+
+@pytest.mark.parametrize("spec", SEARCH_WRITERS, ids=lambda f: f.name)
+def test_given_search_writer_when_synthesized_then_its_role_may_put_and_delete_on_the_domain_only(template_json, spec):
+    _, fn = _function(template_json, spec)
+    search = [s for s in _statements_of_role(template_json, _role_of(fn))
+              if any(a.startswith("es:") for a in _as_list(s["Action"]))]
+
+    assert len(search) == 1
+    assert {"es:ESHttpPut", "es:ESHttpDelete", "es:ESHttpPost"} <= set(_as_list(search[0]["Action"]))
+    assert _is_domain_arn(search[0]["Resource"], "*")
+
+
+def test_given_api_when_synthesized_then_it_may_search_the_domain_but_never_put_or_delete(template_json):
+    search = [s for s in _api_statements(template_json) if any(a.startswith("es:") for a in _as_list(s["Action"]))]
+
+    assert len(search) == 1
+    assert set(_as_list(search[0]["Action"])) == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"}
+    assert _is_domain_arn(search[0]["Resource"], "*")
+    assert not {"es:ESHttpPut", "es:ESHttpDelete", "es:ESHttpPatch"} & _actions(_api_statements(template_json))
+
+
+def test_given_fgac_when_synthesized_then_lambda_roles_map_to_least_privilege_roles_on_the_stage_indices(template_json):
+    domain_id, domain = _search_domain(template_json)
+    _, resource = _only(_resources(template_json, "Custom::SearchRoles"))
+    props = resource["Properties"]
+    provider = template_json["Resources"][props["ServiceToken"]["Fn::GetAtt"][0]]
+    writer, reader = props["Roles"][f"{PREFIX}-search-writer"], props["Roles"][f"{PREFIX}-search-reader"]
+    writers = [{"Fn::GetAtt": [_role_of(_function(template_json, spec)[1]), "Arn"]} for spec in SEARCH_WRITERS]
+
+    # the provider runs as the FGAC master and talks to this domain
+    assert domain["Properties"]["AdvancedSecurityOptions"]["MasterUserOptions"]["MasterUserARN"] == provider["Properties"]["Role"]
+    assert props["Endpoint"] == {"Fn::GetAtt": [domain_id, "DomainEndpoint"]}
+    assert props["Mappings"] == {
+        f"{PREFIX}-search-writer": writers,
+        f"{PREFIX}-search-reader": [{"Fn::GetAtt": [_api_role(template_json), "Arn"]}],
+    }
+    for role in (writer, reader):
+        assert [p["index_patterns"] for p in role["index_permissions"]] == [[f"{PREFIX}-*"]]
+    assert {"crud", "create_index"} <= set(writer["index_permissions"][0]["allowed_actions"])
+    assert not {"manage", "indices_all", "unlimited", "indices:admin/delete"} & set(writer["index_permissions"][0]["allowed_actions"])
+    assert not {"cluster_all", "cluster_manage_index_templates", "unlimited"} & set(writer["cluster_permissions"])
+    assert set(reader["index_permissions"][0]["allowed_actions"]) <= {"read", "search"}
+    assert reader["cluster_permissions"] == ["cluster_composite_ops_ro"]
+    assert "all_access" not in json.dumps(props)
+
+
+def test_given_fgac_master_when_synthesized_then_only_lambda_assumes_it_and_it_reaches_only_the_security_api(template_json):
+    _, domain = _search_domain(template_json)
+    master = domain["Properties"]["AdvancedSecurityOptions"]["MasterUserOptions"]["MasterUserARN"]["Fn::GetAtt"][0]
+    role = template_json["Resources"][master]["Properties"]
+    statements = _statements_of_role(template_json, master)
+
+    assert [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"]] == [{"Service": "lambda.amazonaws.com"}]
+    assert len(statements) == 1
+    assert set(_as_list(statements[0]["Action"])) == {"es:ESHttpPut", "es:ESHttpDelete"}
+    assert _is_domain_arn(statements[0]["Resource"], "_plugins/_security/api/*")
+
+
+def test_given_indexer_when_synthesized_then_its_stream_mapping_keeps_search_within_a_second(template_json):
+    spec = next(f for f in FUNCTIONS if f.name == "indexer")
+    function_id, _ = _function(template_json, spec)
+    _, mapping = _only({k: v for k, v in _resources(template_json, "AWS::Lambda::EventSourceMapping").items()
+                        if v["Properties"]["FunctionName"] == {"Ref": function_id}})
+    props = mapping["Properties"]
+
+    assert [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]] == [
+        {"dynamodb": {"Keys": {"sk": {"S": ["#"]}}}}]
+    assert props["BatchSize"] == 100
+    assert props["MaximumBatchingWindowInSeconds"] == 1
+    assert props["BisectBatchOnFunctionError"] is True
+    destination = props["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert template_json["Resources"][destination]["Type"] == "AWS::SQS::Queue"
+
+
+def test_given_search_domain_when_synthesized_then_red_cluster_blocked_writes_and_low_storage_raise_alarms(template_json):
+    alarms = {a["Properties"]["MetricName"]: a["Properties"] for a in _resources(template_json, "AWS::CloudWatch::Alarm").values()
+              if a["Properties"].get("Namespace") == "AWS/ES"}
+
+    assert {"ClusterStatus.red", "ClusterIndexWritesBlocked", "JVMMemoryPressure", "FreeStorageSpace",
+            "AutomatedSnapshotFailure"} <= set(alarms)
+    for alarm in alarms.values():
+        assert {"Name": "DomainName", "Value": {"Ref": _search_domain(template_json)[0]}} in alarm["Dimensions"]
+    assert alarms["FreeStorageSpace"]["ComparisonOperator"] == "LessThanOrEqualToThreshold"
 
 
 # ---------------------------------------------------------------------------- events and scheduling
