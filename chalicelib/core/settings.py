@@ -5,6 +5,9 @@ through the CDK stack (infra/). Reading settings never talks to AWS.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from pydantic import AliasChoices, Field
@@ -60,3 +63,24 @@ def get_settings() -> Settings:
 def reset_settings() -> None:
     """Forget cached settings (tests and the local stack change the environment)."""
     get_settings.cache_clear()
+
+
+@contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """Run with these environment variables (None = unset), then restore them; settings are
+    re-read on the way in and out (tests and the benchmark switch configurations this way)."""
+    saved = {k: os.environ.get(k) for k in values}
+
+    def apply(pairs: dict[str, str | None]) -> None:
+        for k, v in pairs.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        reset_settings()
+
+    apply(values)
+    try:
+        yield
+    finally:
+        apply(saved)

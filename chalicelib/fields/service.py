@@ -74,8 +74,9 @@ def create(entity: str, body: dict[str, Any]) -> dict[str, Any]:
     if any(f.key == body["key"] for f in existing):
         raise ValidationFailed("DUPLICATE", field="key", value=body["key"])
     kind = KIND[body["field_type"]]
+    multi = body["field_type"] == "multiselect"
     used = {f.slot for f in existing}
-    free = [schema.slot_name(kind, n) for n in range(1, schema.SLOTS_PER_KIND + 1) if schema.slot_name(kind, n) not in used]
+    free = [name for n in range(1, schema.SLOTS_PER_KIND + 1) if (name := schema.slot_name(kind, n, multi)) not in used]
     if not free:
         raise ValidationFailed("CUSTOM_FIELD_LIMIT", kind=kind, limit=schema.SLOTS_PER_KIND)
     if body["field_type"] in ("select", "multiselect") and not body.get("options"):

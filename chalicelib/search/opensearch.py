@@ -77,6 +77,8 @@ def mapping(es: schema.EntitySchema) -> dict[str, Any]:
     })
     templates = [{f"custom_{kind}": {"match": f"cf_{letter}*", "match_pattern": "simple", "mapping": FIELD_MAPPING[kind]}}
                  for kind, letter in schema.SLOT_LETTER.items()]
+    templates.append({"custom_multi_keyword": {"match": f"cf_{schema.MULTI_LETTER}*", "match_pattern": "simple",
+                                               "mapping": FIELD_MAPPING[schema.KEYWORD]}})
     return {"dynamic": True, "dynamic_templates": templates, "properties": props}
 
 

@@ -23,6 +23,7 @@ from ..db.base import DecimalAttribute
 TEXT, KEYWORD, PREFIX, NUMBER, DATE, BOOLEAN = "text", "keyword", "prefix", "number", "date", "boolean"
 KINDS = (TEXT, KEYWORD, PREFIX, NUMBER, DATE, BOOLEAN)
 SLOT_LETTER = {TEXT: "t", KEYWORD: "k", PREFIX: "p", NUMBER: "n", DATE: "d", BOOLEAN: "b"}
+MULTI_LETTER = "m"  # multi-valued keyword slots (multiselect): cf_m1 …
 SLOTS_PER_KIND = 40
 
 # fields every document has (besides the entity's own)
@@ -46,6 +47,9 @@ class EntitySchema:
             return self.fields[field]
         return slot_kind(field)
 
+    def is_multi(self, field: str) -> bool:
+        return field in self.multi or field.startswith(f"cf_{MULTI_LETTER}")
+
     def text_fields(self) -> list[str]:
         return [f for f, k in self.fields.items() if k == TEXT]
 
@@ -56,12 +60,14 @@ class EntitySchema:
 def slot_kind(field: str) -> str | None:
     """cf_n3 -> number; anything else -> None."""
     if field.startswith("cf_") and len(field) > 4 and field[4:].isdigit():
+        if field[3] == MULTI_LETTER:
+            return KEYWORD
         return next((k for k, letter in SLOT_LETTER.items() if letter == field[3]), None)
     return None
 
 
-def slot_name(kind: str, n: int) -> str:
-    return f"cf_{SLOT_LETTER[kind]}{n}"
+def slot_name(kind: str, n: int, multi: bool = False) -> str:
+    return f"cf_{MULTI_LETTER if multi else SLOT_LETTER[kind]}{n}"
 
 
 def _kind_of(attr) -> tuple[str, bool]:

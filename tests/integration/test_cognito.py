@@ -6,13 +6,12 @@ Cognito issues (verified against the pool's JWKS, issuer and app client)."""
 from __future__ import annotations
 
 import gzip
-import os
 from pathlib import Path
 
 import moto.cognitoidp
 import pytest
 
-from chalicelib.core.settings import get_settings, reset_settings
+from chalicelib.core.settings import environment, get_settings
 from chalicelib.ports import client
 
 
@@ -32,18 +31,8 @@ def cognito(api, tmp_path):
     env = {"CRM_IDENTITY_PROVIDER": "cognito", "CRM_COGNITO_USER_POOL_ID": pool["Id"], "CRM_COGNITO_CLIENT_ID": app_client["ClientId"],
            "CRM_JWT_ISSUER": f"https://cognito-idp.{get_settings().region}.amazonaws.com/{pool['Id']}",
            "CRM_JWT_AUDIENCE": app_client["ClientId"], "CRM_JWKS_URL": f"file://{jwks_file}"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    reset_settings()
-    try:
+    with environment(**env):
         yield {"pool": pool["Id"], "client": app_client["ClientId"], "idp": idp}
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        reset_settings()
 
 
 def _sign_in(c, tenant: str, user_id: str, password: str) -> str:

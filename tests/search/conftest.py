@@ -13,6 +13,7 @@ import pytest
 from chalicelib.search.embedded import EmbeddedIndex
 
 ENGINES = ["embedded", "opensearch"]
+_node_info: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,7 @@ def opensearch_url():
         node = opensearch.start()
     except Exception as e:  # noqa: BLE001 - reported as a failure with the node's own words
         pytest.fail(f"OpenSearch test node could not start, the contract suite cannot run on OpenSearch:\n{e}", pytrace=False)
-    print(f"\n[search] OpenSearch node {node.url}", flush=True)
+    _node_info.append(f"OpenSearch {opensearch.VERSION} node at {node.url} (integration-test distribution, Maven Central)")
     yield node.url
     node.stop()
 
@@ -54,3 +55,27 @@ def engine(request, tmp_path_factory, _engines):
 @pytest.fixture
 def tenant():
     return "t" + uuid.uuid4().hex[:10]
+
+
+_outcomes: dict[str, dict[str, int]] = {e: {} for e in ENGINES}
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+        return
+    if "tests/search/" not in report.nodeid:
+        return
+    for e in ENGINES:
+        if f"[{e}" in report.nodeid or f"-{e}]" in report.nodeid:
+            _outcomes[e][report.outcome] = _outcomes[e].get(report.outcome, 0) + 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not any(_outcomes.values()):
+        return
+    terminalreporter.section("search contract suite")
+    for e in ENGINES:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(_outcomes[e].items())) or "not run"
+        terminalreporter.write_line(f"{e:10s} {counts}")
+    for line in _node_info:
+        terminalreporter.write_line(line)

@@ -10,7 +10,7 @@ from chalicelib.customers.models import Customer
 from chalicelib.search import documents
 from chalicelib.search.query import EntityQuery, Filter, IndexOp, Scope, SearchRequest
 
-SLOTS = {"budget": "cf_n1", "visit_day": "cf_d1", "vip": "cf_b1", "channel": "cf_k1", "motto": "cf_t1"}
+SLOTS = {"budget": "cf_n1", "visit_day": "cf_d1", "vip": "cf_b1", "channel": "cf_k1", "motto": "cf_t1", "areas": "cf_m1"}
 NOW = "2026-11-22T00:00:00.000Z"
 _ids = itertools.count(1)
 
@@ -102,7 +102,8 @@ def test_tenant_and_data_scope_are_inside_the_query(engine, tenant):
 def test_filters_on_built_in_and_custom_fields(engine, tenant):
     put(engine,
         cust(tenant, "A1", level="A", credit_limit=Decimal("5000.50"), tags=["重点", "华东"],
-             custom={"budget": 100, "visit_day": "2026-11-05", "vip": True, "channel": "web", "motto": "诚信为本"}),
+             custom={"budget": 100, "visit_day": "2026-11-05", "vip": True, "channel": "web", "motto": "诚信为本",
+                     "areas": ["华东", "华南"]}),
         cust(tenant, "B1", level="B", credit_limit=Decimal("100"), tags=["华东"], custom={"budget": 900, "visit_day": "2026-10-20", "vip": False}),
         cust(tenant, "C1", level="C", region="上海/浦东"),
         cust(tenant, "A2", level="A", created="2026-10-31T17:00:00.000Z"))
@@ -122,6 +123,10 @@ def test_filters_on_built_in_and_custom_fields(engine, tenant):
     assert run(Filter("cf_d1", "range", {"gte": "2026-11-01", "lt": "2026-12-01"})) == ["A1"]
     assert run(Filter("cf_b1", "eq", True)) == ["A1"]
     assert run(Filter("cf_k1", "eq", "web")) == ["A1"]
+    assert run(Filter("cf_m1", "in", ["华南", "西北"])) == ["A1"]
+    assert run(Filter("cf_m1", "missing")) == ["A2", "B1", "C1"]
+    assert run(Filter("cf_k2", "exists")) == []  # a slot no document uses yet
+    assert run(Filter("cf_k2", "missing")) == ["A1", "A2", "B1", "C1"]
     assert run(Filter("created_at", "range", {"gte": "2026-10-31T16:00:00.000Z", "lt": "2026-11-30T16:00:00.000Z"})) == ["A2"]
     assert run(Filter("level", "eq", "A"), Filter("tags", "exists")) == ["A1"]
     assert run(text="诚信") == ["A1"]
@@ -161,9 +166,12 @@ def test_relevance_pages_cover_every_hit_once(engine, tenant):
 
 
 def test_facet_counts(engine, tenant):
-    put(engine, cust(tenant, "1", level="A", tags=["x", "y"], locked=True), cust(tenant, "2", level="A", tags=["x"]),
+    put(engine, cust(tenant, "1", level="A", tags=["x", "y"], locked=True, custom={"areas": ["华东", "华南"]}),
+        cust(tenant, "2", level="A", tags=["x"], custom={"areas": ["华东"]}),
         cust(tenant, "3", level="B", credit_limit=Decimal(7)), cust(tenant, "4", credit_limit=Decimal(7)), cust(tenant, "华为", level="C"))
-    r = engine.search(everything(tenant, facets=["level", "tags", "locked", "credit_limit"]))
+    r = engine.search(everything(tenant, facets=["level", "tags", "locked", "credit_limit", "cf_m1", "cf_k9"]))
+    assert r.facets["cf_m1"] == [("华东", 2), ("华南", 1)]
+    assert r.facets["cf_k9"] == []
     assert r.facets["level"] == [("A", 2), ("B", 1), ("C", 1)]
     assert r.facets["tags"] == [("x", 2), ("y", 1)]
     assert r.facets["locked"] == [(False, 4), (True, 1)]
