@@ -35,12 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE, help="directory for results.json and results.md (default: bench/)")
     ap.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters for the authenticated cold start")
     ap.add_argument("--large", type=int, default=10000, help="customers in the tenant for the large list measurement")
+    ap.add_argument("--search-large", type=int, default=100000, help="records for the large search measurement")
+    ap.add_argument("--no-opensearch", action="store_true", help="measure search on the embedded engine only")
     args = ap.parse_args(argv)
 
     started = time.perf_counter()
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
-    from . import coldstart, endpoints, lists, overhead, report
+    from . import coldstart, endpoints, lists, overhead, report, search
     from .calls import RECORDER
     from .stack import Stack
 
@@ -56,23 +58,24 @@ def main(argv: list[str] | None = None) -> int:
 
         RECORDER.install()
         results: dict = {}
-        print("bench: 1/4 cold start (fresh interpreters) …", file=sys.stderr, flush=True)
+        print("bench: 1/5 cold start (fresh interpreters) …", file=sys.stderr, flush=True)
         results["cold_start"] = coldstart.measure(stack.token("rep1"), repetitions=args.cold_runs)
         with Client(app, stage_name="bench") as client:
             api = endpoints.ApiClient(stack, client.http)
-            print("bench: 2/4 round trips per endpoint …", file=sys.stderr, flush=True)
+            print("bench: 2/5 round trips per endpoint …", file=sys.stderr, flush=True)
             results["round_trips"] = endpoints.run(stack, api)
-            print("bench: 3/4 API overhead over the raw GetItem …", file=sys.stderr, flush=True)
+            print("bench: 3/5 API overhead over the raw GetItem …", file=sys.stderr, flush=True)
             stack.start_api()
             try:
                 results["overhead"] = overhead.run(stack, api)
             finally:
                 stack.stop_api()
-            print(f"bench: 4/4 list pages at ~1k and ~{args.large} customers …", file=sys.stderr, flush=True)
+            print(f"bench: 4/5 list pages at ~1k and ~{args.large} customers …", file=sys.stderr, flush=True)
             results["lists"] = lists.run(api, stack.users, TENANT, sizes=(1000, args.large))
         results["approvals"] = {"status": report.NA_APPROVALS}
         results["import"] = {"status": report.NA_IMPORT}
-        results["search"] = {"status": report.NA_SEARCH}
+        print(f"bench: 5/5 search: indexing and queries at 10k and {args.search_large} records …", file=sys.stderr, flush=True)
+        results["search"] = search.run(sizes=(10000, args.search_large), opensearch=not args.no_opensearch)
         results["meta"] = {
             "started": started_at,
             "platform": f"{platform.system()} {platform.machine()}",

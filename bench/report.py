@@ -8,7 +8,6 @@ from .stats import fmt_ms, fmt_s, verdict
 
 NA_APPROVALS = "n/a (approvals not built yet)"
 NA_IMPORT = "n/a (customer import not built yet)"
-NA_SEARCH = "n/a (search not built yet)"
 NA_360 = "n/a (customer 360 not built yet: no related-record modules)"
 
 
@@ -227,7 +226,7 @@ def text(r: dict[str, Any]) -> str:
     add("")
     add(f"5. Approval state transitions per step: {NA_APPROVALS}")
     add(f"6. Import of 100,000 customers: {NA_IMPORT}")
-    add(f"   Search p95 at 100,000 records: {NA_SEARCH}")
+    add(search_text(r["search"]))
     add("")
     add("Findings")
     for f in r["findings"]:
@@ -278,7 +277,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"{ov['ms']['http']['median']:.2f} ms vs raw GetItem {ov['ms']['raw']['median']:.2f} ms = "
         f"**×{ov['ratios']['http_vs_raw_median']:g}** (p95 ×{ov['ratios']['http_vs_raw_p95']:g}); in-process "
         f"×{ov['ratios']['inproc_vs_raw_median']:g} | {ov['rounds']} | {verdict(ov['meets_budget'])} |")
-    add(f"| Search p95 ≤ 50 ms at 100,000 records | {NA_SEARCH} | — | n/a |")
+    add(search_row(r["search"]))
     add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
     add(f"| Approval: transitions per step reported | {NA_APPROVALS} | — | n/a |")
     if not bf["meets_budget"]:
@@ -313,5 +312,50 @@ def markdown(r: dict[str, Any]) -> str:
     add(f"| HTTP keep-alive with TCP_NODELAY switched off (Nagle on, n = {nagle['n']}) | {nagle['median']:.2f} ms | {nagle['p95']:.2f} ms |")
     add("")
     add("Capacity units are estimated from item sizes with DynamoDB's rules (moto returns fixed constants). "
-        "Approval transitions, customer 360, search and import are not built yet.")
+        "Approval transitions, customer 360 and import are not built yet.")
+    add("")
+    add(search_markdown(r["search"]))
     return "\n".join(L) + "\n"
+
+
+# ---- search ------------------------------------------------------------------------------
+
+def _search_engines(s: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(e, size, v) for e, d in s["engines"].items() for size, v in d["sizes"].items()]
+
+
+def search_text(s: dict[str, Any]) -> str:
+    lines = [f"7. Search (indexer batches of {s['batch']}, {s['repetitions_per_query']} runs per query)"]
+    for e, size, v in _search_engines(s):
+        lines.append(f"   {e:10s} {int(size):>7,} records: indexing {v['records_per_second']} records/s; text search p50 "
+                     f"{fmt_ms(v['text_search_ms']['median'])} p95 {fmt_ms(v['text_search_ms']['p95'])}; lists + facets p50 "
+                     f"{fmt_ms(v['list_and_facets_ms']['median'])} p95 {fmt_ms(v['list_and_facets_ms']['p95'])}")
+    b = s["budget"]
+    lines.append(f"   budget: text search p95 ≤ 50 ms at {b['size']:,} on the embedded engine: {b['text_search_p95_ms']:.1f} ms "
+                 f"{verdict(b['meets_budget'])}")
+    return "\n".join(lines)
+
+
+def search_row(s: dict[str, Any]) -> str:
+    b = s["budget"]
+    return (f"| Search p95 ≤ 50 ms at 100,000 records (embedded) | text search p95 **{b['text_search_p95_ms']:.1f} ms** at "
+            f"{b['size']:,} records; lists with filters/facets p95 {b['list_and_facets_p95_ms']:.1f} ms | "
+            f"{s['repetitions_per_query']} per query | {verdict(b['meets_budget'])} |")
+
+
+def search_markdown(s: dict[str, Any]) -> str:
+    lines = [f"#### Search (records fed through `functions/indexer.py` in batches of {s['batch']}; "
+             f"n = {s['repetitions_per_query']} per query)", "",
+             "| Engine | Records | Indexing | Text search p50 / p95 | Lists + facets p50 / p95 | All queries p95 |",
+             "|---|---|---|---|---|---|"]
+    for e, size, v in _search_engines(s):
+        lines.append(f"| {e} | {int(size):,} | {v['records_per_second']} records/s | {v['text_search_ms']['median']:.1f} / "
+                     f"{v['text_search_ms']['p95']:.1f} ms | {v['list_and_facets_ms']['median']:.1f} / {v['list_and_facets_ms']['p95']:.1f} ms | "
+                     f"{v['all_queries_ms']['p95']:.1f} ms |")
+    lines += ["", "| Query (embedded, largest size) | p50 | p95 | hits |", "|---|---|---|---|"]
+    big = str(s["budget"]["size"])
+    for name, q in s["engines"]["embedded"]["sizes"][big]["queries"].items():
+        lines.append(f"| {name} | {q['median']:.1f} ms | {q['p95']:.1f} ms | {q['total_hits']:,} |")
+    if "opensearch" in s["engines"]:
+        lines += ["", f"OpenSearch: {s['engines']['opensearch'].get('node', '')} on the same machine."]
+    return "\n".join(lines)

@@ -47,6 +47,7 @@ def prepare_environment(moto_port: int, api_port: int, key_dir: str) -> dict[str
         "CRM_SCHEDULE_GROUP": "crm-bench",
         "CRM_ARCHIVE_BUCKET": "crm-bench-archive",
         "CRM_LOCAL_IDP_KEY_FILE": os.path.join(key_dir, "idp-key.pem"),
+        "CRM_SEARCH_FILE": os.path.join(key_dir, "search.sqlite3"),
     })
     from devstack.run import configure_env
 
