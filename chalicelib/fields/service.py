@@ -176,7 +176,10 @@ def validate(tenant: str, entity: str, custom: dict[str, Any], *, current: dict[
         except ValueError as e:
             errors.append({"field": f"custom.{k}", "type": "invalid", "message": str(e)})
     for f in defs.values():
-        if f.active and f.required and f.key not in merged:
+        # required on create; on update only a value being removed counts (records older than
+        # the rule stay editable without it)
+        missing = f.key not in merged and (current is None or f.key in custom)
+        if f.active and f.required and missing:
             errors.append({"field": f"custom.{f.key}", "type": "missing", "message": f"「{f.label}」必填 / required"})
     if errors:
         raise ValidationFailed(details=errors)

@@ -66,9 +66,13 @@ def _readable(p: Principal, module: str, api_field: str) -> bool:
 
 def entity_query(p: Principal, es: schema.EntitySchema, which: str = "visible", now: str | None = None) -> EntityQuery:
     """What one entity contributes to a query: scope + the text fields the caller may read."""
-    text = tuple(f for f in es.text_fields() if _readable(p, es.module, f))
-    prefix = tuple(f for f in es.prefix_fields() if _readable(p, es.module, f))
-    return EntityQuery(es.entity, scope_for(p, es.module, which, now), text, prefix, text + prefix)
+    text = [f for f in es.text_fields() if _readable(p, es.module, f)]
+    prefix = [f for f in es.prefix_fields() if _readable(p, es.module, f)]
+    for key, (slot, _type) in _custom_slots(p.tenant_id, es.entity).items():
+        kind = schema.slot_kind(slot)
+        if kind in (schema.TEXT, schema.PREFIX) and _readable(p, es.module, f"custom.{key}"):
+            (text if kind == schema.TEXT else prefix).append(slot)
+    return EntityQuery(es.entity, scope_for(p, es.module, which, now), tuple(text), tuple(prefix), tuple(text + prefix))
 
 
 def _custom_slots(tenant_id: str, entity: str) -> dict[str, tuple[str, str]]:
@@ -273,7 +277,10 @@ def list_page(p: Principal, entity: str, params: dict[str, Any], present: Callab
 
 
 def _shown(p: Principal, es: schema.EntitySchema, highlight: dict[str, str]) -> dict[str, str]:
-    return {f: s for f, s in highlight.items() if _readable(p, es.module, f)}
+    """Highlights under API field names (custom slots as custom.<key>), readable fields only."""
+    keys = {slot: f"custom.{key}" for key, (slot, _type) in _custom_slots(p.tenant_id, es.entity).items()}
+    named = {keys.get(f, f): s for f, s in highlight.items()}
+    return {f: s for f, s in named.items() if _readable(p, es.module, f)}
 
 
 Presenter = Callable[[dict[str, Any], Principal], dict[str, Any]]

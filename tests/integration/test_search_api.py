@@ -198,3 +198,21 @@ def test_transfer_and_team_grants_move_records_between_lists(api, team):
     assert "转移的客户" in _names(_list(api, tk["rep2"], scope="mine"))
     assert "转移的客户" in _names(_list(api, tk["rep1"], scope="team"))
     assert "转移的客户" not in _names(_list(api, tk["rep1"], scope="mine"))
+
+
+def test_a_required_custom_field_binds_new_records_and_never_strands_old_ones(api, team):
+    admin, rep = team["admin"], team["tokens"]["rep1"]
+    old = _create(api, rep, "老客户")
+    r = api.call("POST", "/v1/fields/customer", admin, {"key": "contact_person", "label": "联系人", "field_type": "text", "required": True})
+    assert r.status_code == 201, r.data
+    missing = api.call("POST", "/v1/customers", rep, {"name": "新客户"})
+    assert missing.status_code == 422 and missing.data["details"][0]["field"] == "custom.contact_person"
+    assert _create(api, rep, "新客户", custom={"contact_person": "王芳"})["custom"] == {"contact_person": "王芳"}
+    edited = api.call("PATCH", f"/v1/customers/{old['id']}", rep, {"remark": "补充备注", "version": old["version"]})
+    assert edited.status_code == 200, edited.data
+    cleared = api.call("PATCH", f"/v1/customers/{old['id']}", rep, {"custom": {"contact_person": None}, "version": edited.data["version"]})
+    assert cleared.status_code == 422
+    off = api.call("PATCH", "/v1/fields/customer/contact_person", admin, {"active": False, "version": r.data["version"]})
+    assert off.status_code == 200 and off.data["active"] is False
+    assert api.call("POST", "/v1/customers", rep, {"name": "又一个"}).status_code == 201
+    assert _names(_list(api, rep, q="王芳")) == ["新客户"]  # custom text fields are searchable too
