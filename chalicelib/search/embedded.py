@@ -34,6 +34,7 @@ from .query import OPS, EntityQuery, Filter, Hit, IndexOp, SearchRequest, Search
 from .values import facet_key, highlight, to_millis
 
 TOMBSTONE_SECONDS = 25 * 3600
+SCOPE_SET_ROWS = 3000  # scopes up to this many rows limit a text match as a row-id set
 COMBINED_GROUPS = 5000  # value combinations one grouped facet scan may return
 _DDL = """
 CREATE TABLE IF NOT EXISTS docs(rid INTEGER PRIMARY KEY, idx TEXT NOT NULL, tenant TEXT NOT NULL, id TEXT NOT NULL,
@@ -45,6 +46,7 @@ CREATE TABLE IF NOT EXISTS vals(rid INTEGER NOT NULL, field TEXT NOT NULL, kw TE
 CREATE INDEX IF NOT EXISTS vals_kw ON vals(field, kw, rid);
 CREATE INDEX IF NOT EXISTS vals_num ON vals(field, num, rid);
 CREATE INDEX IF NOT EXISTS vals_rid ON vals(rid, field);
+CREATE INDEX IF NOT EXISTS vals_norm ON vals(norm, field, rid) WHERE norm IS NOT NULL;
 CREATE TABLE IF NOT EXISTS team(rid INTEGER NOT NULL, user TEXT NOT NULL, until TEXT);
 CREATE INDEX IF NOT EXISTS team_user ON team(user, rid);
 CREATE INDEX IF NOT EXISTS team_rid ON team(rid);
@@ -253,11 +255,12 @@ class EmbeddedIndex:
         match = self._match(req, text) if text else None
         if text and match is None:
             return SearchResult([], 0, {f: [] for f in req.facets}, {e.entity: 0 for e in req.entities} if req.entity_counts else {})
-        base = _Base.of(match, where, params, scored=False)
+        limit_to = self._match_scope(req)
+        base = _Base.of(match, where, params, scored=False, limit_to=limit_to)
         facets, total = self._facets(db, req, base)
         if total is None:
             total = db.execute(*base.sql("count(*)")).fetchone()[0]
-        hits, after = self._hits(db, req, _Base.of(match, where, params, scored=True), text, match is not None)
+        hits, after = self._hits(db, req, _Base.of(match, where, params, scored=True, limit_to=limit_to), text, match is not None)
         counts: dict[str, int] = {}
         if req.entity_counts:
             rows = dict(db.execute(*base.sql("d.idx, count(*)", tail="GROUP BY d.idx")).fetchall())
@@ -267,8 +270,9 @@ class EmbeddedIndex:
     def _where(self, req: SearchRequest) -> tuple[str, list[Any]]:
         clauses, params = ["d.tenant = ?"], [req.tenant_id]
         scopes = []
+        per_row = bool(req.text.strip())
         for eq in req.entities:
-            sql, p = self._scope(eq, req.tenant_id)
+            sql, p = self._scope(eq, req.tenant_id, per_row)
             scopes.append(sql)
             params += p
         clauses.append("(" + " OR ".join(scopes) + ")")
@@ -279,24 +283,41 @@ class EmbeddedIndex:
         return " AND ".join(clauses), params
 
     @staticmethod
-    def _scope(eq: EntityQuery, tenant_id: str) -> tuple[str, list[Any]]:
-        """Owners OR unexpired team grants, as one set of row ids (an OR inside the scan would
-        walk the whole tenant; the union reads only the owners' and the grants' rows)."""
+    def _scope_set(eq: EntityQuery, tenant_id: str) -> tuple[str, list[Any]] | None:
+        """The rows one entity's scope allows, as a row-id set: the owners' rows through
+        docs_owner plus the caller's unexpired grants. None when the scope is the whole entity."""
         s = eq.scope
-        idx = schema.get(eq.entity).index
-        team = "SELECT rid FROM team WHERE user = ? AND (until IS NULL OR until > ?)"
         if s.owners is None and not s.only_team:
-            return "(d.idx = ?)", [idx]
-        parts, params = [], []
+            return None
+        sets, params = [], []
         if not s.only_team:
-            parts.append("SELECT rid FROM docs WHERE tenant = ? AND idx = ? AND owner IN (SELECT value FROM json_each(?))")
-            params += [tenant_id, idx, json.dumps(sorted(s.owners or ()))]
+            sets.append("SELECT rid FROM docs WHERE tenant = ? AND idx = ? AND owner IN (SELECT value FROM json_each(?))")
+            params += [tenant_id, schema.get(eq.entity).index, json.dumps(sorted(s.owners or ()))]
         if s.team_user and not s.only_owners:
-            parts.append(team)
+            sets.append("SELECT rid FROM team WHERE user = ? AND (until IS NULL OR until > ?)")
             params += [s.team_user, s.now]
-        if not parts:
-            return "(0)", []
-        return f"(d.idx = ? AND d.rid IN ({' UNION '.join(parts)}))", [idx, *params]
+        return (" UNION ".join(sets) or "SELECT NULL WHERE 0"), params
+
+    def _scope(self, eq: EntityQuery, tenant_id: str, per_row: bool) -> tuple[str, list[Any]]:
+        """Owners OR unexpired team grants. Without a text query the scope drives the scan as
+        one set of row ids (an OR inside the scan would walk the whole tenant; the union reads
+        only the owners' and the grants' rows). With a text query the (already scoped) match
+        drives, and each of its rows is checked (`per_row`)."""
+        idx = schema.get(eq.entity).index
+        s = eq.scope
+        if per_row and (s.owners is not None or s.only_team):
+            parts, params = [], []
+            if not s.only_team:
+                parts.append("d.owner IN (SELECT value FROM json_each(?))")
+                params.append(json.dumps(sorted(s.owners or ())))
+            if s.team_user and not s.only_owners:
+                parts.append("d.rid IN (SELECT rid FROM team WHERE user = ? AND (until IS NULL OR until > ?))")
+                params += [s.team_user, s.now]
+            return f"(d.idx = ? AND ({' OR '.join(parts) or '0'}))", [idx, *params]
+        rows = self._scope_set(eq, tenant_id)
+        if rows is None:
+            return "(d.idx = ?)", [idx]
+        return f"(d.idx = ? AND d.rid IN ({rows[0]}))", [idx, *rows[1]]
 
     def _kind(self, req: SearchRequest, field: str) -> str:
         kinds = {schema.get(e.entity).kind(field) for e in req.entities} - {None}
@@ -341,6 +362,32 @@ class EmbeddedIndex:
             params.append(self._stored(kind, v))
         return frame.format(" AND ".join(conds) or "1"), params
 
+    def _match_scope(self, req: SearchRequest) -> tuple[str, list[Any]] | None:
+        """A condition on the text match's rows (`fts.rowid`) limiting them to the caller's
+        rows, so relevance (bm25) is computed only for rows the caller may see. A small scope
+        (a rep's own records) is a row-id set; a wide one (a director's 50 reports) is checked
+        per matched row instead of materialising tens of thousands of ids."""
+        parts, params = [], []
+        for eq in req.entities:
+            s = eq.scope
+            if s.owners is None and not s.only_team:
+                return None
+            idx = schema.get(eq.entity).index
+            owners = json.dumps(sorted(s.owners or ()))
+            if not s.only_team:
+                size = self._db().execute("SELECT count(*) FROM docs WHERE tenant = ? AND idx = ? AND owner IN "
+                                          "(SELECT value FROM json_each(?))", (req.tenant_id, idx, owners)).fetchone()[0]
+                if size <= SCOPE_SET_ROWS:
+                    parts.append("+rowid IN (SELECT rid FROM docs WHERE tenant = ? AND idx = ? AND owner IN (SELECT value FROM json_each(?)))")
+                else:
+                    parts.append("EXISTS (SELECT 1 FROM docs o WHERE o.rid = fts.rowid AND o.tenant = ? AND o.idx = ? "
+                                 "AND o.owner IN (SELECT value FROM json_each(?)))")
+                params += [req.tenant_id, idx, owners]
+            if s.team_user and not s.only_owners:
+                parts.append("+rowid IN (SELECT rid FROM team WHERE user = ? AND (until IS NULL OR until > ?))")
+                params += [s.team_user, s.now]
+        return "(" + (" OR ".join(parts) or "0") + ")", params
+
     @staticmethod
     def _readable(req: SearchRequest, attr: str) -> set[str]:
         return {f for e in req.entities for f in getattr(e, attr)}
@@ -360,12 +407,13 @@ class EmbeddedIndex:
         return " OR ".join(f"({a})" for a in alternatives)
 
     def _exact_sql(self, req: SearchRequest, text: str) -> tuple[str, list[Any]]:
+        """1 for rows whose readable text/prefix field equals the query (normalised), else 0."""
         fields = sorted(self._readable(req, "exact_fields"))
         if not fields:
             return "0", []
         norms = [analysis.normalize(text).strip(), analysis.prefix_term(text)]
-        return ("EXISTS (SELECT 1 FROM vals x WHERE x.rid = d.rid AND x.field IN (SELECT value FROM json_each(?)) "
-                "AND x.norm IN (?, ?))", [json.dumps(fields), *norms])
+        return ("d.rid IN (SELECT rid FROM vals WHERE norm IN (?, ?) AND norm IS NOT NULL "
+                f"AND field IN ({', '.join('?' * len(fields))}))", [*norms, *fields])
 
     def _hits(self, db, req: SearchRequest, base: _Base, text: str, matched: bool):
         sort = default_sort(req)
@@ -476,14 +524,17 @@ class _Base:
     where_params: list[Any]
 
     @classmethod
-    def of(cls, match: str | None, where: str, params: list[Any], *, scored: bool) -> _Base:
-        """The full-text match runs once, first (materialised); documents join to its rows.
-        bm25() costs more than the match itself, so only the ranked page computes it."""
+    def of(cls, match: str | None, where: str, params: list[Any], *, scored: bool,
+           limit_to: tuple[str, list[Any]] | None = None) -> _Base:
+        """The full-text match runs once, first (materialised), limited to the caller's rows
+        when that set is known; documents join to its rows. bm25() costs more than the match
+        itself, so only the ranked page computes it (and only for rows the caller may see)."""
         if not match:
             return cls("", [], "", where, params)
         score = "bm25(fts)" if scored else "0"
-        return cls(f"WITH m(rid, score) AS MATERIALIZED (SELECT rowid, {score} FROM fts WHERE fts MATCH ?)", [match],
-                   "JOIN m ON m.rid = d.rid", where, params)
+        within, wparams = (f" AND {limit_to[0]}", limit_to[1]) if limit_to else ("", [])
+        return cls(f"WITH m(rid, score) AS MATERIALIZED (SELECT rowid, {score} FROM fts WHERE fts MATCH ?{within})",
+                   [match, *wparams], "JOIN m ON m.rid = d.rid", where, params)
 
     def sql(self, select: str, select_params: list[Any] | None = None, *, join: str = "", join_params: list[Any] | None = None,
             tail: str = "", tail_params: list[Any] | None = None) -> tuple[str, list[Any]]:

@@ -64,11 +64,14 @@ def _readable(p: Principal, module: str, api_field: str) -> bool:
     return p.field_access(module, api_field) >= FieldAccess.READ
 
 
-def entity_query(p: Principal, es: schema.EntitySchema, which: str = "visible", now: str | None = None) -> EntityQuery:
-    """What one entity contributes to a query: scope + the text fields the caller may read."""
+def entity_query(p: Principal, es: schema.EntitySchema, which: str = "visible", now: str | None = None,
+                 custom: dict[str, tuple[str, str]] | None = None) -> EntityQuery:
+    """What one entity contributes to a query: scope + the text fields the caller may read
+    (custom: key -> (slot, type); the tenant's definitions when not given)."""
     text = [f for f in es.text_fields() if _readable(p, es.module, f)]
     prefix = [f for f in es.prefix_fields() if _readable(p, es.module, f)]
-    for key, (slot, _type) in _custom_slots(p.tenant_id, es.entity).items():
+    custom = _custom_slots(p.tenant_id, es.entity) if custom is None else custom
+    for key, (slot, _type) in custom.items():
         kind = schema.slot_kind(slot)
         if kind in (schema.TEXT, schema.PREFIX) and _readable(p, es.module, f"custom.{key}"):
             (text if kind == schema.TEXT else prefix).append(slot)

@@ -42,7 +42,7 @@ def test_search_results_equal_the_permission_rules(engine, w: World) -> None:
         # a text query looks only at fields the caller may read unmasked (name here)
         name_readable = ORDER[ref_field(w, p.user_id, "customers", "name")] >= ORDER[FieldAccess.READ]
         for text, want in (("", expected), ("客户", expected if name_readable else set())):
-            res = engine.search(SearchRequest(tenant, [search.entity_query(p, es, now=NOW)], text, limit=100))
+            res = engine.search(SearchRequest(tenant, [search.entity_query(p, es, now=NOW, custom={})], text, limit=100))
             got = {h.id for h in res.hits}
             assert got == want, (p.user_id, text, sorted(got ^ want))
             assert res.total == len(want)
