@@ -28,8 +28,13 @@ from .resources import subscription_queue
 
 
 class StreamDriver:
+    """Remembers the last sequence number read per shard and asks for a fresh iterator after
+    it on every run. (Holding on to NextShardIterator is not safe on moto: a cancelled
+    transaction restores the table from a copy, stream shard included, and an old iterator
+    keeps reading the discarded shard: the stream would seem to stop.)"""
+
     def __init__(self) -> None:
-        self.iterators: dict[str, str] = {}
+        self.positions: dict[str, str] = {}
         self.delivered = 0
 
     def _shards(self) -> list[tuple[str, str]]:
@@ -41,11 +46,13 @@ class StreamDriver:
         streams = client("dynamodbstreams")
         records: list[dict[str, Any]] = []
         for arn, shard in self._shards():
-            it = self.iterators.get(shard)
-            if it is None:
-                it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            after = self.positions.get(shard)
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after else \
+                {"ShardIteratorType": "TRIM_HORIZON"}
+            it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
             out = streams.get_records(ShardIterator=it, Limit=1000)
-            self.iterators[shard] = out.get("NextShardIterator") or it
+            if out.get("Records"):
+                self.positions[shard] = out["Records"][-1]["dynamodb"]["SequenceNumber"]
             for r in out.get("Records", []):
                 r = json.loads(json.dumps(r, default=str))  # the Lambda event is JSON
                 r["eventSourceARN"] = arn

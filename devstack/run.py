@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_env(args.moto_port, args.api_port)
     sys.path.insert(0, str(ROOT))
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: every thread's stack to stderr
     node = None
     if args.opensearch:
         from devstack import opensearch
