@@ -24,8 +24,8 @@ from .endpoints import ApiClient, refresh_org_cache, timed
 
 REPETITIONS = 5
 OWNERS = ("rep1", "rep2", "rep3", "manager1", "manager2", "director", "agent", "finance")
-VIEWERS = (("ceo", "super admin (全部, one gsi2 tenant partition)"),
-           ("director", "sales director (本人及下属: own + 5 below + team partition)"))
+VIEWERS = (("ceo", "super admin (全部)"),
+           ("director", "sales director (本人及下属: own + 5 below + team grants)"))
 
 
 def customer_count(tenant_id: str) -> int:
