@@ -95,6 +95,7 @@ def banner(api_port: int, demo: dict | None) -> str:
     url = f"http://127.0.0.1:{api_port}"
     lines = [
         "", "CRM local stack is up", f"  API:      {url}/v1   (OpenAPI: {url}/openapi.json)",
+        f"  Search:   {os.environ.get('CRM_OPENSEARCH_URL') or 'embedded engine, ' + os.environ.get('CRM_SEARCH_FILE', '')}",
         f"  Tenant:   {TENANT}    password of every demo user: {PASSWORD}", "  Demo users (mobile -> name, role):",
     ]
     for _, name, mobile, _, roles, _, _ in USERS:
