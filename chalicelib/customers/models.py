@@ -2,9 +2,9 @@
 
 Keys follow db/records.Record (ENTITY = CUSTOMER):
 - get by id: GetItem pk = T#<t>#CUSTOMER#<id>, sk = "#"
-- my / my subordinates' customers: Query gsi1 per owner partition T#<t>#CUSTOMER#OWNER#<user>
-- customers shared with me (相关团队): Query gsi1 T#<t>#CUSTOMER#TEAM#<user>
-- all customers of the tenant (全部): Query gsi2 T#<t>#CUSTOMER
+- an owner's customers (hand-over walks them): Query gsi1 T#<t>#CUSTOMER#OWNER#<user>
+- all customers of the tenant (reindex reads them): Query gsi2 T#<t>#CUSTOMER
+- lists, search, filters, facets, "shared with me": the search index (search/service.py)
 - recycle bin: gsi2 T#<t>#BIN
 - related records (contacts, deals … in later modules): gsi3 T#<t>#CUSTOMER#<id>
 """

@@ -139,8 +139,7 @@ def _transfer(c: Customer, to_user_id: str, keep_as: str, actor: str, expected: 
     team.pop(to_user_id, None)
     if keep_as in ("read", "write") and c.owner_id != to_user_id:
         team[c.owner_id] = {"access": keep_as, "until": None}
-    extra = records.team_ops(c, team)
-    records.update(c, actor, {"owner_id": to_user_id, "team": team}, expected, action="transfer", extra=extra)
+    records.update(c, actor, {"owner_id": to_user_id, "team": team}, expected, action="transfer")
 
 
 def set_team(customer_id: str, members: list[dict[str, Any]], expected: int) -> dict[str, Any]:
@@ -152,7 +151,7 @@ def set_team(customer_id: str, members: list[dict[str, Any]], expected: int) -> 
             raise ValidationFailed(details=[{"field": "members", "type": "not_found", "message": f"user {m['user_id']} not found"}])
         if m["user_id"] != c.owner_id:
             team[m["user_id"]] = {"access": m["access"], "until": m.get("until")}
-    records.update(c, p.user_id, {"team": team}, expected, action="team", extra=records.team_ops(c, team))
+    records.update(c, p.user_id, {"team": team}, expected, action="team")
     return out(c, p)
 
 

@@ -27,10 +27,6 @@ def owner_list(tenant_id: str, entity: str, owner_id: str) -> str:
     return k(tenant_id, entity.upper(), "OWNER", owner_id)
 
 
-def team_list(tenant_id: str, entity: str, user_id: str) -> str:
-    return k(tenant_id, entity.upper(), "TEAM", user_id)
-
-
 def tenant_list(tenant_id: str, entity: str) -> str:
     return k(tenant_id, entity.upper())
 

@@ -1,14 +1,11 @@
-"""Reading lists from the table: one partition, or several merged in key order.
+"""Reading one partition of the table page by page (Query + cursor).
 
-`merged()` serves a data scope that spans several owner partitions (本人及下属, 本部门…):
-one Query per partition per page, merged by sort key, with a cursor that remembers where
-each partition stopped. The cost of a page depends on the page size and the number of
-partitions, never on how many records the table holds.
+Lists a user browses come from the search index; this serves the table's own walks (a
+user's reminders and notifications, hand-over, reindex). The cost of a page depends on
+the page size, never on how many records the table holds.
 """
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable
 from typing import Any
 
 from ..core.errors import ValidationFailed
@@ -56,52 +53,3 @@ def page(model: type[Item], partition: str, *, index: str | None = None, limit: 
     items, more = _query(model, index, partition, limit, start, newest_first, range_condition, filter_condition)
     next_cursor = encode(_start_key(items[-1], index)) if more and items else None
     return items, next_cursor
-
-
-def merged(model: type[Item], partitions: Iterable[str], *, index: str, limit: int, cursor: str | None,
-           newest_first: bool = True) -> tuple[list[Item], str | None]:
-    """Several partitions of one index merged by sort key; cursor = per-partition positions."""
-    partitions = sorted(set(partitions))
-    state: dict[str, Any] = decode(cursor) or {}
-    if not isinstance(state, dict) or any(p not in partitions for p in state):
-        raise ValidationFailed("INVALID_CURSOR")
-    sort_attr = f"{index}sk"
-    fetched: dict[str, tuple[list[Item], bool]] = {}
-    for p in partitions:
-        pos = state.get(p, None)
-        if pos == "done":
-            continue
-        fetched[p] = _query(model, index, p, limit, pos, newest_first, None, None)
-    heap: list[tuple[Any, str, int]] = []
-    for p, (items, _) in fetched.items():
-        for i, it in enumerate(items):
-            key = getattr(it, sort_attr)
-            heap.append(((_invert(key) if newest_first else key), p, i))
-    heapq.heapify(heap)
-    taken: list[tuple[str, int]] = []
-    while heap and len(taken) < limit:
-        _, p, i = heapq.heappop(heap)
-        taken.append((p, i))
-    out = [fetched[p][0][i] for p, i in taken]
-    new_state: dict[str, Any] = {p: v for p, v in state.items() if v == "done"}
-    last_taken: dict[str, int] = {}
-    for p, i in taken:
-        last_taken[p] = i
-    for p, (items, more) in fetched.items():
-        if p in last_taken:
-            i = last_taken[p]
-            exhausted = i == len(items) - 1 and not more
-            new_state[p] = "done" if exhausted else _start_key(items[i], index)
-        elif not items and not more:
-            new_state[p] = "done"
-        elif p in state:
-            new_state[p] = state[p]
-    finished = all(new_state.get(p) == "done" for p in partitions)
-    return out, (None if finished else encode(new_state))
-
-
-class _invert(str):
-    """Reverse string order for a min-heap that must yield the largest key first."""
-
-    def __lt__(self, other: str) -> bool:  # type: ignore[override]
-        return str.__gt__(self, other)

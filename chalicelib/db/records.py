@@ -5,9 +5,8 @@ Key design (any Record subclass, ENTITY = e.g. CUSTOMER):
 - gsi1pk = T#<t>#<ENTITY>#OWNER#<owner>, gsi1sk = <created>#<id>  -> an owner's records.
 - gsi2pk = T#<t>#<ENTITY>, gsi2sk = <created>#<id>      -> all records of the tenant.
 - deleted: gsi1 removed, gsi2pk = T#<t>#BIN, gsi2sk = <deleted>#<ENTITY>#<id> -> recycle bin.
-- team members: pk = record pk, sk = TEAM#<user>, gsi1pk = T#<t>#<ENTITY>#TEAM#<user>
-  -> records shared with a user (相关团队); the record keeps the same team in `team`
-  so one GetItem answers every permission question about it.
+- the record team (相关团队) lives in the record's `team` attribute, so one GetItem answers
+  every permission question about it; "records shared with me" is a search-index query.
 
 Every write here is one transaction with its audit entry (and idempotency marker).
 """
@@ -21,21 +20,13 @@ from pynamodb.attributes import JSONAttribute, UnicodeAttribute
 from ..core import clock, ids
 from ..core.errors import NotFound, ValidationFailed
 from . import audit, changes, keys, tx
-from .base import Item, Versioned, plain
+from .base import Versioned, plain
 
 _REGISTRY: dict[str, type["Record"]] = {}
 
 
 def registry() -> dict[str, type["Record"]]:
     return dict(_REGISTRY)
-
-
-class TeamMember(Item, discriminator="TEAM"):
-    entity = UnicodeAttribute()
-    record_id = UnicodeAttribute()
-    user_id = UnicodeAttribute()
-    access = UnicodeAttribute()  # read | write
-    until = UnicodeAttribute(null=True)
 
 
 class Record(Versioned):
@@ -78,11 +69,13 @@ class Record(Versioned):
 
     # ---- values -----------------------------------------------------------------------
     def values(self) -> dict[str, Any]:
-        """The business fields as plain values (what the audit log compares)."""
+        """The business fields, owner, custom values and team as plain values (what the audit log compares)."""
         data = {name: plain(getattr(self, name)) for name in self.FIELDS}
         data["owner_id"] = self.owner_id
         if self.custom:
             data["custom"] = plain(self.custom)
+        if self.team:
+            data["team"] = plain(self.team)  # a team change is a change (audited, written)
         return data
 
 
@@ -153,25 +146,7 @@ def purge(rec: Record, actor_id: str) -> None:
     if not rec.deleted_at:
         raise ValidationFailed("NOT_IN_RECYCLE_BIN")
     entry = audit.entry(rec.tenant_id, rec.ENTITY, rec.id, "purge", actor_id, audit.diff(rec.values(), None))
-    members = [TeamMember(pk=rec.pk, sk=f"TEAM#{uid}") for uid in (rec.team or {})]
-    tx.write([tx.delete(rec), tx.put(entry), *[tx.delete(m) for m in members]])
-
-
-def team_ops(rec: Record, new_team: dict[str, dict[str, Any]]) -> list[tx.Op]:
-    """Operations that bring the TEAM# items in line with `new_team`."""
-    ops: list[tx.Op] = []
-    old = rec.team or {}
-    for uid in old:
-        if uid not in new_team:
-            ops.append(tx.delete(TeamMember(pk=rec.pk, sk=f"TEAM#{uid}")))
-    for uid, grant in new_team.items():
-        if old.get(uid) != grant:
-            ops.append(tx.put(TeamMember(
-                pk=rec.pk, sk=f"TEAM#{uid}", tenant_id=rec.tenant_id, entity=rec.ENTITY, record_id=rec.id,
-                user_id=uid, access=grant["access"], until=grant.get("until"),
-                gsi1pk=keys.team_list(rec.tenant_id, rec.ENTITY, uid), gsi1sk=f"{rec.created_at}#{rec.id}",
-            )))
-    return ops
+    tx.write([tx.delete(rec), tx.put(entry)])
 
 
 def dumps(value: Any) -> str:
