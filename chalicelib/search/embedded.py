@@ -319,21 +319,12 @@ class EmbeddedIndex:
             return "(d.idx = ?)", [idx]
         return f"(d.idx = ? AND d.rid IN ({rows[0]}))", [idx, *rows[1]]
 
-    def _kind(self, req: SearchRequest, field: str) -> str:
-        kinds = {schema.get(e.entity).kind(field) for e in req.entities} - {None}
-        if not kinds:
-            raise ValueError(f"unknown field {field}")
-        return kinds.pop()
-
-    def _is_multi(self, req: SearchRequest, field: str) -> bool:
-        return any(schema.get(e.entity).is_multi(field) for e in req.entities)
-
     def _filter(self, req: SearchRequest, f: Filter) -> tuple[str, list[Any]]:
         if f.op not in OPS:
             raise ValueError(f"unknown operator {f.op}")
-        kind = self._kind(req, f.field)
+        kind = req.kind(f.field)
         numeric = kind in (schema.NUMBER, schema.DATE)
-        if self._is_multi(req, f.field):
+        if req.is_multi(f.field):
             col = "num" if numeric else "kw"
             target, frame = col, "d.rid IN (SELECT rid FROM vals WHERE field = ? AND {})"
             fparams: list[Any] = [f.field]
@@ -388,27 +379,23 @@ class EmbeddedIndex:
                 params += [s.team_user, s.now]
         return "(" + (" OR ".join(parts) or "0") + ")", params
 
-    @staticmethod
-    def _readable(req: SearchRequest, attr: str) -> set[str]:
-        return {f for e in req.entities for f in getattr(e, attr)}
-
     def _match(self, req: SearchRequest, text: str) -> str | None:
         """FTS5 expression: every query term in some readable text field, or a prefix field starting with the query."""
-        text_fields = sorted(self._readable(req, "text_fields"))
+        text_fields = req.readable("text_fields")
         alternatives = []
         tokens = analysis.query_tokens(text)
         if tokens and text_fields:
             alternatives.append(" AND ".join("(" + " OR ".join(_q(f"{f}__{t}") for f in text_fields) + ")" for t in tokens))
         term = analysis.prefix_term(text)
         if len(term) >= 2:
-            alternatives += [_q(f"{f}__{term}") + " *" for f in sorted(self._readable(req, "prefix_fields"))]
+            alternatives += [_q(f"{f}__{term}") + " *" for f in req.readable("prefix_fields")]
         if not alternatives:
             return None
         return " OR ".join(f"({a})" for a in alternatives)
 
     def _exact_sql(self, req: SearchRequest, text: str) -> tuple[str, list[Any]]:
         """1 for rows whose readable text/prefix field equals the query (normalised), else 0."""
-        fields = sorted(self._readable(req, "exact_fields"))
+        fields = req.readable("exact_fields")
         if not fields:
             return "0", []
         norms = [analysis.normalize(text).strip(), analysis.prefix_term(text)]
@@ -432,7 +419,7 @@ class EmbeddedIndex:
         if field == "created_at":  # never missing: ordered straight from the docs_newest index
             value_sql = "d.created"
         else:
-            if self._is_multi(req, field):
+            if req.is_multi(field):
                 raise ValueError(f"cannot sort by the multi-valued field {field}")
             value_sql = self._column(field) or "NULL"
         desc = direction == "desc"
@@ -474,7 +461,7 @@ class EmbeddedIndex:
     def _facets(self, db, req: SearchRequest, base: _Base) -> tuple[dict[str, list[tuple[Any, int]]], int | None]:
         """Facet counts; single-valued facets and the total come from one grouped scan when
         the value combinations are few (the usual dictionary-coded fields), else one query each."""
-        single = [f for f in req.facets if not self._is_multi(req, f) and (f == "created_at" or self._column(f))]
+        single = [f for f in req.facets if not req.is_multi(f) and (f == "created_at" or self._column(f))]
         out: dict[str, list[tuple[Any, int]]] = {}
         total = None
         if single:
@@ -487,7 +474,7 @@ class EmbeddedIndex:
                     for r in rows:
                         if r[i] is not None:
                             counts[r[i]] = counts.get(r[i], 0) + r[-1]
-                    kind = self._kind(req, f)
+                    kind = req.kind(f)
                     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:req.facet_size]
                     out[f] = [(facet_key(kind, k), n) for k, n in ranked]
         for f in req.facets:
@@ -496,8 +483,8 @@ class EmbeddedIndex:
         return out, total
 
     def _facet(self, db, req: SearchRequest, field: str, base: _Base) -> list[tuple[Any, int]]:
-        kind = self._kind(req, field)
-        if self._is_multi(req, field):
+        kind = req.kind(field)
+        if req.is_multi(field):
             col = "num" if kind in (schema.NUMBER, schema.DATE) else "kw"
             sql = (f"{base.with_sql} SELECT v.{col}, count(*) AS n FROM vals v WHERE v.field = ? AND v.{col} IS NOT NULL "
                    f"AND v.rid IN (SELECT d.rid FROM docs d {base.join_sql} WHERE {base.where}) "

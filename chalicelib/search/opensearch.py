@@ -200,12 +200,6 @@ class OpenSearchIndex:
         return {h["_id"].split(".", 1)[1]: h["_version"] for h in hits}
 
     # ---- queries ----------------------------------------------------------------------
-    def _kind(self, req: SearchRequest, field: str) -> str:
-        kinds = {schema.get(e.entity).kind(field) for e in req.entities} - {None}
-        if not kinds:
-            raise ValueError(f"unknown field {field}")
-        return kinds.pop()
-
     def _scope(self, eq: EntityQuery) -> dict[str, Any]:
         s = eq.scope
         should: list[dict[str, Any]] = []
@@ -221,7 +215,7 @@ class OpenSearchIndex:
                                     {"bool": {"should": should or [{"match_none": {}}], "minimum_should_match": 1}}]}}
 
     def _filter(self, req: SearchRequest, f: Filter) -> dict[str, Any]:
-        kind = self._kind(req, f.field)
+        kind = req.kind(f.field)
         field = _sortable(kind, f.field)
         if f.op == "exists":
             return {"exists": {"field": f.field}}
@@ -238,9 +232,7 @@ class OpenSearchIndex:
         raise ValueError(f"unknown operator {f.op}")
 
     def _text(self, req: SearchRequest, text: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        text_fields = sorted({f for e in req.entities for f in e.text_fields})
-        prefix_fields = sorted({f for e in req.entities for f in e.prefix_fields})
-        exact_fields = sorted({f for e in req.entities for f in e.exact_fields})
+        text_fields, prefix_fields, exact_fields = (req.readable(a) for a in ("text_fields", "prefix_fields", "exact_fields"))
         should: list[dict[str, Any]] = []
         if text_fields and analysis.query_tokens(text):
             should.append({"multi_match": {"query": text, "type": "cross_fields", "operator": "and", "fields": text_fields}})
@@ -276,14 +268,14 @@ class OpenSearchIndex:
             body["from"] = offset
             body["sort"] = [{"_score": "desc"}, {"id": "asc"}]
         else:
-            kind = self._kind(req, field)
+            kind = req.kind(field)
             body["sort"] = [{_sortable(kind, field): {"order": direction, "missing": "_last", "unmapped_type": "keyword"}},
                             {"id": "asc"}]
             if req.after:
                 body["search_after"] = req.after
         aggs: dict[str, Any] = {}
         for f in req.facets:
-            aggs[f"f_{f}"] = {"terms": {"field": _sortable(self._kind(req, f), f), "size": req.facet_size,
+            aggs[f"f_{f}"] = {"terms": {"field": _sortable(req.kind(f), f), "size": req.facet_size,
                                         "order": [{"_count": "desc"}, {"_key": "asc"}]}}
         if req.entity_counts:
             aggs["_entities"] = {"terms": {"field": "_index", "size": 50}}
@@ -308,7 +300,7 @@ class OpenSearchIndex:
         else:
             after = hits[-1].sort if more and hits else None
         a = res.get("aggregations", {})
-        facets = {f: [(facet_key(self._kind(req, f), b["key"]), b["doc_count"]) for b in a.get(f"f_{f}", {}).get("buckets", [])]
+        facets = {f: [(facet_key(req.kind(f), b["key"]), b["doc_count"]) for b in a.get(f"f_{f}", {}).get("buckets", [])]
                   for f in req.facets}
         counts = {}
         if req.entity_counts:

@@ -55,6 +55,25 @@ class SearchRequest:
     entity_counts: bool = False  # counts per entity (global search)
     highlight: bool = False
 
+    # ---- what both engines ask of a request ------------------------------------------
+    def kind(self, field: str) -> str:
+        """The kind (schema.TEXT …) of an index field across the request's entities."""
+        from . import schema
+
+        kinds = {schema.get(e.entity).kind(field) for e in self.entities} - {None}
+        if not kinds:
+            raise ValueError(f"unknown field {field}")
+        return kinds.pop()
+
+    def is_multi(self, field: str) -> bool:
+        from . import schema
+
+        return any(schema.get(e.entity).is_multi(field) for e in self.entities)
+
+    def readable(self, attr: str) -> list[str]:
+        """text_fields / prefix_fields / exact_fields of every entity, sorted, once each."""
+        return sorted({f for e in self.entities for f in getattr(e, attr)})
+
 
 @dataclass
 class Hit:

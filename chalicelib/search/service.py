@@ -67,7 +67,8 @@ def _readable(p: Principal, module: str, api_field: str) -> bool:
 def entity_query(p: Principal, es: schema.EntitySchema, which: str = "visible", now: str | None = None,
                  custom: dict[str, tuple[str, str]] | None = None) -> EntityQuery:
     """What one entity contributes to a query: scope + the text fields the caller may read
-    (custom: key -> (slot, type); the tenant's definitions when not given)."""
+    (custom: key -> (slot, type); the tenant's definitions when not given). Engines match and
+    highlight only these fields, so snippets never show what field rules hide."""
     text = [f for f in es.text_fields() if _readable(p, es.module, f)]
     prefix = [f for f in es.prefix_fields() if _readable(p, es.module, f)]
     custom = _custom_slots(p.tenant_id, es.entity) if custom is None else custom
@@ -272,18 +273,11 @@ def list_page(p: Principal, entity: str, params: dict[str, Any], present: Callab
     res = run(req)
     names = dict(zip(facets, facets_api, strict=True))
     return {
-        "items": [{**present(h.source, p), **({"highlight": _shown(p, es, h.highlight)} if h.highlight else {})} for h in res.hits],
+        "items": [{**present(h.source, p), **({"highlight": h.highlight} if h.highlight else {})} for h in res.hits],
         "next_cursor": encode_cursor(res.after, fp),
         "total": res.total,
         "facets": {names[f]: [{"value": k, "count": n} for k, n in buckets] for f, buckets in res.facets.items()},
     }
-
-
-def _shown(p: Principal, es: schema.EntitySchema, highlight: dict[str, str]) -> dict[str, str]:
-    """Highlights under API field names (custom slots as custom.<key>), readable fields only."""
-    keys = {slot: f"custom.{key}" for key, (slot, _type) in _custom_slots(p.tenant_id, es.entity).items()}
-    named = {keys.get(f, f): s for f, s in highlight.items()}
-    return {f: s for f, s in named.items() if _readable(p, es.module, f)}
 
 
 Presenter = Callable[[dict[str, Any], Principal], dict[str, Any]]
@@ -306,6 +300,6 @@ def global_search(p: Principal, q: str, types: list[str] | None, limit: int) -> 
             continue
         res = run(SearchRequest(p.tenant_id, [entity_query(p, es)], q, limit=limit, highlight=True))
         groups.append({"type": es.index, "total": res.total,
-                       "hits": [{"type": es.index, "id": h.id, **_cards[entity](h.source, p), "highlight": _shown(p, es, h.highlight)}
+                       "hits": [{"type": es.index, "id": h.id, **_cards[entity](h.source, p), "highlight": h.highlight}
                                 for h in res.hits]})
     return {"q": q, "total": sum(g["total"] for g in groups), "groups": groups}
