@@ -258,6 +258,21 @@ def _acknowledge(construct: Construct, rule_id: str, reason: str, findings: Sequ
     cdk.Validations.of(construct).acknowledge(*(cdk.Acknowledgment(id=i, reason=reason) for i in ids))
 
 
+def _acknowledge_basic_execution(construct: Construct) -> None:
+    _acknowledge(construct, "AwsSolutions-IAM4",
+                 "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
+                 [_AWS_LAMBDA_BASIC_EXECUTION])
+
+
+def _lambda_role(scope: Construct, cid: str, description: str, *policies: iam.IManagedPolicy) -> iam.Role:
+    """An execution role for a Lambda we build ourselves: its own logs, plus `policies`."""
+    role = iam.Role(scope, cid, description=description, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                    managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole"),
+                                      *policies])
+    _acknowledge_basic_execution(role)
+    return role
+
+
 def _flatten_reference(value: Any) -> str:
     """A resolved CloudFormation value as cdk-nag spells it in finding ids.
 
@@ -642,21 +657,11 @@ class CrmStack(cdk.Stack):
         the security plugin's API. An operator who needs OpenSearch access gets a mapping
         from that custom resource, not this role.
         """
-        role = iam.Role(
-            self,
-            "SearchAdminRole",
-            description=f"FGAC master of the {self.prefix} search domain; runs the search-roles custom resource",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole"),
-            ],
-        )
+        role = _lambda_role(self, "SearchAdminRole",
+                            f"FGAC master of the {self.prefix} search domain; runs the search-roles custom resource")
         role.add_to_policy(iam.PolicyStatement(
             actions=list(SEARCH_SECURITY_ACTIONS), resources=[self._search_domain_arn("_plugins/_security/api/*")],
         ))
-        _acknowledge(role, "AwsSolutions-IAM4",
-                     "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
-                     [_AWS_LAMBDA_BASIC_EXECUTION])
         _acknowledge(role, "AwsSolutions-IAM5",
                      "Security roles and mappings are named per stage at deploy time; the master may only reach "
                      "the security plugin's API of the stage's domain.",
@@ -919,19 +924,7 @@ class CrmStack(cdk.Stack):
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
             ],
         )
-        role = iam.Role(
-            self,
-            "ApiRole",
-            description=f"Execution role of the {self.prefix} API handler",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            managed_policies=[
-                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaBasicExecutionRole"),
-                policy,
-            ],
-        )
-        _acknowledge(role, "AwsSolutions-IAM4",
-                     "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
-                     [_AWS_LAMBDA_BASIC_EXECUTION])
+        role = _lambda_role(self, "ApiRole", f"Execution role of the {self.prefix} API handler", policy)
         _acknowledge(policy, "AwsSolutions-IAM5",
                      "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; schedule "
                      "names are derived from records at run time, so schedules are scoped to the stage's group; "
@@ -1107,9 +1100,7 @@ class CrmStack(cdk.Stack):
                 actions=list(SEARCH_WRITE_ACTIONS), resources=[self._search_domain_arn("*")],
             ))
 
-        _acknowledge(fn, "AwsSolutions-IAM4",
-                     "AWSLambdaBasicExecutionRole only lets the function write its own CloudWatch logs.",
-                     [_AWS_LAMBDA_BASIC_EXECUTION])
+        _acknowledge_basic_execution(fn)
         _acknowledge(fn, "AwsSolutions-L1",
                      "The runtime is pinned to Python 3.11: the dependency layer built by chalice package holds "
                      "CPython 3.11 wheels (pydantic-core, cryptography); upgrade runtime and wheels together.")
