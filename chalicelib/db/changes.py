@@ -40,6 +40,16 @@ def save(item: Versioned, entity: str, record_id: str, actor: str, changes: dict
     """Apply `changes`, then write item + audit if anything changed. True if written.
 
     `prepare` runs after the changes are applied (e.g. to move index keys with the owner)."""
+    ops = save_ops(item, entity, record_id, actor, changes, expected, action=action, note=note, prepare=prepare)
+    if not ops and not extra:
+        return False
+    tx.write([*(ops or [tx.put(item)]), *(extra or [])])
+    return True
+
+
+def save_ops(item: Versioned, entity: str, record_id: str, actor: str, changes: dict[str, Any], expected: int | None, *,
+             action: str = "update", note: str | None = None, prepare: Callable[[], None] | None = None) -> list[tx.Op]:
+    """The writes of `save()` without running them (to join another transaction); [] if nothing changed."""
     check_version(item, expected)
     before = item.values()
     for name, value in changes.items():
@@ -47,11 +57,10 @@ def save(item: Versioned, entity: str, record_id: str, actor: str, changes: dict
     if prepare:
         prepare()
     delta = audit.diff(before, item.values())
-    if not delta and not extra:
-        return False
+    if not delta:
+        return []
     stamp(item, actor)
-    tx.write([tx.put(item), tx.put(audit.entry(item.tenant_id, entity, record_id, action, actor, delta, note)), *(extra or [])])
-    return True
+    return [tx.put(item), tx.put(audit.entry(item.tenant_id, entity, record_id, action, actor, delta, note))]
 
 
 def delete(item: Versioned, entity: str, record_id: str, actor: str, expected: int | None) -> None:

@@ -113,8 +113,12 @@ def update(entity: str, key: str, values: dict[str, Any], expected: int) -> dict
 
 
 def _coerce(f: CustomField, value: Any) -> Any:
-    t = f.field_type
-    codes = {o["code"] for o in f.options or []}
+    return coerce(f.field_type, f.options or [], value)
+
+
+def coerce(t: str, options: list[dict[str, Any]], value: Any) -> Any:
+    """One value of a field type (PLAT-4), checked and normalised; ValueError says why (中文 / English)."""
+    codes = {o["code"] for o in options}
     if t in ("text", "textarea"):
         if not isinstance(value, str) or len(value) > (2000 if t == "textarea" else 200):
             raise ValueError("文本过长或类型不对 / text expected (≤200, textarea ≤2000)")
