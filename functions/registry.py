@@ -24,7 +24,8 @@ class Function:
     timeout_seconds: int = 30
     memory_mb: int = 512
     # IAM: what the function may do beyond reading/writing the table
-    needs: tuple[str, ...] = ()  # "bus", "bucket", "scheduler", "search_write" (index writes; the API only searches)
+    needs: tuple[str, ...] = ()  # "bus", "bucket", "scheduler", "search_write" (index writes; the API only searches),
+    #                              "workflow" (signal the approval state machine: SendTaskSuccess)
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
     schedule_target: bool = False
@@ -48,6 +49,13 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Turns domain events (hand-over, transfer) into in-app notifications",
         bus_pattern={"source": ["crm.org", "crm.customers"],
                      "detail-type": ["org.user.handed_over", "customers.customer.transferred"]},
+    ),
+    Function(
+        name="approval_timer",
+        handler="functions.approval_timer.handler",
+        description="Acts when an approval step passes its time limit (remind, escalate, auto-pass or auto-reject)",
+        needs=("bus", "scheduler", "workflow"),
+        bus_pattern={"source": ["crm.approvals"], "detail-type": ["approvals.step.overdue"]},
     ),
     Function(
         name="indexer",

@@ -1,6 +1,8 @@
 """EventBridge Scheduler target: a due reminder -> the owner's in-app inbox.
 
-Event = the schedule's Input: {"kind": "reminder", "tenant_id", "reminder_id", "due"}.
+Event = the schedule's Input: {"kind": "reminder", "tenant_id", "reminder_id", "due"}, or
+{"kind": "approval_reminder", "tenant_id", "instance_id", "round"} before an approval step's
+time limit.
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
 """
@@ -15,6 +17,14 @@ from chalicelib.core.observability import bind, flush, logger
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     from chalicelib.reminders import service as reminders
 
+    if event.get("kind") == "approval_reminder":
+        from chalicelib.approvals import service as approvals
+
+        bind(event["tenant_id"], "system", f"schedule:{event.get('instance_id')}")
+        with context.acting_as(context.system_context(event["tenant_id"])):
+            delivered = approvals.remind_due(event["tenant_id"], event["instance_id"], int(event["round"]))
+        flush()
+        return {"delivered": delivered}
     if event.get("kind") != "reminder":
         logger.warning("unknown schedule payload", extra={"event": event})
         return {"delivered": False}

@@ -49,7 +49,7 @@ ACTIONS = {
 MODULES = {
     "customers": "客户", "org": "组织机构", "roles": "角色权限", "dictionaries": "数据字典",
     "numbering": "编号规则", "audit": "操作日志", "recyclebin": "回收站", "reminders": "提醒",
-    "fields": "自定义字段", "search": "搜索与场景",
+    "fields": "自定义字段", "search": "搜索与场景", "approvals": "审批流程", "forms": "办公审批",
 }
 
 

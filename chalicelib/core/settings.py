@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     reminder_target_arn: str = "arn:aws:lambda:ap-southeast-1:000000000000:function:crm-reminders"
     scheduler_role_arn: str = "arn:aws:iam::000000000000:role/crm-scheduler"
     archive_bucket: str = "crm-local-archive"
+    # Approvals (ARCHITECTURE.md §5): the state machine built from step_functions/approval.asl.json.
+    approval_state_machine_arn: str = Field(
+        "", description="ARN of the approval state machine; empty = the local stack's crm-approval in the default account")
+    approval_token_wait_seconds: float = Field(5.0, description="how long a decision waits for the execution to reach its step")
     default_timezone: str = "Asia/Shanghai"
 
     # Identity. Tokens are always verified: issuer, audience, expiry and signature (JWKS).

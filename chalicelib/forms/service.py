@@ -1,0 +1,285 @@
+"""Custom forms and OA applications: design forms (admin), bind them to approval flows,
+fill them in, submit through the approval engine, archive or destroy official documents."""
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..approvals import service as approvals
+from ..approvals import templates as flow_templates
+from ..core import clock, i18n, ids
+from ..core.errors import Forbidden, NotFound, ValidationFailed
+from ..core.observability import metric
+from ..core.permissions import Principal
+from ..db import changes, keys, query, records, tx
+from ..db.base import Item, plain
+from ..fields import service as fields
+from ..org import service as org
+from . import templates
+from .models import Application, Form, form_list, form_pk
+
+MODULE = "forms"
+MAX_TABLE_ROWS = 200
+EDITABLE = ("draft", "rejected", "withdrawn")
+
+
+# ---- forms (design) --------------------------------------------------------------------------
+
+def form_out(f: Form) -> dict[str, Any]:
+    return {"id": f.id, "code": f.code, "spec": plain(f.spec), "flow_id": f.flow_id, "enabled": bool(f.enabled),
+            "business_type": f.business_type, "created_at": f.created_at, "updated_at": f.updated_at, "version": f.version}
+
+
+def _form(tenant_id: str, form_id: str) -> Form:
+    try:
+        f = Form.get(form_pk(tenant_id, form_id), keys.RECORD_SK)
+    except DoesNotExist:
+        raise NotFound("entity.form") from None
+    if not isinstance(f, Form):
+        raise NotFound("entity.form")
+    return f
+
+
+def list_forms() -> list[dict[str, Any]]:
+    p = org.principal()
+    manage = p.can(MODULE, "manage")
+    if not manage:
+        p.require(MODULE, "create")
+    return [form_out(f) for f in Item.gsi2.query(form_list(p.tenant_id)) if isinstance(f, Form) and (manage or f.enabled)]
+
+
+def get_form(form_id: str) -> dict[str, Any]:
+    p = org.principal()
+    if not p.can(MODULE, "manage"):
+        p.require(MODULE, "create")
+    return form_out(_form(p.tenant_id, form_id))
+
+
+def _check_flow(p: Principal, flow_id: str | None, form_id: str) -> None:
+    if flow_id is None:
+        return
+    flow = approvals.flow_out(approvals._flow(p.tenant_id, flow_id))
+    if flow["business_type"] != f"form:{form_id}":
+        raise ValidationFailed(details=[{"field": "flow_id", "type": "business_type",
+                                         "message": f"流程的业务类型应为 form:{form_id} / the flow must be of business type form:{form_id}"}])
+
+
+def create_form(spec: dict[str, Any], flow_id: str | None, enabled: bool, *, code: str | None = None,
+                form_id: str | None = None) -> dict[str, Any]:
+    p = org.principal()
+    p.require(MODULE, "manage")
+    fid = form_id or ids.new_id()
+    _check_flow(p, flow_id, fid)
+    f = Form(pk=form_pk(p.tenant_id, fid), sk=keys.RECORD_SK, tenant_id=p.tenant_id, id=fid, code=code, name=spec["name"], spec=spec,
+             flow_id=flow_id, enabled=enabled, gsi2pk=form_list(p.tenant_id), gsi2sk=f"{spec.get('category', 'other')}#{fid}")
+    changes.stamp(f, p.user_id, new=True)
+    changes.create(f, "form", fid, p.user_id)
+    metric("forms.form.created")
+    return form_out(f)
+
+
+def update_form(form_id: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
+    """A changed form applies to new applications; submitted ones keep the data they have."""
+    p = org.principal()
+    p.require(MODULE, "manage")
+    f = _form(p.tenant_id, form_id)
+    if "flow_id" in values:
+        _check_flow(p, values["flow_id"], f.id)
+    if "spec" in values:
+        values["name"] = values["spec"]["name"]
+    changes.save(f, "form", f.id, p.user_id, values, expected)
+    return form_out(f)
+
+
+def from_template(code: str) -> dict[str, Any]:
+    """A form from a built-in template, with its approval flow created, enabled and bound."""
+    p = org.principal()
+    p.require(MODULE, "manage")
+    p.require(approvals.MODULE, "manage")
+    spec = templates.form_spec(code)
+    fid = ids.new_id()
+    flow = approvals.create_flow(flow_templates.flow_spec(code, business_type=f"form:{fid}"), True, template=code)
+    return create_form(spec, flow["id"], True, code=code, form_id=fid)
+
+
+# ---- applications ----------------------------------------------------------------------------
+
+def _coerce_value(p: Principal, f: dict[str, Any], value: Any, where: str) -> Any:
+    t = f["field_type"]
+    if t == "user":
+        if value not in p.org.users:
+            raise ValueError("员工不存在 / no such user")
+        return value
+    if t == "department":
+        if value not in p.org.departments:
+            raise ValueError("部门不存在 / no such department")
+        return value
+    if t == "reference":
+        rid = value.get("id") if isinstance(value, dict) else value
+        cls = records.registry().get(f["entity"].upper())
+        if not isinstance(rid, str) or not rid:
+            raise ValueError("应为记录编号 / a record id expected")
+        if cls is not None:
+            records.get(cls, p.tenant_id, rid)  # NotFound when it does not exist in this tenant
+        return {"entity": f["entity"], "id": rid}
+    if t == "attachment":
+        if not isinstance(value, list) or any(not isinstance(a, dict) or not a.get("key") or not a.get("name") for a in value):
+            raise ValueError("附件应为 [{name, key}] 列表 / a list of {name, key} expected")
+        return [{"name": str(a["name"])[:200], "key": str(a["key"])[:500], "size": a.get("size")} for a in value[:20]]
+    if t == "table":
+        if not isinstance(value, list) or len(value) > MAX_TABLE_ROWS:
+            raise ValueError(f"明细表应为行列表（≤{MAX_TABLE_ROWS}行） / a list of rows expected (≤{MAX_TABLE_ROWS})")
+        rows = []
+        for i, row in enumerate(value):
+            if not isinstance(row, dict):
+                raise ValueError(f"第{i + 1}行应为对象 / row {i + 1} must be an object")
+            rows.append(_validate(p, f["columns"], row, f"{where}.{i}."))
+        return rows
+    return fields.coerce(t, f.get("options") or [], value)
+
+
+def _validate(p: Principal, spec_fields: list[dict[str, Any]], data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    by_key = {f["key"]: f for f in spec_fields}
+    errors: list[dict[str, str]] = []
+    out: dict[str, Any] = {}
+    for k in data:
+        if k not in by_key:
+            errors.append({"field": f"{prefix}{k}", "type": "unknown", "message": "表单没有这个字段 / no such field on the form"})
+    for f in spec_fields:
+        v = data.get(f["key"])
+        if v is None or v == "" or v == []:
+            if f.get("required"):
+                errors.append({"field": f"{prefix}{f['key']}", "type": "missing", "message": f"「{f['label']}」必填 / required"})
+            continue
+        try:
+            out[f["key"]] = _coerce_value(p, f, v, f"{prefix}{f['key']}")
+        except ValidationFailed as e:
+            errors.extend(e.details or [])
+        except NotFound:
+            errors.append({"field": f"{prefix}{f['key']}", "type": "not_found", "message": "关联的记录不存在 / the record does not exist"})
+        except ValueError as e:
+            errors.append({"field": f"{prefix}{f['key']}", "type": "invalid", "message": str(e)})
+    if errors:
+        raise ValidationFailed(details=errors)
+    return out
+
+
+def _title(form: Form, data: dict[str, Any], p: Principal) -> str:
+    spec = form.spec
+    key = spec.get("title_field")
+    if key and data.get(key):
+        return f"{spec['name']}：{data[key]}"[:200]
+    return f"{org.user_name(p.tenant_id, p.user_id)}的{spec['name']}"
+
+
+def app_out(a: Application) -> dict[str, Any]:
+    return {"id": a.id, "form_id": a.form_id, "form_name": a.form_name, "title": a.title, "data": plain(a.data), "status": a.status,
+            "instance_id": a.instance_id, "owner_id": a.owner_id, "created_at": a.created_at, "updated_at": a.updated_at,
+            "version": a.version}
+
+
+def _app(p: Principal, app_id: str) -> Application:
+    a = records.get(Application, p.tenant_id, app_id)
+    return a  # type: ignore[return-value]
+
+
+def create_application(body: dict[str, Any]) -> dict[str, Any]:
+    p = org.principal()
+    p.require(MODULE, "create")
+    form = _form(p.tenant_id, body["form_id"])
+    if not form.enabled:
+        raise ValidationFailed("FORM_DISABLED", name=form.name)
+    data = _validate(p, form.spec["fields"], body.get("data") or {})
+    a = records.new(Application, p.tenant_id, p.user_id, p.user_id, form_id=form.id, form_name=form.name,
+                    title=_title(form, data, p), data=data, status="draft")
+    records.create(a, p.user_id)
+    metric("forms.application.created")
+    if body.get("submit", True):
+        return submit_application(a.id, body)
+    return app_out(a)
+
+
+def get_application(app_id: str) -> dict[str, Any]:
+    p = org.principal()
+    a = _app(p, app_id)
+    if a.owner_id != p.user_id and not p.can(MODULE, "manage"):
+        if not a.instance_id:
+            raise Forbidden("RECORD_FORBIDDEN")
+        approvals.get(a.instance_id)  # participants of its approval may read it
+    return app_out(a)
+
+
+def list_mine(form_id: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    p = org.principal()
+    cond = Application.form_id == form_id if form_id else None
+    items, nxt = query.page(Application, keys.owner_list(p.tenant_id, Application.ENTITY, p.user_id), index="gsi1", limit=limit,
+                            cursor=cursor, filter_condition=cond)
+    return {"items": [app_out(a) for a in items if isinstance(a, Application)], "next_cursor": nxt}
+
+
+def update_application(app_id: str, data: dict[str, Any], expected: int) -> dict[str, Any]:
+    p = org.principal()
+    a = _app(p, app_id)
+    if a.owner_id != p.user_id:
+        raise Forbidden("APPROVAL_APPLICANT_ONLY")
+    if a.status not in EDITABLE:
+        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"application.status.{a.status}"))
+    form = _form(p.tenant_id, a.form_id)
+    clean = _validate(p, form.spec["fields"], data)
+    records.update(a, p.user_id, {"data": clean, "title": _title(form, clean, p)}, expected)
+    return app_out(a)
+
+
+def submit_application(app_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Draft → first submission; rejected/withdrawn → resubmission from the start (with the
+    application's current data, so the flow's conditions see the changes)."""
+    p = org.principal()
+    a = _app(p, app_id)
+    if a.owner_id != p.user_id:
+        raise Forbidden("APPROVAL_APPLICANT_ONLY")
+    if a.status not in EDITABLE:
+        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"application.status.{a.status}"))
+    if a.instance_id:
+        approvals.resubmit(a.instance_id, "start", options.get("comment"))
+    else:
+        form = _form(p.tenant_id, a.form_id)
+        opts = {k: options.get(k) or v for k, v in (("approvers", {}), ("extra_nodes", []), ("cc_user_ids", []))}
+        opts["comment"] = options.get("comment")
+        approvals.submit({"entity": Application.ENTITY, "id": a.id, "title": a.title}, form.business_type, plain(a.data), opts,
+                         flow_id=form.flow_id)
+    return app_out(_app(p, app_id))
+
+
+def _status_ops(tenant_id: str, app_id: str, status: str, actor: str, instance_id: str) -> list[tx.Op]:
+    a = records.get(Application, tenant_id, app_id)
+    values: dict[str, Any] = {"status": status, "instance_id": instance_id}
+    return changes.save_ops(a, Application.ENTITY, a.id, actor, values, None, action=f"approval_{status}")
+
+
+def _data_of(tenant_id: str, app_id: str) -> dict[str, Any]:
+    return plain(records.get(Application, tenant_id, app_id).data)
+
+
+approvals.register(Application.ENTITY, _status_ops, _data_of)
+
+
+def document_action(app_id: str, action: str, reason: str | None, expected: int | None) -> dict[str, Any]:
+    """公文: after approval, archive (归档, read-only for good) or destroy (销毁: the content is
+    erased, the record and its history remain)."""
+    p = org.principal()
+    a = _app(p, app_id)
+    form = _form(p.tenant_id, a.form_id)
+    if not form.spec.get("document"):
+        raise ValidationFailed("NOT_A_DOCUMENT")
+    if a.owner_id != p.user_id and not p.can(MODULE, "manage"):
+        raise Forbidden(module=MODULE, action=action)
+    allowed = {"archive": ("approved",), "destroy": ("approved", "archived")}[action]
+    if a.status not in allowed:
+        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"application.status.{a.status}"))
+    values: dict[str, Any] = {"status": "archived" if action == "archive" else "destroyed"}
+    if action == "destroy":
+        values["data"] = {}
+    records.update(a, p.user_id, values, expected, action=action, note=reason)
+    metric(f"forms.document.{action}")
+    return {**app_out(a), "changed_at": clock.now_iso()}
