@@ -6,7 +6,9 @@ Resources are built from the repository's single sources of truth:
 - ``functions/registry.py`` (``FUNCTIONS``) lists the Lambda handlers that are not HTTP
   routes and how each one is triggered (table stream, bus rule, Scheduler target);
 - ``app.py`` + ``chalicelib/`` + ``requirements.txt`` are packaged by the
-  ``chalice.cdk.Chalice`` construct into the API (API Gateway + Lambda).
+  ``chalice.cdk.Chalice`` construct into the API (API Gateway + Lambda);
+- ``step_functions/*.asl.json`` are the state machines' definitions (the approval workflow),
+  deployed as they are; each machine's role is derived from the tasks its definition runs.
 
 Search (ARCHITECTURE.md §4) runs on an OpenSearch Service domain outside any VPC: every
 request is SigV4-signed, the domain's access policy names only this stack's roles, and
@@ -19,7 +21,8 @@ function run on identical wheels.
 
 IAM is least privilege per principal: item-level DynamoDB actions on the table and its
 named indexes (no Scan, no table management), and bus, bucket, Scheduler and search-write
-permissions only for the principals that declare the need.
+permissions only for the principals that declare the need; starting approval executions is
+the API's alone, signalling them (task tokens) the API's and the "workflow" functions'.
 """
 from __future__ import annotations
 
@@ -76,6 +79,9 @@ from aws_cdk import (
 from aws_cdk import (
     aws_sqs as sqs,
 )
+from aws_cdk import (
+    aws_stepfunctions as sfn,
+)
 from constructs import Construct
 
 from chalicelib.core import passwords
@@ -95,6 +101,32 @@ API_STAGE = "api"
 
 #: The function EventBridge Scheduler invokes for reminders (``CRM_REMINDER_TARGET_ARN``).
 REMINDER_FUNCTION = "reminders"
+
+#: Where the state machines' definitions live: every ``<name>.asl.json`` becomes the STANDARD
+#: state machine ``crm-<stage>-<name>`` (devstack/resources.py creates ``crm-<name>`` locally from
+#: the same files).
+STATE_MACHINES_DIR = REPO_ROOT / "step_functions"
+ASL_SUFFIX = ".asl.json"
+#: The state machine approvals run on (``CRM_APPROVAL_STATE_MACHINE_ARN``): the API starts its
+#: executions, the API and the "workflow" functions signal them.
+APPROVAL_STATE_MACHINE = "approval"
+
+#: Completing the task a token stands for. Task tokens are not resources: these actions support
+#: no resource-level permissions (the token itself is the credential).
+WORKFLOW_SIGNAL_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure")
+
+#: Task ``Resource``s of the definitions the stack knows how to authorise (``_task_statement``),
+#: with the integration pattern suffix removed. A definition using any other fails synthesis.
+DYNAMODB_UPDATE_ITEM_TASK = "arn:aws:states:::aws-sdk:dynamodb:updateItem"
+EVENTS_PUT_EVENTS_TASK = "arn:aws:states:::events:putEvents"
+_INTEGRATION_PATTERN = re.compile(r"\.waitForTaskToken$")
+#: Words of DynamoDB expressions that are not attribute names (functions are case-sensitive,
+#: keywords are not: both are compared in upper case).
+_EXPRESSION_WORDS = frozenset({
+    "SET", "REMOVE", "ADD", "DELETE", "AND", "OR", "NOT", "BETWEEN", "IN",
+    "IF_NOT_EXISTS", "LIST_APPEND", "ATTRIBUTE_EXISTS", "ATTRIBUTE_NOT_EXISTS", "ATTRIBUTE_TYPE",
+    "BEGINS_WITH", "CONTAINS", "SIZE",
+})
 
 #: DynamoDB actions the application uses. There is no ``Scan`` (request paths never scan)
 #: and no table management. Transactions are authorised per item: TransactWriteItems by
@@ -394,6 +426,51 @@ def event_pattern_from_dict(pattern: Mapping[str, Any]) -> events.EventPattern:
     return events.EventPattern(**{_EVENT_PATTERN_FIELDS[key]: value for key, value in pattern.items()})
 
 
+def state_machine_definitions(directory: Path = STATE_MACHINES_DIR) -> dict[str, str]:
+    """``{name: definition}`` for every ``<name>.asl.json`` in `directory`: the files' text, as is."""
+    return {path.name.removesuffix(ASL_SUFFIX): path.read_text(encoding="utf-8")
+            for path in sorted(directory.glob(f"*{ASL_SUFFIX}"))}
+
+
+def task_states(definition: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every Task state of an ASL definition, including those of Parallel branches and Map iterations."""
+    for state in definition.get("States", {}).values():
+        if state.get("Type") == "Task":
+            yield state
+        for branch in state.get("Branches", []):
+            yield from task_states(branch)
+        for processor in ("ItemProcessor", "Iterator"):
+            if processor in state:
+                yield from task_states(state[processor])
+
+
+def update_item_conditions(parameters: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """IAM conditions that hold an ``updateItem`` task to what its definition writes.
+
+    ``dynamodb:Attributes`` lists the top-level attributes the task names: its key, the values of
+    ``ExpressionAttributeNames`` and any name written directly in its expressions;
+    ``dynamodb:ReturnValues`` is the one it asks for (none by default), so an update cannot read
+    the other attributes of an item back. Both must be literal in the definition: a ``.$`` path
+    (or a legacy parameter) would leave them to the execution input, and fails synthesis.
+    """
+    from_input = {key.removesuffix(".$") for key in parameters if key.endswith(".$")}
+    unsupported = sorted(
+        (from_input & {"Key", "ExpressionAttributeNames", "UpdateExpression", "ConditionExpression", "ReturnValues"})
+        | ({key.removesuffix(".$") for key in parameters} & {"AttributeUpdates", "Expected"})
+    )
+    if unsupported or "Key" not in parameters:
+        raise ValueError(f"{where}: an updateItem task needs a literal Key, expressions, attribute names and "
+                         f"ReturnValues for its permissions to be derived (found {unsupported or 'no Key'})")
+    names = set(parameters["Key"]) | set(parameters.get("ExpressionAttributeNames", {}).values())
+    for expression in (parameters.get("UpdateExpression", ""), parameters.get("ConditionExpression", "")):
+        names.update(word for word in re.findall(r"(?<![\w#:.])[A-Za-z_]\w*", expression)
+                     if word.upper() not in _EXPRESSION_WORDS)
+    return {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": sorted(names)},
+        "StringEqualsIfExists": {"dynamodb:ReturnValues": parameters.get("ReturnValues", "NONE")},
+    }
+
+
 class CrmStack(cdk.Stack):
     """One stage (``dev``, ``prod``, …) of the CRM.
 
@@ -427,6 +504,8 @@ class CrmStack(cdk.Stack):
         self.portal_pool, self.portal_client = self._user_pool("Portal", platform_admin_attribute=False)
         self.search_admin_role = self._search_admin_role()
         self.search_domain = self._search_domain()
+        self.state_machines = self._state_machines()
+        self.approval_state_machine = self.state_machines[APPROVAL_STATE_MACHINE]
 
         self.runtime_environment = self._runtime_environment()
         self.api = self._api()
@@ -465,6 +544,27 @@ class CrmStack(cdk.Stack):
             resource="schedule",
             resource_name=f"{self.schedule_group.name}/*",
             arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+        )
+
+    def _state_machine_name(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
+
+    def _state_machine_arn(self, name: str) -> str:
+        """A state machine's ARN from its (fixed) name, usable before the machine exists."""
+        return self.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self._state_machine_name(name),
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _executions_arn(self, name: str) -> str:
+        """Every execution of a state machine."""
+        return self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self._state_machine_name(name)}:*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
 
     def _search_domain_arn(self, path: str = "") -> str:
@@ -573,6 +673,97 @@ class CrmStack(cdk.Stack):
             actions=["lambda:InvokeFunction"],
             resources=[fn.function_arn for fn in targets],
         ))
+
+    # ------------------------------------------------------------------ workflows (Step Functions)
+
+    def _state_machines(self) -> dict[str, sfn.StateMachine]:
+        definitions = state_machine_definitions()
+        if APPROVAL_STATE_MACHINE not in definitions:
+            raise ValueError(f"step_functions/{APPROVAL_STATE_MACHINE}{ASL_SUFFIX} is missing: approvals run on it")
+        return {name: self._state_machine(name, definition) for name, definition in definitions.items()}
+
+    def _state_machine(self, name: str, definition: str) -> sfn.StateMachine:
+        """A STANDARD state machine from ``step_functions/<name>.asl.json``, deployed as written.
+
+        Its role may do what the definition's tasks do (``_task_statement``), on this stack's
+        resources only, and can be assumed by Step Functions for this machine only. Every
+        execution event is logged without its data (inputs and outputs carry task tokens and
+        tenant data) and traced with X-Ray.
+        """
+        cid = f"{_pascal(name)}StateMachine"
+        machine_name = self._state_machine_name(name)
+        where = f"step_functions/{name}{ASL_SUFFIX}"
+        role = iam.Role(
+            self,
+            f"{cid}Role",
+            description=f"Execution role of the {machine_name} state machine",
+            assumed_by=iam.ServicePrincipal(
+                "states.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {"aws:SourceArn": self._state_machine_arn(name)},
+                },
+            ),
+        )
+        for state in task_states(json.loads(definition)):
+            role.add_to_policy(self._task_statement(state, where))
+
+        log_group = logs.LogGroup(self, f"{cid}LogGroup", log_group_name=f"/aws/vendedlogs/states/{machine_name}",
+                                  retention=self.log_retention, removal_policy=self.removal_policy)
+        machine = sfn.StateMachine(
+            self,
+            cid,
+            state_machine_name=machine_name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            # The file's text as it is (``DefinitionString``). Not a ``Definition`` object: the CDK
+            # drops JSON nulls from objects, and ``"ResultPath": null`` means something.
+            definition_body=sfn.DefinitionBody.from_string(definition),
+            role=role,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            tracing_enabled=True,
+            removal_policy=self.removal_policy,
+        )
+        _acknowledge(role, "AwsSolutions-IAM5",
+                     "Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing do not "
+                     "support resource-level permissions; the tasks' own permissions name the table and the bus.",
+                     ["Resource::*"])
+        return machine
+
+    def _task_statement(self, state: Mapping[str, Any], where: str) -> iam.PolicyStatement:
+        """What one Task state needs, on this stack's resources only (the execution input names them).
+
+        - DynamoDB ``updateItem`` (AWS SDK integration, optionally ``.waitForTaskToken``):
+          ``UpdateItem`` on the table (not its indexes), held to the attributes the task writes;
+        - EventBridge ``putEvents``: ``PutEvents`` on the CRM bus.
+
+        Any other task resource fails synthesis: its permissions have to be written here first.
+        """
+        resource = _INTEGRATION_PATTERN.sub("", str(state.get("Resource", "")))
+        if resource == DYNAMODB_UPDATE_ITEM_TASK:
+            return iam.PolicyStatement(
+                actions=["dynamodb:UpdateItem"],
+                resources=[self.table.table_arn],
+                conditions=update_item_conditions(state.get("Parameters", {}), where),
+            )
+        if resource == EVENTS_PUT_EVENTS_TASK:
+            return iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn])
+        raise ValueError(f"{where}: infra/stack.py grants nothing for task resource {state.get('Resource')!r}; "
+                         "add its permissions to CrmStack._task_statement")
+
+    def _workflow_statements(self, *, start_and_stop: bool = False) -> list[iam.PolicyStatement]:
+        """Signal approval executions: complete or fail the task a token stands for, and read an
+        execution; with `start_and_stop` (the API), also start and stop them."""
+        statements = [
+            iam.PolicyStatement(actions=list(WORKFLOW_SIGNAL_ACTIONS), resources=["*"]),
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", *(["states:StopExecution"] if start_and_stop else [])],
+                resources=[self._executions_arn(APPROVAL_STATE_MACHINE)],
+            ),
+        ]
+        if start_and_stop:
+            statements.append(iam.PolicyStatement(actions=["states:StartExecution"],
+                                                  resources=[self.approval_state_machine.state_machine_arn]))
+        return statements
 
     # ------------------------------------------------------------------ identity
 
@@ -876,6 +1067,7 @@ class CrmStack(cdk.Stack):
             "CRM_REMINDER_TARGET_ARN": self._function_arn(REMINDER_FUNCTION),
             "CRM_SCHEDULER_ROLE_ARN": self.scheduler_role.role_arn,
             "CRM_ARCHIVE_BUCKET": self.archive_bucket.bucket_name,
+            "CRM_APPROVAL_STATE_MACHINE_ARN": self.approval_state_machine.state_machine_arn,
             "CRM_IDENTITY_PROVIDER": "cognito",
             "CRM_COGNITO_USER_POOL_ID": self.staff_pool.user_pool_id,
             "CRM_COGNITO_CLIENT_ID": self.staff_client.user_pool_client_id,
@@ -913,24 +1105,29 @@ class CrmStack(cdk.Stack):
             self,
             "ApiPolicy",
             managed_policy_name=f"{self.prefix}-api",
-            description="What the CRM API may do: table items, bus events, reminder schedules, staff logins, search",
+            description="What the CRM API may do: table items, bus events, reminder schedules, approval executions, "
+                        "staff logins, search",
             statements=[
                 self._table_statement(),
                 iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]),
                 # Search only: the API never writes the index (FGAC maps it to the reader role).
                 iam.PolicyStatement(actions=list(SEARCH_READ_ACTIONS), resources=[self._search_domain_arn("*")]),
                 *self._scheduler_statements(),
+                *self._workflow_statements(start_and_stop=True),
                 iam.PolicyStatement(actions=list(STAFF_POOL_ADMIN_ACTIONS), resources=[self.staff_pool.user_pool_arn]),
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
             ],
         )
         role = _lambda_role(self, "ApiRole", f"Execution role of the {self.prefix} API handler", policy)
         _acknowledge(policy, "AwsSolutions-IAM5",
-                     "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions; schedule "
-                     "names are derived from records at run time, so schedules are scoped to the stage's group; "
-                     "search paths (indices, _search, _msearch) are per request, so they are scoped to the stage's "
-                     "domain, and fine-grained access control limits the API to reading the stage's indices.",
+                     "X-Ray PutTraceSegments/PutTelemetryRecords and Step Functions SendTaskSuccess/SendTaskFailure "
+                     "(task tokens) do not support resource-level permissions; schedule names are derived from records "
+                     "at run time, so schedules are scoped to the stage's group; approval executions are started per "
+                     "instance, so they are scoped to the approval state machine; search paths (indices, _search, "
+                     "_msearch) are per request, so they are scoped to the stage's domain, and fine-grained access "
+                     "control limits the API to reading the stage's indices.",
                      ["Resource::*", self._resource_finding(self._schedules_arn()),
+                      self._resource_finding(self._executions_arn(APPROVAL_STATE_MACHINE)),
                       self._resource_finding(self._search_domain_arn("*"))])
         self.api_role = role
 
@@ -1094,6 +1291,10 @@ class CrmStack(cdk.Stack):
         if "scheduler" in spec.needs:
             for statement in self._scheduler_statements():
                 fn.add_to_role_policy(statement)
+        if "workflow" in spec.needs:
+            # Signal approval executions (never start them: that is the API's).
+            for statement in self._workflow_statements():
+                fn.add_to_role_policy(statement)
         if "search_write" in spec.needs:
             # Index maintenance on the stage's domain; FGAC limits it to crm-<stage>-* indices.
             fn.add_to_role_policy(iam.PolicyStatement(
@@ -1104,19 +1305,23 @@ class CrmStack(cdk.Stack):
         _acknowledge(fn, "AwsSolutions-L1",
                      "The runtime is pinned to Python 3.11: the dependency layer built by chalice package holds "
                      "CPython 3.11 wheels (pydantic-core, cryptography); upgrade runtime and wheels together.")
-        # X-Ray and dynamodb:ListStreams (stream event sources) have no resource-level permissions.
+        # X-Ray, dynamodb:ListStreams (stream event sources) and SendTaskSuccess/Failure have no
+        # resource-level permissions.
         wildcard_findings = ["Resource::*"]
         if "bucket" in spec.needs:
             wildcard_findings.append(self._resource_finding(self._archive_objects_arn()))
         if "scheduler" in spec.needs:
             wildcard_findings.append(self._resource_finding(self._schedules_arn()))
+        if "workflow" in spec.needs:
+            wildcard_findings.append(self._resource_finding(self._executions_arn(APPROVAL_STATE_MACHINE)))
         if "search_write" in spec.needs:
             wildcard_findings.append(self._resource_finding(self._search_domain_arn("*")))
         _acknowledge(fn, "AwsSolutions-IAM5",
-                     "X-Ray tracing and dynamodb:ListStreams do not support resource-level permissions; archive "
-                     "object keys, schedule names and search index paths are generated at run time, so they are "
-                     "scoped to tenants/, to the stage's schedule group and to the stage's search domain (where "
-                     "fine-grained access control limits writes to the stage's indices).",
+                     "X-Ray tracing, dynamodb:ListStreams and Step Functions SendTaskSuccess/SendTaskFailure (task "
+                     "tokens) do not support resource-level permissions; archive object keys, schedule names, "
+                     "approval executions and search index paths are generated at run time, so they are scoped to "
+                     "tenants/, to the stage's schedule group, to the approval state machine and to the stage's "
+                     "search domain (where fine-grained access control limits writes to the stage's indices).",
                      wildcard_findings)
 
     def _function_alarms(self, cid: str, name: str, fn: lambda_.Function, dlq: sqs.Queue | None) -> None:
@@ -1133,6 +1338,7 @@ class CrmStack(cdk.Stack):
             "TableName": self.table.table_name,
             "EventBusName": self.event_bus.event_bus_name,
             "ScheduleGroupName": self.schedule_group.name,
+            "ApprovalStateMachineArn": self.approval_state_machine.state_machine_arn,
             "ArchiveBucketName": self.archive_bucket.bucket_name,
             "StaffUserPoolId": self.staff_pool.user_pool_id,
             "StaffAppClientId": self.staff_client.user_pool_client_id,

@@ -16,15 +16,20 @@ from aws_cdk.assertions import Match
 
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
-from infra.stack import DEVELOPMENT_SEARCH, PRODUCTION_SEARCH, search_capacity
+from infra.stack import DEVELOPMENT_SEARCH, PRODUCTION_SEARCH, search_capacity, update_item_conditions
 
 STAGE = "dev"
 PREFIX = f"crm-{STAGE}"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: The state machines' definitions: each must be deployed as ``crm-<stage>-<name>``.
+ASL_FILES = sorted((REPO_ROOT / "step_functions").glob("*.asl.json"))
 
 #: Settings every Lambda (API and functions) must receive (chalicelib/core/settings.py).
 RUNTIME_SETTINGS = (
     "CRM_STAGE", "CRM_REGION", "CRM_TABLE_NAME", "CRM_EVENT_BUS_NAME", "CRM_SCHEDULE_GROUP",
-    "CRM_REMINDER_TARGET_ARN", "CRM_SCHEDULER_ROLE_ARN", "CRM_ARCHIVE_BUCKET", "CRM_IDENTITY_PROVIDER",
+    "CRM_REMINDER_TARGET_ARN", "CRM_SCHEDULER_ROLE_ARN", "CRM_ARCHIVE_BUCKET", "CRM_APPROVAL_STATE_MACHINE_ARN",
+    "CRM_IDENTITY_PROVIDER",
     "CRM_COGNITO_USER_POOL_ID", "CRM_COGNITO_CLIENT_ID", "CRM_JWT_ISSUER", "CRM_JWT_AUDIENCE",
     "CRM_OPENSEARCH_URL", "CRM_SEARCH_INDEX_PREFIX", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
 )
@@ -34,6 +39,15 @@ BUS_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None]
 SCHEDULE_TARGETS = [f for f in FUNCTIONS if f.schedule_target]
 UNTRIGGERED = [f for f in FUNCTIONS if f.stream_filter is None and f.bus_pattern is None and not f.schedule_target]
 SEARCH_WRITERS = [f for f in FUNCTIONS if "search_write" in f.needs]
+WORKFLOW_SIGNALLERS = [f for f in FUNCTIONS if "workflow" in f.needs]
+
+#: What Step Functions needs for logging and tracing (added by the CDK); they have no resource-level
+#: permissions. Anything else a state machine's role may do must name a resource.
+STATE_MACHINE_SERVICE_ACTIONS = {
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+}
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -325,7 +339,9 @@ def test_given_function_needs_when_synthesized_then_its_role_grants_only_what_it
     assert ("scheduler:CreateSchedule" in actions) == ("scheduler" in spec.needs)
     assert ("iam:PassRole" in actions) == ("scheduler" in spec.needs)
     assert ("es:ESHttpPut" in actions) == ("search_write" in spec.needs)
+    assert ("states:SendTaskSuccess" in actions) == ("workflow" in spec.needs)
     assert not {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"}
+    assert not {"states:StartExecution", "states:StopExecution"} & actions  # only the API starts and stops
 
 
 def test_given_archive_writer_when_synthesized_then_it_may_only_put_objects_under_tenants(template_json):
@@ -417,6 +433,217 @@ def test_given_api_policy_when_synthesized_then_bus_schedules_and_staff_logins_a
     for action in ("AdminCreateUser", "AdminSetUserPassword", "AdminDisableUser", "AdminEnableUser",
                    "AdminUserGlobalSignOut", "AdminUpdateUserAttributes"):
         assert by_action[f"cognito-idp:{action}"]["Resource"] == {"Fn::GetAtt": [staff_pool, "Arn"]}
+
+
+# ---------------------------------------------------------------------------- workflows (Step Functions)
+
+def _state_machine(template_json: dict[str, Any], name: str) -> tuple[str, dict[str, Any]]:
+    return _only({k: v for k, v in _resources(template_json, "AWS::StepFunctions::StateMachine").items()
+                  if v["Properties"].get("StateMachineName") == f"{PREFIX}-{name}"})
+
+
+def _asl_name(path: Path) -> str:
+    return path.name.removesuffix(".asl.json")
+
+
+def _literal_string(value: Any) -> str:
+    """A CloudFormation string built only from literals (``Fn::Join``, ``Fn::Sub`` without
+    variables), as the CDK may render a definition; anything resolved at deploy time fails."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        return delimiter.join(_literal_string(part) for part in parts)
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str) and "${" not in value["Fn::Sub"]:
+        return value["Fn::Sub"]
+    raise AssertionError(f"the definition depends on a value resolved at deploy time: {value}")
+
+
+def _definition(machine: dict[str, Any]) -> Any:
+    """A state machine's definition as deployed, parsed."""
+    props = machine["Properties"]
+    assert "DefinitionS3Location" not in props and "DefinitionSubstitutions" not in props
+    if "Definition" in props:
+        return props["Definition"]
+    return json.loads(_literal_string(props["DefinitionString"]))
+
+
+def _approval_executions_arn(resource: Any) -> bool:
+    return json.dumps(resource).endswith(f':execution:{PREFIX}-approval:*"]]}}')
+
+
+def _lint_without_sam_transform(template_json: dict[str, Any], path: Path) -> list[Any]:
+    """cfn-lint matches on the template with its SAM transform left out.
+
+    With the transform, cfn-lint validates only ``Definition`` objects, not ``DefinitionString``
+    (E3601); without it, it validates both.
+    """
+    template = {k: v for k, v in template_json.items() if k != "Transform"}
+    path.write_text(json.dumps(template), encoding="utf-8")
+    from cfnlint.api import lint_file
+
+    return lint_file(path)
+
+
+def test_given_step_functions_folder_when_synthesized_then_each_asl_file_is_one_state_machine(template_json):
+    machines = _resources(template_json, "AWS::StepFunctions::StateMachine")
+
+    assert "approval" in [_asl_name(path) for path in ASL_FILES]
+    assert sorted(m["Properties"]["StateMachineName"] for m in machines.values()) == sorted(
+        f"{PREFIX}-{_asl_name(path)}" for path in ASL_FILES)
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=_asl_name)
+def test_given_asl_file_when_synthesized_then_its_state_machine_runs_the_files_definition(template_json, path):
+    _, machine = _state_machine(template_json, _asl_name(path))
+
+    assert _definition(machine) == json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=_asl_name)
+def test_given_asl_file_when_synthesized_then_its_state_machine_is_standard_traced_and_logged_without_data(
+        template_json, path):
+    _, machine = _state_machine(template_json, _asl_name(path))
+    props = machine["Properties"]
+    logging = props["LoggingConfiguration"]
+    log_group = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert logging["Level"] == "ALL"
+    assert logging["IncludeExecutionData"] is False  # inputs carry task tokens and tenant data
+    assert template_json["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup"
+    assert template_json["Resources"][log_group]["Properties"]["RetentionInDays"] > 0
+
+
+def test_given_approval_state_machine_when_synthesized_then_its_role_may_update_the_table_and_put_bus_events_only(
+        template_json):
+    _, machine = _state_machine(template_json, "approval")
+    role_id = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    role = template_json["Resources"][role_id]["Properties"]
+    statements = _statements_of_role(template_json, role_id)
+    scoped = [s for s in statements if s["Resource"] != "*"]
+    unscoped = [s for s in statements if s["Resource"] == "*"]
+
+    assert [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"]] == [{"Service": "states.amazonaws.com"}]
+    assert json.dumps(role["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"]).endswith(
+        f':stateMachine:{PREFIX}-approval"]]}}')
+    assert "ManagedPolicyArns" not in role
+    assert all(s["Effect"] == "Allow" for s in statements)
+    assert not [a for a in _actions(statements) if "*" in a]
+    assert _actions(unscoped) <= STATE_MACHINE_SERVICE_ACTIONS
+    assert sorted((s["Action"], s["Resource"]) for s in scoped) == [
+        ("dynamodb:UpdateItem", {"Fn::GetAtt": [_logical_id(template_json, "AWS::DynamoDB::Table"), "Arn"]}),
+        ("events:PutEvents", {"Fn::GetAtt": [_logical_id(template_json, "AWS::Events::EventBus"), "Arn"]}),
+    ]
+    update = next(s for s in scoped if s["Action"] == "dynamodb:UpdateItem")
+    # the task token item: its key and the attributes the definition sets, nothing read back
+    assert update["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "round", "sk", "step", "tenant_id", "token", "type"]},
+        "StringEqualsIfExists": {"dynamodb:ReturnValues": "NONE"},
+    }
+    # the log delivery permissions exist before the machine (creating it checks them)
+    policies = {k for k, v in _resources(template_json, "AWS::IAM::Policy").items() if {"Ref": role_id} in v["Properties"]["Roles"]}
+    assert policies and policies <= set(machine.get("DependsOn", []))
+
+
+def test_given_api_when_synthesized_then_it_may_start_executions_of_the_approval_state_machine_only(template_json):
+    machine_id, _ = _state_machine(template_json, "approval")
+    statements = _api_statements(template_json)
+    starts = [s for s in statements if "states:StartExecution" in _as_list(s["Action"])]
+    others = [(lid, s) for lid, s in _policy_statements(template_json)
+              if "states:StartExecution" in _as_list(s["Action"]) and s not in statements]
+
+    assert [(s["Action"], s["Resource"]) for s in starts] == [("states:StartExecution", {"Ref": machine_id})]
+    assert others == []  # nobody else starts approvals
+
+
+def test_given_api_when_synthesized_then_it_may_signal_describe_and_stop_approval_executions(template_json):
+    statements = _api_statements(template_json)
+    by_action: dict[str, list[Any]] = {}
+    for statement in statements:
+        for action in _as_list(statement["Action"]):
+            by_action.setdefault(action, []).append(statement["Resource"])
+
+    # task tokens are not resources: SendTaskSuccess/Failure have no resource-level permissions
+    assert by_action["states:SendTaskSuccess"] == by_action["states:SendTaskFailure"] == ["*"]
+    for action in ("states:DescribeExecution", "states:StopExecution"):
+        assert len(by_action[action]) == 1 and _approval_executions_arn(by_action[action][0])
+    assert {a for a in by_action if a.startswith("states:")} == {
+        "states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure",
+        "states:DescribeExecution", "states:StopExecution"}
+
+
+def test_given_approval_timer_when_synthesized_then_it_may_signal_approval_executions_but_not_start_them(template_json):
+    spec = next(f for f in FUNCTIONS if f.name == "approval_timer")
+    _, fn = _function(template_json, spec)
+    statements = _statements_of_role(template_json, _role_of(fn))
+    by_action = {a: s["Resource"] for s in statements for a in _as_list(s["Action"]) if a.startswith("states:")}
+
+    assert spec in WORKFLOW_SIGNALLERS
+    assert by_action["states:SendTaskSuccess"] == by_action["states:SendTaskFailure"] == "*"
+    assert _approval_executions_arn(by_action["states:DescribeExecution"])
+    assert set(by_action) == {"states:SendTaskSuccess", "states:SendTaskFailure", "states:DescribeExecution"}
+
+
+def test_given_api_and_approval_timer_when_synthesized_then_both_get_the_approval_state_machine_arn(template_json):
+    machine_id, _ = _state_machine(template_json, "approval")
+    _, api = _only(_resources(template_json, "AWS::Serverless::Function"))
+    _, timer = _function(template_json, next(f for f in FUNCTIONS if f.name == "approval_timer"))
+
+    for function in (api, timer):
+        assert function["Properties"]["Environment"]["Variables"]["CRM_APPROVAL_STATE_MACHINE_ARN"] == {"Ref": machine_id}
+
+
+def test_given_state_machines_when_linted_with_cfn_lint_then_their_definitions_have_no_errors(template_json, tmp_path):
+    machines = set(_resources(template_json, "AWS::StepFunctions::StateMachine"))
+    matches = _lint_without_sam_transform(template_json, tmp_path / "template.json")
+
+    errors = [f"{m.rule.id} {m.message} ({m.path_string})" for m in matches
+              if m.rule.severity == "error" and m.path_string.split("/")[:2] in (["Resources", k] for k in machines)]
+    assert machines and errors == []
+
+
+def test_given_an_invalid_definition_when_linted_the_same_way_then_cfn_lint_reports_it(template_json, tmp_path):
+    """The check above is live: cfn-lint does validate the definitions it is given."""
+    template = json.loads(json.dumps(template_json))
+    machine_id, machine = _state_machine(template, "approval")
+    definition = _definition(machine)
+    definition["States"][definition["StartAt"]]["Type"] = "Wait4Ever"
+    machine["Properties"].pop("Definition", None)
+    machine["Properties"]["DefinitionString"] = json.dumps(definition)
+    matches = _lint_without_sam_transform(template, tmp_path / "template.json")
+
+    assert [m.rule.id for m in matches
+            if m.rule.severity == "error" and m.path_string.startswith(f"Resources/{machine_id}/")] == ["E3601"]
+
+
+def test_given_update_item_task_when_conditions_are_derived_then_they_name_every_top_level_attribute_it_writes():
+    conditions = update_item_conditions({
+        "TableName.$": "$.table",
+        "Key": {"pk": {"S.$": "$.pk"}, "sk": {"S": "TOKEN"}},
+        "UpdateExpression": "SET #a = :a, b.c = if_not_exists(d, :d) REMOVE e[0]",
+        "ConditionExpression": "attribute_exists(pk) AND size(#f) < :n",
+        "ExpressionAttributeNames": {"#a": "a", "#f": "f"},
+        "ReturnValues": "UPDATED_NEW",
+    }, "test")
+
+    assert conditions == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["a", "b", "d", "e", "f", "pk", "sk"]},
+        "StringEqualsIfExists": {"dynamodb:ReturnValues": "UPDATED_NEW"},
+    }
+
+
+@pytest.mark.parametrize("parameters", [
+    {"Key.$": "$.key", "UpdateExpression": "SET a = :a"},
+    {"Key": {"pk": {"S": "x"}}, "UpdateExpression.$": "$.expression"},
+    {"Key": {"pk": {"S": "x"}}, "UpdateExpression": "SET #a = :a", "ExpressionAttributeNames.$": "$.names"},
+    {"Key": {"pk": {"S": "x"}}, "AttributeUpdates": {"a": {"Action": "PUT"}}},
+    {"TableName": "t"},
+], ids=["key", "expression", "names", "legacy", "no-key"])
+def test_given_update_item_task_taking_attributes_from_the_input_when_conditions_are_derived_then_it_is_refused(parameters):
+    with pytest.raises(ValueError, match="updateItem task needs a literal"):
+        update_item_conditions(parameters, "test")
 
 
 # ---------------------------------------------------------------------------- search
