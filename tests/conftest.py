@@ -109,7 +109,8 @@ class Api:
         if body is not None:
             kwargs["body"] = json.dumps(body, ensure_ascii=False)
         resp = fn(path, **kwargs)
-        resp.data = json.loads(resp.body) if resp.body else None
+        is_json = "json" in (resp.headers.get("Content-Type") or "application/json")
+        resp.data = json.loads(resp.body) if resp.body and is_json else None
         return resp
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NODE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 Mode = Literal["sequential", "all", "any", "majority"]  # 依次 / 会签 / 或签 / 半数通过
@@ -103,8 +103,9 @@ class FlowSpec(_Strict):
     cc_user_ids: list[str] = Field(default_factory=list, max_length=50, description="抄送: copied on the result")
     nodes: list[NodeSpec] = Field(min_length=1, max_length=30)
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> "FlowSpec":
+    @field_validator("nodes")
+    @classmethod
+    def _unique_ids(cls, nodes: list[NodeSpec]) -> list[NodeSpec]:
         seen: set[str] = set()
 
         def walk(nodes: list[NodeSpec]) -> None:
@@ -115,8 +116,8 @@ class FlowSpec(_Strict):
                 for b in n.branches:
                     walk(b.nodes)
 
-        walk(self.nodes)
-        return self
+        walk(nodes)
+        return nodes
 
 
 class FlowIn(FlowSpec):

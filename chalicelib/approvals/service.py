@@ -840,7 +840,8 @@ def remind_due(tenant_id: str, instance_id: str, round_: int) -> bool:
         return False
     for u in planner.current_assignees(step):
         notifications.deliver(tenant_id, u, "approval", i18n.both("notify.approval.due_soon", title=inst.title, step=step["name"]),
-                              link={"entity": "approval", "id": inst.id}, source=f"approval-due:{inst.id}:{round_}:{u}")
+                              link={"entity": "approval", "id": inst.id}, source=f"approval-due:{inst.id}:{round_}:{u}",
+                              occurred_at=clock.parse_iso(step["deadline"]))
     return True
 
 

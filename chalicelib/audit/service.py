@@ -19,6 +19,12 @@ def _customer_access(record_id: str) -> None:
     customers.audit_access(record_id)
 
 
+def _application_access(record_id: str) -> None:
+    from ..forms import service as forms
+
+    forms.get_application(record_id)  # the applicant, admins and the approval's participants
+
+
 def _org_access(record_id: str) -> None:
     org.principal().require("org", "read")
 
@@ -26,6 +32,7 @@ def _org_access(record_id: str) -> None:
 # entity -> who may read its log (besides audit admins)
 ACCESS: dict[str, Callable[[str], None]] = {
     "customer": _customer_access,
+    "application": _application_access,
     "department": _org_access,
     "user": _org_access,
     "role": _org_access,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ..core import context
@@ -132,7 +132,7 @@ def coerce(t: str, options: list[dict[str, Any]], value: Any) -> Any:
             raise ValueError("应为数字 / a number expected") from None
         if not d.is_finite() or abs(d) >= Decimal("1e15"):
             raise ValueError("数字超出范围 / number out of range")
-        d = d.quantize(Decimal("0.01")) if t == "money" else d
+        d = d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if t == "money" else d  # 四舍五入
         return int(d) if d == d.to_integral_value() else float(d)  # JSON-stored (≤15 digits stay exact)
     if t == "date":
         return date.fromisoformat(str(value)).isoformat()
