@@ -48,7 +48,7 @@ class ApproverRule(_Strict):
         return self
 
 
-class Condition(_Strict):
+class BranchCondition(_Strict):
     """`field` is a record/form field (e.g. amount, custom.days) or applicant.department_id / applicant.role_ids."""
 
     field: str = Field(min_length=1, max_length=80)
@@ -59,7 +59,7 @@ class Condition(_Strict):
 class Branch(_Strict):
     name: str = Field(min_length=1, max_length=60)
     priority: int = Field(0, description="lower runs first; the first branch whose conditions all hold is taken")
-    conditions: list[Condition] = Field(default_factory=list, max_length=20, description="empty = default branch (else)")
+    conditions: list[BranchCondition] = Field(default_factory=list, max_length=20, description="empty = default branch (else)")
     nodes: list["NodeSpec"] = Field(default_factory=list, max_length=30)
 
 

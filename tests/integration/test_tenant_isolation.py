@@ -21,11 +21,20 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     api.call("DELETE", f"/v1/customers/{deleted['id']}", a["admin"], headers={"If-Match": '"1"'})
     field = api.call("POST", "/v1/fields/customer", a["admin"], {"key": "budget", "label": "甲方预算", "field_type": "number"}).data
     view = api.call("POST", "/v1/views/customer", a["admin"], {"name": "甲方场景", "shared": True}).data
+    form = api.call("POST", "/v1/forms", a["admin"], {"name": "甲方请假单", "fields": [{"key": "days", "label": "天数", "field_type": "number"}]}).data
+    flow = api.call("POST", "/v1/approval-flows", a["admin"], {"name": "甲方流程", "business_type": f"form:{form['id']}", "enabled": True,
+                                                              "nodes": [{"id": "a", "name": "审批", "approvers": {"type": "users",
+                                                                                                                  "user_ids": [a["admin_id"]]}}],
+                                                              "skip_applicant": False}).data
+    api.call("PATCH", f"/v1/forms/{form['id']}", a["admin"], {"flow_id": flow["id"]}, headers={"If-Match": f'"{form["version"]}"'})
+    app = api.call("POST", "/v1/applications", a["admin"], {"form_id": form["id"], "data": {"days": 3}}).data
+    assert app["instance_id"], app
     secrets = {cust["id"], dept["id"], role["id"], rem["id"], deleted["id"], a["admin_id"], "华为技术有限公司", "13912345678",
-               field["label"], view["id"], view["name"]}
+               field["label"], view["id"], view["name"], form["id"], flow["id"], app["id"], app["instance_id"], "甲方请假单", "甲方流程"}
     values = {"customer_id": cust["id"], "dept_id": dept["id"], "role_id": role["id"], "reminder_id": rem["id"],
               "user_id": a["admin_id"], "record_id": cust["id"], "entity": "customer", "dict_type": "industry", "code": "it",
-              "rule_key": "contract", "notification_id": "x", "key": "budget", "view_id": view["id"]}
+              "rule_key": "contract", "notification_id": "x", "key": "budget", "view_id": view["id"], "form_id": form["id"],
+              "flow_id": flow["id"], "app_id": app["id"], "instance_id": app["instance_id"]}
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers
@@ -53,6 +62,9 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     assert "销售部" in names
     assert [f["label"] for f in api.call("GET", "/v1/fields/customer", a["admin"]).data["items"]] == ["甲方预算"]
     assert [v["name"] for v in api.call("GET", "/v1/views/customer", a["admin"]).data["items"]] == ["甲方场景"]
+    mine = api.call("GET", f"/v1/approvals/{app['instance_id']}", a["admin"]).data
+    assert mine["status"] == "running" and mine["version"] == 1
+    assert api.call("GET", f"/v1/approval-flows/{flow['id']}", a["admin"]).data["enabled"] is True
     # B's lists, search and facets over the same index hold nothing of A (B signed out everywhere above: sign in again)
     b_token = api.call("POST", "/v1/auth/login", body={"tenant_id": b["id"], "mobile": "13800000001", "password": "Passw0rd!"}).data["id_token"]
     b_list = api.call("GET", "/v1/customers?facets=level", b_token)
