@@ -98,13 +98,12 @@ def _check_refs(p: Principal, spec: dict[str, Any]) -> None:
 
 
 def _flow(tenant_id: str, flow_id: str) -> ApprovalFlow:
-    try:
-        f = ApprovalFlow.get(flow_pk(tenant_id, flow_id), keys.RECORD_SK)
-    except DoesNotExist:
-        raise NotFound("entity.approval_flow") from None
-    if not isinstance(f, ApprovalFlow):
-        raise NotFound("entity.approval_flow")
-    return f
+    return query.one(ApprovalFlow, flow_pk(tenant_id, flow_id), keys.RECORD_SK, "entity.approval_flow")  # type: ignore[return-value]
+
+
+def business_type_of(tenant_id: str, flow_id: str) -> str:
+    """The business type a flow serves (a form binds only a flow of its own type)."""
+    return _flow(tenant_id, flow_id).business_type
 
 
 def _enabled_of(tenant_id: str, business_type: str) -> list[ApprovalFlow]:

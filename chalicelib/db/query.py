@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.errors import ValidationFailed
+from pynamodb.exceptions import DoesNotExist
+
+from ..core.errors import NotFound, ValidationFailed
 from ..core.pagination import decode, encode
 from .base import Item
 
@@ -53,3 +55,14 @@ def page(model: type[Item], partition: str, *, index: str | None = None, limit: 
     items, more = _query(model, index, partition, limit, start, newest_first, range_condition, filter_condition)
     next_cursor = encode(_start_key(items[-1], index)) if more and items else None
     return items, next_cursor
+
+
+def one(model: type[Item], pk: str, sk: str, name_key: str) -> Item:
+    """One item of exactly this class by key, or 404 NOT_FOUND naming `name_key` (e.g. entity.form)."""
+    try:
+        item = model.get(pk, sk)
+    except DoesNotExist:
+        raise NotFound(name_key) from None
+    if not isinstance(item, model):
+        raise NotFound(name_key)
+    return item

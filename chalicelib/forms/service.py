@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
 from ..approvals import service as approvals
 from ..approvals import templates as flow_templates
 from ..core import clock, i18n, ids
@@ -32,13 +30,7 @@ def form_out(f: Form) -> dict[str, Any]:
 
 
 def _form(tenant_id: str, form_id: str) -> Form:
-    try:
-        f = Form.get(form_pk(tenant_id, form_id), keys.RECORD_SK)
-    except DoesNotExist:
-        raise NotFound("entity.form") from None
-    if not isinstance(f, Form):
-        raise NotFound("entity.form")
-    return f
+    return query.one(Form, form_pk(tenant_id, form_id), keys.RECORD_SK, "entity.form")  # type: ignore[return-value]
 
 
 def list_forms() -> list[dict[str, Any]]:
@@ -59,8 +51,7 @@ def get_form(form_id: str) -> dict[str, Any]:
 def _check_flow(p: Principal, flow_id: str | None, form_id: str) -> None:
     if flow_id is None:
         return
-    flow = approvals.flow_out(approvals._flow(p.tenant_id, flow_id))
-    if flow["business_type"] != f"form:{form_id}":
+    if approvals.business_type_of(p.tenant_id, flow_id) != f"form:{form_id}":
         raise ValidationFailed(details=[{"field": "flow_id", "type": "business_type",
                                          "message": f"流程的业务类型应为 form:{form_id} / the flow must be of business type form:{form_id}"}])
 
@@ -180,8 +171,7 @@ def app_out(a: Application) -> dict[str, Any]:
 
 
 def _app(p: Principal, app_id: str) -> Application:
-    a = records.get(Application, p.tenant_id, app_id)
-    return a  # type: ignore[return-value]
+    return records.get(Application, p.tenant_id, app_id)  # type: ignore[return-value]
 
 
 def create_application(body: dict[str, Any]) -> dict[str, Any]:
@@ -218,13 +208,19 @@ def list_mine(form_id: str | None, limit: int, cursor: str | None) -> dict[str, 
     return {"items": [app_out(a) for a in items if isinstance(a, Application)], "next_cursor": nxt}
 
 
-def update_application(app_id: str, data: dict[str, Any], expected: int) -> dict[str, Any]:
-    p = org.principal()
+def _editable(p: Principal, app_id: str) -> Application:
+    """The caller's own application, while it is a draft or back from a rejection/withdrawal."""
     a = _app(p, app_id)
     if a.owner_id != p.user_id:
         raise Forbidden("APPROVAL_APPLICANT_ONLY")
     if a.status not in EDITABLE:
         raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"application.status.{a.status}"))
+    return a
+
+
+def update_application(app_id: str, data: dict[str, Any], expected: int) -> dict[str, Any]:
+    p = org.principal()
+    a = _editable(p, app_id)
     form = _form(p.tenant_id, a.form_id)
     clean = _validate(p, form.spec["fields"], data)
     records.update(a, p.user_id, {"data": clean, "title": _title(form, clean, p)}, expected)
@@ -235,11 +231,7 @@ def submit_application(app_id: str, options: dict[str, Any]) -> dict[str, Any]:
     """Draft → first submission; rejected/withdrawn → resubmission from the start (with the
     application's current data, so the flow's conditions see the changes)."""
     p = org.principal()
-    a = _app(p, app_id)
-    if a.owner_id != p.user_id:
-        raise Forbidden("APPROVAL_APPLICANT_ONLY")
-    if a.status not in EDITABLE:
-        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"application.status.{a.status}"))
+    a = _editable(p, app_id)
     if a.instance_id:
         approvals.resubmit(a.instance_id, "start", options.get("comment"))
     else:
