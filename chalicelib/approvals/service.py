@@ -610,8 +610,10 @@ def submit(record: dict[str, Any], business_type: str, data: dict[str, Any], opt
             raise ValidationFailed("APPROVAL_FLOW_MISSING", business_type=business_type)
         f = found[0]
     spec = plain(f.spec)
+    for u in options.get("cc_user_ids") or []:
+        _require_active_user(p, u, "cc_user_ids")
     steps, taken = _resolve(p, spec, data, options)
-    cc = list(dict.fromkeys([*spec.get("cc_user_ids", []), *options.get("cc_user_ids", [])]))
+    cc = [u for u in dict.fromkeys([*spec.get("cc_user_ids", []), *options.get("cc_user_ids", [])]) if u != p.user_id]
     inst = records.new(ApprovalInstance, p.tenant_id, p.user_id, p.user_id, business_type=f.business_type, flow_id=f.id,
                        flow_version=int(f.current_version), record=record, title=record.get("title") or business_type,
                        status="running", round=0, attempt=1, plan=steps, data=data, cc_user_ids=cc,

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..approvals.schemas import ExtraNode
 from ..fields.schemas import KEY_PATTERN, Option
 
 # the custom-field types (PLAT-4) plus what forms add: detail tables, record references, people
@@ -110,7 +111,7 @@ class ApplicationIn(_Strict):
     data: dict[str, Any] = Field(default_factory=dict)
     submit: bool = Field(True, description="false keeps it as a draft (草稿)")
     approvers: dict[str, list[str]] = Field(default_factory=dict, description="node id -> user ids (发起人自选 / predefined and free flows)")
-    extra_nodes: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
+    extra_nodes: list[ExtraNode] = Field(default_factory=list, max_length=10, description="free flows: nodes the applicant adds")
     cc_user_ids: list[str] = Field(default_factory=list, max_length=50)
     comment: str | None = Field(None, max_length=2000)
 
@@ -122,7 +123,7 @@ class ApplicationPatch(_Strict):
 
 class ApplicationSubmitIn(_Strict):
     approvers: dict[str, list[str]] = Field(default_factory=dict)
-    extra_nodes: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
+    extra_nodes: list[ExtraNode] = Field(default_factory=list, max_length=10, description="free flows: nodes the applicant adds")
     cc_user_ids: list[str] = Field(default_factory=list, max_length=50)
     comment: str | None = Field(None, max_length=2000)
 
