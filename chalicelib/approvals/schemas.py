@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 NODE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 Mode = Literal["sequential", "all", "any", "majority"]  # 依次 / 会签 / 或签 / 半数通过
@@ -99,7 +99,7 @@ class FlowSpec(_Strict):
     description: str | None = Field(None, max_length=500)
     no_approver: Literal["auto_pass", "admin"] = Field("auto_pass", description="找不到审批人时: 自动通过 or 转交管理员")
     admin_user_ids: list[str] = Field(default_factory=list, max_length=10, description="default: the tenant's super administrators")
-    skip_applicant: bool = Field(True, description="the applicant never approves their own request (dropped from nodes)")
+    skip_applicant: StrictBool = Field(True, description="the applicant never approves their own request (dropped from nodes)")
     cc_user_ids: list[str] = Field(default_factory=list, max_length=50, description="抄送: copied on the result")
     nodes: list[NodeSpec] = Field(min_length=1, max_length=30)
 
@@ -121,12 +121,12 @@ class FlowSpec(_Strict):
 
 
 class FlowIn(FlowSpec):
-    enabled: bool = False
+    enabled: StrictBool = False
 
 
 class FlowPatch(_Strict):
     spec: FlowSpec | None = Field(None, description="a new version (running instances keep theirs)")
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     version: int | None = Field(None, description="the flow's current record version (or If-Match)")
 
 

@@ -336,13 +336,15 @@ class _Change:
         self.start = False  # a new execution (submit / resubmit)
         self.status_changed = False
         self.now = clock.now_iso()
+        self.seq = 0  # history entries of one action keep their order
 
     def history(self, action: str, *, step: dict[str, Any] | None = None, comment: str | None = None,
                 attachments: list[dict[str, Any]] | None = None, actor: str | None = None, **detail: Any) -> None:
         hid = ids.new_id()
         inst = self.inst
+        self.seq += 1
         self.ops.append(tx.put(HistoryEntry(
-            pk=inst.pk, sk=f"H#{self.now}#{hid}", tenant_id=inst.tenant_id, instance_id=inst.id, at=self.now,
+            pk=inst.pk, sk=f"H#{self.now}#{self.seq:02d}#{hid}", tenant_id=inst.tenant_id, instance_id=inst.id, at=self.now,
             actor_id=actor or self.actor, action=action, step=None if step is None else step["index"],
             step_name=None if step is None else step["name"], comment=comment, attachments=attachments or [], detail=detail)))
         rec = inst.record

@@ -130,7 +130,12 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
                 body = spec.body.model_validate(raw if raw is not None else {})
             except ValidationError as e:
                 raise ValidationFailed(details=field_errors(e.errors())) from None
-        raw_query = dict(req.query_params or {})
+        given = req.query_params or {}
+        repeated = sorted(k for k in given if len(given.getlist(k)) > 1) if hasattr(given, "getlist") else []
+        if repeated:
+            raise ValidationFailed(details=[{"field": k, "type": "repeated", "message": "参数只能出现一次 / give this parameter once"}
+                                            for k in repeated])
+        raw_query = dict(given)
         query = None
         if spec.query is not None:
             try:

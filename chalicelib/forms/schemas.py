@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from ..approvals.schemas import ExtraNode
 from ..fields.schemas import KEY_PATTERN, Option
@@ -22,7 +22,7 @@ class FormField(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     label: str = Field(min_length=1, max_length=60)
     field_type: FormFieldType
-    required: bool = False
+    required: StrictBool = False
     options: list[Option] = Field(default_factory=list, max_length=200)
     entity: Literal["customer", "contact", "opportunity", "contract", "product", "application"] | None = Field(
         None, description="reference: the record type it points to")
@@ -54,7 +54,7 @@ class FormSpec(_Strict):
     description: str | None = Field(None, max_length=500)
     fields: list[FormField] = Field(min_length=1, max_length=60)
     title_field: str | None = Field(None, description="the field whose value titles an application (default: form name + applicant)")
-    document: bool = Field(False, description="公文: after completion the application can be archived (归档) or destroyed (销毁)")
+    document: StrictBool = Field(False, description="公文: after completion the application can be archived (归档) or destroyed (销毁)")
 
     @model_validator(mode="after")
     def _keys(self) -> "FormSpec":
@@ -69,13 +69,13 @@ class FormSpec(_Strict):
 
 class FormIn(FormSpec):
     flow_id: str | None = Field(None, description="the approval flow applications of this form go through")
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class FormPatch(_Strict):
     spec: FormSpec | None = None
     flow_id: str | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
     version: int | None = None
 
 
@@ -109,7 +109,7 @@ class FormTemplateList(BaseModel):
 class ApplicationIn(_Strict):
     form_id: str
     data: dict[str, Any] = Field(default_factory=dict)
-    submit: bool = Field(True, description="false keeps it as a draft (草稿)")
+    submit: StrictBool = Field(True, description="false keeps it as a draft (草稿)")
     approvers: dict[str, list[str]] = Field(default_factory=dict, description="node id -> user ids (发起人自选 / predefined and free flows)")
     extra_nodes: list[ExtraNode] = Field(default_factory=list, max_length=10, description="free flows: nodes the applicant adds")
     cc_user_ids: list[str] = Field(default_factory=list, max_length=50)

@@ -228,3 +228,9 @@ def test_given_two_tenants_when_one_acts_on_the_others_approval_then_it_does_not
     assert api.call("POST", f"/v1/approvals/{iid}/approve", other["admin"], {}).status_code == 404
     assert api.call("GET", f"/v1/forms/{form}", other["admin"]).status_code == 404
     assert api.call("GET", "/v1/approvals?box=pending", other["admin"]).data["items"] == []
+
+
+def test_given_a_repeated_query_parameter_when_listing_then_422_instead_of_silently_taking_one(api, oa):
+    r = api.call("GET", "/v1/applications?form_id=a&form_id=b", oa["tokens"]["rep"])
+    assert r.status_code == 422 and r.data["details"][0] == {"field": "form_id", "type": "repeated",
+                                                             "message": "参数只能出现一次 / give this parameter once"}
