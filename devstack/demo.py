@@ -1,6 +1,11 @@
 """Demo data: 华夏智联科技有限公司 (tenant `demo`) with a department tree, ten users in
 several roles, and customers owned across the sales team — enough to sign in as any role
-and see the permission rules at work. Idempotent: an existing demo tenant is left alone."""
+and see the permission rules at work. Idempotent: an existing demo tenant is left alone.
+
+Approvals (审批) to try: the 请假 and 费用报销 forms from their templates (each with its
+enabled flow: 直属上级 → … → 系统管理员 刘洋 for the finance step), a 合同审批 flow
+(business type `contract`: 直属上级, then above 100000 a 会签 of 王强 and 吴静), and one
+leave request of 张伟 waiting for his supervisor 孙丽 (APPROVER), so her inbox is not empty."""
 from __future__ import annotations
 
 from typing import Any
@@ -24,6 +29,10 @@ USERS = [
     ("agent", "赵敏", "13800000008", "sales1", ["service_agent"], "ceo", "service_agent"),
     ("finance", "吴静", "13800000009", "finance", ["sales_rep"], "ceo", "finance"),
 ]
+BY_KEY = {u[0]: u for u in USERS}
+
+# The demo's pending approval: who applied and who signs in to approve it (their supervisor).
+APPLICANT, APPROVER = "rep2", "manager1"
 
 DEPARTMENTS = [("sales", "销售部", "root"), ("sales1", "销售一部", "sales"), ("sales2", "销售二部", "sales"),
                ("service", "客服部", "root"), ("finance", "财务部", "root")]
@@ -66,4 +75,43 @@ def seed() -> dict[str, Any]:
         for name, owner, level, industry, mobile, region in CUSTOMERS:
             customers.create({"name": name, "owner_id": users[owner], "level": level, "industry": industry, "mobile": mobile,
                               "region": region, "customer_type": "target", "source": "referral"}, None)
-    return {"created": True, "users": users}
+    return {"created": True, "users": users, "approvals": seed_approvals(users)}
+
+
+def contract_flow(users: dict[str, str]) -> dict[str, Any]:
+    """合同审批, two levels: the applicant's supervisor, then above 100000 a 会签 (all must
+    approve) of the sales director and finance."""
+    return {
+        "name": "合同审批", "business_type": "contract", "model": "fixed", "no_approver": "admin",
+        "description": "直属上级审批；合同金额超过10万元由销售总监王强与财务吴静会签。",
+        "nodes": [
+            {"id": "supervisor", "name": "直属上级", "approvers": {"type": "supervisor", "level": 1}, "mode": "any",
+             "time_limit_hours": 24, "remind_before_hours": 4},
+            {"id": "amount_check", "name": "合同金额判断", "kind": "branch", "branches": [
+                {"name": "大额合同", "priority": 1, "conditions": [{"field": "amount", "op": "gt", "value": 100000}],
+                 "nodes": [{"id": "countersign", "name": "总监与财务会签", "mode": "all", "time_limit_hours": 48,
+                            "approvers": {"type": "users", "user_ids": [users["director"], users["finance"]]}}]},
+                {"name": "常规合同", "priority": 99, "conditions": [], "nodes": []},
+            ]},
+        ],
+    }
+
+
+def seed_approvals(users: dict[str, str]) -> dict[str, Any]:
+    """The leave and expense forms (and their flows) from the templates, the contract flow,
+    and one submitted leave request of APPLICANT waiting for their supervisor APPROVER."""
+    from chalicelib.approvals import service as approvals
+    from chalicelib.approvals.schemas import FlowSpec
+    from chalicelib.forms import service as forms
+
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["ceo"])):
+        leave = forms.from_template("leave")
+        expense = forms.from_template("expense")
+        contract = approvals.create_flow(FlowSpec.model_validate(contract_flow(users)).model_dump(mode="json"), True)
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[APPLICANT])):
+        pending = forms.create_application({
+            "form_id": leave["id"], "comment": "家中有事，请批准",
+            "data": {"leave_type": "personal", "start": "2026-03-02T09:00:00+08:00", "end": "2026-03-03T18:00:00+08:00",
+                     "days": 2, "reason": "家中有事需要处理"}})
+    return {"forms": {"leave": leave["id"], "expense": expense["id"]}, "contract_flow": contract["id"],
+            "pending": {"application": pending["id"], "instance": pending["instance_id"]}}

@@ -51,6 +51,10 @@ def start_moto(port: int):
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     serialize_dynamodb()
+    # Step Functions tasks that call AWS (aws-sdk:dynamodb:updateItem, events:putEvents) run
+    # inside this process and reach moto at http://localhost:{MOTO_PORT} (moto.settings
+    # moto_server_port(), default 5000): point them at this server.
+    os.environ["MOTO_PORT"] = str(port)
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -90,7 +94,7 @@ def serve_api(port: int, quiet: bool = False):
 
 
 def banner(api_port: int, demo: dict | None) -> str:
-    from devstack.demo import PASSWORD, TENANT, USERS
+    from devstack.demo import APPLICANT, APPROVER, BY_KEY, PASSWORD, TENANT, USERS
 
     url = f"http://127.0.0.1:{api_port}"
     lines = [
@@ -100,6 +104,10 @@ def banner(api_port: int, demo: dict | None) -> str:
     ]
     for _, name, mobile, _, roles, _, _ in USERS:
         lines.append(f"    {mobile}  {name}  {', '.join(roles)}")
+    if demo is not None:
+        approver, applicant = BY_KEY[APPROVER], BY_KEY[APPLICANT]
+        lines.append(f"  Approvals: sign in as {approver[2]} ({approver[1]}) to approve {applicant[1]}'s pending 请假 "
+                     f"(GET /v1/approvals?box=pending); forms 请假/费用报销 and the 合同审批 flow are ready")
     lines += [
         "  Get a token:",
         f"    curl -s -X POST {url}/v1/auth/login -H 'Content-Type: application/json' \\",
