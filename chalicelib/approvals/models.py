@@ -9,6 +9,8 @@ Key design:
 - instance:      a Record (ENTITY APPROVAL): pk = T#<t>#APPROVAL#<id>, sk = "#"; owner = the
                  applicant, so gsi1 = "my applications". The resolved plan, tallies and
                  status live on this one item; every decision is one version-checked write.
+                 gsi3pk = the record's pk (T#<t>#<ENTITY>#<id>), gsi3sk = APPROVAL#<time>#<id>
+                 -> a record's approvals, next to its other related records.
 - task:          pk = instance pk, sk = TASK#<round>#<step>#<user>; gsi1pk =
                  T#<t>#APPROVAL#BOX#<user>#<box> (PENDING | HANDLED | CC), gsi1sk = <time>#<id>
                  -> the per-user inboxes; counts are Select=COUNT queries on the same partitions.

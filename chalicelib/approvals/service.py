@@ -282,14 +282,6 @@ def history(instance_id: str) -> list[dict[str, Any]]:
     return items
 
 
-def instances_of_record(entity: str, record_id: str) -> list[dict[str, Any]]:
-    """A record's approvals (newest first), for the record's detail page."""
-    p = org.principal()
-    found = [i for i in Item.gsi3.query(keys.record_pk(p.tenant_id, entity, record_id), scan_index_forward=False)
-             if isinstance(i, ApprovalInstance) and not i.deleted_at]
-    return [out(i, p) for i in found]
-
-
 def inbox(box: str, limit: int, cursor: str | None) -> dict[str, Any]:
     p = org.principal()
     if box == "mine":
