@@ -4,8 +4,8 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from ..core.api import ApiRequest, route
-from . import graph, service, templates
 from . import schemas as s
+from . import service
 
 bp = Blueprint(__name__)
 TAG = "approvals"
@@ -26,12 +26,16 @@ def create_flow(req: ApiRequest) -> dict:
 
 @route(bp, "/approval-flows/templates", summary="Built-in flow templates (流程模板)", tag=TAG, response=s.TemplateList)
 def list_templates(req: ApiRequest) -> dict:
+    from . import templates  # imported when used: keeps the cold start of every other route short
+
     return {"items": templates.catalogue()}
 
 
 @route(bp, "/approval-flows/templates/{code}", "POST", summary="Create a flow from a template", tag=TAG, body=s.FromTemplateIn,
        response=s.FlowOut, status=201)
 def from_template(req: ApiRequest, code: str) -> dict:
+    from . import templates
+
     spec = templates.flow_spec(code, business_type=req.body.business_type, name=req.body.name)
     return service.create_flow(spec, False, template=code)
 
@@ -63,6 +67,8 @@ def flow_versions(req: ApiRequest, flow_id: str) -> dict:
 @route(bp, "/approval-flows/{flow_id}/graph", summary="The flow as a graph: json, mermaid, svg or table (数据表视图)", tag=TAG,
        query=s.GraphQuery)
 def flow_graph(req: ApiRequest, flow_id: str):
+    from . import graph
+
     spec = service.spec_of(flow_id, req.query.version)
     fmt = req.query.format
     if fmt == "json":

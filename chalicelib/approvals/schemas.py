@@ -17,8 +17,13 @@ Action = Literal["approve", "reject", "transfer", "add_signer", "comment"]
 ALL_ACTIONS: list[str] = ["approve", "reject", "transfer", "add_signer", "comment"]
 
 
+class _Out(BaseModel):
+    # validators are built on first use, not at import (cold start: the API imports every module)
+    model_config = ConfigDict(defer_build=True)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class ApproverRule(_Strict):
@@ -86,7 +91,6 @@ class NodeSpec(_Strict):
         return self
 
 
-Branch.model_rebuild()
 
 
 class FlowSpec(_Strict):
@@ -140,7 +144,7 @@ class FromTemplateIn(_Strict):
     name: str | None = Field(None, min_length=1, max_length=60)
 
 
-class FlowOut(BaseModel):
+class FlowOut(_Out):
     id: str
     name: str
     business_type: str
@@ -153,11 +157,11 @@ class FlowOut(BaseModel):
     version: int
 
 
-class FlowList(BaseModel):
+class FlowList(_Out):
     items: list[FlowOut]
 
 
-class FlowVersionOut(BaseModel):
+class FlowVersionOut(_Out):
     flow_id: str
     number: int
     spec: dict[str, Any]
@@ -165,22 +169,22 @@ class FlowVersionOut(BaseModel):
     created_by: str
 
 
-class FlowVersionList(BaseModel):
+class FlowVersionList(_Out):
     items: list[FlowVersionOut]
 
 
-class TemplateOut(BaseModel):
+class TemplateOut(_Out):
     code: str
     name: str
     business_type: str
     description: str | None = None
 
 
-class TemplateList(BaseModel):
+class TemplateList(_Out):
     items: list[TemplateOut]
 
 
-class GraphQuery(BaseModel):
+class GraphQuery(_Out):
     format: Literal["json", "mermaid", "svg", "table"] = "json"
     version: int | None = Field(None, ge=1, description="a flow version (default: current)")
 
@@ -232,7 +236,7 @@ class ResubmitIn(_Strict):
     comment: str | None = Field(None, max_length=2000)
 
 
-class InstanceOut(BaseModel):
+class InstanceOut(_Out):
     id: str
     business_type: str
     flow_id: str
@@ -252,22 +256,22 @@ class InstanceOut(BaseModel):
     version: int
 
 
-class HistoryOut(BaseModel):
+class HistoryOut(_Out):
     items: list[dict[str, Any]]
 
 
-class InboxQuery(BaseModel):
+class InboxQuery(_Out):
     box: Literal["pending", "mine", "handled", "cc"] = Field("pending", description="pending my approval / my applications / handled by me / copied to me")
     limit: int = Field(20, ge=1, le=100)
     cursor: str | None = None
 
 
-class InboxPage(BaseModel):
+class InboxPage(_Out):
     items: list[dict[str, Any]]
     next_cursor: str | None = None
 
 
-class Counts(BaseModel):
+class Counts(_Out):
     pending: int
     mine_running: int
     handled: int

@@ -473,6 +473,7 @@ def _sync_execution(inst: ApprovalInstance) -> bool:
         output = {"outcome": "end", "status": inst.status}
     deadline = time.monotonic() + get_settings().approval_token_wait_seconds
     answered: set[str] = set()
+    pause = 0.01
     while True:
         tok = _read_token(inst)
         if tok is not None:
@@ -488,9 +489,26 @@ def _sync_execution(inst: ApprovalInstance) -> bool:
                     if inst.status != "running":
                         return True
         if time.monotonic() > deadline:
-            logger.warning("approval execution behind", extra={"instance_id": inst.id, "round": int(inst.round)})
+            _report_lagging(inst)
             return False
-        time.sleep(0.01)
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.2)  # quick at first (the usual case), then gentle on the table
+
+
+def _report_lagging(inst: ApprovalInstance) -> None:
+    """The execution did not reach the instance's round in time: say whether it is still
+    alive (slow: the next action or the timer resends) or ended (an operator must look)."""
+    arn = execution_arn(inst)
+    try:
+        status = workflow.describe(arn)["status"]
+    except Exception:  # noqa: BLE001 - the describe is diagnostics only
+        status = "UNKNOWN"
+    if status == "RUNNING":
+        logger.warning("approval execution behind", extra={"instance_id": inst.id, "round": int(inst.round)})
+        metric("approvals.execution.behind")
+    else:
+        logger.error("approval execution not running", extra={"instance_id": inst.id, "execution": arn, "status": status})
+        metric("approvals.execution.dead")
 
 
 # ---- step movement ---------------------------------------------------------------------------

@@ -2,25 +2,13 @@
 from __future__ import annotations
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field
 
 from ..core.api import ApiRequest, route
 from . import schemas as s
-from . import service, templates
+from . import service
 
 bp = Blueprint(__name__)
 TAG = "forms"
-
-
-class AppQuery(BaseModel):
-    form_id: str | None = None
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = None
-
-
-class AppPage(BaseModel):
-    items: list[s.ApplicationOut]
-    next_cursor: str | None = None
 
 
 @route(bp, "/forms", summary="Forms I may fill in (admins: every form)", tag=TAG, response=s.FormList)
@@ -37,6 +25,8 @@ def create_form(req: ApiRequest) -> dict:
 @route(bp, "/forms/templates", summary="Built-in OA forms: 请假, 加班, 出差, 报销, 借款, 采购, 资产, 立项, 合同会签, 公文",
        tag=TAG, response=s.FormTemplateList)
 def list_templates(req: ApiRequest) -> dict:
+    from . import templates  # imported when used: keeps every other route's cold start short
+
     return {"items": templates.catalogue()}
 
 
@@ -58,7 +48,7 @@ def update_form(req: ApiRequest, form_id: str) -> dict:
     return service.update_form(form_id, values, req.expected_version(req.body.version))
 
 
-@route(bp, "/applications", summary="My applications (我的申请)", tag=TAG, query=AppQuery, response=AppPage)
+@route(bp, "/applications", summary="My applications (我的申请)", tag=TAG, query=s.ApplicationQuery, response=s.ApplicationPage)
 def list_applications(req: ApiRequest) -> dict:
     q = req.query
     return service.list_mine(q.form_id, q.limit, q.cursor)

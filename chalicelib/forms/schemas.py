@@ -14,8 +14,13 @@ FormFieldType = Literal["text", "textarea", "number", "money", "date", "datetime
 REFERENCE_ENTITIES = ("customer", "contact", "opportunity", "contract", "product", "application")
 
 
+class _Out(BaseModel):
+    # validators are built on first use, not at import (cold start: the API imports every module)
+    model_config = ConfigDict(defer_build=True)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class FormField(_Strict):
@@ -45,7 +50,6 @@ class FormField(_Strict):
         return self
 
 
-FormField.model_rebuild()
 
 
 class FormSpec(_Strict):
@@ -79,7 +83,7 @@ class FormPatch(_Strict):
     version: int | None = None
 
 
-class FormOut(BaseModel):
+class FormOut(_Out):
     id: str
     code: str | None = None
     spec: dict[str, Any]
@@ -91,18 +95,18 @@ class FormOut(BaseModel):
     version: int
 
 
-class FormList(BaseModel):
+class FormList(_Out):
     items: list[FormOut]
 
 
-class FormTemplateOut(BaseModel):
+class FormTemplateOut(_Out):
     code: str
     name: str
     category: str
     description: str | None = None
 
 
-class FormTemplateList(BaseModel):
+class FormTemplateList(_Out):
     items: list[FormTemplateOut]
 
 
@@ -128,7 +132,7 @@ class ApplicationSubmitIn(_Strict):
     comment: str | None = Field(None, max_length=2000)
 
 
-class ApplicationOut(BaseModel):
+class ApplicationOut(_Out):
     id: str
     form_id: str
     form_name: str
@@ -140,6 +144,17 @@ class ApplicationOut(BaseModel):
     created_at: str
     updated_at: str
     version: int
+
+
+class ApplicationQuery(_Out):
+    form_id: str | None = None
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = None
+
+
+class ApplicationPage(_Out):
+    items: list[ApplicationOut]
+    next_cursor: str | None = None
 
 
 class DocumentActionIn(_Strict):

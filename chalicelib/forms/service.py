@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..approvals import service as approvals
-from ..approvals import templates as flow_templates
 from ..core import clock, i18n, ids
 from ..core.errors import Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
@@ -14,7 +13,6 @@ from ..db import changes, keys, query, records, tx
 from ..db.base import Item, plain
 from ..fields import service as fields
 from ..org import service as org
-from . import templates
 from .models import Application, Form, form_list, form_pk
 
 MODULE = "forms"
@@ -85,6 +83,9 @@ def update_form(form_id: str, values: dict[str, Any], expected: int) -> dict[str
 
 def from_template(code: str) -> dict[str, Any]:
     """A form from a built-in template, with its approval flow created, enabled and bound."""
+    from ..approvals import templates as flow_templates
+    from . import templates
+
     p = org.principal()
     p.require(MODULE, "manage")
     p.require(approvals.MODULE, "manage")

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from .approval_kit import act, app_status, apply, instance, machine, make_form, pending_ids, users
+from .test_observability import json_logs
 
 # ---- modes -----------------------------------------------------------------------------------
 
@@ -355,3 +356,22 @@ def test_given_a_time_limit_when_the_state_machine_times_out_then_the_overdue_po
     inst = instance(api, oa, iid)
     assert inst["current_step"] == 1 and pending_ids(api, oa, "director") == [iid]
     assert handler(event)["outcome"] == "stale"  # a redelivered event changes nothing
+
+
+def test_given_a_dead_execution_when_someone_approves_then_the_decision_stands_and_the_error_is_logged(api, oa):
+    from chalicelib.approvals import service
+    from chalicelib.approvals.models import ApprovalInstance
+    from chalicelib.core.settings import environment
+    from chalicelib.ports import client
+
+    form = make_form(api, oa, [{"id": "a", "name": "经理", "approvers": users(oa, "manager")},
+                               {"id": "b", "name": "总监", "approvers": users(oa, "director")}])
+    iid = apply(api, oa, form)["instance_id"]
+    item = ApprovalInstance.get(*ApprovalInstance.key(oa["id"], iid))
+    assert service.reconcile(oa["id"], iid)  # the execution is up and waiting at the first step
+    client("stepfunctions").stop_execution(executionArn=service.execution_arn(item), cause="operator")
+    with environment(CRM_APPROVAL_TOKEN_WAIT_SECONDS="0.3"), json_logs() as lines:
+        moved = act(api, oa, "manager", iid, "approve")
+    assert moved["current_step"] == 1 and pending_ids(api, oa, "director") == [iid]  # nothing the approver did is lost
+    errors = [x for x in lines if x["message"] == "approval execution not running"]
+    assert errors and errors[0]["level"] == "ERROR" and errors[0]["status"] == "ABORTED"
