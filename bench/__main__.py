@@ -1,9 +1,9 @@
 """`python -m bench` — run every measurement, print the report, write results.json / .md.
 
-Order matters: cold start, per-endpoint round trips and API overhead run while the table
-holds only the demo company (moto deep-copies the whole table on every transaction and
-walks it on every GSI Query); the list-page measurement then grows the tenant to ~1k and
-~10k customers.
+Order matters: cold start, per-endpoint round trips, API overhead and the approvals run
+while the table holds only the demo company (moto deep-copies the whole table on every
+transaction and walks it on every GSI Query); the list-page measurement then grows the
+tenant to ~1k and ~10k customers.
 """
 from __future__ import annotations
 
@@ -37,12 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", type=int, default=10000, help="customers in the tenant for the large list measurement")
     ap.add_argument("--search-large", type=int, default=100000, help="records for the large search measurement")
     ap.add_argument("--no-opensearch", action="store_true", help="measure search on the embedded engine only")
+    ap.add_argument("--approval-runs", type=int, default=16,
+                    help="approvals of the two-step flow (the longer flows run half as many)")
     args = ap.parse_args(argv)
 
     started = time.perf_counter()
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
-    from . import coldstart, endpoints, lists, overhead, report, search
+    from . import approvals, coldstart, endpoints, lists, overhead, report, search
     from .calls import RECORDER
     from .stack import Stack
 
@@ -58,23 +60,24 @@ def main(argv: list[str] | None = None) -> int:
 
         RECORDER.install()
         results: dict = {}
-        print("bench: 1/5 cold start (fresh interpreters) …", file=sys.stderr, flush=True)
+        print("bench: 1/6 cold start (fresh interpreters) …", file=sys.stderr, flush=True)
         results["cold_start"] = coldstart.measure(stack.token("rep1"), repetitions=args.cold_runs)
         with Client(app, stage_name="bench") as client:
             api = endpoints.ApiClient(stack, client.http)
-            print("bench: 2/5 round trips per endpoint …", file=sys.stderr, flush=True)
+            print("bench: 2/6 round trips per endpoint …", file=sys.stderr, flush=True)
             results["round_trips"] = endpoints.run(stack, api)
-            print("bench: 3/5 API overhead over the raw GetItem …", file=sys.stderr, flush=True)
+            print("bench: 3/6 API overhead over the raw GetItem …", file=sys.stderr, flush=True)
             stack.start_api()
             try:
                 results["overhead"] = overhead.run(stack, api)
             finally:
                 stack.stop_api()
-            print(f"bench: 4/5 list pages at ~1k and ~{args.large} customers …", file=sys.stderr, flush=True)
+            print("bench: 4/6 approvals on Step Functions …", file=sys.stderr, flush=True)
+            results["approvals"] = approvals.run(stack, api, runs=args.approval_runs)
+            print(f"bench: 5/6 list pages at ~1k and ~{args.large} customers …", file=sys.stderr, flush=True)
             results["lists"] = lists.run(api, stack.users, TENANT, sizes=(1000, args.large))
-        results["approvals"] = {"status": report.NA_APPROVALS}
         results["import"] = {"status": report.NA_IMPORT}
-        print(f"bench: 5/5 search: indexing and queries at 10k and {args.search_large} records …", file=sys.stderr, flush=True)
+        print(f"bench: 6/6 search: indexing and queries at 10k and {args.search_large} records …", file=sys.stderr, flush=True)
         results["search"] = search.run(sizes=(10000, args.search_large), opensearch=not args.no_opensearch)
         results["meta"] = {
             "started": started_at,

@@ -6,7 +6,6 @@ from typing import Any
 
 from .stats import fmt_ms, fmt_s, verdict
 
-NA_APPROVALS = "n/a (approvals not built yet)"
 NA_IMPORT = "n/a (customer import not built yet)"
 NA_360 = "n/a (customer 360 not built yet: no related-record modules)"
 
@@ -131,6 +130,7 @@ def findings(r: dict[str, Any]) -> list[str]:
     if sum(ov["org_snapshot_refills"].values()):
         out.append(f"During the overhead loop the org snapshot was reloaded (CRM_AUTHZ_CACHE_SECONDS expired) in "
                    f"{sum(ov['org_snapshot_refills'].values())} of {ov['rounds'] * 2} API requests (in-process and HTTP); those samples are included.")
+    out += approvals_findings(r["approvals"])
     out.append("Capacity units are estimates from item sizes (see bench/calls.py): moto answers ReturnConsumedCapacity "
                "with fixed constants, and the app does not request it.")
     return out
@@ -224,7 +224,7 @@ def text(r: dict[str, Any]) -> str:
     add(f"   HTTP with TCP_NODELAY switched off (Nagle on, n = {nagle['n']}): median {fmt_ms(nagle['median'])}, p95 {fmt_ms(nagle['p95'])}"
         " — the figures above use TCP_NODELAY on the server side")
     add("")
-    add(f"5. Approval state transitions per step: {NA_APPROVALS}")
+    add(approvals_text(r["approvals"]))
     add(f"6. Import of 100,000 customers: {NA_IMPORT}")
     add(search_text(r["search"]))
     add("")
@@ -279,7 +279,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"×{ov['ratios']['inproc_vs_raw_median']:g} | {ov['rounds']} | {verdict(ov['meets_budget'])} |")
     add(search_row(r["search"]))
     add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
-    add(f"| Approval: transitions per step reported | {NA_APPROVALS} | — | n/a |")
+    add(approvals_row(r["approvals"]))
     if not bf["meets_budget"]:
         prof = cs["import_profile"]
         add("")
@@ -312,10 +312,173 @@ def markdown(r: dict[str, Any]) -> str:
     add(f"| HTTP keep-alive with TCP_NODELAY switched off (Nagle on, n = {nagle['n']}) | {nagle['median']:.2f} ms | {nagle['p95']:.2f} ms |")
     add("")
     add("Capacity units are estimated from item sizes with DynamoDB's rules (moto returns fixed constants). "
-        "Approval transitions, customer 360 and import are not built yet.")
+        "Customer 360 and import are not built yet.")
+    add("")
+    add(approvals_markdown(r["approvals"]))
     add("")
     add(search_markdown(r["search"]))
     return "\n".join(L) + "\n"
+
+
+# ---- approvals ---------------------------------------------------------------------------
+
+def _usd(x: float) -> str:
+    return f"${x:.4f}".rstrip("0").rstrip(".") if x < 1 else f"${x:,.2f}"
+
+
+def _transitions(t: Any) -> str:
+    """A constant count, or the distinct counts seen (should not happen)."""
+    return str(t) if isinstance(t, int) else "/".join(map(str, t)) + " (varied)"
+
+
+def _rt(step: dict[str, Any]) -> str:
+    """'3 (GetItem, TransactWriteItems ×2) + 2 TOKEN reads'."""
+    tr = step["token_reads"]
+    reads = ""
+    if tr["max"]:
+        reads = f" + {tr['median']:g} TOKEN read{'s' if tr['median'] != 1 else ''}" + (f" (max {tr['max']})" if tr["max"] != tr["median"] else "")
+    return f"{step['app_round_trips']} ({ops_str(step['app_operations'])}){reads}"
+
+
+def _per_approval(shape: dict[str, Any]) -> int:
+    t = shape["transitions_per_approval"]
+    return t if isinstance(t, int) else max(t)
+
+
+def approvals_text(a: dict[str, Any]) -> str:
+    p = a["pricing"]
+    lines = [f"5. Approvals on Step Functions (moto, execution on; {a['seconds']:.0f} s) — state transitions = StateEntered "
+             f"events; cost at ${p['usd_per_1000_transitions']} per 1,000 transitions (Standard, us-east-1 list price), "
+             f"{p['free_transitions_per_month']:,} free per month"]
+    for sh in a["shapes"]:
+        c = sh["cost"]
+        lines.append(f"   {sh['label']}: {_transitions(sh['transitions_per_approval'])} transitions per approval = "
+                     f"{_usd(c['usd_per_1000_approvals'])} per 1,000 approvals (free tier: ~{c['free_tier_approvals_per_month']:,}"
+                     f" approvals/month); {sh['runs']} runs")
+        for st in sh["steps"]:
+            w, sy = st["wall_ms"], st["sync_execution_ms"]
+            sync = ""
+            if st["action"] != "submit" and sy["max"]:
+                sync = (f", _sync_execution {fmt_ms(sy['median'])} (waiting for the execution "
+                        f"{fmt_ms(st['wait_for_execution_ms']['median'])} p50 / {fmt_ms(st['wait_for_execution_ms']['p95'])} p95)")
+            elif st["action"] == "submit":
+                sync = f", StartExecution {fmt_ms(st['start_execution_ms']['median'])}"
+            lines.append(f"      {st['step']:34s} {_transitions(st['transitions']):>2s} transitions ({', '.join(st['states_entered']) or '—'}); "
+                         f"wall {fmt_ms(w['median'])} p50 / {fmt_ms(w['p95'])} p95 (storage {fmt_ms(st['storage_ms_median'])}){sync}; "
+                         f"DynamoDB {_rt(st)}")
+    return "\n".join(lines)
+
+
+def approvals_row(a: dict[str, Any]) -> str:
+    parts = []
+    for sh in a["shapes"]:
+        steps = ", ".join(f"{_transitions(st['transitions'])}" for st in sh["steps"])
+        parts.append(f"{sh['label']}: **{_transitions(sh['transitions_per_approval'])}** per approval ({steps} per request), "
+                     f"{_usd(sh['cost']['usd_per_1000_approvals'])} per 1,000 approvals")
+    runs = "/".join(str(sh["runs"]) for sh in a["shapes"])
+    return ("| Approval: transitions per step reported | " + "; ".join(parts) + " (Step Functions Standard, "
+            f"${a['pricing']['usd_per_1000_transitions']} per 1,000 transitions) | {runs} approvals | reported |")
+
+
+def approvals_markdown(a: dict[str, Any]) -> str:
+    p = a["pricing"]
+    lines = ["#### Approvals on Step Functions (through the API on moto, execution on; n = approvals per flow)", "",
+             "Each approval: a form bound to the flow, POST /v1/applications as rep1, then POST /v1/approvals/{id}/approve "
+             "(or /reject) as each approver, in process (chalice.test.Client) against the moto server, which runs the "
+             "execution of step_functions/approval.asl.json. Transitions = `...StateEntered` events each request added to "
+             "the execution history. Cost assumes Step Functions Standard workflows at "
+             f"**${p['usd_per_1000_transitions']} per 1,000 state transitions** (list price in us-east-1 and most regions); "
+             f"the first {p['free_transitions_per_month']:,} transitions per month are free (free tier, per account), which the "
+             "last column divides out.", "",
+             "| Flow | n | Transitions per approval | Step Functions cost per 1,000 approvals | Free tier covers | "
+             "Decision requests wall p50 / p95 | Decisions that move the instance to another step: wall p50, of which in `_sync_execution` "
+             "p50 (waiting for the execution p50 / p95) |",
+             "|---|---|---|---|---|---|---|"]
+    for sh in a["shapes"]:
+        c, d, mv = sh["cost"], sh["decision_requests"], sh["moving_requests"]
+        moving = (f"{fmt_ms(mv['wall_ms']['median'])}, of which {fmt_ms(mv['sync_execution_ms']['median'])} "
+                  f"({fmt_ms(mv['wait_for_execution_ms']['median'])} / {fmt_ms(mv['wait_for_execution_ms']['p95'])}), n = {mv['n']}"
+                  if mv else "—")
+        lines.append(f"| {sh['label']} | {sh['runs']} | **{_transitions(sh['transitions_per_approval'])}** | "
+                     f"{c['transitions_per_1000_approvals']:,} transitions = **{_usd(c['usd_per_1000_approvals'])}** | "
+                     f"~{c['free_tier_approvals_per_month']:,} approvals/month | {fmt_ms(d['wall_ms']['median'])} / "
+                     f"{fmt_ms(d['wall_ms']['p95'])} (n = {d['n']}) | {moving} |")
+    lines += ["", "| Flow | Request | Transitions (states entered) | Wall p50 / p95 | Storage p50 | `_sync_execution` p50: answer token / "
+              "wait for the execution p50 / p95 | DynamoDB round trips (app + TOKEN reads while waiting) | Est. RCU / WCU | "
+              "Other AWS calls | Calls by the execution |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for sh in a["shapes"]:
+        for st in sh["steps"]:
+            w = st["wall_ms"]
+            if st["action"] == "submit":
+                sync = f"StartExecution {fmt_ms(st['start_execution_ms']['median'])}"
+            elif st["sync_execution_ms"]["max"]:
+                sync = (f"{fmt_ms(st['answer_token_ms']['median'])} / {fmt_ms(st['wait_for_execution_ms']['median'])} / "
+                        f"{fmt_ms(st['wait_for_execution_ms']['p95'])}")
+            else:
+                sync = "— (the step stays)"
+            states = ", ".join(st["states_entered"]) or "—"
+            lines.append(f"| {sh['key']} | {st['step']} | {_transitions(st['transitions'])} ({states}) | {fmt_ms(w['median'])} / "
+                         f"{fmt_ms(w['p95'])} | {fmt_ms(st['storage_ms_median'])} | {sync} | {_rt(st)} | "
+                         f"{units(st['est_rcu_median'], st['est_wcu_median'])} | {ops_str(st['other_aws_calls'])} | "
+                         f"{ops_str(st['execution_dynamodb_calls'])} |")
+    lines += ["", "Wall and storage times are moto's: every TransactWriteItems there deep-copies the whole table (with its "
+              "in-memory stream log) once per item it writes, so write-heavy approval requests are far slower than on DynamoDB; "
+              "the state-transition counts, round trips and the time spent waiting for the execution are the figures that carry "
+              f"over. Every run starts from the same table ({a['table_items']['before']} items): the {a['items_deleted_after_runs']:,} "
+              "items the approvals put were deleted after each one and moto's stream log cut back, so runs do not slow each "
+              "other down. `_sync_execution` "
+              "(wrapped by the bench) reads the TOKEN item (consistent GetItem), answers it with SendTaskSuccess and, when the "
+              "instance moved to another step, polls the TOKEN item every 10 ms until the execution stored the next round's "
+              f"token (at most CRM_APPROVAL_TOKEN_WAIT_SECONDS = {a['approval_token_wait_seconds']:g} s). "
+              "\"Calls by the execution\" are the DynamoDB writes of the AwaitDecision task (made by Step Functions on AWS)."]
+    return "\n".join(lines)
+
+
+def approvals_findings(a: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    shapes = {sh["key"]: sh for sh in a["shapes"]}
+    price = a["pricing"]["usd_per_1000_transitions"]
+    by_kind: dict[str, set[Any]] = {"submit": set(), "moving": set(), "last": set(), "staying": set()}
+    for sh in a["shapes"]:
+        for st in sh["steps"]:
+            kind = ("submit" if st["action"] == "submit" else "last" if "(last)" in st["step"] else
+                    "moving" if st["sync_execution_ms"]["max"] else "staying")
+            by_kind[kind].add(_transitions(st["transitions"]))
+    costs = "; ".join(f"{sh['label'].split(' (')[0]} {_transitions(sh['transitions_per_approval'])} "
+                      f"({_usd(sh['cost']['usd_per_1000_approvals'])})" for sh in a["shapes"])
+    out.append(f"Approval state transitions: submit {'/'.join(sorted(by_kind['submit']))} (AwaitDecision), every decision that "
+               f"moves the instance to another step {'/'.join(sorted(by_kind['moving']))} (Route, NextStep, AwaitDecision), the "
+               f"final decision {'/'.join(sorted(by_kind['last']))} (Route, Approved), a 会签 vote that leaves the step open "
+               f"{'/'.join(sorted(by_kind['staying'])) or '—'}. Per approval and per 1,000 approvals at ${price}/1,000: {costs}. "
+               "A rejection back to a node costs a full extra pass over the steps it reopens.")
+    moving = [sh["moving_requests"] for sh in a["shapes"] if sh["moving_requests"]]
+    if moving:
+        waits = [m["wait_for_execution_ms"]["median"] for m in moving]
+        walls = [m["wall_ms"]["median"] for m in moving]
+        out.append(f"A decision that moves the instance waits for the execution inside the request: "
+                   f"{min(waits):.0f}–{max(waits):.0f} ms median on moto (SendTaskSuccess → Route → NextStep → AwaitDecision "
+                   f"→ the TOKEN UpdateItem, polled by the request every 10 ms) of {min(walls):.0f}–{max(walls):.0f} ms wall; "
+                   "the final decision does not wait (it answers the token and returns). The rest of the wall time is DynamoDB.")
+    two = shapes.get("two_step")
+    if two:
+        sub = two["steps"][0]
+        out.append(f"POST /v1/applications (submit): {sub['app_round_trips']} DynamoDB round trips "
+                   f"({ops_str(sub['app_operations'])}) + StartExecution: the draft application is created in its own "
+                   "transaction before the submit transaction, the application and the form are read again in between and "
+                   "after, and each notified approver costs one more transaction.")
+    for sh in a["shapes"]:
+        for st in sh["steps"]:
+            if len(st["distinct_app_operation_sequences"]) > 1:
+                out.append(f"Approvals, {sh['key']} / {st['step']}: the application's DynamoDB calls differed between runs: "
+                           f"{st['distinct_app_operation_sequences']}.")
+    notify = [st for sh in a["shapes"] for st in sh["steps"] if st["app_operations"].count("TransactWriteItems") > 2]
+    if notify:
+        st = max(notify, key=lambda s: s["app_operations"].count("TransactWriteItems"))
+        out.append(f"Notifications are delivered one TransactWriteItems per recipient after the decision's transaction: "
+                   f"\"{st['step']}\" makes {st['app_operations'].count('TransactWriteItems')} transactions "
+                   f"({ops_str(st['app_operations'])}).")
+    return out
 
 
 # ---- search ------------------------------------------------------------------------------
