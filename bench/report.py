@@ -429,7 +429,7 @@ def approvals_markdown(a: dict[str, Any]) -> str:
               "items the approvals put were deleted after each one and moto's stream log cut back, so runs do not slow each "
               "other down. `_sync_execution` "
               "(wrapped by the bench) reads the TOKEN item (consistent GetItem), answers it with SendTaskSuccess and, when the "
-              "instance moved to another step, polls the TOKEN item every 10 ms until the execution stored the next round's "
+              "instance moved to another step, polls the TOKEN item (10 ms, then backing off to 200 ms) until the execution stored the next round's "
               f"token (at most CRM_APPROVAL_TOKEN_WAIT_SECONDS = {a['approval_token_wait_seconds']:g} s). "
               "\"Calls by the execution\" are the DynamoDB writes of the AwaitDecision task (made by Step Functions on AWS)."]
     return "\n".join(lines)
@@ -458,7 +458,7 @@ def approvals_findings(a: dict[str, Any]) -> list[str]:
         walls = [m["wall_ms"]["median"] for m in moving]
         out.append(f"A decision that moves the instance waits for the execution inside the request: "
                    f"{min(waits):.0f}–{max(waits):.0f} ms median on moto (SendTaskSuccess → Route → NextStep → AwaitDecision "
-                   f"→ the TOKEN UpdateItem, polled by the request every 10 ms) of {min(walls):.0f}–{max(walls):.0f} ms wall; "
+                   f"→ the TOKEN UpdateItem, polled by the request from every 10 ms, backing off) of {min(walls):.0f}–{max(walls):.0f} ms wall; "
                    "the final decision does not wait (it answers the token and returns). The rest of the wall time is DynamoDB.")
     two = shapes.get("two_step")
     if two:
