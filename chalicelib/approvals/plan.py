@@ -167,13 +167,18 @@ def _flatten(nodes: list[Mapping[str, Any]], data: Mapping[str, Any], out: list[
             out.append(n)
 
 
-def node_ids(nodes: list[Mapping[str, Any]]) -> set[str]:
-    ids: set[str] = set()
+def all_nodes(nodes: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Every node of a flow tree, branch nodes and the nodes inside their branches, in order."""
+    out: list[Mapping[str, Any]] = []
     for n in nodes:
-        ids.add(n["id"])
+        out.append(n)
         for b in n.get("branches") or []:
-            ids |= node_ids(b.get("nodes") or [])
-    return ids
+            out += all_nodes(b.get("nodes") or [])
+    return out
+
+
+def node_ids(nodes: list[Mapping[str, Any]]) -> set[str]:
+    return {n["id"] for n in all_nodes(nodes)}
 
 
 def resolve(spec: Mapping[str, Any], org: Org, applicant: str, data: Mapping[str, Any],

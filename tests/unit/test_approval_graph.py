@@ -42,13 +42,6 @@ def _spec(**overrides: Any) -> dict[str, Any]:
     return FlowSpec.model_validate(raw).model_dump(mode="json")
 
 
-def _all_nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for n in nodes:
-        out.append(n)
-        for b in n.get("branches") or []:
-            out += _all_nodes(b["nodes"])
-    return out
 
 
 def _paths(g: dict[str, Any]) -> list[list[dict[str, Any]]]:
@@ -114,7 +107,7 @@ def test_given_record_values_when_plan_resolves_then_one_graph_path_has_the_same
     spec = _spec()
     steps, taken = plan.resolve(spec, _org(), "me", data, {"approvers": {"big": ["pick"]}})
     planned = [s["node_id"] for s in steps]
-    flow_ids = {n["id"] for n in _all_nodes(spec["nodes"])}
+    flow_ids = {n["id"] for n in plan.all_nodes(spec["nodes"])}
     matching = []
     for p in _paths(graph.to_graph(spec)):
         on_path = [e["to"] for e in p if e["to"] in flow_ids and e["to"] != "gate"]
@@ -164,7 +157,7 @@ def test_given_flow_when_exported_as_mermaid_then_every_node_and_branch_label_in
     spec = _spec()
     text = graph.to_mermaid(spec)
     assert text.startswith("flowchart TD\n")
-    for n in _all_nodes(spec["nodes"]):
+    for n in plan.all_nodes(spec["nodes"]):
         assert n["name"] in text, n["name"]
     edge_lines = [line for line in text.splitlines() if "-->|" in line]
     positions = [next(i for i, line in enumerate(edge_lines) if f'"{name}' in line) for name in BRANCHES_IN_PRIORITY_ORDER]
@@ -194,7 +187,7 @@ def test_given_flow_when_exported_as_svg_then_it_parses_and_shows_every_node_and
     root = ET.fromstring(graph.to_svg(spec))
     assert root.tag == f"{SVG}svg"
     texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
-    for n in _all_nodes(spec["nodes"]):
+    for n in plan.all_nodes(spec["nodes"]):
         assert n["name"] in texts, n["name"]
     for name in BRANCHES_IN_PRIORITY_ORDER:
         assert any(t.startswith(name) for t in texts), name

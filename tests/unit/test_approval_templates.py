@@ -40,17 +40,10 @@ def _org() -> plan.Org:
     return plan.Org(snap, {"hq": "ceo", "sales": "vp", "east": "east_head"}, ["ceo"])
 
 
-def _nodes(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
-    for n in nodes:
-        out.append(n)
-        for b in n.get("branches") or []:
-            out += _nodes(b["nodes"])
-    return out
 
 
 def _branches(nodes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    return [(n, b) for n in _nodes(nodes) for b in n.get("branches") or []]
+    return [(n, b) for n in plan.all_nodes(nodes) for b in n.get("branches") or []]
 
 
 def _satisfying(conditions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -65,7 +58,7 @@ def _satisfying(conditions: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _choices(spec: dict[str, Any]) -> dict[str, list[str]]:
-    return {n["id"]: ["colleague", "legal"] for n in _nodes(spec["nodes"]) if (n.get("approvers") or {}).get("type") == "applicant_choice"}
+    return {n["id"]: ["colleague", "legal"] for n in plan.all_nodes(spec["nodes"]) if (n.get("approvers") or {}).get("type") == "applicant_choice"}
 
 
 def _samples(spec: dict[str, Any]) -> list[tuple[dict[str, Any], str | None]]:
@@ -101,7 +94,7 @@ def test_given_flow_template_when_built_then_it_is_a_valid_flow_spec_with_a_bran
 @pytest.mark.parametrize("code", FLOW_CODES)
 def test_given_flow_template_when_checked_then_it_names_no_tenant_specific_ids(code):
     builtin = {r["id"] for r in BUILTIN_ROLES}
-    for n in _nodes(flows.flow_spec(code)["nodes"]):
+    for n in plan.all_nodes(flows.flow_spec(code)["nodes"]):
         rule = n.get("approvers")
         if rule is None:
             continue
