@@ -35,7 +35,7 @@ def free_port() -> int:
 def prepare_environment(moto_port: int, api_port: int, key_dir: str) -> dict[str, str]:
     """Set this process's environment for the bench stack; returns the variables set."""
     for name in list(os.environ):
-        if name.startswith(("AWS_", "CRM_", "POWERTOOLS_")) or name in ("BOTO_CONFIG", "MOTO_PORT"):
+        if name.startswith(("AWS_", "CRM_", "POWERTOOLS_")) or name == "BOTO_CONFIG":
             del os.environ[name]
     os.environ.update({
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
@@ -48,9 +48,6 @@ def prepare_environment(moto_port: int, api_port: int, key_dir: str) -> dict[str
         "CRM_ARCHIVE_BUCKET": "crm-bench-archive",
         "CRM_LOCAL_IDP_KEY_FILE": os.path.join(key_dir, "idp-key.pem"),
         "CRM_SEARCH_FILE": os.path.join(key_dir, "search.sqlite3"),
-        # Step Functions tasks that call AWS (the approval machine's aws-sdk:dynamodb:updateItem)
-        # run inside this process and reach moto at http://localhost:{MOTO_PORT}.
-        "MOTO_PORT": str(moto_port),
     })
     from devstack.run import configure_env
 

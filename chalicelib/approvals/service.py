@@ -361,14 +361,21 @@ class _Change:
         self.task(user, step, "handled" if decision else "closed", decision)
 
 
-def _commit(c: _Change) -> None:
+def _commit(c: _Change, *, new: bool = False) -> None:
+    """One transaction: the instance (version-checked, or created), the action's tasks and
+    history, and — when the status changed — the record's status writes from its hook."""
     inst = c.inst
-    changes.stamp(inst, c.actor)
+    if new:
+        first = [tx.put(inst, condition=ApprovalInstance.pk.does_not_exist()),
+                 tx.put(audit.entry(inst.tenant_id, ApprovalInstance.ENTITY, inst.id, "create", c.actor, []))]
+    else:
+        changes.stamp(inst, c.actor)
+        first = [tx.put(inst)]
     status_ops: list[tx.Op] = []
     hook = _hooks.get(inst.record["entity"].upper())
     if hook and c.status_changed:
         status_ops = hook(inst.tenant_id, inst.record["id"], RECORD_STATUS[inst.status], c.actor, inst.id)
-    tx.write([tx.put(inst), *c.ops, *status_ops])
+    tx.write([*first, *c.ops, *status_ops])
 
 
 def _run(tenant_id: str, instance_id: str, actor: str, action: Callable[[_Change], dict[str, Any] | None]) -> ApprovalInstance:
@@ -401,8 +408,8 @@ def _after(c: _Change) -> None:
     for user, key, params in c.notify:
         notifications.deliver(inst.tenant_id, user, "approval", i18n.both(key, title=inst.title, **params),
                               link={"entity": "approval", "id": inst.id}, source=f"approval:{inst.id}:{key}:{inst.round}:{user}")
-    step = _active(inst)
-    _schedule_reminder(inst, step)
+    if c.start or c.machine:  # a step change: the reminder schedule follows the new step
+        _schedule_reminder(inst, _active(inst))
     if c.start:
         _start_execution(inst)
     elif c.machine:
@@ -637,10 +644,8 @@ def submit(record: dict[str, Any], business_type: str, data: dict[str, Any], opt
     for u in cc:
         c.task(u, None, "cc")
     _activate(c, 0)
-    hook = _hooks.get(record["entity"].upper())
-    status_ops = hook(p.tenant_id, record["id"], RECORD_STATUS[inst.status], p.user_id, inst.id) if hook else []
-    entry = audit.entry(p.tenant_id, ApprovalInstance.ENTITY, inst.id, "create", p.user_id, [])
-    tx.write([tx.put(inst, condition=ApprovalInstance.pk.does_not_exist()), tx.put(entry), *c.ops, *status_ops])
+    c.status_changed = True
+    _commit(c, new=True)
     _after(c)
     metric("approvals.instance.submitted")
     return out(inst, p)
@@ -859,19 +864,17 @@ def remind_due(tenant_id: str, instance_id: str, round_: int) -> bool:
 
 
 def on_overdue(tenant_id: str, instance_id: str, step_index: int, round_: int) -> str:
-    """The step's time limit passed (the state machine said so): apply the node's policy."""
-    try:
-        inst = _load(tenant_id, instance_id)
-    except NotFound:
-        return "gone"
-    if inst.status != "running" or int(inst.round) != round_ or int(inst.current_step) != step_index:
-        return "stale"
-    policy = inst.plan[step_index].get("on_timeout", "remind")
+    """The step's time limit passed (the state machine said so): apply the node's policy.
+    Returns the policy applied, "stale" when the step moved on since, "gone" without an instance."""
+    outcome = "stale"
 
     def act(c: _Change) -> Any:
+        nonlocal outcome
         step = _active(c.inst)
-        if step is None or int(c.inst.round) != round_:
+        if step is None or int(c.inst.round) != round_ or step["index"] != step_index:
+            outcome = "stale"
             return _UNCHANGED
+        outcome = policy = step.get("on_timeout", "remind")
         people = planner.current_assignees(step)
         c.history("overdue", step=step, actor="system", policy=policy, users=people)
         if policy == "auto_pass":
@@ -890,9 +893,12 @@ def on_overdue(tenant_id: str, instance_id: str, step_index: int, round_: int) -
         else:
             c.notify += [(u, "notify.approval.overdue", {"step": step["name"]}) for u in people]
 
-    with context.acting_as(context.system_context(tenant_id)):
-        _run(tenant_id, instance_id, "system", act)
-    return policy
+    try:
+        with context.acting_as(context.system_context(tenant_id)):
+            _run(tenant_id, instance_id, "system", act)
+    except NotFound:
+        return "gone"
+    return outcome
 
 
 def reconcile(tenant_id: str, instance_id: str) -> bool:

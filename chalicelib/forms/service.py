@@ -186,9 +186,10 @@ def create_application(body: dict[str, Any]) -> dict[str, Any]:
                     title=_title(form, data, p), data=data, status="draft")
     records.create(a, p.user_id)
     metric("forms.application.created")
-    if body.get("submit", True):
-        return submit_application(a.id, body)
-    return app_out(a)
+    if not body.get("submit", True):
+        return app_out(a)
+    _first_submit(p, a, form, body)
+    return app_out(_app(p, a.id))  # as the approval's status hook left it
 
 
 def get_application(app_id: str) -> dict[str, Any]:
@@ -236,12 +237,15 @@ def submit_application(app_id: str, options: dict[str, Any]) -> dict[str, Any]:
     if a.instance_id:
         approvals.resubmit(a.instance_id, "start", options.get("comment"))
     else:
-        form = _form(p.tenant_id, a.form_id)
-        opts = {k: options.get(k) or v for k, v in (("approvers", {}), ("extra_nodes", []), ("cc_user_ids", []))}
-        opts["comment"] = options.get("comment")
-        approvals.submit({"entity": Application.ENTITY, "id": a.id, "title": a.title}, form.business_type, plain(a.data), opts,
-                         flow_id=form.flow_id)
+        _first_submit(p, a, _form(p.tenant_id, a.form_id), options)
     return app_out(_app(p, app_id))
+
+
+def _first_submit(p: Principal, a: Application, form: Form, options: dict[str, Any]) -> None:
+    opts = {k: options.get(k) or v for k, v in (("approvers", {}), ("extra_nodes", []), ("cc_user_ids", []))}
+    opts["comment"] = options.get("comment")
+    approvals.submit({"entity": Application.ENTITY, "id": a.id, "title": a.title}, form.business_type, plain(a.data), opts,
+                     flow_id=form.flow_id)
 
 
 def _status_ops(tenant_id: str, app_id: str, status: str, actor: str, instance_id: str) -> list[tx.Op]:
