@@ -1,7 +1,7 @@
 """List-page cost at two table sizes: ~1k and ~10k customers in the tenant.
 
 Customers are added with BatchWriteItem (25 items per call) through the app's own record
-class (`records.new(Customer, …)`), so keys and indexes are exactly what the API writes;
+class (`store.new(…)`, the engine's own item builder), so keys and indexes are exactly what the API writes;
 they carry no audit entries (this is load, not a create through the API). Owners rotate
 over eight demo users, so every sales user's owner partition grows.
 
@@ -51,17 +51,18 @@ def customer_count(tenant_id: str) -> int:
 
 def bulk_load(users: dict[str, str], tenant_id: str, count: int, start_index: int) -> float:
     """Write `count` customers with BatchWriteItem; returns the seconds it took."""
-    from chalicelib.customers.models import Customer
-    from chalicelib.db import records
+    from chalicelib.engine import store
 
     levels, industries = ("A", "B", "C"), ("it", "manufacturing", "finance", "education", "retail")
     started = time.perf_counter()
-    with Customer.batch_write() as batch:
+    with store.EntityRecord.batch_write() as batch:
         for i in range(start_index, start_index + count):
             owner = users[OWNERS[i % len(OWNERS)]]
-            batch.save(records.new(Customer, tenant_id, users["ceo"], owner, name=f"批量客户 {i:06d}", level=levels[i % 3],
-                                   industry=industries[i % 5], customer_type="target", source="web",
-                                   mobile=f"139{i:08d}", region="上海市/浦东新区"))
+            rec = store.new(tenant_id, "CUSTOMER", users["ceo"], owner, {
+                "name": f"批量客户 {i:06d}", "level": levels[i % 3], "industry": industries[i % 5], "customer_type": "target",
+                "source": "web", "mobile": f"139{i:08d}", "region": "上海市/浦东新区", "deal_status": "none", "locked": False})
+            rec.version = 1
+            batch.save(rec)
     return time.perf_counter() - started
 
 

@@ -4,7 +4,7 @@ All variants read the same item from the same moto server, interleaved round by 
 (the order rotates every round) so that drift and background load hit them alike:
 
 - raw       boto3 GetItem of the item (own client, eventually consistent like the app);
-- pynamodb  `records.get(Customer, …)` — the app's storage layer, no HTTP, no auth;
+- pynamodb  `store.get(…)` — the app's storage layer, no HTTP, no auth;
 - inproc    chalice.test.Client GET /v1/customers/{id} — the whole app, no HTTP server;
 - http      the same request over HTTP/1.1 keep-alive to the local API server
             (`devstack.run.serve_api`, Chalice's LocalDevServer);
@@ -91,8 +91,7 @@ def run(stack: Stack, api: ApiClient) -> dict[str, Any]:
 
     from chalicelib.core import auth
     from chalicelib.core.settings import get_settings
-    from chalicelib.customers.models import Customer
-    from chalicelib.db import records
+    from chalicelib.engine import store
     from devstack.demo import TENANT
 
     created = api.call("rep1", "POST", "/v1/customers", {"name": "开销基准客户", "level": "A", "industry": "it"})
@@ -103,7 +102,7 @@ def run(stack: Stack, api: ApiClient) -> dict[str, Any]:
     path = f"/v1/customers/{customer_id}"
     headers = {"Authorization": f"Bearer {token}"}
     s = get_settings()
-    pk, sk = Customer.key(TENANT, customer_id)
+    pk, sk = store.record_key(TENANT, "CUSTOMER", customer_id)
     raw_client = boto3.session.Session().client("dynamodb", region_name=s.region,
                                                 config=Config(retries={"max_attempts": 3, "mode": "standard"}))
     conn = KeepAlive(stack.api_port)
@@ -112,7 +111,7 @@ def run(stack: Stack, api: ApiClient) -> dict[str, Any]:
         raw_client.get_item(TableName=s.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}})
 
     def pynamodb() -> None:
-        records.get(Customer, TENANT, customer_id)
+        store.get(TENANT, "CUSTOMER", customer_id, "entity.customer")
 
     def inproc() -> None:
         if api.http.get(path, headers=headers).status_code != 200:

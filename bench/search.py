@@ -31,18 +31,20 @@ REPS = 30
 
 
 def _records(start: int, count: int, rng: random.Random):
-    from chalicelib.customers.models import Customer
+    from chalicelib.engine import store
 
     out = []
     for i in range(start, start + count):
         owner = OWNERS[i % len(OWNERS)]
         team = {OWNERS[(i + 7) % len(OWNERS)]: {"access": "read", "until": None}} if i % 10 == 0 else {}
-        c = Customer(tenant_id=TENANT, id=f"c{i:07d}", owner_id=owner, name=f"{rng.choice(CITIES)}{rng.choice(BRANDS)}{rng.choice(SUFFIX)}{i}",
-                     created_at=f"2026-{1 + i % 11:02d}-{1 + i % 28:02d}T08:00:00.000Z", created_by=owner,
-                     updated_at="2026-11-01T00:00:00.000Z", updated_by=owner, team=team, level=LEVELS[i % 3],
-                     industry=INDUSTRIES[i % 5], mobile=f"13{rng.randint(0, 9)}{rng.randint(0, 99999999):08d}",
-                     region=f"{rng.choice(CITIES)}市", remark="年度合同已签" if i % 20 == 0 else None)
-        c.pk, c.sk = c.key(TENANT, c.id)
+        data = {"name": f"{rng.choice(CITIES)}{rng.choice(BRANDS)}{rng.choice(SUFFIX)}{i}", "level": LEVELS[i % 3],
+                "industry": INDUSTRIES[i % 5], "mobile": f"13{rng.randint(0, 9)}{rng.randint(0, 99999999):08d}",
+                "region": f"{rng.choice(CITIES)}市", "remark": "年度合同已签" if i % 20 == 0 else None}
+        c = store.EntityRecord(tenant_id=TENANT, entity="CUSTOMER", id=f"c{i:07d}", owner_id=owner,
+                               data={k: v for k, v in data.items() if v is not None}, custom={},
+                               created_at=f"2026-{1 + i % 11:02d}-{1 + i % 28:02d}T08:00:00.000Z", created_by=owner,
+                               updated_at="2026-11-01T00:00:00.000Z", updated_by=owner, team=team)
+        c.pk, c.sk = store.record_key(TENANT, "CUSTOMER", c.id)
         c.version = 1
         out.append(c)
     return out

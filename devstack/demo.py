@@ -52,7 +52,8 @@ CUSTOMERS = [
 
 
 def seed() -> dict[str, Any]:
-    from chalicelib.customers import service as customers
+    from chalicelib.customers.entity import CUSTOMER
+    from chalicelib.engine import service as engine
     from chalicelib.org import service as org
     from chalicelib.tenants import service as tenants
 
@@ -73,7 +74,7 @@ def seed() -> dict[str, Any]:
                                           "password": PASSWORD, "gender": None, "email": None})["id"]
         org.update_department(ids["sales"], {"head_user_id": users["director"]}, 1)
         for name, owner, level, industry, mobile, region in CUSTOMERS:
-            customers.create({"name": name, "owner_id": users[owner], "level": level, "industry": industry, "mobile": mobile,
+            engine.create(CUSTOMER, {"name": name, "owner_id": users[owner], "level": level, "industry": industry, "mobile": mobile,
                               "region": region, "customer_type": "target", "source": "referral"}, None)
     return {"created": True, "users": users, "approvals": seed_approvals(users)}
 

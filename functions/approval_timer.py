@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import manifest
 from chalicelib.core.observability import bind, flush
+
+manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:

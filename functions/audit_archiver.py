@@ -12,8 +12,11 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from chalicelib import manifest
 from chalicelib.core.observability import flush, logger, metric
 from chalicelib.ports import files
+
+manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
 
 _des = TypeDeserializer()
 

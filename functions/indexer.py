@@ -14,19 +14,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import manifest
 from chalicelib.core.observability import flush, logger, metric
 from chalicelib.db.base import Item
 from chalicelib.search import documents, schema
 from chalicelib.search.port import get_index
 from chalicelib.search.query import IndexOp
 
+manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
+
 
 def _record(image: dict[str, Any] | None):
-    """The PynamoDB record of a stream image, or None for items that are not searchable records."""
-    if not image or image.get("sk", {}).get("S") != "#":
+    """The engine record of a stream image, or None for items that are not searchable records."""
+    if not image or image.get("sk", {}).get("S") != "#" or image.get("type", {}).get("S") != "REC":
         return None
-    kind = image.get("type", {}).get("S")
-    if kind not in schema.schemas():
+    if image.get("entity", {}).get("S") not in schema.schemas():
         return None
     return Item.from_raw_data(image)
 
@@ -42,7 +44,7 @@ def operations(records: list[dict[str, Any]]) -> list[IndexOp]:
         rec = _record(ddb.get("OldImage") if removed else ddb.get("NewImage"))
         if rec is None:
             continue
-        op = documents.delete_op(rec) if removed else documents.index_op(rec, fields.slots(rec.tenant_id, rec.ENTITY))
+        op = documents.delete_op(rec) if removed else documents.index_op(rec, fields.slots(rec.tenant_id, rec.entity))
         key = (op.entity, op.tenant_id, op.id)
         if key not in newest or op.version >= newest[key].version:
             newest[key] = op

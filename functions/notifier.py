@@ -1,16 +1,32 @@
 """Bus subscriber: domain events that someone should hear about -> in-app notifications.
 
 - org.user.handed_over: the receiving user learns what was handed over to them.
-- customers.customer.transferred: the new owner learns a customer is theirs now
-  (unless they did it themselves).
+- <module>.<entity>.transferred (the types modules list in the manifest): the new owner
+  learns a record is theirs now (unless they did it themselves or it came with a hand-over,
+  which sends one summary instead).
 The notification id is derived from the event id: a redelivered event notifies once.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import manifest
 from chalicelib.core import i18n
 from chalicelib.core.observability import bind, flush, logger
+
+manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
+
+
+def _counts(moved: dict[str, int], locale: str) -> str:
+    """{"customers": 2, "competitors": 1} -> 客户 2 条、竞争对手 1 条 / 2 customers, 1 competitor."""
+    from chalicelib.engine import registry
+
+    parts = []
+    for module, n in sorted(moved.items()):
+        defs = registry.by_module(module)
+        name = defs[0].label_in(locale) if defs else module
+        parts.append(i18n.text("notify.handover.item", locale, name=name, count=n))
+    return ("、" if locale == "zh-CN" else ", ").join(parts)
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
@@ -23,15 +39,23 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     source = f"event:{event.get('id')}"
     delivered = False
     if kind == "org.user.handed_over":
-        count = sum((detail.get("moved") or {}).values())
-        delivered = notifications.deliver(
+        moved = detail.get("moved") or {}
+        delivered = bool(moved) and notifications.deliver(
             tenant_id, detail["to_user_id"], "handover",
-            i18n.both("notify.handover.title", from_name=detail.get("from_name", ""), count=count),
+            {loc: i18n.text("notify.handover.title", loc, from_name=detail.get("from_name", ""),
+                            items=_counts(moved, loc)) for loc in i18n.LOCALES},
             link={"entity": "user", "id": detail["from_user_id"]}, source=source)
-    elif kind == "customers.customer.transferred" and detail.get("by") != detail.get("to_user_id"):
-        delivered = notifications.deliver(
-            tenant_id, detail["to_user_id"], "transfer", i18n.both("notify.transfer.title", name=detail.get("name", "")),
-            link={"entity": "customer", "id": detail["customer_id"]}, source=source)
+    elif kind in manifest.notification_types() and kind.endswith(".transferred") and not detail.get("handover") \
+            and detail.get("actor_id") != detail.get("to_user_id"):
+        from chalicelib.engine import registry
+        from chalicelib.engine import service as engine
+
+        d = registry.find(detail["entity"])
+        title = engine.title_of(tenant_id, detail["entity"], detail["id"]) or ""
+        delivered = d is not None and notifications.deliver(
+            tenant_id, detail["to_user_id"], "transfer",
+            {loc: i18n.text("notify.transfer.title", loc, entity=d.label_in(loc), name=title) for loc in i18n.LOCALES},
+            link={"entity": detail["entity"], "id": detail["id"]}, source=source)
     else:
         logger.info("event ignored", extra={"detail_type": kind})
     flush()

@@ -36,6 +36,14 @@ class Function:
         return getattr(importlib.import_module(module), fn)
 
 
+def _notifier_pattern() -> dict[str, Any]:
+    """Hand-over summaries plus every event type a module of the manifest wants notified."""
+    from chalicelib import manifest
+
+    types = ["org.user.handed_over", *manifest.notification_types()]
+    return {"source": sorted({f"crm.{t.split('.')[0]}" for t in types}), "detail-type": types}
+
+
 FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="reminders",
@@ -47,8 +55,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="notifier",
         handler="functions.notifier.handler",
         description="Turns domain events (hand-over, transfer) into in-app notifications",
-        bus_pattern={"source": ["crm.org", "crm.customers"],
-                     "detail-type": ["org.user.handed_over", "customers.customer.transferred"]},
+        bus_pattern=_notifier_pattern(),
     ),
     Function(
         name="approval_timer",

@@ -13,17 +13,20 @@ import argparse
 import time
 from typing import Any
 
+from chalicelib import manifest
 from chalicelib.core.observability import flush, logger
 from chalicelib.db import keys, query
 from chalicelib.search import documents, schema
 from chalicelib.search.port import get_index
 from chalicelib.search.query import IndexOp
 
+manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
+
 BATCH = 500
 
 
 def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
-    from chalicelib.db import records
+    from chalicelib.engine.store import EntityRecord
     from chalicelib.fields import service as fields
 
     index = get_index()
@@ -32,14 +35,13 @@ def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
         index.drop_tenant(tenant_id)
     totals = {"indexed": 0, "deleted": 0, "skipped": 0, "records": 0}
     for entity in schema.schemas():
-        cls = records.registry()[entity]
         slots = fields.slots(tenant_id, entity)
         before = index.versions(tenant_id, entity)
         live: set[str] = set()
         cursor = None
         while True:
-            items, cursor = query.page(cls, keys.tenant_list(tenant_id, entity), index="gsi2", limit=BATCH, cursor=cursor)
-            recs = [r for r in items if isinstance(r, cls)]
+            items, cursor = query.page(EntityRecord, keys.tenant_list(tenant_id, entity), index="gsi2", limit=BATCH, cursor=cursor)
+            recs = [r for r in items if isinstance(r, EntityRecord) and r.entity == entity]
             live |= {r.id for r in recs}
             for k, v in index.bulk([documents.index_op(r, slots) for r in recs]).items():
                 totals[k] += v

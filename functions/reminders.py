@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import manifest
 from chalicelib.core import context
 from chalicelib.core.observability import bind, flush, logger
+
+manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:

@@ -36,6 +36,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("CRM_OPENSEARCH_URL", None)
 os.environ.pop("OPENSEARCH_URL", None)
 
+from chalicelib import manifest  # noqa: E402 - after the test environment is set
+
+manifest.install()  # every test process sees the manifest's modules, as app.py and each Lambda do
+
 
 def reset_process_state() -> None:
     """Forget per-process caches that hold data. AWS clients stay: moto intercepts them at

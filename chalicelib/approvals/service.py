@@ -53,6 +53,11 @@ def register(entity: str, status_hook: StatusHook, data_of: DataOf | None = None
         _data_of[entity.upper()] = data_of
 
 
+def registered() -> list[str]:
+    """Record types whose status follows their approval (installed by the manifest)."""
+    return sorted(_hooks)
+
+
 # ---- flows (admin) ---------------------------------------------------------------------------
 
 def flow_out(f: ApprovalFlow) -> dict[str, Any]:

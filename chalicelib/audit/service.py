@@ -13,37 +13,24 @@ from ..org import service as org
 MODULE = "audit"
 
 
-def _customer_access(record_id: str) -> None:
-    from ..customers import service as customers
-
-    customers.audit_access(record_id)
+# log entity -> who may read its log besides audit admins (installed from the manifest)
+_access: dict[str, Callable[[str], None]] = {}
 
 
-def _application_access(record_id: str) -> None:
-    from ..forms import service as forms
-
-    forms.get_application(record_id)  # the applicant, admins and the approval's participants
-
-
-def _org_access(record_id: str) -> None:
-    org.principal().require("org", "read")
+def install_access(access: dict[str, Callable[[str], None]]) -> None:
+    _access.clear()
+    _access.update(access)
 
 
-# entity -> who may read its log (besides audit admins)
-ACCESS: dict[str, Callable[[str], None]] = {
-    "customer": _customer_access,
-    "application": _application_access,
-    "department": _org_access,
-    "user": _org_access,
-    "role": _org_access,
-}
+def access_entities() -> list[str]:
+    return sorted(_access)
 
 
 def record_log(entity: str, record_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
     p = org.principal()
     entity = entity.lower()
     if not p.can(MODULE, "list"):
-        check = ACCESS.get(entity)
+        check = _access.get(entity)
         if check is None:
             p.require(MODULE, "list")
         else:

@@ -25,6 +25,23 @@ from .errors import DomainError, Internal, PreconditionRequired, ValidationFaile
 PREFIX = "/v1"
 
 
+class Lazy:
+    """A model built when it is first needed (generated record-type models: cold start stays flat)."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._value: Any = None
+
+    def get(self) -> Any:
+        if self._value is None:
+            self._value = self._build()
+        return self._value
+
+
+def resolve(model: Any) -> Any:
+    return model.get() if isinstance(model, Lazy) else model
+
+
 @dataclass
 class RouteSpec:
     path: str
@@ -32,7 +49,7 @@ class RouteSpec:
     name: str
     summary: str
     tag: str
-    body: type[BaseModel] | None = None
+    body: Any = None  # a pydantic model, or Lazy(...) of one
     query: type[BaseModel] | None = None
     response: Any = None
     status: int = 200
@@ -91,7 +108,7 @@ def _dump(result: Any) -> Any:
     return result
 
 
-def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, tag: str, body: type[BaseModel] | None = None,
+def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, tag: str, body: Any = None,
           query: type[BaseModel] | None = None, response: Any = None, status: int = 200, public: bool = False,
           idempotent_create: bool = False, versioned_write: bool = False, description: str = "") -> Callable:
     full = PREFIX + path if not path.startswith("/.well-known") and not path.startswith("/openapi") else path
@@ -127,7 +144,7 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
             except Exception:  # chalice raises BadRequestError on invalid JSON
                 raise ValidationFailed("INVALID_JSON") from None
             try:
-                body = spec.body.model_validate(raw if raw is not None else {})
+                body = resolve(spec.body).model_validate(raw if raw is not None else {})
             except ValidationError as e:
                 raise ValidationFailed(details=field_errors(e.errors())) from None
         given = req.query_params or {}

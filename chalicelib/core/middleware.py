@@ -10,17 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import auth, context, i18n, ids
+from . import auth, context, i18n, ids, session
 from .api import ROUTES, error_response
 from .errors import DomainError, Forbidden, Unauthenticated
 from .observability import annotate, bind, flush, logger
-
-
-def _principal_check(ctx: context.RequestContext, claims: auth.Claims) -> None:
-    from ..org import service as org_service  # lazy: org builds on core
-
-    org_service.check_session(ctx.tenant_id, ctx.user_id, claims.issued_at)
-
 
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # a client's id is echoed into logs and headers only if it is this
 
@@ -48,7 +41,7 @@ def http(event: Any, get_response: Callable[[Any], Any]) -> Any:
             ctx = context.RequestContext(tenant_id=claims.tenant_id, user_id=claims.user_id, locale=locale,
                                          correlation_id=correlation_id, claims=claims.raw)
             if not claims.platform_admin:
-                _principal_check(ctx, claims)
+                session.check(ctx.tenant_id, ctx.user_id, claims.issued_at)
         else:
             ctx = context.RequestContext(tenant_id="", user_id="", locale=locale, correlation_id=correlation_id)
         bind(ctx.tenant_id, ctx.user_id)

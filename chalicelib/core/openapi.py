@@ -6,7 +6,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from .api import ROUTES
+from .api import ROUTES, resolve
 
 REF = "#/components/schemas/{model}"
 
@@ -43,11 +43,11 @@ def _drop_impossible_defaults(node: Any) -> None:
 def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
     models: dict[str, tuple[type[BaseModel], str]] = {}
     for spec in ROUTES.values():
-        for m, mode in ((spec.body, "validation"), (spec.query, "validation")):
+        for m, mode in ((resolve(spec.body), "validation"), (spec.query, "validation")):
             if m is not None:
                 models[m.__name__ + mode] = (m, mode)
         if spec.response is not None:
-            for m in _models(spec.response):
+            for m in _models(resolve(spec.response)):
                 models[m.__name__ + "serialization"] = (m, "serialization")
     models["ErrorBody"] = (ErrorBody, "serialization")
     _, defs = models_json_schema([(m, mode) for m, mode in models.values()], ref_template=REF)
@@ -83,10 +83,10 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
                                                     + ("" if without_body else "; or send `version` in the body") + ". Stale -> 409",
                                      "schema": {"type": "string", "pattern": '^\\s*(W/)?"?\\d+"?\\s*$'}})
         if spec.body is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model=spec.body.__name__)}}}}
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model=resolve(spec.body).__name__)}}}}
         ok: dict[str, Any] = {"description": "OK"}
         if spec.response is not None:
-            ok["content"] = {"application/json": {"schema": TypeAdapter(spec.response).json_schema(ref_template=REF, mode="serialization")}}
+            ok["content"] = {"application/json": {"schema": TypeAdapter(resolve(spec.response)).json_schema(ref_template=REF, mode="serialization")}}
         op["responses"][str(spec.status)] = ok
         err = {"content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}}
         for code, text in (("400", "Bad request"), ("401", "Not signed in"), ("403", "Not allowed"), ("404", "Not found"),

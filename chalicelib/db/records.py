@@ -25,6 +25,12 @@ from .base import Versioned, plain
 _REGISTRY: dict[str, type["Record"]] = {}
 
 
+def install(classes: list[type["Record"]]) -> None:
+    """The hand-written record classes of the manifest's modules (recycle bin, references)."""
+    _REGISTRY.clear()
+    _REGISTRY.update({c.ENTITY: c for c in classes})
+
+
 def registry() -> dict[str, type["Record"]]:
     return dict(_REGISTRY)
 
@@ -43,11 +49,6 @@ class Record(Versioned):
     deleted_by = UnicodeAttribute(null=True)
     team = JSONAttribute(default=dict)  # {user_id: {"access": "read"|"write", "until": iso|None}}
     custom = JSONAttribute(default=dict)
-
-    def __init_subclass__(cls, **kw: Any) -> None:
-        super().__init_subclass__(**kw)
-        if cls.ENTITY:
-            _REGISTRY[cls.ENTITY] = cls
 
     # ---- keys -------------------------------------------------------------------------
     @classmethod

@@ -53,12 +53,12 @@ def default_items(tenant: str, actor: str) -> list[DictItem]:
             for t, rows in DEFAULTS.items() for i, (code, zh, en) in enumerate(rows)]
 
 
-def _load_codes(tenant: str) -> dict[tuple[str, str], bool]:
-    """(type, code) -> enabled for the whole tenant: one Query."""
-    return {(i.dict_type, i.code): bool(i.enabled) for i in Item.query(DictItem.key(tenant, "x", "x")[0]) if isinstance(i, DictItem)}
+def _load_codes(tenant: str) -> dict[tuple[str, str], DictItem]:
+    """(type, code) -> item for the whole tenant: one Query."""
+    return {(i.dict_type, i.code): i for i in Item.query(DictItem.key(tenant, "x", "x")[0]) if isinstance(i, DictItem)}
 
 
-_cache: TenantCache[dict[tuple[str, str], bool]] = TenantCache(_load_codes, lambda: get_settings().settings_cache_seconds)
+_cache: TenantCache[dict[tuple[str, str], DictItem]] = TenantCache(_load_codes, lambda: get_settings().settings_cache_seconds)
 
 
 def invalidate(tenant: str) -> None:
@@ -69,9 +69,15 @@ def exists(tenant: str, dict_type: str, code: str) -> bool:
     """Is `code` an enabled item of the dictionary? A miss re-reads once, so a code added a
     moment ago in another container is accepted; a disable reaches other containers within
     CRM_SETTINGS_CACHE_SECONDS."""
-    if _cache.get(tenant).get((dict_type, code)):
-        return True
-    return bool(_cache.get(tenant, fresh=True).get((dict_type, code)))
+    return label(tenant, dict_type, code) is not None
+
+
+def label(tenant: str, dict_type: str, code: str) -> str | None:
+    """The name of an enabled item (None when it is not one), re-reading once on a miss."""
+    item = _cache.get(tenant).get((dict_type, code))
+    if item is None or not item.enabled:
+        item = _cache.get(tenant, fresh=True).get((dict_type, code))
+    return item.label if item is not None and item.enabled else None
 
 
 def validate(tenant: str, values: dict[str, Any], fields: dict[str, str]) -> None:

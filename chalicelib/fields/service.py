@@ -5,9 +5,6 @@ sort and facets address it as `custom.<key>`, the index stores it in its slot.
 """
 from __future__ import annotations
 
-import re
-from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ..core import context
@@ -16,6 +13,7 @@ from ..core.errors import NotFound, ValidationFailed
 from ..core.settings import get_settings
 from ..db import changes, tx
 from ..db.base import Item
+from ..engine import fieldtypes
 from ..search import schema
 from .models import CustomField, SlotClaim
 
@@ -23,8 +21,6 @@ MODULE = "fields"
 KIND = {"text": schema.TEXT, "textarea": schema.TEXT, "number": schema.NUMBER, "money": schema.NUMBER, "date": schema.DATE,
         "datetime": schema.DATE, "boolean": schema.BOOLEAN, "select": schema.KEYWORD, "multiselect": schema.KEYWORD,
         "mobile": schema.PREFIX, "email": schema.PREFIX}
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _load(tenant: str) -> dict[str, list[CustomField]]:
@@ -112,79 +108,28 @@ def update(entity: str, key: str, values: dict[str, Any], expected: int) -> dict
     return out(f)
 
 
-def _coerce(f: CustomField, value: Any) -> Any:
-    return coerce(f.field_type, f.options or [], value)
+def spec(f: CustomField) -> fieldtypes.FieldSpec:
+    """A custom field as the field-type engine reads it."""
+    return fieldtypes.FieldSpec(key=f.key, type=f.field_type, label=(f.label, f.label), required=bool(f.required),
+                                options=tuple((o["code"], o["label"], o["label"]) for o in f.options or []),
+                                order=int(f.sort_order or 0), precision=4 if f.field_type == "number" else None)
 
 
-def coerce(t: str, options: list[dict[str, Any]], value: Any) -> Any:
-    """One value of a field type (PLAT-4), checked and normalised; ValueError says why (中文 / English)."""
-    codes = {o["code"] for o in options}
-    if t in ("text", "textarea"):
-        if not isinstance(value, str) or len(value) > (2000 if t == "textarea" else 200):
-            raise ValueError("文本过长或类型不对 / text expected (≤200, textarea ≤2000)")
-        return value.strip()
-    if t in ("number", "money"):
-        if isinstance(value, bool):
-            raise ValueError("应为数字 / a number expected")
-        try:
-            d = Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError("应为数字 / a number expected") from None
-        if not d.is_finite() or abs(d) >= Decimal("1e15"):
-            raise ValueError("数字超出范围 / number out of range")
-        d = d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if t == "money" else d  # 四舍五入
-        return int(d) if d == d.to_integral_value() else float(d)  # JSON-stored (≤15 digits stay exact)
-    if t == "date":
-        return date.fromisoformat(str(value)).isoformat()
-    if t == "datetime":
-        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        if dt.tzinfo is None:
-            raise ValueError("需要时区 / an ISO instant with a time zone is expected")
-        return value
-    if t == "boolean":
-        if not isinstance(value, bool):
-            raise ValueError("应为 true 或 false / true or false expected")
-        return value
-    if t == "select":
-        if value not in codes:
-            raise ValueError(f"不是可选项 / not one of {sorted(codes)}")
-        return value
-    if t == "multiselect":
-        if not isinstance(value, list) or any(v not in codes for v in value):
-            raise ValueError(f"应为可选项列表 / a list of {sorted(codes)} expected")
-        return list(dict.fromkeys(value))
-    if t == "mobile" and not _MOBILE.match(str(value)):
-        raise ValueError("手机号格式不正确 / not a mobile number")
-    if t == "email" and not _EMAIL.match(str(value)):
-        raise ValueError("邮箱格式不正确 / not an e-mail address")
-    return str(value)
+def validate(tenant: str, entity: str, custom: dict[str, Any], resolver: fieldtypes.Resolver, *,
+             current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Checked custom values merged onto `current` (None on create). null removes a value.
 
-
-def validate(tenant: str, entity: str, custom: dict[str, Any], *, current: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Checked custom values merged onto `current` (None on create). null removes a value."""
+    Required custom fields bind on create; on update only a value being removed counts, so
+    records older than the rule stay editable without it."""
     defs = {f.key: f for f in definitions(tenant, entity)}
     if any(k not in defs for k in custom):
         defs = {f.key: f for f in definitions(tenant, entity, fresh=True)}  # a field added a moment ago
+    active = [spec(f) for f in defs.values() if f.active]
+    clean = fieldtypes.validate(active, custom, resolver, creating=current is None, prefix="custom.")
     merged = dict(current or {})
-    errors = []
-    for k, v in custom.items():
-        f = defs.get(k)
-        if f is None or not f.active:
-            errors.append({"field": f"custom.{k}", "type": "unknown", "message": "没有这个自定义字段 / no such custom field"})
-            continue
-        if v is None or v == "" or v == []:
+    for k, v in clean.items():
+        if v is None:
             merged.pop(k, None)
-            continue
-        try:
-            merged[k] = _coerce(f, v)
-        except ValueError as e:
-            errors.append({"field": f"custom.{k}", "type": "invalid", "message": str(e)})
-    for f in defs.values():
-        # required on create; on update only a value being removed counts (records older than
-        # the rule stay editable without it)
-        missing = f.key not in merged and (current is None or f.key in custom)
-        if f.active and f.required and missing:
-            errors.append({"field": f"custom.{f.key}", "type": "missing", "message": f"「{f.label}」必填 / required"})
-    if errors:
-        raise ValidationFailed(details=errors)
+        else:
+            merged[k] = v
     return merged

@@ -6,12 +6,13 @@ from typing import Any
 
 from ..approvals import service as approvals
 from ..core import clock, i18n, ids
-from ..core.errors import Forbidden, NotFound, ValidationFailed
+from ..core.errors import Forbidden, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import Principal
 from ..db import changes, keys, query, records, tx
 from ..db.base import Item, plain
-from ..fields import service as fields
+from ..engine import fieldtypes
+from ..engine import service as engine
 from ..org import service as org
 from .models import Application, Form, form_list, form_pk
 
@@ -97,64 +98,28 @@ def from_template(code: str) -> dict[str, Any]:
 
 # ---- applications ----------------------------------------------------------------------------
 
-def _coerce_value(p: Principal, f: dict[str, Any], value: Any, where: str) -> Any:
-    t = f["field_type"]
-    if t == "user":
-        if value not in p.org.users:
-            raise ValueError("员工不存在 / no such user")
-        return value
-    if t == "department":
-        if value not in p.org.departments:
-            raise ValueError("部门不存在 / no such department")
-        return value
-    if t == "reference":
-        rid = value.get("id") if isinstance(value, dict) else value
-        cls = records.registry().get(f["entity"].upper())
-        if not isinstance(rid, str) or not rid:
-            raise ValueError("应为记录编号 / a record id expected")
-        if cls is not None:
-            records.get(cls, p.tenant_id, rid)  # NotFound when it does not exist in this tenant
-        return {"entity": f["entity"], "id": rid}
-    if t == "attachment":
-        if not isinstance(value, list) or any(not isinstance(a, dict) or not a.get("key") or not a.get("name") for a in value):
-            raise ValueError("附件应为 [{name, key}] 列表 / a list of {name, key} expected")
-        return [{"name": str(a["name"])[:200], "key": str(a["key"])[:500], "size": a.get("size")} for a in value[:20]]
-    if t == "table":
-        if not isinstance(value, list) or len(value) > MAX_TABLE_ROWS:
-            raise ValueError(f"明细表应为行列表（≤{MAX_TABLE_ROWS}行） / a list of rows expected (≤{MAX_TABLE_ROWS})")
-        rows = []
-        for i, row in enumerate(value):
-            if not isinstance(row, dict):
-                raise ValueError(f"第{i + 1}行应为对象 / row {i + 1} must be an object")
-            rows.append(_validate(p, f["columns"], row, f"{where}.{i}."))
-        return rows
-    return fields.coerce(t, f.get("options") or [], value)
+def _spec(f: dict[str, Any]) -> fieldtypes.FieldSpec:
+    """A form field as the field-type engine reads it (attachments are files)."""
+    t = "file" if f["field_type"] == "attachment" else f["field_type"]
+    return fieldtypes.FieldSpec(key=f["key"], type=t, label=(f["label"], f["label"]), required=bool(f.get("required")),
+                                precision=4 if t == "number" else None, entity=f.get("entity"),
+                                options=tuple((o["code"], o["label"], o["label"]) for o in f.get("options") or []),
+                                columns=tuple(_spec(c) for c in f.get("columns") or ()), max_rows=MAX_TABLE_ROWS)
 
 
-def _validate(p: Principal, spec_fields: list[dict[str, Any]], data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    by_key = {f["key"]: f for f in spec_fields}
-    errors: list[dict[str, str]] = []
-    out: dict[str, Any] = {}
-    for k in data:
-        if k not in by_key:
-            errors.append({"field": f"{prefix}{k}", "type": "unknown", "message": "表单没有这个字段 / no such field on the form"})
-    for f in spec_fields:
-        v = data.get(f["key"])
-        if v is None or v == "" or v == []:
-            if f.get("required"):
-                errors.append({"field": f"{prefix}{f['key']}", "type": "missing", "message": f"「{f['label']}」必填 / required"})
-            continue
-        try:
-            out[f["key"]] = _coerce_value(p, f, v, f"{prefix}{f['key']}")
-        except ValidationFailed as e:
-            errors.extend(e.details or [])
-        except NotFound:
-            errors.append({"field": f"{prefix}{f['key']}", "type": "not_found", "message": "关联的记录不存在 / the record does not exist"})
-        except ValueError as e:
-            errors.append({"field": f"{prefix}{f['key']}", "type": "invalid", "message": str(e)})
-    if errors:
-        raise ValidationFailed(details=errors)
-    return out
+class _FormResolver(engine.TenantResolver):
+    """Form attachments are {name, key, size} references to uploaded objects."""
+
+    def file_ok(self, ref: Any) -> dict[str, Any] | None:
+        if not isinstance(ref, dict) or not isinstance(ref.get("key"), str) or not isinstance(ref.get("name"), str) \
+                or not ref["key"] or not ref["name"]:
+            return None
+        return {"name": ref["name"][:200], "key": ref["key"][:500], "size": ref.get("size"), "content_type": ""}
+
+
+def _validate(p: Principal, spec_fields: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
+    clean = fieldtypes.validate([_spec(f) for f in spec_fields], data, _FormResolver(p), creating=True)
+    return plain({k: v for k, v in clean.items() if v is not None})  # forms store JSON: exact to 15 digits
 
 
 def _title(form: Form, data: dict[str, Any], p: Principal) -> str:
@@ -248,17 +213,19 @@ def _first_submit(p: Principal, a: Application, form: Form, options: dict[str, A
                      flow_id=form.flow_id)
 
 
-def _status_ops(tenant_id: str, app_id: str, status: str, actor: str, instance_id: str) -> list[tx.Op]:
+def status_ops(tenant_id: str, app_id: str, status: str, actor: str, instance_id: str) -> list[tx.Op]:
     a = records.get(Application, tenant_id, app_id)
     values: dict[str, Any] = {"status": status, "instance_id": instance_id}
     return changes.save_ops(a, Application.ENTITY, a.id, actor, values, None, action=f"approval_{status}")
 
 
-def _data_of(tenant_id: str, app_id: str) -> dict[str, Any]:
+def data_of(tenant_id: str, app_id: str) -> dict[str, Any]:
     return plain(records.get(Application, tenant_id, app_id).data)
 
 
-approvals.register(Application.ENTITY, _status_ops, _data_of)
+def log_access(app_id: str) -> None:
+    """The applicant, admins and the approval's participants may read an application's log."""
+    get_application(app_id)
 
 
 def document_action(app_id: str, action: str, reason: str | None, expected: int | None) -> dict[str, Any]:

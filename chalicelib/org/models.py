@@ -15,6 +15,7 @@ from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, 
 
 from ..db import keys
 from ..db.base import Item, Versioned
+from ..db.unique import UniqueValue
 
 
 class Department(Versioned, discriminator="DEPT"):
@@ -74,10 +75,6 @@ class Role(Versioned, discriminator="ROLE"):
                 "actions": self.actions, "scopes": self.scopes, "fields": self.fields}
 
 
-class UniqueValue(Item, discriminator="UQ"):
-    owner_id = UnicodeAttribute()
-
-
 class LoginFailures(Item, discriminator="LOGINFAIL"):
     """Failed sign-ins of one mobile number in the current window.
 
@@ -85,3 +82,6 @@ class LoginFailures(Item, discriminator="LOGINFAIL"):
     `expires_at` (also the TTL), a successful sign-in deletes the item."""
 
     count = NumberAttribute(default=0)
+
+
+__all__ = ["UniqueValue"]  # re-exported: org's unique mobile numbers use the table's unique-value items

@@ -396,7 +396,8 @@ def handover_user(from_user_id: str, to_user_id: str, disable: bool) -> dict[str
     target = data.users.get(to_user_id)
     if target is None or target.status != "active" or to_user_id == from_user_id:
         raise ValidationFailed(details=[{"field": "to_user_id", "type": "invalid", "message": "choose another active user"}])
-    moved = {module: fn(tenant, from_user_id, to_user_id, actor) for module, fn in sorted(handover.transfers().items())}
+    counts = {module: fn(tenant, from_user_id, to_user_id, actor) for module, fn in sorted(handover.transfers().items())}
+    moved = {module: n for module, n in counts.items() if n}
     tx.write([tx.put(audit.entry(tenant, "user", from_user_id, "handover", actor,
                                  [{"field": "handed_over_to", "before": None, "after": to_user_id}], note=str(moved)))])
     disabled = False

@@ -4,6 +4,8 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..core.api import ApiRequest, route
+from ..engine import registry
+from ..engine import service as engine
 from ..org import service as org
 from . import schema, service, views
 from . import schemas as s
@@ -26,7 +28,12 @@ def _entity(entity: str) -> str:
 def global_search(req: ApiRequest) -> dict:
     q = req.query
     types = [t.strip() for t in (q.types or "").split(",") if t.strip()] or None
-    return service.global_search(org.principal(), q.q, types, q.limit)
+    return service.global_search(org.principal(), q.q, types, q.limit, _card)
+
+
+def _card(entity: str, src: dict, p) -> dict:
+    d = registry.find(entity)
+    return engine.card(d, src, p) if d else {}
 
 
 @route(bp, "/views/{entity}", summary="My and shared saved views (场景) of a list", tag=TAG, response=s.ViewList)

@@ -1,10 +1,9 @@
-"""What each entity's index holds, generated from the record models.
+"""What each record type's index holds, derived from its definition (engine/definition.py).
 
-A record class (db/records.Record) lists its business FIELDS; the attribute types decide
-the kind of each field (UnicodeAttribute -> keyword, numbers -> number, booleans ->
-boolean, lists of strings -> multi-valued keyword). `SEARCH_TEXT` marks the fields that
-are full text (Chinese analysis, also exact/sortable) and `SEARCH_PREFIX` the ones that
-match by prefix (mobile, phone, email).
+The field types decide the kind of each field (select, user, text … -> keyword, numbers ->
+number, dates -> date, booleans -> boolean, multiselect/tags -> multi-valued keyword);
+`searchable` text fields are full text (Chinese analysis, also exact/sortable) and
+searchable mobile/phone/email fields match by prefix.
 
 Custom fields (PLAT-4) live in fixed typed slots, `cf_<kind><n>` (cf_n3 = the third
 number field of this tenant's entity); the slot is assigned when the field is defined and
@@ -14,11 +13,6 @@ new custom field never needs a mapping change or a reindex.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute
-
-from ..db.base import DecimalAttribute
 
 TEXT, KEYWORD, PREFIX, NUMBER, DATE, BOOLEAN = "text", "keyword", "prefix", "number", "date", "boolean"
 KINDS = (TEXT, KEYWORD, PREFIX, NUMBER, DATE, BOOLEAN)
@@ -70,51 +64,50 @@ def slot_name(kind: str, n: int, multi: bool = False) -> str:
     return f"cf_{MULTI_LETTER if multi else SLOT_LETTER[kind]}{n}"
 
 
-def _kind_of(attr) -> tuple[str, bool]:
-    if isinstance(attr, BooleanAttribute):
-        return BOOLEAN, False
-    if isinstance(attr, (DecimalAttribute, NumberAttribute)):
-        return NUMBER, False
-    if isinstance(attr, ListAttribute):
-        return KEYWORD, True
-    return KEYWORD, False
+# field type (engine/fieldtypes.py) -> index kind; types absent here (address, files, tables) are not indexed
+_KIND_OF_TYPE = {
+    "number": NUMBER, "decimal": NUMBER, "money": NUMBER, "percent": NUMBER, "date": DATE, "datetime": DATE,
+    "boolean": BOOLEAN, "select": KEYWORD, "multiselect": KEYWORD, "tags": KEYWORD, "user": KEYWORD, "department": KEYWORD,
+    "url": KEYWORD, "region": KEYWORD, "reference": KEYWORD, "text": KEYWORD, "textarea": KEYWORD, "mobile": KEYWORD,
+    "phone": KEYWORD, "email": KEYWORD,
+}
 
 
-def schema_for(cls) -> EntitySchema:
-    attrs = cls.get_attributes()
+def kind_of(field_type: str, searchable: bool) -> str | None:
+    """The index kind of a field: searchable text is full text, searchable mobile/phone/email match by prefix."""
+    if searchable and field_type in ("text", "textarea"):
+        return TEXT
+    if searchable and field_type in ("mobile", "phone", "email"):
+        return PREFIX
+    return _KIND_OF_TYPE.get(field_type)
+
+
+def schema_for(d) -> EntitySchema:
+    """The index mapping of a record type (engine.definition.EntityDef)."""
     fields: dict[str, str] = dict(META)
     multi = set()
-    for name in cls.FIELDS:
-        kind, many = _kind_of(attrs[name])
-        if name in getattr(cls, "SEARCH_TEXT", ()):
-            kind = TEXT
-        elif name in getattr(cls, "SEARCH_PREFIX", ()):
-            kind = PREFIX
-        fields[name] = kind
-        if many:
-            multi.add(name)
-    return EntitySchema(cls.ENTITY, cls.MODULE, fields, frozenset(multi))
+    for f in d.fields:
+        kind = kind_of(f.type, f.searchable)
+        if kind is None or not (f.filterable or f.searchable):
+            continue
+        fields[f.key] = kind
+        if f.type in ("multiselect", "tags"):
+            multi.add(f.key)
+    return EntitySchema(d.entity, d.module, fields, frozenset(multi))
 
 
-# modules whose record classes are searchable (importing them registers the classes)
-RECORD_MODULES = ("chalicelib.customers.models",)
-
-
-@lru_cache(maxsize=1)
-def _schemas() -> dict[str, EntitySchema]:
-    import importlib
-
-    from ..db import records
-
-    for m in RECORD_MODULES:
-        importlib.import_module(m)
-
-    return {e: schema_for(c) for e, c in records.registry().items() if getattr(c, "SEARCHABLE", True)}
+_built: dict[str, EntitySchema] = {}
 
 
 def schemas() -> dict[str, EntitySchema]:
-    """Every searchable entity (modules register their record classes on import)."""
-    return _schemas()
+    """Every searchable record type (the standard definitions the manifest installed)."""
+    from ..engine import registry
+
+    defs = registry.standard()
+    if set(_built) != {d.entity for d in defs.values()}:
+        _built.clear()
+        _built.update({d.entity: schema_for(d) for d in defs.values()})
+    return _built
 
 
 def get(entity: str) -> EntitySchema:

@@ -280,26 +280,22 @@ def list_page(p: Principal, entity: str, params: dict[str, Any], present: Callab
     }
 
 
-Presenter = Callable[[dict[str, Any], Principal], dict[str, Any]]
-_cards: dict[str, Presenter] = {}
+Card = Callable[[str, dict[str, Any], Principal], dict[str, Any]]
 
 
-def register_card(entity: str, card: Presenter) -> None:
-    """A module's summary of one hit for global search ({title, subtitle, …}, field rules applied)."""
-    _cards[entity] = card
+def global_search(p: Principal, q: str, types: list[str] | None, limit: int, card: Card) -> dict[str, Any]:
+    """One search box over every entity the caller may list: groups of hits with counts.
 
-
-def global_search(p: Principal, q: str, types: list[str] | None, limit: int) -> dict[str, Any]:
-    """One search box over every entity the caller may list: groups of hits with counts."""
+    `card(entity, source, principal)` summarises one hit ({title, subtitle, …}, field rules applied)."""
     q = q.strip()[:100]
     groups = []
     for entity, es in schema.schemas().items():
         if types and es.index not in types:
             continue
-        if not p.can(es.module, "list") or entity not in _cards:
+        if not p.can(es.module, "list"):
             continue
         res = run(SearchRequest(p.tenant_id, [entity_query(p, es)], q, limit=limit, highlight=True))
         groups.append({"type": es.index, "total": res.total,
-                       "hits": [{"type": es.index, "id": h.id, **_cards[entity](h.source, p), "highlight": h.highlight}
+                       "hits": [{"type": es.index, "id": h.id, **card(entity, h.source, p), "highlight": h.highlight}
                                 for h in res.hits]})
     return {"q": q, "total": sum(g["total"] for g in groups), "groups": groups}

@@ -6,6 +6,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
+from .. import manifest
 from ..core import clock, context, ids
 from ..core.errors import NotFound, ValidationFailed
 from ..core.observability import metric
@@ -18,27 +19,38 @@ from ..org import service as org
 from ..org.models import Department
 from .models import Tenant
 
-ALL_CUSTOMER_ACTIONS = ["create", "update", "list", "read", "delete", "import", "export", "transfer", "team", "lock", "print"]
-
-# Built-in roles of every tenant (editable except the super administrator).
+# Built-in roles of every tenant (editable except the super administrator). Grants on record
+# types come from their definitions through the manifest (see builtin_roles()).
 BUILTIN_ROLES: list[dict[str, Any]] = [
     {"id": "super_admin", "name": "超级管理员", "is_super": True, "description": "拥有全部权限 / everything"},
     {"id": "admin", "name": "系统管理员", "description": "组织、角色、字典与日志 / organisation, roles, settings, logs",
      "actions": {"org": ["create", "update", "delete", "list", "read", "manage"], "roles": ["manage"],
-                 "dictionaries": ["manage"], "numbering": ["manage"], "fields": ["manage"], "search": ["manage"], "audit": ["list"], "recyclebin": ["list", "manage"],
-                 "customers": ALL_CUSTOMER_ACTIONS, "approvals": ["manage", "read"], "forms": ["manage", "create"]},
-     "scopes": {"customers": "all"}},
+                 "dictionaries": ["manage"], "numbering": ["manage"], "fields": ["manage"], "search": ["manage"], "audit": ["list"],
+                 "recyclebin": ["list", "manage"], "approvals": ["manage", "read"], "forms": ["manage", "create"]}},
     {"id": "sales_manager", "name": "销售经理", "description": "本人及下属的客户 / own and subordinates' customers",
-     "actions": {"customers": ALL_CUSTOMER_ACTIONS, "org": ["list", "read"], "forms": ["create"]},
-     "scopes": {"customers": "self_and_subordinates"}},
+     "actions": {"org": ["list", "read"], "forms": ["create"]}},
     {"id": "sales_rep", "name": "销售代表", "description": "本人的客户 / own customers",
-     "actions": {"customers": ["create", "update", "list", "read", "transfer", "team"], "org": ["list", "read"], "forms": ["create"]},
-     "scopes": {"customers": "self"}},
+     "actions": {"org": ["list", "read"], "forms": ["create"]}},
     {"id": "service_agent", "name": "客服", "description": "本部门客户只读，手机号脱敏 / department's customers, read-only, masked mobile",
-     "actions": {"customers": ["list", "read"], "org": ["list", "read"], "forms": ["create"]},
-     "scopes": {"customers": "department"},
-     "fields": {"customers": {"mobile": "masked", "credit_limit": "hidden"}}},
+     "actions": {"org": ["list", "read"], "forms": ["create"]}},
 ]
+
+
+def builtin_roles() -> list[dict[str, Any]]:
+    """BUILTIN_ROLES with what every module of the manifest grants each role."""
+    grants = manifest.role_defaults()
+    out = []
+    for role in BUILTIN_ROLES:
+        r = {**role, "actions": dict(role.get("actions") or {}), "scopes": dict(role.get("scopes") or {}),
+             "fields": dict(role.get("fields") or {})}
+        for module, g in grants.get(role["id"], {}).items():
+            r["actions"][module] = list(g.get("actions") or ())
+            if g.get("scope"):
+                r["scopes"][module] = g["scope"]
+            if g.get("fields"):
+                r["fields"][module] = dict(g["fields"])
+        out.append(r)
+    return out
 
 
 def out(t: Tenant) -> dict[str, Any]:
@@ -57,7 +69,7 @@ def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, An
     root.pk, root.sk = Department.key(tenant_id, root.id)
     roles = [org.new_role(tenant_id, actor, r["id"], r["name"], is_super=r.get("is_super", False), builtin=True,
                           description=r.get("description"), actions=r.get("actions"), scopes=r.get("scopes"), fields=r.get("fields"))
-             for r in BUILTIN_ROLES]
+             for r in builtin_roles()]
     admin, user_ops = org.new_user_ops(tenant_id, actor, {
         "mobile": body["admin_mobile"], "name": body["admin_name"], "department_id": root.id, "position": "gm",
         "role_ids": ["super_admin"], "password": body["admin_password"]})

@@ -71,7 +71,7 @@ def test_items_that_are_not_searchable_records_are_ignored(api, sales_team):
 
 def test_a_failing_engine_reports_the_batch_for_retry(api, sales_team, monkeypatch):
     api.call("POST", "/v1/customers", sales_team["tokens"]["rep1"], {"name": "重试"})
-    records = [r for r in stream_records() if r["dynamodb"].get("NewImage", {}).get("type", {}).get("S") == "CUSTOMER"]
+    records = [r for r in stream_records() if r["dynamodb"].get("NewImage", {}).get("entity", {}).get("S") == "CUSTOMER"]
 
     def broken(_ops):
         raise ConnectionError("engine down")

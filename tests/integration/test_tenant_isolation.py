@@ -35,6 +35,16 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
               "user_id": a["admin_id"], "record_id": cust["id"], "entity": "customer", "dict_type": "industry", "code": "it",
               "rule_key": "contract", "notification_id": "x", "key": "budget", "view_id": view["id"], "form_id": form["id"],
               "flow_id": flow["id"], "app_id": app["id"], "instance_id": app["instance_id"]}
+    # and one record of every other record type the manifest declares (their routes take <type>_id)
+    from chalicelib import manifest
+
+    for d in manifest.entities():
+        if d.path and f"{d.name}_id" not in values:
+            body = {f.key: f"甲方{f.label[0]}" for f in d.fields if f.required}
+            rec = api.call("POST", f"/v1{d.path}", a["admin"], body)
+            assert rec.status_code == 201, (d.name, rec.data)
+            values[f"{d.name}_id"] = rec.data["id"]
+            secrets |= {rec.data["id"], *body.values()}
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers

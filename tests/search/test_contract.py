@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.customers.models import Customer
+from chalicelib.engine.store import EntityRecord
 from chalicelib.search import documents
 from chalicelib.search.query import EntityQuery, Filter, IndexOp, Scope, SearchRequest
 
@@ -15,15 +15,17 @@ NOW = "2026-11-22T00:00:00.000Z"
 _ids = itertools.count(1)
 
 
-def cust(tenant: str, name: str, owner: str = "u1", version: int = 1, created: str | None = None, team=None, **fields) -> Customer:
+def cust(tenant: str, name: str, owner: str = "u1", version: int = 1, created: str | None = None, team=None, custom=None,
+         **fields) -> EntityRecord:
     n = next(_ids)
-    c = Customer(tenant_id=tenant, id=f"c{n:05d}", owner_id=owner, name=name, created_at=created or f"2026-01-01T00:00:{n % 60:02d}.000Z",
-                 created_by=owner, updated_at="2026-01-02T00:00:00.000Z", updated_by=owner, team=team or {}, **fields)
+    c = EntityRecord(tenant_id=tenant, entity="CUSTOMER", id=f"c{n:05d}", owner_id=owner, data={"name": name, **fields},
+                     custom=custom or {}, created_at=created or f"2026-01-01T00:00:{n % 60:02d}.000Z", created_by=owner,
+                     updated_at="2026-01-02T00:00:00.000Z", updated_by=owner, team=team or {})
     c.version = version
     return c
 
 
-def put(engine, *records: Customer) -> None:
+def put(engine, *records: EntityRecord) -> None:
     engine.bulk([documents.index_op(r, SLOTS) for r in records])
     engine.refresh()
 

@@ -11,7 +11,7 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 
 from chalicelib.core.permissions import FieldAccess
-from chalicelib.customers.models import Customer
+from chalicelib.engine.store import EntityRecord
 from chalicelib.search import documents, schema
 from chalicelib.search import service as search
 from chalicelib.search.query import SearchRequest
@@ -29,8 +29,9 @@ def test_search_results_equal_the_permission_rules(engine, w: World) -> None:
     org.tenant_id = tenant
     recs = []
     for i, r in enumerate(w.records):
-        c = Customer(tenant_id=tenant, id=f"r{i:03d}", owner_id=r["owner"], name=f"客户{i}", created_at=f"2024-01-01T00:00:{i:02d}.000Z",
-                     created_by="x", updated_at="2024-01-01T00:00:00.000Z", updated_by="x", team=r["team"] or {})
+        c = EntityRecord(tenant_id=tenant, entity="CUSTOMER", id=f"r{i:03d}", owner_id=r["owner"], data={"name": f"客户{i}"},
+                         created_at=f"2024-01-01T00:00:{i:02d}.000Z", created_by="x", updated_at="2024-01-01T00:00:00.000Z",
+                         updated_by="x", team=r["team"] or {})
         c.version = 1
         recs.append(c)
     engine.bulk([documents.index_op(c, {}) for c in recs])

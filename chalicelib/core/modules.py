@@ -1,0 +1,39 @@
+"""What a module declares to the manifest (chalicelib/manifest.py).
+
+A `Module` lists everything the rest of the product must know about a business module:
+its record types, its routes, the bus events it reacts to, the approval status hooks it
+offers, how its records are handed over, its default role grants, and what a new tenant
+or the demo company gets. The manifest reads these and installs them explicitly in every
+process (API, each Lambda, the tests); nothing registers itself by being imported.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# status hook: (tenant_id, record_id, status, actor, instance_id) -> the record's writes
+StatusOps = Callable[[str, str, str, str, str], list[Any]]
+DataOf = Callable[[str, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ApprovalHook:
+    entity: str  # the record type submitted (APPLICATION, CONTRACT …)
+    status_ops: StatusOps
+    data_of: DataOf
+
+
+@dataclass(frozen=True)
+class Module:
+    name: str  # permission module and package name: customers
+    label: tuple[str, str] = ("", "")  # (中文, English) in the permission catalogue
+    entities: tuple[Any, ...] = ()  # engine.definition.EntityDef of its standard record types
+    blueprint: Callable[[], Any] | None = None  # -> chalice Blueprint of its own (non-generated) routes
+    records: tuple[type, ...] = ()  # hand-written record classes (db.records.Record) the recycle bin may restore
+    approval_hooks: tuple[ApprovalHook, ...] = ()
+    handover: Callable[[str, str, str, str], int] | None = None  # (tenant, from, to, actor) -> moved
+    roles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # role id -> {actions, scopes, fields}
+    seed: Callable[[str, str], list[Any]] | None = None  # (tenant, actor) -> items a new tenant starts with
+    audit_access: Mapping[str, Callable[[str], None]] = field(default_factory=dict)  # log entity -> read check
+    notifications: tuple[str, ...] = ()  # bus detail-types the notifier turns into inbox messages

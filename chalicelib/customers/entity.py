@@ -1,0 +1,49 @@
+"""Customers (客户): the record type, as the engine reads it.
+
+Stored as engine records (engine/store.py, entity CUSTOMER): get by id = one GetItem; an
+owner's customers (hand-over) = gsi1; all customers (reindex) = gsi2; related records of a
+customer (contacts, deals … in later modules) = gsi3 T#<t>#CUSTOMER#<id>; lists, search,
+filters, facets and "shared with me" = the search index.
+"""
+from __future__ import annotations
+
+from ..engine.definition import EntityDef
+from ..engine.fieldtypes import FieldSpec as F
+
+ALL_ACTIONS = ("create", "update", "list", "read", "delete", "import", "export", "transfer", "team", "lock", "print")
+
+CUSTOMER = EntityDef(
+    name="customer",
+    module="customers",
+    label=("客户", "Customer"),
+    path="/customers",
+    title_field="name",
+    card_fields=("level", "region", "mobile"),
+    actions=ALL_ACTIONS,
+    fields=(
+        F("name", "text", ("客户名称", "Name"), required=True, max_length=100, searchable=True),
+        F("customer_type", "select", ("客户类型", "Type"), dictionary="customer_type"),
+        F("level", "select", ("客户级别", "Level"), dictionary="customer_level"),
+        F("industry", "select", ("所属行业", "Industry"), dictionary="industry"),
+        F("source", "select", ("客户来源", "Source"), dictionary="source"),
+        F("mobile", "mobile", ("手机", "Mobile"), searchable=True, mask=True),
+        F("phone", "phone", ("电话", "Phone"), searchable=True),
+        F("email", "email", ("邮箱", "E-mail"), searchable=True),
+        F("website", "text", ("网址", "Website"), max_length=200),
+        F("region", "text", ("地区（省/市/区）", "Region"), max_length=60),
+        F("address", "text", ("详细地址", "Address"), max_length=200, searchable=True),
+        F("remark", "textarea", ("备注", "Remark"), max_length=2000, searchable=True),
+        F("tags", "tags", ("标签", "Tags")),
+        F("deal_status", "select", ("成交状态", "Deal status"), default="none",
+          options=(("none", "未成交", "No deal"), ("closed", "已成交", "Closed"))),
+        F("locked", "boolean", ("锁定", "Locked"), default=False, readonly=True),
+        F("credit_limit", "money", ("信用额度", "Credit limit")),
+    ),
+    role_defaults={
+        "admin": {"actions": ALL_ACTIONS, "scope": "all"},
+        "sales_manager": {"actions": ALL_ACTIONS, "scope": "self_and_subordinates"},
+        "sales_rep": {"actions": ("create", "update", "list", "read", "transfer", "team"), "scope": "self"},
+        "service_agent": {"actions": ("list", "read"), "scope": "department",
+                          "fields": {"mobile": "masked", "credit_limit": "hidden"}},
+    },
+)

@@ -1,0 +1,67 @@
+"""The standard routes of a record type, generated from its definition.
+
+`blueprint(d)` gives create (idempotent), list/search/filter/sort/facets/saved views,
+get, patch (versioned), soft delete, transfer and team under the definition's path
+(e.g. /customers). Models are Lazy: built on the first request or the OpenAPI document.
+"""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from ..core.api import ApiRequest, Lazy, route
+from ..search.schemas import ListQuery
+from . import models, service
+from .definition import EntityDef
+
+
+def blueprint(d: EntityDef) -> Blueprint:
+    bp = Blueprint(f"{__name__}.{d.name}")
+    tag = d.module
+    base = d.path
+    pid = f"{d.name}_id"
+    ident = "{" + pid + "}"
+    label = f"{d.label[0]} / {d.label[1]}"
+
+    def m(kind: str) -> Lazy:
+        return Lazy(lambda: models.model(d, kind))
+
+    @route(bp, base, "POST", summary=f"Create a record: {label}", tag=tag, body=m("in"), response=m("out"), status=201,
+           idempotent_create=True)
+    def create(req: ApiRequest) -> dict:
+        return service.create(d, req.body.model_dump(exclude_unset=True), req.idempotency_key)
+
+    @route(bp, base, summary=f"{label} within my data scope: search, filters, sort, facets, saved views (index, ~1 s behind)",
+           tag=tag, query=ListQuery, response=m("page"))
+    def list_records(req: ApiRequest) -> dict:
+        return service.list_records(d, req.query.params())
+
+    @route(bp, f"{base}/{ident}", summary=f"One record: {label}", tag=tag, response=m("out"))
+    def get(req: ApiRequest, **path: str) -> dict:
+        return service.get(d, path[pid])
+
+    @route(bp, f"{base}/{ident}", "PATCH", summary=f"Change a record: {label}", tag=tag, body=m("patch"), response=m("out"),
+           versioned_write=True)
+    def update(req: ApiRequest, **path: str) -> dict:
+        changes = req.body.model_dump(exclude_unset=True, exclude={"version"})
+        return service.update(d, path[pid], changes, req.expected_version(req.body.version))
+
+    @route(bp, f"{base}/{ident}", "DELETE", summary=f"Move to the recycle bin: {label}", tag=tag, status=204,
+           versioned_write=True)
+    def delete(req: ApiRequest, **path: str) -> None:
+        service.delete(d, path[pid], req.expected_version())
+
+    if d.features.transfer:
+        @route(bp, f"{base}/{ident}/transfer", "POST", summary=f"Transfer to another owner (转移): {label}", tag=tag,
+               body=models.TransferIn, response=m("out"), versioned_write=True)
+        def transfer(req: ApiRequest, **path: str) -> dict:
+            b = req.body
+            return service.transfer(d, path[pid], b.to_user_id, b.keep_previous_owner_as, req.expected_version(b.version))
+
+    if d.features.team:
+        @route(bp, f"{base}/{ident}/team", "PUT", summary=f"Set the record team (相关团队): {label}", tag=tag,
+               body=models.TeamIn, response=m("out"), versioned_write=True)
+        def set_team(req: ApiRequest, **path: str) -> dict:
+            members = [x.model_dump() for x in req.body.members]
+            return service.set_team(d, path[pid], members, req.expected_version(req.body.version))
+
+    return bp

@@ -1,0 +1,126 @@
+"""Entity definitions: one declaration per record type, read by one engine.
+
+A standard record type declares an `EntityDef` in its module (e.g. customers/entity.py);
+a custom object's definition is stored per tenant and turned into the same `EntityDef`
+(engine/objects.py). From it the engine derives the stored item (engine/store.py), the
+request/response models and OpenAPI schemas (built on first use, engine/models.py), the
+search mapping, the permission catalogue and role defaults, i18n labels, the standard
+routes (engine/api.py) and the domain events (engine/service.py). A module keeps only
+its own rules, as hooks and extra routes.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .fieldtypes import FieldSpec
+
+# what a hook receives: the engine's view of one write
+HookFn = Callable[["WriteContext"], None]
+
+
+@dataclass
+class WriteContext:
+    """One write as hooks see it: the caller, the definition, the record and the change."""
+
+    principal: Any  # core.permissions.Principal
+    definition: "EntityDef"
+    record: Any  # store.EntityRecord (its values before the change in `before`)
+    action: str  # create | update | delete | restore | transfer | team
+    values: dict[str, Any]  # the checked field values after the change (create/update)
+    before: dict[str, Any] = field(default_factory=dict)
+    extra_ops: list[Any] = field(default_factory=list)  # hooks add writes that must commit with the record
+
+
+@dataclass(frozen=True)
+class Hooks:
+    validate: HookFn | None = None  # business rules across fields: raise ValidationFailed
+    before_write: HookFn | None = None  # add ops to ctx.extra_ops (same transaction)
+    after_write: HookFn | None = None  # side effects after commit (schedules, notifications)
+    on_delete: HookFn | None = None  # after a soft delete: undo side effects (e.g. cancel a schedule)
+    on_restore: HookFn | None = None  # after a restore: re-create what deleting removed
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Children of this record type: `child` records whose `field` references this one."""
+
+    child: str  # child entity name
+    field: str  # the child's reference field
+    label: tuple[str, str] = ("", "")
+    cascade_transfer: bool = False
+    cascade_delete: bool = False  # delete the children with the parent (and restore them with it)
+
+
+@dataclass(frozen=True)
+class Features:
+    owner: bool = True  # owner + data scope
+    team: bool = True  # 相关团队
+    transfer: bool = True
+    recycle_bin: bool = True
+    custom_fields: bool = True
+    handover: bool = True  # a leaving user's records move with 交接
+    private: bool = False  # only the owner sees it; never in the tenant-wide recycle bin
+    numbering: str | None = None  # numbering rule that fills `number_field` on create
+    number_field: str | None = None
+    approval: str | None = None  # business type submitted to the approval engine
+    events: bool = True
+
+
+@dataclass(frozen=True)
+class EntityDef:
+    """One record type."""
+
+    name: str  # API type and index name: customer, competitor, obj_ad_order
+    module: str  # permission module: customers, competitors, objects.ad_order
+    label: tuple[str, str]  # (中文, English)
+    fields: tuple[FieldSpec, ...]
+    path: str = ""  # route prefix, e.g. /customers ("" = only the generic /objects/{name}/records routes)
+    event_module: str = ""  # events are <event_module>.<name>.<verb>; default: module
+    title_field: str = "name"
+    card_fields: tuple[str, ...] = ()  # global-search subtitle
+    features: Features = Features()
+    parent_field: str | None = None  # reference field whose record is this one's parent (gsi3)
+    relations: tuple[Relation, ...] = ()
+    actions: tuple[str, ...] = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")
+    role_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # role -> {actions, scope, fields}
+    hooks: Hooks = Hooks()
+    custom: bool = False  # a tenant's custom object
+    object_id: str | None = None  # custom objects: the definition's id
+    version: int = 0  # custom objects: definition version (model caches key on it)
+
+    @property
+    def entity(self) -> str:
+        """The storage name (keys, audit): CUSTOMER."""
+        return self.name.upper()
+
+    @property
+    def name_key(self) -> str:
+        return f"entity.{self.name}"
+
+    @property
+    def events_of(self) -> str:
+        return self.event_module or self.module
+
+    def field(self, key: str) -> FieldSpec | None:
+        return self._by_key().get(key)
+
+    def _by_key(self) -> dict[str, FieldSpec]:
+        cache = self.__dict__.get("_keys")
+        if cache is None:
+            cache = {f.key: f for f in self.fields}
+            object.__setattr__(self, "_keys", cache)
+        return cache
+
+    def label_in(self, locale: str) -> str:
+        return self.label[1] if locale == "en" and self.label[1] else self.label[0]
+
+    def parent_of(self, data: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(parent ENTITY, parent id) from the record's parent reference field."""
+        if not self.parent_field:
+            return None
+        ref = data.get(self.parent_field)
+        if isinstance(ref, Mapping) and ref.get("id") and ref.get("entity"):
+            return str(ref["entity"]).upper(), str(ref["id"])
+        return None

@@ -1,0 +1,97 @@
+"""Request/response models of a record type, derived from its definition on first use.
+
+The models carry the contract for the OpenAPI document; the values themselves are
+checked by the field-type engine (fieldtypes.py), so bodies accept any JSON per field and
+every problem comes back as one 422 in the caller's language. Models are built per
+record type when a route of that type is first served or the document is generated, so
+cold start does not grow with the number of record types.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from ..search.schemas import PageMeta
+from . import fieldtypes
+from .definition import EntityDef
+
+
+class TeamMemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str
+    access: Literal["read", "write"] = "read"
+    until: str | None = Field(None, description="ISO-8601 expiry; null = no expiry")
+
+
+class TeamIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    members: list[TeamMemberIn] = Field(max_length=50)
+    version: int | None = None
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to_user_id: str
+    keep_previous_owner_as: Literal["none", "read", "write"] = Field("none", description="previous owner joins the team")
+    version: int | None = None
+
+
+class TeamMemberOut(BaseModel):
+    user_id: str
+    access: str
+    until: str | None = None
+
+
+def pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace(".", "_").split("_"))
+
+
+def _field(f: fieldtypes.FieldSpec) -> tuple[Any, Any]:
+    return (Any, Field(None, json_schema_extra=fieldtypes.json_schema(f)))
+
+
+def _body(d: EntityDef, suffix: str, *, creating: bool) -> type[BaseModel]:
+    fields: dict[str, Any] = {f.key: _field(f) for f in d.fields if not f.readonly}
+    if d.features.custom_fields:
+        fields["custom"] = (dict[str, Any] | None, Field(None, description=f"custom field values by key (GET /v1/fields/{d.name}); "
+                                                                          "null removes one"))
+    if creating and d.features.owner:
+        fields["owner_id"] = (str | None, Field(None, description="负责人; defaults to the caller"))
+    if not creating:
+        fields["version"] = (int | None, None)
+    required = [f.key for f in d.fields if f.required and not f.readonly] if creating else []
+    extra = {"required": required} if required else {}
+    # extra keys pass to the field engine, which refuses them by name in the caller's language
+    config = ConfigDict(extra="allow", json_schema_extra=extra or None)
+    return create_model(f"{pascal(d.name)}{suffix}", __config__=config, **fields)
+
+
+_built: dict[tuple[str, int], dict[str, type[BaseModel]]] = {}
+
+
+def _models(d: EntityDef) -> dict[str, type[BaseModel]]:
+    key = (d.name, d.version)
+    if key not in _built:
+        _built[key] = _build(d)
+    return _built[key]
+
+
+def _build(d: EntityDef) -> dict[str, type[BaseModel]]:
+    name = pascal(d.name)
+    values = {f.key: _field(f) for f in d.fields}
+    out = create_model(
+        f"{name}Out", __doc__="Fields the caller may not see are absent; masked fields are masked (field permissions).",
+        id=(str, ...), owner_id=(str, ...), **values,
+        custom=(dict[str, Any], Field(default_factory=dict, description="custom field values the caller may see")),
+        team=(list[TeamMemberOut], []), access=(Literal["read", "write"], ...), created_at=(str, ...), created_by=(str, ...),
+        updated_at=(str, ...), version=(int, ...))
+    hit = create_model(f"{name}Hit", __base__=out,
+                       highlight=(dict[str, str] | None, Field(None, description="matched fields with the query terms marked")))
+    page = create_model(f"{name}Page", __base__=PageMeta, items=(list[hit], ...))
+    return {"in": _body(d, "In", creating=True), "patch": _body(d, "Patch", creating=False), "out": out, "hit": hit, "page": page}
+
+
+def model(d: EntityDef, kind: str) -> type[BaseModel]:
+    """in | patch | out | hit | page"""
+    return _models(d)[kind]

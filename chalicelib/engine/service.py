@@ -1,0 +1,321 @@
+"""The rules every record type shares: create / read / change / delete / list / transfer /
+team / hand-over / restore, within the caller's action permissions, data scope, record
+team and field rules, with the operation log, unique values and domain events.
+
+Every function takes the record type's `EntityDef`; a module adds its own rules as hooks
+(definition.Hooks) and extra routes. Events: `<module>.<entity>.<verb>` on the bus with
+ids, the actor and the names of changed fields — never values.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import clock
+from ..core.errors import Forbidden, NotFound, ValidationFailed
+from ..core.observability import metric
+from ..core.permissions import ALL_OWNERS, Principal
+from ..db import idempotency, keys, query, tx
+from ..db.base import plain
+from ..dictionaries import service as dictionaries
+from ..fields import service as fields
+from ..org import service as org
+from ..ports import events
+from ..search import documents
+from ..search import service as search
+from . import fieldtypes, registry, store
+from .definition import EntityDef, WriteContext
+
+HANDOVER_PAGE = 100
+
+
+class TenantResolver:
+    """What field validation needs to know, answered for the caller's tenant."""
+
+    def __init__(self, p: Principal) -> None:
+        self.p = p
+
+    def user_ok(self, user_id: str) -> bool:
+        u = self.p.org.users.get(user_id)
+        return u is not None and u.active
+
+    def department_ok(self, department_id: str) -> bool:
+        return department_id in self.p.org.departments
+
+    def code_ok(self, dictionary: str, code: str) -> bool:
+        return dictionaries.exists(self.p.tenant_id, dictionary, code)
+
+    def record_ok(self, entity: str, record_id: str) -> bool:
+        """The record exists in this tenant and the caller may read it (no existence oracle)."""
+        d = registry.find(entity)
+        if d is None:
+            return False
+        try:
+            load(d, self.p, record_id, "read")
+        except (NotFound, Forbidden):
+            return False
+        return True
+
+    def file_ok(self, ref: Any) -> dict[str, Any] | None:
+        return None  # files on records arrive with the files port
+
+    def region_name(self, code: str) -> str | None:
+        return dictionaries.label(self.p.tenant_id, "region", code)
+
+
+# ---- reading ---------------------------------------------------------------------------------
+def present(d: EntityDef, src: dict[str, Any], p: Principal) -> dict[str, Any]:
+    """A record as the caller may see it, from its document source (search hits and reads alike)."""
+    team = src.get("team") or {}
+    access = p.record_access(d.module, src["owner_id"], team, clock.now_iso()) or "read"
+    data = p.shape(d.module, {f.key: src.get(f.key) for f in d.fields})
+    custom = p.shape(d.module, {f"custom.{k}": v for k, v in (src.get("custom") or {}).items()})
+    return {**data, "id": src["id"], "owner_id": src["owner_id"], "access": access, "created_at": src["created_at"],
+            "created_by": src["created_by"], "updated_at": src["updated_at"], "version": src["version"],
+            "custom": {k[7:]: v for k, v in custom.items()},
+            "team": [{"user_id": u, **g} for u, g in sorted(team.items())]}
+
+
+def card(d: EntityDef, src: dict[str, Any], p: Principal) -> dict[str, Any]:
+    """Global-search summary: the title, with the card fields the caller may see."""
+    shown = p.shape(d.module, {k: src.get(k) for k in (d.title_field, *d.card_fields)})
+    return {"title": shown.get(d.title_field),
+            "subtitle": " · ".join(str(v) for k, v in shown.items() if k != d.title_field and v not in (None, "")),
+            "owner_id": src["owner_id"]}
+
+
+def out(d: EntityDef, rec: store.EntityRecord, p: Principal) -> dict[str, Any]:
+    return present(d, documents.source(rec), p)
+
+
+def load(d: EntityDef, p: Principal, record_id: str, action: str) -> store.EntityRecord:
+    rec = store.get(p.tenant_id, d.entity, record_id, d.name_key)
+    p.require_record(d.module, action, rec.owner_id, rec.team, clock.now_iso())
+    return rec
+
+
+def get(d: EntityDef, record_id: str) -> dict[str, Any]:
+    p = org.principal()
+    return out(d, load(d, p, record_id, "read"), p)
+
+
+def require_read(d: EntityDef, record_id: str) -> None:
+    """Reading a record's operation log or timeline needs read access to the record."""
+    load(d, org.principal(), record_id, "read")
+
+
+def list_records(d: EntityDef, params: dict[str, Any]) -> dict[str, Any]:
+    """One page from the search index, within the data scope (see search/service.py)."""
+    p = org.principal()
+    return search.list_page(p, d.entity, params, lambda src, who: present(d, src, who))
+
+
+# ---- writing ---------------------------------------------------------------------------------
+def _check_owner(d: EntityDef, p: Principal, owner_id: str) -> None:
+    u = p.org.users.get(owner_id)
+    if u is None or not u.active:
+        raise ValidationFailed(details=[fieldtypes.error("owner_id", "invalid", "field.user")])
+    owners = p.visible_owners(d.module)
+    if owners is not ALL_OWNERS and owner_id not in owners:
+        raise ValidationFailed(details=[fieldtypes.error("owner_id", "scope", "field.owner_scope")])
+
+
+def _refuse_read_only(d: EntityDef, body: dict[str, Any]) -> None:
+    bad = [k for k in body if (f := d.field(k)) is not None and f.readonly]
+    if bad:
+        raise ValidationFailed(details=[fieldtypes.error(k, "read_only", "field.read_only") for k in bad])
+
+
+def _custom(d: EntityDef, p: Principal, given: dict[str, Any] | None, current: dict[str, Any] | None,
+            r: TenantResolver) -> dict[str, Any]:
+    if not d.features.custom_fields:
+        if given:
+            raise ValidationFailed(details=[fieldtypes.error("custom", "unknown", "field.unknown")])
+        return dict(current or {})
+    if given:
+        p.require_writable(d.module, [f"custom.{k}" for k in given])
+    return fields.validate(p.tenant_id, d.entity, given or {}, r, current=current)
+
+
+def _unique_ops(d: EntityDef, rec: store.EntityRecord, before: dict[str, Any], p: Principal) -> list[tx.Op]:
+    ops: list[tx.Op] = []
+    for f in d.fields:
+        if f.unique:
+            ops += store.claim_ops(rec, f.key, f.label_in(fieldtypes.locale()), before.get(f.key), (rec.data or {}).get(f.key))
+    return ops
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def publish(d: EntityDef, verb: str, rec: store.EntityRecord, actor: str, changed: list[str] | None = None,
+            **extra: Any) -> None:
+    """The one place a record change becomes a domain event (ids, actor, changed field names)."""
+    metric(f"{d.events_of}.{d.name}.{verb}")
+    if not d.features.events:
+        return
+    detail = {"entity": d.name, "id": rec.id, "owner_id": rec.owner_id, "actor_id": actor, **extra}
+    if changed is not None:
+        detail["changed"] = changed
+    events.publish(d.events_of, f"{d.events_of}.{d.name}.{verb}", rec.tenant_id, detail)
+
+
+def _run(hook: Any, wc: WriteContext) -> None:
+    if hook is not None:
+        hook(wc)
+
+
+def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+    p = org.principal()
+    p.require(d.module, "create")
+    request = dict(body)
+    values_in = {k: v for k, v in request.items() if k not in ("owner_id", "custom")}
+    owner_id = request.get("owner_id") or p.user_id
+    _check_owner(d, p, owner_id)
+    _refuse_read_only(d, values_in)
+    p.require_writable(d.module, [k for k, v in values_in.items() if k != d.title_field and v is not None])
+    r = TenantResolver(p)
+    values = {k: v for k, v in fieldtypes.validate(d.fields, values_in, r, creating=True).items() if v is not None}
+    custom = _custom(d, p, request.get("custom"), None, r)
+    wc = WriteContext(p, d, None, "create", values)
+    _run(d.hooks.validate, wc)
+
+    def do_create(extra: list[tx.Op], bind: Any) -> dict[str, Any]:
+        rec = store.new(p.tenant_id, d.entity, p.user_id, owner_id, wc.values, custom, parent=d.parent_of(wc.values))
+        bind(rec.id)
+        wc.record = rec
+        _run(d.hooks.before_write, wc)
+        store.create(rec, p.user_id, extra=[*extra, *_unique_ops(d, rec, {}, p), *wc.extra_ops])
+        publish(d, "created", rec, p.user_id, sorted(rec.values()))
+        _run(d.hooks.after_write, wc)
+        return out(d, rec, p)
+
+    def replay(record_id: str) -> dict[str, Any]:
+        return out(d, store.get(p.tenant_id, d.entity, record_id, d.name_key), p)
+
+    return idempotency.run(p.tenant_id, p.user_id, idempotency_key, body, d.entity, do_create, replay)
+
+
+def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
+    p = org.principal()
+    rec = load(d, p, record_id, "update")
+    changes = dict(changes)
+    custom_in = changes.pop("custom", None)
+    custom_given = "custom" in changes or custom_in is not None
+    _refuse_read_only(d, changes)
+    p.require_writable(d.module, list(changes))
+    r = TenantResolver(p)
+    clean = fieldtypes.validate(d.fields, changes, r, creating=False)
+    before = rec.values()
+    data = {**(rec.data or {}), **clean}
+    data = {k: v for k, v in data.items() if v is not None}
+    custom = _custom(d, p, custom_in or {}, plain(rec.custom or {}), r) if custom_given else None
+    wc = WriteContext(p, d, rec, "update", data, before)
+    _run(d.hooks.validate, wc)
+    old_data = plain(rec.data or {})
+    ops = store.update_ops(rec, p.user_id, wc.values, expected, custom=custom, parent=d.parent_of(wc.values))
+    if ops:
+        _run(d.hooks.before_write, wc)
+        tx.write([*ops, *_unique_ops(d, rec, old_data, p), *wc.extra_ops])
+        publish(d, "updated", rec, p.user_id, _changed(before, rec.values()))
+        _run(d.hooks.after_write, wc)
+    return out(d, rec, p)
+
+
+def delete(d: EntityDef, record_id: str, expected: int) -> None:
+    p = org.principal()
+    rec = load(d, p, record_id, "delete")
+    tx.write(store.soft_delete_ops(rec, p.user_id, expected, d.features.private))
+    publish(d, "deleted", rec, p.user_id)
+    _run(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
+
+
+def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
+    """Back from the recycle bin (the caller's right to do so is the bin's to check)."""
+    tx.write(store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {})))
+    publish(d, "restored", rec, p.user_id)
+    _run(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
+
+
+def purge(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
+    """Removed for good: the record, and the unique values it held."""
+    releases = [op for f in d.fields if f.unique
+                for op in store.claim_ops(rec, f.key, f.key, (rec.data or {}).get(f.key), None)]
+    tx.write([*store.purge_ops(rec, p.user_id), *releases])
+    publish(d, "purged", rec, p.user_id)
+
+
+def transfer(d: EntityDef, record_id: str, to_user_id: str, keep_previous_owner_as: str, expected: int) -> dict[str, Any]:
+    p = org.principal()
+    rec = load(d, p, record_id, "transfer")
+    target = p.org.users.get(to_user_id)
+    if target is None or not target.active:
+        raise ValidationFailed(details=[fieldtypes.error("to_user_id", "invalid", "field.user")])
+    previous = rec.owner_id
+    _transfer(d, rec, to_user_id, keep_previous_owner_as, p.user_id, expected)
+    publish(d, "transferred", rec, p.user_id, from_user_id=previous, to_user_id=to_user_id)
+    return out(d, rec, p)
+
+
+def _transfer(d: EntityDef, rec: store.EntityRecord, to_user_id: str, keep_as: str, actor: str, expected: int | None) -> None:
+    team = dict(rec.team or {})
+    team.pop(to_user_id, None)
+    if keep_as in ("read", "write") and rec.owner_id != to_user_id:
+        team[rec.owner_id] = {"access": keep_as, "until": None}
+    ops = store.update_ops(rec, actor, None, expected, owner_id=to_user_id, team=team, action="transfer",
+                           parent=d.parent_of(rec.data or {}))
+    if ops:
+        tx.write(ops)
+
+
+def set_team(d: EntityDef, record_id: str, members: list[dict[str, Any]], expected: int) -> dict[str, Any]:
+    p = org.principal()
+    rec = load(d, p, record_id, "team")
+    team: dict[str, Any] = {}
+    for m in members:
+        if m["user_id"] not in p.org.users:
+            raise ValidationFailed(details=[fieldtypes.error("members", "not_found", "field.user")])
+        if m["user_id"] != rec.owner_id:
+            team[m["user_id"]] = {"access": m["access"], "until": m.get("until")}
+    ops = store.update_ops(rec, p.user_id, None, expected, team=team, action="team", parent=d.parent_of(rec.data or {}))
+    if ops:
+        tx.write(ops)
+        publish(d, "team_changed", rec, p.user_id, ["team"])
+    return out(d, rec, p)
+
+
+def transfer_all(d: EntityDef, tenant_id: str, from_user_id: str, to_user_id: str, actor: str) -> int:
+    """Hand-over: every record of this type owned by `from_user_id` moves to `to_user_id`.
+
+    Walks the owner's index partition page by page; each record is re-read (consistently)
+    before it moves, because the index may lag behind a change made a moment ago."""
+    moved, cursor = 0, None
+    while True:
+        items, cursor = query.page(store.EntityRecord, keys.owner_list(tenant_id, d.entity, from_user_id), index="gsi1",
+                                   limit=HANDOVER_PAGE, cursor=cursor)
+        for listed in items:
+            if not isinstance(listed, store.EntityRecord):
+                continue
+            try:
+                rec = store.get(tenant_id, d.entity, listed.id, d.name_key, consistent=True)
+            except NotFound:
+                continue
+            if rec.owner_id == from_user_id:
+                _transfer(d, rec, to_user_id, "none", actor, rec.version)
+                publish(d, "transferred", rec, actor, from_user_id=from_user_id, to_user_id=to_user_id, handover=True)
+                moved += 1
+        if not cursor:
+            return moved
+
+
+def title_of(tenant_id: str, entity: str, record_id: str) -> str | None:
+    """A record's title for system texts (notifications); None when it is gone."""
+    d = registry.find(entity)
+    if d is None:
+        return None
+    try:
+        rec = store.get(tenant_id, d.entity, record_id, d.name_key)
+    except NotFound:
+        return None
+    value = (rec.data or {}).get(d.title_field)
+    return None if value is None else str(plain(value))

@@ -1,0 +1,157 @@
+"""The module manifest: the one explicit list of the product's modules.
+
+app.py, every functions/* handler, infra/ and the tests call `install()` and read
+`modules()`; nothing registers itself by being imported, so a Lambda that imports less
+still sees the same record types, approval hooks, hand-over and subscriptions as the API.
+Adding a record type = its module (definition + rules) + one line in MODULES.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .approvals import service as approvals
+from .audit import service as audit
+from .competitors import module as competitors
+from .core import handover, i18n, permissions, session
+from .core.modules import ApprovalHook, Module
+from .customers import module as customers
+from .engine import registry
+from .engine import service as engine
+from .engine.definition import EntityDef
+from .forms import models as form_models
+from .forms import service as forms
+from .org import service as org
+from .reminders import models as reminder_models
+
+
+def _bp(path: str):
+    def load() -> Any:
+        import importlib
+
+        return importlib.import_module(f"chalicelib.{path}.api").bp
+    return load
+
+
+def _org_log(record_id: str) -> None:
+    org.principal().require("org", "read")
+
+
+MODULES: tuple[Module, ...] = (
+    Module("system", blueprint=_bp("system")),
+    Module("tenants", blueprint=_bp("tenants")),
+    Module("org", ("组织机构", "Organisation"), blueprint=_bp("org"),
+           audit_access={"department": _org_log, "user": _org_log, "role": _org_log}),
+    Module("roles", ("角色权限", "Roles")),
+    Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=_bp("dictionaries")),
+    Module("numbering", ("编号规则", "Numbering"), blueprint=_bp("numbering")),
+    customers.MODULE,
+    competitors.MODULE,
+    Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),
+    Module("recyclebin", ("回收站", "Recycle bin"), blueprint=_bp("recyclebin")),
+    Module("notifications", ("通知", "Notifications"), blueprint=_bp("notifications")),
+    Module("reminders", ("提醒", "Reminders"), blueprint=_bp("reminders"), records=(reminder_models.Reminder,)),
+    Module("fields", ("自定义字段", "Custom fields"), blueprint=_bp("fields")),
+    Module("search", ("搜索与场景", "Search and views"), blueprint=_bp("search")),
+    Module("approvals", ("审批流程", "Approval flows"), blueprint=_bp("approvals")),
+    Module("forms", ("办公审批", "Forms and applications"), blueprint=_bp("forms"), records=(form_models.Application,),
+           approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
+           audit_access={"application": forms.log_access}),
+)
+
+_lock = threading.Lock()
+_installed = False
+
+
+def modules() -> tuple[Module, ...]:
+    return MODULES
+
+
+def entities() -> list[EntityDef]:
+    return [d for m in MODULES for d in m.entities]
+
+
+def install() -> None:
+    """Install every module's declarations in this process (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        defs = entities()
+        registry.install(defs)
+        from .db import records
+
+        records.install([c for m in MODULES for c in m.records])
+        for m in MODULES:
+            if m.label[0]:
+                permissions.MODULES[m.name] = m.label[0]
+            for hook in m.approval_hooks:
+                approvals.register(hook.entity, hook.status_ops, hook.data_of)
+            if m.handover:
+                handover.register(m.name, m.handover)
+        access: dict[str, Any] = {}
+        for d in defs:
+            i18n.MESSAGES.setdefault(d.name_key, {"zh-CN": d.label[0], "en": d.label[1]})
+            if d.features.handover and d.features.owner:
+                handover.register(d.module, _handover_of(d))
+            access[d.name] = _log_access_of(d)
+        for m in MODULES:
+            access.update(m.audit_access)
+        audit.install_access(access)
+        session.configure(org.check_session)
+        _installed = True
+
+
+def _handover_of(d: EntityDef):
+    def move(tenant_id: str, from_user_id: str, to_user_id: str, actor: str) -> int:
+        return engine.transfer_all(d, tenant_id, from_user_id, to_user_id, actor)
+    return move
+
+
+def _log_access_of(d: EntityDef):
+    def check(record_id: str) -> None:
+        engine.require_read(d, record_id)
+    return check
+
+
+def blueprints() -> list[Any]:
+    """Every module's own routes, then the generated routes of each standard record type."""
+    from .engine import api as engine_api
+
+    out = [m.blueprint() for m in MODULES if m.blueprint]
+    out += [engine_api.blueprint(d) for d in entities() if d.path]
+    return out
+
+
+def role_defaults() -> dict[str, dict[str, dict[str, Any]]]:
+    """role id -> module -> {actions, scope, fields} contributed by record types and modules."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for m in MODULES:
+        for role, grant in m.roles.items():
+            out.setdefault(role, {})[m.name] = dict(grant)
+        for d in m.entities:
+            for role, grant in d.role_defaults.items():
+                out.setdefault(role, {})[d.module] = dict(grant)
+    return out
+
+
+def notification_types() -> list[str]:
+    return [t for m in MODULES for t in m.notifications]
+
+
+def snapshot() -> dict[str, Any]:
+    """What this process has installed, read back from the live registries (the manifest
+    test compares it across the API and every Lambda, each in a fresh interpreter)."""
+    from .db import records
+    from .search import schema
+
+    return {
+        "entities": sorted(registry.standard()),
+        "searchable": sorted(schema.schemas()),
+        "record_classes": sorted(records.registry()),
+        "approval_hooks": approvals.registered(),
+        "handover": sorted(handover.transfers()),
+        "audit_access": audit.access_entities(),
+        "notifications": sorted(notification_types()),
+        "session": session.configured(),
+    }
