@@ -1,1 +1,1 @@
-"""The CRM's AWS CDK app: one stack per stage (see `infra/app.py` and `infra/stack.py`)."""
+"""The CRM's AWS CDK app: one stack per stage (see `infra/app.py`, `infra/stack.py` and `infra/components/`)."""

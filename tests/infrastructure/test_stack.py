@@ -16,7 +16,8 @@ from aws_cdk.assertions import Match
 
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
-from infra.stack import DEVELOPMENT_SEARCH, PRODUCTION_SEARCH, search_capacity, update_item_conditions
+from infra.components.search import DEVELOPMENT_SEARCH, PRODUCTION_SEARCH, search_capacity
+from infra.components.workflow import update_item_conditions
 
 STAGE = "dev"
 PREFIX = f"crm-{STAGE}"

@@ -1,0 +1,183 @@
+"""The HTTP API: ``app.py`` + ``chalicelib/`` + ``requirements.txt`` packaged by ``chalice package``
+(``chalice.cdk.Chalice``) and included as SAM, with the role, log group and alarms the stack gives it."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+
+from infra.bytecode import add_bytecode
+from infra.components.common import REPO_ROOT, alarm, lambda_role
+from infra.components.events import Events
+from infra.components.identity import Identity
+from infra.components.nag import acknowledge, resource_finding
+from infra.components.naming import Stage
+from infra.components.search import SEARCH_READ_ACTIONS
+from infra.components.table import Table
+from infra.components.workflow import Workflow
+
+if TYPE_CHECKING:
+    from chalice.cdk import Chalice
+
+#: The Chalice app's name (``.chalice/config.json``), which is also the REST API's name.
+API_NAME = "crm"
+#: The API Gateway stage the API is served under (``https://…/api/``).
+API_STAGE = "api"
+
+#: What the API does with staff logins (chalicelib/ports/identity.py).
+STAFF_POOL_ADMIN_ACTIONS = (
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:AdminUpdateUserAttributes",
+)
+
+
+def _precompiled_chalice() -> type:
+    """The Chalice construct, with compiled bytecode added to its packages (infra/bytecode.py)
+    before they become assets. Built on first use: importing chalice.cdk is slow."""
+    from chalice.cdk import Chalice
+
+    class PrecompiledChalice(Chalice):
+        def _package_app(self) -> None:
+            super()._package_app()
+            for name in ("deployment.zip", "layer-deployment.zip"):
+                path = os.path.join(self._sam_package_dir, name)
+                if os.path.exists(path):
+                    add_bytecode(path)
+
+    return PrecompiledChalice
+
+
+@contextlib.contextmanager
+def _chalice_packaging_sandbox() -> Iterator[None]:
+    """Contain the side effects of ``chalice package`` while the Chalice construct runs.
+
+    The construct writes its packages under ``<cwd>/chalice.out`` and exports the stage's
+    environment variables into ``os.environ`` while it imports ``app.py``. Packaging
+    happens in a throw-away working directory (the construct stages its assets into the
+    cloud assembly before it returns) and the environment is restored afterwards.
+    """
+    saved_environ = dict(os.environ)
+    saved_cwd = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="crm-chalice-") as workdir:
+        os.chdir(workdir)
+        try:
+            yield
+        finally:
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_environ)
+
+
+class Api:
+    """The API (API Gateway + Lambda) and what it runs as.
+
+    Chalice does not manage the function's role: the stack creates it, with one
+    customer-managed policy listing exactly what the API does. The stack's Chalice stage is
+    the stack's construct id (``chalice.cdk.Chalice`` takes it from its scope).
+    """
+
+    def __init__(
+        self, stage: Stage, *, environment: Mapping[str, str], table: Table, events: Events, workflow: Workflow,
+        identity: Identity,
+    ) -> None:
+        self.stage = stage
+        scope = stage.stack
+        policy = iam.ManagedPolicy(
+            scope,
+            "ApiPolicy",
+            managed_policy_name=f"{stage.prefix}-api",
+            description="What the CRM API may do: table items, bus events, reminder schedules, approval executions, "
+                        "staff logins, search",
+            statements=[
+                table.item_statement(),
+                iam.PolicyStatement(actions=["events:PutEvents"], resources=[events.event_bus.event_bus_arn]),
+                # Search only: the API never writes the index (FGAC maps it to the reader role).
+                iam.PolicyStatement(actions=list(SEARCH_READ_ACTIONS), resources=[stage.search_domain_arn("*")]),
+                *events.scheduler_statements(),
+                *workflow.approval_statements(start_and_stop=True),
+                iam.PolicyStatement(actions=list(STAFF_POOL_ADMIN_ACTIONS), resources=[identity.staff_pool.user_pool_arn]),
+                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
+            ],
+        )
+        self.role = lambda_role(scope, "ApiRole", f"Execution role of the {stage.prefix} API handler", policy)
+        acknowledge(policy, "AwsSolutions-IAM5",
+                    "X-Ray PutTraceSegments/PutTelemetryRecords and Step Functions SendTaskSuccess/SendTaskFailure "
+                    "(task tokens) do not support resource-level permissions; schedule names are derived from records "
+                    "at run time, so schedules are scoped to the stage's group; approval executions are started per "
+                    "instance, so they are scoped to the approval state machine; search paths (indices, _search, "
+                    "_msearch) are per request, so they are scoped to the stage's domain, and fine-grained access "
+                    "control limits the API to reading the stage's indices.",
+                    ["Resource::*", resource_finding(scope, stage.schedules_arn()),
+                     resource_finding(scope, workflow.approval_executions_arn()),
+                     resource_finding(scope, stage.search_domain_arn("*"))])
+
+        self.chalice = self._chalice(environment)
+        # requirements.txt, as packaged by Chalice: the functions run on the same layer.
+        self.dependencies_layer = lambda_.LayerVersion.from_layer_version_arn(
+            scope, "DependenciesLayer", self.chalice.get_resource("ManagedLayer").ref,
+        )
+        self._alarms()
+
+    def _chalice(self, environment: Mapping[str, str]) -> Chalice:
+        """``app.py`` packaged by ``chalice package`` with the stage's settings, its log group and
+        API Gateway tracing, metrics and throttling."""
+        stage, scope = self.stage, self.stage.stack
+        stage_config = {
+            "api_gateway_stage": API_STAGE,
+            "api_gateway_endpoint_type": "REGIONAL",
+            "manage_iam_role": False,
+            "iam_role_arn": self.role.role_arn,
+            "autogen_policy": False,
+            "automatic_layer": True,
+            "lambda_memory_size": 1024,
+            "lambda_timeout": 29,
+            "xray": True,
+            "environment_variables": dict(environment),
+            "tags": {"project": "crm", "stage": stage.name},
+        }
+        with _chalice_packaging_sandbox():
+            api = _precompiled_chalice()(scope, "Api", source_dir=str(REPO_ROOT), stage_config=stage_config)
+
+        # The handler logs to a group the stack owns (with retention); Chalice's own
+        # log_retention_in_days setting emits a broken reference in SAM packaging.
+        log_group = logs.LogGroup(scope, "ApiLogGroup", log_group_name=f"/aws/lambda/{stage.prefix}-api",
+                                  retention=stage.log_retention, removal_policy=stage.removal_policy)
+        api.get_resource("APIHandler").add_property_override("LoggingConfig", {
+            "LogGroup": log_group.log_group_name,
+            "LogFormat": "Text",
+        })
+
+        rest_api = api.get_resource("RestAPI")
+        rest_api.add_property_override("TracingEnabled", True)
+        rest_api.add_property_override("MethodSettings", [{
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "MetricsEnabled": True,
+            "ThrottlingBurstLimit": 500 if stage.is_production else 100,
+            "ThrottlingRateLimit": 1000 if stage.is_production else 100,
+        }])
+        return api
+
+    def _alarms(self) -> None:
+        scope, prefix = self.stage.stack, self.stage.prefix
+        handler_name = self.chalice.get_resource("APIHandler").ref
+        five_minutes = cdk.Duration.minutes(5)
+        alarm(scope, "ApiHandlerErrorsAlarm", f"{prefix} API handler raised errors",
+              cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Errors", dimensions_map={"FunctionName": handler_name},
+                                statistic="Sum", period=five_minutes))
+        alarm(scope, "Api5xxAlarm", f"{prefix} API answered 5xx",
+              cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError",
+                                dimensions_map={"ApiName": API_NAME, "Stage": API_STAGE}, statistic="Sum", period=five_minutes),
+              threshold=5)

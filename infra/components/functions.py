@@ -1,0 +1,247 @@
+"""The Lambda functions that are not HTTP routes, one per function spec (today
+``functions/registry.py``'s ``FUNCTIONS``): each with its permissions (``needs``), its trigger
+(``stream_filter``, ``bus_pattern``, ``schedule_target``), its dead-letter queue and its alarms.
+
+The specs are a parameter, not an import: whoever composes the stack decides which functions
+it has.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as eventbridge
+from aws_cdk import aws_events_targets as eventbridge_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+
+from functions.registry import Function
+from infra.components.common import ARCHITECTURE, PYTHON_RUNTIME, REPO_ROOT, alarm
+from infra.components.events import Events
+from infra.components.nag import acknowledge, acknowledge_basic_execution, resource_finding
+from infra.components.naming import Stage, pascal
+from infra.components.search import SEARCH_WRITE_ACTIONS
+from infra.components.storage import Storage
+from infra.components.table import Table
+from infra.components.workflow import Workflow
+
+#: The function EventBridge Scheduler invokes for reminders (``CRM_REMINDER_TARGET_ARN``).
+REMINDER_FUNCTION = "reminders"
+
+#: How long a stream consumer's event source mapping may wait to fill a batch (default 5 s).
+#: Search results should follow a write within about a second; other consumers (archiving)
+#: prefer fuller batches.
+STREAM_BATCHING_WINDOW_SECONDS = {"indexer": 1}
+DEFAULT_STREAM_BATCHING_WINDOW_SECONDS = 5
+
+#: What the function code asset contains: the handlers and the library they build
+#: services from. Everything else in the repository (tests, tooling, the virtualenv) is
+#: excluded; dependencies come from the layer.
+FUNCTION_ASSET_EXCLUDES = (
+    "*",
+    ".*",
+    "!functions",
+    "!chalicelib",
+    "**/__pycache__",
+    "**/*.pyc",
+)
+
+_EVENT_PATTERN_FIELDS = {
+    "account": "account",
+    "detail": "detail",
+    "detail-type": "detail_type",
+    "id": "id",
+    "region": "region",
+    "resources": "resources",
+    "source": "source",
+    "time": "time",
+    "version": "version",
+}
+
+
+def event_pattern_from_dict(pattern: Mapping[str, Any]) -> eventbridge.EventPattern:
+    """Build an ``EventPattern`` from an EventBridge pattern written as JSON (a dict)."""
+    unknown = set(pattern) - set(_EVENT_PATTERN_FIELDS)
+    if unknown:
+        raise ValueError(f"unsupported top-level event pattern fields: {sorted(unknown)}")
+    return eventbridge.EventPattern(**{_EVENT_PATTERN_FIELDS[key]: value for key, value in pattern.items()})
+
+
+def check_specs(specs: Sequence[Function]) -> None:
+    """The specs the stack needs: the reminder function must be among the schedule targets."""
+    if not any(spec.name == REMINDER_FUNCTION and spec.schedule_target for spec in specs):
+        raise ValueError(f"functions/registry.py must define {REMINDER_FUNCTION!r} as a schedule target")
+
+
+class Functions:
+    """One Lambda per spec, on the API's dependency layer and with the API's environment.
+
+    Every function gets item-level access to the table; the bus, the archive bucket, the
+    Scheduler, the approval workflow and search writes only when its ``needs`` say so. The
+    scheduler role may invoke the ``schedule_target`` functions, and nothing else.
+    """
+
+    def __init__(
+        self, stage: Stage, specs: Sequence[Function], *, environment: Mapping[str, str],
+        layer: lambda_.ILayerVersion, table: Table, events: Events, storage: Storage, workflow: Workflow,
+    ) -> None:
+        self.stage = stage
+        self.specs = tuple(specs)
+        self.environment = dict(environment)
+        self.layer = layer
+        self.table = table
+        self.events = events
+        self.storage = storage
+        self.workflow = workflow
+        self.code = lambda_.Code.from_asset(
+            str(REPO_ROOT), exclude=list(FUNCTION_ASSET_EXCLUDES), ignore_mode=cdk.IgnoreMode.DOCKER,
+        )
+        self.functions = {spec.name: self._function(spec) for spec in self.specs}
+        events.allow_scheduler_to_invoke([self.functions[spec.name] for spec in self.specs if spec.schedule_target])
+
+    def roles_with_need(self, need: str) -> list[iam.IRole]:
+        """The execution roles of the functions whose ``needs`` include `need`."""
+        return [self.functions[spec.name].role for spec in self.specs if need in spec.needs]
+
+    def _function(self, spec: Function) -> lambda_.Function:
+        """One spec: the Lambda, its permissions, its trigger and its alarms.
+
+        Every triggered function has a dead-letter queue that collects whatever it failed
+        to process: stream batches it gave up on, bus events that could not be delivered,
+        and asynchronous invocations (bus, Scheduler) that kept failing. A function with no
+        trigger (``reindex``) is invoked by an operator, who sees its result: it has no
+        queue, and a failed asynchronous invocation is not retried (a rebuild is re-run on
+        purpose, not three times over); its errors alarm like every function's.
+        """
+        stage, scope = self.stage, self.stage.stack
+        cid = pascal(spec.name)
+        name = stage.function_name(spec.name)
+        invoked_asynchronously = spec.bus_pattern is not None or spec.schedule_target
+        triggered = invoked_asynchronously or spec.stream_filter is not None
+        dlq = self._dead_letter_queue(cid, name, asynchronous=invoked_asynchronously) if triggered else None
+        fn = lambda_.Function(
+            scope,
+            f"{cid}Function",
+            function_name=name,
+            description=spec.description,
+            runtime=PYTHON_RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=spec.handler,
+            code=self.code,
+            layers=[self.layer],
+            timeout=cdk.Duration.seconds(spec.timeout_seconds),
+            memory_size=spec.memory_mb,
+            environment=dict(self.environment),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=logs.LogGroup(scope, f"{cid}LogGroup", log_group_name=f"/aws/lambda/{name}",
+                                    retention=stage.log_retention, removal_policy=stage.removal_policy),
+            dead_letter_queue=dlq if invoked_asynchronously else None,
+            retry_attempts=2 if invoked_asynchronously else (None if triggered else 0),
+        )
+        self._grant(fn, spec)
+
+        if spec.stream_filter is not None:
+            window = STREAM_BATCHING_WINDOW_SECONDS.get(spec.name, DEFAULT_STREAM_BATCHING_WINDOW_SECONDS)
+            fn.add_event_source(event_sources.DynamoEventSource(
+                self.table.table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=100,
+                max_batching_window=cdk.Duration.seconds(window),
+                bisect_batch_on_error=True,
+                retry_attempts=5,
+                max_record_age=cdk.Duration.days(1),
+                on_failure=event_sources.SqsDlq(dlq),
+                filters=[lambda_.FilterCriteria.filter(spec.stream_filter)],
+            ))
+
+        if spec.bus_pattern is not None:
+            eventbridge.Rule(
+                scope,
+                f"{cid}Rule",
+                rule_name=name,
+                description=f"Bus events for {spec.name}",
+                event_bus=self.events.event_bus,
+                event_pattern=event_pattern_from_dict(spec.bus_pattern),
+                targets=[eventbridge_targets.LambdaFunction(
+                    fn,
+                    dead_letter_queue=dlq,
+                    retry_attempts=8,
+                    max_event_age=cdk.Duration.hours(24),
+                )],
+            )
+
+        self._alarms(cid, name, fn, dlq)
+        return fn
+
+    def _dead_letter_queue(self, cid: str, name: str, *, asynchronous: bool) -> sqs.Queue:
+        dlq = sqs.Queue(
+            self.stage.stack,
+            f"{cid}DeadLetterQueue",
+            queue_name=f"{name}-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        if not asynchronous:
+            acknowledge(dlq, "AwsSolutions-SQS3",
+                        "This queue is itself a dead-letter queue: the on-failure destination of the stream "
+                        "event source mapping.")
+        return dlq
+
+    def _grant(self, fn: lambda_.Function, spec: Function) -> None:
+        """Least privilege from the spec's ``needs``: the table always, the rest on demand."""
+        search_domain_arn = self.stage.search_domain_arn("*")
+        fn.add_to_role_policy(self.table.item_statement())
+        if "bus" in spec.needs:
+            self.events.event_bus.grant_put_events_to(fn)
+        if "bucket" in spec.needs:
+            # Write-only, and only under tenants/.
+            fn.add_to_role_policy(iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[self.storage.archive_objects_arn()],
+            ))
+        if "scheduler" in spec.needs:
+            for statement in self.events.scheduler_statements():
+                fn.add_to_role_policy(statement)
+        if "workflow" in spec.needs:
+            # Signal approval executions (never start them: that is the API's).
+            for statement in self.workflow.approval_statements():
+                fn.add_to_role_policy(statement)
+        if "search_write" in spec.needs:
+            # Index maintenance on the stage's domain; FGAC limits it to crm-<stage>-* indices.
+            fn.add_to_role_policy(iam.PolicyStatement(
+                actions=list(SEARCH_WRITE_ACTIONS), resources=[search_domain_arn],
+            ))
+
+        acknowledge_basic_execution(fn)
+        acknowledge(fn, "AwsSolutions-L1",
+                    "The runtime is pinned to Python 3.11: the dependency layer built by chalice package holds "
+                    "CPython 3.11 wheels (pydantic-core, cryptography); upgrade runtime and wheels together.")
+        # X-Ray, dynamodb:ListStreams (stream event sources) and SendTaskSuccess/Failure have no
+        # resource-level permissions.
+        wildcard_findings = ["Resource::*"]
+        if "bucket" in spec.needs:
+            wildcard_findings.append(resource_finding(fn, self.storage.archive_objects_arn()))
+        if "scheduler" in spec.needs:
+            wildcard_findings.append(resource_finding(fn, self.stage.schedules_arn()))
+        if "workflow" in spec.needs:
+            wildcard_findings.append(resource_finding(fn, self.workflow.approval_executions_arn()))
+        if "search_write" in spec.needs:
+            wildcard_findings.append(resource_finding(fn, search_domain_arn))
+        acknowledge(fn, "AwsSolutions-IAM5",
+                    "X-Ray tracing, dynamodb:ListStreams and Step Functions SendTaskSuccess/SendTaskFailure (task "
+                    "tokens) do not support resource-level permissions; archive object keys, schedule names, "
+                    "approval executions and search index paths are generated at run time, so they are scoped to "
+                    "tenants/, to the stage's schedule group, to the approval state machine and to the stage's "
+                    "search domain (where fine-grained access control limits writes to the stage's indices).",
+                    wildcard_findings)
+
+    def _alarms(self, cid: str, name: str, fn: lambda_.Function, dlq: sqs.Queue | None) -> None:
+        scope, five_minutes = self.stage.stack, cdk.Duration.minutes(5)
+        alarm(scope, f"{cid}ErrorsAlarm", f"{name} raised errors", fn.metric_errors(period=five_minutes, statistic="Sum"))
+        if dlq is not None:
+            alarm(scope, f"{cid}DeadLetterQueueAlarm", f"{name} has messages it failed to process",
+                  dlq.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"))

@@ -1,0 +1,86 @@
+"""Cognito: the staff and portal user pools and the app's client for each."""
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cognito as cognito
+
+from chalicelib.core import passwords
+from infra.components.nag import acknowledge
+from infra.components.naming import Stage
+
+
+def user_pool(stage: Stage, kind: str, *, platform_admin_attribute: bool) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
+    """A Cognito user pool (``Staff`` or ``Portal``) and the app's client for it.
+
+    Logins are created by the API (``AdminCreateUser`` with username
+    ``<tenant>.<user id>``); ``custom:tenant_id`` is set then and can never change,
+    and the app client may read it but not write it, so ID tokens carry a tenant the
+    user cannot alter.
+    """
+    custom_attributes: dict[str, cognito.ICustomAttribute] = {
+        "tenant_id": cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
+    }
+    if platform_admin_attribute:
+        custom_attributes["platform_admin"] = cognito.StringAttribute(min_len=4, max_len=5, mutable=True)
+
+    pool = cognito.UserPool(
+        stage.stack,
+        f"{kind}UserPool",
+        user_pool_name=f"{stage.prefix}-{kind.lower()}",
+        self_sign_up_enabled=False,
+        sign_in_aliases=cognito.SignInAliases(username=True),
+        sign_in_case_sensitive=False,
+        standard_attributes=cognito.StandardAttributes(
+            phone_number=cognito.StandardAttribute(required=False, mutable=True),
+            fullname=cognito.StandardAttribute(required=False, mutable=True),
+        ),
+        custom_attributes=custom_attributes,
+        mfa=cognito.Mfa.OPTIONAL,
+        mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
+        password_policy=cognito.PasswordPolicy(
+            min_length=passwords.MIN_LENGTH,
+            require_lowercase=True,
+            require_uppercase=True,
+            require_digits=True,
+            require_symbols=True,
+            temp_password_validity=cdk.Duration.days(3),
+        ),
+        account_recovery=cognito.AccountRecovery.NONE,
+        feature_plan=cognito.FeaturePlan.ESSENTIALS,
+        deletion_protection=stage.is_production,
+        removal_policy=stage.removal_policy,
+    )
+    acknowledge(pool, "AwsSolutions-COG2",
+                "MFA is optional by product requirement: every user can enrol a TOTP authenticator, "
+                "but logins provisioned by tenant administrators must work before one is enrolled.")
+    acknowledge(pool, "AwsSolutions-COG8",
+                "Threat protection needs the Cognito Plus feature plan, which this product does not buy; "
+                "passwords are strong, self sign-up is off and every login is provisioned by the API.")
+
+    readable = cognito.ClientAttributes().with_standard_attributes(
+        fullname=True, phone_number=True, phone_number_verified=True,
+    ).with_custom_attributes(*custom_attributes)
+    writable = cognito.ClientAttributes().with_standard_attributes(fullname=True, phone_number=True)
+    client = pool.add_client(
+        f"{kind}AppClient",
+        user_pool_client_name=f"{stage.prefix}-{kind.lower()}-app",
+        generate_secret=False,
+        auth_flows=cognito.AuthFlow(user_srp=True, admin_user_password=True),
+        disable_o_auth=True,
+        prevent_user_existence_errors=True,
+        enable_token_revocation=True,
+        id_token_validity=cdk.Duration.hours(1),
+        access_token_validity=cdk.Duration.hours(1),
+        refresh_token_validity=cdk.Duration.days(30),
+        read_attributes=readable,
+        write_attributes=writable,
+    )
+    return pool, client
+
+
+class Identity:
+    """Staff (``crm-<stage>-staff``, with ``custom:platform_admin``) and portal (``crm-<stage>-portal``) logins."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.staff_pool, self.staff_client = user_pool(stage, "Staff", platform_admin_attribute=True)
+        self.portal_pool, self.portal_client = user_pool(stage, "Portal", platform_admin_attribute=False)
