@@ -17,7 +17,7 @@ Per request (step of the path):
   (`get_execution_history`; Step Functions Standard bills per state transition). Read
   after the request, unrecorded, once the execution has taken the decision (it waits
   with the token of the instance's round, or it stopped running);
-- wall time of the request, and the part spent in `approvals.service._sync_execution`
+- wall time of the request, and the part spent in `approvals.sync.sync_execution`
   (wrapped by the bench only), split into answering the token (TOKEN read +
   SendTaskSuccess) and waiting until the execution stored the next round's token;
 - DynamoDB round trips made by the request's thread (`calls.RECORDER`, the mechanism of
@@ -125,7 +125,7 @@ SUBMIT = "submit (POST /v1/applications)"
 # ---- instrumentation (bench only) ---------------------------------------------------------------
 
 class Probe:
-    """Wraps `service._sync_execution` and `service._start_execution` (and times
+    """Wraps `sync.sync_execution` and `sync.start_execution` (and times
     `workflow.succeed` inside them) while installed; one `Window` per request."""
 
     def __init__(self) -> None:
@@ -133,10 +133,10 @@ class Probe:
 
     @contextmanager
     def installed(self) -> Iterator[Probe]:
-        from chalicelib.approvals import service
+        from chalicelib.approvals import sync as approval_sync
         from chalicelib.ports import workflow
 
-        original_sync, original_start, original_succeed = service._sync_execution, service._start_execution, workflow.succeed
+        original_sync, original_start, original_succeed = approval_sync.sync_execution, approval_sync.start_execution, workflow.succeed
         probe = self
 
         def sync(inst: Any) -> bool:
@@ -170,11 +170,11 @@ class Probe:
                 if w is not None:
                     w.answered_at = time.perf_counter()
 
-        service._sync_execution, service._start_execution, workflow.succeed = sync, start, succeed
+        approval_sync.sync_execution, approval_sync.start_execution, workflow.succeed = sync, start, succeed
         try:
             yield self
         finally:
-            service._sync_execution, service._start_execution, workflow.succeed = original_sync, original_start, original_succeed
+            approval_sync.sync_execution, approval_sync.start_execution, workflow.succeed = original_sync, original_start, original_succeed
 
 
 @dataclass

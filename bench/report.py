@@ -359,7 +359,7 @@ def approvals_text(a: dict[str, Any]) -> str:
             w, sy = st["wall_ms"], st["sync_execution_ms"]
             sync = ""
             if st["action"] != "submit" and sy["max"]:
-                sync = (f", _sync_execution {fmt_ms(sy['median'])} (waiting for the execution "
+                sync = (f", sync_execution {fmt_ms(sy['median'])} (waiting for the execution "
                         f"{fmt_ms(st['wait_for_execution_ms']['median'])} p50 / {fmt_ms(st['wait_for_execution_ms']['p95'])} p95)")
             elif st["action"] == "submit":
                 sync = f", StartExecution {fmt_ms(st['start_execution_ms']['median'])}"
@@ -391,7 +391,7 @@ def approvals_markdown(a: dict[str, Any]) -> str:
              f"the first {p['free_transitions_per_month']:,} transitions per month are free (free tier, per account), which the "
              "last column divides out.", "",
              "| Flow | n | Transitions per approval | Step Functions cost per 1,000 approvals | Free tier covers | "
-             "Decision requests wall p50 / p95 | Decisions that move the instance to another step: wall p50, of which in `_sync_execution` "
+             "Decision requests wall p50 / p95 | Decisions that move the instance to another step: wall p50, of which in `sync_execution` "
              "p50 (waiting for the execution p50 / p95) |",
              "|---|---|---|---|---|---|---|"]
     for sh in a["shapes"]:
@@ -403,7 +403,7 @@ def approvals_markdown(a: dict[str, Any]) -> str:
                      f"{c['transitions_per_1000_approvals']:,} transitions = **{_usd(c['usd_per_1000_approvals'])}** | "
                      f"~{c['free_tier_approvals_per_month']:,} approvals/month | {fmt_ms(d['wall_ms']['median'])} / "
                      f"{fmt_ms(d['wall_ms']['p95'])} (n = {d['n']}) | {moving} |")
-    lines += ["", "| Flow | Request | Transitions (states entered) | Wall p50 / p95 | Storage p50 | `_sync_execution` p50: answer token / "
+    lines += ["", "| Flow | Request | Transitions (states entered) | Wall p50 / p95 | Storage p50 | `sync_execution` p50: answer token / "
               "wait for the execution p50 / p95 | DynamoDB round trips (app + TOKEN reads while waiting) | Est. RCU / WCU | "
               "Other AWS calls | Calls by the execution |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -427,7 +427,7 @@ def approvals_markdown(a: dict[str, Any]) -> str:
               "the state-transition counts, round trips and the time spent waiting for the execution are the figures that carry "
               f"over. Every run starts from the same table ({a['table_items']['before']} items): the {a['items_deleted_after_runs']:,} "
               "items the approvals put were deleted after each one and moto's stream log cut back, so runs do not slow each "
-              "other down. `_sync_execution` "
+              "other down. `sync_execution` "
               "(wrapped by the bench) reads the TOKEN item (consistent GetItem), answers it with SendTaskSuccess and, when the "
               "instance moved to another step, polls the TOKEN item (10 ms, then backing off to 200 ms) until the execution stored the next round's "
               f"token (at most CRM_APPROVAL_TOKEN_WAIT_SECONDS = {a['approval_token_wait_seconds']:g} s). "
