@@ -47,10 +47,10 @@ def start_moto(port: int):
 
     from moto.server import ThreadedMotoServer
 
-    from devstack.moto_patches import serialize_dynamodb
+    from devstack.moto_patches import patch_dynamodb
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    serialize_dynamodb()
+    patch_dynamodb()
     # Step Functions tasks that call AWS (aws-sdk:dynamodb:updateItem, events:putEvents) run
     # inside this process and reach moto at http://localhost:{MOTO_PORT} (moto.settings
     # moto_server_port(), default 5000): point them at this server.

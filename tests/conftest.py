@@ -65,9 +65,9 @@ def aws():
     """A fresh moto account with the CRM resources (Step Functions execution on)."""
     from moto import mock_aws
 
-    from devstack.moto_patches import serialize_dynamodb
+    from devstack.moto_patches import patch_dynamodb
 
-    serialize_dynamodb()
+    patch_dynamodb()
     os.environ["CRM_SEARCH_FILE"] = os.path.join(tempfile.mkdtemp(prefix="crm-test-search-"), "search.sqlite3")
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         reset_process_state()
