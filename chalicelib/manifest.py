@@ -21,6 +21,7 @@ from .engine import service as engine
 from .engine.definition import EntityDef
 from .forms import models as form_models
 from .forms import service as forms
+from .objects import service as objects
 from .org import service as org
 from .reminders import models as reminder_models
 
@@ -53,6 +54,8 @@ MODULES: tuple[Module, ...] = (
     Module("reminders", ("提醒", "Reminders"), blueprint=_bp("reminders"), records=(reminder_models.Reminder,)),
     Module("fields", ("自定义字段", "Custom fields"), blueprint=_bp("fields")),
     Module("search", ("搜索与场景", "Search and views"), blueprint=_bp("search")),
+    Module("objects", ("自定义对象", "Custom objects"), blueprint=_bp("objects"), handover=objects.handover_all,
+           roles={"admin": {"actions": ["manage"]}}),
     Module("approvals", ("审批流程", "Approval flows"), blueprint=_bp("approvals")),
     Module("forms", ("办公审批", "Forms and applications"), blueprint=_bp("forms"), records=(form_models.Application,),
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
@@ -79,6 +82,7 @@ def install() -> None:
             return
         defs = entities()
         registry.install(defs)
+        registry.install_custom(objects.find, objects.every)
         from .db import records
 
         records.install([c for m in MODULES for c in m.records])
@@ -97,7 +101,7 @@ def install() -> None:
             access[d.name] = _log_access_of(d)
         for m in MODULES:
             access.update(m.audit_access)
-        audit.install_access(access)
+        audit.install_access(access, objects.log_access)
         session.configure(org.check_session)
         _installed = True
 

@@ -17,7 +17,7 @@ from typing import Any
 from chalicelib import manifest
 from chalicelib.core.observability import flush, logger, metric
 from chalicelib.db.base import Item
-from chalicelib.search import documents, schema
+from chalicelib.engine import service as engine
 from chalicelib.search.port import get_index
 from chalicelib.search.query import IndexOp
 
@@ -25,18 +25,14 @@ manifest.install()  # this Lambda sees every module's record types, hooks and su
 
 
 def _record(image: dict[str, Any] | None):
-    """The engine record of a stream image, or None for items that are not searchable records."""
+    """The engine record of a stream image, or None for items that are not records."""
     if not image or image.get("sk", {}).get("S") != "#" or image.get("type", {}).get("S") != "REC":
-        return None
-    if image.get("entity", {}).get("S") not in schema.schemas():
         return None
     return Item.from_raw_data(image)
 
 
 def operations(records: list[dict[str, Any]]) -> list[IndexOp]:
     """Stream records -> the newest index operation per record."""
-    from chalicelib.fields import service as fields
-
     newest: dict[tuple[str, str, str], IndexOp] = {}
     for r in records:
         ddb = r.get("dynamodb") or {}
@@ -44,7 +40,9 @@ def operations(records: list[dict[str, Any]]) -> list[IndexOp]:
         rec = _record(ddb.get("OldImage") if removed else ddb.get("NewImage"))
         if rec is None:
             continue
-        op = documents.delete_op(rec) if removed else documents.index_op(rec, fields.slots(rec.tenant_id, rec.entity))
+        op = engine.index_op(rec, removed=removed)
+        if op is None:
+            continue
         key = (op.entity, op.tenant_id, op.id)
         if key not in newest or op.version >= newest[key].version:
             newest[key] = op

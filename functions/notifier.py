@@ -50,7 +50,7 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
         from chalicelib.engine import registry
         from chalicelib.engine import service as engine
 
-        d = registry.find(detail["entity"])
+        d = registry.find(detail["entity"], tenant_id)
         title = engine.title_of(tenant_id, detail["entity"], detail["id"]) or ""
         delivered = d is not None and notifications.deliver(
             tenant_id, detail["to_user_id"], "transfer",

@@ -16,7 +16,6 @@ from typing import Any
 from chalicelib import manifest
 from chalicelib.core.observability import flush, logger
 from chalicelib.db import keys, query
-from chalicelib.search import documents, schema
 from chalicelib.search.port import get_index
 from chalicelib.search.query import IndexOp
 
@@ -26,29 +25,32 @@ BATCH = 500
 
 
 def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
+    from chalicelib.engine import registry
+    from chalicelib.engine import service as engine
     from chalicelib.engine.store import EntityRecord
-    from chalicelib.fields import service as fields
+    from chalicelib.search import schema
 
     index = get_index()
     started = time.perf_counter()
     if drop:
         index.drop_tenant(tenant_id)
     totals = {"indexed": 0, "deleted": 0, "skipped": 0, "records": 0}
-    for entity in schema.schemas():
-        slots = fields.slots(tenant_id, entity)
-        before = index.versions(tenant_id, entity)
-        live: set[str] = set()
+    live: dict[str, set[str]] = {}  # index entity (CUSTOMER, OBJECT …) -> ids that exist
+    for d in registry.every(tenant_id):
+        seen = live.setdefault(engine.search_schema(d).entity, set())
         cursor = None
         while True:
-            items, cursor = query.page(EntityRecord, keys.tenant_list(tenant_id, entity), index="gsi2", limit=BATCH, cursor=cursor)
-            recs = [r for r in items if isinstance(r, EntityRecord) and r.entity == entity]
-            live |= {r.id for r in recs}
-            for k, v in index.bulk([documents.index_op(r, slots) for r in recs]).items():
+            items, cursor = query.page(EntityRecord, keys.tenant_list(tenant_id, d.entity), index="gsi2", limit=BATCH, cursor=cursor)
+            recs = [r for r in items if isinstance(r, EntityRecord) and r.entity == d.entity]
+            seen |= {r.id for r in recs}
+            for k, v in index.bulk([op for r in recs if (op := engine.index_op(r)) is not None]).items():
                 totals[k] += v
             totals["records"] += len(recs)
             if not cursor:
                 break
-        stale = [IndexOp("delete", entity, tenant_id, i, v + 1) for i, v in before.items() if i not in live]
+    for entity in schema.schemas():
+        ids = live.get(entity, set())
+        stale = [IndexOp("delete", entity, tenant_id, i, v + 1) for i, v in index.versions(tenant_id, entity).items() if i not in ids]
         for k, v in index.bulk(stale).items():
             totals[k] += v
     index.refresh()

@@ -2,7 +2,8 @@
 
 Event = the schedule's Input: {"kind": "reminder", "tenant_id", "reminder_id", "due"}, or
 {"kind": "approval_reminder", "tenant_id", "instance_id", "round"} before an approval step's
-time limit.
+time limit, or {"kind": "record_due", "tenant_id", "entity", "record_id", "field", "due"} before a
+custom object's date field (objects/service.py).
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
 """
@@ -26,6 +27,14 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
         bind(event["tenant_id"], "system", f"schedule:{event.get('instance_id')}")
         with context.acting_as(context.system_context(event["tenant_id"])):
             delivered = approvals.remind_due(event["tenant_id"], event["instance_id"], int(event["round"]))
+        flush()
+        return {"delivered": delivered}
+    if event.get("kind") == "record_due":
+        from chalicelib.objects import service as objects
+
+        bind(event["tenant_id"], "system", f"schedule:{event.get('record_id')}")
+        with context.acting_as(context.system_context(event["tenant_id"])):
+            delivered = objects.fire(event["tenant_id"], event["entity"], event["record_id"], event["field"], event["due"])
         flush()
         return {"delivered": delivered}
     if event.get("kind") != "reminder":

@@ -235,12 +235,11 @@ def acting_step(c: Change, user: str, action: str, decision: str | None = None) 
         return step
     if decision and any((s.get("votes") or {}).get(user) == decision for s in inst.plan):
         return UNCHANGED  # a second click of the same decision
-    # decided already (by them or, in 或签, by someone else — even when that decision ended the approval)
-    if any(user in s["assignees"] for s in inst.plan if s["state"] in ("passed", "rejected")) or \
-            (step and user in (step.get("votes") or {})):
-        raise Conflict("APPROVAL_STEP_CLOSED")
     if inst.status != "running":
         raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"approval.status.{inst.status}"))
+    if any(user in s["assignees"] for s in inst.plan if s["state"] in ("passed", "rejected")) or \
+            (step and user in (step.get("votes") or {})):
+        raise Conflict("APPROVAL_STEP_CLOSED")  # decided already (by them or, in 或签, by someone else)
     raise Forbidden("NOT_CURRENT_ASSIGNEE")
 
 

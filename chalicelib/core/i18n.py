@@ -96,6 +96,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field.remind_needs_date": {"zh-CN": "到期提醒只能设在日期字段上", "en": "Reminders need a date field"},
     "field.owner_scope": {"zh-CN": "负责人不在你的数据权限范围内", "en": "The owner is outside your data scope"},
     "field.tags": {"zh-CN": "标签应为最多 20 个短文本的列表", "en": "A list of at most 20 short texts expected"},
+    "object.type_fixed": {"zh-CN": "字段类型不能修改", "en": "A field's type cannot change"},
+    "object.unique_type": {"zh-CN": "只有文本、数字、手机、邮箱、电话、网址字段可以设为唯一", "en": "Only text, number, mobile, e-mail, phone and URL fields can be unique"},
+    "object.unknown_type": {"zh-CN": "没有这种记录类型", "en": "No such record type"},
+    "object.field_removed": {"zh-CN": "字段不能删除（可以隐藏）：{keys}", "en": "Fields cannot be removed (hide them instead): {keys}"},
+    "object.title_field": {"zh-CN": "标题字段应为文本字段", "en": "The title field must be a text field"},
+    "field.role": {"zh-CN": "角色不存在", "en": "No such role"},
     "field.read_only": {"zh-CN": "该字段由系统维护，不能直接修改", "en": "This field is maintained by the system"},
     # entity names used inside messages
     "entity.customer": {"zh-CN": "客户", "en": "Customer"},
@@ -116,6 +122,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "entity.form": {"zh-CN": "表单", "en": "Form"},
     "entity.form_template": {"zh-CN": "表单模板", "en": "Form template"},
     "entity.application": {"zh-CN": "申请", "en": "Application"},
+    "entity.custom_object": {"zh-CN": "自定义对象", "en": "Custom object"},
+    "CUSTOM_OBJECT_LIMIT": {"zh-CN": "{kind}类型的字段已达上限（{limit}个）", "en": "No more fields of kind {kind} (limit {limit})"},
+    "notify.record.due": {"zh-CN": "「{title}」的{field}将于 {date} 到期", "en": "{field} of '{title}' is due on {date}"},
     # approval words (history notes on the record's timeline, state names in errors)
     "approval.action.submit": {"zh-CN": "提交审批", "en": "Submitted for approval"},
     "approval.action.resubmit": {"zh-CN": "重新提交", "en": "Resubmitted"},

@@ -86,8 +86,9 @@ class EntityDef:
     actions: tuple[str, ...] = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")
     role_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # role -> {actions, scope, fields}
     hooks: Hooks = Hooks()
-    custom: bool = False  # a tenant's custom object
-    object_id: str | None = None  # custom objects: the definition's id
+    custom: bool = False  # a tenant's custom object (objects/service.py builds it from the stored definition)
+    object_key: str | None = None  # custom objects: the key in /v1/objects/{key}
+    index_slots: Mapping[str, str] = field(default_factory=dict)  # custom objects: field -> search slot (cf_k1 …)
     version: int = 0  # custom objects: definition version (model caches key on it)
 
     @property
@@ -97,7 +98,8 @@ class EntityDef:
 
     @property
     def name_key(self) -> str:
-        return f"entity.{self.name}"
+        """The i18n key naming the type in messages (custom objects are named by their own label)."""
+        return "entity.record" if self.custom else f"entity.{self.name}"
 
     @property
     def events_of(self) -> str:

@@ -1,11 +1,16 @@
 """The record types the engine serves: the standard definitions the module manifest
-installs (chalicelib/manifest.py), looked up by API name (customer) or storage name
-(CUSTOMER). Nothing lands here by being imported."""
+installs (chalicelib/manifest.py) and each tenant's custom objects (through the loader the
+manifest installs: objects/service.py), looked up by API name (customer, obj_ad_order) or
+storage name (CUSTOMER, OBJ_AD_ORDER). Nothing lands here by being imported."""
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from .definition import EntityDef
 
+CUSTOM_PREFIX = "obj_"
 _standard: dict[str, EntityDef] = {}
+_custom: dict[str, Callable] = {}  # "one": (tenant, key) -> EntityDef | None; "all": tenant -> [EntityDef]
 
 
 def install(definitions: list[EntityDef]) -> None:
@@ -21,9 +26,27 @@ def standard() -> dict[str, EntityDef]:
     return dict(_standard)
 
 
-def find(name: str) -> EntityDef | None:
-    """A standard definition by API name (customer) or storage name (CUSTOMER)."""
-    return _standard.get(name.lower())
+def install_custom(one: Callable[[str, str], EntityDef | None], every: Callable[[str], list[EntityDef]]) -> None:
+    _custom["one"], _custom["all"] = one, every
+
+
+def find(name: str, tenant_id: str | None = None) -> EntityDef | None:
+    """A definition by API name (customer, obj_ad_order) or storage name (CUSTOMER, OBJ_AD_ORDER);
+    custom objects only with the tenant they belong to."""
+    name = name.lower()
+    d = _standard.get(name)
+    if d is None and tenant_id and name.startswith(CUSTOM_PREFIX) and "one" in _custom:
+        d = _custom["one"](tenant_id, name[len(CUSTOM_PREFIX):])
+    return d
+
+
+def custom(tenant_id: str) -> list[EntityDef]:
+    """The tenant's custom objects (active ones)."""
+    return _custom["all"](tenant_id) if "all" in _custom else []
+
+
+def every(tenant_id: str) -> list[EntityDef]:
+    return [*_standard.values(), *custom(tenant_id)]
 
 
 def by_module(module: str) -> list[EntityDef]:

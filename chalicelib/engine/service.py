@@ -20,8 +20,9 @@ from ..dictionaries import service as dictionaries
 from ..fields import service as fields
 from ..org import service as org
 from ..ports import events
-from ..search import documents
+from ..search import documents, schema
 from ..search import service as search
+from ..search.query import IndexOp
 from . import fieldtypes, registry, store
 from .definition import EntityDef, WriteContext
 
@@ -46,7 +47,7 @@ class TenantResolver:
 
     def record_ok(self, entity: str, record_id: str) -> bool:
         """The record exists in this tenant and the caller may read it (no existence oracle)."""
-        d = registry.find(entity)
+        d = registry.find(entity, self.p.tenant_id)
         if d is None:
             return False
         try:
@@ -103,10 +104,27 @@ def require_read(d: EntityDef, record_id: str) -> None:
     load(d, org.principal(), record_id, "read")
 
 
+def search_schema(d: EntityDef) -> schema.EntitySchema:
+    return schema.schema_for(d) if d.custom else schema.get(d.entity)
+
+
 def list_records(d: EntityDef, params: dict[str, Any]) -> dict[str, Any]:
     """One page from the search index, within the data scope (see search/service.py)."""
     p = org.principal()
-    return search.list_page(p, d.entity, params, lambda src, who: present(d, src, who))
+    return search.list_page(p, search_schema(d), params, lambda src, who: present(d, src, who))
+
+
+def index_op(rec: store.EntityRecord, *, removed: bool = False) -> IndexOp | None:
+    """The index operation of a record change (stream indexer, reindex); None for a type the
+    index does not hold."""
+    d = registry.find(rec.entity, rec.tenant_id)
+    if d is None:
+        return None
+    es = search_schema(d)
+    if removed:
+        return documents.delete_op(rec, es)
+    slots = fields.slots(rec.tenant_id, d.entity) if d.features.custom_fields else {}
+    return documents.index_op(rec, slots, es)
 
 
 # ---- writing ---------------------------------------------------------------------------------
@@ -310,7 +328,7 @@ def transfer_all(d: EntityDef, tenant_id: str, from_user_id: str, to_user_id: st
 
 def title_of(tenant_id: str, entity: str, record_id: str) -> str | None:
     """A record's title for system texts (notifications); None when it is gone."""
-    d = registry.find(entity)
+    d = registry.find(entity, tenant_id)
     if d is None:
         return None
     try:

@@ -9,6 +9,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from ..core import passwords
 from ..core.permissions import ACTIONS, MODULES, Scope
 
+CUSTOM_MODULE = re.compile(r"^objects\.[a-z][a-z0-9_]{0,39}$")  # a custom object's permissions
+
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
 
@@ -148,7 +150,7 @@ class RoleIn(BaseModel):
         if v is None:
             return v
         for module, acts in v.items():
-            if module not in MODULES:
+            if module not in MODULES and not CUSTOM_MODULE.match(module):
                 raise ValueError(f"unknown module {module}")
             bad = [a for a in acts if a not in ACTIONS]
             if bad:

@@ -539,6 +539,32 @@ def update_role(role_id: str, values: dict[str, Any], expected: int) -> dict[str
     return role_out(r)
 
 
+def grant_ops(tenant: str, actor: str, module: str, grants: dict[str, dict[str, Any]]) -> list[tx.Op]:
+    """Writes that give roles actions and a data scope on `module` (a new custom object), to
+    commit with whatever creates the module. Unknown roles are refused by name; the super
+    administrator needs no grant."""
+    roles = load(tenant, fresh=True).roles
+    unknown = sorted(r for r in grants if r not in roles)
+    if unknown:
+        raise ValidationFailed(details=[{"field": f"grants.{r}", "type": "not_found", "message": _text("field.role")} for r in unknown])
+    ops: list[tx.Op] = []
+    for role_id, g in sorted(grants.items()):
+        r = roles[role_id]
+        if r.is_super:
+            continue
+        actions = {**(r.actions or {}), module: sorted(set(g["actions"]))}
+        scopes = {**(r.scopes or {}), module: Scope(g.get("scope") or "self").value}
+        ops += changes.save_ops(r, "role", r.id, actor, {"actions": actions, "scopes": scopes}, None)
+    return ops
+
+
+def _text(key: str) -> str:
+    from ..core import i18n
+
+    ctx = context.maybe_current()
+    return i18n.text(key, ctx.locale if ctx else i18n.DEFAULT_LOCALE)
+
+
 def delete_role(role_id: str, expected: int) -> None:
     tenant, actor = _ctx()
     principal().require(ROLES, "manage")

@@ -20,7 +20,7 @@ MODULE = "recyclebin"
 
 def out(r: Record | store.EntityRecord) -> dict[str, Any]:
     if isinstance(r, store.EntityRecord):
-        d = registry.find(r.entity)
+        d = registry.find(r.entity, r.tenant_id)
         name = plain((r.data or {}).get(d.title_field)) if d else None
         return {"entity": r.entity.lower(), "id": r.id, "name": name, "owner_id": r.owner_id, "deleted_at": r.deleted_at,
                 "deleted_by": r.deleted_by, "version": r.version}
@@ -36,7 +36,7 @@ def list_bin(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str 
 
 
 def _load(p: Any, entity: str, record_id: str) -> tuple[Any, Record | store.EntityRecord]:
-    d = registry.find(entity)
+    d = registry.find(entity, p.tenant_id)
     if d is not None:
         if d.features.private or not d.features.recycle_bin:
             raise NotFound()

@@ -28,11 +28,13 @@ def _entity(entity: str) -> str:
 def global_search(req: ApiRequest) -> dict:
     q = req.query
     types = [t.strip() for t in (q.types or "").split(",") if t.strip()] or None
-    return service.global_search(org.principal(), q.q, types, q.limit, _card)
+    p = org.principal()
+    objects = registry.custom(p.tenant_id)
+    return service.global_search(p, q.q, types, q.limit, _card, [schema.schema_for(d) for d in objects])
 
 
-def _card(entity: str, src: dict, p) -> dict:
-    d = registry.find(entity)
+def _card(es: schema.EntitySchema, src: dict, p) -> dict:
+    d = registry.find(es.name, p.tenant_id)
     return engine.card(d, src, p) if d else {}
 
 

@@ -25,20 +25,30 @@ def _value(v: Any) -> Any:
     return v
 
 
-def document(rec, custom_slots: dict[str, str]) -> dict[str, Any]:
-    """`custom_slots`: custom field key -> slot (cf_n1) for the record's tenant and entity."""
-    es = schema.get(rec.entity)
+def _put(values: dict[str, Any], name: str, v: Any, multi: bool) -> None:
+    if v is None or v == [] or v == "":
+        return
+    values[name] = [_value(x) for x in v] if multi or isinstance(v, list) else _value(v)
+
+
+def document(rec, custom_slots: dict[str, str], es: schema.EntitySchema | None = None) -> dict[str, Any]:
+    """`custom_slots`: custom field key -> slot (cf_n1) for the record's tenant and entity; `es`:
+    the record type's schema (a custom object's, with its field slots) when it is not standard."""
+    es = es or schema.get(rec.entity)
     src = source(rec)
     values: dict[str, Any] = {}
     for f in es.fields:
-        v = src.get(f)
-        if v is None or v == [] or v == "":
-            continue
-        values[f] = [_value(x) for x in v] if f in es.multi else _value(v)
-    for key, v in src["custom"].items():
-        slot = custom_slots.get(key)
-        if slot and v not in (None, "", []):
-            values[slot] = [_value(x) for x in v] if isinstance(v, list) else _value(v)
+        _put(values, f, src.get(f), f in es.multi)
+    slotted = dict(es.aliases) if es.object_key else {}
+    for key, slot in custom_slots.items():
+        slotted[f"custom.{key}"] = slot
+    for api_name, slot in slotted.items():
+        v = src["custom"].get(api_name[7:]) if api_name.startswith("custom.") else src.get(api_name)
+        _put(values, slot, v, es.is_multi(slot))
+        if schema.slot_kind(slot) in (schema.TEXT, schema.PREFIX) and isinstance(v, str):
+            src[slot] = v  # highlights are cut from the source: text in slots gets a copy under its slot
+    if es.object_key:
+        values["object"] = es.object_key
     team = [{"user_id": u, "access": g.get("access"), "until": g.get("until")} for u, g in sorted((rec.team or {}).items())]
     return {"source": src, "values": values, "team": team}
 
@@ -50,13 +60,14 @@ def source(rec) -> dict[str, Any]:
             "updated_by": rec.updated_by, "version": rec.version, "team": plain(rec.team or {})}
 
 
-def index_op(rec, custom_slots: dict[str, str]) -> IndexOp:
+def index_op(rec, custom_slots: dict[str, str], es: schema.EntitySchema | None = None) -> IndexOp:
     """Index a live record; a soft-deleted one leaves the index."""
+    es = es or schema.get(rec.entity)
     if rec.deleted_at:
-        return IndexOp("delete", rec.entity, rec.tenant_id, rec.id, int(rec.version or 0))
-    return IndexOp("index", rec.entity, rec.tenant_id, rec.id, int(rec.version or 0), document(rec, custom_slots))
+        return IndexOp("delete", es.entity, rec.tenant_id, rec.id, int(rec.version or 0))
+    return IndexOp("index", es.entity, rec.tenant_id, rec.id, int(rec.version or 0), document(rec, custom_slots, es))
 
 
-def delete_op(rec) -> IndexOp:
+def delete_op(rec, es: schema.EntitySchema | None = None) -> IndexOp:
     """A record removed from the table for good (purge): its delete outranks every version it had."""
-    return IndexOp("delete", rec.entity, rec.tenant_id, rec.id, int(rec.version or 0) + 1)
+    return IndexOp("delete", (es or schema.get(rec.entity)).entity, rec.tenant_id, rec.id, int(rec.version or 0) + 1)

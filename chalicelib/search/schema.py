@@ -12,7 +12,8 @@ new custom field never needs a mapping change or a reindex.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 TEXT, KEYWORD, PREFIX, NUMBER, DATE, BOOLEAN = "text", "keyword", "prefix", "number", "date", "boolean"
 KINDS = (TEXT, KEYWORD, PREFIX, NUMBER, DATE, BOOLEAN)
@@ -31,6 +32,13 @@ class EntitySchema:
     module: str  # customers (permission module)
     fields: dict[str, str]  # field -> kind (built-in + meta)
     multi: frozenset[str]  # multi-valued fields
+    aliases: Mapping[str, str] = field(default_factory=dict)  # custom objects: API field -> slot (cf_k1 …)
+    object_key: str | None = None  # custom objects: every query keeps to this object (`object` field)
+
+    @property
+    def name(self) -> str:
+        """The record type as the API names it (customer, obj_ad_order)."""
+        return f"obj_{self.object_key}" if self.object_key else self.entity.lower()
 
     @property
     def index(self) -> str:
@@ -82,8 +90,13 @@ def kind_of(field_type: str, searchable: bool) -> str | None:
     return _KIND_OF_TYPE.get(field_type)
 
 
+OBJECT = "OBJECT"  # the one index every tenant's custom objects share (values in typed slots)
+
+
 def schema_for(d) -> EntitySchema:
     """The index mapping of a record type (engine.definition.EntityDef)."""
+    if d.custom:
+        return EntitySchema(OBJECT, d.module, {**META, "object": KEYWORD}, frozenset(), dict(d.index_slots), d.object_key)
     fields: dict[str, str] = dict(META)
     multi = set()
     for f in d.fields:
@@ -104,10 +117,16 @@ def schemas() -> dict[str, EntitySchema]:
     from ..engine import registry
 
     defs = registry.standard()
-    if set(_built) != {d.entity for d in defs.values()}:
+    if set(_built) != {d.entity for d in defs.values()} | {OBJECT}:
         _built.clear()
         _built.update({d.entity: schema_for(d) for d in defs.values()})
+        _built[OBJECT] = EntitySchema(OBJECT, "objects", {**META, "object": KEYWORD}, frozenset())
     return _built
+
+
+def standard() -> dict[str, EntitySchema]:
+    """The schemas of the standard record types (without the shared custom-object index)."""
+    return {k: v for k, v in schemas().items() if k != OBJECT}
 
 
 def get(entity: str) -> EntitySchema:

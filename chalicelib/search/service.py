@@ -71,12 +71,29 @@ def entity_query(p: Principal, es: schema.EntitySchema, which: str = "visible", 
     highlight only these fields, so snippets never show what field rules hide."""
     text = [f for f in es.text_fields() if _readable(p, es.module, f)]
     prefix = [f for f in es.prefix_fields() if _readable(p, es.module, f)]
-    custom = _custom_slots(p.tenant_id, es.entity) if custom is None else custom
-    for key, (slot, _type) in custom.items():
+    if es.object_key:
+        custom = {}
+        slotted = {key: slot for key, slot in es.aliases.items()}
+    else:
+        custom = _custom_slots(p.tenant_id, es.entity) if custom is None else custom
+        slotted = {f"custom.{key}": slot for key, (slot, _type) in custom.items()}
+    for api_name, slot in slotted.items():
         kind = schema.slot_kind(slot)
-        if kind in (schema.TEXT, schema.PREFIX) and _readable(p, es.module, f"custom.{key}"):
+        if kind in (schema.TEXT, schema.PREFIX) and _readable(p, es.module, api_name):
             (text if kind == schema.TEXT else prefix).append(slot)
     return EntityQuery(es.entity, scope_for(p, es.module, which, now), tuple(text), tuple(prefix), tuple(text + prefix))
+
+
+def slot_names(p: Principal, es: schema.EntitySchema) -> dict[str, str]:
+    """Index slot -> the API field it holds (custom.<key>, or a custom object's field)."""
+    if es.object_key:
+        return {slot: key for key, slot in es.aliases.items()}
+    return {slot: f"custom.{key}" for key, (slot, _type) in _custom_slots(p.tenant_id, es.entity).items()}
+
+
+def scoped_filters(es: schema.EntitySchema) -> list[Filter]:
+    """Conditions every query of this record type carries (a custom object keeps to itself)."""
+    return [Filter("object", "eq", es.object_key)] if es.object_key else []
 
 
 def _custom_slots(tenant_id: str, entity: str) -> dict[str, tuple[str, str]]:
@@ -87,7 +104,11 @@ def _custom_slots(tenant_id: str, entity: str) -> dict[str, tuple[str, str]]:
 
 def index_field(p: Principal, es: schema.EntitySchema, api_field: str) -> str:
     """API field name (name, level, custom.budget, created_at) -> index field, checking it may be used."""
-    if api_field.startswith("custom."):
+    if es.object_key:
+        if api_field not in es.aliases and api_field not in schema.META:
+            raise ValidationFailed("UNKNOWN_FILTER_FIELD", field=api_field, details={"field": api_field})
+        target = es.aliases.get(api_field, api_field)
+    elif api_field.startswith("custom."):
         slot = _custom_slots(p.tenant_id, es.entity).get(api_field[7:])
         if slot is None:
             raise ValidationFailed("UNKNOWN_FILTER_FIELD", field=api_field, details={"field": api_field})
@@ -241,19 +262,19 @@ def run(req: SearchRequest) -> SearchResult:
         raise Unavailable() from None
 
 
-def list_page(p: Principal, entity: str, params: dict[str, Any], present: Callable[[dict[str, Any], Principal], dict[str, Any]]
-              ) -> dict[str, Any]:  # noqa: C901 - one place that reads every list parameter
+def list_page(p: Principal, entity: str | schema.EntitySchema, params: dict[str, Any],
+              present: Callable[[dict[str, Any], Principal], dict[str, Any]]) -> dict[str, Any]:  # noqa: C901 - one place that reads every list parameter
     """One page of a module list: {items, next_cursor, total, facets}.
 
     params: q, filters [{field, op, value}], sort ("-created_at"), limit, cursor, facets
     [field…], scope (visible | mine | team), view (saved view id, merged under the params)."""
-    es = schema.get(entity)
+    es = entity if isinstance(entity, schema.EntitySchema) else schema.get(entity)
     p.require(es.module, "list")
     if params.get("view"):
         from . import views
 
         params = views.merge(p, es, params["view"], params)
-    filters = translate_filters(p, es, params.get("filters") or [])
+    filters = translate_filters(p, es, params.get("filters") or []) + scoped_filters(es)
     sort: list[tuple[str, str]] = []
     if params.get("sort"):
         name = params["sort"].lstrip("-+")
@@ -266,36 +287,46 @@ def list_page(p: Principal, entity: str, params: dict[str, Any], present: Callab
         raise ValidationFailed("INVALID_FILTER", reason=f"at most {MAX_FACETS} facets")
     facets = [index_field(p, es, f) for f in facets_api]
     q = (params.get("q") or "").strip()[:100]
-    fp = _fingerprint([entity, q, [f.__dict__ for f in filters], sort, params.get("scope")])
+    fp = _fingerprint([es.name, q, [f.__dict__ for f in filters], sort, params.get("scope")])
     req = SearchRequest(p.tenant_id, [entity_query(p, es, params.get("scope") or "visible")], q, filters, sort,
                         int(params.get("limit") or get_settings().page_size_default), decode_cursor(params.get("cursor"), fp),
                         facets, highlight=bool(q))
     res = run(req)
+    slots = slot_names(p, es) if q else {}
     names = dict(zip(facets, facets_api, strict=True))
     return {
-        "items": [{**present(h.source, p), **({"highlight": h.highlight} if h.highlight else {})} for h in res.hits],
+        "items": [{**present(h.source, p), **({"highlight": _named(h.highlight, slots)} if h.highlight else {})}
+                  for h in res.hits],
         "next_cursor": encode_cursor(res.after, fp),
         "total": res.total,
         "facets": {names[f]: [{"value": k, "count": n} for k, n in buckets] for f, buckets in res.facets.items()},
     }
 
 
-Card = Callable[[str, dict[str, Any], Principal], dict[str, Any]]
+def _named(highlight: dict[str, str], slots: dict[str, str]) -> dict[str, str]:
+    """Highlights keyed by the API's field names (slots become custom.<key> or the object's field)."""
+    return {slots.get(k, k): v for k, v in highlight.items()}
 
 
-def global_search(p: Principal, q: str, types: list[str] | None, limit: int, card: Card) -> dict[str, Any]:
-    """One search box over every entity the caller may list: groups of hits with counts.
+Card = Callable[[schema.EntitySchema, dict[str, Any], Principal], dict[str, Any]]
 
-    `card(entity, source, principal)` summarises one hit ({title, subtitle, …}, field rules applied)."""
+
+def global_search(p: Principal, q: str, types: list[str] | None, limit: int, card: Card,
+                  extra: list[schema.EntitySchema] | None = None) -> dict[str, Any]:
+    """One search box over every record type the caller may list (standard, plus `extra`: the
+    tenant's custom objects): groups of hits with counts.
+
+    `card(schema, source, principal)` summarises one hit ({title, subtitle, …}, field rules applied)."""
     q = q.strip()[:100]
     groups = []
-    for entity, es in schema.schemas().items():
-        if types and es.index not in types:
+    for es in [*schema.standard().values(), *(extra or [])]:
+        if types and es.name not in types:
             continue
         if not p.can(es.module, "list"):
             continue
-        res = run(SearchRequest(p.tenant_id, [entity_query(p, es)], q, limit=limit, highlight=True))
-        groups.append({"type": es.index, "total": res.total,
-                       "hits": [{"type": es.index, "id": h.id, **card(entity, h.source, p), "highlight": h.highlight}
+        res = run(SearchRequest(p.tenant_id, [entity_query(p, es)], q, filters=scoped_filters(es), limit=limit, highlight=True))
+        slots = slot_names(p, es)
+        groups.append({"type": es.name, "total": res.total,
+                       "hits": [{"type": es.name, "id": h.id, **card(es, h.source, p), "highlight": _named(h.highlight, slots)}
                                 for h in res.hits]})
     return {"q": q, "total": sum(g["total"] for g in groups), "groups": groups}
