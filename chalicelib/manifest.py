@@ -24,6 +24,7 @@ from .forms import service as forms
 from .objects import service as objects
 from .org import service as org
 from .reminders import models as reminder_models
+from .reminders import service as reminders
 
 
 def _bp(path: str):
@@ -51,7 +52,8 @@ MODULES: tuple[Module, ...] = (
     Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=_bp("recyclebin")),
     Module("notifications", ("通知", "Notifications"), blueprint=_bp("notifications")),
-    Module("reminders", ("提醒", "Reminders"), blueprint=_bp("reminders"), records=(reminder_models.Reminder,)),
+    Module("reminders", ("提醒", "Reminders"), blueprint=_bp("reminders"), records=(reminder_models.Reminder,),
+           restore_hooks={reminder_models.Reminder.ENTITY: reminders.after_restore}),
     Module("fields", ("自定义字段", "Custom fields"), blueprint=_bp("fields")),
     Module("search", ("搜索与场景", "Search and views"), blueprint=_bp("search")),
     Module("objects", ("自定义对象", "Custom objects"), blueprint=_bp("objects"), handover=objects.handover_all,
@@ -85,7 +87,7 @@ def install() -> None:
         registry.install_custom(objects.find, objects.every)
         from .db import records
 
-        records.install([c for m in MODULES for c in m.records])
+        records.install([c for m in MODULES for c in m.records], {e: fn for m in MODULES for e, fn in m.restore_hooks.items()})
         for m in MODULES:
             if m.label[0]:
                 permissions.MODULES[m.name] = m.label[0]

@@ -31,6 +31,7 @@ class Module:
     entities: tuple[Any, ...] = ()  # engine.definition.EntityDef of its standard record types
     blueprint: Callable[[], Any] | None = None  # -> chalice Blueprint of its own (non-generated) routes
     records: tuple[type, ...] = ()  # hand-written record classes (db.records.Record) the recycle bin may restore
+    restore_hooks: Mapping[str, Callable[[Any], None]] = field(default_factory=dict)  # ENTITY -> after restore (re-create schedules …)
     approval_hooks: tuple[ApprovalHook, ...] = ()
     handover: Callable[[str, str, str, str], int] | None = None  # (tenant, from, to, actor) -> moved
     roles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # role id -> {actions, scopes, fields}

@@ -1,10 +1,12 @@
-"""Business records: the pattern every module's main entity follows.
+"""Hand-written records (reminders, applications): the item pattern the record engine
+(engine/store.py) generalises; new record types are engine definitions, not subclasses.
 
-Key design (any Record subclass, ENTITY = e.g. CUSTOMER):
+Key design (any Record subclass, ENTITY = e.g. REMINDER):
 - pk = T#<t>#<ENTITY>#<id>, sk = "#"                      -> get by id: one GetItem.
 - gsi1pk = T#<t>#<ENTITY>#OWNER#<owner>, gsi1sk = <created>#<id>  -> an owner's records.
 - gsi2pk = T#<t>#<ENTITY>, gsi2sk = <created>#<id>      -> all records of the tenant.
-- deleted: gsi1 removed, gsi2pk = T#<t>#BIN, gsi2sk = <deleted>#<ENTITY>#<id> -> recycle bin.
+- deleted: gsi1 removed, gsi2pk = T#<t>#BIN, gsi2sk = <deleted>#<ENTITY>#<id> -> recycle bin
+  (PRIVATE types: gsi2pk = T#<t>#BIN#<owner>, the owner's own bin).
 - the record team (相关团队) lives in the record's `team` attribute, so one GetItem answers
   every permission question about it; "records shared with me" is a search-index query.
 
@@ -23,12 +25,16 @@ from . import audit, changes, keys, tx
 from .base import Versioned, plain
 
 _REGISTRY: dict[str, type["Record"]] = {}
+_ON_RESTORE: dict[str, Any] = {}
 
 
-def install(classes: list[type["Record"]]) -> None:
-    """The hand-written record classes of the manifest's modules (recycle bin, references)."""
+def install(classes: list[type["Record"]], on_restore: dict[str, Any] | None = None) -> None:
+    """The hand-written record classes of the manifest's modules (recycle bin, references) and
+    what each needs re-created when it comes back from the bin."""
     _REGISTRY.clear()
     _REGISTRY.update({c.ENTITY: c for c in classes})
+    _ON_RESTORE.clear()
+    _ON_RESTORE.update(on_restore or {})
 
 
 def registry() -> dict[str, type["Record"]]:
@@ -42,6 +48,7 @@ class Record(Versioned):
     MODULE: ClassVar[str] = ""
     NAME_KEY: ClassVar[str] = "entity.record"
     FIELDS: ClassVar[tuple[str, ...]] = ()
+    PRIVATE: ClassVar[bool] = False  # only the owner sees it: deleted into the owner's own bin, never the tenant's
 
     id = UnicodeAttribute()
     owner_id = UnicodeAttribute()
@@ -65,7 +72,7 @@ class Record(Versioned):
     def set_bin_keys(self) -> None:
         self.gsi1pk = None
         self.gsi1sk = None
-        self.gsi2pk = keys.recycle_bin(self.tenant_id)
+        self.gsi2pk = keys.k(self.tenant_id, "BIN", self.owner_id) if self.PRIVATE else keys.recycle_bin(self.tenant_id)
         self.gsi2sk = f"{self.deleted_at}#{self.ENTITY}#{self.id}"
 
     # ---- values -----------------------------------------------------------------------
@@ -139,6 +146,9 @@ def restore(rec: Record, actor_id: str) -> Record:
     rec.set_live_keys()
     entry = audit.entry(rec.tenant_id, rec.ENTITY, rec.id, "restore", actor_id, [{"field": "deleted_at", "before": deleted_at, "after": None}])
     tx.write([tx.put(rec), tx.put(entry)])
+    hook = _ON_RESTORE.get(rec.ENTITY)
+    if hook:
+        hook(rec)
     return rec
 
 

@@ -11,9 +11,10 @@ bp = Blueprint(__name__)
 TAG = "recyclebin"
 
 
-@route(bp, "/recycle-bin", summary="Deleted records, newest first (admins)", tag=TAG, query=s.BinQuery, response=s.BinPage)
+@route(bp, "/recycle-bin", summary="Deleted records, newest first (admins); ?mine=true: my own deleted private records (reminders)",
+       tag=TAG, query=s.BinQuery, response=s.BinPage)
 def list_bin(req: ApiRequest) -> dict:
-    items, nxt = service.list_bin(req.query.limit, req.query.cursor)
+    items, nxt = service.list_bin(req.query.limit, req.query.cursor, mine=req.query.mine)
     return {"items": items, "next_cursor": nxt}
 
 
@@ -22,6 +23,6 @@ def restore(req: ApiRequest, entity: str, record_id: str) -> dict:
     return service.restore(entity, record_id)
 
 
-@route(bp, "/recycle-bin/{entity}/{record_id}", "DELETE", summary="Purge a deleted record for good (admins)", tag=TAG, status=204)
+@route(bp, "/recycle-bin/{entity}/{record_id}", "DELETE", summary="Purge a deleted record for good (admins; owners their private records)", tag=TAG, status=204)
 def purge(req: ApiRequest, entity: str, record_id: str) -> None:
     service.purge(entity, record_id)

@@ -20,5 +20,6 @@ class BinPage(BaseModel):
 
 
 class BinQuery(BaseModel):
+    mine: bool = Field(False, description="my own bin of private records instead of the tenant's")
     limit: int = Field(20, ge=1, le=100)
     cursor: str | None = None

@@ -28,31 +28,47 @@ def out(r: Record | store.EntityRecord) -> dict[str, Any]:
             "deleted_at": r.deleted_at, "deleted_by": r.deleted_by, "version": r.version}
 
 
-def list_bin(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def list_bin(limit: int, cursor: str | None, mine: bool = False) -> tuple[list[dict[str, Any]], str | None]:
+    """The tenant's bin (admins), or with `mine` the caller's own bin of private records (reminders)."""
     p = org.principal()
-    p.require(MODULE, "list")
-    items, nxt = query.page(Record, keys.recycle_bin(p.tenant_id), index="gsi2", limit=limit, cursor=cursor)
+    if mine:
+        partition = store.bin_partition(p.tenant_id, p.user_id)
+    else:
+        p.require(MODULE, "list")
+        partition = keys.recycle_bin(p.tenant_id)
+    items, nxt = query.page(Record, partition, index="gsi2", limit=limit, cursor=cursor)
     return [out(r) for r in items if isinstance(r, (Record, store.EntityRecord))], nxt
 
 
+def _private(kind: Any) -> bool:
+    return bool(kind.PRIVATE) if isinstance(kind, type) else kind.features.private
+
+
 def _load(p: Any, entity: str, record_id: str) -> tuple[Any, Record | store.EntityRecord]:
+    """A deleted record the caller may see in a bin; a private one only for its owner (404 for
+    everyone else, admins included: it never was in the tenant's bin)."""
     d = registry.find(entity, p.tenant_id)
     if d is not None:
-        if d.features.private or not d.features.recycle_bin:
+        if not d.features.recycle_bin:
             raise NotFound()
-        return d, store.get(p.tenant_id, d.entity, record_id, d.name_key, include_deleted=True)
-    cls = records.registry().get(entity.upper())
-    if cls is None:
-        raise NotFound()
-    return cls, records.get(cls, p.tenant_id, record_id, include_deleted=True)
+        kind, r = d, store.get(p.tenant_id, d.entity, record_id, d.name_key, include_deleted=True)
+    else:
+        cls = records.registry().get(entity.upper())
+        if cls is None:
+            raise NotFound()
+        kind, r = cls, records.get(cls, p.tenant_id, record_id, include_deleted=True)
+    if _private(kind) and r.owner_id != p.user_id:
+        raise NotFound(kind.NAME_KEY if isinstance(kind, type) else kind.name_key)
+    return kind, r
 
 
 def restore(entity: str, record_id: str) -> dict[str, Any]:
-    """Whoever could delete the record may restore it (module delete permission + write access)."""
+    """Whoever could delete the record may restore it (module delete permission + write access);
+    a private record, its owner."""
     p = org.principal()
     kind, r = _load(p, entity, record_id)
     module = kind.MODULE if isinstance(kind, type) else kind.module
-    if not p.can(MODULE, "manage"):
+    if not _private(kind) and not p.can(MODULE, "manage"):
         p.require_record(module, "delete", r.owner_id, r.team, clock.now_iso())
     if isinstance(r, store.EntityRecord):
         engine.restore(kind, r, p)
@@ -62,9 +78,11 @@ def restore(entity: str, record_id: str) -> dict[str, Any]:
 
 
 def purge(entity: str, record_id: str) -> None:
+    """For good: admins from the tenant's bin, owners from their own bin."""
     p = org.principal()
-    p.require(MODULE, "manage")
     kind, r = _load(p, entity, record_id)
+    if not _private(kind):
+        p.require(MODULE, "manage")
     if isinstance(r, store.EntityRecord):
         engine.purge(kind, r, p)
     else:

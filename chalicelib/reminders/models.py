@@ -15,6 +15,7 @@ class Reminder(Record, discriminator="REMINDER"):
     ENTITY = "REMINDER"
     MODULE = "reminders"
     NAME_KEY = "entity.reminder"
+    PRIVATE = True  # a user's own: deleted into their own bin, restored only by them
     FIELDS = ("title", "note", "remind_at", "status", "link", "delivered_at")
 
     title = UnicodeAttribute()

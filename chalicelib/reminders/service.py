@@ -107,6 +107,12 @@ def delete(reminder_id: str, expected: int) -> None:
     _sync_schedule(r)
 
 
+def after_restore(r: Reminder) -> None:
+    """Back from the owner's recycle bin: its schedule comes back too (a time that passed while
+    it was deleted fires at once)."""
+    _sync_schedule(r)
+
+
 def fire(tenant_id: str, reminder_id: str, due: str) -> bool:
     """Deliver a due reminder to its owner's inbox (the schedule target). Idempotent."""
     try:

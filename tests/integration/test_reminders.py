@@ -94,3 +94,30 @@ def test_given_deleted_reminder_then_schedule_is_gone(api, sales_team):
     assert api.call("DELETE", f"/v1/reminders/{r['id']}", rep, headers={"If-Match": '"1"'}).status_code == 204
     assert _schedule(r["schedule_name"]) is None
     assert api.call("GET", "/v1/reminders", rep).data["items"] == []
+
+
+def test_given_a_deleted_reminder_then_only_its_owner_sees_and_restores_it_and_its_schedule_returns(api, sales_team):
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.core.settings import get_settings
+    from chalicelib.ports import client
+
+    rep = sales_team["tokens"]["rep1"]
+    soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    r = api.call("POST", "/v1/reminders", rep, {"title": "回访华为", "remind_at": soon}).data
+    group = get_settings().schedule_group
+
+    def scheduled() -> list[str]:
+        return [x["Name"] for x in client("scheduler").list_schedules(GroupName=group)["Schedules"]]
+
+    assert scheduled() == [r["schedule_name"]]
+    assert api.call("DELETE", f"/v1/reminders/{r['id']}", rep, headers={"If-Match": '"1"'}).status_code == 204
+    assert scheduled() == []
+    # a private record: not in the tenant's bin, in its owner's own bin
+    assert api.call("GET", "/v1/recycle-bin", sales_team["admin"]).data["items"] == []
+    assert [i["id"] for i in api.call("GET", "/v1/recycle-bin?mine=true", rep).data["items"]] == [r["id"]]
+    assert api.call("GET", "/v1/recycle-bin?mine=true", sales_team["admin"]).data["items"] == []
+    assert api.call("POST", f"/v1/recycle-bin/reminder/{r['id']}/restore", sales_team["admin"]).status_code == 404
+    assert api.call("POST", f"/v1/recycle-bin/reminder/{r['id']}/restore", rep).status_code == 200
+    assert scheduled() == [r["schedule_name"]]
+    assert api.call("GET", f"/v1/reminders/{r['id']}", rep).data["status"] == "scheduled"
