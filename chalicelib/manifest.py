@@ -16,11 +16,13 @@ from .competitors import module as competitors
 from .core import handover, i18n, permissions, session
 from .core.modules import ApprovalHook, Module
 from .customers import module as customers
+from .dictionaries import service as dictionaries
 from .engine import registry
 from .engine import service as engine
 from .engine.definition import EntityDef
 from .forms import models as form_models
 from .forms import service as forms
+from .numbering import service as numbering
 from .objects import service as objects
 from .org import service as org
 from .reminders import models as reminder_models
@@ -45,8 +47,8 @@ MODULES: tuple[Module, ...] = (
     Module("org", ("组织机构", "Organisation"), blueprint=_bp("org"),
            audit_access={"department": _org_log, "user": _org_log, "role": _org_log}),
     Module("roles", ("角色权限", "Roles")),
-    Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=_bp("dictionaries")),
-    Module("numbering", ("编号规则", "Numbering"), blueprint=_bp("numbering")),
+    Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=_bp("dictionaries"), seed=dictionaries.seed),
+    Module("numbering", ("编号规则", "Numbering"), blueprint=_bp("numbering"), seed=numbering.seed),
     customers.MODULE,
     competitors.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),

@@ -35,6 +35,6 @@ class Module:
     approval_hooks: tuple[ApprovalHook, ...] = ()
     handover: Callable[[str, str, str, str], int] | None = None  # (tenant, from, to, actor) -> moved
     roles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # role id -> {actions, scopes, fields}
-    seed: Callable[[str, str], list[Any]] | None = None  # (tenant, actor) -> items a new tenant starts with
+    seed: Callable[[str, str], None] | None = None  # (tenant, actor): write what a new tenant starts with
     audit_access: Mapping[str, Callable[[str], None]] = field(default_factory=dict)  # log entity -> read check
     notifications: tuple[str, ...] = ()  # bus detail-types the notifier turns into inbox messages

@@ -53,6 +53,15 @@ def default_items(tenant: str, actor: str) -> list[DictItem]:
             for t, rows in DEFAULTS.items() for i, (code, zh, en) in enumerate(rows)]
 
 
+def seed(tenant: str, actor: str) -> None:
+    """A new tenant's dictionaries (one batch write; batch writes skip PynamoDB's version
+    bookkeeping, so the first version is stamped here)."""
+    with DictItem.batch_write() as batch:
+        for item in default_items(tenant, actor):
+            item.version = 1
+            batch.save(item)
+
+
 def _load_codes(tenant: str) -> dict[tuple[str, str], DictItem]:
     """(type, code) -> item for the whole tenant: one Query."""
     return {(i.dict_type, i.code): i for i in Item.query(DictItem.key(tenant, "x", "x")[0]) if isinstance(i, DictItem)}

@@ -42,6 +42,14 @@ def default_rules(tenant: str, actor: str) -> list[NumberingRule]:
     return [new_rule(tenant, actor, k, name, prefix) for k, (name, prefix) in DEFAULT_RULES.items()]
 
 
+def seed(tenant: str, actor: str) -> None:
+    """A new tenant's numbering rules (contracts, payments, orders, invoices, quotes)."""
+    with NumberingRule.batch_write() as batch:
+        for rule in default_rules(tenant, actor):
+            rule.version = 1
+            batch.save(rule)
+
+
 def _rule(tenant: str, rule_key: str) -> NumberingRule:
     try:
         return NumberingRule.get(*NumberingRule.key(tenant, rule_key))

@@ -505,6 +505,14 @@ def list_roles() -> list[dict[str, Any]]:
     return sorted((role_out(r) for r in load(tenant).roles.values()), key=lambda r: (not r["is_super"], r["name"]))
 
 
+def new_top_department(tenant: str, actor: str, name: str) -> Department:
+    """The department a new tenant starts with (written in the tenant's creation transaction)."""
+    d = Department(tenant_id=tenant, id=ids.new_id(), name=name, parent_id=None, sort_order=0)
+    d.pk, d.sk = Department.key(tenant, d.id)
+    changes.stamp(d, actor, new=True)
+    return d
+
+
 def new_role(tenant: str, actor: str, role_id: str | None, name: str, *, is_super: bool = False, builtin: bool = False,
              description: str | None = None, actions: dict | None = None, scopes: dict | None = None, fields: dict | None = None) -> Role:
     r = Role(tenant_id=tenant, id=role_id or ids.new_id(), name=name, description=description, is_super=is_super, builtin=builtin,

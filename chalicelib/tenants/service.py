@@ -7,16 +7,11 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from .. import manifest
-from ..core import clock, context, ids
+from ..core import clock, context
 from ..core.errors import NotFound, ValidationFailed
 from ..core.observability import metric
 from ..db import audit, tx
-from ..dictionaries import service as dictionaries
-from ..dictionaries.models import DictItem
-from ..numbering import service as numbering
-from ..numbering.models import NumberingRule
 from ..org import service as org
-from ..org.models import Department
 from .models import Tenant
 
 # Built-in roles of every tenant (editable except the super administrator). Grants on record
@@ -64,9 +59,7 @@ def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, An
     t = Tenant(tenant_id=tenant_id, id=tenant_id, name=body["name"], status="active", created_at=at, created_by=actor,
                updated_at=at, updated_by=actor, gsi2pk="PLATFORM#TENANTS", gsi2sk=f"{at}#{tenant_id}")
     t.pk, t.sk = Tenant.key(tenant_id)
-    root = Department(tenant_id=tenant_id, id=ids.new_id(), name=body.get("top_department_name") or "办公室", parent_id=None,
-                      sort_order=0, created_at=at, created_by=actor, updated_at=at, updated_by=actor)
-    root.pk, root.sk = Department.key(tenant_id, root.id)
+    root = org.new_top_department(tenant_id, actor, body.get("top_department_name") or "办公室")
     roles = [org.new_role(tenant_id, actor, r["id"], r["name"], is_super=r.get("is_super", False), builtin=True,
                           description=r.get("description"), actions=r.get("actions"), scopes=r.get("scopes"), fields=r.get("fields"))
              for r in builtin_roles()]
@@ -78,15 +71,9 @@ def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, An
            tx.put(root), *[tx.put(r) for r in roles], *user_ops,
            tx.put(audit.entry(tenant_id, "tenant", tenant_id, "create", actor, audit.diff(None, {"name": t.name})))]
     tx.write(ops)
-    # batch writes bypass PynamoDB's version bookkeeping: stamp the first version here
-    with DictItem.batch_write() as batch:
-        for item in dictionaries.default_items(tenant_id, actor):
-            item.version = 1
-            batch.save(item)
-    with NumberingRule.batch_write() as batch:
-        for rule in numbering.default_rules(tenant_id, actor):
-            rule.version = 1
-            batch.save(rule)
+    for module in manifest.modules():  # each module seeds what a new tenant starts with
+        if module.seed:
+            module.seed(tenant_id, actor)
     from ..ports import identity
 
     idp = identity.provider()
