@@ -106,7 +106,7 @@ def install() -> None:
         for m in MODULES:
             access.update(m.audit_access)
         audit.install_access(access, objects.log_access)
-        session.configure(org.check_session)
+        session.configure(org.check_session, org.principal)
         _installed = True
 
 

@@ -14,6 +14,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from chalicelib import manifest
 from chalicelib.core.observability import flush, logger, metric
+from chalicelib.db.base import plain
 from chalicelib.ports import files
 
 manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
@@ -22,8 +23,6 @@ _des = TypeDeserializer()
 
 
 def _plain(image: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib.db.base import plain
-
     return {k: plain(_des.deserialize(v)) for k, v in image.items()}
 
 

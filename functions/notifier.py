@@ -13,14 +13,15 @@ from typing import Any
 from chalicelib import manifest
 from chalicelib.core import i18n
 from chalicelib.core.observability import bind, flush, logger
+from chalicelib.engine import registry
+from chalicelib.engine import service as engine
+from chalicelib.notifications import service as notifications
 
 manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
 
 
 def _counts(moved: dict[str, int], locale: str) -> str:
     """{"customers": 2, "competitors": 1} -> 客户 2 条、竞争对手 1 条 / 2 customers, 1 competitor."""
-    from chalicelib.engine import registry
-
     parts = []
     for module, n in sorted(moved.items()):
         defs = registry.by_module(module)
@@ -30,8 +31,6 @@ def _counts(moved: dict[str, int], locale: str) -> str:
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
-    from chalicelib.notifications import service as notifications
-
     detail = event.get("detail") or {}
     kind = event.get("detail-type")
     tenant_id = detail.get("tenant_id")
@@ -47,9 +46,6 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
             link={"entity": "user", "id": detail["from_user_id"]}, source=source)
     elif kind in manifest.notification_types() and kind.endswith(".transferred") and not detail.get("handover") \
             and detail.get("actor_id") != detail.get("to_user_id"):
-        from chalicelib.engine import registry
-        from chalicelib.engine import service as engine
-
         d = registry.find(detail["entity"], tenant_id)
         title = engine.title_of(tenant_id, detail["entity"], detail["id"]) or ""
         delivered = d is not None and notifications.deliver(

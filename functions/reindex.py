@@ -16,6 +16,10 @@ from typing import Any
 from chalicelib import manifest
 from chalicelib.core.observability import flush, logger
 from chalicelib.db import keys, query
+from chalicelib.engine import registry
+from chalicelib.engine import service as engine
+from chalicelib.engine.store import EntityRecord
+from chalicelib.search import schema
 from chalicelib.search.port import get_index
 from chalicelib.search.query import IndexOp
 
@@ -25,11 +29,6 @@ BATCH = 500
 
 
 def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
-    from chalicelib.engine import registry
-    from chalicelib.engine import service as engine
-    from chalicelib.engine.store import EntityRecord
-    from chalicelib.search import schema
-
     index = get_index()
     started = time.perf_counter()
     if drop:

@@ -12,26 +12,23 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import manifest
+from chalicelib.approvals import service as approvals
 from chalicelib.core import context
 from chalicelib.core.observability import bind, flush, logger
+from chalicelib.objects import service as objects
+from chalicelib.reminders import service as reminders
 
 manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
 
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
-    from chalicelib.reminders import service as reminders
-
     if event.get("kind") == "approval_reminder":
-        from chalicelib.approvals import service as approvals
-
         bind(event["tenant_id"], "system", f"schedule:{event.get('instance_id')}")
         with context.acting_as(context.system_context(event["tenant_id"])):
             delivered = approvals.remind_due(event["tenant_id"], event["instance_id"], int(event["round"]))
         flush()
         return {"delivered": delivered}
     if event.get("kind") == "record_due":
-        from chalicelib.objects import service as objects
-
         bind(event["tenant_id"], "system", f"schedule:{event.get('record_id')}")
         with context.acting_as(context.system_context(event["tenant_id"])):
             delivered = objects.fire(event["tenant_id"], event["entity"], event["record_id"], event["field"], event["due"])

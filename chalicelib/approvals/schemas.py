@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from ..core.pagination import Page, PageQuery
+
 NODE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 Mode = Literal["sequential", "all", "any", "majority"]  # 依次 / 会签 / 或签 / 半数通过
 FlowModel = Literal["fixed", "predefined", "free"]  # 固定 / 预定义 / 自定义
@@ -260,15 +262,13 @@ class HistoryOut(_Out):
     items: list[dict[str, Any]]
 
 
-class InboxQuery(_Out):
+class InboxQuery(PageQuery):
+    model_config = ConfigDict(defer_build=True)
     box: Literal["pending", "mine", "handled", "cc"] = Field("pending", description="pending my approval / my applications / handled by me / copied to me")
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = None
 
 
-class InboxPage(_Out):
-    items: list[dict[str, Any]]
-    next_cursor: str | None = None
+class InboxPage(Page[dict[str, Any]]):
+    model_config = ConfigDict(defer_build=True)
 
 
 class Counts(_Out):

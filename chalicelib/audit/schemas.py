@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..core.pagination import Page, PageQuery
+
 
 class Change(BaseModel):
     field: str
@@ -23,18 +25,15 @@ class AuditOut(BaseModel):
     note: str | None = None
 
 
-class AuditPage(BaseModel):
-    items: list[AuditOut]
-    next_cursor: str | None = None
+class AuditPage(Page[AuditOut]):
+    pass
 
 
-class RecordLogQuery(BaseModel):
+class RecordLogQuery(PageQuery):
     limit: int = Field(50, ge=1, le=100)
-    cursor: str | None = None
 
 
-class AuditQuery(BaseModel):
+class AuditQuery(PageQuery):
     month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (default: this month)")
     user_id: str | None = Field(None, description="only what this user did (all months)")
     limit: int = Field(50, ge=1, le=100)
-    cursor: str | None = None

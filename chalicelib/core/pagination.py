@@ -14,8 +14,17 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of any list: subclass as `class ThingPage(Page[ThingOut])`."""
+
     items: list[T]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next page; null on the last page")
+
+
+class PageQuery(BaseModel):
+    """The paging part of every list's query string (subclass to add filters)."""
+
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=2000)
 
 
 def encode(state: Any) -> str | None:

@@ -1,19 +1,30 @@
-"""How the middleware asks whether a signed-in user's session still holds.
+"""How the middleware asks whether a signed-in user's session still holds, and how any
+module gets the caller as the permission rules see them (a Principal).
 
-Core knows no business module: the org module's check is wired in by the manifest
-(`configure(org.check_session)`), so core never imports org.
+Core knows no business module: the org module's functions are wired in by the manifest
+(`configure(org.check_session, org.principal)`), so neither core nor the modules the org
+module builds on (dictionaries, numbering, fields) import org.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 SessionCheck = Callable[[str, str, int], None]  # (tenant_id, user_id, token issued_at) -> raises if not valid
 _check: SessionCheck | None = None
+_principal: Callable[[], Any] | None = None
 
 
-def configure(check: SessionCheck) -> None:
-    global _check
-    _check = check
+def configure(check: SessionCheck, principal: Callable[[], Any]) -> None:
+    global _check, _principal
+    _check, _principal = check, principal
+
+
+def principal() -> Any:
+    """The caller (core.permissions.Principal) of the current request context."""
+    if _principal is None:
+        raise RuntimeError("the principal source is not configured: call chalicelib.manifest.install()")
+    return _principal()
 
 
 def check(tenant_id: str, user_id: str, issued_at: int) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import clock, context
+from ..core import clock, context, session
 from ..core.cache import TenantCache
 from ..core.errors import NotFound, ValidationFailed
 from ..core.settings import get_settings
@@ -98,20 +98,16 @@ def validate(tenant: str, values: dict[str, Any], fields: dict[str, str]) -> Non
 
 
 def list_items(dict_type: str | None) -> list[dict[str, Any]]:
-    from ..org import service as org
-
     tenant = context.current().tenant_id
-    org.principal()
+    session.principal()
     rng = DictItem.sk.startswith(f"{dict_type}#") if dict_type else None
     items = Item.query(DictItem.key(tenant, "x", "x")[0], range_key_condition=rng)
     return sorted((out(i) for i in items if isinstance(i, DictItem)), key=lambda d: (d["type"], d["sort_order"], d["code"]))
 
 
 def create(dict_type: str, body: dict[str, Any]) -> dict[str, Any]:
-    from ..org import service as org
-
     ctx = context.current()
-    org.principal().require(MODULE, "manage")
+    session.principal().require(MODULE, "manage")
     item = new_item(ctx.tenant_id, ctx.user_id, dict_type, **body)
     changes.create(item, "dictionary", f"{dict_type}:{body['code']}", ctx.user_id,
                    on_conflict=lambda: ValidationFailed("DUPLICATE", field="code", value=body["code"]))
@@ -127,10 +123,8 @@ def _get(tenant: str, dict_type: str, code: str) -> DictItem:
 
 
 def update(dict_type: str, code: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
-    from ..org import service as org
-
     ctx = context.current()
-    org.principal().require(MODULE, "manage")
+    session.principal().require(MODULE, "manage")
     item = _get(ctx.tenant_id, dict_type, code)
     changes.save(item, "dictionary", f"{dict_type}:{code}", ctx.user_id, values, expected)
     invalidate(ctx.tenant_id)
@@ -139,10 +133,8 @@ def update(dict_type: str, code: str, values: dict[str, Any], expected: int) -> 
 
 def delete(dict_type: str, code: str, expected: int) -> None:
     """Items in use keep their code on records; deleting only stops new use (prefer disabling)."""
-    from ..org import service as org
-
     ctx = context.current()
-    org.principal().require(MODULE, "manage")
+    session.principal().require(MODULE, "manage")
     item = _get(ctx.tenant_id, dict_type, code)
     changes.delete(item, "dictionary", f"{dict_type}:{code}", ctx.user_id, expected)
     invalidate(ctx.tenant_id)

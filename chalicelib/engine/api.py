@@ -50,12 +50,18 @@ def blueprint(d: EntityDef) -> Blueprint:
     def delete(req: ApiRequest, **path: str) -> None:
         service.delete(d, path[pid], req.expected_version())
 
+    @route(bp, f"{base}/{ident}/related", summary=f"A record with every related list I may read (one Query): {label}", tag=tag,
+           response=m("related"))
+    def related(req: ApiRequest, **path: str) -> dict:
+        return service.related(d, path[pid])
+
     if d.features.transfer:
         @route(bp, f"{base}/{ident}/transfer", "POST", summary=f"Transfer to another owner (转移): {label}", tag=tag,
                body=models.TransferIn, response=m("out"), versioned_write=True)
         def transfer(req: ApiRequest, **path: str) -> dict:
             b = req.body
-            return service.transfer(d, path[pid], b.to_user_id, b.keep_previous_owner_as, req.expected_version(b.version))
+            return service.transfer(d, path[pid], b.to_user_id, b.keep_previous_owner_as, req.expected_version(b.version),
+                                    b.cascade)
 
     if d.features.team:
         @route(bp, f"{base}/{ident}/team", "PUT", summary=f"Set the record team (相关团队): {label}", tag=tag,

@@ -44,14 +44,12 @@ class Hooks:
 
 @dataclass(frozen=True)
 class Relation:
-    """Children of this record type: `child` records whose `field` references this one."""
+    """Children of a record type: `child` records whose `field` (their parent_field) references it.
+    Derived from the children's definitions (engine.service.relations), standard and custom."""
 
-    child: str  # child entity name
+    child: str  # child type name
     field: str  # the child's reference field
-    label: tuple[str, str] = ("", "")
-    cascade_transfer: bool = False
-    cascade_delete: bool = False  # delete the children with the parent (and restore them with it)
-
+    cascade: tuple[str, ...] = ()  # transfer / delete: the parent's change carries to the child
 
 @dataclass(frozen=True)
 class Features:
@@ -81,7 +79,8 @@ class EntityDef:
     title_field: str = "name"
     card_fields: tuple[str, ...] = ()  # global-search subtitle
     features: Features = Features()
-    parent_field: str | None = None  # reference field whose record is this one's parent (gsi3)
+    parent_field: str | None = None  # reference field whose record is this one's parent (its related list, gsi3)
+    parent_cascade: tuple[str, ...] = ()  # what the parent's change carries to this record: transfer, delete (+ restore)
     relations: tuple[Relation, ...] = ()
     actions: tuple[str, ...] = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")
     role_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # role -> {actions, scope, fields}
@@ -117,6 +116,10 @@ class EntityDef:
 
     def label_in(self, locale: str) -> str:
         return self.label[1] if locale == "en" and self.label[1] else self.label[0]
+
+    def parent_type(self) -> str | None:
+        f = self.field(self.parent_field) if self.parent_field else None
+        return f.entity if f is not None else None
 
     def parent_of(self, data: Mapping[str, Any]) -> tuple[str, str] | None:
         """(parent ENTITY, parent id) from the record's parent reference field."""

@@ -34,6 +34,8 @@ class TransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to_user_id: str
     keep_previous_owner_as: Literal["none", "read", "write"] = Field("none", description="previous owner joins the team")
+    cascade: list[str] | None = Field(None, max_length=20, description="related types whose records of the previous owner move "
+                                                                       "too (default: the types that cascade transfers)")
     version: int | None = None
 
 
@@ -89,9 +91,12 @@ def _build(d: EntityDef) -> dict[str, type[BaseModel]]:
     hit = create_model(f"{name}Hit", __base__=out,
                        highlight=(dict[str, str] | None, Field(None, description="matched fields with the query terms marked")))
     page = create_model(f"{name}Page", __base__=PageMeta, items=(list[hit], ...))
-    return {"in": _body(d, "In", creating=True), "patch": _body(d, "Patch", creating=False), "out": out, "hit": hit, "page": page}
+    related = create_model(f"{name}Related", record=(out, ...),
+                           related=(dict[str, list[dict[str, Any]]], Field(description="related type -> records I may read")))
+    return {"in": _body(d, "In", creating=True), "patch": _body(d, "Patch", creating=False), "out": out, "hit": hit, "page": page,
+            "related": related}
 
 
 def model(d: EntityDef, kind: str) -> type[BaseModel]:
-    """in | patch | out | hit | page"""
+    """in | patch | out | hit | page | related"""
     return _models(d)[kind]

@@ -24,7 +24,7 @@ from ..search import documents, schema
 from ..search import service as search
 from ..search.query import IndexOp
 from . import fieldtypes, registry, store
-from .definition import EntityDef, WriteContext
+from .definition import EntityDef, Relation, WriteContext
 
 HANDOVER_PAGE = 100
 
@@ -102,6 +102,30 @@ def get(d: EntityDef, record_id: str) -> dict[str, Any]:
 def require_read(d: EntityDef, record_id: str) -> None:
     """Reading a record's operation log or timeline needs read access to the record."""
     load(d, org.principal(), record_id, "read")
+
+
+def relations(d: EntityDef, tenant_id: str) -> list[Relation]:
+    """The record types whose records hang under `d`'s records (their parent field names `d`)."""
+    return [Relation(c.name, c.parent_field, tuple(c.parent_cascade)) for c in registry.every(tenant_id)
+            if c.parent_field and c.parent_type() == d.name]
+
+
+def related(d: EntityDef, record_id: str) -> dict[str, Any]:
+    """A record with every related list (children of each related type) the caller may read:
+    one GetItem and one Query, whatever the number of related types."""
+    p = org.principal()
+    rec = load(d, p, record_id, "read")
+    now = clock.now_iso()
+    lists: dict[str, list[dict[str, Any]]] = {r.child: [] for r in relations(d, p.tenant_id)}
+    kinds = {r.child: registry.find(r.child, p.tenant_id) for r in relations(d, p.tenant_id)}
+    for child in store.collection(p.tenant_id, d.entity, rec.id):
+        cd = kinds.get(child.entity.lower())
+        if cd is None or child.deleted_at or not p.can(cd.module, "read"):
+            continue
+        if p.record_access(cd.module, child.owner_id, child.team, now) is None:
+            continue
+        lists[cd.name].append(out(cd, child, p))
+    return {"record": out(d, rec, p), "related": lists}
 
 
 def search_schema(d: EntityDef) -> schema.EntitySchema:
@@ -240,19 +264,55 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     return out(d, rec, p)
 
 
+CASCADE_CHUNK = 40  # children per transaction (each is its item + its log entry; DynamoDB takes 100 writes)
+
+
+def _cascading(d: EntityDef, p: Principal, rec: store.EntityRecord, verb: str,
+               types: list[str] | None = None) -> list[tuple[EntityDef, store.EntityRecord]]:
+    """Children the parent's `verb` carries along: their type declares it (or the caller chose the type)."""
+    wanted = {r.child for r in relations(d, p.tenant_id) if (verb in r.cascade if types is None else r.child in types)}
+    if not wanted:
+        return []
+    out_ = []
+    for child in store.collection(p.tenant_id, d.entity, rec.id):
+        cd = registry.find(child.entity, p.tenant_id)
+        if cd is not None and cd.name in wanted:
+            out_.append((cd, child))
+    return out_
+
+
+def _in_chunks(ops_of: list[list[tx.Op]]) -> None:
+    for i in range(0, len(ops_of), CASCADE_CHUNK):
+        tx.write([op for ops in ops_of[i:i + CASCADE_CHUNK] for op in ops])
+
+
 def delete(d: EntityDef, record_id: str, expected: int) -> None:
+    """To the recycle bin, with the children whose type cascades deletes (they come back with it)."""
     p = org.principal()
     rec = load(d, p, record_id, "delete")
     tx.write(store.soft_delete_ops(rec, p.user_id, expected, d.features.private))
     publish(d, "deleted", rec, p.user_id)
     _run(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
+    children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if not c.deleted_at]
+    _in_chunks([store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}")
+                for cd, c in children])
+    for cd, c in children:
+        publish(cd, "deleted", c, p.user_id, with_parent=rec.id)
+        _run(cd.hooks.on_delete, WriteContext(p, cd, c, "delete", plain(c.data or {})))
 
 
 def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
-    """Back from the recycle bin (the caller's right to do so is the bin's to check)."""
+    """Back from the recycle bin (the caller's right to do so is the bin's to check), with the
+    children its deletion took along."""
     tx.write(store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {})))
     publish(d, "restored", rec, p.user_id)
     _run(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
+    mark = f"{d.entity}#{rec.id}"
+    children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if c.deleted_at and c.deleted_with == mark]
+    _in_chunks([store.restore_ops(c, p.user_id, cd.parent_of(c.data or {})) for cd, c in children])
+    for cd, c in children:
+        publish(cd, "restored", c, p.user_id, with_parent=rec.id)
+        _run(cd.hooks.on_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))
 
 
 def purge(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
@@ -263,15 +323,28 @@ def purge(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
     publish(d, "purged", rec, p.user_id)
 
 
-def transfer(d: EntityDef, record_id: str, to_user_id: str, keep_previous_owner_as: str, expected: int) -> dict[str, Any]:
+def transfer(d: EntityDef, record_id: str, to_user_id: str, keep_previous_owner_as: str, expected: int,
+             cascade: list[str] | None = None) -> dict[str, Any]:
+    """转移: the record, and the previous owner's children of the related types in `cascade`
+    (default: the types that declare transfers cascade), to an active user."""
     p = org.principal()
     rec = load(d, p, record_id, "transfer")
     target = p.org.users.get(to_user_id)
     if target is None or not target.active:
         raise ValidationFailed(details=[fieldtypes.error("to_user_id", "invalid", "field.user")])
+    if cascade is not None:
+        known = {r.child for r in relations(d, p.tenant_id)}
+        unknown = [i for i, t in enumerate(cascade) if t not in known]
+        if unknown:
+            raise ValidationFailed(details=[fieldtypes.error(f"cascade.{i}", "unknown", "object.unknown_type") for i in unknown])
     previous = rec.owner_id
     _transfer(d, rec, to_user_id, keep_previous_owner_as, p.user_id, expected)
     publish(d, "transferred", rec, p.user_id, from_user_id=previous, to_user_id=to_user_id)
+    children = [(cd, c) for cd, c in _cascading(d, p, rec, "transfer", cascade)
+                if not c.deleted_at and c.owner_id == previous and p.can(cd.module, "transfer")]
+    for cd, c in children:
+        _transfer(cd, c, to_user_id, keep_previous_owner_as, p.user_id, c.version)
+        publish(cd, "transferred", c, p.user_id, from_user_id=previous, to_user_id=to_user_id, with_parent=rec.id)
     return out(d, rec, p)
 
 

@@ -7,7 +7,9 @@ Key design (EntityRecord, type = "REC", `entity` = CUSTOMER, COMPETITOR, OBJ_<ke
 - deleted: gsi1 removed, gsi2pk = T#<t>#BIN, gsi2sk = <deleted>#<ENTITY>#<id>  -> recycle bin
   (private record types use T#<t>#BIN#<owner> so they never reach the tenant-wide bin).
 - gsi3pk = T#<t>#<PARENT ENTITY>#<parent id>, gsi3sk = <ENTITY>#<created>#<id> -> a parent's
-  related records (customer 360) in one Query, when the definition names a parent field.
+  related records (customer 360) in one Query, when the definition names a parent field; a
+  record deleted along with its parent keeps its place and notes the parent in `deleted_with`,
+  so restoring the parent brings back exactly those.
 - unique values: db/unique.UniqueValue, pk = T#<t>#UQ#<ENTITY>.<field>#<normalised value>,
   put with attribute_not_exists in the record's own transaction, so two writers can never
   both hold a value.
@@ -28,7 +30,7 @@ from pynamodb.constants import MAP
 from ..core import clock, i18n, ids
 from ..core.errors import NotFound, ValidationFailed
 from ..db import audit, changes, keys, tx
-from ..db.base import Versioned, plain
+from ..db.base import Item, Versioned, plain
 from ..db.unique import UniqueValue
 from . import fieldtypes
 
@@ -66,6 +68,7 @@ class EntityRecord(Versioned, discriminator="REC"):
     team = JSONAttribute(default=dict)  # {user_id: {"access": "read"|"write", "until": iso|None}}
     deleted_at = UnicodeAttribute(null=True)
     deleted_by = UnicodeAttribute(null=True)
+    deleted_with = UnicodeAttribute(null=True)  # <ENTITY>#<id> of the parent whose deletion took it along
 
     # what the audit log compares: field values, owner, custom values and team, as plain values
     def values(self) -> dict[str, Any]:
@@ -98,6 +101,15 @@ def set_live_keys(rec: EntityRecord, parent: tuple[str, str] | None = None) -> N
         rec.gsi3pk, rec.gsi3sk = parent_partition(rec.tenant_id, *parent), f"{rec.entity}#{order}"
     else:
         rec.gsi3pk = rec.gsi3sk = None
+
+
+def collection(tenant_id: str, entity: str, record_id: str) -> list[EntityRecord]:
+    """Every record whose parent is this one (its related lists): one Query of gsi3 (paged)."""
+    out: list[EntityRecord] = []
+    for item in Item.gsi3.query(parent_partition(tenant_id, entity, record_id)):
+        if isinstance(item, EntityRecord):
+            out.append(item)
+    return out
 
 
 def set_bin_keys(rec: EntityRecord, private: bool) -> None:
@@ -189,10 +201,12 @@ def update_ops(rec: EntityRecord, actor_id: str, data: dict[str, Any] | None, ex
     return changes.save_ops(rec, rec.entity, rec.id, actor_id, values, expected, action=action, note=note, prepare=prepare)
 
 
-def soft_delete_ops(rec: EntityRecord, actor_id: str, expected: int | None, private: bool) -> list[tx.Op]:
+def soft_delete_ops(rec: EntityRecord, actor_id: str, expected: int | None, private: bool, with_parent: str | None = None
+                    ) -> list[tx.Op]:
     changes.check_version(rec, expected)
     rec.deleted_at = clock.now_iso()
     rec.deleted_by = actor_id
+    rec.deleted_with = with_parent
     set_bin_keys(rec, private)
     entry = audit.entry(rec.tenant_id, rec.entity, rec.id, "delete", actor_id, [{"field": "deleted_at", "before": None,
                                                                                  "after": rec.deleted_at}])
@@ -203,7 +217,7 @@ def restore_ops(rec: EntityRecord, actor_id: str, parent: tuple[str, str] | None
     if not rec.deleted_at:
         raise ValidationFailed("NOT_IN_RECYCLE_BIN")
     deleted_at = rec.deleted_at
-    rec.deleted_at = rec.deleted_by = None
+    rec.deleted_at = rec.deleted_by = rec.deleted_with = None
     set_live_keys(rec, parent)
     entry = audit.entry(rec.tenant_id, rec.entity, rec.id, "restore", actor_id, [{"field": "deleted_at", "before": deleted_at,
                                                                                   "after": None}])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import context
+from ..core import context, session
 from ..core.cache import TenantCache
 from ..core.errors import NotFound, ValidationFailed
 from ..core.settings import get_settings
@@ -61,10 +61,8 @@ def list_fields(entity: str) -> list[dict[str, Any]]:
 
 
 def create(entity: str, body: dict[str, Any]) -> dict[str, Any]:
-    from ..org import service as org
-
     ctx = context.current()
-    org.principal().require(MODULE, "manage")
+    session.principal().require(MODULE, "manage")
     entity = entity_of(entity)
     existing = definitions(ctx.tenant_id, entity, fresh=True)
     if any(f.key == body["key"] for f in existing):
@@ -92,10 +90,8 @@ def create(entity: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def update(entity: str, key: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
-    from ..org import service as org
-
     ctx = context.current()
-    org.principal().require(MODULE, "manage")
+    session.principal().require(MODULE, "manage")
     entity = entity_of(entity)
     try:
         f = CustomField.get(*CustomField.key_of(ctx.tenant_id, entity, key))

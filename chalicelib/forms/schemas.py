@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from ..approvals.schemas import ExtraNode
+from ..core.pagination import Page, PageQuery
 from ..fields.schemas import KEY_PATTERN, Option
 
 # the custom-field types (PLAT-4) plus what forms add: detail tables, record references, people
@@ -146,15 +147,13 @@ class ApplicationOut(_Out):
     version: int
 
 
-class ApplicationQuery(_Out):
+class ApplicationQuery(PageQuery):
+    model_config = ConfigDict(defer_build=True)
     form_id: str | None = None
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = None
 
 
-class ApplicationPage(_Out):
-    items: list[ApplicationOut]
-    next_cursor: str | None = None
+class ApplicationPage(Page[ApplicationOut]):
+    model_config = ConfigDict(defer_build=True)
 
 
 class DocumentActionIn(_Strict):

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..core.pagination import Page, PageQuery
+
 
 class NotificationOut(BaseModel):
     id: str
@@ -16,15 +18,12 @@ class NotificationOut(BaseModel):
     read_at: str | None = None
 
 
-class NotificationPage(BaseModel):
-    items: list[NotificationOut]
-    next_cursor: str | None = None
+class NotificationPage(Page[NotificationOut]):
+    pass
 
 
-class InboxQuery(BaseModel):
+class InboxQuery(PageQuery):
     unread: bool = False
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = None
 
 
 class UnreadOut(BaseModel):

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist
 
-from ..core import clock, context
+from ..core import clock, context, session
 from ..core.errors import NotFound, PreconditionRequired
 from ..core.settings import get_settings
 from ..db import changes, keys
@@ -75,19 +75,15 @@ def draw(tenant: str, rule_key: str, when: datetime | None = None) -> dict[str, 
 
 
 def list_rules() -> list[dict[str, Any]]:
-    from ..org import service as org
-
     tenant = context.current().tenant_id
-    org.principal()
+    session.principal()
     return [out(r) for r in Item.query(keys.k(tenant, "NUMRULE")) if isinstance(r, NumberingRule)]
 
 
 def put_rule(rule_key: str, body: dict[str, Any], expected: int | None) -> dict[str, Any]:
     """Create a rule, or change it (then the version you read is required)."""
-    from ..org import service as org
-
     ctx = context.current()
-    org.principal().require(MODULE, "manage")
+    session.principal().require(MODULE, "manage")
     try:
         rule = NumberingRule.get(*NumberingRule.key(ctx.tenant_id, rule_key))
     except DoesNotExist:
@@ -103,8 +99,6 @@ def put_rule(rule_key: str, body: dict[str, Any], expected: int | None) -> dict[
 
 
 def next_number(rule_key: str) -> dict[str, Any]:
-    from ..org import service as org
-
     ctx = context.current()
-    org.principal().require(MODULE, "manage")
+    session.principal().require(MODULE, "manage")
     return draw(ctx.tenant_id, rule_key)

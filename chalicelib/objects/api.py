@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..core.api import ApiRequest, route
+from ..core.errors import NotFound
 from ..engine import service as engine
 from ..engine.models import TeamIn, TransferIn
 from ..search.schemas import ListQuery
@@ -74,7 +75,8 @@ def delete_record(req: ApiRequest, object: str, record_id: str) -> None:  # noqa
        body=TransferIn, response=s.RecordOut, versioned_write=True)
 def transfer_record(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
     b = req.body
-    return engine.transfer(service.require(object), record_id, b.to_user_id, b.keep_previous_owner_as, req.expected_version(b.version))
+    return engine.transfer(service.require(object), record_id, b.to_user_id, b.keep_previous_owner_as, req.expected_version(b.version),
+                           b.cascade)
 
 
 @route(bp, RECORDS + "/{record_id}/team", "PUT", summary="Set the team of a record of a custom object (相关团队)", tag=TAG,
@@ -82,6 +84,12 @@ def transfer_record(req: ApiRequest, object: str, record_id: str) -> dict:  # no
 def set_team(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
     members = [m.model_dump() for m in req.body.members]
     return engine.set_team(service.require(object), record_id, members, req.expected_version(req.body.version))
+
+
+@route(bp, RECORDS + "/{record_id}/related", summary="A record of a custom object with every related list I may read", tag=TAG,
+       response=s.RelatedOut)
+def related(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
+    return engine.related(service.require(object), record_id)
 
 
 @route(bp, "/meta/records", summary="Every record type I may use (standard and custom): fields, relations, actions, my rights",
@@ -94,7 +102,5 @@ def record_types(req: ApiRequest) -> dict:
 def record_type(req: ApiRequest, type: str) -> dict:  # noqa: A002
     items = service.metadata(type)
     if not items:
-        from ..core.errors import NotFound
-
         raise NotFound("entity.custom_object")
     return items[0]

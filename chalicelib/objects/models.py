@@ -25,6 +25,7 @@ class ObjectDefinition(Versioned, discriminator="OBJDEF"):
     fields = JSONAttribute(default=list)  # [{key, label, label_en, type, …rules, slot}]
     title_field = UnicodeAttribute()
     card_fields = JSONAttribute(default=list)
+    parent = JSONAttribute(null=True)  # {"field": <reference field>, "cascade": ["transfer", "delete"]}; fixed at creation
     active = BooleanAttribute(default=True)
 
     def values(self) -> dict:

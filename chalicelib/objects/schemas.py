@@ -52,6 +52,13 @@ class GrantIn(BaseModel):
     scope: Scope = Scope.SELF
 
 
+class ParentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str = Field(description="a required reference field with a fixed record type, e.g. customer")
+    cascade: list[Literal["transfer", "delete"]] = Field(default_factory=list, description="the parent's transfer / delete "
+                                                                                           "(and restore) carry to the record")
+
+
 class ObjectIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     key: str = Field(pattern=KEY, description="the object's key: /v1/objects/{key}/records")
@@ -61,6 +68,7 @@ class ObjectIn(BaseModel):
     title_field: str = Field(description="the text field that names a record (lists, search, notifications)")
     card_fields: list[str] = Field(default_factory=list, max_length=5, description="shown under the title in global search")
     grants: dict[str, GrantIn] = Field(default_factory=dict, description="role id -> actions and data scope on this object")
+    parent: ParentIn | None = Field(None, description="list the records under the record a reference field names (its related list)")
 
 
 class ObjectPatch(BaseModel):
@@ -84,6 +92,7 @@ class ObjectOut(BaseModel):
     fields: list[dict[str, Any]]
     title_field: str
     card_fields: list[str] = []
+    parent: dict[str, Any] | None = None
     active: bool
     version: int
     updated_at: str
@@ -126,6 +135,11 @@ class RecordPage(BaseModel):
     next_cursor: str | None = None
     total: int = 0
     facets: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+
+
+class RelatedOut(BaseModel):
+    record: RecordOut
+    related: dict[str, list[dict[str, Any]]] = Field(description="related type -> records I may read")
 
 
 class FieldMeta(BaseModel):

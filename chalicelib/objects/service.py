@@ -12,7 +12,7 @@ from ..core import clock, context, i18n
 from ..core.cache import TenantCache
 from ..core.errors import NotFound, ValidationFailed
 from ..core.observability import logger, metric
-from ..core.permissions import ACTIONS, Principal
+from ..core.permissions import ACTIONS, FieldAccess, Principal
 from ..core.settings import get_settings
 from ..db import changes
 from ..db.base import Item, plain
@@ -60,6 +60,7 @@ def definition_of(o: ObjectDefinition) -> EntityDef:
             name=f"{PREFIX}{o.key}", module=f"{MODULE}.{o.key}", label=(o.label, o.label_en or o.label),
             fields=tuple(_spec(f) for f in o.fields), event_module=MODULE, title_field=o.title_field,
             card_fields=tuple(o.card_fields or ()), actions=RECORD_ACTIONS, custom=True, object_key=o.key,
+            parent_field=(o.parent or {}).get("field"), parent_cascade=tuple((o.parent or {}).get("cascade") or ()),
             features=Features(custom_fields=False),
             index_slots={f["key"]: f["slot"] for f in o.fields if f.get("slot")}, version=int(o.version or 0),
             hooks=Hooks(after_write=_sync_reminders, on_delete=_sync_reminders, on_restore=_sync_reminders))
@@ -87,7 +88,8 @@ def require(key: str) -> EntityDef:
 # ---- defining ---------------------------------------------------------------------------------
 def out(o: ObjectDefinition) -> dict[str, Any]:
     return {"key": o.key, "type": f"{PREFIX}{o.key}", "label": o.label, "label_en": o.label_en, "fields": plain(o.fields),
-            "title_field": o.title_field, "card_fields": list(o.card_fields or []), "active": bool(o.active),
+            "title_field": o.title_field, "card_fields": list(o.card_fields or []), "parent": plain(o.parent),
+            "active": bool(o.active),
             "version": o.version, "updated_at": o.updated_at}
 
 
@@ -168,10 +170,15 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     errors = _problems(p, key, body["fields"], body["title_field"], body.get("card_fields") or [], None)
     if errors:
         raise ValidationFailed(details=errors)
+    parent = body.get("parent")
+    if parent:
+        f = next((f for f in body["fields"] if f["key"] == parent["field"]), None)
+        if f is None or f["type"] != "reference" or not f.get("entity") or not f.get("required"):
+            raise ValidationFailed(details=[fieldtypes.error("parent.field", "invalid", "object.parent_field")])
     grants = body.get("grants") or {"admin": {"actions": list(RECORD_ACTIONS), "scope": "all"}}
     o = ObjectDefinition(tenant_id=p.tenant_id, key=key, label=body["label"], label_en=body.get("label_en"),
                          fields=_with_slots(body["fields"], None), title_field=body["title_field"],
-                         card_fields=body.get("card_fields") or [], active=True)
+                         card_fields=body.get("card_fields") or [], parent=parent, active=True)
     o.pk, o.sk = definitions_pk(p.tenant_id), key
     changes.stamp(o, p.user_id, new=True)
     role_ops = org.grant_ops(p.tenant_id, p.user_id, f"{MODULE}.{key}", {r: dict(g) for r, g in grants.items()})
@@ -272,8 +279,6 @@ def handover_all(tenant_id: str, from_user_id: str, to_user_id: str, actor: str)
 def describe(d: EntityDef, p: Principal, locale: str) -> dict[str, Any]:
     """A record type as a client draws it: fields (with what the caller may do with each),
     relations, actions and the caller's rights."""
-    from ..core.permissions import FieldAccess
-
     access = {FieldAccess.EDIT: "edit", FieldAccess.READ: "read", FieldAccess.MASKED: "masked"}
     fields = []
     for f in sorted(d.fields, key=lambda f: f.order):

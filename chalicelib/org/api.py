@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core import context
 from ..core.api import ApiRequest, route
 from . import schemas as s
 from . import service
@@ -41,8 +42,6 @@ def me(req: ApiRequest) -> dict:
 
 @route(bp, "/me/sessions/revoke", "POST", summary="Sign out everywhere", tag=TAG, status=204)
 def revoke_my_sessions(req: ApiRequest) -> None:
-    from ..core import context
-
     service.revoke_sessions(context.current().user_id)
 
 

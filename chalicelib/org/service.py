@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ..core import clock, context, handover, ids
+from ..core import clock, context, handover, i18n, ids
 from ..core.cache import TenantCache
 from ..core.errors import Conflict, Forbidden, LimitExceeded, NotFound, Unauthenticated, ValidationFailed
 from ..core.observability import metric
-from ..core.permissions import FieldAccess, OrgSnapshot, OrgUser, Principal, Scope
+from ..core.pagination import decode, encode
+from ..core.permissions import ACTIONS, MODULES, FieldAccess, OrgSnapshot, OrgUser, Principal, Scope
 from ..core.permissions import Role as PRole
 from ..core.settings import get_settings
 from ..db import audit, changes, keys, tx
 from ..db.base import Item
+from ..dictionaries import service as dictionaries
 from ..ports import events, identity
 from .models import Department, LoginFailures, Role, UniqueValue, User
 
@@ -235,7 +237,6 @@ def shaped_user(u: User, p: Principal | None = None) -> dict[str, Any]:
 
 
 def list_users(department_id: str | None, status: str | None, q: str | None, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-    from ..core.pagination import decode, encode
 
     tenant, _ = _ctx()
     p = principal()
@@ -268,8 +269,6 @@ def _check_refs(data: OrgData, department_id: str | None, role_ids: list[str] | 
     if supervisor_id and supervisor_id not in data.users:
         errors.append({"field": "supervisor_id", "type": "not_found", "message": "supervisor not found"})
     if position:
-        from ..dictionaries import service as dictionaries
-
         if not dictionaries.exists(data.snapshot.tenant_id, "position", position):
             errors.append({"field": "position", "type": "dictionary", "message": f"'{position}' is not in the position dictionary"})
     if errors:
@@ -484,7 +483,6 @@ def me() -> dict[str, Any]:
     p = principal()
     u = get_user(p.user_id)
     modules = sorted({m for r in p.roles for m in r.actions})
-    from ..core.permissions import ACTIONS, MODULES
 
     if p.is_super:
         modules = sorted(MODULES)
@@ -567,8 +565,6 @@ def grant_ops(tenant: str, actor: str, module: str, grants: dict[str, dict[str, 
 
 
 def _text(key: str) -> str:
-    from ..core import i18n
-
     ctx = context.maybe_current()
     return i18n.text(key, ctx.locale if ctx else i18n.DEFAULT_LOCALE)
 

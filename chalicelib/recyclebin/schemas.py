@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ..core.pagination import Page, PageQuery
+
 
 class BinItem(BaseModel):
     entity: str
@@ -14,12 +16,9 @@ class BinItem(BaseModel):
     version: int
 
 
-class BinPage(BaseModel):
-    items: list[BinItem]
-    next_cursor: str | None = None
+class BinPage(Page[BinItem]):
+    pass
 
 
-class BinQuery(BaseModel):
+class BinQuery(PageQuery):
     mine: bool = Field(False, description="my own bin of private records instead of the tenant's")
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = None

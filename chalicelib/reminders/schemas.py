@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core.pagination import Page, PageQuery
+
 
 class _When(BaseModel):
     @field_validator("remind_at", check_fields=False)
@@ -45,11 +47,9 @@ class ReminderOut(BaseModel):
     version: int
 
 
-class ReminderPage(BaseModel):
-    items: list[ReminderOut]
-    next_cursor: str | None = None
+class ReminderPage(Page[ReminderOut]):
+    pass
 
 
-class ReminderQuery(BaseModel):
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = None
+class ReminderQuery(PageQuery):
+    pass

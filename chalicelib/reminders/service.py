@@ -13,7 +13,7 @@ from typing import Any
 from ..core import clock, context, i18n
 from ..core.errors import Forbidden, NotFound, ValidationFailed
 from ..core.observability import logger, metric
-from ..db import keys, query, records
+from ..db import idempotency, keys, query, records
 from ..notifications import service as notifications
 from ..ports import scheduler
 from .models import Reminder
@@ -57,8 +57,6 @@ def create(body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
     ctx = context.current()
     if ctx.is_system:
         raise Forbidden(module="reminders", action="create")
-    from ..db import idempotency
-
     remind_at = _future(body["remind_at"])
 
     def do_create(extra, bind):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..core.api import ApiRequest, route
+from ..core.errors import NotFound
 from ..engine import registry
 from ..engine import service as engine
 from ..org import service as org
@@ -15,8 +16,6 @@ TAG = "search"
 
 
 def _entity(entity: str) -> str:
-    from ..core.errors import NotFound
-
     try:
         return schema.get(entity).index
     except KeyError:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import schema
+
 OPS = ("eq", "in", "range", "exists", "missing", "contains")
 
 
@@ -58,16 +60,12 @@ class SearchRequest:
     # ---- what both engines ask of a request ------------------------------------------
     def kind(self, field: str) -> str:
         """The kind (schema.TEXT …) of an index field across the request's entities."""
-        from . import schema
-
         kinds = {schema.get(e.entity).kind(field) for e in self.entities} - {None}
         if not kinds:
             raise ValueError(f"unknown field {field}")
         return kinds.pop()
 
     def is_multi(self, field: str) -> bool:
-        from . import schema
-
         return any(schema.get(e.entity).is_multi(field) for e in self.entities)
 
     def readable(self, attr: str) -> list[str]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..engine import registry
+
 TEXT, KEYWORD, PREFIX, NUMBER, DATE, BOOLEAN = "text", "keyword", "prefix", "number", "date", "boolean"
 KINDS = (TEXT, KEYWORD, PREFIX, NUMBER, DATE, BOOLEAN)
 SLOT_LETTER = {TEXT: "t", KEYWORD: "k", PREFIX: "p", NUMBER: "n", DATE: "d", BOOLEAN: "b"}
@@ -114,8 +116,6 @@ _built: dict[str, EntitySchema] = {}
 
 def schemas() -> dict[str, EntitySchema]:
     """Every searchable record type (the standard definitions the manifest installed)."""
-    from ..engine import registry
-
     defs = registry.standard()
     if set(_built) != {d.entity for d in defs.values()} | {OBJECT}:
         _built.clear()

@@ -13,11 +13,11 @@ from typing import Any
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, UnicodeAttribute
 
 from ..core import ids
-from ..core.errors import Forbidden, NotFound
+from ..core.errors import Forbidden, NotFound, ValidationFailed
 from ..core.permissions import Principal
 from ..db import changes, keys
 from ..db.base import Item, Versioned
-from . import schema
+from . import rules, schema
 
 MODULE = "search"
 MAX_VIEWS = 50
@@ -63,13 +63,11 @@ def list_views(p: Principal, entity: str) -> list[dict[str, Any]]:
 
 def _check_settings(p: Principal, es: schema.EntitySchema, settings: dict[str, Any]) -> None:
     """A view must be a valid list request for its author (unknown or unreadable fields fail now, not later)."""
-    from . import service
-
-    service.translate_filters(p, es, settings.get("filters") or [])
+    rules.translate_filters(p, es, settings.get("filters") or [])
     if settings.get("sort"):
-        service.index_field(p, es, settings["sort"].lstrip("-+"))
+        rules.index_field(p, es, settings["sort"].lstrip("-+"))
     for f in settings.get("facets") or []:
-        service.index_field(p, es, f)
+        rules.index_field(p, es, f)
 
 
 def create(p: Principal, entity: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -80,8 +78,6 @@ def create(p: Principal, entity: str, body: dict[str, Any]) -> dict[str, Any]:
     settings = {k: body.get(k) for k in ("q", "filters", "sort", "facets", "scope") if body.get(k) is not None}
     _check_settings(p, es, settings)
     if len(_views(p, es.entity)) >= MAX_VIEWS:
-        from ..core.errors import ValidationFailed
-
         raise ValidationFailed("INVALID_FILTER", reason=f"at most {MAX_VIEWS} saved views per list")
     v = SavedView(tenant_id=p.tenant_id, id=ids.new_id(), entity=es.entity, name=body["name"], shared=bool(body.get("shared")),
                   owner_id=p.user_id, settings=settings)

@@ -10,7 +10,7 @@ from .. import manifest
 from ..core import clock, context
 from ..core.errors import NotFound, ValidationFailed
 from ..core.observability import metric
-from ..db import audit, tx
+from ..db import audit, query, tx
 from ..org import service as org
 from .models import Tenant
 
@@ -94,7 +94,5 @@ def get_current() -> dict[str, Any]:
 
 
 def list_tenants(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-    from ..db import query
-
     items, nxt = query.page(Tenant, "PLATFORM#TENANTS", index="gsi2", limit=limit, cursor=cursor)
     return [out(t) for t in items if isinstance(t, Tenant)], nxt

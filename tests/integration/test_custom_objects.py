@@ -215,3 +215,60 @@ def test_given_definitions_when_wrong_then_every_problem_is_named(api, sales_tea
                                                        "title_field"}
     rep = api.call("POST", "/v1/objects", sales_team["tokens"]["rep1"], {**SUBSCRIPTION, "key": "mine"})
     assert rep.status_code == 403
+
+
+ORDER_UNDER_CUSTOMER = {
+    **{k: v for k, v in AD_ORDER.items() if k not in ("key", "label")}, "key": "ad_order", "label": "广告订单",
+    "parent": {"field": "customer", "cascade": ["transfer", "delete"]},
+}
+
+
+def test_given_orders_under_their_customer_then_related_lists_transfer_delete_and_restore_follow_the_customer(api, sales_team):
+    from tests.integration.test_round_trips import dynamodb_calls
+
+    t, admin = sales_team["tokens"], sales_team["admin"]
+    assert api.call("POST", "/v1/objects", admin, ORDER_UNDER_CUSTOMER).status_code == 201
+    cust = api.call("POST", "/v1/customers", t["rep1"], {"name": "华为技术有限公司"}).data
+    orders = [api.call("POST", "/v1/objects/ad_order/records", t["rep1"], {"title": f"订单{i}", "customer": cust["id"],
+                                                                         "total": 1000 * (i + 1)}).data for i in range(2)]
+    api.call("GET", f"/v1/customers/{cust['id']}", t["rep1"])  # warm
+    with dynamodb_calls() as calls:
+        r = api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep1"])
+    assert r.status_code == 200 and calls == ["GetItem", "Query"]  # the customer, then its whole collection
+    assert sorted(o["title"] for o in r.data["related"]["obj_ad_order"]) == ["订单0", "订单1"]
+    assert api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep2"]).status_code == 403
+    # transfer: the customer and the previous owner's orders move together
+    moved = api.call("POST", f"/v1/customers/{cust['id']}/transfer", t["manager"], {"to_user_id": sales_team["rep2"], "version": 1})
+    assert moved.status_code == 200, moved.data
+    assert {o["owner_id"] for o in api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep2"]).data["related"][
+        "obj_ad_order"]} == {sales_team["rep2"]}
+    # delete: the orders go to the bin with the customer and come back with it
+    api.call("DELETE", f"/v1/customers/{cust['id']}", t["manager"], headers={"If-Match": '"2"'})
+    assert api.call("GET", f"/v1/objects/ad_order/records/{orders[0]['id']}", t["rep2"]).status_code == 404
+    assert sorted(i["entity"] for i in api.call("GET", "/v1/recycle-bin", admin).data["items"]) == [
+        "customer", "obj_ad_order", "obj_ad_order"]
+    assert api.call("POST", f"/v1/recycle-bin/customer/{cust['id']}/restore", admin).status_code == 200
+    assert api.call("GET", f"/v1/objects/ad_order/records/{orders[0]['id']}", t["rep2"]).status_code == 200
+    assert api.call("GET", "/v1/recycle-bin", admin).data["items"] == []
+
+
+def test_given_a_custom_object_then_get_create_list_cost_the_round_trips_of_a_customer(api, objects):
+    from tests.integration.test_round_trips import dynamodb_calls
+
+    rep = objects["tokens"]["rep1"]
+    cust = api.call("POST", "/v1/customers", rep, {"name": "预热客户"}).data
+    api.call("POST", "/v1/objects/subscription/records", rep, {"customer_name": "预热", "start_date": "2026-01-01",
+                                                              "end_date": "2030-01-01"})
+    with dynamodb_calls() as create:
+        rec = api.call("POST", "/v1/objects/subscription/records", rep, {
+            "customer_name": "华为", "customer": cust["id"], "start_date": "2026-01-01", "end_date": "2030-01-01"},
+            headers={"Idempotency-Key": "rt-obj"}).data
+    # the reference is checked with one GetItem of the customer (a customer with a reference costs the same)
+    assert create == ["GetItem", "TransactWriteItems"]
+    api.pump()
+    with dynamodb_calls() as get:
+        api.call("GET", f"/v1/objects/subscription/records/{rec['id']}", rep)
+    assert get == ["GetItem"]
+    with dynamodb_calls() as listed:
+        page = api.call("GET", "/v1/objects/subscription/records?q=%E5%8D%8E%E4%B8%BA", rep)
+    assert page.data["total"] == 1 and listed == []

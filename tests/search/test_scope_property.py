@@ -3,7 +3,7 @@ returns is exactly what the permission rules allow (no leak, no loss) — on eve
 
 The org worlds and the first-principles reference model are the ones the permissions
 property tests use (tests/unit/test_permissions_property.py); the scope filter under test
-is the one the API builds (search.service.entity_query), executed inside the engine."""
+is the one the API builds (search.rules.entity_query), executed inside the engine."""
 from __future__ import annotations
 
 import itertools
@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from chalicelib.core.permissions import FieldAccess
 from chalicelib.engine.store import EntityRecord
 from chalicelib.search import documents, schema
-from chalicelib.search import service as search
+from chalicelib.search import rules as search
 from chalicelib.search.query import SearchRequest
 from tests.unit.test_permissions_property import NOW, ORDER, World, principals, ref_field, ref_record_access, worlds
 
