@@ -45,6 +45,12 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
             assert rec.status_code == 201, (d.name, rec.data)
             values[f"{d.name}_id"] = rec.data["id"]
             secrets |= {rec.data["id"], *body.values()}
+    obj = api.call("POST", "/v1/objects", a["admin"], {"key": "secret_orders", "label": "甲方秘单", "title_field": "title",
+                                                         "fields": [{"key": "title", "label": "主题", "type": "text"}]})
+    assert obj.status_code == 201, obj.data
+    orec = api.call("POST", "/v1/objects/secret_orders/records", a["admin"], {"title": "甲方机密订单"}).data
+    values.update({"object": "secret_orders", "type": "obj_secret_orders"})
+    secrets |= {"甲方秘单", "甲方机密订单", orec["id"]}
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers
