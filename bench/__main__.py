@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         results["cold_start"] = coldstart.measure(stack.token("rep1"), repetitions=args.cold_runs)
         with Client(app, stage_name="bench") as client:
             api = endpoints.ApiClient(stack, client.http)
+            print("bench: 1/6 cold start with 5 and with 30 record types …", file=sys.stderr, flush=True)
+            results["cold_start"]["by_record_types"] = coldstart.by_record_types(api, stack.token("ceo"),
+                                                                                repetitions=args.cold_runs)
             print("bench: 2/6 round trips per endpoint …", file=sys.stderr, flush=True)
             results["round_trips"] = endpoints.run(stack, api)
             print("bench: 3/6 API overhead over the raw GetItem …", file=sys.stderr, flush=True)

@@ -177,3 +177,45 @@ def measure(token: str, repetitions: int = 5) -> dict[str, Any]:
         },
         "import_profile": profile,
     }
+
+
+def _object(n: int) -> dict[str, Any]:
+    """A custom object of 8 fields of several types (what an admin typically defines)."""
+    return {"key": f"bench_{n:02d}", "label": f"自定义{n:02d}", "title_field": "title", "fields": [
+        {"key": "title", "label": "标题", "type": "text", "required": True, "searchable": True},
+        {"key": "amount", "label": "金额", "type": "money"}, {"key": "due", "label": "到期", "type": "date"},
+        {"key": "kind", "label": "类别", "type": "select", "options": [{"code": "a", "label": "甲"}, {"code": "b", "label": "乙"}]},
+        {"key": "owner_note", "label": "备注", "type": "textarea", "searchable": True},
+        {"key": "phone", "label": "电话", "type": "phone"}, {"key": "done", "label": "完成", "type": "boolean"},
+        {"key": "rows", "label": "明细", "type": "table", "columns": [{"key": "item", "label": "项", "type": "text"},
+                                                                    {"key": "qty", "label": "数量", "type": "number"}]}]}
+
+
+def by_record_types(api: Any, token: str, repetitions: int = 5) -> dict[str, Any]:
+    """Cold start (import + first request) of a super admin whose tenant has 5, then 30 record
+    types (the standard ones + custom objects): GET /v1/meta/records builds every type's
+    definition the caller may see, GET /v1/objects/<key>/records serves one of them."""
+    from chalicelib import manifest
+
+    standard = len(manifest.entities())
+    pycache = tempfile.mkdtemp(prefix="crm-bench-pyc-")
+    out: dict[str, Any] = {"standard_types": standard}
+    made = 0
+    try:
+        _run_child("/v1/health", None, pycache)
+        for total in (5, 30):
+            while standard + made < total:
+                r = api.call("ceo", "POST", "/v1/objects", _object(made))
+                if r.status_code != 201:
+                    raise RuntimeError(f"bench object: HTTP {r.status_code} {r.body[:200]}")
+                made += 1
+            meta = _variant("/v1/meta/records", token, repetitions, pycache)
+            one = _variant("/v1/objects/bench_00/records", token, repetitions, pycache)
+            out[str(total)] = {"meta_records": meta["median_s"] | {"total_cpu": meta["median_total_cpu_s"]},
+                               "object_list": one["median_s"] | {"total_cpu": one["median_total_cpu_s"]}}
+    finally:
+        shutil.rmtree(pycache, ignore_errors=True)
+    for view in ("meta_records", "object_list"):
+        a, b = out["5"][view]["total_cpu"], out["30"][view]["total_cpu"]
+        out[f"{view}_ratio_30_over_5"] = round(b / a, 3) if a else None
+    return out

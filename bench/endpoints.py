@@ -178,6 +178,21 @@ def run(stack: Stack, api: ApiClient) -> list[dict[str, Any]]:
         return lambda: api.call("rep1", "POST", "/v1/reminders", {"title": f"回访 {tag}-{i}", "remind_at": when,
                                                                   "link": {"entity": "customer", "id": target["id"]}})
 
+    # a custom object (an 8-field definition) to hold to the customer's costs
+    obj = api.call("ceo", "POST", "/v1/objects", {
+        "key": f"bench_rt_{tag}", "label": "基准对象", "title_field": "title",
+        "fields": [{"key": "title", "label": "标题", "type": "text", "required": True, "searchable": True},
+                   {"key": "amount", "label": "金额", "type": "money"}, {"key": "kind", "label": "类别", "type": "select",
+                                                                       "options": [{"code": "a", "label": "甲"}]}],
+        "grants": {"sales_rep": {"actions": ["create", "update", "list", "read"], "scope": "self"}}})
+    if obj.status_code != 201:
+        raise RuntimeError(f"setup object failed: {obj.status_code} {obj.body[:300]!r}")
+    records = f"/v1/objects/bench_rt_{tag}/records"
+    obj_target = json_body(api.call("rep1", "POST", records, {"title": f"基准记录 {tag}", "amount": 10}))
+
+    def post_obj(i: int):
+        return lambda: api.call("rep1", "POST", records, {"title": f"新记录 {tag}-{i}", "amount": i, "kind": "a"})
+
     one_tx = "1 transaction"
     endpoints = [
         (Endpoint("POST /v1/customers (name only)", "POST", "/v1/customers", "rep1", post_plain, one_tx,
@@ -193,6 +208,15 @@ def run(stack: Stack, api: ApiClient) -> list[dict[str, Any]]:
         (Endpoint("GET /v1/customers (sales manager: self + 2 reports)", "GET", "/v1/customers", "manager1", list_as("manager1")), {200}),
         (Endpoint("GET /v1/customers (sales director: self + 5 below)", "GET", "/v1/customers", "director", list_as("director")), {200}),
         (Endpoint("GET /v1/customers (super admin: all)", "GET", "/v1/customers", "ceo", list_as("ceo")), {200}),
+        (Endpoint("GET /v1/customers/{id}/related (customer 360)", "GET", "/v1/customers/{id}/related", "rep1",
+                  simple("rep1", f"/v1/customers/{target['id']}/related"), "1–2 round trips",
+                  lambda w: w["operations"] == ["GetItem", "Query"], "the customer + its whole related collection (gsi3)"), {200}),
+        (Endpoint("POST /v1/objects/{key}/records (custom object)", "POST", "/v1/objects/{key}/records", "rep1", post_obj, one_tx,
+                  lambda w: _only(w["operations"], "TransactWriteItems"), "a select field with inline options"), {201}),
+        (Endpoint("GET /v1/objects/{key}/records/{id} (custom object)", "GET", "/v1/objects/{key}/records/{id}", "rep1",
+                  simple("rep1", f"{records}/{obj_target['id']}"), "1 GetItem", lambda w: _only(w["operations"], "GetItem")), {200}),
+        (Endpoint("GET /v1/objects/{key}/records (custom object list)", "GET", "/v1/objects/{key}/records", "rep1",
+                  simple("rep1", records)), {200}),
         (Endpoint("DELETE /v1/customers/{id} (If-Match)", "DELETE", "/v1/customers/{id}", "manager1", delete_one), {204}),
         (Endpoint("GET /v1/me", "GET", "/v1/me", "rep1", simple("rep1", "/v1/me")), {200}),
         (Endpoint("GET /v1/notifications/unread-count", "GET", "/v1/notifications/unread-count", "rep1",

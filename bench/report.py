@@ -260,13 +260,34 @@ def markdown(r: dict[str, Any]) -> str:
         f"authenticated request {bf['first_request_cpu_s']:.3f} s = **{bf['total_cpu_s']:.3f} s CPU** "
         f"({bf['total_wall_s']:.3f} s wall); with GET /v1/health first: "
         f"{h['median_s']['import_cpu'] + h['median_s']['first_cpu']:.3f} s CPU | {bf['repetitions']} | {verdict(bf['meets_budget'])} |")
+    bt = cs.get("by_record_types")
+    if bt:
+        add(f"| Cold start does not grow with the number of record types | import + first GET /v1/meta/records (every type "
+            f"described) as super admin: {bt['5']['meta_records']['total_cpu']:.3f} s CPU with 5 types → "
+            f"{bt['30']['meta_records']['total_cpu']:.3f} s with 30 (×{bt['meta_records_ratio_30_over_5']}); first "
+            f"GET /v1/objects/<key>/records: {bt['5']['object_list']['total_cpu']:.3f} → {bt['30']['object_list']['total_cpu']:.3f} s "
+            f"(×{bt['object_list_ratio_30_over_5']}) | {bf['repetitions']} | reported |")
     add(f"| Get = 1 round trip | GET /v1/customers/{{id}}: {get['warm']['round_trips']} ({ops_str(get['warm']['operations'])}), "
         f"est. {units(get['warm']['est_rcu'], get['warm']['est_wcu'])} RCU/WCU | {get['warm']['repetitions']} | "
         f"{verdict(get['meets_budget'])} |")
     add(f"| Create with audit = 1 transaction | name only: {create['warm']['round_trips']} ({ops_str(create['warm']['operations'])}); "
         f"with 4 dictionary fields: {create_full['warm']['round_trips']} ({ops_str(create_full['warm']['operations'])}) | "
         f"{create['warm']['repetitions']} | {verdict(create['meets_budget'])} / {verdict(create_full['meets_budget'])} |")
-    add(f"| Customer 360 = 1–2 round trips | {NA_360} | — | n/a |")
+    c360 = by.get("GET /v1/customers/{id}/related (customer 360)")
+    if c360:
+        add(f"| Customer 360 = 1–2 round trips | GET /v1/customers/{{id}}/related: {c360['warm']['round_trips']} "
+            f"({ops_str(c360['warm']['operations'])}) — the related modules (contacts, deals…) arrive with later issues; "
+            f"custom objects under a customer are in it | {c360['warm']['repetitions']} | {verdict(c360['meets_budget'])} |")
+    else:
+        add(f"| Customer 360 = 1–2 round trips | {NA_360} | — | n/a |")
+    obj_get = by.get("GET /v1/objects/{key}/records/{id} (custom object)")
+    obj_post = by.get("POST /v1/objects/{key}/records (custom object)")
+    if obj_get and obj_post:
+        add(f"| A custom object costs what a customer costs | get {obj_get['warm']['round_trips']} "
+            f"({ops_str(obj_get['warm']['operations'])}) vs {get['warm']['round_trips']}; create "
+            f"{obj_post['warm']['round_trips']} ({ops_str(obj_post['warm']['operations'])}) vs {create['warm']['round_trips']}; "
+            f"list 0 vs 0 (search index) | {obj_get['warm']['repetitions']} | "
+            f"{verdict(bool(obj_get['meets_budget']) and bool(obj_post['meets_budget']))} |")
     for user, ratio in ratios.items():
         s0, s1 = sizes[0]["viewers"][user], sizes[1]["viewers"][user]
         add(f"| List page costs the same at 1k and 1M | {ratio['label']}: {s0['round_trips']} → {s1['round_trips']} round trips, "

@@ -18,6 +18,7 @@ from ..db import idempotency, keys, query, tx
 from ..db.base import plain
 from ..dictionaries import service as dictionaries
 from ..fields import service as fields
+from ..numbering import service as numbering
 from ..org import service as org
 from ..ports import events
 from ..search import documents, schema
@@ -223,6 +224,8 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
     _run(d.hooks.validate, wc)
 
     def do_create(extra: list[tx.Op], bind: Any) -> dict[str, Any]:
+        if d.features.numbering and d.features.number_field:  # 编号: drawn atomically; a retried create may leave a gap
+            wc.values[d.features.number_field] = numbering.draw(p.tenant_id, d.features.numbering)["number"]
         rec = store.new(p.tenant_id, d.entity, p.user_id, owner_id, wc.values, custom, parent=d.parent_of(wc.values))
         bind(rec.id)
         wc.record = rec
@@ -242,8 +245,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     p = org.principal()
     rec = load(d, p, record_id, "update")
     changes = dict(changes)
-    custom_in = changes.pop("custom", None)
-    custom_given = "custom" in changes or custom_in is not None
+    custom_in = changes.pop("custom", None)  # null or {} leaves the custom values as they are
     _refuse_read_only(d, changes)
     p.require_writable(d.module, list(changes))
     r = TenantResolver(p)
@@ -251,7 +253,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     before = rec.values()
     data = {**(rec.data or {}), **clean}
     data = {k: v for k, v in data.items() if v is not None}
-    custom = _custom(d, p, custom_in or {}, plain(rec.custom or {}), r) if custom_given else None
+    custom = _custom(d, p, custom_in, plain(rec.custom or {}), r) if custom_in else None
     wc = WriteContext(p, d, rec, "update", data, before)
     _run(d.hooks.validate, wc)
     old_data = plain(rec.data or {})

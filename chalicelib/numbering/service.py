@@ -57,6 +57,14 @@ def _rule(tenant: str, rule_key: str) -> NumberingRule:
         raise NotFound("entity.numbering_rule") from None
 
 
+def exists(tenant: str, rule_key: str) -> bool:
+    try:
+        _rule(tenant, rule_key)
+    except NotFound:
+        return False
+    return True
+
+
 def format_number(rule: NumberingRule, when: datetime, seq: int) -> str:
     date = when.strftime(_DATE[rule.date_format]) if _DATE[rule.date_format] else ""
     return f"{rule.prefix}{date}{seq:0{int(rule.seq_width)}d}"

@@ -26,6 +26,7 @@ class ObjectDefinition(Versioned, discriminator="OBJDEF"):
     title_field = UnicodeAttribute()
     card_fields = JSONAttribute(default=list)
     parent = JSONAttribute(null=True)  # {"field": <reference field>, "cascade": ["transfer", "delete"]}; fixed at creation
+    numbering = JSONAttribute(null=True)  # {"field": <text field>, "rule": <numbering rule>}
     active = BooleanAttribute(default=True)
 
     def values(self) -> dict:

@@ -13,14 +13,14 @@ FieldType = Literal[TYPES]  # type: ignore[valid-type]
 
 
 class OptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
     code: str = Field(min_length=1, max_length=40)
     label: str = Field(min_length=1, max_length=60)
     label_en: str | None = Field(None, max_length=60)
 
 
 class FieldIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
     key: str = Field(pattern=KEY, description="stable key; the field's name in bodies, filters and sort")
     label: str = Field(min_length=1, max_length=60, description="显示名称")
     label_en: str | None = Field(None, max_length=60)
@@ -47,20 +47,26 @@ class FieldIn(BaseModel):
 
 
 class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     actions: list[Literal[tuple(ACTIONS)]] = Field(max_length=20)  # type: ignore[valid-type]
     scope: Scope = Scope.SELF
 
 
 class ParentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     field: str = Field(description="a required reference field with a fixed record type, e.g. customer")
     cascade: list[Literal["transfer", "delete"]] = Field(default_factory=list, description="the parent's transfer / delete "
                                                                                            "(and restore) carry to the record")
 
 
+class NumberingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+    field: str = Field(description="a text field; it becomes read-only")
+    rule: str = Field(max_length=40, description="a numbering rule key (PUT /v1/numbering-rules/{key})")
+
+
 class ObjectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
     key: str = Field(pattern=KEY, description="the object's key: /v1/objects/{key}/records")
     label: str = Field(min_length=1, max_length=40)
     label_en: str | None = Field(None, max_length=40)
@@ -69,10 +75,11 @@ class ObjectIn(BaseModel):
     card_fields: list[str] = Field(default_factory=list, max_length=5, description="shown under the title in global search")
     grants: dict[str, GrantIn] = Field(default_factory=dict, description="role id -> actions and data scope on this object")
     parent: ParentIn | None = Field(None, description="list the records under the record a reference field names (its related list)")
+    numbering: NumberingIn | None = Field(None, description="fill a text field with the next number of a numbering rule on create")
 
 
 class ObjectPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
     label: str = Field(None, min_length=1, max_length=40)  # type: ignore[assignment]
     label_en: str | None = Field(None, max_length=40)
     fields: list[FieldIn] = Field(None, min_length=1, max_length=100,  # type: ignore[assignment]
@@ -85,6 +92,7 @@ class ObjectPatch(BaseModel):
 
 
 class ObjectOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     key: str
     type: str = Field(description="the record type's name elsewhere (search groups, logs, references): obj_<key>")
     label: str
@@ -93,29 +101,31 @@ class ObjectOut(BaseModel):
     title_field: str
     card_fields: list[str] = []
     parent: dict[str, Any] | None = None
+    numbering: dict[str, Any] | None = None
     active: bool
     version: int
     updated_at: str
 
 
 class ObjectList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[ObjectOut]
 
 
 class RecordIn(BaseModel):
     """A record of a custom object: its fields by key (see GET /v1/objects/{key}), plus owner_id."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     owner_id: str | None = Field(None, description="负责人; defaults to the caller")
 
 
 class RecordPatch(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     version: int | None = None
 
 
 class RecordOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     id: str
     owner_id: str
     access: Literal["read", "write"]
@@ -131,6 +141,7 @@ class RecordHit(RecordOut):
 
 
 class RecordPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[RecordHit]
     next_cursor: str | None = None
     total: int = 0
@@ -138,12 +149,13 @@ class RecordPage(BaseModel):
 
 
 class RelatedOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     record: RecordOut
     related: dict[str, list[dict[str, Any]]] = Field(description="related type -> records I may read")
 
 
 class FieldMeta(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
     key: str
     type: str
     label: str
@@ -152,6 +164,7 @@ class FieldMeta(BaseModel):
 
 
 class RecordTypeMeta(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     type: str
     label: str
     module: str
@@ -166,4 +179,5 @@ class RecordTypeMeta(BaseModel):
 
 
 class RecordTypeList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[RecordTypeMeta]

@@ -20,6 +20,7 @@ from ..engine import fieldtypes, registry, store
 from ..engine import service as engine
 from ..engine.definition import EntityDef, Features, Hooks, WriteContext
 from ..notifications import service as notifications
+from ..numbering import service as numbering
 from ..org import service as org
 from ..ports import scheduler
 from ..search import schema
@@ -41,8 +42,8 @@ _cache: TenantCache[dict[str, ObjectDefinition]] = TenantCache(_load, lambda: ge
 _defs: dict[tuple[str, str, int], EntityDef] = {}
 
 
-def _spec(f: dict[str, Any]) -> fieldtypes.FieldSpec:
-    return fieldtypes.FieldSpec(
+def _spec(f: dict[str, Any], readonly: bool = False) -> fieldtypes.FieldSpec:
+    return fieldtypes.FieldSpec(readonly=readonly,
         key=f["key"], type=f["type"], label=(f["label"], f.get("label_en") or f["label"]), required=bool(f.get("required")),
         unique=bool(f.get("unique")), default=f.get("default"), min=f.get("min"), max=f.get("max"), min_length=f.get("min_length"),
         max_length=f.get("max_length"), precision=f.get("precision"), dictionary=f.get("dictionary"), entity=f.get("entity"),
@@ -58,10 +59,12 @@ def definition_of(o: ObjectDefinition) -> EntityDef:
     if key not in _defs:
         _defs[key] = EntityDef(
             name=f"{PREFIX}{o.key}", module=f"{MODULE}.{o.key}", label=(o.label, o.label_en or o.label),
-            fields=tuple(_spec(f) for f in o.fields), event_module=MODULE, title_field=o.title_field,
+            fields=tuple(_spec(f, readonly=f["key"] == (o.numbering or {}).get("field")) for f in o.fields), event_module=MODULE,
+            title_field=o.title_field,
             card_fields=tuple(o.card_fields or ()), actions=RECORD_ACTIONS, custom=True, object_key=o.key,
             parent_field=(o.parent or {}).get("field"), parent_cascade=tuple((o.parent or {}).get("cascade") or ()),
-            features=Features(custom_fields=False),
+            features=Features(custom_fields=False, numbering=(o.numbering or {}).get("rule"),
+                              number_field=(o.numbering or {}).get("field")),
             index_slots={f["key"]: f["slot"] for f in o.fields if f.get("slot")}, version=int(o.version or 0),
             hooks=Hooks(after_write=_sync_reminders, on_delete=_sync_reminders, on_restore=_sync_reminders))
     return _defs[key]
@@ -89,7 +92,7 @@ def require(key: str) -> EntityDef:
 def out(o: ObjectDefinition) -> dict[str, Any]:
     return {"key": o.key, "type": f"{PREFIX}{o.key}", "label": o.label, "label_en": o.label_en, "fields": plain(o.fields),
             "title_field": o.title_field, "card_fields": list(o.card_fields or []), "parent": plain(o.parent),
-            "active": bool(o.active),
+            "numbering": plain(o.numbering), "active": bool(o.active),
             "version": o.version, "updated_at": o.updated_at}
 
 
@@ -175,10 +178,17 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
         f = next((f for f in body["fields"] if f["key"] == parent["field"]), None)
         if f is None or f["type"] != "reference" or not f.get("entity") or not f.get("required"):
             raise ValidationFailed(details=[fieldtypes.error("parent.field", "invalid", "object.parent_field")])
+    numbered = body.get("numbering")
+    if numbered:
+        f = next((f for f in body["fields"] if f["key"] == numbered["field"]), None)
+        if f is None or f["type"] != "text":
+            raise ValidationFailed(details=[fieldtypes.error("numbering.field", "invalid", "object.number_field")])
+        if not numbering.exists(p.tenant_id, numbered["rule"]):
+            raise ValidationFailed(details=[fieldtypes.error("numbering.rule", "not_found", "object.number_rule")])
     grants = body.get("grants") or {"admin": {"actions": list(RECORD_ACTIONS), "scope": "all"}}
     o = ObjectDefinition(tenant_id=p.tenant_id, key=key, label=body["label"], label_en=body.get("label_en"),
                          fields=_with_slots(body["fields"], None), title_field=body["title_field"],
-                         card_fields=body.get("card_fields") or [], parent=parent, active=True)
+                         card_fields=body.get("card_fields") or [], parent=parent, numbering=numbered, active=True)
     o.pk, o.sk = definitions_pk(p.tenant_id), key
     changes.stamp(o, p.user_id, new=True)
     role_ops = org.grant_ops(p.tenant_id, p.user_id, f"{MODULE}.{key}", {r: dict(g) for r, g in grants.items()})

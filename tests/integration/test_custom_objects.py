@@ -272,3 +272,20 @@ def test_given_a_custom_object_then_get_create_list_cost_the_round_trips_of_a_cu
     with dynamodb_calls() as listed:
         page = api.call("GET", "/v1/objects/subscription/records?q=%E5%8D%8E%E4%B8%BA", rep)
     assert page.data["total"] == 1 and listed == []
+
+
+def test_given_a_numbering_rule_then_each_record_gets_the_next_number_and_cannot_change_it(api, sales_team):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    body = {"key": "po", "label": "采购单", "title_field": "title", "numbering": {"field": "po_no", "rule": "order"},
+            "fields": [{"key": "title", "label": "主题", "type": "text", "required": True},
+                       {"key": "po_no", "label": "单号", "type": "text", "unique": True}],
+            "grants": {"sales_rep": {"actions": ["create", "update", "list", "read"], "scope": "self"}}}
+    assert api.call("POST", "/v1/objects", admin, {**body, "numbering": {"field": "po_no", "rule": "nope"}}).status_code == 422
+    assert api.call("POST", "/v1/objects", admin, body).status_code == 201
+    first = api.call("POST", "/v1/objects/po/records", rep, {"title": "办公用品"}).data
+    second = api.call("POST", "/v1/objects/po/records", rep, {"title": "服务器"}).data
+    assert first["po_no"].startswith("DD") and second["po_no"] != first["po_no"]
+    assert int(second["po_no"][-4:]) == int(first["po_no"][-4:]) + 1
+    r = api.call("PATCH", f"/v1/objects/po/records/{first['id']}", rep, {"po_no": "DD1", "version": 1})
+    assert r.status_code == 422 and r.data["details"][0]["type"] == "read_only"
+    assert api.call("POST", "/v1/objects/po/records", rep, {"title": "x", "po_no": "DD9"}).status_code == 422
