@@ -87,6 +87,7 @@ def install() -> None:
         defs = entities()
         registry.install(defs)
         registry.install_custom(objects.find, objects.every)
+        approvals.register_provider(engine.approval_hooks)
         from .db import records
 
         records.install([c for m in MODULES for c in m.records], {e: fn for m in MODULES for e, fn in m.restore_hooks.items()})

@@ -38,6 +38,25 @@ def register(entity: str, status_hook: StatusHook, data_of: DataOf | None = None
         _data_of[entity.upper()] = data_of
 
 
+_providers: list[Callable[[str], tuple[StatusHook, DataOf] | None]] = []
+
+
+def register_provider(provider: Callable[[str], tuple[StatusHook, DataOf] | None]) -> None:
+    """Hooks for record types known only at run time (the record engine's, custom objects included)."""
+    _providers[:] = [provider]
+
+
+def _hook_of(entity: str) -> tuple[StatusHook | None, DataOf | None]:
+    entity = entity.upper()
+    if entity in _hooks:
+        return _hooks[entity], _data_of.get(entity)
+    for provider in _providers:
+        found = provider(entity)
+        if found:
+            return found
+    return None, None
+
+
 def registered() -> list[str]:
     """Record types whose status follows their approval (installed by the manifest)."""
     return sorted(_hooks)
@@ -45,7 +64,7 @@ def registered() -> list[str]:
 
 def data_reader(entity: str) -> DataOf | None:
     """How to read `entity`'s record again (its current values), when it registered one."""
-    return _data_of.get(entity.upper())
+    return _hook_of(entity)[1]
 
 
 UNCHANGED: Any = object()  # an action's answer when it changes nothing (a replay): no commit
@@ -107,7 +126,7 @@ def commit(c: Change, *, new: bool = False) -> None:
         changes.stamp(inst, c.actor)
         first = [tx.put(inst)]
     status_ops: list[tx.Op] = []
-    hook = _hooks.get(inst.record["entity"].upper())
+    hook = _hook_of(inst.record["entity"])[0]
     if hook and c.status_changed:
         status_ops = hook(inst.tenant_id, inst.record["id"], RECORD_STATUS[inst.status], c.actor, inst.id)
     tx.write([*first, *c.ops, *status_ops])

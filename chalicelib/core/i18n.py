@@ -103,6 +103,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "object.parent_field": {"zh-CN": "上级字段应为必填、且关联固定记录类型的关联字段", "en": "The parent field must be a required reference to one record type"},
     "object.number_field": {"zh-CN": "编号字段应为文本字段", "en": "The number field must be a text field"},
     "object.number_rule": {"zh-CN": "编号规则不存在", "en": "No such numbering rule"},
+    "object.reserved_key": {"zh-CN": "该字段键为系统保留", "en": "This field key is reserved"},
     "object.title_field": {"zh-CN": "标题字段应为文本字段", "en": "The title field must be a text field"},
     "field.role": {"zh-CN": "角色不存在", "en": "No such role"},
     "field.read_only": {"zh-CN": "该字段由系统维护，不能直接修改", "en": "This field is maintained by the system"},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from ..approvals.schemas import SubmitOptions
 from ..core.api import ApiRequest, Lazy, route
 from ..search.schemas import ListQuery
 from . import models, service
@@ -54,6 +55,12 @@ def blueprint(d: EntityDef) -> Blueprint:
            response=m("related"))
     def related(req: ApiRequest, **path: str) -> dict:
         return service.related(d, path[pid])
+
+    if d.features.approval:
+        @route(bp, f"{base}/{ident}/submit", "POST", summary=f"Submit for approval (提交审批): {label}", tag=tag,
+               body=SubmitOptions, response=m("out"))
+        def submit(req: ApiRequest, **path: str) -> dict:
+            return service.submit(d, path[pid], req.body.model_dump(mode="json"))
 
     if d.features.transfer:
         @route(bp, f"{base}/{ident}/transfer", "POST", summary=f"Transfer to another owner (转移): {label}", tag=tag,

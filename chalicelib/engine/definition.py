@@ -16,6 +16,17 @@ from typing import Any
 
 from .fieldtypes import FieldSpec
 
+APPROVAL_STATUSES = (("none", "未提交", "Not submitted"), ("pending", "审核中", "In review"), ("approved", "已通过", "Approved"),
+                     ("rejected", "已拒绝", "Rejected"), ("withdrawn", "已撤回", "Withdrawn"))
+
+
+def approval_fields() -> tuple[FieldSpec, ...]:
+    """The read-only fields a record type with `Features.approval` carries: its approval's status
+    (kept by the approval engine in the same transaction as each decision) and instance."""
+    return (FieldSpec("approval_status", "select", ("审批状态", "Approval status"), default="none", readonly=True,
+                      options=APPROVAL_STATUSES),
+            FieldSpec("approval_id", "text", ("审批编号", "Approval"), readonly=True, filterable=False, sortable=False))
+
 # what a hook receives: the engine's view of one write
 HookFn = Callable[["WriteContext"], None]
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import clock
+from ..approvals import service as approvals
+from ..core import clock, i18n
 from ..core.errors import Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import ALL_OWNERS, Principal
@@ -241,9 +242,15 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
     return idempotency.run(p.tenant_id, p.user_id, idempotency_key, body, d.entity, do_create, replay)
 
 
+def _not_in_review(d: EntityDef, rec: store.EntityRecord) -> None:
+    if d.features.approval and (rec.data or {}).get("approval_status") == "pending":
+        raise ValidationFailed("INVALID_STATE", reason=i18n.text("approval.status.running", fieldtypes.locale()))
+
+
 def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
     p = org.principal()
     rec = load(d, p, record_id, "update")
+    _not_in_review(d, rec)
     changes = dict(changes)
     custom_in = changes.pop("custom", None)  # null or {} leaves the custom values as they are
     _refuse_read_only(d, changes)
@@ -399,6 +406,50 @@ def transfer_all(d: EntityDef, tenant_id: str, from_user_id: str, to_user_id: st
                 moved += 1
         if not cursor:
             return moved
+
+
+# ---- approvals ---------------------------------------------------------------------------------
+def submit(d: EntityDef, record_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    """提交审批: the record goes to the enabled flow of its type's business type (a rejected or
+    withdrawn one is resubmitted from the start, with its current values)."""
+    p = org.principal()
+    if not d.features.approval:
+        raise NotFound(d.name_key)
+    rec = load(d, p, record_id, "update")
+    status = (rec.data or {}).get("approval_status") or "none"
+    if status in ("pending", "approved"):
+        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"approval.status.{'running' if status == 'pending' else status}",
+                                                                 fieldtypes.locale()))
+    if status in ("rejected", "withdrawn") and (rec.data or {}).get("approval_id"):
+        approvals.resubmit(str(rec.data["approval_id"]), "start", options.get("comment"))
+    else:
+        title = str(plain((rec.data or {}).get(d.title_field)) or d.label_in(fieldtypes.locale()))
+        approvals.submit({"entity": d.entity, "id": rec.id, "title": title}, d.features.approval, plain(rec.data or {}), options)
+    return out(d, store.get(p.tenant_id, d.entity, rec.id, d.name_key, consistent=True), p)
+
+
+def approval_hooks(entity: str) -> tuple[Any, Any] | None:
+    """The approval engine's hooks for a record type with Features.approval (standard or custom):
+    the record's approval status follows its instance in the same transaction."""
+    d = registry.find(entity)
+    if d is not None and not d.features.approval:
+        return None
+    if d is None and not entity.lower().startswith(registry.CUSTOM_PREFIX):
+        return None
+
+    def status_ops(tenant_id: str, record_id: str, status: str, actor: str, instance_id: str) -> list[tx.Op]:
+        td = registry.find(entity, tenant_id)
+        if td is None or not td.features.approval:
+            return []
+        rec = store.get(tenant_id, td.entity, record_id, td.name_key, consistent=True)
+        data = {**(rec.data or {}), "approval_status": status, "approval_id": instance_id}
+        return store.update_ops(rec, actor, data, None, action=f"approval_{status}", parent=td.parent_of(data))
+
+    def data_of(tenant_id: str, record_id: str) -> dict[str, Any]:
+        td = registry.find(entity, tenant_id)
+        return plain(store.get(tenant_id, td.entity, record_id, td.name_key).data or {}) if td else {}
+
+    return status_ops, data_of
 
 
 def title_of(tenant_id: str, entity: str, record_id: str) -> str | None:

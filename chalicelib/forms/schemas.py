@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from ..approvals.schemas import ExtraNode
+from ..approvals.schemas import ExtraNode, SubmitOptions
 from ..core.pagination import Page, PageQuery
 from ..fields.schemas import KEY_PATTERN, Option
 
@@ -126,11 +126,8 @@ class ApplicationPatch(_Strict):
     version: int | None = None
 
 
-class ApplicationSubmitIn(_Strict):
-    approvers: dict[str, list[str]] = Field(default_factory=dict)
-    extra_nodes: list[ExtraNode] = Field(default_factory=list, max_length=10, description="free flows: nodes the applicant adds")
-    cc_user_ids: list[str] = Field(default_factory=list, max_length=50)
-    comment: str | None = Field(None, max_length=2000)
+class ApplicationSubmitIn(SubmitOptions):
+    """What the applicant chooses when submitting (the approval engine's submit options)."""
 
 
 class ApplicationOut(_Out):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from ..approvals.schemas import SubmitOptions
 from ..core.api import ApiRequest, route
 from ..core.errors import NotFound
 from ..engine import service as engine
@@ -84,6 +85,12 @@ def transfer_record(req: ApiRequest, object: str, record_id: str) -> dict:  # no
 def set_team(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
     members = [m.model_dump() for m in req.body.members]
     return engine.set_team(service.require(object), record_id, members, req.expected_version(req.body.version))
+
+
+@route(bp, RECORDS + "/{record_id}/submit", "POST", summary="Submit a record of a custom object for approval (提交审批)", tag=TAG,
+       body=SubmitOptions, response=s.RecordOut)
+def submit_record(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
+    return engine.submit(service.require(object), record_id, req.body.model_dump(mode="json"))
 
 
 @route(bp, RECORDS + "/{record_id}/related", summary="A record of a custom object with every related list I may read", tag=TAG,

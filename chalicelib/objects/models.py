@@ -27,6 +27,7 @@ class ObjectDefinition(Versioned, discriminator="OBJDEF"):
     card_fields = JSONAttribute(default=list)
     parent = JSONAttribute(null=True)  # {"field": <reference field>, "cascade": ["transfer", "delete"]}; fixed at creation
     numbering = JSONAttribute(null=True)  # {"field": <text field>, "rule": <numbering rule>}
+    approval = BooleanAttribute(default=False)  # submitted to the flow of business type obj:<key>
     active = BooleanAttribute(default=True)
 
     def values(self) -> dict:

@@ -76,6 +76,8 @@ class ObjectIn(BaseModel):
     grants: dict[str, GrantIn] = Field(default_factory=dict, description="role id -> actions and data scope on this object")
     parent: ParentIn | None = Field(None, description="list the records under the record a reference field names (its related list)")
     numbering: NumberingIn | None = Field(None, description="fill a text field with the next number of a numbering rule on create")
+    approval: bool = Field(False, description="records are submitted to the approval flow of business type obj:<key> "
+                                              "(read-only approval_status / approval_id fields follow it)")
 
 
 class ObjectPatch(BaseModel):
@@ -102,6 +104,7 @@ class ObjectOut(BaseModel):
     card_fields: list[str] = []
     parent: dict[str, Any] | None = None
     numbering: dict[str, Any] | None = None
+    approval: bool = False
     active: bool
     version: int
     updated_at: str

@@ -18,7 +18,7 @@ from ..db import changes
 from ..db.base import Item, plain
 from ..engine import fieldtypes, registry, store
 from ..engine import service as engine
-from ..engine.definition import EntityDef, Features, Hooks, WriteContext
+from ..engine.definition import EntityDef, Features, Hooks, WriteContext, approval_fields
 from ..notifications import service as notifications
 from ..numbering import service as numbering
 from ..org import service as org
@@ -31,6 +31,8 @@ PREFIX = registry.CUSTOM_PREFIX
 RECORD_ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")
 UNIQUE_TYPES = ("text", "number", "mobile", "email", "phone", "url")
 KIND = "record_due"
+RESERVED = {"id", "owner_id", "custom", "team", "access", "version", "created_at", "created_by", "updated_at", "updated_by",
+            "highlight", "approval_status", "approval_id", "object"}  # what every record carries besides its fields
 
 
 # ---- definitions, cached per container --------------------------------------------------------
@@ -59,12 +61,13 @@ def definition_of(o: ObjectDefinition) -> EntityDef:
     if key not in _defs:
         _defs[key] = EntityDef(
             name=f"{PREFIX}{o.key}", module=f"{MODULE}.{o.key}", label=(o.label, o.label_en or o.label),
-            fields=tuple(_spec(f, readonly=f["key"] == (o.numbering or {}).get("field")) for f in o.fields), event_module=MODULE,
+            fields=(*(_spec(f, readonly=f["key"] == (o.numbering or {}).get("field")) for f in o.fields),
+                    *(approval_fields() if o.approval else ())), event_module=MODULE,
             title_field=o.title_field,
             card_fields=tuple(o.card_fields or ()), actions=RECORD_ACTIONS, custom=True, object_key=o.key,
             parent_field=(o.parent or {}).get("field"), parent_cascade=tuple((o.parent or {}).get("cascade") or ()),
             features=Features(custom_fields=False, numbering=(o.numbering or {}).get("rule"),
-                              number_field=(o.numbering or {}).get("field")),
+                              number_field=(o.numbering or {}).get("field"), approval=f"obj:{o.key}" if o.approval else None),
             index_slots={f["key"]: f["slot"] for f in o.fields if f.get("slot")}, version=int(o.version or 0),
             hooks=Hooks(after_write=_sync_reminders, on_delete=_sync_reminders, on_restore=_sync_reminders))
     return _defs[key]
@@ -92,7 +95,7 @@ def require(key: str) -> EntityDef:
 def out(o: ObjectDefinition) -> dict[str, Any]:
     return {"key": o.key, "type": f"{PREFIX}{o.key}", "label": o.label, "label_en": o.label_en, "fields": plain(o.fields),
             "title_field": o.title_field, "card_fields": list(o.card_fields or []), "parent": plain(o.parent),
-            "numbering": plain(o.numbering), "active": bool(o.active),
+            "numbering": plain(o.numbering), "approval": bool(o.approval), "active": bool(o.active),
             "version": o.version, "updated_at": o.updated_at}
 
 
@@ -121,6 +124,8 @@ def _problems(p: Principal, key: str, fields: list[dict[str, Any]], title_field:
         errors += fieldtypes.spec_problems(_spec(f), path)
         if f["key"] in seen:
             errors.append(fieldtypes.error(f"{path}.key", "duplicate", "field.duplicate_key"))
+        if f["key"] in RESERVED:
+            errors.append(fieldtypes.error(f"{path}.key", "reserved", "object.reserved_key"))
         seen.add(f["key"])
         if f["key"] in known and known[f["key"]]["type"] != f["type"]:
             errors.append(fieldtypes.error(f"{path}.type", "immutable", "object.type_fixed"))
@@ -188,7 +193,8 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     grants = body.get("grants") or {"admin": {"actions": list(RECORD_ACTIONS), "scope": "all"}}
     o = ObjectDefinition(tenant_id=p.tenant_id, key=key, label=body["label"], label_en=body.get("label_en"),
                          fields=_with_slots(body["fields"], None), title_field=body["title_field"],
-                         card_fields=body.get("card_fields") or [], parent=parent, numbering=numbered, active=True)
+                         card_fields=body.get("card_fields") or [], parent=parent, numbering=numbered,
+                         approval=bool(body.get("approval")), active=True)
     o.pk, o.sk = definitions_pk(p.tenant_id), key
     changes.stamp(o, p.user_id, new=True)
     role_ops = org.grant_ops(p.tenant_id, p.user_id, f"{MODULE}.{key}", {r: dict(g) for r, g in grants.items()})

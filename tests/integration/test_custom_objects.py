@@ -289,3 +289,31 @@ def test_given_a_numbering_rule_then_each_record_gets_the_next_number_and_cannot
     r = api.call("PATCH", f"/v1/objects/po/records/{first['id']}", rep, {"po_no": "DD1", "version": 1})
     assert r.status_code == 422 and r.data["details"][0]["type"] == "read_only"
     assert api.call("POST", "/v1/objects/po/records", rep, {"title": "x", "po_no": "DD9"}).status_code == 422
+
+
+def test_given_an_object_with_approval_when_a_rep_submits_then_the_status_follows_the_real_execution(api, sales_team):
+    admin, rep, manager = sales_team["admin"], sales_team["tokens"]["rep1"], sales_team["tokens"]["manager"]
+    assert api.call("POST", "/v1/objects", admin, {
+        "key": "discount", "label": "特价申请", "title_field": "title", "approval": True,
+        "fields": [{"key": "title", "label": "主题", "type": "text", "required": True},
+                   {"key": "rate", "label": "折扣", "type": "percent", "required": True}],
+        "grants": {"sales_rep": {"actions": ["create", "update", "list", "read"], "scope": "self"},
+                   "sales_manager": {"actions": ["list", "read"], "scope": "self_and_subordinates"}}}).status_code == 201
+    rec = api.call("POST", "/v1/objects/discount/records", rep, {"title": "华为 8 折", "rate": 80}).data
+    assert rec["approval_status"] == "none"
+    missing = api.call("POST", f"/v1/objects/discount/records/{rec['id']}/submit", rep, {})
+    assert missing.status_code == 422 and missing.data["code"] == "APPROVAL_FLOW_MISSING"
+    flow = api.call("POST", "/v1/approval-flows", admin, {"name": "特价审批", "business_type": "obj:discount", "enabled": True,
+                                                          "nodes": [{"id": "sup", "name": "直属上级",
+                                                                     "approvers": {"type": "supervisor", "level": 1}}]})
+    assert flow.status_code == 201, flow.data
+    sent = api.call("POST", f"/v1/objects/discount/records/{rec['id']}/submit", rep, {"comment": "请批准"})
+    assert sent.status_code == 200, sent.data
+    assert sent.data["approval_status"] == "pending" and sent.data["approval_id"]
+    frozen = api.call("PATCH", f"/v1/objects/discount/records/{rec['id']}", rep, {"rate": 70, "version": sent.data["version"]})
+    assert frozen.status_code == 422 and frozen.data["code"] == "INVALID_STATE"
+    assert api.call("POST", f"/v1/approvals/{sent.data['approval_id']}/approve", manager, {}).status_code == 200
+    done = api.call("GET", f"/v1/objects/discount/records/{rec['id']}", rep).data
+    assert done["approval_status"] == "approved"
+    log = [e["action"] for e in api.call("GET", f"/v1/records/obj_discount/{rec['id']}/logs", rep).data["items"]]
+    assert log[0] == "approval_approved" and {"approval_pending", "approval.submit", "approval.approve"} <= set(log)
