@@ -18,7 +18,8 @@ _ids = itertools.count(1)
 def cust(tenant: str, name: str, owner: str = "u1", version: int = 1, created: str | None = None, team=None, custom=None,
          **fields) -> EntityRecord:
     n = next(_ids)
-    c = EntityRecord(tenant_id=tenant, entity="CUSTOMER", id=f"c{n:05d}", owner_id=owner, data={"name": name, **fields},
+    c = EntityRecord(tenant_id=tenant, entity="CUSTOMER", id=f"c{n:05d}", owner_id=owner,
+                     data={"name": name, "deal_status": "none", "locked": False, **fields},  # the defaults a create stores
                      custom=custom or {}, created_at=created or f"2026-01-01T00:00:{n % 60:02d}.000Z", created_by=owner,
                      updated_at="2026-01-02T00:00:00.000Z", updated_by=owner, team=team or {})
     c.version = version
