@@ -106,7 +106,7 @@ def install() -> None:
             access[d.name] = _log_access_of(d)
         for m in MODULES:
             access.update(m.audit_access)
-        audit.install_access(access, objects.log_access)
+        audit.install_access(access, objects.log_access, engine.shape_log)
         session.configure(org.check_session, org.principal)
         _installed = True
 

@@ -34,8 +34,10 @@ def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
     if drop:
         index.drop_tenant(tenant_id)
     totals = {"indexed": 0, "deleted": 0, "skipped": 0, "records": 0}
+    # what the index holds before the scan: a record the stream indexes meanwhile is not pruned
+    before = {entity: index.versions(tenant_id, entity) for entity in schema.schemas()}
     live: dict[str, set[str]] = {}  # index entity (CUSTOMER, OBJECT …) -> ids that exist
-    for d in registry.every(tenant_id):
+    for d in registry.every(tenant_id, include_hidden=True):
         seen = live.setdefault(engine.search_schema(d).entity, set())
         cursor = None
         while True:
@@ -47,9 +49,9 @@ def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
             totals["records"] += len(recs)
             if not cursor:
                 break
-    for entity in schema.schemas():
+    for entity, versions in before.items():
         ids = live.get(entity, set())
-        stale = [IndexOp("delete", entity, tenant_id, i, v + 1) for i, v in index.versions(tenant_id, entity).items() if i not in ids]
+        stale = [IndexOp("delete", entity, tenant_id, i, v + 1) for i, v in versions.items() if i not in ids]
         for k, v in index.bulk(stale).items():
             totals[k] += v
     index.refresh()

@@ -18,10 +18,24 @@ _access: dict[str, Callable[[str], None]] = {}
 _fallback: list[Callable[[str, str], bool]] = []  # (entity, record id) -> True if it checked (custom objects)
 
 
-def install_access(access: dict[str, Callable[[str], None]], fallback: Callable[[str, str], bool] | None = None) -> None:
+_shaper: list[Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]]] = []  # field rules on logged values
+
+
+def install_access(access: dict[str, Callable[[str], None]], fallback: Callable[[str, str], bool] | None = None,
+                   shaper: Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> None:
+    """Who may read a record's log besides audit admins, and how the caller's field rules apply
+    to the values a log entry holds (hidden fields absent, masked ones masked)."""
     _access.clear()
     _access.update(access)
     _fallback[:] = [fallback] if fallback else []
+    _shaper[:] = [shaper] if shaper else []
+
+
+def _shaped(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    for e in entries:
+        for shape in _shaper:
+            e["changes"] = shape(e["entity"], e["changes"])
+    return entries
 
 
 def access_entities() -> list[str]:
@@ -39,7 +53,7 @@ def record_log(entity: str, record_id: str, limit: int, cursor: str | None) -> t
             p.require(MODULE, "list")
     # always the caller's own tenant partition: another tenant's id finds nothing
     items, nxt = query.page(AuditEntry, keys.k(p.tenant_id, "LOG", entity.upper(), record_id), limit=limit, cursor=cursor)
-    return [audit.as_dict(e) for e in items], nxt
+    return _shaped([audit.as_dict(e) for e in items]), nxt
 
 
 def tenant_log(month: str | None, user_id: str | None, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
@@ -50,4 +64,4 @@ def tenant_log(month: str | None, user_id: str | None, limit: int, cursor: str |
     else:
         partition, index = keys.k(p.tenant_id, "AUDIT", month or clock.now_iso()[:7]), "gsi2"
     items, nxt = query.page(AuditEntry, partition, index=index, limit=limit, cursor=cursor)
-    return [audit.as_dict(e) for e in items], nxt
+    return _shaped([audit.as_dict(e) for e in items]), nxt

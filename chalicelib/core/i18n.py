@@ -51,6 +51,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "APPROVAL_URGED_RECENTLY": {"zh-CN": "刚刚催办过，请{minutes}分钟后再试", "en": "Already urged; try again in {minutes} minutes"},
     "FORM_DISABLED": {"zh-CN": "表单「{name}」已停用", "en": "The form '{name}' is disabled"},
     "NOT_A_DOCUMENT": {"zh-CN": "只有公文可以归档或销毁", "en": "Only official documents can be archived or destroyed"},
+    "RECORD_TOO_LARGE": {"zh-CN": "记录过大（{size} 字节，上限 {limit} 字节），请减少明细行或长文本", "en": "The record is too large ({size} bytes, limit {limit}); use fewer rows or shorter texts"},
     "INTERNAL": {"zh-CN": "服务器内部错误，请稍后再试（请求号 {request_id}）", "en": "Internal server error; please try again later (request {request_id})"},
     # field values (engine/fieldtypes.py): every message names no value the caller did not send
     "field.required": {"zh-CN": "「{label}」必填", "en": "{label} is required"},
@@ -104,8 +105,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "object.number_field": {"zh-CN": "编号字段应为文本字段", "en": "The number field must be a text field"},
     "object.number_rule": {"zh-CN": "编号规则不存在", "en": "No such numbering rule"},
     "object.reserved_key": {"zh-CN": "该字段键为系统保留", "en": "This field key is reserved"},
+    "object.unique_later": {"zh-CN": "已有字段不能再设为唯一（已有的值无法保证不重复），请新建字段", "en": "An existing field cannot become unique (its values may already repeat); add a new field instead"},
     "object.title_field": {"zh-CN": "标题字段应为文本字段", "en": "The title field must be a text field"},
     "field.role": {"zh-CN": "角色不存在", "en": "No such role"},
+    "field.bound_type": {"zh-CN": "最小值/最大值与字段类型不符（数字字段用数字，日期字段用 YYYY-MM-DD）", "en": "min/max do not suit the field type (numbers for number fields, YYYY-MM-DD for dates)"},
     "field.read_only": {"zh-CN": "该字段由系统维护，不能直接修改", "en": "This field is maintained by the system"},
     # entity names used inside messages
     "entity.customer": {"zh-CN": "客户", "en": "Customer"},

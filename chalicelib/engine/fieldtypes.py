@@ -128,6 +128,8 @@ def _decimal(f: FieldSpec, value: Any) -> Decimal:
     rounded = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)  # 四舍五入
     if f.type == "number" and f.precision is None and rounded != d:
         raise Invalid("type", "field.integer")
+    if len(rounded.as_tuple().digits) > 15:  # 15 significant digits stay exact in every store and JSON reader
+        raise Invalid("range", "field.number_range")
     low = f.min if f.min is not None else (0 if f.type in ("money", "percent") else None)
     high = f.max if f.max is not None else (100 if f.type == "percent" else None)
     if low is not None and rounded < Decimal(str(low)):
@@ -319,7 +321,7 @@ def _validate(specs: Iterable[FieldSpec], data: Mapping[str, Any], r: Resolver, 
             data = {**data, f.key: f.default}
             given = True
         if not given:
-            if creating and f.required:
+            if creating and f.required and not f.readonly:  # read-only fields are filled by the system
                 errors.append(error(f"{prefix}{f.key}", "missing", "field.required", label=f.label_in(locale())))
             continue
         v = data[f.key]
@@ -367,13 +369,42 @@ def spec_problems(f: FieldSpec, path: str) -> list[dict[str, Any]]:
                 out.append(error(f"{path}.columns.{i}.key", "duplicate", "field.duplicate_key"))
             seen.add(c.key)
             out += spec_problems(c, f"{path}.columns.{i}")
-    if f.min is not None and f.max is not None and str(f.min) > str(f.max) and f.type not in NUMERIC:
-        out.append(error(f"{path}.min", "range", "field.min_max"))
-    if f.type in NUMERIC and f.min is not None and f.max is not None and Decimal(str(f.min)) > Decimal(str(f.max)):
-        out.append(error(f"{path}.min", "range", "field.min_max"))
+    bounds = True
+    for name in ("min", "max"):
+        v = getattr(f, name)
+        if v is None:
+            continue
+        if f.type in NUMERIC and not _is_number(v) or f.type in ("date", "datetime") and not _is_date(v) \
+                or f.type not in (*NUMERIC, "date", "datetime"):
+            out.append(error(f"{path}.{name}", "type", "field.bound_type"))
+            bounds = False
+    if bounds and f.min is not None and f.max is not None:
+        low, high = (Decimal(str(f.min)), Decimal(str(f.max))) if f.type in NUMERIC else (str(f.min), str(f.max))
+        if low > high:
+            out.append(error(f"{path}.min", "range", "field.min_max"))
+    if f.default is not None and bounds and f.type not in ("table", "file", "image", "reference", "user", "department", "region") \
+            and not (f.type in ("select", "multiselect") and f.dictionary):
+        problems: list[dict[str, Any]] = []
+        check(f, f.default, StaticResolver(), f"{path}.default", problems)
+        out += problems
     if f.remind_days_before is not None and f.type not in ("date", "datetime"):
         out.append(error(f"{path}.remind_days_before", "type", "field.remind_needs_date"))
     return out
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        return not isinstance(v, bool) and Decimal(str(v)).is_finite()
+    except InvalidOperation:
+        return False
+
+
+def _is_date(v: Any) -> bool:
+    try:
+        date.fromisoformat(str(v)[:10])
+    except ValueError:
+        return False
+    return True
 
 
 def json_schema(f: FieldSpec) -> dict[str, Any]:

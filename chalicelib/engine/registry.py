@@ -10,7 +10,7 @@ from .definition import EntityDef
 
 CUSTOM_PREFIX = "obj_"
 _standard: dict[str, EntityDef] = {}
-_custom: dict[str, Callable] = {}  # "one": (tenant, key) -> EntityDef | None; "all": tenant -> [EntityDef]
+_custom: dict[str, Callable] = {}  # "one": (tenant, key, fresh) -> EntityDef | None; "all": (tenant, hidden) -> [EntityDef]
 
 
 def install(definitions: list[EntityDef]) -> None:
@@ -26,27 +26,27 @@ def standard() -> dict[str, EntityDef]:
     return dict(_standard)
 
 
-def install_custom(one: Callable[[str, str], EntityDef | None], every: Callable[[str], list[EntityDef]]) -> None:
+def install_custom(one: Callable[[str, str, bool], EntityDef | None], every: Callable[[str, bool], list[EntityDef]]) -> None:
     _custom["one"], _custom["all"] = one, every
 
 
-def find(name: str, tenant_id: str | None = None) -> EntityDef | None:
+def find(name: str, tenant_id: str | None = None, *, fresh: bool = False) -> EntityDef | None:
     """A definition by API name (customer, obj_ad_order) or storage name (CUSTOMER, OBJ_AD_ORDER);
-    custom objects only with the tenant they belong to."""
+    custom objects only with the tenant they belong to (`fresh`: re-read, not from the cache)."""
     name = name.lower()
     d = _standard.get(name)
     if d is None and tenant_id and name.startswith(CUSTOM_PREFIX) and "one" in _custom:
-        d = _custom["one"](tenant_id, name[len(CUSTOM_PREFIX):])
+        d = _custom["one"](tenant_id, name[len(CUSTOM_PREFIX):], fresh)
     return d
 
 
-def custom(tenant_id: str) -> list[EntityDef]:
-    """The tenant's custom objects (active ones)."""
-    return _custom["all"](tenant_id) if "all" in _custom else []
+def custom(tenant_id: str, *, include_hidden: bool = False) -> list[EntityDef]:
+    """The tenant's custom objects (active ones, or every one)."""
+    return _custom["all"](tenant_id, include_hidden) if "all" in _custom else []
 
 
-def every(tenant_id: str) -> list[EntityDef]:
-    return [*_standard.values(), *custom(tenant_id)]
+def every(tenant_id: str, *, include_hidden: bool = False) -> list[EntityDef]:
+    return [*_standard.values(), *custom(tenant_id, include_hidden=include_hidden)]
 
 
 def by_module(module: str) -> list[EntityDef]:

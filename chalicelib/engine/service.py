@@ -8,13 +8,14 @@ ids, the actor and the names of changed fields — never values.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..approvals import service as approvals
 from ..core import clock, i18n
 from ..core.errors import Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
-from ..core.permissions import ALL_OWNERS, Principal
+from ..core.permissions import ALL_OWNERS, FieldAccess, Principal, mask
 from ..db import idempotency, keys, query, tx
 from ..db.base import plain
 from ..dictionaries import service as dictionaries
@@ -144,6 +145,8 @@ def index_op(rec: store.EntityRecord, *, removed: bool = False) -> IndexOp | Non
     """The index operation of a record change (stream indexer, reindex); None for a type the
     index does not hold."""
     d = registry.find(rec.entity, rec.tenant_id)
+    if d is not None and d.custom and set(rec.data or {}) - {f.key for f in d.fields}:
+        d = registry.find(rec.entity, rec.tenant_id, fresh=True)  # a field added a moment ago in another container
     if d is None:
         return None
     es = search_schema(d)
@@ -295,14 +298,22 @@ def _in_chunks(ops_of: list[list[tx.Op]]) -> None:
         tx.write([op for ops in ops_of[i:i + CASCADE_CHUNK] for op in ops])
 
 
+def _may_change(p: Principal, cd: EntityDef, child: store.EntityRecord, action: str) -> bool:
+    return p.can(cd.module, action) and p.record_access(cd.module, child.owner_id, child.team, clock.now_iso()) == "write"
+
+
 def delete(d: EntityDef, record_id: str, expected: int) -> None:
-    """To the recycle bin, with the children whose type cascades deletes (they come back with it)."""
+    """To the recycle bin, with the children whose type cascades deletes (they come back with it).
+    A record in review stays until its approval ends; a cascade the caller may not do is refused."""
     p = org.principal()
     rec = load(d, p, record_id, "delete")
+    _not_in_review(d, rec)
+    children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if not c.deleted_at]
+    if any(not _may_change(p, cd, c, "delete") for cd, c in children):
+        raise Forbidden("RECORD_FORBIDDEN")
     tx.write(store.soft_delete_ops(rec, p.user_id, expected, d.features.private))
     publish(d, "deleted", rec, p.user_id)
     _run(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
-    children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if not c.deleted_at]
     _in_chunks([store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}")
                 for cd, c in children])
     for cd, c in children:
@@ -350,7 +361,7 @@ def transfer(d: EntityDef, record_id: str, to_user_id: str, keep_previous_owner_
     _transfer(d, rec, to_user_id, keep_previous_owner_as, p.user_id, expected)
     publish(d, "transferred", rec, p.user_id, from_user_id=previous, to_user_id=to_user_id)
     children = [(cd, c) for cd, c in _cascading(d, p, rec, "transfer", cascade)
-                if not c.deleted_at and c.owner_id == previous and p.can(cd.module, "transfer")]
+                if not c.deleted_at and c.owner_id == previous and _may_change(p, cd, c, "transfer")]
     for cd, c in children:
         _transfer(cd, c, to_user_id, keep_previous_owner_as, p.user_id, c.version)
         publish(cd, "transferred", c, p.user_id, from_user_id=previous, to_user_id=to_user_id, with_parent=rec.id)
@@ -441,15 +452,52 @@ def approval_hooks(entity: str) -> tuple[Any, Any] | None:
         td = registry.find(entity, tenant_id)
         if td is None or not td.features.approval:
             return []
-        rec = store.get(tenant_id, td.entity, record_id, td.name_key, consistent=True)
+        rec = store.get(tenant_id, td.entity, record_id, td.name_key, consistent=True, include_deleted=True)
         data = {**(rec.data or {}), "approval_status": status, "approval_id": instance_id}
         return store.update_ops(rec, actor, data, None, action=f"approval_{status}", parent=td.parent_of(data))
 
     def data_of(tenant_id: str, record_id: str) -> dict[str, Any]:
         td = registry.find(entity, tenant_id)
-        return plain(store.get(tenant_id, td.entity, record_id, td.name_key).data or {}) if td else {}
+        return plain(store.get(tenant_id, td.entity, record_id, td.name_key, include_deleted=True).data or {}) if td else {}
 
     return status_ops, data_of
+
+
+# ---- operation log -------------------------------------------------------------------------------
+_UNRULED = ("owner_id", "team", "deleted_at", "approval_status", "approval_id")  # facts about the record, not field values
+
+
+def shape_log(entity: str, changes_: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A record's logged changes as the caller may see them: fields a rule hides are absent,
+    masked ones masked (before and after), custom values per custom.<key>."""
+    p = org.principal()
+    d = registry.find(entity, p.tenant_id)
+    if d is None:
+        return changes_
+    out_: list[dict[str, Any]] = []
+    for ch in changes_:
+        name = ch.get("field")
+        if name == "custom":
+            shown = {side: {k[7:]: v for k, v in p.shape(d.module, {f"custom.{k}": v for k, v in (ch.get(side) or {}).items()}
+                                                         ).items()} if isinstance(ch.get(side), dict) else ch.get(side)
+                     for side in ("before", "after")}
+            if shown["before"] != shown["after"]:
+                out_.append({**ch, **shown})
+            continue
+        if name in _UNRULED or d.field(name) is None:
+            out_.append(ch)
+            continue
+        access = p.field_access(d.module, name)
+        if access is FieldAccess.HIDDEN:
+            continue
+        if access is FieldAccess.MASKED:
+            ch = {**ch, "before": mask_value(ch.get("before")), "after": mask_value(ch.get("after"))}
+        out_.append(ch)
+    return out_
+
+
+def mask_value(v: Any) -> Any:
+    return mask(v if isinstance(v, (str, int, float)) or v is None else json.dumps(v, ensure_ascii=False))
 
 
 def title_of(tenant_id: str, entity: str, record_id: str) -> str | None:

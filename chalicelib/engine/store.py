@@ -81,6 +81,18 @@ class EntityRecord(Versioned, discriminator="REC"):
         return out
 
 
+MAX_ITEM_BYTES = 350_000  # DynamoDB takes 400 KB per item; the rest is keys, team, audit headroom
+
+
+def check_size(rec: EntityRecord) -> None:
+    """A record too large to store is a 422 naming the limit, not a failed write."""
+    import json
+
+    size = len(json.dumps({"data": plain(rec.data or {}), "custom": plain(rec.custom or {})}, ensure_ascii=False).encode())
+    if size > MAX_ITEM_BYTES:
+        raise ValidationFailed("RECORD_TOO_LARGE", size=size, limit=MAX_ITEM_BYTES)
+
+
 def record_key(tenant_id: str, entity: str, record_id: str) -> tuple[str, str]:
     return keys.record_pk(tenant_id, entity, record_id), keys.RECORD_SK
 
@@ -162,7 +174,8 @@ def claim_ops(rec: EntityRecord, field: str, label: str, before: Any, after: Any
     if before not in (None, "") and unique_norm(before) != unique_norm(after):
         old = UniqueValue(pk=keys.unique_pk(rec.tenant_id, kind, unique_norm(before)), sk="UQ", tenant_id=rec.tenant_id,
                           owner_id=rec.id)
-        ops.append(tx.delete(old, condition=UniqueValue.owner_id == rec.id))
+        # a value the record holds (or never claimed: a unique field added later keeps old values unclaimed)
+        ops.append(tx.delete(old, condition=UniqueValue.pk.does_not_exist() | (UniqueValue.owner_id == rec.id)))
     if after not in (None, "") and (before in (None, "") or unique_norm(before) != unique_norm(after)):
         claim = UniqueValue(pk=keys.unique_pk(rec.tenant_id, kind, unique_norm(after)), sk="UQ", tenant_id=rec.tenant_id,
                             owner_id=rec.id)
@@ -177,6 +190,7 @@ def _unique_message(label: str) -> str:
 
 # ---- writes (each one transaction with its audit entry) -------------------------------------
 def create(rec: EntityRecord, actor_id: str, *, extra: list[tx.Op] | None = None, note: str | None = None) -> EntityRecord:
+    check_size(rec)
     changes.create(rec, rec.entity, rec.id, actor_id, extra=extra, note=note)
     return rec
 
@@ -197,6 +211,7 @@ def update_ops(rec: EntityRecord, actor_id: str, data: dict[str, Any] | None, ex
 
     def prepare() -> None:
         set_live_keys(rec, parent)
+        check_size(rec)
 
     return changes.save_ops(rec, rec.entity, rec.id, actor_id, values, expected, action=action, note=note, prepare=prepare)
 

@@ -31,5 +31,5 @@ class ObjectDefinition(Versioned, discriminator="OBJDEF"):
     active = BooleanAttribute(default=True)
 
     def values(self) -> dict:
-        return {"label": self.label, "label_en": self.label_en, "fields": [f["key"] for f in self.fields],
+        return {"label": self.label, "label_en": self.label_en, "fields": list(self.fields or []),
                 "title_field": self.title_field, "card_fields": list(self.card_fields or []), "active": bool(self.active)}

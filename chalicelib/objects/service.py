@@ -73,14 +73,15 @@ def definition_of(o: ObjectDefinition) -> EntityDef:
     return _defs[key]
 
 
-def find(tenant_id: str, key: str) -> EntityDef | None:
+def find(tenant_id: str, key: str, fresh: bool = False) -> EntityDef | None:
     """An object's definition (active or not: records of a hidden object stay readable by the system)."""
-    o = _cache.get(tenant_id).get(key) or _cache.get(tenant_id, fresh=True).get(key)
+    o = None if fresh else _cache.get(tenant_id).get(key)
+    o = o or _cache.get(tenant_id, fresh=True).get(key)
     return definition_of(o) if o else None
 
 
-def every(tenant_id: str) -> list[EntityDef]:
-    return [definition_of(o) for o in sorted(_cache.get(tenant_id).values(), key=lambda o: o.key) if o.active]
+def every(tenant_id: str, include_hidden: bool = False) -> list[EntityDef]:
+    return [definition_of(o) for o in sorted(_cache.get(tenant_id).values(), key=lambda o: o.key) if o.active or include_hidden]
 
 
 def require(key: str) -> EntityDef:
@@ -124,8 +125,13 @@ def _problems(p: Principal, key: str, fields: list[dict[str, Any]], title_field:
         errors += fieldtypes.spec_problems(_spec(f), path)
         if f["key"] in seen:
             errors.append(fieldtypes.error(f"{path}.key", "duplicate", "field.duplicate_key"))
-        if f["key"] in RESERVED:
+        if f["key"] in RESERVED or f["key"].startswith("cf_"):
             errors.append(fieldtypes.error(f"{path}.key", "reserved", "object.reserved_key"))
+        if f.get("unique") and not known.get(f["key"], {}).get("unique", True):
+            errors.append(fieldtypes.error(f"{path}.unique", "immutable", "object.unique_later"))
+        for j, c in enumerate(f.get("columns") or []):
+            if c.get("unique"):
+                errors.append(fieldtypes.error(f"{path}.columns.{j}.unique", "type", "object.unique_type"))
         seen.add(f["key"])
         if f["key"] in known and known[f["key"]]["type"] != f["type"]:
             errors.append(fieldtypes.error(f"{path}.type", "immutable", "object.type_fixed"))

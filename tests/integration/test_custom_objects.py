@@ -317,3 +317,64 @@ def test_given_an_object_with_approval_when_a_rep_submits_then_the_status_follow
     assert done["approval_status"] == "approved"
     log = [e["action"] for e in api.call("GET", f"/v1/records/obj_discount/{rec['id']}/logs", rep).data["items"]]
     assert log[0] == "approval_approved" and {"approval_pending", "approval.submit", "approval.approve"} <= set(log)
+
+
+def test_given_review_findings_then_definitions_and_cascades_hold(api, sales_team):
+    admin, t = sales_team["admin"], sales_team["tokens"]
+    # a field named like a search slot, a bad bound, a bad default: named, never a 500
+    bad = api.call("POST", "/v1/objects", admin, {"key": "bad", "label": "坏", "title_field": "title", "fields": [
+        {"key": "title", "label": "标题", "type": "text"}, {"key": "cf_t2", "label": "槽", "type": "text"},
+        {"key": "n", "label": "数", "type": "number", "min": "abc"}, {"key": "d", "label": "日", "type": "date", "default": "tomorrow"}]})
+    assert bad.status_code == 422
+    assert {d["field"] for d in bad.data["details"]} == {"fields.1.key", "fields.2.min", "fields.3.default"}
+    # a numbered field may be required: the system fills it
+    assert api.call("POST", "/v1/objects", admin, {"key": "ticket", "label": "工单", "title_field": "title",
+                                                   "numbering": {"field": "no", "rule": "order"},
+                                                   "fields": [{"key": "title", "label": "标题", "type": "text"},
+                                                              {"key": "no", "label": "单号", "type": "text", "required": True}]}
+                    ).status_code == 201
+    assert api.call("POST", "/v1/objects/ticket/records", admin, {"title": "报修"}).status_code == 201
+    # a changed field setting is stored (and a field cannot become unique later)
+    obj = api.call("GET", "/v1/objects/ticket", admin).data
+    fields = [{k: v for k, v in f.items() if k != "slot"} for f in obj["fields"]]
+    fields[0] = {**fields[0], "label": "主题", "max_length": 50}
+    r = api.call("PATCH", "/v1/objects/ticket", admin, {"fields": fields, "version": obj["version"]})
+    assert r.status_code == 200 and r.data["version"] == obj["version"] + 1
+    assert api.call("GET", "/v1/objects/ticket", admin).data["fields"][0]["label"] == "主题"
+    later = [dict(f, unique=True) if f["key"] == "title" else f for f in fields]
+    assert api.call("PATCH", "/v1/objects/ticket", admin, {"fields": later, "version": r.data["version"]}).status_code == 422
+
+
+def test_given_a_transfer_cascade_then_only_children_the_caller_may_change_move(api, sales_team):
+    t, admin = sales_team["tokens"], sales_team["admin"]
+    assert api.call("POST", "/v1/objects", admin, {
+        "key": "visit", "label": "拜访", "title_field": "title", "parent": {"field": "customer", "cascade": ["transfer"]},
+        "fields": [{"key": "title", "label": "主题", "type": "text"},
+                   {"key": "customer", "label": "客户", "type": "reference", "entity": "customer", "required": True}],
+        "grants": {"sales_rep": {"actions": ["create", "update", "list", "read", "transfer"], "scope": "self"}}}).status_code == 201
+    cust = api.call("POST", "/v1/customers", t["rep2"], {"name": "张伟的客户"}).data
+    visit = api.call("POST", "/v1/objects/visit/records", t["rep2"], {"title": "首次拜访", "customer": cust["id"]}).data
+    shared = api.call("PUT", f"/v1/customers/{cust['id']}/team", t["rep2"],
+                      {"members": [{"user_id": sales_team["rep1"], "access": "write"}], "version": 1})
+    assert shared.status_code == 200
+    moved = api.call("POST", f"/v1/customers/{cust['id']}/transfer", t["rep1"],
+                     {"to_user_id": sales_team["rep1"], "cascade": ["obj_visit"], "version": 2})
+    assert moved.status_code == 200 and moved.data["owner_id"] == sales_team["rep1"]
+    # the visit was not the rep's to take: it stays with its owner
+    assert api.call("GET", f"/v1/objects/visit/records/{visit['id']}", t["rep1"]).status_code == 403
+    assert api.call("GET", f"/v1/objects/visit/records/{visit['id']}", t["rep2"]).data["owner_id"] == sales_team["rep2"]
+
+
+def test_given_a_record_in_review_when_deleted_then_refused(api, sales_team):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    api.call("POST", "/v1/objects", admin, {"key": "req", "label": "申请", "title_field": "title", "approval": True,
+                                            "fields": [{"key": "title", "label": "主题", "type": "text"}],
+                                            "grants": {"sales_rep": {"actions": ["create", "update", "read", "delete"],
+                                                                     "scope": "self"}}})
+    api.call("POST", "/v1/approval-flows", admin, {"name": "申请审批", "business_type": "obj:req", "enabled": True,
+                                                   "nodes": [{"id": "sup", "name": "上级", "approvers": {"type": "supervisor",
+                                                                                                        "level": 1}}]})
+    rec = api.call("POST", "/v1/objects/req/records", rep, {"title": "采购"}).data
+    sent = api.call("POST", f"/v1/objects/req/records/{rec['id']}/submit", rep, {}).data
+    gone = api.call("DELETE", f"/v1/objects/req/records/{rec['id']}", rep, headers={"If-Match": f'"{sent["version"]}"'})
+    assert gone.status_code == 422 and gone.data["code"] == "INVALID_STATE"

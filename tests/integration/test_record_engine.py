@@ -121,3 +121,32 @@ def test_given_openapi_document_then_generated_record_types_are_described(api):
     assert "/v1/competitors/{competitor_id}/transfer" in doc["paths"]
     schema = doc["components"]["schemas"]["CompetitorIn"]
     assert schema["required"] == ["name"] and "met_at" in schema["properties"]
+
+
+def test_given_field_rules_when_reading_the_operation_log_then_hidden_values_are_absent_and_masked_ones_masked(api, sales_team):
+    t = sales_team["tokens"]
+    c = api.call("POST", "/v1/customers", t["manager"], {"name": "上海ACME贸易", "mobile": "13812341234", "credit_limit": 50000}).data
+    api.call("PATCH", f"/v1/customers/{c['id']}", t["manager"], {"credit_limit": 60000, "mobile": "13912345678", "version": 1})
+    seen_by_agent = api.call("GET", f"/v1/records/customer/{c['id']}/logs", t["agent"]).data["items"]
+    changes = [ch for e in seen_by_agent for ch in e["changes"]]
+    assert not any(ch["field"] == "credit_limit" for ch in changes)
+    assert {(ch["before"], ch["after"]) for ch in changes if ch["field"] == "mobile"} == {(None, "138****1234"),
+                                                                                         ("138****1234", "139****5678")}
+    owner = [ch for e in api.call("GET", f"/v1/records/customer/{c['id']}/logs", t["manager"]).data["items"] for ch in e["changes"]]
+    assert {"before": 50000, "after": 60000, "field": "credit_limit"} in owner
+
+
+def test_given_numbers_beyond_15_digits_or_oversized_records_then_422_not_a_silent_change(api, sales_team):
+    rep = sales_team["tokens"]["rep1"]
+    r = api.call("POST", "/v1/customers", rep, {"name": "精度", "credit_limit": "99999999999999.99"})
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "credit_limit"
+    ok = api.call("POST", "/v1/customers", rep, {"name": "精度", "credit_limit": "9999999999999.99"})
+    assert ok.status_code == 201 and ok.data["credit_limit"] == 9999999999999.99
+    api.call("POST", "/v1/objects", sales_team["admin"], {
+        "key": "notes", "label": "笔记", "title_field": "title",
+        "fields": [{"key": "title", "label": "标题", "type": "text"},
+                   {"key": "rows", "label": "明细", "type": "table", "columns": [{"key": "a", "label": "甲", "type": "textarea"},
+                                                                               {"key": "b", "label": "乙", "type": "textarea"}]}],
+        "grants": {"sales_rep": {"actions": ["create", "read"], "scope": "self"}}})
+    huge = api.call("POST", "/v1/objects/notes/records", rep, {"title": "巨大", "rows": [{"a": "长" * 2000, "b": "长" * 2000}] * 150})
+    assert huge.status_code == 422 and huge.data["code"] == "RECORD_TOO_LARGE"
