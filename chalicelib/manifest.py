@@ -20,6 +20,7 @@ from .dictionaries import service as dictionaries
 from .engine import registry
 from .engine import service as engine
 from .engine.definition import EntityDef
+from .files import service as files
 from .forms import models as form_models
 from .forms import service as forms
 from .numbering import service as numbering
@@ -58,6 +59,7 @@ MODULES: tuple[Module, ...] = (
            restore_hooks={reminder_models.Reminder.ENTITY: reminders.after_restore}),
     Module("fields", ("自定义字段", "Custom fields"), blueprint=_bp("fields")),
     Module("search", ("搜索与场景", "Search and views"), blueprint=_bp("search")),
+    Module("files", blueprint=_bp("files")),
     Module("objects", ("自定义对象", "Custom objects"), blueprint=_bp("objects"), handover=objects.handover_all,
            roles={"admin": {"actions": ["manage"]}}),
     Module("approvals", ("审批流程", "Approval flows"), blueprint=_bp("approvals")),
@@ -107,6 +109,9 @@ def install() -> None:
         for m in MODULES:
             access.update(m.audit_access)
         audit.install_access(access, objects.log_access, engine.shape_log)
+        # a file linked to a record (attachment, field value, form, approval comment) is readable by
+        # whoever may read that record: the same checks as the record's operation log, plus approvals
+        files.install_readers({**access, "approval": _approval_read}, objects.log_access)
         session.configure(org.check_session, org.principal)
         _installed = True
 
@@ -115,6 +120,10 @@ def _handover_of(d: EntityDef):
     def move(tenant_id: str, from_user_id: str, to_user_id: str, actor: str) -> int:
         return engine.transfer_all(d, tenant_id, from_user_id, to_user_id, actor)
     return move
+
+
+def _approval_read(instance_id: str) -> None:
+    approvals.get(instance_id)
 
 
 def _log_access_of(d: EntityDef):

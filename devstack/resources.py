@@ -1,6 +1,8 @@
 """Create every resource the code needs, from the same definitions infra/ deploys:
 the table (chalicelib/db/table_spec), the bus and one SQS queue per bus subscription
-(functions/registry), the Scheduler group, the archive bucket, and the state machines in
+(functions/registry), the Scheduler group, the archive and files buckets (the files bucket with
+the CORS and pending-upload lifecycle of infra/components/storage.py, so presigned URLs from
+`make dev` work from a browser against the moto server), and the state machines in
 step_functions/*.asl.json. Idempotent; works against moto in-process or a moto server."""
 from __future__ import annotations
 
@@ -10,10 +12,16 @@ from pathlib import Path
 from chalicelib.core.settings import get_settings
 from chalicelib.db.table_spec import create_table
 from chalicelib.ports import client
+from chalicelib.ports.files import PENDING
 from functions.registry import FUNCTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
+
+
+#: Browsers PUT (presigned upload) and GET (presigned download) the files bucket directly.
+FILES_CORS = {"AllowedMethods": ["PUT", "GET", "HEAD"], "AllowedOrigins": ["*"],
+              "AllowedHeaders": ["content-type", "x-amz-checksum-sha256"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3000}
 
 
 def subscription_queue(name: str) -> str:
@@ -41,10 +49,15 @@ def create_resources() -> dict[str, str]:
     except sched.exceptions.ConflictException:
         pass
     s3 = client("s3")
-    try:
-        s3.create_bucket(Bucket=s.archive_bucket, CreateBucketConfiguration={"LocationConstraint": s.region})
-    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
-        pass
+    for bucket in (s.archive_bucket, s.files_bucket):
+        try:
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": s.region})
+        except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+            pass
+    s3.put_bucket_cors(Bucket=s.files_bucket, CORSConfiguration={"CORSRules": [FILES_CORS]})
+    s3.put_bucket_lifecycle_configuration(Bucket=s.files_bucket, LifecycleConfiguration={"Rules": [
+        {"ID": "expire-unconfirmed-uploads", "Status": "Enabled", "Filter": {"Prefix": PENDING},
+         "Expiration": {"Days": 1}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
     sfn = client("stepfunctions")
     machines = {}
     for path in sorted((ROOT / "step_functions").glob("*.asl.json")):

@@ -21,7 +21,8 @@ function run on identical wheels.
 
 IAM is least privilege per principal: item-level DynamoDB actions on the table and its
 named indexes (no Scan, no table management), and bus, bucket, Scheduler and search-write
-permissions only for the principals that declare the need; starting approval executions is
+permissions only for the principals that declare the need (the files bucket: the API only,
+on its upload and file prefixes); starting approval executions is
 the API's alone, signalling them (task tokens) the API's and the "workflow" functions'.
 """
 from __future__ import annotations
@@ -77,7 +78,7 @@ class CrmStack(cdk.Stack):
 
         self.runtime_environment = self._runtime_environment()
         self.api = Api(self.stage, environment=self.runtime_environment, table=self.table, events=self.events,
-                       workflow=self.workflow, identity=self.identity)
+                       workflow=self.workflow, identity=self.identity, storage=self.storage)
         self.functions = Functions(self.stage, function_specs, environment=self.runtime_environment,
                                    layer=self.api.dependencies_layer, table=self.table, events=self.events,
                                    storage=self.storage, workflow=self.workflow)
@@ -99,6 +100,7 @@ class CrmStack(cdk.Stack):
             "CRM_REMINDER_TARGET_ARN": stage.function_arn(REMINDER_FUNCTION),
             "CRM_SCHEDULER_ROLE_ARN": self.events.scheduler_role.role_arn,
             "CRM_ARCHIVE_BUCKET": self.storage.archive_bucket.bucket_name,
+            "CRM_FILES_BUCKET": self.storage.files_bucket.bucket_name,
             "CRM_APPROVAL_STATE_MACHINE_ARN": self.workflow.approval_state_machine.state_machine_arn,
             "CRM_IDENTITY_PROVIDER": "cognito",
             "CRM_COGNITO_USER_POOL_ID": identity.staff_pool.user_pool_id,
@@ -121,6 +123,7 @@ class CrmStack(cdk.Stack):
             "ScheduleGroupName": self.events.schedule_group.name,
             "ApprovalStateMachineArn": self.workflow.approval_state_machine.state_machine_arn,
             "ArchiveBucketName": self.storage.archive_bucket.bucket_name,
+            "FilesBucketName": self.storage.files_bucket.bucket_name,
             "StaffUserPoolId": self.identity.staff_pool.user_pool_id,
             "StaffAppClientId": self.identity.staff_client.user_pool_client_id,
             "PortalUserPoolId": self.identity.portal_pool.user_pool_id,

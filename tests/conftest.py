@@ -23,6 +23,7 @@ TEST_ENV = {
     "CRM_EVENT_BUS_NAME": "crm-test",
     "CRM_SCHEDULE_GROUP": "crm-test",
     "CRM_ARCHIVE_BUCKET": "crm-test-archive",
+    "CRM_FILES_BUCKET": "crm-test-files",
     "CRM_IDENTITY_PROVIDER": "local",
     "CRM_LOCAL_IDP_KEY_FILE": os.path.join(_KEY_DIR, "idp-key.pem"),
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -183,3 +184,27 @@ def sales_team(api, make_tenant):
     return {**t, "sales": sales, "service": service_dept, "manager": manager, "rep1": rep1, "rep2": rep2, "agent": agent,
             "tokens": {"manager": token("13900000001"), "rep1": token("13900000002"), "rep2": token("13900000003"),
                        "agent": token("13900000004")}}
+
+
+@pytest.fixture()
+def upload(api):
+    """Upload a file as a browser would: ask for the presigned PUT, send the bytes to S3 with the
+    headers it names (moto intercepts the HTTP request in-process), then confirm."""
+    import hashlib
+
+    import requests
+
+    def do(token: str, body: bytes = b"%PDF-1.7 contract", name: str = "合同.pdf", content_type: str = "application/pdf",
+           confirm: bool = True) -> dict[str, Any]:
+        r = api.call("POST", "/v1/files", token, {"name": name, "content_type": content_type, "size": len(body),
+                                                  "sha256": hashlib.sha256(body).hexdigest()})
+        assert r.status_code == 201, r.data
+        put = requests.put(r.data["upload"]["url"], data=body, headers=r.data["upload"]["headers"], timeout=10)
+        assert put.status_code == 200, put.text
+        if not confirm:
+            return r.data
+        done = api.call("POST", f"/v1/files/{r.data['id']}/confirm", token)
+        assert done.status_code == 200, done.data
+        return done.data
+
+    return do

@@ -15,6 +15,8 @@ from ..core.observability import metric
 from ..core.permissions import Principal
 from ..db import keys, records
 from ..db.base import plain
+from ..engine import fieldtypes
+from ..files import service as files
 from ..org import service as org
 from . import plan as planner
 from .flows import MODULE, enabled_of, load_flow
@@ -88,14 +90,37 @@ def _resolve(p: Principal, spec: dict[str, Any], data: dict[str, Any], options: 
         raise ValidationFailed(details=e.details) from None
 
 
+def _attachments(p: Principal, given: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Attachments of a comment or decision: files the caller uploaded and confirmed, as
+    {id, name, size, content_type, sha256}."""
+    found: dict[str, dict[str, Any]] = {}
+    errors = []
+    for i, ref in enumerate(given):
+        file = files.usable(p.tenant_id, p.user_id, ref)
+        if file is None:
+            errors.append(fieldtypes.error(f"attachments.{i}", "not_found", "field.file"))
+        else:
+            found[file["id"]] = file
+    if errors:
+        raise ValidationFailed(details=errors)
+    return list(found.values())
+
+
+def _share(c: Change, p: Principal, attachments: list[dict[str, Any]]) -> None:
+    """Whoever may read the approval may download the files attached to its history."""
+    c.ops += files.link_ops(p.tenant_id, ApprovalInstance.ENTITY, c.inst.id, (), [a["id"] for a in attachments], p.user_id)
+
+
 def approve(instance_id: str, comment: str | None, attachments: list[dict[str, Any]]) -> dict[str, Any]:
     p = org.principal()
+    attachments = _attachments(p, attachments)
 
     def act(c: Change) -> Any:
         step = acting_step(c, p.user_id, "approve", "approve")
         if step is UNCHANGED:
             return UNCHANGED
         c.history("approve", step=step, comment=comment, attachments=attachments)
+        _share(c, p, attachments)
         decide(c, step, p.user_id, "approve", None)
 
     return out(run(p.tenant_id, instance_id, p.user_id, act), p)
@@ -103,6 +128,7 @@ def approve(instance_id: str, comment: str | None, attachments: list[dict[str, A
 
 def reject(instance_id: str, to: str, node_id: str | None, comment: str | None, attachments: list[dict[str, Any]]) -> dict[str, Any]:
     p = org.principal()
+    attachments = _attachments(p, attachments)
 
     def act(c: Change) -> Any:
         step = acting_step(c, p.user_id, "reject", "reject")
@@ -116,6 +142,7 @@ def reject(instance_id: str, to: str, node_id: str | None, comment: str | None, 
                                                  "message": "只能退回到之前的审批节点 / only an earlier approval node"}])
             target = earlier[-1]["index"]
         c.history("reject", step=step, comment=comment, attachments=attachments, to=to, node_id=node_id)
+        _share(c, p, attachments)
         decide(c, step, p.user_id, "reject", target)
 
     return out(run(p.tenant_id, instance_id, p.user_id, act), p)
@@ -165,12 +192,14 @@ def comment(instance_id: str, text: str | None, attachments: list[dict[str, Any]
     p = org.principal()
     if not text and not attachments:
         raise ValidationFailed(details=[{"field": "comment", "type": "missing", "message": "请填写评论或附件 / a comment or an attachment"}])
+    attachments = _attachments(p, attachments)
 
     def act(c: Change) -> Any:
         may_read(p, c.inst)
         if p.user_id not in participants(c.inst) and not p.can(MODULE, "manage"):
             raise Forbidden("RECORD_FORBIDDEN")
         c.history("comment", step=active_step(c.inst), comment=text, attachments=attachments)
+        _share(c, p, attachments)
 
     return out(run(p.tenant_id, instance_id, p.user_id, act), p)
 

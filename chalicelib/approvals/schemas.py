@@ -210,9 +210,8 @@ class SubmitOptions(_Strict):
 
 
 class Attachment(_Strict):
-    name: str = Field(min_length=1, max_length=200)
-    key: str = Field(min_length=1, max_length=500, description="file key from the files API")
-    size: int | None = Field(None, ge=0)
+    id: str = Field(min_length=1, max_length=64, description="a file you uploaded and confirmed (POST /v1/files); "
+                                                             "the history shows its name, size and type")
 
 
 class ActIn(_Strict):

@@ -26,6 +26,20 @@ class Settings(BaseSettings):
     reminder_target_arn: str = "arn:aws:lambda:ap-southeast-1:000000000000:function:crm-reminders"
     scheduler_role_arn: str = "arn:aws:iam::000000000000:role/crm-scheduler"
     archive_bucket: str = "crm-local-archive"
+    # Files (attachments, file/image fields, form attachments): presigned S3 uploads and downloads.
+    files_bucket: str = Field("crm-local-files", description="bucket of uploaded files (private; clients use presigned URLs)")
+    file_max_bytes: int = Field(50 * 1024 * 1024, ge=1, le=5 * 1024**3,
+                                description="largest file a client may upload (one presigned PUT: at most 5 GiB)")
+    file_content_types: str = Field(
+        "application/pdf,application/ofd,text/plain,text/csv,image/png,image/jpeg,image/gif,image/webp,image/bmp,"
+        "application/msword,application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.ms-excel,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+        "application/vnd.ms-powerpoint,application/vnd.openxmlformats-officedocument.presentationml.presentation,"
+        "application/zip,application/x-zip-compressed,application/x-7z-compressed,application/vnd.rar,"
+        "audio/mpeg,audio/wav,video/mp4",
+        description="comma-separated content types clients may upload (no HTML, SVG or scripts)")
+    file_upload_url_minutes: int = Field(15, ge=1, le=60, description="how long a presigned upload (PUT) URL is valid")
+    file_download_url_minutes: int = Field(10, ge=1, le=60, description="how long a presigned download (GET) URL is valid")
     # Approvals (ARCHITECTURE.md §5): the state machine built from step_functions/approval.asl.json.
     approval_state_machine_arn: str = Field(
         "", description="ARN of the approval state machine; empty = the local stack's crm-approval in the default account")

@@ -60,6 +60,9 @@ def write(ops: list[Op]) -> None:
     if len(ops) == 1 and ops[0].kind != "check":
         _single(ops[0])
         return
+    # PynamoDB sends condition checks, then deletes, then puts, then updates; cancellation
+    # reasons come back in that order, so they are matched against the operations as sent.
+    ops = [o for kind in ("check", "delete", "put", "update") for o in ops if o.kind == kind]
     try:
         with TransactWrite(connection=connection()) as tw:
             for op in ops:

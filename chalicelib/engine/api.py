@@ -1,8 +1,8 @@
 """The standard routes of a record type, generated from its definition.
 
 `blueprint(d)` gives create (idempotent), list/search/filter/sort/facets/saved views,
-get, patch (versioned), soft delete, transfer and team under the definition's path
-(e.g. /customers). Models are Lazy: built on the first request or the OpenAPI document.
+get, patch (versioned), soft delete, transfer, team and attachments under the definition's
+path (e.g. /customers). Models are Lazy: built on the first request or the OpenAPI document.
 """
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from chalice import Blueprint
 
 from ..approvals.schemas import SubmitOptions
 from ..core.api import ApiRequest, Lazy, route
+from ..files import schemas as files
 from ..search.schemas import ListQuery
-from . import models, service
+from . import attachments, models, service
 from .definition import EntityDef
 
 
@@ -76,5 +77,19 @@ def blueprint(d: EntityDef) -> Blueprint:
         def set_team(req: ApiRequest, **path: str) -> dict:
             members = [x.model_dump() for x in req.body.members]
             return service.set_team(d, path[pid], members, req.expected_version(req.body.version))
+
+    @route(bp, f"{base}/{ident}/attachments", "POST", summary=f"Attach a file I uploaded (附件): {label}", tag=tag,
+           body=files.AttachIn, response=files.AttachmentOut, status=201)
+    def attach(req: ApiRequest, **path: str) -> dict:
+        return attachments.attach(d, path[pid], req.body.file_id)
+
+    @route(bp, f"{base}/{ident}/attachments", summary=f"Attachments, newest first, with download links: {label}", tag=tag,
+           query=files.PageQuery, response=files.AttachmentPage)
+    def list_attachments(req: ApiRequest, **path: str) -> dict:
+        return attachments.list_attachments(d, path[pid], req.query.limit, req.query.cursor)
+
+    @route(bp, f"{base}/{ident}/attachments/{{file_id}}", "DELETE", summary=f"Remove an attachment: {label}", tag=tag, status=204)
+    def detach(req: ApiRequest, **path: str) -> None:
+        attachments.detach(d, path[pid], path["file_id"])
 
     return bp

@@ -348,6 +348,22 @@ def validate(specs: Iterable[FieldSpec], data: Mapping[str, Any], r: Resolver, *
     return out
 
 
+def stored_files(specs: Iterable[FieldSpec], values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every stored file value ({id, name, …}) of file/image fields, detail-table cells included."""
+    out: list[dict[str, Any]] = []
+    for f in specs:
+        v = values.get(f.key)
+        if not isinstance(v, list):
+            continue
+        if f.type in ("file", "image"):
+            out += [x for x in v if isinstance(x, Mapping) and x.get("id")]
+        elif f.type == "table":
+            for row in v:
+                if isinstance(row, Mapping):
+                    out += stored_files(f.columns, row)
+    return out
+
+
 # ---- definitions of fields (custom fields, custom objects, forms) ------------------------
 def spec_problems(f: FieldSpec, path: str) -> list[dict[str, Any]]:
     """What is wrong with a field definition an admin wrote (before it is saved)."""

@@ -9,6 +9,7 @@ ids, the actor and the names of changed fields — never values.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..approvals import service as approvals
@@ -20,6 +21,7 @@ from ..db import idempotency, keys, query, tx
 from ..db.base import plain
 from ..dictionaries import service as dictionaries
 from ..fields import service as fields
+from ..files import service as files
 from ..numbering import service as numbering
 from ..org import service as org
 from ..ports import events
@@ -33,10 +35,14 @@ HANDOVER_PAGE = 100
 
 
 class TenantResolver:
-    """What field validation needs to know, answered for the caller's tenant."""
+    """What field validation needs to know, answered for the caller's tenant.
 
-    def __init__(self, p: Principal) -> None:
+    `kept`: the files a record already holds — they stay valid for whoever edits it; a new file
+    must be one the caller uploaded and confirmed (files.usable)."""
+
+    def __init__(self, p: Principal, kept: Iterable[Mapping[str, Any]] = ()) -> None:
         self.p = p
+        self.kept = {str(m["id"]): plain(dict(m)) for m in kept}
 
     def user_ok(self, user_id: str) -> bool:
         u = self.p.org.users.get(user_id)
@@ -60,7 +66,10 @@ class TenantResolver:
         return True
 
     def file_ok(self, ref: Any) -> dict[str, Any] | None:
-        return None  # files on records arrive with the files port
+        file_id = files.ref_id(ref)
+        if file_id in self.kept:
+            return self.kept[file_id]
+        return files.usable(self.p.tenant_id, self.p.user_id, ref)
 
     def region_name(self, code: str) -> str | None:
         return dictionaries.label(self.p.tenant_id, "region", code)
@@ -191,6 +200,12 @@ def _unique_ops(d: EntityDef, rec: store.EntityRecord, before: dict[str, Any], p
     return ops
 
 
+def _file_ops(d: EntityDef, rec: store.EntityRecord, before: Mapping[str, Any], after: Mapping[str, Any], actor: str) -> list[tx.Op]:
+    """The record's links to the files in its values (so its readers may download them)."""
+    return files.link_ops(rec.tenant_id, d.entity, rec.id, files.file_ids(fieldtypes.stored_files(d.fields, before)),
+                          files.file_ids(fieldtypes.stored_files(d.fields, after)), actor)
+
+
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 
@@ -234,7 +249,8 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
         bind(rec.id)
         wc.record = rec
         _run(d.hooks.before_write, wc)
-        store.create(rec, p.user_id, extra=[*extra, *_unique_ops(d, rec, {}, p), *wc.extra_ops])
+        store.create(rec, p.user_id, extra=[*extra, *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
+                                            *wc.extra_ops])
         publish(d, "created", rec, p.user_id, sorted(rec.values()))
         _run(d.hooks.after_write, wc)
         return out(d, rec, p)
@@ -258,7 +274,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     custom_in = changes.pop("custom", None)  # null or {} leaves the custom values as they are
     _refuse_read_only(d, changes)
     p.require_writable(d.module, list(changes))
-    r = TenantResolver(p)
+    r = TenantResolver(p, kept=fieldtypes.stored_files(d.fields, plain(rec.data or {})))
     clean = fieldtypes.validate(d.fields, changes, r, creating=False)
     before = rec.values()
     data = {**(rec.data or {}), **clean}
@@ -270,7 +286,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     ops = store.update_ops(rec, p.user_id, wc.values, expected, custom=custom, parent=d.parent_of(wc.values))
     if ops:
         _run(d.hooks.before_write, wc)
-        tx.write([*ops, *_unique_ops(d, rec, old_data, p), *wc.extra_ops])
+        tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops])
         publish(d, "updated", rec, p.user_id, _changed(before, rec.values()))
         _run(d.hooks.after_write, wc)
     return out(d, rec, p)

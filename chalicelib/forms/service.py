@@ -13,6 +13,7 @@ from ..db import changes, keys, query, records, tx
 from ..db.base import Item, plain
 from ..engine import fieldtypes
 from ..engine import service as engine
+from ..files import service as files
 from ..org import service as org
 from .models import Application, Form, form_list, form_pk
 
@@ -108,18 +109,28 @@ def _spec(f: dict[str, Any]) -> fieldtypes.FieldSpec:
 
 
 class _FormResolver(engine.TenantResolver):
-    """Form attachments are {name, key, size} references to uploaded objects."""
-
-    def file_ok(self, ref: Any) -> dict[str, Any] | None:
-        if not isinstance(ref, dict) or not isinstance(ref.get("key"), str) or not isinstance(ref.get("name"), str) \
-                or not ref["key"] or not ref["name"]:
-            return None
-        return {"name": ref["name"][:200], "key": ref["key"][:500], "size": ref.get("size"), "content_type": ""}
+    """Form attachments are files: an id (or {"id": …}) of a file the applicant uploaded and
+    confirmed, stored as {id, name, size, content_type, sha256}. Files the application already
+    holds stay valid when it is edited again (engine.TenantResolver.file_ok)."""
 
 
-def _validate(p: Principal, spec_fields: list[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
-    clean = fieldtypes.validate([_spec(f) for f in spec_fields], data, _FormResolver(p), creating=True)
+def _validate(p: Principal, spec_fields: list[dict[str, Any]], data: dict[str, Any],
+              current: dict[str, Any] | None = None) -> dict[str, Any]:
+    specs = [_spec(f) for f in spec_fields]
+    resolver = _FormResolver(p, kept=fieldtypes.stored_files(specs, current or {}))
+    clean = fieldtypes.validate(specs, data, resolver, creating=True)
     return plain({k: v for k, v in clean.items() if v is not None})  # forms store JSON: exact to 15 digits
+
+
+def _file_ids(spec_fields: list[dict[str, Any]], data: dict[str, Any]) -> set[str]:
+    return files.file_ids(fieldtypes.stored_files([_spec(f) for f in spec_fields], data))
+
+
+def _file_ops(p: Principal, a: Application, spec_fields: list[dict[str, Any]], before: dict[str, Any],
+              after: dict[str, Any]) -> list[tx.Op]:
+    """The application's links to its attachments: whoever may read it may download them."""
+    return files.link_ops(p.tenant_id, Application.ENTITY, a.id, _file_ids(spec_fields, before), _file_ids(spec_fields, after),
+                          p.user_id)
 
 
 def _title(form: Form, data: dict[str, Any], p: Principal) -> str:
@@ -149,7 +160,7 @@ def create_application(body: dict[str, Any]) -> dict[str, Any]:
     data = _validate(p, form.spec["fields"], body.get("data") or {})
     a = records.new(Application, p.tenant_id, p.user_id, p.user_id, form_id=form.id, form_name=form.name,
                     title=_title(form, data, p), data=data, status="draft")
-    records.create(a, p.user_id)
+    records.create(a, p.user_id, extra=_file_ops(p, a, form.spec["fields"], {}, data))
     metric("forms.application.created")
     if not body.get("submit", True):
         return app_out(a)
@@ -189,8 +200,10 @@ def update_application(app_id: str, data: dict[str, Any], expected: int) -> dict
     p = org.principal()
     a = _editable(p, app_id)
     form = _form(p.tenant_id, a.form_id)
-    clean = _validate(p, form.spec["fields"], data)
-    records.update(a, p.user_id, {"data": clean, "title": _title(form, clean, p)}, expected)
+    before = plain(a.data)
+    clean = _validate(p, form.spec["fields"], data, before)
+    records.update(a, p.user_id, {"data": clean, "title": _title(form, clean, p)}, expected,
+                   extra=_file_ops(p, a, form.spec["fields"], before, clean))
     return app_out(a)
 
 
@@ -242,8 +255,10 @@ def document_action(app_id: str, action: str, reason: str | None, expected: int 
     if a.status not in allowed:
         raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"application.status.{a.status}"))
     values: dict[str, Any] = {"status": "archived" if action == "archive" else "destroyed"}
+    extra: list[tx.Op] = []
     if action == "destroy":
-        values["data"] = {}
-    records.update(a, p.user_id, values, expected, action=action, note=reason)
+        values["data"] = {}  # its attachments are no longer the application's to share
+        extra = _file_ops(p, a, form.spec["fields"], plain(a.data), {})
+    records.update(a, p.user_id, values, expected, action=action, note=reason, extra=extra)
     metric(f"forms.document.{action}")
     return {**app_out(a), "changed_at": clock.now_iso()}

@@ -8,8 +8,10 @@ from chalice import Blueprint
 from ..approvals.schemas import SubmitOptions
 from ..core.api import ApiRequest, route
 from ..core.errors import NotFound
+from ..engine import attachments
 from ..engine import service as engine
 from ..engine.models import TeamIn, TransferIn
+from ..files import schemas as files
 from ..search.schemas import ListQuery
 from . import schemas as s
 from . import service
@@ -97,6 +99,24 @@ def submit_record(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa
        response=s.RelatedOut)
 def related(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
     return engine.related(service.require(object), record_id)
+
+
+@route(bp, RECORDS + "/{record_id}/attachments", "POST", summary="Attach a file I uploaded to a record of a custom object (附件)",
+       tag=TAG, body=files.AttachIn, response=files.AttachmentOut, status=201)
+def attach(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
+    return attachments.attach(service.require(object), record_id, req.body.file_id)
+
+
+@route(bp, RECORDS + "/{record_id}/attachments", summary="Attachments of a record of a custom object, with download links",
+       tag=TAG, query=files.PageQuery, response=files.AttachmentPage)
+def list_attachments(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
+    return attachments.list_attachments(service.require(object), record_id, req.query.limit, req.query.cursor)
+
+
+@route(bp, RECORDS + "/{record_id}/attachments/{file_id}", "DELETE", summary="Remove an attachment of a record of a custom object",
+       tag=TAG, status=204)
+def detach(req: ApiRequest, object: str, record_id: str, file_id: str) -> None:  # noqa: A002
+    attachments.detach(service.require(object), record_id, file_id)
 
 
 @route(bp, "/meta/records", summary="Every record type I may use (standard and custom): fields, relations, actions, my rights",

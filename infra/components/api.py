@@ -21,6 +21,7 @@ from infra.components.identity import Identity
 from infra.components.nag import acknowledge, resource_finding
 from infra.components.naming import Stage
 from infra.components.search import SEARCH_READ_ACTIONS
+from infra.components.storage import Storage
 from infra.components.table import Table
 from infra.components.workflow import Workflow
 
@@ -90,7 +91,7 @@ class Api:
 
     def __init__(
         self, stage: Stage, *, environment: Mapping[str, str], table: Table, events: Events, workflow: Workflow,
-        identity: Identity,
+        identity: Identity, storage: Storage,
     ) -> None:
         self.stage = stage
         scope = stage.stack
@@ -99,7 +100,7 @@ class Api:
             "ApiPolicy",
             managed_policy_name=f"{stage.prefix}-api",
             description="What the CRM API may do: table items, bus events, reminder schedules, approval executions, "
-                        "staff logins, search",
+                        "staff logins, search, uploaded files",
             statements=[
                 table.item_statement(),
                 iam.PolicyStatement(actions=["events:PutEvents"], resources=[events.event_bus.event_bus_arn]),
@@ -108,6 +109,7 @@ class Api:
                 *events.scheduler_statements(),
                 *workflow.approval_statements(start_and_stop=True),
                 iam.PolicyStatement(actions=list(STAFF_POOL_ADMIN_ACTIONS), resources=[identity.staff_pool.user_pool_arn]),
+                *storage.files_statements(),
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
             ],
         )
@@ -118,10 +120,13 @@ class Api:
                     "at run time, so schedules are scoped to the stage's group; approval executions are started per "
                     "instance, so they are scoped to the approval state machine; search paths (indices, _search, "
                     "_msearch) are per request, so they are scoped to the stage's domain, and fine-grained access "
-                    "control limits the API to reading the stage's indices.",
+                    "control limits the API to reading the stage's indices; uploaded files are objects keyed by tenant and "
+                    "file id at run time, so they are scoped to the files bucket's pending/tenants/ and tenants/*/files/ "
+                    "prefixes.",
                     ["Resource::*", resource_finding(scope, stage.schedules_arn()),
                      resource_finding(scope, workflow.approval_executions_arn()),
-                     resource_finding(scope, stage.search_domain_arn("*"))])
+                     resource_finding(scope, stage.search_domain_arn("*")),
+                     *(resource_finding(scope, arn) for arn in storage.files_objects_arns())])
 
         self.chalice = self._chalice(environment)
         # requirements.txt, as packaged by Chalice: the functions run on the same layer.

@@ -1,15 +1,32 @@
-"""S3: the archive bucket (operation-log entries that expire from the table) and its access-log bucket."""
+"""S3: the archive bucket (operation-log entries that expire from the table), the files bucket
+(what users upload, through presigned URLs) and their access-log bucket."""
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
+from chalicelib.ports.files import PENDING
 from infra.components.naming import Stage
+
+#: Headers a browser sends with a presigned upload (chalicelib/ports/files.py signs them).
+UPLOAD_HEADERS = ("content-type", "x-amz-checksum-sha256")
+#: Unconfirmed uploads (under ``pending/``) are deleted after this many days.
+PENDING_UPLOAD_DAYS = 1
 
 
 class Storage:
     """The archive bucket: private, TLS only, versioned, to Glacier after 90 days, access-logged
-    to a second bucket; both kept when the stack is deleted."""
+    to a second bucket; both kept when the stack is deleted.
+
+    The files bucket: private, TLS only, SSE-S3, access-logged, kept with the stack. Browsers
+    PUT and GET it directly with presigned URLs (CORS for the web origins of the ``web_origins``
+    context, comma-separated; default any origin — the URL itself is the authorisation). Not
+    versioned: a confirmed file's key is written once, by the API's server-side copy, and
+    never again (clients can only write ``pending/``), and nothing deletes it, so versions would
+    only keep expired pending uploads. Whatever stays under ``pending/`` (uploads never
+    confirmed) expires after a day.
+    """
 
     def __init__(self, stage: Stage) -> None:
         scope = stage.stack
@@ -44,6 +61,38 @@ class Storage:
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
+
+        origins = [o.strip() for o in str(scope.node.try_get_context("web_origins") or "*").split(",") if o.strip()]
+        self.files_bucket = s3.Bucket(
+            scope,
+            "FilesBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=False,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs_bucket,
+            server_access_logs_prefix="files/",
+            cors=[s3.CorsRule(allowed_methods=[s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                              allowed_origins=origins, allowed_headers=list(UPLOAD_HEADERS), exposed_headers=["ETag"],
+                              max_age=3000)],
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-unconfirmed-uploads", prefix=PENDING,
+                                 expiration=cdk.Duration.days(PENDING_UPLOAD_DAYS),
+                                 abort_incomplete_multipart_upload_after=cdk.Duration.days(PENDING_UPLOAD_DAYS)),
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def files_statements(self) -> list[iam.PolicyStatement]:
+        """What the API does with the files bucket (chalicelib/ports/files.py), and nothing more:
+        sign uploads into ``pending/tenants/…`` (PutObject), read them back (HeadObject is
+        GetObject) as the source of the confirming copy, write that copy to
+        ``tenants/<t>/files/…`` and sign downloads of it (PutObject, GetObject)."""
+        return [iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=self.files_objects_arns())]
+
+    def files_objects_arns(self) -> list[str]:
+        return [self.files_bucket.arn_for_objects(f"{PENDING}tenants/*"), self.files_bucket.arn_for_objects("tenants/*/files/*")]
 
     def archive_objects_arn(self) -> str:
         """Objects the functions may write: every key is ``tenants/<tenant>/…``

@@ -98,3 +98,26 @@ def test_given_transfer_when_bus_delivers_event_then_new_owner_is_notified(stack
         time.sleep(0.5)
     titles = [n["title"] for n in stack.call("GET", "/v1/notifications", other).json()["items"]]
     assert "客户「转给王芳的客户」已转移给你" in titles
+
+
+def test_given_a_rep_when_uploading_a_file_then_the_presigned_urls_reach_the_local_s3_and_the_manager_downloads_it(stack):
+    import hashlib
+
+    import requests
+
+    rep, manager = stack.login(REP), stack.login(MANAGER)
+    body = "华为框架合同 v3".encode() * 1000
+    r = stack.call("POST", "/v1/files", rep, {"name": "框架合同.pdf", "content_type": "application/pdf", "size": len(body),
+                                              "sha256": hashlib.sha256(body).hexdigest()})
+    assert r.status_code == 201, r.text
+    f = r.json()
+    moto = f"http://127.0.0.1:{stack.env['CRM_MOTO_PORT']}/"
+    assert f["upload"]["url"].startswith(moto)  # the moto server of the stack, path-style
+    put = requests.put(f["upload"]["url"], data=body, headers=f["upload"]["headers"], timeout=30)
+    assert put.status_code == 200, put.text
+    assert stack.call("POST", f"/v1/files/{f['id']}/confirm", rep).json()["status"] == "uploaded"
+    huawei = next(c for c in stack.call("GET", "/v1/customers?scope=mine", rep).json()["items"] if c["name"] == "华为技术有限公司")
+    assert stack.call("POST", f"/v1/customers/{huawei['id']}/attachments", rep, {"file_id": f["id"]}).status_code == 201
+    [attachment] = stack.call("GET", f"/v1/customers/{huawei['id']}/attachments", manager).json()["items"]
+    got = requests.get(attachment["download_url"], timeout=30)
+    assert got.status_code == 200 and got.content == body

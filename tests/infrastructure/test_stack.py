@@ -29,7 +29,7 @@ ASL_FILES = sorted((REPO_ROOT / "step_functions").glob("*.asl.json"))
 #: Settings every Lambda (API and functions) must receive (chalicelib/core/settings.py).
 RUNTIME_SETTINGS = (
     "CRM_STAGE", "CRM_REGION", "CRM_TABLE_NAME", "CRM_EVENT_BUS_NAME", "CRM_SCHEDULE_GROUP",
-    "CRM_REMINDER_TARGET_ARN", "CRM_SCHEDULER_ROLE_ARN", "CRM_ARCHIVE_BUCKET", "CRM_APPROVAL_STATE_MACHINE_ARN",
+    "CRM_REMINDER_TARGET_ARN", "CRM_SCHEDULER_ROLE_ARN", "CRM_ARCHIVE_BUCKET", "CRM_FILES_BUCKET", "CRM_APPROVAL_STATE_MACHINE_ARN",
     "CRM_IDENTITY_PROVIDER",
     "CRM_COGNITO_USER_POOL_ID", "CRM_COGNITO_CLIENT_ID", "CRM_JWT_ISSUER", "CRM_JWT_AUDIENCE",
     "CRM_OPENSEARCH_URL", "CRM_SEARCH_INDEX_PREFIX", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
@@ -217,6 +217,7 @@ def test_given_registry_entry_when_synthesized_then_its_function_gets_every_sett
     assert env["CRM_TABLE_NAME"] == {"Ref": _logical_id(template_json, "AWS::DynamoDB::Table")}
     assert env["CRM_OPENSEARCH_URL"] == _opensearch_url(template_json)
     assert env["CRM_SEARCH_INDEX_PREFIX"] == PREFIX
+    assert env["CRM_FILES_BUCKET"] == {"Ref": _files_bucket(template_json)[0]}
 
 
 def test_given_functions_when_synthesized_then_they_share_the_api_dependency_layer(template_json):
@@ -911,6 +912,49 @@ def test_given_archive_bucket_when_synthesized_then_objects_move_to_glacier_afte
             "Transitions": [{"StorageClass": "GLACIER", "TransitionInDays": 90}],
         })])},
     })
+
+
+def _files_bucket(template_json: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return _only({k: v for k, v in _resources(template_json, "AWS::S3::Bucket").items() if k.startswith("FilesBucket")})
+
+
+def test_given_files_bucket_when_synthesized_then_it_is_private_encrypted_logged_and_unversioned(template_json):
+    _, bucket = _files_bucket(template_json)
+    props = bucket["Properties"]
+    assert props["BucketEncryption"] == {"ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+    assert props["PublicAccessBlockConfiguration"] == {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+                                                       "RestrictPublicBuckets": True}
+    assert "VersioningConfiguration" not in props  # final keys are written once, by the API (storage.py says why)
+    assert props["LoggingConfiguration"]["LogFilePrefix"] == "files/"
+    assert bucket["DeletionPolicy"] == "Retain"
+
+
+def test_given_files_bucket_when_synthesized_then_browsers_may_put_and_get_with_the_signed_headers(template_json):
+    from chalicelib.ports.files import presign_upload
+
+    _, bucket = _files_bucket(template_json)
+    [rule] = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    _, headers = presign_upload("pending/tenants/t/files/f", "application/pdf", 3, "A" * 43 + "=", 60)  # signs locally, no call
+    assert set(rule["AllowedMethods"]) == {"PUT", "GET", "HEAD"}
+    assert set(rule["AllowedHeaders"]) == {h.lower() for h in headers} == {"content-type", "x-amz-checksum-sha256"}
+    assert rule["AllowedOrigins"] == ["*"]  # dev: no web_origins context
+
+
+def test_given_files_bucket_when_synthesized_then_unconfirmed_uploads_expire_after_a_day(template_json):
+    _, bucket = _files_bucket(template_json)
+    assert bucket["Properties"]["LifecycleConfiguration"]["Rules"] == [{
+        "Id": "expire-unconfirmed-uploads", "Status": "Enabled", "Prefix": "pending/", "ExpirationInDays": 1,
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]
+
+
+def test_given_files_bucket_when_synthesized_then_only_the_api_may_put_and_get_under_its_two_prefixes(template_json):
+    bucket_id, _ = _files_bucket(template_json)
+    arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
+    granted = [(lid, s) for lid, s in _policy_statements(template_json) if bucket_id in json.dumps(s["Resource"])]
+    [(lid, statement)] = granted
+    assert lid == _logical_id(template_json, "AWS::IAM::ManagedPolicy")  # the API's policy, no function's
+    assert set(_as_list(statement["Action"])) == {"s3:PutObject", "s3:GetObject"}
+    assert statement["Resource"] == [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]}]
 
 
 def test_given_buckets_when_synthesized_then_every_bucket_policy_denies_insecure_transport(template_json):

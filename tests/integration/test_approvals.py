@@ -297,17 +297,25 @@ def test_given_transfer_and_add_signer_when_used_then_the_new_people_must_decide
     assert actions == ["submit", "transfer", "add_signer", "approve", "approve", "approve"]
 
 
-def test_given_comments_and_urge_when_used_then_history_and_notifications_show_them(api, oa):
+def test_given_comments_and_urge_when_used_then_history_and_notifications_show_them(api, oa, upload):
     form = make_form(api, oa, [{"id": "a", "name": "经理", "approvers": users(oa, "manager")}])
     app = apply(api, oa, form)
     iid = app["instance_id"]
-    act(api, oa, "manager", iid, "comments", {"comment": "请补充合同", "attachments": [{"name": "说明.pdf", "key": "files/x.pdf"}]})
+    memo = upload(oa["tokens"]["manager"], b"%PDF-1.7 please attach the contract", name="说明.pdf")
+    # attachments are files the commenter uploaded and confirmed: an object key, or someone else's file, is refused
+    act(api, oa, "manager", iid, "comments", {"comment": "x", "attachments": [{"name": "说明.pdf", "key": "files/x.pdf"}]}, status=422)
+    act(api, oa, "rep", iid, "comments", {"comment": "x", "attachments": [{"id": memo["id"]}]}, status=422)
+    act(api, oa, "manager", iid, "comments", {"comment": "请补充合同", "attachments": [{"id": memo["id"]}]})
     act(api, oa, "rep", iid, "urge")
     act(api, oa, "rep", iid, "urge", status=429)
     act(api, oa, "rep2", iid, "comments", {"comment": "路过"}, status=403)
     history = api.call("GET", f"/v1/approvals/{iid}/history", oa["tokens"]["manager"]).data["items"]
     assert [h["action"] for h in history] == ["submit", "comment", "urge"]
-    assert history[1]["attachments"][0]["name"] == "说明.pdf"
+    assert history[1]["attachments"] == [{"id": memo["id"], "name": "说明.pdf", "size": memo["size"], "content_type": "application/pdf",
+                                          "sha256": memo["sha256"]}]
+    # the applicant, a participant of the approval, may download it; a colleague outside it may not
+    assert api.call("GET", f"/v1/files/{memo['id']}/download", oa["tokens"]["rep"]).status_code == 200
+    assert api.call("GET", f"/v1/files/{memo['id']}/download", oa["tokens"]["rep2"]).status_code == 404
     inbox = api.call("GET", "/v1/notifications", oa["tokens"]["manager"]).data["items"]
     kinds = sorted(n["title"] for n in inbox)
     assert any("催办" in k for k in kinds) and any("待审批" in k for k in kinds)

@@ -320,7 +320,7 @@ def test_given_an_object_with_approval_when_a_rep_submits_then_the_status_follow
 
 
 def test_given_review_findings_then_definitions_and_cascades_hold(api, sales_team):
-    admin, t = sales_team["admin"], sales_team["tokens"]
+    admin = sales_team["admin"]
     # a field named like a search slot, a bad bound, a bad default: named, never a 500
     bad = api.call("POST", "/v1/objects", admin, {"key": "bad", "label": "坏", "title_field": "title", "fields": [
         {"key": "title", "label": "标题", "type": "text"}, {"key": "cf_t2", "label": "槽", "type": "text"},

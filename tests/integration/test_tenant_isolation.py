@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.core.api import ROUTES
 
 
-def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a_is_read_or_changed(api, make_tenant):
+def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a_is_read_or_changed(api, make_tenant, upload):
     a = make_tenant(mobile="13800000001")
     b = make_tenant(mobile="13800000001")  # the same mobile may exist in two tenants
     # Given tenant A has a record of every kind
@@ -29,12 +29,21 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     api.call("PATCH", f"/v1/forms/{form['id']}", a["admin"], {"flow_id": flow["id"]}, headers={"If-Match": f'"{form["version"]}"'})
     app = api.call("POST", "/v1/applications", a["admin"], {"form_id": form["id"], "data": {"days": 3}}).data
     assert app["instance_id"], app
+    file = upload(a["admin"], b"%PDF-1.7 secret", name="甲方合同.pdf")
+    assert api.call("POST", f"/v1/customers/{cust['id']}/attachments", a["admin"], {"file_id": file["id"]}).status_code == 201
+    obj = api.call("POST", "/v1/objects", a["admin"], {"key": "a_orders", "label": "甲方对象", "title_field": "title",
+                                                     "fields": [{"key": "title", "label": "标题", "type": "text"},
+                                                                {"key": "scan", "label": "扫描件", "type": "file"}]}).data
+    obj_rec = api.call("POST", "/v1/objects/a_orders/records", a["admin"], {"title": "甲方对象记录", "scan": [file["id"]]}).data
+    assert obj_rec["scan"][0]["id"] == file["id"], obj_rec
     secrets = {cust["id"], dept["id"], role["id"], rem["id"], deleted["id"], a["admin_id"], "华为技术有限公司", "13912345678",
-               field["label"], view["id"], view["name"], form["id"], flow["id"], app["id"], app["instance_id"], "甲方请假单", "甲方流程"}
+               field["label"], view["id"], view["name"], form["id"], flow["id"], app["id"], app["instance_id"], "甲方请假单", "甲方流程",
+               file["id"], file["name"], file["sha256"], obj["label"], obj_rec["id"], "甲方对象记录"}
     values = {"customer_id": cust["id"], "dept_id": dept["id"], "role_id": role["id"], "reminder_id": rem["id"],
               "user_id": a["admin_id"], "record_id": cust["id"], "entity": "customer", "dict_type": "industry", "code": "it",
               "rule_key": "contract", "notification_id": "x", "key": "budget", "view_id": view["id"], "form_id": form["id"],
-              "flow_id": flow["id"], "app_id": app["id"], "instance_id": app["instance_id"]}
+              "flow_id": flow["id"], "app_id": app["id"], "instance_id": app["instance_id"], "file_id": file["id"],
+              "object": obj["key"], "type": obj["type"]}
     # and one record of every other record type the manifest declares (their routes take <type>_id)
     from chalicelib import manifest
 
@@ -60,6 +69,8 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
         path = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], spec.path)
         if spec.path == "/v1/recycle-bin/{entity}/{record_id}" or spec.path.endswith("/restore"):
             path = path.replace(cust["id"], deleted["id"])
+        if spec.path.startswith("/v1/objects/{object}/records/{record_id}"):
+            path = path.replace(cust["id"], obj_rec["id"])
         r = api.call(spec.method, path, b["admin"], body=bodies.get(spec.method), headers={"If-Match": '"1"'})
         text = json.dumps(r.data, ensure_ascii=False) if r.data is not None else ""
         # Then nothing of A comes back, whatever the status
@@ -78,6 +89,9 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     assert "销售部" in names
     assert [f["label"] for f in api.call("GET", "/v1/fields/customer", a["admin"]).data["items"]] == ["甲方预算"]
     assert [v["name"] for v in api.call("GET", "/v1/views/customer", a["admin"]).data["items"]] == ["甲方场景"]
+    assert [x["file_id"] for x in api.call("GET", f"/v1/customers/{cust['id']}/attachments", a["admin"]).data["items"]] == [file["id"]]
+    assert api.call("GET", f"/v1/files/{file['id']}", a["admin"]).data["status"] == "uploaded"
+    assert api.call("GET", f"/v1/objects/a_orders/records/{obj_rec['id']}", a["admin"]).data["version"] == obj_rec["version"]
     mine = api.call("GET", f"/v1/approvals/{app['instance_id']}", a["admin"]).data
     assert mine["status"] == "running" and mine["version"] == 1
     assert api.call("GET", f"/v1/approval-flows/{flow['id']}", a["admin"]).data["enabled"] is True
