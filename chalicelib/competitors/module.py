@@ -35,4 +35,5 @@ COMPETITOR = EntityDef(
     },
 )
 
-MODULE = Module(name="competitors", label=("竞争对手", "Competitors"), entities=(COMPETITOR,))
+MODULE = Module(name="competitors", label=("竞争对手", "Competitors"), entities=(COMPETITOR,),
+                notifications=("competitors.competitor.transferred",))
