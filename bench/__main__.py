@@ -1,9 +1,8 @@
 """`python -m bench` — run every measurement, print the report, write results.json / .md.
 
 Order matters: cold start, per-endpoint round trips, API overhead and the approvals run
-while the table holds only the demo company (moto deep-copies the whole table on every
-transaction and walks it on every GSI Query); the list-page measurement then grows the
-tenant to ~1k and ~10k customers.
+while the table holds only the demo company (moto walks the whole table on every GSI
+Query); the list-page measurement then grows the tenant to ~1k and ~10k customers.
 """
 from __future__ import annotations
 

@@ -31,12 +31,11 @@ The org snapshot is kept warm (reloaded, unrecorded, whenever it would expire wi
 8 s), as for the warm per-endpoint figures. One unreported approval of the first shape warms the code paths up.
 
 After each approval the items it put (instance, history, tasks, audit entries, the
-application, notifications, the TOKEN item) are deleted, unrecorded: on moto every
-TransactWriteItems deep-copies the whole table once per item it writes and an approval
-puts 20–40 items, so without the clean-up every run would be slower than the one before
-and the figures would depend on the number of runs. Likewise moto's in-memory stream log of
-the table (which its TransactWriteItems deep-copies too) is cut back to its length before
-the approval (`StreamLog`; the bench runs no stream consumer). Every run thus starts from
+application, notifications, the TOKEN item) are deleted, unrecorded: an approval puts
+20–40 items and moto walks the whole table on every GSI Query, so without the clean-up
+every run would be slower than the one before and the figures would depend on the number
+of runs. Likewise moto's in-memory stream log of the table is cut back to its length
+before the approval (`StreamLog`; the bench runs no stream consumer). Every run thus starts from
 the same table, the one the per-endpoint figures saw plus the flows and forms. Notification
 unread counters (updated, not put) stay.
 """
@@ -242,8 +241,8 @@ class Written:
 
 class StreamLog:
     """moto keeps every DynamoDB stream record of the table in memory (the bench runs no
-    stream consumer) and its TransactWriteItems deep-copies the table with that log once
-    per item: the log is cut back to its length before each approval, after it."""
+    stream consumer) and it grows with every write: the log is cut back to its length before
+    each approval, after it."""
 
     def __init__(self, table: str) -> None:
         self.table = table

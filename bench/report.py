@@ -86,7 +86,7 @@ def findings(r: dict[str, Any]) -> list[str]:
         share = [row["warm"]["storage_ms_median"] / row["warm"]["wall_ms"]["median"] for row in writes if row["warm"]["wall_ms"]["median"]]
         app_ms = [row["warm"]["app_ms_median"] for row in writes]
         out.append(f"Write requests spend {min(share):.0%}–{max(share):.0%} of their wall time inside DynamoDB calls on moto "
-                   "(moto deep-copies the table for every TransactWriteItems); app-side time of writes is "
+                   "(moto, with devstack's patch snapshotting only the items a transaction touches); app-side time of writes is "
                    f"{min(app_ms):.1f}–{max(app_ms):.1f} ms (wall − time in AWS calls, medians).")
     lists = [row for row in rows if row["path"] == "/v1/customers" and row["method"] == "GET"]
     admin = next((row for row in lists if "super admin" in row["endpoint"]), None)
@@ -333,7 +333,7 @@ def markdown(r: dict[str, Any]) -> str:
     add(f"| HTTP keep-alive with TCP_NODELAY switched off (Nagle on, n = {nagle['n']}) | {nagle['median']:.2f} ms | {nagle['p95']:.2f} ms |")
     add("")
     add("Capacity units are estimated from item sizes with DynamoDB's rules (moto returns fixed constants). "
-        "Customer 360 and import are not built yet.")
+        "Import is not built yet.")
     add("")
     add(approvals_markdown(r["approvals"]))
     add("")
@@ -443,8 +443,8 @@ def approvals_markdown(a: dict[str, Any]) -> str:
                          f"{fmt_ms(w['p95'])} | {fmt_ms(st['storage_ms_median'])} | {sync} | {_rt(st)} | "
                          f"{units(st['est_rcu_median'], st['est_wcu_median'])} | {ops_str(st['other_aws_calls'])} | "
                          f"{ops_str(st['execution_dynamodb_calls'])} |")
-    lines += ["", "Wall and storage times are moto's: every TransactWriteItems there deep-copies the whole table (with its "
-              "in-memory stream log) once per item it writes, so write-heavy approval requests are far slower than on DynamoDB; "
+    lines += ["", "Wall and storage times are moto's (devstack/moto_patches.py makes each TransactWriteItems snapshot only "
+              "the items it touches, so a write no longer costs a copy of the whole table); "
               "the state-transition counts, round trips and the time spent waiting for the execution are the figures that carry "
               f"over. Every run starts from the same table ({a['table_items']['before']} items): the {a['items_deleted_after_runs']:,} "
               "items the approvals put were deleted after each one and moto's stream log cut back, so runs do not slow each "
