@@ -96,6 +96,7 @@ def install() -> None:
         for m in MODULES:
             if m.label[0]:
                 permissions.MODULES[m.name] = m.label[0]
+                i18n.MESSAGES.setdefault(f"module.{m.name}", {"zh-CN": m.label[0], "en": m.label[1] or m.name})
             for hook in m.approval_hooks:
                 approvals.register(hook.entity, hook.status_ops, hook.data_of)
             if m.handover:

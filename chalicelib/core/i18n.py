@@ -119,6 +119,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field.role": {"zh-CN": "角色不存在", "en": "No such role"},
     "field.bound_type": {"zh-CN": "最小值/最大值与字段类型不符（数字字段用数字，日期字段用 YYYY-MM-DD）", "en": "min/max do not suit the field type (numbers for number fields, YYYY-MM-DD for dates)"},
     "field.read_only": {"zh-CN": "该字段由系统维护，不能直接修改", "en": "This field is maintained by the system"},
+    # action names inside messages (permission errors)
+    **{f"action.{k}": {"zh-CN": zh, "en": en} for k, (zh, en) in {
+        "create": ("新建", "create"), "update": ("编辑", "edit"), "list": ("查看列表", "list"), "read": ("查看详情", "read"),
+        "delete": ("删除", "delete"), "import": ("导入", "import"), "export": ("导出", "export"), "transfer": ("转移", "transfer"),
+        "pool": ("放入公海", "move to the pool"), "lock": ("锁定/解锁", "lock/unlock"), "team": ("编辑团队成员", "edit the team"),
+        "approve": ("审批", "approve"), "shelf": ("上下架", "shelve"), "print": ("打印", "print"), "manage": ("管理", "manage"),
+    }.items()},
+    **{f"kind.{k}": {"zh-CN": zh, "en": en} for k, (zh, en) in {
+        "text": ("文本", "text"), "keyword": ("选项/编码", "keyword"), "prefix": ("号码/邮箱", "number/e-mail"),
+        "number": ("数字", "number"), "date": ("日期", "date"), "boolean": ("是/否", "yes/no"),
+    }.items()},
     # entity names used inside messages
     "entity.customer": {"zh-CN": "客户", "en": "Customer"},
     "entity.custom_field": {"zh-CN": "自定义字段", "en": "Custom field"},
@@ -209,12 +220,20 @@ def pick_locale(accept_language: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+NAMED = ("entity.", "module.", "action.", "kind.")  # parameters that are names with texts of their own
+
+
+def _name(key: str, locale: str) -> str:
+    """A named thing in the caller's language; an unknown one by its bare name (a custom object's module)."""
+    return text(key, locale) if key in MESSAGES else key.split(".", 1)[1]
+
+
 def text(key: str, locale: str = DEFAULT_LOCALE, **params: object) -> str:
     entry = MESSAGES.get(key)
     if entry is None:
         return key
     template = entry.get(locale) or entry[DEFAULT_LOCALE]
-    localized = {k: (text(v, locale) if isinstance(v, str) and v.startswith("entity.") else v) for k, v in params.items()}
+    localized = {k: (_name(v, locale) if isinstance(v, str) and v.startswith(NAMED) else v) for k, v in params.items()}
     try:
         return template.format(**localized)
     except (KeyError, IndexError):

@@ -172,7 +172,7 @@ class Principal:
 
     def require(self, module: str, action: str) -> None:
         if not self.can(module, action):
-            raise Forbidden(module=MODULES.get(module, module), action=ACTIONS.get(action, action),
+            raise Forbidden(module=f"module.{module}", action=f"action.{action}",
                             details={"module": module, "action": action})
 
     # ---- data scope -------------------------------------------------------------------

@@ -72,7 +72,7 @@ def create(entity: str, body: dict[str, Any]) -> dict[str, Any]:
     used = {f.slot for f in existing}
     free = [name for n in range(1, schema.SLOTS_PER_KIND + 1) if (name := schema.slot_name(kind, n, multi)) not in used]
     if not free:
-        raise ValidationFailed("CUSTOM_FIELD_LIMIT", kind=kind, limit=schema.SLOTS_PER_KIND)
+        raise ValidationFailed("CUSTOM_FIELD_LIMIT", kind=f"kind.{kind}", limit=schema.SLOTS_PER_KIND)
     if body["field_type"] in ("select", "multiselect") and not body.get("options"):
         raise ValidationFailed(details=[{"field": "options", "type": "missing", "message": "select fields need options"}])
     f = CustomField(tenant_id=ctx.tenant_id, entity=entity, key=body["key"], label=body["label"], field_type=body["field_type"],

@@ -170,7 +170,7 @@ def _with_slots(fields: list[dict[str, Any]], existing: list[dict[str, Any]] | N
             multi = f["type"] in ("multiselect", "tags")
             free = [n for n in range(1, schema.SLOTS_PER_KIND + 1) if schema.slot_name(kind, n, multi) not in used]
             if not free:
-                raise ValidationFailed("CUSTOM_OBJECT_LIMIT", kind=kind, limit=schema.SLOTS_PER_KIND)
+                raise ValidationFailed("CUSTOM_OBJECT_LIMIT", kind=f"kind.{kind}", limit=schema.SLOTS_PER_KIND)
             slot = schema.slot_name(kind, free[0], multi)
             used.add(slot)
         out.append({**f, **({"slot": slot} if slot else {})})
@@ -205,7 +205,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     changes.stamp(o, p.user_id, new=True)
     role_ops = org.grant_ops(p.tenant_id, p.user_id, f"{MODULE}.{key}", {r: dict(g) for r, g in grants.items()})
     changes.create(o, "custom_object", key, p.user_id, extra=role_ops,
-                   on_conflict=lambda: ValidationFailed("DUPLICATE", field="key", value=key))
+                   on_conflict=lambda: ValidationFailed("DUPLICATE", field="entity.custom_object", value=key))
     _cache.invalidate(p.tenant_id)
     org.invalidate(p.tenant_id)
     metric("objects.definition.created")

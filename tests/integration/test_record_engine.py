@@ -150,3 +150,12 @@ def test_given_numbers_beyond_15_digits_or_oversized_records_then_422_not_a_sile
         "grants": {"sales_rep": {"actions": ["create", "read"], "scope": "self"}}})
     huge = api.call("POST", "/v1/objects/notes/records", rep, {"title": "巨大", "rows": [{"a": "长" * 2000, "b": "长" * 2000}] * 150})
     assert huge.status_code == 422 and huge.data["code"] == "RECORD_TOO_LARGE"
+
+
+def test_given_a_forbidden_action_then_the_message_names_module_and_action_in_one_language(api, sales_team):
+    rep = sales_team["tokens"]["rep1"]
+    en = api.call("POST", "/v1/objects", rep, {"key": "x", "label": "x", "title_field": "t",
+                                               "fields": [{"key": "t", "label": "t", "type": "text"}]}, headers={"Accept-Language": "en"})
+    assert en.status_code == 403 and en.data["message"] == "You are not allowed to do this (Custom objects: manage)"
+    zh = api.call("DELETE", "/v1/competitors/nope", rep, headers={"If-Match": '"1"'})
+    assert zh.status_code == 403 and zh.data["message"] == "没有权限执行此操作（竞争对手：删除）"
