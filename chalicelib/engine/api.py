@@ -57,6 +57,11 @@ def blueprint(d: EntityDef) -> Blueprint:
     def related(req: ApiRequest, **path: str) -> dict:
         return service.related(d, path[pid])
 
+    @route(bp, f"{base}/{ident}/timeline", summary=f"A record's history, newest first: log, related records, approvals, "
+           f"attachments: {label}", tag=tag, query=models.TimelineQuery, response=models.TimelineOut)
+    def timeline(req: ApiRequest, **path: str) -> dict:
+        return service.timeline(d, path[pid], req.query.limit)
+
     if d.features.approval:
         @route(bp, f"{base}/{ident}/submit", "POST", summary=f"Submit for approval (提交审批): {label}", tag=tag,
                body=SubmitOptions, response=m("out"))

@@ -39,6 +39,15 @@ class TransferIn(BaseModel):
     version: int | None = None
 
 
+class TimelineQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(50, ge=1, le=100)
+
+
+class TimelineOut(BaseModel):
+    items: list[dict[str, Any]] = Field(description="newest first: {at, kind: log | record | approval | attachment, …}")
+
+
 class TeamMemberOut(BaseModel):
     user_id: str
     access: str

@@ -17,8 +17,9 @@ from ..core import clock, i18n
 from ..core.errors import Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import ALL_OWNERS, FieldAccess, Principal, mask
-from ..db import idempotency, keys, query, tx
-from ..db.base import plain
+from ..db import audit, idempotency, keys, query, tx
+from ..db.audit import AuditEntry
+from ..db.base import Item, plain
 from ..dictionaries import service as dictionaries
 from ..fields import service as fields
 from ..files import service as files
@@ -139,6 +140,42 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
             continue
         lists[cd.name].append(out(cd, child, p))
     return {"record": out(d, rec, p), "related": lists}
+
+
+TIMELINE_MAX = 100
+
+
+def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
+    """A record's history as one stream, newest first: its operation log (field rules applied),
+    its related records the caller may read, its approvals and its attachments — one Query of
+    the log and one of the record's collection (gsi3)."""
+    p = org.principal()
+    rec = load(d, p, record_id, "read")
+    limit = max(1, min(limit, TIMELINE_MAX))
+    logged, _ = query.page(AuditEntry, keys.k(p.tenant_id, "LOG", d.entity, rec.id), limit=limit, cursor=None)
+    items: list[dict[str, Any]] = []
+    for e in logged:
+        entry = audit.as_dict(e)
+        items.append({"at": entry["at"], "kind": "log", "action": entry["action"], "actor_id": entry["actor_id"],
+                      "changes": shape_log(d.name, entry["changes"]), "note": entry["note"]})
+    now = clock.now_iso()
+    for item in Item.gsi3.query(store.parent_partition(p.tenant_id, d.entity, rec.id), scan_index_forward=False,
+                                limit=limit * 3):
+        if isinstance(item, store.EntityRecord):
+            cd = registry.find(item.entity, p.tenant_id)
+            if cd is None or item.deleted_at or not p.can(cd.module, "read") or \
+                    p.record_access(cd.module, item.owner_id, item.team, now) is None:
+                continue
+            items.append({"at": item.created_at, "kind": "record", "type": cd.name, "id": item.id,
+                          "title": card(cd, documents.source(item), p)["title"], "owner_id": item.owner_id})
+        elif item.type == "APPROVAL":  # the record's approval instances (submitted by whoever may change it)
+            items.append({"at": item.created_at, "kind": "approval", "id": item.id, "title": getattr(item, "title", None),
+                          "status": getattr(item, "status", None), "applicant_id": getattr(item, "owner_id", None)})
+        elif item.type == "FILELINK" and getattr(item, "kind", None) == "attachment":
+            items.append({"at": item.created_at, "kind": "attachment", "file_id": item.file_id, "name": item.name,
+                          "by": item.created_by})
+    items.sort(key=lambda i: i["at"] or "", reverse=True)
+    return {"items": items[:limit]}
 
 
 def search_schema(d: EntityDef) -> schema.EntitySchema:

@@ -10,7 +10,7 @@ from ..core.api import ApiRequest, route
 from ..core.errors import NotFound
 from ..engine import attachments
 from ..engine import service as engine
-from ..engine.models import TeamIn, TransferIn
+from ..engine.models import TeamIn, TimelineOut, TimelineQuery, TransferIn
 from ..files import schemas as files
 from ..search.schemas import ListQuery
 from . import schemas as s
@@ -117,6 +117,12 @@ def list_attachments(req: ApiRequest, object: str, record_id: str) -> dict:  # n
        tag=TAG, status=204)
 def detach(req: ApiRequest, object: str, record_id: str, file_id: str) -> None:  # noqa: A002
     attachments.detach(service.require(object), record_id, file_id)
+
+
+@route(bp, RECORDS + "/{record_id}/timeline", summary="A custom-object record's history: log, related records, approvals, "
+       "attachments", tag=TAG, query=TimelineQuery, response=TimelineOut)
+def timeline(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
+    return engine.timeline(service.require(object), record_id, req.query.limit)
 
 
 @route(bp, "/meta/records", summary="Every record type I may use (standard and custom): fields, relations, actions, my rights",

@@ -15,11 +15,12 @@ bp = Blueprint(__name__)
 TAG = "search"
 
 
-def _entity(entity: str) -> str:
-    try:
-        return schema.get(entity).index
-    except KeyError:
-        raise NotFound("entity.saved_view") from None
+def _schema(entity: str) -> schema.EntitySchema:
+    """A list's schema by record type name: a standard one, or one of the caller's tenant's custom objects."""
+    d = registry.find(entity, org.principal().tenant_id)
+    if d is None:
+        raise NotFound("entity.saved_view")
+    return schema.schema_for(d) if d.custom else schema.get(d.entity)
 
 
 @route(bp, "/search", summary="Global search over every record type I may list (grouped, highlighted)", tag=TAG,
@@ -39,22 +40,22 @@ def _card(es: schema.EntitySchema, src: dict, p) -> dict:
 
 @route(bp, "/views/{entity}", summary="My and shared saved views (场景) of a list", tag=TAG, response=s.ViewList)
 def list_views(req: ApiRequest, entity: str) -> dict:
-    return {"items": views.list_views(org.principal(), _entity(entity))}
+    return {"items": views.list_views(org.principal(), _schema(entity))}
 
 
 @route(bp, "/views/{entity}", "POST", summary="Save a view (personal, or shared with search:manage)", tag=TAG, body=s.ViewIn,
        response=s.ViewOut, status=201)
 def create_view(req: ApiRequest, entity: str) -> dict:
-    return views.create(org.principal(), _entity(entity), req.body.model_dump(mode="json", exclude_none=True))
+    return views.create(org.principal(), _schema(entity), req.body.model_dump(mode="json", exclude_none=True))
 
 
 @route(bp, "/views/{entity}/{view_id}", "PATCH", summary="Change a saved view", tag=TAG, body=s.ViewPatch, response=s.ViewOut,
        versioned_write=True)
 def update_view(req: ApiRequest, entity: str, view_id: str) -> dict:
     values = req.body.model_dump(mode="json", exclude_unset=True, exclude={"version"})
-    return views.update(org.principal(), _entity(entity), view_id, values, req.expected_version(req.body.version))
+    return views.update(org.principal(), _schema(entity), view_id, values, req.expected_version(req.body.version))
 
 
 @route(bp, "/views/{entity}/{view_id}", "DELETE", summary="Delete a saved view", tag=TAG, status=204, versioned_write=True)
 def delete_view(req: ApiRequest, entity: str, view_id: str) -> None:
-    views.delete(org.principal(), _entity(entity), view_id, req.expected_version())
+    views.delete(org.principal(), _schema(entity), view_id, req.expected_version())

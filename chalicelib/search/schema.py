@@ -38,6 +38,11 @@ class EntitySchema:
     object_key: str | None = None  # custom objects: every query keeps to this object (`object` field)
 
     @property
+    def record_entity(self) -> str:
+        """The records' own entity (CUSTOMER, OBJ_AD_ORDER): what saved views and logs are keyed by."""
+        return f"OBJ_{self.object_key.upper()}" if self.object_key else self.entity
+
+    @property
     def name(self) -> str:
         """The record type as the API names it (customer, obj_ad_order)."""
         return f"obj_{self.object_key}" if self.object_key else self.entity.lower()

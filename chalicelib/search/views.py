@@ -40,6 +40,7 @@ class SavedView(Versioned, discriminator="SAVED_VIEW"):
 
 
 def out(v: SavedView, p: Principal) -> dict[str, Any]:
+    # entity: customer, obj_ad_order …
     return {"id": v.id, "entity": v.entity.lower(), "name": v.name, "shared": bool(v.shared), "owner_id": v.owner_id,
             **(v.settings or {}), "editable": _may_edit(v, p), "version": v.version, "updated_at": v.updated_at}
 
@@ -55,10 +56,9 @@ def _views(p: Principal, entity: str) -> list[SavedView]:
     return out_
 
 
-def list_views(p: Principal, entity: str) -> list[dict[str, Any]]:
-    es = schema.get(entity)
+def list_views(p: Principal, es: schema.EntitySchema) -> list[dict[str, Any]]:
     p.require(es.module, "list")
-    return [out(v, p) for v in sorted(_views(p, es.entity), key=lambda v: (not v.shared, v.name))]
+    return [out(v, p) for v in sorted(_views(p, es.record_entity), key=lambda v: (not v.shared, v.name))]
 
 
 def _check_settings(p: Principal, es: schema.EntitySchema, settings: dict[str, Any]) -> None:
@@ -70,28 +70,26 @@ def _check_settings(p: Principal, es: schema.EntitySchema, settings: dict[str, A
         rules.index_field(p, es, f)
 
 
-def create(p: Principal, entity: str, body: dict[str, Any]) -> dict[str, Any]:
-    es = schema.get(entity)
+def create(p: Principal, es: schema.EntitySchema, body: dict[str, Any]) -> dict[str, Any]:
     p.require(es.module, "list")
     if body.get("shared"):
         p.require(MODULE, "manage")
     settings = {k: body.get(k) for k in ("q", "filters", "sort", "facets", "scope") if body.get(k) is not None}
     _check_settings(p, es, settings)
-    if len(_views(p, es.entity)) >= MAX_VIEWS:
+    if len(_views(p, es.record_entity)) >= MAX_VIEWS:
         raise ValidationFailed("INVALID_FILTER", reason=f"at most {MAX_VIEWS} saved views per list")
-    v = SavedView(tenant_id=p.tenant_id, id=ids.new_id(), entity=es.entity, name=body["name"], shared=bool(body.get("shared")),
+    v = SavedView(tenant_id=p.tenant_id, id=ids.new_id(), entity=es.record_entity, name=body["name"], shared=bool(body.get("shared")),
                   owner_id=p.user_id, settings=settings)
-    v.pk, v.sk = SavedView.partition(p.tenant_id, es.entity, None if v.shared else p.user_id), v.id
+    v.pk, v.sk = SavedView.partition(p.tenant_id, es.record_entity, None if v.shared else p.user_id), v.id
     changes.stamp(v, p.user_id, new=True)
     changes.create(v, "saved_view", v.id, p.user_id)
     return out(v, p)
 
 
-def get(p: Principal, entity: str, view_id: str) -> SavedView:
-    es = schema.get(entity)
+def get(p: Principal, es: schema.EntitySchema, view_id: str) -> SavedView:
     for user in (p.user_id, None):
         try:
-            v = SavedView.get(SavedView.partition(p.tenant_id, es.entity, user), view_id)
+            v = SavedView.get(SavedView.partition(p.tenant_id, es.record_entity, user), view_id)
         except SavedView.DoesNotExist:
             continue
         if isinstance(v, SavedView):
@@ -99,11 +97,10 @@ def get(p: Principal, entity: str, view_id: str) -> SavedView:
     raise NotFound("entity.saved_view")
 
 
-def update(p: Principal, entity: str, view_id: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
-    es = schema.get(entity)
-    v = get(p, entity, view_id)
+def update(p: Principal, es: schema.EntitySchema, view_id: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
+    v = get(p, es, view_id)
     if not _may_edit(v, p):
-        raise Forbidden(module="场景", action="编辑", details={"module": MODULE, "action": "manage"})
+        raise Forbidden(module="module.search", action="action.update", details={"module": MODULE, "action": "manage"})
     settings = dict(v.settings or {})
     for k in ("q", "filters", "sort", "facets", "scope"):
         if k in values:
@@ -115,16 +112,16 @@ def update(p: Principal, entity: str, view_id: str, values: dict[str, Any], expe
     return out(v, p)
 
 
-def delete(p: Principal, entity: str, view_id: str, expected: int) -> None:
-    v = get(p, entity, view_id)
+def delete(p: Principal, es: schema.EntitySchema, view_id: str, expected: int) -> None:
+    v = get(p, es, view_id)
     if not _may_edit(v, p):
-        raise Forbidden(module="场景", action="删除", details={"module": MODULE, "action": "manage"})
+        raise Forbidden(module="module.search", action="action.delete", details={"module": MODULE, "action": "manage"})
     changes.delete(v, "saved_view", v.id, p.user_id, expected)
 
 
 def merge(p: Principal, es: schema.EntitySchema, view_id: str, params: dict[str, Any]) -> dict[str, Any]:
     """The view's settings under the request's parameters."""
-    settings = get(p, es.index, view_id).settings or {}
+    settings = get(p, es, view_id).settings or {}
     merged = {**params}
     merged["filters"] = list(settings.get("filters") or []) + list(params.get("filters") or [])
     for k in ("q", "sort", "facets", "scope"):

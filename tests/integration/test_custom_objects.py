@@ -378,3 +378,24 @@ def test_given_a_record_in_review_when_deleted_then_refused(api, sales_team):
     sent = api.call("POST", f"/v1/objects/req/records/{rec['id']}/submit", rep, {}).data
     gone = api.call("DELETE", f"/v1/objects/req/records/{rec['id']}", rep, headers={"If-Match": f'"{sent["version"]}"'})
     assert gone.status_code == 422 and gone.data["code"] == "INVALID_STATE"
+
+
+def test_given_a_customer_with_orders_an_approval_and_a_saved_view_then_timeline_and_views_work(api, sales_team):
+    t, admin = sales_team["tokens"], sales_team["admin"]
+    api.call("POST", "/v1/objects", admin, ORDER_UNDER_CUSTOMER)
+    cust = api.call("POST", "/v1/customers", t["rep1"], {"name": "华为", "credit_limit": 100}).data
+    api.call("PATCH", f"/v1/customers/{cust['id']}", t["rep1"], {"credit_limit": 200, "version": 1})
+    api.call("POST", "/v1/objects/ad_order/records", t["rep1"], {"title": "春季广告", "customer": cust["id"], "total": 5000})
+    line = api.call("GET", f"/v1/customers/{cust['id']}/timeline", t["rep1"]).data["items"]
+    assert [i["kind"] for i in line] == ["record", "log", "log"] and line[0]["title"] == "春季广告"
+    assert {"field": "credit_limit", "before": 100, "after": 200} in line[1]["changes"]
+    hidden = api.call("GET", f"/v1/customers/{cust['id']}/timeline", t["agent"]).data["items"]
+    assert not any(ch["field"] == "credit_limit" for i in hidden if i["kind"] == "log" for ch in i["changes"])
+    assert [i["kind"] for i in hidden] == ["log", "log"]  # the agent has no grant on ad orders
+    # saved views (场景) on a custom object
+    v = api.call("POST", "/v1/views/obj_ad_order", t["rep1"], {"name": "大单",
+                                                               "filters": [{"field": "total", "op": "range", "value": {"gte": 1000}}]})
+    assert v.status_code == 201, v.data
+    assert [o["title"] for o in _list(api, t["rep1"], "ad_order", view=v.data["id"])["items"]] == ["春季广告"]
+    assert [x["name"] for x in api.call("GET", "/v1/views/obj_ad_order", t["rep1"]).data["items"]] == ["大单"]
+    assert api.call("GET", "/v1/views/customer", t["rep1"]).data["items"] == []
