@@ -6,8 +6,8 @@ from pydantic import BaseModel, Field
 
 from ..core.api import ApiRequest, route
 from ..core.errors import ValidationFailed
+from . import regions, service
 from . import schemas as s
-from . import service
 
 bp = Blueprint(__name__)
 TAG = "dictionaries"
@@ -23,6 +23,26 @@ def _type(dict_type: str) -> str:
     if not re.match(s.TYPE_PATTERN, dict_type):
         raise ValidationFailed(details=[{"field": "type", "type": "pattern", "message": "lower-case letters, digits and _"}])
     return dict_type
+
+
+class RegionQuery(BaseModel):
+    parent: str | None = Field(None, pattern=r"^\d{6}$", description="a region code; none: the provinces")
+
+
+class Region(BaseModel):
+    code: str
+    name: str
+
+
+class RegionList(BaseModel):
+    items: list[Region]
+
+
+@route(bp, "/regions", summary="行政区划 (省/市/区县, shipped with the product): the regions under ?parent=, provinces first",
+       tag=TAG, query=RegionQuery, response=RegionList)
+def list_regions(req: ApiRequest) -> dict:
+    service.require_signed_in()
+    return {"items": regions.children(req.query.parent)}
 
 
 @route(bp, "/dictionaries", summary="All dictionary items, or one dictionary (?type=)", tag=TAG, query=DictQuery, response=s.DictItemList)

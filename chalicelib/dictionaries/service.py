@@ -97,6 +97,11 @@ def validate(tenant: str, values: dict[str, Any], fields: dict[str, str]) -> Non
         raise ValidationFailed(details=errors)
 
 
+def require_signed_in() -> None:
+    """Reading shared reference data needs a signed-in user of the tenant (no more)."""
+    session.principal()
+
+
 def list_items(dict_type: str | None) -> list[dict[str, Any]]:
     tenant = context.current().tenant_id
     session.principal()

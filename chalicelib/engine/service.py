@@ -20,6 +20,7 @@ from ..core.permissions import ALL_OWNERS, FieldAccess, Principal, mask
 from ..db import audit, idempotency, keys, query, tx
 from ..db.audit import AuditEntry
 from ..db.base import Item, plain
+from ..dictionaries import regions
 from ..dictionaries import service as dictionaries
 from ..fields import service as fields
 from ..files import service as files
@@ -73,7 +74,7 @@ class TenantResolver:
         return files.usable(self.p.tenant_id, self.p.user_id, ref)
 
     def region_name(self, code: str) -> str | None:
-        return dictionaries.label(self.p.tenant_id, "region", code)
+        return regions.name(code)
 
 
 # ---- reading ---------------------------------------------------------------------------------

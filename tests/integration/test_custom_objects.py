@@ -399,3 +399,24 @@ def test_given_a_customer_with_orders_an_approval_and_a_saved_view_then_timeline
     assert [o["title"] for o in _list(api, t["rep1"], "ad_order", view=v.data["id"])["items"]] == ["春季广告"]
     assert [x["name"] for x in api.call("GET", "/v1/views/obj_ad_order", t["rep1"]).data["items"]] == ["大单"]
     assert api.call("GET", "/v1/views/customer", t["rep1"]).data["items"] == []
+
+
+def test_given_a_region_field_then_codes_of_the_shipped_dictionary_are_named_and_filterable(api, sales_team):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    api.call("POST", "/v1/objects", admin, {"key": "site", "label": "网点", "title_field": "title",
+                                            "fields": [{"key": "title", "label": "名称", "type": "text"},
+                                                       {"key": "region", "label": "地区", "type": "region"},
+                                                       {"key": "address", "label": "地址", "type": "address"}],
+                                            "grants": {"sales_rep": {"actions": ["create", "list", "read"], "scope": "self"}}})
+    r = api.call("POST", "/v1/objects/site/records", rep, {"title": "深圳分部", "region": "440305",
+                                                           "address": {"text": "科技园", "region": "440305", "lng": 113.95, "lat": 22.54}})
+    assert r.status_code == 201, r.data
+    assert r.data["region"] == {"code": "440305", "name": "广东省/深圳市/南山区"}
+    assert r.data["address"]["region"] == {"code": "440305", "name": "广东省/深圳市/南山区"}
+    bad = api.call("POST", "/v1/objects/site/records", rep, {"title": "x", "region": "999999"})
+    assert bad.status_code == 422 and bad.data["details"][0]["field"] == "region"
+    assert [s["title"] for s in _list(api, rep, "site", filters=[{"field": "region", "op": "eq", "value": "440305"}])["items"]] == [
+        "深圳分部"]
+    kids = api.call("GET", "/v1/regions?parent=440300", rep).data["items"]
+    assert {"code": "440305", "name": "南山区"} in kids
+    assert len(api.call("GET", "/v1/regions", rep).data["items"]) == 34

@@ -121,3 +121,15 @@ def test_given_field_definitions_when_an_admin_writes_bad_ones_then_problems_are
     assert {p["field"] for p in spec_problems(bad, "fields.0")} == {"fields.0.key", "fields.0.options"}
     assert {p["field"] for p in spec_problems(table, "fields.1")} == {"fields.1.columns.1.type", "fields.1.columns.1.key"}
     assert spec_problems(F("due", "text", remind_days_before=30), "f")[0]["field"] == "f.remind_days_before"
+
+
+def test_given_the_shipped_region_dictionary_then_codes_have_full_names_and_children():
+    from chalicelib.dictionaries import regions
+
+    assert regions.name("440305") == "广东省/深圳市/南山区"
+    assert regions.name("310104") == "上海市/徐汇区"  # 市辖区 names no place
+    assert regions.name("441900") == "广东省/东莞市"  # a city without districts
+    assert regions.name("123456") is None
+    provinces = regions.children()
+    assert len(provinces) == 34 and {"code": "810000", "name": "香港特别行政区"} in provinces
+    assert {"code": "440305", "name": "南山区"} in regions.children("440300")
