@@ -52,7 +52,7 @@ def record_log(entity: str, record_id: str, limit: int, cursor: str | None) -> t
         elif not any(f(entity, record_id) for f in _fallback):
             p.require(MODULE, "list")
     # always the caller's own tenant partition: another tenant's id finds nothing
-    items, nxt = query.page(AuditEntry, keys.k(p.tenant_id, "LOG", entity.upper(), record_id), limit=limit, cursor=cursor)
+    items, nxt = query.page(AuditEntry, audit.log_pk(p.tenant_id, entity, record_id), limit=limit, cursor=cursor)
     return _shaped([audit.as_dict(e) for e in items]), nxt
 
 

@@ -62,5 +62,11 @@ class acting_as:
         _current.reset(self._token)
 
 
+def locale() -> str:
+    """The caller's language (zh-CN outside a request)."""
+    ctx = _current.get()
+    return ctx.locale if ctx else DEFAULT_LOCALE
+
+
 def system_context(tenant_id: str, locale: str = DEFAULT_LOCALE) -> RequestContext:
     return RequestContext(tenant_id=tenant_id, user_id="system", locale=locale, is_system=True)

@@ -34,6 +34,11 @@ class AuditEntry(Item, discriminator="AUDIT"):
     note = UnicodeAttribute(null=True)
 
 
+def log_pk(tenant_id: str, entity: str, record_id: str) -> str:
+    """The partition of one record's operation log."""
+    return keys.k(tenant_id, "LOG", entity.upper(), record_id)
+
+
 def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Field-level changes between two plain dicts (missing = None)."""
     before, after = before or {}, after or {}
@@ -54,7 +59,7 @@ def entry(tenant_id: str, entity: str, record_id: str, action: str, actor_id: st
     entry_id = ids.new_id()
     ttl_days = get_settings().audit_ttl_days
     return AuditEntry(
-        pk=keys.k(tenant_id, "LOG", entity.upper(), record_id),
+        pk=log_pk(tenant_id, entity, record_id),
         sk=f"{at}#{entry_id}",
         tenant_id=tenant_id,
         entity=entity.lower(),

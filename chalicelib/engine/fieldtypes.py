@@ -101,9 +101,7 @@ class Invalid(ValueError):
         super().__init__(key)
 
 
-def locale() -> str:
-    ctx = context.maybe_current()
-    return ctx.locale if ctx else i18n.DEFAULT_LOCALE
+locale = context.locale  # the caller's language, for messages built here
 
 
 def error(path: str, kind: str, key: str, **params: Any) -> dict[str, Any]:

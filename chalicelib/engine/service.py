@@ -45,6 +45,7 @@ class TenantResolver:
     def __init__(self, p: Principal, kept: Iterable[Mapping[str, Any]] = ()) -> None:
         self.p = p
         self.kept = {str(m["id"]): plain(dict(m)) for m in kept}
+        self._seen: dict[tuple[str, str], bool] = {}  # a record named in many rows is read once
 
     def user_ok(self, user_id: str) -> bool:
         u = self.p.org.users.get(user_id)
@@ -58,6 +59,11 @@ class TenantResolver:
 
     def record_ok(self, entity: str, record_id: str) -> bool:
         """The record exists in this tenant and the caller may read it (no existence oracle)."""
+        if (entity, record_id) not in self._seen:
+            self._seen[(entity, record_id)] = self._readable(entity, record_id)
+        return self._seen[(entity, record_id)]
+
+    def _readable(self, entity: str, record_id: str) -> bool:
         d = registry.find(entity, self.p.tenant_id)
         if d is None:
             return False
@@ -131,8 +137,9 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
     p = org.principal()
     rec = load(d, p, record_id, "read")
     now = clock.now_iso()
-    lists: dict[str, list[dict[str, Any]]] = {r.child: [] for r in relations(d, p.tenant_id)}
-    kinds = {r.child: registry.find(r.child, p.tenant_id) for r in relations(d, p.tenant_id)}
+    related_types = relations(d, p.tenant_id)
+    lists: dict[str, list[dict[str, Any]]] = {r.child: [] for r in related_types}
+    kinds = {r.child: registry.find(r.child, p.tenant_id) for r in related_types}
     for child in store.collection(p.tenant_id, d.entity, rec.id):
         cd = kinds.get(child.entity.lower())
         if cd is None or child.deleted_at or not p.can(cd.module, "read"):
@@ -153,7 +160,7 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
     p = org.principal()
     rec = load(d, p, record_id, "read")
     limit = max(1, min(limit, TIMELINE_MAX))
-    logged, _ = query.page(AuditEntry, keys.k(p.tenant_id, "LOG", d.entity, rec.id), limit=limit, cursor=None)
+    logged, _ = query.page(AuditEntry, audit.log_pk(p.tenant_id, d.entity, rec.id), limit=limit, cursor=None)
     items: list[dict[str, Any]] = []
     for e in logged:
         entry = audit.as_dict(e)

@@ -20,6 +20,7 @@ console); custom-field values of standard types in `custom`; the record team in 
 from __future__ import annotations
 
 import hashlib
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -86,8 +87,6 @@ MAX_ITEM_BYTES = 350_000  # DynamoDB takes 400 KB per item; the rest is keys, te
 
 def check_size(rec: EntityRecord) -> None:
     """A record too large to store is a 422 naming the limit, not a failed write."""
-    import json
-
     size = len(json.dumps({"data": plain(rec.data or {}), "custom": plain(rec.custom or {})}, ensure_ascii=False).encode())
     if size > MAX_ITEM_BYTES:
         raise ValidationFailed("RECORD_TOO_LARGE", size=size, limit=MAX_ITEM_BYTES)

@@ -4,6 +4,7 @@ scope, team, field rules, operation log, recycle bin, global search — with no 
 reindex. A definition is read into the same `EntityDef` the standard types declare."""
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -86,10 +87,10 @@ def every(tenant_id: str, include_hidden: bool = False) -> list[EntityDef]:
 
 def require(key: str) -> EntityDef:
     """The caller's tenant's active object `key`, or 404."""
-    o = _cache.get(context.current().tenant_id).get(key) or _cache.get(context.current().tenant_id, fresh=True).get(key)
-    if o is None or not o.active:
+    d = find(context.current().tenant_id, key)
+    if d is None or not _cache.get(context.current().tenant_id)[key].active:
         raise NotFound("entity.custom_object")
-    return definition_of(o)
+    return d
 
 
 # ---- defining ---------------------------------------------------------------------------------
@@ -235,8 +236,6 @@ def update(key: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
 
 # ---- due-date reminders (real Scheduler schedules, one per record and date field) -------------
 def _schedule(rec: store.EntityRecord, f: fieldtypes.FieldSpec) -> str:
-    import hashlib
-
     digest = hashlib.sha256(f"{rec.tenant_id}|{rec.entity}|{rec.id}|{f.key}".encode()).hexdigest()[:24]
     return scheduler.schedule_name("due", digest)
 

@@ -565,8 +565,7 @@ def grant_ops(tenant: str, actor: str, module: str, grants: dict[str, dict[str, 
 
 
 def _text(key: str) -> str:
-    ctx = context.maybe_current()
-    return i18n.text(key, ctx.locale if ctx else i18n.DEFAULT_LOCALE)
+    return i18n.text(key, context.locale())
 
 
 def delete_role(role_id: str, expected: int) -> None:

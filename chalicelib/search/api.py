@@ -20,7 +20,7 @@ def _schema(entity: str) -> schema.EntitySchema:
     d = registry.find(entity, org.principal().tenant_id)
     if d is None:
         raise NotFound("entity.saved_view")
-    return schema.schema_for(d) if d.custom else schema.get(d.entity)
+    return engine.search_schema(d)
 
 
 @route(bp, "/search", summary="Global search over every record type I may list (grouped, highlighted)", tag=TAG,
@@ -30,7 +30,7 @@ def global_search(req: ApiRequest) -> dict:
     types = [t.strip() for t in (q.types or "").split(",") if t.strip()] or None
     p = org.principal()
     objects = registry.custom(p.tenant_id)
-    return service.global_search(p, q.q, types, q.limit, _card, [schema.schema_for(d) for d in objects])
+    return service.global_search(p, q.q, types, q.limit, _card, [engine.search_schema(d) for d in objects])
 
 
 def _card(es: schema.EntitySchema, src: dict, p) -> dict:

@@ -1,6 +1,7 @@
 """Value conventions both engines share: dates as epoch ms, facet keys, highlighted snippets."""
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +35,8 @@ def facet_key(kind: str, key: Any) -> Any:
 
 
 def highlight(source: dict[str, Any], fields: list[str], text: str, tag: tuple[str, str] = ("<em>", "</em>")) -> dict[str, str]:
-    """Snippets with the query's terms marked, for the fields that matched."""
+    """Snippets with the query's terms marked, for the fields that matched. The record's own text
+    is HTML-escaped: only the marks are markup, so a name like `<img onerror=…>` stays text."""
     terms = [t for t in analysis.query_tokens(text) if t]
     prefix = analysis.prefix_term(text)
     out = {}
@@ -54,7 +56,7 @@ def highlight(source: dict[str, Any], fields: list[str], text: str, tag: tuple[s
                         marks[i] = True
                     start = low.find(t, start + 1)
         if not hit and len(prefix) >= 2 and analysis.prefix_term(value).startswith(prefix):
-            out[f] = tag[0] + value + tag[1]
+            out[f] = tag[0] + html.escape(value) + tag[1]
             continue
         if not hit:
             continue
@@ -66,7 +68,7 @@ def highlight(source: dict[str, Any], fields: list[str], text: str, tag: tuple[s
             elif not m and open_:
                 parts.append(tag[1])
                 open_ = False
-            parts.append(ch)
+            parts.append(html.escape(ch))
         if open_:
             parts.append(tag[1])
         out[f] = "".join(parts)

@@ -38,6 +38,17 @@ class Stack:
         assert r.status_code == 200, r.text
         return r.json()["id_token"]
 
+    @staticmethod
+    def eventually(check, timeout: float = 5.0, every: float = 0.02):
+        """The first truthy `check()` within `timeout` (the stack's drivers work on their own
+        tick: the index, schedules and executions follow a write), else the last answer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = check()
+            if got or time.monotonic() > deadline:
+                return got
+            time.sleep(every)
+
     def platform_token(self) -> str:
         out = subprocess.run([sys.executable, "-m", "devstack.token", "--platform", "--api-port", self.env["CRM_API_PORT"]],
                              cwd=ROOT, env=self.env, capture_output=True, text=True, check=True)

@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 import boto3
 import pytest
 
+from tests.e2e.conftest import Stack
+
 ADMIN, REP, SUPERVISOR, DIRECTOR, FINANCE = "13800000001", "13800000004", "13800000003", "13800000002", "13800000009"
 # names of the demo users above, as history shows them
 NAMES = {ADMIN: "刘洋", REP: "李娜", SUPERVISOR: "孙丽", DIRECTOR: "王强", FINANCE: "吴静"}
@@ -78,12 +80,14 @@ class Machine:
     def wait(self, instance_id: str, status: str, state: str, timeout: float = 5.0) -> tuple[str, list[str]]:
         """The execution's status and entered states once it has `status` and has entered `state`."""
         arn = self.execution(instance_id)
-        deadline = time.monotonic() + timeout
-        while True:
-            got, states = self.sfn.describe_execution(executionArn=arn)["status"], self.states(arn)
-            if (got == status and state in states) or time.monotonic() > deadline:
-                return got, states
-            time.sleep(0.1)
+        last: list[tuple[str, list[str]]] = []
+
+        def arrived() -> bool:
+            last[:] = [(self.sfn.describe_execution(executionArn=arn)["status"], self.states(arn))]
+            return last[0][0] == status and state in last[0][1]
+
+        Stack.eventually(arrived, timeout, every=0.1)
+        return last[0]
 
 
 @pytest.fixture(scope="module")

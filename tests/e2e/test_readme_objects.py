@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -65,13 +64,14 @@ def test_given_the_readme_walkthrough_when_run_as_written_then_every_call_succee
         r = _run(stack, args, tokens)
         assert r.status_code < 400, (args[:6], r.status_code, r.text[:500])
     # the list is served from the index (a driver tick behind the write)
-    deadline = time.monotonic() + 5
-    while True:
-        found = stack.call("GET", f"/v1/objects/subscription/records?{urlencode({'q': '天府', 'facets': 'kind'})}",
-                           tokens["TOKEN"]).json()
-        if found["items"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    path = f"/v1/objects/subscription/records?{urlencode({'q': '天府', 'facets': 'kind'})}"
+
+    def listed() -> dict | None:
+        page = stack.call("GET", path, tokens["TOKEN"]).json()
+        return page if page["items"] else None
+
+    found = stack.eventually(listed)
+    assert found, "the record never reached the list"
     assert [i["customer_name"] for i in found["items"]] == ["成都天府医疗器械有限公司"]
     assert found["facets"]["kind"] == [{"value": "paid", "count": 1}]
     meta = {m["type"]: m for m in stack.call("GET", "/v1/meta/records", tokens["TOKEN"]).json()["items"]}

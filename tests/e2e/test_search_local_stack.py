@@ -19,10 +19,8 @@ def _list(stack, token, **params):
 
 def _wait_listed(stack, token, customer_id: str, timeout: float = 5.0) -> float:
     start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if any(i["id"] == customer_id for i in _list(stack, token, scope="mine", limit=5)["items"]):
-            return time.monotonic() - start
-        time.sleep(0.02)
+    if stack.eventually(lambda: any(i["id"] == customer_id for i in _list(stack, token, scope="mine", limit=5)["items"]), timeout):
+        return time.monotonic() - start
     raise AssertionError(f"{customer_id} not listed after {timeout} s")
 
 

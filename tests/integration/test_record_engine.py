@@ -159,3 +159,13 @@ def test_given_a_forbidden_action_then_the_message_names_module_and_action_in_on
     assert en.status_code == 403 and en.data["message"] == "You are not allowed to do this (Custom objects: manage)"
     zh = api.call("DELETE", "/v1/competitors/nope", rep, headers={"If-Match": '"1"'})
     assert zh.status_code == 403 and zh.data["message"] == "没有权限执行此操作（竞争对手：删除）"
+
+
+def test_given_markup_in_a_record_when_highlighted_then_it_comes_back_as_text(api, sales_team):
+    rep = sales_team["tokens"]["rep1"]
+    api.call("POST", "/v1/customers", rep, {"name": "<img src=x onerror=alert(1)>华为代理"})
+    hits = api.call("GET", "/v1/customers?q=%E5%8D%8E%E4%B8%BA", rep).data["items"]
+    assert hits[0]["highlight"]["name"] == "&lt;img src=x onerror=alert(1)&gt;<em>华为</em>代理"
+    assert hits[0]["name"] == "<img src=x onerror=alert(1)>华为代理"  # the value itself is data, unchanged
+    found = api.call("GET", "/v1/search?q=%E5%8D%8E%E4%B8%BA", rep).data["groups"][0]["hits"][0]
+    assert "<img" not in found["highlight"]["name"]
