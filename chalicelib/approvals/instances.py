@@ -6,6 +6,7 @@ commit, retried on a concurrent change); the answer is the instance as `reading.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -111,6 +112,15 @@ def _share(c: Change, p: Principal, attachments: list[dict[str, Any]]) -> None:
     c.ops += files.link_ops(p.tenant_id, ApprovalInstance.ENTITY, c.inst.id, (), [a["id"] for a in attachments], p.user_id)
 
 
+def _by_reader(p: Principal, instance_id: str, act: Callable[[Change], Any]) -> ApprovalInstance:
+    """A user's action on an instance: one they may not read answers as a missing one (404)."""
+    def checked(c: Change) -> Any:
+        may_read(p, c.inst)
+        return act(c)
+
+    return run(p.tenant_id, instance_id, p.user_id, checked)
+
+
 def approve(instance_id: str, comment: str | None, attachments: list[dict[str, Any]]) -> dict[str, Any]:
     p = org.principal()
     attachments = _attachments(p, attachments)
@@ -123,7 +133,7 @@ def approve(instance_id: str, comment: str | None, attachments: list[dict[str, A
         _share(c, p, attachments)
         decide(c, step, p.user_id, "approve", None)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def reject(instance_id: str, to: str, node_id: str | None, comment: str | None, attachments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -145,7 +155,7 @@ def reject(instance_id: str, to: str, node_id: str | None, comment: str | None, 
         _share(c, p, attachments)
         decide(c, step, p.user_id, "reject", target)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def transfer(instance_id: str, to_user_id: str, comment: str | None) -> dict[str, Any]:
@@ -164,7 +174,7 @@ def transfer(instance_id: str, to_user_id: str, comment: str | None) -> dict[str
         c.notify.append((to_user_id, "notify.approval.pending", {"step": step["name"]}))
         c.history("transfer", step=step, comment=comment, to_user_id=to_user_id)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def add_signers(instance_id: str, user_ids: list[str], comment: str | None) -> dict[str, Any]:
@@ -179,7 +189,7 @@ def add_signers(instance_id: str, user_ids: list[str], comment: str | None) -> d
             raise ValidationFailed(details=[{"field": "user_ids", "type": "duplicate", "message": "已是该节点审批人 / already approvers here"}])
         c.history("add_signer", step=step, comment=comment, user_ids=user_ids)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def _require_active_user(p: Principal, user_id: str, field: str) -> None:
@@ -195,13 +205,12 @@ def comment(instance_id: str, text: str | None, attachments: list[dict[str, Any]
     attachments = _attachments(p, attachments)
 
     def act(c: Change) -> Any:
-        may_read(p, c.inst)
         if p.user_id not in participants(c.inst) and not p.can(MODULE, "manage"):
             raise Forbidden("RECORD_FORBIDDEN")
         c.history("comment", step=active_step(c.inst), comment=text, attachments=attachments)
         _share(c, p, attachments)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def withdraw(instance_id: str, text: str | None) -> dict[str, Any]:
@@ -223,7 +232,7 @@ def withdraw(instance_id: str, text: str | None) -> dict[str, Any]:
         finish(c, "withdrawn")
         c.notify = [(u, "notify.approval.withdrawn", {}) for u in pending]
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def urge(instance_id: str) -> dict[str, Any]:
@@ -244,7 +253,7 @@ def urge(instance_id: str) -> dict[str, Any]:
         c.notify += [(u, "notify.approval.urge", {"step": step["name"], "when": c.now}) for u in people]
         c.history("urge", step=step, users=people)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def resubmit(instance_id: str, from_: str, text: str | None) -> dict[str, Any]:
@@ -281,5 +290,5 @@ def resubmit(instance_id: str, from_: str, text: str | None) -> dict[str, Any]:
         c.history("resubmit", comment=text, **{"from": from_})
         activate(c, start)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 

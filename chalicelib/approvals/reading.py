@@ -6,7 +6,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from ..core.errors import Forbidden, NotFound
+from ..core.errors import NotFound
 from ..core.permissions import Principal
 from ..db import keys, query
 from ..db.base import Item, plain
@@ -43,7 +43,7 @@ def participants(inst: ApprovalInstance) -> set[str]:
 def may_read(p: Principal, inst: ApprovalInstance) -> None:
     if p.user_id in participants(inst) or p.can(MODULE, "read") or p.can(MODULE, "manage"):
         return
-    raise Forbidden("RECORD_FORBIDDEN")
+    raise NotFound("entity.approval")  # as a missing one: instance ids cannot be probed
 
 
 def _my_actions(p: Principal, inst: ApprovalInstance) -> list[str]:

@@ -111,7 +111,7 @@ def out(d: EntityDef, rec: store.EntityRecord, p: Principal) -> dict[str, Any]:
 def load(d: EntityDef, p: Principal, record_id: str, action: str) -> store.EntityRecord:
     p.require(d.module, action)  # without the action, whether the record exists is not told
     rec = store.get(p.tenant_id, d.entity, record_id, d.name_key)
-    p.require_record(d.module, action, rec.owner_id, rec.team, clock.now_iso())
+    p.require_record(d.module, action, rec.owner_id, rec.team, clock.now_iso(), d.name_key)
     return rec
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..approvals import service as approvals
 from ..core import clock, i18n, ids
-from ..core.errors import Forbidden, ValidationFailed
+from ..core.errors import Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import Principal
 from ..db import changes, keys, query, records, tx
@@ -168,14 +168,22 @@ def create_application(body: dict[str, Any]) -> dict[str, Any]:
     return app_out(_app(p, a.id))  # as the approval's status hook left it
 
 
-def get_application(app_id: str) -> dict[str, Any]:
-    p = org.principal()
+def _readable(p: Principal, app_id: str) -> Application:
+    """An application the caller may read: their own, any for form admins, and those whose approval
+    they take part in; any other answers exactly as a missing one (404)."""
     a = _app(p, app_id)
     if a.owner_id != p.user_id and not p.can(MODULE, "manage"):
         if not a.instance_id:
-            raise Forbidden("RECORD_FORBIDDEN")
-        approvals.get(a.instance_id)  # participants of its approval may read it
-    return app_out(a)
+            raise NotFound(Application.NAME_KEY)
+        try:
+            approvals.get(a.instance_id)
+        except NotFound:
+            raise NotFound(Application.NAME_KEY) from None
+    return a
+
+
+def get_application(app_id: str) -> dict[str, Any]:
+    return app_out(_readable(org.principal(), app_id))
 
 
 def list_mine(form_id: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -188,7 +196,7 @@ def list_mine(form_id: str | None, limit: int, cursor: str | None) -> dict[str, 
 
 def _editable(p: Principal, app_id: str) -> Application:
     """The caller's own application, while it is a draft or back from a rejection/withdrawal."""
-    a = _app(p, app_id)
+    a = _readable(p, app_id)
     if a.owner_id != p.user_id:
         raise Forbidden("APPROVAL_APPLICANT_ONLY")
     if a.status not in EDITABLE:
@@ -245,7 +253,7 @@ def document_action(app_id: str, action: str, reason: str | None, expected: int 
     """公文: after approval, archive (归档, read-only for good) or destroy (销毁: the content is
     erased, the record and its history remain)."""
     p = org.principal()
-    a = _app(p, app_id)
+    a = _readable(p, app_id)
     form = _form(p.tenant_id, a.form_id)
     if not form.spec.get("document"):
         raise ValidationFailed("NOT_A_DOCUMENT")

@@ -69,7 +69,8 @@ def restore(entity: str, record_id: str) -> dict[str, Any]:
     kind, r = _load(p, entity, record_id)
     module = kind.MODULE if isinstance(kind, type) else kind.module
     if not _private(kind) and not p.can(MODULE, "manage"):
-        p.require_record(module, "delete", r.owner_id, r.team, clock.now_iso())
+        p.require_record(module, "delete", r.owner_id, r.team, clock.now_iso(),
+                         kind.NAME_KEY if isinstance(kind, type) else kind.name_key)
     if isinstance(r, store.EntityRecord):
         engine.restore(kind, r, p)
     else:

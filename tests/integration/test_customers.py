@@ -55,13 +55,17 @@ def test_given_manager_and_reps_when_listing_then_each_sees_exactly_their_scope(
     assert sorted(_names(api, sales_team["admin"])) == sorted(["李娜的客户", "张伟的客户", "经理的客户"])
 
 
-def test_given_rep_when_reading_managers_customer_by_id_then_403_and_cannot_change_it(api, sales_team):
+def test_given_rep_when_reading_managers_customer_by_id_then_it_answers_as_a_missing_one_and_cannot_change_it(api, sales_team):
     t = sales_team["tokens"]
     c = api.call("POST", "/v1/customers", t["manager"], {"name": "经理的客户"}).data
-    r = api.call("GET", f"/v1/customers/{c['id']}", t["rep1"])
-    assert r.status_code == 403 and r.data["code"] == "RECORD_FORBIDDEN"
-    assert api.call("PATCH", f"/v1/customers/{c['id']}", t["rep1"], {"name": "x", "version": 1}).status_code == 403
-    assert api.call("DELETE", f"/v1/customers/{c['id']}", t["rep1"], headers={"If-Match": '"1"'}).status_code == 403
+    for method, suffix, body, headers in (("GET", "", None, None), ("PATCH", "", {"name": "x", "version": 1}, None),
+                                          ("DELETE", "", None, {"If-Match": '"1"'}), ("GET", "/related", None, None),
+                                          ("GET", "/timeline", None, None)):
+        r = api.call(method, f"/v1/customers/{c['id']}{suffix}", t["rep1"], body, headers=headers)
+        missing = api.call(method, f"/v1/customers/01NOSUCHCUSTOMER000000000{suffix}", t["rep1"], body, headers=headers)
+        assert (r.status_code, r.data) == (missing.status_code, missing.data), (method, suffix)
+        assert missing.status_code == (403 if method == "DELETE" else 404)  # reps may not delete customers at all
+    assert api.call("GET", f"/v1/customers/{c['id']}", t["manager"]).data["name"] == "经理的客户"
 
 
 def test_given_service_agent_when_reading_then_mobile_is_masked_credit_hidden_and_writes_refused(api, sales_team):
@@ -149,7 +153,7 @@ def test_given_many_customers_when_paging_with_cursor_then_every_one_once_newest
 def test_given_team_member_when_granted_then_sees_until_expiry_and_read_only_cannot_edit(api, sales_team):
     t = sales_team["tokens"]
     c = api.call("POST", "/v1/customers", t["rep1"], {"name": "共享客户"}).data
-    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 403
+    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 404
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     r = api.call("PUT", f"/v1/customers/{c['id']}/team", t["rep1"],
                  {"members": [{"user_id": sales_team["rep2"], "access": "read", "until": future}], "version": 1})
@@ -161,7 +165,7 @@ def test_given_team_member_when_granted_then_sees_until_expiry_and_read_only_can
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     api.call("PUT", f"/v1/customers/{c['id']}/team", t["rep1"],
              {"members": [{"user_id": sales_team["rep2"], "access": "write", "until": past}], "version": 2})
-    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 403
+    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 404
     assert "共享客户" not in _names(api, t["rep2"])
 
 
