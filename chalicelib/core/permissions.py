@@ -18,6 +18,7 @@ among the user's roles wins and a role without a rule for a field grants edit.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -260,7 +261,7 @@ def mask(value: Any) -> Any:
     """138****1234 for phones, a****@x.com for mail, first/last char for the rest."""
     if value is None or value == "":
         return value
-    s = str(value)
+    s = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)  # tables, addresses: as text
     if "@" in s:
         name, _, domain = s.partition("@")
         return (name[:1] + "****@" + domain) if name else s

@@ -17,7 +17,7 @@ from ..core.permissions import ACTIONS, FieldAccess, Principal
 from ..core.settings import get_settings
 from ..db import changes
 from ..db.base import Item, plain
-from ..engine import fieldtypes, registry, store
+from ..engine import fieldtypes, registry, store, visibility
 from ..engine import service as engine
 from ..engine.definition import EntityDef, Features, Hooks, WriteContext, approval_fields
 from ..notifications import service as notifications
@@ -284,8 +284,10 @@ def fire(tenant_id: str, entity: str, record_id: str, field: str, due: str) -> b
     if str((rec.data or {}).get(field)) != due:
         logger.info("stale due-date schedule ignored", extra={"record_id": record_id, "field": field})
         return False
-    title = str(plain((rec.data or {}).get(d.title_field)) or "")
-    text = {loc: i18n.text("notify.record.due", loc, title=title, field=f.label_in(loc), date=due[:10]) for loc in i18n.LOCALES}
+    owner = visibility.reader(tenant_id, rec.owner_id)  # the text shows what the owner's field rules let them see
+    shown_due = owner.shape(d.module, {field: due[:10]}).get(field) or "—"
+    text = {loc: i18n.text("notify.record.due", loc, title=visibility.title(owner, d, (rec.data or {}).get(d.title_field), loc) or "",
+                           field=f.label_in(loc), date=shown_due) for loc in i18n.LOCALES}
     new = notifications.deliver(tenant_id, rec.owner_id, KIND, text, link={"entity": d.name, "id": rec.id},
                                 source=f"due:{rec.id}:{field}:{due}")
     metric("objects.reminder.delivered")

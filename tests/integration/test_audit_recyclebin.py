@@ -51,3 +51,27 @@ def test_given_deleted_customer_when_restored_then_back_with_team_and_log_and_pu
     assert api.call("DELETE", f"/v1/recycle-bin/customer/{c['id']}", sales_team["admin"]).status_code == 204
     assert api.call("GET", "/v1/recycle-bin", sales_team["admin"]).data["items"] == []
     assert api.call("POST", f"/v1/recycle-bin/customer/{c['id']}/restore", sales_team["admin"]).status_code == 404
+
+
+def test_given_a_manager_who_may_delete_customers_when_listing_the_bin_then_they_find_what_they_could_restore(api, sales_team):
+    t, admin = sales_team["tokens"], sales_team["admin"]
+    mine = [api.call("POST", "/v1/customers", t["rep1"], {"name": f"下属客户{i}"}).data for i in range(3)]
+    outside = [api.call("POST", "/v1/customers", admin, {"name": f"总部客户{i}"}).data for i in range(3)]
+    for c in [mine[0], outside[0], mine[1], outside[1], outside[2], mine[2]]:  # interleaved in the bin
+        assert api.call("DELETE", f"/v1/customers/{c['id']}", admin, headers={"If-Match": '"1"'}).status_code == 204
+    # one page at a time, the manager sees exactly their subordinates' deleted customers, newest first
+    seen, cursor = [], None
+    while True:
+        page = api.call("GET", "/v1/recycle-bin?limit=1" + (f"&cursor={cursor}" if cursor else ""), t["manager"])
+        assert page.status_code == 200, page.data
+        seen += [i["name"] for i in page.data["items"]]
+        cursor = page.data["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ["下属客户2", "下属客户1", "下属客户0"]
+    assert len(api.call("GET", "/v1/recycle-bin", admin).data["items"]) == 6
+    # what they find, they may restore; what is outside their scope answers as a missing one
+    assert api.call("POST", f"/v1/recycle-bin/customer/{mine[0]['id']}/restore", t["manager"]).status_code == 200
+    assert api.call("POST", f"/v1/recycle-bin/customer/{outside[0]['id']}/restore", t["manager"]).status_code == 404
+    # whoever may not delete any record type still may not list the tenant's bin
+    assert api.call("GET", "/v1/recycle-bin", t["agent"]).status_code == 403
