@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import uuid
 from typing import Any
@@ -31,6 +32,7 @@ TEST_ENV = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "CRM_SEARCH_FILE": os.path.join(_KEY_DIR, "search.sqlite3"),
     "CRM_SEARCH_INDEX_PREFIX": "crm-test",
+    "CRM_CURSOR_SECRET": secrets.token_urlsafe(32),
 }
 os.environ.update(TEST_ENV)
 os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -27,6 +27,13 @@ class DomainError(Exception):
         return {"code": self.code, "message": self.message(locale), "details": self.details}
 
 
+class InvalidCursor(DomainError):
+    """A page cursor the API did not issue for this listing, caller and tenant (or one past its expiry)."""
+
+    status = 400
+    code = "INVALID_CURSOR"
+
+
 class Unauthenticated(DomainError):
     status = 401
     code = "UNAUTHENTICATED"

@@ -39,7 +39,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "INVALID_FILTER": {"zh-CN": "筛选条件不正确：{reason}", "en": "The filter is not valid: {reason}"},
     "SEARCH_UNAVAILABLE": {"zh-CN": "搜索服务暂时不可用，请稍后再试", "en": "Search is unavailable right now; try again shortly"},
     "NOT_IN_RECYCLE_BIN": {"zh-CN": "该记录不在回收站中", "en": "The record is not in the recycle bin"},
-    "INVALID_CURSOR": {"zh-CN": "分页游标无效或已过期", "en": "The page cursor is not valid"},
+    "INVALID_CURSOR": {"zh-CN": "分页游标无效或已过期", "en": "The page cursor is not valid or has expired"},
     "RATE_LIMITED": {"zh-CN": "请求过于频繁，请稍后再试", "en": "Too many requests; please try again shortly"},
     "INVALID_STATE": {"zh-CN": "当前状态不允许此操作：{reason}", "en": "Not allowed in the current state: {reason}"},
     "APPROVAL_FLOW_MISSING": {"zh-CN": "业务类型「{business_type}」没有启用的审批流程，请联系管理员", "en": "No enabled approval flow for business type '{business_type}'; ask an administrator"},

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ..core import passwords
+from ..core.pagination import cursor_param
 from ..core.permissions import ACTIONS, MODULES, Scope
 
 CUSTOM_MODULE = re.compile(r"^objects\.[a-z][a-z0-9_]{0,39}$")  # a custom object's permissions
@@ -112,7 +113,7 @@ class UserQuery(BaseModel):
     status: Literal["active", "disabled"] | None = None
     q: str | None = Field(None, description="name or mobile contains")
     limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: str | None = cursor_param()
 
 
 class PasswordReset(BaseModel):

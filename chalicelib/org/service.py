@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ..core import clock, context, handover, i18n, ids
+from ..core import clock, context, handover, i18n, ids, pagination
 from ..core.cache import TenantCache
 from ..core.errors import Conflict, Forbidden, LimitExceeded, NotFound, Unauthenticated, ValidationFailed
 from ..core.observability import metric
-from ..core.pagination import decode, encode
 from ..core.permissions import ACTIONS, MODULES, FieldAccess, OrgSnapshot, OrgUser, Principal, Scope
 from ..core.permissions import Role as PRole
 from ..core.settings import get_settings
@@ -236,6 +235,13 @@ def shaped_user(u: User, p: Principal | None = None) -> dict[str, Any]:
             **{k: None for k in ("mobile", "email") if p.field_access(ORG, k) is FieldAccess.HIDDEN}}
 
 
+def _offset(value: object) -> int:
+    """A user-list cursor's position: how many users the earlier pages showed."""
+    if type(value) is not int or not 0 <= value <= 1_000_000:
+        raise ValueError("not an offset")
+    return value
+
+
 def list_users(department_id: str | None, status: str | None, q: str | None, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
 
     tenant, _ = _ctx()
@@ -250,11 +256,10 @@ def list_users(department_id: str | None, status: str | None, q: str | None, lim
         # mobile numbers are searchable only by callers who may read them unmasked
         by_mobile = p.field_access(ORG, "mobile") >= FieldAccess.READ
         rows = [u for u in rows if q in u.name or (by_mobile and q in u.mobile)]
-    start = decode(cursor) or 0
-    if not isinstance(start, int) or start < 0:
-        raise ValidationFailed("INVALID_CURSOR")
+    listing = "org.users|" + pagination.fingerprint([department_id, status, q])
+    start = pagination.decode(cursor, listing, _offset) or 0
     page = rows[start:start + limit]
-    nxt = encode(start + limit) if start + limit < len(rows) else None
+    nxt = pagination.encode(start + limit, listing) if start + limit < len(rows) else None
     return [shaped_user(u, p) for u in page], nxt
 
 

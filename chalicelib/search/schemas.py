@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core.pagination import cursor_param
+
 FILTERS_DOC = ('JSON list of conditions, e.g. [{"field":"level","op":"in","value":["A","B"]},'
                '{"field":"created_at","op":"period","value":"本月"},{"field":"custom.budget","op":"range","value":{"gte":1000}}]. '
                "op: eq | in | range (gte/gt/lte/lt) | exists | missing | contains | period (today, yesterday, this_week, last_week, "
@@ -31,7 +33,7 @@ class ListQuery(BaseModel):
     view: str | None = Field(None, max_length=40, description="apply a saved view (场景) under these parameters")
     scope: Literal["visible", "mine", "team"] | None = Field(None, description="visible = my data scope; mine = I own; team = shared with me")
     limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=2000)
+    cursor: str | None = cursor_param()
 
     @field_validator("filters")
     @classmethod

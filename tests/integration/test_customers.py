@@ -147,7 +147,7 @@ def test_given_many_customers_when_paging_with_cursor_then_every_one_once_newest
             break
     assert seen == [f"客户{i:02d}" for i in reversed(range(7))]
     bad = api.call("GET", "/v1/customers?cursor=garbage!!", t["manager"])
-    assert bad.status_code == 422 and bad.data["code"] == "INVALID_CURSOR"
+    assert bad.status_code == 400 and bad.data["code"] == "INVALID_CURSOR"
 
 
 def test_given_team_member_when_granted_then_sees_until_expiry_and_read_only_cannot_edit(api, sales_team):

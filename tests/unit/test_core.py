@@ -1,12 +1,11 @@
-"""Pure core behaviour: texts, languages, cursors, ids, masks."""
+"""Pure core behaviour: texts, languages, ids, masks (cursors: test_pagination.py)."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from chalicelib.core import i18n, ids, pagination
-from chalicelib.core.errors import ValidationFailed
+from chalicelib.core import i18n, ids
 
 
 def test_given_every_message_when_rendered_then_both_languages_exist_and_placeholders_match():
@@ -39,14 +38,6 @@ def test_given_accept_language_when_picking_then_best_supported_language(header,
 def test_given_entity_param_when_rendering_then_entity_name_is_translated():
     assert i18n.text("NOT_FOUND", "zh-CN", entity="entity.customer") == "客户不存在或已删除"
     assert i18n.text("NOT_FOUND", "en", entity="entity.customer") == "Customer not found or deleted"
-
-
-def test_given_cursor_when_round_tripped_then_same_state_and_garbage_is_rejected():
-    state = {"pk": {"S": "T#a#CUSTOMER#1"}, "中文": [1, 2]}
-    assert pagination.decode(pagination.encode(state)) == state
-    assert pagination.encode(None) is None
-    with pytest.raises(ValidationFailed):
-        pagination.decode("%%%not-base64")
 
 
 def test_given_ids_when_generated_then_unique_sortable_and_derived_ids_are_stable():
