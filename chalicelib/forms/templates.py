@@ -37,6 +37,27 @@ def _attachments(label: str = "附件") -> dict[str, Any]:
     return _f("attachments", label, "attachment")
 
 
+# cross-field rules (engine/fieldtypes.py RULES)
+def _range(start: str, end: str, *, strict: bool = False) -> dict[str, Any]:
+    return {"kind": "range", "start": start, "end": end, **({"strict": True} if strict else {})}
+
+
+def _positive(field: str) -> dict[str, Any]:
+    return {"kind": "compare", "field": field, "op": "gt", "value": 0}
+
+
+def _span(start: str, end: str, field: str, unit: str = "days") -> dict[str, Any]:
+    return {"kind": "span", "start": start, "end": end, "field": field, "unit": unit}
+
+
+def _sum(total: str, table: str, column: str) -> dict[str, Any]:
+    return {"kind": "sum", "total": total, "table": table, "column": column}
+
+
+def _required_if(field: str, when: str, equals: str) -> dict[str, Any]:
+    return {"kind": "required_if", "field": field, "when": when, "equals": equals}
+
+
 URGENCY = [("normal", "普通"), ("urgent", "加急"), ("very_urgent", "特急")]
 SECRECY = [("public", "公开"), ("internal", "内部"), ("confidential", "秘密"), ("secret", "机密")]
 
@@ -52,7 +73,7 @@ def _leave() -> dict[str, Any]:
         _f("days", "请假天数", "number", required=True, help="按工作日计算，可填0.5天"),
         _f("reason", "请假事由", "textarea", required=True),
         _attachments("证明材料"),
-    ]}
+    ], "rules": [_range("start", "end", strict=True), _positive("days"), _span("start", "end", "days")]}
 
 
 def _overtime() -> dict[str, Any]:
@@ -63,7 +84,7 @@ def _overtime() -> dict[str, Any]:
         _f("hours", "加班时长(小时)", "number", required=True),
         _select("compensation", "补偿方式", [("time_off", "调休"), ("pay", "加班费")], required=True),
         _f("reason", "加班事由", "textarea", required=True),
-    ]}
+    ], "rules": [_range("start", "end", strict=True), _positive("hours"), _span("start", "end", "hours", "hours")]}
 
 
 def _business_trip() -> dict[str, Any]:
@@ -82,7 +103,7 @@ def _business_trip() -> dict[str, Any]:
                _f("to", "目的地", "text", required=True),
                _select("transport", "交通工具", [("plane", "飞机"), ("train", "火车"), ("car", "汽车"), ("ship", "轮船"), ("other", "其他")]),
                _f("cost", "预计费用", "money")),
-    ]}
+    ], "rules": [_range("start_date", "end_date"), _positive("days"), _span("start_date", "end_date", "days")]}
 
 
 def _expense() -> dict[str, Any]:
@@ -100,7 +121,7 @@ def _expense() -> dict[str, Any]:
         _f("total_amount", "报销总额", "money", required=True, help="应等于费用明细金额合计"),
         _ref("customer", "关联客户", "customer"),
         _attachments("票据附件"),
-    ]}
+    ], "rules": [_sum("total_amount", "items", "amount"), _positive("total_amount")]}
 
 
 def _loan() -> dict[str, Any]:
@@ -112,7 +133,7 @@ def _loan() -> dict[str, Any]:
         _f("payee", "收款人", "text"),
         _f("bank_account", "收款账号", "text"),
         _f("note", "备注", "textarea"),
-    ]}
+    ], "rules": [_positive("amount"), _required_if("repay_date", "loan_type", "loan")]}
 
 
 def _purchase() -> dict[str, Any]:
@@ -124,13 +145,13 @@ def _purchase() -> dict[str, Any]:
                _f("spec", "规格型号", "text"),
                _f("qty", "数量", "number", required=True),
                _f("price", "单价", "money", required=True),
-               _f("amount", "金额", "money"),
+               _f("amount", "金额", "money", required=True),
                required=True),
-        _f("total_amount", "合计金额", "money", required=True),
+        _f("total_amount", "合计金额", "money", required=True, help="应等于采购明细金额合计"),
         _f("supplier", "建议供应商", "text"),
         _f("expected_date", "期望到货日期", "date"),
         _attachments(),
-    ]}
+    ], "rules": [_sum("total_amount", "items", "amount"), _positive("total_amount")]}
 
 
 def _asset() -> dict[str, Any]:
@@ -146,7 +167,7 @@ def _asset() -> dict[str, Any]:
         _f("use_date", "领用日期", "date", required=True),
         _f("return_date", "归还日期", "date", help="借用必填"),
         _f("reason", "用途说明", "textarea", required=True),
-    ]}
+    ], "rules": [_required_if("return_date", "kind", "borrow"), _range("use_date", "return_date")]}
 
 
 def _project() -> dict[str, Any]:
@@ -164,7 +185,7 @@ def _project() -> dict[str, Any]:
                _f("duty", "职责", "text")),
         _f("goals", "项目目标与范围", "textarea", required=True),
         _attachments("立项材料"),
-    ]}
+    ], "rules": [_range("start_date", "end_date")]}
 
 
 def _contract_countersign() -> dict[str, Any]:
@@ -176,7 +197,7 @@ def _contract_countersign() -> dict[str, Any]:
         _f("amount", "合同金额", "money", required=True),
         _f("summary", "主要条款摘要", "textarea", required=True),
         _attachments("合同文本"),
-    ]}
+    ], "rules": [_positive("amount")]}
 
 
 def _document_outgoing() -> dict[str, Any]:
@@ -231,7 +252,7 @@ def catalogue() -> list[dict[str, Any]]:
 
 
 def form_spec(code: str) -> dict[str, Any]:
-    """The template's form definition, validated."""
+    """The template's form definition, validated (its rules are checked when the form is created)."""
     try:
         name, build = _TEMPLATES[code]
     except KeyError:
