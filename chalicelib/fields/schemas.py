@@ -13,6 +13,7 @@ class Option(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=1, max_length=40)
     label: str = Field(min_length=1, max_length=60)
+    label_en: str | None = Field(None, max_length=60, description="English label (messages in English name it)")
 
 
 class CustomFieldIn(BaseModel):

@@ -107,7 +107,7 @@ def update(entity: str, key: str, values: dict[str, Any], expected: int) -> dict
 def spec(f: CustomField) -> fieldtypes.FieldSpec:
     """A custom field as the field-type engine reads it."""
     return fieldtypes.FieldSpec(key=f.key, type=f.field_type, label=(f.label, f.label), required=bool(f.required),
-                                options=tuple((o["code"], o["label"], o["label"]) for o in f.options or []),
+                                options=tuple((o["code"], o["label"], o.get("label_en") or o["label"]) for o in f.options or []),
                                 order=int(f.sort_order or 0), precision=4 if f.field_type == "number" else None)
 
 

@@ -28,6 +28,7 @@ class _Strict(BaseModel):
 class FormField(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     label: str = Field(min_length=1, max_length=60)
+    label_en: str | None = Field(None, max_length=60, description="English label (messages in English name the field by it)")
     field_type: FormFieldType
     required: StrictBool = False
     options: list[Option] = Field(default_factory=list, max_length=200)

@@ -111,10 +111,11 @@ def from_template(code: str) -> dict[str, Any]:
 def _spec(f: dict[str, Any]) -> fieldtypes.FieldSpec:
     """A form field as the field-type engine reads it (attachments are files)."""
     t = "file" if f["field_type"] == "attachment" else f["field_type"]
-    return fieldtypes.FieldSpec(key=f["key"], type=t, label=(f["label"], f["label"]), required=bool(f.get("required")),
+    return fieldtypes.FieldSpec(key=f["key"], type=t, label=(f["label"], f.get("label_en") or f["label"]),
+                                required=bool(f.get("required")),
                                 precision=4 if t == "number" else None, entity=f.get("entity"),
                                 allow_negative=bool(f.get("allow_negative")),
-                                options=tuple((o["code"], o["label"], o["label"]) for o in f.get("options") or []),
+                                options=tuple((o["code"], o["label"], o.get("label_en") or o["label"]) for o in f.get("options") or []),
                                 columns=tuple(_spec(c) for c in f.get("columns") or ()), max_rows=MAX_TABLE_ROWS)
 
 

@@ -14,15 +14,44 @@ from .schemas import FormSpec
 
 # ---- building blocks ------------------------------------------------------------------------
 
+# English labels of the templates' fields and options (errors in English name fields by them)
+EN = {
+    "请假类型": "Leave type", "开始时间": "Start", "结束时间": "End", "请假天数": "Days", "请假事由": "Reason", "证明材料": "Supporting documents",
+    "加班类型": "Overtime type", "加班时长(小时)": "Hours", "补偿方式": "Compensation", "加班事由": "Reason", "出差地点": "Destination",
+    "开始日期": "Start date", "结束日期": "End date", "出差天数": "Days", "预算金额": "Budget", "拜访客户": "Customer visited",
+    "出差事由": "Purpose", "行程明细": "Itinerary", "日期": "Date", "出发地": "From", "目的地": "To", "交通工具": "Transport",
+    "预计费用": "Estimated cost", "报销事由": "Purpose", "费用明细": "Expenses", "发生日期": "Date", "费用类别": "Category", "金额": "Amount",
+    "说明": "Note", "报销总额": "Total", "关联客户": "Customer", "票据附件": "Receipts", "申请类型": "Request type", "用途": "Purpose",
+    "预计还款日期": "Repayment date", "收款人": "Payee", "收款账号": "Payee account", "备注": "Note", "采购事由": "Purpose",
+    "采购明细": "Items", "产品": "Product", "名称": "Name", "规格型号": "Specification", "数量": "Quantity", "单价": "Unit price",
+    "合计金额": "Total", "建议供应商": "Suggested supplier", "期望到货日期": "Expected delivery", "附件": "Attachments",
+    "资产明细": "Assets", "资产名称": "Asset", "资产编号": "Asset number", "领用日期": "Date taken", "归还日期": "Return date",
+    "用途说明": "Purpose", "项目名称": "Project", "项目编号": "Project number", "关联商机": "Opportunity", "项目经理": "Project manager",
+    "项目预算": "Budget", "计划开始": "Planned start", "计划结束": "Planned end", "项目成员": "Members", "成员": "Member",
+    "职责": "Role", "项目目标与范围": "Goals and scope", "立项材料": "Documents", "合同名称": "Contract", "关联合同": "Contract record",
+    "客户": "Customer", "合同相对方": "Counterparty", "合同金额": "Amount", "主要条款摘要": "Key terms", "合同文本": "Contract text",
+    "文件标题": "Title", "发文字号": "Document number", "紧急程度": "Urgency", "密级": "Classification", "主送": "To", "抄送": "Cc",
+    "正文": "Body", "来文单位": "From", "收文日期": "Date received", "来文字号": "Document number", "内容摘要": "Summary",
+    "来文扫描件": "Scanned document",
+    "年假": "Annual leave", "事假": "Personal leave", "病假": "Sick leave", "婚假": "Marriage leave", "产假": "Maternity leave",
+    "调休": "Time off in lieu", "工作日加班": "Workday", "休息日加班": "Rest day", "节假日加班": "Public holiday", "加班费": "Overtime pay",
+    "飞机": "Plane", "火车": "Train", "汽车": "Car", "轮船": "Ship", "其他": "Other", "差旅": "Travel", "交通": "Transport",
+    "住宿": "Lodging", "餐饮": "Meals", "招待": "Entertainment", "办公": "Office", "通讯": "Communication", "借款": "Loan",
+    "用款": "Payment", "领用": "Take", "借用": "Borrow", "普通": "Normal", "加急": "Urgent", "特急": "Very urgent", "公开": "Public",
+    "内部": "Internal", "秘密": "Confidential", "机密": "Secret",
+}
+
+
 def _f(key: str, label: str, field_type: str, *, required: bool = False, help: str | None = None, **extra: Any) -> dict[str, Any]:
-    field: dict[str, Any] = {"key": key, "label": label, "field_type": field_type, "required": required, **extra}
+    field: dict[str, Any] = {"key": key, "label": label, "label_en": EN[label], "field_type": field_type, "required": required,
+                             **extra}
     if help:
         field["help"] = help
     return field
 
 
 def _select(key: str, label: str, options: list[tuple[str, str]], *, required: bool = False) -> dict[str, Any]:
-    return _f(key, label, "select", required=required, options=[{"code": c, "label": lbl} for c, lbl in options])
+    return _f(key, label, "select", required=required, options=[{"code": c, "label": lbl, "label_en": EN[lbl]} for c, lbl in options])
 
 
 def _ref(key: str, label: str, entity: str, *, required: bool = False) -> dict[str, Any]:
