@@ -127,6 +127,11 @@ _PREFIXES = (("datetime_", "field.datetime"), ("date_", "field.date"), ("time_",
              ("dict_", "field.object"), ("model_", "field.object"), ("dataclass_", "field.object"), ("mapping_", "field.object"))
 
 
+def _shown(v: Any) -> Any:
+    """A bound as a person writes it: 1, not 1.0."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def field_errors(errors: list[dict[str, Any]], locale: str) -> list[dict[str, Any]]:
     """pydantic errors -> [{field, type, message}], the message in `locale` (pydantic's own
     English text never reaches a caller: a validator raises `Problem` with an i18n key)."""
@@ -142,7 +147,7 @@ def field_errors(errors: list[dict[str, Any]], locale: str) -> list[dict[str, An
         key, names = _PYDANTIC.get(kind, ("", {}))
         if not key:
             key = next((k for prefix, k in _PREFIXES if kind.startswith(prefix)), "field.invalid")
-        params = {name: ctx.get(source) for name, source in names.items()}
+        params = {name: _shown(ctx.get(source)) for name, source in names.items()}
         out.append({"field": loc, "type": kind, "message": i18n.text(key, locale, **params)})
     return out
 
