@@ -21,7 +21,7 @@ class DomainError(Exception):
         super().__init__(f"{self.code} {params}")
 
     def message(self, locale: str) -> str:
-        return i18n.text(self.code, locale, **self.params)
+        return i18n.text(self.code, locale, **_rendered(self.params, locale))
 
     def body(self, locale: str) -> dict[str, Any]:
         return {"code": self.code, "message": self.message(locale), "details": self.details}
@@ -75,10 +75,14 @@ class Problem(ValueError):
         super().__init__(self.message("en"))
 
     def message(self, locale: str) -> str:
-        sep = ", " if locale == "en" else "、"
-        rendered = {k: sep.join(i18n.text(x, locale) for x in v) if isinstance(v, (list, tuple)) else v
-                    for k, v in self.params.items()}
-        return i18n.text(self.key, locale, **rendered)
+        return i18n.text(self.key, locale, **_rendered(self.params, locale))
+
+
+def _rendered(params: dict[str, Any], locale: str) -> dict[str, Any]:
+    """Message parameters in `locale`: a Problem is rendered, a list of i18n keys joined."""
+    sep = ", " if locale == "en" else "、"
+    return {k: v.message(locale) if isinstance(v, Problem) else
+            sep.join(i18n.text(x, locale) for x in v) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
 
 
 def detail(field: str, kind: str, key: str, **params: Any) -> dict[str, Any]:
