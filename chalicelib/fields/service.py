@@ -76,7 +76,8 @@ def create(entity: str, body: dict[str, Any]) -> dict[str, Any]:
     if body["field_type"] in ("select", "multiselect") and not body.get("options"):
         raise invalid("options", "missing", "field.options_missing")
     f = CustomField(tenant_id=ctx.tenant_id, entity=entity, key=body["key"], label=body["label"], field_type=body["field_type"],
-                    options=[dict(o) for o in body.get("options") or []], required=body.get("required", False), active=True,
+                    options=[dict(o) for o in body.get("options") or []], required=body.get("required", False),
+                    allow_negative=bool(body.get("allow_negative")), active=True,
                     slot=free[0], sort_order=body.get("sort_order", 0))
     f.pk, f.sk = CustomField.key_of(ctx.tenant_id, entity, body["key"])
     changes.stamp(f, ctx.user_id, new=True)
@@ -107,6 +108,7 @@ def update(entity: str, key: str, values: dict[str, Any], expected: int) -> dict
 def spec(f: CustomField) -> fieldtypes.FieldSpec:
     """A custom field as the field-type engine reads it."""
     return fieldtypes.FieldSpec(key=f.key, type=f.field_type, label=(f.label, f.label), required=bool(f.required),
+                                allow_negative=bool(f.allow_negative),
                                 options=tuple((o["code"], o["label"], o.get("label_en") or o["label"]) for o in f.options or []),
                                 order=int(f.sort_order or 0), precision=4 if f.field_type == "number" else None)
 

@@ -200,3 +200,15 @@ def test_given_negative_money_or_an_unknown_period_then_422_names_the_field_or_p
     r = api.call("GET", period("next_century"), rep)
     assert r.status_code == 422 and r.data["details"][0]["field"] == "filters"
     assert api.call("GET", period("本月"), rep).status_code == 200
+
+
+def test_given_custom_number_fields_then_negatives_need_the_field_to_allow_them(api, sales_team):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    r = api.call("POST", "/v1/fields/customer", admin, {"key": "budget", "label": "预算", "field_type": "money"})
+    assert r.status_code == 201 and r.data["allow_negative"] is False
+    r = api.call("POST", "/v1/fields/customer", admin, {"key": "profit", "label": "利润", "field_type": "money", "allow_negative": True})
+    assert r.status_code == 201 and r.data["allow_negative"] is True
+    refused = api.call("POST", "/v1/customers", rep, {"name": "亏损客户", "custom": {"budget": -5, "profit": -5}})
+    assert refused.status_code == 422 and [d["field"] for d in refused.data["details"]] == ["custom.budget"]
+    ok = api.call("POST", "/v1/customers", rep, {"name": "亏损客户", "custom": {"budget": 5, "profit": "-1200.50"}})
+    assert ok.status_code == 201 and ok.data["custom"] == {"budget": 5, "profit": -1200.5}
