@@ -256,7 +256,7 @@ def acting_step(c: Change, user: str, action: str, decision: str | None = None) 
     if decision and any((s.get("votes") or {}).get(user) == decision for s in inst.plan):
         return UNCHANGED  # a second click of the same decision
     if inst.status != "running":
-        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"approval.status.{inst.status}"))
+        raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{inst.status}")
     if any(user in s["assignees"] for s in inst.plan if s["state"] in ("passed", "rejected")) or \
             (step and user in (step.get("votes") or {})):
         raise Conflict("APPROVAL_STEP_CLOSED")  # decided already (by them or, in 或签, by someone else)

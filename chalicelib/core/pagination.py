@@ -32,7 +32,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from . import clock, context
-from .errors import InvalidCursor, ValidationFailed
+from .errors import InvalidCursor, invalid
 from .settings import get_settings
 
 T = TypeVar("T")
@@ -151,7 +151,7 @@ def page_size(raw: str | None) -> int:
     try:
         n = int(raw)
     except ValueError as e:
-        raise ValidationFailed(details=[{"field": "limit", "type": "int", "message": "limit must be a whole number"}]) from e
+        raise invalid("limit", "int", "field.integer") from e
     if not 1 <= n <= s.page_size_max:
-        raise ValidationFailed(details=[{"field": "limit", "type": "range", "message": f"limit must be 1..{s.page_size_max}"}])
+        raise invalid("limit", "range", "field.between", min=1, max=s.page_size_max)
     return n

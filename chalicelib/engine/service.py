@@ -280,7 +280,8 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
     _refuse_read_only(d, values_in)
     p.require_writable(d.module, [k for k, v in values_in.items() if k != d.title_field and v is not None])
     r = TenantResolver(p)
-    values = {k: v for k, v in fieldtypes.validate(d.fields, values_in, r, creating=True).items() if v is not None}
+    values = {k: v for k, v in fieldtypes.validate(d.fields, values_in, r, creating=True, rules=d.rules).items()
+              if v is not None}
     custom = _custom(d, p, request.get("custom"), None, r)
     wc = WriteContext(p, d, None, "create", values)
     _run(d.hooks.validate, wc)
@@ -306,7 +307,7 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
 
 def _not_in_review(d: EntityDef, rec: store.EntityRecord) -> None:
     if d.features.approval and (rec.data or {}).get("approval_status") == "pending":
-        raise ValidationFailed("INVALID_STATE", reason=i18n.text("approval.status.running", fieldtypes.locale()))
+        raise ValidationFailed("INVALID_STATE", reason="approval.status.running")
 
 
 def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
@@ -318,7 +319,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     _refuse_read_only(d, changes)
     p.require_writable(d.module, list(changes))
     r = TenantResolver(p, kept=fieldtypes.stored_files(d.fields, plain(rec.data or {})))
-    clean = fieldtypes.validate(d.fields, changes, r, creating=False)
+    clean = fieldtypes.validate(d.fields, changes, r, creating=False, rules=d.rules, current=plain(rec.data or {}))
     before = rec.values()
     data = {**(rec.data or {}), **clean}
     data = {k: v for k, v in data.items() if v is not None}
@@ -488,8 +489,7 @@ def submit(d: EntityDef, record_id: str, options: dict[str, Any]) -> dict[str, A
     rec = load(d, p, record_id, "update")
     status = (rec.data or {}).get("approval_status") or "none"
     if status in ("pending", "approved"):
-        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"approval.status.{'running' if status == 'pending' else status}",
-                                                                 fieldtypes.locale()))
+        raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{'running' if status == 'pending' else status}")
     if status in ("rejected", "withdrawn") and (rec.data or {}).get("approval_id"):
         approvals.resubmit(str(rec.data["approval_id"]), "start", options.get("comment"))
     else:

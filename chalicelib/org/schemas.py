@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ..core import passwords
+from ..core.errors import Problem
 from ..core.pagination import cursor_param
 from ..core.permissions import ACTIONS, MODULES, Scope
 
@@ -20,7 +21,7 @@ def _mobile(v: str) -> str:
     if v.startswith("+86"):
         v = v[3:]
     if not MOBILE.match(v):
-        raise ValueError("请输入11位中国大陆手机号 / expected an 11-digit mainland China mobile number")
+        raise Problem("field.mobile_cn", "format")
     return v
 
 
@@ -152,10 +153,10 @@ class RoleIn(BaseModel):
             return v
         for module, acts in v.items():
             if module not in MODULES and not CUSTOM_MODULE.match(module):
-                raise ValueError(f"unknown module {module}")
+                raise Problem("field.module", "unknown")
             bad = [a for a in acts if a not in ACTIONS]
             if bad:
-                raise ValueError(f"unknown actions {bad}")
+                raise Problem("field.actions", "unknown", actions=", ".join(bad))
         return {m: sorted(set(a)) for m, a in v.items()}
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import pagination
-from ..core.errors import DomainError, Unavailable, ValidationFailed
+from ..core.errors import DomainError, Problem, Unavailable, ValidationFailed, detail
 from ..core.observability import logger
 from ..core.permissions import Principal
 from ..core.settings import get_settings
@@ -80,8 +80,8 @@ def run(req: SearchRequest) -> SearchResult:
         return get_index().search(req)
     except DomainError:
         raise
-    except ValueError as e:
-        raise ValidationFailed("INVALID_FILTER", reason=str(e)) from None
+    except ValueError:
+        raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.engine")) from None
     except Exception:
         logger.exception("search engine failed")
         raise Unavailable() from None
@@ -107,7 +107,8 @@ def list_page(p: Principal, entity: str | schema.EntitySchema, params: dict[str,
         sort = [(target, "desc" if params["sort"].startswith("-") else "asc")]
     facets_api = list(dict.fromkeys(params.get("facets") or []))
     if len(facets_api) > rules.MAX_FACETS:
-        raise ValidationFailed("INVALID_FILTER", reason=f"at most {rules.MAX_FACETS} facets")
+        raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.facets", max=rules.MAX_FACETS),
+                               details=[detail("facets", "length", "field.max_items", max=rules.MAX_FACETS)])
     facets = [rules.index_field(p, es, f) for f in facets_api]
     q = (params.get("q") or "").strip()[:100]
     listing = "search|" + pagination.fingerprint([es.name, q, [f.__dict__ for f in filters], sort, params.get("scope")])

@@ -75,3 +75,14 @@ def test_given_a_manager_who_may_delete_customers_when_listing_the_bin_then_they
     assert api.call("POST", f"/v1/recycle-bin/customer/{outside[0]['id']}/restore", t["manager"]).status_code == 404
     # whoever may not delete any record type still may not list the tenant's bin
     assert api.call("GET", "/v1/recycle-bin", t["agent"]).status_code == 403
+
+
+def test_given_a_month_that_does_not_exist_when_reading_the_log_then_422_names_the_parameter(api, sales_team):
+    admin = sales_team["admin"]
+    for month in ("2026-13", "2026-00", "2026-1", "26-01", "1850-01"):
+        r = api.call("GET", f"/v1/audit?month={month}", admin)
+        assert r.status_code == 422, month
+        assert [d["field"] for d in r.data["details"]] == ["month"]
+    en = api.call("GET", "/v1/audit?month=2026-13", admin, headers={"Accept-Language": "en"})
+    assert en.data["details"][0]["message"] == "A month YYYY-MM (01–12) expected"
+    assert api.call("GET", "/v1/audit?month=2026-12", admin).status_code == 200

@@ -186,3 +186,33 @@ def test_given_owner_outside_scope_when_creating_then_422(api, sales_team):
     assert r.status_code == 422 and r.data["details"][0]["field"] == "owner_id"
     ok = api.call("POST", "/v1/customers", sales_team["tokens"]["manager"], {"name": "分配", "owner_id": sales_team["rep2"]})
     assert ok.status_code == 201 and ok.data["owner_id"] == sales_team["rep2"]
+
+
+def test_given_negative_money_or_an_unknown_period_then_422_names_the_field_or_parameter(api, sales_team):
+    import json
+    from urllib.parse import quote
+
+    rep = sales_team["tokens"]["rep1"]
+    r = api.call("POST", "/v1/customers", rep, {"name": "负额度", "credit_limit": "-100"})
+    assert r.status_code == 422 and r.data["details"] == [{"field": "credit_limit", "type": "range", "message": "不能为负数"}]
+    c = api.call("POST", "/v1/customers", rep, {"name": "正额度", "credit_limit": 100}).data
+    r = api.call("PATCH", f"/v1/customers/{c['id']}", rep, {"credit_limit": -1, "version": 1}, headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and r.data["details"][0]["message"] == "Must not be negative"
+    def period(value: str) -> str:
+        return "/v1/customers?filters=" + quote(json.dumps([{"field": "created_at", "op": "period", "value": value}]))
+
+    r = api.call("GET", period("next_century"), rep)
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "filters"
+    assert api.call("GET", period("本月"), rep).status_code == 200
+
+
+def test_given_custom_number_fields_then_negatives_need_the_field_to_allow_them(api, sales_team):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    r = api.call("POST", "/v1/fields/customer", admin, {"key": "budget", "label": "预算", "field_type": "money"})
+    assert r.status_code == 201 and r.data["allow_negative"] is False
+    r = api.call("POST", "/v1/fields/customer", admin, {"key": "profit", "label": "利润", "field_type": "money", "allow_negative": True})
+    assert r.status_code == 201 and r.data["allow_negative"] is True
+    refused = api.call("POST", "/v1/customers", rep, {"name": "亏损客户", "custom": {"budget": -5, "profit": -5}})
+    assert refused.status_code == 422 and [d["field"] for d in refused.data["details"]] == ["custom.budget"]
+    ok = api.call("POST", "/v1/customers", rep, {"name": "亏损客户", "custom": {"budget": 5, "profit": "-1200.50"}})
+    assert ok.status_code == 201 and ok.data["custom"] == {"budget": 5, "profit": -1200.5}
