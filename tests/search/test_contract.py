@@ -209,6 +209,28 @@ def test_highlight_marks_the_query_terms(engine, tenant):
     assert "<em>华为</em>" in hit.highlight["remark"]
 
 
+MARKUP = ('<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "<em>x</em>", "&lt;b&gt;", "'onmouseover='a")
+
+
+@pytest.mark.parametrize("markup", MARKUP)
+def test_every_highlighted_fragment_is_escaped_text_with_only_the_marks_as_markup(engine, tenant, markup):
+    """Markup in every text field (text, prefix and custom slots) comes back as text in the
+    highlights: unescaping a fragment without its marks gives back the record's own value."""
+    import html
+    import re
+
+    values = {"name": f"{markup}华为代理", "address": f"华为{markup}路", "remark": f"华为{markup}", "mobile": f"华为{markup}",
+              "phone": f"华为{markup}", "email": f"华为{markup}@x.cn"}
+    put(engine, cust(tenant, custom={"motto": f"{markup}华为"}, **values))
+    hit = engine.search(everything(tenant, text="华为", highlight=True)).hits[0]
+    expected = {**values, "cf_t1": f"{markup}华为"}
+    assert {"name", "address", "remark", "cf_t1"} <= set(hit.highlight)
+    for field, fragment in hit.highlight.items():
+        text = re.sub(r"</?em>", "", fragment)
+        assert "<" not in text and ">" not in text, (field, fragment)
+        assert html.unescape(text) == expected[field], (field, fragment)
+
+
 def test_drop_tenant_removes_only_that_tenant(engine, tenant):
     put(engine, cust(tenant, "a"), cust(tenant + "y", "b"))
     engine.drop_tenant(tenant)
