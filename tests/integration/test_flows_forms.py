@@ -122,6 +122,16 @@ def test_given_a_form_with_a_detail_table_and_references_when_filled_wrong_then_
     assert ok.status_code == 201, ok.data
     assert ok.data["status"] == "draft" and ok.data["data"]["total"] == 12.35
     assert ok.data["data"]["customer"] == {"entity": "customer", "id": c["id"]}
+    # a customer outside the applicant's scope is refused exactly as a missing one
+    theirs = api.call("POST", "/v1/customers", oa["tokens"]["rep2"], {"name": "别人的客户"}).data
+
+    def refused(customer_id: str) -> tuple[int, list]:
+        r = api.call("POST", "/v1/applications", oa["tokens"]["rep"], {"form_id": form, "submit": False,
+                                                                         "data": {"total": 1, "customer": customer_id}})
+        return r.status_code, r.data["details"]
+
+    assert refused(theirs["id"]) == refused("01NOSUCHCUSTOMER000000000")
+    assert refused(theirs["id"])[0] == 422
     r = api.call("POST", "/v1/forms", oa["admin"], {"name": "x", "fields": [{"key": "t", "label": "t", "field_type": "table", "columns": [
         {"key": "inner", "label": "i", "field_type": "table", "columns": [{"key": "a", "label": "a", "field_type": "text"}]}]}]})
     assert r.status_code == 422  # no table inside a table
