@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ..core import clock, context, handover, i18n, ids
+from ..core import clock, context, handover, i18n, ids, ratelimit
 from ..core.cache import TenantCache
 from ..core.errors import Conflict, Forbidden, LimitExceeded, NotFound, Unauthenticated, ValidationFailed
 from ..core.observability import metric
@@ -446,7 +446,8 @@ def _count_failure(tenant_id: str, mobile: str) -> None:
 
 
 def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
-    """Sign in with the local identity provider. After MAX_LOGIN_FAILURES wrong passwords for
+    """Sign in with the local identity provider. At most CRM_SIGN_IN_PER_MINUTE attempts per
+    mobile number, known or not (core/ratelimit.py). After MAX_LOGIN_FAILURES wrong passwords for
     a mobile number within LOCKOUT_MINUTES, further attempts are refused (429) until the
     window ends, whether the password is right or not."""
     from ..core import auth
@@ -454,10 +455,11 @@ def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
     idp = identity.provider()
     if not isinstance(idp, identity.LocalIdentity):
         raise Forbidden(module="auth", action="local login")
+    ratelimit.charge_sign_in(tenant_id, mobile)
     minutes = _locked_for(tenant_id, mobile)
     if minutes:
         metric("auth.login.locked")
-        raise LimitExceeded("LOGIN_LOCKED", minutes=minutes, details={"retry_after_minutes": minutes})
+        raise LimitExceeded("LOGIN_LOCKED", minutes=minutes, retry_after=minutes * 60, details={"retry_after_minutes": minutes})
     try:
         guard = UniqueValue.get(keys.unique_pk(tenant_id, "MOBILE", mobile), "UQ")
     except (UniqueValue.DoesNotExist, ValueError):

@@ -152,6 +152,7 @@ def test_given_five_wrong_passwords_when_signing_in_then_locked_for_15_minutes_e
     locked = api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"})
     assert locked.status_code == 429 and locked.data["code"] == "LOGIN_LOCKED"
     assert locked.data["details"]["retry_after_minutes"] == 15 and "15分钟" in locked.data["message"]
+    assert locked.headers["Retry-After"] == "900"
     # another number of the same tenant is not affected
     assert api.call("POST", "/v1/auth/login", body={**body, "mobile": "13811115555", "password": "x"}).status_code == 401
     clock.travel(15 * 60 + 1)
