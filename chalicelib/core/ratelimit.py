@@ -21,8 +21,9 @@ token is back, also in details.retry_after_seconds); a refused request writes no
 
 Cost: one conditional UpdateItem per request (db/buckets.py), guided by the last state this
 container saw of the bucket; a second one when another container took tokens meanwhile; none
-for a refusal this container already knows about. If the table cannot be reached the request
-is let through (logged, metric `ratelimit.unavailable`): the stage throttling still holds.
+for a refusal this container already knows about. If the table is unreachable or throttles
+the request is let through (logged, metric `ratelimit.unavailable`): the stage throttling
+still holds. Any other error is a bug and fails the request.
 """
 from __future__ import annotations
 
@@ -36,12 +37,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..db import buckets, keys
 from . import clock
 from .cache import TenantCache
-from .errors import LimitExceeded
+from .errors import Internal, LimitExceeded
 from .observability import logger, metric
 from .settings import get_settings
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_HINTS = 10_000  # buckets whose last state a container remembers (sign-in buckets are per mobile)
+_MAX_HINTS = 10_000
+#: The table is busy or down (after botocore's retries): the request goes on, the stage throttling still holds.
+_UNAVAILABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+                "InternalServerError", "ServiceUnavailable"}  # buckets whose last state a container remembers (sign-in buckets are per mobile)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ LimitSource = Callable[[str], "Limit | None"]  # tenant id -> the tenant's own l
 _source: LimitSource | None = None
 _own: TenantCache[Limit | None] = TenantCache(lambda tenant_id: _source(tenant_id) if _source else None,
                                              lambda: get_settings().settings_cache_seconds)
-_hints: dict[str, int] = {}  # bucket pk -> the full_at this container saw last
+_hints: dict[str, buckets.State] = {}  # bucket pk -> its state as this container saw it last
 
 
 def configure(source: LimitSource) -> None:
@@ -100,14 +104,19 @@ def _take(tenant_id: str, pk: str, limit: Limit) -> None:
     interval_us = max(1, round(1_000_000 / limit.per_second))
     try:
         taken = buckets.take(tenant_id, pk, interval_us=interval_us, burst=limit.burst, now_us=now_us, hint=_hints.get(pk))
-    except (BotoCoreError, ClientError):
+    except (BotoCoreError, ClientError) as e:
+        if isinstance(e, ClientError) and e.response.get("Error", {}).get("Code") not in _UNAVAILABLE:
+            # a request the table refuses is a bug: fail (in our error shape: this runs in the
+            # middleware, before the route wrapper that maps other bugs) rather than go unlimited
+            logger.exception("rate limit check failed")
+            raise Internal(request_id=logger.get_correlation_id() or "") from e
         logger.warning("rate limit not checked: the table did not answer", exc_info=True)
         metric("ratelimit.unavailable")
         return
-    if taken.full_at is not None:
+    if taken.state is not None:
         if len(_hints) >= _MAX_HINTS:
             _hints.clear()
-        _hints[pk] = taken.full_at
+        _hints[pk] = taken.state
     if not taken.granted:
         metric("ratelimit.refused")
         seconds = max(1, math.ceil(taken.wait_us / 1_000_000))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from chalicelib.core import clock
 from chalicelib.core.settings import environment
@@ -95,6 +95,22 @@ def test_given_a_new_tenant_with_its_own_limit_then_it_applies_from_the_first_re
     assert codes[-1].headers["Retry-After"] == "2"  # one token every 2 s
 
 
+def test_given_a_slow_limit_owed_when_raised_then_what_is_owed_is_recounted_in_the_new_rate(api, make_tenant):
+    t = make_tenant()
+    assert _limit(api, t["id"], {"per_second": 0.1, "burst": 3}).status_code == 200  # one every 10 s
+    clock.freeze()
+    codes = [_me(api, t["admin"]) for _ in range(4)]
+    assert [c.status_code for c in codes] == [200, 200, 200, 429] and codes[-1].headers["Retry-After"] == "10"
+    assert _limit(api, t["id"], {"per_second": 10, "burst": 2}).status_code == 200  # one every 0.1 s
+    # three tokens owed, at most a whole bucket (2) in the new rate: empty for one more tenth of a second, not 10 s
+    refused = _me(api, t["admin"])
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    clock.travel(0.1)
+    assert [_me(api, t["admin"]).status_code for _ in range(2)] == [200, 429]
+    clock.travel(0.2)
+    assert [_me(api, t["admin"]).status_code for _ in range(3)] == [200, 200, 429]
+
+
 @pytest.mark.parametrize("rate_limit", [{"per_second": 0, "burst": 5}, {"per_second": 1, "burst": 0}, {"per_second": 1},
                                         {"per_second": 20000, "burst": 5}, {"per_second": 1, "burst": 5, "window": 60},
                                         {"per_second": "fast", "burst": 5}])
@@ -134,12 +150,24 @@ def test_given_warm_container_then_a_request_costs_one_update_and_a_known_refusa
     assert refused == []  # this container saw the bucket empty: refused without a call
 
 
-def test_given_the_table_unreachable_when_charging_then_the_request_is_let_through(api, small, monkeypatch):
-    def unreachable(*args, **kwargs):
-        raise EndpointConnectionError(endpoint_url="https://dynamodb")
+@pytest.mark.parametrize("error", [EndpointConnectionError(endpoint_url="https://dynamodb"),
+                                   ClientError({"Error": {"Code": "ThrottlingException"}}, "UpdateItem")])
+def test_given_the_table_unreachable_or_busy_when_charging_then_the_request_is_let_through(api, small, monkeypatch, error):
+    def unavailable(*args, **kwargs):
+        raise error
 
-    monkeypatch.setattr(buckets, "take", unreachable)
+    monkeypatch.setattr(buckets, "take", unavailable)
     assert all(_me(api, small["admin"]).status_code == 200 for _ in range(8))
+
+
+def test_given_the_table_refusing_the_write_when_charging_then_the_request_fails_rather_than_goes_unlimited(
+        api, small, monkeypatch):
+    def invalid(*args, **kwargs):
+        raise ClientError({"Error": {"Code": "ValidationException"}}, "UpdateItem")
+
+    monkeypatch.setattr(buckets, "take", invalid)
+    r = _me(api, small["admin"])
+    assert r.status_code == 500 and r.data["code"] == "INTERNAL"
 
 
 def test_given_sign_in_limit_when_one_mobile_tries_too_often_then_429_known_or_unknown_and_other_mobiles_unaffected(
@@ -167,7 +195,7 @@ def test_given_many_containers_racing_on_one_bucket_then_exactly_burst_tokens_ar
     pk = "T#race#RATE#API"
 
     def take(i: int) -> buckets.Taken:
-        hint = None if i % 3 else now - 10 * interval  # a third of the callers believe the bucket is full
+        hint = None if i % 3 else buckets.State(now - 10 * interval, interval)  # a third believe the bucket is full
         return buckets.take("race", pk, interval_us=interval, burst=burst, now_us=now, hint=hint)
 
     with ThreadPoolExecutor(max_workers=12) as pool:
@@ -175,7 +203,7 @@ def test_given_many_containers_racing_on_one_bucket_then_exactly_burst_tokens_ar
     assert sum(r.granted for r in results) == burst
     assert all(1 <= r.writes <= 2 for r in results)  # a wrong guess costs one more write, never a read
     stored = buckets.RateBucket.get(pk, buckets.SK, consistent_read=True)
-    assert stored.full_at == now + burst * interval
+    assert (stored.full_at, stored.interval) == (now + burst * interval, interval)
     refused = [r for r in results if not r.granted]
     assert {r.wait_us for r in refused} == {interval}  # the next token is one interval away
     later = buckets.take("race", pk, interval_us=interval, burst=burst, now_us=now + interval, hint=None)
@@ -185,8 +213,8 @@ def test_given_many_containers_racing_on_one_bucket_then_exactly_burst_tokens_ar
 def test_given_a_container_with_no_hint_when_taking_then_it_creates_then_drains_the_bucket(aws):
     pk, now = "T#solo#RATE#API", 1_700_000_000_000_000
     first = buckets.take("solo", pk, interval_us=1_000_000, burst=2, now_us=now)
-    assert first.granted and first.writes == 1 and first.full_at == now + 1_000_000
+    assert first.granted and first.writes == 1 and first.state == buckets.State(now + 1_000_000, 1_000_000)
     second = buckets.take("solo", pk, interval_us=1_000_000, burst=2, now_us=now, hint=None)  # guesses "full": wrong
-    assert second.granted and second.writes == 2 and second.full_at == now + 2_000_000
-    third = buckets.take("solo", pk, interval_us=1_000_000, burst=2, now_us=now, hint=second.full_at)
+    assert second.granted and second.writes == 2 and second.state.full_at == now + 2_000_000
+    third = buckets.take("solo", pk, interval_us=1_000_000, burst=2, now_us=now, hint=second.state)
     assert not third.granted and third.writes == 0 and third.wait_us == 1_000_000
