@@ -32,7 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..db import buckets, keys
 from . import clock
@@ -42,10 +43,10 @@ from .observability import logger, metric
 from .settings import get_settings
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_HINTS = 10_000
+_MAX_HINTS = 10_000  # buckets whose last state a container remembers (sign-in buckets are per mobile)
 #: The table is busy or down (after botocore's retries): the request goes on, the stage throttling still holds.
-_UNAVAILABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                "InternalServerError", "ServiceUnavailable"}  # buckets whose last state a container remembers (sign-in buckets are per mobile)
+_BUSY = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError",
+         "ServiceUnavailable"}
 
 
 @dataclass(frozen=True)
@@ -104,15 +105,15 @@ def _take(tenant_id: str, pk: str, limit: Limit) -> None:
     interval_us = max(1, round(1_000_000 / limit.per_second))
     try:
         taken = buckets.take(tenant_id, pk, interval_us=interval_us, burst=limit.burst, now_us=now_us, hint=_hints.get(pk))
-    except (BotoCoreError, ClientError) as e:
-        if isinstance(e, ClientError) and e.response.get("Error", {}).get("Code") not in _UNAVAILABLE:
-            # a request the table refuses is a bug: fail (in our error shape: this runs in the
-            # middleware, before the route wrapper that maps other bugs) rather than go unlimited
-            logger.exception("rate limit check failed")
-            raise Internal(request_id=logger.get_correlation_id() or "") from e
-        logger.warning("rate limit not checked: the table did not answer", exc_info=True)
-        metric("ratelimit.unavailable")
-        return
+    except Exception as e:
+        if _unavailable(e):
+            logger.warning("rate limit not checked: the table did not answer", exc_info=True)
+            metric("ratelimit.unavailable")
+            return
+        # anything else is a bug: fail rather than go unlimited, in our error shape (this runs in
+        # the middleware, before the route wrapper that maps other bugs)
+        logger.exception("rate limit check failed")
+        raise Internal(request_id=logger.get_correlation_id() or "") from e
     if taken.state is not None:
         if len(_hints) >= _MAX_HINTS:
             _hints.clear()
@@ -121,3 +122,9 @@ def _take(tenant_id: str, pk: str, limit: Limit) -> None:
         metric("ratelimit.refused")
         seconds = max(1, math.ceil(taken.wait_us / 1_000_000))
         raise LimitExceeded(retry_after=seconds, details={"retry_after_seconds": seconds})
+
+
+def _unavailable(e: Exception) -> bool:
+    if isinstance(e, ClientError):
+        return e.response.get("Error", {}).get("Code") in _BUSY
+    return isinstance(e, (BotoConnectionError, HTTPClientError))
