@@ -91,16 +91,16 @@ def tenant_limit(tenant_id: str) -> Limit:
 
 def charge(tenant_id: str) -> None:
     """Take one token of the tenant's bucket, or raise LimitExceeded (429 + Retry-After)."""
-    _take(tenant_id, keys.rate_bucket(tenant_id, "API"), tenant_limit(tenant_id))
+    _take(tenant_id, "API", keys.rate_bucket(tenant_id, "API"), tenant_limit(tenant_id))
 
 
 def charge_sign_in(tenant_id: str, mobile: str) -> None:
     """Take one token of the sign-in bucket of this tenant + mobile (known or not), or raise LimitExceeded."""
     n = get_settings().sign_in_per_minute
-    _take(tenant_id, keys.rate_bucket(tenant_id, "SIGNIN", mobile), Limit(n / 60, n))
+    _take(tenant_id, "SIGNIN", keys.rate_bucket(tenant_id, "SIGNIN", mobile), Limit(n / 60, n))
 
 
-def _take(tenant_id: str, pk: str, limit: Limit) -> None:
+def _take(tenant_id: str, kind: str, pk: str, limit: Limit) -> None:
     now_us = (clock.now() - _EPOCH) // timedelta(microseconds=1)
     interval_us = max(1, round(1_000_000 / limit.per_second))
     try:
@@ -121,6 +121,8 @@ def _take(tenant_id: str, pk: str, limit: Limit) -> None:
     if not taken.granted:
         metric("ratelimit.refused")
         seconds = max(1, math.ceil(taken.wait_us / 1_000_000))
+        # the request's log line is written before the middleware binds the tenant: name it here (not the mobile)
+        logger.info("rate limited", extra={"limited_tenant": tenant_id, "bucket": kind, "retry_after": seconds})
         raise LimitExceeded(retry_after=seconds, details={"retry_after_seconds": seconds})
 
 
