@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pynamodb.attributes import NumberAttribute
 
 from ..core.settings import get_settings
-from .base import Item, connection
+from .base import Item
 
 SK = TYPE = "RATE"
 #: Writes per take at most: a recount, a wrong guess, then the right write (+1 to spare).
@@ -111,7 +111,7 @@ def take(tenant_id: str, pk: str, *, interval_us: int, burst: int, now_us: int, 
 
 def _write(pk: str, update: str, condition: str, values: dict, names: dict = _NAMES) -> tuple[bool, State | None]:
     """One conditional UpdateItem: (True, the new state), or (False, the stored state or None)."""
-    client = connection().client
+    client = RateBucket._get_connection().connection.client  # the models' client: no second one on a cold start
     try:
         out = client.update_item(
             TableName=get_settings().table_name, Key={"pk": {"S": pk}, "sk": {"S": SK}}, UpdateExpression=update,
