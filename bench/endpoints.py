@@ -55,11 +55,15 @@ def clear_org_cache() -> None:
 
 
 def refresh_org_cache() -> None:
-    """Reload the org snapshot now (unrecorded), so the next request finds it fresh."""
+    """Reload the org snapshot and the tenant's rate limit now (unrecorded), so the next request
+    finds both fresh."""
+    from chalicelib.core import ratelimit
     from chalicelib.org import service as org
     from devstack.demo import TENANT
 
     org.load(TENANT, fresh=True)
+    ratelimit.forget(TENANT)
+    ratelimit.tenant_limit(TENANT)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, Recording, float]:
