@@ -11,7 +11,8 @@ class RateLimit(BaseModel):
     (every signed-in request takes one; over it: 429 with Retry-After)."""
 
     model_config = ConfigDict(extra="forbid")
-    per_second: float = Field(ge=0.01, le=10000, description="sustained requests per second (0.01 = one every 100 s)")
+    per_second: float = Field(ge=0.01, le=1000, description="sustained requests per second (0.01 = one every 100 s; at most "
+                                                            "1,000: the bucket is one item, and DynamoDB writes an item ~1,000 times a second)")
     burst: int = Field(ge=1, le=100000, description="requests at once after a quiet spell (the bucket's size)")
 
 
