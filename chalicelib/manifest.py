@@ -90,6 +90,7 @@ def install() -> None:
         registry.install(defs)
         registry.install_custom(objects.find, objects.every)
         approvals.register_provider(engine.approval_hooks)
+        approvals.register_title_view(engine.approval_title)
         from .db import records
 
         records.install([c for m in MODULES for c in m.records], {e: fn for m in MODULES for e, fn in m.restore_hooks.items()})

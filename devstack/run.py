@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -28,6 +29,8 @@ def configure_env(moto_port: int, api_port: int) -> None:
         "CRM_JWT_ISSUER": f"http://127.0.0.1:{api_port}/local-idp",
         "CRM_SEARCH_FILE": str(ROOT / ".local" / "search-local.sqlite3"),
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
+        # page cursors are signed per run: the moto server starts empty, so no cursor outlives its data
+        "CRM_CURSOR_SECRET": secrets.token_urlsafe(32),
     }
     for k, v in defaults.items():
         os.environ.setdefault(k, v)

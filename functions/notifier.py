@@ -47,10 +47,10 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     elif kind in manifest.notification_types() and kind.endswith(".transferred") and not detail.get("handover") \
             and detail.get("actor_id") != detail.get("to_user_id"):
         d = registry.find(detail["entity"], tenant_id)
-        title = engine.title_of(tenant_id, detail["entity"], detail["id"]) or ""
+        titles = engine.title_of(tenant_id, detail["entity"], detail["id"], detail["to_user_id"]) or {}
         delivered = d is not None and notifications.deliver(
             tenant_id, detail["to_user_id"], "transfer",
-            {loc: i18n.text("notify.transfer.title", loc, entity=d.label_in(loc), name=title) for loc in i18n.LOCALES},
+            {loc: i18n.text("notify.transfer.title", loc, entity=d.label_in(loc), name=titles.get(loc, "")) for loc in i18n.LOCALES},
             link={"entity": detail["entity"], "id": detail["id"]}, source=source)
     else:
         logger.info("event ignored", extra={"detail_type": kind})

@@ -11,7 +11,7 @@ Resources are built from the repository's single sources of truth:
   deployed as they are; each machine's role is derived from the tasks its definition runs.
 
 Each concern is built by a part in ``infra/components/`` (table, storage, events, identity,
-search, workflow, api, functions); this module composes them and wires what they share.
+search, cursor secret, workflow, api, functions); this module composes them and wires what they share.
 The parts create their resources in this stack's scope, so logical IDs do not depend on how
 the code is split.
 
@@ -37,6 +37,7 @@ from constructs import Construct
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
 from infra.components.api import Api
+from infra.components.cursors import CursorSecret
 from infra.components.events import Events
 from infra.components.functions import REMINDER_FUNCTION, Functions, check_specs
 from infra.components.identity import Identity
@@ -73,6 +74,7 @@ class CrmStack(cdk.Stack):
         self.events = Events(self.stage)
         self.identity = Identity(self.stage)
         self.search = Search(self.stage)
+        self.cursor_secret = CursorSecret(self.stage)
         self.workflow = Workflow(self.stage, state_machine_definitions(), table=self.table,
                                  event_bus=self.events.event_bus)
 
@@ -111,6 +113,8 @@ class CrmStack(cdk.Stack):
             "CRM_SEARCH_INDEX_PREFIX": stage.prefix,
             # Multi-AZ with standby (prod, 3 zones) wants a copy of every shard in each zone
             "CRM_SEARCH_REPLICAS": "2" if stage.is_production else "0-1",
+            # resolved by CloudFormation at deploy time (components/cursors.py): no Secrets Manager call at cold start
+            "CRM_CURSOR_SECRET": self.cursor_secret.environment_value,
             "POWERTOOLS_SERVICE_NAME": "crm",
             "POWERTOOLS_METRICS_NAMESPACE": "CRM",
             "POWERTOOLS_LOG_LEVEL": "INFO" if stage.is_production else "DEBUG",

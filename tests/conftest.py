@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import uuid
 from typing import Any
@@ -31,6 +32,7 @@ TEST_ENV = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "CRM_SEARCH_FILE": os.path.join(_KEY_DIR, "search.sqlite3"),
     "CRM_SEARCH_INDEX_PREFIX": "crm-test",
+    "CRM_CURSOR_SECRET": secrets.token_urlsafe(32),
     # Tests run faster than people and sign the same users in again and again: limits the suites
     # never reach (the rate-limit tests set their own, per tenant or with settings.environment).
     "CRM_RATE_LIMIT_PER_SECOND": "10000",

@@ -8,7 +8,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from ..core import clock, ids
-from ..core.errors import NotFound, ValidationFailed
+from ..core.errors import NotFound, ValidationFailed, detail, invalid
 from ..core.observability import metric
 from ..core.permissions import Principal
 from ..db import audit, changes, keys, query, tx
@@ -38,7 +38,7 @@ def _check_refs(p: Principal, spec: dict[str, Any]) -> None:
 
     def user(u: str, where: str) -> None:
         if u not in data.users:
-            errors.append({"field": where, "type": "not_found", "message": f"用户 {u} 不存在 / no such user"})
+            errors.append(detail(where, "not_found", "field.user"))
 
     def walk(nodes: list[dict[str, Any]], path: str) -> None:
         for i, n in enumerate(nodes):
@@ -46,9 +46,9 @@ def _check_refs(p: Principal, spec: dict[str, Any]) -> None:
             for u in rule.get("user_ids") or []:
                 user(u, f"{path}{i}.approvers.user_ids")
             if rule.get("role_id") and rule["role_id"] not in data.roles:
-                errors.append({"field": f"{path}{i}.approvers.role_id", "type": "not_found", "message": "角色不存在 / no such role"})
+                errors.append(detail(f"{path}{i}.approvers.role_id", "not_found", "field.role"))
             if rule.get("department_id") and rule["department_id"] not in data.departments:
-                errors.append({"field": f"{path}{i}.approvers.department_id", "type": "not_found", "message": "部门不存在 / no such department"})
+                errors.append(detail(f"{path}{i}.approvers.department_id", "not_found", "field.department"))
             for j, b in enumerate(n.get("branches") or []):
                 walk(b.get("nodes") or [], f"{path}{i}.branches.{j}.nodes.")
 
@@ -123,8 +123,7 @@ def update_flow(flow_id: str, spec: dict[str, Any] | None, enabled: bool | None,
     if spec is not None:
         _check_refs(p, spec)
         if spec["business_type"] != f.business_type:
-            raise ValidationFailed(details=[{"field": "spec.business_type", "type": "immutable",
-                                             "message": "业务类型不能修改，请复制流程 / copy the flow to use it for another type"}])
+            raise invalid("spec.business_type", "immutable", "approval.business_type_fixed")
         number = int(f.current_version) + 1
         values.update(spec=spec, name=spec["name"], model=spec.get("model", "fixed"), current_version=number)
         extra.append(tx.put(FlowVersion(pk=f.pk, sk=FlowVersion.sk_of(number), tenant_id=p.tenant_id, flow_id=f.id, number=number,

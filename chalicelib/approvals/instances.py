@@ -6,11 +6,12 @@ commit, retried on a concurrent change); the answer is the instance as `reading.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from ..core import clock, i18n
-from ..core.errors import Forbidden, LimitExceeded, ValidationFailed
+from ..core import clock
+from ..core.errors import Forbidden, LimitExceeded, ValidationFailed, invalid
 from ..core.observability import metric
 from ..core.permissions import Principal
 from ..db import keys, records
@@ -111,6 +112,15 @@ def _share(c: Change, p: Principal, attachments: list[dict[str, Any]]) -> None:
     c.ops += files.link_ops(p.tenant_id, ApprovalInstance.ENTITY, c.inst.id, (), [a["id"] for a in attachments], p.user_id)
 
 
+def _by_reader(p: Principal, instance_id: str, act: Callable[[Change], Any]) -> ApprovalInstance:
+    """A user's action on an instance: one they may not read answers as a missing one (404)."""
+    def checked(c: Change) -> Any:
+        may_read(p, c.inst)
+        return act(c)
+
+    return run(p.tenant_id, instance_id, p.user_id, checked)
+
+
 def approve(instance_id: str, comment: str | None, attachments: list[dict[str, Any]]) -> dict[str, Any]:
     p = org.principal()
     attachments = _attachments(p, attachments)
@@ -123,7 +133,7 @@ def approve(instance_id: str, comment: str | None, attachments: list[dict[str, A
         _share(c, p, attachments)
         decide(c, step, p.user_id, "approve", None)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def reject(instance_id: str, to: str, node_id: str | None, comment: str | None, attachments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -138,14 +148,13 @@ def reject(instance_id: str, to: str, node_id: str | None, comment: str | None, 
         if to == "node":
             earlier = [s for s in c.inst.plan[:step["index"]] if s["node_id"] == node_id and s["kind"] == "approve" and s["assignees"]]
             if not earlier:
-                raise ValidationFailed(details=[{"field": "node_id", "type": "invalid",
-                                                 "message": "只能退回到之前的审批节点 / only an earlier approval node"}])
+                raise invalid("node_id", "invalid", "approval.earlier_node")
             target = earlier[-1]["index"]
         c.history("reject", step=step, comment=comment, attachments=attachments, to=to, node_id=node_id)
         _share(c, p, attachments)
         decide(c, step, p.user_id, "reject", target)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def transfer(instance_id: str, to_user_id: str, comment: str | None) -> dict[str, Any]:
@@ -156,7 +165,7 @@ def transfer(instance_id: str, to_user_id: str, comment: str | None) -> dict[str
         step = acting_step(c, p.user_id, "transfer")
         _require_active_user(p, to_user_id, "to_user_id")
         if to_user_id in step["assignees"]:
-            raise ValidationFailed(details=[{"field": "to_user_id", "type": "duplicate", "message": "已是该节点审批人 / already an approver here"}])
+            raise invalid("to_user_id", "duplicate", "approval.already_approver")
         step["assignees"] = [to_user_id if u == p.user_id else u for u in step["assignees"]]
         step.setdefault("former", []).append(p.user_id)
         c.close_task(p.user_id, step, "transferred")
@@ -164,7 +173,7 @@ def transfer(instance_id: str, to_user_id: str, comment: str | None) -> dict[str
         c.notify.append((to_user_id, "notify.approval.pending", {"step": step["name"]}))
         c.history("transfer", step=step, comment=comment, to_user_id=to_user_id)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def add_signers(instance_id: str, user_ids: list[str], comment: str | None) -> dict[str, Any]:
@@ -176,32 +185,31 @@ def add_signers(instance_id: str, user_ids: list[str], comment: str | None) -> d
         for u in user_ids:
             _require_active_user(p, u, "user_ids")
         if not add_assignees(c, step, user_ids, after=p.user_id):
-            raise ValidationFailed(details=[{"field": "user_ids", "type": "duplicate", "message": "已是该节点审批人 / already approvers here"}])
+            raise invalid("user_ids", "duplicate", "approval.already_approver")
         c.history("add_signer", step=step, comment=comment, user_ids=user_ids)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def _require_active_user(p: Principal, user_id: str, field: str) -> None:
     u = p.org.users.get(user_id)
     if u is None or not u.active:
-        raise ValidationFailed(details=[{"field": field, "type": "invalid", "message": "请选择启用的员工 / choose an active user"}])
+        raise invalid(field, "invalid", "field.active_user")
 
 
 def comment(instance_id: str, text: str | None, attachments: list[dict[str, Any]]) -> dict[str, Any]:
     p = org.principal()
     if not text and not attachments:
-        raise ValidationFailed(details=[{"field": "comment", "type": "missing", "message": "请填写评论或附件 / a comment or an attachment"}])
+        raise invalid("comment", "missing", "approval.comment_needed")
     attachments = _attachments(p, attachments)
 
     def act(c: Change) -> Any:
-        may_read(p, c.inst)
         if p.user_id not in participants(c.inst) and not p.can(MODULE, "manage"):
             raise Forbidden("RECORD_FORBIDDEN")
         c.history("comment", step=active_step(c.inst), comment=text, attachments=attachments)
         _share(c, p, attachments)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def withdraw(instance_id: str, text: str | None) -> dict[str, Any]:
@@ -214,7 +222,7 @@ def withdraw(instance_id: str, text: str | None) -> dict[str, Any]:
         if inst.status == "withdrawn":
             return UNCHANGED
         if inst.status != "running":
-            raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"approval.status.{inst.status}"))
+            raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{inst.status}")
         step = active_step(inst)
         pending = planner.current_assignees(step) if step else []
         if step:
@@ -223,7 +231,7 @@ def withdraw(instance_id: str, text: str | None) -> dict[str, Any]:
         finish(c, "withdrawn")
         c.notify = [(u, "notify.approval.withdrawn", {}) for u in pending]
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def urge(instance_id: str) -> dict[str, Any]:
@@ -236,7 +244,7 @@ def urge(instance_id: str) -> dict[str, Any]:
             raise Forbidden("APPROVAL_APPLICANT_ONLY")
         step = active_step(inst)
         if step is None:
-            raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"approval.status.{inst.status}"))
+            raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{inst.status}")
         if inst.urged_at and clock.parse_iso(inst.urged_at) > clock.now() - timedelta(seconds=URGE_INTERVAL_SECONDS):
             raise LimitExceeded("APPROVAL_URGED_RECENTLY", minutes=URGE_INTERVAL_SECONDS // 60)
         inst.urged_at = c.now
@@ -244,7 +252,7 @@ def urge(instance_id: str) -> dict[str, Any]:
         c.notify += [(u, "notify.approval.urge", {"step": step["name"], "when": c.now}) for u in people]
         c.history("urge", step=step, users=people)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 
 
 def resubmit(instance_id: str, from_: str, text: str | None) -> dict[str, Any]:
@@ -257,11 +265,11 @@ def resubmit(instance_id: str, from_: str, text: str | None) -> dict[str, Any]:
         if inst.owner_id != p.user_id:
             raise Forbidden("APPROVAL_APPLICANT_ONLY")
         if inst.status not in ("rejected", "withdrawn"):
-            raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"approval.status.{inst.status}"))
+            raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{inst.status}")
         start = 0
         if from_ == "rejected_node":
             if inst.status != "rejected" or inst.rejected_step is None:
-                raise ValidationFailed(details=[{"field": "from", "type": "invalid", "message": "没有被拒绝的节点 / no rejecting node"}])
+                raise invalid("from", "invalid", "approval.no_rejecting_node")
             start = int(inst.rejected_step)
         data_of = data_reader(inst.record["entity"])
         data = data_of(p.tenant_id, inst.record["id"]) if data_of else None
@@ -281,5 +289,5 @@ def resubmit(instance_id: str, from_: str, text: str | None) -> dict[str, Any]:
         c.history("resubmit", comment=text, **{"from": from_})
         activate(c, start)
 
-    return out(run(p.tenant_id, instance_id, p.user_id, act), p)
+    return out(_by_reader(p, instance_id, act), p)
 

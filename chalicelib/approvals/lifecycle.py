@@ -20,7 +20,7 @@ from ..notifications import service as notifications
 from . import plan as planner
 from . import sync
 from .models import ApprovalInstance, ApprovalTask, HistoryEntry, box_pk
-from .reading import active_step, load_instance
+from .reading import active_step, load_instance, texts
 
 StatusHook = Callable[[str, str, str, str, str], list[tx.Op]]  # (tenant, record id, status, actor, instance id) -> ops
 DataOf = Callable[[str, str], dict[str, Any]]  # (tenant, record id) -> the record's current values
@@ -104,6 +104,7 @@ class Change:
         t = ApprovalTask(pk=inst.pk, sk=ApprovalTask.sk_of(rnd, None if step is None else step["index"], user), tenant_id=inst.tenant_id,
                          instance_id=inst.id, user_id=user, box=box, step=None if step is None else step["index"],
                          round=rnd, step_name=None if step is None else step["name"], title=inst.title,
+                         entity=(inst.record or {}).get("entity"),
                          business_type=inst.business_type, applicant_id=inst.owner_id, decision=decision, created_at=self.now,
                          updated_at=self.now)
         if box in ("pending", "handled", "cc"):
@@ -157,7 +158,7 @@ def run(tenant_id: str, instance_id: str, actor: str, action: Callable[[Change],
 def after_commit(c: Change) -> None:
     inst = c.inst
     for user, key, params in c.notify:
-        notifications.deliver(inst.tenant_id, user, "approval", i18n.both(key, title=inst.title, **params),
+        notifications.deliver(inst.tenant_id, user, "approval", texts(inst.tenant_id, user, key, inst, **params),
                               link={"entity": "approval", "id": inst.id}, source=f"approval:{inst.id}:{key}:{inst.round}:{user}")
     if c.start or c.machine:  # a step change: the reminder schedule follows the new step
         sync.schedule_reminder(inst, active_step(inst))
@@ -255,7 +256,7 @@ def acting_step(c: Change, user: str, action: str, decision: str | None = None) 
     if decision and any((s.get("votes") or {}).get(user) == decision for s in inst.plan):
         return UNCHANGED  # a second click of the same decision
     if inst.status != "running":
-        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"approval.status.{inst.status}"))
+        raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{inst.status}")
     if any(user in s["assignees"] for s in inst.plan if s["state"] in ("passed", "rejected")) or \
             (step and user in (step.get("votes") or {})):
         raise Conflict("APPROVAL_STEP_CLOSED")  # decided already (by them or, in 或签, by someone else)

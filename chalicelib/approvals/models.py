@@ -100,6 +100,7 @@ class ApprovalTask(Item, discriminator="APPROVAL_TASK"):
     round = NumberAttribute(null=True)
     step_name = UnicodeAttribute(null=True)
     title = UnicodeAttribute()
+    entity = UnicodeAttribute(null=True)  # the record type approved (its title follows the reader's field rules)
     business_type = UnicodeAttribute()
     applicant_id = UnicodeAttribute()
     decision = UnicodeAttribute(null=True)

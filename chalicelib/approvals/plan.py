@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..core.errors import detail
 from ..core.permissions import OrgSnapshot
 
 NO_LIMIT_SECONDS = 365 * 24 * 3600  # a step without a time limit waits up to the execution's year
@@ -196,22 +197,20 @@ def resolve(spec: Mapping[str, Any], org: Org, applicant: str, data: Mapping[str
 
     for node_id, users in chosen.items():
         if node_id not in all_ids:
-            errors.append({"field": f"approvers.{node_id}", "type": "unknown", "message": "没有这个节点 / no such node"})
+            errors.append(detail(f"approvers.{node_id}", "unknown", "approval.unknown_node"))
         elif node_id in by_id and model == "fixed" and by_id[node_id]["approvers"]["type"] != "applicant_choice":
-            errors.append({"field": f"approvers.{node_id}", "type": "fixed_flow",
-                           "message": "固定流程不能修改审批人 / a fixed flow's approvers cannot be changed"})
+            errors.append(detail(f"approvers.{node_id}", "fixed_flow", "approval.fixed_flow"))
         for u in users:
             if not org.active(u):
-                errors.append({"field": f"approvers.{node_id}", "type": "invalid", "message": f"用户 {u} 不存在或已停用 / not an active user"})
+                errors.append(detail(f"approvers.{node_id}", "invalid", "field.user"))
     if extra and model != "free":
-        errors.append({"field": "extra_nodes", "type": "not_free",
-                       "message": "只有自定义流程可以增加节点 / only free flows accept added nodes"})
+        errors.append(detail("extra_nodes", "not_free", "approval.not_free"))
     for i, x in enumerate(extra):
         if x.get("after") is not None and x["after"] not in by_id:
-            errors.append({"field": f"extra_nodes.{i}.after", "type": "unknown", "message": "没有这个节点 / no such node"})
+            errors.append(detail(f"extra_nodes.{i}.after", "unknown", "approval.unknown_node"))
         for u in x.get("user_ids") or []:
             if not org.active(u):
-                errors.append({"field": f"extra_nodes.{i}.user_ids", "type": "invalid", "message": f"用户 {u} 不存在或已停用 / not an active user"})
+                errors.append(detail(f"extra_nodes.{i}.user_ids", "invalid", "field.user"))
 
     steps: list[dict[str, Any]] = []
 
@@ -239,8 +238,7 @@ def resolve(spec: Mapping[str, Any], org: Org, applicant: str, data: Mapping[str
         if n["id"] in chosen:
             users, forced = list(chosen[n["id"]]), None
         elif rule["type"] == "applicant_choice":
-            errors.append({"field": f"approvers.{n['id']}", "type": "missing",
-                           "message": f"请为「{n['name']}」选择审批人 / choose the approvers of this node"})
+            errors.append(detail(f"approvers.{n['id']}", "missing", "approval.choose_approvers", node=n["name"]))
         users = [u for u in dict.fromkeys(users) if org.active(u)]
         if spec.get("skip_applicant", True) and n.get("kind", "approve") == "approve":
             users = [u for u in users if u != applicant]

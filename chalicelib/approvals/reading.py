@@ -2,11 +2,13 @@
 its history, and the inboxes (pending / handled / cc / mine) with their counts."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from ..core.errors import Forbidden, NotFound
+from ..core import context, i18n
+from ..core.errors import NotFound
 from ..core.permissions import Principal
 from ..db import keys, query
 from ..db.base import Item, plain
@@ -14,6 +16,29 @@ from ..org import service as org
 from . import plan as planner
 from .flows import MODULE
 from .models import ApprovalInstance, ApprovalTask, HistoryEntry, box_pk
+
+TitleView = Callable[[Principal, str, str, str], str]  # (reader, record type, title, locale) -> what the reader may see
+_title_view: list[TitleView] = []
+
+
+def register_title_view(view: TitleView) -> None:
+    """How a record's title is shown to a reader whose field rules may hide or mask it (the record
+    engine's; installed by the manifest). Form applications have no field rules."""
+    _title_view[:] = [view]
+
+
+def shown_title(p: Principal, entity: str | None, title: str, locale: str | None = None) -> str:
+    if not entity or not _title_view:
+        return title
+    return _title_view[0](p, entity, title, locale or context.locale())
+
+
+def texts(tenant_id: str, user_id: str, key: str, inst: ApprovalInstance, **params: Any) -> dict[str, str]:
+    """A notification about `inst` for `user_id`, in every language, with the title as their
+    field rules let them see it."""
+    reader = Principal(tenant_id, user_id, org.load(tenant_id).snapshot)
+    entity = (inst.record or {}).get("entity")
+    return {loc: i18n.text(key, loc, title=shown_title(reader, entity, inst.title, loc), **params) for loc in i18n.LOCALES}
 
 
 def load_instance(tenant_id: str, instance_id: str) -> ApprovalInstance:
@@ -43,7 +68,7 @@ def participants(inst: ApprovalInstance) -> set[str]:
 def may_read(p: Principal, inst: ApprovalInstance) -> None:
     if p.user_id in participants(inst) or p.can(MODULE, "read") or p.can(MODULE, "manage"):
         return
-    raise Forbidden("RECORD_FORBIDDEN")
+    raise NotFound("entity.approval")  # as a missing one: instance ids cannot be probed
 
 
 def _my_actions(p: Principal, inst: ApprovalInstance) -> list[str]:
@@ -68,8 +93,10 @@ def out(inst: ApprovalInstance, p: Principal) -> dict[str, Any]:
                                              "deadline", "on_timeout")}
                      | {"votes": [{"user_id": u, "decision": d} for u, d in (s.get("votes") or {}).items()],
                         "current_assignees": planner.current_assignees(s) if inst.status == "running" else []})
+    record = plain(inst.record) or {}
+    title = shown_title(p, record.get("entity"), inst.title)
     return {"id": inst.id, "business_type": inst.business_type, "flow_id": inst.flow_id, "flow_version": int(inst.flow_version),
-            "record": plain(inst.record), "title": inst.title, "applicant_id": inst.owner_id, "status": inst.status,
+            "record": {**record, "title": title} if "title" in record else record, "title": title, "applicant_id": inst.owner_id, "status": inst.status,
             "round": int(inst.round), "current_step": None if inst.current_step is None else int(inst.current_step), "steps": steps,
             "my_actions": _my_actions(p, inst), "cc_user_ids": list(inst.cc_user_ids or []), "created_at": inst.created_at,
             "updated_at": inst.updated_at, "finished_at": inst.finished_at, "version": inst.version}
@@ -102,18 +129,18 @@ def inbox(box: str, limit: int, cursor: str | None) -> dict[str, Any]:
     if box == "mine":
         items, nxt = query.page(ApprovalInstance, keys.owner_list(p.tenant_id, ApprovalInstance.ENTITY, p.user_id), index="gsi1",
                                 limit=limit, cursor=cursor)
-        rows = [_summary(i) for i in items if isinstance(i, ApprovalInstance)]
+        rows = [_summary(i, p) for i in items if isinstance(i, ApprovalInstance)]
     else:
         items, nxt = query.page(ApprovalTask, box_pk(p.tenant_id, p.user_id, box), index="gsi1", limit=limit, cursor=cursor)
-        rows = [{"instance_id": t.instance_id, "title": t.title, "business_type": t.business_type, "applicant_id": t.applicant_id,
+        rows = [{"instance_id": t.instance_id, "title": shown_title(p, t.entity, t.title), "business_type": t.business_type, "applicant_id": t.applicant_id,
                  "step": None if t.step is None else int(t.step), "step_name": t.step_name, "decision": t.decision,
                  "received_at": t.created_at, "updated_at": t.updated_at} for t in items if isinstance(t, ApprovalTask)]
     return {"items": rows, "next_cursor": nxt}
 
 
-def _summary(i: ApprovalInstance) -> dict[str, Any]:
+def _summary(i: ApprovalInstance, p: Principal) -> dict[str, Any]:
     step = active_step(i)
-    return {"instance_id": i.id, "title": i.title, "business_type": i.business_type, "applicant_id": i.owner_id, "status": i.status,
+    return {"instance_id": i.id, "title": shown_title(p, (i.record or {}).get("entity"), i.title), "business_type": i.business_type, "applicant_id": i.owner_id, "status": i.status,
             "step": None if i.current_step is None else int(i.current_step), "step_name": step["name"] if step else None,
             "received_at": i.created_at, "updated_at": i.updated_at}
 

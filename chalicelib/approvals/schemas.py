@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from ..core.errors import Problem
 from ..core.pagination import Page, PageQuery
 
 NODE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
@@ -49,9 +50,9 @@ class ApproverRule(_Strict):
     @model_validator(mode="after")
     def _needs(self) -> "ApproverRule":
         if self.type == "users" and not self.user_ids:
-            raise ValueError("users: user_ids required / 需要指定审批人")
+            raise Problem("approval.users_required", "missing")
         if self.type == "role" and not self.role_id:
-            raise ValueError("role: role_id required / 需要指定角色")
+            raise Problem("approval.role_required", "missing")
         return self
 
 
@@ -87,9 +88,9 @@ class NodeSpec(_Strict):
     def _shape(self) -> "NodeSpec":
         if self.kind == "branch":
             if not self.branches:
-                raise ValueError("branch node needs branches / 条件节点需要分支")
+                raise Problem("approval.branches_required", "missing")
         elif self.approvers is None:
-            raise ValueError(f"node {self.id}: approvers required / 需要设置审批人")
+            raise Problem("approval.users_required", "missing")
         return self
 
 
@@ -117,7 +118,7 @@ class FlowSpec(_Strict):
         def walk(nodes: list[NodeSpec]) -> None:
             for n in nodes:
                 if n.id in seen:
-                    raise ValueError(f"duplicate node id {n.id} / 节点编号重复")
+                    raise Problem("approval.node_id_duplicate", "duplicate", id=n.id)
                 seen.add(n.id)
                 for b in n.branches:
                     walk(b.nodes)

@@ -27,14 +27,14 @@ from . import sync
 from .flows import MODULE, business_type_of, copy_flow, create_flow, flow_out, get_flow, list_flows, spec_of, update_flow, versions
 from .instances import URGE_INTERVAL_SECONDS, add_signers, approve, comment, reject, resubmit, submit, transfer, urge, withdraw
 from .lifecycle import RECORD_STATUS, DataOf, StatusHook, register, register_provider, registered
-from .reading import counts, get, history, inbox, out
+from .reading import counts, get, history, inbox, out, register_title_view
 from .sync import execution_arn, reconcile
 from .timers import on_overdue, remind_due
 
 __all__ = [
     "MODULE", "RECORD_STATUS", "URGE_INTERVAL_SECONDS", "DataOf", "StatusHook", "register", "register_provider", "registered",
     "business_type_of", "copy_flow", "create_flow", "flow_out", "get_flow", "list_flows", "spec_of", "update_flow", "versions",
-    "counts", "get", "history", "inbox", "out",
+    "counts", "get", "history", "inbox", "out", "register_title_view",
     "add_signers", "approve", "comment", "reject", "resubmit", "submit", "transfer", "urge", "withdraw",
     "on_overdue", "remind_due",
     "execution_arn", "reconcile",

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import clock, context, i18n
+from ..core import clock, context
 from ..core.errors import NotFound
 from ..notifications import service as notifications
 from ..org import service as org
 from . import plan as planner
 from .lifecycle import UNCHANGED, Change, activate, add_assignees, close_step, finish, run
-from .reading import active_step, load_instance
+from .reading import active_step, load_instance, texts
 
 
 def remind_due(tenant_id: str, instance_id: str, round_: int) -> bool:
@@ -24,7 +24,7 @@ def remind_due(tenant_id: str, instance_id: str, round_: int) -> bool:
     if step is None or int(inst.round) != round_:
         return False
     for u in planner.current_assignees(step):
-        notifications.deliver(tenant_id, u, "approval", i18n.both("notify.approval.due_soon", title=inst.title, step=step["name"]),
+        notifications.deliver(tenant_id, u, "approval", texts(tenant_id, u, "notify.approval.due_soon", inst, step=step["name"]),
                               link={"entity": "approval", "id": inst.id}, source=f"approval-due:{inst.id}:{round_}:{u}",
                               occurred_at=clock.parse_iso(step["deadline"]))
     return True

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..core.inputs import Month
 from ..core.pagination import Page, PageQuery
 
 
@@ -34,6 +35,6 @@ class RecordLogQuery(PageQuery):
 
 
 class AuditQuery(PageQuery):
-    month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="YYYY-MM (default: this month)")
+    month: Month | None = Field(None, description="YYYY-MM, month 01–12 (default: this month)")
     user_id: str | None = Field(None, description="only what this user did (all months)")
     limit: int = Field(50, ge=1, le=100)

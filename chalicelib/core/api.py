@@ -20,7 +20,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
 from . import context, i18n
-from .errors import DomainError, Internal, PreconditionRequired, ValidationFailed, field_errors
+from .errors import DomainError, Internal, PreconditionRequired, ValidationFailed, detail, field_errors, invalid
 
 PREFIX = "/v1"
 
@@ -82,7 +82,7 @@ class ApiRequest:
         if raw:
             m = re.fullmatch(r'\s*(?:W/)?"?(\d+)"?\s*', raw)
             if not m:
-                raise ValidationFailed(details=[{"field": "If-Match", "type": "format", "message": 'expected "<version>"'}])
+                raise invalid("If-Match", "format", "field.if_match")
             return int(m.group(1))
         if body_version is not None:
             return body_version
@@ -146,19 +146,18 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
             try:
                 body = resolve(spec.body).model_validate(raw if raw is not None else {})
             except ValidationError as e:
-                raise ValidationFailed(details=field_errors(e.errors())) from None
+                raise ValidationFailed(details=field_errors(e.errors(), locale)) from None
         given = req.query_params or {}
         repeated = sorted(k for k in given if len(given.getlist(k)) > 1) if hasattr(given, "getlist") else []
         if repeated:
-            raise ValidationFailed(details=[{"field": k, "type": "repeated", "message": "参数只能出现一次 / give this parameter once"}
-                                            for k in repeated])
+            raise ValidationFailed(details=[detail(k, "repeated", "field.repeated") for k in repeated])
         raw_query = dict(given)
         query = None
         if spec.query is not None:
             try:
                 query = spec.query.model_validate(raw_query)
             except ValidationError as e:
-                raise ValidationFailed(details=field_errors(e.errors())) from None
+                raise ValidationFailed(details=field_errors(e.errors(), locale)) from None
         result = fn(ApiRequest(body=body, query=query, headers=headers, raw_query=raw_query), **params)
         if isinstance(result, Response):
             return result

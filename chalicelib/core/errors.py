@@ -23,10 +23,17 @@ class DomainError(Exception):
         super().__init__(f"{self.code} {params}")
 
     def message(self, locale: str) -> str:
-        return i18n.text(self.code, locale, **self.params)
+        return i18n.text(self.code, locale, **_rendered(self.params, locale))
 
     def body(self, locale: str) -> dict[str, Any]:
         return {"code": self.code, "message": self.message(locale), "details": self.details}
+
+
+class InvalidCursor(DomainError):
+    """A page cursor the API did not issue for this listing, caller and tenant (or one past its expiry)."""
+
+    status = 400
+    code = "INVALID_CURSOR"
 
 
 class Unauthenticated(DomainError):
@@ -74,12 +81,94 @@ class LimitExceeded(DomainError):
             self.headers = {"Retry-After": str(max(1, int(retry_after)))}
 
 
-def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """pydantic errors -> [{field, type, message}] (message in English from pydantic)."""
+class Problem(ValueError):
+    """One bad input value, told by an i18n key: raise it from pydantic validators and service
+    checks; the message is rendered in the caller's language (never pydantic's English).
+    A list parameter holds i18n keys, rendered and joined in that language."""
+
+    def __init__(self, key: str, kind: str = "invalid", **params: Any) -> None:
+        self.key, self.kind, self.params = key, kind, params
+        super().__init__(self.message("en"))
+
+    def message(self, locale: str) -> str:
+        return i18n.text(self.key, locale, **_rendered(self.params, locale))
+
+
+def _rendered(params: dict[str, Any], locale: str) -> dict[str, Any]:
+    """Message parameters in `locale`: a Problem is rendered, a list of i18n keys joined."""
+    sep = ", " if locale == "en" else "、"
+    return {k: v.message(locale) if isinstance(v, Problem) else
+            sep.join(i18n.text(x, locale) for x in v) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+
+
+def detail(field: str, kind: str, key: str, **params: Any) -> dict[str, Any]:
+    """One entry of `details`, in the caller's language."""
+    from .context import locale
+
+    return {"field": field, "type": kind, "message": Problem(key, kind, **params).message(locale())}
+
+
+def invalid(field: str, kind: str, key: str, **params: Any) -> ValidationFailed:
+    """A 422 naming one field."""
+    return ValidationFailed(details=[detail(field, kind, key, **params)])
+
+
+# pydantic error type -> (i18n key, {message parameter: pydantic context key})
+_PYDANTIC: dict[str, tuple[str, dict[str, str]]] = {
+    "missing": ("field.missing", {}),
+    "extra_forbidden": ("field.unknown", {}),
+    "string_too_short": ("field.min_length", {"min": "min_length"}),
+    "string_too_long": ("field.max_length", {"max": "max_length"}),
+    "string_pattern_mismatch": ("field.pattern", {}),
+    "too_short": ("field.min_items", {"min": "min_length"}),
+    "too_long": ("field.max_items", {"max": "max_length"}),
+    "greater_than": ("field.gt", {"min": "gt"}),
+    "greater_than_equal": ("field.min", {"min": "ge"}),
+    "less_than": ("field.lt", {"max": "lt"}),
+    "less_than_equal": ("field.max", {"max": "le"}),
+    "multiple_of": ("field.multiple_of", {"step": "multiple_of"}),
+    "literal_error": ("field.option", {}),
+    "enum": ("field.option", {}),
+    "union_tag_invalid": ("field.option", {}),
+    "union_tag_not_found": ("field.option", {}),
+    "int_from_float": ("field.integer", {}),
+    "finite_number": ("field.number_range", {}),
+    "timezone_aware": ("field.datetime", {}),
+    "timezone_naive": ("field.datetime", {}),
+    "json_invalid": ("field.json", {}),
+    "json_type": ("field.json", {}),
+    "none_required": ("field.null", {}),
+}
+# families of pydantic error types by prefix
+_PREFIXES = (("datetime_", "field.datetime"), ("date_", "field.date"), ("time_", "field.time"), ("int_", "field.integer"),
+             ("float_", "field.number"), ("decimal_", "field.number"), ("bool_", "field.boolean"), ("string_", "field.text"),
+             ("bytes_", "field.text"), ("url_", "field.url"), ("uuid_", "field.pattern"), ("list_", "field.list"),
+             ("tuple_", "field.list"), ("set_", "field.list"), ("frozen_set_", "field.list"), ("iterable_", "field.list"),
+             ("dict_", "field.object"), ("model_", "field.object"), ("dataclass_", "field.object"), ("mapping_", "field.object"))
+
+
+def _shown(v: Any) -> Any:
+    """A bound as a person writes it: 1, not 1.0."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def field_errors(errors: list[dict[str, Any]], locale: str) -> list[dict[str, Any]]:
+    """pydantic errors -> [{field, type, message}], the message in `locale` (pydantic's own
+    English text never reaches a caller: a validator raises `Problem` with an i18n key)."""
     out = []
     for e in errors:
         loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
-        out.append({"field": loc, "type": e.get("type"), "message": e.get("msg")})
+        kind = str(e.get("type") or "invalid")
+        ctx = e.get("ctx") or {}
+        cause = ctx.get("error")
+        if isinstance(cause, Problem):
+            out.append({"field": loc, "type": cause.kind, "message": cause.message(locale)})
+            continue
+        key, names = _PYDANTIC.get(kind, ("", {}))
+        if not key:
+            key = next((k for prefix, k in _PREFIXES if kind.startswith(prefix)), "field.invalid")
+        params = {name: _shown(ctx.get(source)) for name, source in names.items()}
+        out.append({"field": loc, "type": kind, "message": i18n.text(key, locale, **params)})
     return out
 
 

@@ -97,6 +97,8 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
                            ("503", "A backing service (search) is unavailable; retry")):
             if code == "401" and spec.public and spec.tag == "system":
                 continue  # health, the document and the JWKS never ask for credentials
+            if code == "400" and spec.query is not None and "cursor" in spec.query.model_fields:
+                text += "; INVALID_CURSOR: the cursor was not issued by the API for this listing, user and tenant, or has expired"
             op["responses"][code] = {"description": text, **err, **(RETRY_AFTER if code == "429" else {})}
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
 

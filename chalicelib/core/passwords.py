@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from .errors import Problem
+
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 # Cognito's special characters, plus the space
@@ -11,18 +13,18 @@ SYMBOLS = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- "
 
 
 def check(password: str) -> str:
-    """Raise ValueError (bilingual) unless the password meets the policy."""
+    """Raise Problem (field.password, listing what is missing) unless the password meets the policy."""
     problems = []
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        problems.append(f"{MIN_LENGTH}-{MAX_LENGTH} 个字符 / characters")
+        problems.append("password.length")
     if not re.search(r"[a-z]", password):
-        problems.append("小写字母 / a lower-case letter")
+        problems.append("password.lower")
     if not re.search(r"[A-Z]", password):
-        problems.append("大写字母 / an upper-case letter")
+        problems.append("password.upper")
     if not re.search(r"\d", password):
-        problems.append("数字 / a digit")
+        problems.append("password.digit")
     if not any(c in SYMBOLS for c in password):
-        problems.append("符号 / a symbol")
+        problems.append("password.symbol")
     if problems:
-        raise ValueError("密码需要包含 / the password needs: " + "; ".join(problems))
+        raise Problem("field.password", "format", needs=problems)
     return password

@@ -18,6 +18,7 @@ among the user's roles wins and a role without a rule for a field grants edit.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -214,14 +215,18 @@ class Principal:
             return grant["access"]
         return None
 
-    def require_record(self, module: str, action: str, owner_id: str, team: Mapping[str, Any] | None, now_iso: str) -> None:
+    def require_record(self, module: str, action: str, owner_id: str, team: Mapping[str, Any] | None, now_iso: str,
+                       name_key: str = "entity.record") -> None:
+        """The action on one record. A record the caller may not read answers exactly as a missing
+        one (404 naming `name_key`), so ids cannot be probed; one they may read but not change is 403."""
+        from .errors import Forbidden, NotFound
+
         self.require(module, action)
         access = self.record_access(module, owner_id, team, now_iso)
-        need_write = action not in ("read", "list", "export", "print")
-        if access is None or (need_write and access != "write"):
-            from .errors import Forbidden as _F
-
-            raise _F("RECORD_FORBIDDEN")
+        if access is None:
+            raise NotFound(name_key)
+        if action not in ("read", "list", "export", "print") and access != "write":
+            raise Forbidden("RECORD_FORBIDDEN")
 
     # ---- fields -----------------------------------------------------------------------
     def field_access(self, module: str, field_name: str) -> FieldAccess:
@@ -256,7 +261,7 @@ def mask(value: Any) -> Any:
     """138****1234 for phones, a****@x.com for mail, first/last char for the rest."""
     if value is None or value == "":
         return value
-    s = str(value)
+    s = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)  # tables, addresses: as text
     if "@" in s:
         name, _, domain = s.partition("@")
         return (name[:1] + "****@" + domain) if name else s

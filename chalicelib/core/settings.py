@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     search_index_prefix: str = Field("crm-local", description="prefix of the search indices (one per entity)")
     search_file: str = Field(".local/search.sqlite3", description="file of the embedded search engine")
     search_replicas: str = Field("0-1", description='replicas per index: a number, or a range such as "0-1" (auto-expand)')
+
+    # Page cursors (core/pagination.py) are signed with this per-deployment secret. In AWS the stack
+    # creates it in Secrets Manager and resolves it into the environment at deploy time (infra/README.md);
+    # the local stack and the tests generate one. Empty outside local/test stages = cursors refuse to work.
+    cursor_secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key of page cursors (at least 32 characters)")
+    cursor_ttl_seconds: int = Field(86400, ge=60, description="how long a page cursor stays valid")
 
     # Behaviour
     audit_ttl_days: int = 180

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pynamodb.attributes import UnicodeAttribute
 
 from ..core import clock
-from ..core.errors import ValidationFailed
+from ..core.errors import ValidationFailed, invalid
 from ..core.settings import get_settings
 from . import keys, tx
 from .base import Item
@@ -48,7 +48,7 @@ def run(tenant_id: str, user_id: str, key: str | None, body: Any, entity: str,
     if not key:
         return create([], lambda _id: None)
     if len(key) > 128:
-        raise ValidationFailed(details=[{"field": "Idempotency-Key", "type": "length", "message": "at most 128 characters"}])
+        raise invalid("Idempotency-Key", "length", "field.id_length")
     digest = body_hash(body)
     pk = keys.k(tenant_id, "IDEM", user_id, hashlib.sha256(key.encode()).hexdigest()[:32])
     marker = IdempotencyMarker(pk=pk, sk="#", tenant_id=tenant_id, body_hash=digest, entity=entity, record_id="",

@@ -5,7 +5,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, Field
 
 from ..core.api import ApiRequest, route
-from ..core.errors import ValidationFailed
+from ..core.errors import invalid
 from . import regions, service
 from . import schemas as s
 
@@ -21,7 +21,7 @@ def _type(dict_type: str) -> str:
     import re
 
     if not re.match(s.TYPE_PATTERN, dict_type):
-        raise ValidationFailed(details=[{"field": "type", "type": "pattern", "message": "lower-case letters, digits and _"}])
+        raise invalid("type", "pattern", "field.key_pattern")
     return dict_type
 
 
@@ -50,7 +50,20 @@ def list_items(req: ApiRequest) -> dict:
     return {"items": service.list_items(req.query.type)}
 
 
-@route(bp, "/dictionaries/{dict_type}", "POST", summary="Add an item to a dictionary", tag=TAG, body=s.DictItemIn,
+@route(bp, "/dictionary-types", summary="Dictionary types: the built-in ones and those the tenant's admins defined", tag=TAG,
+       response=s.DictTypeList)
+def list_types(req: ApiRequest) -> dict:
+    return {"items": service.list_types()}
+
+
+@route(bp, "/dictionary-types", "POST", summary="Define a new dictionary type (admin); then add its items", tag=TAG,
+       body=s.DictTypeIn, response=s.DictTypeOut, status=201)
+def define_type(req: ApiRequest) -> dict:
+    return service.define_type(req.body.model_dump())
+
+
+@route(bp, "/dictionaries/{dict_type}", "POST", summary="Add an item to a dictionary (a built-in or defined type; others: 404)",
+       tag=TAG, body=s.DictItemIn,
        response=s.DictItemOut, status=201)
 def create_item(req: ApiRequest, dict_type: str) -> dict:
     return service.create(_type(dict_type), req.body.model_dump())

@@ -39,3 +39,22 @@ class DictItemOut(BaseModel):
 
 class DictItemList(BaseModel):
     items: list[DictItemOut]
+
+
+class DictTypeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    type: str = Field(pattern=TYPE_PATTERN, description="the new dictionary type, e.g. journal (lower-case letters, digits, _)")
+    label: str = Field(min_length=1, max_length=40)
+    label_en: str | None = Field(None, max_length=40)
+
+
+class DictTypeOut(BaseModel):
+    type: str
+    label: str
+    label_en: str | None = None
+    builtin: bool
+    version: int | None = None
+
+
+class DictTypeList(BaseModel):
+    items: list[DictTypeOut]

@@ -5,11 +5,11 @@ from typing import Any
 
 from ..core import clock, context, session
 from ..core.cache import TenantCache
-from ..core.errors import NotFound, ValidationFailed
+from ..core.errors import NotFound, ValidationFailed, detail
 from ..core.settings import get_settings
 from ..db import changes
 from ..db.base import Item, plain
-from .models import DictItem
+from .models import DictItem, DictType
 
 MODULE = "dictionaries"
 
@@ -33,6 +33,60 @@ DEFAULTS: dict[str, list[tuple[str, str, str]]] = {
                     ("no_decision", "无决策", "No decision")],
     "unit": [("piece", "个", "piece"), ("set", "套", "set"), ("box", "箱", "box"), ("year", "年", "year")],
 }
+
+
+# The product's dictionary types (the record types' select fields draw on them): type -> (中文, English).
+# Any other type exists only once an admin defines it (POST /v1/dictionary-types).
+BUILTIN_TYPES: dict[str, tuple[str, str]] = {
+    "position": ("职位", "Position"), "customer_type": ("客户类型", "Customer type"), "customer_level": ("客户级别", "Customer level"),
+    "industry": ("行业", "Industry"), "source": ("来源", "Source"), "followup_type": ("跟进方式", "Follow-up type"),
+    "loss_reason": ("输单原因", "Loss reason"), "unit": ("单位", "Unit"),
+}
+
+
+def type_exists(tenant: str, dict_type: str) -> bool:
+    """A built-in type, or one an admin defined (one GetItem)."""
+    if dict_type in BUILTIN_TYPES:
+        return True
+    try:
+        DictType.get(*DictType.key(tenant, dict_type))
+    except DictType.DoesNotExist:
+        return False
+    return True
+
+
+def _require_type(tenant: str, dict_type: str) -> None:
+    if not type_exists(tenant, dict_type):
+        raise NotFound(code="DICTIONARY_TYPE_NOT_FOUND", type=dict_type,
+                       details=[detail("type", "not_found", "field.dictionary_type")])
+
+
+def type_out(t: DictType) -> dict[str, Any]:
+    return {"type": t.dict_type, "label": t.label, "label_en": t.label_en, "builtin": False, "version": t.version}
+
+
+def list_types() -> list[dict[str, Any]]:
+    """The built-in types, then the ones the tenant's admins defined."""
+    tenant = context.current().tenant_id
+    session.principal()
+    defined = Item.query(DictType.key(tenant, "x")[0], range_key_condition=DictItem.sk.startswith("TYPE#"))
+    return [*({"type": t, "label": zh, "label_en": en, "builtin": True} for t, (zh, en) in BUILTIN_TYPES.items()),
+            *sorted((type_out(t) for t in defined if isinstance(t, DictType)), key=lambda t: t["type"])]
+
+
+def define_type(body: dict[str, Any]) -> dict[str, Any]:
+    """An admin adds a dictionary type (its items are added with POST /v1/dictionaries/{type})."""
+    ctx = context.current()
+    session.principal().require(MODULE, "manage")
+    dict_type = body["type"]
+    if dict_type in BUILTIN_TYPES:
+        raise ValidationFailed("DICTIONARY_TYPE_BUILTIN", type=dict_type, details=[detail("type", "duplicate", "field.duplicate_key")])
+    t = DictType(tenant_id=ctx.tenant_id, dict_type=dict_type, label=body["label"], label_en=body.get("label_en"))
+    t.pk, t.sk = DictType.key(ctx.tenant_id, dict_type)
+    changes.stamp(t, ctx.user_id, new=True)
+    changes.create(t, "dictionary_type", dict_type, ctx.user_id,
+                   on_conflict=lambda: ValidationFailed("DUPLICATE", field="entity.dictionary_type", value=dict_type))
+    return type_out(t)
 
 
 def out(item: DictItem) -> dict[str, Any]:
@@ -91,7 +145,7 @@ def label(tenant: str, dict_type: str, code: str) -> str | None:
 
 def validate(tenant: str, values: dict[str, Any], fields: dict[str, str]) -> None:
     """Check that each field's code is an enabled item of its dictionary (field -> type)."""
-    errors = [{"field": f, "type": "dictionary", "message": f"'{values[f]}' is not in the {t} dictionary"}
+    errors = [detail(f, "dictionary", "field.dictionary", value=values[f])
               for f, t in fields.items() if values.get(f) not in (None, "") and not exists(tenant, t, values[f])]
     if errors:
         raise ValidationFailed(details=errors)
@@ -113,9 +167,10 @@ def list_items(dict_type: str | None) -> list[dict[str, Any]]:
 def create(dict_type: str, body: dict[str, Any]) -> dict[str, Any]:
     ctx = context.current()
     session.principal().require(MODULE, "manage")
+    _require_type(ctx.tenant_id, dict_type)
     item = new_item(ctx.tenant_id, ctx.user_id, dict_type, **body)
     changes.create(item, "dictionary", f"{dict_type}:{body['code']}", ctx.user_id,
-                   on_conflict=lambda: ValidationFailed("DUPLICATE", field="code", value=body["code"]))
+                   on_conflict=lambda: ValidationFailed("DUPLICATE", field="label.code", value=body["code"]))
     invalidate(ctx.tenant_id)
     return out(item)
 

@@ -85,6 +85,7 @@ class EntityDef:
     module: str  # permission module: customers, competitors, objects.ad_order
     label: tuple[str, str]  # (中文, English)
     fields: tuple[FieldSpec, ...]
+    rules: tuple[Mapping[str, Any], ...] = ()  # cross-field rules (fieldtypes.RULES), e.g. {"kind": "range", …}
     path: str = ""  # route prefix, e.g. /customers ("" = only the generic /objects/{name}/records routes)
     event_module: str = ""  # events are <event_module>.<name>.<verb>; default: module
     title_field: str = "name"

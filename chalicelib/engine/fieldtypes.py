@@ -6,6 +6,20 @@ clean values or raises one ValidationFailed listing every bad field by its path
 (`items.0.amount`), with messages entirely in the caller's language. What needs the
 tenant (users, departments, dictionary codes, referenced records, uploaded files) is
 asked of a `Resolver`, so the rules stay pure and unit-testable.
+
+Ranges: numbers are never negative unless the field allows it (`allow_negative`), percents
+stay ≤ 100 unless the field's `max` says otherwise, dates and instants stay within
+1900-01-01 … 2200-12-31 unless the field's `min` / `max` say otherwise.
+
+Cross-field rules (`rules`): plain data on a record type, custom object or form, checked
+after the fields themselves (a field with its own error is not checked again):
+  {"kind": "range", "start": "start_at", "end": "end_at", "strict": false}   end ≥ start (dates, instants or numbers)
+  {"kind": "sum", "total": "amount", "table": "items", "column": "amount"}   total = Σ rows.column (exact decimals)
+  {"kind": "compare", "field": "days", "op": "gt", "value": 0}             gt | gte | lt | lte | eq | ne
+  {"kind": "span", "start": "start", "end": "end", "field": "days", "unit": "days"}
+        the field fits in the period: ≤ calendar days covered (tenant time zone) or ≤ hours between
+  {"kind": "required_if", "field": "repay_date", "when": "loan_type", "equals": "loan"}   (equals: a value or a list)
+`rule_problems` checks an admin's rule definitions before they are saved.
 """
 from __future__ import annotations
 
@@ -15,9 +29,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from ..core import context, i18n
-from ..core.errors import ValidationFailed
+from ..core.errors import Problem, ValidationFailed
+from ..core.inputs import DATE_MAX, DATE_MIN
 
 TYPES = ("text", "textarea", "tags", "number", "decimal", "money", "percent", "date", "datetime", "boolean", "select", "multiselect",
          "user", "department", "email", "mobile", "phone", "url", "region", "address", "file", "image", "reference", "table")
@@ -45,8 +61,9 @@ class FieldSpec:
     required: bool = False
     unique: bool = False  # within the tenant, claimed atomically with the write (engine/store.py)
     default: Any = None
-    min: Any = None  # numbers: value; text: -; dates: ISO date
-    max: Any = None
+    min: Any = None  # numbers: value; text: -; dates: ISO date (default 1900-01-01)
+    max: Any = None  # numbers: value (percent: default 100); dates: ISO date (default 2200-12-31)
+    allow_negative: bool = False  # numbers: values below zero are refused unless set (balances, adjustments)
     min_length: int | None = None
     max_length: int | None = None
     precision: int | None = None  # decimal places (number: whole unless given, decimal 4, money 2, percent 2)
@@ -93,12 +110,11 @@ class Resolver(Protocol):
     def region_name(self, code: str) -> str | None: ...
 
 
-class Invalid(ValueError):
-    """One bad value: an i18n message key and its parameters."""
+class Invalid(Problem):
+    """One bad value: its kind, an i18n message key and its parameters."""
 
     def __init__(self, kind: str, key: str, **params: Any) -> None:
-        self.kind, self.key, self.params = kind, key, params
-        super().__init__(key)
+        super().__init__(key, kind, **params)
 
 
 locale = context.locale  # the caller's language, for messages built here
@@ -128,13 +144,20 @@ def _decimal(f: FieldSpec, value: Any) -> Decimal:
         raise Invalid("type", "field.integer")
     if len(rounded.as_tuple().digits) > 15:  # 15 significant digits stay exact in every store and JSON reader
         raise Invalid("range", "field.number_range")
-    low = f.min if f.min is not None else (0 if f.type in ("money", "percent") else None)
-    high = f.max if f.max is not None else (100 if f.type == "percent" else None)
+    if rounded < 0 and not f.allow_negative:
+        raise Invalid("range", "field.negative")
+    low, high = _number_bounds(f)
     if low is not None and rounded < Decimal(str(low)):
         raise Invalid("range", "field.min", min=low)
     if high is not None and rounded > Decimal(str(high)):
         raise Invalid("range", "field.max", max=high)
     return rounded
+
+
+def _number_bounds(f: FieldSpec) -> tuple[Any, Any]:
+    low = f.min if f.min is not None else (None if f.allow_negative else 0)
+    high = f.max if f.max is not None else (100 if f.type == "percent" else None)
+    return low, high
 
 
 def _text(f: FieldSpec, value: Any) -> str:
@@ -149,10 +172,13 @@ def _text(f: FieldSpec, value: Any) -> str:
 
 
 def _date_bounds(f: FieldSpec, iso: str) -> None:
-    if f.min is not None and iso < str(f.min):
-        raise Invalid("range", "field.min", min=f.min)
-    if f.max is not None and iso > str(f.max):
-        raise Invalid("range", "field.max", max=f.max)
+    """Within the field's min/max days (instants by their UTC day), by default 1900-01-01 … 2200-12-31."""
+    low = str(f.min)[:10] if f.min is not None else DATE_MIN
+    high = str(f.max)[:10] if f.max is not None else DATE_MAX
+    if iso[:10] < low:
+        raise Invalid("range", "field.date_min", min=low)
+    if iso[:10] > high:
+        raise Invalid("range", "field.date_max", max=high)
 
 
 def _codes(f: FieldSpec, r: Resolver, code: Any) -> str:
@@ -336,13 +362,232 @@ def _validate(specs: Iterable[FieldSpec], data: Mapping[str, Any], r: Resolver, 
     return out
 
 
-def validate(specs: Iterable[FieldSpec], data: Mapping[str, Any], r: Resolver, *, creating: bool, prefix: str = "") -> dict[str, Any]:
+def validate(specs: Iterable[FieldSpec], data: Mapping[str, Any], r: Resolver, *, creating: bool, prefix: str = "",
+             rules: Iterable[Mapping[str, Any]] = (), current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The checked values of `data` (None = remove the value); defaults fill in on create and
-    required fields must be present on create (on update, only clearing one is refused)."""
+    required fields must be present on create (on update, only clearing one is refused).
+
+    `rules` (cross-field) are checked on the record as it will be: `current` (the stored values,
+    on update) with the checked changes on top. On update only the rules that involve a changed
+    field are checked, so records older than a rule stay editable."""
+    specs = list(specs)
     errors: list[dict[str, Any]] = []
     out = _validate(specs, data, r, prefix, errors, creating=creating)
+    rules = list(rules)
+    if rules:
+        failed = {e["field"][len(prefix):].split(".")[0] for e in errors}
+        merged = {k: v for k, v in {**(current or {}), **out}.items() if not empty(v)}
+        check_rules(specs, rules, merged, errors, prefix=prefix, touched=None if creating else set(data), failed=failed)
     if errors:
         raise ValidationFailed(details=errors)
+    return out
+
+
+# ---- cross-field rules -------------------------------------------------------------------------
+RULES: dict[str, dict[str, bool]] = {  # kind -> parameter -> required
+    "range": {"start": True, "end": True, "strict": False},
+    "sum": {"total": True, "table": True, "column": True},
+    "compare": {"field": True, "op": True, "value": True},
+    "span": {"start": True, "end": True, "field": True, "unit": False},
+    "required_if": {"field": True, "when": True, "equals": True},
+}
+_FIELDS = {"range": ("start", "end"), "sum": ("total", "table"), "compare": ("field",), "span": ("start", "end", "field"),
+           "required_if": ("field", "when")}
+OPS = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b, "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b,
+       "eq": lambda a, b: a == b, "ne": lambda a, b: a != b}
+SPAN_UNITS = ("days", "hours")
+
+
+def rule_fields(rule: Mapping[str, Any]) -> set[str]:
+    """The record's fields a rule reads (its detail table for a sum)."""
+    return {str(rule[k]) for k in _FIELDS.get(str(rule.get("kind")), ()) if rule.get(k) is not None}
+
+
+def _family(f: FieldSpec | None) -> str | None:
+    if f is None:
+        return None
+    return "number" if f.type in NUMERIC else f.type if f.type in ("date", "datetime") else None
+
+
+def _ordered(f: FieldSpec, v: Any) -> Any:
+    """A checked (or stored) value in an order that compares: numbers exactly, instants as instants."""
+    if f.type in NUMERIC:
+        return Decimal(str(v))
+    if f.type == "datetime":
+        return datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+    return str(v)[:10]
+
+
+def _num(v: Any) -> str:
+    return format(Decimal(str(v)).normalize(), "f") if _is_number(v) else str(v)
+
+
+def _local_day(f: FieldSpec, v: Any) -> date:
+    if f.type == "date":
+        return date.fromisoformat(str(v)[:10])
+    from ..core.settings import get_settings
+
+    return _ordered(f, v).astimezone(ZoneInfo(get_settings().default_timezone)).date()
+
+
+def _rule_error(rule: Mapping[str, Any], by_key: dict[str, FieldSpec], values: Mapping[str, Any]) -> tuple[str, str, str, dict] | None:
+    """(field, kind, message key, parameters) of the rule's violation, or None."""
+    kind = rule["kind"]
+    label = {k: f.label_in(locale()) for k, f in by_key.items()}
+    if kind == "range":
+        start, end = by_key[rule["start"]], by_key[rule["end"]]
+        a, b = values.get(start.key), values.get(end.key)
+        if a is None or b is None:
+            return None
+        strict = bool(rule.get("strict"))
+        lo, hi = _ordered(start, a), _ordered(end, b)
+        if hi > lo or (hi == lo and not strict):
+            return None
+        key = f"rule.range_{'number' if start.type in NUMERIC else 'date'}{'_strict' if strict else ''}"
+        return end.key, "range", key, {"start": label[start.key], "end": label[end.key]}
+    if kind == "sum":
+        total, table = by_key[rule["total"]], by_key[rule["table"]]
+        column = next(c for c in table.columns if c.key == rule["column"])
+        t = values.get(total.key)
+        if t is None:
+            return None
+        rows = values.get(table.key) or []
+        summed = sum((Decimal(str(row[column.key])) for row in rows if isinstance(row, Mapping) and not empty(row.get(column.key))),
+                     Decimal(0))
+        if Decimal(str(t)) == summed:
+            return None
+        shown = format(summed.quantize(Decimal(1).scaleb(-total.places)), "f")
+        return total.key, "sum", "rule.sum", {"total": label[total.key], "table": label[table.key],
+                                               "column": column.label_in(locale()), "sum": shown}
+    if kind == "compare":
+        f = by_key[rule["field"]]
+        v = values.get(f.key)
+        if v is None or OPS[rule["op"]](Decimal(str(v)), Decimal(str(rule["value"]))):
+            return None
+        return f.key, "range", f"rule.compare.{rule['op']}", {"field": label[f.key], "value": _num(rule["value"])}
+    if kind == "span":
+        start, end, f = by_key[rule["start"]], by_key[rule["end"]], by_key[rule["field"]]
+        a, b, v = values.get(start.key), values.get(end.key), values.get(f.key)
+        if a is None or b is None or v is None or _ordered(end, b) < _ordered(start, a):
+            return None  # an inverted period is the range rule's to tell
+        unit = rule.get("unit") or "days"
+        if unit == "hours" and start.type == "datetime":
+            most = Decimal(str((_ordered(end, b) - _ordered(start, a)).total_seconds())) / 3600
+        else:
+            most = Decimal((_local_day(end, b) - _local_day(start, a)).days + 1) * (24 if unit == "hours" else 1)
+        if Decimal(str(v)) <= most:
+            return None
+        return f.key, "range", f"rule.span.{unit}", {"field": label[f.key], "start": label[start.key], "end": label[end.key],
+                                                     "max": _num(most.quantize(Decimal("0.01")))}
+    if kind == "required_if":
+        f, when = by_key[rule["field"]], by_key[rule["when"]]
+        expected = rule["equals"] if isinstance(rule["equals"], list) else [rule["equals"]]
+        if values.get(when.key) not in expected or values.get(f.key) is not None:
+            return None
+        shown = next((zh if locale() != "en" else en for c, zh, en in when.options if c == values.get(when.key)),
+                     str(values.get(when.key)))
+        return f.key, "missing", "rule.required_if", {"field": label[f.key], "when": label[when.key], "option": shown}
+    return None
+
+
+def check_rules(specs: Iterable[FieldSpec], rules: Iterable[Mapping[str, Any]], values: Mapping[str, Any],
+                errors: list[dict[str, Any]], *, prefix: str = "", touched: set[str] | None = None,
+                failed: Iterable[str] = ()) -> None:
+    """Append the violations of `rules` by the (checked) `values`; rules about a field that has
+    an error of its own, or (on update) that involve none of the `touched` fields, are skipped.
+    A rule that names a field the definition no longer has is skipped (definitions are checked
+    when saved: rule_problems)."""
+    by_key = {f.key: f for f in specs}
+    failed = set(failed)
+    for rule in rules:
+        keys = rule_fields(rule)
+        if rule.get("kind") not in RULES or not keys <= set(by_key) or keys & failed:
+            continue
+        if touched is not None and not keys & touched:
+            continue
+        try:
+            found = _rule_error(rule, by_key, values)
+        except (StopIteration, KeyError, TypeError, ValueError, InvalidOperation):
+            continue  # a stale or malformed definition tells nothing about the data
+        if found:
+            path, kind, key, params = found
+            errors.append(error(f"{prefix}{path}", kind, key, **params))
+
+
+def rule_problems(specs: Iterable[FieldSpec], rules: Any, path: str = "rules") -> list[dict[str, Any]]:
+    """What is wrong with the rule definitions an admin wrote (before they are saved)."""
+    if rules is None:
+        return []
+    if not isinstance(rules, list):
+        return [error(path, "type", "field.list")]
+    by_key = {f.key: f for f in specs}
+    out: list[dict[str, Any]] = []
+    for i, rule in enumerate(rules):
+        out += _rule_problems(rule, f"{path}.{i}", by_key)
+    return out
+
+
+def _rule_problems(rule: Any, p: str, by_key: dict[str, FieldSpec]) -> list[dict[str, Any]]:  # noqa: C901 - one branch per kind
+    if not isinstance(rule, Mapping):
+        return [error(p, "type", "field.object")]
+    kind = rule.get("kind")
+    if kind not in RULES:
+        return [error(f"{p}.kind", "option", "rule.kind")]
+    params = RULES[kind]
+    out = [error(f"{p}.{k}", "unknown", "field.unknown") for k in rule if k != "kind" and k not in params]
+    out += [error(f"{p}.{k}", "missing", "field.missing") for k, needed in params.items() if needed and rule.get(k) in (None, "")]
+    if out:
+        return out
+
+    def field_of(name: str) -> FieldSpec | None:
+        f = by_key.get(rule[name]) if isinstance(rule[name], str) else None
+        if f is None:
+            out.append(error(f"{p}.{name}", "unknown", "field.unknown"))
+        return f
+
+    def need(name: str, f: FieldSpec | None, families: tuple[str, ...]) -> bool:
+        if f is not None and _family(f) not in families:
+            out.append(error(f"{p}.{name}", "type", "rule.field_type"))
+            return False
+        return f is not None
+
+    if kind in ("range", "span"):
+        start, end = field_of("start"), field_of("end")
+        families = ("date", "datetime") if kind == "span" else ("date", "datetime", "number")
+        if need("start", start, families) and need("end", end, families):
+            if start is end:
+                out.append(error(f"{p}.end", "duplicate", "rule.same_field"))
+            elif _family(start) != _family(end):
+                out.append(error(f"{p}.end", "type", "rule.same_kind"))
+        if "strict" in rule and not isinstance(rule["strict"], bool):
+            out.append(error(f"{p}.strict", "type", "rule.boolean"))
+        if kind == "span":
+            need("field", field_of("field"), ("number",))
+            if rule.get("unit") is not None and rule["unit"] not in SPAN_UNITS:
+                out.append(error(f"{p}.unit", "option", "field.option"))
+    elif kind == "sum":
+        need("total", field_of("total"), ("number",))
+        table = field_of("table")
+        if table is not None and table.type != "table":
+            out.append(error(f"{p}.table", "type", "rule.field_type"))
+        elif table is not None:
+            column = next((c for c in table.columns if c.key == rule["column"]), None)
+            if column is None or column.type not in NUMERIC:
+                out.append(error(f"{p}.column", "unknown", "rule.column"))
+    elif kind == "compare":
+        need("field", field_of("field"), ("number",))
+        if rule["op"] not in OPS:
+            out.append(error(f"{p}.op", "option", "field.option"))
+        if not _is_number(rule["value"]) or isinstance(rule["value"], str):
+            out.append(error(f"{p}.value", "type", "rule.value"))
+    elif kind == "required_if":
+        field_of("field")
+        when = field_of("when")
+        values = rule["equals"] if isinstance(rule["equals"], list) else [rule["equals"]]
+        scalar = bool(values) and all(isinstance(v, (str, int, float, bool)) for v in values)
+        codes = {c for c, _, _ in when.options} if when is not None and when.options else None
+        if not scalar or (codes is not None and not set(map(str, values)) <= codes):
+            out.append(error(f"{p}.equals", "option", "rule.equals"))
     return out
 
 
@@ -393,9 +638,11 @@ def spec_problems(f: FieldSpec, path: str) -> list[dict[str, Any]]:
             out.append(error(f"{path}.{name}", "type", "field.bound_type"))
             bounds = False
     if bounds and f.min is not None and f.max is not None:
-        low, high = (Decimal(str(f.min)), Decimal(str(f.max))) if f.type in NUMERIC else (str(f.min), str(f.max))
+        low, high = (Decimal(str(f.min)), Decimal(str(f.max))) if f.type in NUMERIC else (str(f.min)[:10], str(f.max)[:10])
         if low > high:
             out.append(error(f"{path}.min", "range", "field.min_max"))
+    if bounds and f.type in NUMERIC and f.min is not None and Decimal(str(f.min)) < 0 and not f.allow_negative:
+        out.append(error(f"{path}.min", "range", "field.negative_min"))
     if f.default is not None and bounds and f.type not in ("table", "file", "image", "reference", "user", "department", "region") \
             and not (f.type in ("select", "multiselect") and f.dictionary):
         problems: list[dict[str, Any]] = []
@@ -449,8 +696,7 @@ def json_schema(f: FieldSpec) -> dict[str, Any]:
     if f.min_length is not None:
         base["minLength"] = f.min_length
     if t in NUMERIC:
-        low = f.min if f.min is not None else (0 if t in ("money", "percent") else None)
-        high = f.max if f.max is not None else (100 if t == "percent" else None)
+        low, high = _number_bounds(f)
         if low is not None:
             base["minimum"] = float(low)
         if high is not None:

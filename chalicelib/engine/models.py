@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from ..core.inputs import InstantText
 from ..search.schemas import PageMeta
 from . import fieldtypes
 from .definition import EntityDef
@@ -21,7 +22,7 @@ class TeamMemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: str
     access: Literal["read", "write"] = "read"
-    until: str | None = Field(None, description="ISO-8601 expiry; null = no expiry")
+    until: InstantText | None = Field(None, description="ISO-8601 expiry with a time zone offset; null = no expiry")
 
 
 class TeamIn(BaseModel):

@@ -8,7 +8,6 @@ ids, the actor and the names of changed fields — never values.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -16,7 +15,7 @@ from ..approvals import service as approvals
 from ..core import clock, i18n
 from ..core.errors import Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
-from ..core.permissions import ALL_OWNERS, FieldAccess, Principal, mask
+from ..core.permissions import ALL_OWNERS, Principal
 from ..db import audit, idempotency, keys, query, tx
 from ..db.audit import AuditEntry
 from ..db.base import Item, plain
@@ -30,7 +29,7 @@ from ..ports import events
 from ..search import documents, schema
 from ..search import service as search
 from ..search.query import IndexOp
-from . import fieldtypes, registry, store
+from . import fieldtypes, registry, store, visibility
 from .definition import EntityDef, Relation, WriteContext
 
 HANDOVER_PAGE = 100
@@ -88,17 +87,15 @@ def present(d: EntityDef, src: dict[str, Any], p: Principal) -> dict[str, Any]:
     """A record as the caller may see it, from its document source (search hits and reads alike)."""
     team = src.get("team") or {}
     access = p.record_access(d.module, src["owner_id"], team, clock.now_iso()) or "read"
-    data = p.shape(d.module, {f.key: src.get(f.key) for f in d.fields})
-    custom = p.shape(d.module, {f"custom.{k}": v for k, v in (src.get("custom") or {}).items()})
-    return {**data, "id": src["id"], "owner_id": src["owner_id"], "access": access, "created_at": src["created_at"],
-            "created_by": src["created_by"], "updated_at": src["updated_at"], "version": src["version"],
-            "custom": {k[7:]: v for k, v in custom.items()},
+    return {**visibility.values(p, d, src), "id": src["id"], "owner_id": src["owner_id"], "access": access,
+            "created_at": src["created_at"], "created_by": src["created_by"], "updated_at": src["updated_at"],
+            "version": src["version"], "custom": visibility.custom(p, d, src.get("custom")),
             "team": [{"user_id": u, **g} for u, g in sorted(team.items())]}
 
 
 def card(d: EntityDef, src: dict[str, Any], p: Principal) -> dict[str, Any]:
     """Global-search summary: the title, with the card fields the caller may see."""
-    shown = p.shape(d.module, {k: src.get(k) for k in (d.title_field, *d.card_fields)})
+    shown = visibility.some(p, d, src, (d.title_field, *d.card_fields))
     return {"title": shown.get(d.title_field),
             "subtitle": " · ".join(str(v) for k, v in shown.items() if k != d.title_field and v not in (None, "")),
             "owner_id": src["owner_id"]}
@@ -111,7 +108,7 @@ def out(d: EntityDef, rec: store.EntityRecord, p: Principal) -> dict[str, Any]:
 def load(d: EntityDef, p: Principal, record_id: str, action: str) -> store.EntityRecord:
     p.require(d.module, action)  # without the action, whether the record exists is not told
     rec = store.get(p.tenant_id, d.entity, record_id, d.name_key)
-    p.require_record(d.module, action, rec.owner_id, rec.team, clock.now_iso())
+    p.require_record(d.module, action, rec.owner_id, rec.team, clock.now_iso(), d.name_key)
     return rec
 
 
@@ -283,7 +280,8 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
     _refuse_read_only(d, values_in)
     p.require_writable(d.module, [k for k, v in values_in.items() if k != d.title_field and v is not None])
     r = TenantResolver(p)
-    values = {k: v for k, v in fieldtypes.validate(d.fields, values_in, r, creating=True).items() if v is not None}
+    values = {k: v for k, v in fieldtypes.validate(d.fields, values_in, r, creating=True, rules=d.rules).items()
+              if v is not None}
     custom = _custom(d, p, request.get("custom"), None, r)
     wc = WriteContext(p, d, None, "create", values)
     _run(d.hooks.validate, wc)
@@ -309,7 +307,7 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
 
 def _not_in_review(d: EntityDef, rec: store.EntityRecord) -> None:
     if d.features.approval and (rec.data or {}).get("approval_status") == "pending":
-        raise ValidationFailed("INVALID_STATE", reason=i18n.text("approval.status.running", fieldtypes.locale()))
+        raise ValidationFailed("INVALID_STATE", reason="approval.status.running")
 
 
 def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
@@ -321,7 +319,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     _refuse_read_only(d, changes)
     p.require_writable(d.module, list(changes))
     r = TenantResolver(p, kept=fieldtypes.stored_files(d.fields, plain(rec.data or {})))
-    clean = fieldtypes.validate(d.fields, changes, r, creating=False)
+    clean = fieldtypes.validate(d.fields, changes, r, creating=False, rules=d.rules, current=plain(rec.data or {}))
     before = rec.values()
     data = {**(rec.data or {}), **clean}
     data = {k: v for k, v in data.items() if v is not None}
@@ -491,14 +489,19 @@ def submit(d: EntityDef, record_id: str, options: dict[str, Any]) -> dict[str, A
     rec = load(d, p, record_id, "update")
     status = (rec.data or {}).get("approval_status") or "none"
     if status in ("pending", "approved"):
-        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"approval.status.{'running' if status == 'pending' else status}",
-                                                                 fieldtypes.locale()))
+        raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{'running' if status == 'pending' else status}")
     if status in ("rejected", "withdrawn") and (rec.data or {}).get("approval_id"):
         approvals.resubmit(str(rec.data["approval_id"]), "start", options.get("comment"))
     else:
         title = str(plain((rec.data or {}).get(d.title_field)) or d.label_in(fieldtypes.locale()))
         approvals.submit({"entity": d.entity, "id": rec.id, "title": title}, d.features.approval, plain(rec.data or {}), options)
     return out(d, store.get(p.tenant_id, d.entity, rec.id, d.name_key, consistent=True), p)
+
+
+def approval_title(p: Principal, entity: str, title: str, locale: str) -> str:
+    """An approval's title (its record's title at submission) as the reader's field rules let them see it."""
+    d = registry.find(entity, p.tenant_id)
+    return title if d is None else (visibility.title(p, d, title, locale) or "")
 
 
 def approval_hooks(entity: str) -> tuple[Any, Any] | None:
@@ -526,44 +529,16 @@ def approval_hooks(entity: str) -> tuple[Any, Any] | None:
 
 
 # ---- operation log -------------------------------------------------------------------------------
-_UNRULED = ("owner_id", "team", "deleted_at", "approval_status", "approval_id")  # facts about the record, not field values
-
-
 def shape_log(entity: str, changes_: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A record's logged changes as the caller may see them: fields a rule hides are absent,
-    masked ones masked (before and after), custom values per custom.<key>."""
+    """A record's logged changes as the caller may see them (visibility.changes)."""
     p = org.principal()
     d = registry.find(entity, p.tenant_id)
-    if d is None:
-        return changes_
-    out_: list[dict[str, Any]] = []
-    for ch in changes_:
-        name = ch.get("field")
-        if name == "custom":
-            shown = {side: {k[7:]: v for k, v in p.shape(d.module, {f"custom.{k}": v for k, v in (ch.get(side) or {}).items()}
-                                                         ).items()} if isinstance(ch.get(side), dict) else ch.get(side)
-                     for side in ("before", "after")}
-            if shown["before"] != shown["after"]:
-                out_.append({**ch, **shown})
-            continue
-        if name in _UNRULED or d.field(name) is None:
-            out_.append(ch)
-            continue
-        access = p.field_access(d.module, name)
-        if access is FieldAccess.HIDDEN:
-            continue
-        if access is FieldAccess.MASKED:
-            ch = {**ch, "before": mask_value(ch.get("before")), "after": mask_value(ch.get("after"))}
-        out_.append(ch)
-    return out_
+    return changes_ if d is None else visibility.changes(p, d, changes_)
 
 
-def mask_value(v: Any) -> Any:
-    return mask(v if isinstance(v, (str, int, float)) or v is None else json.dumps(v, ensure_ascii=False))
-
-
-def title_of(tenant_id: str, entity: str, record_id: str) -> str | None:
-    """A record's title for system texts (notifications); None when it is gone."""
+def title_of(tenant_id: str, entity: str, record_id: str, reader_id: str) -> dict[str, str] | None:
+    """A record's title per language for a system text written to `reader_id` (a notification),
+    as their field rules let them see it; None when the record is gone."""
     d = registry.find(entity, tenant_id)
     if d is None:
         return None
@@ -571,5 +546,6 @@ def title_of(tenant_id: str, entity: str, record_id: str) -> str | None:
         rec = store.get(tenant_id, d.entity, record_id, d.name_key)
     except NotFound:
         return None
+    who = visibility.reader(tenant_id, reader_id)
     value = (rec.data or {}).get(d.title_field)
-    return None if value is None else str(plain(value))
+    return {loc: visibility.title(who, d, value, loc) or "" for loc in i18n.LOCALES}

@@ -28,12 +28,11 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from pynamodb.attributes import Attribute, JSONAttribute, UnicodeAttribute
 from pynamodb.constants import MAP
 
-from ..core import clock, i18n, ids
+from ..core import clock, errors, ids
 from ..core.errors import NotFound, ValidationFailed
 from ..db import audit, changes, keys, tx
 from ..db.base import Item, Versioned, plain
 from ..db.unique import UniqueValue
-from . import fieldtypes
 
 _ser, _des = TypeSerializer(), TypeDeserializer()
 
@@ -179,12 +178,8 @@ def claim_ops(rec: EntityRecord, field: str, label: str, before: Any, after: Any
         claim = UniqueValue(pk=keys.unique_pk(rec.tenant_id, kind, unique_norm(after)), sk="UQ", tenant_id=rec.tenant_id,
                             owner_id=rec.id)
         ops.append(tx.put(claim, condition=UniqueValue.pk.does_not_exist(), on_conflict=lambda: ValidationFailed(
-            details=[{"field": field, "type": "unique", "message": _unique_message(label)}])))
+            details=[errors.detail(field, "unique", "field.unique", label=label)])))
     return ops
-
-
-def _unique_message(label: str) -> str:
-    return i18n.text("field.unique", fieldtypes.locale(), label=label)
 
 
 # ---- writes (each one transaction with its audit entry) -------------------------------------

@@ -20,6 +20,7 @@ class CustomField(Versioned, discriminator="CUSTOM_FIELD"):
     field_type = UnicodeAttribute()
     options = JSONAttribute(default=list)  # [{"code", "label"}] for select / multiselect
     required = BooleanAttribute(default=False)
+    allow_negative = BooleanAttribute(default=False)  # number/money: values below zero accepted
     active = BooleanAttribute(default=True)
     slot = UnicodeAttribute()
     sort_order = NumberAttribute(default=0)
@@ -34,6 +35,7 @@ class CustomField(Versioned, discriminator="CUSTOM_FIELD"):
 
     def values(self) -> dict:
         return {"label": self.label, "field_type": self.field_type, "options": self.options or [], "required": bool(self.required),
+                "allow_negative": bool(self.allow_negative),
                 "active": bool(self.active), "slot": self.slot, "sort_order": int(self.sort_order or 0)}
 
 

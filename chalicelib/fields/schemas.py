@@ -13,6 +13,7 @@ class Option(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(min_length=1, max_length=40)
     label: str = Field(min_length=1, max_length=60)
+    label_en: str | None = Field(None, max_length=60, description="English label (messages in English name it)")
 
 
 class CustomFieldIn(BaseModel):
@@ -22,6 +23,7 @@ class CustomFieldIn(BaseModel):
     field_type: FieldType
     options: list[Option] = Field(default_factory=list, max_length=200)
     required: bool = False
+    allow_negative: bool = Field(False, description="number/money: accept values below zero (e.g. a balance or a profit)")
     sort_order: int = 0
 
 
@@ -30,6 +32,7 @@ class CustomFieldPatch(BaseModel):
     label: str = Field(None, min_length=1, max_length=60)  # type: ignore[assignment]
     options: list[Option] = Field(None, max_length=200)  # type: ignore[assignment]
     required: bool = None  # type: ignore[assignment]
+    allow_negative: bool = None  # type: ignore[assignment]
     active: bool = Field(None, description="false hides the field from forms; values and search slot stay")  # type: ignore[assignment]
     sort_order: int = None  # type: ignore[assignment]
     version: int | None = None
@@ -42,6 +45,7 @@ class CustomFieldOut(BaseModel):
     field_type: str
     options: list[Option] = []
     required: bool
+    allow_negative: bool = False
     active: bool
     filter_field: str = Field(description="name to use in list filters, sort and facets: custom.<key>")
     sort_order: int

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core import context, session
 from ..core.cache import TenantCache
-from ..core.errors import NotFound, ValidationFailed
+from ..core.errors import NotFound, ValidationFailed, invalid
 from ..core.settings import get_settings
 from ..db import changes, tx
 from ..db.base import Item
@@ -66,7 +66,7 @@ def create(entity: str, body: dict[str, Any]) -> dict[str, Any]:
     entity = entity_of(entity)
     existing = definitions(ctx.tenant_id, entity, fresh=True)
     if any(f.key == body["key"] for f in existing):
-        raise ValidationFailed("DUPLICATE", field="key", value=body["key"])
+        raise ValidationFailed("DUPLICATE", field="label.key", value=body["key"])
     kind = KIND[body["field_type"]]
     multi = body["field_type"] == "multiselect"
     used = {f.slot for f in existing}
@@ -74,17 +74,18 @@ def create(entity: str, body: dict[str, Any]) -> dict[str, Any]:
     if not free:
         raise ValidationFailed("CUSTOM_FIELD_LIMIT", kind=f"kind.{kind}", limit=schema.SLOTS_PER_KIND)
     if body["field_type"] in ("select", "multiselect") and not body.get("options"):
-        raise ValidationFailed(details=[{"field": "options", "type": "missing", "message": "select fields need options"}])
+        raise invalid("options", "missing", "field.options_missing")
     f = CustomField(tenant_id=ctx.tenant_id, entity=entity, key=body["key"], label=body["label"], field_type=body["field_type"],
-                    options=[dict(o) for o in body.get("options") or []], required=body.get("required", False), active=True,
+                    options=[dict(o) for o in body.get("options") or []], required=body.get("required", False),
+                    allow_negative=bool(body.get("allow_negative")), active=True,
                     slot=free[0], sort_order=body.get("sort_order", 0))
     f.pk, f.sk = CustomField.key_of(ctx.tenant_id, entity, body["key"])
     changes.stamp(f, ctx.user_id, new=True)
     claim = SlotClaim(pk=f.pk, sk=f"SLOT#{entity}#{f.slot}", tenant_id=ctx.tenant_id, entity=entity, field_key=f.key)
     changes.create(f, "custom_field", f"{entity}:{f.key}", ctx.user_id,
                    extra=[tx.put(claim, condition=SlotClaim.pk.does_not_exist(), on_conflict=lambda: ValidationFailed(
-                       "DUPLICATE", field="slot", value=f.slot))],
-                   on_conflict=lambda: ValidationFailed("DUPLICATE", field="key", value=body["key"]))
+                       "DUPLICATE", field="label.slot", value=f.slot))],
+                   on_conflict=lambda: ValidationFailed("DUPLICATE", field="label.key", value=body["key"]))
     _cache.invalidate(ctx.tenant_id)
     return out(f)
 
@@ -107,7 +108,8 @@ def update(entity: str, key: str, values: dict[str, Any], expected: int) -> dict
 def spec(f: CustomField) -> fieldtypes.FieldSpec:
     """A custom field as the field-type engine reads it."""
     return fieldtypes.FieldSpec(key=f.key, type=f.field_type, label=(f.label, f.label), required=bool(f.required),
-                                options=tuple((o["code"], o["label"], o["label"]) for o in f.options or []),
+                                allow_negative=bool(f.allow_negative),
+                                options=tuple((o["code"], o["label"], o.get("label_en") or o["label"]) for o in f.options or []),
                                 order=int(f.sort_order or 0), precision=4 if f.field_type == "number" else None)
 
 

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.pagination import cursor_param
+
 
 class FileIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -47,7 +49,7 @@ class FilePage(BaseModel):
 class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(50, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=2000)
+    cursor: str | None = cursor_param()
 
 
 class DownloadOut(BaseModel):

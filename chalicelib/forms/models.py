@@ -37,7 +37,9 @@ class Form(Versioned, discriminator="FORM"):
         return f"form:{self.id}"
 
     def values(self) -> dict:
-        return {"name": self.name, "flow_id": self.flow_id, "enabled": self.enabled, "fields": [f["key"] for f in self.spec["fields"]]}
+        # the whole spec: a change of labels, options or rules alone is a change to save and log
+        return {"name": self.name, "flow_id": self.flow_id, "enabled": self.enabled, "fields": [f["key"] for f in self.spec["fields"]],
+                "spec": self.spec}
 
 
 class Application(Record, discriminator="APPLICATION"):

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from ..approvals.schemas import ExtraNode, SubmitOptions
+from ..core.errors import Problem
 from ..core.pagination import Page, PageQuery
 from ..fields.schemas import KEY_PATTERN, Option
 
@@ -27,6 +28,7 @@ class _Strict(BaseModel):
 class FormField(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     label: str = Field(min_length=1, max_length=60)
+    label_en: str | None = Field(None, max_length=60, description="English label (messages in English name the field by it)")
     field_type: FormFieldType
     required: StrictBool = False
     options: list[Option] = Field(default_factory=list, max_length=200)
@@ -34,20 +36,21 @@ class FormField(_Strict):
         None, description="reference: the record type it points to")
     columns: list["FormField"] = Field(default_factory=list, max_length=30, description="table (明细表): its columns")
     help: str | None = Field(None, max_length=200)
+    allow_negative: StrictBool = Field(False, description="number and money fields: accept values below zero")
 
     @model_validator(mode="after")
     def _shape(self) -> "FormField":
         if self.field_type in ("select", "multiselect") and not self.options:
-            raise ValueError(f"{self.key}: options required / 需要选项")
+            raise Problem("field.options_missing", "missing")
         if self.field_type == "reference" and not self.entity:
-            raise ValueError(f"{self.key}: entity required / 需要指定关联的记录类型")
+            raise Problem("form.entity_missing", "missing")
         if self.field_type == "table":
             if not self.columns:
-                raise ValueError(f"{self.key}: columns required / 明细表需要列")
+                raise Problem("field.columns_missing", "missing")
             if any(c.field_type == "table" for c in self.columns):
-                raise ValueError(f"{self.key}: a detail table cannot hold another table / 明细表不能嵌套")
+                raise Problem("field.nested_table", "type")
         elif self.columns:
-            raise ValueError(f"{self.key}: only tables have columns / 只有明细表有列")
+            raise Problem("form.columns_only_table", "type")
         return self
 
 
@@ -60,15 +63,20 @@ class FormSpec(_Strict):
     fields: list[FormField] = Field(min_length=1, max_length=60)
     title_field: str | None = Field(None, description="the field whose value titles an application (default: form name + applicant)")
     document: StrictBool = Field(False, description="公文: after completion the application can be archived (归档) or destroyed (销毁)")
+    rules: list[dict[str, Any]] = Field(default_factory=list, max_length=30, description=(
+        'cross-field rules checked before an application is saved or submitted, e.g. {"kind": "range", "start": "start", '
+        '"end": "end"}, {"kind": "sum", "total": "total_amount", "table": "items", "column": "amount"}, {"kind": "compare", '
+        '"field": "days", "op": "gt", "value": 0}, {"kind": "span", "start": "start", "end": "end", "field": "days"}, '
+        '{"kind": "required_if", "field": "repay_date", "when": "loan_type", "equals": "loan"}'))
 
     @model_validator(mode="after")
     def _keys(self) -> "FormSpec":
         keys = [f.key for f in self.fields]
-        dup = {k for k in keys if keys.count(k) > 1}
+        dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
-            raise ValueError(f"duplicate field keys / 字段重复: {sorted(dup)}")
+            raise Problem("form.duplicate_keys", "duplicate", keys=", ".join(dup))
         if self.title_field and self.title_field not in keys:
-            raise ValueError("title_field must be one of the fields / 标题字段不存在")
+            raise Problem("form.title_field", "unknown")
         return self
 
 

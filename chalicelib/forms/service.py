@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..approvals import service as approvals
-from ..core import clock, i18n, ids
-from ..core.errors import Forbidden, ValidationFailed
+from ..core import clock, ids
+from ..core.errors import Forbidden, NotFound, ValidationFailed, invalid
 from ..core.observability import metric
 from ..core.permissions import Principal
 from ..db import changes, keys, query, records, tx
@@ -52,8 +52,14 @@ def _check_flow(p: Principal, flow_id: str | None, form_id: str) -> None:
     if flow_id is None:
         return
     if approvals.business_type_of(p.tenant_id, flow_id) != f"form:{form_id}":
-        raise ValidationFailed(details=[{"field": "flow_id", "type": "business_type",
-                                         "message": f"流程的业务类型应为 form:{form_id} / the flow must be of business type form:{form_id}"}])
+        raise invalid("flow_id", "business_type", "form.flow_type", business_type=f"form:{form_id}")
+
+
+def _check_rules(spec: dict[str, Any], path: str) -> None:
+    """The form's cross-field rules name its fields, with types that suit each rule."""
+    problems = fieldtypes.rule_problems([_spec(f) for f in spec["fields"]], spec.get("rules") or [], f"{path}rules")
+    if problems:
+        raise ValidationFailed(details=problems)
 
 
 def create_form(spec: dict[str, Any], flow_id: str | None, enabled: bool, *, code: str | None = None,
@@ -61,6 +67,7 @@ def create_form(spec: dict[str, Any], flow_id: str | None, enabled: bool, *, cod
     p = org.principal()
     p.require(MODULE, "manage")
     fid = form_id or ids.new_id()
+    _check_rules(spec, "")
     _check_flow(p, flow_id, fid)
     f = Form(pk=form_pk(p.tenant_id, fid), sk=keys.RECORD_SK, tenant_id=p.tenant_id, id=fid, code=code, name=spec["name"], spec=spec,
              flow_id=flow_id, enabled=enabled, gsi2pk=form_list(p.tenant_id), gsi2sk=f"{spec.get('category', 'other')}#{fid}")
@@ -75,6 +82,8 @@ def update_form(form_id: str, values: dict[str, Any], expected: int) -> dict[str
     p = org.principal()
     p.require(MODULE, "manage")
     f = _form(p.tenant_id, form_id)
+    if values.get("spec") is not None:
+        _check_rules(values["spec"], "spec.")
     if "flow_id" in values:
         _check_flow(p, values["flow_id"], f.id)
     if "spec" in values:
@@ -102,9 +111,11 @@ def from_template(code: str) -> dict[str, Any]:
 def _spec(f: dict[str, Any]) -> fieldtypes.FieldSpec:
     """A form field as the field-type engine reads it (attachments are files)."""
     t = "file" if f["field_type"] == "attachment" else f["field_type"]
-    return fieldtypes.FieldSpec(key=f["key"], type=t, label=(f["label"], f["label"]), required=bool(f.get("required")),
+    return fieldtypes.FieldSpec(key=f["key"], type=t, label=(f["label"], f.get("label_en") or f["label"]),
+                                required=bool(f.get("required")),
                                 precision=4 if t == "number" else None, entity=f.get("entity"),
-                                options=tuple((o["code"], o["label"], o["label"]) for o in f.get("options") or []),
+                                allow_negative=bool(f.get("allow_negative")),
+                                options=tuple((o["code"], o["label"], o.get("label_en") or o["label"]) for o in f.get("options") or []),
                                 columns=tuple(_spec(c) for c in f.get("columns") or ()), max_rows=MAX_TABLE_ROWS)
 
 
@@ -114,11 +125,11 @@ class _FormResolver(engine.TenantResolver):
     holds stay valid when it is edited again (engine.TenantResolver.file_ok)."""
 
 
-def _validate(p: Principal, spec_fields: list[dict[str, Any]], data: dict[str, Any],
-              current: dict[str, Any] | None = None) -> dict[str, Any]:
-    specs = [_spec(f) for f in spec_fields]
+def _validate(p: Principal, spec: dict[str, Any], data: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The application's data checked against the form: each field, then the form's rules."""
+    specs = [_spec(f) for f in spec["fields"]]
     resolver = _FormResolver(p, kept=fieldtypes.stored_files(specs, current or {}))
-    clean = fieldtypes.validate(specs, data, resolver, creating=True)
+    clean = fieldtypes.validate(specs, data, resolver, creating=True, rules=spec.get("rules") or ())
     return plain({k: v for k, v in clean.items() if v is not None})  # forms store JSON: exact to 15 digits
 
 
@@ -157,7 +168,7 @@ def create_application(body: dict[str, Any]) -> dict[str, Any]:
     form = _form(p.tenant_id, body["form_id"])
     if not form.enabled:
         raise ValidationFailed("FORM_DISABLED", name=form.name)
-    data = _validate(p, form.spec["fields"], body.get("data") or {})
+    data = _validate(p, plain(form.spec), body.get("data") or {})
     a = records.new(Application, p.tenant_id, p.user_id, p.user_id, form_id=form.id, form_name=form.name,
                     title=_title(form, data, p), data=data, status="draft")
     records.create(a, p.user_id, extra=_file_ops(p, a, form.spec["fields"], {}, data))
@@ -168,14 +179,22 @@ def create_application(body: dict[str, Any]) -> dict[str, Any]:
     return app_out(_app(p, a.id))  # as the approval's status hook left it
 
 
-def get_application(app_id: str) -> dict[str, Any]:
-    p = org.principal()
+def _readable(p: Principal, app_id: str) -> Application:
+    """An application the caller may read: their own, any for form admins, and those whose approval
+    they take part in; any other answers exactly as a missing one (404)."""
     a = _app(p, app_id)
     if a.owner_id != p.user_id and not p.can(MODULE, "manage"):
         if not a.instance_id:
-            raise Forbidden("RECORD_FORBIDDEN")
-        approvals.get(a.instance_id)  # participants of its approval may read it
-    return app_out(a)
+            raise NotFound(Application.NAME_KEY)
+        try:
+            approvals.get(a.instance_id)
+        except NotFound:
+            raise NotFound(Application.NAME_KEY) from None
+    return a
+
+
+def get_application(app_id: str) -> dict[str, Any]:
+    return app_out(_readable(org.principal(), app_id))
 
 
 def list_mine(form_id: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -188,11 +207,11 @@ def list_mine(form_id: str | None, limit: int, cursor: str | None) -> dict[str, 
 
 def _editable(p: Principal, app_id: str) -> Application:
     """The caller's own application, while it is a draft or back from a rejection/withdrawal."""
-    a = _app(p, app_id)
+    a = _readable(p, app_id)
     if a.owner_id != p.user_id:
         raise Forbidden("APPROVAL_APPLICANT_ONLY")
     if a.status not in EDITABLE:
-        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"application.status.{a.status}"))
+        raise ValidationFailed("INVALID_STATE", reason=f"application.status.{a.status}")
     return a
 
 
@@ -201,7 +220,7 @@ def update_application(app_id: str, data: dict[str, Any], expected: int) -> dict
     a = _editable(p, app_id)
     form = _form(p.tenant_id, a.form_id)
     before = plain(a.data)
-    clean = _validate(p, form.spec["fields"], data, before)
+    clean = _validate(p, plain(form.spec), data, before)
     records.update(a, p.user_id, {"data": clean, "title": _title(form, clean, p)}, expected,
                    extra=_file_ops(p, a, form.spec["fields"], before, clean))
     return app_out(a)
@@ -212,6 +231,8 @@ def submit_application(app_id: str, options: dict[str, Any]) -> dict[str, Any]:
     application's current data, so the flow's conditions see the changes)."""
     p = org.principal()
     a = _editable(p, app_id)
+    data = plain(a.data)
+    _validate(p, plain(_form(p.tenant_id, a.form_id).spec), data, data)  # the form's rules may be newer than the draft
     if a.instance_id:
         approvals.resubmit(a.instance_id, "start", options.get("comment"))
     else:
@@ -245,7 +266,7 @@ def document_action(app_id: str, action: str, reason: str | None, expected: int 
     """公文: after approval, archive (归档, read-only for good) or destroy (销毁: the content is
     erased, the record and its history remain)."""
     p = org.principal()
-    a = _app(p, app_id)
+    a = _readable(p, app_id)
     form = _form(p.tenant_id, a.form_id)
     if not form.spec.get("document"):
         raise ValidationFailed("NOT_A_DOCUMENT")
@@ -253,7 +274,7 @@ def document_action(app_id: str, action: str, reason: str | None, expected: int 
         raise Forbidden(module=MODULE, action=action)
     allowed = {"archive": ("approved",), "destroy": ("approved", "archived")}[action]
     if a.status not in allowed:
-        raise ValidationFailed("INVALID_STATE", reason=i18n.text(f"application.status.{a.status}"))
+        raise ValidationFailed("INVALID_STATE", reason=f"application.status.{a.status}")
     values: dict[str, Any] = {"status": "archived" if action == "archive" else "destroyed"}
     extra: list[tx.Op] = []
     if action == "destroy":

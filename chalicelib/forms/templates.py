@@ -14,15 +14,44 @@ from .schemas import FormSpec
 
 # ---- building blocks ------------------------------------------------------------------------
 
+# English labels of the templates' fields and options (errors in English name fields by them)
+EN = {
+    "请假类型": "Leave type", "开始时间": "Start", "结束时间": "End", "请假天数": "Days", "请假事由": "Reason", "证明材料": "Supporting documents",
+    "加班类型": "Overtime type", "加班时长(小时)": "Hours", "补偿方式": "Compensation", "加班事由": "Reason", "出差地点": "Destination",
+    "开始日期": "Start date", "结束日期": "End date", "出差天数": "Days", "预算金额": "Budget", "拜访客户": "Customer visited",
+    "出差事由": "Purpose", "行程明细": "Itinerary", "日期": "Date", "出发地": "From", "目的地": "To", "交通工具": "Transport",
+    "预计费用": "Estimated cost", "报销事由": "Purpose", "费用明细": "Expenses", "发生日期": "Date", "费用类别": "Category", "金额": "Amount",
+    "说明": "Note", "报销总额": "Total", "关联客户": "Customer", "票据附件": "Receipts", "申请类型": "Request type", "用途": "Purpose",
+    "预计还款日期": "Repayment date", "收款人": "Payee", "收款账号": "Payee account", "备注": "Note", "采购事由": "Purpose",
+    "采购明细": "Items", "产品": "Product", "名称": "Name", "规格型号": "Specification", "数量": "Quantity", "单价": "Unit price",
+    "合计金额": "Total", "建议供应商": "Suggested supplier", "期望到货日期": "Expected delivery", "附件": "Attachments",
+    "资产明细": "Assets", "资产名称": "Asset", "资产编号": "Asset number", "领用日期": "Date taken", "归还日期": "Return date",
+    "用途说明": "Purpose", "项目名称": "Project", "项目编号": "Project number", "关联商机": "Opportunity", "项目经理": "Project manager",
+    "项目预算": "Budget", "计划开始": "Planned start", "计划结束": "Planned end", "项目成员": "Members", "成员": "Member",
+    "职责": "Role", "项目目标与范围": "Goals and scope", "立项材料": "Documents", "合同名称": "Contract", "关联合同": "Contract record",
+    "客户": "Customer", "合同相对方": "Counterparty", "合同金额": "Amount", "主要条款摘要": "Key terms", "合同文本": "Contract text",
+    "文件标题": "Title", "发文字号": "Document number", "紧急程度": "Urgency", "密级": "Classification", "主送": "To", "抄送": "Cc",
+    "正文": "Body", "来文单位": "From", "收文日期": "Date received", "来文字号": "Document number", "内容摘要": "Summary",
+    "来文扫描件": "Scanned document",
+    "年假": "Annual leave", "事假": "Personal leave", "病假": "Sick leave", "婚假": "Marriage leave", "产假": "Maternity leave",
+    "调休": "Time off in lieu", "工作日加班": "Workday", "休息日加班": "Rest day", "节假日加班": "Public holiday", "加班费": "Overtime pay",
+    "飞机": "Plane", "火车": "Train", "汽车": "Car", "轮船": "Ship", "其他": "Other", "差旅": "Travel", "交通": "Transport",
+    "住宿": "Lodging", "餐饮": "Meals", "招待": "Entertainment", "办公": "Office", "通讯": "Communication", "借款": "Loan",
+    "用款": "Payment", "领用": "Take", "借用": "Borrow", "普通": "Normal", "加急": "Urgent", "特急": "Very urgent", "公开": "Public",
+    "内部": "Internal", "秘密": "Confidential", "机密": "Secret",
+}
+
+
 def _f(key: str, label: str, field_type: str, *, required: bool = False, help: str | None = None, **extra: Any) -> dict[str, Any]:
-    field: dict[str, Any] = {"key": key, "label": label, "field_type": field_type, "required": required, **extra}
+    field: dict[str, Any] = {"key": key, "label": label, "label_en": EN[label], "field_type": field_type, "required": required,
+                             **extra}
     if help:
         field["help"] = help
     return field
 
 
 def _select(key: str, label: str, options: list[tuple[str, str]], *, required: bool = False) -> dict[str, Any]:
-    return _f(key, label, "select", required=required, options=[{"code": c, "label": lbl} for c, lbl in options])
+    return _f(key, label, "select", required=required, options=[{"code": c, "label": lbl, "label_en": EN[lbl]} for c, lbl in options])
 
 
 def _ref(key: str, label: str, entity: str, *, required: bool = False) -> dict[str, Any]:
@@ -35,6 +64,27 @@ def _table(key: str, label: str, *columns: dict[str, Any], required: bool = Fals
 
 def _attachments(label: str = "附件") -> dict[str, Any]:
     return _f("attachments", label, "attachment")
+
+
+# cross-field rules (engine/fieldtypes.py RULES)
+def _range(start: str, end: str, *, strict: bool = False) -> dict[str, Any]:
+    return {"kind": "range", "start": start, "end": end, **({"strict": True} if strict else {})}
+
+
+def _positive(field: str) -> dict[str, Any]:
+    return {"kind": "compare", "field": field, "op": "gt", "value": 0}
+
+
+def _span(start: str, end: str, field: str, unit: str = "days") -> dict[str, Any]:
+    return {"kind": "span", "start": start, "end": end, "field": field, "unit": unit}
+
+
+def _sum(total: str, table: str, column: str) -> dict[str, Any]:
+    return {"kind": "sum", "total": total, "table": table, "column": column}
+
+
+def _required_if(field: str, when: str, equals: str) -> dict[str, Any]:
+    return {"kind": "required_if", "field": field, "when": when, "equals": equals}
 
 
 URGENCY = [("normal", "普通"), ("urgent", "加急"), ("very_urgent", "特急")]
@@ -52,7 +102,7 @@ def _leave() -> dict[str, Any]:
         _f("days", "请假天数", "number", required=True, help="按工作日计算，可填0.5天"),
         _f("reason", "请假事由", "textarea", required=True),
         _attachments("证明材料"),
-    ]}
+    ], "rules": [_range("start", "end", strict=True), _positive("days"), _span("start", "end", "days")]}
 
 
 def _overtime() -> dict[str, Any]:
@@ -63,7 +113,7 @@ def _overtime() -> dict[str, Any]:
         _f("hours", "加班时长(小时)", "number", required=True),
         _select("compensation", "补偿方式", [("time_off", "调休"), ("pay", "加班费")], required=True),
         _f("reason", "加班事由", "textarea", required=True),
-    ]}
+    ], "rules": [_range("start", "end", strict=True), _positive("hours"), _span("start", "end", "hours", "hours")]}
 
 
 def _business_trip() -> dict[str, Any]:
@@ -82,7 +132,7 @@ def _business_trip() -> dict[str, Any]:
                _f("to", "目的地", "text", required=True),
                _select("transport", "交通工具", [("plane", "飞机"), ("train", "火车"), ("car", "汽车"), ("ship", "轮船"), ("other", "其他")]),
                _f("cost", "预计费用", "money")),
-    ]}
+    ], "rules": [_range("start_date", "end_date"), _positive("days"), _span("start_date", "end_date", "days")]}
 
 
 def _expense() -> dict[str, Any]:
@@ -100,7 +150,7 @@ def _expense() -> dict[str, Any]:
         _f("total_amount", "报销总额", "money", required=True, help="应等于费用明细金额合计"),
         _ref("customer", "关联客户", "customer"),
         _attachments("票据附件"),
-    ]}
+    ], "rules": [_sum("total_amount", "items", "amount"), _positive("total_amount")]}
 
 
 def _loan() -> dict[str, Any]:
@@ -112,7 +162,7 @@ def _loan() -> dict[str, Any]:
         _f("payee", "收款人", "text"),
         _f("bank_account", "收款账号", "text"),
         _f("note", "备注", "textarea"),
-    ]}
+    ], "rules": [_positive("amount"), _required_if("repay_date", "loan_type", "loan")]}
 
 
 def _purchase() -> dict[str, Any]:
@@ -124,13 +174,13 @@ def _purchase() -> dict[str, Any]:
                _f("spec", "规格型号", "text"),
                _f("qty", "数量", "number", required=True),
                _f("price", "单价", "money", required=True),
-               _f("amount", "金额", "money"),
+               _f("amount", "金额", "money", required=True),
                required=True),
-        _f("total_amount", "合计金额", "money", required=True),
+        _f("total_amount", "合计金额", "money", required=True, help="应等于采购明细金额合计"),
         _f("supplier", "建议供应商", "text"),
         _f("expected_date", "期望到货日期", "date"),
         _attachments(),
-    ]}
+    ], "rules": [_sum("total_amount", "items", "amount"), _positive("total_amount")]}
 
 
 def _asset() -> dict[str, Any]:
@@ -146,7 +196,7 @@ def _asset() -> dict[str, Any]:
         _f("use_date", "领用日期", "date", required=True),
         _f("return_date", "归还日期", "date", help="借用必填"),
         _f("reason", "用途说明", "textarea", required=True),
-    ]}
+    ], "rules": [_required_if("return_date", "kind", "borrow"), _range("use_date", "return_date")]}
 
 
 def _project() -> dict[str, Any]:
@@ -164,7 +214,7 @@ def _project() -> dict[str, Any]:
                _f("duty", "职责", "text")),
         _f("goals", "项目目标与范围", "textarea", required=True),
         _attachments("立项材料"),
-    ]}
+    ], "rules": [_range("start_date", "end_date")]}
 
 
 def _contract_countersign() -> dict[str, Any]:
@@ -176,7 +226,7 @@ def _contract_countersign() -> dict[str, Any]:
         _f("amount", "合同金额", "money", required=True),
         _f("summary", "主要条款摘要", "textarea", required=True),
         _attachments("合同文本"),
-    ]}
+    ], "rules": [_positive("amount")]}
 
 
 def _document_outgoing() -> dict[str, Any]:
@@ -231,7 +281,7 @@ def catalogue() -> list[dict[str, Any]]:
 
 
 def form_spec(code: str) -> dict[str, Any]:
-    """The template's form definition, validated."""
+    """The template's form definition, validated (its rules are checked when the form is created)."""
     try:
         name, build = _TEMPLATES[code]
     except KeyError:

@@ -6,7 +6,7 @@ import re
 from chalice import Blueprint
 
 from ..core.api import ApiRequest, route
-from ..core.errors import ValidationFailed
+from ..core.errors import invalid
 from . import schemas as s
 from . import service
 
@@ -16,7 +16,7 @@ TAG = "numbering"
 
 def _key(rule_key: str) -> str:
     if not re.match(s.RULE_KEY, rule_key):
-        raise ValidationFailed(details=[{"field": "rule_key", "type": "pattern", "message": "lower-case letters, digits and _"}])
+        raise invalid("rule_key", "pattern", "field.key_pattern")
     return rule_key
 
 

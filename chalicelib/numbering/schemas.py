@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ..core.errors import Problem
+
 RULE_KEY = r"^[a-z][a-z0-9_]{1,39}$"
 
 
@@ -22,7 +24,7 @@ class RuleIn(BaseModel):
         finest = {"YYYYMMDD": "daily", "YYYYMM": "monthly", "YYYY": "yearly", "none": "never"}[self.date_format]
         order = ["daily", "monthly", "yearly", "never"]
         if order.index(self.reset) < order.index(finest):
-            raise ValueError("重置周期不能比日期格式更细 / the reset period cannot be finer than the date in the number")
+            raise Problem("numbering.reset", "invalid")
         return self
 
 

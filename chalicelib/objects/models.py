@@ -28,8 +28,10 @@ class ObjectDefinition(Versioned, discriminator="OBJDEF"):
     parent = JSONAttribute(null=True)  # {"field": <reference field>, "cascade": ["transfer", "delete"]}; fixed at creation
     numbering = JSONAttribute(null=True)  # {"field": <text field>, "rule": <numbering rule>}
     approval = BooleanAttribute(default=False)  # submitted to the flow of business type obj:<key>
+    rules = JSONAttribute(default=list)  # cross-field rules (engine/fieldtypes.py RULES)
     active = BooleanAttribute(default=True)
 
     def values(self) -> dict:
         return {"label": self.label, "label_en": self.label_en, "fields": list(self.fields or []),
-                "title_field": self.title_field, "card_fields": list(self.card_fields or []), "active": bool(self.active)}
+                "title_field": self.title_field, "card_fields": list(self.card_fields or []), "active": bool(self.active),
+                "rules": list(self.rules or [])}

@@ -9,6 +9,10 @@ from ..core.permissions import ACTIONS, Scope
 from ..engine.fieldtypes import TYPES
 
 KEY = r"^[a-z][a-z0-9_]{0,39}$"
+RULES_DOC = ('cross-field rules checked on every write, e.g. {"kind": "range", "start": "start_date", "end": "end_date"}, '
+             '{"kind": "sum", "total": "total", "table": "items", "column": "amount"}, {"kind": "compare", "field": "days", '
+             '"op": "gt", "value": 0}, {"kind": "span", "start": "start", "end": "end", "field": "days", "unit": "days"}, '
+             '{"kind": "required_if", "field": "repay_date", "when": "kind", "equals": "loan"}')
 FieldType = Literal[TYPES]  # type: ignore[valid-type]
 
 
@@ -28,8 +32,10 @@ class FieldIn(BaseModel):
     required: bool = False
     unique: bool = Field(False, description="no two records of the tenant share a value (text, mobile, email, phone, url, number)")
     default: Any = None
-    min: Any = Field(None, description="numbers: the smallest value; dates: the earliest ISO date")
-    max: Any = None
+    min: Any = Field(None, description="numbers: the smallest value; dates: the earliest ISO date (default 1900-01-01)")
+    max: Any = Field(None, description="numbers: the largest value (percent: default 100); dates: the latest ISO date "
+                                       "(default 2200-12-31)")
+    allow_negative: bool = Field(False, description="numbers: accept values below zero (refused by default)")
     min_length: int | None = Field(None, ge=0, le=2000)
     max_length: int | None = Field(None, ge=1, le=2000)
     precision: int | None = Field(None, ge=0, le=6, description="decimal places")
@@ -78,6 +84,7 @@ class ObjectIn(BaseModel):
     numbering: NumberingIn | None = Field(None, description="fill a text field with the next number of a numbering rule on create")
     approval: bool = Field(False, description="records are submitted to the approval flow of business type obj:<key> "
                                               "(read-only approval_status / approval_id fields follow it)")
+    rules: list[dict[str, Any]] = Field(default_factory=list, max_length=30, description=RULES_DOC)
 
 
 class ObjectPatch(BaseModel):
@@ -90,6 +97,7 @@ class ObjectPatch(BaseModel):
     title_field: str = None  # type: ignore[assignment]
     card_fields: list[str] = Field(None, max_length=5)  # type: ignore[assignment]
     active: bool = Field(None, description="false hides the object (records are kept)")  # type: ignore[assignment]
+    rules: list[dict[str, Any]] = Field(None, max_length=30, description="the whole list of cross-field rules")  # type: ignore[assignment]
     version: int | None = None
 
 
@@ -105,6 +113,7 @@ class ObjectOut(BaseModel):
     parent: dict[str, Any] | None = None
     numbering: dict[str, Any] | None = None
     approval: bool = False
+    rules: list[dict[str, Any]] = []
     active: bool
     version: int
     updated_at: str
@@ -175,6 +184,7 @@ class RecordTypeMeta(BaseModel):
     path: str
     title_field: str
     fields: list[FieldMeta]
+    rules: list[dict[str, Any]] = Field(default=[], description="cross-field rules the record type's writes are checked against")
     relations: list[dict[str, Any]] = []
     actions: list[str]
     rights: dict[str, bool] = Field(description="action -> whether the caller may do it")

@@ -17,7 +17,8 @@ from ..core.permissions import ACTIONS, FieldAccess, Principal
 from ..core.settings import get_settings
 from ..db import changes
 from ..db.base import Item, plain
-from ..engine import fieldtypes, registry, store
+from ..dictionaries import service as dictionaries
+from ..engine import fieldtypes, registry, store, visibility
 from ..engine import service as engine
 from ..engine.definition import EntityDef, Features, Hooks, WriteContext, approval_fields
 from ..notifications import service as notifications
@@ -49,11 +50,20 @@ def _spec(f: dict[str, Any], readonly: bool = False) -> fieldtypes.FieldSpec:
     return fieldtypes.FieldSpec(readonly=readonly,
         key=f["key"], type=f["type"], label=(f["label"], f.get("label_en") or f["label"]), required=bool(f.get("required")),
         unique=bool(f.get("unique")), default=f.get("default"), min=f.get("min"), max=f.get("max"), min_length=f.get("min_length"),
+        allow_negative=bool(f.get("allow_negative", _negative_min(f))),
         max_length=f.get("max_length"), precision=f.get("precision"), dictionary=f.get("dictionary"), entity=f.get("entity"),
         options=tuple((o["code"], o["label"], o.get("label_en") or o["label"]) for o in f.get("options") or []),
         columns=tuple(_spec(c) for c in f.get("columns") or ()), hidden=bool(f.get("hidden")), order=int(f.get("order") or 0),
         searchable=bool(f.get("searchable")), filterable=bool(f.get("filterable", True)), sortable=bool(f.get("sortable", True)),
         remind_days_before=f.get("remind_days_before"), description=f.get("description") or "")
+
+
+def _negative_min(f: dict[str, Any]) -> bool:
+    """Fields defined before negatives needed their own flag: a negative minimum allowed them."""
+    try:
+        return f.get("min") is not None and float(f["min"]) < 0
+    except (TypeError, ValueError):
+        return False
 
 
 def definition_of(o: ObjectDefinition) -> EntityDef:
@@ -63,7 +73,7 @@ def definition_of(o: ObjectDefinition) -> EntityDef:
         _defs[key] = EntityDef(
             name=f"{PREFIX}{o.key}", module=f"{MODULE}.{o.key}", label=(o.label, o.label_en or o.label),
             fields=(*(_spec(f, readonly=f["key"] == (o.numbering or {}).get("field")) for f in o.fields),
-                    *(approval_fields() if o.approval else ())), event_module=MODULE,
+                    *(approval_fields() if o.approval else ())), event_module=MODULE, rules=tuple(plain(o.rules) or ()),
             title_field=o.title_field,
             card_fields=tuple(o.card_fields or ()), actions=RECORD_ACTIONS, custom=True, object_key=o.key,
             parent_field=(o.parent or {}).get("field"), parent_cascade=tuple((o.parent or {}).get("cascade") or ()),
@@ -97,7 +107,7 @@ def require(key: str) -> EntityDef:
 def out(o: ObjectDefinition) -> dict[str, Any]:
     return {"key": o.key, "type": f"{PREFIX}{o.key}", "label": o.label, "label_en": o.label_en, "fields": plain(o.fields),
             "title_field": o.title_field, "card_fields": list(o.card_fields or []), "parent": plain(o.parent),
-            "numbering": plain(o.numbering), "approval": bool(o.approval), "active": bool(o.active),
+            "numbering": plain(o.numbering), "approval": bool(o.approval), "rules": plain(o.rules) or [], "active": bool(o.active),
             "version": o.version, "updated_at": o.updated_at}
 
 
@@ -116,7 +126,7 @@ def get_object(key: str) -> dict[str, Any]:
 
 
 def _problems(p: Principal, key: str, fields: list[dict[str, Any]], title_field: str, card_fields: list[str],
-              existing: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+              existing: list[dict[str, Any]] | None, rules: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     known = {f["key"]: f for f in existing or []}
     seen: set[str] = set()
@@ -146,6 +156,9 @@ def _problems(p: Principal, key: str, fields: list[dict[str, Any]], title_field:
                     errors.append(fieldtypes.error(f"{col_path}.entity", "not_found", "object.unknown_type"))
         if f.get("dictionary") and f["type"] not in ("select", "multiselect"):
             errors.append(fieldtypes.error(f"{path}.dictionary", "type", "field.option"))
+        for col_path, ref in [(path, f), *[(f"{path}.columns.{j}", c) for j, c in enumerate(f.get("columns") or [])]]:
+            if ref.get("dictionary") and not dictionaries.type_exists(p.tenant_id, ref["dictionary"]):
+                errors.append(fieldtypes.error(f"{col_path}.dictionary", "not_found", "field.dictionary_type"))
     gone = sorted(set(known) - seen)
     if gone:
         errors.append(fieldtypes.error("fields", "removed", "object.field_removed", keys=", ".join(gone)))
@@ -155,6 +168,7 @@ def _problems(p: Principal, key: str, fields: list[dict[str, Any]], title_field:
     for i, c in enumerate(card_fields):
         if c not in by_key:
             errors.append(fieldtypes.error(f"card_fields.{i}", "unknown", "field.unknown"))
+    errors += fieldtypes.rule_problems([_spec(f) for f in fields], rules or [])
     return errors
 
 
@@ -182,7 +196,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     p = org.principal()
     p.require(MODULE, "manage")
     key = body["key"]
-    errors = _problems(p, key, body["fields"], body["title_field"], body.get("card_fields") or [], None)
+    errors = _problems(p, key, body["fields"], body["title_field"], body.get("card_fields") or [], None, body.get("rules") or [])
     if errors:
         raise ValidationFailed(details=errors)
     parent = body.get("parent")
@@ -201,7 +215,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     o = ObjectDefinition(tenant_id=p.tenant_id, key=key, label=body["label"], label_en=body.get("label_en"),
                          fields=_with_slots(body["fields"], None), title_field=body["title_field"],
                          card_fields=body.get("card_fields") or [], parent=parent, numbering=numbered,
-                         approval=bool(body.get("approval")), active=True)
+                         approval=bool(body.get("approval")), rules=body.get("rules") or [], active=True)
     o.pk, o.sk = definitions_pk(p.tenant_id), key
     changes.stamp(o, p.user_id, new=True)
     role_ops = org.grant_ops(p.tenant_id, p.user_id, f"{MODULE}.{key}", {r: dict(g) for r, g in grants.items()})
@@ -222,9 +236,11 @@ def update(key: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
     if o is None:
         raise NotFound("entity.custom_object")
     fields = values.get("fields") or plain(o.fields)
+    if values.get("rules", []) is None:
+        values = {k: v for k, v in values.items() if k != "rules"}
     errors = _problems(p, key, fields, values.get("title_field") or o.title_field,
                        values["card_fields"] if values.get("card_fields") is not None else list(o.card_fields or []),
-                       plain(o.fields))
+                       plain(o.fields), values["rules"] if values.get("rules") is not None else plain(o.rules) or [])
     if errors:
         raise ValidationFailed(details=errors)
     if "fields" in values:
@@ -284,8 +300,10 @@ def fire(tenant_id: str, entity: str, record_id: str, field: str, due: str) -> b
     if str((rec.data or {}).get(field)) != due:
         logger.info("stale due-date schedule ignored", extra={"record_id": record_id, "field": field})
         return False
-    title = str(plain((rec.data or {}).get(d.title_field)) or "")
-    text = {loc: i18n.text("notify.record.due", loc, title=title, field=f.label_in(loc), date=due[:10]) for loc in i18n.LOCALES}
+    owner = visibility.reader(tenant_id, rec.owner_id)  # the text shows what the owner's field rules let them see
+    shown_due = owner.shape(d.module, {field: due[:10]}).get(field) or "—"
+    text = {loc: i18n.text("notify.record.due", loc, title=visibility.title(owner, d, (rec.data or {}).get(d.title_field), loc) or "",
+                           field=f.label_in(loc), date=shown_due) for loc in i18n.LOCALES}
     new = notifications.deliver(tenant_id, rec.owner_id, KIND, text, link={"entity": d.name, "id": rec.id},
                                 source=f"due:{rec.id}:{field}:{due}")
     metric("objects.reminder.delivered")
@@ -314,10 +332,11 @@ def describe(d: EntityDef, p: Principal, locale: str) -> dict[str, Any]:
                        **({"dictionary": f.dictionary} if f.dictionary else {}), **({"entity": f.entity} if f.entity else {}),
                        **({"columns": [{"key": c.key, "type": c.type, "label": c.label_in(locale), "required": c.required}
                                        for c in f.columns]} if f.columns else {}),
-                       **({"remind_days_before": f.remind_days_before} if f.remind_days_before is not None else {})})
+                       **({"remind_days_before": f.remind_days_before} if f.remind_days_before is not None else {}),
+                       **({"allow_negative": True} if f.allow_negative else {})})
     path = f"/v1{d.path}" if d.path else f"/v1/objects/{d.object_key}/records"
     return {"type": d.name, "label": d.label_in(locale), "module": d.module, "custom": d.custom, "path": path,
-            "title_field": d.title_field, "fields": fields,
+            "title_field": d.title_field, "fields": fields, "rules": [dict(r) for r in d.rules],
             "relations": [{"child": r.child, "field": r.field} for r in d.relations],
             "actions": list(d.actions), "rights": {a: p.can(d.module, a) for a in d.actions if a in ACTIONS},
             "scope": sorted(s.value for s in p.scopes(d.module))}

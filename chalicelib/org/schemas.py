@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from ..core import passwords
+from ..core.errors import Problem
+from ..core.pagination import cursor_param
 from ..core.permissions import ACTIONS, MODULES, Scope
 
 CUSTOM_MODULE = re.compile(r"^objects\.[a-z][a-z0-9_]{0,39}$")  # a custom object's permissions
@@ -20,7 +22,7 @@ def _mobile(v: str) -> str:
     if v.startswith("+86"):
         v = v[3:]
     if not MOBILE.match(v):
-        raise ValueError("请输入11位中国大陆手机号 / expected an 11-digit mainland China mobile number")
+        raise Problem("field.mobile_cn", "format")
     return v
 
 
@@ -113,7 +115,7 @@ class UserQuery(BaseModel):
     status: Literal["active", "disabled"] | None = None
     q: str | None = Field(None, description="name or mobile contains")
     limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: str | None = cursor_param()
 
 
 class PasswordReset(BaseModel):
@@ -152,10 +154,10 @@ class RoleIn(BaseModel):
             return v
         for module, acts in v.items():
             if module not in MODULES and not CUSTOM_MODULE.match(module):
-                raise ValueError(f"unknown module {module}")
+                raise Problem("field.module", "unknown")
             bad = [a for a in acts if a not in ACTIONS]
             if bad:
-                raise ValueError(f"unknown actions {bad}")
+                raise Problem("field.actions", "unknown", actions=", ".join(bad))
         return {m: sorted(set(a)) for m, a in v.items()}
 
 

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ..core import clock, context, handover, i18n, ids, ratelimit
+from ..core import clock, context, handover, ids, pagination, ratelimit
 from ..core.cache import TenantCache
-from ..core.errors import Conflict, Forbidden, LimitExceeded, NotFound, Unauthenticated, ValidationFailed
+from ..core.errors import Conflict, Forbidden, LimitExceeded, NotFound, Unauthenticated, ValidationFailed, detail, invalid
 from ..core.observability import metric
-from ..core.pagination import decode, encode
 from ..core.permissions import ACTIONS, MODULES, FieldAccess, OrgSnapshot, OrgUser, Principal, Scope
 from ..core.permissions import Role as PRole
 from ..core.settings import get_settings
@@ -152,7 +151,7 @@ def get_department(dept_id: str) -> Department:
 
 def _require_user(data: OrgData, user_id: str | None, field: str) -> None:
     if user_id and user_id not in data.users:
-        raise ValidationFailed(details=[{"field": field, "type": "not_found", "message": f"user {user_id} not found"}])
+        raise invalid(field, "not_found", "field.user")
 
 
 def create_department(name: str, parent_id: str, head_user_id: str | None, sort_order: int) -> dict[str, Any]:
@@ -160,7 +159,7 @@ def create_department(name: str, parent_id: str, head_user_id: str | None, sort_
     principal().require(ORG, "create")
     data = load(tenant, fresh=True)
     if parent_id not in data.departments:
-        raise ValidationFailed(details=[{"field": "parent_id", "type": "not_found", "message": "parent department not found"}])
+        raise invalid("parent_id", "not_found", "field.parent_department")
     _require_user(data, head_user_id, "head_user_id")
     d = Department(tenant_id=tenant, id=ids.new_id(), name=name, parent_id=parent_id, head_user_id=head_user_id, sort_order=sort_order)
     d.pk, d.sk = Department.key(tenant, d.id)
@@ -189,7 +188,7 @@ def move_department(dept_id: str, parent_id: str, expected: int) -> dict[str, An
     if d.parent_id is None:
         raise ValidationFailed("ROOT_DEPARTMENT")
     if parent_id not in data.departments:
-        raise ValidationFailed(details=[{"field": "parent_id", "type": "not_found", "message": "parent department not found"}])
+        raise invalid("parent_id", "not_found", "field.parent_department")
     if parent_id in data.snapshot.department_tree(dept_id):
         raise ValidationFailed("DEPARTMENT_CYCLE")
     _save(d, "department", actor, {"parent_id": parent_id}, expected, action="move")
@@ -236,6 +235,13 @@ def shaped_user(u: User, p: Principal | None = None) -> dict[str, Any]:
             **{k: None for k in ("mobile", "email") if p.field_access(ORG, k) is FieldAccess.HIDDEN}}
 
 
+def _offset(value: object) -> int:
+    """A user-list cursor's position: how many users the earlier pages showed."""
+    if type(value) is not int or not 0 <= value <= 1_000_000:
+        raise ValueError("not an offset")
+    return value
+
+
 def list_users(department_id: str | None, status: str | None, q: str | None, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
 
     tenant, _ = _ctx()
@@ -250,11 +256,10 @@ def list_users(department_id: str | None, status: str | None, q: str | None, lim
         # mobile numbers are searchable only by callers who may read them unmasked
         by_mobile = p.field_access(ORG, "mobile") >= FieldAccess.READ
         rows = [u for u in rows if q in u.name or (by_mobile and q in u.mobile)]
-    start = decode(cursor) or 0
-    if not isinstance(start, int) or start < 0:
-        raise ValidationFailed("INVALID_CURSOR")
+    listing = "org.users|" + pagination.fingerprint([department_id, status, q])
+    start = pagination.decode(cursor, listing, _offset) or 0
     page = rows[start:start + limit]
-    nxt = encode(start + limit) if start + limit < len(rows) else None
+    nxt = pagination.encode(start + limit, listing) if start + limit < len(rows) else None
     return [shaped_user(u, p) for u in page], nxt
 
 
@@ -262,15 +267,15 @@ def _check_refs(data: OrgData, department_id: str | None, role_ids: list[str] | 
                 position: str | None) -> None:
     errors = []
     if department_id is not None and department_id not in data.departments:
-        errors.append({"field": "department_id", "type": "not_found", "message": "department not found"})
+        errors.append(detail("department_id", "not_found", "field.department"))
     for r in role_ids or []:
         if r not in data.roles:
-            errors.append({"field": "role_ids", "type": "not_found", "message": f"role {r} not found"})
+            errors.append(detail("role_ids", "not_found", "field.role"))
     if supervisor_id and supervisor_id not in data.users:
-        errors.append({"field": "supervisor_id", "type": "not_found", "message": "supervisor not found"})
+        errors.append(detail("supervisor_id", "not_found", "field.supervisor"))
     if position:
         if not dictionaries.exists(data.snapshot.tenant_id, "position", position):
-            errors.append({"field": "position", "type": "dictionary", "message": f"'{position}' is not in the position dictionary"})
+            errors.append(detail("position", "dictionary", "field.dictionary", value=position))
     if errors:
         raise ValidationFailed(details=errors)
 
@@ -286,8 +291,8 @@ def new_user_ops(tenant: str, actor: str, body: dict[str, Any], user_id: str | N
     ops = [
         tx.put(u, condition=User.pk.does_not_exist()),
         tx.put(guard, condition=UniqueValue.pk.does_not_exist(),
-               on_conflict=lambda: ValidationFailed("DUPLICATE", field="手机号/mobile", value=u.mobile,
-                                                    details=[{"field": "mobile", "type": "duplicate", "message": "mobile already registered"}])),
+               on_conflict=lambda: ValidationFailed("DUPLICATE", field="label.mobile", value=u.mobile,
+                                                    details=[detail("mobile", "duplicate", "field.mobile_taken")])),
         tx.put(audit.entry(tenant, "user", u.id, "create", actor, audit.diff(None, u.values()))),
     ]
     idp = identity.provider()
@@ -394,7 +399,7 @@ def handover_user(from_user_id: str, to_user_id: str, disable: bool) -> dict[str
         raise NotFound("entity.user")
     target = data.users.get(to_user_id)
     if target is None or target.status != "active" or to_user_id == from_user_id:
-        raise ValidationFailed(details=[{"field": "to_user_id", "type": "invalid", "message": "choose another active user"}])
+        raise invalid("to_user_id", "invalid", "field.other_user")
     counts = {module: fn(tenant, from_user_id, to_user_id, actor) for module, fn in sorted(handover.transfers().items())}
     moved = {module: n for module, n in counts.items() if n}
     tx.write([tx.put(audit.entry(tenant, "user", from_user_id, "handover", actor,
@@ -544,7 +549,7 @@ def update_role(role_id: str, values: dict[str, Any], expected: int) -> dict[str
         raise NotFound("entity.role")
     changes.check_version(r, expected)
     if r.is_super:
-        raise ValidationFailed("INVALID_STATE", reason="超级管理员角色拥有全部权限，不能修改 / the super administrator role cannot be changed")
+        raise ValidationFailed("INVALID_STATE", reason="reason.super_role")
     if "scopes" in values:
         values = {**values, "scopes": {m: Scope(s).value for m, s in values["scopes"].items()}}
     _save(r, "role", actor, values, expected)
@@ -558,7 +563,7 @@ def grant_ops(tenant: str, actor: str, module: str, grants: dict[str, dict[str, 
     roles = load(tenant, fresh=True).roles
     unknown = sorted(r for r in grants if r not in roles)
     if unknown:
-        raise ValidationFailed(details=[{"field": f"grants.{r}", "type": "not_found", "message": _text("field.role")} for r in unknown])
+        raise ValidationFailed(details=[detail(f"grants.{r}", "not_found", "field.role") for r in unknown])
     ops: list[tx.Op] = []
     for role_id, g in sorted(grants.items()):
         r = roles[role_id]
@@ -570,10 +575,6 @@ def grant_ops(tenant: str, actor: str, module: str, grants: dict[str, dict[str, 
     return ops
 
 
-def _text(key: str) -> str:
-    return i18n.text(key, context.locale())
-
-
 def delete_role(role_id: str, expected: int) -> None:
     tenant, actor = _ctx()
     principal().require(ROLES, "manage")
@@ -583,7 +584,7 @@ def delete_role(role_id: str, expected: int) -> None:
         raise NotFound("entity.role")
     changes.check_version(r, expected)
     if r.is_super or r.builtin:
-        raise ValidationFailed("INVALID_STATE", reason="内置角色不能删除 / built-in roles cannot be deleted")
+        raise ValidationFailed("INVALID_STATE", reason="reason.builtin_role")
     holders = sum(1 for u in data.users.values() if role_id in (u.role_ids or []))
     if holders:
         raise Conflict("ROLE_IN_USE", users=holders)

@@ -11,7 +11,7 @@ bp = Blueprint(__name__)
 TAG = "recyclebin"
 
 
-@route(bp, "/recycle-bin", summary="Deleted records, newest first (admins); ?mine=true: my own deleted private records (reminders)",
+@route(bp, "/recycle-bin", summary="Deleted records, newest first: all for recycle-bin admins, otherwise those the caller could restore (types they may delete, within their data scope); ?mine=true: my own deleted private records (reminders)",
        tag=TAG, query=s.BinQuery, response=s.BinPage)
 def list_bin(req: ApiRequest) -> dict:
     items, nxt = service.list_bin(req.query.limit, req.query.cursor, mine=req.query.mine)

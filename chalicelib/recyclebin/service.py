@@ -8,36 +8,64 @@ from typing import Any
 
 from ..core import clock
 from ..core.errors import NotFound
+from ..core.permissions import Principal
 from ..db import keys, query, records
-from ..db.base import plain
 from ..db.records import Record
-from ..engine import registry, store
+from ..engine import registry, store, visibility
 from ..engine import service as engine
 from ..org import service as org
 
 MODULE = "recyclebin"
 
 
-def out(r: Record | store.EntityRecord) -> dict[str, Any]:
+BIN_READS = 10  # Queries one page may take when most deleted records are not the caller's to restore
+
+
+def out(r: Record | store.EntityRecord, p: Principal) -> dict[str, Any]:
     if isinstance(r, store.EntityRecord):
         d = registry.find(r.entity, r.tenant_id)
-        name = plain((r.data or {}).get(d.title_field)) if d else None
+        name = visibility.title(p, d, (r.data or {}).get(d.title_field)) if d else None
         return {"entity": r.entity.lower(), "id": r.id, "name": name, "owner_id": r.owner_id, "deleted_at": r.deleted_at,
                 "deleted_by": r.deleted_by, "version": r.version}
     return {"entity": r.ENTITY.lower(), "id": r.id, "name": getattr(r, "name", None), "owner_id": r.owner_id,
             "deleted_at": r.deleted_at, "deleted_by": r.deleted_by, "version": r.version}
 
 
+def _module(kind: Any) -> str:
+    return kind.MODULE if isinstance(kind, type) else kind.module
+
+
+def _kind(tenant_id: str, r: Record | store.EntityRecord) -> Any:
+    return registry.find(r.entity, tenant_id) if isinstance(r, store.EntityRecord) else r
+
+
+def _restorable(p: Principal, r: Record | store.EntityRecord, now: str) -> bool:
+    """Whoever could delete the record may find it in the bin and restore it: the type's delete
+    permission and write access to the record (its owner within their data scope, or a team grant)."""
+    kind = _kind(p.tenant_id, r)
+    if kind is None or _private(kind):
+        return False
+    return p.can(_module(kind), "delete") and p.record_access(_module(kind), r.owner_id, r.team, now) == "write"
+
+
 def list_bin(limit: int, cursor: str | None, mine: bool = False) -> tuple[list[dict[str, Any]], str | None]:
-    """The tenant's bin (admins), or with `mine` the caller's own bin of private records (reminders)."""
+    """The tenant's bin: all of it for recycle-bin admins; for everyone else the deleted records
+    they could restore (types they may delete, within their data scope). With `mine`, the caller's
+    own bin of private records (reminders)."""
     p = org.principal()
     if mine:
-        partition = store.bin_partition(p.tenant_id, p.user_id)
-    else:
+        items, nxt = query.page(Record, store.bin_partition(p.tenant_id, p.user_id), index="gsi2", limit=limit, cursor=cursor)
+        return [out(r, p) for r in items if isinstance(r, (Record, store.EntityRecord))], nxt
+    everything = p.can(MODULE, "list")
+    if not everything and not any(p.can(d.module, "delete") for d in registry.every(p.tenant_id)):
         p.require(MODULE, "list")
-        partition = keys.recycle_bin(p.tenant_id)
-    items, nxt = query.page(Record, partition, index="gsi2", limit=limit, cursor=cursor)
-    return [out(r) for r in items if isinstance(r, (Record, store.EntityRecord))], nxt
+    now, rows, nxt = clock.now_iso(), [], cursor
+    for _ in range(BIN_READS):  # a page of what the caller may restore, continuing where the last read stopped
+        items, nxt = query.page(Record, keys.recycle_bin(p.tenant_id), index="gsi2", limit=limit - len(rows), cursor=nxt)
+        rows += [out(r, p) for r in items if isinstance(r, (Record, store.EntityRecord)) and (everything or _restorable(p, r, now))]
+        if len(rows) >= limit or nxt is None:
+            break
+    return rows, nxt
 
 
 def _private(kind: Any) -> bool:
@@ -67,14 +95,14 @@ def restore(entity: str, record_id: str) -> dict[str, Any]:
     a private record, its owner."""
     p = org.principal()
     kind, r = _load(p, entity, record_id)
-    module = kind.MODULE if isinstance(kind, type) else kind.module
     if not _private(kind) and not p.can(MODULE, "manage"):
-        p.require_record(module, "delete", r.owner_id, r.team, clock.now_iso())
+        p.require_record(_module(kind), "delete", r.owner_id, r.team, clock.now_iso(),
+                         kind.NAME_KEY if isinstance(kind, type) else kind.name_key)
     if isinstance(r, store.EntityRecord):
         engine.restore(kind, r, p)
     else:
         records.restore(r, p.user_id)
-    return out(r)
+    return out(r, p)
 
 
 def purge(entity: str, record_id: str) -> None:

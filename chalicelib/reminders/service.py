@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..core import clock, context, i18n
-from ..core.errors import Forbidden, NotFound, ValidationFailed
+from ..core.errors import Forbidden, NotFound, ValidationFailed, invalid
 from ..core.observability import logger, metric
 from ..db import idempotency, keys, query, records
 from ..notifications import service as notifications
@@ -49,7 +49,7 @@ def _mine(reminder_id: str) -> Reminder:
 
 def _future(when: datetime) -> str:
     if when <= clock.now():
-        raise ValidationFailed(details=[{"field": "remind_at", "type": "past", "message": "提醒时间必须在将来 / must be in the future"}])
+        raise invalid("remind_at", "past", "field.future")
     return clock.iso(when.astimezone(UTC))
 
 
@@ -92,7 +92,7 @@ def update(reminder_id: str, changes: dict[str, Any], expected: int) -> dict[str
         changes["remind_at"] = _future(changes["remind_at"])
         changes["status"] = "scheduled"
     if changes.get("status") == "cancelled" and r.status == "delivered":
-        raise ValidationFailed("INVALID_STATE", reason="已提醒 / already delivered")
+        raise ValidationFailed("INVALID_STATE", reason="reason.delivered")
     records.update(r, ctx.user_id, changes, expected)
     _sync_schedule(r)
     return out(r)

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..core import clock
-from ..core.errors import ValidationFailed
+from ..core.errors import Problem, ValidationFailed, detail
 from ..core.permissions import ALL_OWNERS, FieldAccess, Principal
 from ..core.settings import get_settings
 from ..fields import service as fields
@@ -110,7 +110,7 @@ def period_range(period: str, tz: str | None = None) -> dict[str, str]:
     """本月 / last_month … -> {"gte": …, "lt": …} as UTC instants, in the tenant's time zone."""
     key = PERIODS.get(period)
     if key is None:
-        raise ValidationFailed("INVALID_FILTER", reason=f"unknown period {period}; use one of {sorted(set(PERIODS.values()))}")
+        raise ValidationFailed("INVALID_FILTER", reason=Problem("field.period", periods=", ".join(sorted(set(PERIODS.values())))))
     zone = ZoneInfo(tz or get_settings().default_timezone)
     now = clock.now().astimezone(zone)
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -140,51 +140,61 @@ def period_range(period: str, tz: str | None = None) -> dict[str, str]:
 
 def translate_filters(p: Principal, es: schema.EntitySchema, raw: list[dict[str, Any]]) -> list[Filter]:
     if len(raw) > MAX_FILTERS:
-        raise ValidationFailed("INVALID_FILTER", reason=f"at most {MAX_FILTERS} conditions")
+        raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.too_many", max=MAX_FILTERS),
+                               details=[detail("filters", "length", "field.max_items", max=MAX_FILTERS)])
     out = []
     for i, f in enumerate(raw):
         field, op, value = f.get("field"), f.get("op", "eq"), f.get("value")
         if not isinstance(field, str):
-            raise ValidationFailed("INVALID_FILTER", reason=f"condition {i + 1} has no field")
+            raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.no_field", n=i + 1),
+                                   details=[detail(f"filters.{i}.field", "missing", "field.missing")])
         target = index_field(p, es, field)
         kind = es.kind(target)
         if op == "period":
             if kind != schema.DATE:
-                raise ValidationFailed("INVALID_FILTER", reason=f"period needs a date field, {field} is {kind}")
+                raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.period_field"),
+                                       details=[detail(f"filters.{i}.field", "type", "filter.period_field")])
             out.append(Filter(target, "range", period_range(str(value))))
             continue
         if op not in OPS:
-            raise ValidationFailed("INVALID_FILTER", reason=f"unknown operator {op}; use one of {[*OPS, 'period']}")
+            raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.op"), details=[detail(f"filters.{i}.op", "option", "filter.op")])
         try:
             value = _check_value(kind, op, value)
-        except (TypeError, ValueError) as e:
-            raise ValidationFailed("INVALID_FILTER", reason=f"{field} {op}: {e}") from None
+        except Problem as e:
+            raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.condition", n=i + 1, problem=e),
+                                   details=[detail(f"filters.{i}.value", "invalid", e.key, **e.params)]) from None
+        except (TypeError, ValueError):
+            raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.condition", n=i + 1, problem=Problem("filter.single")),
+                                   details=[detail(f"filters.{i}.value", "invalid", "filter.single")]) from None
         out.append(Filter(target, op, value))
     return out
 
 
 def _scalar(kind: str, v: Any) -> Any:
     if isinstance(v, (dict, list)) or v is None:
-        raise ValueError("a single value is expected")
+        raise Problem("filter.single")
     if kind == schema.NUMBER:
         if isinstance(v, bool):
-            raise ValueError("a number is expected")
-        n = float(v)
+            raise Problem("filter.number")
+        try:
+            n = float(v)
+        except (TypeError, ValueError):
+            raise Problem("filter.number") from None
         if n != n or n in (float("inf"), float("-inf")):
-            raise ValueError("a finite number is expected")
+            raise Problem("filter.finite")
         return n
     if kind == schema.BOOLEAN:
         if v not in (True, False, "true", "false"):
-            raise ValueError("true or false is expected")
+            raise Problem("filter.boolean")
         return v in (True, "true")
     if kind == schema.DATE:
         from .values import to_millis
 
         if to_millis(v) is None:
-            raise ValueError("an ISO date or instant is expected")
+            raise Problem("filter.date")
         return str(v)
     if not isinstance(v, (str, int, float)) or isinstance(v, bool) or len(str(v)) > 200:
-        raise ValueError("a text value (≤200 characters) is expected")
+        raise Problem("filter.text")
     return str(v)
 
 
@@ -193,16 +203,16 @@ def _check_value(kind: str, op: str, value: Any) -> Any:
         return None
     if op == "in":
         if not isinstance(value, list) or not 1 <= len(value) <= 100:
-            raise ValueError("a list of 1–100 values is expected")
+            raise Problem("filter.list")
         return [_scalar(kind, v) for v in value]
     if op == "range":
         if not isinstance(value, dict) or not value or set(value) - {"gte", "gt", "lte", "lt"}:
-            raise ValueError('an object with gte/gt/lte/lt is expected, e.g. {"gte": 100}')
+            raise Problem("filter.range")
         if kind not in (schema.NUMBER, schema.DATE, schema.KEYWORD, schema.TEXT, schema.PREFIX):
-            raise ValueError("range needs a number, date or text field")
+            raise Problem("filter.range_kind")
         return {k: _scalar(kind, v) for k, v in value.items()}
     if op == "contains":
         if kind not in (schema.KEYWORD, schema.TEXT, schema.PREFIX) or not isinstance(value, str) or not value.strip():
-            raise ValueError("contains needs a text field and some text")
+            raise Problem("filter.contains")
         return value.strip()[:100]
     return _scalar(kind, value)

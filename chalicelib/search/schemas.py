@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..core.errors import Problem
+from ..core.pagination import cursor_param
 
 FILTERS_DOC = ('JSON list of conditions, e.g. [{"field":"level","op":"in","value":["A","B"]},'
                '{"field":"created_at","op":"period","value":"本月"},{"field":"custom.budget","op":"range","value":{"gte":1000}}]. '
@@ -17,6 +20,15 @@ class Condition(BaseModel):
     field: str = Field(min_length=1, max_length=60, description="built-in field or custom.<key>")
     op: Literal["eq", "in", "range", "exists", "missing", "contains", "period"] = "eq"
     value: Any = None
+
+    @model_validator(mode="after")
+    def _period(self) -> "Condition":
+        if self.op == "period":
+            from .rules import PERIODS  # when used: the rules module is not every route's to import
+
+            if not isinstance(self.value, str) or self.value not in PERIODS:
+                raise Problem("field.period", "option", periods=", ".join(sorted(set(PERIODS.values()))))
+        return self
 
 
 class ListQuery(BaseModel):
@@ -31,7 +43,7 @@ class ListQuery(BaseModel):
     view: str | None = Field(None, max_length=40, description="apply a saved view (场景) under these parameters")
     scope: Literal["visible", "mine", "team"] | None = Field(None, description="visible = my data scope; mine = I own; team = shared with me")
     limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=2000)
+    cursor: str | None = cursor_param()
 
     @field_validator("filters")
     @classmethod
@@ -40,9 +52,9 @@ class ListQuery(BaseModel):
             try:
                 data = json.loads(v)
             except ValueError:
-                raise ValueError("filters must be a JSON list") from None
+                raise Problem("field.filters_json", "json") from None
             if not isinstance(data, list):
-                raise ValueError("filters must be a JSON list")
+                raise Problem("field.filters_json", "json")
             for c in data:
                 Condition.model_validate(c)
         return v

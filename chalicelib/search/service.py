@@ -15,13 +15,12 @@ GET of one record reads the table and is always current.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
+import math
 from collections.abc import Callable
 from typing import Any
 
-from ..core.errors import DomainError, Unavailable, ValidationFailed
+from ..core import pagination
+from ..core.errors import DomainError, Problem, Unavailable, ValidationFailed, detail
 from ..core.observability import logger
 from ..core.permissions import Principal
 from ..core.settings import get_settings
@@ -29,29 +28,49 @@ from . import rules, schema, views
 from .port import get_index
 from .query import SearchRequest, SearchResult
 
-
 # ---- cursors ----------------------------------------------------------------------------
-def _fingerprint(parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:16]
+# A list's cursor is the engine's search_after (or ["@offset", n] under relevance order), signed
+# by core/pagination.py and bound to the list's fingerprint: record type, text, filters (scope
+# and saved view included), sort. The values are checked against the sort before an engine sees
+# them: each engine binds them into its query (SQL parameters, OpenSearch search_after).
+
+#: Relevance-ordered pages (offsets) reach the first 10,000 hits on every engine: OpenSearch
+#: refuses from + size beyond index.max_result_window (10,000), and a page is at most 100 + 1.
+MAX_OFFSET = 10_000 - 101
+_LONG = 2**63  # OpenSearch long / SQLite INTEGER range
+_MAX_TEXT = 4096
 
 
-def encode_cursor(after: list[Any] | None, fingerprint: str) -> str | None:
-    if not after:
+def _check_after(value: Any, es: schema.EntitySchema, field: str) -> list[Any]:
+    """A cursor's search_after for a list sorted by `field`: ["@offset", n] for relevance, else
+    [sort value of the last hit (of the field's kind, or null = missing), its id]."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError("not a position")
+    v, tie = value
+    if field == "_score":
+        if v != "@offset" or type(tie) is not int or not 0 < tie <= MAX_OFFSET:
+            raise ValueError("not an offset")
+        return value
+    if not isinstance(tie, str) or not 0 < len(tie) <= 200:
+        raise ValueError("not a record id")
+    if v is None:
+        return value
+    kind = es.kind(field)
+    if kind in (schema.NUMBER, schema.DATE):
+        ok = (type(v) is int and -_LONG <= v < _LONG) or (type(v) is float and not math.isnan(v))
+    elif kind == schema.BOOLEAN:  # embedded: "true"/"false"; OpenSearch: 1/0
+        ok = v in ("true", "false") or (type(v) in (int, bool) and v in (0, 1))
+    else:
+        ok = isinstance(v, str) and len(v) <= _MAX_TEXT
+    if not ok:
+        raise ValueError("not a sort value")
+    return value
+
+
+def _next_cursor(after: list[Any] | None, listing: str) -> str | None:
+    if not after or (after[0] == "@offset" and after[1] > MAX_OFFSET):
         return None
-    return base64.urlsafe_b64encode(json.dumps({"a": after, "q": fingerprint}, default=str).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, fingerprint: str) -> list[Any] | None:
-    if not cursor:
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after = data["a"]
-        if data["q"] != fingerprint or not isinstance(after, list) or not after:
-            raise ValueError
-        return after
-    except (ValueError, KeyError, TypeError):
-        raise ValidationFailed("INVALID_CURSOR") from None
+    return pagination.encode(after, listing)
 
 
 # ---- running queries --------------------------------------------------------------------
@@ -61,8 +80,8 @@ def run(req: SearchRequest) -> SearchResult:
         return get_index().search(req)
     except DomainError:
         raise
-    except ValueError as e:
-        raise ValidationFailed("INVALID_FILTER", reason=str(e)) from None
+    except ValueError:
+        raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.engine")) from None
     except Exception:
         logger.exception("search engine failed")
         raise Unavailable() from None
@@ -88,20 +107,22 @@ def list_page(p: Principal, entity: str | schema.EntitySchema, params: dict[str,
         sort = [(target, "desc" if params["sort"].startswith("-") else "asc")]
     facets_api = list(dict.fromkeys(params.get("facets") or []))
     if len(facets_api) > rules.MAX_FACETS:
-        raise ValidationFailed("INVALID_FILTER", reason=f"at most {rules.MAX_FACETS} facets")
+        raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.facets", max=rules.MAX_FACETS),
+                               details=[detail("facets", "length", "field.max_items", max=rules.MAX_FACETS)])
     facets = [rules.index_field(p, es, f) for f in facets_api]
     q = (params.get("q") or "").strip()[:100]
-    fp = _fingerprint([es.name, q, [f.__dict__ for f in filters], sort, params.get("scope")])
+    listing = "search|" + pagination.fingerprint([es.name, q, [f.__dict__ for f in filters], sort, params.get("scope")])
+    order = sort[0][0] if sort else ("_score" if q else "created_at")  # query.default_sort
+    after = pagination.decode(params.get("cursor"), listing, lambda value: _check_after(value, es, order))
     req = SearchRequest(p.tenant_id, [rules.entity_query(p, es, params.get("scope") or "visible")], q, filters, sort,
-                        int(params.get("limit") or get_settings().page_size_default), decode_cursor(params.get("cursor"), fp),
-                        facets, highlight=bool(q))
+                        int(params.get("limit") or get_settings().page_size_default), after, facets, highlight=bool(q))
     res = run(req)
     slots = rules.slot_names(p, es) if q else {}
     names = dict(zip(facets, facets_api, strict=True))
     return {
         "items": [{**present(h.source, p), **({"highlight": _named(h.highlight, slots)} if h.highlight else {})}
                   for h in res.hits],
-        "next_cursor": encode_cursor(res.after, fp),
+        "next_cursor": _next_cursor(res.after, listing),
         "total": res.total,
         "facets": {names[f]: [{"value": k, "count": n} for k, n in buckets] for f, buckets in res.facets.items()},
     }

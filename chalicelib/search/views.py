@@ -13,7 +13,7 @@ from typing import Any
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, UnicodeAttribute
 
 from ..core import ids
-from ..core.errors import Forbidden, NotFound, ValidationFailed
+from ..core.errors import Forbidden, NotFound, Problem, ValidationFailed
 from ..core.permissions import Principal
 from ..db import changes, keys
 from ..db.base import Item, Versioned
@@ -77,7 +77,7 @@ def create(p: Principal, es: schema.EntitySchema, body: dict[str, Any]) -> dict[
     settings = {k: body.get(k) for k in ("q", "filters", "sort", "facets", "scope") if body.get(k) is not None}
     _check_settings(p, es, settings)
     if len(_views(p, es.record_entity)) >= MAX_VIEWS:
-        raise ValidationFailed("INVALID_FILTER", reason=f"at most {MAX_VIEWS} saved views per list")
+        raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.views", max=MAX_VIEWS))
     v = SavedView(tenant_id=p.tenant_id, id=ids.new_id(), entity=es.record_entity, name=body["name"], shared=bool(body.get("shared")),
                   owner_id=p.user_id, settings=settings)
     v.pk, v.sk = SavedView.partition(p.tenant_id, es.record_entity, None if v.shared else p.user_id), v.id

@@ -5,6 +5,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, Field
 
 from ..core.api import ApiRequest, route
+from ..core.pagination import cursor_param
 from . import schemas as s
 from . import service
 
@@ -18,7 +19,7 @@ class TenantPage(BaseModel):
 
 class PageQuery(BaseModel):
     limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = None
+    cursor: str | None = cursor_param()
 
 
 @route(bp, "/platform/tenants", "POST", summary="Create a tenant with its first super administrator (platform operators)",

@@ -74,7 +74,7 @@ def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, An
         "mobile": body["admin_mobile"], "name": body["admin_name"], "department_id": root.id, "position": "gm",
         "role_ids": ["super_admin"], "password": body["admin_password"]})
     ops = [tx.put(t, condition=Tenant.pk.does_not_exist(),
-                  on_conflict=lambda: ValidationFailed("DUPLICATE", field="租户代码/tenant id", value=tenant_id)),
+                  on_conflict=lambda: ValidationFailed("DUPLICATE", field="label.tenant_id", value=tenant_id)),
            tx.put(root), *[tx.put(r) for r in roles], *user_ops,
            tx.put(audit.entry(tenant_id, "tenant", tenant_id, "create", actor, audit.diff(None, t.values())))]
     tx.write(ops)

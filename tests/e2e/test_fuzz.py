@@ -7,13 +7,15 @@ is only read (GET listings), by its super administrator, a rep and the service a
 hides customer fields: that is where responses carry real data.
 
 Checks: every schemathesis check (no 5xx, documented status codes, content types, response bodies valid
-against the documented schema, ...). One check is tuned, see `positive_data_acceptance` below.
+against the documented schema, ...). One check is tuned, see `positive_data_acceptance` below, and a made-up
+cursor is let through it (`_answers_a_made_up_cursor`).
 """
 from __future__ import annotations
 
 import pytest
 import requests
 import schemathesis
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 import app  # noqa: F401  (registers every route, as the served document does)
 from chalicelib.core.openapi import document
@@ -41,10 +43,10 @@ def _config(*, coverage: bool, max_examples: int) -> schemathesis.Config:
             # "Schema-valid request rejected": by default a schema-valid request must get 2xx/3xx/401/403/404/
             # 409/429 (5xx is left to not_a_server_error). This API also answers schema-valid input with 422 for
             # rules a JSON schema cannot state (the parent department must exist, a reminder must be in the
-            # future, an Idempotency-Key reused with another body, a cursor from another listing) and with 428
-            # when neither If-Match nor body.version is sent (an either-or across header and body), so 422 and
-            # 428 count as acceptance too (which also lets through a 422 for a bound the document leaves out);
-            # 400 still fails the check.
+            # future, an Idempotency-Key reused with another body) and with 428 when neither If-Match nor
+            # body.version is sent (an either-or across header and body), so 422 and 428 count as acceptance too
+            # (which also lets through a 422 for a bound the document leaves out); 400 still fails the check,
+            # except 400 INVALID_CURSOR for a made-up cursor (see `_answers_a_made_up_cursor`).
             "positive_data_acceptance": {"expected-statuses": ["2xx", "3xx", 401, 403, 404, 409, 422, 428, 429, "5xx"]},
             # DELETEs require If-Match (no body to carry `version`); without it the answer is 428 Precondition
             # Required (RFC 6585), the status for exactly this case, alongside the usual rejections.
@@ -83,11 +85,26 @@ def fuzz(stack):
     return stack.url, tokens
 
 
+def _answers_a_made_up_cursor(ctx, response, case):
+    """`positive_data_acceptance`, except for a cursor the fuzzer made up. A cursor is an opaque token the API
+    issues (signed, bound to its listing, user and tenant; the document says so), so any string is schema-valid
+    but only the API's own are accepted: 400 INVALID_CURSOR is the answer to every other. Only that answer, to a
+    request that sent a cursor, is let through; any other 400 still fails."""
+    if response.status_code == 400 and (case.query or {}).get("cursor"):
+        try:
+            if response.json().get("code") == "INVALID_CURSOR":
+                return None
+        except ValueError:
+            pass
+    return positive_data_acceptance(ctx, response, case)
+
+
 def _call_and_validate(case, fuzz, who):
     url, tokens = fuzz
     if case.operation.label == "POST /v1/me/sessions/revoke":
         who = "revokee"  # it ends the caller's own sessions: a user of its own, whose later calls get 401
-    case.call_and_validate(base_url=url, headers={"Authorization": f"Bearer {tokens[who]}"})
+    case.call_and_validate(base_url=url, headers={"Authorization": f"Bearer {tokens[who]}"},
+                           excluded_checks=[positive_data_acceptance], additional_checks=[_answers_a_made_up_cursor])
 
 
 # `who` is a pytest parameter rather than a constant: under pytest 9.2 schemathesis' items only get distinct

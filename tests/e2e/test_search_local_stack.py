@@ -75,4 +75,4 @@ def test_search_as_a_new_user_would(stack):
         found = stack.call("GET", f"/v1/search?q={quote('经理专属')}", token).json()
         assert found["total"] == 0
     assert names(rep2, q=tag) == []
-    assert stack.call("GET", f"/v1/customers/{boss.json()['id']}", rep).status_code == 403
+    assert stack.call("GET", f"/v1/customers/{boss.json()['id']}", rep).status_code == 404

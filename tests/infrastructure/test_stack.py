@@ -34,7 +34,8 @@ RUNTIME_SETTINGS = (
     "CRM_REMINDER_TARGET_ARN", "CRM_SCHEDULER_ROLE_ARN", "CRM_ARCHIVE_BUCKET", "CRM_FILES_BUCKET", "CRM_APPROVAL_STATE_MACHINE_ARN",
     "CRM_IDENTITY_PROVIDER",
     "CRM_COGNITO_USER_POOL_ID", "CRM_COGNITO_CLIENT_ID", "CRM_JWT_ISSUER", "CRM_JWT_AUDIENCE",
-    "CRM_OPENSEARCH_URL", "CRM_SEARCH_INDEX_PREFIX", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
+    "CRM_OPENSEARCH_URL", "CRM_SEARCH_INDEX_PREFIX", "CRM_CURSOR_SECRET",
+    "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL",
 )
 
 STREAM_CONSUMERS = [f for f in FUNCTIONS if f.stream_filter is not None]
@@ -408,6 +409,19 @@ def test_given_api_stage_when_synthesized_then_api_gateway_throttles_every_metho
     for stage in (DEVELOPMENT_THROTTLE, PRODUCTION_THROTTLE):
         assert defaults["rate_limit_per_second"].default <= stage.rate
         assert defaults["rate_limit_burst"].default <= stage.burst
+
+
+def test_given_cursor_secret_when_synthesized_then_every_lambda_gets_it_resolved_at_deploy_time(template_json):
+    """CRM_CURSOR_SECRET is a dynamic reference into the stage's Secrets Manager secret (components/cursors.py):
+    CloudFormation resolves it on deploy, so no Lambda reads Secrets Manager at run time (or may)."""
+    secret_id, secret = _only(_resources(template_json, "AWS::SecretsManager::Secret"))
+    assert secret["Properties"]["Name"] == f"{PREFIX}/cursor-secret"
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    reference = {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]}
+    _, api = _only(_resources(template_json, "AWS::Serverless::Function"))
+    for function in [api, *(_function(template_json, spec)[1] for spec in FUNCTIONS)]:
+        assert function["Properties"]["Environment"]["Variables"]["CRM_CURSOR_SECRET"] == reference
+    assert not any("secretsmanager:" in json.dumps(statement["Action"]) for _, statement in _policy_statements(template_json))
 
 
 def test_given_api_when_synthesized_then_it_runs_with_the_stack_role_not_a_chalice_role(template_json):

@@ -125,11 +125,13 @@ def test_given_a_double_click_when_the_same_approval_arrives_twice_then_the_seco
     assert [h["action"] for h in history] == ["submit", "approve"]
 
 
-def test_given_a_stranger_when_they_try_to_act_then_403_and_they_cannot_read_it(api, oa):
+def test_given_a_stranger_when_they_try_to_act_then_it_is_as_if_the_instance_did_not_exist(api, oa):
     form = make_form(api, oa, [{"id": "a", "name": "经理", "approvers": users(oa, "manager")}])
     iid = apply(api, oa, form)["instance_id"]
-    act(api, oa, "rep2", iid, "approve", status=403)
-    assert api.call("GET", f"/v1/approvals/{iid}", oa["tokens"]["rep2"]).status_code == 403
+    missing = api.call("GET", "/v1/approvals/01NOSUCHINSTANCE000000000", oa["tokens"]["rep2"])
+    assert missing.status_code == 404
+    assert act(api, oa, "rep2", iid, "approve", status=404) == missing.data
+    assert api.call("GET", f"/v1/approvals/{iid}", oa["tokens"]["rep2"]).data == missing.data
 
 
 # ---- branches and approver rules ---------------------------------------------------------------
@@ -250,7 +252,7 @@ def test_given_a_rejection_when_the_applicant_resubmits_from_the_rejecting_node_
     act(api, oa, "manager", iid, "approve")
     act(api, oa, "director", iid, "reject", {"comment": "补充材料"})
     assert app_status(api, oa, app["id"]) == "rejected"
-    act(api, oa, "rep2", iid, "resubmit", {"from": "rejected_node"}, status=403)
+    act(api, oa, "rep2", iid, "resubmit", {"from": "rejected_node"}, status=404)
     again = act(api, oa, "rep", iid, "resubmit", {"from": "rejected_node", "comment": "已补充"})
     assert again["status"] == "running" and again["current_step"] == 1
     assert again["steps"][0]["state"] == "passed"
@@ -308,7 +310,7 @@ def test_given_comments_and_urge_when_used_then_history_and_notifications_show_t
     act(api, oa, "manager", iid, "comments", {"comment": "请补充合同", "attachments": [{"id": memo["id"]}]})
     act(api, oa, "rep", iid, "urge")
     act(api, oa, "rep", iid, "urge", status=429)
-    act(api, oa, "rep2", iid, "comments", {"comment": "路过"}, status=403)
+    act(api, oa, "rep2", iid, "comments", {"comment": "路过"}, status=404)
     history = api.call("GET", f"/v1/approvals/{iid}/history", oa["tokens"]["manager"]).data["items"]
     assert [h["action"] for h in history] == ["submit", "comment", "urge"]
     assert history[1]["attachments"] == [{"id": memo["id"], "name": "说明.pdf", "size": memo["size"], "content_type": "application/pdf",

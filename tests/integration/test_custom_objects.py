@@ -47,14 +47,15 @@ SUBSCRIPTION = {
             {"key": "journal", "label": "刊别", "type": "select", "required": True,
              "options": [{"code": "biweekly", "label": "半月刊"}, {"code": "guide", "label": "参展指南"}]},
             {"key": "copies", "label": "份数", "type": "number", "required": True, "min": 1}]},
-        {"key": "start_date", "label": "开始日期", "type": "date", "required": True},
-        {"key": "end_date", "label": "终止日期", "type": "date", "required": True, "remind_days_before": 30},
+        {"key": "start_date", "label": "开始日期", "label_en": "Start date", "type": "date", "required": True},
+        {"key": "end_date", "label": "终止日期", "label_en": "End date", "type": "date", "required": True, "remind_days_before": 30},
         {"key": "amount", "label": "订刊款额", "type": "money"},
         {"key": "channel", "label": "受订途径", "type": "select",
          "options": [{"code": "rep", "label": "业务员"}, {"code": "phone", "label": "电话征订"}]},
         {"key": "kind", "label": "发刊性质", "type": "select",
          "options": [{"code": "gift", "label": "赠阅"}, {"code": "paid", "label": "订阅"}]},
     ],
+    "rules": [{"kind": "range", "start": "start_date", "end": "end_date"}],
     "grants": {"sales_rep": {"actions": ["create", "update", "list", "read"], "scope": "self"}},
 }
 
@@ -94,7 +95,7 @@ def test_given_ad_orders_defined_when_reps_create_them_then_list_filter_search_a
     # data scope: each rep sees their own; the manager sees both
     assert [o["title"] for o in _list(api, t["rep1"], "ad_order")["items"]] == ["华为春季形象广告"]
     assert sorted(o["title"] for o in _list(api, t["manager"], "ad_order")["items"]) == ["ACME 展会广告", "华为春季形象广告"]
-    assert api.call("GET", f"/v1/objects/ad_order/records/{order['id']}", t["rep2"]).status_code == 403
+    assert api.call("GET", f"/v1/objects/ad_order/records/{order['id']}", t["rep2"]).status_code == 404
     # filters, sort, facets and 2-character Chinese search on the object's own fields
     big = _list(api, t["manager"], "ad_order", filters=[{"field": "total", "op": "range", "value": {"gte": 100000}}])
     assert [o["title"] for o in big["items"]] == ["华为春季形象广告"]
@@ -236,7 +237,7 @@ def test_given_orders_under_their_customer_then_related_lists_transfer_delete_an
         r = api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep1"])
     assert r.status_code == 200 and calls == [LIMIT, "GetItem", "Query"]  # the customer, then its whole collection
     assert sorted(o["title"] for o in r.data["related"]["obj_ad_order"]) == ["订单0", "订单1"]
-    assert api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep2"]).status_code == 403
+    assert api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep2"]).status_code == 404
     # transfer: the customer and the previous owner's orders move together
     moved = api.call("POST", f"/v1/customers/{cust['id']}/transfer", t["manager"], {"to_user_id": sales_team["rep2"], "version": 1})
     assert moved.status_code == 200, moved.data
@@ -361,7 +362,7 @@ def test_given_a_transfer_cascade_then_only_children_the_caller_may_change_move(
                      {"to_user_id": sales_team["rep1"], "cascade": ["obj_visit"], "version": 2})
     assert moved.status_code == 200 and moved.data["owner_id"] == sales_team["rep1"]
     # the visit was not the rep's to take: it stays with its owner
-    assert api.call("GET", f"/v1/objects/visit/records/{visit['id']}", t["rep1"]).status_code == 403
+    assert api.call("GET", f"/v1/objects/visit/records/{visit['id']}", t["rep1"]).status_code == 404
     assert api.call("GET", f"/v1/objects/visit/records/{visit['id']}", t["rep2"]).data["owner_id"] == sales_team["rep2"]
 
 
@@ -420,3 +421,36 @@ def test_given_a_region_field_then_codes_of_the_shipped_dictionary_are_named_and
     kids = api.call("GET", "/v1/regions?parent=440300", rep).data["items"]
     assert {"code": "440305", "name": "南山区"} in kids
     assert len(api.call("GET", "/v1/regions", rep).data["items"]) == 34
+
+
+def test_given_an_object_with_rules_when_a_record_breaks_them_then_422_names_the_field_on_create_and_on_change(api, objects):
+    rep = objects["tokens"]["rep1"]
+    r = api.call("POST", "/v1/objects/subscription/records", rep, {"customer_name": "倒签", "start_date": "2026-06-01",
+                                                                    "end_date": "2026-05-31", "amount": "-960"})
+    assert r.status_code == 422
+    assert {d["field"]: d["type"] for d in r.data["details"]} == {"end_date": "range", "amount": "range"}  # no negative money
+    assert next(d for d in r.data["details"] if d["field"] == "end_date")["message"] == "「终止日期」不能早于「开始日期」"
+    rec = api.call("POST", "/v1/objects/subscription/records", rep, {"customer_name": "顺签", "start_date": "2026-06-01",
+                                                                      "end_date": "2026-06-01"}).data
+    moved = api.call("PATCH", f"/v1/objects/subscription/records/{rec['id']}", rep, {"start_date": "2026-07-01"},
+                     headers={"If-Match": '"1"', "Accept-Language": "en"})
+    assert moved.status_code == 422  # the stored end date counts
+    assert moved.data["details"] == [{"field": "end_date", "type": "range", "message": "End date cannot be before Start date"}]
+    assert api.call("GET", "/v1/meta/records/obj_subscription", rep).data["rules"] == SUBSCRIPTION["rules"]  # clients can check first
+
+
+def test_given_bad_rule_definitions_when_an_admin_saves_an_object_then_422_names_each_problem(api, objects):
+    admin = objects["admin"]
+    current = api.call("GET", "/v1/objects/subscription", admin).data
+    bad = [{"kind": "range", "start": "start_date", "end": "nope"}, {"kind": "sum", "total": "amount", "table": "journals",
+                                                                     "column": "journal"},
+           {"kind": "compare", "field": "customer_name", "op": "gt", "value": 0}, {"kind": "between"}]
+    r = api.call("PATCH", "/v1/objects/subscription", admin, {"rules": bad}, headers={"If-Match": f'"{current["version"]}"'})
+    assert r.status_code == 422
+    assert {d["field"] for d in r.data["details"]} == {"rules.0.end", "rules.1.column", "rules.2.field", "rules.3.kind"}
+    good = [*SUBSCRIPTION["rules"], {"kind": "sum", "total": "amount", "table": "journals", "column": "copies"}]
+    r = api.call("PATCH", "/v1/objects/subscription", admin, {"rules": good}, headers={"If-Match": f'"{current["version"]}"'})
+    assert r.status_code == 200 and r.data["rules"] == good
+    r = api.call("POST", "/v1/objects", admin, {**SUBSCRIPTION, "key": "trial", "fields": [
+        *SUBSCRIPTION["fields"], {"key": "level", "label": "级别", "type": "select", "dictionary": "no_such_type"}]})
+    assert r.status_code == 422 and {d["field"] for d in r.data["details"]} == {f"fields.{len(SUBSCRIPTION['fields'])}.dictionary"}

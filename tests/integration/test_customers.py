@@ -55,13 +55,17 @@ def test_given_manager_and_reps_when_listing_then_each_sees_exactly_their_scope(
     assert sorted(_names(api, sales_team["admin"])) == sorted(["李娜的客户", "张伟的客户", "经理的客户"])
 
 
-def test_given_rep_when_reading_managers_customer_by_id_then_403_and_cannot_change_it(api, sales_team):
+def test_given_rep_when_reading_managers_customer_by_id_then_it_answers_as_a_missing_one_and_cannot_change_it(api, sales_team):
     t = sales_team["tokens"]
     c = api.call("POST", "/v1/customers", t["manager"], {"name": "经理的客户"}).data
-    r = api.call("GET", f"/v1/customers/{c['id']}", t["rep1"])
-    assert r.status_code == 403 and r.data["code"] == "RECORD_FORBIDDEN"
-    assert api.call("PATCH", f"/v1/customers/{c['id']}", t["rep1"], {"name": "x", "version": 1}).status_code == 403
-    assert api.call("DELETE", f"/v1/customers/{c['id']}", t["rep1"], headers={"If-Match": '"1"'}).status_code == 403
+    for method, suffix, body, headers in (("GET", "", None, None), ("PATCH", "", {"name": "x", "version": 1}, None),
+                                          ("DELETE", "", None, {"If-Match": '"1"'}), ("GET", "/related", None, None),
+                                          ("GET", "/timeline", None, None)):
+        r = api.call(method, f"/v1/customers/{c['id']}{suffix}", t["rep1"], body, headers=headers)
+        missing = api.call(method, f"/v1/customers/01NOSUCHCUSTOMER000000000{suffix}", t["rep1"], body, headers=headers)
+        assert (r.status_code, r.data) == (missing.status_code, missing.data), (method, suffix)
+        assert missing.status_code == (403 if method == "DELETE" else 404)  # reps may not delete customers at all
+    assert api.call("GET", f"/v1/customers/{c['id']}", t["manager"]).data["name"] == "经理的客户"
 
 
 def test_given_service_agent_when_reading_then_mobile_is_masked_credit_hidden_and_writes_refused(api, sales_team):
@@ -143,13 +147,13 @@ def test_given_many_customers_when_paging_with_cursor_then_every_one_once_newest
             break
     assert seen == [f"客户{i:02d}" for i in reversed(range(7))]
     bad = api.call("GET", "/v1/customers?cursor=garbage!!", t["manager"])
-    assert bad.status_code == 422 and bad.data["code"] == "INVALID_CURSOR"
+    assert bad.status_code == 400 and bad.data["code"] == "INVALID_CURSOR"
 
 
 def test_given_team_member_when_granted_then_sees_until_expiry_and_read_only_cannot_edit(api, sales_team):
     t = sales_team["tokens"]
     c = api.call("POST", "/v1/customers", t["rep1"], {"name": "共享客户"}).data
-    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 403
+    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 404
     future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     r = api.call("PUT", f"/v1/customers/{c['id']}/team", t["rep1"],
                  {"members": [{"user_id": sales_team["rep2"], "access": "read", "until": future}], "version": 1})
@@ -161,7 +165,7 @@ def test_given_team_member_when_granted_then_sees_until_expiry_and_read_only_can
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     api.call("PUT", f"/v1/customers/{c['id']}/team", t["rep1"],
              {"members": [{"user_id": sales_team["rep2"], "access": "write", "until": past}], "version": 2})
-    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 403
+    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep2"]).status_code == 404
     assert "共享客户" not in _names(api, t["rep2"])
 
 
@@ -182,3 +186,33 @@ def test_given_owner_outside_scope_when_creating_then_422(api, sales_team):
     assert r.status_code == 422 and r.data["details"][0]["field"] == "owner_id"
     ok = api.call("POST", "/v1/customers", sales_team["tokens"]["manager"], {"name": "分配", "owner_id": sales_team["rep2"]})
     assert ok.status_code == 201 and ok.data["owner_id"] == sales_team["rep2"]
+
+
+def test_given_negative_money_or_an_unknown_period_then_422_names_the_field_or_parameter(api, sales_team):
+    import json
+    from urllib.parse import quote
+
+    rep = sales_team["tokens"]["rep1"]
+    r = api.call("POST", "/v1/customers", rep, {"name": "负额度", "credit_limit": "-100"})
+    assert r.status_code == 422 and r.data["details"] == [{"field": "credit_limit", "type": "range", "message": "不能为负数"}]
+    c = api.call("POST", "/v1/customers", rep, {"name": "正额度", "credit_limit": 100}).data
+    r = api.call("PATCH", f"/v1/customers/{c['id']}", rep, {"credit_limit": -1, "version": 1}, headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and r.data["details"][0]["message"] == "Must not be negative"
+    def period(value: str) -> str:
+        return "/v1/customers?filters=" + quote(json.dumps([{"field": "created_at", "op": "period", "value": value}]))
+
+    r = api.call("GET", period("next_century"), rep)
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "filters"
+    assert api.call("GET", period("本月"), rep).status_code == 200
+
+
+def test_given_custom_number_fields_then_negatives_need_the_field_to_allow_them(api, sales_team):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    r = api.call("POST", "/v1/fields/customer", admin, {"key": "budget", "label": "预算", "field_type": "money"})
+    assert r.status_code == 201 and r.data["allow_negative"] is False
+    r = api.call("POST", "/v1/fields/customer", admin, {"key": "profit", "label": "利润", "field_type": "money", "allow_negative": True})
+    assert r.status_code == 201 and r.data["allow_negative"] is True
+    refused = api.call("POST", "/v1/customers", rep, {"name": "亏损客户", "custom": {"budget": -5, "profit": -5}})
+    assert refused.status_code == 422 and [d["field"] for d in refused.data["details"]] == ["custom.budget"]
+    ok = api.call("POST", "/v1/customers", rep, {"name": "亏损客户", "custom": {"budget": 5, "profit": "-1200.50"}})
+    assert ok.status_code == 201 and ok.data["custom"] == {"budget": 5, "profit": -1200.5}

@@ -232,5 +232,84 @@ def test_given_two_tenants_when_one_acts_on_the_others_approval_then_it_does_not
 
 def test_given_a_repeated_query_parameter_when_listing_then_422_instead_of_silently_taking_one(api, oa):
     r = api.call("GET", "/v1/applications?form_id=a&form_id=b", oa["tokens"]["rep"])
-    assert r.status_code == 422 and r.data["details"][0] == {"field": "form_id", "type": "repeated",
-                                                             "message": "参数只能出现一次 / give this parameter once"}
+    assert r.status_code == 422 and r.data["details"][0] == {"field": "form_id", "type": "repeated", "message": "参数只能出现一次"}
+    r = api.call("GET", "/v1/applications?form_id=a&form_id=b", oa["tokens"]["rep"], headers={"Accept-Language": "en"})
+    assert r.data["details"][0]["message"] == "Give this parameter once"
+
+
+# ---- cross-field rules of forms -------------------------------------------------------------------
+
+def _from_template(api, oa, code: str) -> dict:
+    r = api.call("POST", f"/v1/forms/templates/{code}", oa["admin"])
+    assert r.status_code == 201, r.data
+    return r.data
+
+
+def test_given_a_leave_request_ending_before_it_starts_with_negative_days_then_422_and_no_approval_starts(api, oa):
+    form = _from_template(api, oa, "leave")
+    base = {"leave_type": "annual", "reason": "家中有事"}
+    bad = api.call("POST", "/v1/applications", oa["tokens"]["rep"], {"form_id": form["id"], "data": {
+        **base, "start": "2026-12-03T09:00:00+08:00", "end": "2026-12-01T18:00:00+08:00", "days": -3}})
+    assert bad.status_code == 422
+    assert {d["field"]: d["type"] for d in bad.data["details"]} == {"end": "range", "days": "range"}
+    assert next(d for d in bad.data["details"] if d["field"] == "end")["message"] == "「结束时间」应晚于「开始时间」"
+    period = {"start": "2026-12-01T09:00:00+08:00", "end": "2026-12-02T18:00:00+08:00"}
+    for days, message in ((0, "Days must be greater than 0"), (5, "Days cannot exceed the 2 days from Start to End")):
+        r = api.call("POST", "/v1/applications", oa["tokens"]["rep"], {"form_id": form["id"], "data": {**base, **period, "days": days}},
+                     headers={"Accept-Language": "en"})
+        assert r.status_code == 422 and r.data["details"] == [{"field": "days", "type": "range", "message": message}]
+    assert pending_ids(api, oa, "manager") == []  # nothing reached an approver
+    assert api.call("GET", "/v1/applications", oa["tokens"]["rep"]).data["items"] == []
+    ok = api.call("POST", "/v1/applications", oa["tokens"]["rep"], {"form_id": form["id"], "data": {**base, **period, "days": 1.5}})
+    assert ok.status_code == 201 and ok.data["status"] == "pending"
+
+
+def test_given_an_expense_claim_whose_total_is_not_the_sum_of_its_rows_then_422_and_a_draft_cannot_be_submitted(api, oa):
+    form = _from_template(api, oa, "expense")
+    rows = [{"date": "2026-11-02", "category": "transport", "amount": "35.10"}, {"date": "2026-11-03", "category": "meals", "amount": 64.2}]
+    bad = api.call("POST", "/v1/applications", oa["tokens"]["rep"], {"form_id": form["id"], "data": {
+        "title": "上海出差", "items": rows, "total_amount": 100}})
+    assert bad.status_code == 422
+    assert bad.data["details"] == [{"field": "total_amount", "type": "sum", "message": "「报销总额」应等于「费用明细」中「金额」的合计 99.30"}]
+    negative = api.call("POST", "/v1/applications", oa["tokens"]["rep"], {"form_id": form["id"], "data": {
+        "title": "冲账", "items": [{"date": "2026-11-02", "category": "other", "amount": -20}], "total_amount": -20}})
+    assert negative.status_code == 422 and {d["field"] for d in negative.data["details"]} == {"items.0.amount", "total_amount"}
+    draft = api.call("POST", "/v1/applications", oa["tokens"]["rep"], {"form_id": form["id"], "submit": False, "data": {
+        "title": "上海出差", "items": rows, "total_amount": "99.3"}})
+    assert draft.status_code == 201, draft.data
+    # the admin tightens the form afterwards: the draft is checked again when it is submitted
+    spec = {k: v for k, v in form["spec"].items()}
+    spec["rules"] = [*spec["rules"], {"kind": "compare", "field": "total_amount", "op": "lte", "value": 50}]
+    r = api.call("PATCH", f"/v1/forms/{form['id']}", oa["admin"], {"spec": spec}, headers={"If-Match": f'"{form["version"]}"'})
+    assert r.status_code == 200, r.data
+    refused = api.call("POST", f"/v1/applications/{draft.data['id']}/submit", oa["tokens"]["rep"], {})
+    assert refused.status_code == 422 and refused.data["details"][0]["field"] == "total_amount"
+    assert api.call("GET", f"/v1/applications/{draft.data['id']}", oa["tokens"]["rep"]).data["status"] == "draft"
+
+
+def test_given_a_loan_request_without_repayment_date_then_422_names_it(api, oa):
+    form = _from_template(api, oa, "loan")
+    r = api.call("POST", "/v1/applications", oa["tokens"]["rep"], {"form_id": form["id"], "data": {
+        "loan_type": "loan", "amount": 3000, "purpose": "备用金"}}, headers={"Accept-Language": "en"})
+    assert r.status_code == 422
+    assert r.data["details"] == [{"field": "repay_date", "type": "missing", "message": "Repayment date is required when Request type is Loan"}]
+
+
+def test_given_a_custom_form_with_rules_when_saved_then_bad_rules_are_named_and_good_ones_are_enforced(api, oa):
+    fields = [{"key": "from_date", "label": "起始日", "field_type": "date", "required": True},
+              {"key": "to_date", "label": "截止日", "field_type": "date", "required": True},
+              {"key": "note", "label": "说明", "field_type": "text"}]
+    bad = api.call("POST", "/v1/forms", oa["admin"], {"name": "外出", "fields": fields, "rules": [
+        {"kind": "range", "start": "from_date", "end": "till"}, {"kind": "compare", "field": "note", "op": "gt", "value": 1},
+        {"kind": "span", "start": "from_date", "end": "to_date"}]})
+    assert bad.status_code == 422
+    assert {d["field"] for d in bad.data["details"]} == {"rules.0.end", "rules.1.field", "rules.2.field"}
+    r = api.call("POST", "/v1/forms", oa["admin"], {"name": "外出", "fields": fields,
+                                                   "rules": [{"kind": "range", "start": "from_date", "end": "to_date"}]})
+    assert r.status_code == 201, r.data
+    refused = api.call("POST", "/v1/applications", oa["tokens"]["rep"], {"form_id": r.data["id"], "submit": False, "data": {
+        "from_date": "2026-05-02", "to_date": "2026-05-01"}})
+    assert refused.status_code == 422 and refused.data["details"][0]["message"] == "「截止日」不能早于「起始日」"
+    patched = api.call("PATCH", f"/v1/forms/{r.data['id']}", oa["admin"], {"spec": {
+        "name": "外出", "fields": fields, "rules": [{"kind": "range", "start": "from_date"}]}}, headers={"If-Match": '"1"'})
+    assert patched.status_code == 422 and patched.data["details"][0]["field"] == "spec.rules.0.end"

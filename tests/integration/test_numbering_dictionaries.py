@@ -63,3 +63,24 @@ def test_given_dictionaries_when_admin_edits_then_everyone_reads_and_codes_are_v
     assert off.status_code == 200 and off.data["enabled"] is False
     refused = api.call("POST", "/v1/customers", rep, {"name": "物流公司二", "industry": "logistics"})
     assert refused.status_code == 422 and refused.data["details"][0]["field"] == "industry"
+
+
+def test_given_an_unknown_dictionary_type_when_adding_items_then_404_until_an_admin_defines_the_type(api, sales_team):
+    a, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    r = api.call("POST", "/v1/dictionaries/journal", a, {"code": "biweekly", "label": "半月刊"})
+    assert r.status_code == 404 and r.data["code"] == "DICTIONARY_TYPE_NOT_FOUND"
+    assert r.data["message"] == "没有字典类型「journal」；管理员可以先定义该类型" and r.data["details"][0]["field"] == "type"
+    assert api.call("GET", "/v1/dictionaries?type=journal", rep).data["items"] == []
+    assert api.call("POST", "/v1/dictionary-types", rep, {"type": "journal", "label": "刊物"}).status_code == 403
+    builtin = api.call("POST", "/v1/dictionary-types", a, {"type": "industry", "label": "行业"}, headers={"Accept-Language": "en"})
+    assert builtin.status_code == 422 and builtin.data["message"] == "'industry' is a built-in dictionary type"
+    defined = api.call("POST", "/v1/dictionary-types", a, {"type": "journal", "label": "刊物", "label_en": "Journal"})
+    assert defined.status_code == 201 and defined.data["builtin"] is False
+    again = api.call("POST", "/v1/dictionary-types", a, {"type": "journal", "label": "刊物"})
+    assert again.status_code == 422 and again.data["code"] == "DUPLICATE"
+    assert api.call("POST", "/v1/dictionaries/journal", a, {"code": "biweekly", "label": "半月刊"}).status_code == 201
+    types = {t["type"]: t["builtin"] for t in api.call("GET", "/v1/dictionary-types", rep).data["items"]}
+    assert types["journal"] is False and types["industry"] is True and "position" in types
+    assert [i["code"] for i in api.call("GET", "/v1/dictionaries?type=journal", rep).data["items"]] == ["biweekly"]
+    bad = api.call("POST", "/v1/dictionary-types", a, {"type": "Bad Type", "label": "x"})
+    assert bad.status_code == 422 and bad.data["details"][0]["field"] == "type"

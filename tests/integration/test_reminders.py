@@ -121,3 +121,19 @@ def test_given_a_deleted_reminder_then_only_its_owner_sees_and_restores_it_and_i
     assert api.call("POST", f"/v1/recycle-bin/reminder/{r['id']}/restore", rep).status_code == 200
     assert scheduled() == [r["schedule_name"]]
     assert api.call("GET", f"/v1/reminders/{r['id']}", rep).data["status"] == "scheduled"
+
+
+def test_given_a_reminder_outside_sane_dates_or_without_time_zone_then_422_names_remind_at_in_the_callers_language(api, sales_team):
+    rep = sales_team["tokens"]["rep1"]
+    far = api.call("POST", "/v1/reminders", rep, {"title": "万年以后", "remind_at": "9999-01-01T09:00:00+08:00"})
+    assert far.status_code == 422 and far.data["details"] == [{"field": "remind_at", "type": "range", "message": "不能晚于 2200-12-31"}]
+    naive = api.call("POST", "/v1/reminders", rep, {"title": "没有时区", "remind_at": "2099-01-01T09:00:00"},
+                     headers={"Accept-Language": "en"})
+    assert naive.status_code == 422 and naive.data["details"][0]["field"] == "remind_at"
+    assert naive.data["details"][0]["message"].startswith("Include a time zone offset")
+    past = api.call("POST", "/v1/reminders", rep, {"title": "昨天", "remind_at": _at(-60)})
+    assert past.status_code == 422 and past.data["details"] == [{"field": "remind_at", "type": "past", "message": "应为将来的时间"}]
+    r = api.call("POST", "/v1/reminders", rep, {"title": "回访", "remind_at": _at(60)}).data
+    moved = api.call("PATCH", f"/v1/reminders/{r['id']}", rep, {"remind_at": "2300-01-01T09:00:00+08:00", "version": 1})
+    assert moved.status_code == 422 and moved.data["details"][0]["field"] == "remind_at"
+    assert api.call("GET", f"/v1/reminders/{r['id']}", rep).data["remind_at"] == r["remind_at"]
