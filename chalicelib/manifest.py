@@ -13,7 +13,7 @@ from typing import Any
 from .approvals import service as approvals
 from .audit import service as audit
 from .competitors import module as competitors
-from .core import handover, i18n, permissions, session
+from .core import handover, i18n, permissions, ratelimit, session
 from .core.modules import ApprovalHook, Module
 from .customers import module as customers
 from .dictionaries import service as dictionaries
@@ -115,6 +115,9 @@ def install() -> None:
         # whoever may read that record: the same checks as the record's operation log, plus approvals
         files.install_readers({**access, "approval": _approval_read}, objects.log_access)
         session.configure(org.check_session, org.principal)
+        from .tenants import service as tenants  # here: tenants reads the manifest (built-in roles)
+
+        ratelimit.configure(tenants.rate_limit)
         _installed = True
 
 

@@ -91,7 +91,7 @@ class ApiRequest:
 
 def error_response(err: DomainError, locale: str) -> Response:
     return Response(status_code=err.status, body=json.dumps(err.body(locale), ensure_ascii=False),
-                    headers={"Content-Type": "application/json; charset=utf-8"})
+                    headers={"Content-Type": "application/json; charset=utf-8", **err.headers})
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:

@@ -1,7 +1,8 @@
 """Domain exceptions and their one mapping to HTTP.
 
 Services raise these; the route wrapper (core/api.py) turns them into
-`{code, message, details}` with the status below, in the caller's language.
+`{code, message, details}` with the status below, in the caller's language, plus the
+error's `headers` (e.g. Retry-After on a 429).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from . import i18n
 class DomainError(Exception):
     status = 400
     code = "BAD_REQUEST"
+    headers: dict[str, str] = {}  # read-only default; an error that sends headers sets its own
 
     def __init__(self, code: str | None = None, details: Any = None, **params: Any) -> None:
         self.code = code or self.code
@@ -68,8 +70,15 @@ class PreconditionRequired(DomainError):
 
 
 class LimitExceeded(DomainError):
+    """429. `retry_after` (whole seconds, at least 1) becomes the Retry-After header."""
+
     status = 429
     code = "RATE_LIMITED"
+
+    def __init__(self, code: str | None = None, details: Any = None, *, retry_after: int | None = None, **params: Any) -> None:
+        super().__init__(code, details, **params)
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(max(1, int(retry_after)))}
 
 
 class Problem(ValueError):

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import auth, context, i18n, ids, session
+from . import auth, context, i18n, ids, ratelimit, session
 from .api import ROUTES, error_response
 from .errors import DomainError, Forbidden, Unauthenticated
 from .observability import annotate, bind, flush, logger
@@ -42,6 +42,7 @@ def http(event: Any, get_response: Callable[[Any], Any]) -> Any:
                                          correlation_id=correlation_id, claims=claims.raw)
             if not claims.platform_admin:
                 session.check(ctx.tenant_id, ctx.user_id, claims.issued_at)
+                ratelimit.charge(ctx.tenant_id)
         else:
             ctx = context.RequestContext(tenant_id="", user_id="", locale=locale, correlation_id=correlation_id)
         bind(ctx.tenant_id, ctx.user_id)

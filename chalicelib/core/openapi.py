@@ -9,6 +9,8 @@ from pydantic.json_schema import models_json_schema
 from .api import ROUTES, resolve
 
 REF = "#/components/schemas/{model}"
+RETRY_AFTER = {"headers": {"Retry-After": {"description": "whole seconds until a request may succeed (core/ratelimit.py)",
+                                          "schema": {"type": "integer", "minimum": 1}}}}
 
 class ErrorBody(BaseModel):
     code: str
@@ -97,7 +99,7 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
                 continue  # health, the document and the JWKS never ask for credentials
             if code == "400" and spec.query is not None and "cursor" in spec.query.model_fields:
                 text += "; INVALID_CURSOR: the cursor was not issued by the API for this listing, user and tenant, or has expired"
-            op["responses"][code] = {"description": text, **err}
+            op["responses"][code] = {"description": text, **err, **(RETRY_AFTER if code == "429" else {})}
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
 
     doc = {

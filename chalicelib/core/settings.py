@@ -76,7 +76,12 @@ class Settings(BaseSettings):
     settings_cache_seconds: float = 30.0
     page_size_default: int = 20
     page_size_max: int = 100
-    rate_limit_per_minute: int = 6000
+    # Rate limits (core/ratelimit.py): a token bucket per tenant, unless the tenant has its own
+    # (platform API); at most the API Gateway stage's throttling (infra/components/api.py).
+    rate_limit_per_second: float = Field(50.0, ge=0.01, le=10000, description="a tenant's sustained requests per second")
+    rate_limit_burst: int = Field(100, ge=1, le=100000, description="a tenant's requests at once after a quiet spell")
+    sign_in_per_minute: int = Field(10, ge=1, le=10000,
+                                    description="sign-in attempts per mobile number (and tenant) per minute, known or not")
 
 
 @lru_cache(maxsize=1)

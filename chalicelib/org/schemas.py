@@ -14,6 +14,7 @@ from ..core.permissions import ACTIONS, MODULES, Scope
 CUSTOM_MODULE = re.compile(r"^objects\.[a-z][a-z0-9_]{0,39}$")  # a custom object's permissions
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
+TENANT_CODE = r"^[a-z0-9][a-z0-9-]{1,31}$"  # a tenant's id, typed at sign-in
 
 
 def _mobile(v: str) -> str:

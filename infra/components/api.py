@@ -6,6 +6,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
@@ -32,6 +33,29 @@ if TYPE_CHECKING:
 API_NAME = "crm"
 #: The API Gateway stage the API is served under (``https://…/api/``).
 API_STAGE = "api"
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """API Gateway throttling of the whole stage: every tenant together, and the public routes."""
+
+    rate: int  # requests per second, sustained
+    burst: int
+
+
+#: The outer guard around each tenant's own limit (chalicelib/core/ratelimit.py). A tenant's
+#: default limit (CRM_RATE_LIMIT_PER_SECOND / CRM_RATE_LIMIT_BURST) stays below both, so a busy
+#: tenant meets its own 429 (our error body, Retry-After) first; the stage's only trips when many
+#: tenants are busy at once. No usage plan: API Gateway applies one only to methods that require
+#: an API key, and clients authenticate with JWTs (the tenant is in the token) — keys in browser
+#: apps would be neither secret nor per tenant.
+PRODUCTION_THROTTLE = Throttle(rate=1000, burst=500)
+DEVELOPMENT_THROTTLE = Throttle(rate=100, burst=100)
+
+
+def stage_throttle(stage: Stage) -> Throttle:
+    return PRODUCTION_THROTTLE if stage.is_production else DEVELOPMENT_THROTTLE
+
 
 #: What the API does with staff logins (chalicelib/ports/identity.py).
 STAFF_POOL_ADMIN_ACTIONS = (
@@ -166,12 +190,13 @@ class Api:
 
         rest_api = api.get_resource("RestAPI")
         rest_api.add_property_override("TracingEnabled", True)
+        throttle = stage_throttle(stage)
         rest_api.add_property_override("MethodSettings", [{
             "ResourcePath": "/*",
             "HttpMethod": "*",
             "MetricsEnabled": True,
-            "ThrottlingBurstLimit": 500 if stage.is_production else 100,
-            "ThrottlingRateLimit": 1000 if stage.is_production else 100,
+            "ThrottlingBurstLimit": throttle.burst,
+            "ThrottlingRateLimit": throttle.rate,
         }])
         return api
 

@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from chalicelib.core.settings import Settings
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
+from infra.components.api import API_STAGE, DEVELOPMENT_THROTTLE, PRODUCTION_THROTTLE
 from infra.components.search import DEVELOPMENT_SEARCH, PRODUCTION_SEARCH, search_capacity
 from infra.components.workflow import update_item_conditions
 
@@ -394,6 +396,19 @@ def test_given_api_when_synthesized_then_handler_gets_every_setting_from_stack_r
     assert json.dumps(env["CRM_REMINDER_TARGET_ARN"]).endswith(f':function:{PREFIX}-reminders"]]}}')
     assert env["CRM_OPENSEARCH_URL"] == _opensearch_url(template_json)
     assert env["CRM_SEARCH_INDEX_PREFIX"] == PREFIX
+
+
+def test_given_api_stage_when_synthesized_then_api_gateway_throttles_every_method_above_a_tenants_default_limit(template_json):
+    _, rest_api = _only({k: v for k, v in _resources(template_json, "AWS::Serverless::Api").items()
+                         if v["Properties"].get("StageName") == API_STAGE})
+    throttle = {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": DEVELOPMENT_THROTTLE.rate,
+                "ThrottlingBurstLimit": DEVELOPMENT_THROTTLE.burst}
+    assert [{k: m[k] for k in throttle} for m in rest_api["Properties"]["MethodSettings"]] == [throttle]
+    # a busy tenant meets its own limit (our 429 body with Retry-After) before the stage's (API Gateway's bare 429)
+    defaults = Settings.model_fields
+    for stage in (DEVELOPMENT_THROTTLE, PRODUCTION_THROTTLE):
+        assert defaults["rate_limit_per_second"].default <= stage.rate
+        assert defaults["rate_limit_burst"].default <= stage.burst
 
 
 def test_given_cursor_secret_when_synthesized_then_every_lambda_gets_it_resolved_at_deploy_time(template_json):
