@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     page_size_default: int = 20
     page_size_max: int = 100
     rate_limit_per_minute: int = 6000
+    max_request_bytes: int = Field(10 * 1024 * 1024, ge=1, le=10 * 1024 * 1024,
+                                   description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
 
 
 @lru_cache(maxsize=1)
