@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from ..core.pagination import Page, PageQuery
+from ..core.patch import Patch
 
 NODE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 Mode = Literal["sequential", "all", "any", "majority"]  # 依次 / 会签 / 或签 / 半数通过
@@ -130,9 +131,9 @@ class FlowIn(FlowSpec):
     enabled: StrictBool = False
 
 
-class FlowPatch(_Strict):
-    spec: FlowSpec | None = Field(None, description="a new version (running instances keep theirs)")
-    enabled: StrictBool | None = None
+class FlowPatch(_Strict, Patch):
+    spec: FlowSpec = Field(None, description="a new version (running instances keep theirs)")  # type: ignore[assignment]
+    enabled: StrictBool = None  # type: ignore[assignment]
     version: int | None = Field(None, description="the flow's current record version (or If-Match)")
 
 

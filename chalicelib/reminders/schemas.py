@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..core.pagination import Page, PageQuery
+from ..core.patch import Patch
 
 
 class _When(BaseModel):
@@ -26,7 +27,7 @@ class ReminderIn(_When):
     link: dict[str, Any] | None = Field(None, description='a related record, e.g. {"entity": "customer", "id": "…"}')
 
 
-class ReminderPatch(_When):
+class ReminderPatch(_When, Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: str = Field(None, min_length=1, max_length=200)
     remind_at: datetime = None  # type: ignore[assignment]

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core.patch import Patch
+
 FILTERS_DOC = ('JSON list of conditions, e.g. [{"field":"level","op":"in","value":["A","B"]},'
                '{"field":"created_at","op":"period","value":"本月"},{"field":"custom.budget","op":"range","value":{"gte":1000}}]. '
                "op: eq | in | range (gte/gt/lte/lt) | exists | missing | contains | period (today, yesterday, this_week, last_week, "
@@ -103,7 +105,7 @@ class ViewIn(BaseModel):
     scope: Literal["visible", "mine", "team"] | None = None
 
 
-class ViewPatch(BaseModel):
+class ViewPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(None, min_length=1, max_length=40)  # type: ignore[assignment]
     q: str | None = Field(None, max_length=100)
