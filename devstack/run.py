@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ def serve_api(port: int, quiet: bool = False):
     from app import app
     from chalicelib.core import i18n, ids
     from chalicelib.core.api import error_response
-    from chalicelib.core.errors import DomainError, LengthRequired, PayloadTooLarge, RouteNotFound, for_status
+    from chalicelib.core.errors import DomainError, Internal, LengthRequired, PayloadTooLarge, RouteNotFound, for_status
     from chalicelib.core.settings import get_settings
 
     routes = RouteMatcher(list(app.routes))
@@ -114,7 +115,13 @@ def serve_api(port: int, quiet: bool = False):
                 self._parse_payload()  # read (at most max_bytes) so the connection can serve the next request
                 self._send_error(RouteNotFound())
                 return
-            super()._generic_handle()
+            try:
+                super()._generic_handle()
+            except (ConnectionError, TimeoutError):
+                raise
+            except Exception:  # a defect between the socket and the app (which answers its own): a 500, not a dropped connection
+                self.log_error("unhandled error: %s", traceback.format_exc())
+                self._send_error(Internal(request_id=ids.new_id()), close=True)
 
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
