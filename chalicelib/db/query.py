@@ -30,9 +30,13 @@ def _query(model: type[Item], index: str | None, partition: str, limit: int, sta
     # keep what they need with isinstance().
     target = getattr(Item, index) if index else Item
     if start is not None:
-        # a cursor may only continue the partition it was issued for
+        # a cursor is a key this walk issued (_start_key) and may only continue the partition it was issued for;
+        # anything else a client sends would reach DynamoDB as a malformed ExclusiveStartKey
         pk_name = f"{index}pk" if index else "pk"
-        if start.get(pk_name, {}).get("S") != partition:
+        names = {"pk", "sk", *((f"{index}pk", f"{index}sk") if index else ())}
+        if (not isinstance(start, dict) or set(start) != names
+                or not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in start.values())
+                or start[pk_name]["S"] != partition):
             raise ValidationFailed("INVALID_CURSOR")
     result = target.query(
         partition,

@@ -121,3 +121,18 @@ def test_given_a_deleted_reminder_then_only_its_owner_sees_and_restores_it_and_i
     assert api.call("POST", f"/v1/recycle-bin/reminder/{r['id']}/restore", rep).status_code == 200
     assert scheduled() == [r["schedule_name"]]
     assert api.call("GET", f"/v1/reminders/{r['id']}", rep).data["status"] == "scheduled"
+
+
+def test_given_tampered_cursor_when_listing_then_422_invalid_cursor_never_a_500(api, sales_team):
+    from chalicelib.core.pagination import decode, encode
+
+    rep = sales_team["tokens"]["rep1"]
+    for title in ("一", "二"):
+        assert api.call("POST", "/v1/reminders", rep, {"title": title, "remind_at": _at(60)}).status_code == 201
+    issued = api.call("GET", "/v1/reminders?limit=1", rep).data["next_cursor"]
+    key = decode(issued)
+    assert api.call("GET", f"/v1/reminders?limit=1&cursor={issued}", rep).status_code == 200
+    for forged in (5, "x", [key], {}, {**key, "sk": 5}, {**key, "sk": {"N": "1"}}, {**key, "extra": {"S": "x"}},
+                   {k: v for k, v in key.items() if k != "sk"}):
+        r = api.call("GET", f"/v1/reminders?limit=1&cursor={encode(forged)}", rep)
+        assert r.status_code == 422 and r.data["code"] == "INVALID_CURSOR", (forged, r.status_code, r.data)
