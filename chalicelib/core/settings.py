@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(100, ge=1, le=100000, description="a tenant's requests at once after a quiet spell")
     sign_in_per_minute: int = Field(10, ge=1, le=10000,
                                     description="sign-in attempts per mobile number (and tenant) per minute, known or not")
+    max_request_bytes: int = Field(10 * 1024 * 1024, ge=1, le=10 * 1024 * 1024,
+                                   description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
 
 
 @lru_cache(maxsize=1)
