@@ -188,6 +188,10 @@ class TemplateList(_Out):
     items: list[TemplateOut]
 
 
+class FlowQuery(BaseModel):
+    business_type: str | None = Field(None, max_length=80, description="only the flows of this business type")
+
+
 class GraphQuery(_Out):
     format: Literal["json", "mermaid", "svg", "table"] = "json"
     version: int | None = Field(None, ge=1, description="a flow version (default: current)")

@@ -179,6 +179,10 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
         if repeated:
             raise ValidationFailed(details=[detail(k, "repeated", "field.repeated") for k in repeated])
         raw_query = dict(given)
+        known = {f.alias or name for name, f in spec.query.model_fields.items()} if spec.query is not None else set()
+        unknown = sorted(k for k in raw_query if k not in known)  # a misspelt filter must not silently list everything
+        if unknown:
+            raise ValidationFailed(details=[detail(k, "extra_forbidden", "field.unknown") for k in unknown])
         query = None
         if spec.query is not None:
             try:

@@ -128,6 +128,18 @@ def empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def clears(f: FieldSpec, value: Any) -> bool:
+    """The value removes the field's value: null or "", or the empty shape of the field's own kind
+    ([] for lists and tables, {} for an address); an empty shape of another kind is a type error."""
+    if value is None or value == "":
+        return True
+    if value == []:
+        return f.multi or f.type == "table"
+    if value == {}:
+        return f.type == "address"
+    return False
+
+
 # ---- one value ---------------------------------------------------------------------------
 def _decimal(f: FieldSpec, value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
@@ -349,7 +361,7 @@ def _validate(specs: Iterable[FieldSpec], data: Mapping[str, Any], r: Resolver, 
                 errors.append(error(f"{prefix}{f.key}", "missing", "field.required", label=f.label_in(locale())))
             continue
         v = data[f.key]
-        if empty(v):
+        if clears(f, v):
             if f.required:  # on update only removing a required value counts
                 errors.append(error(f"{prefix}{f.key}", "missing", "field.required", label=f.label_in(locale())))
             else:
