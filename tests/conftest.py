@@ -37,6 +37,7 @@ TEST_ENV = {
     # never reach (the rate-limit tests set their own, per tenant or with settings.environment).
     "CRM_RATE_LIMIT_PER_SECOND": "10000",
     "CRM_RATE_LIMIT_BURST": "100000",
+    "CRM_RATE_LIMIT_LEASE": "1",  # every request writes its token: round-trip counts show the worst case
     "CRM_SIGN_IN_PER_MINUTE": "10000",
 }
 os.environ.update(TEST_ENV)

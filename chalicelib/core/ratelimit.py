@@ -19,9 +19,14 @@ applies at once in the container that made it, everywhere else within that time.
 Over the limit: LimitExceeded — 429 RATE_LIMITED with Retry-After (whole seconds until a
 token is back, also in details.retry_after_seconds); a refused request writes nothing.
 
-Cost: one conditional UpdateItem per request (db/buckets.py), guided by the last state this
-container saw of the bucket; a second one when another container took tokens meanwhile; none
-for a refusal this container already knows about. If the table is unreachable or throttles
+Cost: a container takes a tenant's tokens a few at a time (a lease of burst/10, at most
+CRM_RATE_LIMIT_LEASE, used within LEASE_SECONDS or dropped): one conditional UpdateItem (db/buckets.py)
+per lease, guided by the last state this container saw of the bucket, a second one when
+another container took tokens meanwhile, none for a refusal this container already knows
+about. Every request still spends a token taken from the bucket, so callers together never
+get more than it allows; a lease only moves a token's use up to LEASE_SECONDS after it was
+taken, and tokens a container leaves unused are lost (the limit errs low, never high). Small
+buckets (burst < 20) and sign-in buckets are taken one token at a time. If the table is unreachable or throttles
 the request is let through (logged, metric `ratelimit.unavailable`): the stage throttling
 still holds. Any other error is a bug and fails the request.
 """
@@ -60,6 +65,8 @@ _source: LimitSource | None = None
 _own: TenantCache[Limit | None] = TenantCache(lambda tenant_id: _source(tenant_id) if _source else None,
                                              lambda: get_settings().settings_cache_seconds)
 _hints: dict[str, buckets.State] = {}  # bucket pk -> its state as this container saw it last
+LEASE_SECONDS = 1.0
+_leases: dict[str, tuple[int, int]] = {}  # bucket pk -> (tokens this container holds, usable until: epoch µs)
 
 
 def configure(source: LimitSource) -> None:
@@ -78,6 +85,7 @@ def reset() -> None:
     """Forget everything cached in this process (tests)."""
     _own.clear()
     _hints.clear()
+    _leases.clear()
 
 
 def default_limit() -> Limit:
@@ -91,7 +99,8 @@ def tenant_limit(tenant_id: str) -> Limit:
 
 def charge(tenant_id: str) -> None:
     """Take one token of the tenant's bucket, or raise LimitExceeded (429 + Retry-After)."""
-    _take(tenant_id, "API", keys.rate_bucket(tenant_id, "API"), tenant_limit(tenant_id))
+    limit = tenant_limit(tenant_id)
+    _take(tenant_id, "API", keys.rate_bucket(tenant_id, "API"), limit, lease=max(1, min(get_settings().rate_limit_lease, limit.burst // 10)))
 
 
 def charge_sign_in(tenant_id: str, mobile: str) -> None:
@@ -100,11 +109,16 @@ def charge_sign_in(tenant_id: str, mobile: str) -> None:
     _take(tenant_id, "SIGNIN", keys.rate_bucket(tenant_id, "SIGNIN", mobile), Limit(n / 60, n))
 
 
-def _take(tenant_id: str, kind: str, pk: str, limit: Limit) -> None:
+def _take(tenant_id: str, kind: str, pk: str, limit: Limit, lease: int = 1) -> None:
     now_us = (clock.now() - _EPOCH) // timedelta(microseconds=1)
+    held, until = _leases.get(pk, (0, 0))
+    if held > 0 and now_us < until:  # a token this container already took
+        _leases[pk] = (held - 1, until)
+        return
     interval_us = max(1, round(1_000_000 / limit.per_second))
     try:
-        taken = buckets.take(tenant_id, pk, interval_us=interval_us, burst=limit.burst, now_us=now_us, hint=_hints.get(pk))
+        taken = buckets.take(tenant_id, pk, interval_us=interval_us, burst=limit.burst, now_us=now_us, hint=_hints.get(pk),
+                             want=lease)
     except Exception as e:
         if _unavailable(e):
             logger.warning("rate limit not checked: the table did not answer", exc_info=True)
@@ -118,6 +132,10 @@ def _take(tenant_id: str, kind: str, pk: str, limit: Limit) -> None:
         if len(_hints) >= _MAX_HINTS:
             _hints.clear()
         _hints[pk] = taken.state
+    if taken.granted and taken.count > 1:
+        if len(_leases) >= _MAX_HINTS:
+            _leases.clear()
+        _leases[pk] = (taken.count - 1, now_us + int(LEASE_SECONDS * 1_000_000))
     if not taken.granted:
         metric("ratelimit.refused")
         seconds = max(1, math.ceil(taken.wait_us / 1_000_000))

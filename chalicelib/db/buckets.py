@@ -21,6 +21,10 @@ An update expression has no max(), so a take is one of two writes:
 - take (the bucket is partly drained):
       SET full_at = full_at + interval   IF now < full_at ≤ now + (burst − 1) · interval AND same interval
 
+Several tokens at once (`want`, a container's lease: core/ratelimit.py) are the same writes
+with k·interval for interval, conditioned on k tokens being there (full_at ≤ now + (burst − k)
+· interval); k is what the caller's view of the bucket says is left, at most `want`.
+
 The caller guesses which from the state it saw last (`hint`). A wrong guess fails its
 condition and DynamoDB returns the stored item with the failure
 (ReturnValuesOnConditionCheckFailure), so the retry is the right write, without a read.
@@ -74,19 +78,22 @@ class Taken:
     state: State | None  # the stored state as last seen (the next call's hint); None = no bucket yet
     wait_us: int = 0  # refused: microseconds until a token is back
     writes: int = 0  # UpdateItem calls made (0 when refused from the hint)
+    count: int = 0  # tokens taken (granted: 1 ≤ count ≤ want)
 
 
-def take(tenant_id: str, pk: str, *, interval_us: int, burst: int, now_us: int, hint: State | None = None) -> Taken:
-    """Take one token from the bucket `pk` (created full on first use)."""
+def take(tenant_id: str, pk: str, *, interval_us: int, burst: int, now_us: int, hint: State | None = None,
+         want: int = 1) -> Taken:
+    """Take one token (up to `want` while there are that many) from the bucket `pk` (created full on first use)."""
     last_allowed = now_us + (burst - 1) * interval_us
     now, interval = {"N": str(now_us)}, {"N": str(interval_us)}
     expires = {"N": str((now_us + burst * interval_us) // 1_000_000 + _IDLE_TTL_SECONDS)}
-    known, writes = hint, 0
+    known, writes, want = hint, 0, max(1, min(want, burst))
     for _ in range(MAX_ATTEMPTS):
+        k = want
         if known is None or known.full_at <= now_us:  # full, or no bucket yet: refill
             granted = True
             write = ("SET #f = :next, #i = :i, #x = :x, #t = :t, #type = :type", "attribute_not_exists(#f) OR #f <= :now",
-                     {":next": {"N": str(now_us + interval_us)}, ":i": interval, ":x": expires, ":now": now,
+                     {":next": {"N": str(now_us + k * interval_us)}, ":i": interval, ":x": expires, ":now": now,
                       ":t": {"S": tenant_id}, ":type": {"S": TYPE}}, _NEW_ITEM_NAMES)
         elif known.interval_us != interval_us:  # counted in another limit's interval: recount, take next round
             granted = False
@@ -96,14 +103,16 @@ def take(tenant_id: str, pk: str, *, interval_us: int, burst: int, now_us: int, 
                       ":was": {"N": str(known.full_at)}, ":was_i": {"N": str(known.interval_us)}})
         elif known.full_at > last_allowed:  # empty
             return Taken(False, known, known.full_at - last_allowed, writes)
-        else:  # draining: take
+        else:  # draining: take what is left, at most k
             granted = True
-            write = ("SET #f = #f + :i, #x = :x", "#f > :now AND #f <= :last AND #i = :i",
-                     {":i": interval, ":x": expires, ":now": now, ":last": {"N": str(last_allowed)}})
+            k = min(want, burst - -(-(known.full_at - now_us) // interval_us))  # whole tokens left (≥ 1: not empty)
+            write = ("SET #f = #f + :ki, #x = :x", "#f > :now AND #f <= :last AND #i = :i",
+                     {":ki": {"N": str(k * interval_us)}, ":i": interval, ":x": expires, ":now": now,
+                      ":last": {"N": str(now_us + (burst - k) * interval_us)}})
         writes += 1
         stored, known = _write(pk, *write)
         if stored and granted:
-            return Taken(True, known, 0, writes)
+            return Taken(True, known, 0, writes, k)
     # Only reached when lost races keep changing the state (containers still on an old limit
     # recounting it back meanwhile): refuse rather than loop.
     return Taken(False, known, interval_us, writes)

@@ -218,3 +218,55 @@ def test_given_a_container_with_no_hint_when_taking_then_it_creates_then_drains_
     assert second.granted and second.writes == 2 and second.state.full_at == now + 2_000_000
     third = buckets.take("solo", pk, interval_us=1_000_000, burst=2, now_us=now, hint=second.state)
     assert not third.granted and third.writes == 0 and third.wait_us == 1_000_000
+
+
+def test_given_containers_leasing_several_tokens_at_once_then_together_they_never_take_more_than_the_bucket(aws):
+    now, interval, burst = 1_700_000_000_000_000, 100_000, 25
+    pk = "T#lease#RATE#API"
+
+    def take(i: int) -> buckets.Taken:
+        return buckets.take("lease", pk, interval_us=interval, burst=burst, now_us=now, hint=None, want=1 + i % 4)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(take, range(40)))
+    granted = [r for r in results if r.granted]
+    assert sum(r.count for r in granted) == burst  # every token once, none twice
+    assert all(1 <= r.count <= 1 + i % 4 for i, r in enumerate(results) if r.granted)
+    stored = buckets.RateBucket.get(pk, buckets.SK, consistent_read=True)
+    assert stored.full_at == now + burst * interval
+
+
+@pytest.fixture()
+def leases():
+    with environment(CRM_RATE_LIMIT_LEASE="10"):
+        yield
+
+
+def test_given_a_large_bucket_then_a_container_writes_once_per_lease_and_stops_exactly_at_the_burst(api, make_tenant, leases):
+    t = make_tenant()
+    assert _limit(api, t["id"], {"per_second": 10, "burst": 100}).status_code == 200
+    clock.freeze()
+    _me(api, t["admin"])  # warm: the organisation and the tenant's limit are cached, a first lease is taken
+    with dynamodb_calls() as calls:
+        answers = [_me(api, t["admin"]).status_code for _ in range(120)]
+    assert answers.count(200) == 99 and set(answers[99:]) == {429}  # 100 tokens in all, the warm-up's included
+    assert calls.count(LIMIT) == 9  # one write per lease of burst/10 (the warm-up's lease held the first 9)
+    clock.travel(1.1)  # 11 tokens back at 10 per second
+    later = [_me(api, t["admin"]).status_code for _ in range(15)]
+    assert later.count(200) == 11
+
+
+def test_given_a_lease_not_used_in_time_then_it_is_dropped_and_the_bucket_decides_again(api, make_tenant, leases):
+    from chalicelib.core import ratelimit
+
+    t = make_tenant()
+    assert _limit(api, t["id"], {"per_second": 10, "burst": 100}).status_code == 200
+    clock.freeze()
+    _me(api, t["admin"])  # takes a lease of 10: 9 held
+    with dynamodb_calls() as held:
+        assert _me(api, t["admin"]).status_code == 200
+    assert held == []
+    clock.travel(ratelimit.LEASE_SECONDS + 0.1)
+    with dynamodb_calls() as expired:
+        assert _me(api, t["admin"]).status_code == 200
+    assert expired == [LIMIT]
