@@ -145,6 +145,7 @@ _PYDANTIC: dict[str, tuple[str, dict[str, str]]] = {
     "json_invalid": ("field.json", {}),
     "json_type": ("field.json", {}),
     "none_required": ("field.null", {}),
+    "not_null": ("field.not_null", {}),
 }
 # families of pydantic error types by prefix
 _PREFIXES = (("datetime_", "field.datetime"), ("date_", "field.date"), ("time_", "field.time"), ("int_", "field.integer"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.patch import Patch
 from ..org.schemas import TENANT_CODE, Mobile, Password
 
 
@@ -27,7 +28,7 @@ class TenantIn(BaseModel):
     rate_limit: RateLimit | None = Field(None, description="the tenant's own rate limit; null = the product defaults")
 
 
-class TenantPatch(BaseModel):
+class TenantPatch(Patch):
     """Omit a field to keep it; `rate_limit: null` returns the tenant to the product defaults."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
