@@ -13,6 +13,7 @@ from typing import Any
 from .approvals import service as approvals
 from .audit import service as audit
 from .competitors import module as competitors
+from .contacts import module as contacts
 from .core import handover, i18n, permissions, ratelimit, session
 from .core.modules import ApprovalHook, Module
 from .customers import module as customers
@@ -51,6 +52,7 @@ MODULES: tuple[Module, ...] = (
     Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=_bp("dictionaries"), seed=dictionaries.seed),
     Module("numbering", ("编号规则", "Numbering"), blueprint=_bp("numbering"), seed=numbering.seed),
     customers.MODULE,
+    contacts.MODULE,
     competitors.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=_bp("recyclebin")),

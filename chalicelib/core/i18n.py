@@ -260,6 +260,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     }.items()},
     # entity names used inside messages
     "entity.customer": {"zh-CN": "客户", "en": "Customer"},
+    "entity.contact": {"zh-CN": "联系人", "en": "Contact"},
+    "contact.primary_required": {"zh-CN": "每个客户需要一位首要联系人：请把另一位联系人设为首要联系人", "en": "A customer needs one primary contact: make another contact primary instead"},
     "entity.custom_field": {"zh-CN": "自定义字段", "en": "Custom field"},
     "entity.saved_view": {"zh-CN": "场景", "en": "Saved view"},
     "entity.department": {"zh-CN": "部门", "en": "Department"},
