@@ -24,6 +24,7 @@ from .engine.definition import EntityDef
 from .files import service as files
 from .forms import models as form_models
 from .forms import service as forms
+from .leads import module as leads
 from .numbering import service as numbering
 from .objects import service as objects
 from .org import service as org
@@ -51,6 +52,7 @@ MODULES: tuple[Module, ...] = (
     Module("roles", ("角色权限", "Roles")),
     Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=_bp("dictionaries"), seed=dictionaries.seed),
     Module("numbering", ("编号规则", "Numbering"), blueprint=_bp("numbering"), seed=numbering.seed),
+    leads.MODULE,
     customers.MODULE,
     contacts.MODULE,
     competitors.MODULE,

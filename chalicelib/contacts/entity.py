@@ -120,6 +120,7 @@ CONTACT = EntityDef(
         F("intro", "textarea", ("个人简介", "About"), max_length=2000),
         F("remark", "textarea", ("备注", "Remark"), max_length=2000, searchable=True),
         F("business_card", "image", ("名片", "Business card")),
+        F("lead", "reference", ("来源线索", "From lead"), entity="lead", readonly=True),
         # extended profile (联系人扩展表)
         F("ethnicity", "text", ("民族", "Ethnicity"), max_length=20),
         F("education", "select", ("学历", "Education"), options=EDUCATION),

@@ -253,6 +253,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "delete": ("删除", "delete"), "import": ("导入", "import"), "export": ("导出", "export"), "transfer": ("转移", "transfer"),
         "pool": ("放入公海", "move to the pool"), "lock": ("锁定/解锁", "lock/unlock"), "team": ("编辑团队成员", "edit the team"),
         "approve": ("审批", "approve"), "shelf": ("上下架", "shelve"), "print": ("打印", "print"), "manage": ("管理", "manage"),
+        "convert": ("转化", "convert"),
     }.items()},
     **{f"kind.{k}": {"zh-CN": zh, "en": en} for k, (zh, en) in {
         "text": ("文本", "text"), "keyword": ("选项/编码", "keyword"), "prefix": ("号码/邮箱", "number/e-mail"),
@@ -261,6 +262,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     # entity names used inside messages
     "entity.customer": {"zh-CN": "客户", "en": "Customer"},
     "entity.contact": {"zh-CN": "联系人", "en": "Contact"},
+    "entity.lead": {"zh-CN": "线索", "en": "Lead"},
+    "LEAD_ALREADY_CONVERTED": {"zh-CN": "该线索已转化，不能再次转化", "en": "This lead has already been converted"},
+    "reason.lead_converted": {"zh-CN": "线索已转化，不能再修改", "en": "the lead has been converted and can no longer be changed"},
+    "lead.convert_to_convert": {"zh-CN": "请通过“转化”操作转化线索", "en": "Use the conversion to convert a lead"},
+    "lead.mapping_source": {"zh-CN": "线索没有这个字段", "en": "Leads have no such field"},
+    "lead.mapping_target": {"zh-CN": "目标没有可写入的字段「{target}」", "en": "The target has no writable field '{target}'"},
+    "lead.mapping_type": {"zh-CN": "字段类型不能转入「{target}」", "en": "The field's type cannot go into '{target}'"},
+    "lead.mapping_twice": {"zh-CN": "同一个目标字段只能映射一次", "en": "Each target field can be mapped once only"},
     "contact.primary_required": {"zh-CN": "每个客户需要一位首要联系人：请把另一位联系人设为首要联系人", "en": "A customer needs one primary contact: make another contact primary instead"},
     "entity.custom_field": {"zh-CN": "自定义字段", "en": "Custom field"},
     "entity.saved_view": {"zh-CN": "场景", "en": "Saved view"},
