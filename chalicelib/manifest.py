@@ -13,6 +13,7 @@ from typing import Any
 from .approvals import service as approvals
 from .audit import service as audit
 from .competitors import module as competitors
+from .contacts import module as contacts
 from .core import handover, i18n, permissions, ratelimit, session
 from .core.modules import ApprovalHook, Module
 from .customers import module as customers
@@ -23,6 +24,7 @@ from .engine.definition import EntityDef
 from .files import service as files
 from .forms import models as form_models
 from .forms import service as forms
+from .leads import module as leads
 from .numbering import service as numbering
 from .objects import service as objects
 from .org import service as org
@@ -50,7 +52,9 @@ MODULES: tuple[Module, ...] = (
     Module("roles", ("角色权限", "Roles")),
     Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=_bp("dictionaries"), seed=dictionaries.seed),
     Module("numbering", ("编号规则", "Numbering"), blueprint=_bp("numbering"), seed=numbering.seed),
+    leads.MODULE,
     customers.MODULE,
+    contacts.MODULE,
     competitors.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=_bp("recyclebin")),

@@ -40,6 +40,27 @@ class TransferIn(BaseModel):
     version: int | None = None
 
 
+class BulkTransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[str] = Field(min_length=1, max_length=100, description="records to transfer (批量转移)")
+    to_user_id: str
+    keep_previous_owner_as: Literal["none", "read", "write"] = "none"
+    cascade: list[str] | None = Field(None, max_length=20)
+
+
+class BulkItem(BaseModel):
+    id: str
+    status: int = Field(description="200, or the status the record's own transfer answered")
+    code: str | None = None
+    message: str | None = None
+    details: object = None
+
+
+class BulkOut(BaseModel):
+    items: list[BulkItem]
+    done: int
+
+
 class TimelineQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(50, ge=1, le=100)
