@@ -30,7 +30,7 @@ from ..ports import events
 from ..search import documents, schema
 from ..search import service as search
 from ..search.query import IndexOp
-from . import fieldtypes, registry, store, visibility
+from . import due, fieldtypes, registry, store, visibility
 from .definition import EntityDef, Relation, WriteContext
 
 HANDOVER_PAGE = 100
@@ -275,6 +275,14 @@ def _run(hook: Any, wc: WriteContext) -> None:
         hook(wc)
 
 
+def _settled(hook: Any, wc: WriteContext) -> None:
+    """After a committed write, delete or restore: the type's own hook, then its due-date
+    reminders follow the record (engine/due.py)."""
+    _run(hook, wc)
+    if wc.record is not None and due.reminding(wc.definition):
+        due.sync(wc.definition, wc.record)
+
+
 @dataclass
 class Draft:
     """A record about to be created: checked, built, its writes gathered. `create()` commits one;
@@ -328,7 +336,7 @@ def finish(draft: Draft) -> None:
     """After the commit: the domain event and the type's after-write hook."""
     rec, p = draft.record, draft.wc.principal
     publish(draft.definition, "created", rec, p.user_id, sorted(rec.values()))
-    _run(draft.definition.hooks.after_write, draft.wc)
+    _settled(draft.definition.hooks.after_write, draft.wc)
 
 
 def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
@@ -375,7 +383,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
         _run(d.hooks.before_write, wc)
         tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops])
         publish(d, "updated", rec, p.user_id, _changed(before, rec.values()))
-        _run(d.hooks.after_write, wc)
+        _settled(d.hooks.after_write, wc)
     return out(d, rec, p)
 
 
@@ -416,12 +424,12 @@ def delete(d: EntityDef, record_id: str, expected: int) -> None:
         raise Forbidden("RECORD_FORBIDDEN")
     tx.write(store.soft_delete_ops(rec, p.user_id, expected, d.features.private))
     publish(d, "deleted", rec, p.user_id)
-    _run(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
+    _settled(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
     _in_chunks([store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}")
                 for cd, c in children])
     for cd, c in children:
         publish(cd, "deleted", c, p.user_id, with_parent=rec.id)
-        _run(cd.hooks.on_delete, WriteContext(p, cd, c, "delete", plain(c.data or {})))
+        _settled(cd.hooks.on_delete, WriteContext(p, cd, c, "delete", plain(c.data or {})))
 
 
 def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
@@ -429,13 +437,13 @@ def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
     children its deletion took along."""
     tx.write(store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {})))
     publish(d, "restored", rec, p.user_id)
-    _run(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
+    _settled(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
     mark = f"{d.entity}#{rec.id}"
     children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if c.deleted_at and c.deleted_with == mark]
     _in_chunks([store.restore_ops(c, p.user_id, cd.parent_of(c.data or {})) for cd, c in children])
     for cd, c in children:
         publish(cd, "restored", c, p.user_id, with_parent=rec.id)
-        _run(cd.hooks.on_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))
+        _settled(cd.hooks.on_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))
 
 
 def purge(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
