@@ -22,6 +22,7 @@ from .engine import registry
 from .engine import service as engine
 from .engine.definition import EntityDef
 from .files import service as files
+from .followups import module as followups
 from .forms import models as form_models
 from .forms import service as forms
 from .leads import module as leads
@@ -55,6 +56,7 @@ MODULES: tuple[Module, ...] = (
     leads.MODULE,
     customers.MODULE,
     contacts.MODULE,
+    followups.MODULE,
     competitors.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=_bp("recyclebin")),

@@ -117,6 +117,7 @@ CONTACT = EntityDef(
         F("address", "text", ("地址", "Address"), max_length=200),
         F("postcode", "text", ("邮编", "Postcode"), max_length=10),
         F("next_contact_at", "datetime", ("下次联系时间", "Next contact")),
+        F("last_followup_at", "datetime", ("最后跟进时间", "Last follow-up"), readonly=True),
         F("intro", "textarea", ("个人简介", "About"), max_length=2000),
         F("remark", "textarea", ("备注", "Remark"), max_length=2000, searchable=True),
         F("business_card", "image", ("名片", "Business card")),

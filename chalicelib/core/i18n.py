@@ -263,6 +263,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "entity.customer": {"zh-CN": "客户", "en": "Customer"},
     "entity.contact": {"zh-CN": "联系人", "en": "Contact"},
     "entity.lead": {"zh-CN": "线索", "en": "Lead"},
+    "entity.followup": {"zh-CN": "跟进记录", "en": "Follow-up"},
     "LEAD_ALREADY_CONVERTED": {"zh-CN": "该线索已转化，不能再次转化", "en": "This lead has already been converted"},
     "reason.lead_converted": {"zh-CN": "线索已转化，不能再修改", "en": "the lead has been converted and can no longer be changed"},
     "lead.convert_to_convert": {"zh-CN": "请通过“转化”操作转化线索", "en": "Use the conversion to convert a lead"},

@@ -40,6 +40,8 @@ CUSTOMER = EntityDef(
         F("credit_limit", "money", ("信用额度", "Credit limit")),
         F("parent_customer", "reference", ("上级客户", "Parent company"), entity="customer"),
         F("lead", "reference", ("来源线索", "From lead"), entity="lead", readonly=True),
+        F("next_contact_at", "datetime", ("下次联系时间", "Next contact"), readonly=True),
+        F("last_followup_at", "datetime", ("最后跟进时间", "Last follow-up"), readonly=True),
     ),
     role_defaults={
         "admin": {"actions": ALL_ACTIONS, "scope": "all"},

@@ -70,6 +70,7 @@ class FieldSpec:
     options: tuple[tuple[str, str, str], ...] = ()  # inline (code, 中文, English) for select / multiselect
     dictionary: str | None = None  # or the dictionary type the codes come from
     entity: str | None = None  # reference: the record type (customer, contact, obj:<key> …); None = any
+    entities: tuple[str, ...] = ()  # reference without `entity`: the record types it may name (a follow-up's lead/customer/contact)
     columns: tuple[FieldSpec, ...] = ()  # table: the typed columns of each row
     max_rows: int = MAX_TABLE_ROWS
     hidden: bool = False  # not drawn in forms/lists by default (the value is kept and served)
@@ -322,6 +323,8 @@ def check(f: FieldSpec, value: Any, r: Resolver, path: str, errors: list[dict[st
                     raise Invalid("type", "field.reference_type", entity=f.entity)
             if not isinstance(rid, str) or not rid or not isinstance(entity, str):
                 raise Invalid("type", "field.reference")
+            if f.entities and entity not in f.entities:
+                raise Invalid("type", "field.reference_type", entity=" / ".join(f.entities))
             if not r.record_ok(entity, rid):
                 raise Invalid("not_found", "field.reference_missing")
             return {"entity": entity, "id": rid}

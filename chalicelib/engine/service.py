@@ -130,7 +130,7 @@ def require_read(d: EntityDef, record_id: str) -> None:
 def relations(d: EntityDef, tenant_id: str) -> list[Relation]:
     """The record types whose records hang under `d`'s records (their parent field names `d`)."""
     return [Relation(c.name, c.parent_field, tuple(c.parent_cascade)) for c in registry.every(tenant_id)
-            if c.parent_field and c.parent_type() == d.name]
+            if c.parent_field and d.name in c.parent_types()]
 
 
 def related(d: EntityDef, record_id: str) -> dict[str, Any]:

@@ -48,6 +48,7 @@ LEAD = EntityDef(
         F("industry", "select", ("所属行业", "Industry"), dictionary="industry"),
         F("level", "select", ("级别", "Level"), dictionary="customer_level"),
         F("next_contact_at", "datetime", ("下次联系时间", "Next contact")),
+        F("last_followup_at", "datetime", ("最后跟进时间", "Last follow-up"), readonly=True),
         F("remark", "textarea", ("备注", "Remark"), max_length=2000, searchable=True),
         F("converted_at", "datetime", ("转化时间", "Converted at"), readonly=True),
         F("customer", "reference", ("转化的客户", "Converted customer"), entity="customer", readonly=True),
