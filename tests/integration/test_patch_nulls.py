@@ -11,6 +11,7 @@ from chalicelib.core import i18n
 from chalicelib.core.api import ROUTES, resolve
 from chalicelib.core.patch import Patch
 from tests.conftest import platform_token
+from tests.integration import records_kit
 
 
 def _one_record_per_patch_route(api, t) -> tuple[dict[str, str], dict[str, int], dict[str, list[str]]]:
@@ -53,11 +54,10 @@ def _one_record_per_patch_route(api, t) -> tuple[dict[str, str], dict[str, int],
               "flow_id": flow["id"], "app_id": application["id"], "object": "orders", "record_id": order["id"]}
     from chalicelib import manifest
 
-    for d in manifest.entities():  # every standard record type (customers, competitors, …)
-        if d.path:
-            rec = made("POST", f"/v1{d.path}", {f.key: f"{f.label[0]}一" for f in d.fields if f.required})
-            records[f"/v1{d.path}/{{{d.name}_id}}"] = rec
-            values[f"{d.name}_id"] = rec["id"]
+    paths_of = {d.name: d.path for d in manifest.entities()}
+    for name, one in records_kit.one_of_each(api, admin, {}).items():  # every standard record type (customers, leads, …)
+        records[f"/v1{paths_of[name]}/{{{name}_id}}"] = one["record"]
+        values[f"{name}_id"] = one["record"]["id"]
     tenants = api.call("GET", "/v1/platform/tenants?limit=100", platform_token()).data["items"]
     records["/v1/platform/tenants/{tenant_id}"] = next(x for x in tenants if x["id"] == t["id"])  # platform operators'
     values["tenant_id"] = t["id"]
