@@ -53,9 +53,9 @@ MODULES: tuple[Module, ...] = (
     Module("roles", ("角色权限", "Roles")),
     Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=_bp("dictionaries"), seed=dictionaries.seed),
     Module("numbering", ("编号规则", "Numbering"), blueprint=_bp("numbering"), seed=numbering.seed),
-    leads.MODULE,
-    customers.MODULE,
+    customers.MODULE,  # the order of global search's groups
     contacts.MODULE,
+    leads.MODULE,
     followups.MODULE,
     competitors.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),

@@ -77,7 +77,7 @@ def blueprint(d: EntityDef) -> Blueprint:
                                     b.cascade)
 
         @route(bp, f"{base}/transfer", "POST", summary=f"Transfer several records (批量转移); each on its own: {label}",
-               tag=tag, body=models.BulkTransferIn, response=models.BulkOut)
+               tag=tag, body=models.BulkTransferIn, response=models.BulkTransferOut)
         def transfer_many(req: ApiRequest) -> dict:
             b = req.body
             return service.transfer_many(d, b.ids, b.to_user_id, b.keep_previous_owner_as, b.cascade)

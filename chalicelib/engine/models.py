@@ -8,7 +8,7 @@ cold start does not grow with the number of record types.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -41,14 +41,15 @@ class TransferIn(BaseModel):
 
 
 class BulkTransferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ids: list[str] = Field(min_length=1, max_length=100, description="records to transfer (批量转移)")
-    to_user_id: str
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1, max_length=100,
+                                                                          description="records to transfer (批量转移)")
+    to_user_id: str = Field(min_length=1, max_length=40)
     keep_previous_owner_as: Literal["none", "read", "write"] = "none"
     cascade: list[str] | None = Field(None, max_length=20)
 
 
-class BulkItem(BaseModel):
+class BulkTransferItem(BaseModel):
     id: str
     status: int = Field(description="200, or the status the record's own transfer answered")
     code: str | None = None
@@ -56,8 +57,8 @@ class BulkItem(BaseModel):
     details: object = None
 
 
-class BulkOut(BaseModel):
-    items: list[BulkItem]
+class BulkTransferOut(BaseModel):
+    items: list[BulkTransferItem]
     done: int
 
 

@@ -1,11 +1,15 @@
 """API contract of lead conversion."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+Id = Annotated[str, Field(min_length=1, max_length=40)]
 
 
 class MappingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     customer: dict[str, str] = Field(description='lead field -> customer field, e.g. {"company": "name", "custom.budget": '
                                                  '"custom.budget"}', max_length=100)
     contact: dict[str, str] = Field(description="lead field -> contact field", max_length=100)
@@ -19,17 +23,17 @@ class MappingOut(BaseModel):
 
 
 class ConvertIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    customer_id: str | None = Field(None, max_length=40, description="add the contact to this customer instead of creating one")
+    model_config = ConfigDict(extra="forbid", strict=True)
+    customer_id: Id | None = Field(None, description="add the contact to this customer instead of creating one")
     contact: bool = Field(True, description="create a contact from the lead")
-    owner_id: str | None = Field(None, max_length=40, description="owner of what is created (default: the lead's owner)")
+    owner_id: Id | None = Field(None, description="owner of what is created (default: the lead's owner)")
 
 
 class BulkConvertIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ids: list[str] = Field(min_length=1, max_length=100)
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ids: list[Id] = Field(min_length=1, max_length=100)
     contact: bool = True
-    owner_id: str | None = Field(None, max_length=40)
+    owner_id: Id | None = None
 
 
 class ConvertOut(BaseModel):
@@ -38,7 +42,7 @@ class ConvertOut(BaseModel):
     contact_id: str | None
 
 
-class BulkItem(BaseModel):
+class ConvertItem(BaseModel):
     id: str
     status: int
     customer_id: str | None = None
@@ -49,5 +53,5 @@ class BulkItem(BaseModel):
 
 
 class BulkConvertOut(BaseModel):
-    items: list[BulkItem]
+    items: list[ConvertItem]
     converted: int
