@@ -26,7 +26,7 @@ class LimitRule(BaseModel):
     @model_validator(mode="after")
     def _one_target(self) -> LimitRule:
         if (self.user_id is None) == (self.department_id is None):
-            raise ValueError(Problem("limits.one_target"))
+            raise Problem("limits.one_target", "target")
         return self
 
 
