@@ -89,6 +89,12 @@ class ApiRequest:
             return body_version
         raise PreconditionRequired()
 
+    def version_if_given(self, body_version: int | None = None) -> int | None:
+        """The version the client read, when it sent one (a first write of a settings item needs none)."""
+        if self.headers.get("if-match") or body_version is not None:
+            return self.expected_version(body_version)
+        return None
+
 
 def error_response(err: DomainError, locale: str) -> Response:
     return Response(status_code=err.status, body=json.dumps(err.body(locale), ensure_ascii=False),

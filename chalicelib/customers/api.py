@@ -39,8 +39,7 @@ def get_limits(req: ApiRequest) -> dict:
        body=s.LimitsIn, response=s.LimitsOut)
 def put_limits(req: ApiRequest) -> dict:
     b = req.body
-    expected = req.expected_version(b.version) if (req.headers.get("if-match") or b.version is not None) else None
-    return limits.put_rules([r.model_dump(exclude_none=True) for r in b.rules], expected)
+    return limits.put_rules([r.model_dump(exclude_none=True) for r in b.rules], req.version_if_given(b.version))
 
 
 @route(bp, "/customer-limits/holdings", summary="How many customers a user owns and has locked, and their limit", tag=TAG,

@@ -28,9 +28,8 @@ from typing import Any
 from pynamodb.attributes import JSONAttribute, NumberAttribute
 from pynamodb.exceptions import DoesNotExist
 
-from ..core import clock
 from ..core.cache import TenantCache
-from ..core.errors import NotFound, PreconditionRequired, ValidationFailed, detail
+from ..core.errors import NotFound, ValidationFailed, detail
 from ..core.permissions import OrgSnapshot
 from ..core.settings import get_settings
 from ..db import changes, keys, query, tx
@@ -168,19 +167,8 @@ def put_rules(rules: list[dict[str, Any]], expected: int | None) -> dict[str, An
         problems.append(detail("rules", "duplicate", "limits.twice"))
     if problems:
         raise ValidationFailed(details=problems)
-    try:
-        item = LimitRules.get(*LimitRules.key(p.tenant_id), consistent_read=True)
-    except DoesNotExist:
-        item = None
-    if item is None:
-        now = clock.now_iso()
-        item = LimitRules(*LimitRules.key(p.tenant_id), tenant_id=p.tenant_id, rules=rules, created_at=now, created_by=p.user_id,
-                          updated_at=now, updated_by=p.user_id)
-        changes.create(item, "customer_limits", "rules", p.user_id)
-    else:
-        if expected is None:
-            raise PreconditionRequired()
-        changes.save(item, "customer_limits", "rules", p.user_id, {"rules": rules}, expected)
+    item = changes.put_setting(LimitRules, LimitRules.key(p.tenant_id), p.tenant_id, p.user_id, "customer_limits", "rules",
+                               {"rules": rules}, expected)
     _rules.invalidate(p.tenant_id)
     for user_id in p.org.users:
         recount(p.tenant_id, user_id)

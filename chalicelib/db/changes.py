@@ -73,3 +73,25 @@ def delete(item: Versioned, entity: str, record_id: str, actor: str, expected: i
     """Hard delete (settings and org items; business records are soft-deleted instead)."""
     check_version(item, expected)
     tx.write([tx.delete(item), tx.put(audit.entry(item.tenant_id, entity, record_id, "delete", actor, audit.diff(item.values(), None)))])
+
+
+def put_setting(model: type[Versioned], key: tuple[str, str], tenant_id: str, actor: str, entity: str, record_id: str,
+                values: dict[str, Any], expected: int | None) -> Versioned:
+    """A tenant's one settings item (a mapping, a set of rules): created on the first write, then
+    replaced only at the version the caller read (428 without one, 409 when stale); logged either way."""
+    from pynamodb.exceptions import DoesNotExist
+
+    from ..core import clock
+    from ..core.errors import PreconditionRequired
+
+    try:
+        item = model.get(*key, consistent_read=True)
+    except DoesNotExist:
+        now = clock.now_iso()
+        item = model(*key, tenant_id=tenant_id, created_at=now, created_by=actor, updated_at=now, updated_by=actor, **values)
+        create(item, entity, record_id, actor)
+        return item
+    if expected is None:
+        raise PreconditionRequired()
+    save(item, entity, record_id, actor, values, expected)
+    return item

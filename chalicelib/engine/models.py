@@ -49,16 +49,18 @@ class BulkTransferIn(BaseModel):
     cascade: list[str] | None = Field(None, max_length=20)
 
 
-class BulkTransferItem(BaseModel):
+class BulkResult(BaseModel):
+    """One record of a bulk action: 200, or the error its own action answered."""
+
     id: str
-    status: int = Field(description="200, or the status the record's own transfer answered")
+    status: int = Field(description="200, or the status the action on this record answered")
     code: str | None = None
     message: str | None = None
     details: object = None
 
 
 class BulkTransferOut(BaseModel):
-    items: list[BulkTransferItem]
+    items: list[BulkResult]
     done: int
 
 

@@ -21,8 +21,7 @@ def get_mapping(req: ApiRequest) -> dict:
        body=s.MappingIn, response=s.MappingOut)
 def put_mapping(req: ApiRequest) -> dict:
     b = req.body
-    expected = req.expected_version(b.version) if (req.headers.get("if-match") or b.version is not None) else None
-    return service.put_mapping(b.model_dump(), expected)
+    return service.put_mapping(b.model_dump(), req.version_if_given(b.version))
 
 
 @route(bp, "/leads/{lead_id}/convert", "POST", summary="Convert a lead to a customer and a contact (转化为客户), in one change",

@@ -5,6 +5,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..engine.models import BulkResult
+
 Id = Annotated[str, Field(min_length=1, max_length=40)]
 
 
@@ -42,14 +44,9 @@ class ConvertOut(BaseModel):
     contact_id: str | None
 
 
-class ConvertItem(BaseModel):
-    id: str
-    status: int
+class ConvertItem(BulkResult):
     customer_id: str | None = None
     contact_id: str | None = None
-    code: str | None = None
-    message: str | None = None
-    details: object = None
 
 
 class BulkConvertOut(BaseModel):

@@ -16,7 +16,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..contacts.entity import CONTACT
 from ..core import clock, context
-from ..core.errors import DomainError, PreconditionRequired, ValidationFailed, detail
+from ..core.errors import DomainError, ValidationFailed, detail
 from ..core.permissions import Principal
 from ..customers.entity import CUSTOMER
 from ..db import changes, tx
@@ -111,20 +111,8 @@ def put_mapping(body: dict[str, Any], expected: int | None) -> dict[str, Any]:
     if problems:
         raise ValidationFailed(details=problems)
     values = {"customer": body["customer"], "contact": body["contact"]}
-    try:
-        item = ConversionMapping.get(*ConversionMapping.key(p.tenant_id), consistent_read=True)
-    except DoesNotExist:
-        item = None
-    if item is None:
-        now = clock.now_iso()
-        pk, sk = ConversionMapping.key(p.tenant_id)
-        item = ConversionMapping(pk=pk, sk=sk, tenant_id=p.tenant_id, created_at=now, created_by=p.user_id, updated_at=now,
-                                 updated_by=p.user_id, **values)
-        changes.create(item, "lead_mapping", "default", p.user_id)
-    else:
-        if expected is None:
-            raise PreconditionRequired()
-        changes.save(item, "lead_mapping", "default", p.user_id, values, expected)
+    item = changes.put_setting(ConversionMapping, ConversionMapping.key(p.tenant_id), p.tenant_id, p.user_id, "lead_mapping",
+                               "default", values, expected)
     return {**values, "version": int(item.version)}
 
 
