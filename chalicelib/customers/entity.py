@@ -39,6 +39,7 @@ CUSTOMER = EntityDef(
         F("locked", "boolean", ("锁定", "Locked"), default=False, readonly=True),
         F("credit_limit", "money", ("信用额度", "Credit limit")),
     ),
+    duplicates={"name": "company", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ALL_ACTIONS, "scope": "all"},
         "sales_manager": {"actions": ALL_ACTIONS, "scope": "self_and_subordinates"},

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import analysis, schema
-from .query import OPS, EntityQuery, Filter, Hit, IndexOp, SearchRequest, SearchResult, default_sort
+from .query import ANY, OPS, EntityQuery, Filter, Hit, IndexOp, SearchRequest, SearchResult, default_sort
 from .values import facet_key, highlight, to_millis
 
 TOMBSTONE_SECONDS = 25 * 3600
@@ -161,7 +161,8 @@ class EmbeddedIndex:
         row = db.execute("SELECT rid, version FROM docs WHERE idx=? AND tenant=? AND id=?", (idx, op.tenant_id, op.id)).fetchone()
         tomb = db.execute("SELECT version FROM tomb WHERE idx=? AND tenant=? AND id=?", (idx, op.tenant_id, op.id)).fetchone()
         current = max(row[1] if row else -1, tomb[0] if tomb else -1)
-        if op.version <= current:
+        same = op.replace and op.action == "index" and row is not None and row[1] == op.version and not (tomb and tomb[0] >= op.version)
+        if op.version <= current and not same:
             return "skipped"
         if row:
             self._remove(db, row[0])
@@ -273,6 +274,9 @@ class EmbeddedIndex:
         per_row = bool(req.text.strip())
         for eq in req.entities:
             sql, p = self._scope(eq, req.tenant_id, per_row)
+            for f in eq.filters:  # this entity's own conditions
+                fsql, fp = self._filter(req, f)
+                sql, p = f"({sql} AND {fsql})", [*p, *fp]
             scopes.append(sql)
             params += p
         clauses.append("(" + " OR ".join(scopes) + ")")
@@ -320,6 +324,9 @@ class EmbeddedIndex:
         return f"(d.idx = ? AND d.rid IN ({rows[0]}))", [idx, *rows[1]]
 
     def _filter(self, req: SearchRequest, f: Filter) -> tuple[str, list[Any]]:
+        if f.op == ANY:
+            parts = [self._filter(req, g) for g in f.value]
+            return "(" + (" OR ".join(sql for sql, _ in parts) or "0") + ")", [p for _, ps in parts for p in ps]
         if f.op not in OPS:
             raise ValueError(f"unknown operator {f.op}")
         kind = req.kind(f.field)
