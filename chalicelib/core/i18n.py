@@ -270,6 +270,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "entity.custom_object": {"zh-CN": "自定义对象", "en": "Custom object"},
     "entity.file": {"zh-CN": "文件", "en": "File"},
     "entity.attachment": {"zh-CN": "附件", "en": "Attachment"},
+    "entity.record_type": {"zh-CN": "记录类型", "en": "Record type"},
+    # duplicate checks and merges (chalicelib/duplicates)
+    "duplicates.blocked": {"zh-CN": "已有相同{label}的记录，不能重复录入", "en": "A record with the same {label} already exists"},
+    "duplicates.unknown_type": {"zh-CN": "记录类型「{type}」不参与查重", "en": "Record type '{type}' takes no part in duplicate checks"},
+    "duplicates.rule_twice": {"zh-CN": "与第{other}条规则的查重类型和记录类型相同", "en": "Same kind and record types as rule {other}"},
     "CUSTOM_OBJECT_LIMIT": {"zh-CN": "{kind}类型的字段已达上限（{limit}个）", "en": "No more fields of kind {kind} (limit {limit})"},
     "notify.record.due": {"zh-CN": "「{title}」的{field}将于 {date} 到期", "en": "{field} of '{title}' is due on {date}"},
     # approval words (history notes on the record's timeline, state names in errors)

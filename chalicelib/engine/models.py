@@ -92,6 +92,11 @@ def _models(d: EntityDef) -> dict[str, type[BaseModel]]:
 def _build(d: EntityDef) -> dict[str, type[BaseModel]]:
     name = pascal(d.name)
     values = {f.key: _field(f) for f in d.fields}
+    if d.duplicates:  # 查重: create and update responses report the readable records a warn rule matched
+        from ..duplicates.schemas import DuplicateMatch
+
+        values["duplicates"] = (list[DuplicateMatch] | None, Field(None, description="create/update only: records I may read that a "
+                                                                          "duplicate rule matched (warnings; a block is a 409)"))
     out = create_model(
         f"{name}Out", __doc__="Fields the caller may not see are absent; masked fields are masked (field permissions).",
         id=(str, ...), owner_id=(str, ...), **values,

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..approvals import service as approvals
 from ..core import clock, i18n
-from ..core.errors import Forbidden, NotFound, ValidationFailed
+from ..core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import ALL_OWNERS, Principal
 from ..db import audit, idempotency, keys, query, tx
@@ -21,6 +21,7 @@ from ..db.audit import AuditEntry
 from ..db.base import Item, plain
 from ..dictionaries import regions
 from ..dictionaries import service as dictionaries
+from ..duplicates import service as duplicates
 from ..fields import service as fields
 from ..files import service as files
 from ..numbering import service as numbering
@@ -286,6 +287,18 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
     wc = WriteContext(p, d, None, "create", values)
     _run(d.hooks.validate, wc)
 
+    def replay(record_id: str) -> dict[str, Any]:
+        rec = store.get(p.tenant_id, d.entity, record_id, d.name_key)
+        return _with_duplicates(d, out(d, rec, p), lambda: duplicates.check(d, plain(rec.data or {}), exclude_id=rec.id, p=p)["matches"])
+
+    try:  # 查重: a block rule refuses (409 DUPLICATE), warnings come back with the record
+        found = duplicates.on_write(p, d, wc.values) if d.duplicates else []
+    except Conflict as e:
+        earlier = idempotency.earlier(p.tenant_id, p.user_id, idempotency_key, body) if e.code == "DUPLICATE" else None
+        if earlier is None:
+            raise
+        return replay(earlier)  # a retried create whose first attempt went through matches itself
+
     def do_create(extra: list[tx.Op], bind: Any) -> dict[str, Any]:
         if d.features.numbering and d.features.number_field:  # 编号: drawn atomically; a retried create may leave a gap
             wc.values[d.features.number_field] = numbering.draw(p.tenant_id, d.features.numbering)["number"]
@@ -294,15 +307,18 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
         wc.record = rec
         _run(d.hooks.before_write, wc)
         store.create(rec, p.user_id, extra=[*extra, *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
-                                            *wc.extra_ops])
+                                            *wc.extra_ops, *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values)])
         publish(d, "created", rec, p.user_id, sorted(rec.values()))
         _run(d.hooks.after_write, wc)
-        return out(d, rec, p)
-
-    def replay(record_id: str) -> dict[str, Any]:
-        return out(d, store.get(p.tenant_id, d.entity, record_id, d.name_key), p)
+        return _with_duplicates(d, out(d, rec, p), lambda: found)
 
     return idempotency.run(p.tenant_id, p.user_id, idempotency_key, body, d.entity, do_create, replay)
+
+
+def _with_duplicates(d: EntityDef, shown: dict[str, Any], matches: Any) -> dict[str, Any]:
+    """The create/update response of a type that declares duplicate checks carries `duplicates`:
+    the records the caller may read that a warn rule matched (empty when none)."""
+    return {**shown, "duplicates": matches()} if d.duplicates else shown
 
 
 def _not_in_review(d: EntityDef, rec: store.EntityRecord) -> None:
@@ -327,13 +343,17 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     wc = WriteContext(p, d, rec, "update", data, before)
     _run(d.hooks.validate, wc)
     old_data = plain(rec.data or {})
+    # 查重 on what the edit changes (an old duplicate does not block editing something else)
+    changed_keys = [f for f in d.duplicates if old_data.get(f) != plain(wc.values.get(f))]
+    found = duplicates.on_write(p, d, wc.values, exclude_id=rec.id, fields=changed_keys) if changed_keys else []
     ops = store.update_ops(rec, p.user_id, wc.values, expected, custom=custom, parent=d.parent_of(wc.values))
     if ops:
         _run(d.hooks.before_write, wc)
-        tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops])
+        tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops,
+                  *duplicates.lease_ops(p.tenant_id, d, rec.id, old_data, wc.values)])
         publish(d, "updated", rec, p.user_id, _changed(before, rec.values()))
         _run(d.hooks.after_write, wc)
-    return out(d, rec, p)
+    return _with_duplicates(d, out(d, rec, p), lambda: found)
 
 
 CASCADE_CHUNK = 40  # children per transaction (each is its item + its log entry; DynamoDB takes 100 writes)
