@@ -55,7 +55,8 @@ MAX_VALUE = 300  # characters of an input value that are compared
 Wanted = dict[str, dict[str, list[str]]]  # kind -> key -> input fields holding it
 
 
-def _wanted(d: EntityDef, values: Mapping[str, Any], fields: Iterable[str] | None) -> Wanted:
+def wanted_keys(d: EntityDef, values: Mapping[str, Any], fields: Iterable[str] | None = None) -> Wanted:
+    """kind -> normalised key -> the input fields holding it."""
     only = set(fields) if fields is not None else None
     decl = {f: k for f, k in d.duplicates.items() if only is None or f in only}
     cut = {f: (v[:MAX_VALUE] if isinstance(v, str) else v) for f, v in values.items() if f in decl}
@@ -80,6 +81,19 @@ def _targets(tenant_id: str, d: EntityDef, kinds: Iterable[str]) -> dict[str, tu
 def _readable_kinds(p: Principal, t: EntityDef, kinds: Iterable[str]) -> list[str]:
     """Kinds whose every field of `t` the caller may read unmasked (only those may be searched)."""
     return [k for k in kinds if all(p.field_access(t.module, f) >= FieldAccess.READ for f, fk in t.duplicates.items() if fk == k)]
+
+
+def entity_query(t: EntityDef, scope: Scope, kinds: Iterable[str], wanted: Wanted, exclude: tuple[str, str] | None = None
+                 ) -> EntityQuery:
+    """One record type's part of a check: records in `scope` sharing a key of `kinds` with `wanted`
+    (one of the dup_<kind> fields holds one of the keys), but the record `exclude` (ENTITY, id)."""
+    return EntityQuery(t.entity, scope, filters=_filters(t, kinds, wanted, exclude))
+
+
+def any_key(wanted: Wanted) -> Filter:
+    """Documents holding any wanted key of any kind: what every type's own conditions narrow down,
+    given to the request as a whole so an engine can start from the keys rather than the scope."""
+    return any_of(*(Filter(normalize.index_field(k), "in", sorted(keys)) for k, keys in sorted(wanted.items())))
 
 
 def _filters(t: EntityDef, kinds: Iterable[str], wanted: Wanted, exclude: tuple[str, str] | None) -> tuple[Filter, ...]:
@@ -112,7 +126,7 @@ def check(d: EntityDef, values: Mapping[str, Any], *, exclude_id: str | None = N
     (block rules close that gap with `lease_ops` in the writer's transaction)."""
     p = p or org.principal()
     result: dict[str, Any] = {"blocked": False, "blocking": [], "matches": [], "total": 0}
-    wanted = _wanted(d, values, fields)
+    wanted = wanted_keys(d, values, fields)
     targets = _targets(p.tenant_id, d, wanted) if wanted else {}
     if not targets:
         return result
@@ -128,9 +142,9 @@ def check(d: EntityDef, values: Mapping[str, Any], *, exclude_id: str | None = N
         kinds = _readable_kinds(p, t, actions) if p.can(t.module, "read") else []
         if kinds:
             readable[entity] = (t, {k: actions[k] for k in kinds})
-            queries.append(EntityQuery(entity, search_rules.scope_for(p, t.module, now=now), filters=_filters(t, kinds, wanted, exclude)))
+            queries.append(entity_query(t, search_rules.scope_for(p, t.module, now=now), kinds, wanted, exclude))
     if queries:
-        res = search.run(SearchRequest(p.tenant_id, queries, sort=[("created_at", "asc")], limit=limit))
+        res = search.run(SearchRequest(p.tenant_id, queries, filters=[any_key(wanted)], sort=[("created_at", "asc")], limit=limit))
         result["total"] = res.total
         for h in res.hits:
             t, kinds = readable[h.entity]
@@ -148,9 +162,9 @@ def check(d: EntityDef, values: Mapping[str, Any], *, exclude_id: str | None = N
         kinds = [k for k, a in actions.items() if a == "block" and k not in confirmed]
         if kinds:
             unproven[entity] = (t, {k: "block" for k in kinds})
-            probes.append(EntityQuery(entity, Scope(None), filters=_filters(t, kinds, wanted, exclude)))
+            probes.append(entity_query(t, Scope(None), kinds, wanted, exclude))
     if probes:
-        res = search.run(SearchRequest(p.tenant_id, probes, limit=BLOCK_PROBE))
+        res = search.run(SearchRequest(p.tenant_id, probes, filters=[any_key(wanted)], limit=BLOCK_PROBE))
         for h in res.hits:
             t, kinds = unproven[h.entity]
             blocking |= {f for m in _matched(t, h.source, wanted, kinds) for f in m["on"]}

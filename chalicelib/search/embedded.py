@@ -271,7 +271,9 @@ class EmbeddedIndex:
     def _where(self, req: SearchRequest) -> tuple[str, list[Any]]:
         clauses, params = ["d.tenant = ?"], [req.tenant_id]
         scopes = []
-        per_row = bool(req.text.strip())
+        # a text match, or the few rows holding duplicate keys (dup_company …: near-unique values), drives
+        # the scan: the scope is then checked per row instead of materialising every row the caller may see
+        per_row = bool(req.text.strip()) or any(self._keyed(req, f, dup_only=True) for f in req.filters)
         for eq in req.entities:
             sql, p = self._scope(eq, req.tenant_id, per_row)
             for f in eq.filters:  # this entity's own conditions
@@ -325,8 +327,7 @@ class EmbeddedIndex:
 
     def _filter(self, req: SearchRequest, f: Filter) -> tuple[str, list[Any]]:
         if f.op == ANY:
-            parts = [self._filter(req, g) for g in f.value]
-            return "(" + (" OR ".join(sql for sql, _ in parts) or "0") + ")", [p for _, ps in parts for p in ps]
+            return self._any(req, f.value)
         if f.op not in OPS:
             raise ValueError(f"unknown operator {f.op}")
         kind = req.kind(f.field)
@@ -359,6 +360,29 @@ class EmbeddedIndex:
             conds.append(f"{target} {ops[k]} ?")
             params.append(self._stored(kind, v))
         return frame.format(" AND ".join(conds) or "1"), params
+
+    @staticmethod
+    def _keyed(req: SearchRequest, f: Filter, dup_only: bool = False) -> bool:
+        """Equality on a multi-valued keyword field (or one of several): answered from vals_kw."""
+        if f.op == ANY:
+            return bool(f.value) and all(EmbeddedIndex._keyed(req, g, dup_only) for g in f.value)
+        return f.op in ("eq", "in") and req.is_multi(f.field) and req.kind(f.field) == schema.KEYWORD \
+            and (not dup_only or f.field.startswith(schema.DUP_PREFIX))
+
+    def _any(self, req: SearchRequest, filters: tuple[Filter, ...]) -> tuple[str, list[Any]]:
+        """One of several conditions. Equality on multi-valued keyword fields (e.g. the duplicate
+        keys dup_company, dup_phone …) becomes one row-id subquery on `vals`, which a selective
+        check drives from (vals_kw) instead of walking the caller's scope."""
+        keyed = [g for g in filters if g.op != ANY and self._keyed(req, g)]
+        parts = [self._filter(req, g) for g in filters if g not in keyed]
+        if keyed:
+            conds, params = [], []
+            for g in keyed:
+                values = [str(v) for v in (g.value if g.op == "in" else [g.value])]
+                conds.append(f"(field = ? AND kw IN ({', '.join('?' * len(values))}))")
+                params += [g.field, *values]
+            parts.append((f"d.rid IN (SELECT rid FROM vals WHERE {' OR '.join(conds)})", params))
+        return "(" + (" OR ".join(sql for sql, _ in parts) or "0") + ")", [p for _, ps in parts for p in ps]
 
     def _match_scope(self, req: SearchRequest) -> tuple[str, list[Any]] | None:
         """A condition on the text match's rows (`fts.rowid`) limiting them to the caller's

@@ -97,3 +97,20 @@ def test_a_reindex_with_replace_gives_existing_documents_new_fields_but_never_ol
     old.data["name"] = "旧名字"
     assert put(engine, old, replace=True)["skipped"] == 1  # an older version never replaces a newer one
     assert names(engine.search(by_key)) == ["远景科技有限公司"]
+
+
+def test_a_request_wide_key_condition_keeps_owners_and_unexpired_team_grants(engine, tenant):
+    def shared(name: str, until: str | None) -> EntityRecord:
+        r = rec(tenant, "CUSTOMER", name, owner="m1", mobile="13800000009")
+        r.team = {"u1": {"access": "read", "until": until}}
+        return r
+
+    put(engine, rec(tenant, "CUSTOMER", "我的", owner="u1", mobile="13800000009"), rec(tenant, "CUSTOMER", "经理的", owner="m1",
+                                                                                     mobile="13800000009"),
+        shared("共享给我", None), shared("共享已过期", "2026-01-01T00:00:00.000Z"), rec(tenant, "CUSTOMER", "别的号码", owner="u1"))
+    keyed = any_of(Filter("dup_phone", "in", ["13800000009"]), Filter("dup_company", "in", ["无此公司"]))
+    rep = Scope(frozenset({"u1"}), "u1", NOW)
+    req = SearchRequest(tenant, [EntityQuery("CUSTOMER", rep, filters=(keyed,))], filters=[keyed], limit=50)
+    assert names(engine.search(req)) == ["共享给我", "我的"]
+    everyone = SearchRequest(tenant, [EntityQuery("CUSTOMER", Scope(None), filters=(keyed,))], filters=[keyed], limit=50)
+    assert engine.search(everyone).total == 4
