@@ -108,10 +108,12 @@ def _build(d: EntityDef) -> dict[str, type[BaseModel]]:
     page = create_model(f"{name}Page", __base__=PageMeta, items=(list[hit], ...))
     related = create_model(f"{name}Related", record=(out, ...),
                            related=(dict[str, list[dict[str, Any]]], Field(description="related type -> records I may read")))
+    merged = create_model(f"{name}Merged", __base__=out, moved=(dict[str, int], Field(
+        description="what moved from the merged record: children, attachments, team grants")))
     return {"in": _body(d, "In", creating=True), "patch": _body(d, "Patch", creating=False), "out": out, "hit": hit, "page": page,
-            "related": related}
+            "related": related, "merged": merged}
 
 
 def model(d: EntityDef, kind: str) -> type[BaseModel]:
-    """in | patch | out | hit | page | related"""
+    """in | patch | out | hit | page | related | merged"""
     return _models(d)[kind]

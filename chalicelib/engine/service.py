@@ -22,6 +22,7 @@ from ..db.base import Item, plain
 from ..dictionaries import regions
 from ..dictionaries import service as dictionaries
 from ..duplicates import service as duplicates
+from ..duplicates.models import Merge
 from ..fields import service as fields
 from ..files import service as files
 from ..numbering import service as numbering
@@ -154,7 +155,8 @@ TIMELINE_MAX = 100
 def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
     """A record's history as one stream, newest first: its operation log (field rules applied),
     its related records the caller may read, its approvals and its attachments — one Query of
-    the log and one of the record's collection (gsi3)."""
+    the log and one of the record's collection (gsi3) — and, for each record merged into it, the
+    merge and that record's log (entries marked `merged_from`; one more Query per merged record)."""
     p = org.principal()
     rec = load(d, p, record_id, "read")
     limit = max(1, min(limit, TIMELINE_MAX))
@@ -164,6 +166,7 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
         entry = audit.as_dict(e)
         items.append({"at": entry["at"], "kind": "log", "action": entry["action"], "actor_id": entry["actor_id"],
                       "changes": shape_log(d.name, entry["changes"]), "note": entry["note"]})
+    merged: list[Merge] = []
     now = clock.now_iso()
     for item in Item.gsi3.query(store.parent_partition(p.tenant_id, d.entity, rec.id), scan_index_forward=False,
                                 limit=limit * 3):
@@ -180,6 +183,15 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
         elif item.type == "FILELINK" and getattr(item, "kind", None) == "attachment":
             items.append({"at": item.created_at, "kind": "attachment", "file_id": item.file_id, "name": item.name,
                           "by": item.created_by})
+        elif isinstance(item, Merge):  # a record merged into this one (merge.py): its log is linked, not copied
+            merged.append(item)
+    for m in merged:
+        items.append({"at": m.created_at, "kind": "merge", "id": m.record_id, "by": m.created_by})
+        logged, _ = query.page(AuditEntry, audit.log_pk(p.tenant_id, m.entity, m.record_id), limit=limit, cursor=None)
+        for e in logged:
+            entry = audit.as_dict(e)
+            items.append({"at": entry["at"], "kind": "log", "action": entry["action"], "actor_id": entry["actor_id"],
+                          "changes": shape_log(d.name, entry["changes"]), "note": entry["note"], "merged_from": m.record_id})
     items.sort(key=lambda i: i["at"] or "", reverse=True)
     return {"items": items[:limit]}
 
@@ -403,7 +415,12 @@ def delete(d: EntityDef, record_id: str, expected: int) -> None:
 
 def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
     """Back from the recycle bin (the caller's right to do so is the bin's to check), with the
-    children its deletion took along."""
+    children its deletion took along; a merged record takes back what its merge moved (merge.py)."""
+    if rec.merged_into:
+        from . import merge
+
+        merge.undo(d, rec, p)
+        return
     tx.write(store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {})))
     publish(d, "restored", rec, p.user_id)
     _run(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))

@@ -196,3 +196,117 @@ def test_given_a_lease_older_than_its_time_then_it_no_longer_refuses_and_the_ind
     assert api.call("POST", "/v1/customers", t["rep2"], {"name": "字节跳动科技"}).status_code == 201
     api.pump()
     assert api.call("POST", "/v1/customers", t["rep2"], {"name": "字节跳动科技（有限公司）"}).status_code == 409
+
+
+# ---- merge (合并) -----------------------------------------------------------------------------
+ORDER = {
+    "key": "ad_order", "label": "广告订单", "title_field": "title",
+    "fields": [{"key": "title", "label": "订单主题", "type": "text", "required": True, "searchable": True},
+               {"key": "customer", "label": "广告客户", "type": "reference", "entity": "customer", "required": True}],
+    "parent": {"field": "customer", "cascade": ["transfer", "delete"]},
+    "grants": {"sales_rep": {"actions": ["create", "update", "list", "read"], "scope": "self"},
+               "sales_manager": {"actions": ["create", "update", "list", "read", "delete"], "scope": "self_and_subordinates"}},
+}
+
+
+@pytest.fixture()
+def pair(api, sales_team, upload):
+    """rep1's 华为技术有限公司 (kept) and rep2's 华为科技 with the same e-mail (a warning), two orders under
+    it, an attachment and a team grant for the service agent."""
+    t = sales_team["tokens"]
+    assert api.call("POST", "/v1/objects", sales_team["admin"], ORDER).status_code == 201
+    keep = _create(api, t["rep1"], {"name": "华为技术有限公司", "email": "hw@huawei.com", "remark": "保留的"})
+    api.pump()
+    gone = _create(api, t["rep2"], {"name": "华为科技", "email": "HW@huawei.com", "remark": "被合并的备注", "level": "A"})
+    assert [m["id"] for m in _create(api, t["manager"], {"name": "华为终端", "email": "hw@huawei.com"})["duplicates"]] == [keep["id"]]
+    orders = [api.call("POST", "/v1/objects/ad_order/records", t["rep2"], {"title": f"订单{i}", "customer": gone["id"]}).data
+              for i in range(2)]
+    f = upload(t["rep2"], name="营业执照.pdf")
+    assert api.call("POST", f"/v1/customers/{gone['id']}/attachments", t["rep2"], {"file_id": f["id"]}).status_code == 201
+    team = api.call("PUT", f"/v1/customers/{gone['id']}/team", t["rep2"],
+                    {"members": [{"user_id": sales_team["agent"], "access": "read"}], "version": 1})
+    assert team.status_code == 200, team.data
+    return {"keep": keep, "gone": {**gone, "version": team.data["version"]}, "orders": orders, "file": f}
+
+
+def _related(api, token, cid):
+    r = api.call("GET", f"/v1/customers/{cid}/related", token)
+    assert r.status_code == 200, r.data
+    return sorted(o["title"] for o in r.data["related"]["obj_ad_order"])
+
+
+def test_given_two_customers_when_merged_then_children_files_and_team_move_and_restoring_moves_them_back(api, sales_team, pair):
+    t, admin = sales_team["tokens"], sales_team["admin"]
+    keep, gone = pair["keep"], pair["gone"]
+    assert api.call("POST", f"/v1/customers/{keep['id']}/merge", t["rep1"], {"from_id": gone["id"], "version": 1, "from_version": 2}
+                    ).status_code == 403  # reps may not delete customers
+    r = api.call("POST", f"/v1/customers/{keep['id']}/merge", t["manager"],
+                 {"from_id": gone["id"], "version": 1, "from_version": gone["version"], "take": ["remark", "level"]})
+    assert r.status_code == 200, r.data
+    assert r.data["moved"] == {"children": 2, "attachments": 1, "team": 1}
+    assert (r.data["remark"], r.data["level"], r.data["name"], r.data["version"]) == ("被合并的备注", "A", "华为技术有限公司", 2)
+    assert {m["user_id"]: m["access"] for m in r.data["team"]} == {sales_team["agent"]: "read"}
+    assert api.call("GET", f"/v1/customers/{gone['id']}", t["manager"]).status_code == 404
+    assert _related(api, t["manager"], keep["id"]) == ["订单0", "订单1"]
+    assert api.call("GET", f"/v1/objects/ad_order/records/{pair['orders'][0]['id']}", t["rep2"]).data["customer"]["id"] == keep["id"]
+    files = api.call("GET", f"/v1/customers/{keep['id']}/attachments", t["rep1"]).data["items"]
+    assert [(a["file_id"], a["attached_by"]) for a in files] == [(pair["file"]["id"], sales_team["rep2"])]
+    assert api.call("GET", f"/v1/files/{pair['file']['id']}/download", t["rep1"]).status_code == 200  # readers of the survivor
+    assert api.call("GET", f"/v1/customers/{gone['id']}/attachments", t["manager"]).status_code == 404
+    # the bin marks the record as merged; both logs say so; the survivor's timeline links the other's history
+    [binned] = api.call("GET", "/v1/recycle-bin", admin).data["items"]
+    assert (binned["id"], binned["merged_into"]) == (gone["id"], keep["id"])
+    keep_log = api.call("GET", f"/v1/records/customer/{keep['id']}/logs", t["rep1"]).data["items"]
+    merged_from = next(c for c in keep_log[0]["changes"] if c["field"] == "merged_from")["after"]
+    assert keep_log[0]["action"] == "merge" and merged_from == {"id": gone["id"], "title": "华为科技", "children": 2, "attachments": 1}
+    gone_log = api.call("GET", f"/v1/records/customer/{gone['id']}/logs", admin).data["items"]
+    assert gone_log[0]["action"] == "merged"
+    assert {"field": "merged_into", "before": None, "after": {"id": keep["id"], "title": "华为技术有限公司"}} in gone_log[0]["changes"]
+    timeline = api.call("GET", f"/v1/customers/{keep['id']}/timeline", t["rep1"]).data["items"]
+    assert {"kind": "merge", "id": gone["id"]} == {k: v for k, v in next(i for i in timeline if i["kind"] == "merge").items()
+                                                   if k in ("kind", "id")}
+    from_gone = [i["action"] for i in timeline if i.get("merged_from") == gone["id"]]
+    assert from_gone[-1] == "create" and "attach" in from_gone and "team" in from_gone
+    order_log = api.call("GET", f"/v1/records/obj_ad_order/{pair['orders'][0]['id']}/logs", t["rep2"]).data["items"]
+    assert order_log[0]["action"] == "merge"
+
+    # undo: restoring the merged record moves back exactly what moved
+    back = api.call("POST", f"/v1/recycle-bin/customer/{gone['id']}/restore", admin)
+    assert back.status_code == 200, back.data
+    assert api.call("GET", "/v1/recycle-bin", admin).data["items"] == []
+    assert _related(api, t["manager"], gone["id"]) == ["订单0", "订单1"] and _related(api, t["manager"], keep["id"]) == []
+    assert [a["file_id"] for a in api.call("GET", f"/v1/customers/{gone['id']}/attachments", t["rep2"]).data["items"]] == [
+        pair["file"]["id"]]
+    assert api.call("GET", f"/v1/customers/{keep['id']}/attachments", t["rep1"]).data["items"] == []
+    kept = api.call("GET", f"/v1/customers/{keep['id']}", t["rep1"]).data
+    assert kept["team"] == [] and kept["remark"] == "被合并的备注"  # taken values stay; the log has them
+    assert api.call("GET", f"/v1/customers/{keep['id']}/timeline", t["rep1"]).data["items"][0]["action"] == "unmerge"
+    assert not any(i["kind"] == "merge" for i in api.call("GET", f"/v1/customers/{keep['id']}/timeline", t["rep1"]).data["items"])
+    restored = api.call("GET", f"/v1/customers/{gone['id']}", t["rep2"]).data
+    assert {m["user_id"] for m in restored["team"]} == {sales_team["agent"]}
+
+
+def test_given_a_child_the_caller_may_not_change_or_stale_versions_then_the_merge_writes_nothing(api, sales_team, pair):
+    t, admin = sales_team["tokens"], sales_team["admin"]
+    keep, gone = pair["keep"], pair["gone"]
+    body = {"from_id": gone["id"], "version": 1, "from_version": gone["version"]}
+    assert api.call("POST", f"/v1/customers/{keep['id']}/merge", t["manager"], {**body, "version": 9}).status_code == 409
+    assert api.call("POST", f"/v1/customers/{keep['id']}/merge", t["manager"], {**body, "from_version": 1}).status_code == 409
+    assert api.call("POST", f"/v1/customers/{keep['id']}/merge", t["manager"], {**body, "from_id": keep["id"]}).status_code == 422
+    bad = api.call("POST", f"/v1/customers/{keep['id']}/merge", t["manager"], {**body, "take": ["locked", "nope"]})
+    assert bad.status_code == 422 and [d["field"] for d in bad.data["details"]] == ["take.0", "take.1"]
+    # the super admin's order under the other customer is outside the manager's scope
+    assert api.call("POST", "/v1/objects/ad_order/records", admin, {"title": "总部订单", "customer": gone["id"]}).status_code == 201
+    refused = api.call("POST", f"/v1/customers/{keep['id']}/merge", t["manager"], body)
+    assert refused.status_code == 403 and refused.data["code"] == "RECORD_FORBIDDEN"
+    assert api.call("GET", f"/v1/customers/{gone['id']}", t["manager"]).status_code == 200
+    assert _related(api, admin, gone["id"]) == ["总部订单", "订单0", "订单1"]
+    assert api.call("GET", f"/v1/customers/{keep['id']}", t["manager"]).data["version"] == 1
+    # the super admin may: everything moves
+    done = api.call("POST", f"/v1/customers/{keep['id']}/merge", admin, {**body, "keep_owner_as": "write"})
+    assert done.status_code == 200 and done.data["moved"]["children"] == 3
+    assert {m["user_id"]: m["access"] for m in done.data["team"]} == {sales_team["agent"]: "read", sales_team["rep2"]: "write"}
+    # the survivor cannot go away while its merge is undone: restore the survivor first
+    assert api.call("DELETE", f"/v1/customers/{keep['id']}", admin, headers={"If-Match": '"2"'}).status_code == 204
+    blocked = api.call("POST", f"/v1/recycle-bin/customer/{gone['id']}/restore", admin)
+    assert blocked.status_code == 422 and blocked.data["code"] == "INVALID_STATE"
