@@ -103,15 +103,19 @@ def _filters(t: EntityDef, kinds: Iterable[str], wanted: Wanted, exclude: tuple[
     return (same_keys,)
 
 
-def _matched(t: EntityDef, src: Mapping[str, Any], wanted: Wanted, kinds: Mapping[str, str]) -> list[dict[str, Any]]:
-    """Which fields of a hit hold which wanted keys (from its values, as the index computed them)."""
+def _matched(t: EntityDef, src: Mapping[str, Any], wanted: Wanted, kinds: Mapping[str, str],
+             seen: set[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """Which fields of a hit hold which wanted keys (from its values, as the index computed them);
+    `seen` collects the (kind, key) pairs that matched."""
     out = []
     decl = {f: k for f, k in t.duplicates.items() if k in kinds}
     for f, found in normalize.field_keys(decl, src).items():
         kind = decl[f]
-        on = sorted({i for key in found & set(wanted.get(kind, {})) for i in wanted[kind][key]})
-        if on:
-            out.append({"field": f, "kind": kind, "on": on, "action": kinds[kind]})
+        keys_ = found & set(wanted.get(kind, {}))
+        if keys_:
+            out.append({"field": f, "kind": kind, "on": sorted({i for key in keys_ for i in wanted[kind][key]}), "action": kinds[kind]})
+            if seen is not None:
+                seen |= {(kind, key) for key in keys_}
     return out
 
 
@@ -133,7 +137,7 @@ def check(d: EntityDef, values: Mapping[str, Any], *, exclude_id: str | None = N
     exclude = (d.entity, exclude_id) if exclude_id else None
     locale = context.locale()
     blocking: set[str] = set()  # input fields a block rule matched
-    confirmed: set[str] = set()  # kinds with a blocking match
+    confirmed: set[tuple[str, str]] = set()  # (kind, key) pairs a readable block match already showed
     # 1. the matches the caller may read: their scope inside the query, readable kinds only
     readable: dict[str, tuple[EntityDef, dict[str, str]]] = {}
     queries = []
@@ -148,26 +152,33 @@ def check(d: EntityDef, values: Mapping[str, Any], *, exclude_id: str | None = N
         result["total"] = res.total
         for h in res.hits:
             t, kinds = readable[h.entity]
-            matched = _matched(t, h.source, wanted, kinds)
+            seen: set[tuple[str, str]] = set()
+            matched = _matched(t, h.source, wanted, kinds, seen)
             block = [m for m in matched if m["action"] == "block"]
-            confirmed |= {m["kind"] for m in block}
+            confirmed |= {(k, key) for k, key in seen if kinds[k] == "block"}
             blocking |= {f for m in block for f in m["on"]}
             result["matches"].append({"type": t.name, "id": h.id, "title": visibility.title(p, t, h.source.get(t.title_field), locale),
                                       "owner_id": h.source.get("owner_id"), "matched": matched,
                                       "action": "block" if block else "warn"})
-    # 2. blocks: any record of the tenant, readable or not (only whether, and on which input field)
+    # 2. blocks: any record of the tenant, readable or not (only whether, and on which input field),
+    #    for the keys of block rules that step 1 did not already show
+    pending: Wanted = {}
+    for kind, by_key in wanted.items():
+        for key, holders in by_key.items():
+            if (kind, key) not in confirmed:
+                pending.setdefault(kind, {})[key] = holders
     probes = []
     unproven: dict[str, tuple[EntityDef, dict[str, str]]] = {}
     for entity, (t, actions) in targets.items():
-        kinds = [k for k, a in actions.items() if a == "block" and k not in confirmed]
+        kinds = [k for k, a in actions.items() if a == "block" and k in pending]
         if kinds:
             unproven[entity] = (t, {k: "block" for k in kinds})
-            probes.append(entity_query(t, Scope(None), kinds, wanted, exclude))
+            probes.append(entity_query(t, Scope(None), kinds, pending, exclude))
     if probes:
-        res = search.run(SearchRequest(p.tenant_id, probes, filters=[any_key(wanted)], limit=BLOCK_PROBE))
+        res = search.run(SearchRequest(p.tenant_id, probes, filters=[any_key(pending)], limit=BLOCK_PROBE))
         for h in res.hits:
             t, kinds = unproven[h.entity]
-            blocking |= {f for m in _matched(t, h.source, wanted, kinds) for f in m["on"]}
+            blocking |= {f for m in _matched(t, h.source, pending, kinds) for f in m["on"]}
     if blocking:
         result["blocked"] = True
         result["blocking"] = [{"field": f, "kind": d.duplicates[f], "label": d.field(f).label_in(locale)}

@@ -177,6 +177,16 @@ def test_given_a_create_retried_with_its_key_then_it_replays_instead_of_matching
     assert api.call("POST", "/v1/customers", rep, body, headers={"Idempotency-Key": "dup-2"}).status_code == 409
 
 
+def test_given_one_number_the_caller_sees_and_another_they_do_not_then_both_fields_are_named(api, sales_team):
+    t = sales_team["tokens"]
+    _create(api, t["rep1"], {"name": "甲方", "mobile": "13100000001"})
+    _create(api, t["manager"], {"name": "乙方", "phone": "021-66880000"})
+    api.pump()
+    r = _check(api, t["rep1"], {"name": "丙方", "mobile": "131 0000 0001", "phone": "(021) 6688-0000"})
+    assert [m["title"] for m in r["matches"]] == ["甲方"]  # only her own; the manager's record is not shown
+    assert [b["field"] for b in r["blocking"]] == ["mobile", "phone"]
+
+
 @pytest.mark.parametrize("language,label", [("zh-CN", "手机"), ("en", "Mobile")])
 def test_given_a_blocked_check_then_the_label_is_in_the_callers_language(api, sales_team, language, label):
     _create(api, sales_team["tokens"]["rep1"], {"name": "王芳的店", "mobile": "13300000001"})
