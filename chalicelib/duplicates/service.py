@@ -25,7 +25,8 @@ two writers racing with the same key within the index's lag cannot both succeed.
 leases only have to cover the lag, not the past — older records are in the index — so a
 rule change needs no backfill: a new rule's leases start with the next write, a removed
 rule's expire. A record deleted within LEASE of its last write still holds its leases
-until they expire.
+until they expire. While the search engine is unavailable, writes that must be checked are
+refused (503 SEARCH_UNAVAILABLE, retry) rather than let through unchecked.
 """
 from __future__ import annotations
 

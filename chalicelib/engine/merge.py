@@ -26,6 +26,8 @@ what the Merge item lists and is still where the merge put it — children still
 survivor, attachments still on it, team grants the survivor still has as the merge left
 them — and clears the mark. Values the survivor took stay (they are in its log). The
 survivor must be live and the restorer able to update it and the children going back.
+Purging the merged record instead keeps the Merge item: the survivor's timeline still links
+the merged record's log for as long as the log is kept.
 
 Not moved: children already in the recycle bin (they stay with the merged record), references
 from other records' plain reference fields (not parent references: they are not in the
