@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: dev test test-unit test-integration test-e2e test-infra synth lint bench clean
+.PHONY: dev test test-unit test-integration test-e2e test-infra fuzz synth lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ test-e2e: $(STAMP)
 
 test-infra: $(STAMP)
 	$(PY) -m pytest tests/infrastructure
+
+fuzz: $(STAMP) ## schemathesis, wider than in `make test`: a random seed (CRM_FUZZ_SEED=<n> replays one), 50 examples, nulls in bodies
+	@seed=$${CRM_FUZZ_SEED:-$$($(PY) -c 'import secrets; print(secrets.randbelow(2**31))')}; \
+	echo "fuzz seed: $$seed  (replay: make fuzz CRM_FUZZ_SEED=$$seed)"; \
+	CRM_FUZZ_SEED=$$seed CRM_FUZZ_EXAMPLES=$${CRM_FUZZ_EXAMPLES:-50} CRM_FUZZ_NULLS=1 $(PY) -m pytest tests/e2e/test_fuzz.py -p no:cacheprovider; \
+	status=$$?; echo "fuzz seed: $$seed"; exit $$status
 
 synth: $(STAMP) ## synthesize the CDK stack offline (dummy credentials)
 	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_DEFAULT_REGION=ap-southeast-1 $(PY) infra/app.py

@@ -353,7 +353,7 @@ def _measure(probe: Probe, request: Callable[[], Any]) -> tuple[Any, dict[str, A
     finally:
         probe.window = None
     mine = [c for c in rec.calls if c.thread == me]
-    ddb = [c for c in mine if c.service == "dynamodb"]
+    ddb = [c for c in mine if c.service == "dynamodb" and not c.rate_limit]  # the rate-limit write is not the approval's
     in_sync = {id(c) for c in w.sync_calls if c.thread == me and c.service == "dynamodb"}
     app_ddb = [c for c in ddb if id(c) not in in_sync]
     sync_ddb = [c for c in ddb if id(c) in in_sync]

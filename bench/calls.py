@@ -19,6 +19,12 @@ on-demand sizing rules:
   of 1 KB);
 - UpdateItem / DeleteItem count 1 unit per item plus nothing for indexes, because the
   stored item is not visible to the caller — so writes are a lower bound.
+
+Rate limits: the conditional write every signed-in request makes to its tenant's bucket
+(chalicelib/core/ratelimit.py) is kept apart (`rate_limit_writes`), so round trips and
+operations stay those of the endpoint's data and the limiter's share is reported on its own.
+A conditional write that fails raises inside the wrapper and is not recorded (the bench's
+requests never race, so its limiter writes succeed).
 """
 from __future__ import annotations
 
@@ -44,6 +50,7 @@ class Call:
     wcu: float = 0.0
     retries: int = 0
     thread: str = ""
+    rate_limit: bool = False  # the write to a rate-limit bucket
 
 
 @dataclass
@@ -53,7 +60,12 @@ class Recording:
     calls: list[Call] = field(default_factory=list)
 
     def dynamodb(self) -> list[Call]:
-        return [c for c in self.calls if c.service == "dynamodb"]
+        """The endpoint's own DynamoDB calls (not the rate-limit write)."""
+        return [c for c in self.calls if c.service == "dynamodb" and not c.rate_limit]
+
+    @property
+    def rate_limit_writes(self) -> int:
+        return sum(1 for c in self.calls if c.rate_limit)
 
     def other(self) -> list[Call]:
         return [c for c in self.calls if c.service != "dynamodb"]
@@ -132,7 +144,8 @@ class Recorder:
                 return
         rcu, wcu = estimate(operation, params, response) if service == "dynamodb" else (0.0, 0.0)
         retries = int((response or {}).get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
-        call = Call(service, operation, seconds, rcu, wcu, retries, threading.current_thread().name)
+        call = Call(service, operation, seconds, rcu, wcu, retries, threading.current_thread().name,
+                    rate_limit=service == "dynamodb" and _is_rate_limit(params))
         with self._lock:
             for rec in self._active:
                 rec.calls.append(call)
@@ -148,6 +161,12 @@ class Recorder:
         finally:
             with self._lock:
                 self._active.remove(rec)
+
+
+def _is_rate_limit(params: dict) -> bool:
+    from chalicelib.db.buckets import SK
+
+    return params.get("Key", {}).get("sk") == {"S": SK}
 
 
 # ---- capacity estimates ----------------------------------------------------------------

@@ -5,6 +5,9 @@ verification, session check, route wrapper) against the bench's moto server. Eve
 request is recorded by `calls.RECORDER`, so the figures are what the app sends, not what
 the code is assumed to send.
 
+Round trips are the endpoint's own; the write every signed-in request makes to its tenant's
+rate-limit bucket is counted apart (`rate_limit_writes`, see calls.py).
+
 Two states per endpoint:
 - first  — the container's org snapshot is empty (`org._cache` cleared, as on a cold
   container or after `CRM_AUTHZ_CACHE_SECONDS` expire): includes the org Query;
@@ -52,11 +55,15 @@ def clear_org_cache() -> None:
 
 
 def refresh_org_cache() -> None:
-    """Reload the org snapshot now (unrecorded), so the next request finds it fresh."""
+    """Reload the org snapshot and the tenant's rate limit now (unrecorded), so the next request
+    finds both fresh."""
+    from chalicelib.core import ratelimit
     from chalicelib.org import service as org
     from devstack.demo import TENANT
 
     org.load(TENANT, fresh=True)
+    ratelimit.forget(TENANT)
+    ratelimit.tenant_limit(TENANT)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, Recording, float]:
@@ -69,7 +76,7 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, Recording, float]:
 
 def _state(rec: Recording, wall: float, status: int) -> dict[str, Any]:
     return {"status": status, "round_trips": rec.round_trips, "operations": rec.operations,
-            "other_aws_calls": rec.other_operations, "est_rcu": rec.rcu, "est_wcu": rec.wcu,
+            "rate_limit_writes": rec.rate_limit_writes, "other_aws_calls": rec.other_operations, "est_rcu": rec.rcu, "est_wcu": rec.wcu,
             "wall_ms": round(wall * 1000, 2), "storage_ms": round(rec.storage_seconds * 1000, 2),
             "aws_ms": round(rec.aws_seconds * 1000, 2), "retries": rec.retries}
 
@@ -108,6 +115,7 @@ class Endpoint:
                 "round_trips": typical["round_trips"],
                 "operations": typical["operations"],
                 "distinct_operation_sequences": [list(s) for s in sequences],
+                "rate_limit_writes": typical["rate_limit_writes"],
                 "other_aws_calls": typical["other_aws_calls"],
                 "est_rcu": typical["est_rcu"], "est_wcu": typical["est_wcu"],
                 "wall_ms": stats.summary([w["wall_ms"] / 1000 for w in warm]),

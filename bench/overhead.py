@@ -9,7 +9,9 @@ All variants read the same item from the same moto server, interleaved round by 
 - http      the same request over HTTP/1.1 keep-alive to the local API server
             (`devstack.run.serve_api`, Chalice's LocalDevServer);
 - health    GET /v1/health over HTTP — the HTTP server + routing floor (no token, no storage);
-- verify    `auth.verify(token)` alone — the RS256 token check every request pays.
+- verify    `auth.verify(token)` alone — the RS256 token check every request pays;
+- ratelimit `ratelimit.charge(tenant)` alone — the conditional UpdateItem of the tenant's
+            rate-limit bucket every signed-in request pays (part of inproc and http).
 
 The API server's connections run with TCP_NODELAY (`devstack.run.serve_api`). A short
 separate loop measures the same request with TCP_NODELAY switched off (Nagle on), to show
@@ -89,7 +91,7 @@ def run(stack: Stack, api: ApiClient) -> dict[str, Any]:
     import boto3
     from botocore.config import Config
 
-    from chalicelib.core import auth
+    from chalicelib.core import auth, ratelimit
     from chalicelib.core.settings import get_settings
     from chalicelib.engine import store
     from devstack.demo import TENANT
@@ -128,8 +130,11 @@ def run(stack: Stack, api: ApiClient) -> dict[str, Any]:
     def verify() -> None:
         auth.verify(token)
 
+    def rate_limit() -> None:
+        ratelimit.charge(TENANT)
+
     variants: dict[str, Callable[[], None]] = {"raw": raw, "pynamodb": pynamodb, "inproc": inproc, "http": over_http,
-                                               "health": health, "verify": verify}
+                                               "health": health, "verify": verify, "ratelimit": rate_limit}
     names = list(variants)
     samples: dict[str, list[float]] = {n: [] for n in names}
     refills = {n: 0 for n in names}
@@ -165,11 +170,13 @@ def run(stack: Stack, api: ApiClient) -> dict[str, Any]:
             "inproc_vs_raw_median": stats.ratio(med["inproc"], med["raw"]),
             "inproc_vs_raw_p95": stats.ratio(p95["inproc"], p95["raw"]),
             "pynamodb_vs_raw_median": stats.ratio(med["pynamodb"], med["raw"]),
+            "http_without_rate_limit_vs_raw_median": stats.ratio(med["http"] - med["ratelimit"], med["raw"]),
         },
         "breakdown_ms_median": {
             "raw_getitem": med["raw"],
             "pynamodb_layer": round(med["pynamodb"] - med["raw"], 3),
-            "app_without_storage_inproc": round(med["inproc"] - med["pynamodb"], 3),
+            "rate_limit_write": med["ratelimit"],
+            "app_without_storage_inproc": round(med["inproc"] - med["pynamodb"] - med["ratelimit"], 3),
             "of_which_token_verify": med["verify"],
             "http_server_and_client": round(med["http"] - med["inproc"], 3),
             "http_health_floor": med["health"],

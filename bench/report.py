@@ -21,6 +21,11 @@ def ops_str(ops: list[str]) -> str:
     return ", ".join(parts)
 
 
+def rate_limit_str(state: dict[str, Any]) -> str:
+    n = state.get("rate_limit_writes", 0)
+    return f" + rate limit{f' ×{n}' if n > 1 else ''}" if n else ""
+
+
 def units(rcu: float, wcu: float) -> str:
     def num(x: float) -> str:
         return f"{x:g}"
@@ -112,15 +117,20 @@ def findings(r: dict[str, Any]) -> list[str]:
     if not ov["meets_budget"]:
         out.append(f"API overhead over the raw GetItem is ×{ov['ratios']['http_vs_raw_median']:g} over HTTP and "
                    f"×{ov['ratios']['inproc_vs_raw_median']:g} in-process (budget ×{ov['budget_ratio']:g}). Median split: raw "
-                   f"GetItem {b['raw_getitem']:.2f} ms, PynamoDB layer {b['pynamodb_layer']:+.2f} ms, app without storage "
+                   f"GetItem {b['raw_getitem']:.2f} ms, PynamoDB layer {b['pynamodb_layer']:+.2f} ms, rate-limit write "
+                   f"{b['rate_limit_write']:+.2f} ms, app without storage "
                    f"{b['app_without_storage_inproc']:+.2f} ms (token verification alone {b['of_which_token_verify']:.2f} ms), "
                    f"local HTTP server and client {b['http_server_and_client']:+.2f} ms (GET /v1/health over HTTP: "
                    f"{b['http_health_floor']:.2f} ms). The HTTP share is Chalice's local development server, not the app.")
+        out.append(f"The rate-limit write every signed-in request makes (one conditional UpdateItem, "
+                   f"{b['rate_limit_write']:.2f} ms) is a second storage call on top of the GetItem; without it the ratio "
+                   f"would be ×{ov['ratios']['http_without_rate_limit_vs_raw_median']:g}.")
     else:
         out.append(f"API overhead over the raw GetItem: ×{ov['ratios']['http_vs_raw_median']:g} over HTTP, "
                    f"{ov['ms']['http']['median'] - ov['ms']['raw']['median']:+.2f} ms per request at the median "
                    f"(app without storage {b['app_without_storage_inproc']:+.2f} ms, of which token verification "
-                   f"{b['of_which_token_verify']:.2f} ms). The ratio is against moto's GetItem "
+                   f"{b['of_which_token_verify']:.2f} ms, and the rate-limit write {b['rate_limit_write']:.2f} ms). "
+                   f"The ratio is against moto's GetItem "
                    f"({b['raw_getitem']:.2f} ms); against a faster store the same milliseconds weigh more.")
     nagle = ov.get("http_with_nagle_ms")
     if nagle and nagle["median"] > ov["ms"]["http"]["median"] + 20:
@@ -179,7 +189,7 @@ def text(r: dict[str, Any]) -> str:
         budget = f"budget {row['budget']}: {verdict(row['meets_budget'])}" if row["budget"] else "no numeric budget"
         add(f"   {row['endpoint']}  [{row['actor']}]")
         add(f"      warm  {w['round_trips']} RT  {ops_str(w['operations'])}"
-            + (f"  + {ops_str(w['other_aws_calls'])}" if w["other_aws_calls"] else "")
+            + rate_limit_str(w) + (f"  + {ops_str(w['other_aws_calls'])}" if w["other_aws_calls"] else "")
             + f"   est {units(w['est_rcu'], w['est_wcu'])}   {fmt_ms(w['wall_ms']['median'])} median"
             + f" (p95 {fmt_ms(w['wall_ms']['p95'])}, storage {fmt_ms(w['storage_ms_median'])})   {budget}")
         add(f"      first {f['round_trips']} RT  {ops_str(f['operations'])}   {fmt_ms(f['wall_ms'])}")
@@ -209,7 +219,8 @@ def text(r: dict[str, Any]) -> str:
     add(f"4. API overhead, {ov['endpoint']} vs raw GetItem of the same item, same moto server — {ov['rounds']} interleaved "
         f"rounds after {ov['warmup_rounds']} warm-up rounds")
     labels = {"raw": "raw boto3 GetItem", "pynamodb": "records.get (PynamoDB)", "inproc": "in-process chalice.test.Client",
-              "http": "HTTP keep-alive, local API server (TCP_NODELAY)", "health": "HTTP GET /v1/health", "verify": "auth.verify(token) alone"}
+              "http": "HTTP keep-alive, local API server (TCP_NODELAY)", "health": "HTTP GET /v1/health", "verify": "auth.verify(token) alone",
+              "ratelimit": "ratelimit.charge(tenant) alone (UpdateItem)"}
     for k, label in labels.items():
         add(f"   {label:50s} median {fmt_ms(ms[k]['median']):>9s}   p95 {fmt_ms(ms[k]['p95']):>9s}")
     rt = ov["ratios"]
@@ -297,7 +308,8 @@ def markdown(r: dict[str, Any]) -> str:
     add(f"| API overhead over the raw storage call ≤ ×{ov['budget_ratio']:g} | GET /v1/customers/{{id}} over HTTP "
         f"{ov['ms']['http']['median']:.2f} ms vs raw GetItem {ov['ms']['raw']['median']:.2f} ms = "
         f"**×{ov['ratios']['http_vs_raw_median']:g}** (p95 ×{ov['ratios']['http_vs_raw_p95']:g}); in-process "
-        f"×{ov['ratios']['inproc_vs_raw_median']:g} | {ov['rounds']} | {verdict(ov['meets_budget'])} |")
+        f"×{ov['ratios']['inproc_vs_raw_median']:g}; of which the rate-limit write {ov['breakdown_ms_median']['rate_limit_write']:.2f} ms "
+        f"(without it ×{ov['ratios']['http_without_rate_limit_vs_raw_median']:g}) | {ov['rounds']} | {verdict(ov['meets_budget'])} |")
     add(search_row(r["search"]))
     add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
     add(approvals_row(r["approvals"]))
@@ -311,11 +323,14 @@ def markdown(r: dict[str, Any]) -> str:
     add(f"#### DynamoDB round trips per request (warm: org snapshot cached, n = {rows[0]['warm']['repetitions']}; "
         "first: snapshot empty, n = 1)")
     add("")
+    add("Round trips are the endpoint's own; \"+ rate limit\" is the one conditional UpdateItem every signed-in request "
+        "makes to its tenant's bucket (chalicelib/core/ratelimit.py).")
+    add("")
     add("| Endpoint | As | Round trips (warm) | Operations (warm) | Est. RCU / WCU | First request | Wall / storage (median, moto) | Budget |")
     add("|---|---|---|---|---|---|---|---|")
     for row in rows:
         w, f = row["warm"], row["first"]
-        other = f" + {ops_str(w['other_aws_calls'])}" if w["other_aws_calls"] else ""
+        other = rate_limit_str(w) + (f" + {ops_str(w['other_aws_calls'])}" if w["other_aws_calls"] else "")
         budget = f"{row['budget']}: {verdict(row['meets_budget'])}" if row["budget"] else "—"
         add(f"| {row['endpoint']} | {row['actor']} | {w['round_trips']} | {ops_str(w['operations'])}{other} | "
             f"{units(w['est_rcu'], w['est_wcu'])} | {f['round_trips']} ({ops_str(f['operations'])}) | "
@@ -326,7 +341,8 @@ def markdown(r: dict[str, Any]) -> str:
     add("| Path | Median | p95 |")
     add("|---|---|---|")
     labels = {"raw": "raw boto3 GetItem", "pynamodb": "records.get (PynamoDB)", "inproc": "in-process (chalice.test.Client)",
-              "http": "HTTP keep-alive (local API server, TCP_NODELAY)", "health": "HTTP GET /v1/health", "verify": "token verification alone"}
+              "http": "HTTP keep-alive (local API server, TCP_NODELAY)", "health": "HTTP GET /v1/health", "verify": "token verification alone",
+              "ratelimit": "rate-limit write alone (one conditional UpdateItem)"}
     for k, label in labels.items():
         add(f"| {label} | {ov['ms'][k]['median']:.2f} ms | {ov['ms'][k]['p95']:.2f} ms |")
     nagle = ov["http_with_nagle_ms"]

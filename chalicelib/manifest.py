@@ -13,7 +13,8 @@ from typing import Any
 from .approvals import service as approvals
 from .audit import service as audit
 from .competitors import module as competitors
-from .core import handover, i18n, permissions, session
+from .contacts import module as contacts
+from .core import handover, i18n, permissions, ratelimit, session
 from .core.modules import ApprovalHook, Module
 from .customers import module as customers
 from .dictionaries import service as dictionaries
@@ -21,8 +22,10 @@ from .engine import registry
 from .engine import service as engine
 from .engine.definition import EntityDef
 from .files import service as files
+from .followups import module as followups
 from .forms import models as form_models
 from .forms import service as forms
+from .leads import module as leads
 from .numbering import service as numbering
 from .objects import service as objects
 from .org import service as org
@@ -50,7 +53,10 @@ MODULES: tuple[Module, ...] = (
     Module("roles", ("角色权限", "Roles")),
     Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=_bp("dictionaries"), seed=dictionaries.seed),
     Module("numbering", ("编号规则", "Numbering"), blueprint=_bp("numbering"), seed=numbering.seed),
-    customers.MODULE,
+    customers.MODULE,  # the order of global search's groups
+    contacts.MODULE,
+    leads.MODULE,
+    followups.MODULE,
     competitors.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=_bp("recyclebin")),
@@ -116,6 +122,9 @@ def install() -> None:
         # whoever may read that record: the same checks as the record's operation log, plus approvals
         files.install_readers({**access, "approval": _approval_read}, objects.log_access)
         session.configure(org.check_session, org.principal)
+        from .tenants import service as tenants  # here: tenants reads the manifest (built-in roles)
+
+        ratelimit.configure(tenants.rate_limit)
         _installed = True
 
 

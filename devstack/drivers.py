@@ -36,6 +36,7 @@ class StreamDriver:
     def __init__(self) -> None:
         self.positions: dict[str, str] = {}
         self.delivered = 0
+        self.last: list[dict[str, Any]] = []  # the records the last run read
 
     def _shards(self) -> list[tuple[str, str]]:
         arn = client("dynamodb").describe_table(TableName=get_settings().table_name)["Table"]["LatestStreamArn"]
@@ -57,6 +58,7 @@ class StreamDriver:
                 r = json.loads(json.dumps(r, default=str))  # the Lambda event is JSON
                 r["eventSourceARN"] = arn
                 records.append(r)
+        self.last = records
         if not records:
             return 0
         for fn in FUNCTIONS:

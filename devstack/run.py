@@ -15,7 +15,9 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,14 +78,99 @@ def serve_api(port: int, quiet: bool = False):
 
     Its connections run with TCP_NODELAY: the server writes headers and body separately,
     and with Nagle's algorithm on every keep-alive response waited ~40 ms for the
-    client's delayed ACK."""
+    client's delayed ACK.
+
+    What API Gateway answers before the Lambda runs (an unknown route, a body over its
+    limit, any method) is answered here in the API's error shape, as the stack's gateway
+    responses do in AWS (infra/components/api.py), instead of Chalice's 403 (which quotes
+    the caller's Authorization header) or http.server's HTML pages."""
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, LocalDevServer
+    from chalice.local import ChaliceRequestHandler, LocalDevServer, LocalGatewayException, RouteMatcher
 
     from app import app
+    from chalicelib.core import i18n, ids
+    from chalicelib.core.api import error_response
+    from chalicelib.core.errors import DomainError, Internal, LengthRequired, PayloadTooLarge, RouteNotFound, for_status
+    from chalicelib.core.settings import get_settings
+
+    routes = RouteMatcher(list(app.routes))
+    max_bytes = get_settings().max_request_bytes
 
     class Handler(ChaliceRequestHandler):
         disable_nagle_algorithm = True
+
+        def __getattr__(self, name: str) -> Any:
+            # http.server answers a method it has no do_<METHOD> for (TRACE, CONNECT, PROPFIND, …) with a
+            # 501 page of its own; API Gateway takes any method to the route (405 when the route lacks it).
+            if name.startswith("do_"):
+                return self._generic_handle
+            raise AttributeError(name)
+
+        def handle_expect_100(self) -> bool:
+            return not self._refused_body() and super().handle_expect_100()
+
+        def _generic_handle(self) -> None:
+            if self._refused_body():
+                return
+            try:
+                routes.match_route(self.path)
+            except ValueError:
+                self._parse_payload()  # read (at most max_bytes) so the connection can serve the next request
+                self._send_error(RouteNotFound())
+                return
+            try:
+                super()._generic_handle()
+            except (ConnectionError, TimeoutError):
+                raise
+            except Exception:  # a defect between the socket and the app (which answers its own): a 500, not a dropped connection
+                self.log_error("unhandled error: %s", traceback.format_exc())
+                self._send_error(Internal(request_id=ids.new_id()), close=True)
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+        def _refused_body(self) -> bool:
+            """Answer a body that will not be read (413 over the limit, 411 chunked, 400 a bad
+            Content-Length) and close the connection; False when the body may be read."""
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self._send_error(LengthRequired(), close=True)
+                return True
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self._send_error(DomainError(), close=True)
+                return True
+            if length > max_bytes:
+                self._send_error(PayloadTooLarge(details={"max_bytes": max_bytes}), close=True)
+                return True
+            return False
+
+        def _send_error_response(self, error: LocalGatewayException) -> None:
+            self._send_error(for_status(error.CODE, ids.new_id()))  # the local gateway's own answers (authorizers)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # http.server's answers to a request it cannot parse (request line, headers, version)
+            self.log_error("code %d, message %s", code, message)
+            self._send_error(for_status(int(code), ids.new_id()), close=True)
+
+        def _send_error(self, err: DomainError, close: bool = False) -> None:
+            headers = getattr(self, "headers", None)
+            response = error_response(err, i18n.pick_locale(headers.get("Accept-Language") if headers else None))
+            out = response.to_dict()
+            if close:
+                self.close_connection = True
+                out["headers"]["Connection"] = "close"
+            self._send_http_response(err.status, out["headers"], out["body"])
+
+        def _send_http_response_with_body(self, code: int, headers: dict, body: str | bytes) -> None:
+            if self.command != "HEAD":
+                return super()._send_http_response_with_body(code, headers, body)
+            # a HEAD answer has the headers of the full one and no body (RFC 9110 §9.3.2)
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body.encode() if isinstance(body, str) else body)))
+            self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+            self._send_headers(headers)
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
             if not quiet:

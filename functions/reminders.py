@@ -15,7 +15,7 @@ from chalicelib import manifest
 from chalicelib.approvals import service as approvals
 from chalicelib.core import context
 from chalicelib.core.observability import bind, flush, logger
-from chalicelib.objects import service as objects
+from chalicelib.engine import due
 from chalicelib.reminders import service as reminders
 
 manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
@@ -31,7 +31,7 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     if event.get("kind") == "record_due":
         bind(event["tenant_id"], "system", f"schedule:{event.get('record_id')}")
         with context.acting_as(context.system_context(event["tenant_id"])):
-            delivered = objects.fire(event["tenant_id"], event["entity"], event["record_id"], event["field"], event["due"])
+            delivered = due.fire(event["tenant_id"], event["entity"], event["record_id"], event["field"], event["due"])
         flush()
         return {"delivered": delivered}
     if event.get("kind") != "reminder":

@@ -33,6 +33,12 @@ TEST_ENV = {
     "CRM_SEARCH_FILE": os.path.join(_KEY_DIR, "search.sqlite3"),
     "CRM_SEARCH_INDEX_PREFIX": "crm-test",
     "CRM_CURSOR_SECRET": secrets.token_urlsafe(32),
+    # Tests run faster than people and sign the same users in again and again: limits the suites
+    # never reach (the rate-limit tests set their own, per tenant or with settings.environment).
+    "CRM_RATE_LIMIT_PER_SECOND": "10000",
+    "CRM_RATE_LIMIT_BURST": "100000",
+    "CRM_RATE_LIMIT_LEASE": "1",  # every request writes its token: round-trip counts show the worst case
+    "CRM_SIGN_IN_PER_MINUTE": "10000",
 }
 os.environ.update(TEST_ENV)
 os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -48,7 +54,7 @@ def reset_process_state() -> None:
     """Forget per-process caches that hold data. AWS clients stay: moto intercepts them at
     botocore's handler level, so one client serves every mock_aws context (and creating
     clients is most of a test's cost)."""
-    from chalicelib.core import clock
+    from chalicelib.core import clock, ratelimit
     from chalicelib.core.settings import reset_settings
     from chalicelib.dictionaries import service as dictionaries
     from chalicelib.fields import service as fields
@@ -57,6 +63,7 @@ def reset_process_state() -> None:
 
     reset_settings()
     clock.reset()
+    ratelimit.reset()
     org._cache.clear()
     dictionaries._cache.clear()
     fields._cache.clear()

@@ -13,9 +13,9 @@ TAG = "approvals"
 
 # ---- flows (admin) -------------------------------------------------------------------------------
 
-@route(bp, "/approval-flows", summary="Approval flows (审批流程) of the tenant", tag=TAG, response=s.FlowList)
+@route(bp, "/approval-flows", summary="Approval flows (审批流程) of the tenant", tag=TAG, query=s.FlowQuery, response=s.FlowList)
 def list_flows(req: ApiRequest) -> dict:
-    return {"items": service.list_flows(req.raw_query.get("business_type"))}
+    return {"items": service.list_flows(req.query.business_type)}
 
 
 @route(bp, "/approval-flows", "POST", summary="Define a flow (version 1)", tag=TAG, body=s.FlowIn, response=s.FlowOut, status=201)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, 
 
 from ..core.errors import Problem
 from ..core.pagination import Page, PageQuery
+from ..core.patch import Patch
 
 NODE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,39}$"
 Mode = Literal["sequential", "all", "any", "majority"]  # 依次 / 会签 / 或签 / 半数通过
@@ -131,9 +132,9 @@ class FlowIn(FlowSpec):
     enabled: StrictBool = False
 
 
-class FlowPatch(_Strict):
-    spec: FlowSpec | None = Field(None, description="a new version (running instances keep theirs)")
-    enabled: StrictBool | None = None
+class FlowPatch(_Strict, Patch):
+    spec: FlowSpec = Field(None, description="a new version (running instances keep theirs)")  # type: ignore[assignment]
+    enabled: StrictBool = None  # type: ignore[assignment]
     version: int | None = Field(None, description="the flow's current record version (or If-Match)")
 
 
@@ -185,6 +186,10 @@ class TemplateOut(_Out):
 
 class TemplateList(_Out):
     items: list[TemplateOut]
+
+
+class FlowQuery(BaseModel):
+    business_type: str | None = Field(None, max_length=80, description="only the flows of this business type")
 
 
 class GraphQuery(_Out):

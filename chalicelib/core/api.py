@@ -5,6 +5,7 @@ status, auth) for the OpenAPI document. The wrapper parses and validates input w
 pydantic schemas, calls the handler, serialises the response schema, adds the ETag of
 versioned records, and maps every DomainError to `{code, message, details}` in the
 caller's language. Handlers stay a few lines: parse -> one service call -> result.
+`conform()` gives the answers Chalice builds itself the same shape.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
 from . import context, i18n
-from .errors import DomainError, Internal, PreconditionRequired, ValidationFailed, detail, field_errors, invalid
+from .errors import DomainError, Internal, PreconditionRequired, ValidationFailed, detail, field_errors, for_status, invalid
 
 PREFIX = "/v1"
 
@@ -91,7 +92,33 @@ class ApiRequest:
 
 def error_response(err: DomainError, locale: str) -> Response:
     return Response(status_code=err.status, body=json.dumps(err.body(locale), ensure_ascii=False),
-                    headers={"Content-Type": "application/json; charset=utf-8"})
+                    headers={"Content-Type": "application/json; charset=utf-8", **err.headers})
+
+
+def conform(response: Response, locale: str, request_id: str = "") -> Response:
+    """An error answer that is not `{code, message, details}` -> the error of its status.
+
+    Chalice answers some requests before or after our route wrapper: 405 `{Code, Message}`
+    (with Allow) for a method the route lacks, 415 for another Content-Type, 400 when a
+    binary response meets an Accept that does not name it, 500 (or, in debug mode, a stack
+    trace) for an exception outside the wrapper. Only the status and the headers survive
+    (Allow, CORS): the old body may quote the request."""
+    if response.status_code < 400 or _is_error_body(response.body):
+        return response
+    out = error_response(for_status(response.status_code, request_id), locale)
+    for name, value in response.headers.items():
+        if name.lower() not in ("content-type", "content-length"):
+            out.headers[name] = value
+    return out
+
+
+def _is_error_body(body: Any) -> bool:
+    if isinstance(body, (str, bytes)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return False
+    return isinstance(body, dict) and body.keys() == {"code", "message", "details"}
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -152,6 +179,10 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
         if repeated:
             raise ValidationFailed(details=[detail(k, "repeated", "field.repeated") for k in repeated])
         raw_query = dict(given)
+        known = {f.alias or name for name, f in spec.query.model_fields.items()} if spec.query is not None else set()
+        unknown = sorted(k for k in raw_query if k not in known)  # a misspelt filter must not silently list everything
+        if unknown:
+            raise ValidationFailed(details=[detail(k, "extra_forbidden", "field.unknown") for k in unknown])
         query = None
         if spec.query is not None:
             try:

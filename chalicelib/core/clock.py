@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 _offset_seconds = 0.0
+_frozen: datetime | None = None
 
 
 def now() -> datetime:
     from datetime import timedelta
 
-    return datetime.now(UTC) + timedelta(seconds=_offset_seconds)
+    return (_frozen or datetime.now(UTC)) + timedelta(seconds=_offset_seconds)
 
 
 def now_iso() -> str:
@@ -31,6 +32,13 @@ def travel(seconds: float) -> None:
     _offset_seconds += seconds
 
 
+def freeze() -> None:
+    """Stop the clock where it is; travel() still moves it (tests only)."""
+    global _frozen
+    _frozen = datetime.now(UTC)
+
+
 def reset() -> None:
-    global _offset_seconds
+    global _offset_seconds, _frozen
     _offset_seconds = 0.0
+    _frozen = None

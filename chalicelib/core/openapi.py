@@ -9,11 +9,28 @@ from pydantic.json_schema import models_json_schema
 from .api import ROUTES, resolve
 
 REF = "#/components/schemas/{model}"
+RETRY_AFTER = {"headers": {"Retry-After": {"description": "whole seconds until a request may succeed (core/ratelimit.py)",
+                                          "schema": {"type": "integer", "minimum": 1}}}}
 
 class ErrorBody(BaseModel):
     code: str
     message: str
     details: Any = None
+
+#: Every operation's error answers, all `ErrorBody`: its own and those the gateway or the framework give any route.
+ERROR_RESPONSES = (
+    ("400", "Bad request"), ("401", "Not signed in"), ("403", "Not allowed"),
+    ("404", "Not found (the record, or no such route: ROUTE_NOT_FOUND)"),
+    ("405", "Method not allowed (METHOD_NOT_ALLOWED; the Allow header lists the path's methods)"),
+    ("409", "Version conflict"),
+    ("413", "Request body over the limit (PAYLOAD_TOO_LARGE, 10 MB)"),
+    ("415", "Unsupported Content-Type (UNSUPPORTED_MEDIA_TYPE; send application/json)"),
+    ("422", "Validation failed"), ("428", "Version required"),
+    ("429", "Too many requests (throttling, sign-in lock-out)"),
+    ("500", "Internal error (INTERNAL; details.request_id names the request in the logs)"),
+    ("503", "A backing service (search) is unavailable; retry"),
+)
+
 
 def _models(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -89,21 +106,19 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
             ok["content"] = {"application/json": {"schema": TypeAdapter(resolve(spec.response)).json_schema(ref_template=REF, mode="serialization")}}
         op["responses"][str(spec.status)] = ok
         err = {"content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}}
-        for code, text in (("400", "Bad request"), ("401", "Not signed in"), ("403", "Not allowed"), ("404", "Not found"),
-                           ("409", "Version conflict"), ("422", "Validation failed"), ("428", "Version required"),
-                           ("429", "Too many requests (throttling, sign-in lock-out)"),
-                           ("503", "A backing service (search) is unavailable; retry")):
+        for code, text in ERROR_RESPONSES:
             if code == "401" and spec.public and spec.tag == "system":
                 continue  # health, the document and the JWKS never ask for credentials
             if code == "400" and spec.query is not None and "cursor" in spec.query.model_fields:
                 text += "; INVALID_CURSOR: the cursor was not issued by the API for this listing, user and tenant, or has expired"
-            op["responses"][code] = {"description": text, **err}
+            op["responses"][code] = {"description": text, **err, **(RETRY_AFTER if code == "429" else {})}
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
 
     doc = {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version,
-                 "description": "Multi-tenant CRM. Errors are {code, message, details}; messages follow Accept-Language (zh-CN, en)."},
+                 "description": "Multi-tenant CRM. Every error, the gateway's included, is {code, message, details}; "
+                                "messages follow Accept-Language (zh-CN, en)."},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {"schemas": schemas,

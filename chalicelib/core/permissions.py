@@ -44,7 +44,7 @@ SCOPE_LABELS = {
 ACTIONS = {
     "create": "新建", "update": "编辑", "list": "查看列表", "read": "查看详情", "delete": "删除",
     "import": "导入", "export": "导出", "transfer": "转移", "pool": "放入公海", "lock": "锁定/解锁",
-    "team": "编辑团队成员", "approve": "审批", "shelf": "上下架", "print": "打印", "manage": "管理",
+    "team": "编辑团队成员", "approve": "审批", "shelf": "上下架", "print": "打印", "manage": "管理", "convert": "转化",
 }
 
 MODULES = {

@@ -76,7 +76,16 @@ class Settings(BaseSettings):
     settings_cache_seconds: float = 30.0
     page_size_default: int = 20
     page_size_max: int = 100
-    rate_limit_per_minute: int = 6000
+    # Rate limits (core/ratelimit.py): a token bucket per tenant, unless the tenant has its own
+    # (platform API); at most the API Gateway stage's throttling (infra/components/api.py).
+    rate_limit_per_second: float = Field(50.0, ge=0.01, le=10000, description="a tenant's sustained requests per second")
+    rate_limit_burst: int = Field(100, ge=1, le=100000, description="a tenant's requests at once after a quiet spell")
+    rate_limit_lease: int = Field(10, ge=1, le=100, description="tokens a container takes from its tenant's bucket in one "
+                                                                "write, at most (and at most a tenth of the bucket)")
+    sign_in_per_minute: int = Field(10, ge=1, le=10000,
+                                    description="sign-in attempts per mobile number (and tenant) per minute, known or not")
+    max_request_bytes: int = Field(10 * 1024 * 1024, ge=1, le=10 * 1024 * 1024,
+                                   description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
 
 
 @lru_cache(maxsize=1)

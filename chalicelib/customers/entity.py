@@ -38,6 +38,10 @@ CUSTOMER = EntityDef(
           options=(("none", "未成交", "No deal"), ("closed", "已成交", "Closed"))),
         F("locked", "boolean", ("锁定", "Locked"), default=False, readonly=True),
         F("credit_limit", "money", ("信用额度", "Credit limit")),
+        F("parent_customer", "reference", ("上级客户", "Parent company"), entity="customer"),
+        F("lead", "reference", ("来源线索", "From lead"), entity="lead", readonly=True),
+        F("next_contact_at", "datetime", ("下次联系时间", "Next contact"), readonly=True),
+        F("last_followup_at", "datetime", ("最后跟进时间", "Last follow-up"), readonly=True),
     ),
     duplicates={"name": "company", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={

@@ -30,8 +30,14 @@ def stamp(item: Versioned, actor: str, *, new: bool = False) -> None:
 
 def create(item: Versioned, entity: str, record_id: str, actor: str, *, on_conflict: Callable[[], Exception] | None = None,
            extra: list[tx.Op] | None = None, note: str | None = None) -> None:
+    tx.write([*create_ops(item, entity, record_id, actor, on_conflict=on_conflict, note=note), *(extra or [])])
+
+
+def create_ops(item: Versioned, entity: str, record_id: str, actor: str, *, on_conflict: Callable[[], Exception] | None = None,
+               note: str | None = None) -> list[tx.Op]:
+    """The writes of `create()` without running them (to join another transaction)."""
     entry = audit.entry(item.tenant_id, entity, record_id, "create", actor, audit.diff(None, item.values()), note)
-    tx.write([tx.put(item, condition=Versioned.pk.does_not_exist(), on_conflict=on_conflict), tx.put(entry), *(extra or [])])
+    return [tx.put(item, condition=Versioned.pk.does_not_exist(), on_conflict=on_conflict), tx.put(entry)]
 
 
 def save(item: Versioned, entity: str, record_id: str, actor: str, changes: dict[str, Any], expected: int | None, *,

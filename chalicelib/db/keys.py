@@ -41,3 +41,8 @@ def org_partition(tenant_id: str) -> str:
 
 def unique_pk(tenant_id: str, kind: str, value: str) -> str:
     return k(tenant_id, "UQ", kind, value)
+
+
+def rate_bucket(tenant_id: str, *scope: str) -> str:
+    """A rate-limit bucket: `T#<tenant>#RATE#<scope…>` (the tenant's API, or sign-in of one mobile)."""
+    return k(tenant_id, "RATE", *scope)

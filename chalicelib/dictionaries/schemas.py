@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.patch import Patch
+
 TYPE_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
 
 
@@ -16,7 +18,7 @@ class DictItemIn(BaseModel):
     enabled: bool = True
 
 
-class DictItemPatch(BaseModel):
+class DictItemPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     label: str = Field(None, min_length=1, max_length=60)
     label_en: str | None = None

@@ -77,6 +77,12 @@ def blueprint(d: EntityDef) -> Blueprint:
             return service.transfer(d, path[pid], b.to_user_id, b.keep_previous_owner_as, req.expected_version(b.version),
                                     b.cascade)
 
+        @route(bp, f"{base}/transfer", "POST", summary=f"Transfer several records (批量转移); each on its own: {label}",
+               tag=tag, body=models.BulkTransferIn, response=models.BulkTransferOut)
+        def transfer_many(req: ApiRequest) -> dict:
+            b = req.body
+            return service.transfer_many(d, b.ids, b.to_user_id, b.keep_previous_owner_as, b.cascade)
+
     if d.features.team:
         @route(bp, f"{base}/{ident}/team", "PUT", summary=f"Set the record team (相关团队): {label}", tag=tag,
                body=models.TeamIn, response=m("out"), versioned_write=True)

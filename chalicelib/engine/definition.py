@@ -139,9 +139,12 @@ class EntityDef:
     def label_in(self, locale: str) -> str:
         return self.label[1] if locale == "en" and self.label[1] else self.label[0]
 
-    def parent_type(self) -> str | None:
+    def parent_types(self) -> tuple[str, ...]:
+        """The record types this one hangs under (one, or several for a polymorphic parent)."""
         f = self.field(self.parent_field) if self.parent_field else None
-        return f.entity if f is not None else None
+        if f is None:
+            return ()
+        return (f.entity,) if f.entity else f.entities
 
     def parent_of(self, data: Mapping[str, Any]) -> tuple[str, str] | None:
         """(parent ENTITY, parent id) from the record's parent reference field."""

@@ -70,6 +70,7 @@ class FieldSpec:
     options: tuple[tuple[str, str, str], ...] = ()  # inline (code, 中文, English) for select / multiselect
     dictionary: str | None = None  # or the dictionary type the codes come from
     entity: str | None = None  # reference: the record type (customer, contact, obj:<key> …); None = any
+    entities: tuple[str, ...] = ()  # reference without `entity`: the record types it may name (a follow-up's lead/customer/contact)
     columns: tuple[FieldSpec, ...] = ()  # table: the typed columns of each row
     max_rows: int = MAX_TABLE_ROWS
     hidden: bool = False  # not drawn in forms/lists by default (the value is kept and served)
@@ -126,6 +127,18 @@ def error(path: str, kind: str, key: str, **params: Any) -> dict[str, Any]:
 
 def empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
+
+
+def clears(f: FieldSpec, value: Any) -> bool:
+    """The value removes the field's value: null or "", or the empty shape of the field's own kind
+    ([] for lists and tables, {} for an address); an empty shape of another kind is a type error."""
+    if value is None or value == "":
+        return True
+    if value == []:
+        return f.multi or f.type == "table"
+    if value == {}:
+        return f.type == "address"
+    return False
 
 
 # ---- one value ---------------------------------------------------------------------------
@@ -310,6 +323,8 @@ def check(f: FieldSpec, value: Any, r: Resolver, path: str, errors: list[dict[st
                     raise Invalid("type", "field.reference_type", entity=f.entity)
             if not isinstance(rid, str) or not rid or not isinstance(entity, str):
                 raise Invalid("type", "field.reference")
+            if f.entities and entity not in f.entities:
+                raise Invalid("type", "field.reference_type", entity=" / ".join(f.entities))
             if not r.record_ok(entity, rid):
                 raise Invalid("not_found", "field.reference_missing")
             return {"entity": entity, "id": rid}
@@ -349,7 +364,7 @@ def _validate(specs: Iterable[FieldSpec], data: Mapping[str, Any], r: Resolver, 
                 errors.append(error(f"{prefix}{f.key}", "missing", "field.required", label=f.label_in(locale())))
             continue
         v = data[f.key]
-        if empty(v):
+        if clears(f, v):
             if f.required:  # on update only removing a required value counts
                 errors.append(error(f"{prefix}{f.key}", "missing", "field.required", label=f.label_in(locale())))
             else:

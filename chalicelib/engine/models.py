@@ -8,7 +8,7 @@ cold start does not grow with the number of record types.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -38,6 +38,28 @@ class TransferIn(BaseModel):
     cascade: list[str] | None = Field(None, max_length=20, description="related types whose records of the previous owner move "
                                                                        "too (default: the types that cascade transfers)")
     version: int | None = None
+
+
+class BulkTransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ids: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(min_length=1, max_length=100,
+                                                                          description="records to transfer (批量转移)")
+    to_user_id: str = Field(min_length=1, max_length=40)
+    keep_previous_owner_as: Literal["none", "read", "write"] = "none"
+    cascade: list[str] | None = Field(None, max_length=20)
+
+
+class BulkTransferItem(BaseModel):
+    id: str
+    status: int = Field(description="200, or the status the record's own transfer answered")
+    code: str | None = None
+    message: str | None = None
+    details: object = None
+
+
+class BulkTransferOut(BaseModel):
+    items: list[BulkTransferItem]
+    done: int
 
 
 class TimelineQuery(BaseModel):

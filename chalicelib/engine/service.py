@@ -9,11 +9,12 @@ ids, the actor and the names of changed fields — never values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..approvals import service as approvals
-from ..core import clock, i18n
-from ..core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from ..core import clock, context, i18n
+from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import ALL_OWNERS, Principal
 from ..db import audit, idempotency, keys, query, tx
@@ -31,7 +32,7 @@ from ..ports import events
 from ..search import documents, schema
 from ..search import service as search
 from ..search.query import IndexOp
-from . import fieldtypes, registry, store, visibility
+from . import due, fieldtypes, registry, store, visibility
 from .definition import EntityDef, Relation, WriteContext
 
 HANDOVER_PAGE = 100
@@ -63,6 +64,10 @@ class TenantResolver:
         if (entity, record_id) not in self._seen:
             self._seen[(entity, record_id)] = self._readable(entity, record_id)
         return self._seen[(entity, record_id)]
+
+    def expecting(self, entity: str, record_id: str) -> None:
+        """A record created in the same transaction (a conversion's customer): references to it are good."""
+        self._seen[(entity, record_id)] = True
 
     def _readable(self, entity: str, record_id: str) -> bool:
         d = registry.find(entity, self.p.tenant_id)
@@ -127,7 +132,7 @@ def require_read(d: EntityDef, record_id: str) -> None:
 def relations(d: EntityDef, tenant_id: str) -> list[Relation]:
     """The record types whose records hang under `d`'s records (their parent field names `d`)."""
     return [Relation(c.name, c.parent_field, tuple(c.parent_cascade)) for c in registry.every(tenant_id)
-            if c.parent_field and c.parent_type() == d.name]
+            if c.parent_field and d.name in c.parent_types()]
 
 
 def related(d: EntityDef, record_id: str) -> dict[str, Any]:
@@ -283,8 +288,32 @@ def _run(hook: Any, wc: WriteContext) -> None:
         hook(wc)
 
 
-def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
-    p = org.principal()
+def _settled(hook: Any, wc: WriteContext) -> None:
+    """After a committed write, delete or restore: the type's own hook, then its due-date
+    reminders follow the record (engine/due.py)."""
+    _run(hook, wc)
+    if wc.record is not None and due.reminding(wc.definition):
+        due.sync(wc.definition, wc.record)
+
+
+@dataclass
+class Draft:
+    """A record about to be created: checked, built, its writes gathered. `create()` commits one;
+    a composite change (a lead's conversion) commits several in one transaction, then `finish()`es
+    each (domain event, after-write hooks)."""
+
+    definition: EntityDef
+    wc: WriteContext
+    ops: list[tx.Op]
+
+    @property
+    def record(self) -> store.EntityRecord:
+        return self.wc.record
+
+
+def checked(d: EntityDef, p: Principal, body: dict[str, Any], r: TenantResolver | None = None
+            ) -> tuple[WriteContext, dict[str, Any], str]:
+    """A create's input checked: (its write context, custom values, owner) — nothing written."""
     p.require(d.module, "create")
     request = dict(body)
     values_in = {k: v for k, v in request.items() if k not in ("owner_id", "custom")}
@@ -292,12 +321,40 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
     _check_owner(d, p, owner_id)
     _refuse_read_only(d, values_in)
     p.require_writable(d.module, [k for k, v in values_in.items() if k != d.title_field and v is not None])
-    r = TenantResolver(p)
+    r = r or TenantResolver(p)
     values = {k: v for k, v in fieldtypes.validate(d.fields, values_in, r, creating=True, rules=d.rules).items()
               if v is not None}
     custom = _custom(d, p, request.get("custom"), None, r)
     wc = WriteContext(p, d, None, "create", values)
     _run(d.hooks.validate, wc)
+    return wc, custom, owner_id
+
+
+def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], owner_id: str,
+          record_id: str | None = None) -> Draft:
+    """The record of a checked create and every write it takes (record, log entry, unique values,
+    file links, the type's own, the leases of duplicate block rules), not yet committed."""
+    if d.features.numbering and d.features.number_field:  # 编号: drawn atomically; a retried create may leave a gap
+        wc.values[d.features.number_field] = numbering.draw(p.tenant_id, d.features.numbering)["number"]
+    rec = store.new(p.tenant_id, d.entity, p.user_id, owner_id, wc.values, custom, record_id=record_id,
+                    parent=d.parent_of(wc.values))
+    wc.record = rec
+    _run(d.hooks.before_write, wc)
+    ops = [*store.create_ops(rec, p.user_id), *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
+           *wc.extra_ops, *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values)]
+    return Draft(d, wc, ops)
+
+
+def finish(draft: Draft) -> None:
+    """After the commit: the domain event and the type's after-write hook."""
+    rec, p = draft.record, draft.wc.principal
+    publish(draft.definition, "created", rec, p.user_id, sorted(rec.values()))
+    _settled(draft.definition.hooks.after_write, draft.wc)
+
+
+def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
+    p = org.principal()
+    wc, custom, owner_id = checked(d, p, body)
 
     def replay(record_id: str) -> dict[str, Any]:
         rec = store.get(p.tenant_id, d.entity, record_id, d.name_key)
@@ -312,17 +369,11 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
         return replay(earlier)  # a retried create whose first attempt went through matches itself
 
     def do_create(extra: list[tx.Op], bind: Any) -> dict[str, Any]:
-        if d.features.numbering and d.features.number_field:  # 编号: drawn atomically; a retried create may leave a gap
-            wc.values[d.features.number_field] = numbering.draw(p.tenant_id, d.features.numbering)["number"]
-        rec = store.new(p.tenant_id, d.entity, p.user_id, owner_id, wc.values, custom, parent=d.parent_of(wc.values))
-        bind(rec.id)
-        wc.record = rec
-        _run(d.hooks.before_write, wc)
-        store.create(rec, p.user_id, extra=[*extra, *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
-                                            *wc.extra_ops, *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values)])
-        publish(d, "created", rec, p.user_id, sorted(rec.values()))
-        _run(d.hooks.after_write, wc)
-        return _with_duplicates(d, out(d, rec, p), lambda: found)
+        draft = built(d, p, wc, custom, owner_id)
+        bind(draft.record.id)
+        tx.write([*extra, *draft.ops])  # the idempotency marker first: a retry replays rather than meet its own leases
+        finish(draft)
+        return _with_duplicates(d, out(d, draft.record, p), lambda: found)
 
     return idempotency.run(p.tenant_id, p.user_id, idempotency_key, body, d.entity, do_create, replay)
 
@@ -364,7 +415,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
         tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops,
                   *duplicates.lease_ops(p.tenant_id, d, rec.id, old_data, wc.values)])
         publish(d, "updated", rec, p.user_id, _changed(before, rec.values()))
-        _run(d.hooks.after_write, wc)
+        _settled(d.hooks.after_write, wc)
     return _with_duplicates(d, out(d, rec, p), lambda: found)
 
 
@@ -405,12 +456,12 @@ def delete(d: EntityDef, record_id: str, expected: int) -> None:
         raise Forbidden("RECORD_FORBIDDEN")
     tx.write(store.soft_delete_ops(rec, p.user_id, expected, d.features.private))
     publish(d, "deleted", rec, p.user_id)
-    _run(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
+    _settled(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
     _in_chunks([store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}")
                 for cd, c in children])
     for cd, c in children:
         publish(cd, "deleted", c, p.user_id, with_parent=rec.id)
-        _run(cd.hooks.on_delete, WriteContext(p, cd, c, "delete", plain(c.data or {})))
+        _settled(cd.hooks.on_delete, WriteContext(p, cd, c, "delete", plain(c.data or {})))
 
 
 def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
@@ -423,13 +474,13 @@ def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
         return
     tx.write(store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {})))
     publish(d, "restored", rec, p.user_id)
-    _run(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
+    _settled(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
     mark = f"{d.entity}#{rec.id}"
     children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if c.deleted_at and c.deleted_with == mark]
     _in_chunks([store.restore_ops(c, p.user_id, cd.parent_of(c.data or {})) for cd, c in children])
     for cd, c in children:
         publish(cd, "restored", c, p.user_id, with_parent=rec.id)
-        _run(cd.hooks.on_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))
+        _settled(cd.hooks.on_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))
 
 
 def purge(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
@@ -440,7 +491,7 @@ def purge(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
     publish(d, "purged", rec, p.user_id)
 
 
-def transfer(d: EntityDef, record_id: str, to_user_id: str, keep_previous_owner_as: str, expected: int,
+def transfer(d: EntityDef, record_id: str, to_user_id: str, keep_previous_owner_as: str, expected: int | None,
              cascade: list[str] | None = None) -> dict[str, Any]:
     """转移: the record, and the previous owner's children of the related types in `cascade`
     (default: the types that declare transfers cascade), to an active user."""
@@ -463,6 +514,19 @@ def transfer(d: EntityDef, record_id: str, to_user_id: str, keep_previous_owner_
         _transfer(cd, c, to_user_id, keep_previous_owner_as, p.user_id, c.version)
         publish(cd, "transferred", c, p.user_id, from_user_id=previous, to_user_id=to_user_id, with_parent=rec.id)
     return out(d, rec, p)
+
+
+def transfer_many(d: EntityDef, ids: list[str], to_user_id: str, keep_previous_owner_as: str,
+                  cascade: list[str] | None = None) -> dict[str, Any]:
+    """批量转移: each record as its own transfer (at its current version); one refused does not stop the others."""
+    items = []
+    for record_id in dict.fromkeys(ids):
+        try:
+            transfer(d, record_id, to_user_id, keep_previous_owner_as, None, cascade)
+            items.append({"id": record_id, "status": 200})
+        except DomainError as e:
+            items.append({"id": record_id, "status": e.status, **e.body(context.locale())})
+    return {"items": items, "done": sum(1 for i in items if i["status"] == 200)}
 
 
 def _transfer(d: EntityDef, rec: store.EntityRecord, to_user_id: str, keep_as: str, actor: str, expected: int | None) -> None:

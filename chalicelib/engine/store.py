@@ -185,9 +185,13 @@ def claim_ops(rec: EntityRecord, field: str, label: str, before: Any, after: Any
 
 # ---- writes (each one transaction with its audit entry) -------------------------------------
 def create(rec: EntityRecord, actor_id: str, *, extra: list[tx.Op] | None = None, note: str | None = None) -> EntityRecord:
-    check_size(rec)
-    changes.create(rec, rec.entity, rec.id, actor_id, extra=extra, note=note)
+    tx.write([*create_ops(rec, actor_id, note=note), *(extra or [])])
     return rec
+
+
+def create_ops(rec: EntityRecord, actor_id: str, *, note: str | None = None) -> list[tx.Op]:
+    check_size(rec)
+    return changes.create_ops(rec, rec.entity, rec.id, actor_id, note=note)
 
 
 def update_ops(rec: EntityRecord, actor_id: str, data: dict[str, Any] | None, expected: int | None, *, owner_id: str | None = None,

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.patch import Patch
+
 FieldType = Literal["text", "textarea", "number", "money", "date", "datetime", "boolean", "select", "multiselect", "mobile", "email"]
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
@@ -27,7 +29,7 @@ class CustomFieldIn(BaseModel):
     sort_order: int = 0
 
 
-class CustomFieldPatch(BaseModel):
+class CustomFieldPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     label: str = Field(None, min_length=1, max_length=60)  # type: ignore[assignment]
     options: list[Option] = Field(None, max_length=200)  # type: ignore[assignment]

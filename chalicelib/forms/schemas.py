@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from ..approvals.schemas import ExtraNode, SubmitOptions
 from ..core.errors import Problem
 from ..core.pagination import Page, PageQuery
+from ..core.patch import Patch
 from ..fields.schemas import KEY_PATTERN, Option
 
 # the custom-field types (PLAT-4) plus what forms add: detail tables, record references, people
@@ -85,10 +86,10 @@ class FormIn(FormSpec):
     enabled: StrictBool = True
 
 
-class FormPatch(_Strict):
-    spec: FormSpec | None = None
-    flow_id: str | None = None
-    enabled: StrictBool | None = None
+class FormPatch(_Strict, Patch):
+    spec: FormSpec = None  # type: ignore[assignment]
+    flow_id: str | None = Field(None, description="null unbinds the form from its flow")
+    enabled: StrictBool = None  # type: ignore[assignment]
     version: int | None = None
 
 
@@ -129,7 +130,7 @@ class ApplicationIn(_Strict):
     comment: str | None = Field(None, max_length=2000)
 
 
-class ApplicationPatch(_Strict):
+class ApplicationPatch(_Strict, Patch):
     data: dict[str, Any]
     version: int | None = None
 

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.patch import Patch
 from ..core.permissions import ACTIONS, Scope
 from ..engine.fieldtypes import TYPES
 
@@ -87,7 +88,7 @@ class ObjectIn(BaseModel):
     rules: list[dict[str, Any]] = Field(default_factory=list, max_length=30, description=RULES_DOC)
 
 
-class ObjectPatch(BaseModel):
+class ObjectPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
     label: str = Field(None, min_length=1, max_length=40)  # type: ignore[assignment]
     label_en: str | None = Field(None, max_length=40)
@@ -131,7 +132,7 @@ class RecordIn(BaseModel):
     owner_id: str | None = Field(None, description="负责人; defaults to the caller")
 
 
-class RecordPatch(BaseModel):
+class RecordPatch(Patch):
     model_config = ConfigDict(extra="allow", defer_build=True)
     version: int | None = None
 

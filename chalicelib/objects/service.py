@@ -4,27 +4,22 @@ scope, team, field rules, operation log, recycle bin, global search — with no 
 reindex. A definition is read into the same `EntityDef` the standard types declare."""
 from __future__ import annotations
 
-import hashlib
-from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from ..core import clock, context, i18n
+from ..core import context
 from ..core.cache import TenantCache
 from ..core.errors import NotFound, ValidationFailed
-from ..core.observability import logger, metric
+from ..core.observability import metric
 from ..core.permissions import ACTIONS, FieldAccess, Principal
 from ..core.settings import get_settings
 from ..db import changes
 from ..db.base import Item, plain
 from ..dictionaries import service as dictionaries
-from ..engine import fieldtypes, registry, store, visibility
+from ..engine import fieldtypes, registry
 from ..engine import service as engine
-from ..engine.definition import EntityDef, Features, Hooks, WriteContext, approval_fields
-from ..notifications import service as notifications
+from ..engine.definition import EntityDef, Features, approval_fields
 from ..numbering import service as numbering
 from ..org import service as org
-from ..ports import scheduler
 from ..search import schema
 from .models import ObjectDefinition, definitions_pk
 
@@ -32,7 +27,6 @@ MODULE = "objects"
 PREFIX = registry.CUSTOM_PREFIX
 RECORD_ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")
 UNIQUE_TYPES = ("text", "number", "mobile", "email", "phone", "url")
-KIND = "record_due"
 RESERVED = {"id", "owner_id", "custom", "team", "access", "version", "created_at", "created_by", "updated_at", "updated_by",
             "highlight", "approval_status", "approval_id", "object"}  # what every record carries besides its fields
 
@@ -79,8 +73,7 @@ def definition_of(o: ObjectDefinition) -> EntityDef:
             parent_field=(o.parent or {}).get("field"), parent_cascade=tuple((o.parent or {}).get("cascade") or ()),
             features=Features(custom_fields=False, numbering=(o.numbering or {}).get("rule"),
                               number_field=(o.numbering or {}).get("field"), approval=f"obj:{o.key}" if o.approval else None),
-            index_slots={f["key"]: f["slot"] for f in o.fields if f.get("slot")}, version=int(o.version or 0),
-            hooks=Hooks(after_write=_sync_reminders, on_delete=_sync_reminders, on_restore=_sync_reminders))
+            index_slots={f["key"]: f["slot"] for f in o.fields if f.get("slot")}, version=int(o.version or 0))
     return _defs[key]
 
 
@@ -248,66 +241,6 @@ def update(key: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
     changes.save(o, "custom_object", key, p.user_id, values, expected)
     _cache.invalidate(p.tenant_id)
     return out(o)
-
-
-# ---- due-date reminders (real Scheduler schedules, one per record and date field) -------------
-def _schedule(rec: store.EntityRecord, f: fieldtypes.FieldSpec) -> str:
-    digest = hashlib.sha256(f"{rec.tenant_id}|{rec.entity}|{rec.id}|{f.key}".encode()).hexdigest()[:24]
-    return scheduler.schedule_name("due", digest)
-
-
-def remind_at(value: str, days_before: int, now: datetime) -> datetime | None:
-    """09:00 (tenant time) `days_before` days before the date; soon, when that moment has passed
-    but the date has not; None once the date is over."""
-    tz = ZoneInfo(get_settings().default_timezone)
-    due = date.fromisoformat(str(value)[:10])
-    when = datetime.combine(due - timedelta(days=days_before), time(9), tzinfo=tz)
-    if when > now:
-        return when
-    if due >= now.astimezone(tz).date():
-        return now + timedelta(minutes=1)
-    return None
-
-
-def _sync_reminders(wc: WriteContext) -> None:
-    """After a write, delete or restore: each reminding date field has its schedule or none."""
-    rec, d = wc.record, wc.definition
-    for f in d.fields:
-        if f.remind_days_before is None or f.type not in ("date", "datetime"):
-            continue
-        name = _schedule(rec, f)
-        value = (rec.data or {}).get(f.key)
-        when = None if rec.deleted_at or value is None else remind_at(str(value), f.remind_days_before, clock.now())
-        if when is None:
-            scheduler.delete(name)
-            continue
-        scheduler.upsert(name, when, {"kind": KIND, "tenant_id": rec.tenant_id, "entity": d.name, "record_id": rec.id,
-                                      "field": f.key, "due": str(value)})
-
-
-def fire(tenant_id: str, entity: str, record_id: str, field: str, due: str) -> bool:
-    """The schedule target: tell the owner the date is near. Idempotent (one notification per
-    record, field and date); a changed or deleted record makes the schedule stale."""
-    d = registry.find(entity, tenant_id)
-    f = d.field(field) if d else None
-    if d is None or f is None:
-        return False
-    try:
-        rec = store.get(tenant_id, d.entity, record_id, d.name_key)
-    except NotFound:
-        logger.info("record gone", extra={"record_id": record_id})
-        return False
-    if str((rec.data or {}).get(field)) != due:
-        logger.info("stale due-date schedule ignored", extra={"record_id": record_id, "field": field})
-        return False
-    owner = visibility.reader(tenant_id, rec.owner_id)  # the text shows what the owner's field rules let them see
-    shown_due = owner.shape(d.module, {field: due[:10]}).get(field) or "—"
-    text = {loc: i18n.text("notify.record.due", loc, title=visibility.title(owner, d, (rec.data or {}).get(d.title_field), loc) or "",
-                           field=f.label_in(loc), date=shown_due) for loc in i18n.LOCALES}
-    new = notifications.deliver(tenant_id, rec.owner_id, KIND, text, link={"entity": d.name, "id": rec.id},
-                                source=f"due:{rec.id}:{field}:{due}")
-    metric("objects.reminder.delivered")
-    return new
 
 
 # ---- hand-over, metadata ----------------------------------------------------------------------

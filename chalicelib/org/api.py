@@ -15,7 +15,7 @@ TAG = "org"
 
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    tenant_id: str = Field(min_length=2, max_length=32)
+    tenant_id: str = Field(pattern=s.TENANT_CODE, description="the tenant code, e.g. `acme`")
     mobile: s.Mobile
     password: str = Field(min_length=1, max_length=128)
 

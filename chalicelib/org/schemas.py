@@ -9,11 +9,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from ..core import passwords
 from ..core.errors import Problem
 from ..core.pagination import cursor_param
+from ..core.patch import Patch
 from ..core.permissions import ACTIONS, MODULES, Scope
 
 CUSTOM_MODULE = re.compile(r"^objects\.[a-z][a-z0-9_]{0,39}$")  # a custom object's permissions
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
+TENANT_CODE = r"^[a-z0-9][a-z0-9-]{1,31}$"  # a tenant's id, typed at sign-in
 
 
 def _mobile(v: str) -> str:
@@ -37,7 +39,7 @@ class DepartmentIn(BaseModel):
     sort_order: int = 0
 
 
-class DepartmentPatch(BaseModel):
+class DepartmentPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(None, min_length=1, max_length=50)
     head_user_id: str | None = None
@@ -78,7 +80,7 @@ class UserIn(BaseModel):
     password: Password
 
 
-class UserPatch(BaseModel):
+class UserPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(None, min_length=1, max_length=40)
     gender: Literal["male", "female", "unknown"] | None = None
@@ -160,7 +162,7 @@ class RoleIn(BaseModel):
         return {m: sorted(set(a)) for m, a in v.items()}
 
 
-class RolePatch(RoleIn):
+class RolePatch(RoleIn, Patch):
     """Omit a field to keep it; an explicit null is refused (422) where a value is required."""
 
     name: str = Field(None, min_length=1, max_length=40)  # type: ignore[assignment]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from ..core import clock, context, handover, ids, pagination
+from ..core import clock, context, handover, ids, pagination, ratelimit
 from ..core.cache import TenantCache
 from ..core.errors import Conflict, Forbidden, LimitExceeded, NotFound, Unauthenticated, ValidationFailed, detail, invalid
 from ..core.observability import metric
@@ -451,33 +451,39 @@ def _count_failure(tenant_id: str, mobile: str) -> None:
 
 
 def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
-    """Sign in with the local identity provider. After MAX_LOGIN_FAILURES wrong passwords for
-    a mobile number within LOCKOUT_MINUTES, further attempts are refused (429) until the
-    window ends, whether the password is right or not."""
+    """Sign in with the local identity provider.
+
+    Limits: CRM_SIGN_IN_PER_MINUTE attempts per mobile number (core/ratelimit.py), and after
+    MAX_LOGIN_FAILURES wrong passwords for a mobile number within LOCKOUT_MINUTES further
+    attempts are refused (429) until the window ends, whether the password is right or not.
+    Both count unknown numbers like known ones. Every refusal of the credentials is the same
+    401 INVALID_CREDENTIALS (wrong password, unknown number, disabled account) and costs the
+    same password hash: an unknown or disabled account is checked against a dummy hash."""
     from ..core import auth
 
     idp = identity.provider()
     if not isinstance(idp, identity.LocalIdentity):
         raise Forbidden(module="auth", action="local login")
+    ratelimit.charge_sign_in(tenant_id, mobile)
     minutes = _locked_for(tenant_id, mobile)
     if minutes:
         metric("auth.login.locked")
-        raise LimitExceeded("LOGIN_LOCKED", minutes=minutes, details={"retry_after_minutes": minutes})
+        raise LimitExceeded("LOGIN_LOCKED", minutes=minutes, retry_after=minutes * 60, details={"retry_after_minutes": minutes})
     try:
         guard = UniqueValue.get(keys.unique_pk(tenant_id, "MOBILE", mobile), "UQ")
-    except (UniqueValue.DoesNotExist, ValueError):
-        guard = None
-    ok = guard is not None and idp.verify(tenant_id, guard.owner_id, password)
-    user = load(tenant_id, fresh=True).users.get(guard.owner_id) if ok and guard else None
-    if guard is not None:
-        tx.write([tx.put(audit.entry(tenant_id, "session", guard.owner_id, "login" if ok else "login_failed", guard.owner_id, []))])
+        user = User.get(*User.key(tenant_id, guard.owner_id))
+    except (UniqueValue.DoesNotExist, User.DoesNotExist, ValueError):
+        user = None
+    active = user is not None and user.status == "active"
+    ok = idp.verify(tenant_id, user.id if active else None, password)
+    if user is not None:
+        tx.write([tx.put(audit.entry(tenant_id, "session", user.id, "login" if ok else "login_failed", user.id, []))])
     if not ok or user is None:
         _count_failure(tenant_id, mobile)
         metric("auth.login.failed")
         raise Unauthenticated("INVALID_CREDENTIALS")
-    if user.status != "active":
-        raise Unauthenticated("ACCOUNT_DISABLED")
     LoginFailures(*_failures_key(tenant_id, mobile)).delete()
+    invalidate(tenant_id)  # the next request reads the organisation as it is now (e.g. a user enabled elsewhere)
     metric("auth.login")
     s = get_settings()
     return {"id_token": auth.issue_local_token(tenant_id, user.id, name=user.name), "token_type": "Bearer",

@@ -38,6 +38,13 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     return f"scrypt${salt.hex()}${digest.hex()}"
 
 
+# What a sign-in is checked against when there is no account to check (unknown mobile, disabled
+# account, no credential): a hash like any other, so the check costs the same scrypt as a real one
+# (the cost parameters live in hash_password, not in the stored text). Nobody knows its password.
+DUMMY_HASH = ("scrypt$a270a01f141e58f351fe8fb75794c15b$aa9c1cf49ca6e60c6bf34792ea7dbac527302d5fa8e6701d2ae70c80ed97852b"
+              "fdf24d5c43dccaed5caff5e6539017d887bbef91b56ab4fefc670a4a06bde9bd")
+
+
 def check_password(password: str, stored: str) -> bool:
     try:
         _, salt, digest = stored.split("$")
@@ -63,12 +70,17 @@ class LocalIdentity:
     def sign_out_everywhere(self, tenant_id: str, user_id: str) -> None:
         return None  # tokens_valid_after on the user is checked on every request
 
-    def verify(self, tenant_id: str, user_id: str, password: str) -> bool:
-        try:
-            cred = Credential.get(keys.k(tenant_id, "CRED", user_id), "#")
-        except Credential.DoesNotExist:
-            return False
-        return check_password(password, cred.password_hash)
+    def verify(self, tenant_id: str, user_id: str | None, password: str) -> bool:
+        """Whether `password` is the user's. Every call hashes exactly once: with no user to check
+        (None) or no credential, against DUMMY_HASH, so a refusal takes as long either way."""
+        cred = None
+        if user_id is not None:
+            try:
+                cred = Credential.get(keys.k(tenant_id, "CRED", user_id), "#")
+            except Credential.DoesNotExist:
+                pass
+        matches = check_password(password, cred.password_hash if cred else DUMMY_HASH)
+        return matches and cred is not None
 
 
 class CognitoIdentity:

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.inputs import Instant
 from ..core.pagination import Page, PageQuery
+from ..core.patch import Patch
 
 
 class ReminderIn(BaseModel):
@@ -18,7 +19,7 @@ class ReminderIn(BaseModel):
     link: dict[str, Any] | None = Field(None, description='a related record, e.g. {"entity": "customer", "id": "…"}')
 
 
-class ReminderPatch(BaseModel):
+class ReminderPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     title: str = Field(None, min_length=1, max_length=200)
     remind_at: Instant = None  # type: ignore[assignment]

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..core.errors import Problem
 from ..core.pagination import cursor_param
+from ..core.patch import Patch
 
 FILTERS_DOC = ('JSON list of conditions, e.g. [{"field":"level","op":"in","value":["A","B"]},'
                '{"field":"created_at","op":"period","value":"本月"},{"field":"custom.budget","op":"range","value":{"gte":1000}}]. '
@@ -115,7 +116,7 @@ class ViewIn(BaseModel):
     scope: Literal["visible", "mine", "team"] | None = None
 
 
-class ViewPatch(BaseModel):
+class ViewPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(None, min_length=1, max_length=40)  # type: ignore[assignment]
     q: str | None = Field(None, max_length=100)

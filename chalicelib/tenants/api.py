@@ -34,6 +34,13 @@ def list_tenants(req: ApiRequest) -> dict:
     return {"items": items, "next_cursor": nxt}
 
 
+@route(bp, "/platform/tenants/{tenant_id}", "PATCH", summary="Rename a tenant or set its own rate limit (platform operators)",
+       tag="platform", body=s.TenantPatch, response=s.TenantOut, versioned_write=True)
+def update_tenant(req: ApiRequest, tenant_id: str) -> dict:
+    changes = req.body.model_dump(exclude_unset=True, exclude={"version"})
+    return service.update_tenant(tenant_id, changes, req.expected_version(req.body.version))
+
+
 @route(bp, "/tenant", summary="The caller's tenant", tag="tenants", response=s.TenantOut)
 def current_tenant(req: ApiRequest) -> dict:
     return service.get_current()

@@ -1,5 +1,6 @@
 """Tenant lifecycle: a tenant is created with its top department, built-in roles, first
-super administrator, default dictionaries and numbering rules."""
+super administrator, default dictionaries and numbering rules. Platform operators set a
+tenant's own rate limit (core/ratelimit.py reads it through `rate_limit`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,10 +8,10 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from .. import manifest
-from ..core import clock, context
+from ..core import clock, context, ratelimit
 from ..core.errors import NotFound, ValidationFailed
 from ..core.observability import metric
-from ..db import audit, query, tx
+from ..db import audit, changes, query, tx
 from ..org import service as org
 from .models import Tenant
 
@@ -49,7 +50,12 @@ def builtin_roles() -> list[dict[str, Any]]:
 
 
 def out(t: Tenant) -> dict[str, Any]:
-    return {"id": t.id, "name": t.name, "status": t.status, "created_at": t.created_at, "version": t.version}
+    return {"id": t.id, "name": t.name, "status": t.status, "rate_limit": t.rate_limit(), "created_at": t.created_at,
+            "version": t.version}
+
+
+def _rate_limit_fields(limit: dict[str, Any] | None) -> dict[str, Any]:
+    return {"rate_limit_per_second": limit["per_second"] if limit else None, "rate_limit_burst": limit["burst"] if limit else None}
 
 
 def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, Any]:
@@ -57,7 +63,8 @@ def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, An
     tenant_id = body["id"]
     at = clock.now_iso()
     t = Tenant(tenant_id=tenant_id, id=tenant_id, name=body["name"], status="active", created_at=at, created_by=actor,
-               updated_at=at, updated_by=actor, gsi2pk="PLATFORM#TENANTS", gsi2sk=f"{at}#{tenant_id}")
+               updated_at=at, updated_by=actor, gsi2pk="PLATFORM#TENANTS", gsi2sk=f"{at}#{tenant_id}",
+               **_rate_limit_fields(body.get("rate_limit")))
     t.pk, t.sk = Tenant.key(tenant_id)
     root = org.new_top_department(tenant_id, actor, body.get("top_department_name") or "办公室")
     roles = [org.new_role(tenant_id, actor, r["id"], r["name"], is_super=r.get("is_super", False), builtin=True,
@@ -69,7 +76,7 @@ def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, An
     ops = [tx.put(t, condition=Tenant.pk.does_not_exist(),
                   on_conflict=lambda: ValidationFailed("DUPLICATE", field="label.tenant_id", value=tenant_id)),
            tx.put(root), *[tx.put(r) for r in roles], *user_ops,
-           tx.put(audit.entry(tenant_id, "tenant", tenant_id, "create", actor, audit.diff(None, {"name": t.name})))]
+           tx.put(audit.entry(tenant_id, "tenant", tenant_id, "create", actor, audit.diff(None, t.values())))]
     tx.write(ops)
     for module in manifest.modules():  # each module seeds what a new tenant starts with
         if module.seed:
@@ -80,17 +87,41 @@ def create_tenant(body: dict[str, Any], actor: str = "platform") -> dict[str, An
     if not isinstance(idp, identity.LocalIdentity):
         idp.create_login(tenant_id, admin.id, admin.mobile, body["admin_password"])
     org.invalidate(tenant_id)
+    ratelimit.forget(tenant_id)
     metric("tenants.tenant.created")
     return {"tenant": out(t), "admin_user_id": admin.id, "top_department_id": root.id}
+
+
+def _get(tenant_id: str) -> Tenant:
+    try:
+        return Tenant.get(*Tenant.key(tenant_id))
+    except (DoesNotExist, ValueError):  # ValueError: not a tenant id at all
+        raise NotFound("entity.tenant") from None
 
 
 def get_current() -> dict[str, Any]:
     ctx = context.current()
     org.principal()
+    return out(_get(ctx.tenant_id))
+
+
+def update_tenant(tenant_id: str, values: dict[str, Any], expected: int) -> dict[str, Any]:
+    """Rename a tenant or set its own rate limit (`rate_limit: None` = the product defaults); platform operators."""
+    t = _get(tenant_id)
+    if "rate_limit" in values:
+        values = {**{k: v for k, v in values.items() if k != "rate_limit"}, **_rate_limit_fields(values["rate_limit"])}
+    changes.save(t, "tenant", tenant_id, context.current().user_id or "platform", values, expected)
+    ratelimit.forget(tenant_id)
+    return out(t)
+
+
+def rate_limit(tenant_id: str) -> ratelimit.Limit | None:
+    """The tenant's own rate limit (None: the product defaults): one GetItem, cached by core/ratelimit."""
     try:
-        return out(Tenant.get(*Tenant.key(ctx.tenant_id)))
+        own = Tenant.get(*Tenant.key(tenant_id)).rate_limit()
     except DoesNotExist:
-        raise NotFound("entity.tenant") from None
+        return None
+    return ratelimit.Limit(own["per_second"], own["burst"]) if own else None
 
 
 def list_tenants(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:

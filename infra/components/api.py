@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
@@ -14,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from chalicelib.core import errors
 from infra.bytecode import add_bytecode
 from infra.components.common import REPO_ROOT, alarm, lambda_role
 from infra.components.events import Events
@@ -33,6 +36,29 @@ API_NAME = "crm"
 #: The API Gateway stage the API is served under (``https://…/api/``).
 API_STAGE = "api"
 
+
+@dataclass(frozen=True)
+class Throttle:
+    """API Gateway throttling of the whole stage: every tenant together, and the public routes."""
+
+    rate: int  # requests per second, sustained
+    burst: int
+
+
+#: The outer guard around each tenant's own limit (chalicelib/core/ratelimit.py). A tenant's
+#: default limit (CRM_RATE_LIMIT_PER_SECOND / CRM_RATE_LIMIT_BURST) stays below both, so a busy
+#: tenant meets its own 429 (our error body, Retry-After) first; the stage's only trips when many
+#: tenants are busy at once. No usage plan: API Gateway applies one only to methods that require
+#: an API key, and clients authenticate with JWTs (the tenant is in the token) — keys in browser
+#: apps would be neither secret nor per tenant.
+PRODUCTION_THROTTLE = Throttle(rate=1000, burst=500)
+DEVELOPMENT_THROTTLE = Throttle(rate=100, burst=100)
+
+
+def stage_throttle(stage: Stage) -> Throttle:
+    return PRODUCTION_THROTTLE if stage.is_production else DEVELOPMENT_THROTTLE
+
+
 #: What the API does with staff logins (chalicelib/ports/identity.py).
 STAFF_POOL_ADMIN_ACTIONS = (
     "cognito-idp:AdminCreateUser",
@@ -42,6 +68,56 @@ STAFF_POOL_ADMIN_ACTIONS = (
     "cognito-idp:AdminUserGlobalSignOut",
     "cognito-idp:AdminUpdateUserAttributes",
 )
+
+
+#: API Gateway's own answers (the request never reaches the Lambda) -> their HTTP status; None keeps the
+#: status of the underlying error (DEFAULT_4XX, DEFAULT_5XX: 502, 504, …). The code and English message of
+#: each come from the same mapping the API uses for answers it did not build (chalicelib/core/errors.py
+#: `for_status`), so the gateway speaks the one error shape {code, message, details}.
+GATEWAY_RESPONSES: dict[str, int | None] = {
+    # API Gateway answers a path (or a method of a path) it has no route for with 403 "Missing
+    # Authentication Token" (or, given an Authorization header, a text that quotes it): it is a 404.
+    "MISSING_AUTHENTICATION_TOKEN": 404,
+    "RESOURCE_NOT_FOUND": 404,
+    "REQUEST_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "THROTTLED": 429,
+    "QUOTA_EXCEEDED": 429,
+    "UNAUTHORIZED": 401,
+    "ACCESS_DENIED": 403,
+    "INVALID_API_KEY": 403,
+    "WAF_FILTERED": 403,
+    "BAD_REQUEST_BODY": 400,
+    "BAD_REQUEST_PARAMETERS": 400,
+    "INTEGRATION_TIMEOUT": 504,
+    "DEFAULT_4XX": None,
+    "DEFAULT_5XX": None,
+}
+#: The REST API's request payload limit (a hard API Gateway quota); the local stack's CRM_MAX_REQUEST_BYTES.
+GATEWAY_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+#: Seconds a throttled client waits: the stage's token bucket refills every second.
+THROTTLED_RETRY_AFTER_SECONDS = 1
+
+
+def gateway_responses() -> dict[str, dict]:
+    """``x-amazon-apigateway-gateway-responses`` of the REST API: English texts (the gateway cannot
+    read Accept-Language), the request id in 5xx answers, nothing of the request echoed."""
+    out: dict[str, dict] = {}
+    for response_type, status in GATEWAY_RESPONSES.items():
+        effective = status or (500 if response_type == "DEFAULT_5XX" else 400)
+        err = errors.for_status(effective, request_id="$context.requestId")
+        body = err.body("en")
+        if effective == 413:
+            body["details"] = {"max_bytes": GATEWAY_MAX_REQUEST_BYTES}
+        headers = {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
+        if response_type == "THROTTLED":  # a quota (QUOTA_EXCEEDED) lasts its period: no one wait fits it
+            headers["gatewayresponse.header.Retry-After"] = f"'{THROTTLED_RETRY_AFTER_SECONDS}'"
+        response = {"responseParameters": headers,
+                    "responseTemplates": {"application/json": json.dumps(body)}}
+        if status is not None:
+            response["statusCode"] = str(status)
+        out[response_type] = response
+    return out
 
 
 def _precompiled_chalice() -> type:
@@ -166,13 +242,18 @@ class Api:
 
         rest_api = api.get_resource("RestAPI")
         rest_api.add_property_override("TracingEnabled", True)
+        throttle = stage_throttle(stage)
         rest_api.add_property_override("MethodSettings", [{
             "ResourcePath": "/*",
             "HttpMethod": "*",
             "MetricsEnabled": True,
-            "ThrottlingBurstLimit": 500 if stage.is_production else 100,
-            "ThrottlingRateLimit": 1000 if stage.is_production else 100,
+            "ThrottlingBurstLimit": throttle.burst,
+            "ThrottlingRateLimit": throttle.rate,
         }])
+        # In the definition body, not as AWS::ApiGateway::GatewayResponse resources: SAM redeploys the API
+        # from its body, which drops gateway responses defined beside it, and a change to them would not
+        # trigger a new deployment; inside the body they are part of every deployment.
+        rest_api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses())
         return api
 
     def _alarms(self) -> None:

@@ -62,7 +62,11 @@ def stack():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "AWS_"))}
     env.update({"CRM_API_PORT": str(api_port), "CRM_MOTO_PORT": str(moto_port),
                 "CRM_LOCAL_IDP_KEY_FILE": os.path.join(workdir, "idp-key.pem"), "PYTHONUNBUFFERED": "1",
-                "CRM_SEARCH_FILE": os.path.join(workdir, "search.sqlite3")})
+                "CRM_SEARCH_FILE": os.path.join(workdir, "search.sqlite3"),
+                # the suite (the fuzzer above all) calls faster than people and signs the demo users in
+                # again and again: default limits it never reaches; test_rate_limits_local_stack.py gives
+                # a tenant of its own a tiny one
+                "CRM_RATE_LIMIT_PER_SECOND": "10000", "CRM_RATE_LIMIT_BURST": "100000", "CRM_SIGN_IN_PER_MINUTE": "10000"})
     log = open(os.path.join(workdir, "stack.log"), "w")
     proc = subprocess.Popen([sys.executable, "-m", "devstack.run", "--api-port", str(api_port), "--moto-port", str(moto_port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

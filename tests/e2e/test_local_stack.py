@@ -1,6 +1,7 @@
 """Tried as a new user would: the local stack over HTTP, with the demo company."""
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -121,3 +122,86 @@ def test_given_a_rep_when_uploading_a_file_then_the_presigned_urls_reach_the_loc
     [attachment] = stack.call("GET", f"/v1/customers/{huawei['id']}/attachments", manager).json()["items"]
     got = requests.get(attachment["download_url"], timeout=30)
     assert got.status_code == 200 and got.content == body
+
+
+# ---- one error shape for what the gateway answers before the app (an unknown route, a method, a body)
+
+def _error(r, status: int, code: str) -> dict:
+    assert r.status_code == status, (r.status_code, r.text)
+    assert r.headers["Content-Type"].startswith("application/json"), r.headers
+    body = r.json()
+    assert set(body) == {"code", "message", "details"} and body["code"] == code, body
+    return body
+
+
+def _raw(stack, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """One request written as bytes (what a client library would not send); the answer, read to the end."""
+    import socket
+
+    port = int(stack.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    return status, {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}, body
+
+
+def test_given_unknown_route_when_called_with_or_without_credentials_then_404_in_our_shape_echoing_nothing(stack):
+    secret = "Bearer eyJ.secret-token-7f3a"
+    for headers in ({}, {"Authorization": secret}, {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDSECRET/x"}):
+        for method in ("GET", "POST", "DELETE"):
+            r = stack.call(method, "/v1/no-such-thing/42", headers=headers)
+            body = _error(r, 404, "ROUTE_NOT_FOUND")
+            assert body == {"code": "ROUTE_NOT_FOUND", "message": "接口不存在", "details": None}
+            assert "secret" not in r.text.lower() and "AKID" not in r.text
+            assert not any("secret" in v.lower() or "AKID" in v for v in r.headers.values()), r.headers
+    english = stack.call("GET", "/nothing-here", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert _error(english, 404, "ROUTE_NOT_FOUND")["message"] == "No such endpoint"
+
+
+def test_given_existing_route_when_called_with_another_method_then_405_in_our_shape_with_allow(stack):
+    r = stack.call("PUT", "/v1/health", headers={"Accept-Language": "en"})
+    assert _error(r, 405, "METHOD_NOT_ALLOWED")["message"] == "This endpoint does not support the request method"
+    assert r.headers["Allow"] == "GET"
+    for method in ("TRACE", "CONNECT", "PROPFIND", "QUERY"):  # methods http.server has no handler for
+        r = stack.http.request(method, stack.url + "/v1/customers", timeout=10)
+        _error(r, 405, "METHOD_NOT_ALLOWED")
+        assert set(r.headers["Allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+        _error(stack.http.request(method, stack.url + "/v1/nope", timeout=10), 404, "ROUTE_NOT_FOUND")
+
+
+def test_given_head_on_a_route_without_it_when_called_then_405_headers_without_a_body_and_the_connection_serves_on(stack):
+    r = stack.http.head(stack.url + "/v1/health", timeout=10)
+    assert r.status_code == 405 and r.content == b"" and r.headers["Content-Type"].startswith("application/json")
+    assert stack.call("GET", "/v1/health").json()["status"] == "ok"  # same keep-alive connection, nothing left over
+
+
+def test_given_body_that_is_not_json_when_posted_then_415_in_our_shape_without_quoting_the_type(stack):
+    r = stack.http.post(stack.url + "/v1/auth/login", data="tenant=demo", headers={"Content-Type": "text/x-probe; secret=1"}, timeout=10)
+    _error(r, 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert "probe" not in r.text and "secret" not in r.text
+
+
+def test_given_body_over_the_limit_when_announced_then_413_before_a_byte_of_it_is_read(stack):
+    limit = 10 * 1024 * 1024
+    # Only the headers are sent: the answer comes without the server waiting for (or reading) the body.
+    status, headers, body = _raw(stack, (f"POST /v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                         f"Accept-Language: en\r\nContent-Length: {limit + 1}\r\n\r\n").encode())
+    assert status.startswith("HTTP/1.1 413"), status
+    assert headers["connection"] == "close" and headers["content-type"].startswith("application/json")
+    assert json.loads(body) == {"code": "PAYLOAD_TOO_LARGE", "message": "The request body is too large", "details": {"max_bytes": limit}}
+    status, _, body = _raw(stack, f"POST /v1/nope HTTP/1.1\r\nHost: x\r\nContent-Length: {limit + 1}\r\n\r\n".encode())
+    assert status.startswith("HTTP/1.1 413") and json.loads(body)["code"] == "PAYLOAD_TOO_LARGE"
+    at_limit = stack.http.post(stack.url + "/v1/auth/login", data=b" " * limit, headers={"Content-Type": "application/json"}, timeout=30)
+    _error(at_limit, 422, "INVALID_JSON")  # exactly the limit is read and reaches the app
+
+
+def test_given_request_http_server_cannot_parse_when_sent_then_its_error_is_in_our_shape_not_html(stack):
+    status, headers, body = _raw(stack, b"GET /v1/health HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
+    assert status.startswith("HTTP/1.1 431") and headers["content-type"].startswith("application/json")
+    assert json.loads(body)["code"] == "HEADERS_TOO_LARGE"
+    status, _, body = _raw(stack, b"GET /v1/health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    assert status.startswith("HTTP/1.1 411") and json.loads(body)["code"] == "LENGTH_REQUIRED"

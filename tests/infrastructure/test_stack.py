@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from chalicelib.core.settings import Settings
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
+from infra.components.api import API_STAGE, DEVELOPMENT_THROTTLE, PRODUCTION_THROTTLE
 from infra.components.search import DEVELOPMENT_SEARCH, PRODUCTION_SEARCH, search_capacity
 from infra.components.workflow import update_item_conditions
 
@@ -396,6 +398,19 @@ def test_given_api_when_synthesized_then_handler_gets_every_setting_from_stack_r
     assert env["CRM_SEARCH_INDEX_PREFIX"] == PREFIX
 
 
+def test_given_api_stage_when_synthesized_then_api_gateway_throttles_every_method_above_a_tenants_default_limit(template_json):
+    _, rest_api = _only({k: v for k, v in _resources(template_json, "AWS::Serverless::Api").items()
+                         if v["Properties"].get("StageName") == API_STAGE})
+    throttle = {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": DEVELOPMENT_THROTTLE.rate,
+                "ThrottlingBurstLimit": DEVELOPMENT_THROTTLE.burst}
+    assert [{k: m[k] for k in throttle} for m in rest_api["Properties"]["MethodSettings"]] == [throttle]
+    # a busy tenant meets its own limit (our 429 body with Retry-After) before the stage's (API Gateway's bare 429)
+    defaults = Settings.model_fields
+    for stage in (DEVELOPMENT_THROTTLE, PRODUCTION_THROTTLE):
+        assert defaults["rate_limit_per_second"].default <= stage.rate
+        assert defaults["rate_limit_burst"].default <= stage.burst
+
+
 def test_given_cursor_secret_when_synthesized_then_every_lambda_gets_it_resolved_at_deploy_time(template_json):
     """CRM_CURSOR_SECRET is a dynamic reference into the stage's Secrets Manager secret (components/cursors.py):
     CloudFormation resolves it on deploy, so no Lambda reads Secrets Manager at run time (or may)."""
@@ -418,6 +433,71 @@ def test_given_api_when_synthesized_then_it_runs_with_the_stack_role_not_a_chali
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": "lambda.amazonaws.com"}
     assert {"Ref": _logical_id(template_json, "AWS::IAM::ManagedPolicy")} in role["Properties"]["ManagedPolicyArns"]
+
+
+def _gateway_responses(template_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    _, rest_api = _only(_resources(template_json, "AWS::Serverless::Api"))
+    return rest_api["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+
+
+def _gateway_body(response: dict[str, Any], request_id: str = "req-123") -> dict[str, Any]:
+    """The body API Gateway sends: the template with its one variable, $context.requestId, filled in."""
+    assert set(response["responseTemplates"]) == {"application/json"}
+    return json.loads(response["responseTemplates"]["application/json"].replace("$context.requestId", request_id))
+
+
+@pytest.mark.parametrize("response_type,status,code", [
+    ("MISSING_AUTHENTICATION_TOKEN", "404", "ROUTE_NOT_FOUND"), ("RESOURCE_NOT_FOUND", "404", "ROUTE_NOT_FOUND"),
+    ("REQUEST_TOO_LARGE", "413", "PAYLOAD_TOO_LARGE"), ("UNSUPPORTED_MEDIA_TYPE", "415", "UNSUPPORTED_MEDIA_TYPE"),
+    ("THROTTLED", "429", "RATE_LIMITED"), ("QUOTA_EXCEEDED", "429", "RATE_LIMITED"),
+    ("UNAUTHORIZED", "401", "UNAUTHENTICATED"), ("ACCESS_DENIED", "403", "REQUEST_FORBIDDEN"),
+    ("INVALID_API_KEY", "403", "REQUEST_FORBIDDEN"), ("BAD_REQUEST_BODY", "400", "BAD_REQUEST"),
+    ("BAD_REQUEST_PARAMETERS", "400", "BAD_REQUEST"), ("INTEGRATION_TIMEOUT", "504", "TIMEOUT"),
+    ("DEFAULT_4XX", None, "BAD_REQUEST"), ("DEFAULT_5XX", None, "INTERNAL"),
+])
+def test_given_api_gateway_answers_itself_when_synthesized_then_it_answers_in_the_api_error_shape(
+        template_json, response_type, status, code):
+    from chalicelib.core import i18n
+
+    response = _gateway_responses(template_json)[response_type]
+    body = _gateway_body(response)
+
+    assert response.get("statusCode") == status  # None: DEFAULT_4XX/5XX keep the status of the error (502, 504, …)
+    assert set(body) == {"code", "message", "details"} and body["code"] == code
+    assert body["message"] == i18n.text(code, "en", request_id="req-123")
+
+
+def test_given_gateway_5xx_when_synthesized_then_details_carry_the_request_id(template_json):
+    for response_type in ("DEFAULT_5XX", "INTEGRATION_TIMEOUT"):
+        body = _gateway_body(_gateway_responses(template_json)[response_type], request_id="abc-42")
+        assert body["details"] == {"request_id": "abc-42"} and "abc-42" in body["message"]
+
+
+def test_given_gateway_responses_when_synthesized_then_no_request_value_is_echoed(template_json):
+    """API Gateway's default for a missing route quotes the caller's Authorization header; ours
+    use no request value: the only variable is the request id, headers are constants."""
+    for response_type, response in _gateway_responses(template_json).items():
+        template = response["responseTemplates"]["application/json"]
+        assert template.replace("$context.requestId", "").count("$") == 0, response_type
+        assert "#" not in template, response_type  # no VTL directives
+        for value in response.get("responseParameters", {}).values():
+            assert value.startswith("'") and value.endswith("'"), (response_type, value)  # static, not method.request.*
+
+
+def test_given_throttling_when_synthesized_then_429_says_when_to_retry_and_browsers_may_read_errors(template_json):
+    responses = _gateway_responses(template_json)
+
+    assert responses["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+    assert "gatewayresponse.header.Retry-After" not in responses["QUOTA_EXCEEDED"]["responseParameters"]
+    for response in responses.values():
+        assert response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+
+
+def test_given_gateway_413_when_synthesized_then_it_names_the_limit_the_local_stack_enforces(template_json):
+    from chalicelib.core.settings import Settings
+
+    body = _gateway_body(_gateway_responses(template_json)["REQUEST_TOO_LARGE"])
+    assert body["details"] == {"max_bytes": Settings.model_fields["max_request_bytes"].default} == {"max_bytes": 10 * 1024 * 1024}
 
 
 def test_given_api_policy_when_synthesized_then_dynamodb_is_never_granted_on_every_resource(template_json):

@@ -113,7 +113,33 @@ def test_given_disabled_user_when_calling_or_logging_in_then_refused(api, sales_
     r = api.call("GET", "/v1/me", sales_team["tokens"]["rep1"])
     assert r.status_code == 401 and r.data["code"] == "ACCOUNT_DISABLED"
     login = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000002", "password": "Passw0rd!"})
-    assert login.status_code == 401 and login.data["code"] == "ACCOUNT_DISABLED"
+    assert login.status_code == 401 and login.data["code"] == "INVALID_CREDENTIALS"  # sign-in does not tell it exists
+
+
+def test_given_wrong_password_unknown_mobile_or_disabled_account_when_signing_in_then_one_hash_and_the_same_answer(
+        api, sales_team, monkeypatch):
+    from chalicelib.ports import identity
+
+    assert api.call("POST", f"/v1/org/users/{sales_team['rep2']}/disable", sales_team["admin"]).status_code == 200
+    hashed: list[str] = []
+    check = identity.check_password
+    monkeypatch.setattr(identity, "check_password", lambda password, stored: hashed.append(stored) or check(password, stored))
+
+    def sign_in(mobile: str, password: str) -> tuple[object, list[str]]:
+        hashed.clear()
+        r = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": mobile, "password": password})
+        return r, list(hashed)
+
+    wrong, wrong_hashes = sign_in("13900000002", "Wrong-Pass1!")
+    unknown, unknown_hashes = sign_in("13999999999", "Wrong-Pass1!")
+    disabled, disabled_hashes = sign_in("13900000003", "Passw0rd!")  # the right password of a disabled account
+    assert wrong.status_code == unknown.status_code == disabled.status_code == 401
+    assert wrong.body == unknown.body == disabled.body
+    assert wrong.data["code"] == "INVALID_CREDENTIALS"
+    assert len(wrong_hashes) == len(unknown_hashes) == len(disabled_hashes) == 1  # each attempt costs one hash
+    assert wrong_hashes != [identity.DUMMY_HASH] and unknown_hashes == disabled_hashes == [identity.DUMMY_HASH]
+    ok, ok_hashes = sign_in("13900000002", "Passw0rd!")
+    assert ok.status_code == 200 and len(ok_hashes) == 1
 
 
 def test_given_admin_reset_password_when_user_logs_in_then_only_new_password_works(api, sales_team):
@@ -152,6 +178,7 @@ def test_given_five_wrong_passwords_when_signing_in_then_locked_for_15_minutes_e
     locked = api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"})
     assert locked.status_code == 429 and locked.data["code"] == "LOGIN_LOCKED"
     assert locked.data["details"]["retry_after_minutes"] == 15 and "15分钟" in locked.data["message"]
+    assert locked.headers["Retry-After"] == "900"
     # another number of the same tenant is not affected
     assert api.call("POST", "/v1/auth/login", body={**body, "mobile": "13811115555", "password": "x"}).status_code == 401
     clock.travel(15 * 60 + 1)

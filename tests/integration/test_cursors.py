@@ -10,6 +10,7 @@ import pytest
 from chalicelib.core import pagination
 from chalicelib.core.api import ROUTES
 from tests.conftest import platform_token
+from tests.integration import records_kit
 
 MEMO = {"key": "memo", "label": "备忘", "label_en": "Memo", "title_field": "title",
         "fields": [{"key": "title", "label": "标题", "type": "text", "required": True}]}
@@ -47,6 +48,8 @@ def world(api, sales_team):
     assert users and listed
     values = {"customer_id": customers[0]["id"], "competitor_id": competitor.data["id"], "object": "memo",
               "record_id": memo.data["id"], "entity": "memo"}
+    refs = {"customer": customers[0]["id"], "competitor": competitor.data["id"]}
+    values |= {f"{name}_id": one["record"]["id"] for name, one in records_kit.one_of_each(api, admin, refs).items()}
     return {**t, "customers": customers, "values": values, "users_cursor": users, "customers_cursor": listed}
 
 

@@ -225,7 +225,7 @@ ORDER_UNDER_CUSTOMER = {
 
 
 def test_given_orders_under_their_customer_then_related_lists_transfer_delete_and_restore_follow_the_customer(api, sales_team):
-    from tests.integration.test_round_trips import dynamodb_calls
+    from tests.integration.test_round_trips import LIMIT, dynamodb_calls
 
     t, admin = sales_team["tokens"], sales_team["admin"]
     assert api.call("POST", "/v1/objects", admin, ORDER_UNDER_CUSTOMER).status_code == 201
@@ -235,7 +235,7 @@ def test_given_orders_under_their_customer_then_related_lists_transfer_delete_an
     api.call("GET", f"/v1/customers/{cust['id']}", t["rep1"])  # warm
     with dynamodb_calls() as calls:
         r = api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep1"])
-    assert r.status_code == 200 and calls == ["GetItem", "Query"]  # the customer, then its whole collection
+    assert r.status_code == 200 and calls == [LIMIT, "GetItem", "Query"]  # the customer, then its whole collection
     assert sorted(o["title"] for o in r.data["related"]["obj_ad_order"]) == ["订单0", "订单1"]
     assert api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep2"]).status_code == 404
     # transfer: the customer and the previous owner's orders move together
@@ -254,7 +254,7 @@ def test_given_orders_under_their_customer_then_related_lists_transfer_delete_an
 
 
 def test_given_a_custom_object_then_get_create_list_cost_the_round_trips_of_a_customer(api, objects):
-    from tests.integration.test_round_trips import dynamodb_calls
+    from tests.integration.test_round_trips import LIMIT, dynamodb_calls
 
     rep = objects["tokens"]["rep1"]
     cust = api.call("POST", "/v1/customers", rep, {"name": "预热客户"}).data
@@ -265,14 +265,14 @@ def test_given_a_custom_object_then_get_create_list_cost_the_round_trips_of_a_cu
             "customer_name": "华为", "customer": cust["id"], "start_date": "2026-01-01", "end_date": "2030-01-01"},
             headers={"Idempotency-Key": "rt-obj"}).data
     # the reference is checked with one GetItem of the customer (a customer with a reference costs the same)
-    assert create == ["GetItem", "TransactWriteItems"]
+    assert create == [LIMIT, "GetItem", "TransactWriteItems"]
     api.pump()
     with dynamodb_calls() as get:
         api.call("GET", f"/v1/objects/subscription/records/{rec['id']}", rep)
-    assert get == ["GetItem"]
+    assert get == [LIMIT, "GetItem"]
     with dynamodb_calls() as listed:
         page = api.call("GET", "/v1/objects/subscription/records?q=%E5%8D%8E%E4%B8%BA", rep)
-    assert page.data["total"] == 1 and listed == []
+    assert page.data["total"] == 1 and listed == [LIMIT]
 
 
 def test_given_a_numbering_rule_then_each_record_gets_the_next_number_and_cannot_change_it(api, sales_team):

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.core.api import ROUTES
+from tests.integration import records_kit
 
 
 def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a_is_read_or_changed(api, make_tenant, upload):
@@ -45,15 +46,9 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
               "flow_id": flow["id"], "app_id": app["id"], "instance_id": app["instance_id"], "file_id": file["id"],
               "object": obj["key"], "type": obj["type"]}
     # and one record of every other record type the manifest declares (their routes take <type>_id)
-    from chalicelib import manifest
-
-    for d in manifest.entities():
-        if d.path and f"{d.name}_id" not in values:
-            body = {f.key: f"甲方{f.label[0]}" for f in d.fields if f.required}
-            rec = api.call("POST", f"/v1{d.path}", a["admin"], body)
-            assert rec.status_code == 201, (d.name, rec.data)
-            values[f"{d.name}_id"] = rec.data["id"]
-            secrets |= {rec.data["id"], *body.values()}
+    for name, made in records_kit.one_of_each(api, a["admin"], {"customer": cust["id"]}, tag="甲方").items():
+        values[f"{name}_id"] = made["record"]["id"]
+        secrets |= {made["record"]["id"], *(v for v in made["body"].values() if isinstance(v, str) and v.startswith("甲方"))}
     obj = api.call("POST", "/v1/objects", a["admin"], {"key": "secret_orders", "label": "甲方秘单", "title_field": "title",
                                                          "fields": [{"key": "title", "label": "主题", "type": "text"}]})
     assert obj.status_code == 201, obj.data

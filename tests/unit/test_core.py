@@ -27,6 +27,19 @@ def test_given_every_error_code_used_in_code_when_looked_up_then_it_has_a_messag
     assert not missing
 
 
+def test_given_every_error_class_when_looked_up_then_its_code_has_a_message():
+    from chalicelib.core import errors
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    codes = {cls.code for cls in [errors.DomainError, *subclasses(errors.DomainError)]}
+    assert {"ROUTE_NOT_FOUND", "METHOD_NOT_ALLOWED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"} <= codes
+    assert sorted(c for c in codes if c not in i18n.MESSAGES) == []
+
+
 @pytest.mark.parametrize("header,expected", [
     (None, "zh-CN"), ("en-US,en;q=0.9", "en"), ("zh-TW,zh;q=0.9,en;q=0.8", "zh-CN"), ("fr-FR", "zh-CN"),
     ("fr;q=1, en;q=0.5, zh;q=0.1", "en"), ("en;q=0.1, zh-CN;q=0.9", "zh-CN"), ("garbage;;q=x", "zh-CN"),

@@ -355,3 +355,13 @@ def test_given_pydantic_errors_of_every_kind_when_mapped_then_messages_are_in_on
         Body.model_validate({**bad, "count": 0, "ratio": 1, "name": "long"})
     msgs = {d["field"]: d["message"] for d in field_errors(e.value.errors(), "zh-CN")}
     assert msgs["count"] == "应大于 0" and msgs["ratio"] == "应小于 1" and msgs["name"] == "最多 3 个字符"
+
+
+def test_an_empty_shape_of_another_kind_is_a_type_error_not_a_cleared_value():
+    text, tags, addr = F("website", "text", ("网址", "Website")), F("tags", "tags", ("标签", "Tags")), F("addr", "address", ("地址", "Address"))
+    for bad in ({}, []):
+        with pytest.raises(ValidationFailed) as e:
+            validate([text], {"website": bad}, StaticResolver(), creating=True)
+        assert [d["field"] for d in e.value.details] == ["website"], bad
+    out = validate([text, tags, addr], {"website": "", "tags": [], "addr": {}}, StaticResolver(), creating=True)
+    assert out == {"website": None, "tags": None, "addr": None}

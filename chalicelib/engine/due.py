@@ -1,0 +1,95 @@
+"""Due-date reminders of any record type: a date or datetime field declared with
+`remind_days_before` reminds the record's owner through a real Scheduler schedule — one per
+record and field, moved when the value changes, removed when it is cleared or the record is
+deleted, re-created on restore (the engine calls `sync` after each of these writes).
+
+A date field reminds at 09:00 (tenant time) N days before; a datetime field at its own time,
+N days before (0: at the moment itself — a follow-up's next contact time). The schedule names
+the value it was made for: a changed or deleted record makes it stale and it delivers nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from ..core import clock, i18n
+from ..core.errors import NotFound
+from ..core.observability import logger, metric
+from ..core.settings import get_settings
+from ..db.base import plain
+from ..notifications import service as notifications
+from ..ports import scheduler
+from . import fieldtypes, registry, store, visibility
+from .definition import EntityDef
+
+KIND = "record_due"  # the schedule payload's kind (functions/reminders.py)
+
+
+def reminding(d: EntityDef) -> list[fieldtypes.FieldSpec]:
+    return [f for f in d.fields if f.remind_days_before is not None and f.type in ("date", "datetime")]
+
+
+def schedule_name(rec: store.EntityRecord, f: fieldtypes.FieldSpec) -> str:
+    digest = hashlib.sha256(f"{rec.tenant_id}|{rec.entity}|{rec.id}|{f.key}".encode()).hexdigest()[:24]
+    return scheduler.schedule_name("due", digest)
+
+
+def remind_at(f: fieldtypes.FieldSpec, value: str, now: datetime) -> datetime | None:
+    """When to remind of `value`; soon, when that moment has passed but the due date or time has
+    not; None once it is over."""
+    days = int(f.remind_days_before or 0)
+    if f.type == "datetime":
+        due_at = clock.parse_iso(str(value))
+        when = due_at - timedelta(days=days)
+        if when > now:
+            return when
+        return now + timedelta(minutes=1) if due_at > now else None
+    tz = ZoneInfo(get_settings().default_timezone)
+    due = date.fromisoformat(str(value)[:10])
+    when = datetime.combine(due - timedelta(days=days), time(9), tzinfo=tz)
+    if when > now:
+        return when
+    if due >= now.astimezone(tz).date():
+        return now + timedelta(minutes=1)
+    return None
+
+
+def sync(d: EntityDef, rec: store.EntityRecord) -> None:
+    """After a write, delete or restore: each reminding field has its schedule, or none."""
+    for f in reminding(d):
+        name = schedule_name(rec, f)
+        value = (rec.data or {}).get(f.key)
+        when = None if rec.deleted_at or value is None else remind_at(f, str(value), clock.now())
+        if when is None:
+            scheduler.delete(name)
+            continue
+        scheduler.upsert(name, when, {"kind": KIND, "tenant_id": rec.tenant_id, "entity": d.name, "record_id": rec.id,
+                                      "field": f.key, "due": str(value)})
+
+
+def fire(tenant_id: str, entity: str, record_id: str, field: str, due: str) -> bool:
+    """The schedule target: tell the owner. Idempotent (one notification per record, field and
+    value); a changed or deleted record makes the schedule stale."""
+    d = registry.find(entity, tenant_id)
+    f = d.field(field) if d else None
+    if d is None or f is None:
+        return False
+    try:
+        rec = store.get(tenant_id, d.entity, record_id, d.name_key)
+    except NotFound:
+        logger.info("record gone", extra={"record_id": record_id})
+        return False
+    if str((rec.data or {}).get(field)) != due:
+        logger.info("stale due-date schedule ignored", extra={"record_id": record_id, "field": field})
+        return False
+    owner = visibility.reader(tenant_id, rec.owner_id)  # the text shows what the owner's field rules let them see
+    shown = due[:16].replace("T", " ") if f.type == "datetime" else due[:10]
+    shown_due = owner.shape(d.module, {field: shown}).get(field) or "—"
+    title = (rec.data or {}).get(d.title_field)
+    text = {loc: i18n.text("notify.record.due", loc, title=visibility.title(owner, d, plain(title), loc) or "",
+                           field=f.label_in(loc), date=shown_due) for loc in i18n.LOCALES}
+    new = notifications.deliver(tenant_id, rec.owner_id, KIND, text, link={"entity": d.name, "id": rec.id},
+                                source=f"due:{rec.id}:{field}:{due}")
+    metric("records.reminder.delivered")
+    return new

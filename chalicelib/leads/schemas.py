@@ -1,0 +1,57 @@
+"""API contract of lead conversion."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Id = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class MappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    customer: dict[str, str] = Field(description='lead field -> customer field, e.g. {"company": "name", "custom.budget": '
+                                                 '"custom.budget"}', max_length=100)
+    contact: dict[str, str] = Field(description="lead field -> contact field", max_length=100)
+    version: int | None = Field(None, description="the version you read (or If-Match); not needed for the first mapping")
+
+
+class MappingOut(BaseModel):
+    customer: dict[str, str]
+    contact: dict[str, str]
+    version: int = Field(description="0: the defaults, never saved")
+
+
+class ConvertIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    customer_id: Id | None = Field(None, description="add the contact to this customer instead of creating one")
+    contact: bool = Field(True, description="create a contact from the lead")
+    owner_id: Id | None = Field(None, description="owner of what is created (default: the lead's owner)")
+
+
+class BulkConvertIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    ids: list[Id] = Field(min_length=1, max_length=100)
+    contact: bool = True
+    owner_id: Id | None = None
+
+
+class ConvertOut(BaseModel):
+    lead: dict
+    customer_id: str
+    contact_id: str | None
+
+
+class ConvertItem(BaseModel):
+    id: str
+    status: int
+    customer_id: str | None = None
+    contact_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+    details: object = None
+
+
+class BulkConvertOut(BaseModel):
+    items: list[ConvertItem]
+    converted: int
