@@ -2,7 +2,8 @@
 
 `blueprint(d)` gives create (idempotent), list/search/filter/sort/facets/saved views,
 get, patch (versioned), soft delete, transfer, team and attachments under the definition's
-path (e.g. /customers), and merge for types that declare duplicate checks. Models are Lazy: built on the first request or the OpenAPI document.
+path (e.g. /customers), and merge for types that declare duplicate checks. Models are Lazy:
+built on the first request or the OpenAPI document.
 """
 from __future__ import annotations
 

@@ -12,6 +12,10 @@ fields as custom.<key>). Then, in this order:
    reference names it), its attachments, the team grants the survivor gained or widened.
 2. The children, re-parented to the survivor, CASCADE_CHUNK per transaction (each with its
    log entry), then the attachment links (attached_at and attached_by kept), the same way.
+   A child moves as an edit of its parent reference would: its type's hooks run (validate
+   before anything is written, so a refusal writes nothing, and again right before the child's
+   own transaction; after-write hooks once all have moved) — e.g. contacts keep one primary per
+   customer by their own rule, under which a merged-in primary contact becomes the survivor's.
 
 Permissions: update on the survivor and delete on the other, each within the caller's data
 scope; the caller must be able to change every child that moves, else nothing is written.
@@ -71,6 +75,7 @@ def merge(d: EntityDef, record_id: str, from_id: str, take: list[str], expected:
                 if not c.deleted_at and (cd := registry.find(c.entity, p.tenant_id)) is not None and cd.parent_field]
     if any(not engine._may_change(p, cd, c, "update") for cd, c in children):
         raise Forbidden("RECORD_FORBIDDEN")
+    _check_moves(p, d, children, record_id)
     have = {link.file_id for link in _attachments(p.tenant_id, d.entity, keep.id)}
     links = [link for link in _attachments(p.tenant_id, d.entity, gone.id) if link.file_id not in have]
     if len(children) + len(links) > MAX_MOVED:
@@ -103,8 +108,7 @@ def merge(d: EntityDef, record_id: str, from_id: str, take: list[str], expected:
               *engine._file_ops(d, keep, old_data, keep.data, actor)])
     engine.publish(d, "merged", keep, actor, sorted(a["field"] for a in audit.diff(before, keep.values())), from_id=gone.id)
     engine.publish(d, "deleted", gone, actor, merged_into=keep.id)
-    if d.hooks.on_delete:
-        d.hooks.on_delete(WriteContext(p, d, gone, "delete", plain(gone.data or {})))
+    engine._settled(d.hooks.on_delete, WriteContext(p, d, gone, "delete", plain(gone.data or {})))
 
     _move_children(p, d, children, keep.id, gone.id, {"merged_into": keep.id})
     _move_links(links, d.entity, keep.id)
@@ -127,6 +131,7 @@ def undo(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
                 if (c.entity, c.id) in want and not c.deleted_at and (cd := registry.find(c.entity, p.tenant_id)) is not None]
     if any(not engine._may_change(p, cd, c, "update") for cd, c in children):
         raise Forbidden("RECORD_FORBIDDEN")
+    _check_moves(p, d, children, rec.id)
     wanted_files = set(moved.get("attachments", []))
     links = [link for link in _attachments(p.tenant_id, d.entity, keep.id) if link.file_id in wanted_files]
     team = dict(keep.team or {})
@@ -157,8 +162,7 @@ def undo(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
     engine.publish(d, "restored", rec, actor, unmerged_from=keep.id)
     if reverted:
         engine.publish(d, "team_changed", keep, actor, ["team"], unmerged_from=rec.id)
-    if d.hooks.on_restore:
-        d.hooks.on_restore(WriteContext(p, d, rec, "restore", plain(rec.data or {})))
+    engine._settled(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
     _move_children(p, d, children, rec.id, keep.id, {"unmerged_from": keep.id})
     _move_links(links, d.entity, rec.id)
 
@@ -240,42 +244,91 @@ def _attachments(tenant_id: str, entity: str, record_id: str) -> list[FileLink]:
             return out
 
 
+class _Move:
+    """One child re-parented as an edit of its parent reference would be: its type's validate hook
+    has run (it may refuse, or add writes such as clearing a previous primary contact)."""
+
+    def __init__(self, p: Principal, cd: EntityDef, child: store.EntityRecord, d: EntityDef, to_id: str) -> None:
+        self.definition, self.record = cd, child
+        data = {**plain(child.data or {}), cd.parent_field: {"entity": d.name, "id": to_id}}
+        self.wc = WriteContext(p, cd, child, "update", data, child.values())
+        if cd.hooks.validate:
+            cd.hooks.validate(self.wc)
+
+
+def _hooked(cd: EntityDef) -> bool:
+    return bool(cd.hooks.validate or cd.hooks.before_write or cd.hooks.after_write)
+
+
+def _check_moves(p: Principal, d: EntityDef, children: list[tuple[EntityDef, store.EntityRecord]], to_id: str) -> None:
+    """Every child's own rules asked before anything is written: a refusal writes nothing."""
+    for cd, c in children:
+        if cd.hooks.validate:
+            _Move(p, cd, c, d, to_id)
+
+
 def _move_children(p: Principal, d: EntityDef, children: list[tuple[EntityDef, store.EntityRecord]], to_id: str, from_id: str,
                    event: dict[str, str]) -> None:
-    """Re-parent children (CASCADE_CHUNK per transaction, each with its log entry); a chunk whose
-    child changed meanwhile is re-read and tried again, a child no longer under `from_id` stays."""
-    for start in range(0, len(children), engine.CASCADE_CHUNK):
-        chunk = children[start:start + engine.CASCADE_CHUNK]
+    """Re-parent children, each with its log entry. A child whose type has hooks moves alone, re-read
+    and re-checked right before its write, so its rules see the children moved before it (one
+    primary contact); the others go CASCADE_CHUNK per transaction. A write that meets a change made
+    meanwhile is re-read and tried again; a child no longer under `from_id` stays where it is. The
+    after-write hooks run once every child has moved."""
+    action = "merge" if "merged_into" in event else "unmerge"
+    moved: list[_Move] = []
+    plain_children: list[tuple[EntityDef, store.EntityRecord]] = []
+    for cd, c in children:
+        if not _hooked(cd):
+            plain_children.append((cd, c))
+            continue
         for attempt in range(RETRIES):
+            still = _reread(p, [(cd, c)], d, to_id, from_id)
+            if not still:
+                break
+            m = still[0]
             try:
-                _write_chunk(chunk, d, to_id, from_id, p.user_id, "merge" if "merged_into" in event else "unmerge")
+                _write([m], d, to_id, from_id, p.user_id, action)
+                moved.append(m)
                 break
             except Conflict:
                 if attempt == RETRIES - 1:
                     raise
-                chunk = _reread(p.tenant_id, chunk, d.entity, from_id)
-        for cd, c in chunk:
-            engine.publish(cd, "updated", c, p.user_id, [cd.parent_field], **event)
+    for start in range(0, len(plain_children), engine.CASCADE_CHUNK):
+        batch = [_Move(p, cd, c, d, to_id) for cd, c in plain_children[start:start + engine.CASCADE_CHUNK]]
+        for attempt in range(RETRIES):
+            try:
+                _write(batch, d, to_id, from_id, p.user_id, action)
+                moved += batch
+                break
+            except Conflict:
+                if attempt == RETRIES - 1:
+                    raise
+                batch = _reread(p, [(m.definition, m.record) for m in batch], d, to_id, from_id)
+    for m in moved:
+        engine.publish(m.definition, "updated", m.record, p.user_id, [m.definition.parent_field], **event)
+        engine._settled(m.definition.hooks.after_write, m.wc)
 
 
-def _write_chunk(chunk: list[tuple[EntityDef, store.EntityRecord]], d: EntityDef, to_id: str, from_id: str, actor: str,
-                 action: str) -> None:
+def _write(batch: list[_Move], d: EntityDef, to_id: str, from_id: str, actor: str, action: str) -> None:
     ops: list[tx.Op] = []
-    for cd, c in chunk:
-        data = {**plain(c.data or {}), cd.parent_field: {"entity": d.name, "id": to_id}}
-        ops += store.update_ops(c, actor, data, None, action=action, note=f"{d.entity}#{from_id} -> {d.entity}#{to_id}",
-                                parent=cd.parent_of(data))
+    for m in batch:
+        if m.definition.hooks.before_write:
+            m.definition.hooks.before_write(m.wc)
+        ops += store.update_ops(m.record, actor, m.wc.values, None, action=action,
+                                note=f"{d.entity}#{from_id} -> {d.entity}#{to_id}", parent=m.definition.parent_of(m.wc.values))
+        ops += m.wc.extra_ops
     if ops:
         tx.write(ops)
 
 
-def _reread(tenant_id: str, chunk: list[tuple[EntityDef, store.EntityRecord]], entity: str, from_id: str
-            ) -> list[tuple[EntityDef, store.EntityRecord]]:
+def _reread(p: Principal, children: list[tuple[EntityDef, store.EntityRecord]], d: EntityDef, to_id: str, from_id: str
+            ) -> list[_Move]:
+    """The children still under `from_id`, read again (consistently) and re-checked."""
     out = []
-    for cd, c in chunk:
-        fresh = store.get(tenant_id, c.entity, c.id, cd.name_key, include_deleted=True, consistent=True)
-        if not fresh.deleted_at and cd.parent_of(fresh.data or {}) == (entity, from_id):
-            out.append((cd, fresh))
+    for cd, c in children:
+        fresh = store.get(p.tenant_id, c.entity, c.id, cd.name_key, include_deleted=True, consistent=True)
+        if not fresh.deleted_at and cd.parent_of(fresh.data or {}) == (d.entity, from_id):
+            out.append(_Move(p, cd, fresh, d, to_id))
     return out
 
 

@@ -320,3 +320,38 @@ def test_given_a_child_the_caller_may_not_change_or_stale_versions_then_the_merg
     assert api.call("DELETE", f"/v1/customers/{keep['id']}", admin, headers={"If-Match": '"2"'}).status_code == 204
     blocked = api.call("POST", f"/v1/recycle-bin/customer/{gone['id']}/restore", admin)
     assert blocked.status_code == 422 and blocked.data["code"] == "INVALID_STATE"
+
+
+def test_given_contacts_and_follow_ups_when_customers_merge_then_they_move_under_their_own_rules_and_back(api, sales_team):
+    t = sales_team["tokens"]
+    keep = _create(api, t["rep1"], {"name": "远望科技有限公司"})
+    gone = _create(api, t["rep2"], {"name": "远望电子"})
+
+    def contact(token, name, cid):
+        r = api.call("POST", "/v1/contacts", token, {"name": name, "customer": cid})
+        assert r.status_code == 201, r.data
+        return r.data
+
+    kept_primary = contact(t["rep1"], "王总", keep["id"])
+    moved_primary, other = contact(t["rep2"], "李总", gone["id"]), contact(t["rep2"], "赵经理", gone["id"])
+    note = api.call("POST", "/v1/followups", t["rep2"], {"about": {"entity": "customer", "id": gone["id"]}, "type": "call",
+                                                         "content": "电话沟通需求"})
+    assert note.status_code == 201, note.data
+
+    def people(cid):
+        related = api.call("GET", f"/v1/customers/{cid}/related", t["manager"]).data["related"]
+        return ({c["name"]: c["is_primary"] for c in related["contact"]}, [f["content"] for f in related["followup"]])
+
+    version = api.call("GET", f"/v1/customers/{gone['id']}", t["rep2"]).data["version"]  # the follow-up stamped it
+    merged = api.call("POST", f"/v1/customers/{keep['id']}/merge", t["manager"], {"from_id": gone["id"], "version": 1,
+                                                                                 "from_version": version})
+    assert merged.status_code == 200, merged.data
+    assert merged.data["moved"]["children"] == 3
+    # one primary contact per customer, by the contacts' own rule for a primary that moves in
+    assert people(keep["id"]) == ({"王总": False, "李总": True, "赵经理": False}, ["电话沟通需求"])
+    assert api.call("GET", f"/v1/followups/{note.data['id']}", t["rep2"]).data["about"] == {"entity": "customer", "id": keep["id"]}
+    assert api.call("POST", f"/v1/recycle-bin/customer/{gone['id']}/restore", sales_team["admin"]).status_code == 200
+    assert people(gone["id"]) == ({"李总": True, "赵经理": False}, ["电话沟通需求"])
+    assert people(keep["id"]) == ({"王总": True}, [])  # the survivor's remaining contact is its primary again
+    assert api.call("GET", f"/v1/contacts/{kept_primary['id']}", t["rep1"]).data["customer"]["id"] == keep["id"]
+    assert {api.call("GET", f"/v1/contacts/{c['id']}", t["rep2"]).data["customer"]["id"] for c in (moved_primary, other)} == {gone["id"]}
