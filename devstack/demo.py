@@ -50,6 +50,21 @@ CUSTOMERS = [
     ("苏州工业园区政务中心", "director", "C", "government", None, "江苏省/苏州市"),
 ]
 
+# the sales pipeline's front: leads in several states (key, name, company, owner, source, mobile, remark)
+LEADS = [
+    ("byd", "刘总", "深圳鹏程新能源车队有限公司", "rep1", "exhibition", "13660001111", "展会上留的名片，对车队管理系统感兴趣"),
+    ("xiamen", "陈经理", "厦门鹭岛物流有限公司", "rep1", "web", "13560002222", "官网留言咨询报价"),
+    ("fuzhou", "林女士", "福州闽江茶业有限公司", "rep2", "phone", "13460003333", "来电咨询渠道合作"),
+    ("dongguan", "黄先生", "东莞松山湖电子厂", "rep3", "referral", "13360004444", "老客户介绍"),
+    ("tianjin", "赵总", "天津港湾物流集团", "manager1", "campaign", "13260005555", "参加了 3 月的线上研讨会"),
+]
+# contacts of demo customers (customer name, name, title, mobile, decision maker)
+CONTACTS = [
+    ("华为技术有限公司", "王建华", "采购总监", "13900001111", True),
+    ("华为技术有限公司", "李晓梅", "IT 经理", "13900002222", False),
+    ("广州云帆教育科技有限公司", "周明", "校长", "13900003333", True),
+]
+
 
 def seed() -> dict[str, Any]:
     from chalicelib.customers.entity import CUSTOMER
@@ -73,10 +88,52 @@ def seed() -> dict[str, Any]:
                                           "supervisor_id": users.get(sup) if sup else None, "position": position,
                                           "password": PASSWORD, "gender": None, "email": None})["id"]
         org.update_department(ids["sales"], {"head_user_id": users["director"]}, 1)
+        customers = {}
         for name, owner, level, industry, mobile, region in CUSTOMERS:
-            engine.create(CUSTOMER, {"name": name, "owner_id": users[owner], "level": level, "industry": industry, "mobile": mobile,
-                              "region": region, "customer_type": "target", "source": "referral"}, None)
-    return {"created": True, "users": users, "approvals": seed_approvals(users)}
+            customers[name] = engine.create(CUSTOMER, {"name": name, "owner_id": users[owner], "level": level, "industry": industry,
+                                                       "mobile": mobile, "region": region, "customer_type": "target",
+                                                       "source": "referral"}, None)["id"]
+    pipeline = seed_pipeline(users, customers)
+    return {"created": True, "users": users, "approvals": seed_approvals(users), "pipeline": pipeline}
+
+
+def seed_pipeline(users: dict[str, str], customers: dict[str, str]) -> dict[str, Any]:
+    """Contacts of some customers, leads in every state (new, following with a next contact
+    time that reminds its owner, converted into a contact of an existing customer, invalid) and
+    follow-ups, each written by the user who would write it."""
+    from datetime import timedelta
+
+    from chalicelib.contacts.entity import CONTACT
+    from chalicelib.core import clock
+    from chalicelib.engine import service as engine
+    from chalicelib.followups.entity import FOLLOWUP
+    from chalicelib.leads import service as leads
+    from chalicelib.leads.entity import LEAD
+
+    def as_user(key: str) -> Any:
+        return context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[key]))
+
+    owner_of = {name: owner for name, owner, *_ in CUSTOMERS}
+    for customer, name, title, mobile, decides in CONTACTS:
+        with as_user(owner_of[customer]):
+            engine.create(CONTACT, {"name": name, "customer": customers[customer], "title": title, "mobile": mobile,
+                                    "decision_maker": decides}, None)
+    made = {}
+    for key, name, company, owner, source, mobile, remark in LEADS:
+        with as_user(owner):
+            made[key] = engine.create(LEAD, {"name": name, "company": company, "source": source, "mobile": mobile,
+                                             "remark": remark}, None)
+    tomorrow = clock.iso((clock.now() + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0))  # 10:00 北京时间
+    with as_user("rep1"):
+        engine.create(FOLLOWUP, {"about": {"entity": "lead", "id": made["byd"]["id"]}, "type": "call",
+                                 "content": "电话沟通车队规模（约 200 台），约下周演示", "next_contact_at": tomorrow}, None)
+        engine.create(FOLLOWUP, {"about": {"entity": "customer", "id": customers["华为技术有限公司"]}, "type": "visit",
+                                 "content": "上门拜访，沟通二期采购计划", "next_contact_at": tomorrow}, None)
+        leads.convert(made["xiamen"]["id"], {"customer_id": customers["上海ACME贸易有限公司"], "contact": True})
+    with as_user("rep3"):
+        lead = made["dongguan"]
+        engine.update(LEAD, lead["id"], {"status": "invalid", "remark": "电话空号，无法联系"}, lead["version"])
+    return {"leads": {k: v["id"] for k, v in made.items()}}
 
 
 def contract_flow(users: dict[str, str]) -> dict[str, Any]:

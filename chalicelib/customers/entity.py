@@ -7,10 +7,16 @@ filters, facets and "shared with me" = the search index.
 """
 from __future__ import annotations
 
-from ..engine.definition import EntityDef
+from ..engine.definition import EntityDef, Hooks
 from ..engine.fieldtypes import FieldSpec as F
 
-ALL_ACTIONS = ("create", "update", "list", "read", "delete", "import", "export", "transfer", "team", "lock", "print")
+ALL_ACTIONS = ("create", "update", "list", "read", "delete", "import", "export", "transfer", "team", "lock", "print", "manage")
+
+def _holdings(tenant_id, before, after):  # noqa: ANN001, ANN202 - the engine's holdings hook
+    from .limits import holdings
+
+    return holdings(tenant_id, before, after)
+
 
 CUSTOMER = EntityDef(
     name="customer",
@@ -43,11 +49,12 @@ CUSTOMER = EntityDef(
         F("next_contact_at", "datetime", ("下次联系时间", "Next contact"), readonly=True),
         F("last_followup_at", "datetime", ("最后跟进时间", "Last follow-up"), readonly=True),
     ),
+    hooks=Hooks(holdings=_holdings),
     duplicates={"name": "company", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ALL_ACTIONS, "scope": "all"},
-        "sales_manager": {"actions": ALL_ACTIONS, "scope": "self_and_subordinates"},
-        "sales_rep": {"actions": ("create", "update", "list", "read", "transfer", "team"), "scope": "self"},
+        "sales_manager": {"actions": tuple(a for a in ALL_ACTIONS if a != "manage"), "scope": "self_and_subordinates"},
+        "sales_rep": {"actions": ("create", "update", "list", "read", "transfer", "team", "lock"), "scope": "self"},
         "service_agent": {"actions": ("list", "read"), "scope": "department",
                           "fields": {"mobile": "masked", "credit_limit": "hidden"}},
     },

@@ -5,9 +5,16 @@ from __future__ import annotations
 from ..core.modules import Module
 from .entity import CUSTOMER
 
+
+def _blueprint():
+    from .api import bp
+
+    return bp
+
 MODULE = Module(
     name="customers",
     label=("客户", "Customers"),
     entities=(CUSTOMER,),
+    blueprint=_blueprint,
     notifications=("customers.customer.transferred",),
 )

@@ -52,6 +52,11 @@ class Hooks:
     after_write: HookFn | None = None  # side effects after commit (schedules, notifications)
     on_delete: HookFn | None = None  # after a soft delete: undo side effects (e.g. cancel a schedule)
     on_restore: HookFn | None = None  # after a restore: re-create what deleting removed
+    # holdings: (tenant, before, after) -> writes that commit with every change of who holds a live
+    # record and in what state (create, update, transfer, hand-over, delete, restore); before/after
+    # are store.holding(rec) snapshots, None when the record is not live. Customers count owned and
+    # locked customers against their limits with it (customers/limits.py).
+    holdings: Callable[[str, Mapping[str, Any] | None, Mapping[str, Any] | None], list[Any]] | None = None
 
 
 @dataclass(frozen=True)

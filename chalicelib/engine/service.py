@@ -288,6 +288,13 @@ def _run(hook: Any, wc: WriteContext) -> None:
         hook(wc)
 
 
+def _holdings(d: EntityDef, tenant_id: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tx.Op]:
+    """The type's writes for a change of who holds a record and how (limits' counters), if any."""
+    if d.hooks.holdings is None or before == after:
+        return []
+    return list(d.hooks.holdings(tenant_id, before, after))
+
+
 def _settled(hook: Any, wc: WriteContext) -> None:
     """After a committed write, delete or restore: the type's own hook, then its due-date
     reminders follow the record (engine/due.py)."""
@@ -341,7 +348,8 @@ def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], 
     wc.record = rec
     _run(d.hooks.before_write, wc)
     ops = [*store.create_ops(rec, p.user_id), *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
-           *wc.extra_ops, *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values)]
+           *wc.extra_ops, *_holdings(d, p.tenant_id, None, store.holding(rec)),
+           *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values)]
     return Draft(d, wc, ops)
 
 
@@ -405,7 +413,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     custom = _custom(d, p, custom_in, plain(rec.custom or {}), r) if custom_in else None
     wc = WriteContext(p, d, rec, "update", data, before)
     _run(d.hooks.validate, wc)
-    old_data = plain(rec.data or {})
+    old_data, held = plain(rec.data or {}), store.holding(rec)
     # 查重 on what the edit changes (an old duplicate does not block editing something else)
     changed_keys = [f for f in d.duplicates if old_data.get(f) != plain(wc.values.get(f))]
     found = duplicates.on_write(p, d, wc.values, exclude_id=rec.id, fields=changed_keys) if changed_keys else []
@@ -413,10 +421,24 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     if ops:
         _run(d.hooks.before_write, wc)
         tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops,
-                  *duplicates.lease_ops(p.tenant_id, d, rec.id, old_data, wc.values)])
+                  *_holdings(d, p.tenant_id, held, store.holding(rec)), *duplicates.lease_ops(p.tenant_id, d, rec.id, old_data, wc.values)])
         publish(d, "updated", rec, p.user_id, _changed(before, rec.values()))
         _settled(d.hooks.after_write, wc)
     return _with_duplicates(d, out(d, rec, p), lambda: found)
+
+
+def change(d: EntityDef, p: Principal, rec: store.EntityRecord, values: dict[str, Any], expected: int | None, *,
+           action: str, verb: str) -> dict[str, Any]:
+    """A module's own change of fields it maintains (read-only to clients, e.g. 锁定): versioned,
+    logged as `action`, counted (holdings), published as `verb`, like any update."""
+    held, before = store.holding(rec), rec.values()
+    data = {k: v for k, v in {**plain(rec.data or {}), **values}.items() if v is not None}
+    ops = store.update_ops(rec, p.user_id, data, expected, action=action, parent=d.parent_of(data))
+    if ops:
+        tx.write([*ops, *_holdings(d, p.tenant_id, held, store.holding(rec))])
+        publish(d, verb, rec, p.user_id, _changed(before, rec.values()))
+        _settled(d.hooks.after_write, WriteContext(p, d, rec, "update", data, before))
+    return out(d, rec, p)
 
 
 CASCADE_CHUNK = 40  # children per transaction (each is its item + its log entry; DynamoDB takes 100 writes)
@@ -454,10 +476,12 @@ def delete(d: EntityDef, record_id: str, expected: int) -> None:
     children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if not c.deleted_at]
     if any(not _may_change(p, cd, c, "delete") for cd, c in children):
         raise Forbidden("RECORD_FORBIDDEN")
-    tx.write(store.soft_delete_ops(rec, p.user_id, expected, d.features.private))
+    held = store.holding(rec)
+    tx.write([*store.soft_delete_ops(rec, p.user_id, expected, d.features.private), *_holdings(d, p.tenant_id, held, None)])
     publish(d, "deleted", rec, p.user_id)
     _settled(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
-    _in_chunks([store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}")
+    _in_chunks([[*_holdings(cd, p.tenant_id, store.holding(c), None),
+                 *store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}")]
                 for cd, c in children])
     for cd, c in children:
         publish(cd, "deleted", c, p.user_id, with_parent=rec.id)
@@ -472,15 +496,21 @@ def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
 
         merge.undo(d, rec, p)
         return
-    tx.write(store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {})))
+    ops = store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {}))
+    tx.write([*ops, *_holdings(d, p.tenant_id, None, store.holding(rec))])
     publish(d, "restored", rec, p.user_id)
     _settled(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
     mark = f"{d.entity}#{rec.id}"
     children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if c.deleted_at and c.deleted_with == mark]
-    _in_chunks([store.restore_ops(c, p.user_id, cd.parent_of(c.data or {})) for cd, c in children])
+    _in_chunks([_restored_with_holdings(cd, c, p) for cd, c in children])
     for cd, c in children:
         publish(cd, "restored", c, p.user_id, with_parent=rec.id)
         _settled(cd.hooks.on_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))
+
+
+def _restored_with_holdings(d: EntityDef, rec: store.EntityRecord, p: Principal) -> list[tx.Op]:
+    ops = store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {}))
+    return [*ops, *_holdings(d, p.tenant_id, None, store.holding(rec))]
 
 
 def purge(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
@@ -534,10 +564,11 @@ def _transfer(d: EntityDef, rec: store.EntityRecord, to_user_id: str, keep_as: s
     team.pop(to_user_id, None)
     if keep_as in ("read", "write") and rec.owner_id != to_user_id:
         team[rec.owner_id] = {"access": keep_as, "until": None}
+    held = store.holding(rec)
     ops = store.update_ops(rec, actor, None, expected, owner_id=to_user_id, team=team, action="transfer",
                            parent=d.parent_of(rec.data or {}))
     if ops:
-        tx.write(ops)
+        tx.write([*ops, *_holdings(d, rec.tenant_id, held, store.holding(rec))])
 
 
 def set_team(d: EntityDef, record_id: str, members: list[dict[str, Any]], expected: int) -> dict[str, Any]:

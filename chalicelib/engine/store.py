@@ -104,6 +104,13 @@ def parent_partition(tenant_id: str, entity: str, parent_id: str) -> str:
     return keys.record_pk(tenant_id, entity, parent_id)
 
 
+def holding(rec: EntityRecord | None) -> dict[str, Any] | None:
+    """Who holds a record and in what state, for the holdings hook; None when it is not live."""
+    if rec is None or rec.deleted_at:
+        return None
+    return {"owner_id": rec.owner_id, "data": plain(rec.data or {}), "id": rec.id}
+
+
 def set_live_keys(rec: EntityRecord, parent: tuple[str, str] | None = None) -> None:
     order = f"{rec.created_at}#{rec.id}"
     rec.gsi1pk, rec.gsi1sk = keys.owner_list(rec.tenant_id, rec.entity, rec.owner_id), order

@@ -83,6 +83,8 @@ def test_given_the_readme_walkthrough_when_run_as_written_then_every_call_succee
                          endpoint_url=f"http://127.0.0.1:{stack.env['CRM_MOTO_PORT']}", aws_access_key_id="local",
                          aws_secret_access_key="local")
     groups = [g["Name"] for g in sched.list_schedule_groups()["ScheduleGroups"]]
-    expressions = [sched.get_schedule(Name=s["Name"], GroupName=g)["ScheduleExpression"]
-                   for g in groups for s in sched.list_schedules(GroupName=g)["Schedules"] if s["Name"].startswith("due-")]
+    record_id = found["items"][0]["id"]
+    schedules = [sched.get_schedule(Name=s["Name"], GroupName=g)
+                 for g in groups for s in sched.list_schedules(GroupName=g)["Schedules"] if s["Name"].startswith("due-")]
+    expressions = [s["ScheduleExpression"] for s in schedules if record_id in s["Target"]["Input"]]  # not the demo's own
     assert expressions == ["at(2027-05-31T09:00:00)"]

@@ -1,0 +1,226 @@
+"""Ownership limits (拥有客户数上限 / 锁定客户数上限), enforced atomically.
+
+Rules (one item per tenant, admins): per user or per department, the most customers a person
+may own (optionally not counting closed-deal customers) and may lock. A user's rule is their
+own, else their department's, else the nearest ancestor department's; no rule, no limit.
+
+Counting: one counter item per user — owned, open (not closed-deal) and locked live customers.
+Every change of who holds a customer or its state (create, update of deal status, lock,
+transfer, bulk transfer, hand-over, conversion, delete, restore — and later claim, distribute,
+merge, import: all go through the engine) adds the counter writes to its own transaction
+(the engine's `holdings` hook): decrements for the previous holder, and for the new one an
+increment conditioned on staying within the limit. So concurrent assignments can never pass a
+limit: the conditional transaction of the one that would go over fails as a whole (422
+CUSTOMER_LIMIT naming the limit), and nothing of it is written.
+
+Saving the rules recounts every user's counters from the table (the owner index), so counts
+are right from the moment limits apply, whatever happened before they existed.
+
+Key design: rules pk = T#<t>#CUSTLIMITS, sk = "RULES"; counter pk = T#<t>#CUSTCOUNT#<user>, sk = "COUNT".
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute
+from pynamodb.exceptions import DoesNotExist
+
+from ..core import clock
+from ..core.cache import TenantCache
+from ..core.errors import NotFound, PreconditionRequired, ValidationFailed, detail
+from ..core.permissions import OrgSnapshot
+from ..core.settings import get_settings
+from ..db import changes, keys, query, tx
+from ..db.base import Item, Versioned, plain
+from ..org import service as org
+
+MODULE = "customers"
+
+
+class LimitRules(Versioned, discriminator="CUSTLIMITS"):
+    rules = JSONAttribute()  # [{"user_id" | "department_id", "owned", "locked", "exclude_closed"}]
+
+    @staticmethod
+    def key(tenant_id: str) -> tuple[str, str]:
+        return keys.k(tenant_id, "CUSTLIMITS"), "RULES"
+
+    def values(self) -> dict:
+        return {"rules": self.rules}
+
+
+class CustomerCount(Item, discriminator="CUSTCOUNT"):
+    owned = NumberAttribute(default=0)
+    open = NumberAttribute(default=0)
+    locked = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(tenant_id: str, user_id: str) -> tuple[str, str]:
+        return keys.k(tenant_id, "CUSTCOUNT", user_id), "COUNT"
+
+
+@dataclass(frozen=True)
+class Limit:
+    owned: int | None = None
+    locked: int | None = None
+    exclude_closed: bool = False
+
+
+def _load(tenant_id: str) -> list[dict[str, Any]]:
+    try:
+        return list(plain(LimitRules.get(*LimitRules.key(tenant_id)).rules) or [])
+    except DoesNotExist:
+        return []
+
+
+_rules: TenantCache[list[dict[str, Any]]] = TenantCache(_load, lambda: get_settings().settings_cache_seconds)
+
+
+def limit_for(rules: list[dict[str, Any]], snapshot: OrgSnapshot, user_id: str) -> Limit | None:
+    by_user = {r["user_id"]: r for r in rules if r.get("user_id")}
+    by_dept = {r["department_id"]: r for r in rules if r.get("department_id")}
+    rule = by_user.get(user_id)
+    user = snapshot.users.get(user_id)
+    dept = user.department_id if user else None
+    while rule is None and dept is not None:
+        rule = by_dept.get(dept)
+        dept = snapshot.departments.get(dept)
+    if rule is None:
+        return None
+    return Limit(rule.get("owned"), rule.get("locked"), bool(rule.get("exclude_closed")))
+
+
+def _counts(held: Mapping[str, Any] | None) -> tuple[str, int, int, int] | None:
+    if held is None:
+        return None
+    data = held["data"]
+    return held["owner_id"], 1, int(data.get("deal_status") != "closed"), int(bool(data.get("locked")))
+
+
+def holdings(tenant_id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[tx.Op]:
+    """The counter writes of one change (the engine's holdings hook for customers)."""
+    deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for held, sign in ((before, -1), (after, 1)):
+        c = _counts(held)
+        if c is not None:
+            for i, n in enumerate(c[1:]):
+                deltas[c[0]][i] += sign * n
+    rules = _rules.get(tenant_id)
+    snapshot = org.load(tenant_id).snapshot if rules else None
+    ops = []
+    for user_id, (owned, open_, locked) in deltas.items():
+        if not (owned or open_ or locked):
+            continue
+        counter = CustomerCount(*CustomerCount.key(tenant_id, user_id))
+        condition, limit = None, limit_for(rules, snapshot, user_id) if rules else None
+        if limit is not None:
+            parts = []
+            counted, grows = (CustomerCount.open, open_) if limit.exclude_closed else (CustomerCount.owned, owned)
+            if limit.owned is not None and grows > 0:
+                parts.append(counted.does_not_exist() | (counted <= limit.owned - grows))
+            if limit.locked is not None and locked > 0:
+                parts.append(CustomerCount.locked.does_not_exist() | (CustomerCount.locked <= limit.locked - locked))
+            for part in parts:
+                condition = part if condition is None else condition & part
+        ops.append(tx.update(counter, actions=[CustomerCount.owned.add(owned), CustomerCount.open.add(open_),
+                                               CustomerCount.locked.add(locked), CustomerCount.tenant_id.set(tenant_id),
+                                               CustomerCount.type.set(CustomerCount)],
+                             condition=condition, on_conflict=_refusal(user_id, limit, locked > 0 and not (owned or open_))))
+    return ops
+
+
+def _refusal(user_id: str, limit: Limit | None, locking: bool):
+    def error() -> ValidationFailed:
+        if locking:
+            return ValidationFailed("CUSTOMER_LOCK_LIMIT", limit=limit.locked if limit else 0,
+                                    details={"user_id": user_id, "locked_max": limit.locked if limit else None})
+        return ValidationFailed("CUSTOMER_LIMIT", limit=limit.owned if limit else 0,
+                                details={"user_id": user_id, "owned_max": limit.owned if limit else None,
+                                         "exclude_closed": bool(limit and limit.exclude_closed)})
+    return error
+
+
+# ---- the rules (admins) --------------------------------------------------------------------------
+def get_rules() -> dict[str, Any]:
+    p = org.principal()
+    p.require(MODULE, "read")
+    try:
+        item = LimitRules.get(*LimitRules.key(p.tenant_id))
+        return {"rules": plain(item.rules) or [], "version": int(item.version)}
+    except DoesNotExist:
+        return {"rules": [], "version": 0}
+
+
+def put_rules(rules: list[dict[str, Any]], expected: int | None) -> dict[str, Any]:
+    """Replace the rules (customers:manage), then recount every user's customers."""
+    p = org.principal()
+    p.require(MODULE, "manage")
+    problems = []
+    for i, r in enumerate(rules):
+        if r.get("user_id") and r["user_id"] not in p.org.users:
+            problems.append(detail(f"rules.{i}.user_id", "not_found", "field.user"))
+        if r.get("department_id") and r["department_id"] not in p.org.departments:
+            problems.append(detail(f"rules.{i}.department_id", "not_found", "field.department"))
+    targets = [r.get("user_id") or f"d:{r.get('department_id')}" for r in rules]
+    if len(set(targets)) != len(targets):
+        problems.append(detail("rules", "duplicate", "limits.twice"))
+    if problems:
+        raise ValidationFailed(details=problems)
+    try:
+        item = LimitRules.get(*LimitRules.key(p.tenant_id), consistent_read=True)
+    except DoesNotExist:
+        item = None
+    if item is None:
+        now = clock.now_iso()
+        item = LimitRules(*LimitRules.key(p.tenant_id), tenant_id=p.tenant_id, rules=rules, created_at=now, created_by=p.user_id,
+                          updated_at=now, updated_by=p.user_id)
+        changes.create(item, "customer_limits", "rules", p.user_id)
+    else:
+        if expected is None:
+            raise PreconditionRequired()
+        changes.save(item, "customer_limits", "rules", p.user_id, {"rules": rules}, expected)
+    _rules.invalidate(p.tenant_id)
+    for user_id in p.org.users:
+        recount(p.tenant_id, user_id)
+    return {"rules": rules, "version": int(item.version)}
+
+
+def recount(tenant_id: str, user_id: str) -> dict[str, int]:
+    """A user's counters from the owner index (live customers only)."""
+    from ..engine.store import EntityRecord
+
+    owned = open_ = locked = 0
+    cursor = None
+    while True:
+        items, cursor = query.page(EntityRecord, keys.owner_list(tenant_id, "CUSTOMER", user_id), index="gsi1", limit=100,
+                                   cursor=cursor)
+        for rec in items:
+            if isinstance(rec, EntityRecord) and not rec.deleted_at and rec.entity == "CUSTOMER":
+                data = rec.data or {}
+                owned += 1
+                open_ += int(data.get("deal_status") != "closed")
+                locked += int(bool(data.get("locked")))
+        if not cursor:
+            break
+    CustomerCount(*CustomerCount.key(tenant_id, user_id), tenant_id=tenant_id, owned=owned, open=open_, locked=locked).save()
+    return {"owned": owned, "open": open_, "locked": locked}
+
+
+def counts(user_id: str | None = None) -> dict[str, Any]:
+    """A user's counts and limit (their own; others' for customers:manage)."""
+    p = org.principal()
+    user_id = user_id or p.user_id
+    if user_id != p.user_id:
+        p.require(MODULE, "manage")
+        if user_id not in p.org.users:
+            raise NotFound("entity.user")
+    try:
+        c = CustomerCount.get(*CustomerCount.key(p.tenant_id, user_id))
+        held = {"owned": int(c.owned or 0), "open": int(c.open or 0), "locked": int(c.locked or 0)}
+    except DoesNotExist:
+        held = {"owned": 0, "open": 0, "locked": 0}
+    limit = limit_for(_rules.get(p.tenant_id), p.org, user_id)
+    return {"user_id": user_id, **held, "limit": None if limit is None else
+            {"owned": limit.owned, "locked": limit.locked, "exclude_closed": limit.exclude_closed}}
