@@ -19,7 +19,11 @@ fields as custom.<key>). Then, in this order:
 
 Permissions: update on the survivor and delete on the other, each within the caller's data
 scope; the caller must be able to change every child that moves, else nothing is written.
-Both versions are checked (stale -> 409). A record in review cannot be merged.
+Both versions are checked (stale -> 409). A record in review cannot be merged. The type's
+counters (customers' ownership limits) follow in the same transactions: the merged record is no
+longer held, restoring it holds it again (refused over its owner's limit, like any restore). A
+taken field that changes the survivor's count while the other's owner is counted too (both
+owned by one person, e.g. taking 成交状态) is refused (422): change it after the merge.
 
 History: the survivor's collection holds the Merge item (gsi3), so its timeline shows the
 merge and links the merged record's operation log (one more Query per merged record) rather
@@ -81,12 +85,18 @@ def merge(d: EntityDef, record_id: str, from_id: str, take: list[str], expected:
     if len(children) + len(links) > MAX_MOVED:
         raise ValidationFailed("MERGE_TOO_LARGE", max=MAX_MOVED)
     team, team_moved = _team(keep, gone, keep_owner_as)
+    # the type's counters (ownership limits): the other stops being held; the survivor may change state
+    counted = [*engine._holdings(d, p.tenant_id, store.holding(keep), {**store.holding(keep), "data": _live(data)}),
+               *engine._holdings(d, p.tenant_id, store.holding(gone), None)]
+    if len({_item(op) for op in counted}) < len(counted):  # two changes of one counter cannot share a transaction
+        raise ValidationFailed("MERGE_TAKE_COUNTED", details=[detail(f"take.{i}", "counted", "merge.take_counted")
+                                                             for i, f in enumerate(dict.fromkeys(take)) if f in taken])
 
     now, actor = clock.now_iso(), p.user_id
     moved = {"children": [{"entity": c.entity, "id": c.id, "field": cd.parent_field} for cd, c in children],
              "attachments": [link.file_id for link in links], "team": team_moved, "taken": taken}
     before, old_data = keep.values(), plain(keep.data or {})
-    keep.data, keep.team = {k: v for k, v in data.items() if v is not None}, team
+    keep.data, keep.team = _live(data), team
     if custom is not None:
         keep.custom = custom
     store.set_live_keys(keep, d.parent_of(keep.data))
@@ -105,7 +115,7 @@ def merge(d: EntityDef, record_id: str, from_id: str, take: list[str], expected:
     record = Merge(pk=gone.pk, sk=MERGE_SK, tenant_id=p.tenant_id, entity=d.entity, record_id=gone.id, into_id=keep.id,
                    moved=moved, created_at=now, created_by=actor, gsi3pk=keep.pk, gsi3sk=f"MERGE#{now}#{gone.id}")
     tx.write([tx.put(keep), tx.put(keep_entry), tx.put(gone), tx.put(gone_entry), tx.put(record),
-              *engine._file_ops(d, keep, old_data, keep.data, actor)])
+              *engine._file_ops(d, keep, old_data, keep.data, actor), *counted])
     engine.publish(d, "merged", keep, actor, sorted(a["field"] for a in audit.diff(before, keep.values())), from_id=gone.id)
     engine.publish(d, "deleted", gone, actor, merged_into=keep.id)
     engine._settled(d.hooks.on_delete, WriteContext(p, d, gone, "delete", plain(gone.data or {})))
@@ -147,6 +157,7 @@ def undo(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
     actor = p.user_id
     rec.merged_into = None
     ops = store.restore_ops(rec, actor, d.parent_of(rec.data or {}))
+    ops += engine._holdings(d, p.tenant_id, None, store.holding(rec))  # held again (within its owner's limit)
     note = {"id": rec.id, "title": plain((rec.data or {}).get(d.title_field)), "children": len(children), "attachments": len(links),
             "team": len(reverted)}
     before = keep.values()
@@ -168,6 +179,15 @@ def undo(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
 
 
 # ---- parts -------------------------------------------------------------------------------------
+def _live(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _item(op: tx.Op) -> tuple[str, str]:
+    model = op.model
+    return (model[1], model[2]) if isinstance(model, tuple) else (model.pk, model.sk)
+
+
 def _take(d: EntityDef, p: Principal, keep: store.EntityRecord, gone: store.EntityRecord, take: list[str]
           ) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any]]:
     """The survivor's values with the taken fields, its custom values (None: unchanged) and what was taken."""
@@ -257,7 +277,7 @@ class _Move:
 
 
 def _hooked(cd: EntityDef) -> bool:
-    return bool(cd.hooks.validate or cd.hooks.before_write or cd.hooks.after_write)
+    return bool(cd.hooks.validate or cd.hooks.before_write or cd.hooks.after_write or cd.hooks.holdings)
 
 
 def _check_moves(p: Principal, d: EntityDef, children: list[tuple[EntityDef, store.EntityRecord]], to_id: str) -> None:
@@ -314,9 +334,10 @@ def _write(batch: list[_Move], d: EntityDef, to_id: str, from_id: str, actor: st
     for m in batch:
         if m.definition.hooks.before_write:
             m.definition.hooks.before_write(m.wc)
+        held = store.holding(m.record)
         ops += store.update_ops(m.record, actor, m.wc.values, None, action=action,
                                 note=f"{d.entity}#{from_id} -> {d.entity}#{to_id}", parent=m.definition.parent_of(m.wc.values))
-        ops += m.wc.extra_ops
+        ops += [*m.wc.extra_ops, *engine._holdings(m.definition, m.record.tenant_id, held, store.holding(m.record))]
     if ops:
         tx.write(ops)
 

@@ -355,3 +355,28 @@ def test_given_contacts_and_follow_ups_when_customers_merge_then_they_move_under
     assert people(keep["id"]) == ({"王总": True}, [])  # the survivor's remaining contact is its primary again
     assert api.call("GET", f"/v1/contacts/{kept_primary['id']}", t["rep1"]).data["customer"]["id"] == keep["id"]
     assert {api.call("GET", f"/v1/contacts/{c['id']}", t["rep2"]).data["customer"]["id"] for c in (moved_primary, other)} == {gone["id"]}
+
+
+def test_given_ownership_limits_when_merging_and_undoing_then_the_counts_follow(api, sales_team):
+    t, admin = sales_team["tokens"], sales_team["admin"]
+    assert api.call("PUT", "/v1/customer-limits", admin, {"rules": [{"user_id": sales_team["rep1"], "owned": 2}]}).status_code == 200
+
+    def owned():
+        return api.call("GET", "/v1/customer-limits/holdings", t["rep1"]).data["owned"]
+
+    keep = _create(api, t["rep1"], {"name": "星河贸易"})
+    gone = _create(api, t["rep1"], {"name": "星河商贸", "deal_status": "closed"})
+    assert owned() == 2
+    counted = api.call("POST", f"/v1/customers/{keep['id']}/merge", t["manager"],
+                       {"from_id": gone["id"], "version": 1, "from_version": 1, "take": ["deal_status"]})
+    assert counted.status_code == 422 and counted.data["code"] == "MERGE_TAKE_COUNTED"
+    assert counted.data["details"][0]["field"] == "take.0"
+    merged = api.call("POST", f"/v1/customers/{keep['id']}/merge", t["manager"], {"from_id": gone["id"], "version": 1, "from_version": 1})
+    assert merged.status_code == 200 and owned() == 1
+    third = _create(api, t["rep1"], {"name": "银河物流"})
+    over = api.call("POST", f"/v1/recycle-bin/customer/{gone['id']}/restore", admin)  # the undo would go over the limit
+    assert over.status_code == 422 and over.data["code"] == "CUSTOMER_LIMIT"
+    assert [i["merged_into"] for i in api.call("GET", "/v1/recycle-bin", admin).data["items"]] == [keep["id"]]
+    assert api.call("DELETE", f"/v1/customers/{third['id']}", t["manager"], headers={"If-Match": '"1"'}).status_code == 204
+    assert api.call("POST", f"/v1/recycle-bin/customer/{gone['id']}/restore", admin).status_code == 200
+    assert owned() == 2
