@@ -29,6 +29,7 @@ from .leads import module as leads
 from .numbering import service as numbering
 from .objects import service as objects
 from .org import service as org
+from .pools import module as pools
 from .reminders import models as reminder_models
 from .reminders import service as reminders
 
@@ -57,6 +58,7 @@ MODULES: tuple[Module, ...] = (
     contacts.MODULE,
     leads.MODULE,
     followups.MODULE,
+    pools.MODULE,
     competitors.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=_bp("recyclebin")),

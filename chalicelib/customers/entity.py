@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..engine.definition import EntityDef, Hooks
 from ..engine.fieldtypes import FieldSpec as F
 
-ALL_ACTIONS = ("create", "update", "list", "read", "delete", "import", "export", "transfer", "team", "lock", "print", "manage")
+ALL_ACTIONS = ("create", "update", "list", "read", "delete", "import", "export", "transfer", "team", "lock", "pool", "print",
+               "manage")
 
 def _holdings(tenant_id, before, after):  # noqa: ANN001, ANN202 - the engine's holdings hook
     from .limits import holdings
@@ -48,13 +49,17 @@ CUSTOMER = EntityDef(
         F("lead", "reference", ("来源线索", "From lead"), entity="lead", readonly=True),
         F("next_contact_at", "datetime", ("下次联系时间", "Next contact"), readonly=True),
         F("last_followup_at", "datetime", ("最后跟进时间", "Last follow-up"), readonly=True),
+        F("pool", "text", ("所在公海", "Public pool"), readonly=True, max_length=40),
+        F("pool_entered_at", "datetime", ("进入公海时间", "In the pool since"), readonly=True),
+        F("previous_owner_id", "user", ("前负责人", "Previous owner"), readonly=True),
+        F("pool_reason", "text", ("放入公海原因", "Why it went to the pool"), readonly=True, max_length=200),
     ),
     hooks=Hooks(holdings=_holdings),
     duplicates={"name": "company", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ALL_ACTIONS, "scope": "all"},
         "sales_manager": {"actions": tuple(a for a in ALL_ACTIONS if a != "manage"), "scope": "self_and_subordinates"},
-        "sales_rep": {"actions": ("create", "update", "list", "read", "transfer", "team", "lock"), "scope": "self"},
+        "sales_rep": {"actions": ("create", "update", "list", "read", "transfer", "team", "lock", "pool"), "scope": "self"},
         "service_agent": {"actions": ("list", "read"), "scope": "department",
                           "fields": {"mobile": "masked", "credit_limit": "hidden"}},
     },

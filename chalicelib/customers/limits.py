@@ -93,7 +93,7 @@ def limit_for(rules: list[dict[str, Any]], snapshot: OrgSnapshot, user_id: str) 
 
 
 def _counts(held: Mapping[str, Any] | None) -> tuple[str, int, int, int] | None:
-    if held is None:
+    if held is None or str(held["owner_id"]).startswith("pool:"):  # a customer in a public pool is nobody's
         return None
     data = held["data"]
     return held["owner_id"], 1, int(data.get("deal_status") != "closed"), int(bool(data.get("locked")))

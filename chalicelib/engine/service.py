@@ -428,14 +428,17 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
 
 
 def change(d: EntityDef, p: Principal, rec: store.EntityRecord, values: dict[str, Any], expected: int | None, *,
-           action: str, verb: str) -> dict[str, Any]:
-    """A module's own change of fields it maintains (read-only to clients, e.g. 锁定): versioned,
-    logged as `action`, counted (holdings), published as `verb`, like any update."""
+           action: str, verb: str, owner_id: str | None = None, team: dict[str, Any] | None = None,
+           extra: list[tx.Op] | None = None) -> dict[str, Any]:
+    """A module's own change of fields it maintains (read-only to clients, e.g. 锁定, 公海), and of
+    the owner or team when it moves a record (claim, put back): versioned, logged as `action`,
+    counted (holdings), committed with `extra`, published as `verb`, like any update."""
     held, before = store.holding(rec), rec.values()
     data = {k: v for k, v in {**plain(rec.data or {}), **values}.items() if v is not None}
-    ops = store.update_ops(rec, p.user_id, data, expected, action=action, parent=d.parent_of(data))
+    ops = store.update_ops(rec, p.user_id, data, expected, owner_id=owner_id, team=team, action=action,
+                           parent=d.parent_of(data))
     if ops:
-        tx.write([*ops, *_holdings(d, p.tenant_id, held, store.holding(rec))])
+        tx.write([*ops, *_holdings(d, p.tenant_id, held, store.holding(rec)), *(extra or [])])
         publish(d, verb, rec, p.user_id, _changed(before, rec.values()))
         _settled(d.hooks.after_write, WriteContext(p, d, rec, "update", data, before))
     return out(d, rec, p)

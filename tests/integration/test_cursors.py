@@ -46,7 +46,9 @@ def world(api, sales_team):
     users = api.call("GET", "/v1/org/users?limit=1", admin).data["next_cursor"]
     listed = api.call("GET", "/v1/customers?limit=1", admin).data["next_cursor"]
     assert users and listed
-    values = {"customer_id": customers[0]["id"], "competitor_id": competitor.data["id"], "object": "memo",
+    pool = api.call("POST", "/v1/pools", admin, {"name": "公海", "admin_ids": [t["admin_id"]]})
+    assert pool.status_code == 201, pool.data
+    values = {"pool_id": pool.data["id"], "customer_id": customers[0]["id"], "competitor_id": competitor.data["id"], "object": "memo",
               "record_id": memo.data["id"], "entity": "memo"}
     refs = {"customer": customers[0]["id"], "competitor": competitor.data["id"]}
     values |= {f"{name}_id": one["record"]["id"] for name, one in records_kit.one_of_each(api, admin, refs).items()}

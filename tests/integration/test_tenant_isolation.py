@@ -40,7 +40,9 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     secrets = {cust["id"], dept["id"], role["id"], rem["id"], deleted["id"], a["admin_id"], "华为技术有限公司", "13912345678",
                field["label"], view["id"], view["name"], form["id"], flow["id"], app["id"], app["instance_id"], "甲方请假单", "甲方流程",
                file["id"], file["name"], file["sha256"], obj["label"], obj_rec["id"], "甲方对象记录"}
-    values = {"customer_id": cust["id"], "dept_id": dept["id"], "role_id": role["id"], "reminder_id": rem["id"],
+    pool = api.call("POST", "/v1/pools", a["admin"], {"name": "甲方公海", "admin_ids": [a["admin_id"]]}).data
+    secrets |= {pool["id"], pool["name"]}
+    values = {"pool_id": pool["id"], "customer_id": cust["id"], "dept_id": dept["id"], "role_id": role["id"], "reminder_id": rem["id"],
               "user_id": a["admin_id"], "record_id": cust["id"], "entity": "customer", "dict_type": "industry", "code": "it",
               "rule_key": "contract", "notification_id": "x", "key": "budget", "view_id": view["id"], "form_id": form["id"],
               "flow_id": flow["id"], "app_id": app["id"], "instance_id": app["instance_id"], "file_id": file["id"],
