@@ -156,7 +156,7 @@ def run(stack: Stack, api: ApiClient) -> list[dict[str, Any]]:
 
     def post_full(i: int):
         body = {"name": f"新客户（完整）{tag}-{i}", "customer_type": "target", "level": "B", "industry": "it", "source": "web",
-                "mobile": "13912345678", "region": "上海市/浦东新区"}
+                "mobile": f"139{tag[2:]}{i:04d}", "region": "上海市/浦东新区"}  # distinct: phones block within customers
         return lambda: api.call("rep1", "POST", "/v1/customers", body, {"Idempotency-Key": f"bench-{tag}-{i}"})
 
     def get_one(i: int):

@@ -67,6 +67,7 @@ MODULES: tuple[Module, ...] = (
            restore_hooks={reminder_models.Reminder.ENTITY: reminders.after_restore}),
     Module("fields", ("自定义字段", "Custom fields"), blueprint=_bp("fields")),
     Module("search", ("搜索与场景", "Search and views"), blueprint=_bp("search")),
+    Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=_bp("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("files", blueprint=_bp("files")),
     Module("objects", ("自定义对象", "Custom objects"), blueprint=_bp("objects"), handover=objects.handover_all,
            roles={"admin": {"actions": ["manage"]}}),

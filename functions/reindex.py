@@ -1,15 +1,20 @@
 """Rebuild one tenant's search index from the table.
 
-    python -m functions.reindex <tenant_id> [--drop]      (or invoke the Lambda with {"tenant_id": …})
+    python -m functions.reindex <tenant_id> [--drop] [--rewrite]
+        (or invoke the Lambda with {"tenant_id": …, "rewrite": true})
 
 Reads every live record of every searchable entity (the tenant partition of gsi2, page by
 page) and bulk-indexes it with its version; documents whose record is gone or in the
 recycle bin are deleted. Safe while the stream indexer runs: both write by version, so
 whichever is newer wins. --drop first removes everything the index holds for the tenant.
+--rewrite also replaces documents the index holds at the record's current version: after a
+release that puts more into documents (e.g. the duplicate keys dup_company, dup_phone … of
+record types that declare duplicate checks), existing documents get it without --drop's gap.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from typing import Any
 
@@ -28,7 +33,7 @@ manifest.install()  # this Lambda sees every module's record types, hooks and su
 BATCH = 500
 
 
-def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
+def reindex(tenant_id: str, *, drop: bool = False, rewrite: bool = False) -> dict[str, Any]:
     index = get_index()
     started = time.perf_counter()
     if drop:
@@ -44,7 +49,8 @@ def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
             items, cursor = query.page(EntityRecord, keys.tenant_list(tenant_id, d.entity), index="gsi2", limit=BATCH, cursor=cursor)
             recs = [r for r in items if isinstance(r, EntityRecord) and r.entity == d.entity]
             seen |= {r.id for r in recs}
-            for k, v in index.bulk([op for r in recs if (op := engine.index_op(r)) is not None]).items():
+            ops = [op for r in recs if (op := engine.index_op(r)) is not None]
+            for k, v in index.bulk([dataclasses.replace(op, replace=True) for op in ops] if rewrite else ops).items():
                 totals[k] += v
             totals["records"] += len(recs)
             if not cursor:
@@ -62,7 +68,7 @@ def reindex(tenant_id: str, *, drop: bool = False) -> dict[str, Any]:
 
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     try:
-        return reindex(event["tenant_id"], drop=bool(event.get("drop")))
+        return reindex(event["tenant_id"], drop=bool(event.get("drop")), rewrite=bool(event.get("rewrite")))
     finally:
         flush()
 
@@ -71,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Rebuild one tenant's search index from the table")
     ap.add_argument("tenant_id")
     ap.add_argument("--drop", action="store_true", help="remove the tenant's documents first")
+    ap.add_argument("--rewrite", action="store_true", help="also replace documents of the records' current versions")
     args = ap.parse_args(argv)
-    print(reindex(args.tenant_id, drop=args.drop))
+    print(reindex(args.tenant_id, drop=args.drop, rewrite=args.rewrite))
     return 0
 
 

@@ -302,6 +302,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "entity.custom_object": {"zh-CN": "自定义对象", "en": "Custom object"},
     "entity.file": {"zh-CN": "文件", "en": "File"},
     "entity.attachment": {"zh-CN": "附件", "en": "Attachment"},
+    "entity.record_type": {"zh-CN": "记录类型", "en": "Record type"},
+    # duplicate checks and merges (chalicelib/duplicates)
+    "duplicates.blocked": {"zh-CN": "已有相同{label}的记录，不能重复录入", "en": "A record with the same {label} already exists"},
+    "duplicates.unknown_type": {"zh-CN": "记录类型「{type}」不参与查重", "en": "Record type '{type}' takes no part in duplicate checks"},
+    "duplicates.rule_twice": {"zh-CN": "与第{other}条规则的查重类型和记录类型相同", "en": "Same kind and record types as rule {other}"},
+    "MERGE_SAME_RECORD": {"zh-CN": "不能把记录合并到它自己", "en": "A record cannot be merged into itself"},
+    "MERGE_TOO_LARGE": {"zh-CN": "要合并的记录下有太多相关记录和附件（上限 {max} 条）", "en": "The record has too many related records and attachments to merge (limit {max})"},
+    "MERGE_TAKE_COUNTED": {"zh-CN": "该字段影响负责人的客户数统计，请在合并后再修改", "en": "This field counts toward the owner's limits; change it after the merge"},
+    "merge.take_counted": {"zh-CN": "影响客户数统计，请在合并后再修改", "en": "Counts toward the owner's limits; change it after the merge"},
+    "merge.same_record": {"zh-CN": "不能与要保留的记录相同", "en": "Must differ from the record that is kept"},
+    "merge.unique_field": {"zh-CN": "「{label}」是唯一字段，不能从被合并的记录取值", "en": "{label} is unique; it cannot be taken from the record merged in"},
+    "reason.merge_survivor_deleted": {"zh-CN": "合并后保留的记录已删除，请先恢复它", "en": "the record it was merged into is deleted; restore that one first"},
     "CUSTOM_OBJECT_LIMIT": {"zh-CN": "{kind}类型的字段已达上限（{limit}个）", "en": "No more fields of kind {kind} (limit {limit})"},
     "notify.record.due": {"zh-CN": "「{title}」的{field}将于 {date} 到期", "en": "{field} of '{title}' is due on {date}"},
     # approval words (history notes on the record's timeline, state names in errors)

@@ -55,6 +55,7 @@ CUSTOMER = EntityDef(
         F("pool_reason", "text", ("放入公海原因", "Why it went to the pool"), readonly=True, max_length=200),
     ),
     hooks=Hooks(holdings=_holdings),
+    duplicates={"name": "company", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ALL_ACTIONS, "scope": "all"},
         "sales_manager": {"actions": tuple(a for a in ALL_ACTIONS if a != "manage"), "scope": "self_and_subordinates"},

@@ -50,7 +50,7 @@ def run(tenant_id: str, user_id: str, key: str | None, body: Any, entity: str,
     if len(key) > 128:
         raise invalid("Idempotency-Key", "length", "field.id_length")
     digest = body_hash(body)
-    pk = keys.k(tenant_id, "IDEM", user_id, hashlib.sha256(key.encode()).hexdigest()[:32])
+    pk = _pk(tenant_id, user_id, key)
     marker = IdempotencyMarker(pk=pk, sk="#", tenant_id=tenant_id, body_hash=digest, entity=entity, record_id="",
                                expires_at=clock.now() + timedelta(hours=get_settings().idempotency_ttl_hours))
     ops = [tx.put(marker, condition=IdempotencyMarker.pk.does_not_exist(), on_conflict=_Replay)]
@@ -65,3 +65,22 @@ def run(tenant_id: str, user_id: str, key: str | None, body: Any, entity: str,
         if earlier.body_hash != digest:
             raise ValidationFailed("IDEMPOTENCY_KEY_REUSED") from None
         return replay(earlier.record_id)
+
+
+def _pk(tenant_id: str, user_id: str, key: str) -> str:
+    return keys.k(tenant_id, "IDEM", user_id, hashlib.sha256(key.encode()).hexdigest()[:32])
+
+
+def earlier(tenant_id: str, user_id: str, key: str | None, body: Any) -> str | None:
+    """The record an earlier request with this key created (consistent read), for a check that
+    runs before the create's transaction and would otherwise refuse its own retry; None when
+    there was none. The same key with another body is refused as in `run`."""
+    if not key or len(key) > 128:
+        return None
+    try:
+        marker = IdempotencyMarker.get(_pk(tenant_id, user_id, key), "#", consistent_read=True)
+    except IdempotencyMarker.DoesNotExist:
+        return None
+    if marker.body_hash != body_hash(body):
+        raise ValidationFailed("IDEMPOTENCY_KEY_REUSED")
+    return marker.record_id or None

@@ -2,7 +2,8 @@
 
 `blueprint(d)` gives create (idempotent), list/search/filter/sort/facets/saved views,
 get, patch (versioned), soft delete, transfer, team and attachments under the definition's
-path (e.g. /customers). Models are Lazy: built on the first request or the OpenAPI document.
+path (e.g. /customers), and merge for types that declare duplicate checks. Models are Lazy:
+built on the first request or the OpenAPI document.
 """
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from chalice import Blueprint
 
 from ..approvals.schemas import SubmitOptions
 from ..core.api import ApiRequest, Lazy, route
+from ..duplicates.schemas import MergeIn
 from ..files import schemas as files
 from ..search.schemas import ListQuery
-from . import attachments, models, service
+from . import attachments, merge, models, service
 from .definition import EntityDef
 
 
@@ -88,6 +90,13 @@ def blueprint(d: EntityDef) -> Blueprint:
         def set_team(req: ApiRequest, **path: str) -> dict:
             members = [x.model_dump() for x in req.body.members]
             return service.set_team(d, path[pid], members, req.expected_version(req.body.version))
+
+    if d.duplicates:
+        @route(bp, f"{base}/{ident}/merge", "POST", summary=f"Merge another record into this one (合并; undo: restore it from the "
+               f"recycle bin): {label}", tag=tag, body=MergeIn, response=m("merged"), versioned_write=True)
+        def merge_records(req: ApiRequest, **path: str) -> dict:
+            b = req.body
+            return merge.merge(d, path[pid], b.from_id, b.take, req.expected_version(b.version), b.from_version, b.keep_owner_as)
 
     @route(bp, f"{base}/{ident}/attachments", "POST", summary=f"Attach a file I uploaded (附件): {label}", tag=tag,
            body=files.AttachIn, response=files.AttachmentOut, status=201)

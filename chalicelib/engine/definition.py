@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..duplicates.normalize import KINDS
 from .fieldtypes import FieldSpec
 
 APPROVAL_STATUSES = (("none", "未提交", "Not submitted"), ("pending", "审核中", "In review"), ("approved", "已通过", "Approved"),
@@ -102,10 +103,19 @@ class EntityDef:
     actions: tuple[str, ...] = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")
     role_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # role -> {actions, scope, fields}
     hooks: Hooks = Hooks()
+    # 查重: the fields that take part in duplicate checks and as what kind (company | person | phone | email),
+    # e.g. {"name": "company", "mobile": "phone", "phone": "phone"}; see chalicelib/duplicates/
+    duplicates: Mapping[str, str] = field(default_factory=dict)
     custom: bool = False  # a tenant's custom object (objects/service.py builds it from the stored definition)
     object_key: str | None = None  # custom objects: the key in /v1/objects/{key}
     index_slots: Mapping[str, str] = field(default_factory=dict)  # custom objects: field -> search slot (cf_k1 …)
     version: int = 0  # custom objects: definition version (model caches key on it)
+
+    def __post_init__(self) -> None:
+        known = {f.key for f in self.fields}
+        wrong = [f"{k}: {v}" for k, v in self.duplicates.items() if k not in known or v not in KINDS]
+        if wrong:
+            raise ValueError(f"{self.name}: duplicate checks name unknown fields or kinds ({', '.join(wrong)})")
 
     @property
     def entity(self) -> str:

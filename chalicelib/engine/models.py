@@ -116,6 +116,11 @@ def _models(d: EntityDef) -> dict[str, type[BaseModel]]:
 def _build(d: EntityDef) -> dict[str, type[BaseModel]]:
     name = pascal(d.name)
     values = {f.key: _field(f) for f in d.fields}
+    if d.duplicates:  # 查重: create and update responses report the readable records a warn rule matched
+        from ..duplicates.schemas import DuplicateMatch
+
+        values["duplicates"] = (list[DuplicateMatch] | None, Field(None, description="create/update only: records I may read that a "
+                                                                          "duplicate rule matched (warnings; a block is a 409)"))
     out = create_model(
         f"{name}Out", __doc__="Fields the caller may not see are absent; masked fields are masked (field permissions).",
         id=(str, ...), owner_id=(str, ...), **values,
@@ -127,10 +132,12 @@ def _build(d: EntityDef) -> dict[str, type[BaseModel]]:
     page = create_model(f"{name}Page", __base__=PageMeta, items=(list[hit], ...))
     related = create_model(f"{name}Related", record=(out, ...),
                            related=(dict[str, list[dict[str, Any]]], Field(description="related type -> records I may read")))
+    merged = create_model(f"{name}Merged", __base__=out, moved=(dict[str, int], Field(
+        description="what moved from the merged record: children, attachments, team grants")))
     return {"in": _body(d, "In", creating=True), "patch": _body(d, "Patch", creating=False), "out": out, "hit": hit, "page": page,
-            "related": related}
+            "related": related, "merged": merged}
 
 
 def model(d: EntityDef, kind: str) -> type[BaseModel]:
-    """in | patch | out | hit | page | related"""
+    """in | patch | out | hit | page | related | merged"""
     return _models(d)[kind]

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..approvals import service as approvals
 from ..core import clock, context, i18n
-from ..core.errors import DomainError, Forbidden, NotFound, ValidationFailed
+from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import ALL_OWNERS, Principal
 from ..db import audit, idempotency, keys, query, tx
@@ -22,6 +22,8 @@ from ..db.audit import AuditEntry
 from ..db.base import Item, plain
 from ..dictionaries import regions
 from ..dictionaries import service as dictionaries
+from ..duplicates import service as duplicates
+from ..duplicates.models import Merge
 from ..fields import service as fields
 from ..files import service as files
 from ..numbering import service as numbering
@@ -158,7 +160,8 @@ TIMELINE_MAX = 100
 def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
     """A record's history as one stream, newest first: its operation log (field rules applied),
     its related records the caller may read, its approvals and its attachments — one Query of
-    the log and one of the record's collection (gsi3)."""
+    the log and one of the record's collection (gsi3) — and, for each record merged into it, the
+    merge and that record's log (entries marked `merged_from`; one more Query per merged record)."""
     p = org.principal()
     rec = load(d, p, record_id, "read")
     limit = max(1, min(limit, TIMELINE_MAX))
@@ -168,6 +171,7 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
         entry = audit.as_dict(e)
         items.append({"at": entry["at"], "kind": "log", "action": entry["action"], "actor_id": entry["actor_id"],
                       "changes": shape_log(d.name, entry["changes"]), "note": entry["note"]})
+    merged: list[Merge] = []
     now = clock.now_iso()
     for item in Item.gsi3.query(store.parent_partition(p.tenant_id, d.entity, rec.id), scan_index_forward=False,
                                 limit=limit * 3):
@@ -184,6 +188,15 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
         elif item.type == "FILELINK" and getattr(item, "kind", None) == "attachment":
             items.append({"at": item.created_at, "kind": "attachment", "file_id": item.file_id, "name": item.name,
                           "by": item.created_by})
+        elif isinstance(item, Merge):  # a record merged into this one (merge.py): its log is linked, not copied
+            merged.append(item)
+    for m in merged:
+        items.append({"at": m.created_at, "kind": "merge", "id": m.record_id, "by": m.created_by})
+        logged, _ = query.page(AuditEntry, audit.log_pk(p.tenant_id, m.entity, m.record_id), limit=limit, cursor=None)
+        for e in logged:
+            entry = audit.as_dict(e)
+            items.append({"at": entry["at"], "kind": "log", "action": entry["action"], "actor_id": entry["actor_id"],
+                          "changes": shape_log(d.name, entry["changes"]), "note": entry["note"], "merged_from": m.record_id})
     items.sort(key=lambda i: i["at"] or "", reverse=True)
     return {"items": items[:limit]}
 
@@ -327,7 +340,7 @@ def checked(d: EntityDef, p: Principal, body: dict[str, Any], r: TenantResolver 
 def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], owner_id: str,
           record_id: str | None = None) -> Draft:
     """The record of a checked create and every write it takes (record, log entry, unique values,
-    file links, the type's own), not yet committed."""
+    file links, the type's own, the leases of duplicate block rules), not yet committed."""
     if d.features.numbering and d.features.number_field:  # 编号: drawn atomically; a retried create may leave a gap
         wc.values[d.features.number_field] = numbering.draw(p.tenant_id, d.features.numbering)["number"]
     rec = store.new(p.tenant_id, d.entity, p.user_id, owner_id, wc.values, custom, record_id=record_id,
@@ -335,7 +348,8 @@ def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], 
     wc.record = rec
     _run(d.hooks.before_write, wc)
     ops = [*store.create_ops(rec, p.user_id), *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
-           *wc.extra_ops, *_holdings(d, p.tenant_id, None, store.holding(rec))]
+           *wc.extra_ops, *_holdings(d, p.tenant_id, None, store.holding(rec)),
+           *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values)]
     return Draft(d, wc, ops)
 
 
@@ -350,17 +364,32 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
     p = org.principal()
     wc, custom, owner_id = checked(d, p, body)
 
+    def replay(record_id: str) -> dict[str, Any]:
+        rec = store.get(p.tenant_id, d.entity, record_id, d.name_key)
+        return _with_duplicates(d, out(d, rec, p), lambda: duplicates.check(d, plain(rec.data or {}), exclude_id=rec.id, p=p)["matches"])
+
+    try:  # 查重: a block rule refuses (409 DUPLICATE), warnings come back with the record
+        found = duplicates.on_write(p, d, wc.values) if d.duplicates else []
+    except Conflict as e:
+        earlier = idempotency.earlier(p.tenant_id, p.user_id, idempotency_key, body) if e.code == "DUPLICATE" else None
+        if earlier is None:
+            raise
+        return replay(earlier)  # a retried create whose first attempt went through matches itself
+
     def do_create(extra: list[tx.Op], bind: Any) -> dict[str, Any]:
         draft = built(d, p, wc, custom, owner_id)
         bind(draft.record.id)
-        tx.write([*draft.ops, *extra])
+        tx.write([*extra, *draft.ops])  # the idempotency marker first: a retry replays rather than meet its own leases
         finish(draft)
-        return out(d, draft.record, p)
-
-    def replay(record_id: str) -> dict[str, Any]:
-        return out(d, store.get(p.tenant_id, d.entity, record_id, d.name_key), p)
+        return _with_duplicates(d, out(d, draft.record, p), lambda: found)
 
     return idempotency.run(p.tenant_id, p.user_id, idempotency_key, body, d.entity, do_create, replay)
+
+
+def _with_duplicates(d: EntityDef, shown: dict[str, Any], matches: Any) -> dict[str, Any]:
+    """The create/update response of a type that declares duplicate checks carries `duplicates`:
+    the records the caller may read that a warn rule matched (empty when none)."""
+    return {**shown, "duplicates": matches()} if d.duplicates else shown
 
 
 def _not_in_review(d: EntityDef, rec: store.EntityRecord) -> None:
@@ -385,14 +414,17 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     wc = WriteContext(p, d, rec, "update", data, before)
     _run(d.hooks.validate, wc)
     old_data, held = plain(rec.data or {}), store.holding(rec)
+    # 查重 on what the edit changes (an old duplicate does not block editing something else)
+    changed_keys = [f for f in d.duplicates if old_data.get(f) != plain(wc.values.get(f))]
+    found = duplicates.on_write(p, d, wc.values, exclude_id=rec.id, fields=changed_keys) if changed_keys else []
     ops = store.update_ops(rec, p.user_id, wc.values, expected, custom=custom, parent=d.parent_of(wc.values))
     if ops:
         _run(d.hooks.before_write, wc)
         tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops,
-                  *_holdings(d, p.tenant_id, held, store.holding(rec))])
+                  *_holdings(d, p.tenant_id, held, store.holding(rec)), *duplicates.lease_ops(p.tenant_id, d, rec.id, old_data, wc.values)])
         publish(d, "updated", rec, p.user_id, _changed(before, rec.values()))
         _settled(d.hooks.after_write, wc)
-    return out(d, rec, p)
+    return _with_duplicates(d, out(d, rec, p), lambda: found)
 
 
 def change(d: EntityDef, p: Principal, rec: store.EntityRecord, values: dict[str, Any], expected: int | None, *,
@@ -461,7 +493,12 @@ def delete(d: EntityDef, record_id: str, expected: int) -> None:
 
 def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
     """Back from the recycle bin (the caller's right to do so is the bin's to check), with the
-    children its deletion took along."""
+    children its deletion took along; a merged record takes back what its merge moved (merge.py)."""
+    if rec.merged_into:
+        from . import merge
+
+        merge.undo(d, rec, p)
+        return
     ops = store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {}))
     tx.write([*ops, *_holdings(d, p.tenant_id, None, store.holding(rec))])
     publish(d, "restored", rec, p.user_id)

@@ -69,6 +69,7 @@ class EntityRecord(Versioned, discriminator="REC"):
     deleted_at = UnicodeAttribute(null=True)
     deleted_by = UnicodeAttribute(null=True)
     deleted_with = UnicodeAttribute(null=True)  # <ENTITY>#<id> of the parent whose deletion took it along
+    merged_into = UnicodeAttribute(null=True)  # in the bin because it was merged into this record (duplicates/merge.py)
 
     # what the audit log compares: field values, owner, custom values and team, as plain values
     def values(self) -> dict[str, Any]:

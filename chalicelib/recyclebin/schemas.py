@@ -14,6 +14,7 @@ class BinItem(BaseModel):
     deleted_at: str
     deleted_by: str | None
     version: int
+    merged_into: str | None = Field(None, description="merged into this record of the same type (合并); restoring undoes the merge")
 
 
 class BinPage(Page[BinItem]):

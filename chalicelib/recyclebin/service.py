@@ -26,7 +26,7 @@ def out(r: Record | store.EntityRecord, p: Principal) -> dict[str, Any]:
         d = registry.find(r.entity, r.tenant_id)
         name = visibility.title(p, d, (r.data or {}).get(d.title_field)) if d else None
         return {"entity": r.entity.lower(), "id": r.id, "name": name, "owner_id": r.owner_id, "deleted_at": r.deleted_at,
-                "deleted_by": r.deleted_by, "version": r.version}
+                "deleted_by": r.deleted_by, "version": r.version, "merged_into": r.merged_into}
     return {"entity": r.ENTITY.lower(), "id": r.id, "name": getattr(r, "name", None), "owner_id": r.owner_id,
             "deleted_at": r.deleted_at, "deleted_by": r.deleted_by, "version": r.version}
 

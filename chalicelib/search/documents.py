@@ -4,7 +4,8 @@ document holds).
 A document is {"source": what a hit returns, "values": index field -> value(s),
 "team": [{"user_id", "access", "until"}]}. `source` is the record as the API would show
 it before field rules (the service applies field rules to hits, as it does to records);
-`values` holds the built-in fields, the meta fields and the custom fields in their slots.
+`values` holds the built-in fields, the meta fields and the custom fields in their slots
+(and, for record types that declare duplicate checks, their normalised duplicate keys).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..db.base import plain
+from ..duplicates import normalize
 from . import schema
 from .query import IndexOp
 
@@ -49,6 +51,8 @@ def document(rec, custom_slots: dict[str, str], es: schema.EntitySchema | None =
             src[slot] = v  # highlights are cut from the source: text in slots gets a copy under its slot
     if es.object_key:
         values["object"] = es.object_key
+    if es.duplicates:  # 查重: normalised keys (dup_company, dup_phone …), for duplicate checks only
+        values.update(normalize.index_values(es.duplicates, src))
     team = [{"user_id": u, "access": g.get("access"), "until": g.get("until")} for u, g in sorted((rec.team or {}).items())]
     return {"source": src, "values": values, "team": team}
 

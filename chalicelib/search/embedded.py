@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import analysis, schema
-from .query import OPS, EntityQuery, Filter, Hit, IndexOp, SearchRequest, SearchResult, default_sort
+from .query import ANY, OPS, EntityQuery, Filter, Hit, IndexOp, SearchRequest, SearchResult, default_sort
 from .values import facet_key, highlight, to_millis
 
 TOMBSTONE_SECONDS = 25 * 3600
@@ -161,7 +161,8 @@ class EmbeddedIndex:
         row = db.execute("SELECT rid, version FROM docs WHERE idx=? AND tenant=? AND id=?", (idx, op.tenant_id, op.id)).fetchone()
         tomb = db.execute("SELECT version FROM tomb WHERE idx=? AND tenant=? AND id=?", (idx, op.tenant_id, op.id)).fetchone()
         current = max(row[1] if row else -1, tomb[0] if tomb else -1)
-        if op.version <= current:
+        same = op.replace and op.action == "index" and row is not None and row[1] == op.version and not (tomb and tomb[0] >= op.version)
+        if op.version <= current and not same:
             return "skipped"
         if row:
             self._remove(db, row[0])
@@ -270,9 +271,14 @@ class EmbeddedIndex:
     def _where(self, req: SearchRequest) -> tuple[str, list[Any]]:
         clauses, params = ["d.tenant = ?"], [req.tenant_id]
         scopes = []
-        per_row = bool(req.text.strip())
+        # a text match, or the few rows holding duplicate keys (dup_company …: near-unique values), drives
+        # the scan: the scope is then checked per row instead of materialising every row the caller may see
+        per_row = bool(req.text.strip()) or any(self._keyed(req, f, dup_only=True) for f in req.filters)
         for eq in req.entities:
             sql, p = self._scope(eq, req.tenant_id, per_row)
+            for f in eq.filters:  # this entity's own conditions
+                fsql, fp = self._filter(req, f)
+                sql, p = f"({sql} AND {fsql})", [*p, *fp]
             scopes.append(sql)
             params += p
         clauses.append("(" + " OR ".join(scopes) + ")")
@@ -320,6 +326,8 @@ class EmbeddedIndex:
         return f"(d.idx = ? AND d.rid IN ({rows[0]}))", [idx, *rows[1]]
 
     def _filter(self, req: SearchRequest, f: Filter) -> tuple[str, list[Any]]:
+        if f.op == ANY:
+            return self._any(req, f.value)
         if f.op not in OPS:
             raise ValueError(f"unknown operator {f.op}")
         kind = req.kind(f.field)
@@ -352,6 +360,29 @@ class EmbeddedIndex:
             conds.append(f"{target} {ops[k]} ?")
             params.append(self._stored(kind, v))
         return frame.format(" AND ".join(conds) or "1"), params
+
+    @staticmethod
+    def _keyed(req: SearchRequest, f: Filter, dup_only: bool = False) -> bool:
+        """Equality on a multi-valued keyword field (or one of several): answered from vals_kw."""
+        if f.op == ANY:
+            return bool(f.value) and all(EmbeddedIndex._keyed(req, g, dup_only) for g in f.value)
+        return f.op in ("eq", "in") and req.is_multi(f.field) and req.kind(f.field) == schema.KEYWORD \
+            and (not dup_only or f.field.startswith(schema.DUP_PREFIX))
+
+    def _any(self, req: SearchRequest, filters: tuple[Filter, ...]) -> tuple[str, list[Any]]:
+        """One of several conditions. Equality on multi-valued keyword fields (e.g. the duplicate
+        keys dup_company, dup_phone …) becomes one row-id subquery on `vals`, which a selective
+        check drives from (vals_kw) instead of walking the caller's scope."""
+        keyed = [g for g in filters if g.op != ANY and self._keyed(req, g)]
+        parts = [self._filter(req, g) for g in filters if g not in keyed]
+        if keyed:
+            conds, params = [], []
+            for g in keyed:
+                values = [str(v) for v in (g.value if g.op == "in" else [g.value])]
+                conds.append(f"(field = ? AND kw IN ({', '.join('?' * len(values))}))")
+                params += [g.field, *values]
+            parts.append((f"d.rid IN (SELECT rid FROM vals WHERE {' OR '.join(conds)})", params))
+        return "(" + (" OR ".join(sql for sql, _ in parts) or "0") + ")", [p for _, ps in parts for p in ps]
 
     def _match_scope(self, req: SearchRequest) -> tuple[str, list[Any]] | None:
         """A condition on the text match's rows (`fts.rowid`) limiting them to the caller's

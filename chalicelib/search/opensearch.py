@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from ..core.settings import get_settings
 from . import analysis, schema
-from .query import EntityQuery, Filter, Hit, IndexOp, SearchRequest, SearchResult, default_sort
+from .query import ANY, EntityQuery, Filter, Hit, IndexOp, SearchRequest, SearchResult, default_sort
 from .values import facet_key, highlight
 
 _CJK = "\\u3040-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff\\uac00-\\ud7af\\uf900-\\ufaff"
@@ -70,6 +70,7 @@ FIELD_MAPPING = {
 
 def mapping(es: schema.EntitySchema) -> dict[str, Any]:
     props: dict[str, Any] = {f: FIELD_MAPPING[k] for f, k in es.fields.items()}
+    props.update({f: FIELD_MAPPING[schema.KEYWORD] for f in sorted(es.dup_fields)})  # 查重 keys
     props.update({
         "tenant_id": {"type": "keyword"},
         "team": {"type": "nested", "properties": {"user_id": {"type": "keyword"}, "access": {"type": "keyword"}, "until": _DATE}},
@@ -160,7 +161,7 @@ class OpenSearchIndex:
         body: list[dict[str, Any]] = []
         for op in ops:
             meta = {"_index": self.index_name(op.entity), "_id": f"{op.tenant_id}.{op.id}", "routing": op.tenant_id,
-                    "version": op.version, "version_type": "external"}
+                    "version": op.version, "version_type": "external_gte" if op.replace and op.action == "index" else "external"}
             if op.action == "delete":
                 body.append({"delete": meta})
             else:
@@ -200,7 +201,7 @@ class OpenSearchIndex:
         return {h["_id"].split(".", 1)[1]: h["_version"] for h in hits}
 
     # ---- queries ----------------------------------------------------------------------
-    def _scope(self, eq: EntityQuery) -> dict[str, Any]:
+    def _scope(self, eq: EntityQuery, req: SearchRequest) -> dict[str, Any]:
         s = eq.scope
         should: list[dict[str, Any]] = []
         if not s.only_team:
@@ -212,9 +213,12 @@ class OpenSearchIndex:
                                      {"bool": {"must_not": {"exists": {"field": "team.until"}}}}], "minimum_should_match": 1}},
             ]}}}})
         return {"bool": {"filter": [{"term": {"_index": self.index_name(eq.entity)}},
-                                    {"bool": {"should": should or [{"match_none": {}}], "minimum_should_match": 1}}]}}
+                                    {"bool": {"should": should or [{"match_none": {}}], "minimum_should_match": 1}},
+                                    *(self._filter(req, f) for f in eq.filters)]}}
 
     def _filter(self, req: SearchRequest, f: Filter) -> dict[str, Any]:
+        if f.op == ANY:
+            return {"bool": {"should": [self._filter(req, g) for g in f.value] or [{"match_none": {}}], "minimum_should_match": 1}}
         kind = req.kind(f.field)
         field = _sortable(kind, f.field)
         if f.op == "exists":
@@ -251,7 +255,7 @@ class OpenSearchIndex:
             return SearchResult([], 0)
         text = req.text.strip()
         filters: list[dict[str, Any]] = [{"term": {"tenant_id": req.tenant_id}},
-                                         {"bool": {"should": [self._scope(e) for e in req.entities], "minimum_should_match": 1}}]
+                                         {"bool": {"should": [self._scope(e, req) for e in req.entities], "minimum_should_match": 1}}]
         filters += [self._filter(req, f) for f in req.filters]
         query: dict[str, Any] = {"bool": {"filter": filters}}
         if text:

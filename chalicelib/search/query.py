@@ -14,13 +14,19 @@ from typing import Any
 from . import schema
 
 OPS = ("eq", "in", "range", "exists", "missing", "contains")
+ANY = "any"  # built by services only (never from request parameters): one of several conditions
 
 
 @dataclass(frozen=True)
 class Filter:
     field: str  # index field: built-in name or custom slot (cf_n1)
-    op: str  # eq | in | range | exists | missing | contains
-    value: Any = None  # eq: scalar; in: list; range: {"gte"/"gt"/"lte"/"lt": v}; contains: str
+    op: str  # eq | in | range | exists | missing | contains | any
+    value: Any = None  # eq: scalar; in: list; range: {"gte"/"gt"/"lte"/"lt": v}; contains: str; any: tuple of Filters
+
+
+def any_of(*filters: Filter) -> Filter:
+    """A condition that holds when one of `filters` does."""
+    return Filter("", ANY, tuple(filters))
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class EntityQuery:
     text_fields: tuple[str, ...] = ()  # readable full-text fields (field rules applied)
     prefix_fields: tuple[str, ...] = ()  # readable prefix fields
     exact_fields: tuple[str, ...] = ()  # readable fields where an exact hit ranks first
+    filters: tuple[Filter, ...] = ()  # conditions for this entity's documents only (SearchRequest.filters: every entity's)
 
 
 @dataclass
@@ -101,6 +108,9 @@ class IndexOp:
     id: str
     version: int
     document: dict[str, Any] | None = None  # index: source + index fields
+    # index: may replace a document of the same version (a reindex after documents gained fields, e.g. the
+    # duplicate keys: same record version, new document); an older version never replaces a newer one
+    replace: bool = False
 
 
 def default_sort(req: SearchRequest) -> list[tuple[str, str]]:

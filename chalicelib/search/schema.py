@@ -22,6 +22,7 @@ KINDS = (TEXT, KEYWORD, PREFIX, NUMBER, DATE, BOOLEAN)
 SLOT_LETTER = {TEXT: "t", KEYWORD: "k", PREFIX: "p", NUMBER: "n", DATE: "d", BOOLEAN: "b"}
 MULTI_LETTER = "m"  # multi-valued keyword slots (multiselect): cf_m1 …
 SLOTS_PER_KIND = 40
+DUP_PREFIX = "dup_"  # duplicate-key fields: dup_company, dup_person, dup_phone, dup_email
 
 # fields every document has (besides the entity's own)
 META = {"id": KEYWORD, "owner_id": KEYWORD, "created_by": KEYWORD, "updated_by": KEYWORD,
@@ -36,6 +37,10 @@ class EntitySchema:
     multi: frozenset[str]  # multi-valued fields
     aliases: Mapping[str, str] = field(default_factory=dict)  # custom objects: API field -> slot (cf_k1 …)
     object_key: str | None = None  # custom objects: every query keeps to this object (`object` field)
+    # 查重 (EntityDef.duplicates): record field -> kind; documents carry dup_<kind> keyword fields with the
+    # normalised keys (multi-valued). They are for duplicate checks only: not API fields, so no list
+    # can filter, sort or count by them (rules.index_field knows only `fields`).
+    duplicates: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def record_entity(self) -> str:
@@ -51,13 +56,20 @@ class EntitySchema:
     def index(self) -> str:
         return self.entity.lower()
 
+    @property
+    def dup_fields(self) -> frozenset[str]:
+        """The duplicate-key fields of this type's documents (dup_company, dup_phone …)."""
+        return frozenset(DUP_PREFIX + kind for kind in self.duplicates.values())
+
     def kind(self, field: str) -> str | None:
         if field in self.fields:
             return self.fields[field]
+        if field in self.dup_fields:
+            return KEYWORD
         return slot_kind(field)
 
     def is_multi(self, field: str) -> bool:
-        return field in self.multi or field.startswith(f"cf_{MULTI_LETTER}")
+        return field in self.multi or field.startswith(f"cf_{MULTI_LETTER}") or field in self.dup_fields
 
     def text_fields(self) -> list[str]:
         return [f for f, k in self.fields.items() if k == TEXT]
@@ -113,7 +125,7 @@ def schema_for(d) -> EntitySchema:
         fields[f.key] = kind
         if f.type in ("multiselect", "tags"):
             multi.add(f.key)
-    return EntitySchema(d.entity, d.module, fields, frozenset(multi))
+    return EntitySchema(d.entity, d.module, fields, frozenset(multi), duplicates=dict(d.duplicates))
 
 
 _built: dict[str, EntitySchema] = {}

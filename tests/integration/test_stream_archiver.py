@@ -63,4 +63,4 @@ def test_given_stream_driver_when_polling_then_it_reads_each_change_once(api, ma
     assert driver.run_once() > 0
     # the rate-limit bucket and the owner's customer count change with it
     changed = [r for r in driver.last if r["dynamodb"]["Keys"]["sk"]["S"] not in ("RATE", "COUNT")]
-    assert len(changed) == 2  # the customer and its audit entry
+    assert len(changed) == 3  # the customer, its audit entry and the lease of its name (a block rule: duplicates/service.py)
