@@ -139,6 +139,7 @@ CONTACT = EntityDef(
         F("personality", "select", ("性格分析", "Personality"), options=PERSONALITY),
     ),
     hooks=Hooks(validate=_primary_rule, after_write=_after_write, on_delete=_on_delete),
+    duplicates={"name": "person", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},
         "sales_manager": {"actions": ACTIONS, "scope": "self_and_subordinates"},

@@ -55,6 +55,7 @@ LEAD = EntityDef(
         F("contact", "reference", ("转化的联系人", "Converted contact"), entity="contact", readonly=True),
     ),
     hooks=Hooks(validate=_status_rules),
+    duplicates={"company": "company", "name": "person", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},
         "sales_manager": {"actions": tuple(a for a in ACTIONS if a != "manage"), "scope": "self_and_subordinates"},
