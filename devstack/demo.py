@@ -67,6 +67,9 @@ CONTACTS = [
 
 
 def seed() -> dict[str, Any]:
+    from chalicelib import manifest
+
+    manifest.install()  # the seed writes through the services: every module's record types first, as in the API
     from chalicelib.customers.entity import CUSTOMER
     from chalicelib.engine import service as engine
     from chalicelib.org import service as org

@@ -234,9 +234,6 @@ def main(argv: list[str] | None = None) -> int:
     from devstack.resources import create_resources
 
     create_resources()
-    from chalicelib import manifest
-
-    manifest.install()  # the seed writes through the services: every module's record types first, as in the API
     demo = None
     if not args.no_demo:
         from devstack.demo import seed
