@@ -20,7 +20,7 @@ on-demand sizing rules:
 - UpdateItem / DeleteItem count 1 unit per item plus nothing for indexes, because the
   stored item is not visible to the caller — so writes are a lower bound.
 
-Rate limits: the conditional write every signed-in request makes to its tenant's bucket
+Rate limits: the conditional write a container makes to its tenant's bucket per lease of tokens
 (chalicelib/core/ratelimit.py) is kept apart (`rate_limit_writes`), so round trips and
 operations stay those of the endpoint's data and the limiter's share is reported on its own.
 A conditional write that fails raises inside the wrapper and is not recorded (the bench's

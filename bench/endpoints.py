@@ -5,8 +5,8 @@ verification, session check, route wrapper) against the bench's moto server. Eve
 request is recorded by `calls.RECORDER`, so the figures are what the app sends, not what
 the code is assumed to send.
 
-Round trips are the endpoint's own; the write every signed-in request makes to its tenant's
-rate-limit bucket is counted apart (`rate_limit_writes`, see calls.py).
+Round trips are the endpoint's own; the write a container makes to its tenant's rate-limit
+bucket (once per lease of tokens) is counted apart (`rate_limit_writes`, see calls.py).
 
 Two states per endpoint:
 - first  — the container's org snapshot is empty (`org._cache` cleared, as on a cold

@@ -122,9 +122,10 @@ def findings(r: dict[str, Any]) -> list[str]:
                    f"{b['app_without_storage_inproc']:+.2f} ms (token verification alone {b['of_which_token_verify']:.2f} ms), "
                    f"local HTTP server and client {b['http_server_and_client']:+.2f} ms (GET /v1/health over HTTP: "
                    f"{b['http_health_floor']:.2f} ms). The HTTP share is Chalice's local development server, not the app.")
-        out.append(f"The rate-limit write every signed-in request makes (one conditional UpdateItem, "
-                   f"{b['rate_limit_write']:.2f} ms) is a second storage call on top of the GetItem; without it the ratio "
-                   f"would be ×{ov['ratios']['http_without_rate_limit_vs_raw_median']:g}.")
+        out.append(f"Rate limiting costs {b['rate_limit_write']:.2f} ms per request at the median: a container writes its "
+                   f"tenant's bucket once per lease of up to 10 tokens (one conditional UpdateItem), so most requests make "
+                   f"no storage call for it; without it the ratio would be "
+                   f"×{ov['ratios']['http_without_rate_limit_vs_raw_median']:g}.")
     else:
         out.append(f"API overhead over the raw GetItem: ×{ov['ratios']['http_vs_raw_median']:g} over HTTP, "
                    f"{ov['ms']['http']['median'] - ov['ms']['raw']['median']:+.2f} ms per request at the median "
@@ -287,8 +288,8 @@ def markdown(r: dict[str, Any]) -> str:
     c360 = by.get("GET /v1/customers/{id}/related (customer 360)")
     if c360:
         add(f"| Customer 360 = 1–2 round trips | GET /v1/customers/{{id}}/related: {c360['warm']['round_trips']} "
-            f"({ops_str(c360['warm']['operations'])}) — the related modules (contacts, deals…) arrive with later issues; "
-            f"custom objects under a customer are in it | {c360['warm']['repetitions']} | {verdict(c360['meets_budget'])} |")
+            f"({ops_str(c360['warm']['operations'])}) — contacts, follow-ups and custom objects under the customer in one "
+            f"Query whatever their number (deals arrive with a later issue) | {c360['warm']['repetitions']} | {verdict(c360['meets_budget'])} |")
     else:
         add(f"| Customer 360 = 1–2 round trips | {NA_360} | — | n/a |")
     obj_get = by.get("GET /v1/objects/{key}/records/{id} (custom object)")
@@ -323,8 +324,9 @@ def markdown(r: dict[str, Any]) -> str:
     add(f"#### DynamoDB round trips per request (warm: org snapshot cached, n = {rows[0]['warm']['repetitions']}; "
         "first: snapshot empty, n = 1)")
     add("")
-    add("Round trips are the endpoint's own; \"+ rate limit\" is the one conditional UpdateItem every signed-in request "
-        "makes to its tenant's bucket (chalicelib/core/ratelimit.py).")
+    add("Round trips are the endpoint's own; \"+ rate limit\" is the conditional UpdateItem a container makes to its "
+        "tenant's bucket when it takes a lease of tokens (at most once per 10 requests with the default limits; "
+        "chalicelib/core/ratelimit.py).")
     add("")
     add("| Endpoint | As | Round trips (warm) | Operations (warm) | Est. RCU / WCU | First request | Wall / storage (median, moto) | Budget |")
     add("|---|---|---|---|---|---|---|---|")
