@@ -37,6 +37,18 @@ def _models(annotation: Any) -> list[type[BaseModel]]:
         return [annotation]
     return [m for a in get_args(annotation) for m in _models(a)]
 
+def _query_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter as a query string can carry it: there is no null in a query string (an
+    optional parameter is left out instead), so `X | None` is documented as X."""
+    branches = schema.get("anyOf")
+    if isinstance(branches, list):
+        kept = [b for b in branches if not (isinstance(b, dict) and b.get("type") == "null")]
+        if len(kept) != len(branches):
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            schema = {**rest, **kept[0]} if len(kept) == 1 else {**rest, "anyOf": kept}
+    return schema
+
+
 def _allows_null(schema: dict[str, Any]) -> bool:
     t = schema.get("type")
     if t == "null" or (isinstance(t, list) and "null" in t):
@@ -86,7 +98,7 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
         if spec.query is not None:
             properties = spec.query.model_json_schema(ref_template=REF)["properties"]  # keeps bounds and patterns
             for name, f in spec.query.model_fields.items():
-                schema = {k: v for k, v in properties[f.alias or name].items() if k not in ("title", "description")}
+                schema = _query_schema({k: v for k, v in properties[f.alias or name].items() if k not in ("title", "description")})
                 op["parameters"].append({"name": f.alias or name, "in": "query", "required": f.is_required(),
                                          "description": f.description or "", "schema": schema})
         if spec.idempotent_create:
