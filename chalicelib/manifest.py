@@ -15,7 +15,7 @@ from .audit import service as audit
 from .competitors import module as competitors
 from .contacts import module as contacts
 from .core import handover, i18n, permissions, ratelimit, session
-from .core.modules import ApprovalHook, Module
+from .core.modules import ApprovalHook, Module, routes_of
 from .customers import module as customers
 from .dictionaries import service as dictionaries
 from .engine import registry
@@ -34,45 +34,37 @@ from .reminders import models as reminder_models
 from .reminders import service as reminders
 
 
-def _bp(path: str):
-    def load() -> Any:
-        import importlib
-
-        return importlib.import_module(f"chalicelib.{path}.api").bp
-    return load
-
-
 def _org_log(record_id: str) -> None:
     org.principal().require("org", "read")
 
 
 MODULES: tuple[Module, ...] = (
-    Module("system", blueprint=_bp("system")),
-    Module("tenants", blueprint=_bp("tenants")),
-    Module("org", ("组织机构", "Organisation"), blueprint=_bp("org"),
+    Module("system", blueprint=routes_of("system")),
+    Module("tenants", blueprint=routes_of("tenants")),
+    Module("org", ("组织机构", "Organisation"), blueprint=routes_of("org"),
            audit_access={"department": _org_log, "user": _org_log, "role": _org_log}),
     Module("roles", ("角色权限", "Roles")),
-    Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=_bp("dictionaries"), seed=dictionaries.seed),
-    Module("numbering", ("编号规则", "Numbering"), blueprint=_bp("numbering"), seed=numbering.seed),
+    Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=routes_of("dictionaries"), seed=dictionaries.seed),
+    Module("numbering", ("编号规则", "Numbering"), blueprint=routes_of("numbering"), seed=numbering.seed),
     customers.MODULE,  # the order of global search's groups
     contacts.MODULE,
     leads.MODULE,
     followups.MODULE,
     pools.MODULE,
     competitors.MODULE,
-    Module("audit", ("操作日志", "Operation log"), blueprint=_bp("audit")),
-    Module("recyclebin", ("回收站", "Recycle bin"), blueprint=_bp("recyclebin")),
-    Module("notifications", ("通知", "Notifications"), blueprint=_bp("notifications")),
-    Module("reminders", ("提醒", "Reminders"), blueprint=_bp("reminders"), records=(reminder_models.Reminder,),
+    Module("audit", ("操作日志", "Operation log"), blueprint=routes_of("audit")),
+    Module("recyclebin", ("回收站", "Recycle bin"), blueprint=routes_of("recyclebin")),
+    Module("notifications", ("通知", "Notifications"), blueprint=routes_of("notifications")),
+    Module("reminders", ("提醒", "Reminders"), blueprint=routes_of("reminders"), records=(reminder_models.Reminder,),
            restore_hooks={reminder_models.Reminder.ENTITY: reminders.after_restore}),
-    Module("fields", ("自定义字段", "Custom fields"), blueprint=_bp("fields")),
-    Module("search", ("搜索与场景", "Search and views"), blueprint=_bp("search")),
-    Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=_bp("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
-    Module("files", blueprint=_bp("files")),
-    Module("objects", ("自定义对象", "Custom objects"), blueprint=_bp("objects"), handover=objects.handover_all,
+    Module("fields", ("自定义字段", "Custom fields"), blueprint=routes_of("fields")),
+    Module("search", ("搜索与场景", "Search and views"), blueprint=routes_of("search")),
+    Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=routes_of("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
+    Module("files", blueprint=routes_of("files")),
+    Module("objects", ("自定义对象", "Custom objects"), blueprint=routes_of("objects"), handover=objects.handover_all,
            roles={"admin": {"actions": ["manage"]}}),
-    Module("approvals", ("审批流程", "Approval flows"), blueprint=_bp("approvals")),
-    Module("forms", ("办公审批", "Forms and applications"), blueprint=_bp("forms"), records=(form_models.Application,),
+    Module("approvals", ("审批流程", "Approval flows"), blueprint=routes_of("approvals")),
+    Module("forms", ("办公审批", "Forms and applications"), blueprint=routes_of("forms"), records=(form_models.Application,),
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
            audit_access={"application": forms.log_access}),
 )

@@ -17,6 +17,16 @@ StatusOps = Callable[[str, str, str, str, str], list[Any]]
 DataOf = Callable[[str, str], dict[str, Any]]
 
 
+def routes_of(package: str) -> Callable[[], Any]:
+    """A module's own routes, loaded on first use: `chalicelib.<package>.api.bp` (importing routes
+    is the API's cost, not every Lambda's)."""
+    def load() -> Any:
+        import importlib
+
+        return importlib.import_module(f"chalicelib.{package}.api").bp
+    return load
+
+
 @dataclass(frozen=True)
 class ApprovalHook:
     entity: str  # the record type submitted (APPLICATION, CONTRACT …)

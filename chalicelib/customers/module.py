@@ -2,19 +2,13 @@
 the engine's; lock, pools, merge and the 360 view add their own hooks and routes)."""
 from __future__ import annotations
 
-from ..core.modules import Module
+from ..core.modules import Module, routes_of
 from .entity import CUSTOMER
-
-
-def _blueprint():
-    from .api import bp
-
-    return bp
 
 MODULE = Module(
     name="customers",
     label=("客户", "Customers"),
     entities=(CUSTOMER,),
-    blueprint=_blueprint,
+    blueprint=routes_of("customers"),
     notifications=("customers.customer.transferred",),
 )

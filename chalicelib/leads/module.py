@@ -1,15 +1,8 @@
 """Leads in the module manifest."""
 from __future__ import annotations
 
-from ..core.modules import Module
+from ..core.modules import Module, routes_of
 from .entity import LEAD
 
-
-def _blueprint():
-    from .api import bp
-
-    return bp
-
-
-MODULE = Module(name="leads", label=("线索", "Leads"), entities=(LEAD,), blueprint=_blueprint,
+MODULE = Module(name="leads", label=("线索", "Leads"), entities=(LEAD,), blueprint=routes_of("leads"),
                 notifications=("leads.lead.transferred",))

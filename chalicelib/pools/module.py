@@ -1,13 +1,6 @@
 """Public pools in the module manifest."""
 from __future__ import annotations
 
-from ..core.modules import Module
+from ..core.modules import Module, routes_of
 
-
-def _blueprint():
-    from .api import bp
-
-    return bp
-
-
-MODULE = Module(name="pools", blueprint=_blueprint)
+MODULE = Module(name="pools", blueprint=routes_of("pools"))
