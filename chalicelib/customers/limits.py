@@ -170,30 +170,38 @@ def put_rules(rules: list[dict[str, Any]], expected: int | None) -> dict[str, An
     item = changes.put_setting(LimitRules, LimitRules.key(p.tenant_id), p.tenant_id, p.user_id, "customer_limits", "rules",
                                {"rules": rules}, expected)
     _rules.invalidate(p.tenant_id)
-    for user_id in p.org.users:
-        recount(p.tenant_id, user_id)
+    recount(p.tenant_id, list(p.org.users))
     return {"rules": rules, "version": int(item.version)}
 
 
-def recount(tenant_id: str, user_id: str) -> dict[str, int]:
-    """A user's counters from the owner index (live customers only)."""
+def recount(tenant_id: str, user_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Every user's counters from the table: one walk over the tenant's customers (the tenant
+    index, a page per Query), then one batch write of the counters (zero for users holding none)."""
     from ..engine.store import EntityRecord
 
-    owned = open_ = locked = 0
+    tally: dict[str, list[int]] = {u: [0, 0, 0] for u in user_ids}
     cursor = None
     while True:
-        items, cursor = query.page(EntityRecord, keys.owner_list(tenant_id, "CUSTOMER", user_id), index="gsi1", limit=100,
-                                   cursor=cursor)
+        items, cursor = query.page(EntityRecord, keys.tenant_list(tenant_id, "CUSTOMER"), index="gsi2", limit=100, cursor=cursor)
         for rec in items:
-            if isinstance(rec, EntityRecord) and not rec.deleted_at and rec.entity == "CUSTOMER":
-                data = rec.data or {}
-                owned += 1
-                open_ += int(data.get("deal_status") != "closed")
-                locked += int(bool(data.get("locked")))
+            held = _counts(store_holding(rec))
+            if held is not None and held[0] in tally:
+                for i, n in enumerate(held[1:]):
+                    tally[held[0]][i] += n
         if not cursor:
             break
-    CustomerCount(*CustomerCount.key(tenant_id, user_id), tenant_id=tenant_id, owned=owned, open=open_, locked=locked).save()
-    return {"owned": owned, "open": open_, "locked": locked}
+    with CustomerCount.batch_write() as batch:
+        for user_id, (owned, open_, locked) in tally.items():
+            batch.save(CustomerCount(*CustomerCount.key(tenant_id, user_id), tenant_id=tenant_id, owned=owned, open=open_,
+                                     locked=locked))
+    return {u: {"owned": t[0], "open": t[1], "locked": t[2]} for u, t in tally.items()}
+
+
+def store_holding(rec: Any) -> dict[str, Any] | None:
+    """A listed item as the holdings hook sees it (None for anything but a live customer)."""
+    from ..engine.store import EntityRecord, holding
+
+    return holding(rec) if isinstance(rec, EntityRecord) and rec.entity == "CUSTOMER" else None
 
 
 def counts(user_id: str | None = None) -> dict[str, Any]:
