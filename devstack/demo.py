@@ -50,6 +50,21 @@ CUSTOMERS = [
     ("苏州工业园区政务中心", "director", "C", "government", None, "江苏省/苏州市"),
 ]
 
+# public pools (公海): (name, admin key, member department keys, rules, warn days before, daily claim cap, cool-down days)
+POOLS = [
+    ("销售一部公海", "manager1", ["sales1"], [{"kind": "no_followup", "days": 30}, {"kind": "no_deal", "days": 90}], 3, 5, 7),
+    ("销售二部公海", "manager2", ["sales2"], [{"kind": "no_followup", "days": 15, "levels": ["C"]},
+                                              {"kind": "no_followup", "days": 45}], 2, 3, 7),
+]
+# customers nobody has followed up for a while (name, owner, level, region, hours they have been owned):
+# 温州 enters 销售一部公海 by its schedule about ten minutes after `make dev` starts, 宁波 in two days,
+# 合肥 (level C) enters 销售二部公海 tomorrow; their owners have the 待进入公海 warning in their inbox.
+AGING = [
+    ("温州瓯江鞋业有限公司", "rep2", "B", "浙江省/温州市/鹿城区", 30 * 24 - 1 / 6),
+    ("宁波港城外贸有限公司", "rep2", "B", "浙江省/宁波市/北仑区", 28 * 24),
+    ("合肥科大讯联有限公司", "rep3", "C", "安徽省/合肥市/蜀山区", 14 * 24),
+]
+
 # the sales pipeline's front: leads in several states (key, name, company, owner, source, mobile, remark)
 LEADS = [
     ("byd", "刘总", "深圳鹏程新能源车队有限公司", "rep1", "exhibition", "13660001111", "展会上留的名片，对车队管理系统感兴趣"),
@@ -91,13 +106,49 @@ def seed() -> dict[str, Any]:
                                           "supervisor_id": users.get(sup) if sup else None, "position": position,
                                           "password": PASSWORD, "gender": None, "email": None})["id"]
         org.update_department(ids["sales"], {"head_user_id": users["director"]}, 1)
+        pools = seed_pools(users, ids)
         customers = {}
         for name, owner, level, industry, mobile, region in CUSTOMERS:
             customers[name] = engine.create(CUSTOMER, {"name": name, "owner_id": users[owner], "level": level, "industry": industry,
                                                        "mobile": mobile, "region": region, "customer_type": "target",
                                                        "source": "referral"}, None)["id"]
     pipeline = seed_pipeline(users, customers)
-    return {"created": True, "users": users, "approvals": seed_approvals(users), "pipeline": pipeline}
+    return {"created": True, "users": users, "approvals": seed_approvals(users), "pipeline": pipeline, "pools": pools,
+            "aging": seed_aging(users)}
+
+
+def seed_pools(users: dict[str, str], departments: dict[str, str]) -> dict[str, str]:
+    """Two public pools, each with its team as members, recycling rules and a warning before."""
+    from chalicelib.pools import service as pools
+    from chalicelib.pools.schemas import PoolIn
+
+    made = {}
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["admin"])):
+        for name, admin, depts, rules, warn, cap, cooldown in POOLS:
+            body = PoolIn.model_validate({"name": name, "admin_ids": [users[admin]], "rules": rules,
+                                          "member_department_ids": [departments[d] for d in depts],
+                                          "remind_days_before": warn, "daily_claim_cap": cap, "reclaim_cooldown_days": cooldown})
+            made[name] = pools.create_pool(body.model_dump())["id"]
+    return made
+
+
+def seed_aging(users: dict[str, str]) -> dict[str, str]:
+    """Customers created as long ago as they have gone without a follow-up (the clock moved back for
+    their creation only), so their pool timers are near."""
+    from chalicelib.core import clock
+    from chalicelib.customers.entity import CUSTOMER
+    from chalicelib.engine import service as engine
+
+    made = {}
+    for name, owner, level, region, hours in AGING:
+        clock.travel(-hours * 3600)
+        try:
+            with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[owner])):
+                made[name] = engine.create(CUSTOMER, {"name": name, "level": level, "region": region, "customer_type": "target",
+                                                      "source": "web"}, None)["id"]
+        finally:
+            clock.travel(hours * 3600)
+    return made
 
 
 def seed_pipeline(users: dict[str, str], customers: dict[str, str]) -> dict[str, Any]:

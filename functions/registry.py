@@ -48,7 +48,9 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="reminders",
         handler="functions.reminders.handler",
-        description="Delivers due reminders (EventBridge Scheduler target) to the in-app inbox",
+        description="Delivers due reminders (EventBridge Scheduler target) to the in-app inbox and acts on record "
+                    "timers (a customer's pool recycling)",
+        needs=("bus", "scheduler"),  # a recycled customer is a domain event; its schedules move
         schedule_target=True,
     ),
     Function(
@@ -63,6 +65,14 @@ FUNCTIONS: tuple[Function, ...] = (
         description="Acts when an approval step passes its time limit (remind, escalate, auto-pass or auto-reject)",
         needs=("bus", "scheduler", "workflow"),
         bus_pattern={"source": ["crm.approvals"], "detail-type": ["approvals.step.overdue"]},
+    ),
+    Function(
+        name="pool_timers",
+        handler="functions.pool_timers.handler",
+        description="Re-derives the pool moments of the customers a changed public pool concerns",
+        needs=("scheduler",),
+        timeout_seconds=900,
+        bus_pattern={"source": ["crm.pools"], "detail-type": ["pools.pool.changed"]},
     ),
     Function(
         name="indexer",

@@ -3,7 +3,8 @@
 Event = the schedule's Input: {"kind": "reminder", "tenant_id", "reminder_id", "due"}, or
 {"kind": "approval_reminder", "tenant_id", "instance_id", "round"} before an approval step's
 time limit, or {"kind": "record_due", "tenant_id", "entity", "record_id", "field", "due"} before a
-custom object's date field (objects/service.py).
+record's date field (engine/due.py), or {"kind": "record_timer", "tenant_id", "entity",
+"record_id", "timer", "at"} when a record type's timer comes (a customer's pool recycling).
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
 """
@@ -21,25 +22,22 @@ from chalicelib.reminders import service as reminders
 manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
 
 
+_TARGETS: dict[str, tuple[str, Any]] = {  # kind -> (the id it logs, what it does)
+    "approval_reminder": ("instance_id", lambda e: approvals.remind_due(e["tenant_id"], e["instance_id"], int(e["round"]))),
+    due.KIND: ("record_id", lambda e: due.fire(e["tenant_id"], e["entity"], e["record_id"], e["field"], e["due"])),
+    due.TIMER_KIND: ("record_id", lambda e: due.fire_timer(e["tenant_id"], e["entity"], e["record_id"], e["timer"], e["at"])),
+    "reminder": ("reminder_id", lambda e: reminders.fire(e["tenant_id"], e["reminder_id"], e["due"])),
+}
+
+
 def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
-    if event.get("kind") == "approval_reminder":
-        bind(event["tenant_id"], "system", f"schedule:{event.get('instance_id')}")
-        with context.acting_as(context.system_context(event["tenant_id"])):
-            delivered = approvals.remind_due(event["tenant_id"], event["instance_id"], int(event["round"]))
-        flush()
-        return {"delivered": delivered}
-    if event.get("kind") == "record_due":
-        bind(event["tenant_id"], "system", f"schedule:{event.get('record_id')}")
-        with context.acting_as(context.system_context(event["tenant_id"])):
-            delivered = due.fire(event["tenant_id"], event["entity"], event["record_id"], event["field"], event["due"])
-        flush()
-        return {"delivered": delivered}
-    if event.get("kind") != "reminder":
+    target = _TARGETS.get(str(event.get("kind")))
+    if target is None:
         logger.warning("unknown schedule payload", extra={"event": event})
         return {"delivered": False}
-    tenant_id = event["tenant_id"]
-    bind(tenant_id, "system", f"schedule:{event.get('reminder_id')}")
-    with context.acting_as(context.system_context(tenant_id)):
-        delivered = reminders.fire(tenant_id, event["reminder_id"], event["due"])
+    id_key, act = target
+    bind(event["tenant_id"], "system", f"schedule:{event.get(id_key)}")
+    with context.acting_as(context.system_context(event["tenant_id"])):
+        delivered = act(event)
     flush()
-    return {"delivered": delivered}
+    return {"delivered": bool(delivered)}

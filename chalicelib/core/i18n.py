@@ -315,6 +315,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "merge.unique_field": {"zh-CN": "「{label}」是唯一字段，不能从被合并的记录取值", "en": "{label} is unique; it cannot be taken from the record merged in"},
     "reason.merge_survivor_deleted": {"zh-CN": "合并后保留的记录已删除，请先恢复它", "en": "the record it was merged into is deleted; restore that one first"},
     "CUSTOM_OBJECT_LIMIT": {"zh-CN": "{kind}类型的字段已达上限（{limit}个）", "en": "No more fields of kind {kind} (limit {limit})"},
+    "notify.pool.warning": {"zh-CN": "客户「{title}」将于 {date} 进入公海「{pool}」，请及时跟进", "en": "Customer '{title}' enters the pool '{pool}' on {date} unless followed up"},
+    "notify.pool.recycled": {"zh-CN": "客户「{title}」已按规则进入公海「{pool}」", "en": "Customer '{title}' went to the pool '{pool}' by its rules"},
+    "pool.rule.no_followup": {"zh-CN": "{days} 天未跟进，自动回收", "en": "not followed up for {days} days"},
+    "pool.rule.no_opportunity": {"zh-CN": "{days} 天未新建商机，自动回收", "en": "no new opportunity for {days} days"},
+    "pool.rule.no_deal": {"zh-CN": "{days} 天未成交，自动回收", "en": "no deal within {days} days"},
     "notify.record.due": {"zh-CN": "「{title}」的{field}将于 {date} 到期", "en": "{field} of '{title}' is due on {date}"},
     # approval words (history notes on the record's timeline, state names in errors)
     "approval.action.submit": {"zh-CN": "提交审批", "en": "Submitted for approval"},

@@ -7,7 +7,7 @@ filters, facets and "shared with me" = the search index.
 """
 from __future__ import annotations
 
-from ..engine.definition import EntityDef, Hooks
+from ..engine.definition import EntityDef, Hooks, Timer
 from ..engine.fieldtypes import FieldSpec as F
 
 ALL_ACTIONS = ("create", "update", "list", "read", "delete", "import", "export", "transfer", "team", "lock", "pool", "print",
@@ -17,6 +17,36 @@ def _holdings(tenant_id, before, after):  # noqa: ANN001, ANN202 - the engine's 
     from .limits import holdings
 
     return holdings(tenant_id, before, after)
+
+
+def _derive(dv):  # noqa: ANN001, ANN202 - the engine's derive hook: the pool timer (pools/timers.py)
+    from ..pools import timers
+
+    return timers.derive(dv)
+
+
+def _recycle(d, rec, at):  # noqa: ANN001, ANN202
+    from ..pools import timers
+
+    return timers.fire_recycle(d, rec, at)
+
+
+def _warn(d, rec, at):  # noqa: ANN001, ANN202
+    from ..pools import timers
+
+    return timers.fire_warning(d, rec, at)
+
+
+def _recycle_at(values):  # noqa: ANN001, ANN202
+    from ..pools import timers
+
+    return timers.recycle_at(values)
+
+
+def _warn_at(values):  # noqa: ANN001, ANN202
+    from ..pools import timers
+
+    return timers.warn_at(values)
 
 
 CUSTOMER = EntityDef(
@@ -53,8 +83,15 @@ CUSTOMER = EntityDef(
         F("pool_entered_at", "datetime", ("进入公海时间", "In the pool since"), readonly=True),
         F("previous_owner_id", "user", ("前负责人", "Previous owner"), readonly=True),
         F("pool_reason", "text", ("放入公海原因", "Why it went to the pool"), readonly=True, max_length=200),
+        F("owned_since", "datetime", ("获得时间", "Owned since"), readonly=True),
+        F("pool_due_at", "datetime", ("预计进入公海时间", "Enters the pool at"), readonly=True),
+        F("pool_due_pool", "text", ("将进入的公海", "Pool it will enter"), readonly=True, max_length=40),
+        F("pool_warn_at", "datetime", ("待进入公海提醒时间", "Pool warning at"), readonly=True),
+        F("last_opportunity_at", "datetime", ("最后新建商机时间", "Last new opportunity"), readonly=True),
+        F("open_opportunities", "number", ("进行中商机数", "Open opportunities"), readonly=True),
     ),
-    hooks=Hooks(holdings=_holdings),
+    hooks=Hooks(holdings=_holdings, derive=_derive),
+    timers=(Timer("pool_recycle", _recycle_at, _recycle), Timer("pool_warning", _warn_at, _warn)),
     duplicates={"name": "company", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ALL_ACTIONS, "scope": "all"},

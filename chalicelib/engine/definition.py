@@ -43,6 +43,7 @@ class WriteContext:
     values: dict[str, Any]  # the checked field values after the change (create/update)
     before: dict[str, Any] = field(default_factory=dict)
     extra_ops: list[Any] = field(default_factory=list)  # hooks add writes that must commit with the record
+    then: list[Callable[[], None]] = field(default_factory=list)  # run once the write has committed
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,34 @@ class Hooks:
     # are store.holding(rec) snapshots, None when the record is not live. Customers count owned and
     # locked customers against their limits with it (customers/limits.py).
     holdings: Callable[[str, Mapping[str, Any] | None, Mapping[str, Any] | None], list[Any]] | None = None
+    # derive: (Derivation) -> read-only values the engine writes with every change of the record's
+    # values or owner (create, update, module changes, transfer, hand-over, stamps by other records);
+    # None clears a value. Customers keep their pool timer (when they would enter a pool) with it.
+    derive: Callable[["Derivation"], Mapping[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What a derive hook sees: the record's values and owner after the change, and its owner before
+    (None on create)."""
+
+    tenant_id: str
+    record_id: str
+    created_at: str
+    owner_before: str | None
+    owner_id: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A moment in a record's life that acts through a Scheduler schedule (one per record and timer,
+    engine/due.py): `at` reads the moment from the record's stored values (None: no schedule);
+    `fire` acts when it comes and is only called while the record still says that moment."""
+
+    key: str  # unique within the type; part of the schedule's name
+    at: Callable[[Mapping[str, Any]], str | None]  # (record values incl. owner_id) -> ISO moment
+    fire: Callable[["EntityDef", Any, str], bool]  # (definition, store.EntityRecord, moment) -> acted
 
 
 @dataclass(frozen=True)
@@ -110,6 +139,7 @@ class EntityDef:
     object_key: str | None = None  # custom objects: the key in /v1/objects/{key}
     index_slots: Mapping[str, str] = field(default_factory=dict)  # custom objects: field -> search slot (cf_k1 …)
     version: int = 0  # custom objects: definition version (model caches key on it)
+    timers: tuple[Timer, ...] = ()  # schedules that follow the record (engine/due.py)
 
     def __post_init__(self) -> None:
         known = {f.key for f in self.fields}

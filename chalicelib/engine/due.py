@@ -1,7 +1,14 @@
-"""Due-date reminders of any record type: a date or datetime field declared with
-`remind_days_before` reminds the record's owner through a real Scheduler schedule — one per
-record and field, moved when the value changes, removed when it is cleared or the record is
-deleted, re-created on restore (the engine calls `sync` after each of these writes).
+"""Schedules that follow a record: due-date reminders of any record type, and a type's own timers.
+
+A date or datetime field declared with `remind_days_before` reminds the record's owner through
+a real Scheduler schedule — one per record and field, moved when the value changes, removed
+when it is cleared or the record is deleted, re-created on restore (the engine calls `sync`
+after each of these writes, transfers and hand-overs included).
+
+A type's timers (EntityDef.timers, e.g. a customer's pool recycling and its warning) work the
+same way: the moment is read from the record's stored values, the schedule is upserted only
+when that moment changed, and when it fires the record is read again — a schedule whose
+moment the record no longer says is stale and does nothing.
 
 A date field reminds at 09:00 (tenant time) N days before; a datetime field at its own time,
 N days before (0: at the moment itself — a follow-up's next contact time). The schedule names
@@ -24,6 +31,8 @@ from . import fieldtypes, registry, store, visibility
 from .definition import EntityDef
 
 KIND = "record_due"  # the schedule payload's kind (functions/reminders.py)
+TIMER_KIND = "record_timer"
+SOON = timedelta(minutes=1)  # a moment that has passed is scheduled this far ahead (Scheduler wants the future)
 
 
 def reminding(d: EntityDef) -> list[fieldtypes.FieldSpec]:
@@ -31,8 +40,16 @@ def reminding(d: EntityDef) -> list[fieldtypes.FieldSpec]:
 
 
 def schedule_name(rec: store.EntityRecord, f: fieldtypes.FieldSpec) -> str:
-    digest = hashlib.sha256(f"{rec.tenant_id}|{rec.entity}|{rec.id}|{f.key}".encode()).hexdigest()[:24]
-    return scheduler.schedule_name("due", digest)
+    return _name("due", rec, f.key)
+
+
+def _name(prefix: str, rec: store.EntityRecord, key: str) -> str:
+    digest = hashlib.sha256(f"{rec.tenant_id}|{rec.entity}|{rec.id}|{key}".encode()).hexdigest()[:24]
+    return scheduler.schedule_name(prefix, digest)
+
+
+def timer_name(rec: store.EntityRecord, key: str, at: str) -> str:
+    return _name("timer", rec, f"{key}|{at}")
 
 
 def remind_at(f: fieldtypes.FieldSpec, value: str, now: datetime) -> datetime | None:
@@ -44,19 +61,22 @@ def remind_at(f: fieldtypes.FieldSpec, value: str, now: datetime) -> datetime | 
         when = due_at - timedelta(days=days)
         if when > now:
             return when
-        return now + timedelta(minutes=1) if due_at > now else None
+        return now + SOON if due_at > now else None
     tz = ZoneInfo(get_settings().default_timezone)
     due = date.fromisoformat(str(value)[:10])
     when = datetime.combine(due - timedelta(days=days), time(9), tzinfo=tz)
     if when > now:
         return when
     if due >= now.astimezone(tz).date():
-        return now + timedelta(minutes=1)
+        return now + SOON
     return None
 
 
-def sync(d: EntityDef, rec: store.EntityRecord) -> None:
-    """After a write, delete or restore: each reminding field has its schedule, or none."""
+def sync(d: EntityDef, rec: store.EntityRecord, before: dict | None = None) -> None:
+    """After a write, delete or restore: each reminding field and each timer has its schedule, or
+    none. `before`: the record's values before an update (timers whose moment did not move are
+    left alone, so most writes call Scheduler not at all)."""
+    _sync_timers(d, rec, before)
     for f in reminding(d):
         name = schedule_name(rec, f)
         value = (rec.data or {}).get(f.key)
@@ -66,6 +86,43 @@ def sync(d: EntityDef, rec: store.EntityRecord) -> None:
             continue
         scheduler.upsert(name, when, {"kind": KIND, "tenant_id": rec.tenant_id, "entity": d.name, "record_id": rec.id,
                                       "field": f.key, "due": str(value)})
+
+
+def _sync_timers(d: EntityDef, rec: store.EntityRecord, before: dict | None) -> None:
+    """One schedule per timer and moment: the name carries the moment, so a timer that moves while
+    its schedule is firing (the recycling re-checks and moves on) never collides with that one."""
+    if not d.timers:
+        return
+    values = rec.values()
+    for t in d.timers:
+        old = t.at(before if before is not None else values)
+        new = None if rec.deleted_at else t.at(values)
+        if before is not None and old == new:
+            continue
+        if old and old != new:
+            scheduler.delete(timer_name(rec, t.key, old))
+        if new:
+            scheduler.upsert(timer_name(rec, t.key, new), max(clock.parse_iso(new), clock.now() + SOON),
+                             {"kind": TIMER_KIND, "tenant_id": rec.tenant_id, "entity": d.name, "record_id": rec.id,
+                              "timer": t.key, "at": new})
+
+
+def fire_timer(tenant_id: str, entity: str, record_id: str, key: str, at: str) -> bool:
+    """A timer's schedule target: the type acts, if the record still says this moment."""
+    d = registry.find(entity, tenant_id)
+    t = next((x for x in d.timers if x.key == key), None) if d else None
+    if d is None or t is None:
+        return False
+    try:
+        rec = store.get(tenant_id, d.entity, record_id, d.name_key, consistent=True)
+    except NotFound:
+        return False
+    if t.at(rec.values()) != at:
+        logger.info("stale timer ignored", extra={"record_id": record_id, "timer": key})
+        return False
+    acted = t.fire(d, rec, at)
+    metric(f"records.timer.{key}")
+    return acted
 
 
 def fire(tenant_id: str, entity: str, record_id: str, field: str, due: str) -> bool:

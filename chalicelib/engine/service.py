@@ -33,7 +33,7 @@ from ..search import documents, schema
 from ..search import service as search
 from ..search.query import IndexOp
 from . import due, fieldtypes, registry, store, visibility
-from .definition import EntityDef, Relation, WriteContext
+from .definition import Derivation, EntityDef, Relation, WriteContext
 
 HANDOVER_PAGE = 100
 
@@ -297,10 +297,36 @@ def _holdings(d: EntityDef, tenant_id: str, before: dict[str, Any] | None, after
 
 def _settled(hook: Any, wc: WriteContext) -> None:
     """After a committed write, delete or restore: the type's own hook, then its due-date
-    reminders follow the record (engine/due.py)."""
+    reminders and timers follow the record (engine/due.py), then what the write left to do once
+    committed (the timers of records it stamped)."""
     _run(hook, wc)
-    if wc.record is not None and due.reminding(wc.definition):
-        due.sync(wc.definition, wc.record)
+    d = wc.definition
+    if wc.record is not None and (d.timers or due.reminding(d)):
+        due.sync(d, wc.record, wc.before if wc.action in ("update", "transfer") else None)
+    for then in wc.then:
+        then()
+
+
+def derived(d: EntityDef, tenant_id: str, rec: store.EntityRecord | None, owner_before: str | None, owner_id: str,
+            data: dict[str, Any]) -> dict[str, Any]:
+    """The record's values with what its type derives from them (Hooks.derive), for any write."""
+    if d.hooks.derive is None:
+        return data
+    out_ = {**data, **d.hooks.derive(Derivation(tenant_id, rec.id if rec else "", rec.created_at if rec else clock.now_iso(),
+                                                owner_before, owner_id, data))}
+    return {k: v for k, v in out_.items() if v is not None}
+
+
+def stamp_ops(d: EntityDef, wc: WriteContext, rec: store.EntityRecord, data: dict[str, Any], action: str) -> list[tx.Op]:
+    """Another record's values changed by this write, in its transaction (a follow-up stamps the
+    record it is about): versioned on what was read, logged as `action`, derived, and its timers
+    follow once the write has committed."""
+    before = rec.values()
+    data = derived(d, wc.principal.tenant_id, rec, rec.owner_id, rec.owner_id, data)
+    ops = store.update_ops(rec, wc.principal.user_id, data, int(rec.version), action=action, parent=d.parent_of(data))
+    if ops and (d.timers or due.reminding(d)):
+        wc.then.append(lambda: due.sync(d, rec, before))
+    return ops
 
 
 @dataclass
@@ -343,6 +369,7 @@ def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], 
     file links, the type's own, the leases of duplicate block rules), not yet committed."""
     if d.features.numbering and d.features.number_field:  # 编号: drawn atomically; a retried create may leave a gap
         wc.values[d.features.number_field] = numbering.draw(p.tenant_id, d.features.numbering)["number"]
+    wc.values = derived(d, p.tenant_id, None, None, owner_id, wc.values)
     rec = store.new(p.tenant_id, d.entity, p.user_id, owner_id, wc.values, custom, record_id=record_id,
                     parent=d.parent_of(wc.values))
     wc.record = rec
@@ -414,6 +441,7 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     wc = WriteContext(p, d, rec, "update", data, before)
     _run(d.hooks.validate, wc)
     old_data, held = plain(rec.data or {}), store.holding(rec)
+    wc.values = derived(d, p.tenant_id, rec, rec.owner_id, rec.owner_id, wc.values)
     # 查重 on what the edit changes (an old duplicate does not block editing something else)
     changed_keys = [f for f in d.duplicates if old_data.get(f) != plain(wc.values.get(f))]
     found = duplicates.on_write(p, d, wc.values, exclude_id=rec.id, fields=changed_keys) if changed_keys else []
@@ -435,6 +463,7 @@ def change(d: EntityDef, p: Principal, rec: store.EntityRecord, values: dict[str
     counted (holdings), committed with `extra`, published as `verb`, like any update."""
     held, before = store.holding(rec), rec.values()
     data = {k: v for k, v in {**plain(rec.data or {}), **values}.items() if v is not None}
+    data = derived(d, p.tenant_id, rec, rec.owner_id, owner_id or rec.owner_id, data)
     ops = store.update_ops(rec, p.user_id, data, expected, owner_id=owner_id, team=team, action=action,
                            parent=d.parent_of(data))
     if ops:
@@ -567,11 +596,15 @@ def _transfer(d: EntityDef, rec: store.EntityRecord, to_user_id: str, keep_as: s
     team.pop(to_user_id, None)
     if keep_as in ("read", "write") and rec.owner_id != to_user_id:
         team[rec.owner_id] = {"access": keep_as, "until": None}
-    held = store.holding(rec)
-    ops = store.update_ops(rec, actor, None, expected, owner_id=to_user_id, team=team, action="transfer",
-                           parent=d.parent_of(rec.data or {}))
+    held, before = store.holding(rec), rec.values()
+    data = plain(rec.data or {})
+    moved = derived(d, rec.tenant_id, rec, rec.owner_id, to_user_id, data)
+    ops = store.update_ops(rec, actor, moved if moved != data else None, expected, owner_id=to_user_id, team=team,
+                           action="transfer", parent=d.parent_of(moved))
     if ops:
         tx.write([*ops, *_holdings(d, rec.tenant_id, held, store.holding(rec))])
+        if d.timers or due.reminding(d):
+            due.sync(d, rec, before)
 
 
 def set_team(d: EntityDef, record_id: str, members: list[dict[str, Any]], expected: int) -> dict[str, Any]:

@@ -40,8 +40,9 @@ def _stamp_parent(ctx: WriteContext) -> None:
             data["status"] = "following"
     if ctx.values.get("next_contact_at"):
         data["next_contact_at"] = ctx.values["next_contact_at"]
-    ctx.extra_ops.extend(store.update_ops(parent, ctx.principal.user_id, data, None, action="followup",
-                                          parent=d.parent_of(data)))
+    from ..engine import service as engine  # the engine imports every module's definitions
+
+    ctx.extra_ops.extend(engine.stamp_ops(d, ctx, parent, data, "followup"))
 
 
 FOLLOWUP = EntityDef(

@@ -24,6 +24,13 @@ def create_pool(req: ApiRequest) -> dict:
     return service.create_pool(req.body.model_dump())
 
 
+@route(bp, "/pools/upcoming", summary="Customers about to enter a pool (待进入公海), soonest first, within my data scope",
+       tag=TAG, query=s.UpcomingQuery)
+def upcoming(req: ApiRequest) -> dict:
+    q = req.query
+    return service.upcoming(q.within, q.pool_id, q.limit, q.cursor)
+
+
 @route(bp, "/pools/{pool_id}", summary="One pool", tag=TAG, response=s.PoolOut)
 def get_pool(req: ApiRequest, pool_id: str) -> dict:
     return service.get_pool(pool_id)

@@ -7,7 +7,7 @@ partition of the owner index (gsi1), listed page by page whatever the table hold
 """
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
 
 from ..db import keys
 from ..db.base import Item, Versioned
@@ -21,7 +21,10 @@ class Pool(Versioned, discriminator="POOL"):
     member_department_ids = JSONAttribute()  # …and everyone in these departments and their sub-departments
     daily_claim_cap = NumberAttribute(null=True)  # claims per member per day (None: no cap)
     reclaim_cooldown_days = NumberAttribute(default=0)  # before the previous owner may claim it back
-    rules = JSONAttribute()  # recycling rules (read by the pool timers)
+    rules = JSONAttribute()  # recycling rules (read by the pool timers, pools/timers.py)
+    remind_days_before = NumberAttribute(default=0)  # 待进入公海提醒: warn the owner this many days before (0: no warning)
+    include_closed = BooleanAttribute(default=False)  # closed-deal customers are recycled too
+    include_open_opportunities = BooleanAttribute(default=False)  # …and customers with open opportunities
 
     @staticmethod
     def key(tenant_id: str, pool_id: str) -> tuple[str, str]:
@@ -29,7 +32,8 @@ class Pool(Versioned, discriminator="POOL"):
 
     def values(self) -> dict:
         return {k: getattr(self, k) for k in ("name", "admin_ids", "member_user_ids", "member_department_ids",
-                                              "daily_claim_cap", "reclaim_cooldown_days", "rules")}
+                                              "daily_claim_cap", "reclaim_cooldown_days", "rules", "remind_days_before",
+                                              "include_closed", "include_open_opportunities")}
 
 
 class ClaimCount(Item, discriminator="POOLCLAIM"):

@@ -28,6 +28,9 @@ class PoolIn(BaseModel):
     daily_claim_cap: int | None = Field(None, ge=1, le=1000, description="claims per member per day")
     reclaim_cooldown_days: int = Field(0, ge=0, le=365, description="before the previous owner may claim it back")
     rules: list[Rule] = Field(default_factory=list, max_length=20, description="recycling rules (自动回收)")
+    remind_days_before: int = Field(0, ge=0, le=365, description="待进入公海提醒: warn the owner this many days before (0: no warning)")
+    include_closed: bool = Field(False, description="closed-deal (已成交) customers are recycled too")
+    include_open_opportunities: bool = Field(False, description="customers with open opportunities are recycled too")
 
 
 class PoolPatch(Patch):
@@ -39,6 +42,9 @@ class PoolPatch(Patch):
     daily_claim_cap: int | None = Field(None, ge=1, le=1000)
     reclaim_cooldown_days: int = Field(None, ge=0, le=365)
     rules: list[Rule] = Field(None, max_length=20)
+    remind_days_before: int = Field(None, ge=0, le=365)
+    include_closed: bool = Field(None)
+    include_open_opportunities: bool = Field(None)
     version: int | None = None
 
 
@@ -51,6 +57,9 @@ class PoolOut(BaseModel):
     daily_claim_cap: int | None
     reclaim_cooldown_days: int
     rules: list[Rule]
+    remind_days_before: int
+    include_closed: bool
+    include_open_opportunities: bool
     version: int
 
 
@@ -73,3 +82,8 @@ class DistributeIn(BaseModel):
 
 class PoolCustomersQuery(PageQuery):
     pass
+
+
+class UpcomingQuery(PageQuery):
+    within: Literal["tomorrow", "week"] = Field("week", description="entering by the end of tomorrow, or of the next 7 days")
+    pool_id: str | None = Field(None, max_length=40, description="only those entering this pool")

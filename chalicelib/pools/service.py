@@ -28,6 +28,8 @@ from ..db.base import plain
 from ..engine import service as engine
 from ..engine import store
 from ..org import service as org
+from ..ports import events
+from . import timers
 from .models import ClaimCount, Pool, owner_of
 
 MODULE = "customers"  # pools are part of customers' permissions: "pool" puts back, "manage" defines pools
@@ -70,6 +72,7 @@ def create_pool(body: dict[str, Any]) -> dict[str, Any]:
     pool = Pool(*Pool.key(p.tenant_id, pool_id), tenant_id=p.tenant_id, id=pool_id, created_at=now, created_by=p.user_id,
                 updated_at=now, updated_by=p.user_id, **body)
     changes.create(pool, "pool", pool_id, p.user_id)
+    _changed(p, pool, set())
     return out(pool)
 
 
@@ -78,8 +81,20 @@ def update_pool(pool_id: str, body: dict[str, Any], expected: int) -> dict[str, 
     p.require(MODULE, "manage")
     pool = _pool(p.tenant_id, pool_id)
     _check_people(p, body)
+    concerned = timers.members(p.org, pool)
     changes.save(pool, "pool", pool_id, p.user_id, body, expected)
+    _changed(p, pool, concerned)
     return out(pool)
+
+
+def _changed(p: Principal, pool: Pool, concerned_before: set[str]) -> None:
+    """A pool's members, rules or options changed: the customers of everyone it concerned or now
+    concerns take their new pool moments, in the background (functions/pool_timers.py)."""
+    timers.invalidate(p.tenant_id)
+    users = sorted(concerned_before | timers.members(p.org, pool))
+    if users:
+        events.publish("pools", "pools.pool.changed", p.tenant_id, {"pool_id": pool.id, "user_ids": users,
+                                                                    "actor_id": p.user_id})
 
 
 def get_pool(pool_id: str) -> dict[str, Any]:
@@ -93,12 +108,7 @@ def _role(p: Principal, pool: Pool) -> str | None:
     """'admin', 'member' or None."""
     if p.user_id in (pool.admin_ids or []):
         return "admin"
-    me = p.org.users.get(p.user_id)
-    if p.user_id in (pool.member_user_ids or []):
-        return "member"
-    if me is not None and any(me.department_id in p.org.department_tree(d) for d in pool.member_department_ids or []):
-        return "member"
-    return None
+    return "member" if timers.is_member(p.org, p.user_id, pool) else None
 
 
 def _require_member(p: Principal, pool: Pool) -> str:
@@ -140,6 +150,20 @@ def get_customer(pool_id: str, customer_id: str) -> dict[str, Any]:
     pool = _pool(p.tenant_id, pool_id)
     _require_member(p, pool)
     return _pool_row(_in_pool(p, pool, customer_id), p)
+
+
+def upcoming(within: str, pool_id: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """待进入公海: the customers within the caller's data scope that enter a pool by the end of
+    tomorrow or of the next 7 days (tenant time), soonest first — one pool's, or any."""
+    p = org.principal()
+    filters: list[dict[str, Any]] = []
+    if pool_id is not None:
+        _require_member(p, _pool(p.tenant_id, pool_id))
+        filters.append({"field": "pool_due_pool", "op": "eq", "value": pool_id})
+    today = clock.now().astimezone(ZoneInfo(get_settings().default_timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = today + timedelta(days=2 if within == "tomorrow" else 8)
+    filters.append({"field": "pool_due_at", "op": "range", "value": {"lt": clock.iso(end)}})
+    return engine.list_records(CUSTOMER, {"filters": filters, "sort": "pool_due_at", "limit": limit, "cursor": cursor})
 
 
 def put_back(customer_id: str, pool_id: str, reason: str, expected: int | None) -> dict[str, Any]:

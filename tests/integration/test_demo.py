@@ -1,6 +1,8 @@
 """The demo company seeds as `make dev` seeds it: a living pipeline a new user can look at."""
 from __future__ import annotations
 
+from chalicelib.core import clock
+
 
 def test_given_the_demo_seed_then_leads_contacts_and_follow_ups_are_there_in_several_states(api):
     from devstack import demo
@@ -15,3 +17,24 @@ def test_given_the_demo_seed_then_leads_contacts_and_follow_ups_are_there_in_sev
     assert names == {"王建华", "李晓梅", "陈经理"}  # 陈经理 came from the converted lead
     assert len(api.call("GET", "/v1/followups", rep).data["items"]) == 2
     assert demo.seed() == {"created": False}  # idempotent
+
+
+def test_given_the_demo_seed_then_two_pools_have_rules_and_some_customers_are_about_to_enter_them(api):
+    from devstack import demo
+    from devstack.drivers import ScheduleDriver
+
+    seeded = demo.seed()
+    login = lambda mobile: api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": mobile,  # noqa: E731
+                                                                    "password": demo.PASSWORD}).data["id_token"]
+    rep2, rep3 = login("13800000005"), login("13800000007")
+    pools = {p["name"]: p for p in api.call("GET", "/v1/pools", rep2).data["items"]}
+    assert set(pools) == {"销售一部公海"} and pools["销售一部公海"]["rules"][0] == {"kind": "no_followup", "days": 30, "levels": []}
+    week = [c["name"] for c in api.call("GET", "/v1/pools/upcoming?within=week", rep2).data["items"]]
+    assert week == ["温州瓯江鞋业有限公司", "宁波港城外贸有限公司"]
+    assert [c["name"] for c in api.call("GET", "/v1/pools/upcoming?within=tomorrow", rep3).data["items"]] == ["合肥科大讯联有限公司"]
+    assert ScheduleDriver().run_once() == 3  # the three 待进入公海 warnings are due already
+    assert {n["kind"] for n in api.call("GET", "/v1/notifications", rep2).data["items"]} == {"pool_warning"}
+    clock.travel(11 * 60)
+    assert ScheduleDriver().run_once() == 1  # 温州 goes to its pool by its schedule
+    pool = seeded["pools"]["销售一部公海"]
+    assert [c["name"] for c in api.call("GET", f"/v1/pools/{pool}/customers", rep2).data["items"]] == ["温州瓯江鞋业有限公司"]
