@@ -237,6 +237,8 @@ def text(r: dict[str, Any]) -> str:
         " — the figures above use TCP_NODELAY on the server side")
     add("")
     add(approvals_text(r["approvals"]))
+    if r.get("lifecycle"):
+        add(lifecycle_text(r["lifecycle"]))
     add(f"6. Import of 100,000 customers: {NA_IMPORT}")
     add(search_text(r["search"]))
     add("")
@@ -312,6 +314,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"×{ov['ratios']['inproc_vs_raw_median']:g}; of which the rate-limit write {ov['breakdown_ms_median']['rate_limit_write']:.2f} ms "
         f"(without it ×{ov['ratios']['http_without_rate_limit_vs_raw_median']:g}) | {ov['rounds']} | {verdict(ov['meets_budget'])} |")
     add(search_row(r["search"]))
+    if r.get("lifecycle"):
+        add(lifecycle_rows(r["lifecycle"]))
     add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
     add(approvals_row(r["approvals"]))
     if not bf["meets_budget"]:
@@ -357,6 +361,53 @@ def markdown(r: dict[str, Any]) -> str:
     add("")
     add(search_markdown(r["search"]))
     return "\n".join(L) + "\n"
+
+
+# ---- customer lifecycle ---------------------------------------------------------------------
+def _calls(m: dict[str, Any]) -> str:
+    other = f" + {ops_str(m['other_aws_calls'])}" if m["other_aws_calls"] else ""
+    return f"{m['round_trips']} ({ops_str(m['operations'])}){other}"
+
+
+def lifecycle_rows(lc: dict[str, Any]) -> str:
+    c, p, cl = lc["customer_360"], lc["pool_timer"], lc["claims"]
+    big = c["related_200"]
+    rows = [
+        f"| Customer 360 ≤ 2 round trips, at demo size and with 200 related records | demo (华为技术有限公司): "
+        f"{_calls(c['demo'])}, p50 {fmt_ms(c['demo']['wall_ms']['median'])}; 200 related "
+        f"({', '.join(f'{k} {v}' for k, v in big['related_returned'].items())} returned): **{_calls(big)}**, p50 "
+        f"{fmt_ms(big['wall_ms']['median'])} / p95 {fmt_ms(big['wall_ms']['p95'])}, of which outside the AWS calls "
+        f"{fmt_ms(big['app_ms_median'])} (the rest is moto's index Query) | {big['wall_ms']['n']} | "
+        f"{verdict(c['meets_budget'])} |",
+        f"| Pool timer: one customer's moment recomputed | with the follow-up that moves it: {_calls(p['followup'])}, p50 "
+        f"{fmt_ms(p['followup']['wall_ms']['median'])}; background re-derivation after a rule change: "
+        f"**{_calls(p['rederive_one'])}**, p50 {fmt_ms(p['rederive_one']['wall_ms']['median'])} | {p['rederive_one']['n']} | reported |",
+        f"| Claim p95 under {cl['claimers']} concurrent claimers | alone: p50 {fmt_ms(cl['single_claimer_ms']['median'])}; "
+        f"{cl['claimers']} at once, own customers: **p95 {fmt_ms(cl['spread']['ms']['p95'])}** (p50 "
+        f"{fmt_ms(cl['spread']['ms']['median'])}, {cl['spread']['claims_per_second']} claims/s, statuses "
+        f"{cl['spread']['statuses']}); all on one customer: p95 {fmt_ms(cl['contended']['ms']['p95'])}, winners per round "
+        f"{cl['contended']['winners_per_round']} (one process: API server, moto and clients share the interpreter) | "
+        f"{cl['spread']['claims']} + {cl['contended']['rounds']}×{cl['claimers']} | "
+        f"{'exactly one winner' if cl['exactly_one_winner'] else 'MORE THAN ONE WINNER'} |",
+    ]
+    return "\n".join(rows)
+
+
+def lifecycle_text(lc: dict[str, Any]) -> str:
+    c, p, cl = lc["customer_360"], lc["pool_timer"], lc["claims"]
+    lines = ["5b. Customer lifecycle"]
+    for label, m in (("demo", c["demo"]), ("200 related", c["related_200"])):
+        lines.append(f"   customer 360, {label:12s} {_calls(m)}   p50 {fmt_ms(m['wall_ms']['median'])}  p95 {fmt_ms(m['wall_ms']['p95'])}"
+                     f"  (app {fmt_ms(m['app_ms_median'])})"
+                     f"   returned {m['related_returned']}")
+    lines.append(f"   pool timer, follow-up that moves it   {_calls(p['followup'])}   p50 {fmt_ms(p['followup']['wall_ms']['median'])}")
+    lines.append(f"   pool timer, re-derived after a rule change   {_calls(p['rederive_one'])}   "
+                 f"p50 {fmt_ms(p['rederive_one']['wall_ms']['median'])}")
+    lines.append(f"   claims: alone p50 {fmt_ms(cl['single_claimer_ms']['median'])}; {cl['claimers']} concurrent claimers "
+                 f"p50 {fmt_ms(cl['spread']['ms']['median'])} p95 {fmt_ms(cl['spread']['ms']['p95'])} "
+                 f"({cl['spread']['claims_per_second']} claims/s, {cl['spread']['statuses']}); contended p95 "
+                 f"{fmt_ms(cl['contended']['ms']['p95'])}, winners per round {cl['contended']['winners_per_round']}")
+    return "\n".join(lines) + "\n"
 
 
 # ---- approvals ---------------------------------------------------------------------------

@@ -73,6 +73,17 @@ def start_moto(port: int):
     return server
 
 
+def _server_class() -> type:
+    from chalice.local import ThreadedHTTPServer
+
+    class Server(ThreadedHTTPServer):
+        # socketserver listens with a backlog of 5: a burst of new connections (twenty clients at once)
+        # overflows it and the dropped SYNs are retried a second later
+        request_queue_size = 128
+
+    return Server
+
+
 def serve_api(port: int, quiet: bool = False):
     """Chalice's local server on loopback, threaded.
 
@@ -177,7 +188,8 @@ def serve_api(port: int, quiet: bool = False):
                 super().log_message(format, *args)
 
     config = Config.create(chalice_stage="local", app_name="crm", chalice_app=app, lambda_timeout=30)
-    server = LocalDevServer(app, config, "127.0.0.1", port, handler_cls=Handler)
+    _Server = _server_class()
+    server = LocalDevServer(app, config, "127.0.0.1", port, handler_cls=Handler, server_cls=_Server)
     thread = threading.Thread(target=server.serve_forever, name="crm-api", daemon=True)
     thread.start()
     return server
