@@ -52,17 +52,20 @@ CUSTOMERS = [
 
 # public pools (公海): (name, admin key, member department keys, rules, warn days before, daily claim cap, cool-down days)
 POOLS = [
-    ("销售一部公海", "manager1", ["sales1"], [{"kind": "no_followup", "days": 30}, {"kind": "no_deal", "days": 90}], 3, 5, 7),
+    ("销售一部公海", "manager1", ["sales1"], [{"kind": "no_followup", "days": 30}, {"kind": "no_deal", "days": 90}], 3, 2, 7),
     ("销售二部公海", "manager2", ["sales2"], [{"kind": "no_followup", "days": 15, "levels": ["C"]},
                                               {"kind": "no_followup", "days": 45}], 2, 3, 7),
 ]
-# customers nobody has followed up for a while (name, owner, level, region, hours they have been owned):
-# 温州 enters 销售一部公海 by its schedule about ten minutes after `make dev` starts, 宁波 in two days,
-# 合肥 (level C) enters 销售二部公海 tomorrow; their owners have the 待进入公海 warning in their inbox.
+# customers nobody has followed up for a while (name, owner, level, region, the pool rule's days, seconds until
+# it has gone that long; None: CRM_DEMO_RECYCLE_AFTER_SECONDS, default 600): 温州, 嘉兴 and 湖州 enter
+# 销售一部公海 by their schedules about ten minutes after `make dev` starts, 宁波 in two days, 合肥 (level C)
+# enters 销售二部公海 tomorrow; their owners have the 待进入公海 warning in their inbox.
 AGING = [
-    ("温州瓯江鞋业有限公司", "rep2", "B", "浙江省/温州市/鹿城区", 30 * 24 - 1 / 6),
-    ("宁波港城外贸有限公司", "rep2", "B", "浙江省/宁波市/北仑区", 28 * 24),
-    ("合肥科大讯联有限公司", "rep3", "C", "安徽省/合肥市/蜀山区", 14 * 24),
+    ("温州瓯江鞋业有限公司", "rep2", "B", "浙江省/温州市/鹿城区", 30, None),
+    ("嘉兴南湖纺织有限公司", "rep2", "B", "浙江省/嘉兴市/南湖区", 30, None),
+    ("湖州太湖茶叶有限公司", "rep2", "C", "浙江省/湖州市/吴兴区", 30, None),
+    ("宁波港城外贸有限公司", "rep2", "B", "浙江省/宁波市/北仑区", 30, 2 * 86400),
+    ("合肥科大讯联有限公司", "manager2", "C", "安徽省/合肥市/蜀山区", 15, 86400 - 3600),
 ]
 
 # the sales pipeline's front: leads in several states (key, name, company, owner, source, mobile, remark)
@@ -135,19 +138,23 @@ def seed_pools(users: dict[str, str], departments: dict[str, str]) -> dict[str, 
 def seed_aging(users: dict[str, str]) -> dict[str, str]:
     """Customers created as long ago as they have gone without a follow-up (the clock moved back for
     their creation only), so their pool timers are near."""
+    import os
+
     from chalicelib.core import clock
     from chalicelib.customers.entity import CUSTOMER
     from chalicelib.engine import service as engine
 
+    soon = float(os.environ.get("CRM_DEMO_RECYCLE_AFTER_SECONDS") or 600)
     made = {}
-    for name, owner, level, region, hours in AGING:
-        clock.travel(-hours * 3600)
+    for name, owner, level, region, days, due_in in AGING:
+        owned_for = days * 86400 - (soon if due_in is None else due_in)
+        clock.travel(-owned_for)
         try:
             with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[owner])):
                 made[name] = engine.create(CUSTOMER, {"name": name, "level": level, "region": region, "customer_type": "target",
                                                       "source": "web"}, None)["id"]
         finally:
-            clock.travel(hours * 3600)
+            clock.travel(owned_for)
     return made
 
 

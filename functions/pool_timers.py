@@ -1,5 +1,6 @@
-"""Bus subscriber: a public pool's members, rules or options changed (pools.pool.changed) ->
-the customers of the users it concerns take their new pool moments (pools/timers.py).
+"""Bus subscriber: a public pool's members, rules or options changed (pools.pool.changed), or a
+user moved to another department (org.user.moved) -> the customers of the users concerned take
+their new pool moments (pools/timers.py).
 
 Re-running it is harmless: a customer whose moments did not move is not written.
 """
@@ -20,6 +21,7 @@ def handler(event: dict[str, Any], _context: Any = None) -> dict[str, Any]:
     tenant_id = str(detail["tenant_id"])
     bind(tenant_id, "system", event.get("id"))
     with context.acting_as(context.system_context(tenant_id)):
-        done = timers.recompute_owners(tenant_id, [str(u) for u in detail.get("user_ids") or []])
+        users = detail.get("user_ids") or ([detail["user_id"]] if detail.get("user_id") else [])
+        done = timers.recompute_owners(tenant_id, [str(u) for u in users])
     flush()
     return done

@@ -69,10 +69,10 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="pool_timers",
         handler="functions.pool_timers.handler",
-        description="Re-derives the pool moments of the customers a changed public pool concerns",
+        description="Re-derives the pool moments of the customers a changed public pool (or a user's move) concerns",
         needs=("scheduler",),
         timeout_seconds=900,
-        bus_pattern={"source": ["crm.pools"], "detail-type": ["pools.pool.changed"]},
+        bus_pattern={"source": ["crm.org", "crm.pools"], "detail-type": ["org.user.moved", "pools.pool.changed"]},
     ),
     Function(
         name="indexer",

@@ -348,7 +348,11 @@ def update_user(user_id: str, values: dict[str, Any], expected: int) -> dict[str
             raise Forbidden(module="roles", action="super")
         if _active_supers(data, excluding=user_id, new_roles=list(values["role_ids"] or [])) == 0:
             raise ValidationFailed("LAST_SUPER_ADMIN")
+    moved_from = u.department_id if values.get("department_id") not in (None, u.department_id) else None
     _save(u, "user", actor, values, expected)
+    if moved_from:  # who belongs where changed: e.g. the public pools the user is a member of (pools/timers.py)
+        events.publish("org", "org.user.moved", tenant, {"user_id": user_id, "from_department_id": moved_from,
+                                                         "to_department_id": u.department_id, "actor_id": actor})
     return user_out(u)
 
 

@@ -86,4 +86,4 @@ class PoolCustomersQuery(PageQuery):
 
 class UpcomingQuery(PageQuery):
     within: Literal["tomorrow", "week"] = Field("week", description="entering by the end of tomorrow, or of the next 7 days")
-    pool_id: str | None = Field(None, max_length=40, description="only those entering this pool")
+    pool_id: str | None = Field(None, min_length=1, max_length=40, description="only those entering this pool")

@@ -222,6 +222,7 @@ def recompute_owners(tenant_id: str, user_ids: list[str]) -> dict[str, int]:
     from ..customers.entity import CUSTOMER
 
     invalidate(tenant_id)
+    org.load(tenant_id, fresh=True)  # membership through departments as it is now
     seen = moved = 0
     for user_id in sorted(set(user_ids)):
         cursor = None

@@ -151,6 +151,18 @@ def test_given_a_rule_change_then_the_members_customers_take_their_new_moments_i
     assert BusDriver().run_once() == 0
 
 
+def test_given_a_rep_moved_to_a_department_outside_the_pool_then_their_customers_stop_counting_down(api, sales_team):
+    t, admin = sales_team["tokens"], sales_team["admin"]
+    _pool(api, sales_team)
+    c = _customer(api, t["rep1"])
+    me = api.call("GET", f"/v1/org/users/{sales_team['rep1']}", admin).data
+    r = api.call("PATCH", f"/v1/org/users/{sales_team['rep1']}", admin, {"department_id": sales_team["service"],
+                                                                          "version": me["version"]})
+    assert r.status_code == 200, r.data
+    assert BusDriver().run_once() >= 1
+    assert api.call("GET", f"/v1/customers/{c['id']}", admin).data["pool_due_at"] is None and _timers(c["id"]) == {}
+
+
 def test_given_the_rules_changed_before_the_background_caught_up_then_the_schedule_rechecks_and_moves_on(api, sales_team):
     t, admin = sales_team["tokens"], sales_team["admin"]
     pool = _pool(api, sales_team)
@@ -204,6 +216,8 @@ def test_given_customers_about_to_enter_then_owners_see_tomorrow_and_this_week_w
     bad = api.call("GET", "/v1/pools/upcoming?within=month", t["rep1"])
     assert bad.status_code == 422
     assert api.call("GET", "/v1/pools/upcoming?pool_id=nope", t["rep1"]).status_code == 404
+    assert api.call("GET", "/v1/pools/upcoming?pool_id=", t["rep1"]).status_code == 422
+    assert api.call("GET", "/v1/pools/upcoming?cursor=%C2%98", t["rep1"]).status_code == 400
 
 
 def test_given_timers_then_a_customer_write_without_moving_them_calls_scheduler_not_at_all(api, sales_team, monkeypatch):
