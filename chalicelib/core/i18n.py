@@ -316,6 +316,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "reason.merge_survivor_deleted": {"zh-CN": "合并后保留的记录已删除，请先恢复它", "en": "the record it was merged into is deleted; restore that one first"},
     "CUSTOM_OBJECT_LIMIT": {"zh-CN": "{kind}类型的字段已达上限（{limit}个）", "en": "No more fields of kind {kind} (limit {limit})"},
     "notify.record.due": {"zh-CN": "「{title}」的{field}将于 {date} 到期", "en": "{field} of '{title}' is due on {date}"},
+    # call-center screen pop (chalicelib/screenpop)
+    "screenpop.phone": {"zh-CN": "请输入有效的来电号码（手机号，或带区号的固定电话）", "en": "Enter a valid phone number (a mobile, or a landline with its area code)"},
+    "screenpop.not_this_number": {"zh-CN": "该记录没有这个号码，请从来电弹屏的结果中选择", "en": "This record does not have this number; choose one of the screen pop's matches"},
     # approval words (history notes on the record's timeline, state names in errors)
     "approval.action.submit": {"zh-CN": "提交审批", "en": "Submitted for approval"},
     "approval.action.resubmit": {"zh-CN": "重新提交", "en": "Resubmitted"},
