@@ -104,6 +104,8 @@ def install() -> None:
                 approvals.register(hook.entity, hook.status_ops, hook.data_of)
             if m.handover:
                 handover.register(m.name, m.handover)
+            if m.handover_check:
+                handover.register_check(m.name, m.handover_check)
         access: dict[str, Any] = {}
         for d in defs:
             i18n.MESSAGES.setdefault(d.name_key, {"zh-CN": d.label[0], "en": d.label[1]})
@@ -176,6 +178,7 @@ def snapshot() -> dict[str, Any]:
         "record_classes": sorted(records.registry()),
         "approval_hooks": approvals.registered(),
         "handover": sorted(handover.transfers()),
+        "handover_checks": sorted(handover.checks()),
         "audit_access": audit.access_entities(),
         "notifications": sorted(notification_types()),
         "session": session.configured(),

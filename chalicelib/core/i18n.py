@@ -266,6 +266,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "entity.followup": {"zh-CN": "跟进记录", "en": "Follow-up"},
     "CUSTOMER_LIMIT": {"zh-CN": "已达到拥有客户数上限（{limit}）", "en": "The limit of customers one may own ({limit}) is reached"},
     "CUSTOMER_LOCK_LIMIT": {"zh-CN": "已达到锁定客户数上限（{limit}）", "en": "The limit of locked customers ({limit}) is reached"},
+    "HANDOVER_CUSTOMER_LIMIT": {"zh-CN": "交接未执行：将转入 {moving} 个计入上限的客户，但接收人的拥有客户数上限为 {limit}，目前最多还能接收 {room} 个。请先调整上限或选择其他接收人，未转移任何记录", "en": "Hand-over not started: {moving} customers counted against the limit would move, but the receiver's limit ({limit}) leaves room for {room} more. Raise the limit or choose another receiver; nothing was moved"},
+    "HANDOVER_LOCK_LIMIT": {"zh-CN": "交接未执行：将转入 {moving} 个锁定客户，但接收人的锁定客户数上限为 {limit}，目前最多还能接收 {room} 个。请先调整上限或选择其他接收人，未转移任何记录", "en": "Hand-over not started: {moving} locked customers would move, but the receiver's lock limit ({limit}) leaves room for {room} more. Raise the limit or choose another receiver; nothing was moved"},
     "reason.already_locked": {"zh-CN": "客户已锁定", "en": "the customer is already locked"},
     "reason.locked_customer": {"zh-CN": "锁定的客户不能放入公海，请先解锁", "en": "a locked customer cannot go to a pool; unlock it first"},
     "entity.pool": {"zh-CN": "公海", "en": "Public pool"},
