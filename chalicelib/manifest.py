@@ -61,6 +61,7 @@ MODULES: tuple[Module, ...] = (
     Module("search", ("搜索与场景", "Search and views"), blueprint=routes_of("search")),
     Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=routes_of("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("files", blueprint=routes_of("files")),
+    Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups
     Module("objects", ("自定义对象", "Custom objects"), blueprint=routes_of("objects"), handover=objects.handover_all,
            roles={"admin": {"actions": ["manage"]}}),
     Module("approvals", ("审批流程", "Approval flows"), blueprint=routes_of("approvals")),
@@ -103,6 +104,8 @@ def install() -> None:
                 approvals.register(hook.entity, hook.status_ops, hook.data_of)
             if m.handover:
                 handover.register(m.name, m.handover)
+            if m.handover_check:
+                handover.register_check(m.name, m.handover_check)
         access: dict[str, Any] = {}
         for d in defs:
             i18n.MESSAGES.setdefault(d.name_key, {"zh-CN": d.label[0], "en": d.label[1]})
@@ -175,6 +178,7 @@ def snapshot() -> dict[str, Any]:
         "record_classes": sorted(records.registry()),
         "approval_hooks": approvals.registered(),
         "handover": sorted(handover.transfers()),
+        "handover_checks": sorted(handover.checks()),
         "audit_access": audit.access_entities(),
         "notifications": sorted(notification_types()),
         "session": session.configured(),

@@ -1,12 +1,15 @@
 """Hand-over (交接) of a leaving user's records: each module that owns records registers
-how to move them; the org module runs them all. Keeps org free of imports of the
-modules that depend on it."""
+how to move them — and, when moving may be refused, how to tell beforehand; the org module
+runs every check first, then every move. Keeps org free of imports of the modules that
+depend on it."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 # module -> fn(tenant_id, from_user_id, to_user_id, actor_id) -> number of records moved
 _TRANSFERS: dict[str, Callable[[str, str, str, str], int]] = {}
+# module -> fn(tenant_id, from_user_id, to_user_id): raises a DomainError when the module's records cannot all move
+_CHECKS: dict[str, Callable[[str, str, str], None]] = {}
 
 
 def register(module: str, fn: Callable[[str, str, str, str], int]) -> None:
@@ -15,3 +18,11 @@ def register(module: str, fn: Callable[[str, str, str, str], int]) -> None:
 
 def transfers() -> dict[str, Callable[[str, str, str, str], int]]:
     return dict(_TRANSFERS)
+
+
+def register_check(module: str, fn: Callable[[str, str, str], None]) -> None:
+    _CHECKS[module] = fn
+
+
+def checks() -> dict[str, Callable[[str, str, str], None]]:
+    return dict(_CHECKS)

@@ -266,6 +266,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "entity.followup": {"zh-CN": "跟进记录", "en": "Follow-up"},
     "CUSTOMER_LIMIT": {"zh-CN": "已达到拥有客户数上限（{limit}）", "en": "The limit of customers one may own ({limit}) is reached"},
     "CUSTOMER_LOCK_LIMIT": {"zh-CN": "已达到锁定客户数上限（{limit}）", "en": "The limit of locked customers ({limit}) is reached"},
+    "HANDOVER_CUSTOMER_LIMIT": {"zh-CN": "交接未执行：将转入 {moving} 个计入上限的客户，但接收人的拥有客户数上限为 {limit}，目前最多还能接收 {room} 个。请先调整上限或选择其他接收人，未转移任何记录", "en": "Hand-over not started: {moving} customers counted against the limit would move, but the receiver's limit ({limit}) leaves room for {room} more. Raise the limit or choose another receiver; nothing was moved"},
+    "HANDOVER_LOCK_LIMIT": {"zh-CN": "交接未执行：将转入 {moving} 个锁定客户，但接收人的锁定客户数上限为 {limit}，目前最多还能接收 {room} 个。请先调整上限或选择其他接收人，未转移任何记录", "en": "Hand-over not started: {moving} locked customers would move, but the receiver's lock limit ({limit}) leaves room for {room} more. Raise the limit or choose another receiver; nothing was moved"},
     "reason.already_locked": {"zh-CN": "客户已锁定", "en": "the customer is already locked"},
     "reason.locked_customer": {"zh-CN": "锁定的客户不能放入公海，请先解锁", "en": "a locked customer cannot go to a pool; unlock it first"},
     "entity.pool": {"zh-CN": "公海", "en": "Public pool"},
@@ -321,6 +323,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pool.rule.no_opportunity": {"zh-CN": "{days} 天未新建商机，自动回收", "en": "no new opportunity for {days} days"},
     "pool.rule.no_deal": {"zh-CN": "{days} 天未成交，自动回收", "en": "no deal within {days} days"},
     "notify.record.due": {"zh-CN": "「{title}」的{field}将于 {date} 到期", "en": "{field} of '{title}' is due on {date}"},
+    # call-center screen pop (chalicelib/screenpop)
+    "screenpop.phone": {"zh-CN": "请输入有效的来电号码（手机号，或带区号的固定电话）", "en": "Enter a valid phone number (a mobile, or a landline with its area code)"},
+    "screenpop.not_this_number": {"zh-CN": "该记录没有这个号码，请从来电弹屏的结果中选择", "en": "This record does not have this number; choose one of the screen pop's matches"},
     # approval words (history notes on the record's timeline, state names in errors)
     "approval.action.submit": {"zh-CN": "提交审批", "en": "Submitted for approval"},
     "approval.action.resubmit": {"zh-CN": "重新提交", "en": "Resubmitted"},

@@ -16,6 +16,15 @@ CUSTOMER_LIMIT naming the limit), and nothing of it is written.
 Saving the rules recounts every user's counters from the table (the owner index), so counts
 are right from the moment limits apply, whatever happened before they existed.
 
+Hand-over (交接) moves a leaving user's customers one transaction each (engine.transfer_all), so
+a receiver without room for all of them would be refused part way. `check_handover` runs
+first (core/handover.py checks): from the two users' counters and the receiver's limit — the
+numbers the per-transfer conditions compare — it refuses the whole hand-over with 422
+HANDOVER_CUSTOMER_LIMIT / HANDOVER_LOCK_LIMIT, naming how many would move and how many the
+receiver may still take, before anything moves. The per-transfer condition stays: a customer
+given to the receiver between the check and the moves is still caught there, and the
+hand-over, re-run, moves what is left.
+
 Key design: rules pk = T#<t>#CUSTLIMITS, sk = "RULES"; counter pk = T#<t>#CUSTCOUNT#<user>, sk = "COUNT".
 """
 from __future__ import annotations
@@ -139,6 +148,41 @@ def _refusal(user_id: str, limit: Limit | None, locking: bool):
                                 details={"user_id": user_id, "owned_max": limit.owned if limit else None,
                                          "exclude_closed": bool(limit and limit.exclude_closed)})
     return error
+
+
+def _held(tenant_id: str, user_id: str) -> tuple[int, int, int]:
+    """A user's counter as the conditions see it: (owned, open, locked); no item = none held."""
+    try:
+        c = CustomerCount.get(*CustomerCount.key(tenant_id, user_id), consistent_read=True)
+    except DoesNotExist:
+        return 0, 0, 0
+    return int(c.owned or 0), int(c.open or 0), int(c.locked or 0)
+
+
+def check_handover(tenant_id: str, from_user_id: str, to_user_id: str) -> None:
+    """交接: may `to_user_id` take every live customer `from_user_id` owns, and every locked one,
+    under their limit (their own rule, else their department's; closed deals not counted when the
+    rule says so)? Refuses the hand-over before anything moves (422), naming the numbers."""
+    rules = _rules.get(tenant_id, fresh=True)
+    limit = limit_for(rules, org.load(tenant_id).snapshot, to_user_id) if rules else None
+    if limit is None:
+        return
+    owned, open_, locked = _held(tenant_id, from_user_id)
+    if not owned:
+        return
+    have_owned, have_open, have_locked = _held(tenant_id, to_user_id)
+    if limit.owned is not None:
+        moving, held = (open_, have_open) if limit.exclude_closed else (owned, have_owned)
+        room = max(0, limit.owned - held)
+        if moving > room:
+            raise ValidationFailed("HANDOVER_CUSTOMER_LIMIT", moving=moving, room=room, limit=limit.owned,
+                                   details={"user_id": to_user_id, "moving": moving, "room": room, "owned_max": limit.owned,
+                                            "exclude_closed": limit.exclude_closed})
+    if limit.locked is not None:
+        room = max(0, limit.locked - have_locked)
+        if locked > room:
+            raise ValidationFailed("HANDOVER_LOCK_LIMIT", moving=locked, room=room, limit=limit.locked,
+                                   details={"user_id": to_user_id, "moving": locked, "room": room, "locked_max": limit.locked})
 
 
 # ---- the rules (admins) --------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 `check(d, values)` is the function every writer calls — the form as the user types
 (POST /v1/duplicates/check), the engine on create and edit of every record type that
-declares duplicate checks (EntityDef.duplicates), and later lead conversion and import.
+declares duplicate checks (EntityDef.duplicates), lead conversion (the customer and the contact
+it creates; leads/service.py) and later import.
 The values' fields are turned into normalised keys (normalize.py); the tenant's rules
 (rules.py) say which kinds count across which record types and whether a match warns or
 blocks. The answer:
@@ -84,10 +85,10 @@ def _readable_kinds(p: Principal, t: EntityDef, kinds: Iterable[str]) -> list[st
     return [k for k in kinds if all(p.field_access(t.module, f) >= FieldAccess.READ for f, fk in t.duplicates.items() if fk == k)]
 
 
-def entity_query(t: EntityDef, scope: Scope, kinds: Iterable[str], wanted: Wanted, exclude: tuple[str, str] | None = None
+def entity_query(t: EntityDef, scope: Scope, kinds: Iterable[str], wanted: Wanted, exclude: Iterable[tuple[str, str]] = ()
                  ) -> EntityQuery:
     """One record type's part of a check: records in `scope` sharing a key of `kinds` with `wanted`
-    (one of the dup_<kind> fields holds one of the keys), but the record `exclude` (ENTITY, id)."""
+    (one of the dup_<kind> fields holds one of the keys), but the records `exclude` ((ENTITY, id) pairs)."""
     return EntityQuery(t.entity, scope, filters=_filters(t, kinds, wanted, exclude))
 
 
@@ -97,11 +98,12 @@ def any_key(wanted: Wanted) -> Filter:
     return any_of(*(Filter(normalize.index_field(k), "in", sorted(keys)) for k, keys in sorted(wanted.items())))
 
 
-def _filters(t: EntityDef, kinds: Iterable[str], wanted: Wanted, exclude: tuple[str, str] | None) -> tuple[Filter, ...]:
+def _filters(t: EntityDef, kinds: Iterable[str], wanted: Wanted, exclude: Iterable[tuple[str, str]]) -> tuple[Filter, ...]:
     same_keys = any_of(*(Filter(normalize.index_field(k), "in", sorted(wanted[k])) for k in sorted(kinds)))
-    if exclude and exclude[0] == t.entity:  # the record being edited is not its own duplicate
-        return same_keys, any_of(Filter("id", "range", {"lt": exclude[1]}), Filter("id", "range", {"gt": exclude[1]}))
-    return (same_keys,)
+    # the record being edited is not its own duplicate (nor the lead a conversion creates the record from)
+    others = tuple(any_of(Filter("id", "range", {"lt": record_id}), Filter("id", "range", {"gt": record_id}))
+                   for entity, record_id in dict.fromkeys(exclude) if entity == t.entity)
+    return (same_keys, *others)
 
 
 def _matched(t: EntityDef, src: Mapping[str, Any], wanted: Wanted, kinds: Mapping[str, str],
@@ -120,12 +122,14 @@ def _matched(t: EntityDef, src: Mapping[str, Any], wanted: Wanted, kinds: Mappin
     return out
 
 
-def check(d: EntityDef, values: Mapping[str, Any], *, exclude_id: str | None = None, fields: Iterable[str] | None = None,
-          p: Principal | None = None, limit: int = MATCH_LIMIT) -> dict[str, Any]:
+def check(d: EntityDef, values: Mapping[str, Any], *, exclude_id: str | None = None,
+          also_exclude: Iterable[tuple[str, str]] = (), fields: Iterable[str] | None = None, p: Principal | None = None,
+          limit: int = MATCH_LIMIT) -> dict[str, Any]:
     """Duplicates of `values` (field -> value of record type `d`) under the tenant's rules.
 
     `fields`: only these fields are compared (an edit compares what it changes); `exclude_id`:
-    the record being edited. Returns {blocked, blocking: [{field, kind, label}], matches:
+    the record being edited; `also_exclude`: records of any type, (ENTITY, id), that are not
+    duplicates either (the lead a conversion creates a customer from). Returns {blocked, blocking: [{field, kind, label}], matches:
     [{type, id, title, owner_id, matched: [{field, kind, on, action}], action}], total}.
     Reads the search index: records written in the last second or so may not be seen yet
     (block rules close that gap with `lease_ops` in the writer's transaction)."""
@@ -135,7 +139,7 @@ def check(d: EntityDef, values: Mapping[str, Any], *, exclude_id: str | None = N
     targets = _targets(p.tenant_id, d, wanted) if wanted else {}
     if not targets:
         return result
-    exclude = (d.entity, exclude_id) if exclude_id else None
+    exclude = [*([(d.entity, exclude_id)] if exclude_id else []), *also_exclude]
     locale = context.locale()
     blocking: set[str] = set()  # input fields a block rule matched
     confirmed: set[tuple[str, str]] = set()  # (kind, key) pairs a readable block match already showed
@@ -197,30 +201,34 @@ def blocked_error(d: EntityDef, values: Mapping[str, Any], fields: Iterable[str]
 
 
 def on_write(p: Principal, d: EntityDef, values: Mapping[str, Any], *, exclude_id: str | None = None,
-             fields: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """The engine's check of a create or edit: a block raises 409 DUPLICATE; else the readable
-    matches (warnings) for the response's `duplicates`."""
-    found = check(d, values, exclude_id=exclude_id, fields=fields, p=p)
+             also_exclude: Iterable[tuple[str, str]] = (), fields: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The check of a create or edit (the engine's, a lead conversion's): a block raises 409
+    DUPLICATE; else the readable matches (warnings) for the response's `duplicates`."""
+    found = check(d, values, exclude_id=exclude_id, also_exclude=also_exclude, fields=fields, p=p)
     if found["blocked"]:
         raise blocked_error(d, values, [b["field"] for b in found["blocking"]])
     return found["matches"]
 
 
-def lease_ops(tenant_id: str, d: EntityDef, record_id: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tx.Op]:
+def lease_ops(tenant_id: str, d: EntityDef, record_id: str, before: Mapping[str, Any], after: Mapping[str, Any], *,
+              takes_over: Iterable[tuple[str, str]] = ()) -> list[tx.Op]:
     """The block rules' leases of a write, to join the record's transaction: a key the record
     gains is claimed for LEASE (refused with 409 DUPLICATE while another record of the rule's
-    types holds it), a key it drops is released."""
+    types holds it), a key it drops is released. `takes_over`: records (ENTITY, id) whose leases
+    the record may take instead (a conversion's customer and contact take the lead's: it is what
+    they are made from, not a duplicate of them)."""
     if not d.duplicates:
         return []
     ops: list[tx.Op] = []
     now = clock.now()
     me = f"{d.entity}#{record_id}"
+    mine = [me, *(f"{entity}#{other}" for entity, other in takes_over)]
     for r in rules.applying(tenant_id, d.name, set(d.duplicates.values())):
         if r.action != "block" or d.name not in {t.name for t in rules.types_of(r)}:
             continue
         decl = {f: k for f, k in d.duplicates.items() if k == r.kind}
         old, new = normalize.keys(decl, before).get(r.kind, set()), normalize.keys(decl, after).get(r.kind, set())
-        free = UniqueValue.pk.does_not_exist() | (UniqueValue.owner_id == me) | (UniqueValue.expires_at < now)
+        free = UniqueValue.pk.does_not_exist() | UniqueValue.owner_id.is_in(*mine) | (UniqueValue.expires_at < now)
         for key in sorted(new - old):
             holders = [f for f, found in normalize.field_keys(decl, after).items() if key in found]
             lease = UniqueValue(pk=_lease_pk(tenant_id, r, key), sk="UQ", tenant_id=tenant_id, owner_id=me, expires_at=now + LEASE)
@@ -229,6 +237,22 @@ def lease_ops(tenant_id: str, d: EntityDef, record_id: str, before: Mapping[str,
             gone = UniqueValue(pk=_lease_pk(tenant_id, r, key), sk="UQ", tenant_id=tenant_id, owner_id=me)
             ops.append(tx.delete(gone, condition=free))
     return ops
+
+
+def blocked_between(tenant_id: str, d: EntityDef, values: Mapping[str, Any], other: EntityDef, other_values: Mapping[str, Any]
+                    ) -> list[str]:
+    """The fields of `values` (a record of `d`) that share a key with `other_values` (a record of
+    `other`) under a block rule covering both types: for records written in one transaction (a
+    conversion's customer and contact), which cannot see each other in the index or take the same
+    lease twice."""
+    found: set[str] = set()
+    for r in rules.applying(tenant_id, d.name, set(d.duplicates.values())):
+        if r.action != "block" or not {d.name, other.name} <= {t.name for t in rules.types_of(r)}:
+            continue
+        theirs = normalize.keys({f: k for f, k in other.duplicates.items() if k == r.kind}, other_values).get(r.kind, set())
+        decl = {f: k for f, k in d.duplicates.items() if k == r.kind}
+        found |= {f for f, keys_ in normalize.field_keys(decl, values).items() if keys_ & theirs}
+    return [f for f in d.duplicates if f in found]
 
 
 def _lease_pk(tenant_id: str, r: rules.Rule, key: str) -> str:

@@ -364,9 +364,10 @@ def checked(d: EntityDef, p: Principal, body: dict[str, Any], r: TenantResolver 
 
 
 def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], owner_id: str,
-          record_id: str | None = None) -> Draft:
+          record_id: str | None = None, *, takes_over: Iterable[tuple[str, str]] = ()) -> Draft:
     """The record of a checked create and every write it takes (record, log entry, unique values,
-    file links, the type's own, the leases of duplicate block rules), not yet committed."""
+    file links, the type's own, the leases of duplicate block rules — `takes_over`: records whose
+    leases it may take, duplicates.lease_ops), not yet committed."""
     if d.features.numbering and d.features.number_field:  # 编号: drawn atomically; a retried create may leave a gap
         wc.values[d.features.number_field] = numbering.draw(p.tenant_id, d.features.numbering)["number"]
     wc.values = derived(d, p.tenant_id, None, None, owner_id, wc.values)
@@ -376,7 +377,7 @@ def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], 
     _run(d.hooks.before_write, wc)
     ops = [*store.create_ops(rec, p.user_id), *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
            *wc.extra_ops, *_holdings(d, p.tenant_id, None, store.holding(rec)),
-           *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values)]
+           *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values, takes_over=takes_over)]
     return Draft(d, wc, ops)
 
 

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..duplicates.schemas import DuplicateMatch
 from ..engine.models import BulkResult
 
 Id = Annotated[str, Field(min_length=1, max_length=40)]
@@ -38,15 +39,25 @@ class BulkConvertIn(BaseModel):
     owner_id: Id | None = None
 
 
+class ConvertDuplicates(BaseModel):
+    """查重 of what a conversion created: the records I may read that a warn rule matched (a block rule
+    refuses the conversion with 409 DUPLICATE instead, and nothing is written)."""
+
+    customer: list[DuplicateMatch] = Field(description="matches of the new customer ([] when the lead joined an existing one)")
+    contact: list[DuplicateMatch] = Field(description="matches of the new contact ([] when no contact was created)")
+
+
 class ConvertOut(BaseModel):
     lead: dict
     customer_id: str
     contact_id: str | None
+    duplicates: ConvertDuplicates
 
 
 class ConvertItem(BulkResult):
     customer_id: str | None = None
     contact_id: str | None = None
+    duplicates: ConvertDuplicates | None = Field(None, description="a converted lead's duplicate warnings (null when it failed)")
 
 
 class BulkConvertOut(BaseModel):

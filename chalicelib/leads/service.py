@@ -6,6 +6,16 @@ marks the lead converted and links all three both ways — in one transaction, s
 happens wholly or not at all, and the lead's version check makes a second conversion (even a
 simultaneous one) fail. Later modules add what a conversion also creates (an opportunity) with
 `register_step`, without changing this code.
+
+The customer and the contact are checked for duplicates as any create is (duplicates/service.py
+`on_write`, before anything is written): a block rule refuses the whole conversion with 409
+DUPLICATE (its details name `customer.name`, `contact.mobile` …) and the lead stays as it was;
+the records a warn rule matched — those the caller may read — come back in the answer as
+`duplicates: {customer: [...], contact: [...]}`. The lead itself (it shares its values with
+what it becomes) and, for the contact, the customer it joins are not duplicates: the customer
+and the contact take over the lead's block-rule leases rather than meet them. A block rule across
+customers and contacts also holds between the two a conversion creates (the contact may not
+share its new customer's mobile: 409 on `contact.mobile`), as it would for two separate creates.
 """
 from __future__ import annotations
 
@@ -16,11 +26,12 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..contacts.entity import CONTACT
 from ..core import clock, context
-from ..core.errors import DomainError, ValidationFailed, detail
+from ..core.errors import Conflict, DomainError, ValidationFailed, detail
 from ..core.permissions import Principal
 from ..customers.entity import CUSTOMER
 from ..db import changes, tx
 from ..db.base import plain
+from ..duplicates import service as duplicates
 from ..engine import fieldtypes, store
 from ..engine import service as engine
 from ..engine.definition import EntityDef
@@ -148,7 +159,8 @@ def convert_many(ids: list[str], options: dict[str, Any]) -> dict[str, Any]:
     for lead_id in dict.fromkeys(ids):
         try:
             done = _convert(p, engine.load(LEAD, p, lead_id, "convert"), options)
-            items.append({"id": lead_id, "status": 200, "customer_id": done["customer_id"], "contact_id": done["contact_id"]})
+            items.append({"id": lead_id, "status": 200, "customer_id": done["customer_id"], "contact_id": done["contact_id"],
+                          "duplicates": done["duplicates"]})
         except DomainError as e:
             items.append({"id": lead_id, "status": e.status, **e.body(context.locale())})
     return {"items": items, "converted": sum(1 for i in items if i["status"] == 200)}
@@ -163,20 +175,26 @@ def _convert(p: Principal, lead: store.EntityRecord, options: dict[str, Any]) ->
     owner = options.get("owner_id") or lead.owner_id
     r = engine.TenantResolver(p)
     drafts: list[engine.Draft] = []
+    found: dict[str, list[dict[str, Any]]] = {"customer": [], "contact": []}  # warnings of the duplicate rules
+    not_duplicates = [(LEAD.entity, lead.id)]
     if options.get("customer_id"):  # the lead is a new contact of a customer the caller already has
         customer_id = engine.load(CUSTOMER, p, options["customer_id"], "update").id
+        not_duplicates.append((CUSTOMER.entity, customer_id))
     else:
         body = _mapped(p.tenant_id, mapping["customer"], lead, CUSTOMER)
         body.setdefault("name", data.get("company") or data.get("name"))
-        drafts.append(_draft(p, CUSTOMER, {**body, "owner_id": owner}, r, link))
-        customer_id = drafts[-1].record.id
+        draft, found["customer"] = _draft(p, CUSTOMER, {**body, "owner_id": owner}, r, link, not_duplicates, drafts)
+        drafts.append(draft)
+        customer_id = draft.record.id
         r.expecting("customer", customer_id)
     contact_id = None
     if options.get("contact", True):
         body = _mapped(p.tenant_id, mapping["contact"], lead, CONTACT)
         body.setdefault("name", data.get("name"))
-        drafts.append(_draft(p, CONTACT, {**body, "customer": customer_id, "owner_id": owner}, r, link))
-        contact_id = drafts[-1].record.id
+        draft, found["contact"] = _draft(p, CONTACT, {**body, "customer": customer_id, "owner_id": owner}, r, link, not_duplicates,
+                                         drafts)
+        drafts.append(draft)
+        contact_id = draft.record.id
     for step in _steps:
         drafts += step(p, lead, customer_id, options, r)
     converted = {**data, "status": "converted", "converted_at": clock.now_iso(),
@@ -187,15 +205,24 @@ def _convert(p: Principal, lead: store.EntityRecord, options: dict[str, Any]) ->
     for dr in drafts:
         engine.finish(dr)
     engine.publish(LEAD, "converted", lead, p.user_id, customer_id=customer_id, contact_id=contact_id)
-    return {"lead": engine.out(LEAD, lead, p), "customer_id": customer_id, "contact_id": contact_id}
+    return {"lead": engine.out(LEAD, lead, p), "customer_id": customer_id, "contact_id": contact_id, "duplicates": found}
 
 
-def _draft(p: Principal, d: EntityDef, body: dict[str, Any], r: engine.TenantResolver, link: dict[str, str]) -> engine.Draft:
+def _draft(p: Principal, d: EntityDef, body: dict[str, Any], r: engine.TenantResolver, link: dict[str, str],
+           not_duplicates: list[tuple[str, str]], earlier: list[engine.Draft]) -> tuple[engine.Draft, list[dict[str, Any]]]:
+    """One record of the conversion, checked and built (nothing written), with the readable records a
+    warn rule matched; a block rule raises 409 DUPLICATE — also against a record `earlier` in the same
+    conversion (a block rule across customers and contacts: the contact may not share its customer's mobile)."""
     try:
         wc, custom, owner_id = engine.checked(d, p, body, r)
-    except ValidationFailed as e:  # name the part of the conversion that failed: customer.name, contact.mobile …
+        matches = duplicates.on_write(p, d, wc.values, also_exclude=not_duplicates) if d.duplicates else []
+        for other in earlier:
+            same = duplicates.blocked_between(p.tenant_id, d, wc.values, other.definition, other.wc.values)
+            if same:
+                raise duplicates.blocked_error(d, wc.values, same)
+    except (ValidationFailed, Conflict) as e:  # name the part of the conversion that failed: customer.name, contact.mobile …
         if isinstance(e.details, list):
             e.details = [{**x, "field": f"{d.name}.{x['field']}"} for x in e.details]
         raise
     wc.values["lead"] = link
-    return engine.built(d, p, wc, custom, owner_id)
+    return engine.built(d, p, wc, custom, owner_id, takes_over=[(LEAD.entity, link["id"])]), matches

@@ -395,7 +395,13 @@ def reset_password(user_id: str, password: str) -> None:
 
 
 def handover_user(from_user_id: str, to_user_id: str, disable: bool) -> dict[str, Any]:
-    """交接: move everything the leaving user owns to a colleague, then (optionally) disable them."""
+    """交接: move everything the leaving user owns to a colleague, then (optionally) disable them.
+
+    Every module's check runs before anything moves (the receiver's ownership limits: a receiver
+    without room for all the customers refuses the whole hand-over). Each record then moves in a
+    transaction of its own, still conditioned on the limits; should one be refused all the same (a
+    customer given to the receiver meanwhile), the error is answered with what moved so far left
+    moved and the leaving user not disabled — calling again moves the rest."""
     tenant, actor = _ctx()
     principal().require(ORG, "manage")
     data = load(tenant, fresh=True)
@@ -404,6 +410,8 @@ def handover_user(from_user_id: str, to_user_id: str, disable: bool) -> dict[str
     target = data.users.get(to_user_id)
     if target is None or target.status != "active" or to_user_id == from_user_id:
         raise invalid("to_user_id", "invalid", "field.other_user")
+    for _module, check in sorted(handover.checks().items()):
+        check(tenant, from_user_id, to_user_id)
     counts = {module: fn(tenant, from_user_id, to_user_id, actor) for module, fn in sorted(handover.transfers().items())}
     moved = {module: n for module, n in counts.items() if n}
     tx.write([tx.put(audit.entry(tenant, "user", from_user_id, "handover", actor,

@@ -1,7 +1,7 @@
 """Property: for random field rules (hidden / masked / read / edit) on a role, no route that
 returns record data gives its holder a hidden value or a masked value in clear — the record,
 lists and text search with highlights, global search, related lists, timeline, operation log,
-recycle bin, approval inbox / instance / history and notifications.
+recycle bin, approval inbox / instance / history, notifications and the call-center screen pop.
 
 Every value is a distinctive string (or number), so "appears anywhere in the response" is a
 plain substring test over the JSON the API sent; readable values are checked to appear, so
@@ -92,12 +92,12 @@ def test_no_route_shows_a_hidden_value_or_a_masked_one_in_clear(api, sales_team,
              f"/v1/records/customer/{c['id']}/logs", f"/v1/objects/{key}/records", f"/v1/objects/{key}/records/{v.data['id']}",
              "/v1/recycle-bin", "/v1/approvals?box=pending", f"/v1/approvals/{approval_id}", f"/v1/approvals/{approval_id}/history",
              "/v1/notifications", *(f"/v1/customers?q={q}" for q in searched), *(f"/v1/search?q={q}" for q in searched),
-             *(f"/v1/objects/{key}/records?q={q}" for q in searched)]
+             *(f"/v1/objects/{key}/records?q={q}" for q in searched), f"/v1/screen-pop?phone={second['mobile']}"]
     seen = {}
     for path in paths:
         r = api.call("GET", path, token)
         assert r.status_code == 200, (path, r.data)
-        body = {k: v for k, v in r.data.items() if k != "q"}  # global search echoes the caller's own query
+        body = {k: v for k, v in r.data.items() if k not in ("q", "number")}  # global search and screen pop echo the caller's input
         seen[path] = json.dumps(body, ensure_ascii=False)
     everything = "\n".join(seen.values())
 
@@ -122,3 +122,6 @@ def test_no_route_shows_a_hidden_value_or_a_masked_one_in_clear(api, sales_team,
         else:
             assert key_ not in (record["custom"] if field.startswith("custom.") else record), field
     assert (visit_values["subject"] in everything) == (visit_rules["subject"] in ("read", "edit"))
+    # the screen pop finds the caller whenever the mobile is not hidden from them (masked: masked)
+    popped = json.loads(seen[f"/v1/screen-pop?phone={second['mobile']}"])["items"]
+    assert [i["id"] for i in popped] == ([] if customer_rules["mobile"] == "hidden" else [c["id"]])

@@ -98,3 +98,118 @@ def test_given_several_leads_then_bulk_transfer_and_bulk_convert_report_each_one
     assert converted.status_code == 200
     assert [i["status"] for i in converted.data["items"]] == [200, 200, 404] and converted.data["converted"] == 2
     assert sorted(c["name"] for c in api.call("GET", "/v1/customers", t["rep2"]).data["items"]) == ["公司0", "公司1"]
+
+
+# ---- 查重 of what a conversion creates ------------------------------------------------------------
+WARN_ALL = [{"kind": "company", "entities": ["lead", "customer", "contact"], "action": "warn"},
+            {"kind": "phone", "entities": ["lead", "customer", "contact"], "action": "warn"}]
+
+
+def _rules(api, sales_team, rules):
+    r = api.call("PUT", "/v1/duplicate-rules", sales_team["admin"], {"rules": rules})
+    assert r.status_code == 200, r.data
+
+
+def _past_the_leases():
+    """Past the block rules' leases: from here on only the search index can find an older record."""
+    from chalicelib.core import clock
+    from chalicelib.duplicates import service
+
+    clock.travel(service.LEASE.total_seconds() + 1)
+
+
+def test_given_warn_rules_when_converting_then_the_answer_names_the_readable_matches_of_customer_and_contact(api, sales_team):
+    t = sales_team["tokens"]
+    _rules(api, sales_team, WARN_ALL)
+    mine = api.call("POST", "/v1/customers", t["rep1"], {"name": "上海华为技术有限公司", "mobile": "13800138000"}).data
+    theirs = api.call("POST", "/v1/customers", t["rep2"], {"name": "上海华为技术（集团）", "phone": "+86 138 0013 8000"}).data
+    api.pump()
+    lead = _lead(api, t["rep1"], name="张总", company="上海　华为 技术", mobile="+86 138-0013-8000")  # full-width space
+    api.pump()
+    r = api.call("POST", f"/v1/leads/{lead['id']}/convert", t["rep1"], {})
+    assert r.status_code == 200, r.data
+    dup = r.data["duplicates"]
+    # only rep1's own customer: rep2's is not hers to see (not even counted); the lead itself is no duplicate
+    assert [(m["type"], m["id"], m["title"], m["action"]) for m in dup["customer"]] == [
+        ("customer", mine["id"], "上海华为技术有限公司", "warn")]
+    assert dup["customer"][0]["matched"] == [{"field": "name", "kind": "company", "on": ["name"], "action": "warn"},
+                                             {"field": "mobile", "kind": "phone", "on": ["mobile"], "action": "warn"}]
+    assert [(m["id"], m["matched"]) for m in dup["contact"]] == [
+        (mine["id"], [{"field": "mobile", "kind": "phone", "on": ["mobile"], "action": "warn"}])]
+    assert theirs["id"] not in str(r.data) and lead["id"] not in str(r.data["duplicates"])
+    assert api.call("GET", f"/v1/customers/{r.data['customer_id']}", t["rep1"]).data["name"] == "上海　华为 技术"
+    # the manager sees rep2's records too; converting into an existing customer does not match that customer, nor
+    # the lead converted, but the first lead (same mobile) and what it became
+    other = _lead(api, t["rep1"], name="李总", company="上海华为技术", mobile="13800138000")
+    api.pump()
+    boss = api.call("POST", f"/v1/leads/{other['id']}/convert", t["manager"], {"customer_id": mine["id"]})
+    assert boss.status_code == 200, boss.data
+    assert boss.data["duplicates"]["customer"] == []
+    assert {(m["type"], m["id"]) for m in boss.data["duplicates"]["contact"]} == {
+        ("customer", theirs["id"]), ("customer", r.data["customer_id"]), ("contact", r.data["contact_id"]), ("lead", lead["id"])}
+    assert mine["id"] not in str(boss.data["duplicates"]) and other["id"] not in str(boss.data["duplicates"])
+
+
+def test_given_a_block_rule_when_converting_then_409_and_the_lead_customer_and_contact_stay_as_they_were(api, sales_team):
+    t = sales_team["tokens"]  # the product's defaults: company names and phone numbers block within customers
+    api.call("POST", "/v1/customers", t["rep2"], {"name": "上海华为技术有限公司"})  # not rep1's to see
+    _past_the_leases()
+    api.pump()
+    lead = _lead(api, t["rep1"], company="上海华为技术", mobile="13912340009")
+    refused = api.call("POST", f"/v1/leads/{lead['id']}/convert", t["rep1"], {}, headers={"Accept-Language": "en"})
+    assert refused.status_code == 409 and refused.data["code"] == "DUPLICATE", refused.data
+    assert refused.data["details"] == [{"field": "customer.name", "type": "duplicate",
+                                        "message": "A record with the same Name already exists"}]
+    after = api.call("GET", f"/v1/leads/{lead['id']}", t["rep1"]).data
+    assert (after["status"], after["version"], after.get("customer"), after.get("contact")) == ("new", lead["version"], None, None)
+    assert [c["name"] for c in api.call("GET", "/v1/customers", sales_team["admin"]).data["items"]] == ["上海华为技术有限公司"]
+    assert api.call("GET", "/v1/contacts", sales_team["admin"]).data["items"] == []
+    assert "convert" not in [e["action"] for e in api.call("GET", f"/v1/records/lead/{lead['id']}/logs", t["rep1"]).data["items"]]
+    # bulk: each lead answers for itself — the blocked one with 409, the other converted with its own warnings
+    # (its mobile is the blocked lead's: phone numbers warn across leads, customers and contacts)
+    fine = _lead(api, t["rep1"], name="王总", company="深圳华强", mobile="139 1234 0009")
+    api.pump()
+    bulk = api.call("POST", "/v1/leads/convert", t["rep1"], {"ids": [lead["id"], fine["id"]]})
+    assert bulk.status_code == 200, bulk.data
+    blocked, done = bulk.data["items"]
+    assert (blocked["status"], blocked["code"], blocked.get("duplicates")) == (409, "DUPLICATE", None)
+    assert blocked["details"][0]["field"] == "customer.name"
+    assert done["status"] == 200 and bulk.data["converted"] == 1
+    assert {k: [(m["type"], m["id"]) for m in v] for k, v in done["duplicates"].items()} == {
+        "customer": [("lead", lead["id"])], "contact": [("lead", lead["id"])]}
+
+
+def test_given_bulk_conversion_with_warn_rules_then_each_lead_reports_its_own_matches(api, sales_team):
+    t = sales_team["tokens"]
+    _rules(api, sales_team, WARN_ALL)
+    a = api.call("POST", "/v1/customers", t["rep1"], {"name": "远景能源有限公司"}).data
+    b = api.call("POST", "/v1/customers", t["rep1"], {"name": "Envision Co., Ltd."}).data
+    api.pump()
+    leads = [_lead(api, t["rep1"], name="甲", company="远景能源"), _lead(api, t["rep1"], name="乙", company="ENVISION"),
+             _lead(api, t["rep1"], name="丙", company="无关公司")]
+    api.pump()
+    r = api.call("POST", "/v1/leads/convert", t["rep1"], {"ids": [x["id"] for x in leads], "contact": False})
+    assert r.status_code == 200 and r.data["converted"] == 3, r.data
+    assert [[m["id"] for m in i["duplicates"]["customer"]] for i in r.data["items"]] == [[a["id"]], [b["id"]], []]
+    assert all(i["duplicates"]["contact"] == [] and i["contact_id"] is None for i in r.data["items"])
+
+
+def test_given_block_rules_covering_leads_and_contacts_then_a_fresh_lead_converts_without_blocking_itself(api, sales_team):
+    t = sales_team["tokens"]
+    _rules(api, sales_team, [{"kind": "company", "entities": ["lead", "customer"], "action": "block"},
+                             {"kind": "phone", "entities": ["customer", "contact"], "action": "block"}])
+    lead = _lead(api, t["rep1"], name="周总", company="新界科技有限公司", mobile="13812345678")
+    # customers and contacts may not share a number: the contact would share its new customer's -> 409, nothing written
+    shared = api.call("POST", f"/v1/leads/{lead['id']}/convert", t["rep1"], {})
+    assert shared.status_code == 409 and [d["field"] for d in shared.data["details"]] == ["contact.mobile"], shared.data
+    assert api.call("GET", f"/v1/leads/{lead['id']}", t["rep1"]).data["status"] == "new"
+    assert api.call("GET", "/v1/customers", sales_team["admin"]).data["items"] == []
+    # without the contact: the lead's own company (its block lease, seconds old) does not block what it becomes
+    done = api.call("POST", f"/v1/leads/{lead['id']}/convert", t["rep1"], {"contact": False})
+    assert done.status_code == 200, done.data
+    assert done.data["duplicates"] == {"customer": [], "contact": []}
+    # and the new customer holds the company from now on, within the index's lag as after it
+    again = api.call("POST", "/v1/customers", t["rep2"], {"name": "新界科技"})
+    assert again.status_code == 409 and again.data["details"][0]["field"] == "name"
+    api.pump()
+    assert api.call("POST", "/v1/leads", t["rep2"], {"name": "钱总", "company": "新界 科技"}).status_code == 409

@@ -39,6 +39,7 @@ def test_given_the_api_process_then_every_module_of_the_manifest_is_installed(ap
     assert {"CUSTOMER", "COMPETITOR"} <= set(api_process["searchable"])
     assert "APPLICATION" in api_process["approval_hooks"]
     assert {"customers", "competitors"} <= set(api_process["handover"])
+    assert api_process["handover_checks"] == ["customers"]  # the ownership limits, before a hand-over moves anything
     assert {"customer", "competitor", "application", "user"} <= set(api_process["audit_access"])
     assert api_process["session"] is True
 
