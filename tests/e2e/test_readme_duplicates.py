@@ -3,19 +3,13 @@ matches by name and mobile (a block she can see); 张伟, who may not see it, is
 but is shown nothing. Read-only: the demo company stays as it is."""
 from __future__ import annotations
 
-import shlex
-from pathlib import Path
+from .readme import bash_block, words
 
-ROOT = Path(__file__).resolve().parents[2]
 REP, OTHER_REP = "13800000004", "13800000005"
 
 
 def _body() -> str:
-    text = (ROOT / "README.md").read_text()
-    start = text.index("Against `make dev` (read-only, changes nothing)")
-    block = text[start:]
-    block = block[block.index("```bash") + len("```bash"):block.index("```", block.index("```bash") + 7)]
-    args = shlex.split(block.replace("\\\n", " "), comments=True)
+    args = words(bash_block("Against `make dev` (read-only, changes nothing)"))
     assert args[:4] == ["curl", "-s", "-X", "POST"] and args[4] == "$API/v1/duplicates/check"
     return args[args.index("-d") + 1]
 

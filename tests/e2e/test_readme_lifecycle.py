@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from .readme import ROOT, bash_block
+
 LINA = "13800000004"
 
 
 def _block() -> str:
-    text = (ROOT / "README.md").read_text()
-    body = text[text.index("### A customer's life, tried on `make dev`"):]
-    return body[body.index("```bash") + len("```bash"):body.index("```", body.index("```bash") + 7)]
+    return bash_block("### A customer's life, tried on `make dev`")
 
 
 def _recycled(stack, token: str) -> list[dict] | None:

@@ -4,31 +4,15 @@ end date is scheduled to remind the rep (a real Scheduler schedule on the moto s
 from __future__ import annotations
 
 import re
-import shlex
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[2]
+from .readme import bash_block, curl_commands
+
 REP, ADMIN = "13800000004", "13800000001"
 
 
 def _block() -> str:
-    text = (ROOT / "README.md").read_text()
-    start = text.index("Custom objects (数据自定义表单): an admin defines a record type")
-    body = text[start:]
-    return body[body.index("```bash") + len("```bash"):body.index("```", body.index("```bash") + 7)]
-
-
-def _commands(block: str) -> list[list[str]]:
-    """Every `curl …` of the block as its arguments (the ADMIN=$(curl … login) line is the sign-in)."""
-    tokens = shlex.split(block.replace("\\\n", " "), comments=True)
-    commands: list[list[str]] = []
-    for tok in tokens:
-        if tok == "curl":
-            commands.append([])
-        elif commands:
-            commands[-1].append(tok)
-    return commands
+    return bash_block("Custom objects (数据自定义表单): an admin defines a record type")
 
 
 def _run(stack, args: list[str], tokens: dict[str, str]):
@@ -58,7 +42,7 @@ def _run(stack, args: list[str], tokens: dict[str, str]):
 
 def test_given_the_readme_walkthrough_when_run_as_written_then_every_call_succeeds_and_the_rep_finds_the_record(stack):
     tokens = {"TOKEN": stack.login(REP), "ADMIN": stack.login(ADMIN)}
-    commands = _commands(_block())
+    commands = curl_commands(_block())
     assert len(commands) == 5
     for args in commands:
         r = _run(stack, args, tokens)

@@ -3,20 +3,15 @@ department, mobiles masked) looks up 华为's number and finds 李娜's customer
 张伟 (a rep, scope self) finds nothing. Read-only: the lookup changes nothing."""
 from __future__ import annotations
 
-import shlex
-from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[2]
+from .readme import bash_block, words
+
 AGENT, OTHER_REP = "13800000008", "13800000005"
 
 
 def _phone() -> str:
-    text = (ROOT / "README.md").read_text()
-    start = text.index("### Call-center screen pop (来电弹屏)")
-    block = text[start:]
-    block = block[block.index("```bash") + len("```bash"):block.index("```", block.index("```bash") + 7)]
-    args = shlex.split(block.replace("\\\n", " "), comments=True)
+    args = words(bash_block("### Call-center screen pop (来电弹屏)"))
     lookup = args[args.index("$API/v1/screen-pop") - 3:]
     assert lookup[:3] == ["curl", "-s", "-G"]
     key, _, value = lookup[lookup.index("--data-urlencode") + 1].partition("=")
