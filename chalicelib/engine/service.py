@@ -8,6 +8,8 @@ ids, the actor and the names of changed fields — never values.
 """
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -317,15 +319,30 @@ def derived(d: EntityDef, tenant_id: str, rec: store.EntityRecord | None, owner_
     return {k: v for k, v in out_.items() if v is not None}
 
 
+class StaleStamp(Conflict):
+    """The record a write stamps changed between reading and writing it (a create tries again)."""
+
+
+STAMP_ATTEMPTS = 8  # a busy record (many follow-ups at once) still lets each of them through
+
+
+def _backoff(attempt: int) -> None:
+    """A short random wait before reading a busy record again, so retries do not collide in step."""
+    time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+
+
 def stamp_ops(d: EntityDef, wc: WriteContext, rec: store.EntityRecord, data: dict[str, Any], action: str) -> list[tx.Op]:
     """Another record's values changed by this write, in its transaction (a follow-up stamps the
-    record it is about): versioned on what was read, logged as `action`, derived, and its timers
+    record it is about): versioned on what was read — a concurrent change of that record is never
+    overwritten; a create reads it again and retries —, logged as `action`, derived, and its timers
     follow once the write has committed."""
     before = rec.values()
     data = derived(d, wc.principal.tenant_id, rec, rec.owner_id, rec.owner_id, data)
     ops = store.update_ops(rec, wc.principal.user_id, data, int(rec.version), action=action, parent=d.parent_of(data))
-    if ops and (d.timers or due.reminding(d)):
-        wc.then.append(lambda: due.sync(d, rec, before))
+    if ops:
+        ops[0].on_conflict = StaleStamp
+        if d.timers or due.reminding(d):
+            wc.then.append(lambda: due.sync(d, rec, before))
     return ops
 
 
@@ -405,11 +422,21 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
         return replay(earlier)  # a retried create whose first attempt went through matches itself
 
     def do_create(extra: list[tx.Op], bind: Any) -> dict[str, Any]:
-        draft = built(d, p, wc, custom, owner_id)
-        bind(draft.record.id)
-        tx.write([*extra, *draft.ops])  # the idempotency marker first: a retry replays rather than meet its own leases
-        finish(draft)
-        return _with_duplicates(d, out(d, draft.record, p), lambda: found)
+        for attempt in range(STAMP_ATTEMPTS):
+            wc.extra_ops.clear()
+            wc.then.clear()
+            draft = built(d, p, wc, custom, owner_id)
+            bind(draft.record.id)
+            try:
+                tx.write([*extra, *draft.ops])  # the idempotency marker first: a retry replays rather than meet its own leases
+            except StaleStamp:
+                if attempt == STAMP_ATTEMPTS - 1:
+                    raise
+                _backoff(attempt)  # the record it stamps changed meanwhile: read it again
+                continue
+            finish(draft)
+            return _with_duplicates(d, out(d, draft.record, p), lambda: found)
+        raise AssertionError("unreachable")
 
     return idempotency.run(p.tenant_id, p.user_id, idempotency_key, body, d.entity, do_create, replay)
 

@@ -70,3 +70,51 @@ def test_given_follow_ups_then_types_and_what_they_are_about_are_checked_and_sco
     _followup(api, t["rep1"], {"entity": "customer", "id": c["id"]})
     assert api.call("GET", "/v1/followups", t["rep2"]).data["items"] == []
     assert len(api.call("GET", "/v1/followups", t["manager"]).data["items"]) == 1
+
+
+def test_given_follow_ups_logged_at_once_on_one_customer_then_each_is_saved(api, sales_team):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rep, manager = sales_team["tokens"]["rep1"], sales_team["tokens"]["manager"]
+    c = api.call("POST", "/v1/customers", rep, {"name": "同时跟进的客户"}).data
+
+    def log(i: int):
+        return api.call("POST", "/v1/followups", rep if i % 2 else manager, {
+            "about": {"entity": "customer", "id": c["id"]}, "type": "call", "content": f"第 {i} 通电话"})
+
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        answers = list(ex.map(log, range(6)))
+    assert [a.status_code for a in answers] == [201] * 6, [a.data for a in answers if a.status_code != 201]
+    got = [api.call("GET", f"/v1/followups/{a.data['id']}", manager) for a in answers]
+    assert [g.status_code for g in got] == [200] * 6, [(g.status_code, g.data) for g in got]
+    related = api.call("GET", f"/v1/customers/{c['id']}/related", manager).data["related"]["followup"]
+    assert sorted(f["id"] for f in related) == sorted(a.data["id"] for a in answers)  # every answer is a saved follow-up
+
+
+def test_given_the_customer_changed_between_a_follow_ups_read_and_write_then_that_change_is_kept(api, sales_team, monkeypatch):
+    from types import SimpleNamespace
+
+    from chalicelib.db import tx
+    from chalicelib.db.base import plain
+    from chalicelib.engine import store
+    from chalicelib.followups import entity as followups
+
+    rep = sales_team["tokens"]["rep1"]
+    c = api.call("POST", "/v1/customers", rep, {"name": "被他人修改的客户", "remark": "原备注"}).data
+    edits = []
+
+    def read_then_someone_edits(*args, **kwargs):
+        rec = store.get(*args, **kwargs)
+        if not edits:  # another container saves the customer right after the follow-up read it
+            other = store.get(*args, **kwargs)
+            tx.write(store.update_ops(other, sales_team["manager"], {**plain(other.data), "remark": "经理刚改的备注"},
+                                      int(other.version)))
+            edits.append(other.version)
+        return rec
+
+    monkeypatch.setattr(followups, "store", SimpleNamespace(get=read_then_someone_edits))
+    f = api.call("POST", "/v1/followups", rep, {"about": {"entity": "customer", "id": c["id"]}, "type": "call",
+                                                 "content": "电话回访"})
+    assert f.status_code == 201, f.data
+    after = api.call("GET", f"/v1/customers/{c['id']}", rep).data
+    assert after["remark"] == "经理刚改的备注" and after["last_followup_at"]  # both writes are there
