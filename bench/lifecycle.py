@@ -4,9 +4,10 @@ cost of moving one customer's pool timer, and claims (领取) under 20 concurren
 - Customer 360: GET /v1/customers/{id}/related in process (as endpoints.py measures), warm org
   snapshot; round trips recorded, not assumed.
 - Pool timer: (a) a follow-up on a customer whose owner is in a pool with a no-follow-up rule —
-  the write that moves the timer (its DynamoDB round trips and the Scheduler calls); (b) the
-  background re-derivation of one customer after a rule change (pools/timers.py: a consistent
-  GetItem, one transaction, the schedules moved).
+  the write that moves the timer (its DynamoDB round trips; no Scheduler call in the request);
+  (b) the background re-derivation of one customer after a rule change (pools/timers.py: a
+  consistent GetItem, one transaction); (c) what the table-stream consumer then does for that one
+  change (functions/record_timers.py: the two timers' schedules moved).
 - Claims: 20 users of a new department, members of a new pool holding 100 customers, claim at
   once over HTTP (the local API server, a connection per claimer): each claims its own five
   customers (no contention), then all 20 claim the same customer, five rounds (exactly one may win).
@@ -93,6 +94,7 @@ def customer_360(stack: Stack, api: ApiClient) -> dict[str, Any]:
 
 def pool_timer(stack: Stack, api: ApiClient) -> dict[str, Any]:
     from chalicelib.customers.entity import CUSTOMER
+    from chalicelib.engine import due, store
     from chalicelib.pools import service as pools
     from chalicelib.pools import timers
     from devstack.demo import TENANT
@@ -114,17 +116,26 @@ def pool_timer(stack: Stack, api: ApiClient) -> dict[str, Any]:
         timers.invalidate(TENANT)
         return None
 
-    rederive = []
+    def values() -> dict[str, Any] | None:
+        return due.live_values(store.get(TENANT, CUSTOMER.entity, c["id"], CUSTOMER.name_key, consistent=True))
+
+    rederive, schedules = [], []
     for i in range(REPETITIONS):
         rule_change_then_rederive(i)
         refresh_org_cache()
+        before = values()
+        due.follow(CUSTOMER, TENANT, c["id"], None, before)  # its schedules as the stream consumer left them (unmeasured)
         moved, rec, wall = timed(lambda: timers._rederive_one(CUSTOMER, TENANT, c["id"]))
         if moved != 1:
             raise RuntimeError("the rule change did not move the customer's pool moment")
         rederive.append((rec, wall))
+        after = values()
+        # what the stream consumer (functions/record_timers.py) then does for this one change
+        _, rec, wall = timed(lambda b=before, a=after: due.follow(CUSTOMER, TENANT, c["id"], b, a))
+        schedules.append((rec, wall))
     with _as(stack.users["admin"]):
         pools.update_pool(pool["id"], {"rules": pool["rules"]}, version)
-    return {"followup": followup, "rederive_one": _summary(rederive)}
+    return {"followup": followup, "rederive_one": _summary(rederive), "schedules_follow": _summary(schedules)}
 
 
 def _post(port: int, path: str, token: str) -> tuple[int, float]:

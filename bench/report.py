@@ -381,7 +381,9 @@ def lifecycle_rows(lc: dict[str, Any]) -> str:
         f"{verdict(c['meets_budget'])} |",
         f"| Pool timer: one customer's moment recomputed | with the follow-up that moves it: {_calls(p['followup'])}, p50 "
         f"{fmt_ms(p['followup']['wall_ms']['median'])}; background re-derivation after a rule change: "
-        f"**{_calls(p['rederive_one'])}**, p50 {fmt_ms(p['rederive_one']['wall_ms']['median'])} | {p['rederive_one']['n']} | reported |",
+        f"**{_calls(p['rederive_one'])}**, p50 {fmt_ms(p['rederive_one']['wall_ms']['median'])}; then, off the request path, "
+        f"the table-stream consumer moves its schedules: {_calls(p['schedules_follow'])}, p50 "
+        f"{fmt_ms(p['schedules_follow']['wall_ms']['median'])} | {p['rederive_one']['n']} | reported |",
         f"| Claim p95 under {cl['claimers']} concurrent claimers | alone: p50 {fmt_ms(cl['single_claimer_ms']['median'])}; "
         f"{cl['claimers']} at once, own customers: **p95 {fmt_ms(cl['spread']['ms']['p95'])}** (p50 "
         f"{fmt_ms(cl['spread']['ms']['median'])}, {cl['spread']['claims_per_second']} claims/s, statuses "
@@ -403,6 +405,8 @@ def lifecycle_text(lc: dict[str, Any]) -> str:
     lines.append(f"   pool timer, follow-up that moves it   {_calls(p['followup'])}   p50 {fmt_ms(p['followup']['wall_ms']['median'])}")
     lines.append(f"   pool timer, re-derived after a rule change   {_calls(p['rederive_one'])}   "
                  f"p50 {fmt_ms(p['rederive_one']['wall_ms']['median'])}")
+    lines.append(f"   pool timer, its schedules moved by the stream consumer   {_calls(p['schedules_follow'])}   "
+                 f"p50 {fmt_ms(p['schedules_follow']['wall_ms']['median'])}")
     lines.append(f"   claims: alone p50 {fmt_ms(cl['single_claimer_ms']['median'])}; {cl['claimers']} concurrent claimers "
                  f"p50 {fmt_ms(cl['spread']['ms']['median'])} p95 {fmt_ms(cl['spread']['ms']['p95'])} "
                  f"({cl['spread']['claims_per_second']} claims/s, {cl['spread']['statuses']}); contended p95 "

@@ -67,6 +67,15 @@ FUNCTIONS: tuple[Function, ...] = (
         bus_pattern={"source": ["crm.approvals"], "detail-type": ["approvals.step.overdue"]},
     ),
     Function(
+        name="record_timers",
+        handler="functions.record_timers.handler",
+        description="Keeps the Scheduler schedules of record timers (a customer's pool recycling) in step with the table",
+        needs=("scheduler",),
+        timeout_seconds=60,
+        # business records only (their item sk is "#"); the handler skips types without timers
+        stream_filter={"dynamodb": {"Keys": {"sk": {"S": ["#"]}}}},
+    ),
+    Function(
         name="pool_timers",
         handler="functions.pool_timers.handler",
         description="Re-derives the pool moments of the customers a changed public pool (or a user's move) concerns",

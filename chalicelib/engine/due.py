@@ -5,10 +5,13 @@ a real Scheduler schedule — one per record and field, moved when the value cha
 when it is cleared or the record is deleted, re-created on restore (the engine calls `sync`
 after each of these writes, transfers and hand-overs included).
 
-A type's timers (EntityDef.timers, e.g. a customer's pool recycling and its warning) work the
-same way: the moment is read from the record's stored values, the schedule is upserted only
-when that moment changed, and when it fires the record is read again — a schedule whose
-moment the record no longer says is stale and does nothing.
+A type's timers (EntityDef.timers, e.g. a customer's pool recycling and its warning) follow the
+record through the table stream (functions/record_timers.py → `follow`): each change of a record
+compares the moment its old and new images say, and only a moved moment costs Scheduler calls —
+never in the request that wrote it, so a write's latency does not depend on Scheduler, a failed
+Scheduler call is retried with the stream batch, and an import does not wait for schedules. When a
+timer fires the record is read again — a schedule whose moment the record no longer says is stale
+and does nothing.
 
 A date field reminds at 09:00 (tenant time) N days before; a datetime field at its own time,
 N days before (0: at the moment itself — a follow-up's next contact time). The schedule names
@@ -17,7 +20,7 @@ the value it was made for: a changed or deleted record makes it stale and it del
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..core import clock, i18n
@@ -44,12 +47,16 @@ def schedule_name(rec: store.EntityRecord, f: fieldtypes.FieldSpec) -> str:
 
 
 def _name(prefix: str, rec: store.EntityRecord, key: str) -> str:
-    digest = hashlib.sha256(f"{rec.tenant_id}|{rec.entity}|{rec.id}|{key}".encode()).hexdigest()[:24]
+    return _digest_name(prefix, rec.tenant_id, rec.entity, rec.id, key)
+
+
+def _digest_name(prefix: str, tenant_id: str, entity: str, record_id: str, key: str) -> str:
+    digest = hashlib.sha256(f"{tenant_id}|{entity}|{record_id}|{key}".encode()).hexdigest()[:24]
     return scheduler.schedule_name(prefix, digest)
 
 
-def timer_name(rec: store.EntityRecord, key: str, at: str) -> str:
-    return _name("timer", rec, f"{key}|{at}")
+def _timer_name(tenant_id: str, d: EntityDef, record_id: str, key: str, at: str) -> str:
+    return _digest_name("timer", tenant_id, d.entity, record_id, f"{key}|{at}")
 
 
 def remind_at(f: fieldtypes.FieldSpec, value: str, now: datetime) -> datetime | None:
@@ -73,13 +80,14 @@ def remind_at(f: fieldtypes.FieldSpec, value: str, now: datetime) -> datetime | 
 
 
 def sync(d: EntityDef, rec: store.EntityRecord, before: dict | None = None) -> None:
-    """After a write, delete or restore: each reminding field and each timer has its schedule, or
-    none. `before`: the record's values before an update (timers whose moment did not move are
-    left alone, so most writes call Scheduler not at all)."""
-    _sync_timers(d, rec, before)
+    """After a write, delete or restore: each reminding field has its schedule, or none. `before`:
+    the values before a create ({}) or an update — a field whose value did not change is left alone,
+    so most writes call Scheduler not at all."""
     for f in reminding(d):
         name = schedule_name(rec, f)
         value = (rec.data or {}).get(f.key)
+        if before is not None and not rec.deleted_at and before.get(f.key) == value:
+            continue
         when = None if rec.deleted_at or value is None else remind_at(f, str(value), clock.now())
         if when is None:
             scheduler.delete(name)
@@ -88,23 +96,32 @@ def sync(d: EntityDef, rec: store.EntityRecord, before: dict | None = None) -> N
                                       "field": f.key, "due": str(value)})
 
 
-def _sync_timers(d: EntityDef, rec: store.EntityRecord, before: dict | None) -> None:
-    """One schedule per timer and moment: the name carries the moment, so a timer that moves while
-    its schedule is firing (the recycling re-checks and moves on) never collides with that one."""
-    if not d.timers:
-        return
-    values = rec.values()
+def live_values(rec: store.EntityRecord | None) -> dict | None:
+    """What a record's timers read of it: its values with its owner; None when it is not live."""
+    return None if rec is None or rec.deleted_at else rec.values()
+
+
+def follow(d: EntityDef, tenant_id: str, record_id: str, before: dict | None, after: dict | None) -> int:
+    """One change of a record (its live values before and after; None: absent or deleted): each
+    timer whose moment moved loses the schedule of the old moment and gets one for the new. One
+    schedule per timer and moment: the name carries the moment, so a timer that moves while its
+    schedule is firing never collides with that one. Idempotent (a replayed change repeats the same
+    delete and upsert). Returns the Scheduler calls made."""
+    calls = 0
     for t in d.timers:
-        old = t.at(before if before is not None else values)
-        new = None if rec.deleted_at else t.at(values)
-        if before is not None and old == new:
+        old = t.at(before) if before is not None else None
+        new = t.at(after) if after is not None else None
+        if old == new:
             continue
-        if old and old != new:
-            scheduler.delete(timer_name(rec, t.key, old))
+        if old:
+            scheduler.delete(_timer_name(tenant_id, d, record_id, t.key, old))
+            calls += 1
         if new:
-            scheduler.upsert(timer_name(rec, t.key, new), max(clock.parse_iso(new), clock.now() + SOON),
-                             {"kind": TIMER_KIND, "tenant_id": rec.tenant_id, "entity": d.name, "record_id": rec.id,
+            scheduler.upsert(_timer_name(tenant_id, d, record_id, t.key, new), max(clock.parse_iso(new), clock.now() + SOON),
+                             {"kind": TIMER_KIND, "tenant_id": tenant_id, "entity": d.name, "record_id": record_id,
                               "timer": t.key, "at": new})
+            calls += 1
+    return calls
 
 
 def fire_timer(tenant_id: str, entity: str, record_id: str, key: str, at: str) -> bool:
@@ -146,7 +163,8 @@ def fire(tenant_id: str, entity: str, record_id: str, field: str, due: str) -> b
     title = (rec.data or {}).get(d.title_field)
     text = {loc: i18n.text("notify.record.due", loc, title=visibility.title(owner, d, plain(title), loc) or "",
                            field=f.label_in(loc), date=shown_due) for loc in i18n.LOCALES}
+    moment = clock.parse_iso(due) if f.type == "datetime" else datetime.combine(date.fromisoformat(due[:10]), time(0), tzinfo=UTC)
     new = notifications.deliver(tenant_id, rec.owner_id, KIND, text, link={"entity": d.name, "id": rec.id},
-                                source=f"due:{rec.id}:{field}:{due}")
+                                source=f"due:{rec.id}:{field}:{due}", occurred_at=moment)  # a retried delivery is the same one
     metric("records.reminder.delivered")
     return new

@@ -299,12 +299,12 @@ def _holdings(d: EntityDef, tenant_id: str, before: dict[str, Any] | None, after
 
 def _settled(hook: Any, wc: WriteContext) -> None:
     """After a committed write, delete or restore: the type's own hook, then its due-date
-    reminders and timers follow the record (engine/due.py), then what the write left to do once
-    committed (the timers of records it stamped)."""
+    reminders follow the record (engine/due.py; its timers follow through the table stream), then
+    what the write left to do once committed (the reminders of records it stamped)."""
     _run(hook, wc)
     d = wc.definition
-    if wc.record is not None and (d.timers or due.reminding(d)):
-        due.sync(d, wc.record, wc.before if wc.action in ("update", "transfer") else None)
+    if wc.record is not None and due.reminding(d):
+        due.sync(d, wc.record, {} if wc.action == "create" else wc.before if wc.action == "update" else None)
     for then in wc.then:
         then()
 
@@ -334,14 +334,14 @@ def _backoff(attempt: int) -> None:
 def stamp_ops(d: EntityDef, wc: WriteContext, rec: store.EntityRecord, data: dict[str, Any], action: str) -> list[tx.Op]:
     """Another record's values changed by this write, in its transaction (a follow-up stamps the
     record it is about): versioned on what was read — a concurrent change of that record is never
-    overwritten; a create reads it again and retries —, logged as `action`, derived, and its timers
-    follow once the write has committed."""
+    overwritten; a create reads it again and retries —, logged as `action`, derived, and its
+    reminders follow once the write has committed."""
     before = rec.values()
     data = derived(d, wc.principal.tenant_id, rec, rec.owner_id, rec.owner_id, data)
     ops = store.update_ops(rec, wc.principal.user_id, data, int(rec.version), action=action, parent=d.parent_of(data))
     if ops:
         ops[0].on_conflict = StaleStamp
-        if d.timers or due.reminding(d):
+        if due.reminding(d):
             wc.then.append(lambda: due.sync(d, rec, before))
     return ops
 
@@ -624,15 +624,13 @@ def _transfer(d: EntityDef, rec: store.EntityRecord, to_user_id: str, keep_as: s
     team.pop(to_user_id, None)
     if keep_as in ("read", "write") and rec.owner_id != to_user_id:
         team[rec.owner_id] = {"access": keep_as, "until": None}
-    held, before = store.holding(rec), rec.values()
+    held = store.holding(rec)
     data = plain(rec.data or {})
     moved = derived(d, rec.tenant_id, rec, rec.owner_id, to_user_id, data)
     ops = store.update_ops(rec, actor, moved if moved != data else None, expected, owner_id=to_user_id, team=team,
                            action="transfer", parent=d.parent_of(moved))
     if ops:
         tx.write([*ops, *_holdings(d, rec.tenant_id, held, store.holding(rec))])
-        if d.timers or due.reminding(d):
-            due.sync(d, rec, before)
 
 
 def set_team(d: EntityDef, record_id: str, members: list[dict[str, Any]], expected: int) -> dict[str, Any]:

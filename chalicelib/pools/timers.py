@@ -143,8 +143,7 @@ def _system(tenant_id: str) -> Principal:
 
 def rederive(d: EntityDef, rec: store.EntityRecord, *, fresh: bool = False) -> bool:
     """Write the customer's moments again as the pools now say (a rule change, a stale schedule);
-    True if they moved. Logged as `pool_timer`; its schedules follow."""
-    from ..engine import due as schedules
+    True if they moved. Logged as `pool_timer`; its schedules follow (through the table stream)."""
     from ..engine import service as engine
 
     if fresh:
@@ -153,12 +152,10 @@ def rederive(d: EntityDef, rec: store.EntityRecord, *, fresh: bool = False) -> b
     new = engine.derived(d, rec.tenant_id, rec, rec.owner_id, rec.owner_id, data)
     if new == data:
         return False
-    before = rec.values()
     ops = store.update_ops(rec, "system", new, int(rec.version), action="pool_timer", parent=d.parent_of(new))
     from ..db import tx
 
     tx.write(ops)
-    schedules.sync(d, rec, before)
     return True
 
 
@@ -202,7 +199,8 @@ def _notify(rec: store.EntityRecord, user_id: str, key: str, pool: Pool, at: str
     text = {loc: i18n.text(key, loc, title=visibility.title(reader, CUSTOMER, title, loc) or "", pool=pool.name, date=when)
             for loc in i18n.LOCALES}
     return notifications.deliver(rec.tenant_id, user_id, key.split(".", 1)[1].replace(".", "_"), text,
-                                 link={"entity": "customer", "id": rec.id}, source=f"{key}:{rec.id}:{at}")
+                                 link={"entity": "customer", "id": rec.id}, source=f"{key}:{rec.id}:{at}",
+                                 occurred_at=clock.parse_iso(at))  # a retried delivery is the same one
 
 
 def _tz() -> Any:
