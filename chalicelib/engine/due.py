@@ -8,7 +8,9 @@ after each of these writes, transfers and hand-overs included).
 A type's timers (EntityDef.timers, e.g. a customer's pool recycling and its warning) work the
 same way: the moment is read from the record's stored values, the schedule is upserted only
 when that moment changed, and when it fires the record is read again — a schedule whose
-moment the record no longer says is stale and does nothing.
+moment the record no longer says is stale and does nothing. A recurring timer (a contact's
+yearly birthday reminder) arms its next moment when it fires, without writing the record; its
+`following` names that one, so it is removed with the moment it followed.
 
 A date field reminds at 09:00 (tenant time) N days before; a datetime field at its own time,
 N days before (0: at the moment itself — a follow-up's next contact time). The schedule names
@@ -101,10 +103,17 @@ def _sync_timers(d: EntityDef, rec: store.EntityRecord, before: dict | None) -> 
             continue
         if old and old != new:
             scheduler.delete(timer_name(rec, t.key, old))
+            after = t.following(before if before is not None else values) if t.following else None
+            if after and after != new and clock.parse_iso(old) <= clock.now():  # it may have fired and armed the next
+                scheduler.delete(timer_name(rec, t.key, after))
         if new:
-            scheduler.upsert(timer_name(rec, t.key, new), max(clock.parse_iso(new), clock.now() + SOON),
-                             {"kind": TIMER_KIND, "tenant_id": rec.tenant_id, "entity": d.name, "record_id": rec.id,
-                              "timer": t.key, "at": new})
+            _arm(d, rec, t.key, new)
+
+
+def _arm(d: EntityDef, rec: store.EntityRecord, key: str, at: str) -> None:
+    scheduler.upsert(timer_name(rec, key, at), max(clock.parse_iso(at), clock.now() + SOON),
+                     {"kind": TIMER_KIND, "tenant_id": rec.tenant_id, "entity": d.name, "record_id": rec.id,
+                      "timer": key, "at": at})
 
 
 def fire_timer(tenant_id: str, entity: str, record_id: str, key: str, at: str) -> bool:
@@ -117,8 +126,11 @@ def fire_timer(tenant_id: str, entity: str, record_id: str, key: str, at: str) -
         rec = store.get(tenant_id, d.entity, record_id, d.name_key, consistent=True)
     except NotFound:
         return False
-    if t.at(rec.values()) != at:
+    current = t.at(rec.values())
+    if current != at:
         logger.info("stale timer ignored", extra={"record_id": record_id, "timer": key})
+        if t.following and current:  # a recurring moment rolls on unwritten (a late birthday): keep its next one armed
+            _arm(d, rec, key, current)
         return False
     acted = t.fire(d, rec, at)
     metric(f"records.timer.{key}")
