@@ -12,6 +12,7 @@ from typing import Any
 
 from .approvals import service as approvals
 from .audit import service as audit
+from .care import module as care
 from .competitors import module as competitors
 from .contacts import module as contacts
 from .core import handover, i18n, permissions, ratelimit, session
@@ -51,6 +52,7 @@ MODULES: tuple[Module, ...] = (
     leads.MODULE,
     followups.MODULE,
     pools.MODULE,
+    care.MODULE,
     competitors.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=routes_of("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=routes_of("recyclebin")),
