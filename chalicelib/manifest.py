@@ -33,6 +33,7 @@ from .org import service as org
 from .pools import module as pools
 from .reminders import models as reminder_models
 from .reminders import service as reminders
+from .revisits import module as revisits
 
 
 def _org_log(record_id: str) -> None:
@@ -51,6 +52,7 @@ MODULES: tuple[Module, ...] = (
     contacts.MODULE,
     leads.MODULE,
     followups.MODULE,
+    revisits.MODULE,
     pools.MODULE,
     care.MODULE,
     competitors.MODULE,

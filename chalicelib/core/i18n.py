@@ -321,7 +321,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pool.rule.no_opportunity": {"zh-CN": "{days} 天未新建商机，自动回收", "en": "no new opportunity for {days} days"},
     "pool.rule.no_deal": {"zh-CN": "{days} 天未成交，自动回收", "en": "no deal within {days} days"},
     "notify.record.due": {"zh-CN": "「{title}」的{field}将于 {date} 到期", "en": "{field} of '{title}' is due on {date}"},
-    # customer care (chalicelib/care)
+    # customer care (chalicelib/care) and revisits
     "notify.care.birthday": {"zh-CN": "联系人「{title}」（{customer}）{date} 生日，记得送上祝福", "en": "Contact '{title}' ({customer}) has a birthday on {date}: send your wishes"},
     "notify.care.after_deal": {"zh-CN": "客户「{title}」成交已 {days} 天，请安排回访", "en": "Customer '{title}' closed a deal {days} days ago: time for a revisit"},
     "notify.care.not_contacted": {"zh-CN": "客户「{title}」已 {days} 天没有跟进，别让它成为遗忘客户", "en": "Nobody has followed up customer '{title}' for {days} days: do not let it be forgotten"},
@@ -331,6 +331,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "care.holidays_only": {"zh-CN": "只有节日关怀规则可以设置节日", "en": "Only holiday rules have holidays"},
     "care.overlap": {"zh-CN": "与第 {other} 条同类规则适用的客户级别重叠（同类规则每个级别只能有一条启用）", "en": "Overlaps rule {other} of the same kind on customer levels (one enabled rule per kind and level)"},
     "care.id_twice": {"zh-CN": "规则编号重复", "en": "Duplicate rule id"},
+    "revisit.contact_customer": {"zh-CN": "回访联系人应为该客户的联系人", "en": "The contact must be one of the customer's"},
     # approval words (history notes on the record's timeline, state names in errors)
     "approval.action.submit": {"zh-CN": "提交审批", "en": "Submitted for approval"},
     "approval.action.resubmit": {"zh-CN": "重新提交", "en": "Resubmitted"},

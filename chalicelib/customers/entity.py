@@ -83,6 +83,10 @@ def _not_contacted_at(values):  # noqa: ANN001, ANN202
     return care.not_contacted_at(values)
 
 
+SATISFACTION = (("5", "很满意", "Very satisfied"), ("4", "满意", "Satisfied"), ("3", "一般", "Neutral"),
+                ("2", "不满意", "Dissatisfied"), ("1", "很不满意", "Very dissatisfied"))
+
+
 CUSTOMER = EntityDef(
     name="customer",
     module="customers",
@@ -123,10 +127,12 @@ CUSTOMER = EntityDef(
         F("pool_warn_at", "datetime", ("待进入公海提醒时间", "Pool warning at"), readonly=True),
         F("last_opportunity_at", "datetime", ("最后新建商机时间", "Last new opportunity"), readonly=True),
         F("open_opportunities", "number", ("进行中商机数", "Open opportunities"), readonly=True),
-        # customer care (客户关怀, care/timers.py)
+        # customer care (客户关怀, care/timers.py) and satisfaction (客户回访, revisits/entity.py)
         F("deal_at", "datetime", ("成交时间", "Deal closed at"), readonly=True),
         F("care_after_deal_at", "datetime", ("成交回访提醒时间", "After-deal reminder at"), readonly=True),
         F("care_not_contacted_at", "datetime", ("遗忘客户提醒时间", "Not-contacted reminder at"), readonly=True),
+        F("satisfaction", "select", ("客户满意度", "Satisfaction"), readonly=True, options=SATISFACTION),
+        F("last_revisit_at", "datetime", ("最后回访时间", "Last revisit"), readonly=True),
     ),
     hooks=Hooks(holdings=_holdings, derive=_derive, after_write=_after_write),
     timers=(Timer("pool_recycle", _recycle_at, _recycle), Timer("pool_warning", _warn_at, _warn),

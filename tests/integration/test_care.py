@@ -1,7 +1,8 @@
 """Customer care (客户关怀, SALES-14): rules remind owners of their contacts' birthdays, of
 customers N days after a deal and of customers nobody contacted for N days, through each
 record's own schedules, which move with the record and with the rules; holidays remind every
-owner once how many customers to greet."""
+owner once how many customers to greet; revisits record a satisfaction score the customer
+carries."""
 from __future__ import annotations
 
 import calendar
@@ -338,6 +339,43 @@ def test_given_holidays_then_one_schedule_each_tells_every_owner_how_many_custom
     assert ScheduleDriver().run_once() == 1
     assert [n["title"] for n in _inbox(api, t["rep1"])][0] == f"周年庆（{later.isoformat()}）快到了：您有 3 位客户需要问候"
     assert len(_inbox(api, t["rep2"])) == 1  # its customer is of level B
+
+
+# ---- satisfaction (客户回访) ----------------------------------------------------------------------------------------
+def test_given_revisits_then_the_customer_carries_the_latest_satisfaction_and_lists_them(api, sales_team):
+    t = sales_team["tokens"]
+    _set(api, sales_team, [{"kind": "not_contacted", "days": 10}])
+    c = _customer(api, t["rep1"], name="华为技术有限公司")
+    p = _contact(api, t["rep1"], c["id"], name="任正非")
+    assert c["satisfaction"] is None and c["last_revisit_at"] is None
+    clock.travel(3 * DAY)
+    first = api.call("POST", "/v1/revisits", t["rep1"], {"customer": c["id"], "contact": p["id"], "satisfaction": "4",
+                                                          "method": "call", "content": "对交付基本满意"})
+    assert first.status_code == 201, first.data
+    now = api.call("GET", f"/v1/customers/{c['id']}", t["rep1"]).data
+    assert now["satisfaction"] == "4" and now["last_revisit_at"] == first.data["visited_at"]
+    assert now["care_not_contacted_at"] == _nine(_today() + timedelta(days=10))  # a revisit is contact too
+    clock.travel(DAY)
+    second = api.call("POST", "/v1/revisits", t["rep1"], {"customer": c["id"], "satisfaction": "2", "content": "售后响应慢"}).data
+    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep1"]).data["satisfaction"] == "2"
+    # editing the older one changes nothing on the customer; deleting the latest falls back to the one before
+    edited = _patch(api, t["rep1"], "/v1/revisits", first.data, satisfaction="5")
+    assert api.call("GET", f"/v1/customers/{c['id']}", t["rep1"]).data["satisfaction"] == "2"
+    gone = api.call("DELETE", f"/v1/revisits/{second['id']}", t["manager"], headers={"If-Match": f'"{second["version"]}"'})
+    assert gone.status_code == 204, gone.data
+    now = api.call("GET", f"/v1/customers/{c['id']}", t["rep1"]).data
+    assert now["satisfaction"] == "5" and now["last_revisit_at"] == edited["visited_at"]
+    related = api.call("GET", f"/v1/customers/{c['id']}/related", t["rep1"]).data["related"]
+    assert [(r["satisfaction"], r["contact"]["id"]) for r in related["revisit"]] == [("5", p["id"])]
+    log = api.call("GET", f"/v1/records/customer/{c['id']}/logs", sales_team["admin"]).data["items"]
+    assert "revisit" in {e["action"] for e in log}
+
+    other = _customer(api, t["rep1"])
+    stranger = _contact(api, t["rep1"], other["id"])
+    bad = api.call("POST", "/v1/revisits", t["rep1"], {"customer": c["id"], "contact": stranger["id"], "satisfaction": "3",
+                                                        "content": "x"})
+    assert bad.status_code == 422 and [d["field"] for d in bad.data["details"]] == ["contact"]
+    assert api.call("POST", "/v1/revisits", t["rep1"], {"customer": c["id"], "satisfaction": "6", "content": "x"}).status_code == 422
 
 
 # ---- the rules themselves --------------------------------------------------------------------------------------------
