@@ -12,6 +12,7 @@ from typing import Any
 
 from .approvals import service as approvals
 from .audit import service as audit
+from .care import module as care
 from .competitors import module as competitors
 from .contacts import module as contacts
 from .core import handover, i18n, permissions, ratelimit, session
@@ -32,6 +33,7 @@ from .org import service as org
 from .pools import module as pools
 from .reminders import models as reminder_models
 from .reminders import service as reminders
+from .revisits import module as revisits
 
 
 def _org_log(record_id: str) -> None:
@@ -50,7 +52,9 @@ MODULES: tuple[Module, ...] = (
     contacts.MODULE,
     leads.MODULE,
     followups.MODULE,
+    revisits.MODULE,
     pools.MODULE,
+    care.MODULE,
     competitors.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=routes_of("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=routes_of("recyclebin")),

@@ -49,7 +49,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="reminders",
         handler="functions.reminders.handler",
         description="Delivers due reminders (EventBridge Scheduler target) to the in-app inbox and acts on record "
-                    "timers (a customer's pool recycling)",
+                    "timers (a customer's pool recycling, care reminders) and holiday greetings",
         needs=("bus", "scheduler"),  # a recycled customer is a domain event; its schedules move
         schedule_target=True,
     ),
@@ -82,6 +82,15 @@ FUNCTIONS: tuple[Function, ...] = (
         needs=("scheduler",),
         timeout_seconds=900,
         bus_pattern={"source": ["crm.org", "crm.pools"], "detail-type": ["org.user.moved", "pools.pool.changed"]},
+    ),
+    Function(
+        name="care_timers",
+        handler="functions.care_timers.handler",
+        description="Re-derives the care moments (birthdays, after a deal, not contacted) of a tenant's customers and "
+                    "contacts when its care rules change",
+        needs=("scheduler",),
+        timeout_seconds=900,
+        bus_pattern={"source": ["crm.care"], "detail-type": ["care.rules.changed"]},
     ),
     Function(
         name="indexer",

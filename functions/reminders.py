@@ -4,7 +4,9 @@ Event = the schedule's Input: {"kind": "reminder", "tenant_id", "reminder_id", "
 {"kind": "approval_reminder", "tenant_id", "instance_id", "round"} before an approval step's
 time limit, or {"kind": "record_due", "tenant_id", "entity", "record_id", "field", "due"} before a
 record's date field (engine/due.py), or {"kind": "record_timer", "tenant_id", "entity",
-"record_id", "timer", "at"} when a record type's timer comes (a customer's pool recycling).
+"record_id", "timer", "at"} when a record type's timer comes (a customer's pool recycling, a care
+reminder), or {"kind": "care_holiday", "tenant_id", "rule_id", "holiday", "at"} before a holiday
+of the care rules (care/service.py).
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
 """
@@ -14,6 +16,7 @@ from typing import Any
 
 from chalicelib import manifest
 from chalicelib.approvals import service as approvals
+from chalicelib.care import service as care
 from chalicelib.core import context
 from chalicelib.core.observability import bind, flush, logger
 from chalicelib.engine import due
@@ -26,6 +29,7 @@ _TARGETS: dict[str, tuple[str, Any]] = {  # kind -> (the id it logs, what it doe
     "approval_reminder": ("instance_id", lambda e: approvals.remind_due(e["tenant_id"], e["instance_id"], int(e["round"]))),
     due.KIND: ("record_id", lambda e: due.fire(e["tenant_id"], e["entity"], e["record_id"], e["field"], e["due"])),
     due.TIMER_KIND: ("record_id", lambda e: due.fire_timer(e["tenant_id"], e["entity"], e["record_id"], e["timer"], e["at"])),
+    care.HOLIDAY_KIND: ("rule_id", lambda e: care.fire_holiday(e["tenant_id"], e["rule_id"], e["holiday"], e["at"])),
     "reminder": ("reminder_id", lambda e: reminders.fire(e["tenant_id"], e["reminder_id"], e["due"])),
 }
 

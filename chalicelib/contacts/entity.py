@@ -18,7 +18,7 @@ from ..core.errors import ValidationFailed, detail
 from ..db import tx
 from ..db.base import plain
 from ..engine import store
-from ..engine.definition import EntityDef, Features, Hooks, WriteContext
+from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext
 from ..engine.fieldtypes import FieldSpec as F
 
 ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")
@@ -88,6 +88,31 @@ def _on_delete(ctx: WriteContext) -> None:
         _promote(ctx.principal.tenant_id, ctx.principal.user_id, _customer_id(ctx.values))
 
 
+def _derive(dv: Derivation) -> dict[str, Any]:
+    """The next birthday reminder (客户关怀, care/timers.py)."""
+    from ..care import timers as care
+
+    return care.derive_contact(dv)
+
+
+def _birthday_at(values: Any) -> str | None:
+    from ..care import timers as care
+
+    return care.birthday_at(values)
+
+
+def _birthday_following(values: Any) -> str | None:
+    from ..care import timers as care
+
+    return care.birthday_following(values)
+
+
+def _birthday(d: EntityDef, rec: store.EntityRecord, at: str) -> bool:
+    from ..care import timers as care
+
+    return care.fire_birthday(d, rec, at)
+
+
 CONTACT = EntityDef(
     name="contact",
     module="contacts",
@@ -114,6 +139,8 @@ CONTACT = EntityDef(
         F("wechat", "text", ("微信", "WeChat"), max_length=60, searchable=True),
         F("qq", "text", ("QQ", "QQ"), max_length=20),
         F("birthday", "date", ("生日", "Birthday")),
+        F("care_birthday_at", "datetime", ("生日提醒时间", "Birthday reminder at"), readonly=True,
+          description="the reminder as of the contact's last change; each year's follows the one before"),
         F("address", "text", ("地址", "Address"), max_length=200),
         F("postcode", "text", ("邮编", "Postcode"), max_length=10),
         F("next_contact_at", "datetime", ("下次联系时间", "Next contact")),
@@ -138,7 +165,8 @@ CONTACT = EntityDef(
         F("resume", "textarea", ("履历", "Résumé"), max_length=2000),
         F("personality", "select", ("性格分析", "Personality"), options=PERSONALITY),
     ),
-    hooks=Hooks(validate=_primary_rule, after_write=_after_write, on_delete=_on_delete),
+    hooks=Hooks(validate=_primary_rule, after_write=_after_write, on_delete=_on_delete, derive=_derive),
+    timers=(Timer("care_birthday", _birthday_at, _birthday, following=_birthday_following),),
     duplicates={"name": "person", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},

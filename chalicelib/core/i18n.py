@@ -326,6 +326,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     # call-center screen pop (chalicelib/screenpop)
     "screenpop.phone": {"zh-CN": "请输入有效的来电号码（手机号，或带区号的固定电话）", "en": "Enter a valid phone number (a mobile, or a landline with its area code)"},
     "screenpop.not_this_number": {"zh-CN": "该记录没有这个号码，请从来电弹屏的结果中选择", "en": "This record does not have this number; choose one of the screen pop's matches"},
+    # customer care (chalicelib/care) and revisits
+    "notify.care.birthday": {"zh-CN": "联系人「{title}」（{customer}）{date} 生日，记得送上祝福", "en": "Contact '{title}' ({customer}) has a birthday on {date}: send your wishes"},
+    "notify.care.after_deal": {"zh-CN": "客户「{title}」成交已 {days} 天，请安排回访", "en": "Customer '{title}' closed a deal {days} days ago: time for a revisit"},
+    "notify.care.not_contacted": {"zh-CN": "客户「{title}」已 {days} 天没有跟进，别让它成为遗忘客户", "en": "Nobody has followed up customer '{title}' for {days} days: do not let it be forgotten"},
+    "notify.care.holiday": {"zh-CN": "{holiday}（{date}）快到了：您有 {count} 位客户需要问候", "en": "{holiday} ({date}) is coming: {count} of your customers to greet"},
+    "care.holiday_date": {"zh-CN": "节日日期应为 年-月-日（仅当年，如春节 2027-02-06）或 月-日（每年，如国庆节 10-01）", "en": "A holiday date is YYYY-MM-DD (that year only, e.g. 2027-02-06) or MM-DD (every year, e.g. 10-01)"},
+    "care.holidays_required": {"zh-CN": "节日关怀规则需要至少一个节日", "en": "A holiday rule needs at least one holiday"},
+    "care.holidays_only": {"zh-CN": "只有节日关怀规则可以设置节日", "en": "Only holiday rules have holidays"},
+    "care.overlap": {"zh-CN": "与第 {other} 条同类规则适用的客户级别重叠（同类规则每个级别只能有一条启用）", "en": "Overlaps rule {other} of the same kind on customer levels (one enabled rule per kind and level)"},
+    "care.id_twice": {"zh-CN": "规则编号重复", "en": "Duplicate rule id"},
+    "revisit.contact_customer": {"zh-CN": "回访联系人应为该客户的联系人", "en": "The contact must be one of the customer's"},
     # approval words (history notes on the record's timeline, state names in errors)
     "approval.action.submit": {"zh-CN": "提交审批", "en": "Submitted for approval"},
     "approval.action.resubmit": {"zh-CN": "重新提交", "en": "Resubmitted"},

@@ -19,10 +19,20 @@ def _holdings(tenant_id, before, after):  # noqa: ANN001, ANN202 - the engine's 
     return holdings(tenant_id, before, after)
 
 
-def _derive(dv):  # noqa: ANN001, ANN202 - the engine's derive hook: the pool timer (pools/timers.py)
+def _derive(dv):  # noqa: ANN001, ANN202 - the engine's derive hook: the pool timer, then the care moments
+    from dataclasses import replace
+
+    from ..care import timers as care
     from ..pools import timers
 
-    return timers.derive(dv)
+    pooled = timers.derive(dv)  # owned_since moves with the owner: the care moments count from it
+    return {**pooled, **care.derive_customer(replace(dv, data={**dv.data, **pooled}))}
+
+
+def _after_write(wc):  # noqa: ANN001, ANN202 - a level change moves its contacts' birthday rule (care/timers.py)
+    from ..care import timers as care
+
+    care.customer_written(wc)
 
 
 def _recycle(d, rec, at):  # noqa: ANN001, ANN202
@@ -47,6 +57,34 @@ def _warn_at(values):  # noqa: ANN001, ANN202
     from ..pools import timers
 
     return timers.warn_at(values)
+
+
+def _after_deal(d, rec, at):  # noqa: ANN001, ANN202 - 成交后关怀 (care/timers.py)
+    from ..care import timers as care
+
+    return care.fire_after_deal(d, rec, at)
+
+
+def _not_contacted(d, rec, at):  # noqa: ANN001, ANN202 - 遗忘客户
+    from ..care import timers as care
+
+    return care.fire_not_contacted(d, rec, at)
+
+
+def _after_deal_at(values):  # noqa: ANN001, ANN202
+    from ..care import timers as care
+
+    return care.after_deal_at(values)
+
+
+def _not_contacted_at(values):  # noqa: ANN001, ANN202
+    from ..care import timers as care
+
+    return care.not_contacted_at(values)
+
+
+SATISFACTION = (("5", "很满意", "Very satisfied"), ("4", "满意", "Satisfied"), ("3", "一般", "Neutral"),
+                ("2", "不满意", "Dissatisfied"), ("1", "很不满意", "Very dissatisfied"))
 
 
 CUSTOMER = EntityDef(
@@ -89,9 +127,16 @@ CUSTOMER = EntityDef(
         F("pool_warn_at", "datetime", ("待进入公海提醒时间", "Pool warning at"), readonly=True),
         F("last_opportunity_at", "datetime", ("最后新建商机时间", "Last new opportunity"), readonly=True),
         F("open_opportunities", "number", ("进行中商机数", "Open opportunities"), readonly=True),
+        # customer care (客户关怀, care/timers.py) and satisfaction (客户回访, revisits/entity.py)
+        F("deal_at", "datetime", ("成交时间", "Deal closed at"), readonly=True),
+        F("care_after_deal_at", "datetime", ("成交回访提醒时间", "After-deal reminder at"), readonly=True),
+        F("care_not_contacted_at", "datetime", ("遗忘客户提醒时间", "Not-contacted reminder at"), readonly=True),
+        F("satisfaction", "select", ("客户满意度", "Satisfaction"), readonly=True, options=SATISFACTION),
+        F("last_revisit_at", "datetime", ("最后回访时间", "Last revisit"), readonly=True),
     ),
-    hooks=Hooks(holdings=_holdings, derive=_derive),
-    timers=(Timer("pool_recycle", _recycle_at, _recycle), Timer("pool_warning", _warn_at, _warn)),
+    hooks=Hooks(holdings=_holdings, derive=_derive, after_write=_after_write),
+    timers=(Timer("pool_recycle", _recycle_at, _recycle), Timer("pool_warning", _warn_at, _warn),
+            Timer("care_after_deal", _after_deal_at, _after_deal), Timer("care_not_contacted", _not_contacted_at, _not_contacted)),
     duplicates={"name": "company", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ALL_ACTIONS, "scope": "all"},

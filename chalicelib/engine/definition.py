@@ -86,6 +86,9 @@ class Timer:
     key: str  # unique within the type; part of the schedule's name
     at: Callable[[Mapping[str, Any]], str | None]  # (record values incl. owner_id) -> ISO moment
     fire: Callable[["EntityDef", Any, str], bool]  # (definition, store.EntityRecord, moment) -> acted
+    # a recurring timer (a contact's yearly birthday): (record values) -> the moment after `at`, which
+    # `fire` arms without writing the record; when the record's moment moves, that schedule goes too
+    following: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 @dataclass(frozen=True)

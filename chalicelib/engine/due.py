@@ -12,6 +12,9 @@ never in the request that wrote it, so a write's latency does not depend on Sche
 Scheduler call is retried with the stream batch, and an import does not wait for schedules. When a
 timer fires the record is read again — a schedule whose moment the record no longer says is stale
 and does nothing.
+A recurring timer (a contact's yearly birthday reminder) arms its next moment
+when it fires, without writing the record; its `following` names that one, so it is removed with
+the moment it followed.
 
 A date field reminds at 09:00 (tenant time) N days before; a datetime field at its own time,
 N days before (0: at the moment itself — a follow-up's next contact time). The schedule names
@@ -116,12 +119,21 @@ def follow(d: EntityDef, tenant_id: str, record_id: str, before: dict | None, af
         if old:
             scheduler.delete(_timer_name(tenant_id, d, record_id, t.key, old))
             calls += 1
+            nxt = t.following(before) if t.following and before is not None else None
+            if nxt and nxt != new and clock.parse_iso(old) <= clock.now():  # it may have fired and armed the next
+                scheduler.delete(_timer_name(tenant_id, d, record_id, t.key, nxt))
+                calls += 1
         if new:
-            scheduler.upsert(_timer_name(tenant_id, d, record_id, t.key, new), max(clock.parse_iso(new), clock.now() + SOON),
-                             {"kind": TIMER_KIND, "tenant_id": tenant_id, "entity": d.name, "record_id": record_id,
-                              "timer": t.key, "at": new})
+            arm(d, tenant_id, record_id, t.key, new)
             calls += 1
     return calls
+
+
+def arm(d: EntityDef, tenant_id: str, record_id: str, key: str, at: str) -> None:
+    """The schedule of one timer's moment (idempotent)."""
+    scheduler.upsert(_timer_name(tenant_id, d, record_id, key, at), max(clock.parse_iso(at), clock.now() + SOON),
+                     {"kind": TIMER_KIND, "tenant_id": tenant_id, "entity": d.name, "record_id": record_id,
+                      "timer": key, "at": at})
 
 
 def fire_timer(tenant_id: str, entity: str, record_id: str, key: str, at: str) -> bool:
@@ -134,8 +146,11 @@ def fire_timer(tenant_id: str, entity: str, record_id: str, key: str, at: str) -
         rec = store.get(tenant_id, d.entity, record_id, d.name_key, consistent=True)
     except NotFound:
         return False
-    if t.at(rec.values()) != at:
+    current = t.at(rec.values())
+    if current != at:
         logger.info("stale timer ignored", extra={"record_id": record_id, "timer": key})
+        if t.following and current:  # a recurring moment rolls on unwritten (a late birthday): keep its next one armed
+            arm(d, tenant_id, record_id, key, current)
         return False
     acted = t.fire(d, rec, at)
     metric(f"records.timer.{key}")

@@ -319,6 +319,18 @@ def derived(d: EntityDef, tenant_id: str, rec: store.EntityRecord | None, owner_
     return {k: v for k, v in out_.items() if v is not None}
 
 
+def rederive(d: EntityDef, rec: store.EntityRecord, action: str) -> bool:
+    """Write a record's derived values again as its type now derives them (the rules they come from
+    changed); True if they moved. Versioned on what was read, logged as `action` by the system; its
+    timers follow through the table stream."""
+    data = plain(rec.data or {})
+    new = derived(d, rec.tenant_id, rec, rec.owner_id, rec.owner_id, data)
+    if new == data:
+        return False
+    tx.write(store.update_ops(rec, "system", new, int(rec.version), action=action, parent=d.parent_of(new)))
+    return True
+
+
 class StaleStamp(Conflict):
     """The record a write stamps changed between reading and writing it (a create tries again)."""
 

@@ -148,15 +148,7 @@ def rederive(d: EntityDef, rec: store.EntityRecord, *, fresh: bool = False) -> b
 
     if fresh:
         invalidate(rec.tenant_id)
-    data = plain(rec.data or {})
-    new = engine.derived(d, rec.tenant_id, rec, rec.owner_id, rec.owner_id, data)
-    if new == data:
-        return False
-    ops = store.update_ops(rec, "system", new, int(rec.version), action="pool_timer", parent=d.parent_of(new))
-    from ..db import tx
-
-    tx.write(ops)
-    return True
+    return engine.rederive(d, rec, "pool_timer")
 
 
 def fire_recycle(d: EntityDef, rec: store.EntityRecord, at: str) -> bool:
