@@ -56,6 +56,15 @@ POOLS = [
     ("销售二部公海", "manager2", ["sales2"], [{"kind": "no_followup", "days": 15, "levels": ["C"]},
                                               {"kind": "no_followup", "days": 45}], 2, 3, 7),
 ]
+# customer care (客户关怀): greet contacts the day before their birthday, revisit a week after a deal, remind of
+# customers nobody contacted for 30 days, greet every customer two days before these holidays
+CARE_RULES = [
+    {"kind": "birthday", "days": 1, "name": "生日祝福"},
+    {"kind": "after_deal", "days": 7, "name": "成交回访"},
+    {"kind": "not_contacted", "days": 30, "name": "遗忘客户提醒"},
+    {"kind": "holiday", "days": 2, "name": "节日问候", "holidays": [
+        {"name": "元旦", "date": "01-01"}, {"name": "春节", "date": "2027-02-06"}, {"name": "国庆节", "date": "10-01"}]},
+]
 # customers nobody has followed up for a while (name, owner, level, region, the pool rule's days, seconds until
 # it has gone that long; None: CRM_DEMO_RECYCLE_AFTER_SECONDS, default 600): 温州, 嘉兴 and 湖州 enter
 # 销售一部公海 by their schedules about ten minutes after `make dev` starts, 宁波 in two days, 合肥 (level C)
@@ -110,6 +119,7 @@ def seed() -> dict[str, Any]:
                                           "password": PASSWORD, "gender": None, "email": None})["id"]
         org.update_department(ids["sales"], {"head_user_id": users["director"]}, 1)
         pools = seed_pools(users, ids)
+        seed_care(users)
         customers = {}
         for name, owner, level, industry, mobile, region in CUSTOMERS:
             customers[name] = engine.create(CUSTOMER, {"name": name, "owner_id": users[owner], "level": level, "industry": industry,
@@ -133,6 +143,15 @@ def seed_pools(users: dict[str, str], departments: dict[str, str]) -> dict[str, 
                                           "remind_days_before": warn, "daily_claim_cap": cap, "reclaim_cooldown_days": cooldown})
             made[name] = pools.create_pool(body.model_dump())["id"]
     return made
+
+
+def seed_care(users: dict[str, str]) -> None:
+    """The tenant's care rules, saved by the admin as through PUT /v1/care-rules."""
+    from chalicelib.care import service as care
+    from chalicelib.care.schemas import CareRulesIn
+
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["admin"])):
+        care.put_rules(CareRulesIn.model_validate({"rules": CARE_RULES}).model_dump()["rules"], None)
 
 
 def seed_aging(users: dict[str, str]) -> dict[str, str]:
