@@ -107,6 +107,8 @@ CUSTOMER = EntityDef(
         F("website", "text", ("网址", "Website"), max_length=200),
         F("region", "text", ("地区（省/市/区）", "Region"), max_length=60),
         F("address", "text", ("详细地址", "Address"), max_length=200, searchable=True),
+        F("location", "address", ("地图定位", "Location"),
+          description="the address on the map: text, region code and coordinates (lng/lat), e.g. from the mobile client's GPS"),
         F("remark", "textarea", ("备注", "Remark"), max_length=2000, searchable=True),
         F("tags", "tags", ("标签", "Tags")),
         F("deal_status", "select", ("成交状态", "Deal status"), default="none",

@@ -216,3 +216,16 @@ def test_given_custom_number_fields_then_negatives_need_the_field_to_allow_them(
     assert refused.status_code == 422 and [d["field"] for d in refused.data["details"]] == ["custom.budget"]
     ok = api.call("POST", "/v1/customers", rep, {"name": "亏损客户", "custom": {"budget": 5, "profit": "-1200.50"}})
     assert ok.status_code == 201 and ok.data["custom"] == {"budget": 5, "profit": -1200.5}
+
+
+def test_given_a_customer_with_its_location_then_coordinates_are_kept_and_bad_ones_refused(api, sales_team):
+    rep = sales_team["tokens"]["rep1"]
+    made = api.call("POST", "/v1/customers", rep, {"name": "定位客户", "address": "南山区科技园",
+                                                   "location": {"text": "深圳市南山区科技园", "region": "440305",
+                                                                "lng": 113.9526, "lat": 22.5405}})
+    assert made.status_code == 201, made.data
+    loc = api.call("GET", f"/v1/customers/{made.data['id']}", rep).data["location"]
+    assert (loc["lng"], loc["lat"], loc["region"]["name"]) == (113.9526, 22.5405, "广东省/深圳市/南山区")
+    for bad in ({"lng": 113.9}, {"lng": 200, "lat": 22.5}, {"text": "x", "lat": -91, "lng": 0}, "深圳"):
+        r = api.call("POST", "/v1/customers", rep, {"name": "坏定位", "location": bad})
+        assert r.status_code == 422 and r.data["details"][0]["field"].startswith("location"), (bad, r.data)
