@@ -76,21 +76,13 @@ FUNCTIONS: tuple[Function, ...] = (
         stream_filter={"dynamodb": {"Keys": {"sk": {"S": ["#"]}}}},
     ),
     Function(
-        name="pool_timers",
-        handler="functions.pool_timers.handler",
-        description="Re-derives the pool moments of the customers a changed public pool (or a user's move) concerns",
-        needs=("scheduler",),
+        name="rederive",
+        handler="functions.rederive.handler",
+        description="Re-derives the pool and care moments of the records a changed pool, user department or care rule "
+                    "concerns (their schedules follow through the table stream)",
         timeout_seconds=900,
-        bus_pattern={"source": ["crm.org", "crm.pools"], "detail-type": ["org.user.moved", "pools.pool.changed"]},
-    ),
-    Function(
-        name="care_timers",
-        handler="functions.care_timers.handler",
-        description="Re-derives the care moments (birthdays, after a deal, not contacted) of a tenant's customers and "
-                    "contacts when its care rules change",
-        needs=("scheduler",),
-        timeout_seconds=900,
-        bus_pattern={"source": ["crm.care"], "detail-type": ["care.rules.changed"]},
+        bus_pattern={"source": ["crm.care", "crm.org", "crm.pools"],
+                     "detail-type": ["care.rules.changed", "org.user.moved", "pools.pool.changed"]},
     ),
     Function(
         name="indexer",

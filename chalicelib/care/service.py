@@ -14,7 +14,7 @@ rules of one kind may not cover the same level (or both cover every level).
 
 The per-record moments live on the records (care/timers.py). Saving the rules re-derives the
 tenant's customers and contacts in the background when a record kind changed (care.rules.changed
--> functions/care_timers.py) and moves the holiday schedules at once.
+-> functions/rederive.py) and moves the holiday schedules at once.
 
 Key design: rules pk = T#<t>#CARERULES, sk = "RULES" (care/models.py).
 """
@@ -91,7 +91,7 @@ def put_rules(rules: list[dict[str, Any]], expected: int | None) -> dict[str, An
     timers.invalidate(p.tenant_id)
     _sync_holidays(p.tenant_id, before, rules)
     kinds = sorted(k for k in timers.RECORD_KINDS if _of_kind(before, k) != _of_kind(rules, k))
-    if kinds:  # the records' moments follow in the background (functions/care_timers.py)
+    if kinds:  # the records' moments follow in the background (functions/rederive.py)
         events.publish("care", "care.rules.changed", p.tenant_id, {"kinds": kinds, "actor_id": p.user_id})
     return _out(rules, int(item.version))
 

@@ -13,7 +13,7 @@ Every care reminder comes at 09:00 tenant time on its day. The moments are deriv
 write of the record (engine Hooks.derive: follow-up and revisit stamps, deal status, level,
 owner moves, birthday edits), so their schedules (engine Timers, engine/due.py) move with the
 record and no job scans the table; a rule change re-derives the tenant's customers and contacts
-in the background (functions/care_timers.py on care.rules.changed).
+in the background (functions/rederive.py on care.rules.changed).
 
 Which rule applies to a record: the enabled rule of the kind that names the customer's level,
 else the one that names no level (the rules of one kind may not overlap: care/service.py).

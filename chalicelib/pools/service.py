@@ -89,7 +89,7 @@ def update_pool(pool_id: str, body: dict[str, Any], expected: int) -> dict[str, 
 
 def _changed(p: Principal, pool: Pool, concerned_before: set[str]) -> None:
     """A pool's members, rules or options changed: the customers of everyone it concerned or now
-    concerns take their new pool moments, in the background (functions/pool_timers.py)."""
+    concerns take their new pool moments, in the background (functions/rederive.py)."""
     timers.invalidate(p.tenant_id)
     users = sorted(concerned_before | timers.members(p.org, pool))
     if users:

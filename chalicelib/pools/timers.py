@@ -12,7 +12,7 @@ write of the customer (engine Hooks.derive: follow-up stamps, lock, deal status,
 hand-over), so the schedules move with the record and no job scans the table.
 
 A change of a pool (members, rules, options) re-derives the customers of the users it concerns, in
-the background (functions/pool_timers.py on the pools.pool.changed event).
+the background (functions/rederive.py on the pools.pool.changed event).
 
 When the schedule comes, the customer is read again and the moment derived with the pools as they
 are now: still due, it moves to the pool (logged as `recycle`, previous owner kept, who is
