@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: dev test test-unit test-integration test-e2e test-infra fuzz synth lint bench clean
+.PHONY: dev test test-unit test-integration test-e2e test-infra fuzz synth lint bench soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ lint: $(STAMP) ## ruff on the code, then CDK synth + cfn-lint on the template
 
 bench: $(STAMP) ## budgets of ARCHITECTURE.md §10 as figures
 	$(PY) -m bench
+
+soak: $(STAMP) ## the local stack under 5,000 mixed calls (CALLS=n): memory, latency drift, reminder lateness
+	$(PY) -m bench.soak $${CALLS:-5000}
 
 clean:
 	rm -rf $(VENV) infra/cdk.out .pytest_cache .hypothesis .local

@@ -75,26 +75,47 @@ _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 
 
 class ScheduleDriver:
+    """Fires the due one-time schedules, as EventBridge Scheduler does. ListSchedules does not say
+    when a schedule is due, so each schedule's time is read once (GetSchedule) and remembered until
+    its LastModificationDate changes: a tick costs one listing plus the new or changed schedules,
+    however many wait for later (every customer's pool and care timers)."""
+
     def __init__(self) -> None:
         self.fired = 0
         self.target = next(f for f in FUNCTIONS if f.schedule_target)
+        self._due: dict[str, tuple[Any, datetime | None]] = {}  # name -> (modified, state; when it is due)
+
+    def _when(self, sched: Any, group: str, name: str, stamp: Any) -> datetime | None:
+        hit = self._due.get(name)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        try:
+            sch = sched.get_schedule(Name=name, GroupName=group)
+        except sched.exceptions.ResourceNotFoundException:
+            return None
+        m = _AT.match(sch["ScheduleExpression"])
+        due = datetime.fromisoformat(m.group(1)).replace(tzinfo=ZoneInfo(sch.get("ScheduleExpressionTimezone") or "UTC")) \
+            if m and sch.get("State") == "ENABLED" else None
+        self._due[name] = (stamp, due)
+        return due
 
     def run_once(self) -> int:
         s = get_settings()
         sched = client("scheduler")
         fired = 0
-        names = [x["Name"] for page in sched.get_paginator("list_schedules").paginate(GroupName=s.schedule_group)
-                 for x in page["Schedules"]]
-        for name in names:
+        listed = {x["Name"]: (x.get("LastModificationDate"), x.get("State"))
+                  for page in sched.get_paginator("list_schedules").paginate(GroupName=s.schedule_group)
+                  for x in page["Schedules"]}
+        for gone in set(self._due) - set(listed):
+            self._due.pop(gone, None)
+        now = clock.now()
+        for name, stamp in listed.items():
+            due = self._when(sched, s.schedule_group, name, stamp)
+            if due is None or due > now:
+                continue
             try:
                 sch = sched.get_schedule(Name=name, GroupName=s.schedule_group)
             except sched.exceptions.ResourceNotFoundException:
-                continue
-            m = _AT.match(sch["ScheduleExpression"])
-            if not m or sch.get("State") != "ENABLED":
-                continue
-            due = datetime.fromisoformat(m.group(1)).replace(tzinfo=ZoneInfo(sch.get("ScheduleExpressionTimezone") or "UTC"))
-            if due > clock.now():
                 continue
             try:
                 self.target.load()(json.loads(sch["Target"].get("Input") or "{}"), None)
@@ -106,6 +127,7 @@ class ScheduleDriver:
                     sched.delete_schedule(Name=name, GroupName=s.schedule_group)
                 except sched.exceptions.ResourceNotFoundException:
                     pass
+                self._due.pop(name, None)
             fired += 1
         self.fired += fired
         return fired

@@ -1,6 +1,6 @@
 """Make moto's DynamoDB behave like DynamoDB under concurrency, and keep it fast.
 
-`patch_dynamodb()` applies both patches below; the local stack (devstack.run.start_moto)
+`patch_dynamodb()` applies the patches below; the local stack (devstack.run.start_moto)
 and the tests (tests/conftest.py) call it before moto serves a request.
 
 - `serialize_dynamodb()`: DynamoDB applies each request atomically. moto's in-memory
@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import itertools
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,39 @@ def patch_dynamodb() -> None:
     """Every patch of this module (idempotent)."""
     serialize_dynamodb()
     journal_transactions()
+    expire_shard_iterators()
+
+
+# ---- DynamoDB Streams: iterators expire -------------------------------------------------------
+
+MAX_SHARD_ITERATORS = 1000
+
+
+def expire_shard_iterators() -> None:
+    """moto keeps every shard iterator it ever handed out (get_shard_iterator and each
+    get_records' NextShardIterator) in a dict that only grows; the local stream driver asks for
+    one or two per tick, so a stack left running grows by tens of thousands of them a day.
+    DynamoDB expires an iterator after 15 minutes: here the oldest beyond the newest
+    MAX_SHARD_ITERATORS are dropped (a client holding one that old gets moto's error for an
+    unknown iterator, as it would get ExpiredIteratorException)."""
+    if "iterators" in _applied:
+        return
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    def trimmed(fn):  # type: ignore[no-untyped-def]
+        @functools.wraps(fn)
+        def call(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            out = fn(self, *args, **kwargs)
+            with _lock:
+                excess = len(self.shard_iterators) - MAX_SHARD_ITERATORS
+                for key in list(itertools.islice(self.shard_iterators, max(0, excess))):
+                    self.shard_iterators.pop(key, None)
+            return out
+        return call
+
+    DynamoDBStreamsBackend.get_shard_iterator = trimmed(DynamoDBStreamsBackend.get_shard_iterator)  # type: ignore[method-assign]
+    DynamoDBStreamsBackend.get_records = trimmed(DynamoDBStreamsBackend.get_records)  # type: ignore[method-assign]
+    _applied.add("iterators")
 
 
 def serialize_dynamodb() -> None:

@@ -182,3 +182,26 @@ def test_given_a_table_without_sort_key_when_a_transaction_fails_then_its_items_
 
     assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["None", "None", "None", "ConditionalCheckFailed"]
     assert ddb.scan(TableName="tx-hash-only")["Items"] == [{"id": _s("a"), "n": {"N": "1"}}]
+
+
+def test_given_a_stream_read_all_day_then_moto_keeps_a_bounded_number_of_shard_iterators(aws, monkeypatch):
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from devstack import moto_patches
+    from devstack.drivers import StreamDriver
+
+    monkeypatch.setattr(moto_patches, "MAX_SHARD_ITERATORS", 50)
+    driver = StreamDriver()
+    for i in range(120):  # a tick of the local stack's stream driver, twice a second
+        client("dynamodb").put_item(TableName=_table(), Item=_key(f"IT#{i}"))
+        driver.run_once()
+    settings = get_settings()
+    held = len(dynamodbstreams_backends[aws_account()][settings.region].shard_iterators)
+    assert 0 < held <= 50
+    assert driver.delivered == 120  # the newest iterators still read the stream, every record once
+
+
+def aws_account() -> str:
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    return DEFAULT_ACCOUNT_ID
