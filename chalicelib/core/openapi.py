@@ -70,16 +70,18 @@ def _drop_impossible_defaults(node: Any) -> None:
 
 
 def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
-    models: dict[str, tuple[type[BaseModel], str]] = {}
+    # every model once (by class, not by name: two modules may both have a `TransferIn`; pydantic then
+    # names their schemas apart, and each route refers to its own)
+    models: dict[tuple[type[BaseModel], str], None] = {}
     for spec in ROUTES.values():
         for m, mode in ((resolve(spec.body), "validation"), (spec.query, "validation")):
             if m is not None:
-                models[m.__name__ + mode] = (m, mode)
+                models[(m, mode)] = None
         if spec.response is not None:
             for m in _models(resolve(spec.response)):
-                models[m.__name__ + "serialization"] = (m, "serialization")
-    models["ErrorBody"] = (ErrorBody, "serialization")
-    _, defs = models_json_schema([(m, mode) for m, mode in models.values()], ref_template=REF)
+                models[(m, "serialization")] = None
+    models[(ErrorBody, "serialization")] = None
+    refs, defs = models_json_schema(list(models), ref_template=REF)
     schemas = defs.get("$defs", {})
 
     paths: dict[str, dict[str, Any]] = {}
@@ -112,12 +114,12 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
                                                     + ("" if without_body else "; or send `version` in the body") + ". Stale -> 409",
                                      "schema": {"type": "string", "pattern": '^\\s*(W/)?"?\\d+"?\\s*$'}})
         if spec.body is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"$ref": REF.format(model=resolve(spec.body).__name__)}}}}
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[(resolve(spec.body), "validation")]}}}
         ok: dict[str, Any] = {"description": "OK"}
         if spec.response is not None:
             ok["content"] = {"application/json": {"schema": TypeAdapter(resolve(spec.response)).json_schema(ref_template=REF, mode="serialization")}}
         op["responses"][str(spec.status)] = ok
-        err = {"content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}}
+        err = {"content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}}
         for code, text in ERROR_RESPONSES:
             if code == "401" and spec.public and spec.tag == "system":
                 continue  # health, the document and the JWKS never ask for credentials

@@ -38,3 +38,25 @@ def test_given_patch_field_that_must_keep_a_value_when_documented_then_it_is_not
     form_patch = schemas["FormPatch"]["properties"]
     assert form_patch["spec"] == {"$ref": "#/components/schemas/FormSpec"}  # no `null`, no `default: null`
     assert {"type": "null"} in form_patch["flow_id"]["anyOf"]  # null unbinds the flow
+
+
+def test_given_routes_whose_bodies_share_a_class_name_then_each_documents_the_body_it_accepts(api):
+    """Two modules may both name a model `TransferIn` (a record's transfer, an approval's 转交): the
+    document has one schema per name, and every operation's request body is its own route's model."""
+    from chalicelib.core.api import resolve
+
+    doc = api.call("GET", "/openapi.json").data
+    schemas = doc["components"]["schemas"]
+    by_schema: dict[str, type] = {}
+    for spec in ROUTES.values():
+        if spec.body is None:
+            continue
+        model = resolve(spec.body)
+        ref = doc["paths"][spec.path][spec.method.lower()]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        name = ref.rsplit("/", 1)[-1]
+        fields = {f.alias or k for k, f in model.model_fields.items()}
+        assert set(schemas[name].get("properties", {})) == fields, (spec.method, spec.path, name)
+        assert by_schema.setdefault(name, model) is model, f"{name} documents two different models"
+    transfer = doc["paths"]["/v1/approvals/{instance_id}/transfer"]["post"]["requestBody"]["content"]["application/json"]
+    assert "to_user_id" in schemas[transfer["schema"]["$ref"].rsplit("/", 1)[-1]]["properties"]
+    assert "keep_previous_owner_as" not in schemas[transfer["schema"]["$ref"].rsplit("/", 1)[-1]]["properties"]
