@@ -18,7 +18,7 @@ from ..core.errors import ValidationFailed, detail
 from ..db import tx
 from ..db.base import plain
 from ..engine import store
-from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext
+from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext, lazy
 from ..engine.fieldtypes import FieldSpec as F
 
 ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")
@@ -88,29 +88,14 @@ def _on_delete(ctx: WriteContext) -> None:
         _promote(ctx.principal.tenant_id, ctx.principal.user_id, _customer_id(ctx.values))
 
 
+CARE = "chalicelib.care.timers"
+
+
 def _derive(dv: Derivation) -> dict[str, Any]:
     """The next birthday reminder (客户关怀, care/timers.py)."""
     from ..care import timers as care
 
     return care.derive_contact(dv)
-
-
-def _birthday_at(values: Any) -> str | None:
-    from ..care import timers as care
-
-    return care.birthday_at(values)
-
-
-def _birthday_following(values: Any) -> str | None:
-    from ..care import timers as care
-
-    return care.birthday_following(values)
-
-
-def _birthday(d: EntityDef, rec: store.EntityRecord, at: str) -> bool:
-    from ..care import timers as care
-
-    return care.fire_birthday(d, rec, at)
 
 
 CONTACT = EntityDef(
@@ -166,7 +151,8 @@ CONTACT = EntityDef(
         F("personality", "select", ("性格分析", "Personality"), options=PERSONALITY),
     ),
     hooks=Hooks(validate=_primary_rule, after_write=_after_write, on_delete=_on_delete, derive=_derive),
-    timers=(Timer("care_birthday", _birthday_at, _birthday, following=_birthday_following),),
+    timers=(Timer("care_birthday", lazy(CARE, "birthday_at"), lazy(CARE, "fire_birthday"),
+                  following=lazy(CARE, "birthday_following")),),
     duplicates={"name": "person", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},

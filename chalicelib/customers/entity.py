@@ -7,17 +7,11 @@ filters, facets and "shared with me" = the search index.
 """
 from __future__ import annotations
 
-from ..engine.definition import EntityDef, Hooks, Timer
+from ..engine.definition import EntityDef, Hooks, Timer, lazy
 from ..engine.fieldtypes import FieldSpec as F
 
 ALL_ACTIONS = ("create", "update", "list", "read", "delete", "import", "export", "transfer", "team", "lock", "pool", "print",
                "manage")
-
-def _holdings(tenant_id, before, after):  # noqa: ANN001, ANN202 - the engine's holdings hook
-    from .limits import holdings
-
-    return holdings(tenant_id, before, after)
-
 
 def _derive(dv):  # noqa: ANN001, ANN202 - the engine's derive hook: the pool timer, then the care moments
     from dataclasses import replace
@@ -29,58 +23,7 @@ def _derive(dv):  # noqa: ANN001, ANN202 - the engine's derive hook: the pool ti
     return {**pooled, **care.derive_customer(replace(dv, data={**dv.data, **pooled}))}
 
 
-def _after_write(wc):  # noqa: ANN001, ANN202 - a level change moves its contacts' birthday rule (care/timers.py)
-    from ..care import timers as care
-
-    care.customer_written(wc)
-
-
-def _recycle(d, rec, at):  # noqa: ANN001, ANN202
-    from ..pools import timers
-
-    return timers.fire_recycle(d, rec, at)
-
-
-def _warn(d, rec, at):  # noqa: ANN001, ANN202
-    from ..pools import timers
-
-    return timers.fire_warning(d, rec, at)
-
-
-def _recycle_at(values):  # noqa: ANN001, ANN202
-    from ..pools import timers
-
-    return timers.recycle_at(values)
-
-
-def _warn_at(values):  # noqa: ANN001, ANN202
-    from ..pools import timers
-
-    return timers.warn_at(values)
-
-
-def _after_deal(d, rec, at):  # noqa: ANN001, ANN202 - 成交后关怀 (care/timers.py)
-    from ..care import timers as care
-
-    return care.fire_after_deal(d, rec, at)
-
-
-def _not_contacted(d, rec, at):  # noqa: ANN001, ANN202 - 遗忘客户
-    from ..care import timers as care
-
-    return care.fire_not_contacted(d, rec, at)
-
-
-def _after_deal_at(values):  # noqa: ANN001, ANN202
-    from ..care import timers as care
-
-    return care.after_deal_at(values)
-
-
-def _not_contacted_at(values):  # noqa: ANN001, ANN202
-    from ..care import timers as care
-
-    return care.not_contacted_at(values)
+POOLS, CARE = "chalicelib.pools.timers", "chalicelib.care.timers"
 
 
 SATISFACTION = (("5", "很满意", "Very satisfied"), ("4", "满意", "Satisfied"), ("3", "一般", "Neutral"),
@@ -136,9 +79,13 @@ CUSTOMER = EntityDef(
         F("satisfaction", "select", ("客户满意度", "Satisfaction"), readonly=True, options=SATISFACTION),
         F("last_revisit_at", "datetime", ("最后回访时间", "Last revisit"), readonly=True),
     ),
-    hooks=Hooks(holdings=_holdings, derive=_derive, after_write=_after_write),
-    timers=(Timer("pool_recycle", _recycle_at, _recycle), Timer("pool_warning", _warn_at, _warn),
-            Timer("care_after_deal", _after_deal_at, _after_deal), Timer("care_not_contacted", _not_contacted_at, _not_contacted)),
+    # counters of owned and locked customers (limits); a level change moves its contacts' birthday rule (care)
+    hooks=Hooks(holdings=lazy("chalicelib.customers.limits", "holdings"), derive=_derive,
+                after_write=lazy(CARE, "customer_written")),
+    timers=(Timer("pool_recycle", lazy(POOLS, "recycle_at"), lazy(POOLS, "fire_recycle")),
+            Timer("pool_warning", lazy(POOLS, "warn_at"), lazy(POOLS, "fire_warning")),
+            Timer("care_after_deal", lazy(CARE, "after_deal_at"), lazy(CARE, "fire_after_deal")),
+            Timer("care_not_contacted", lazy(CARE, "not_contacted_at"), lazy(CARE, "fire_not_contacted"))),
     duplicates={"name": "company", "mobile": "phone", "phone": "phone", "email": "email"},
     role_defaults={
         "admin": {"actions": ALL_ACTIONS, "scope": "all"},

@@ -32,6 +32,18 @@ def approval_fields() -> tuple[FieldSpec, ...]:
 HookFn = Callable[["WriteContext"], None]
 
 
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """A hook or timer function of another module, imported when first called: a definition module
+    is imported by the engine itself, so it cannot import the services its hooks run."""
+    import importlib
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = name
+    return call
+
+
 @dataclass
 class WriteContext:
     """One write as hooks see it: the caller, the definition, the record and the change."""
