@@ -95,6 +95,7 @@ def customer_360(stack: Stack, api: ApiClient) -> dict[str, Any]:
 def pool_timer(stack: Stack, api: ApiClient) -> dict[str, Any]:
     from chalicelib.customers.entity import CUSTOMER
     from chalicelib.engine import due, store
+    from chalicelib.engine import service as engine
     from chalicelib.pools import service as pools
     from chalicelib.pools import timers
     from devstack.demo import TENANT
@@ -125,7 +126,7 @@ def pool_timer(stack: Stack, api: ApiClient) -> dict[str, Any]:
         refresh_org_cache()
         before = values()
         due.follow(CUSTOMER, TENANT, c["id"], None, before)  # its schedules as the stream consumer left them (unmeasured)
-        moved, rec, wall = timed(lambda: timers._rederive_one(CUSTOMER, TENANT, c["id"]))
+        moved, rec, wall = timed(lambda: engine.rederive_one(CUSTOMER, TENANT, c["id"], "pool_timer"))
         if moved != 1:
             raise RuntimeError("the rule change did not move the customer's pool moment")
         rederive.append((rec, wall))

@@ -39,10 +39,10 @@ from pynamodb.exceptions import DoesNotExist
 
 from ..core import clock, i18n
 from ..core.cache import TenantCache
-from ..core.errors import Conflict, NotFound
+from ..core.errors import NotFound
 from ..core.observability import logger, metric
 from ..core.settings import get_settings
-from ..db import keys, query
+from ..db import keys
 from ..db.base import plain
 from ..engine import store
 from ..engine.definition import Derivation, EntityDef, WriteContext
@@ -341,21 +341,12 @@ def customer_written(wc: WriteContext) -> None:
             rederive_one(CONTACT, wc.record.tenant_id, child.id)
 
 
-def rederive_one(d: EntityDef, tenant_id: str, record_id: str, attempts: int = 3) -> int:
-    """Re-read one record consistently and re-derive it; a concurrent change wins and is derived again."""
-    for _ in range(attempts):
-        try:
-            rec = store.get(tenant_id, d.entity, record_id, d.name_key, consistent=True)
-        except NotFound:
-            return 0
-        try:
-            return int(rederive(d, rec))
-        except Conflict:
-            continue
-    return 0
+def rederive_one(d: EntityDef, tenant_id: str, record_id: str) -> int:
+    from ..engine import service as engine
+
+    return engine.rederive_one(d, tenant_id, record_id, "care_timer")
 
 
-PAGE = 100
 
 
 def recompute(tenant_id: str, d: EntityDef) -> dict[str, int]:
@@ -364,20 +355,6 @@ def recompute(tenant_id: str, d: EntityDef) -> dict[str, int]:
     from ..engine import service as engine
 
     invalidate(tenant_id)
-    seen = moved = 0
-    cursor = None
-    while True:
-        items, cursor = query.page(store.EntityRecord, keys.tenant_list(tenant_id, d.entity), index="gsi2", limit=PAGE,
-                                   cursor=cursor)
-        for listed in items:
-            if not isinstance(listed, store.EntityRecord) or listed.deleted_at or listed.entity != d.entity:
-                continue
-            seen += 1
-            data = plain(listed.data or {})
-            if engine.derived(d, tenant_id, listed, listed.owner_id, listed.owner_id, data) != data:
-                moved += rederive_one(d, tenant_id, listed.id)
-        if not cursor:
-            break
+    seen, moved = engine.walk_rederive(d, tenant_id, keys.tenant_list(tenant_id, d.entity), "gsi2", "care_timer")
     metric("care.timers.recomputed", moved)
     return {"records": seen, "moved": moved}
-

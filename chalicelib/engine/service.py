@@ -331,6 +331,39 @@ def rederive(d: EntityDef, rec: store.EntityRecord, action: str) -> bool:
     return True
 
 
+def rederive_one(d: EntityDef, tenant_id: str, record_id: str, action: str, attempts: int = 3) -> int:
+    """Re-read one record consistently and re-derive it (1 if its derived values moved); a concurrent
+    change wins and the record is derived again."""
+    for _ in range(attempts):
+        try:
+            rec = store.get(tenant_id, d.entity, record_id, d.name_key, consistent=True)
+        except NotFound:
+            return 0
+        try:
+            return int(rederive(d, rec, action))
+        except Conflict:
+            continue
+    return 0
+
+
+def walk_rederive(d: EntityDef, tenant_id: str, pk: str, index: str, action: str) -> tuple[int, int]:
+    """Every live record of one index partition (a tenant's, an owner's), re-derived where what it
+    derives moves — a record whose values stay is neither read again nor written. (seen, moved)."""
+    seen = moved = 0
+    cursor = None
+    while True:
+        items, cursor = query.page(store.EntityRecord, pk, index=index, limit=HANDOVER_PAGE, cursor=cursor)
+        for listed in items:
+            if not isinstance(listed, store.EntityRecord) or listed.deleted_at or listed.entity != d.entity:
+                continue
+            seen += 1
+            data = plain(listed.data or {})
+            if derived(d, tenant_id, listed, listed.owner_id, listed.owner_id, data) != data:
+                moved += rederive_one(d, tenant_id, listed.id, action)
+        if not cursor:
+            return seen, moved
+
+
 class StaleStamp(Conflict):
     """The record a write stamps changed between reading and writing it (a create tries again)."""
 

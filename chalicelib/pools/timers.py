@@ -27,11 +27,10 @@ from typing import Any
 
 from ..core import clock, i18n
 from ..core.cache import TenantCache
-from ..core.errors import Conflict
 from ..core.observability import logger, metric
 from ..core.permissions import OrgSnapshot, Principal
 from ..core.settings import get_settings
-from ..db import keys, query
+from ..db import keys
 from ..db.base import plain
 from ..engine import store
 from ..engine.definition import Derivation, EntityDef
@@ -202,40 +201,21 @@ def _tz() -> Any:
 
 
 # ---- a pool changed: its users' customers take their new moments ----------------------------------------
-PAGE = 100
 
 
 def recompute_owners(tenant_id: str, user_ids: list[str]) -> dict[str, int]:
-    """Re-derive every customer the users own (a pool's members or rules changed). Each customer is
-    re-read consistently and written only when its moments moved; a concurrent change wins and is
-    derived again."""
+    """Re-derive every customer the users own (a pool's members or rules changed), one owner-index walk
+    each; a customer is re-read consistently and written only when its moments moved, and a concurrent
+    change wins and is derived again."""
     from ..customers.entity import CUSTOMER
+    from ..engine import service as engine
 
     invalidate(tenant_id)
     org.load(tenant_id, fresh=True)  # membership through departments as it is now
     seen = moved = 0
     for user_id in sorted(set(user_ids)):
-        cursor = None
-        while True:
-            items, cursor = query.page(store.EntityRecord, keys.owner_list(tenant_id, CUSTOMER.entity, user_id),
-                                       index="gsi1", limit=PAGE, cursor=cursor)
-            for listed in items:
-                if isinstance(listed, store.EntityRecord) and not listed.deleted_at:
-                    seen += 1
-                    moved += _rederive_one(CUSTOMER, tenant_id, listed.id)
-            if not cursor:
-                break
+        s, m = engine.walk_rederive(CUSTOMER, tenant_id, keys.owner_list(tenant_id, CUSTOMER.entity, user_id), "gsi1",
+                                    "pool_timer")
+        seen, moved = seen + s, moved + m
     metric("pools.timers.recomputed", moved)
     return {"customers": seen, "moved": moved}
-
-
-def _rederive_one(d: EntityDef, tenant_id: str, record_id: str, attempts: int = 3) -> int:
-    for _ in range(attempts):
-        rec = store.get(tenant_id, d.entity, record_id, d.name_key, consistent=True, include_deleted=True)
-        if rec.deleted_at:
-            return 0
-        try:
-            return int(rederive(d, rec))
-        except Conflict:
-            continue  # changed meanwhile: that write derived it too, but read it again to be sure
-    return 0
