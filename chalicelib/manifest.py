@@ -68,7 +68,8 @@ MODULES: tuple[Module, ...] = (
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups
     Module("objects", ("自定义对象", "Custom objects"), blueprint=routes_of("objects"), handover=objects.handover_all,
            roles={"admin": {"actions": ["manage"]}}),
-    Module("approvals", ("审批流程", "Approval flows"), blueprint=routes_of("approvals")),
+    Module("approvals", ("审批流程", "Approval flows"), blueprint=routes_of("approvals"), handover=approvals.hand_over,
+           on_user_disabled=approvals.user_disabled),
     Module("forms", ("办公审批", "Forms and applications"), blueprint=routes_of("forms"), records=(form_models.Application,),
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
            audit_access={"application": forms.log_access}),
@@ -110,6 +111,8 @@ def install() -> None:
                 handover.register(m.name, m.handover)
             if m.handover_check:
                 handover.register_check(m.name, m.handover_check)
+            if m.on_user_disabled:
+                handover.register_on_disabled(m.name, m.on_user_disabled)
         access: dict[str, Any] = {}
         for d in defs:
             i18n.MESSAGES.setdefault(d.name_key, {"zh-CN": d.label[0], "en": d.label[1]})
@@ -183,6 +186,7 @@ def snapshot() -> dict[str, Any]:
         "approval_hooks": approvals.registered(),
         "handover": sorted(handover.transfers()),
         "handover_checks": sorted(handover.checks()),
+        "on_user_disabled": sorted(handover.on_disabled()),
         "audit_access": audit.access_entities(),
         "notifications": sorted(notification_types()),
         "session": session.configured(),

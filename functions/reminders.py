@@ -6,7 +6,8 @@ time limit, or {"kind": "record_due", "tenant_id", "entity", "record_id", "field
 record's date field (engine/due.py), or {"kind": "record_timer", "tenant_id", "entity",
 "record_id", "timer", "at"} when a record type's timer comes (a customer's pool recycling, a care
 reminder), or {"kind": "care_holiday", "tenant_id", "rule_id", "holiday", "at"} before a holiday
-of the care rules (care/service.py).
+of the care rules (care/service.py), or {"kind": "approvals_watch", "tenant_id", "at"}: the tenant's
+daily check of approvals waiting only on disabled users (approvals/reassign.py).
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
 """
@@ -31,6 +32,7 @@ _TARGETS: dict[str, tuple[str, Any]] = {  # kind -> (the id it logs, what it doe
     due.TIMER_KIND: ("record_id", lambda e: due.fire_timer(e["tenant_id"], e["entity"], e["record_id"], e["timer"], e["at"])),
     care.HOLIDAY_KIND: ("rule_id", lambda e: care.fire_holiday(e["tenant_id"], e["rule_id"], e["holiday"], e["at"])),
     "reminder": ("reminder_id", lambda e: reminders.fire(e["tenant_id"], e["reminder_id"], e["due"])),
+    approvals.WATCH_KIND: ("tenant_id", lambda e: approvals.fire_watch(e["tenant_id"], e["at"])),
 }
 
 

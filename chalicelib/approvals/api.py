@@ -93,6 +93,12 @@ def counts(req: ApiRequest) -> dict:
     return service.counts()
 
 
+@route(bp, "/approvals/stuck", summary="Approvals waiting only on disabled users (admins: approvals:manage)", tag=TAG,
+       response=s.StuckList)
+def stuck(req: ApiRequest) -> dict:
+    return {"items": service.stuck()}
+
+
 # ---- one instance -------------------------------------------------------------------------------
 
 @route(bp, "/approvals/{instance_id}", summary="One approval: plan, steps, votes, what I may do", tag=TAG, response=s.InstanceOut)
@@ -122,6 +128,13 @@ def reject(req: ApiRequest, instance_id: str) -> dict:
        response=s.InstanceOut)
 def transfer(req: ApiRequest, instance_id: str) -> dict:
     return service.transfer(instance_id, req.body.to_user_id, req.body.comment)
+
+
+@route(bp, "/approvals/{instance_id}/reassign", "POST", summary="Give one person's places on an approval to another (admins)",
+       tag=TAG, body=s.ReassignIn, response=s.InstanceOut)
+def reassign(req: ApiRequest, instance_id: str) -> dict:
+    b = req.body
+    return service.reassign(instance_id, b.from_user_id, b.to_user_id, b.comment)
 
 
 @route(bp, "/approvals/{instance_id}/add-signers", "POST", summary="Add co-approvers to the current node (加签)", tag=TAG,

@@ -3,7 +3,10 @@ enabled flow per business type. Built-in templates (templates.py) become flows t
 `create_flow(spec, enabled, template=code)`."""
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import DoesNotExist
 
@@ -11,12 +14,31 @@ from ..core import clock, ids
 from ..core.errors import NotFound, ValidationFailed, detail, invalid
 from ..core.observability import metric
 from ..core.permissions import Principal
+from ..core.settings import get_settings
 from ..db import audit, changes, keys, query, tx
 from ..db.base import Item, plain
 from ..org import service as org
+from ..ports import scheduler
 from .models import ApprovalFlow, FlowVersion, flow_list, flow_pk
 
 MODULE = "approvals"  # the permission module: "manage" administers flows, "read" sees every instance
+WATCH_KIND = "approvals_watch"  # the daily check of stuck approvals (schedule payload, functions/reminders.py)
+WATCH_HOUR = 9  # local time of the daily check
+
+
+def arm_watch(tenant_id: str, after: datetime | None = None) -> str:
+    """The tenant's daily check of approvals no active person can act on: one schedule, at the
+    next 09:00 (tenant time) after `after`, re-armed by each firing. Armed whenever a flow is
+    created or changed, so every tenant with approvals has it. Returns its time."""
+    tz = ZoneInfo(get_settings().default_timezone)
+    local = (after or clock.now()).astimezone(tz)
+    at = local.replace(hour=WATCH_HOUR, minute=0, second=0, microsecond=0)
+    if at <= local:
+        at += timedelta(days=1)
+    when = clock.iso(at)
+    name = scheduler.schedule_name("approvals-watch", hashlib.sha256(tenant_id.encode()).hexdigest()[:24])
+    scheduler.upsert(name, at, {"kind": WATCH_KIND, "tenant_id": tenant_id, "at": when})
+    return when
 
 
 def flow_out(f: ApprovalFlow) -> dict[str, Any]:
@@ -99,6 +121,7 @@ def create_flow(spec: dict[str, Any], enabled: bool, *, template: str | None = N
                     created_at=f.created_at, created_by=p.user_id)
     extra = [tx.put(v)] + (_disable_others(p.tenant_id, f.business_type, fid, p.user_id) if enabled else [])
     changes.create(f, "approval_flow", fid, p.user_id, extra=extra)
+    arm_watch(p.tenant_id)
     metric("approvals.flow.created")
     return flow_out(f)
 
@@ -134,6 +157,7 @@ def update_flow(flow_id: str, spec: dict[str, Any] | None, enabled: bool | None,
         if enabled:
             extra += _disable_others(p.tenant_id, f.business_type, f.id, p.user_id)
     changes.save(f, "approval_flow", f.id, p.user_id, values, expected, extra=extra)
+    arm_watch(p.tenant_id)
     return flow_out(f)
 
 

@@ -14,7 +14,7 @@ from ..core import clock
 from ..core.errors import Forbidden, LimitExceeded, ValidationFailed, invalid
 from ..core.observability import metric
 from ..core.permissions import Principal
-from ..db import keys, records
+from ..db import keys, records, tx
 from ..db.base import plain
 from ..engine import fieldtypes
 from ..files import service as files
@@ -22,17 +22,20 @@ from ..org import service as org
 from . import plan as planner
 from .flows import MODULE, enabled_of, load_flow
 from .lifecycle import (
+    RECORD_STATUS,
     UNCHANGED,
     Change,
     acting_step,
     activate,
     add_assignees,
+    admins_of,
     after_commit,
     close_step,
     commit,
     data_reader,
     decide,
     finish,
+    org_of,
     run,
 )
 from .models import ApprovalInstance, FlowVersion
@@ -42,9 +45,12 @@ URGE_INTERVAL_SECONDS = 300
 
 
 def submit(record: dict[str, Any], business_type: str, data: dict[str, Any], options: dict[str, Any], *,
-           flow_id: str | None = None) -> dict[str, Any]:
+           flow_id: str | None = None, creating: Callable[[str, str], list[tx.Op]] | None = None) -> dict[str, Any]:
     """Start an approval for `record` ({entity, id, title}) with the enabled flow of
-    `business_type` (or `flow_id`). The record's status hook runs in the same transaction."""
+    `business_type` (or `flow_id`). The record's status hook runs in the same transaction.
+
+    `creating(instance id, record status)` gives the writes that create a record submitted as it
+    is created (instead of its status hook's): a refused submit then leaves nothing behind."""
     p = org.principal()
     if flow_id:
         f = load_flow(p.tenant_id, flow_id)
@@ -72,6 +78,8 @@ def submit(record: dict[str, Any], business_type: str, data: dict[str, Any], opt
         c.task(u, None, "cc")
     activate(c, 0)
     c.status_changed = True
+    if creating is not None:
+        c.record_ops = creating(inst.id, RECORD_STATUS[inst.status])
     commit(c, new=True)
     after_commit(c)
     metric("approvals.instance.submitted")
@@ -80,7 +88,7 @@ def submit(record: dict[str, Any], business_type: str, data: dict[str, Any], opt
 
 def _resolve(p: Principal, spec: dict[str, Any], data: dict[str, Any], options: dict[str, Any]) -> tuple[list[dict], list[str]]:
     od = org.load(p.tenant_id)
-    admins = sorted(u.id for u in p.org.users.values() if u.active and any(p.org.roles.get(r) and p.org.roles[r].is_super for r in u.role_ids))
+    admins = planner.super_admins(p.org)
     me = p.org.users.get(p.user_id)
     facts = {**data, "applicant": {"id": p.user_id, "department_id": me.department_id if me else None,
                                    "role_ids": list(me.role_ids) if me else []}}
@@ -112,7 +120,7 @@ def _share(c: Change, p: Principal, attachments: list[dict[str, Any]]) -> None:
     c.ops += files.link_ops(p.tenant_id, ApprovalInstance.ENTITY, c.inst.id, (), [a["id"] for a in attachments], p.user_id)
 
 
-def _by_reader(p: Principal, instance_id: str, act: Callable[[Change], Any]) -> ApprovalInstance:
+def by_reader(p: Principal, instance_id: str, act: Callable[[Change], Any]) -> ApprovalInstance:
     """A user's action on an instance: one they may not read answers as a missing one (404)."""
     def checked(c: Change) -> Any:
         may_read(p, c.inst)
@@ -133,7 +141,7 @@ def approve(instance_id: str, comment: str | None, attachments: list[dict[str, A
         _share(c, p, attachments)
         decide(c, step, p.user_id, "approve", None)
 
-    return out(_by_reader(p, instance_id, act), p)
+    return out(by_reader(p, instance_id, act), p)
 
 
 def reject(instance_id: str, to: str, node_id: str | None, comment: str | None, attachments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -154,7 +162,7 @@ def reject(instance_id: str, to: str, node_id: str | None, comment: str | None, 
         _share(c, p, attachments)
         decide(c, step, p.user_id, "reject", target)
 
-    return out(_by_reader(p, instance_id, act), p)
+    return out(by_reader(p, instance_id, act), p)
 
 
 def transfer(instance_id: str, to_user_id: str, comment: str | None) -> dict[str, Any]:
@@ -163,7 +171,7 @@ def transfer(instance_id: str, to_user_id: str, comment: str | None) -> dict[str
 
     def act(c: Change) -> Any:
         step = acting_step(c, p.user_id, "transfer")
-        _require_active_user(p, to_user_id, "to_user_id")
+        require_approver(p, c.inst, to_user_id, "to_user_id")
         if to_user_id in step["assignees"]:
             raise invalid("to_user_id", "duplicate", "approval.already_approver")
         step["assignees"] = [to_user_id if u == p.user_id else u for u in step["assignees"]]
@@ -173,7 +181,7 @@ def transfer(instance_id: str, to_user_id: str, comment: str | None) -> dict[str
         c.notify.append((to_user_id, "notify.approval.pending", {"step": step["name"]}))
         c.history("transfer", step=step, comment=comment, to_user_id=to_user_id)
 
-    return out(_by_reader(p, instance_id, act), p)
+    return out(by_reader(p, instance_id, act), p)
 
 
 def add_signers(instance_id: str, user_ids: list[str], comment: str | None) -> dict[str, Any]:
@@ -183,18 +191,25 @@ def add_signers(instance_id: str, user_ids: list[str], comment: str | None) -> d
     def act(c: Change) -> Any:
         step = acting_step(c, p.user_id, "add_signer")
         for u in user_ids:
-            _require_active_user(p, u, "user_ids")
+            require_approver(p, c.inst, u, "user_ids")
         if not add_assignees(c, step, user_ids, after=p.user_id):
             raise invalid("user_ids", "duplicate", "approval.already_approver")
         c.history("add_signer", step=step, comment=comment, user_ids=user_ids)
 
-    return out(_by_reader(p, instance_id, act), p)
+    return out(by_reader(p, instance_id, act), p)
 
 
 def _require_active_user(p: Principal, user_id: str, field: str) -> None:
     u = p.org.users.get(user_id)
     if u is None or not u.active:
         raise invalid(field, "invalid", "field.active_user")
+
+
+def require_approver(p: Principal, inst: ApprovalInstance, user_id: str, field: str) -> None:
+    """Someone who may be given a place on a step of `inst`: an active user, never its applicant."""
+    _require_active_user(p, user_id, field)
+    if user_id == inst.owner_id:
+        raise invalid(field, "self", "approval.self_approver")
 
 
 def comment(instance_id: str, text: str | None, attachments: list[dict[str, Any]]) -> dict[str, Any]:
@@ -209,7 +224,7 @@ def comment(instance_id: str, text: str | None, attachments: list[dict[str, Any]
         c.history("comment", step=active_step(c.inst), comment=text, attachments=attachments)
         _share(c, p, attachments)
 
-    return out(_by_reader(p, instance_id, act), p)
+    return out(by_reader(p, instance_id, act), p)
 
 
 def withdraw(instance_id: str, text: str | None) -> dict[str, Any]:
@@ -231,7 +246,7 @@ def withdraw(instance_id: str, text: str | None) -> dict[str, Any]:
         finish(c, "withdrawn")
         c.notify = [(u, "notify.approval.withdrawn", {}) for u in pending]
 
-    return out(_by_reader(p, instance_id, act), p)
+    return out(by_reader(p, instance_id, act), p)
 
 
 def urge(instance_id: str) -> dict[str, Any]:
@@ -248,16 +263,24 @@ def urge(instance_id: str) -> dict[str, Any]:
         if inst.urged_at and clock.parse_iso(inst.urged_at) > clock.now() - timedelta(seconds=URGE_INTERVAL_SECONDS):
             raise LimitExceeded("APPROVAL_URGED_RECENTLY", minutes=URGE_INTERVAL_SECONDS // 60)
         inst.urged_at = c.now
-        people = planner.current_assignees(step)
+        active = org_of(p.tenant_id).active
+        people = [u for u in planner.current_assignees(step) if active(u)]
         c.notify += [(u, "notify.approval.urge", {"step": step["name"], "when": c.now}) for u in people]
+        if not people:  # everyone it waits on was disabled: the flow's administrators are told instead
+            c.notify += [(u, "notify.approval.no_one_active", {"step": step["name"]}) for u in admins_of(inst)]
         c.history("urge", step=step, users=people)
 
-    return out(_by_reader(p, instance_id, act), p)
+    return out(by_reader(p, instance_id, act), p)
 
 
 def resubmit(instance_id: str, from_: str, text: str | None) -> dict[str, Any]:
-    """重新提交 after a rejection or withdrawal: from the first step or from the step that
-    rejected; a new execution (the instance's next attempt)."""
+    """重新提交 after a rejection or withdrawal; a new execution (the instance's next attempt).
+
+    Both modes resolve the plan again from the record's current values and the organisation as
+    it is now (the flow version stays the instance's). From the start: every step is asked
+    again. From the rejecting node: steps that passed before it and are unchanged in the new
+    plan stand; it resumes at the rejecting node, or earlier at the first step the change
+    invalidates (see `plan.resume_at`)."""
     p = org.principal()
 
     def act(c: Change) -> Any:
@@ -266,28 +289,30 @@ def resubmit(instance_id: str, from_: str, text: str | None) -> dict[str, Any]:
             raise Forbidden("APPROVAL_APPLICANT_ONLY")
         if inst.status not in ("rejected", "withdrawn"):
             raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{inst.status}")
-        start = 0
-        if from_ == "rejected_node":
-            if inst.status != "rejected" or inst.rejected_step is None:
-                raise invalid("from", "invalid", "approval.no_rejecting_node")
-            start = int(inst.rejected_step)
+        if from_ == "rejected_node" and (inst.status != "rejected" or inst.rejected_step is None):
+            raise invalid("from", "invalid", "approval.no_rejecting_node")
+        flow = load_flow(p.tenant_id, inst.flow_id)
+        if not flow.enabled:
+            raise ValidationFailed("APPROVAL_FLOW_DISABLED")
         data_of = data_reader(inst.record["entity"])
-        data = data_of(p.tenant_id, inst.record["id"]) if data_of else None
-        if data is not None and data != plain(inst.data) and start == 0:
-            inst.data = data
-            flow = load_flow(p.tenant_id, inst.flow_id)
-            spec = plain(FlowVersion.get(flow.pk, FlowVersion.sk_of(int(inst.flow_version))).spec)
-            inst.plan, _ = _resolve(p, spec, data, plain(inst.options or {}))
-        for s in inst.plan[start:]:
-            if s["state"] != "skipped":
-                s.update(state="waiting", votes={})
+        data = data_of(p.tenant_id, inst.record["id"]) if data_of else plain(inst.data)
+        spec = plain(FlowVersion.get(flow.pk, FlowVersion.sk_of(int(inst.flow_version))).spec)
+        old = plain(inst.plan)
+        new, taken = _resolve(p, spec, data, plain(inst.options or {}))
+        start = planner.resume_at(old, new, int(inst.rejected_step)) if from_ == "rejected_node" else 0
+        inst.data, inst.plan = data, new
         inst.status = "running"
         inst.finished_at = None
         inst.rejected_step = None
         inst.attempt = int(inst.attempt) + 1
         c.start = True
-        c.history("resubmit", comment=text, **{"from": from_})
+        changed = [_same_people(o) for o in old] != [_same_people(n) for n in new]
+        c.history("resubmit", comment=text, **{"from": from_}, plan_changed=changed, branches=taken,
+                  resumed_at=new[start]["name"] if start < len(new) else None)
         activate(c, start)
 
-    return out(_by_reader(p, instance_id, act), p)
+    return out(by_reader(p, instance_id, act), p)
 
+
+def _same_people(step: dict[str, Any]) -> tuple:
+    return step["node_id"], tuple(step["assignees"]), step["mode"], step["kind"]

@@ -16,10 +16,12 @@ from ..core import clock, i18n, ids
 from ..core.errors import Conflict, Forbidden, ValidationFailed
 from ..core.observability import metric
 from ..db import audit, changes, tx
+from ..db.base import plain
 from ..notifications import service as notifications
+from ..org import service as org
 from . import plan as planner
 from . import sync
-from .models import ApprovalInstance, ApprovalTask, HistoryEntry, box_pk
+from .models import ApprovalInstance, ApprovalTask, FlowVersion, HistoryEntry, box_pk, flow_pk
 from .reading import active_step, load_instance, texts
 
 StatusHook = Callable[[str, str, str, str, str], list[tx.Op]]  # (tenant, record id, status, actor, instance id) -> ops
@@ -81,6 +83,7 @@ class Change:
         self.machine = False  # the execution must move (step change or end)
         self.start = False  # a new execution (submit / resubmit)
         self.status_changed = False
+        self.record_ops: list[tx.Op] | None = None  # a record created with its approval: its writes replace the status hook's
         self.now = clock.now_iso()
         self.seq = 0  # history entries of one action keep their order
 
@@ -126,9 +129,9 @@ def commit(c: Change, *, new: bool = False) -> None:
     else:
         changes.stamp(inst, c.actor)
         first = [tx.put(inst)]
-    status_ops: list[tx.Op] = []
+    status_ops: list[tx.Op] = c.record_ops or []
     hook = _hook_of(inst.record["entity"])[0]
-    if hook and c.status_changed:
+    if hook and c.status_changed and c.record_ops is None:
         status_ops = hook(inst.tenant_id, inst.record["id"], RECORD_STATUS[inst.status], c.actor, inst.id)
     tx.write([*first, *c.ops, *status_ops])
 
@@ -193,6 +196,7 @@ def activate(c: Change, index: int) -> None:
         finish(c, "approved")
         return
     s = steps[index]
+    _stand_in_for_disabled(c, s)
     s.update(state="active", votes={}, activated_at=c.now)
     s["deadline"] = clock.iso(clock.now() + timedelta(seconds=s["time_limit_seconds"])) if s.get("time_limit_seconds") else None
     inst.current_step = index
@@ -224,6 +228,12 @@ def decide(c: Change, step: dict[str, Any], user: str, decision: str, reject_to:
     pending = [u for u in planner.current_assignees(step) if u != user]
     step.setdefault("votes", {})[user] = decision
     c.close_task(user, step, decision)
+    settle(c, step, pending, reject_to)
+
+
+def settle(c: Change, step: dict[str, Any], pending: list[str], reject_to: int | None = None) -> None:
+    """After a vote or a change of people: the step passes (next step), is rejected, or waits
+    (in 依次 the next one in line is asked). `pending`: who else still has the step's task."""
     outcome = planner.tally(step)
     if outcome == planner.WAITING:
         if step["mode"] == "sequential":
@@ -255,11 +265,13 @@ def acting_step(c: Change, user: str, action: str, decision: str | None = None) 
         return step
     if decision and any((s.get("votes") or {}).get(user) == decision for s in inst.plan):
         return UNCHANGED  # a second click of the same decision
+    if any(user in s["assignees"] for s in inst.plan if s["state"] in ("passed", "rejected", "withdrawn")) or \
+            (step and user in (step.get("votes") or {})):
+        # decided already (by them or, in 或签, by someone else) or withdrawn: the losing click of a
+        # race gets this one answer, whether or not the winner also ended the instance
+        raise Conflict("APPROVAL_STEP_CLOSED")
     if inst.status != "running":
         raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{inst.status}")
-    if any(user in s["assignees"] for s in inst.plan if s["state"] in ("passed", "rejected")) or \
-            (step and user in (step.get("votes") or {})):
-        raise Conflict("APPROVAL_STEP_CLOSED")  # decided already (by them or, in 或签, by someone else)
     raise Forbidden("NOT_CURRENT_ASSIGNEE")
 
 
@@ -277,3 +289,60 @@ def add_assignees(c: Change, step: dict[str, Any], user_ids: list[str], after: s
             c.notify.append((u, "notify.approval.pending", {"step": step["name"]}))
     return new
 
+
+
+# ---- people who cannot act -----------------------------------------------------------------------
+
+def org_of(tenant_id: str) -> planner.Org:
+    snap = org.load(tenant_id).snapshot
+    return planner.Org(snap, {}, planner.super_admins(snap))
+
+
+def admins_of(inst: ApprovalInstance, without: str | None = None) -> list[str]:
+    """Who takes a place no one else can on `inst`: the flow's administrators (its own list, else
+    the super administrators) who are active and not the applicant (nor `without`)."""
+    version = FlowVersion.get(flow_pk(inst.tenant_id, inst.flow_id), FlowVersion.sk_of(int(inst.flow_version)))
+    return [u for u in planner.flow_admins(plain(version.spec), org_of(inst.tenant_id), inst.owner_id) if u != without]
+
+
+def replace(c: Change, step: dict[str, Any], user: str, receivers: list[str], reason: str, comment: str | None = None) -> list[str]:
+    """`user`'s place on `step` (not yet voted) goes to `receivers` (those not already on it), at
+    the same place in the order; their pending task leaves the inbox and the new people who may
+    act now get theirs. Without anyone new the step is settled again (it may pass). Returns who
+    was added."""
+    receivers = [u for u in receivers if u != user]
+    if not receivers:
+        return []  # never leaves a step without people (it would pass on no one's approval)
+    people = step["assignees"]
+    was_current = user in planner.current_assignees(step)
+    added = [u for u in dict.fromkeys(receivers) if u not in people]
+    at = people.index(user)
+    step["assignees"] = people[:at] + added + people[at + 1:]
+    step.setdefault("former", []).append(user)
+    c.history("reassign", step=step, comment=comment, from_user_id=user, to_user_ids=added, reason=reason)
+    if step["state"] != "active":
+        return added
+    if was_current:
+        c.close_task(user, step, None)
+    now = planner.current_assignees(step)
+    for u in added:
+        if u in now:
+            c.task(u, step, "pending")
+            c.notify.append((u, "notify.approval.pending", {"step": step["name"]}))
+    if not added and (was_current or planner.tally(step) != planner.WAITING):
+        settle(c, step, [] if step["mode"] == "sequential" else now)  # the others already have their tasks
+    return added
+
+
+def _stand_in_for_disabled(c: Change, step: dict[str, Any]) -> None:
+    """A step about to start whose people were disabled since the plan was made: their places go
+    to the flow's administrators (when there are none, the step waits and the daily check of
+    stuck approvals reports it)."""
+    o = org_of(c.inst.tenant_id)
+    gone = [u for u in step["assignees"] if not o.active(u)]
+    if not gone:
+        return
+    admins = admins_of(c.inst)
+    if admins:
+        for u in gone:
+            replace(c, step, u, admins, "disabled")

@@ -7,6 +7,13 @@ choices and free-flow extra nodes are applied, and the result is a flat list of 
 The running instance only ever looks at its plan, so a later change to the flow or to the
 organisation never changes an approval in progress.
 
+Segregation of duties: the applicant is never an assignee of their own request, and neither is
+a disabled user. People named explicitly (chosen approvers, added nodes, and later transfer,
+add-signers and reassignment) who are the applicant are refused. A rule that resolves to the
+applicant alone (a named user, a role, ...) hands the node to the applicant's nearest active
+supervisor, else to the flow's administrators (`stand_in`); a node that no one else can approve
+refuses the submit. Escalation climbs past the applicant and disabled users (`escalation`).
+
 `tally()` says whether a step passed, was rejected or still waits, per mode:
   sequential 依次: everyone in order; one rejection rejects.
   all 会签:        everyone approves; one rejection rejects.
@@ -40,6 +47,41 @@ class Org:
     def active(self, user_id: str | None) -> bool:
         u = self.snapshot.users.get(user_id or "")
         return u is not None and u.active
+
+
+def super_admins(snapshot: OrgSnapshot) -> list[str]:
+    """The tenant's active super administrators (the default administrators of every flow)."""
+    return sorted(u.id for u in snapshot.users.values()
+                  if u.active and any((r := snapshot.roles.get(rid)) is not None and r.is_super for rid in u.role_ids))
+
+
+def eligible(org: Org, users: list[str], applicant: str) -> list[str]:
+    """Who of `users` may be an assignee of the applicant's request: active, not the applicant, once each."""
+    return [u for u in dict.fromkeys(users) if u != applicant and org.active(u)]
+
+
+def flow_admins(spec: Mapping[str, Any], org: Org, applicant: str) -> list[str]:
+    """The flow's administrators (its own list, else the tenant's super administrators) who may
+    take a node of the applicant's request."""
+    return eligible(org, list(spec.get("admin_user_ids") or []) or org.admins, applicant)[:10]
+
+
+def stand_in(spec: Mapping[str, Any], org: Org, applicant: str) -> list[str]:
+    """Who approves a node only the applicant could have approved: the applicant's nearest
+    active supervisor, else the flow's administrators (empty: no one else can)."""
+    return _supervisors(org, applicant, 1) or flow_admins(spec, org, applicant)
+
+
+def escalation(org: Org, people: list[str], applicant: str, present: list[str]) -> list[str]:
+    """Escalation of an overdue step: for each of `people`, the nearest active supervisor above
+    them who is neither the applicant nor already on the step (`present`)."""
+    out: list[str] = []
+    for u in people:
+        boss = next((s for s in _supervisors(org, u, len(org.snapshot.users)) if s != applicant and s not in present
+                     and s not in out), None)
+        if boss:
+            out.append(boss)
+    return out
 
 
 class PlanError(ValueError):
@@ -155,6 +197,14 @@ def approvers(rule: Mapping[str, Any], org: Org, applicant: str) -> tuple[list[s
     return [], None  # applicant_choice: filled from the submit options
 
 
+def _named(org: Org, users: list[str], applicant: str, field: str) -> list[dict[str, str]]:
+    """Errors of people the applicant named as approvers: disabled or unknown ones, and themselves."""
+    errors = [detail(field, "invalid", "field.user") for u in users if not org.active(u)]
+    if applicant in users:
+        errors.append(detail(field, "self", "approval.self_approver"))
+    return errors
+
+
 # ---- resolution ---------------------------------------------------------------------------
 
 def _flatten(nodes: list[Mapping[str, Any]], data: Mapping[str, Any], out: list[Mapping[str, Any]], taken: list[str]) -> None:
@@ -200,17 +250,13 @@ def resolve(spec: Mapping[str, Any], org: Org, applicant: str, data: Mapping[str
             errors.append(detail(f"approvers.{node_id}", "unknown", "approval.unknown_node"))
         elif node_id in by_id and model == "fixed" and by_id[node_id]["approvers"]["type"] != "applicant_choice":
             errors.append(detail(f"approvers.{node_id}", "fixed_flow", "approval.fixed_flow"))
-        for u in users:
-            if not org.active(u):
-                errors.append(detail(f"approvers.{node_id}", "invalid", "field.user"))
+        errors += _named(org, users, applicant, f"approvers.{node_id}")
     if extra and model != "free":
         errors.append(detail("extra_nodes", "not_free", "approval.not_free"))
     for i, x in enumerate(extra):
         if x.get("after") is not None and x["after"] not in by_id:
             errors.append(detail(f"extra_nodes.{i}.after", "unknown", "approval.unknown_node"))
-        for u in x.get("user_ids") or []:
-            if not org.active(u):
-                errors.append(detail(f"extra_nodes.{i}.user_ids", "invalid", "field.user"))
+        errors += _named(org, x.get("user_ids") or [], applicant, f"extra_nodes.{i}.user_ids")
 
     steps: list[dict[str, Any]] = []
 
@@ -234,30 +280,61 @@ def resolve(spec: Mapping[str, Any], org: Org, applicant: str, data: Mapping[str
     add_extra(None)
     for n in nodes:
         rule = n["approvers"]
-        users, forced = approvers(rule, org, applicant)
+        named, forced = approvers(rule, org, applicant)
         if n["id"] in chosen:
-            users, forced = list(chosen[n["id"]]), None
+            named, forced = list(chosen[n["id"]]), None
         elif rule["type"] == "applicant_choice":
             errors.append(detail(f"approvers.{n['id']}", "missing", "approval.choose_approvers", node=n["name"]))
-        users = [u for u in dict.fromkeys(users) if org.active(u)]
-        if spec.get("skip_applicant", True) and n.get("kind", "approve") == "approve":
-            users = [u for u in users if u != applicant]
+        notify = n.get("kind", "approve") == "notify"
+        users = [u for u in dict.fromkeys(named) if org.active(u)] if notify else eligible(org, named, applicant)
         add(n, users, forced)
-        if not users and n.get("kind", "approve") == "notify":
-            steps[-1]["state"] = "skipped"
-        elif not users:
-            if spec.get("no_approver", "auto_pass") == "admin":
-                admins = [u for u in (spec.get("admin_user_ids") or org.admins) if org.active(u) and u != applicant] or \
-                         [u for u in org.admins if org.active(u)]
-                steps[-1]["assignees"] = admins[:10]
-                steps[-1]["auto"] = "admin"
-            if not steps[-1]["assignees"]:
-                steps[-1]["state"] = "skipped"
-                steps[-1]["auto"] = "no_approver"
+        step = steps[-1]
+        if users or notify:
+            step["state"] = "waiting" if users else "skipped"
+        elif applicant in named or spec.get("no_approver", "auto_pass") == "admin":
+            # only the applicant could approve it (or the flow wants someone to): a stand-in takes it
+            step["assignees"], step["auto"] = (stand_in(spec, org, applicant), "stand_in") if applicant in named else \
+                (flow_admins(spec, org, applicant), "admin")
+            if not step["assignees"]:
+                errors.append(detail(f"approvers.{n['id']}", "no_approver", "approval.no_eligible_approver", node=n["name"]))
+        else:
+            step["state"], step["auto"] = "skipped", "no_approver"
         add_extra(n["id"])
     if errors:
         raise PlanError(errors)
     return steps, taken
+
+
+def resume_at(old: list[dict[str, Any]], new: list[dict[str, Any]], rejected: int) -> int:
+    """Where a resubmission from the rejecting node resumes in the re-resolved plan `new`, whose
+    steps before it are marked passed. Walking `new` from its start: a step that passed in the
+    old attempt with the same node, people and mode keeps its votes and stays passed; the walk
+    stops at the rejecting node (resume there) or at the first step the change invalidates (a
+    node the new values add, or one whose people changed: restart there). When the change
+    removed the rejecting node and every other step stands, the last one is asked again, so a
+    resubmission is never approved without anyone looking at it."""
+    rejecting = old[rejected]["node_id"]
+    passed = [s for s in old[:rejected] if s["state"] == "passed"]
+    carried: list[int] = []
+    for i, s in enumerate(new):
+        if s["state"] == "skipped":
+            continue
+        if s["node_id"] == rejecting:
+            return i
+        same = next((o for o in passed if _same(o, s)), None)
+        if same is None:
+            return i
+        s.update(state="passed", votes=dict(same.get("votes") or {}))
+        carried.append(i)
+    asked = [i for i in carried if new[i]["kind"] == "approve"]
+    if not asked:
+        return len(new)
+    new[asked[-1]].update(state="waiting", votes={})
+    return asked[-1]
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return all(a.get(k) == b.get(k) for k in ("node_id", "kind", "assignees", "mode"))
 
 
 # ---- tally --------------------------------------------------------------------------------

@@ -107,7 +107,8 @@ class FlowSpec(_Strict):
     description: str | None = Field(None, max_length=500)
     no_approver: Literal["auto_pass", "admin"] = Field("auto_pass", description="找不到审批人时: 自动通过 or 转交管理员")
     admin_user_ids: list[str] = Field(default_factory=list, max_length=10, description="default: the tenant's super administrators")
-    skip_applicant: StrictBool = Field(True, description="the applicant never approves their own request (dropped from nodes)")
+    skip_applicant: Literal[True] = Field(True, description="always true: the applicant never approves their own request (segregation "
+                                                             "of duties; a node only they could approve goes to their supervisor or the admins)")
     cc_user_ids: list[str] = Field(default_factory=list, max_length=50, description="抄送: copied on the result")
     nodes: list[NodeSpec] = Field(min_length=1, max_length=30)
 
@@ -236,6 +237,27 @@ class TransferIn(ActIn):
 
 class AddSignerIn(ActIn):
     user_ids: list[str] = Field(min_length=1, max_length=10)
+
+
+class ReassignIn(_Strict):
+    from_user_id: str = Field(min_length=1, max_length=64, description="whose places on the approval's open steps move")
+    to_user_id: str = Field(min_length=1, max_length=64, description="an active user, never the applicant")
+    comment: str | None = Field(None, max_length=2000)
+
+
+class StuckOut(_Out):
+    instance_id: str
+    title: str
+    business_type: str
+    applicant_id: str
+    step: int | None
+    step_name: str | None
+    waiting_on: list[str]
+    since: str | None
+
+
+class StuckList(_Out):
+    items: list[StuckOut]
 
 
 class ResubmitIn(_Strict):

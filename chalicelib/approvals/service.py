@@ -20,14 +20,30 @@ Where it lives (each imports only the ones before it):
 - lifecycle.py  one action's change, its commit with the record's status hook, step movement
 - instances.py  submit / resubmit and the decisions people make
 - timers.py     the reminder firing and the step's time limit (on_overdue)
+- reassign.py   nothing waits on someone who cannot act: hand-over, disabled users, reassignment by
+                administrators, the daily check of stuck approvals
 """
 from __future__ import annotations
 
 from . import sync
-from .flows import MODULE, business_type_of, copy_flow, create_flow, flow_out, get_flow, list_flows, spec_of, update_flow, versions
+from .flows import (
+    MODULE,
+    WATCH_KIND,
+    arm_watch,
+    business_type_of,
+    copy_flow,
+    create_flow,
+    flow_out,
+    get_flow,
+    list_flows,
+    spec_of,
+    update_flow,
+    versions,
+)
 from .instances import URGE_INTERVAL_SECONDS, add_signers, approve, comment, reject, resubmit, submit, transfer, urge, withdraw
 from .lifecycle import RECORD_STATUS, DataOf, StatusHook, register, register_provider, registered
 from .reading import counts, get, history, inbox, out, register_title_view
+from .reassign import fire_watch, hand_over, reassign, stuck, user_disabled
 from .sync import execution_arn, reconcile
 from .timers import on_overdue, remind_due
 
@@ -37,6 +53,7 @@ __all__ = [
     "counts", "get", "history", "inbox", "out", "register_title_view",
     "add_signers", "approve", "comment", "reject", "resubmit", "submit", "transfer", "urge", "withdraw",
     "on_overdue", "remind_due",
+    "WATCH_KIND", "arm_watch", "fire_watch", "hand_over", "reassign", "stuck", "user_disabled",
     "execution_arn", "reconcile",
 ]
 

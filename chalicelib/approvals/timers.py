@@ -8,9 +8,8 @@ from typing import Any
 from ..core import clock, context
 from ..core.errors import NotFound
 from ..notifications import service as notifications
-from ..org import service as org
 from . import plan as planner
-from .lifecycle import UNCHANGED, Change, activate, add_assignees, close_step, finish, run
+from .lifecycle import UNCHANGED, Change, activate, add_assignees, close_step, finish, org_of, run
 from .reading import active_step, load_instance, texts
 
 
@@ -23,7 +22,8 @@ def remind_due(tenant_id: str, instance_id: str, round_: int) -> bool:
     step = active_step(inst)
     if step is None or int(inst.round) != round_:
         return False
-    for u in planner.current_assignees(step):
+    active = org_of(tenant_id).active
+    for u in [u for u in planner.current_assignees(step) if active(u)]:
         notifications.deliver(tenant_id, u, "approval", texts(tenant_id, u, "notify.approval.due_soon", inst, step=step["name"]),
                               link={"entity": "approval", "id": inst.id}, source=f"approval-due:{inst.id}:{round_}:{u}",
                               occurred_at=clock.parse_iso(step["deadline"]))
@@ -43,6 +43,7 @@ def on_overdue(tenant_id: str, instance_id: str, step_index: int, round_: int) -
             return UNCHANGED
         outcome = policy = step.get("on_timeout", "remind")
         people = planner.current_assignees(step)
+        told = [u for u in people if org_of(tenant_id).active(u)]  # disabled people are not reminded
         c.history("overdue", step=step, actor="system", policy=policy, users=people)
         if policy == "auto_pass":
             close_step(c, step, planner.PASSED, people)
@@ -52,13 +53,12 @@ def on_overdue(tenant_id: str, instance_id: str, step_index: int, round_: int) -
             c.inst.rejected_step = step_index
             finish(c, "rejected")
         elif policy == "escalate":
-            snap = org.load(tenant_id).snapshot
-            bosses = [s.supervisor_id for u in people if (s := snap.users.get(u)) and s.supervisor_id]
+            bosses = planner.escalation(org_of(tenant_id), people, c.inst.owner_id, step["assignees"])
             added = add_assignees(c, step, bosses, after=people[-1] if people else None)
-            c.notify += [(u, "notify.approval.overdue", {"step": step["name"]}) for u in people]
+            c.notify += [(u, "notify.approval.overdue", {"step": step["name"]}) for u in told]
             c.history("escalate", step=step, actor="system", user_ids=added)
         else:
-            c.notify += [(u, "notify.approval.overdue", {"step": step["name"]}) for u in people]
+            c.notify += [(u, "notify.approval.overdue", {"step": step["name"]}) for u in told]
 
     try:
         with context.acting_as(context.system_context(tenant_id)):

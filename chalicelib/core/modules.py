@@ -46,6 +46,7 @@ class Module:
     handover: Callable[[str, str, str, str], int] | None = None  # (tenant, from, to, actor) -> moved
     # (tenant, from, to): raises when the receiver cannot take every record of the module (run before anything moves)
     handover_check: Callable[[str, str, str], None] | None = None
+    on_user_disabled: Callable[[str, str, str], int] | None = None  # (tenant, user, actor) -> items moved off a disabled user
     roles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # role id -> {actions, scopes, fields}
     seed: Callable[[str, str], None] | None = None  # (tenant, actor): write what a new tenant starts with
     audit_access: Mapping[str, Callable[[str], None]] = field(default_factory=dict)  # log entity -> read check

@@ -729,9 +729,15 @@ def submit(d: EntityDef, record_id: str, options: dict[str, Any]) -> dict[str, A
     status = (rec.data or {}).get("approval_status") or "none"
     if status in ("pending", "approved"):
         raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{'running' if status == 'pending' else status}")
+    resubmitted = False
     if status in ("rejected", "withdrawn") and (rec.data or {}).get("approval_id"):
-        approvals.resubmit(str(rec.data["approval_id"]), "start", options.get("comment"))
-    else:
+        try:
+            approvals.resubmit(str(rec.data["approval_id"]), "start", options.get("comment"))
+            resubmitted = True
+        except ValidationFailed as e:  # its flow was disabled since: a new approval on the type's enabled flow
+            if e.code != "APPROVAL_FLOW_DISABLED":
+                raise
+    if not resubmitted:
         title = str(plain((rec.data or {}).get(d.title_field)) or d.label_in(fieldtypes.locale()))
         approvals.submit({"entity": d.entity, "id": rec.id, "title": title}, d.features.approval, plain(rec.data or {}), options)
     return out(d, store.get(p.tenant_id, d.entity, rec.id, d.name_key, consistent=True), p)

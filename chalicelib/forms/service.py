@@ -2,6 +2,7 @@
 fill them in, submit through the approval engine, archive or destroy official documents."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..approvals import service as approvals
@@ -171,12 +172,18 @@ def create_application(body: dict[str, Any]) -> dict[str, Any]:
     data = _validate(p, plain(form.spec), body.get("data") or {})
     a = records.new(Application, p.tenant_id, p.user_id, p.user_id, form_id=form.id, form_name=form.name,
                     title=_title(form, data, p), data=data, status="draft")
-    records.create(a, p.user_id, extra=_file_ops(p, a, form.spec["fields"], {}, data))
-    metric("forms.application.created")
+    file_ops = _file_ops(p, a, form.spec["fields"], {}, data)
     if not body.get("submit", True):
-        return app_out(a)
-    _first_submit(p, a, form, body)
-    return app_out(_app(p, a.id))  # as the approval's status hook left it
+        records.create(a, p.user_id, extra=file_ops)
+    else:  # created and submitted in one transaction: a refused submit leaves no draft behind
+
+        def creating(instance_id: str, status: str) -> list[tx.Op]:
+            a.status, a.instance_id = status, instance_id
+            return [*changes.create_ops(a, Application.ENTITY, a.id, p.user_id), *file_ops]
+
+        _first_submit(p, a, form, body, creating)
+    metric("forms.application.created")
+    return app_out(a)
 
 
 def _readable(p: Principal, app_id: str) -> Application:
@@ -231,20 +238,24 @@ def submit_application(app_id: str, options: dict[str, Any]) -> dict[str, Any]:
     application's current data, so the flow's conditions see the changes)."""
     p = org.principal()
     a = _editable(p, app_id)
+    form = _form(p.tenant_id, a.form_id)
+    if not form.enabled:  # a disabled form takes no submissions, of drafts or of rejected applications
+        raise ValidationFailed("FORM_DISABLED", name=form.name)
     data = plain(a.data)
-    _validate(p, plain(_form(p.tenant_id, a.form_id).spec), data, data)  # the form's rules may be newer than the draft
+    _validate(p, plain(form.spec), data, data)  # the form's rules may be newer than the draft
     if a.instance_id:
         approvals.resubmit(a.instance_id, "start", options.get("comment"))
     else:
-        _first_submit(p, a, _form(p.tenant_id, a.form_id), options)
+        _first_submit(p, a, form, options)
     return app_out(_app(p, app_id))
 
 
-def _first_submit(p: Principal, a: Application, form: Form, options: dict[str, Any]) -> None:
+def _first_submit(p: Principal, a: Application, form: Form, options: dict[str, Any],
+                  creating: Callable[[str, str], list[tx.Op]] | None = None) -> None:
     opts = {k: options.get(k) or v for k, v in (("approvers", {}), ("extra_nodes", []), ("cc_user_ids", []))}
     opts["comment"] = options.get("comment")
     approvals.submit({"entity": Application.ENTITY, "id": a.id, "title": a.title}, form.business_type, plain(a.data), opts,
-                     flow_id=form.flow_id)
+                     flow_id=form.flow_id, creating=creating)
 
 
 def status_ops(tenant_id: str, app_id: str, status: str, actor: str, instance_id: str) -> list[tx.Op]:

@@ -370,6 +370,10 @@ def set_user_status(user_id: str, active: bool) -> dict[str, Any]:
         values["tokens_valid_after"] = int(time.time()) + 1
     _save(u, "user", actor, values, None, action="enable" if active else "disable")
     identity.provider().set_enabled(tenant, user_id, active)
+    if not active:  # nothing waits on someone who cannot act (their pending approvals move on)
+        invalidate(tenant)
+        for _module, moved in sorted(handover.on_disabled().items()):
+            moved(tenant, user_id, actor)
     return user_out(u)
 
 

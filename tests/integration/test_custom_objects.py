@@ -320,6 +320,25 @@ def test_given_an_object_with_approval_when_a_rep_submits_then_the_status_follow
     assert log[0] == "approval_approved" and {"approval_pending", "approval.submit", "approval.approve"} <= set(log)
 
 
+def test_given_a_rejected_record_whose_flow_was_replaced_when_resubmitted_then_the_enabled_flow_takes_it(api, sales_team):
+    admin, rep, manager = sales_team["admin"], sales_team["tokens"]["rep1"], sales_team["tokens"]["manager"]
+    assert api.call("POST", "/v1/objects", admin, {
+        "key": "rebate", "label": "返利申请", "title_field": "title", "approval": True,
+        "fields": [{"key": "title", "label": "主题", "type": "text", "required": True}],
+        "grants": {"sales_rep": {"actions": ["create", "update", "list", "read"], "scope": "self"}}}).status_code == 201
+    nodes = [{"id": "sup", "name": "直属上级", "approvers": {"type": "supervisor", "level": 1}}]
+    old = api.call("POST", "/v1/approval-flows", admin, {"name": "返利审批", "business_type": "obj:rebate", "enabled": True, "nodes": nodes}).data
+    rec = api.call("POST", "/v1/objects/rebate/records", rep, {"title": "季度返利"}).data
+    first = api.call("POST", f"/v1/objects/rebate/records/{rec['id']}/submit", rep, {}).data["approval_id"]
+    assert api.call("POST", f"/v1/approvals/{first}/reject", manager, {}).status_code == 200
+    new = api.call("POST", "/v1/approval-flows", admin, {"name": "返利审批二版", "business_type": "obj:rebate", "enabled": True,
+                                                        "nodes": nodes}).data  # enabling it disables the old one
+    again = api.call("POST", f"/v1/objects/rebate/records/{rec['id']}/submit", rep, {})
+    assert again.status_code == 200 and again.data["approval_status"] == "pending", again.data
+    assert again.data["approval_id"] != first
+    assert api.call("GET", f"/v1/approvals/{again.data['approval_id']}", rep).data["flow_id"] == new["id"] != old["id"]
+
+
 def test_given_review_findings_then_definitions_and_cascades_hold(api, sales_team):
     admin = sales_team["admin"]
     # a field named like a search slot, a bad bound, a bad default: named, never a 500

@@ -23,10 +23,11 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     field = api.call("POST", "/v1/fields/customer", a["admin"], {"key": "budget", "label": "甲方预算", "field_type": "number"}).data
     view = api.call("POST", "/v1/views/customer", a["admin"], {"name": "甲方场景", "shared": True}).data
     form = api.call("POST", "/v1/forms", a["admin"], {"name": "甲方请假单", "fields": [{"key": "days", "label": "天数", "field_type": "number"}]}).data
+    approver = api.call("POST", "/v1/org/users", a["admin"], {"name": "甲方审批人", "mobile": "13800000009", "department_id": a["root"],
+                                                            "password": "Passw0rd!"}).data
     flow = api.call("POST", "/v1/approval-flows", a["admin"], {"name": "甲方流程", "business_type": f"form:{form['id']}", "enabled": True,
                                                               "nodes": [{"id": "a", "name": "审批", "approvers": {"type": "users",
-                                                                                                                  "user_ids": [a["admin_id"]]}}],
-                                                              "skip_applicant": False}).data
+                                                                                                                  "user_ids": [approver["id"]]}}]}).data
     api.call("PATCH", f"/v1/forms/{form['id']}", a["admin"], {"flow_id": flow["id"]}, headers={"If-Match": f'"{form["version"]}"'})
     app = api.call("POST", "/v1/applications", a["admin"], {"form_id": form["id"], "data": {"days": 3}}).data
     assert app["instance_id"], app

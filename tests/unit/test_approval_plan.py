@@ -94,13 +94,77 @@ def test_given_a_disabled_supervisor_when_resolving_levels_then_they_are_passed_
 
 
 def test_given_a_plan_when_a_node_has_nobody_then_the_policy_decides():
-    spec = {"model": "fixed", "nodes": [{"id": "a", "name": "a", "kind": "approve", "approvers": {"type": "users", "user_ids": ["rep"]}},
+    spec = {"model": "fixed", "nodes": [{"id": "a", "name": "a", "kind": "approve", "approvers": {"type": "role", "role_id": "none"}},
                                         {"id": "n", "name": "n", "kind": "notify", "approvers": {"type": "users", "user_ids": []}}]}
     steps, _ = plan.resolve(spec, _org(), "rep", {}, {})
-    assert steps[0]["state"] == "skipped" and steps[0]["auto"] == "no_approver"  # the applicant never approves themselves
+    assert steps[0]["state"] == "skipped" and steps[0]["auto"] == "no_approver"
     assert steps[1]["state"] == "skipped"
     steps, _ = plan.resolve({**spec, "no_approver": "admin"}, _org(), "rep", {}, {})
-    assert steps[0]["assignees"] == ["ceo"] and steps[0]["state"] == "waiting"
+    assert steps[0]["assignees"] == ["ceo"] and steps[0]["state"] == "waiting" and steps[0]["auto"] == "admin"
+
+
+def test_given_a_node_only_the_applicant_could_approve_when_resolved_then_their_supervisor_stands_in_never_an_auto_pass():
+    mine = {"model": "fixed", "nodes": [{"id": "a", "name": "a", "approvers": {"type": "users", "user_ids": ["rep", "gone"]}}]}
+    steps, _ = plan.resolve(mine, _org(), "rep", {}, {})
+    assert steps[0]["assignees"] == ["dir"] and steps[0]["auto"] == "stand_in"  # "gone" is disabled: the next one up
+    steps, _ = plan.resolve({**mine, "nodes": [{**mine["nodes"][0], "approvers": {"type": "users", "user_ids": ["dir"]}}]},
+                            _org(), "dir", {}, {})
+    assert steps[0]["assignees"] == ["ceo"]
+    # the top of the organisation, sole administrator: no one else can approve — refused, not passed
+    top = {**mine, "nodes": [{**mine["nodes"][0], "approvers": {"type": "users", "user_ids": ["ceo"]}}], "no_approver": "admin"}
+    with pytest.raises(plan.PlanError) as e:
+        plan.resolve(top, _org(), "ceo", {}, {})
+    assert e.value.details[0]["type"] == "no_approver"
+    with pytest.raises(plan.PlanError) as e:  # the admin fallback never hands the applicant their own request
+        plan.resolve({**top, "nodes": [{**mine["nodes"][0], "approvers": {"type": "role", "role_id": "none"}}]}, _org(), "ceo", {}, {})
+    assert e.value.details[0]["type"] == "no_approver"
+
+
+def test_given_the_applicant_names_themselves_when_choosing_approvers_or_adding_nodes_then_it_is_refused():
+    spec = {"model": "free", "nodes": [{"id": "a", "name": "a", "approvers": {"type": "applicant_choice"}}]}
+    with pytest.raises(plan.PlanError) as e:
+        plan.resolve(spec, _org(), "rep", {}, {"approvers": {"a": ["rep"]}})
+    assert [(d["field"], d["type"]) for d in e.value.details] == [("approvers.a", "self")]
+    with pytest.raises(plan.PlanError) as e:
+        plan.resolve(spec, _org(), "rep", {}, {"approvers": {"a": ["dir"]}, "extra_nodes": [{"after": "a", "name": "x", "user_ids": ["rep"]}]})
+    assert [(d["field"], d["type"]) for d in e.value.details] == [("extra_nodes.0.user_ids", "self")]
+
+
+def test_given_an_overdue_step_when_escalated_then_it_climbs_past_the_applicant_disabled_users_and_those_already_on_it():
+    org = _org()
+    assert plan.escalation(org, ["rep"], "x", []) == ["dir"]  # rep's supervisor "gone" is disabled
+    assert plan.escalation(org, ["rep"], "dir", []) == ["ceo"]  # "dir" applied: never their own approver
+    assert plan.escalation(org, ["rep"], "x", ["dir"]) == ["ceo"]
+    assert plan.escalation(org, ["ceo"], "x", []) == []
+
+
+def _steps(*names_people: tuple[str, list[str]], state: str = "waiting") -> list[dict]:
+    return [{"index": i, "node_id": n, "name": n, "kind": "approve", "mode": "any", "assignees": people, "votes": {}, "state": state}
+            for i, (n, people) in enumerate(names_people)]
+
+
+@pytest.mark.parametrize("old,rejected,new,resume,carried", [
+    # an amount raised across a threshold adds 总经理 before the rejecting 财务: restart there
+    ([("经理", ["m"]), ("财务", ["f"])], 1, [("经理", ["m"]), ("总经理", ["g"]), ("财务", ["f"])], 1, ["经理"]),
+    # a node added after the rejecting one: resume at the rejecting node
+    ([("经理", ["m"]), ("总监", ["d"])], 1, [("经理", ["m"]), ("总监", ["d"]), ("总经理", ["g"])], 1, ["经理"]),
+    # lowered: 总经理 (which rejected) is no longer needed; 经理's approval stands, 财务 decides
+    ([("经理", ["m"]), ("总经理", ["g"]), ("财务", ["f"])], 1, [("经理", ["m"]), ("财务", ["f"])], 1, ["经理"]),
+    # 经理's people changed (another department's manager now): restart from 经理
+    ([("经理", ["m"]), ("总监", ["d"])], 1, [("经理", ["m2"]), ("总监", ["d"])], 0, []),
+    # the rejecting node is gone and everything else stands: the last one is asked again
+    ([("经理", ["m"]), ("总经理", ["g"])], 1, [("经理", ["m"])], 0, []),
+])
+def test_given_a_resubmission_from_the_rejecting_node_when_the_plan_changed_then_it_resumes_where_the_rule_says(old, rejected, new, resume,
+                                                                                                                 carried):
+    before = _steps(*old)
+    for s in before[:rejected]:
+        s.update(state="passed", votes={s["assignees"][0]: "approve"})
+    before[rejected].update(state="rejected")
+    after = _steps(*new)
+    assert plan.resume_at(before, after, rejected) == resume
+    assert [s["name"] for s in after if s["state"] == "passed"] == carried
+    assert all(s["votes"] for s in after if s["state"] == "passed") and not any(s["votes"] for s in after if s["state"] != "passed")
 
 
 def test_given_a_free_flow_when_nodes_are_added_then_their_ids_cannot_clash_with_defined_ones():
