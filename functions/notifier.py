@@ -25,7 +25,8 @@ def _counts(moved: dict[str, int], locale: str) -> str:
     parts = []
     for module, n in sorted(moved.items()):
         defs = registry.by_module(module)
-        name = defs[0].label_in(locale) if defs else module
+        own = f"handover.module.{module}"  # modules without record types name what moved themselves
+        name = defs[0].label_in(locale) if defs else i18n.text(own, locale) if own in i18n.MESSAGES else module
         parts.append(i18n.text("notify.handover.item", locale, name=name, count=n))
     return ("、" if locale == "zh-CN" else ", ").join(parts)
 

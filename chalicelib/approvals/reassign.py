@@ -49,9 +49,10 @@ def _pending_instances(tenant_id: str, user: str) -> Iterator[str]:
 
 
 def _move_all(tenant_id: str, user: str, actor: str, reason: str,
-              receivers: Callable[[ApprovalInstance], list[str]]) -> int:
-    """Every approval waiting for `user` gives their places to `receivers(instance)`; returns how many moved."""
-    moved: set[str] = set()
+              receivers: Callable[[ApprovalInstance], list[str]]) -> dict[str, list[str]]:
+    """Every approval waiting for `user` gives their places to `receivers(instance)`; returns who
+    received each one that moved."""
+    moved: dict[str, list[str]] = {}
 
     def act(c: Change) -> Any:
         places = _open_places(c.inst, user)
@@ -60,24 +61,25 @@ def _move_all(tenant_id: str, user: str, actor: str, reason: str,
             return UNCHANGED  # no one may take it: the daily check reports it
         for step in places:
             replace(c, step, user, to, reason)
-        moved.add(c.inst.id)
+        moved[c.inst.id] = to
 
     for iid in list(_pending_instances(tenant_id, user)):  # listed first: the moves empty the inbox being read
         run(tenant_id, iid, actor, act)
     metric("approvals.reassigned", len(moved))
-    return len(moved)
+    return moved
 
 
 def hand_over(tenant_id: str, from_user: str, to_user: str, actor: str) -> int:
     """交接: the leaving user's pending approvals go to the receiver (the flow's administrators where
-    the receiver applied for it)."""
-    return _move_all(tenant_id, from_user, actor, "handover",
-                     lambda inst: [to_user] if to_user != inst.owner_id else admins_of(inst, without=from_user))
+    the receiver applied for it). Returns how many the receiver got."""
+    moved = _move_all(tenant_id, from_user, actor, "handover",
+                      lambda inst: [to_user] if to_user != inst.owner_id else admins_of(inst, without=from_user))
+    return sum(to_user in to for to in moved.values())
 
 
 def user_disabled(tenant_id: str, user: str, actor: str) -> int:
     """A disabled user's pending approvals go to the flows' administrators."""
-    return _move_all(tenant_id, user, actor, "disabled", lambda inst: admins_of(inst, without=user))
+    return len(_move_all(tenant_id, user, actor, "disabled", lambda inst: admins_of(inst, without=user)))
 
 
 def reassign(instance_id: str, from_user_id: str, to_user_id: str, comment: str | None) -> dict[str, Any]:

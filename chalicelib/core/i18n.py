@@ -370,6 +370,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "notify.reminder.title": {"zh-CN": "提醒：{title}", "en": "Reminder: {title}"},
     "notify.handover.title": {"zh-CN": "{from_name} 的记录已交接给你：{items}", "en": "{from_name}'s records were handed over to you: {items}"},
     "notify.handover.item": {"zh-CN": "{name} {count} 条", "en": "{name} × {count}"},
+    "handover.module.approvals": {"zh-CN": "待审批", "en": "pending approvals"},
     "notify.approval.pending": {"zh-CN": "待审批：{title}（{step}）", "en": "Waiting for your approval: {title} ({step})"},
     "notify.approval.cc": {"zh-CN": "知会：{title}（{step}）", "en": "For your information: {title} ({step})"},
     "notify.approval.cc_result": {"zh-CN": "抄送：{title} 已通过", "en": "Copied to you: {title} was approved"},

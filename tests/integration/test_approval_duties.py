@@ -138,14 +138,19 @@ def test_given_a_pending_approver_when_disabled_then_their_tasks_go_to_the_flow_
 
 
 def test_given_a_leaving_approver_when_handed_over_then_the_receiver_decides_unless_they_applied(api, oa):
+    from devstack.drivers import BusDriver
+
     form = make_form(api, oa, [{"id": "a", "name": "经理", "approvers": users(oa, "manager")}])
     mine = apply(api, oa, form)["instance_id"]  # rep's
     theirs = apply(api, oa, form, who="rep2")["instance_id"]  # rep2's: rep2 cannot receive it
     r = api.call("POST", f"/v1/org/users/{oa['ids']['manager']}/handover", oa["admin"], {"to_user_id": oa["ids"]["rep2"], "disable": True})
-    assert r.status_code == 200 and r.data["moved"].get("approvals") == 2, r.data
+    assert r.status_code == 200 and r.data["moved"] == {"approvals": 1}, r.data  # what the receiver got
     assert pending_ids(api, oa, "rep2") == [mine]
     admin_box = api.call("GET", "/v1/approvals?box=pending", oa["admin"]).data["items"]
     assert [i["instance_id"] for i in admin_box] == [theirs]  # the flow's administrator (the super administrator)
+    BusDriver().run_once()  # the hand-over summary reaches the receiver, in one language
+    told = [n["title"] for n in api.call("GET", "/v1/notifications", oa["tokens"]["rep2"]).data["items"] if n["kind"] == "handover"]
+    assert len(told) == 1 and "待审批 1 条" in told[0], told
     assert [h["detail"].get("reason") for h in _history(api, oa, mine) if h["action"] == "reassign"] == ["handover"]
 
 
