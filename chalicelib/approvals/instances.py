@@ -306,13 +306,9 @@ def resubmit(instance_id: str, from_: str, text: str | None) -> dict[str, Any]:
         inst.rejected_step = None
         inst.attempt = int(inst.attempt) + 1
         c.start = True
-        changed = [_same_people(o) for o in old] != [_same_people(n) for n in new]
+        changed = len(old) != len(new) or not all(planner.same_step(o, n) for o, n in zip(old, new, strict=True))
         c.history("resubmit", comment=text, **{"from": from_}, plan_changed=changed, branches=taken,
                   resumed_at=new[start]["name"] if start < len(new) else None)
         activate(c, start)
 
     return out(by_reader(p, instance_id, act), p)
-
-
-def _same_people(step: dict[str, Any]) -> tuple:
-    return step["node_id"], tuple(step["assignees"]), step["mode"], step["kind"]

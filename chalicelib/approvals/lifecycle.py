@@ -290,7 +290,6 @@ def add_assignees(c: Change, step: dict[str, Any], user_ids: list[str], after: s
     return new
 
 
-
 # ---- people who cannot act -----------------------------------------------------------------------
 
 def org_of(tenant_id: str) -> planner.Org:

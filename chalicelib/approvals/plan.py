@@ -321,7 +321,7 @@ def resume_at(old: list[dict[str, Any]], new: list[dict[str, Any]], rejected: in
             continue
         if s["node_id"] == rejecting:
             return i
-        same = next((o for o in passed if _same(o, s)), None)
+        same = next((o for o in passed if same_step(o, s)), None)
         if same is None:
             return i
         s.update(state="passed", votes=dict(same.get("votes") or {}))
@@ -333,7 +333,8 @@ def resume_at(old: list[dict[str, Any]], new: list[dict[str, Any]], rejected: in
     return asked[-1]
 
 
-def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+def same_step(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """The same node with the same people in the same mode (its outcome would carry over)."""
     return all(a.get(k) == b.get(k) for k in ("node_id", "kind", "assignees", "mode"))
 
 
