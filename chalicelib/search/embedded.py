@@ -30,7 +30,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import analysis, schema
-from .query import ANY, OPS, EntityQuery, Filter, Hit, IndexOp, SearchRequest, SearchResult, default_sort
+from .query import (
+    ANY,
+    OPS,
+    Aggregation,
+    Bucket,
+    EntityQuery,
+    Filter,
+    Hit,
+    IndexOp,
+    SearchRequest,
+    SearchResult,
+    default_sort,
+    empty,
+    period_label,
+    sorted_buckets,
+)
 from .values import facet_key, highlight, to_millis
 
 TOMBSTONE_SECONDS = 25 * 3600
@@ -255,7 +270,7 @@ class EmbeddedIndex:
         text = req.text.strip()
         match = self._match(req, text) if text else None
         if text and match is None:
-            return SearchResult([], 0, {f: [] for f in req.facets}, {e.entity: 0 for e in req.entities} if req.entity_counts else {})
+            return empty(req)
         limit_to = self._match_scope(req)
         base = _Base.of(match, where, params, scored=False, limit_to=limit_to)
         facets, total = self._facets(db, req, base)
@@ -266,7 +281,38 @@ class EmbeddedIndex:
         if req.entity_counts:
             rows = dict(db.execute(*base.sql("d.idx, count(*)", tail="GROUP BY d.idx")).fetchall())
             counts = {e.entity: rows.get(schema.get(e.entity).index, 0) for e in req.entities}
-        return SearchResult(hits, total, facets, counts, after)
+        aggregations = {name: self._aggregate(db, req, base, agg) for name, agg in req.aggregations.items()}
+        return SearchResult(hits, total, facets, counts, after, aggregations)
+
+    def _aggregate(self, db, req: SearchRequest, base: _Base, agg: Aggregation) -> list[Bucket]:
+        """One grouped scan: GROUP BY the `by` columns and the period (computed from the epoch-ms
+        column in SQL at the request's UTC offset), counting and summing."""
+        if any(req.is_multi(f) for f in agg.by):
+            raise ValueError("aggregations group by single-valued fields only")
+        keys = [("d.created" if f == "created_at" else self._column(f)) or "NULL" for f in agg.by]
+        if agg.period:
+            column = ("d.created" if agg.date_field == "created_at" else self._column(agg.date_field or "")) or "NULL"
+            sign, hours, minutes = agg.utc_offset[0], int(agg.utc_offset[1:3]), int(agg.utc_offset[4:6])
+            moment = f"{column} / 1000, 'unixepoch', '{sign}{hours * 60 + minutes} minutes'"
+            keys.append(f"CASE WHEN {column} IS NULL THEN NULL ELSE strftime('%Y-%m-%d', {moment}) END")
+        sums = [f"sum({self._column(f) or 'NULL'})" for f in agg.sums]
+        select = ", ".join([*keys, "count(*)", *sums]) if keys else ", ".join(["count(*)", *sums])
+        tail = f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+        rows = db.execute(*base.sql(select, tail=tail)).fetchall()
+        merged: dict[tuple, Bucket] = {}
+        for row in rows:
+            key = {f: facet_key(req.kind(f), v) for f, v in zip(agg.by, row, strict=False)}
+            if agg.period:
+                day = row[len(agg.by)]
+                key["period"] = None if day is None else period_label(agg.period, int(day[:4]), int(day[5:7]), int(day[8:10]))
+            count, totals = row[len(keys)], row[len(keys) + 1:]
+            if not count:
+                continue
+            b = merged.setdefault(tuple(key.items()), Bucket(key, 0, {f: 0.0 for f in agg.sums}))
+            b.count += count
+            for f, v in zip(agg.sums, totals, strict=True):
+                b.sums[f] = round(b.sums[f] + (v or 0), 6)
+        return sorted_buckets(list(merged.values()), agg)
 
     def _where(self, req: SearchRequest) -> tuple[str, list[Any]]:
         clauses, params = ["d.tenant = ?"], [req.tenant_id]

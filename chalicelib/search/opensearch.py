@@ -18,12 +18,27 @@ requests are signed with SigV4 (service `es`); on loopback they are plain HTTP.
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlparse
 
 from ..core.settings import get_settings
 from . import analysis, schema
-from .query import ANY, EntityQuery, Filter, Hit, IndexOp, SearchRequest, SearchResult, default_sort
+from .query import (
+    ANY,
+    Aggregation,
+    Bucket,
+    EntityQuery,
+    Filter,
+    Hit,
+    IndexOp,
+    SearchRequest,
+    SearchResult,
+    default_sort,
+    empty,
+    period_label,
+    sorted_buckets,
+)
 from .values import facet_key, highlight
 
 _CJK = "\\u3040-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff\\uac00-\\ud7af\\uf900-\\ufaff"
@@ -261,7 +276,7 @@ class OpenSearchIndex:
         if text:
             must, boost = self._text(req, text)
             if must is None:
-                return SearchResult([], 0, {f: [] for f in req.facets}, {e.entity: 0 for e in req.entities} if req.entity_counts else {})
+                return empty(req)
             query["bool"]["must"] = [must]
             if boost:
                 query["bool"]["should"] = [boost]
@@ -283,6 +298,8 @@ class OpenSearchIndex:
                                         "order": [{"_count": "desc"}, {"_key": "asc"}]}}
         if req.entity_counts:
             aggs["_entities"] = {"terms": {"field": "_index", "size": 50}}
+        for name, agg in req.aggregations.items():
+            aggs[f"a_{name}"] = self._composite(req, agg)
         if aggs:
             body["aggs"] = aggs
         indices = ",".join(self.index_name(e.entity) for e in req.entities)
@@ -310,4 +327,47 @@ class OpenSearchIndex:
         if req.entity_counts:
             per = {b["key"]: b["doc_count"] for b in a.get("_entities", {}).get("buckets", [])}
             counts = {e.entity: per.get(self.index_name(e.entity), 0) for e in req.entities}
-        return SearchResult(hits, res["hits"]["total"]["value"], facets, counts, after)
+        aggregations = {name: self._buckets(req, agg, a.get(f"a_{name}", {}), indices, query) for name, agg in req.aggregations.items()}
+        return SearchResult(hits, res["hits"]["total"]["value"], facets, counts, after, aggregations)
+
+    # ---- aggregations: one composite aggregation each (grouped counts and sums) -----------------------
+    def _composite(self, req: SearchRequest, agg: Aggregation, after: dict[str, Any] | None = None) -> dict[str, Any]:
+        if any(req.is_multi(f) for f in agg.by):
+            raise ValueError("aggregations group by single-valued fields only")
+        sources: list[dict[str, Any]] = [{f"k{i}": {"terms": {"field": _sortable(req.kind(f), f), "missing_bucket": True}}}
+                                         for i, f in enumerate(agg.by)]
+        if agg.period:
+            sources.append({"period": {"date_histogram": {"field": agg.date_field, "calendar_interval": agg.period,
+                                                          "time_zone": agg.utc_offset, "missing_bucket": True}}})
+        if not sources:  # one bucket for everything the request matches
+            sources.append({"all": {"terms": {"field": "tenant_id"}}})
+        composite: dict[str, Any] = {"size": min(agg.size, 1000), "sources": sources}
+        if after:
+            composite["after"] = after
+        return {"composite": composite, "aggs": {f"s{i}": {"sum": {"field": f}} for i, f in enumerate(agg.sums)}}
+
+    def _buckets(self, req: SearchRequest, agg: Aggregation, first: dict[str, Any], indices: str, query: dict[str, Any]) -> list[Bucket]:
+        """The composite's buckets, page after page (its after_key) until `agg.size` are read."""
+        out: list[Bucket] = []
+        page = first
+        while True:
+            for b in page.get("buckets", []):
+                key = {f: facet_key(req.kind(f), b["key"].get(f"k{i}")) for i, f in enumerate(agg.by)}
+                if agg.period:
+                    ms = b["key"].get("period")
+                    key["period"] = None if ms is None else self._period(agg, ms)
+                out.append(Bucket(key, b["doc_count"], {f: round(b.get(f"s{i}", {}).get("value") or 0.0, 6)
+                                                         for i, f in enumerate(agg.sums)}))
+            after = page.get("after_key")
+            if not after or len(out) >= agg.size or len(page.get("buckets", [])) < min(agg.size, 1000):
+                return sorted_buckets(out, agg)
+            res = self.client.search(index=indices, body={"size": 0, "query": query, "aggs": {"a": self._composite(req, agg, after)}},
+                                     routing=req.tenant_id, params={"ignore_unavailable": "true"})
+            page = res.get("aggregations", {}).get("a", {})
+
+    @staticmethod
+    def _period(agg: Aggregation, millis: float) -> str:
+        sign = -1 if agg.utc_offset[0] == "-" else 1
+        zone = timezone(sign * timedelta(hours=int(agg.utc_offset[1:3]), minutes=int(agg.utc_offset[4:6])))
+        at = datetime.fromtimestamp(millis / 1000, zone)
+        return period_label(agg.period or "day", at.year, at.month, at.day)

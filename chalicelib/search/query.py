@@ -50,6 +50,49 @@ class EntityQuery:
     filters: tuple[Filter, ...] = ()  # conditions for this entity's documents only (SearchRequest.filters: every entity's)
 
 
+PERIODS = ("day", "month", "quarter", "year")
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """Grouped figures over the documents a request matches (its scope, filters and text apply):
+    one bucket per combination of the values of `by` (single-valued fields) and, with `period`,
+    the calendar period of the date field `date_field` at `utc_offset` — each with its document
+    count and the sums of the number fields `sums`. Buckets come sorted by key (missing values
+    first); at most `size` of them."""
+
+    by: tuple[str, ...] = ()
+    date_field: str | None = None
+    period: str | None = None  # day | month | quarter | year
+    utc_offset: str = "+08:00"
+    sums: tuple[str, ...] = ()
+    size: int = 1000
+
+
+@dataclass
+class Bucket:
+    key: dict[str, Any]  # by-field -> value, "period" -> "2026-03-05" | "2026-03" | "2026-Q1" | "2026"
+    count: int
+    sums: dict[str, float]
+
+
+def period_label(period: str, year: int, month: int, day: int) -> str:
+    """The one spelling of a calendar period both engines report."""
+    if period == "day":
+        return f"{year:04d}-{month:02d}-{day:02d}"
+    if period == "month":
+        return f"{year:04d}-{month:02d}"
+    if period == "quarter":
+        return f"{year:04d}-Q{(month - 1) // 3 + 1}"
+    return f"{year:04d}"
+
+
+def sorted_buckets(buckets: list[Bucket], agg: Aggregation) -> list[Bucket]:
+    names = [*agg.by, *(["period"] if agg.period else [])]
+    return sorted(buckets, key=lambda b: [(b.key.get(n) is not None, b.key.get(n) if b.key.get(n) is not None else 0)
+                                          for n in names])[:agg.size]
+
+
 @dataclass
 class SearchRequest:
     tenant_id: str
@@ -63,6 +106,7 @@ class SearchRequest:
     facet_size: int = 20
     entity_counts: bool = False  # counts per entity (global search)
     highlight: bool = False
+    aggregations: dict[str, Aggregation] = field(default_factory=dict)  # name -> grouped counts and sums
 
     # ---- what both engines ask of a request ------------------------------------------
     def kind(self, field: str) -> str:
@@ -96,6 +140,7 @@ class SearchResult:
     facets: dict[str, list[tuple[Any, int]]] = field(default_factory=dict)
     entity_counts: dict[str, int] = field(default_factory=dict)
     after: list[Any] | None = None  # pass back as SearchRequest.after for the next page
+    aggregations: dict[str, list[Bucket]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,6 +156,12 @@ class IndexOp:
     # index: may replace a document of the same version (a reindex after documents gained fields, e.g. the
     # duplicate keys: same record version, new document); an older version never replaces a newer one
     replace: bool = False
+
+
+def empty(req: SearchRequest) -> SearchResult:
+    """The answer to a request nothing can match (a text without a searchable term)."""
+    return SearchResult([], 0, {f: [] for f in req.facets}, {e.entity: 0 for e in req.entities} if req.entity_counts else {},
+                        None, {name: [] for name in req.aggregations})
 
 
 def default_sort(req: SearchRequest) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.engine.store import EntityRecord
 from chalicelib.search import documents
-from chalicelib.search.query import EntityQuery, Filter, IndexOp, Scope, SearchRequest
+from chalicelib.search.query import Aggregation, EntityQuery, Filter, IndexOp, Scope, SearchRequest
 
 SLOTS = {"budget": "cf_n1", "visit_day": "cf_d1", "vip": "cf_b1", "channel": "cf_k1", "motto": "cf_t1", "areas": "cf_m1"}
 NOW = "2026-11-22T00:00:00.000Z"
@@ -181,6 +181,33 @@ def test_facet_counts(engine, tenant):
     assert r.facets["credit_limit"] == [(7, 2)]
     r = engine.search(everything(tenant, facets=["level"], filters=[Filter("tags", "eq", "x")]))
     assert r.facets["level"] == [("A", 2)] and r.total == 2
+
+
+def test_aggregations_group_count_and_sum_within_scope_by_value_and_calendar_period(engine, tenant):
+    put(engine, cust(tenant, "一", level="A", credit_limit=Decimal("100.10"), created="2026-01-15T10:00:00.000Z"),
+        cust(tenant, "二", level="A", credit_limit=Decimal("50.25"), created="2026-03-31T20:00:00.000Z"),  # 1 April in UTC+8
+        cust(tenant, "三", level="B", credit_limit=Decimal(30), created="2026-04-02T01:00:00.000Z", owner="u2"),
+        cust(tenant, "四", created="2026-07-01T00:00:00.000Z"))
+    by_level = Aggregation(by=("level",), sums=("credit_limit",))
+    r = engine.search(everything(tenant, limit=1, aggregations={"levels": by_level,
+                                                                "months": Aggregation(date_field="created_at", period="month"),
+                                                                "quarters": Aggregation(by=("owner_id",), date_field="created_at",
+                                                                                        period="quarter", sums=("credit_limit",))}))
+    assert [(b.key, b.count, b.sums) for b in r.aggregations["levels"]] == [
+        ({"level": None}, 1, {"credit_limit": 0.0}), ({"level": "A"}, 2, {"credit_limit": 150.35}),
+        ({"level": "B"}, 1, {"credit_limit": 30.0})]
+    assert [(b.key["period"], b.count) for b in r.aggregations["months"]] == [("2026-01", 1), ("2026-04", 2), ("2026-07", 1)]
+    assert [(b.key, b.count, b.sums["credit_limit"]) for b in r.aggregations["quarters"]] == [
+        ({"owner_id": "u1", "period": "2026-Q1"}, 1, 100.1), ({"owner_id": "u1", "period": "2026-Q2"}, 1, 50.25),
+        ({"owner_id": "u1", "period": "2026-Q3"}, 1, 0.0), ({"owner_id": "u2", "period": "2026-Q2"}, 1, 30.0)]
+    assert len(r.hits) == 1 and r.total == 4  # the figures cover every match, not the page
+    # the caller's scope and filters apply to the figures as to the hits
+    mine = engine.search(everything(tenant, scope=Scope(frozenset({"u2"})), aggregations={"all": Aggregation(sums=("credit_limit",))}))
+    assert [(b.count, b.sums) for b in mine.aggregations["all"]] == [(1, {"credit_limit": 30.0})]
+    none = engine.search(everything(tenant, filters=[Filter("level", "eq", "Z")], aggregations={"levels": by_level}))
+    assert none.aggregations == {"levels": []}
+    with pytest.raises(ValueError):
+        engine.search(everything(tenant, aggregations={"tags": Aggregation(by=("tags",))}))  # multi-valued
 
 
 def test_versions_make_replays_harmless_and_deletes_final(engine, tenant):
