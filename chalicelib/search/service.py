@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..core import pagination
@@ -26,7 +27,7 @@ from ..core.permissions import Principal
 from ..core.settings import get_settings
 from . import rules, schema, views
 from .port import get_index
-from .query import SearchRequest, SearchResult
+from .query import Aggregation, Bucket, Filter, SearchRequest, SearchResult
 
 # ---- cursors ----------------------------------------------------------------------------
 # A list's cursor is the engine's search_after (or ["@offset", n] under relevance order), signed
@@ -94,10 +95,7 @@ def list_page(p: Principal, entity: str | schema.EntitySchema, params: dict[str,
     params: q, filters [{field, op, value}], sort ("-created_at"), limit, cursor, facets
     [field…], scope (visible | mine | team), view (saved view id, merged under the params)."""
     es = entity if isinstance(entity, schema.EntitySchema) else schema.get(entity)
-    p.require(es.module, "list")
-    if params.get("view"):
-        params = views.merge(p, es, params["view"], params)
-    filters = rules.translate_filters(p, es, params.get("filters") or []) + rules.scoped_filters(es)
+    params, filters = _scoped(p, es, params)
     sort: list[tuple[str, str]] = []
     if params.get("sort"):
         name = params["sort"].lstrip("-+")
@@ -126,6 +124,37 @@ def list_page(p: Principal, entity: str | schema.EntitySchema, params: dict[str,
         "total": res.total,
         "facets": {names[f]: [{"value": k, "count": n} for k, n in buckets] for f, buckets in res.facets.items()},
     }
+
+
+def _scoped(p: Principal, es: schema.EntitySchema, params: dict[str, Any]) -> tuple[dict[str, Any], list[Filter]]:
+    """The list parameters with the saved view merged in, and their filters as the caller may use them."""
+    p.require(es.module, "list")
+    if params.get("view"):
+        params = views.merge(p, es, params["view"], params)
+    return params, rules.translate_filters(p, es, params.get("filters") or []) + rules.scoped_filters(es)
+
+
+def aggregate(p: Principal, entity: str | schema.EntitySchema, params: dict[str, Any],
+              aggregations: dict[str, Aggregation]) -> dict[str, list[Bucket]]:
+    """Grouped counts and sums over what the caller's list with these parameters (q, filters, view,
+    scope) would show — data scope and field rules included: every field grouped or summed must be
+    one the caller may filter on (hidden and masked fields are refused, as for facets)."""
+    es = entity if isinstance(entity, schema.EntitySchema) else schema.get(entity)
+    params, filters = _scoped(p, es, params)
+    named = {}
+    for name, agg in aggregations.items():
+        fields = [*agg.by, *agg.sums, *([agg.date_field] if agg.date_field else [])]
+        targets = {f: rules.index_field(p, es, f) for f in fields}
+        named[name] = replace(agg, by=tuple(targets[f] for f in agg.by), sums=tuple(targets[f] for f in agg.sums),
+                              date_field=targets[agg.date_field] if agg.date_field else None)
+    q = (params.get("q") or "").strip()[:100]
+    req = SearchRequest(p.tenant_id, [rules.entity_query(p, es, params.get("scope") or "visible")], q, filters, limit=1,
+                        aggregations=named)
+    found = run(req).aggregations
+    back = {target: api for api, target in ((f, rules.index_field(p, es, f)) for agg in aggregations.values() for f in
+                                            [*agg.by, *agg.sums])}
+    return {name: [Bucket({back.get(k, k): v for k, v in b.key.items()}, b.count, {back.get(k, k): v for k, v in b.sums.items()})
+                   for b in buckets] for name, buckets in found.items()}
 
 
 def _named(highlight: dict[str, str], slots: dict[str, str]) -> dict[str, str]:
