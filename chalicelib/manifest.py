@@ -29,6 +29,7 @@ from .forms import service as forms
 from .leads import module as leads
 from .numbering import service as numbering
 from .objects import service as objects
+from .opportunities import module as opportunities
 from .org import service as org
 from .pools import module as pools
 from .reminders import models as reminder_models
@@ -52,6 +53,7 @@ MODULES: tuple[Module, ...] = (
     contacts.MODULE,
     leads.MODULE,
     followups.MODULE,
+    opportunities.MODULE,
     revisits.MODULE,
     pools.MODULE,
     care.MODULE,

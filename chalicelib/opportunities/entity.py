@@ -1,0 +1,254 @@
+"""Opportunities (商机, SALES-7): a chance to sell to a customer, moving through the stages of its
+stage group (商机组) until it is won, lost (with a reason from the dictionary) or invalid.
+
+- The group is chosen at creation (default: the first group open to the owner's department) and
+  stays; the stage starts at the group's first active stage and moves only through
+  `POST /v1/opportunities/{id}/stage` (forward or back), which records who moved it, when, and
+  how many days it spent in the stage it left (`stage_history`).
+- Product lines are priced on the server (products.service.line: on-shelf products only, tiered
+  prices and the customer level's discount, the rule recorded on the line); a line's own
+  discount comes off its price; `lines_total` is their sum and, with lines, `amount` is the total
+  less the order discount (`discount_rate`) — always computed, never taken from the client.
+  Without lines `amount` is the seller's estimate.
+- `win_rate` (the stage's; won 100, lost/invalid 0) and `weighted_amount` (= amount × win rate)
+  are derived with every change, so forecasts sum stored figures.
+- The customer carries `last_opportunity_at` and `open_opportunities`, stamped in the same
+  transaction as each create, close, reopen, delete and restore (the pool rules read them).
+"""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ..core import clock
+from ..core.errors import NotFound, ValidationFailed, detail
+from ..db import tx
+from ..db.base import plain
+from ..engine import store
+from ..engine.definition import Derivation, EntityDef, Hooks, WriteContext
+from ..engine.fieldtypes import FieldSpec as F
+
+ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export", "manage")  # manage: stage groups
+STATUSES = (("open", "进行中", "Open"), ("won", "赢单", "Won"), ("lost", "输单", "Lost"), ("invalid", "无效", "Invalid"))
+CLOSED_RATE = {"won": 100, "lost": 0, "invalid": 0}
+CENT = Decimal("0.01")
+
+
+def _money(v: Any) -> Decimal:
+    return Decimal(str(v)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _ref_id(ref: Any) -> str | None:
+    return str(ref["id"]) if isinstance(ref, dict) and ref.get("id") else None
+
+
+# ---- lines and totals -------------------------------------------------------------------------------
+
+def _customer(tenant_id: str, values: dict[str, Any]) -> store.EntityRecord | None:
+    customer_id = _ref_id(values.get("customer"))
+    if customer_id is None:
+        return None
+    try:
+        return store.get(tenant_id, "CUSTOMER", customer_id, "entity.customer")
+    except NotFound:
+        return None
+
+
+def _priced(ctx: WriteContext) -> None:
+    """Lines priced on the server; totals and amount from them. A line kept as it was (same product
+    and quantity) keeps its price, so a product taken off the shelf stays on existing opportunities."""
+    lines = ctx.values.get("lines")
+    if not lines:
+        ctx.values["lines_total"] = None
+        return
+    from ..products import service as products
+    before = {(_ref_id(x.get("product")), str(x.get("quantity"))): x for x in (ctx.before or {}).get("lines") or []}
+    customer = _customer(ctx.principal.tenant_id, ctx.values)
+    level = plain((customer.data or {}) if customer else {}).get("level")
+    out, errors = [], []
+    for i, line in enumerate(lines):
+        product_id = _ref_id(line.get("product"))
+        kept = before.get((product_id, str(line.get("quantity"))))
+        try:
+            priced = kept if kept is not None and kept.get("unit_price") is not None else \
+                products.line(product_id or "", line.get("quantity"), level)
+        except NotFound:
+            errors.append(detail(f"lines.{i}.product", "not_found", "field.reference"))
+            continue
+        except ValidationFailed as e:
+            errors += [{**d, "field": f"lines.{i}.product"} for d in (e.details or [])] or \
+                [detail(f"lines.{i}.product", "invalid", "field.reference")]
+            continue
+        unit = _money(priced["unit_price"])
+        off = Decimal(str(line.get("discount") or 0))
+        price = _money(unit * (100 - off) / 100)
+        quantity = Decimal(str(line.get("quantity")))
+        rule = (priced.get("rule") or {}) if kept is None else \
+            {"tier_min_quantity": kept.get("tier_min_quantity"), "level": kept.get("level"), "discount": kept.get("level_discount")}
+        out.append({**line, "list_price": _money(priced["list_price"]), "unit_price": unit, "price": price,
+                    "subtotal": _money(price * quantity), "tier_min_quantity": rule.get("tier_min_quantity"),
+                    "level": rule.get("level"), "level_discount": rule.get("discount")})
+    if errors:
+        raise ValidationFailed(details=errors)
+    total = sum((x["subtotal"] for x in out), Decimal(0))
+    ctx.values["lines"] = out
+    ctx.values["lines_total"] = total
+    ctx.values["amount"] = _money(total * (100 - Decimal(str(ctx.values.get("discount_rate") or 0))) / 100)
+
+
+def _check(ctx: WriteContext) -> None:
+    """The group is chosen once (open to the owner) and the stage starts at its first active stage;
+    lines and totals are computed."""
+    from . import stages
+
+    p, values = ctx.principal, ctx.values
+    if ctx.action == "create":
+        groups = stages.groups(p.tenant_id)
+        wanted = values.get("stage_group")
+        g = stages.group(p.tenant_id, wanted) if wanted else next((g for g in groups if stages.open_to(p, g)), None)
+        if g is None or not stages.open_to(p, g):
+            raise ValidationFailed(details=[detail("stage_group", "invalid", "opportunity.group_closed")])
+        first = next(s for s in g["stages"] if s.get("active", True))
+        values.update(stage_group=g["id"], stage=first["id"], stage_name=first["name"], status="open",
+                      stage_changed_at=clock.now_iso(), stage_history=[])
+    elif values.get("stage_group") != (ctx.before or {}).get("stage_group"):
+        raise ValidationFailed(details=[detail("stage_group", "fixed", "opportunity.group_fixed")])
+    _priced(ctx)
+
+
+def _derive(dv: Derivation) -> dict[str, Any]:
+    """The win rate of where the opportunity stands and the weighted amount."""
+    from . import stages
+
+    status = dv.data.get("status") or "open"
+    if status in CLOSED_RATE:
+        rate = Decimal(CLOSED_RATE[status])
+    else:
+        g = stages.group(dv.tenant_id, dv.data.get("stage_group"))
+        s = stages.stage(g, dv.data.get("stage")) if g else None
+        rate = Decimal(str(s["win_rate"])) if s else Decimal(0)
+    amount = dv.data.get("amount")
+    return {"win_rate": rate, "weighted_amount": None if amount is None else _money(Decimal(str(amount)) * rate / 100)}
+
+
+# ---- the customer's figures -------------------------------------------------------------------------
+
+def customer_ops(ctx: WriteContext, customer_id: str | None, this: dict[str, Any] | None) -> list[tx.Op]:
+    """The customer's `open_opportunities` and `last_opportunity_at` with this opportunity as `this`
+    (None: gone), stamped in the write's transaction."""
+    from ..customers.entity import CUSTOMER
+    from ..engine import service as engine
+
+    if customer_id is None:
+        return []
+    tenant_id = ctx.principal.tenant_id
+    own_id = ctx.record.id if ctx.record is not None else None
+    try:
+        customer = store.get(tenant_id, CUSTOMER.entity, customer_id, CUSTOMER.name_key)
+    except NotFound:
+        return []
+    others = [{**plain(r.data or {}), "created_at": r.created_at} for r in store.collection(tenant_id, CUSTOMER.entity, customer_id)
+              if r.entity == OPPORTUNITY.entity and not r.deleted_at and r.id != own_id]
+    mine = [*others, *([this] if this is not None else [])]
+    data = {**plain(customer.data or {}), "open_opportunities": sum(1 for o in mine if (o.get("status") or "open") == "open"),
+            "last_opportunity_at": max((str(o["created_at"]) for o in mine), default=None)}
+    current = plain(customer.data or {})
+    if all(current.get(k) == data[k] for k in ("open_opportunities", "last_opportunity_at")):
+        return []
+    return engine.stamp_ops(CUSTOMER, ctx, customer, {k: v for k, v in data.items() if v is not None}, "opportunity")
+
+
+def _this(ctx: WriteContext) -> dict[str, Any]:
+    return {**ctx.values, "created_at": ctx.record.created_at if ctx.record is not None else clock.now_iso()}
+
+
+def _stamp_customer(ctx: WriteContext) -> None:
+    before = ctx.before or {}
+    moved = ctx.action == "update" and _ref_id(before.get("customer")) != _ref_id(ctx.values.get("customer"))
+    if ctx.action == "create" or moved:
+        ctx.extra_ops.extend(customer_ops(ctx, _ref_id(ctx.values.get("customer")), _this(ctx)))
+
+
+def _after_write(ctx: WriteContext) -> None:
+    before = ctx.before or {}
+    if ctx.action == "update" and _ref_id(before.get("customer")) != _ref_id(ctx.values.get("customer")):
+        ops = customer_ops(ctx, _ref_id(before.get("customer")), None)  # the customer it left counts without it
+        if ops:
+            tx.write(ops)
+
+
+def _on_delete(ctx: WriteContext) -> None:
+    ops = customer_ops(ctx, _ref_id(ctx.values.get("customer")), None)
+    if ops:
+        tx.write(ops)
+
+
+def _on_restore(ctx: WriteContext) -> None:
+    ops = customer_ops(ctx, _ref_id(ctx.values.get("customer")), _this(ctx))
+    if ops:
+        tx.write(ops)
+
+
+OPPORTUNITY = EntityDef(
+    name="opportunity",
+    module="opportunities",
+    label=("商机", "Opportunity"),
+    path="/opportunities",
+    title_field="name",
+    card_fields=("customer", "stage_name", "amount"),
+    actions=ACTIONS,
+    parent_field="customer",
+    parent_cascade=("transfer", "delete"),
+    fields=(
+        F("name", "text", ("商机名称", "Name"), required=True, max_length=100, searchable=True),
+        F("customer", "reference", ("客户", "Customer"), required=True, entity="customer"),
+        F("contact", "reference", ("联系人", "Contact"), entity="contact"),
+        F("stage_group", "text", ("商机组", "Stage group"), max_length=40,
+          description="a stage group open to the owner (default: the first one); fixed once created"),
+        F("stage", "text", ("阶段", "Stage"), readonly=True, description="moves with POST /v1/opportunities/{id}/stage"),
+        F("stage_name", "text", ("阶段名称", "Stage name"), readonly=True),
+        F("status", "select", ("状态", "Status"), readonly=True, default="open", options=STATUSES,
+          description="won / lost / invalid with POST …/close, open again with POST …/reopen"),
+        F("win_rate", "percent", ("赢率", "Win rate"), readonly=True),
+        F("amount", "money", ("预计成交金额", "Expected amount"),
+          description="with product lines: their total less the order discount (computed)"),
+        F("weighted_amount", "money", ("加权金额", "Weighted amount"), readonly=True, description="amount × win rate"),
+        F("expected_close_date", "date", ("预计成交日期", "Expected close date")),
+        F("lines", "table", ("产品明细", "Products"), columns=(
+            F("product", "reference", ("产品", "Product"), required=True, entity="product"),
+            F("quantity", "decimal", ("数量", "Quantity"), required=True, min=Decimal("0.0001")),
+            F("discount", "percent", ("折扣", "Discount"), description="% off this line's price"),
+            F("list_price", "money", ("标准价格", "List price"), description="computed"),
+            F("unit_price", "money", ("售价", "Unit price"), description="computed: tier and customer level applied"),
+            F("price", "money", ("折后单价", "Discounted price"), description="computed"),
+            F("subtotal", "money", ("小计", "Subtotal"), description="computed"),
+            F("tier_min_quantity", "decimal", ("阶梯起订量", "Tier from quantity"), description="computed: the price tier applied"),
+            F("level", "text", ("客户级别", "Customer level"), max_length=40, description="computed: the level whose discount applied"),
+            F("level_discount", "percent", ("级别折扣", "Level discount"), description="computed"),
+            F("remark", "text", ("备注", "Remark"), max_length=200),
+        ), description="priced on the server: computed columns sent by a client are replaced"),
+        F("lines_total", "money", ("产品合计", "Products total"), readonly=True),
+        F("discount_rate", "percent", ("整单折扣", "Order discount"), description="% off the products total"),
+        F("loss_reason", "select", ("输单原因", "Loss reason"), readonly=True, dictionary="loss_reason"),
+        F("closed_at", "datetime", ("结束时间", "Closed at"), readonly=True),
+        F("stage_changed_at", "datetime", ("进入当前阶段", "In this stage since"), readonly=True),
+        F("stage_history", "table", ("阶段记录", "Stage history"), readonly=True, columns=(
+            F("from_stage", "text", ("原阶段", "From")),
+            F("to_stage", "text", ("新阶段", "To")),
+            F("by", "user", ("操作人", "By")),
+            F("at", "datetime", ("时间", "At")),
+            F("days_in_stage", "decimal", ("停留天数", "Days in the stage left")),
+            F("note", "text", ("说明", "Note"), max_length=500),
+        )),
+        F("lead", "reference", ("来源线索", "From lead"), entity="lead", readonly=True),
+        F("remark", "textarea", ("备注", "Remark"), max_length=2000, searchable=True),
+    ),
+    hooks=Hooks(validate=_check, before_write=_stamp_customer, after_write=_after_write, on_delete=_on_delete,
+                on_restore=_on_restore, derive=_derive),
+    role_defaults={
+        "admin": {"actions": ACTIONS, "scope": "all"},
+        "sales_manager": {"actions": tuple(a for a in ACTIONS if a != "manage"), "scope": "self_and_subordinates"},
+        "sales_rep": {"actions": ("create", "update", "list", "read", "transfer", "team"), "scope": "self"},
+        "service_agent": {"actions": ("list", "read"), "scope": "department"},
+    },
+)
