@@ -206,3 +206,15 @@ def test_given_an_off_shelf_or_missing_product_when_priced_then_it_cannot_be_add
     restored = api.call("POST", f"/v1/recycle-bin/PRODUCT/{gone['id']}/restore", admin)
     assert restored.status_code == 200, restored.data
     assert _price(api, rep, gone["id"]).status_code == 200
+
+
+def test_given_a_product_when_an_admin_attaches_a_brochure_then_sellers_list_and_download_it(api, sales_team, upload):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    p = _product(api, admin, name="带说明书的产品")
+    brochure = upload(admin, b"%PDF-1.7 brochure", name="产品手册.pdf")
+    r = api.call("POST", f"/v1/products/{p['id']}/attachments", admin, {"file_id": brochure["id"]})
+    assert r.status_code == 201, r.data
+    listed = api.call("GET", f"/v1/products/{p['id']}/attachments", rep)
+    assert listed.status_code == 200 and [a["name"] for a in listed.data["items"]] == ["产品手册.pdf"]
+    assert api.call("GET", f"/v1/files/{brochure['id']}/download", rep).status_code == 200
+    assert api.call("POST", f"/v1/products/{p['id']}/attachments", rep, {"file_id": brochure["id"]}).status_code == 403  # reading is not changing
