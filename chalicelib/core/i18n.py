@@ -341,9 +341,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "care.id_twice": {"zh-CN": "规则编号重复", "en": "Duplicate rule id"},
     # products (chalicelib/products)
     "PRODUCT_OFF_SHELF": {"zh-CN": "产品「{name}」已下架，不能添加", "en": "Product '{name}' is off the shelf and cannot be added"},
-    "PRODUCT_CATEGORY_IN_USE": {"zh-CN": "分类「{name}」下还有 {count} 个产品，不能删除；请先修改这些产品的分类", "en": "Category '{name}' still has {count} products; move them to another category before removing it"},
+    "PRODUCT_CATEGORY_IN_USE": {"zh-CN": "分类「{name}」下还有 {count} 个产品（含回收站），不能删除；请先修改这些产品的分类或彻底删除它们", "en": "Category '{name}' still has {count} products (recycle bin included); move them to another category or purge them before removing it"},
     "product.off_shelf": {"zh-CN": "产品「{name}」已下架", "en": "Product '{name}' is off the shelf"},
-    "product.category_in_use": {"zh-CN": "分类「{name}」下还有 {count} 个产品", "en": "Category '{name}' still has {count} products"},
+    "product.category_in_use": {"zh-CN": "分类「{name}」下还有 {count} 个产品（含回收站）", "en": "Category '{name}' still has {count} products (recycle bin included)"},
     "product.category_unknown": {"zh-CN": "产品分类「{value}」不存在，请从产品分类中选择", "en": "There is no product category '{value}'; choose one of the product categories"},
     "product.category_id_twice": {"zh-CN": "分类编号「{id}」重复", "en": "Category id '{id}' appears twice"},
     "product.category_parent_unknown": {"zh-CN": "上级分类「{id}」不在分类树中", "en": "Parent category '{id}' is not in the tree"},

@@ -2,8 +2,8 @@
 replaced whole by admins (products:manage) at the version they read (If-Match or `version`).
 
 A save is refused (422, every problem listed) when two categories share an id, a parent is not in
-the tree, parents form a cycle, two siblings share a name, or a category that live products still
-use is left out. Products keep `category_path` (root … their category, products/entity.py); a save
+the tree, parents form a cycle, two siblings share a name, or a category that products still use
+(live or in the recycle bin, so a restored product finds its category) is left out. Products keep `category_path` (root … their category, products/entity.py); a save
 that moves categories re-derives the paths of the products under them before it answers.
 """
 from __future__ import annotations
@@ -131,15 +131,18 @@ def _problems(categories: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return problems
 
 
-def _products(tenant_id: str) -> list[store.EntityRecord]:
-    """Every live product of the tenant (one walk over the tenant's index partition)."""
+def _products(tenant_id: str, *, binned: bool = False) -> list[store.EntityRecord]:
+    """Every live product of the tenant (one walk over the tenant's index partition), or every
+    product in its recycle bin (a walk over the bin, keeping products)."""
     from .entity import PRODUCT
 
+    partition = store.bin_partition(tenant_id) if binned else keys.tenant_list(tenant_id, PRODUCT.entity)
+    only = store.EntityRecord.entity == PRODUCT.entity if binned else None
     out, cursor = [], None
     while True:
-        items, cursor = query.page(store.EntityRecord, keys.tenant_list(tenant_id, PRODUCT.entity), index="gsi2",
-                                   limit=PAGE, cursor=cursor)
-        out += [r for r in items if isinstance(r, store.EntityRecord) and not r.deleted_at and r.entity == PRODUCT.entity]
+        items, cursor = query.page(store.EntityRecord, partition, index="gsi2", limit=PAGE, cursor=cursor, filter_condition=only)
+        out += [r for r in items if isinstance(r, store.EntityRecord) and bool(r.deleted_at) == binned
+                and r.entity == PRODUCT.entity]
         if not cursor:
             return out
 
@@ -160,7 +163,12 @@ def put_tree(categories: list[dict[str, Any]], expected: int | None) -> dict[str
     old, new = {c["id"]: c for c in before}, {c["id"]: c for c in categories}
     products = _products(p.tenant_id) if before else []  # no tree before: no product has a category
     used = Counter(str(plain(r.data or {}).get("category")) for r in products if (r.data or {}).get("category"))
-    gone = [(old[c]["name"], n) for c, n in used.items() if c not in new and c in old]
+    if set(old) - set(new):  # a product restored from the recycle bin must find its category too
+        used_or_binned = used + Counter(str(plain(r.data or {}).get("category"))
+                                        for r in _products(p.tenant_id, binned=True) if (r.data or {}).get("category"))
+    else:
+        used_or_binned = used
+    gone = [(old[c]["name"], n) for c, n in used_or_binned.items() if c not in new and c in old]
     if gone:
         name, count = sorted(gone)[0]
         raise ValidationFailed("PRODUCT_CATEGORY_IN_USE", name=name, count=count,

@@ -138,11 +138,17 @@ def test_given_products_in_a_category_when_the_tree_drops_it_then_the_save_is_re
     without_net = [c for c in TREE if c["id"] != "net"]
     r = _tree(api, admin, without_net, version=v)
     assert r.status_code == 422 and r.data["code"] == "PRODUCT_CATEGORY_IN_USE"
-    assert r.data["message"] == "分类「网络设备」下还有 1 个产品，不能删除；请先修改这些产品的分类"
+    assert r.data["message"] == "分类「网络设备」下还有 1 个产品（含回收站），不能删除；请先修改这些产品的分类或彻底删除它们"
     en = _tree(api, admin, without_net, version=v, headers={"Accept-Language": "en"})
-    assert en.data["message"] == "Category '网络设备' still has 1 products; move them to another category before removing it"
+    assert en.data["message"] == ("Category '网络设备' still has 1 products (recycle bin included); move them to another "
+                                  "category or purge them before removing it")
     moved = api.call("PATCH", f"/v1/products/{p['id']}", admin, {"category": "srv", "version": p["version"]})
     assert moved.status_code == 200 and moved.data["category_path"] == ["hw", "srv"]
+    # a product in the recycle bin keeps its category in use: restoring it must find the category
+    binned = _product(api, admin, category="net", name="旧交换机")
+    assert api.call("DELETE", f"/v1/products/{binned['id']}", admin, headers={"If-Match": str(binned["version"])}).status_code == 204
+    assert _tree(api, admin, without_net, version=v).data["code"] == "PRODUCT_CATEGORY_IN_USE"
+    assert api.call("DELETE", f"/v1/recycle-bin/PRODUCT/{binned['id']}", admin).status_code == 204  # purged for good
     assert _tree(api, admin, without_net, version=v).status_code == 200
 
 
