@@ -32,6 +32,7 @@ from .objects import service as objects
 from .opportunities import module as opportunities
 from .org import service as org
 from .pools import module as pools
+from .products import module as products
 from .reminders import models as reminder_models
 from .reminders import service as reminders
 from .revisits import module as revisits
@@ -58,6 +59,7 @@ MODULES: tuple[Module, ...] = (
     pools.MODULE,
     care.MODULE,
     competitors.MODULE,
+    products.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=routes_of("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=routes_of("recyclebin")),
     Module("notifications", ("通知", "Notifications"), blueprint=routes_of("notifications")),
