@@ -62,13 +62,16 @@ def _priced(ctx: WriteContext) -> None:
         ctx.values["lines_total"] = None
         return
     from ..products import service as products
-    before = {(_ref_id(x.get("product")), str(x.get("quantity"))): x for x in (ctx.before or {}).get("lines") or []}
+    def key(x: dict[str, Any]) -> tuple[str | None, Decimal]:
+        return _ref_id(x.get("product")), Decimal(str(x.get("quantity") or 0)).normalize()
+
+    before = {key(x): x for x in plain((ctx.before or {}).get("lines") or [])}
     customer = _customer(ctx.principal.tenant_id, ctx.values)
     level = plain((customer.data or {}) if customer else {}).get("level")
     out, errors = [], []
     for i, line in enumerate(lines):
         product_id = _ref_id(line.get("product"))
-        kept = before.get((product_id, str(line.get("quantity"))))
+        kept = before.get(key(line))
         try:
             priced = kept if kept is not None and kept.get("unit_price") is not None else \
                 products.line(product_id or "", line.get("quantity"), level)

@@ -29,7 +29,7 @@ PRODUCT = EntityDef(
           description="a category id of GET /v1/product-categories"),
         F("category_path", "tags", ("分类路径", "Category path"), readonly=True, hidden=True, sortable=False,
           description="the category's ids from the root down (derived): filter on it to include sub-categories"),
-        F("unit", "select", ("单位", "Unit"), dictionary="product_unit"),
+        F("unit", "select", ("单位", "Unit"), dictionary="unit"),
         F("price", "money", ("标准价格", "List price"), required=True),
         F("cost", "money", ("成本", "Cost")),
         F("on_shelf", "boolean", ("上架", "On shelf"), default=True,

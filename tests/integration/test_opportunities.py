@@ -31,6 +31,36 @@ def _post(api, token: str, opp: dict, action: str, body: dict, status: int = 200
     return r.data
 
 
+def test_given_product_lines_when_saved_then_the_server_prices_them_and_totals_follow(api, sales_team):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    product = api.call("POST", "/v1/products", admin, {
+        "name": "云服务器年包", "sku": f"ECS-{next(_n)}", "price": 1000, "unit": "year",
+        "price_tiers": [{"min_quantity": 10, "unit_price": 900}], "level_discounts": [{"level": "A", "discount": 10}]})
+    assert product.status_code == 201, product.data
+    gone = api.call("POST", "/v1/products", admin, {"name": "停售型号", "sku": f"OLD-{next(_n)}", "price": 50, "on_shelf": False}).data
+    customer = _customer(api, rep, level="A")
+    r = api.call("POST", "/v1/opportunities", rep, {"name": "上云项目", "customer": customer["id"], "discount_rate": 5, "amount": 1, "lines": [
+        {"product": product.data["id"], "quantity": 12, "discount": 2, "subtotal": 1, "unit_price": 1}]})
+    assert r.status_code == 201, r.data
+    line = r.data["lines"][0]
+    # tier 900 (12 ≥ 10), level A 10 % → 810; the line's own 2 % → 793.80; × 12 = 9525.60 (sent figures replaced)
+    assert (line["list_price"], line["unit_price"], line["price"], line["subtotal"]) == (1000, 810, 793.8, 9525.6)
+    assert (line["tier_min_quantity"], line["level"], line["level_discount"]) == (10, "A", 10)
+    assert r.data["lines_total"] == 9525.6 and r.data["amount"] == 9049.32  # less the 5 % order discount
+    assert r.data["weighted_amount"] == 904.93  # 10 % at the first stage
+    off = api.call("POST", "/v1/opportunities", rep, {"name": "旧型号", "customer": customer["id"], "lines": [
+        {"product": gone["id"], "quantity": 1}]})
+    assert off.status_code == 422 and off.data["details"][0]["field"] == "lines.0.product", off.data
+    # taken off the shelf later, a kept line keeps its price; a new quantity is priced again (and refused)
+    v = api.call("GET", f"/v1/products/{product.data['id']}", admin).data["version"]
+    assert api.call("PATCH", f"/v1/products/{product.data['id']}", admin, {"on_shelf": False, "version": v}).status_code == 200
+    kept = api.call("PATCH", f"/v1/opportunities/{r.data['id']}", rep, {"remark": "客户确认", "version": r.data["version"]})
+    assert kept.status_code == 200 and kept.data["amount"] == 9049.32, kept.data
+    more = api.call("PATCH", f"/v1/opportunities/{r.data['id']}", rep, {
+        "lines": [{**line, "quantity": 20}], "version": kept.data["version"]})
+    assert more.status_code == 422 and more.data["details"][0]["field"] == "lines.0.product"
+
+
 GROUPS = [{"id": "project", "name": "项目型销售", "stages": [
     {"id": "lead", "name": "立项", "win_rate": 10}, {"id": "bid", "name": "投标", "win_rate": 40},
     {"id": "contract", "name": "合同谈判", "win_rate": 80}]}]

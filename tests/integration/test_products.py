@@ -84,8 +84,8 @@ def test_given_a_product_when_its_values_break_the_rules_then_each_problem_is_na
     assert dup.data["details"] == [{"field": "sku", "type": "unique", "message": "「产品编码」的值已被其他记录使用"}]
 
 
-def test_given_the_product_unit_dictionary_when_a_tenant_starts_then_it_has_the_usual_units(api, sales_team):
-    r = api.call("GET", "/v1/dictionaries?type=product_unit", sales_team["tokens"]["rep1"])
+def test_given_the_unit_dictionary_when_a_tenant_starts_then_it_has_the_usual_units(api, sales_team):
+    r = api.call("GET", "/v1/dictionaries?type=unit", sales_team["tokens"]["rep1"])
     assert r.status_code == 200, r.data
     assert [(i["code"], i["label"]) for i in r.data["items"]][:3] == [("piece", "个"), ("machine", "台"), ("set", "套")]
     assert [i["label"] for i in r.data["items"]] == ["个", "台", "套", "件", "箱", "年", "月", "次"]
