@@ -1,6 +1,7 @@
 """API contract of lead conversion."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,11 +26,22 @@ class MappingOut(BaseModel):
     version: int = Field(description="0: the defaults, never saved")
 
 
+class ConvertOpportunity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    amount: Decimal | None = Field(None, ge=0)
+    expected_close_date: str | None = Field(None, max_length=10, description="YYYY-MM-DD")
+    stage_group: str | None = Field(None, max_length=40)
+    remark: str | None = Field(None, max_length=2000)
+
+
 class ConvertIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     customer_id: Id | None = Field(None, description="add the contact to this customer instead of creating one")
     contact: bool = Field(True, description="create a contact from the lead")
     owner_id: Id | None = Field(None, description="owner of what is created (default: the lead's owner)")
+    opportunity: ConvertOpportunity | None = Field(None, description="also create an opportunity (商机) of the customer, in the "
+                                                                    "same change")
 
 
 class BulkConvertIn(BaseModel):

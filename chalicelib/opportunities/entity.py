@@ -136,9 +136,10 @@ def _derive(dv: Derivation) -> dict[str, Any]:
 
 # ---- the customer's figures -------------------------------------------------------------------------
 
-def customer_ops(ctx: WriteContext, customer_id: str | None, this: dict[str, Any] | None) -> list[tx.Op]:
+def customer_ops(ctx: WriteContext, customer_id: str | None, this: dict[str, Any] | None) -> list[tx.Op] | None:
     """The customer's `open_opportunities` and `last_opportunity_at` with this opportunity as `this`
-    (None: gone), stamped in the write's transaction."""
+    (None: gone), stamped in the write's transaction ([] when they already say so; None when the
+    customer is not in the table — yet, when a lead's conversion creates both)."""
     from ..customers.entity import CUSTOMER
     from ..engine import service as engine
 
@@ -149,7 +150,7 @@ def customer_ops(ctx: WriteContext, customer_id: str | None, this: dict[str, Any
     try:
         customer = store.get(tenant_id, CUSTOMER.entity, customer_id, CUSTOMER.name_key)
     except NotFound:
-        return []
+        return None
     others = [{**plain(r.data or {}), "created_at": r.created_at} for r in store.collection(tenant_id, CUSTOMER.entity, customer_id)
               if r.entity == OPPORTUNITY.entity and not r.deleted_at and r.id != own_id]
     mine = [*others, *([this] if this is not None else [])]
@@ -165,31 +166,37 @@ def _this(ctx: WriteContext) -> dict[str, Any]:
     return {**ctx.values, "created_at": ctx.record.created_at if ctx.record is not None else clock.now_iso()}
 
 
+def _restamp(ctx: WriteContext, customer_id: str | None, this: dict[str, Any] | None) -> None:
+    """The customer's figures in a transaction of their own (after a commit)."""
+    ops = customer_ops(ctx, customer_id, this)
+    if ops:
+        tx.write(ops)
+
+
 def _stamp_customer(ctx: WriteContext) -> None:
     before = ctx.before or {}
     moved = ctx.action == "update" and _ref_id(before.get("customer")) != _ref_id(ctx.values.get("customer"))
     if ctx.action == "create" or moved:
-        ctx.extra_ops.extend(customer_ops(ctx, _ref_id(ctx.values.get("customer")), _this(ctx)))
+        customer, this = _ref_id(ctx.values.get("customer")), _this(ctx)
+        ops = customer_ops(ctx, customer, this)
+        if ops is None:  # created in the same transaction (a lead's conversion): stamped once both exist
+            ctx.then.append(lambda: _restamp(ctx, customer, this))
+        else:
+            ctx.extra_ops.extend(ops)
 
 
 def _after_write(ctx: WriteContext) -> None:
     before = ctx.before or {}
     if ctx.action == "update" and _ref_id(before.get("customer")) != _ref_id(ctx.values.get("customer")):
-        ops = customer_ops(ctx, _ref_id(before.get("customer")), None)  # the customer it left counts without it
-        if ops:
-            tx.write(ops)
+        _restamp(ctx, _ref_id(before.get("customer")), None)  # the customer it left counts without it
 
 
 def _on_delete(ctx: WriteContext) -> None:
-    ops = customer_ops(ctx, _ref_id(ctx.values.get("customer")), None)
-    if ops:
-        tx.write(ops)
+    _restamp(ctx, _ref_id(ctx.values.get("customer")), None)
 
 
 def _on_restore(ctx: WriteContext) -> None:
-    ops = customer_ops(ctx, _ref_id(ctx.values.get("customer")), _this(ctx))
-    if ops:
-        tx.write(ops)
+    _restamp(ctx, _ref_id(ctx.values.get("customer")), _this(ctx))
 
 
 OPPORTUNITY = EntityDef(
@@ -255,3 +262,23 @@ OPPORTUNITY = EntityDef(
         "service_agent": {"actions": ("list", "read"), "scope": "department"},
     },
 )
+
+
+def conversion_step(p: Any, lead: Any, customer_id: str, options: dict[str, Any], r: Any) -> list[Any]:
+    """A lead's conversion may also create an opportunity of the new (or chosen) customer, committed
+    with it (leads.service.register_step)."""
+    from ..engine import service as engine
+
+    given = options.get("opportunity")
+    if not given:
+        return []
+    body = {**{k: v for k, v in given.items() if v is not None}, "customer": customer_id,
+            "owner_id": options.get("owner_id") or lead.owner_id}
+    try:
+        wc, custom, owner_id = engine.checked(OPPORTUNITY, p, body, r)
+    except ValidationFailed as e:  # named as the conversion's part: opportunity.amount …
+        if isinstance(e.details, list):
+            e.details = [{**x, "field": f"opportunity.{x['field']}"} for x in e.details]
+        raise
+    wc.values["lead"] = {"entity": "lead", "id": lead.id}
+    return [engine.built(OPPORTUNITY, p, wc, custom, owner_id)]

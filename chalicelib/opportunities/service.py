@@ -50,7 +50,7 @@ def _changed(p: Principal, record_id: str, expected: int | None, values_of: Any,
         if recount:
             customer = data.get("customer") or {}
             extra = customer_ops(wc, str(customer.get("id")) if customer.get("id") else None,
-                                 {**data, **values, "created_at": rec.created_at})
+                                 {**data, **values, "created_at": rec.created_at}) or []
         try:
             shown = engine.change(OPPORTUNITY, p, rec, values, expected, action=action, verb=verb, extra=extra)
         except StaleStamp:

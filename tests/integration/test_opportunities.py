@@ -61,6 +61,21 @@ def test_given_product_lines_when_saved_then_the_server_prices_them_and_totals_f
     assert more.status_code == 422 and more.data["details"][0]["field"] == "lines.0.product"
 
 
+def test_given_a_lead_when_converted_with_an_opportunity_then_all_three_are_created_together(api, sales_team):
+    rep = sales_team["tokens"]["rep1"]
+    lead = api.call("POST", "/v1/leads", rep, {"name": "陈总", "company": f"转化公司{next(_n)}", "mobile": "13512340000"}).data
+    bad = api.call("POST", f"/v1/leads/{lead['id']}/convert", rep, {"opportunity": {"name": "首单", "stage_group": "nope"}})
+    assert bad.status_code == 422 and bad.data["details"][0]["field"] == "opportunity.stage_group", bad.data
+    assert api.call("GET", f"/v1/leads/{lead['id']}", rep).data["status"] != "converted"  # nothing was written
+    r = api.call("POST", f"/v1/leads/{lead['id']}/convert", rep, {"opportunity": {"name": "首单", "amount": 30000,
+                                                                                  "expected_close_date": "2027-02-01"}})
+    assert r.status_code == 200, r.data
+    related = api.call("GET", f"/v1/customers/{r.data['customer_id']}/related", rep).data["related"]
+    assert [(o["name"], o["amount"], o["lead"]["id"]) for o in related["opportunity"]] == [("首单", 30000, lead["id"])]
+    customer = api.call("GET", f"/v1/customers/{r.data['customer_id']}", rep).data
+    assert customer["open_opportunities"] == 1 and customer["last_opportunity_at"]
+
+
 GROUPS = [{"id": "project", "name": "项目型销售", "stages": [
     {"id": "lead", "name": "立项", "win_rate": 10}, {"id": "bid", "name": "投标", "win_rate": 40},
     {"id": "contract", "name": "合同谈判", "win_rate": 80}]}]
