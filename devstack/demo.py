@@ -5,7 +5,10 @@ and see the permission rules at work. Idempotent: an existing demo tenant is lef
 Approvals (审批) to try: the 请假 and 费用报销 forms from their templates (each with its
 enabled flow: 直属上级 → … → 系统管理员 刘洋 for the finance step), a 合同审批 flow
 (business type `contract`: 直属上级, then above 100000 a 会签 of 王强 and 吴静), and one
-leave request of 张伟 waiting for his supervisor 孙丽 (APPROVER), so her inbox is not empty."""
+leave request of 张伟 waiting for his supervisor 孙丽 (APPROVER), so her inbox is not empty.
+
+Deals: a product catalogue (categories, five products — one off the shelf —, quantity tiers and
+A-level discounts) and opportunities of the sales team across the stages, one won and one lost."""
 from __future__ import annotations
 
 from typing import Any
@@ -92,6 +95,28 @@ CONTACTS = [
     ("广州云帆教育科技有限公司", "周明", "校长", "13900003333", True),
 ]
 
+# the catalogue (产品): categories (id, name, parent) and products (sku, name, category, unit, price, cost, tiers, A-level
+# discount %, on the shelf)
+CATEGORIES = [("software", "软件", None), ("crm", "CRM 系统", "software"), ("hardware", "硬件", None), ("service", "服务", None)]
+PRODUCTS = [
+    ("CRM-STD", "CRM 标准版（年）", "crm", "year", 12000, 6000, [(10, 10800), (50, 9600)], 5, True),
+    ("CRM-PRO", "CRM 专业版（年）", "crm", "year", 30000, 12000, [(10, 27000)], 5, True),
+    ("SVC-DAY", "实施服务（人天）", "service", "time", 2000, 800, [], 0, True),
+    ("SRV-R740", "机架服务器", "hardware", "machine", 45000, 36000, [], 0, True),
+    ("CRM-OLD", "CRM 旧版授权（停售）", "crm", "year", 8000, 3000, [], 0, False),
+]
+# opportunities (商机) across the standard group's stages: (owner, customer, name, stage, lines [(sku, quantity)] or amount,
+# days until the expected close, outcome None | won | lost)
+OPPORTUNITIES = [
+    ("rep1", "华为技术有限公司", "华为二期 CRM 采购", "proposal", [("CRM-PRO", 20), ("SVC-DAY", 30)], 25, None),
+    ("rep1", "上海ACME贸易有限公司", "ACME 门店会员系统", "needs", 80000, 40, None),
+    ("rep2", "北京合同通科技有限公司", "合同通 CRM 续费", "negotiation", [("CRM-STD", 12)], 10, None),
+    ("rep2", "杭州西湖制造有限公司", "西湖制造销售管理", "contact", 50000, 70, None),
+    ("rep3", "广州云帆教育科技有限公司", "云帆智慧校园", "contact", 150000, 90, None),
+    ("rep3", "成都天府医疗器械有限公司", "天府医疗渠道管理", "proposal", 90000, -5, "lost"),
+    ("manager1", "南京金陵地产集团", "金陵售楼处系统", "negotiation", [("CRM-STD", 5), ("SRV-R740", 1)], -10, "won"),
+]
+
 
 def seed() -> dict[str, Any]:
     from chalicelib import manifest
@@ -126,8 +151,9 @@ def seed() -> dict[str, Any]:
                                                        "mobile": mobile, "region": region, "customer_type": "target",
                                                        "source": "referral"}, None)["id"]
     pipeline = seed_pipeline(users, customers)
+    deals = seed_deals(users, customers)
     return {"created": True, "users": users, "approvals": seed_approvals(users), "pipeline": pipeline, "pools": pools,
-            "aging": seed_aging(users)}
+            "aging": seed_aging(users), "deals": deals}
 
 
 def seed_pools(users: dict[str, str], departments: dict[str, str]) -> dict[str, str]:
@@ -253,3 +279,42 @@ def seed_approvals(users: dict[str, str]) -> dict[str, Any]:
                      "days": 2, "reason": "家中有事需要处理"}})
     return {"forms": {"leave": leave["id"], "expense": expense["id"]}, "contract_flow": contract["id"],
             "pending": {"application": pending["id"], "instance": pending["instance_id"]}}
+
+
+def seed_deals(users: dict[str, str], customers: dict[str, str]) -> dict[str, Any]:
+    """The catalogue (categories and products, one off the shelf) kept by the admin, and opportunities of
+    the sales team across the stages, one won and one lost, each written by its owner."""
+    from datetime import timedelta
+
+    from chalicelib.core import clock
+    from chalicelib.engine import service as engine
+    from chalicelib.opportunities import service as opportunities
+    from chalicelib.opportunities.entity import OPPORTUNITY
+    from chalicelib.products import categories
+    from chalicelib.products.entity import PRODUCT
+
+    products: dict[str, str] = {}
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["admin"])):
+        categories.put_tree([{"id": cid, "name": name, "parent_id": parent, "sort_order": i}
+                             for i, (cid, name, parent) in enumerate(CATEGORIES)], None)
+        for sku, name, category, unit, price, cost, tiers, discount, on_shelf in PRODUCTS:
+            products[sku] = engine.create(PRODUCT, {
+                "name": name, "sku": sku, "category": category, "unit": unit, "price": price, "cost": cost, "on_shelf": on_shelf,
+                "price_tiers": [{"min_quantity": q, "unit_price": p} for q, p in tiers],
+                "level_discounts": [{"level": "A", "discount": discount}] if discount else []}, None)["id"]
+    made: dict[str, str] = {}
+    for owner, customer, name, stage, lines, days, outcome in OPPORTUNITIES:
+        with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[owner])):
+            body: dict[str, Any] = {"name": name, "customer": customers[customer],
+                                    "expected_close_date": (clock.now() + timedelta(days=days)).date().isoformat()}
+            if isinstance(lines, list):
+                body["lines"] = [{"product": products[sku], "quantity": q} for sku, q in lines]
+            else:
+                body["amount"] = lines
+            opp = engine.create(OPPORTUNITY, body, None)
+            if stage != opp["stage"]:
+                opp = opportunities.move(opp["id"], stage, None, opp["version"])
+            if outcome:
+                opp = opportunities.close(opp["id"], outcome, "price" if outcome == "lost" else None, None, opp["version"])
+            made[name] = opp["id"]
+    return {"products": products, "opportunities": made}

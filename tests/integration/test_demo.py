@@ -47,3 +47,20 @@ def test_given_the_demo_seed_then_two_pools_have_rules_and_some_customers_are_ab
     pool = seeded["pools"]["销售一部公海"]
     assert {c["name"] for c in api.call("GET", f"/v1/pools/{pool}/customers", rep2).data["items"]} == \
         {"温州瓯江鞋业有限公司", "嘉兴南湖纺织有限公司", "湖州太湖茶叶有限公司"}
+
+
+def test_given_the_demo_seed_then_the_catalogue_and_the_pipeline_have_living_figures(api):
+    from devstack import demo
+
+    demo.seed()
+    director = api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": "13800000002",
+                                                        "password": demo.PASSWORD}).data["id_token"]
+    products = {p["sku"]: p["on_shelf"] for p in api.call("GET", "/v1/products?limit=50", director).data["items"]}
+    assert products == {"CRM-STD": True, "CRM-PRO": True, "SVC-DAY": True, "SRV-R740": True, "CRM-OLD": False}
+    board = api.call("GET", "/v1/opportunities/board", director).data
+    assert {c["stage"]: c["count"] for c in board["columns"]} == {"contact": 2, "needs": 1, "proposal": 1, "negotiation": 1}
+    assert (board["won"]["count"], board["lost"]["count"]) == (1, 1)
+    huawei = next(c for c in board["columns"] if c["stage"] == "proposal")
+    assert huawei["amount"] == 20 * 27000 * 0.95 + 30 * 2000  # the tier (≥10) and 华为's A-level discount on the licences
+    forecast = api.call("GET", "/v1/opportunities/forecast?by=owner", director).data
+    assert forecast["totals"]["count"] == 5 and forecast["totals"]["weighted_amount"] > 0
