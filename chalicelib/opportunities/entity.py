@@ -17,7 +17,7 @@ stage group (商机组) until it is won, lost (with a reason from the dictionary
 """
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from ..core import clock
@@ -27,76 +27,12 @@ from ..db.base import plain
 from ..engine import store
 from ..engine.definition import Derivation, EntityDef, Hooks, WriteContext
 from ..engine.fieldtypes import FieldSpec as F
+from ..products import lines
 
 ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export", "manage")  # manage: stage groups
 STATUSES = (("open", "进行中", "Open"), ("won", "赢单", "Won"), ("lost", "输单", "Lost"), ("invalid", "无效", "Invalid"))
 CLOSED_RATE = {"won": 100, "lost": 0, "invalid": 0}
-CENT = Decimal("0.01")
-
-
-def _money(v: Any) -> Decimal:
-    return Decimal(str(v)).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _ref_id(ref: Any) -> str | None:
-    return str(ref["id"]) if isinstance(ref, dict) and ref.get("id") else None
-
-
-# ---- lines and totals -------------------------------------------------------------------------------
-
-def _customer(tenant_id: str, values: dict[str, Any]) -> store.EntityRecord | None:
-    customer_id = _ref_id(values.get("customer"))
-    if customer_id is None:
-        return None
-    try:
-        return store.get(tenant_id, "CUSTOMER", customer_id, "entity.customer")
-    except NotFound:
-        return None
-
-
-def _priced(ctx: WriteContext) -> None:
-    """Lines priced on the server; totals and amount from them. A line kept as it was (same product
-    and quantity) keeps its price, so a product taken off the shelf stays on existing opportunities."""
-    lines = ctx.values.get("lines")
-    if not lines:
-        ctx.values["lines_total"] = None
-        return
-    from ..products import service as products
-    def key(x: dict[str, Any]) -> tuple[str | None, Decimal]:
-        return _ref_id(x.get("product")), Decimal(str(x.get("quantity") or 0)).normalize()
-
-    before = {key(x): x for x in plain((ctx.before or {}).get("lines") or [])}
-    customer = _customer(ctx.principal.tenant_id, ctx.values)
-    level = plain((customer.data or {}) if customer else {}).get("level")
-    out, errors = [], []
-    for i, line in enumerate(lines):
-        product_id = _ref_id(line.get("product"))
-        kept = before.get(key(line))
-        try:
-            priced = kept if kept is not None and kept.get("unit_price") is not None else \
-                products.line(product_id or "", line.get("quantity"), level)
-        except NotFound:
-            errors.append(detail(f"lines.{i}.product", "not_found", "field.reference"))
-            continue
-        except ValidationFailed as e:
-            errors += [{**d, "field": f"lines.{i}.product"} for d in (e.details or [])] or \
-                [detail(f"lines.{i}.product", "invalid", "field.reference")]
-            continue
-        unit = _money(priced["unit_price"])
-        off = Decimal(str(line.get("discount") or 0))
-        price = _money(unit * (100 - off) / 100)
-        quantity = Decimal(str(line.get("quantity")))
-        rule = (priced.get("rule") or {}) if kept is None else \
-            {"tier_min_quantity": kept.get("tier_min_quantity"), "level": kept.get("level"), "discount": kept.get("level_discount")}
-        out.append({**line, "list_price": _money(priced["list_price"]), "unit_price": unit, "price": price,
-                    "subtotal": _money(price * quantity), "tier_min_quantity": rule.get("tier_min_quantity"),
-                    "level": rule.get("level"), "level_discount": rule.get("discount")})
-    if errors:
-        raise ValidationFailed(details=errors)
-    total = sum((x["subtotal"] for x in out), Decimal(0))
-    ctx.values["lines"] = out
-    ctx.values["lines_total"] = total
-    ctx.values["amount"] = _money(total * (100 - Decimal(str(ctx.values.get("discount_rate") or 0))) / 100)
+_ref_id = lines.ref_id
 
 
 def _check(ctx: WriteContext) -> None:
@@ -116,7 +52,7 @@ def _check(ctx: WriteContext) -> None:
                       stage_changed_at=clock.now_iso(), stage_history=[])
     elif values.get("stage_group") != (ctx.before or {}).get("stage_group"):
         raise ValidationFailed(details=[detail("stage_group", "fixed", "opportunity.group_fixed")])
-    _priced(ctx)
+    lines.price(ctx)
 
 
 def _derive(dv: Derivation) -> dict[str, Any]:
@@ -131,7 +67,7 @@ def _derive(dv: Derivation) -> dict[str, Any]:
         s = stages.stage(g, dv.data.get("stage")) if g else None
         rate = Decimal(str(s["win_rate"])) if s else Decimal(0)
     amount = dv.data.get("amount")
-    return {"win_rate": rate, "weighted_amount": None if amount is None else _money(Decimal(str(amount)) * rate / 100)}
+    return {"win_rate": rate, "weighted_amount": None if amount is None else lines.money(Decimal(str(amount)) * rate / 100)}
 
 
 # ---- the customer's figures -------------------------------------------------------------------------
@@ -224,19 +160,7 @@ OPPORTUNITY = EntityDef(
           description="with product lines: their total less the order discount (computed)"),
         F("weighted_amount", "money", ("加权金额", "Weighted amount"), readonly=True, description="amount × win rate"),
         F("expected_close_date", "date", ("预计成交日期", "Expected close date")),
-        F("lines", "table", ("产品明细", "Products"), columns=(
-            F("product", "reference", ("产品", "Product"), required=True, entity="product"),
-            F("quantity", "decimal", ("数量", "Quantity"), required=True, min=Decimal("0.0001")),
-            F("discount", "percent", ("折扣", "Discount"), description="% off this line's price"),
-            F("list_price", "money", ("标准价格", "List price"), description="computed"),
-            F("unit_price", "money", ("售价", "Unit price"), description="computed: tier and customer level applied"),
-            F("price", "money", ("折后单价", "Discounted price"), description="computed"),
-            F("subtotal", "money", ("小计", "Subtotal"), description="computed"),
-            F("tier_min_quantity", "decimal", ("阶梯起订量", "Tier from quantity"), description="computed: the price tier applied"),
-            F("level", "text", ("客户级别", "Customer level"), max_length=40, description="computed: the level whose discount applied"),
-            F("level_discount", "percent", ("级别折扣", "Level discount"), description="computed"),
-            F("remark", "text", ("备注", "Remark"), max_length=200),
-        ), description="priced on the server: computed columns sent by a client are replaced"),
+        lines.field(),
         F("lines_total", "money", ("产品合计", "Products total"), readonly=True),
         F("discount_rate", "percent", ("整单折扣", "Order discount"), description="% off the products total"),
         F("loss_reason", "select", ("输单原因", "Loss reason"), readonly=True, dictionary="loss_reason"),
