@@ -15,6 +15,7 @@ from .audit import service as audit
 from .care import module as care
 from .competitors import module as competitors
 from .contacts import module as contacts
+from .contracts import module as contracts
 from .core import handover, i18n, permissions, ratelimit, session
 from .core.modules import ApprovalHook, Module, routes_of
 from .customers import module as customers
@@ -55,6 +56,7 @@ MODULES: tuple[Module, ...] = (
     leads.MODULE,
     followups.MODULE,
     opportunities.MODULE,
+    contracts.MODULE,
     revisits.MODULE,
     pools.MODULE,
     care.MODULE,

@@ -33,6 +33,7 @@ from .flows import (
     business_type_of,
     copy_flow,
     create_flow,
+    enabled_of,
     flow_out,
     get_flow,
     list_flows,
@@ -49,7 +50,7 @@ from .timers import on_overdue, remind_due
 
 __all__ = [
     "MODULE", "RECORD_STATUS", "URGE_INTERVAL_SECONDS", "DataOf", "StatusHook", "register", "register_provider", "registered",
-    "business_type_of", "copy_flow", "create_flow", "flow_out", "get_flow", "list_flows", "spec_of", "update_flow", "versions",
+    "business_type_of", "copy_flow", "create_flow", "enabled_of", "flow_out", "get_flow", "list_flows", "spec_of", "update_flow", "versions",
     "counts", "get", "history", "inbox", "out", "register_title_view",
     "add_signers", "approve", "comment", "reject", "resubmit", "submit", "transfer", "urge", "withdraw",
     "on_overdue", "remind_due",

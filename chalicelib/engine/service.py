@@ -764,7 +764,10 @@ def approval_hooks(entity: str) -> tuple[Any, Any] | None:
             return []
         rec = store.get(tenant_id, td.entity, record_id, td.name_key, consistent=True, include_deleted=True)
         data = {**(rec.data or {}), "approval_status": status, "approval_id": instance_id}
-        return store.update_ops(rec, actor, data, None, action=f"approval_{status}", parent=td.parent_of(data))
+        ops = store.update_ops(rec, actor, data, None, action=f"approval_{status}", parent=td.parent_of(data))
+        if td.hooks.on_approval is not None:
+            ops += td.hooks.on_approval(tenant_id, rec, status, actor)
+        return ops
 
     def data_of(tenant_id: str, record_id: str) -> dict[str, Any]:
         td = registry.find(entity, tenant_id)

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..search.schemas import ListQuery
+from ..search.schemas import SelectionQuery
 
 _ID = r"^[A-Za-z0-9_-]{1,40}$"
 
@@ -63,7 +63,7 @@ class ReopenIn(_Strict):
     version: int | None = Field(None, ge=1, description="or If-Match")
 
 
-class BoardQuery(ListQuery):
+class BoardQuery(SelectionQuery):
     stage_group: str | None = Field(None, max_length=40, description="default: the first group open to me")
 
 
@@ -88,7 +88,7 @@ class BoardOut(BaseModel):
     invalid: Figures
 
 
-class ForecastQuery(ListQuery):
+class ForecastQuery(SelectionQuery):
     period: Literal["month", "quarter", "year"] = "month"
     by: Literal["none", "owner", "department"] = "none"
 

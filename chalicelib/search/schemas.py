@@ -32,19 +32,14 @@ class Condition(BaseModel):
         return self
 
 
-class ListQuery(BaseModel):
-    """Query string of every module list (served from the search index)."""
+class SelectionQuery(BaseModel):
+    """Which records a list, or figures over a list, covers: text, filters, a saved view, the scope."""
 
     model_config = ConfigDict(extra="forbid")
     q: str | None = Field(None, max_length=100, description="full-text query (Chinese 2-character terms, mobile/email prefixes)")
     filters: str | None = Field(None, max_length=4000, description=FILTERS_DOC)
-    sort: str | None = Field(None, max_length=61, pattern=r"^[-+]?[a-z][a-z0-9_.]*$",
-                             description="field to sort by, '-' for descending (default: relevance with q, else -created_at)")
-    facets: str | None = Field(None, max_length=600, description="comma-separated fields to count values of, e.g. level,industry")
     view: str | None = Field(None, max_length=40, description="apply a saved view (场景) under these parameters")
     scope: Literal["visible", "mine", "team"] | None = Field(None, description="visible = my data scope; mine = I own; team = shared with me")
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = cursor_param()
 
     @field_validator("filters")
     @classmethod
@@ -61,9 +56,21 @@ class ListQuery(BaseModel):
         return v
 
     def params(self) -> dict[str, Any]:
-        return {"q": self.q, "filters": json.loads(self.filters) if self.filters else [], "sort": self.sort,
-                "facets": [f.strip() for f in (self.facets or "").split(",") if f.strip()], "view": self.view,
-                "scope": self.scope, "limit": self.limit, "cursor": self.cursor}
+        return {"q": self.q, "filters": json.loads(self.filters) if self.filters else [], "view": self.view, "scope": self.scope}
+
+
+class ListQuery(SelectionQuery):
+    """Query string of every module list (served from the search index)."""
+
+    sort: str | None = Field(None, max_length=61, pattern=r"^[-+]?[a-z][a-z0-9_.]*$",
+                             description="field to sort by, '-' for descending (default: relevance with q, else -created_at)")
+    facets: str | None = Field(None, max_length=600, description="comma-separated fields to count values of, e.g. level,industry")
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = cursor_param()
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "sort": self.sort, "facets": [f.strip() for f in (self.facets or "").split(",") if f.strip()],
+                "limit": self.limit, "cursor": self.cursor}
 
 
 class FacetBucket(BaseModel):

@@ -29,8 +29,13 @@ def value(f: FieldSpec, refs: dict[str, str], tag: str) -> Any:
     return f"{tag}{f.label[0]}"
 
 
+# what a type's own rules require beyond its required fields (a contract: an amount, or product lines)
+RULE_REQUIRED: dict[str, tuple[str, ...]] = {"contract": ("amount",)}
+
+
 def body(d: EntityDef, refs: dict[str, str], tag: str = "") -> dict[str, Any]:
-    return {f.key: value(f, refs, tag) for f in d.fields if f.required and not f.readonly}
+    wanted = RULE_REQUIRED.get(d.name, ())
+    return {f.key: value(f, refs, tag) for f in d.fields if (f.required or f.key in wanted) and not f.readonly}
 
 
 def one_of_each(api, token: str, refs: dict[str, str], tag: str = "") -> dict[str, dict[str, Any]]:

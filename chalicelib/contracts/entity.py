@@ -1,0 +1,139 @@
+"""Contracts / orders (合同/订单, SALES-10): what a customer signed, numbered by the tenant's numbering
+rule and approved through the approval engine before it counts.
+
+- Number (合同编号) drawn from the `contract` numbering rule on create; customer, opportunity,
+  signers on both sides (the customer's contact, our user), sign / start / end dates, product
+  lines priced as on opportunities (products/lines.py), order discount and amount.
+- Approval: `POST /v1/contracts/{id}/submit` sends it to the tenant's enabled flow of business
+  type `contract` (a real Step Functions execution); `approval_status` follows the instance in
+  the decision's own transaction (未提交 → 审核中 → 已通过 / 已拒绝 / 已撤回). An approved
+  contract makes its customer a deal (成交: `deal_status` closed), in the same transaction.
+- After approval the contract's terms (customer, amount, lines, dates, signers) are changed only
+  through a change request: `POST …/change` applies the new terms and sends the contract back
+  to approval at once (变更, logged with the terms before and after); other fields edit freely.
+- `POST …/terminate` (终止, approved contracts), `POST …/void` (作废, with a reason; history kept),
+  `POST …/renew` (续签: a new draft contract with the same customer, lines and terms for the next
+  period, linked by `renewal_of`). A terminated or voided contract changes no more.
+- `end_date` reminds the owner 30 days before it (合同到期提醒), a real Scheduler schedule.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from ..core.errors import ValidationFailed, detail
+from ..core.permissions import Principal
+from ..db import tx
+from ..db.base import plain
+from ..engine import store
+from ..engine.definition import EntityDef, Features, Hooks, WriteContext, approval_fields
+from ..engine.fieldtypes import FieldSpec as F
+from ..products import lines
+
+ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export", "print")
+STATES = (("normal", "正常", "In force"), ("terminated", "已终止", "Terminated"), ("voided", "已作废", "Void"))
+TERMS = ("customer", "opportunity", "customer_signer", "company_signer", "sign_date", "start_date", "end_date", "lines",
+         "discount_rate", "amount")  # what an approved contract changes only by a change request
+EXPIRY_DAYS = 30
+
+
+_CHANGE_REQUEST: ContextVar[bool] = ContextVar("contract_change_request", default=False)
+
+
+@contextmanager
+def change_request() -> Iterator[None]:
+    """Within it, an update may change an approved contract's terms: it goes back to approval (未提交
+    until submitted again, which the change request does at once)."""
+    token = _CHANGE_REQUEST.set(True)
+    try:
+        yield
+    finally:
+        _CHANGE_REQUEST.reset(token)
+
+
+def _check(ctx: WriteContext) -> None:
+    """Terms of an approved contract change only by a change request; a terminated or voided one not
+    at all; lines are priced and the amount computed."""
+    before = ctx.before or {}
+    if ctx.action == "update":
+        if before.get("state") in ("terminated", "voided"):
+            raise ValidationFailed("INVALID_STATE", reason=f"contract.state.{before['state']}")
+        lines.price(ctx)
+        changed = [k for k in TERMS if plain(before.get(k)) != plain(ctx.values.get(k))]
+        if changed and before.get("approval_status") == "approved":
+            if not _CHANGE_REQUEST.get():
+                raise ValidationFailed("CONTRACT_APPROVED", details=[detail(k, "approved", "contract.change_needed") for k in changed])
+            ctx.values["approval_status"] = "none"  # the new terms need an approval of their own
+    else:
+        ctx.values["state"] = "normal"
+        lines.price(ctx)
+    if ctx.values.get("amount") is None:
+        raise ValidationFailed(details=[detail("amount", "missing", "contract.amount_needed")])
+
+
+def _on_approval(tenant_id: str, rec: Any, status: str, actor: str) -> list[tx.Op]:
+    """An approved contract makes its customer a deal (成交), in the decision's transaction."""
+    from ..customers.entity import CUSTOMER
+    from ..engine import service as engine
+    from ..org import service as org
+
+    customer_id = lines.ref_id((rec.data or {}).get("customer"))
+    if status != "approved" or customer_id is None:
+        return []
+    try:
+        customer = store.get(tenant_id, CUSTOMER.entity, customer_id, CUSTOMER.name_key)
+    except Exception:  # noqa: BLE001 - a customer deleted meanwhile: the contract still passes
+        return []
+    data = plain(customer.data or {})
+    if data.get("deal_status") == "closed":
+        return []
+    p = Principal(tenant_id, actor, org.load(tenant_id).snapshot)
+    wc = WriteContext(p, CUSTOMER, customer, "update", data, data)
+    return engine.stamp_ops(CUSTOMER, wc, customer, {**data, "deal_status": "closed"}, "contract_approved")
+
+
+CONTRACT = EntityDef(
+    name="contract",
+    module="contracts",
+    label=("合同", "Contract"),
+    path="/contracts",
+    title_field="name",
+    card_fields=("number", "customer", "amount"),
+    actions=ACTIONS,
+    parent_field="customer",
+    parent_cascade=("transfer",),
+    features=Features(numbering="contract", number_field="number", approval="contract"),
+    fields=(
+        F("number", "text", ("合同编号", "Number"), readonly=True, searchable=True),
+        F("name", "text", ("合同名称", "Name"), required=True, max_length=100, searchable=True),
+        F("customer", "reference", ("客户", "Customer"), required=True, entity="customer"),
+        F("opportunity", "reference", ("商机", "Opportunity"), entity="opportunity"),
+        F("customer_signer", "reference", ("客户签约人", "Customer signer"), entity="contact"),
+        F("company_signer", "user", ("公司签约人", "Our signer")),
+        F("sign_date", "date", ("签约日期", "Signed on")),
+        F("start_date", "date", ("开始日期", "Starts on")),
+        F("end_date", "date", ("结束日期", "Ends on"), remind_days_before=EXPIRY_DAYS,
+          description=f"reminds the owner {EXPIRY_DAYS} days before (合同到期提醒)"),
+        lines.field(),
+        F("lines_total", "money", ("产品合计", "Products total"), readonly=True),
+        F("discount_rate", "percent", ("整单折扣", "Order discount"), description="% off the products total"),
+        F("amount", "money", ("合同金额", "Amount"), description="with product lines: their total less the order discount (computed)"),
+        F("payment_terms", "textarea", ("付款方式", "Payment terms"), max_length=2000),
+        F("state", "select", ("合同状态", "State"), readonly=True, default="normal", options=STATES),
+        F("state_reason", "text", ("终止/作废原因", "Why terminated or void"), readonly=True),
+        F("state_changed_at", "datetime", ("终止/作废时间", "Terminated or void at"), readonly=True),
+        F("renewal_of", "reference", ("续签自", "Renews"), entity="contract", readonly=True),
+        F("remark", "textarea", ("备注", "Remark"), max_length=2000, searchable=True),
+        *approval_fields(),
+    ),
+    rules=({"kind": "range", "start": "start_date", "end": "end_date"},),
+    hooks=Hooks(validate=_check, on_approval=_on_approval),
+    role_defaults={
+        "admin": {"actions": ACTIONS, "scope": "all"},
+        "sales_manager": {"actions": ACTIONS, "scope": "self_and_subordinates"},
+        "sales_rep": {"actions": ("create", "update", "list", "read", "print"), "scope": "self"},
+        "service_agent": {"actions": ("list", "read"), "scope": "department"},
+    },
+)

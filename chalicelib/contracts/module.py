@@ -1,0 +1,8 @@
+"""Contracts in the module manifest: the record type (approved through the approval engine) and its routes."""
+from __future__ import annotations
+
+from ..core.modules import Module, routes_of
+from .entity import CONTRACT
+
+MODULE = Module(name="contracts", label=("合同", "Contracts"), entities=(CONTRACT,), blueprint=routes_of("contracts"),
+                notifications=("contracts.contract.transferred",))
