@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core import context
-from chalicelib.core.errors import ValidationFailed
+from chalicelib.core.errors import NotFound, ValidationFailed
 
 TENANT = "demo"
 PASSWORD = "Crm@2026!"
@@ -117,6 +117,18 @@ OPPORTUNITIES = [
     ("manager1", "南京金陵地产集团", "金陵售楼处系统", "negotiation", [("CRM-STD", 5), ("SRV-R740", 1)], -10, "won"),
 ]
 
+# contracts (合同) in every approval state: (owner, customer, name, lines [(sku, quantity)] or amount, what happens to it:
+# draft | pending | approved | rejected | withdrawn | voided); the 合同审批 flow asks the owner's supervisor, and above
+# 100000 also 王强 and 吴静 together
+CONTRACTS = [
+    ("rep1", "华为技术有限公司", "华为 CRM 一期合同", [("CRM-PRO", 10)], "approved"),
+    ("rep2", "北京合同通科技有限公司", "合同通 CRM 续费合同", 43200, "pending"),
+    ("rep3", "广州云帆教育科技有限公司", "云帆智慧校园一期合同", 80000, "rejected"),
+    ("rep1", "上海ACME贸易有限公司", "ACME 试用合同", 20000, "withdrawn"),
+    ("rep2", "杭州西湖制造有限公司", "西湖制造销售管理合同", 30000, "voided"),
+    ("manager1", "南京金陵地产集团", "金陵售楼处系统合同", [("CRM-STD", 5), ("SRV-R740", 1)], "draft"),
+]
+
 
 def seed() -> dict[str, Any]:
     from chalicelib import manifest
@@ -151,8 +163,9 @@ def seed() -> dict[str, Any]:
                                                        "mobile": mobile, "region": region, "customer_type": "target",
                                                        "source": "referral"}, None)["id"]
     pipeline = seed_pipeline(users, customers)
+    approvals = seed_approvals(users)  # the contract flow first: the deals submit contracts to it
     deals = seed_deals(users, customers)
-    return {"created": True, "users": users, "approvals": seed_approvals(users), "pipeline": pipeline, "pools": pools,
+    return {"created": True, "users": users, "approvals": approvals, "pipeline": pipeline, "pools": pools,
             "aging": seed_aging(users), "deals": deals}
 
 
@@ -317,4 +330,54 @@ def seed_deals(users: dict[str, str], customers: dict[str, str]) -> dict[str, An
             if outcome:
                 opp = opportunities.close(opp["id"], outcome, "price" if outcome == "lost" else None, None, opp["version"])
             made[name] = opp["id"]
-    return {"products": products, "opportunities": made}
+    return {"products": products, "opportunities": made, "contracts": seed_contracts(users, customers, products)}
+
+
+def seed_contracts(users: dict[str, str], customers: dict[str, str], products: dict[str, str]) -> dict[str, str]:
+    """Contracts in every approval state, each written and submitted by its owner and decided by the
+    people the 合同审批 flow asks."""
+    from chalicelib.approvals import service as approvals
+    from chalicelib.contracts import service as contracts
+    from chalicelib.contracts.entity import CONTRACT
+    from chalicelib.engine import service as engine
+
+    def as_user(key: str) -> Any:
+        return context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[key]))
+
+    supervisor = {key: sup for key, _n, _m, _d, _r, sup, _p in USERS}
+    made: dict[str, str] = {}
+    for owner, customer, name, lines, outcome in CONTRACTS:
+        body: dict[str, Any] = {"name": name, "customer": customers[customer], "start_date": "2027-01-01", "end_date": "2027-12-31",
+                                "sign_date": "2026-12-01", "company_signer": users[owner]}
+        if isinstance(lines, list):
+            body["lines"] = [{"product": products[sku], "quantity": q} for sku, q in lines]
+        else:
+            body["amount"] = lines
+        with as_user(owner):
+            c = engine.create(CONTRACT, body, None)
+            made[name] = c["id"]
+            if outcome == "draft":
+                continue
+            if outcome == "voided":
+                contracts.void(c["id"], "客户取消采购", c["version"])
+                continue
+            iid = engine.submit(CONTRACT, c["id"], {"comment": "请审批"})["approval_id"]
+            if outcome == "withdrawn":
+                approvals.withdraw(iid, "条款需要再谈")
+        for step in range(3):  # the supervisor, then (above 100000) the 会签 of 王强 and 吴静
+            if outcome not in ("approved", "rejected"):
+                break
+            deciders = [supervisor[owner]] if step == 0 else ["director", "finance"] if step == 1 else []
+            for who in deciders:
+                with as_user(who):
+                    try:
+                        inst = approvals.get(iid)
+                    except NotFound:  # not on this approval's plan (at or below 100000: no 会签)
+                        continue
+                    if inst["status"] != "running" or users[who] not in inst["steps"][inst["current_step"]]["current_assignees"]:
+                        continue
+                    if outcome == "rejected":
+                        approvals.reject(iid, "applicant", None, "价格需要重新评估", [])
+                    else:
+                        approvals.approve(iid, "同意", [])
+    return made

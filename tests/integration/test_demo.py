@@ -64,3 +64,17 @@ def test_given_the_demo_seed_then_the_catalogue_and_the_pipeline_have_living_fig
     assert huawei["amount"] == 20 * 27000 * 0.95 + 30 * 2000  # the tier (≥10) and 华为's A-level discount on the licences
     forecast = api.call("GET", "/v1/opportunities/forecast?by=owner", director).data
     assert forecast["totals"]["count"] == 5 and forecast["totals"]["weighted_amount"] > 0
+
+
+def test_given_the_demo_seed_then_contracts_are_there_in_every_approval_state(api):
+    from devstack import demo
+
+    demo.seed()
+    director = api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": "13800000002",
+                                                        "password": demo.PASSWORD}).data["id_token"]
+    contracts = {c["name"]: (c["approval_status"], c["state"]) for c in api.call("GET", "/v1/contracts?limit=50", director).data["items"]}
+    assert contracts == {"华为 CRM 一期合同": ("approved", "normal"), "合同通 CRM 续费合同": ("pending", "normal"),
+                         "云帆智慧校园一期合同": ("rejected", "normal"), "ACME 试用合同": ("withdrawn", "normal"),
+                         "西湖制造销售管理合同": ("none", "voided"), "金陵售楼处系统合同": ("none", "normal")}
+    huawei = next(c for c in api.call("GET", "/v1/customers?q=华为技术", director).data["items"])
+    assert huawei["deal_status"] == "closed"  # its contract was approved (through the 会签: above 100000)
