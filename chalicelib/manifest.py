@@ -32,6 +32,7 @@ from .numbering import service as numbering
 from .objects import service as objects
 from .opportunities import module as opportunities
 from .org import service as org
+from .payments import module as payments
 from .pools import module as pools
 from .products import module as products
 from .reminders import models as reminder_models
@@ -57,6 +58,7 @@ MODULES: tuple[Module, ...] = (
     followups.MODULE,
     opportunities.MODULE,
     contracts.MODULE,
+    payments.MODULE,
     revisits.MODULE,
     pools.MODULE,
     care.MODULE,

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from typing import Any
 
 from ..core.errors import ValidationFailed, detail
@@ -28,7 +29,7 @@ from ..core.permissions import Principal
 from ..db import tx
 from ..db.base import plain
 from ..engine import store
-from ..engine.definition import EntityDef, Features, Hooks, WriteContext, approval_fields
+from ..engine.definition import Derivation, EntityDef, Features, Hooks, WriteContext, approval_fields
 from ..engine.fieldtypes import FieldSpec as F
 from ..products import lines
 
@@ -64,7 +65,7 @@ def _check(ctx: WriteContext) -> None:
         changed = [k for k in TERMS if plain(before.get(k)) != plain(ctx.values.get(k))]
         if changed and before.get("approval_status") == "approved":
             if not _CHANGE_REQUEST.get():
-                raise ValidationFailed("CONTRACT_APPROVED", details=[detail(k, "approved", "contract.change_needed") for k in changed])
+                raise ValidationFailed(details=[detail(k, "approved", "contract.change_needed") for k in changed])
             ctx.values["approval_status"] = "none"  # the new terms need an approval of their own
     else:
         ctx.values["state"] = "normal"
@@ -73,7 +74,14 @@ def _check(ctx: WriteContext) -> None:
         raise ValidationFailed(details=[detail("amount", "missing", "contract.amount_needed")])
 
 
-def _on_approval(tenant_id: str, rec: Any, status: str, actor: str) -> list[tx.Op]:
+def _derive(dv: Derivation) -> dict[str, Any]:
+    amount = dv.data.get("amount")
+    if amount is None:
+        return {"outstanding_amount": None}
+    return {"outstanding_amount": lines.money(Decimal(str(amount)) - Decimal(str(dv.data.get("received_amount") or 0)))}
+
+
+def _on_approval(tenant_id: str, rec: Any, _before: str, status: str, actor: str) -> list[tx.Op]:
     """An approved contract makes its customer a deal (成交), in the decision's transaction."""
     from ..customers.entity import CUSTOMER
     from ..engine import service as engine
@@ -121,6 +129,12 @@ CONTRACT = EntityDef(
         F("discount_rate", "percent", ("整单折扣", "Order discount"), description="% off the products total"),
         F("amount", "money", ("合同金额", "Amount"), description="with product lines: their total less the order discount (computed)"),
         F("payment_terms", "textarea", ("付款方式", "Payment terms"), max_length=2000),
+        F("allow_overpayment", "boolean", ("允许超额回款", "Over-payment allowed"), default=False,
+          description="payments beyond the amount are refused unless set; each over-payment is recorded on its payment"),
+        F("reserved_amount", "money", ("已登记回款", "Payments recorded"), readonly=True,
+          description="payments not rejected or withdrawn (draft, in review, approved)"),
+        F("received_amount", "money", ("已回款", "Received"), readonly=True, description="approved payments"),
+        F("outstanding_amount", "money", ("未回款", "Outstanding"), readonly=True, description="amount − received"),
         F("state", "select", ("合同状态", "State"), readonly=True, default="normal", options=STATES),
         F("state_reason", "text", ("终止/作废原因", "Why terminated or void"), readonly=True),
         F("state_changed_at", "datetime", ("终止/作废时间", "Terminated or void at"), readonly=True),
@@ -129,7 +143,7 @@ CONTRACT = EntityDef(
         *approval_fields(),
     ),
     rules=({"kind": "range", "start": "start_date", "end": "end_date"},),
-    hooks=Hooks(validate=_check, on_approval=_on_approval),
+    hooks=Hooks(validate=_check, on_approval=_on_approval, derive=_derive),
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},
         "sales_manager": {"actions": ACTIONS, "scope": "self_and_subordinates"},

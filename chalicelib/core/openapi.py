@@ -1,6 +1,7 @@
 """OpenAPI 3.1 document generated from the registered routes and their pydantic schemas."""
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, get_args
 
 from pydantic import BaseModel, TypeAdapter
@@ -85,9 +86,10 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
     schemas = defs.get("$defs", {})
 
     paths: dict[str, dict[str, Any]] = {}
+    taken = Counter(f"{s.tag}_{s.name}" for s in ROUTES.values())
     for spec in sorted(ROUTES.values(), key=lambda s: (s.path, s.method)):
         op: dict[str, Any] = {
-            "operationId": f"{spec.tag}_{spec.name}",
+            "operationId": _operation_id(spec, taken),
             "summary": spec.summary,
             "tags": [spec.tag],
             "parameters": [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in spec.path_params],
@@ -142,3 +144,12 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
     _drop_impossible_defaults(doc)
     return doc
 
+
+def _operation_id(spec: Any, taken: Counter) -> str:
+    """<tag>_<function>; where two routes would share one (two record types of one module), the
+    first path segment tells them apart: payments_payment_plans_list_records."""
+    plain_id = f"{spec.tag}_{spec.name}"
+    if taken[plain_id] == 1:
+        return plain_id
+    segment = spec.path.removeprefix("/v1/").split("/")[0].replace("-", "_")
+    return f"{spec.tag}_{segment}_{spec.name}"

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, list[tuple[str, str, str]]] = {
                       ("sms", "短信", "SMS"), ("wechat", "微信", "WeChat")],
     "loss_reason": [("price", "价格", "Price"), ("competitor", "竞争对手", "Competitor"), ("no_budget", "无预算", "No budget"),
                     ("no_decision", "无决策", "No decision")],
+    "payment_method": [("bank", "银行转账", "Bank transfer"), ("cash", "现金", "Cash"), ("cheque", "支票", "Cheque"),
+                       ("acceptance", "承兑汇票", "Bank acceptance"), ("alipay", "支付宝", "Alipay"), ("wechat", "微信支付", "WeChat Pay"),
+                       ("other", "其他", "Other")],
     "unit": [("piece", "个", "Piece"), ("machine", "台", "Unit"), ("set", "套", "Set"), ("item", "件", "Item"),
              ("box", "箱", "Box"), ("year", "年", "Year"), ("month", "月", "Month"), ("time", "次", "Time")],
 }
@@ -41,7 +44,7 @@ DEFAULTS: dict[str, list[tuple[str, str, str]]] = {
 BUILTIN_TYPES: dict[str, tuple[str, str]] = {
     "position": ("职位", "Position"), "customer_type": ("客户类型", "Customer type"), "customer_level": ("客户级别", "Customer level"),
     "industry": ("行业", "Industry"), "source": ("来源", "Source"), "followup_type": ("跟进方式", "Follow-up type"),
-    "loss_reason": ("输单原因", "Loss reason"), "unit": ("单位", "Unit"),
+    "loss_reason": ("输单原因", "Loss reason"), "unit": ("单位", "Unit"), "payment_method": ("回款方式", "Payment method"),
 }
 
 

@@ -74,9 +74,9 @@ class Hooks:
     # values or owner (create, update, module changes, transfer, hand-over, stamps by other records);
     # None clears a value. Customers keep their pool timer (when they would enter a pool) with it.
     derive: Callable[["Derivation"], Mapping[str, Any]] | None = None
-    # on_approval: (tenant, record with its new approval status, status, actor) -> writes that join the
-    # approval decision's transaction (an approved contract makes its customer a deal, 成交)
-    on_approval: Callable[[str, Any, str, str], list[Any]] | None = None
+    # on_approval: (tenant, record with its new approval status, status before, status, actor) -> writes that
+    # join the approval decision's transaction (an approved contract makes its customer a deal, 成交)
+    on_approval: Callable[[str, Any, str, str, str], list[Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -763,10 +763,11 @@ def approval_hooks(entity: str) -> tuple[Any, Any] | None:
         if td is None or not td.features.approval:
             return []
         rec = store.get(tenant_id, td.entity, record_id, td.name_key, consistent=True, include_deleted=True)
+        before = (rec.data or {}).get("approval_status") or "none"
         data = {**(rec.data or {}), "approval_status": status, "approval_id": instance_id}
         ops = store.update_ops(rec, actor, data, None, action=f"approval_{status}", parent=td.parent_of(data))
         if td.hooks.on_approval is not None:
-            ops += td.hooks.on_approval(tenant_id, rec, status, actor)
+            ops += td.hooks.on_approval(tenant_id, rec, before, status, actor)
         return ops
 
     def data_of(tenant_id: str, record_id: str) -> dict[str, Any]:

@@ -33,6 +33,29 @@ def value(f: FieldSpec, refs: dict[str, str], tag: str) -> Any:
 RULE_REQUIRED: dict[str, tuple[str, ...]] = {"contract": ("amount",)}
 
 
+def approve_contract(api, token: str, refs: dict[str, str]) -> None:
+    """Payments are for approved contracts: an approver of the tenant's contract flow approves `refs["contract"]`."""
+    from chalicelib.approvals import service as approvals
+    from chalicelib.core import context
+
+    me = api.call("GET", "/v1/me", token).data
+    dept = api.call("GET", "/v1/org/departments", token).data["items"][0]["id"]
+    approver = api.call("POST", "/v1/org/users", token, {"name": "合同审批人", "mobile": f"139{abs(hash(me['tenant_id'])) % 10**8:08d}",
+                                                        "department_id": dept, "password": "Passw0rd!"})
+    assert approver.status_code == 201, approver.data
+    flow = api.call("POST", "/v1/approval-flows", token, {"name": "合同审批", "business_type": "contract", "enabled": True, "nodes": [
+        {"id": "a", "name": "审批", "approvers": {"type": "users", "user_ids": [approver.data["id"]]}}]})
+    assert flow.status_code == 201, flow.data
+    sent = api.call("POST", f"/v1/contracts/{refs['contract']}/submit", token, {})
+    assert sent.status_code == 200, sent.data
+    with context.acting_as(context.RequestContext(tenant_id=me["tenant_id"], user_id=approver.data["id"])):
+        approvals.approve(sent.data["approval_id"], None, [])
+
+
+# what must be true before a record of a type can be made (its parent's state)
+PREPARE = {"payment": approve_contract}
+
+
 def body(d: EntityDef, refs: dict[str, str], tag: str = "") -> dict[str, Any]:
     wanted = RULE_REQUIRED.get(d.name, ())
     return {f.key: value(f, refs, tag) for f in d.fields if (f.required or f.key in wanted) and not f.readonly}
@@ -48,6 +71,8 @@ def one_of_each(api, token: str, refs: dict[str, str], tag: str = "") -> dict[st
                                            for f in d.fields if f.required and f.type == "reference")]
         assert ready, [d.name for d in pending]
         for d in ready:
+            if d.name in PREPARE:
+                PREPARE[d.name](api, token, refs)
             b = body(d, refs, tag)
             r = api.call("POST", f"/v1{d.path}", token, b)
             assert r.status_code == 201, (d.name, r.data)
