@@ -11,7 +11,7 @@ _ID = r"^[A-Za-z0-9_-]{1,40}$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, defer_build=True)
 
 
 class Stage(_Strict):
@@ -36,11 +36,12 @@ class StageGroupsIn(_Strict):
 
 
 class StageGroupOut(StageGroup):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     open_to_me: bool
 
 
 class StageGroupsOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     groups: list[StageGroupOut]
     version: int
 
@@ -64,10 +65,12 @@ class ReopenIn(_Strict):
 
 
 class BoardQuery(SelectionQuery):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     stage_group: str | None = Field(None, max_length=40, description="default: the first group open to me")
 
 
 class Figures(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     count: int
     amount: float
     weighted_amount: float
@@ -81,6 +84,7 @@ class Column(Figures):
 
 
 class BoardOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     stage_group: dict[str, str]
     columns: list[Column]
     won: Figures
@@ -89,6 +93,7 @@ class BoardOut(BaseModel):
 
 
 class ForecastQuery(SelectionQuery):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     period: Literal["month", "quarter", "year"] = "month"
     by: Literal["none", "owner", "department"] = "none"
 
@@ -100,6 +105,7 @@ class ForecastRow(Figures):
 
 
 class ForecastOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     period: str
     by: str
     items: list[ForecastRow]
