@@ -24,6 +24,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.ports import client
 from functions.registry import FUNCTIONS, matches
 
+from . import moto_patches
 from .resources import subscription_queue
 
 
@@ -31,26 +32,40 @@ class StreamDriver:
     """Remembers the last sequence number read per shard and asks for a fresh iterator after
     it on every run. (Holding on to NextShardIterator is not safe on moto: a cancelled
     transaction restores the table from a copy, stream shard included, and an old iterator
-    keeps reading the discarded shard: the stream would seem to stop.)"""
+    keeps reading the discarded shard: the stream would seem to stop.)
 
-    def __init__(self) -> None:
+    `trim=True` (the local stack, whose only reader of the stream this driver is): once a batch
+    has gone to every consumer, moto drops the records read (moto_patches.trim_stream), which it
+    would otherwise keep, images and all, for as long as the stack runs."""
+
+    def __init__(self, trim: bool = False) -> None:
         self.positions: dict[str, str] = {}
         self.delivered = 0
+        self.trimmed = 0
+        self.trim = trim
         self.last: list[dict[str, Any]] = []  # the records the last run read
+        self._stream: list[tuple[str, str]] | None = None
 
     def _shards(self) -> list[tuple[str, str]]:
-        arn = client("dynamodb").describe_table(TableName=get_settings().table_name)["Table"]["LatestStreamArn"]
-        shards = client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-        return [(arn, s["ShardId"]) for s in shards]
+        """The table's stream and its shards, asked once (DescribeTable counts the table's items)."""
+        if self._stream is None:
+            arn = client("dynamodb").describe_table(TableName=get_settings().table_name)["Table"]["LatestStreamArn"]
+            shards = client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+            self._stream = [(arn, s["ShardId"]) for s in shards]
+        return self._stream
 
-    def run_once(self) -> int:
+    def _read(self) -> list[dict[str, Any]]:
         streams = client("dynamodbstreams")
         records: list[dict[str, Any]] = []
         for arn, shard in self._shards():
             after = self.positions.get(shard)
             position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after else \
                 {"ShardIteratorType": "TRIM_HORIZON"}
-            it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+            try:
+                it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+            except Exception:
+                self._stream = None  # the table was made anew: ask again next time
+                raise
             out = streams.get_records(ShardIterator=it, Limit=1000)
             if out.get("Records"):
                 self.positions[shard] = out["Records"][-1]["dynamodb"]["SequenceNumber"]
@@ -58,6 +73,10 @@ class StreamDriver:
                 r = json.loads(json.dumps(r, default=str))  # the Lambda event is JSON
                 r["eventSourceARN"] = arn
                 records.append(r)
+        return records
+
+    def run_once(self) -> int:
+        records = self._read()
         self.last = records
         if not records:
             return 0
@@ -68,6 +87,10 @@ class StreamDriver:
             if batch:
                 fn.load()({"Records": batch}, None)
         self.delivered += len(records)
+        if self.trim:
+            for arn, shard in self._shards():
+                if shard in self.positions:
+                    self.trimmed += moto_patches.trim_stream(arn, shard, self.positions[shard])
         return len(records)
 
 
@@ -162,7 +185,7 @@ class DriverLoop(threading.Thread):
     def __init__(self, interval: float = 0.5) -> None:
         super().__init__(name="crm-drivers", daemon=True)
         self.interval = interval
-        self.drivers = [StreamDriver(), ScheduleDriver(), BusDriver()]
+        self.drivers = [StreamDriver(trim=True), ScheduleDriver(), BusDriver()]
         self._stop_event = threading.Event()
 
     def run(self) -> None:

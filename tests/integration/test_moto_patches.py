@@ -1,7 +1,7 @@
 """devstack.moto_patches: TransactWriteItems on moto rolls back item by item, all or nothing,
 with moto's own condition checks and cancellation reasons, in time that follows the
 transaction and not the table; a Query answers as moto answers, in time that follows the
-partition and not the table."""
+partition and not the table; the stream drops what its reader has read and nothing else."""
 from __future__ import annotations
 
 import statistics
@@ -350,4 +350,74 @@ def test_given_a_large_table_when_querying_an_index_then_a_query_takes_as_long_a
 
     # moto sorted the whole table for every query: ~30x slower with 5,000 items
     assert large < 2.5 * small, f"{large * 1000:.1f} ms with 5,000 items vs {small * 1000:.1f} ms with a few"
+
+
+# ---- the stream: what its reader has read goes -------------------------------------------
+
+def _shard() -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib.ports.workflow import LOCAL_ACCOUNT
+
+    return dynamodb_backends[LOCAL_ACCOUNT][get_settings().region].tables[_table()].stream_shard
+
+
+def _stream_ids() -> tuple[str, str]:
+    arn = client("dynamodb").describe_table(TableName=_table())["Table"]["LatestStreamArn"]
+    return arn, client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+
+def _read_from(position: dict[str, str]) -> list[tuple[str, str]]:
+    arn, shard = _stream_ids()
+    streams = client("dynamodbstreams")
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+    return [(r["dynamodb"]["SequenceNumber"], r["dynamodb"]["Keys"]["pk"]["S"])
+            for r in streams.get_records(ShardIterator=it, Limit=1000)["Records"]]
+
+
+def test_given_a_trimming_driver_then_every_record_is_delivered_once_and_moto_keeps_none_it_has_read(aws):
+    from devstack.drivers import StreamDriver
+
+    driver = StreamDriver(trim=True)
+    driver.run_once()  # the resources' own writes
+    seen: list[str] = []
+    for round_ in range(3):
+        for i in range(20):
+            client("dynamodb").put_item(TableName=_table(), Item=_key(f"TRIM#{round_}-{i}"))
+        assert driver.run_once() == 20
+        seen += [r["dynamodb"]["Keys"]["pk"]["S"] for r in driver.last]
+        assert len(_shard().items) == 0  # everything read is gone from moto
+    client("dynamodb").put_item(TableName=_table(), Item=_key("TRIM#late"))
+
+    assert seen == [f"TRIM#{r}-{i}" for r in range(3) for i in range(20)]
+    assert driver.run_once() == 1 and driver.last[0]["dynamodb"]["Keys"]["pk"]["S"] == "TRIM#late"
+    assert _read_from({"ShardIteratorType": "TRIM_HORIZON"}) == []  # read and trimmed as well
+    client("dynamodb").put_item(TableName=_table(), Item=_key("TRIM#after"))
+    (number, pk), = _read_from({"ShardIteratorType": "TRIM_HORIZON"})
+    assert pk == "TRIM#after" and int(number) == int(driver.positions[_stream_ids()[1]]) + 1  # numbers go on
+
+
+def test_given_records_not_read_yet_when_trimming_then_they_stay_readable_with_their_numbers(aws):
+    from devstack.moto_patches import trim_stream
+
+    arn, shard = _stream_ids()
+    everything = _read_from({"ShardIteratorType": "TRIM_HORIZON"})
+    for i in range(10):
+        client("dynamodb").put_item(TableName=_table(), Item=_key(f"KEEP#{i}"))
+    before = _read_from({"ShardIteratorType": "TRIM_HORIZON"})
+    read_up_to = before[len(everything) + 3][0]  # a reader has read three of the new records
+
+    assert trim_stream(arn, shard, read_up_to) == len(everything) + 4
+    assert trim_stream(arn, shard, read_up_to) == 0  # nothing twice
+    assert trim_stream(arn, "shardId-other", before[-1][0]) == 0  # not this stream's shard
+    assert _read_from({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": read_up_to}) == before[len(everything) + 4:]
+    assert _read_from({"ShardIteratorType": "TRIM_HORIZON"}) == before[len(everything) + 4:]
+
+    # a cancelled transaction after a trim leaves no record, and the next write numbers on
+    with pytest.raises(ClientError):
+        client("dynamodb").transact_write_items(TransactItems=[_put("KEEP#tx"), {"ConditionCheck": {
+            "TableName": _table(), "Key": _key("KEEP#none"), "ConditionExpression": "attribute_exists(pk)"}}])
+    client("dynamodb").put_item(TableName=_table(), Item=_key("KEEP#next"))
+    after = _read_from({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": before[-1][0]})
+    assert after == [(str(int(before[-1][0]) + 1), "KEEP#next")]
 
