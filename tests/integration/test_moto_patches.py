@@ -1,11 +1,13 @@
 """devstack.moto_patches: TransactWriteItems on moto rolls back item by item, all or nothing,
 with moto's own condition checks and cancellation reasons, in time that follows the
 transaction and not the table; a Query answers as moto answers, in time that follows the
-partition and not the table; the stream drops what its reader has read and nothing else."""
+partition and not the table; the stream drops what its reader has read and nothing else; the
+schedule driver learns of new schedules without listing them all."""
 from __future__ import annotations
 
 import statistics
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -420,4 +422,65 @@ def test_given_records_not_read_yet_when_trimming_then_they_stay_readable_with_t
     client("dynamodb").put_item(TableName=_table(), Item=_key("KEEP#next"))
     after = _read_from({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": before[-1][0]})
     assert after == [(str(int(before[-1][0]) + 1), "KEEP#next")]
+
+
+# ---- Scheduler: the driver follows moto's feed of changes -----------------------------------
+
+def _schedule(name: str, at: str) -> None:
+    from chalicelib.ports import scheduler
+
+    scheduler.upsert(name, datetime.fromisoformat(at), {"kind": "nothing", "tenant_id": "t"}, tz="UTC")
+
+
+def _listings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from devstack.drivers import ScheduleDriver
+
+    calls: list[int] = []
+    original = ScheduleDriver._list_all
+
+    def counting(self, sched, group):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return original(self, sched, group)
+
+    monkeypatch.setattr(ScheduleDriver, "_list_all", counting)
+    return calls
+
+
+def test_given_a_running_schedule_driver_then_it_sees_new_moved_and_deleted_schedules_without_listing_them_all(aws, monkeypatch):
+    from chalicelib.ports import scheduler
+    from devstack.drivers import ScheduleDriver
+
+    listings = _listings(monkeypatch)
+    _schedule("feed-old", "2099-01-01T00:00:00+00:00")
+    driver = ScheduleDriver()
+    assert driver.run_once() == 0 and len(listings) == 1  # the first tick lists
+
+    _schedule("feed-due", "2000-01-01T00:00:00+00:00")
+    _schedule("feed-later", "2099-01-01T00:00:00+00:00")
+    _schedule("feed-moved", "2099-01-01T00:00:00+00:00")
+    assert driver.run_once() == 1  # feed-due: fired (its target ignores the payload) and deleted
+    _schedule("feed-moved", "2000-01-01T00:00:00+00:00")
+    scheduler.delete("feed-later")
+    assert driver.run_once() == 1
+    assert driver.run_once() == 0
+
+    assert len(listings) == 1
+    assert set(driver._due) == {"feed-old"}
+    assert 0 < driver.wait(0.25) <= 0.25
+
+
+def test_given_a_feed_that_lost_track_when_the_driver_ticks_then_it_lists_the_schedules_again(aws, monkeypatch):
+    from devstack import moto_patches
+    from devstack.drivers import ScheduleDriver
+
+    listings = _listings(monkeypatch)
+    monkeypatch.setattr(moto_patches.ScheduleFeed, "KEEP", 3)
+    driver = ScheduleDriver()
+    driver.run_once()
+    for i in range(5):  # more changes than the feed keeps
+        _schedule(f"lost-{i}", "2099-01-01T00:00:00+00:00")
+    driver.run_once()
+
+    assert len(listings) == 2
+    assert {f"lost-{i}" for i in range(5)} <= set(driver._due)
 
