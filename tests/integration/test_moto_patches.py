@@ -484,3 +484,14 @@ def test_given_a_feed_that_lost_track_when_the_driver_ticks_then_it_lists_the_sc
     assert len(listings) == 2
     assert {f"lost-{i}" for i in range(5)} <= set(driver._due)
 
+
+def test_given_the_moto_server_then_it_knows_its_services_without_reading_its_directory(monkeypatch):
+    import os
+
+    from moto import backends
+
+    from devstack.moto_patches import patch_dynamodb
+
+    patch_dynamodb()
+    monkeypatch.setattr(os, "listdir", lambda *_: pytest.fail("listed moto's directory"))
+    assert {"dynamodb", "scheduler", "stepfunctions"} <= set(backends.list_of_moto_modules())
