@@ -33,6 +33,9 @@ and the tests (tests/conftest.py) call it before moto serves a request.
 
 - `cache_service_names()`: the moto server no longer lists its own package directory
   on every request to find the service a request is for.
+
+- `track_models_weakly()`: moto no longer keeps every model instance it ever made (every
+  item copy, stream record, schedule...) for its dashboard.
 """
 from __future__ import annotations
 
@@ -41,6 +44,7 @@ import functools
 import inspect
 import itertools
 import threading
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +63,7 @@ def patch_dynamodb() -> None:
     expire_shard_iterators()
     journal_schedules()
     cache_service_names()
+    track_models_weakly()
 
 
 # ---- DynamoDB Streams: iterators expire, records read go ----------------------------------------
@@ -620,3 +625,57 @@ def cache_service_names() -> None:
     names = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: names  # type: ignore[assignment]
     _applied.add("service-names")
+
+
+# ---- moto models: tracked while they live -------------------------------------------------
+
+def track_models_weakly() -> None:
+    """moto's BaseModel appends every instance it makes to its class's `instances_tracked`
+    list, for the moto-api dashboard (/moto-api/data.json) and for S3's reset: every DynamoDB
+    item and each copy of one (a query copies its results, an update the old item), every
+    stream record — trimmed or not —, schedule and execution stayed in memory for the life of
+    the process. In a soak of 1,000 calls 6,000 Items and 4,400 StreamRecords stayed for 3,000
+    items in the table and none in the stream. The lists now hold weak references
+    (`_WeakInstances`): the dashboard and S3's reset still see every instance that lives."""
+    if "models" in _applied:
+        return
+    from moto.core.common_models import BaseModel
+
+    original = BaseModel.__new__
+
+    @functools.wraps(original)
+    def __new__(cls, *args, **kwargs):  # type: ignore[no-untyped-def]
+        instance = original(cls, *args, **kwargs)  # appends it to cls.instances_tracked
+        if type(cls.__dict__.get("instances_tracked")) is list:  # a new class, or after moto's reset_model_data()
+            cls.instances_tracked = _WeakInstances(cls.__dict__["instances_tracked"])
+        return instance
+
+    BaseModel.__new__ = __new__  # type: ignore[method-assign]
+    _applied.add("models")
+
+
+class _WeakInstances:
+    """A list of instances as moto's dashboard and S3's reset use it (append, iterate) that
+    does not keep them alive; dead references are swept as the list doubles."""
+
+    def __init__(self, instances: list[Any]) -> None:
+        self._refs: list[Any] = []
+        self._sweep_at = 64
+        for instance in instances:
+            self.append(instance)
+
+    def append(self, instance: Any) -> None:
+        try:
+            ref = weakref.ref(instance)
+        except TypeError:  # a class without weak references: held, as moto holds it
+            ref = functools.partial(lambda x: x, instance)
+        self._refs.append(ref)
+        if len(self._refs) >= self._sweep_at:
+            self._refs = [r for r in self._refs if r() is not None]
+            self._sweep_at = max(64, 2 * len(self._refs))
+
+    def __iter__(self) -> Any:
+        return (x for x in (r() for r in list(self._refs)) if x is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

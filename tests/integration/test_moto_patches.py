@@ -495,3 +495,30 @@ def test_given_the_moto_server_then_it_knows_its_services_without_reading_its_di
     patch_dynamodb()
     monkeypatch.setattr(os, "listdir", lambda *_: pytest.fail("listed moto's directory"))
     assert {"dynamodb", "scheduler", "stepfunctions"} <= set(backends.list_of_moto_modules())
+
+
+def test_given_models_moto_dropped_then_they_are_freed_and_those_it_holds_are_still_tracked(aws):
+    import gc
+    import weakref
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from devstack.drivers import StreamDriver
+
+    driver = StreamDriver(trim=True)
+    client("dynamodb").put_item(TableName=_table(), Item=_key("WEAK#kept"))
+    record = weakref.ref(_shard().items[-1])
+    for _ in range(3):  # each query copies its results
+        client("dynamodb").query(TableName=_table(), KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": _s("WEAK#kept")})
+    driver.run_once()  # read, delivered and trimmed
+    gc.collect()
+
+    assert record() is None
+    kept = [i for i in Item.instances_tracked if i.hash_key.value == "WEAK#kept"]
+    assert len(kept) == 1 and kept[0] is _stored_item("WEAK#kept")
+
+
+def _stored_item(pk: str) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    return _shard().table.items[DynamoType(_s(pk))][DynamoType(_s("A"))]
