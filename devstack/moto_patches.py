@@ -433,22 +433,40 @@ def _partition(table: Any, hash_key: Any) -> list[Any]:
 
 
 def _candidates(table: Any, hash_key: Any, index_name: str | None, hash_conditions: Any) -> list[Any] | None:
-    """The items a query can match, or None when moto should look at every item (a shape of
-    query this patch does not narrow; moto then also reports what is wrong with it)."""
+    """The items a query can match, in (about) the order moto will sort them, or None when
+    moto should look at every item (a shape of query this patch does not narrow; moto then
+    also reports what is wrong with it)."""
     if index_name is None:
-        return None if hash_key is None else _partition(table, hash_key)
+        return None if hash_key is None else _presorted(_partition(table, hash_key), (table.range_key_attr,))
     index = next((i for i in table.all_indexes() if i.name == index_name), None)
     wanted = dict(hash_conditions or [])
     attrs = tuple(k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH") if index is not None else ()
     if not attrs or any(a not in wanted for a in attrs):
         return None
+    order = (*(k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"), table.hash_key_attr, table.range_key_attr)
     if attrs == (table.hash_key_attr,):  # a local index (or a global one on the table's hash key)
-        return _partition(table, wanted[attrs[0]])
+        return _presorted(_partition(table, wanted[attrs[0]]), order)
     maps = _index_maps(table)
     if (index_name, attrs) not in maps:
         maps[(index_name, attrs)] = _IndexKeys(attrs, _stored_items(table))
     keys = maps[(index_name, attrs)].keys_of.get(tuple(wanted[a] for a in attrs), ())
-    return [item for item in (_stored(table, h, r) for h, r in keys) if item is not None]
+    return _presorted([item for item in (_stored(table, h, r) for h, r in keys) if item is not None], order)
+
+
+def _presorted(items: list[Any], attrs: tuple[str | None, ...]) -> list[Any]:
+    """The items by the values of `attrs`, compared as plain values. moto sorts a query's items
+    again, by its own key, comparing DynamoType objects in Python: n log n of those took ~60 ms
+    for a partition of 2,000 items; on items already in order its sort makes one comparison an
+    item. Only a hint: moto's sort decides the order (its key is total: it ends with the table's
+    keys), so values that cannot be compared here are left for it alone."""
+    def key(item: Any) -> tuple:
+        values = (item.attrs.get(a) if a is not None else None for a in attrs)
+        return tuple((0,) if v is None else (1, v.value if v.type == "S" else v.cast_value) for v in values)  # S: one value
+
+    try:
+        return sorted(items, key=key)
+    except TypeError:
+        return items
 
 
 def _narrowing_query(original: Any) -> Any:
@@ -476,8 +494,7 @@ def _narrowable_all_items(original: Any) -> Any:
         narrowed = getattr(_narrowed, "query", None)
         if narrowed is None or narrowed[0] is not self:
             return original(self)
-        # moto's own order (by table key): the query sorts again, by its index's keys
-        return sorted(narrowed[1], key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+        return narrowed[1]  # the query sorts them by its own key
     return all_items
 
 
