@@ -5,15 +5,17 @@ handlers with the same event shapes.
   ({"Records": [...]}) to each stream consumer whose filter matches.
 - ScheduleDriver: fires due EventBridge Scheduler one-time schedules into their target
   handler with the schedule's Input, then deletes them (ActionAfterCompletion=DELETE).
+  The earliest due first.
 - BusDriver: receives the bus events that each subscription's rule delivered to its SQS
   queue and calls the subscribed handler with the EventBridge event.
-Each has run_once() (tests) and is looped by devstack.run.
+Each has run_once() (tests) and is looped, each in its thread, by devstack.run (DriverLoop).
 """
 from __future__ import annotations
 
 import json
 import re
 import threading
+import time
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,8 +24,10 @@ from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.ports import client
+from chalicelib.ports.workflow import LOCAL_ACCOUNT
 from functions.registry import FUNCTIONS, matches
 
+from . import moto_patches
 from .resources import subscription_queue
 
 
@@ -31,26 +35,40 @@ class StreamDriver:
     """Remembers the last sequence number read per shard and asks for a fresh iterator after
     it on every run. (Holding on to NextShardIterator is not safe on moto: a cancelled
     transaction restores the table from a copy, stream shard included, and an old iterator
-    keeps reading the discarded shard: the stream would seem to stop.)"""
+    keeps reading the discarded shard: the stream would seem to stop.)
 
-    def __init__(self) -> None:
+    `trim=True` (the local stack, whose only reader of the stream this driver is): once a batch
+    has gone to every consumer, moto drops the records read (moto_patches.trim_stream), which it
+    would otherwise keep, images and all, for as long as the stack runs."""
+
+    def __init__(self, trim: bool = False) -> None:
         self.positions: dict[str, str] = {}
         self.delivered = 0
+        self.trimmed = 0
+        self.trim = trim
         self.last: list[dict[str, Any]] = []  # the records the last run read
+        self._stream: list[tuple[str, str]] | None = None
 
     def _shards(self) -> list[tuple[str, str]]:
-        arn = client("dynamodb").describe_table(TableName=get_settings().table_name)["Table"]["LatestStreamArn"]
-        shards = client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
-        return [(arn, s["ShardId"]) for s in shards]
+        """The table's stream and its shards, asked once (DescribeTable counts the table's items)."""
+        if self._stream is None:
+            arn = client("dynamodb").describe_table(TableName=get_settings().table_name)["Table"]["LatestStreamArn"]
+            shards = client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+            self._stream = [(arn, s["ShardId"]) for s in shards]
+        return self._stream
 
-    def run_once(self) -> int:
+    def _read(self) -> list[dict[str, Any]]:
         streams = client("dynamodbstreams")
         records: list[dict[str, Any]] = []
         for arn, shard in self._shards():
             after = self.positions.get(shard)
             position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after else \
                 {"ShardIteratorType": "TRIM_HORIZON"}
-            it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+            try:
+                it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+            except Exception:
+                self._stream = None  # the table was made anew: ask again next time
+                raise
             out = streams.get_records(ShardIterator=it, Limit=1000)
             if out.get("Records"):
                 self.positions[shard] = out["Records"][-1]["dynamodb"]["SequenceNumber"]
@@ -58,6 +76,10 @@ class StreamDriver:
                 r = json.loads(json.dumps(r, default=str))  # the Lambda event is JSON
                 r["eventSourceARN"] = arn
                 records.append(r)
+        return records
+
+    def run_once(self) -> int:
+        records = self._read()
         self.last = records
         if not records:
             return 0
@@ -68,6 +90,10 @@ class StreamDriver:
             if batch:
                 fn.load()({"Records": batch}, None)
         self.delivered += len(records)
+        if self.trim:
+            for arn, shard in self._shards():
+                if shard in self.positions:
+                    self.trimmed += moto_patches.trim_stream(arn, shard, self.positions[shard])
         return len(records)
 
 
@@ -75,60 +101,101 @@ _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 
 
 class ScheduleDriver:
-    """Fires the due one-time schedules, as EventBridge Scheduler does. ListSchedules does not say
-    when a schedule is due, so each schedule's time is read once (GetSchedule) and remembered until
-    its LastModificationDate changes: a tick costs one listing plus the new or changed schedules,
-    however many wait for later (every customer's pool and care timers)."""
+    """Fires the due one-time schedules, as EventBridge Scheduler does.
+
+    ListSchedules does not say when a schedule is due, so each schedule's time is read once
+    (GetSchedule) and remembered until it changes. On moto in this process (the local stack,
+    the tests) the driver learns which schedules changed from moto's ScheduleFeed
+    (moto_patches.journal_schedules): a tick costs the changes since the last one, however many
+    schedules wait for later (every customer's pool and care timers); a full listing is made at
+    the first tick, when the feed lost track, and every FULL_LISTING_SECONDS as a safety net.
+    Elsewhere every tick lists the schedules."""
+
+    FULL_LISTING_SECONDS = 60.0
 
     def __init__(self) -> None:
         self.fired = 0
         self.target = next(f for f in FUNCTIONS if f.schedule_target)
         self._due: dict[str, tuple[Any, datetime | None]] = {}  # name -> (modified, state; when it is due)
+        self._feed: moto_patches.ScheduleFeed | None = None
+        self._feed_count = 0
+        self._listed_at: float | None = None  # time.monotonic() of the last full listing
 
-    def _when(self, sched: Any, group: str, name: str, stamp: Any) -> datetime | None:
-        hit = self._due.get(name)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
+    def _read(self, sched: Any, group: str, name: str) -> None:
+        """Remember when schedule `name` is due (None: disabled or not a one-time schedule)."""
         try:
             sch = sched.get_schedule(Name=name, GroupName=group)
         except sched.exceptions.ResourceNotFoundException:
-            return None
+            self._due.pop(name, None)
+            return
         m = _AT.match(sch["ScheduleExpression"])
         due = datetime.fromisoformat(m.group(1)).replace(tzinfo=ZoneInfo(sch.get("ScheduleExpressionTimezone") or "UTC")) \
             if m and sch.get("State") == "ENABLED" else None
-        self._due[name] = (stamp, due)
-        return due
+        self._due[name] = (sch.get("LastModificationDate"), due)
 
-    def run_once(self) -> int:
-        s = get_settings()
-        sched = client("scheduler")
-        fired = 0
-        listed = {x["Name"]: (x.get("LastModificationDate"), x.get("State"))
-                  for page in sched.get_paginator("list_schedules").paginate(GroupName=s.schedule_group)
-                  for x in page["Schedules"]}
+    def _list_all(self, sched: Any, group: str) -> None:
+        listed = {x["Name"]: x.get("LastModificationDate")
+                  for page in sched.get_paginator("list_schedules").paginate(GroupName=group) for x in page["Schedules"]}
         for gone in set(self._due) - set(listed):
             self._due.pop(gone, None)
-        now = clock.now()
         for name, stamp in listed.items():
-            due = self._when(sched, s.schedule_group, name, stamp)
-            if due is None or due > now:
-                continue
+            if name not in self._due or self._due[name][0] != stamp:
+                self._read(sched, group, name)
+        self._listed_at = time.monotonic()
+
+    def _changes(self, group: str) -> list[str] | None:
+        """The names of the schedules of `group` that changed since the last tick, or None when
+        the schedules must be listed."""
+        feed = moto_patches.schedule_feed(LOCAL_ACCOUNT, get_settings().region, group)
+        count, changes = feed.since(self._feed_count) if feed is not None else (0, None)
+        stale = self._listed_at is None or time.monotonic() - self._listed_at > self.FULL_LISTING_SECONDS
+        known = feed is not None and feed is self._feed
+        self._feed, self._feed_count = feed, count  # read before the listing: what changes during it is seen next tick
+        if stale or not known or changes is None or any(g == group and n is None for g, n in changes):
+            return None
+        return [n for g, n in changes if g == group and n is not None]
+
+    def _sync(self, sched: Any, group: str) -> None:
+        changed = self._changes(group)
+        if changed is None:
+            self._list_all(sched, group)
+            return
+        for name in dict.fromkeys(changed):
+            self._read(sched, group, name)
+
+    def wait(self, interval: float) -> float:
+        """Seconds until the next tick: `interval`, or less when a schedule comes due before.
+        (One already due whose target failed is retried at the next tick, as before.)"""
+        now = clock.now()
+        soonest = min((due for _, due in self._due.values() if due is not None and due > now), default=None)
+        return interval if soonest is None else min(interval, (soonest - now).total_seconds())
+
+    def _fire(self, sched: Any, group: str, name: str) -> bool:
+        try:
+            sch = sched.get_schedule(Name=name, GroupName=group)
+        except sched.exceptions.ResourceNotFoundException:
+            self._due.pop(name, None)
+            return False
+        try:
+            self.target.load()(json.loads(sch["Target"].get("Input") or "{}"), None)
+        except Exception:  # noqa: BLE001 - like Scheduler, keep the schedule and retry
+            logger.exception("schedule target failed", extra={"schedule": name})
+            return False
+        if sch.get("ActionAfterCompletion", "NONE") == "DELETE":
             try:
-                sch = sched.get_schedule(Name=name, GroupName=s.schedule_group)
+                sched.delete_schedule(Name=name, GroupName=group)
             except sched.exceptions.ResourceNotFoundException:
-                continue
-            try:
-                self.target.load()(json.loads(sch["Target"].get("Input") or "{}"), None)
-            except Exception:  # noqa: BLE001 - like Scheduler, keep the schedule and retry
-                logger.exception("schedule target failed", extra={"schedule": name})
-                continue
-            if sch.get("ActionAfterCompletion", "NONE") == "DELETE":
-                try:
-                    sched.delete_schedule(Name=name, GroupName=s.schedule_group)
-                except sched.exceptions.ResourceNotFoundException:
-                    pass
-                self._due.pop(name, None)
-            fired += 1
+                pass
+            self._due.pop(name, None)
+        return True
+
+    def run_once(self) -> int:
+        group = get_settings().schedule_group
+        sched = client("scheduler")
+        self._sync(sched, group)
+        now = clock.now()
+        due = sorted((when, name) for name, (_, when) in self._due.items() if when is not None and when <= now)
+        fired = sum(self._fire(sched, group, name) for _, name in due)
         self.fired += fired
         return fired
 
@@ -156,23 +223,31 @@ class BusDriver:
         return n
 
 
-class DriverLoop(threading.Thread):
-    """Runs every driver every `interval` seconds until stopped."""
+class DriverLoop:
+    """Runs each driver in a thread of its own, every `interval` seconds, and the schedule
+    driver also the moment its next schedule comes due: a large stream batch (its consumers
+    take their time) no longer holds up a due reminder. In AWS these are separate services
+    calling separate Lambda invocations, concurrent as well."""
 
     def __init__(self, interval: float = 0.5) -> None:
-        super().__init__(name="crm-drivers", daemon=True)
         self.interval = interval
-        self.drivers = [StreamDriver(), ScheduleDriver(), BusDriver()]
+        self.drivers = [StreamDriver(trim=True), ScheduleDriver(), BusDriver()]
         self._stop_event = threading.Event()
+        self._threads = [threading.Thread(target=self._loop, args=(d,), name=f"crm-{type(d).__name__}", daemon=True)
+                         for d in self.drivers]
 
-    def run(self) -> None:
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    def _loop(self, driver: Any) -> None:
         while not self._stop_event.is_set():
-            for d in self.drivers:
-                try:
-                    d.run_once()
-                except Exception:  # noqa: BLE001 - a driver hiccup must not stop the stack
-                    logger.exception("driver failed", extra={"driver": type(d).__name__})
-            self._stop_event.wait(self.interval)
+            try:
+                driver.run_once()
+            except Exception:  # noqa: BLE001 - a driver hiccup must not stop the stack
+                logger.exception("driver failed", extra={"driver": type(driver).__name__})
+            wait = getattr(driver, "wait", None)
+            self._stop_event.wait(wait(self.interval) if wait is not None else self.interval)
 
     def stop(self) -> None:
         self._stop_event.set()

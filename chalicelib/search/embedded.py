@@ -26,6 +26,8 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +80,22 @@ def _q(term: str) -> str:
 
 def _like(value: str) -> str:
     return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@contextmanager
+def _snapshot(db: sqlite3.Connection) -> Iterator[None]:
+    """One read transaction around a search's statements: its rows, counts and sources come
+    from one state of the index. In autocommit each SELECT saw the latest commit, so an
+    indexer committing between the page's rows and their sources (the stream consumer runs
+    in a thread of its own) left a hit without a source: a KeyError, the search a 503."""
+    if db.in_transaction:
+        yield
+        return
+    db.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.execute("COMMIT")  # a read transaction: nothing to keep or undo
 
 
 class EmbeddedIndex:
@@ -266,6 +284,10 @@ class EmbeddedIndex:
         if not req.entities:
             return SearchResult([], 0)
         db = self._db()
+        with _snapshot(db):
+            return self._search(db, req)
+
+    def _search(self, db: sqlite3.Connection, req: SearchRequest) -> SearchResult:
         where, params = self._where(req)
         text = req.text.strip()
         match = self._match(req, text) if text else None

@@ -1,10 +1,13 @@
 """devstack.moto_patches: TransactWriteItems on moto rolls back item by item, all or nothing,
 with moto's own condition checks and cancellation reasons, in time that follows the
-transaction and not the table."""
+transaction and not the table; a Query answers as moto answers, in time that follows the
+partition and not the table; the stream drops what its reader has read and nothing else; the
+schedule driver learns of new schedules without listing them all."""
 from __future__ import annotations
 
 import statistics
 import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -205,3 +208,317 @@ def aws_account() -> str:
     from moto.core import DEFAULT_ACCOUNT_ID
 
     return DEFAULT_ACCOUNT_ID
+
+
+# ---- Query: narrowed to the partition, answers as moto's ----------------------------------
+
+CMP = "q-compare"
+
+
+def _compare_table() -> None:
+    """A table with every shape of index the patch narrows: a global index with and without a
+    sort key, and a local index."""
+    attrs = [{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g", "gs", "ls")]
+    client("dynamodb").create_table(
+        TableName=CMP, AttributeDefinitions=attrs, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {"IndexName": "byg", "Projection": {"ProjectionType": "ALL"},
+             "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "gs", "KeyType": "RANGE"}]},
+            {"IndexName": "bygonly", "Projection": {"ProjectionType": "KEYS_ONLY"},
+             "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}],
+        LocalSecondaryIndexes=[{"IndexName": "bylocal", "Projection": {"ProjectionType": "ALL"},
+                                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                              {"AttributeName": "ls", "KeyType": "RANGE"}]}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+
+
+def _item(pk: str, sk: str, g: str | None, gs: str | None, n: int) -> dict[str, Any]:
+    item = {"pk": _s(pk), "sk": _s(sk), "ls": _s(f"{n % 7:02d}"), "n": {"N": str(n)}}
+    if g is not None:
+        item["g"] = _s(g)
+    if gs is not None:
+        item["gs"] = _s(gs)
+    return item
+
+
+def _write_history() -> None:
+    """Puts, index keys moved and removed, deletes, a batch, transactions that commit and one
+    that is cancelled: every way an item enters or leaves an index's partition."""
+    ddb = client("dynamodb")
+    for i in range(60):  # equal index sort keys on purpose: moto orders them by the table key
+        ddb.put_item(TableName=CMP, Item=_item(f"p{i % 4}", f"s{i:03d}", f"v{i % 3}", f"k{i % 5}", i))
+    ddb.batch_write_item(RequestItems={CMP: [{"PutRequest": {"Item": _item("p9", f"b{i}", "v1", "k0", i)}} for i in range(10)]})
+    for i in range(0, 60, 7):
+        ddb.update_item(TableName=CMP, Key=_key(f"p{i % 4}", f"s{i:03d}"), UpdateExpression="SET g = :g",
+                        ExpressionAttributeValues={":g": _s("v2")})
+    for i in range(1, 60, 11):
+        ddb.update_item(TableName=CMP, Key=_key(f"p{i % 4}", f"s{i:03d}"), UpdateExpression="REMOVE gs")
+    for i in range(2, 60, 13):
+        ddb.delete_item(TableName=CMP, Key=_key(f"p{i % 4}", f"s{i:03d}"))
+    ddb.update_item(TableName=CMP, Key=_key("p5", "new"), UpdateExpression="SET g = :g, gs = :k",
+                    ExpressionAttributeValues={":g": _s("v0"), ":k": _s("k9")})  # an update that creates the item
+    ddb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": CMP, "Item": _item("p1", "t1", "v0", "k1", 1)}},
+        {"Update": {"TableName": CMP, "Key": _key("p0", "s004"), "UpdateExpression": "SET g = :g",
+                    "ExpressionAttributeValues": {":g": _s("v9")}}},
+        {"Delete": {"TableName": CMP, "Key": _key("p1", "s005")}}])
+    with pytest.raises(ClientError):
+        ddb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": CMP, "Key": _key("p0", "s008"), "UpdateExpression": "SET g = :g",
+                        "ExpressionAttributeValues": {":g": _s("v1")}}},
+            {"Delete": {"TableName": CMP, "Key": _key("p1", "s009")}},
+            {"Put": {"TableName": CMP, "Item": _item("p1", "t1", "v1", "k1", 2), "ConditionExpression": "attribute_not_exists(pk)"}}])
+
+
+def _queries() -> list[dict[str, Any]]:
+    g = {"KeyConditionExpression": "g = :g"}
+    return [
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": _s("p1")}},
+        {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)", "ExpressionAttributeValues": {":p": _s("p2"), ":s": _s("s01")},
+         "ScanIndexForward": False},
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": _s("p0")}, "Limit": 4},
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": _s("p3")}, "Select": "COUNT"},
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": _s("nobody")}},
+        {**g, "IndexName": "byg", "ExpressionAttributeValues": {":g": _s("v1")}},
+        {**g, "IndexName": "byg", "ExpressionAttributeValues": {":g": _s("v2")}, "ScanIndexForward": False, "Limit": 3},
+        {"IndexName": "byg", "KeyConditionExpression": "g = :g AND gs BETWEEN :a AND :b", "Limit": 5,
+         "ExpressionAttributeValues": {":g": _s("v0"), ":a": _s("k1"), ":b": _s("k3")}},
+        {**g, "IndexName": "byg", "ExpressionAttributeValues": {":g": _s("v1"), ":n": {"N": "20"}}, "FilterExpression": "n > :n",
+         "Limit": 6, "ProjectionExpression": "pk, sk, n"},
+        {**g, "IndexName": "byg", "ExpressionAttributeValues": {":g": _s("v0")}, "Select": "COUNT"},
+        {**g, "IndexName": "byg", "ExpressionAttributeValues": {":g": _s("v9")}},
+        {**g, "IndexName": "byg", "ExpressionAttributeValues": {":g": _s("none")}},
+        {**g, "IndexName": "bygonly", "ExpressionAttributeValues": {":g": _s("v2")}, "Limit": 4},
+        {**g, "IndexName": "bygonly", "ExpressionAttributeValues": {":g": _s("v1")}, "ScanIndexForward": False},
+        {"IndexName": "bylocal", "KeyConditionExpression": "pk = :p AND ls > :l", "Limit": 3,
+         "ExpressionAttributeValues": {":p": _s("p1"), ":l": _s("02")}},
+        {"KeyConditions": {"g": {"AttributeValueList": [_s("v1")], "ComparisonOperator": "EQ"}}, "IndexName": "byg"},
+    ]
+
+
+def _all_pages(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every page of a query, as moto answers it (ExclusiveStartKey from each LastEvaluatedKey)."""
+    ddb, pages, start = client("dynamodb"), [], None
+    while True:
+        page = ddb.query(TableName=CMP, **query, **({"ExclusiveStartKey": start} if start else {}))
+        page.pop("ResponseMetadata")
+        pages.append(page)
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+def _answers(monkeypatch: pytest.MonkeyPatch, narrow: bool) -> list[list[dict[str, Any]]]:
+    from devstack import moto_patches
+
+    monkeypatch.setattr(moto_patches, "NARROW_QUERIES", narrow)
+    return [_all_pages(q) for q in _queries()]
+
+
+def test_given_writes_of_every_kind_when_querying_a_table_or_an_index_then_the_answers_are_moto_s_own(aws, monkeypatch):
+    _compare_table()
+    narrowed_before_writes = _answers(monkeypatch, True)  # builds the index maps before the writes: they must follow them
+    _write_history()
+
+    narrowed, unpatched = _answers(monkeypatch, True), _answers(monkeypatch, False)
+
+    assert narrowed == unpatched
+    assert narrowed_before_writes != narrowed
+    assert any(len(pages) > 2 for pages in narrowed)  # pagination was exercised
+    assert any(page.get("Count") for pages in narrowed for page in pages)
+
+
+def _gsi_query_seconds(rounds: int = 15) -> float:
+    ddb, samples = client("dynamodb"), []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        ddb.query(TableName=_table(), IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                  ExpressionAttributeValues={":p": _s("G#a")}, Limit=20)
+        ddb.query(TableName=_table(), KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": _s("TX#a")})
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def test_given_a_large_table_when_querying_an_index_then_a_query_takes_as_long_as_on_a_small_one(seeded):
+    _gsi_query_seconds(3)  # warm-up
+    small = _gsi_query_seconds()
+    ddb = client("dynamodb")
+    for k in range(0, 5000, 25):
+        ddb.batch_write_item(RequestItems={_table(): [
+            {"PutRequest": {"Item": {**_key(f"BULK#{n}"), "gsi1pk": _s(f"G#{n % 50}"), "gsi1sk": _s(str(n))}}}
+            for n in range(k, k + 25)]})
+    large = _gsi_query_seconds()
+
+    # moto sorted the whole table for every query: ~30x slower with 5,000 items
+    assert large < 2.5 * small, f"{large * 1000:.1f} ms with 5,000 items vs {small * 1000:.1f} ms with a few"
+
+
+# ---- the stream: what its reader has read goes -------------------------------------------
+
+def _shard() -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib.ports.workflow import LOCAL_ACCOUNT
+
+    return dynamodb_backends[LOCAL_ACCOUNT][get_settings().region].tables[_table()].stream_shard
+
+
+def _stream_ids() -> tuple[str, str]:
+    arn = client("dynamodb").describe_table(TableName=_table())["Table"]["LatestStreamArn"]
+    return arn, client("dynamodbstreams").describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+
+def _read_from(position: dict[str, str]) -> list[tuple[str, str]]:
+    arn, shard = _stream_ids()
+    streams = client("dynamodbstreams")
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+    return [(r["dynamodb"]["SequenceNumber"], r["dynamodb"]["Keys"]["pk"]["S"])
+            for r in streams.get_records(ShardIterator=it, Limit=1000)["Records"]]
+
+
+def test_given_a_trimming_driver_then_every_record_is_delivered_once_and_moto_keeps_none_it_has_read(aws):
+    from devstack.drivers import StreamDriver
+
+    driver = StreamDriver(trim=True)
+    driver.run_once()  # the resources' own writes
+    seen: list[str] = []
+    for round_ in range(3):
+        for i in range(20):
+            client("dynamodb").put_item(TableName=_table(), Item=_key(f"TRIM#{round_}-{i}"))
+        assert driver.run_once() == 20
+        seen += [r["dynamodb"]["Keys"]["pk"]["S"] for r in driver.last]
+        assert len(_shard().items) == 0  # everything read is gone from moto
+    client("dynamodb").put_item(TableName=_table(), Item=_key("TRIM#late"))
+
+    assert seen == [f"TRIM#{r}-{i}" for r in range(3) for i in range(20)]
+    assert driver.run_once() == 1 and driver.last[0]["dynamodb"]["Keys"]["pk"]["S"] == "TRIM#late"
+    assert _read_from({"ShardIteratorType": "TRIM_HORIZON"}) == []  # read and trimmed as well
+    client("dynamodb").put_item(TableName=_table(), Item=_key("TRIM#after"))
+    (number, pk), = _read_from({"ShardIteratorType": "TRIM_HORIZON"})
+    assert pk == "TRIM#after" and int(number) == int(driver.positions[_stream_ids()[1]]) + 1  # numbers go on
+
+
+def test_given_records_not_read_yet_when_trimming_then_they_stay_readable_with_their_numbers(aws):
+    from devstack.moto_patches import trim_stream
+
+    arn, shard = _stream_ids()
+    everything = _read_from({"ShardIteratorType": "TRIM_HORIZON"})
+    for i in range(10):
+        client("dynamodb").put_item(TableName=_table(), Item=_key(f"KEEP#{i}"))
+    before = _read_from({"ShardIteratorType": "TRIM_HORIZON"})
+    read_up_to = before[len(everything) + 3][0]  # a reader has read three of the new records
+
+    assert trim_stream(arn, shard, read_up_to) == len(everything) + 4
+    assert trim_stream(arn, shard, read_up_to) == 0  # nothing twice
+    assert trim_stream(arn, "shardId-other", before[-1][0]) == 0  # not this stream's shard
+    assert _read_from({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": read_up_to}) == before[len(everything) + 4:]
+    assert _read_from({"ShardIteratorType": "TRIM_HORIZON"}) == before[len(everything) + 4:]
+
+    # a cancelled transaction after a trim leaves no record, and the next write numbers on
+    with pytest.raises(ClientError):
+        client("dynamodb").transact_write_items(TransactItems=[_put("KEEP#tx"), {"ConditionCheck": {
+            "TableName": _table(), "Key": _key("KEEP#none"), "ConditionExpression": "attribute_exists(pk)"}}])
+    client("dynamodb").put_item(TableName=_table(), Item=_key("KEEP#next"))
+    after = _read_from({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": before[-1][0]})
+    assert after == [(str(int(before[-1][0]) + 1), "KEEP#next")]
+
+
+# ---- Scheduler: the driver follows moto's feed of changes -----------------------------------
+
+def _schedule(name: str, at: str) -> None:
+    from chalicelib.ports import scheduler
+
+    scheduler.upsert(name, datetime.fromisoformat(at), {"kind": "nothing", "tenant_id": "t"}, tz="UTC")
+
+
+def _listings(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from devstack.drivers import ScheduleDriver
+
+    calls: list[int] = []
+    original = ScheduleDriver._list_all
+
+    def counting(self, sched, group):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return original(self, sched, group)
+
+    monkeypatch.setattr(ScheduleDriver, "_list_all", counting)
+    return calls
+
+
+def test_given_a_running_schedule_driver_then_it_sees_new_moved_and_deleted_schedules_without_listing_them_all(aws, monkeypatch):
+    from chalicelib.ports import scheduler
+    from devstack.drivers import ScheduleDriver
+
+    listings = _listings(monkeypatch)
+    _schedule("feed-old", "2099-01-01T00:00:00+00:00")
+    driver = ScheduleDriver()
+    assert driver.run_once() == 0 and len(listings) == 1  # the first tick lists
+
+    _schedule("feed-due", "2000-01-01T00:00:00+00:00")
+    _schedule("feed-later", "2099-01-01T00:00:00+00:00")
+    _schedule("feed-moved", "2099-01-01T00:00:00+00:00")
+    assert driver.run_once() == 1  # feed-due: fired (its target ignores the payload) and deleted
+    _schedule("feed-moved", "2000-01-01T00:00:00+00:00")
+    scheduler.delete("feed-later")
+    assert driver.run_once() == 1
+    assert driver.run_once() == 0
+
+    assert len(listings) == 1
+    assert set(driver._due) == {"feed-old"}
+    assert 0 < driver.wait(0.25) <= 0.25
+
+
+def test_given_a_feed_that_lost_track_when_the_driver_ticks_then_it_lists_the_schedules_again(aws, monkeypatch):
+    from devstack import moto_patches
+    from devstack.drivers import ScheduleDriver
+
+    listings = _listings(monkeypatch)
+    monkeypatch.setattr(moto_patches.ScheduleFeed, "KEEP", 3)
+    driver = ScheduleDriver()
+    driver.run_once()
+    for i in range(5):  # more changes than the feed keeps
+        _schedule(f"lost-{i}", "2099-01-01T00:00:00+00:00")
+    driver.run_once()
+
+    assert len(listings) == 2
+    assert {f"lost-{i}" for i in range(5)} <= set(driver._due)
+
+
+def test_given_the_moto_server_then_it_knows_its_services_without_reading_its_directory(monkeypatch):
+    import os
+
+    from moto import backends
+
+    from devstack.moto_patches import patch_dynamodb
+
+    patch_dynamodb()
+    monkeypatch.setattr(os, "listdir", lambda *_: pytest.fail("listed moto's directory"))
+    assert {"dynamodb", "scheduler", "stepfunctions"} <= set(backends.list_of_moto_modules())
+
+
+def test_given_models_moto_dropped_then_they_are_freed_and_those_it_holds_are_still_tracked(aws):
+    import gc
+    import weakref
+
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from devstack.drivers import StreamDriver
+
+    driver = StreamDriver(trim=True)
+    client("dynamodb").put_item(TableName=_table(), Item=_key("WEAK#kept"))
+    record = weakref.ref(_shard().items[-1])
+    for _ in range(3):  # each query copies its results
+        client("dynamodb").query(TableName=_table(), KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": _s("WEAK#kept")})
+    driver.run_once()  # read, delivered and trimmed
+    gc.collect()
+
+    assert record() is None
+    kept = [i for i in Item.instances_tracked if i.hash_key.value == "WEAK#kept"]
+    assert len(kept) == 1 and kept[0] is _stored_item("WEAK#kept")
+
+
+def _stored_item(pk: str) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    return _shard().table.items[DynamoType(_s(pk))][DynamoType(_s("A"))]
