@@ -20,8 +20,8 @@ install: $(STAMP)
 dev: $(STAMP) ## moto server + resources + demo data + drivers + API on http://127.0.0.1:8000
 	$(PY) -m devstack.run
 
-test: $(STAMP) ## unit, integration (moto), e2e (local stack over HTTP) and infrastructure tests
-	$(PY) -m pytest
+test: $(STAMP) ## unit, integration (moto), e2e (local stack over HTTP) and infrastructure tests, two workers (a file each at a time)
+	$(PY) -m pytest -n 2 --dist loadfile
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
