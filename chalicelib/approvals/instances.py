@@ -263,7 +263,7 @@ def urge(instance_id: str) -> dict[str, Any]:
         if inst.urged_at and clock.parse_iso(inst.urged_at) > clock.now() - timedelta(seconds=URGE_INTERVAL_SECONDS):
             raise LimitExceeded("APPROVAL_URGED_RECENTLY", minutes=URGE_INTERVAL_SECONDS // 60)
         inst.urged_at = c.now
-        active = org_of(p.tenant_id).active
+        active = org_of(p.tenant_id, admins=False).active
         people = [u for u in planner.current_assignees(step) if active(u)]
         c.notify += [(u, "notify.approval.urge", {"step": step["name"], "when": c.now}) for u in people]
         if not people:  # everyone it waits on was disabled: the flow's administrators are told instead

@@ -292,9 +292,11 @@ def add_assignees(c: Change, step: dict[str, Any], user_ids: list[str], after: s
 
 # ---- people who cannot act -----------------------------------------------------------------------
 
-def org_of(tenant_id: str) -> planner.Org:
+def org_of(tenant_id: str, *, admins: bool = True) -> planner.Org:
+    """The organisation as approvals resolve people on it (the super administrators only when asked:
+    finding them walks every user)."""
     snap = org.load(tenant_id).snapshot
-    return planner.Org(snap, {}, planner.super_admins(snap))
+    return planner.Org(snap, {}, planner.super_admins(snap) if admins else [])
 
 
 def admins_of(inst: ApprovalInstance, without: str | None = None) -> list[str]:
@@ -337,7 +339,7 @@ def _stand_in_for_disabled(c: Change, step: dict[str, Any]) -> None:
     """A step about to start whose people were disabled since the plan was made: their places go
     to the flow's administrators (when there are none, the step waits and the daily check of
     stuck approvals reports it)."""
-    o = org_of(c.inst.tenant_id)
+    o = org_of(c.inst.tenant_id, admins=False)
     gone = [u for u in step["assignees"] if not o.active(u)]
     if not gone:
         return

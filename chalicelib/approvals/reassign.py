@@ -106,7 +106,7 @@ def reassign(instance_id: str, from_user_id: str, to_user_id: str, comment: str 
 def _stuck(tenant_id: str) -> list[ApprovalInstance]:
     """Running approvals whose current step waits only on disabled people (found through the
     pending inboxes of the disabled users: no scan)."""
-    o = org_of(tenant_id)
+    o = org_of(tenant_id, admins=False)
     found: dict[str, ApprovalInstance] = {}
     for user in sorted(u for u, info in o.snapshot.users.items() if not info.active):
         for iid in _pending_instances(tenant_id, user):

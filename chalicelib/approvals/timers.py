@@ -22,7 +22,7 @@ def remind_due(tenant_id: str, instance_id: str, round_: int) -> bool:
     step = active_step(inst)
     if step is None or int(inst.round) != round_:
         return False
-    active = org_of(tenant_id).active
+    active = org_of(tenant_id, admins=False).active
     for u in [u for u in planner.current_assignees(step) if active(u)]:
         notifications.deliver(tenant_id, u, "approval", texts(tenant_id, u, "notify.approval.due_soon", inst, step=step["name"]),
                               link={"entity": "approval", "id": inst.id}, source=f"approval-due:{inst.id}:{round_}:{u}",
@@ -43,7 +43,8 @@ def on_overdue(tenant_id: str, instance_id: str, step_index: int, round_: int) -
             return UNCHANGED
         outcome = policy = step.get("on_timeout", "remind")
         people = planner.current_assignees(step)
-        told = [u for u in people if org_of(tenant_id).active(u)]  # disabled people are not reminded
+        o = org_of(tenant_id, admins=False)
+        told = [u for u in people if o.active(u)]  # disabled people are not reminded
         c.history("overdue", step=step, actor="system", policy=policy, users=people)
         if policy == "auto_pass":
             close_step(c, step, planner.PASSED, people)
@@ -53,7 +54,7 @@ def on_overdue(tenant_id: str, instance_id: str, step_index: int, round_: int) -
             c.inst.rejected_step = step_index
             finish(c, "rejected")
         elif policy == "escalate":
-            bosses = planner.escalation(org_of(tenant_id), people, c.inst.owner_id, step["assignees"])
+            bosses = planner.escalation(o, people, c.inst.owner_id, step["assignees"])
             added = add_assignees(c, step, bosses, after=people[-1] if people else None)
             c.notify += [(u, "notify.approval.overdue", {"step": step["name"]}) for u in told]
             c.history("escalate", step=step, actor="system", user_ids=added)

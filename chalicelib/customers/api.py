@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..core.api import ApiRequest, Lazy, route
+from ..core.api import ApiRequest, route
 from ..engine import models
 from . import limits, service
 from . import schemas as s
@@ -13,18 +13,15 @@ bp = Blueprint(__name__)
 TAG = "customers"
 
 
-def _out() -> Lazy:
-    return Lazy(lambda: models.model(CUSTOMER, "out"))
-
 
 @route(bp, "/customers/{customer_id}/lock", "POST", summary="Lock a customer (锁定): it stays out of the public pool; "
-       "counted against the lock limit", tag=TAG, body=s.LockIn, response=_out(), versioned_write=True)
+       "counted against the lock limit", tag=TAG, body=s.LockIn, response=models.lazy_out(CUSTOMER), versioned_write=True)
 def lock(req: ApiRequest, customer_id: str) -> dict:
     return service.set_locked(customer_id, True, req.expected_version(req.body.version))
 
 
 @route(bp, "/customers/{customer_id}/unlock", "POST", summary="Unlock a customer (解锁)", tag=TAG, body=s.LockIn,
-       response=_out(), versioned_write=True)
+       response=models.lazy_out(CUSTOMER), versioned_write=True)
 def unlock(req: ApiRequest, customer_id: str) -> dict:
     return service.set_locked(customer_id, False, req.expected_version(req.body.version))
 

@@ -141,3 +141,10 @@ def _build(d: EntityDef) -> dict[str, type[BaseModel]]:
 def model(d: EntityDef, kind: str) -> type[BaseModel]:
     """in | patch | out | hit | page | related | merged"""
     return _models(d)[kind]
+
+
+def lazy_out(d: EntityDef) -> Any:
+    """A route's response model: the record type's "out" model, built when the route is first described."""
+    from ..core.api import Lazy
+
+    return Lazy(lambda: model(d, "out"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..core.api import ApiRequest, Lazy, route
+from ..core.api import ApiRequest, route
 from ..engine import models
 from . import schemas as s
 from . import service, stages
@@ -13,9 +13,6 @@ from .entity import OPPORTUNITY
 bp = Blueprint(__name__)
 TAG = "opportunities"
 
-
-def _out() -> Lazy:
-    return Lazy(lambda: models.model(OPPORTUNITY, "out"))
 
 
 @route(bp, "/opportunity-stage-groups", summary="Stage groups (商机组) with their stages and win rates", tag=TAG,
@@ -46,21 +43,21 @@ def forecast(req: ApiRequest) -> dict:
 
 
 @route(bp, "/opportunities/{opportunity_id}/stage", "POST", summary="Move to another stage, forward or back (推进/回退)", tag=TAG,
-       body=s.MoveIn, response=_out(), versioned_write=True)
+       body=s.MoveIn, response=models.lazy_out(OPPORTUNITY), versioned_write=True)
 def move(req: ApiRequest, opportunity_id: str) -> dict:
     b = req.body
     return service.move(opportunity_id, b.stage_id, b.note, req.expected_version(b.version))
 
 
 @route(bp, "/opportunities/{opportunity_id}/close", "POST", summary="Won (赢单), lost (输单, with a reason) or invalid (无效)",
-       tag=TAG, body=s.CloseIn, response=_out(), versioned_write=True)
+       tag=TAG, body=s.CloseIn, response=models.lazy_out(OPPORTUNITY), versioned_write=True)
 def close(req: ApiRequest, opportunity_id: str) -> dict:
     b = req.body
     return service.close(opportunity_id, b.outcome, b.loss_reason, b.note, req.expected_version(b.version))
 
 
 @route(bp, "/opportunities/{opportunity_id}/reopen", "POST", summary="Open a closed opportunity again", tag=TAG,
-       body=s.ReopenIn, response=_out(), versioned_write=True)
+       body=s.ReopenIn, response=models.lazy_out(OPPORTUNITY), versioned_write=True)
 def reopen(req: ApiRequest, opportunity_id: str) -> dict:
     b = req.body
     return service.reopen(opportunity_id, b.note, req.expected_version(b.version))
