@@ -35,6 +35,7 @@ from .org import service as org
 from .payments import module as payments
 from .pools import module as pools
 from .products import module as products
+from .quotes import module as quotes
 from .reminders import models as reminder_models
 from .reminders import service as reminders
 from .revisits import module as revisits
@@ -57,6 +58,7 @@ MODULES: tuple[Module, ...] = (
     leads.MODULE,
     followups.MODULE,
     opportunities.MODULE,
+    quotes.MODULE,
     contracts.MODULE,
     payments.MODULE,
     revisits.MODULE,

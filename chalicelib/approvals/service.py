@@ -43,7 +43,7 @@ from .flows import (
 )
 from .instances import URGE_INTERVAL_SECONDS, add_signers, approve, comment, reject, resubmit, submit, transfer, urge, withdraw
 from .lifecycle import RECORD_STATUS, DataOf, StatusHook, register, register_provider, registered
-from .reading import counts, get, history, inbox, out, register_title_view
+from .reading import counts, get, history, inbox, load_instance, out, register_title_view
 from .reassign import fire_watch, hand_over, reassign, stuck, user_disabled
 from .sync import execution_arn, reconcile
 from .timers import on_overdue, remind_due
@@ -59,3 +59,13 @@ __all__ = [
 ]
 
 _schedule_name = sync.schedule_name  # the reminder schedule of an instance, by name (tests look it up)
+
+
+def business_type_of_instance(tenant_id: str, instance_id: str) -> str | None:
+    """The business type an approval instance runs as (None when it is gone)."""
+    from ..core.errors import NotFound
+
+    try:
+        return load_instance(tenant_id, instance_id).business_type
+    except NotFound:
+        return None

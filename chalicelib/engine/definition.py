@@ -77,6 +77,10 @@ class Hooks:
     # on_approval: (tenant, record with its new approval status, status before, status, actor) -> writes that
     # join the approval decision's transaction (an approved contract makes its customer a deal, 成交)
     on_approval: Callable[[str, Any, str, str, str], list[Any]] | None = None
+    # submit_as: (principal, record) -> the business type the record goes to approval as (default
+    # Features.approval), or ValidationFailed to refuse the submit (a contract over its customer's
+    # credit limit is blocked or goes to a special flow)
+    submit_as: Callable[[Any, Any], str] | None = None
 
 
 @dataclass(frozen=True)

@@ -729,8 +729,10 @@ def submit(d: EntityDef, record_id: str, options: dict[str, Any]) -> dict[str, A
     status = (rec.data or {}).get("approval_status") or "none"
     if status in ("pending", "approved"):
         raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{'running' if status == 'pending' else status}")
+    business_type = d.hooks.submit_as(p, rec) if d.hooks.submit_as is not None else d.features.approval
     resubmitted = False
-    if status in ("rejected", "withdrawn") and (rec.data or {}).get("approval_id"):
+    if status in ("rejected", "withdrawn") and (rec.data or {}).get("approval_id") and \
+            approvals.business_type_of_instance(p.tenant_id, str(rec.data["approval_id"])) == business_type:
         try:
             approvals.resubmit(str(rec.data["approval_id"]), "start", options.get("comment"))
             resubmitted = True
@@ -739,7 +741,7 @@ def submit(d: EntityDef, record_id: str, options: dict[str, Any]) -> dict[str, A
                 raise
     if not resubmitted:
         title = str(plain((rec.data or {}).get(d.title_field)) or d.label_in(fieldtypes.locale()))
-        approvals.submit({"entity": d.entity, "id": rec.id, "title": title}, d.features.approval, plain(rec.data or {}), options)
+        approvals.submit({"entity": d.entity, "id": rec.id, "title": title}, business_type, plain(rec.data or {}), options)
     return out(d, store.get(p.tenant_id, d.entity, rec.id, d.name_key, consistent=True), p)
 
 

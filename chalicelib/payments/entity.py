@@ -14,10 +14,8 @@ plan flips it on the day (no daily scan) —, and its owner is reminded 3 days b
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ..core import clock
 from ..core.errors import NotFound, ValidationFailed, detail
@@ -205,12 +203,8 @@ def plan_status(data: dict[str, Any], today: str) -> str:
     return "partial" if received > 0 else "pending"
 
 
-def _tz() -> ZoneInfo:
-    return ZoneInfo(get_settings().default_timezone)
-
-
 def _derive_plan(dv: Derivation) -> dict[str, Any]:
-    return {"status": plan_status(dict(dv.data), clock.now().astimezone(_tz()).date().isoformat())}
+    return {"status": plan_status(dict(dv.data), clock.local_today(get_settings().default_timezone))}
 
 
 def _check_plan(ctx: WriteContext) -> None:
@@ -223,8 +217,7 @@ def overdue_at(values: dict[str, Any]) -> str | None:
     due = values.get("due_date")
     if not due or values.get("status") in ("done", "overdue"):
         return None
-    day_after = datetime.combine(date.fromisoformat(str(due)[:10]) + timedelta(days=1), datetime.min.time(), _tz())
-    return clock.iso(day_after)
+    return clock.day_after(str(due), get_settings().default_timezone)
 
 
 def fire_overdue(d: EntityDef, rec: Any, at: str) -> bool:

@@ -26,11 +26,24 @@ def value(f: FieldSpec, refs: dict[str, str], tag: str) -> Any:
         return "2030-01-01T09:00:00+08:00"
     if f.type == "boolean":
         return True
+    if f.type == "table":  # one row of its required columns
+        return [{c.key: value(c, refs, tag) for c in f.columns if c.required}]
     return f"{tag}{f.label[0]}"
 
 
 # what a type's own rules require beyond its required fields (a contract: an amount, or product lines)
-RULE_REQUIRED: dict[str, tuple[str, ...]] = {"contract": ("amount",)}
+RULE_REQUIRED: dict[str, tuple[str, ...]] = {"contract": ("amount",), "quote": ("lines",)}
+
+
+def _wanted(d: EntityDef) -> list[FieldSpec]:
+    wanted = RULE_REQUIRED.get(d.name, ())
+    return [f for f in d.fields if (f.required or f.key in wanted) and not f.readonly]
+
+
+def needs(d: EntityDef) -> set[str | None]:
+    """The record types a valid record of `d` references (its wanted fields and their columns)."""
+    fields = [c for f in _wanted(d) for c in (f.columns if f.type == "table" else (f,))]
+    return {f.entity or next(iter(f.entities), None) for f in fields if f.required and f.type == "reference"}
 
 
 def approve_contract(api, token: str, refs: dict[str, str]) -> None:
@@ -57,8 +70,7 @@ PREPARE = {"payment": approve_contract}
 
 
 def body(d: EntityDef, refs: dict[str, str], tag: str = "") -> dict[str, Any]:
-    wanted = RULE_REQUIRED.get(d.name, ())
-    return {f.key: value(f, refs, tag) for f in d.fields if (f.required or f.key in wanted) and not f.readonly}
+    return {f.key: value(f, refs, tag) for f in _wanted(d)}
 
 
 def one_of_each(api, token: str, refs: dict[str, str], tag: str = "") -> dict[str, dict[str, Any]]:
@@ -67,8 +79,7 @@ def one_of_each(api, token: str, refs: dict[str, str], tag: str = "") -> dict[st
     made: dict[str, dict[str, Any]] = {}
     pending = [d for d in manifest.entities() if d.path and d.name not in refs]
     while pending:
-        ready = [d for d in pending if all((f.entity or next(iter(f.entities), None)) in refs
-                                           for f in d.fields if f.required and f.type == "reference")]
+        ready = [d for d in pending if needs(d) <= set(refs)]
         assert ready, [d.name for d in pending]
         for d in ready:
             if d.name in PREPARE:
