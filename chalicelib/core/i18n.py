@@ -463,7 +463,8 @@ def pick_locale(accept_language: str | None) -> str:
     return DEFAULT_LOCALE
 
 
-NAMED = ("entity.", "module.", "action.", "kind.", "reason.", "label.", "approval.status.", "application.status.")
+NAMED = ("entity.", "module.", "action.", "kind.", "reason.", "label.", "approval.status.", "application.status.", "contract.state.",
+         "contract.not_approved", "opportunity.status.", "quote.status.")
 # ^ parameters that are names or phrases with texts of their own
 
 

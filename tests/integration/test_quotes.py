@@ -207,3 +207,11 @@ def test_given_a_seller_who_may_not_read_the_credit_limit_when_blocked_then_the_
     blocked = api.call("POST", f"/v1/contracts/{c.data['id']}/submit", seller, {})
     assert blocked.status_code == 422 and blocked.data["code"] == "CREDIT_LIMIT_EXCEEDED"
     assert "1000" not in str(blocked.data) and not blocked.data.get("details")
+
+
+def test_given_a_quote_in_the_wrong_state_when_acted_on_then_the_reason_reads_in_the_callers_language(api, sales_team):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    q = _quote(api, rep, _customer(api, rep)["id"], _product(api, admin)["id"])
+    for lang, text in (("zh-CN", "报价单还是草稿"), ("en", "the quote is a draft")):
+        r = api.call("POST", f"/v1/quotes/{q['id']}/accept", rep, {"version": q["version"]}, headers={"Accept-Language": lang})
+        assert r.status_code == 422 and text in r.data["message"] and "quote.status" not in r.data["message"], r.data
