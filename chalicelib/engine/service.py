@@ -371,9 +371,10 @@ class StaleStamp(Conflict):
 STAMP_ATTEMPTS = 8  # a busy record (many follow-ups at once) still lets each of them through
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
     """A short random wait before reading a busy record again, so retries do not collide in step."""
     time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+
 
 
 def stamp_ops(d: EntityDef, wc: WriteContext, rec: store.EntityRecord, data: dict[str, Any], action: str) -> list[tx.Op]:
@@ -477,7 +478,7 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
             except StaleStamp:
                 if attempt == STAMP_ATTEMPTS - 1:
                     raise
-                _backoff(attempt)  # the record it stamps changed meanwhile: read it again
+                backoff(attempt)  # the record it stamps changed meanwhile: read it again
                 continue
             finish(draft)
             return _with_duplicates(d, out(d, draft.record, p), lambda: found)
