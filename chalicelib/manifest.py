@@ -27,6 +27,7 @@ from .files import service as files
 from .followups import module as followups
 from .forms import models as form_models
 from .forms import service as forms
+from .invoices import module as invoices
 from .leads import module as leads
 from .numbering import service as numbering
 from .objects import service as objects
@@ -61,6 +62,7 @@ MODULES: tuple[Module, ...] = (
     quotes.MODULE,
     contracts.MODULE,
     payments.MODULE,
+    invoices.MODULE,
     revisits.MODULE,
     pools.MODULE,
     care.MODULE,

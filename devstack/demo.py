@@ -330,7 +330,8 @@ def seed_deals(users: dict[str, str], customers: dict[str, str]) -> dict[str, An
             if outcome:
                 opp = opportunities.close(opp["id"], outcome, "price" if outcome == "lost" else None, None, opp["version"])
             made[name] = opp["id"]
-    return {"products": products, "opportunities": made, "contracts": seed_contracts(users, customers, products)}
+    contracts = seed_contracts(users, customers, products)
+    return {"products": products, "opportunities": made, "contracts": contracts, "invoices": seed_invoices(users, contracts)}
 
 
 def seed_contracts(users: dict[str, str], customers: dict[str, str], products: dict[str, str]) -> dict[str, str]:
@@ -380,4 +381,47 @@ def seed_contracts(users: dict[str, str], customers: dict[str, str], products: d
                         approvals.reject(iid, "applicant", None, "价格需要重新评估", [])
                     else:
                         approvals.approve(iid, "同意", [])
+    return made
+
+
+# invoice requests (开票申请) on the approved 华为 contract: (title, type, amount, what happens to it: issued | requested)
+INVOICES = [
+    ("华为技术有限公司", "special", 100000, "issued"),
+    ("华为技术有限公司", "normal", 50000, "requested"),
+]
+HUAWEI_TAX = {"tax_number": "914403001922038216", "bank": "招商银行深圳分行", "bank_account": "755900000000001",
+              "registered_address": "深圳市龙岗区坂田华为基地", "registered_phone": "0755-28780808"}
+
+
+def seed_invoices(users: dict[str, str], contracts: dict[str, str]) -> dict[str, str]:
+    """The 开票审批 flow from its template (直属上级 → above 100000 分管领导 → 财务: the 系统管理员 刘洋), and two
+    requests of 李娜 on her approved 华为 contract: one issued by 刘洋, one waiting for her supervisor 孙丽."""
+    from chalicelib.approvals import service as approvals
+    from chalicelib.approvals import templates
+    from chalicelib.engine import service as engine
+    from chalicelib.invoices import service as invoices
+    from chalicelib.invoices.entity import INVOICE
+
+    def as_user(key: str) -> Any:
+        return context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[key]))
+
+    with as_user("ceo"):
+        approvals.create_flow(templates.flow_spec("invoice"), True)
+    contract = contracts["华为 CRM 一期合同"]
+    made: dict[str, str] = {}
+    for i, (title, kind, amount, outcome) in enumerate(INVOICES):
+        body: dict[str, Any] = {"contract": contract, "invoice_type": kind, "title": title, "amount": amount,
+                                "content": "CRM 专业版软件许可费", **(HUAWEI_TAX if kind == "special" else {})}
+        with as_user("rep1"):
+            inv = engine.create(INVOICE, body, None)
+            iid = engine.submit(INVOICE, inv["id"], {"comment": "请审核开票信息"})["approval_id"]
+        made[outcome] = inv["id"]
+        if outcome != "issued":
+            continue
+        for who in ("manager1", "admin"):  # 孙丽, then the 财务 step (系统管理员 刘洋)
+            with as_user(who):
+                approvals.approve(iid, "同意", [])
+        with as_user("admin"):
+            current = engine.get(INVOICE, inv["id"])
+            invoices.issue(inv["id"], f"4403{2612 + i:04d}", "2026-12-10", current["version"])
     return made

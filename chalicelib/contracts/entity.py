@@ -180,6 +180,8 @@ CONTRACT = EntityDef(
           description="payments not rejected or withdrawn (draft, in review, approved)"),
         F("received_amount", "money", ("已回款", "Received"), readonly=True, description="approved payments"),
         F("outstanding_amount", "money", ("未回款", "Outstanding"), readonly=True, description="amount − received"),
+        F("invoiced_amount", "money", ("已申请开票", "Invoiced"), readonly=True,
+          description="invoice requests not rejected, withdrawn or voided (draft, in review, approved, issued)"),
         F("state", "select", ("合同状态", "State"), readonly=True, default="normal", options=STATES),
         F("state_reason", "text", ("终止/作废原因", "Why terminated or void"), readonly=True),
         F("state_changed_at", "datetime", ("终止/作废时间", "Terminated or void at"), readonly=True),

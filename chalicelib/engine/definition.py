@@ -65,6 +65,10 @@ class Hooks:
     after_write: HookFn | None = None  # side effects after commit (schedules, notifications)
     on_delete: HookFn | None = None  # after a soft delete: undo side effects (e.g. cancel a schedule)
     on_restore: HookFn | None = None  # after a restore: re-create what deleting removed
+    # before a soft delete / a restore (also of a child its parent's takes along): raise to refuse it, or add
+    # ctx.extra_ops that commit with it (a payment or an invoice gives back, or takes again, its contract's amount)
+    before_delete: HookFn | None = None
+    before_restore: HookFn | None = None
     # holdings: (tenant, before, after) -> writes that commit with every change of who holds a live
     # record and in what state (create, update, transfer, hand-over, delete, restore); before/after
     # are store.holding(rec) snapshots, None when the record is not live. Customers count owned and

@@ -371,9 +371,10 @@ class StaleStamp(Conflict):
 STAMP_ATTEMPTS = 8  # a busy record (many follow-ups at once) still lets each of them through
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
     """A short random wait before reading a busy record again, so retries do not collide in step."""
     time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+
 
 
 def stamp_ops(d: EntityDef, wc: WriteContext, rec: store.EntityRecord, data: dict[str, Any], action: str) -> list[tx.Op]:
@@ -477,7 +478,7 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
             except StaleStamp:
                 if attempt == STAMP_ATTEMPTS - 1:
                     raise
-                _backoff(attempt)  # the record it stamps changed meanwhile: read it again
+                backoff(attempt)  # the record it stamps changed meanwhile: read it again
                 continue
             finish(draft)
             return _with_duplicates(d, out(d, draft.record, p), lambda: found)
@@ -581,16 +582,25 @@ def delete(d: EntityDef, record_id: str, expected: int) -> None:
     children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if not c.deleted_at]
     if any(not _may_change(p, cd, c, "delete") for cd, c in children):
         raise Forbidden("RECORD_FORBIDDEN")
+    wc = _before(d.hooks.before_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
+    taken = [(cd, c, _before(cd.hooks.before_delete, WriteContext(p, cd, c, "delete", plain(c.data or {})))) for cd, c in children]
     held = store.holding(rec)
-    tx.write([*store.soft_delete_ops(rec, p.user_id, expected, d.features.private), *_holdings(d, p.tenant_id, held, None)])
+    tx.write([*store.soft_delete_ops(rec, p.user_id, expected, d.features.private), *_holdings(d, p.tenant_id, held, None),
+              *wc.extra_ops])
     publish(d, "deleted", rec, p.user_id)
-    _settled(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
+    _settled(d.hooks.on_delete, wc)
     _in_chunks([[*_holdings(cd, p.tenant_id, store.holding(c), None),
-                 *store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}")]
-                for cd, c in children])
-    for cd, c in children:
+                 *store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}"), *cwc.extra_ops]
+                for cd, c, cwc in taken])
+    for cd, c, cwc in taken:
         publish(cd, "deleted", c, p.user_id, with_parent=rec.id)
-        _settled(cd.hooks.on_delete, WriteContext(p, cd, c, "delete", plain(c.data or {})))
+        _settled(cd.hooks.on_delete, cwc)
+
+
+def _before(hook: Any, wc: WriteContext) -> WriteContext:
+    """A type's check before a delete or a restore (it may refuse, or add writes to it)."""
+    _run(hook, wc)
+    return wc
 
 
 def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
@@ -601,16 +611,20 @@ def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
 
         merge.undo(d, rec, p)
         return
-    ops = store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {}))
-    tx.write([*ops, *_holdings(d, p.tenant_id, None, store.holding(rec))])
-    publish(d, "restored", rec, p.user_id)
-    _settled(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
+    if not rec.deleted_at:
+        raise ValidationFailed("NOT_IN_RECYCLE_BIN")
+    wc = _before(d.hooks.before_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
     mark = f"{d.entity}#{rec.id}"
     children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if c.deleted_at and c.deleted_with == mark]
-    _in_chunks([_restored_with_holdings(cd, c, p) for cd, c in children])
-    for cd, c in children:
+    taken = [(cd, c, _before(cd.hooks.before_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))) for cd, c in children]
+    ops = store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {}))
+    tx.write([*ops, *_holdings(d, p.tenant_id, None, store.holding(rec)), *wc.extra_ops])
+    publish(d, "restored", rec, p.user_id)
+    _settled(d.hooks.on_restore, wc)
+    _in_chunks([[*_restored_with_holdings(cd, c, p), *cwc.extra_ops] for cd, c, cwc in taken])
+    for cd, c, cwc in taken:
         publish(cd, "restored", c, p.user_id, with_parent=rec.id)
-        _settled(cd.hooks.on_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))
+        _settled(cd.hooks.on_restore, cwc)
 
 
 def _restored_with_holdings(d: EntityDef, rec: store.EntityRecord, p: Principal) -> list[tx.Op]:

@@ -47,10 +47,13 @@ def needs(d: EntityDef) -> set[str | None]:
 
 
 def approve_contract(api, token: str, refs: dict[str, str]) -> None:
-    """Payments are for approved contracts: an approver of the tenant's contract flow approves `refs["contract"]`."""
+    """Payments and invoices are for approved contracts: an approver of the tenant's contract flow approves
+    `refs["contract"]` (once)."""
     from chalicelib.approvals import service as approvals
     from chalicelib.core import context
 
+    if api.call("GET", f"/v1/contracts/{refs['contract']}", token).data.get("approval_status") == "approved":
+        return
     me = api.call("GET", "/v1/me", token).data
     dept = api.call("GET", "/v1/org/departments", token).data["items"][0]["id"]
     approver = api.call("POST", "/v1/org/users", token, {"name": "合同审批人", "mobile": f"139{abs(hash(me['tenant_id'])) % 10**8:08d}",
@@ -66,7 +69,7 @@ def approve_contract(api, token: str, refs: dict[str, str]) -> None:
 
 
 # what must be true before a record of a type can be made (its parent's state)
-PREPARE = {"payment": approve_contract}
+PREPARE = {"payment": approve_contract, "invoice": approve_contract}
 
 
 def body(d: EntityDef, refs: dict[str, str], tag: str = "") -> dict[str, Any]:

@@ -78,3 +78,19 @@ def test_given_the_demo_seed_then_contracts_are_there_in_every_approval_state(ap
                          "西湖制造销售管理合同": ("none", "voided"), "金陵售楼处系统合同": ("none", "normal")}
     huawei = next(c for c in api.call("GET", "/v1/customers?q=华为技术", director).data["items"])
     assert huawei["deal_status"] == "closed"  # its contract was approved (through the 会签: above 100000)
+
+
+def test_given_the_demo_seed_then_the_approved_contract_has_an_issued_invoice_and_a_request_in_review(api):
+    from devstack import demo
+
+    demo.seed()
+    login = lambda mobile: api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": mobile,  # noqa: E731
+                                                                    "password": demo.PASSWORD}).data["id_token"]
+    rep, manager = login("13800000004"), login("13800000003")
+    invoices = {i["amount"]: (i["invoice_status"], i["approval_status"], i.get("invoice_number"))
+                for i in api.call("GET", "/v1/invoices", rep).data["items"]}
+    assert invoices == {100000: ("issued", "approved", "44032612"), 50000: ("requested", "pending", None)}
+    huawei = next(c for c in api.call("GET", "/v1/contracts", rep).data["items"] if c["name"] == "华为 CRM 一期合同")
+    assert huawei["invoiced_amount"] == 150000
+    pending = api.call("GET", "/v1/approvals?box=pending", manager).data["items"]
+    assert [i["business_type"] for i in pending].count("invoice") == 1  # 孙丽 reviews the request
