@@ -215,3 +215,38 @@ def test_given_a_quote_in_the_wrong_state_when_acted_on_then_the_reason_reads_in
     for lang, text in (("zh-CN", "报价单还是草稿"), ("en", "the quote is a draft")):
         r = api.call("POST", f"/v1/quotes/{q['id']}/accept", rep, {"version": q["version"]}, headers={"Accept-Language": lang})
         assert r.status_code == 422 and text in r.data["message"] and "quote.status" not in r.data["message"], r.data
+
+
+def test_given_a_customer_with_deals_when_its_360_is_read_then_contracts_bring_their_plans_payments_invoices_and_approvals(
+        api, sales_team):
+    admin, t = sales_team["admin"], sales_team["tokens"]
+    for business in ("contract", "payment", "invoice"):
+        _flow(api, sales_team, business)
+    customer, product = _customer(api, t["rep1"]), _product(api, admin)
+    q = _quote(api, t["rep1"], customer["id"], product["id"])
+    c = api.call("POST", "/v1/contracts", t["rep1"], {"name": "360合同", "customer": customer["id"], "amount": 9000}).data
+    iid = api.call("POST", f"/v1/contracts/{c['id']}/submit", t["rep1"], {}).data["approval_id"]
+    assert api.call("POST", f"/v1/approvals/{iid}/approve", t["manager"], {}).status_code == 200
+    plan = api.call("POST", "/v1/payment-plans", t["rep1"], {"title": "首期", "contract": c["id"], "amount": 3000, "due_date": "2099-01-01"})
+    pay = api.call("POST", "/v1/payments", t["rep1"], {"contract": c["id"], "plan": plan.data["id"], "amount": 3000, "paid_on": "2026-12-01",
+                                                      "method": "bank"})
+    inv = api.call("POST", "/v1/invoices", t["rep1"], {"contract": c["id"], "amount": 3000, "content": "服务费", "title": "客户公司"})
+    assert (plan.status_code, pay.status_code, inv.status_code) == (201, 201, 201), (plan.data, pay.data, inv.data)
+    pay_iid = api.call("POST", f"/v1/payments/{pay.data['id']}/submit", t["rep1"], {}).data["approval_id"]
+
+    view = api.call("GET", f"/v1/customers/{customer['id']}/related", t["rep1"])
+    assert view.status_code == 200, view.data
+    related = view.data["related"]
+    assert [x["id"] for x in related["quote"]] == [q["id"]] and [x["id"] for x in related["contract"]] == [c["id"]]
+    assert [x["id"] for x in related["payment_plan"]] == [plan.data["id"]] and [x["id"] for x in related["payment"]] == [pay.data["id"]]
+    assert [x["id"] for x in related["invoice"]] == [inv.data["id"]]
+    shown = {a["id"]: a for a in view.data["approvals"]}
+    assert set(shown) == {iid, pay_iid}
+    assert (shown[iid]["status"], shown[iid]["business_type"], shown[iid]["record"]) == ("approved", "contract",
+                                                                                         {"entity": "contract", "id": c["id"]})
+    assert shown[pay_iid]["status"] == "running"
+    line = api.call("GET", f"/v1/contracts/{c['id']}/timeline", t["rep1"]).data["items"]
+    assert [(i["id"], i["status"]) for i in line if i["kind"] == "approval"] == [(iid, "approved")]
+    assert {i["id"] for i in line if i["kind"] == "record"} == {plan.data["id"], pay.data["id"], inv.data["id"]}
+    other = api.call("GET", f"/v1/customers/{customer['id']}/related", t["rep2"])
+    assert other.status_code in (403, 404)  # another rep's customer
