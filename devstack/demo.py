@@ -331,7 +331,51 @@ def seed_deals(users: dict[str, str], customers: dict[str, str]) -> dict[str, An
                 opp = opportunities.close(opp["id"], outcome, "price" if outcome == "lost" else None, None, opp["version"])
             made[name] = opp["id"]
     contracts = seed_contracts(users, customers, products)
-    return {"products": products, "opportunities": made, "contracts": contracts, "invoices": seed_invoices(users, contracts)}
+    return {"products": products, "opportunities": made, "contracts": contracts, "invoices": seed_invoices(users, contracts),
+            "quotes": seed_quotes(users, made)}
+
+
+# quotes (报价): (owner, opportunity, name, days valid, line discount %, what happens to it: draft | pending | sent — approved first)
+QUOTES = [
+    ("rep1", "华为二期 CRM 采购", "华为二期 CRM 报价", 30, 0, "sent"),
+    ("rep2", "合同通 CRM 续费", "合同通续费优惠报价", 15, 20, "pending"),
+    ("rep1", "华为二期 CRM 采购", "华为二期备选报价", 30, 5, "draft"),
+]
+
+
+def seed_quotes(users: dict[str, str], opportunities: dict[str, str]) -> dict[str, str]:
+    """The 报价折扣审批 flow from its template, and quotes of the open opportunities taking their products
+    (above the 10 % discount threshold: 华为 is an A-level customer): one approved and sent to 华为, one of
+    张伟's waiting for approval, one draft."""
+    from datetime import timedelta
+
+    from chalicelib.approvals import service as approvals
+    from chalicelib.approvals import templates
+    from chalicelib.core import clock
+    from chalicelib.engine import service as engine
+    from chalicelib.opportunities.entity import OPPORTUNITY
+    from chalicelib.quotes import service as quotes
+    from chalicelib.quotes.entity import QUOTE
+
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["ceo"])):
+        approvals.create_flow(templates.flow_spec("quote"), True)
+    made: dict[str, str] = {}
+    for owner, opportunity, name, days, discount, outcome in QUOTES:
+        with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[owner])):
+            opp = engine.get(OPPORTUNITY, opportunities[opportunity])
+            q = engine.create(QUOTE, {
+                "name": name, "customer": opp["customer"]["id"], "opportunity": opp["id"], "terms": "报价含税；款到发货；有效期内价格不变",
+                "valid_until": (clock.now() + timedelta(days=days)).date().isoformat(),
+                "lines": [{"product": x["product"]["id"], "quantity": x["quantity"], "discount": discount} for x in opp["lines"]]}, None)
+            if outcome != "draft":
+                q = engine.submit(QUOTE, q["id"], {"comment": "老客户，申请折扣"})
+        if outcome == "sent":  # 孙丽, 李娜's supervisor, approves the discount; then 李娜 sends it
+            with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["manager1"])):
+                approvals.approve(q["approval_id"], "同意", [])
+            with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[owner])):
+                q = quotes.send(q["id"], engine.get(QUOTE, q["id"])["version"])
+        made[name] = q["id"]
+    return made
 
 
 def seed_contracts(users: dict[str, str], customers: dict[str, str], products: dict[str, str]) -> dict[str, str]:

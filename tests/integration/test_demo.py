@@ -94,3 +94,6 @@ def test_given_the_demo_seed_then_the_approved_contract_has_an_issued_invoice_an
     assert huawei["invoiced_amount"] == 150000
     pending = api.call("GET", "/v1/approvals?box=pending", manager).data["items"]
     assert [i["business_type"] for i in pending].count("invoice") == 1  # 孙丽 reviews the request
+    quotes = {q["name"]: (q["quote_status"], q["approval_status"]) for q in api.call("GET", "/v1/quotes", rep).data["items"]}
+    assert quotes == {"华为二期 CRM 报价": ("sent", "approved"), "华为二期备选报价": ("draft", "none")}
+    assert [i["business_type"] for i in pending].count("quote") == 1  # 张伟's discount waits for 孙丽
