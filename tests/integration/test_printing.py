@@ -230,3 +230,20 @@ def test_given_another_tenants_template_when_read_then_each_tenant_sees_only_its
     assert api.call("GET", f"/v1/print-templates/{entity}", a["admin"]).data["company_name"] == "甲方公司"
     theirs = api.call("GET", f"/v1/print-templates/{entity}", b["admin"]).data
     assert theirs["default"] is True and theirs["company_name"] is None
+
+
+def test_given_a_quote_when_printed_then_the_record_type_prints_through_the_same_engine_route(api, sales_team):
+    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    product = _product(api, admin)
+    q = api.call("POST", "/v1/quotes", rep, {"name": "云服务器报价", "customer": _customer(api, rep)["id"], "valid_until": "2099-12-31",
+                                            "discount_rate": 10, "terms": "报价含税，有效期内有效",
+                                            "lines": [{"product": product["id"], "quantity": 2}]})
+    assert q.status_code == 201, q.data
+
+    r = _print(api, rep, f"/v1/quotes/{q.data['id']}/pdf")
+
+    assert r.status_code == 200, r.data
+    text = _text(r.body)
+    for expected in ("报价单", q.data["number"], "有效期至", "2099年12月31日", "报价含税", "云服务器年包", "¥2,000.00", "整单折扣", "10%",
+                     "报价金额", "¥1,800.00"):
+        assert expected in text, expected
