@@ -77,6 +77,8 @@ MODULES: tuple[Module, ...] = (
     Module("search", ("搜索与场景", "Search and views"), blueprint=routes_of("search")),
     Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=routes_of("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("files", blueprint=routes_of("files")),
+    # 打印: print templates (administrators); the prints are routes of each record type with the print action
+    Module("printing", ("打印模板", "Print templates"), blueprint=routes_of("printing"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups
     Module("objects", ("自定义对象", "Custom objects"), blueprint=routes_of("objects"), handover=objects.handover_all,
            roles={"admin": {"actions": ["manage"]}}),

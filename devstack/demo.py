@@ -8,7 +8,9 @@ enabled flow: 直属上级 → … → 系统管理员 刘洋 for the finance st
 leave request of 张伟 waiting for his supervisor 孙丽 (APPROVER), so her inbox is not empty.
 
 Deals: a product catalogue (categories, five products — one off the shelf —, quantity tiers and
-A-level discounts) and opportunities of the sales team across the stages, one won and one lost."""
+A-level discounts) and opportunities of the sales team across the stages, one won and one lost.
+
+Printing: the contract print template (销售合同 with the company's address, phone and terms)."""
 from __future__ import annotations
 
 from typing import Any
@@ -157,6 +159,7 @@ def seed() -> dict[str, Any]:
         org.update_department(ids["sales"], {"head_user_id": users["director"]}, 1)
         pools = seed_pools(users, ids)
         seed_care(users)
+        seed_printing(users)
         customers = {}
         for name, owner, level, industry, mobile, region in CUSTOMERS:
             customers[name] = engine.create(CUSTOMER, {"name": name, "owner_id": users[owner], "level": level, "industry": industry,
@@ -191,6 +194,25 @@ def seed_care(users: dict[str, str]) -> None:
 
     with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["admin"])):
         care.put_rules(CareRulesIn.model_validate({"rules": CARE_RULES}).model_dump()["rules"], None)
+
+
+# the contract print template (打印模板): the company header, the fields in order, the terms
+CONTRACT_PRINT = {
+    "title": "销售合同", "company_name": "华夏智联科技有限公司", "company_address": "深圳市南山区科技园科苑路 88 号",
+    "company_phone": "0755-8888 6666",
+    "fields": ["number", "name", "customer", "customer_signer", "company_signer", "sign_date", "start_date", "end_date",
+               "payment_terms", "approval_status", "owner_id"],
+    "footer": "条款：本合同一式两份，双方各执一份，自双方签字盖章之日起生效。未尽事宜，双方协商解决。",
+}
+
+
+def seed_printing(users: dict[str, str]) -> None:
+    """The contract print template, saved by the admin as through PUT /v1/print-templates/contract."""
+    from chalicelib.printing import service as printing
+    from chalicelib.printing.schemas import PrintTemplateIn
+
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["admin"])):
+        printing.put_template("contract", PrintTemplateIn.model_validate(CONTRACT_PRINT).model_dump(exclude={"version"}), None)
 
 
 def seed_aging(users: dict[str, str]) -> dict[str, str]:

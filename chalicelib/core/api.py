@@ -59,6 +59,7 @@ class RouteSpec:
     versioned_write: bool = False
     description: str = ""
     path_params: list[str] = field(default_factory=list)
+    produces: str | None = None  # a binary answer's media type (application/pdf) instead of JSON
 
 
 ROUTES: dict[tuple[str, str], RouteSpec] = {}
@@ -143,14 +144,15 @@ def _dump(result: Any) -> Any:
 
 def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, tag: str, body: Any = None,
           query: type[BaseModel] | None = None, response: Any = None, status: int = 200, public: bool = False,
-          idempotent_create: bool = False, versioned_write: bool = False, description: str = "") -> Callable:
+          idempotent_create: bool = False, versioned_write: bool = False, description: str = "",
+          produces: str | None = None) -> Callable:
     full = PREFIX + path if not path.startswith("/.well-known") and not path.startswith("/openapi") else path
 
     def deco(fn: Callable) -> Callable:
         spec = RouteSpec(path=full, method=method, name=fn.__name__, summary=summary, tag=tag, body=body, query=query,
                          response=response, status=status, public=public, idempotent_create=idempotent_create,
                          versioned_write=versioned_write, description=description or (fn.__doc__ or "").strip(),
-                         path_params=re.findall(r"{(\w+)}", full))
+                         path_params=re.findall(r"{(\w+)}", full), produces=produces)
         ROUTES[(full, method)] = spec
 
         @functools.wraps(fn)
