@@ -287,6 +287,12 @@ class EmbeddedIndex:
         with _snapshot(db):
             return self._search(db, req)
 
+    def search_many(self, reqs: list[SearchRequest]) -> list[SearchResult]:
+        """Several requests on one read snapshot: their figures come from one state of the index."""
+        db = self._db()
+        with _snapshot(db):
+            return [self._search(db, r) if r.entities else SearchResult([], 0) for r in reqs]
+
     def _search(self, db: sqlite3.Connection, req: SearchRequest) -> SearchResult:
         where, params = self._where(req)
         text = req.text.strip()
@@ -295,6 +301,10 @@ class EmbeddedIndex:
             return empty(req)
         limit_to = self._match_scope(req)
         base = _Base.of(match, where, params, scored=False, limit_to=limit_to)
+        if req.figures_only:
+            facets, _total = self._facets(db, req, base)
+            return SearchResult([], 0, facets, {}, None,
+                                {name: self._aggregate(db, req, base, agg) for name, agg in req.aggregations.items()})
         facets, total = self._facets(db, req, base)
         if total is None:
             total = db.execute(*base.sql("count(*)")).fetchone()[0]
@@ -320,7 +330,11 @@ class EmbeddedIndex:
         sums = [f"sum({self._column(f) or 'NULL'})" for f in agg.sums]
         select = ", ".join([*keys, "count(*)", *sums]) if keys else ", ".join(["count(*)", *sums])
         tail = f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-        rows = db.execute(*base.sql(select, tail=tail)).fetchall()
+        narrow, nparams = "", []
+        for f in agg.filters:  # this aggregation's own conditions
+            fsql, fp = self._filter(req, f)
+            narrow, nparams = f"{narrow} AND {fsql}", [*nparams, *fp]
+        rows = db.execute(*base.sql(select, tail=f"{narrow} {tail}", tail_params=nparams)).fetchall()
         merged: dict[tuple, Bucket] = {}
         for row in rows:
             key = {f: facet_key(req.kind(f), v) for f, v in zip(agg.by, row, strict=False)}

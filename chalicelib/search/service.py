@@ -88,6 +88,19 @@ def run(req: SearchRequest) -> SearchResult:
         raise Unavailable() from None
 
 
+def run_many(reqs: list[SearchRequest]) -> list[SearchResult]:
+    """Several requests in one engine call (see `run`)."""
+    try:
+        return get_index().search_many(reqs)
+    except DomainError:
+        raise
+    except ValueError:
+        raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.engine")) from None
+    except Exception:
+        logger.exception("search engine failed")
+        raise Unavailable() from None
+
+
 def list_page(p: Principal, entity: str | schema.EntitySchema, params: dict[str, Any],
               present: Callable[[dict[str, Any], Principal], dict[str, Any]]) -> dict[str, Any]:  # noqa: C901 - one place that reads every list parameter
     """One page of a module list: {items, next_cursor, total, facets}.
@@ -139,22 +152,38 @@ def aggregate(p: Principal, entity: str | schema.EntitySchema, params: dict[str,
     """Grouped counts and sums over what the caller's list with these parameters (q, filters, view,
     scope) would show — data scope and field rules included: every field grouped or summed must be
     one the caller may filter on (hidden and masked fields are refused, as for facets)."""
-    es = entity if isinstance(entity, schema.EntitySchema) else schema.get(entity)
-    params, filters = _scoped(p, es, params)
-    named = {}
-    for name, agg in aggregations.items():
-        fields = [*agg.by, *agg.sums, *([agg.date_field] if agg.date_field else [])]
-        targets = {f: rules.index_field(p, es, f) for f in fields}
-        named[name] = replace(agg, by=tuple(targets[f] for f in agg.by), sums=tuple(targets[f] for f in agg.sums),
-                              date_field=targets[agg.date_field] if agg.date_field else None)
-    q = (params.get("q") or "").strip()[:100]
-    req = SearchRequest(p.tenant_id, [rules.entity_query(p, es, params.get("scope") or "visible")], q, filters, limit=1,
-                        aggregations=named)
-    found = run(req).aggregations
-    back = {target: api for api, target in ((f, rules.index_field(p, es, f)) for agg in aggregations.values() for f in
-                                            [*agg.by, *agg.sums])}
-    return {name: [Bucket({back.get(k, k): v for k, v in b.key.items()}, b.count, {back.get(k, k): v for k, v in b.sums.items()})
-                   for b in buckets] for name, buckets in found.items()}
+    return aggregate_many(p, [(entity, params, aggregations)])[0]
+
+
+Figures = tuple[str | schema.EntitySchema, dict[str, Any], dict[str, Aggregation]]
+
+
+def aggregate_many(p: Principal, asked: list[Figures]) -> list[dict[str, list[Bucket]]]:
+    """`aggregate` for several record types (or parameter sets) in one engine call (OpenSearch:
+    one _msearch). Each aggregation's own `filters` are API field conditions ({field, op, value}
+    dicts, checked like a list's filters: hidden fields refused) or engine Filters built by a
+    service from fields it has checked."""
+    reqs, backs = [], []
+    for entity, params, aggregations in asked:
+        es = entity if isinstance(entity, schema.EntitySchema) else schema.get(entity)
+        params, filters = _scoped(p, es, params)
+        named = {}
+        for name, agg in aggregations.items():
+            fields = [*agg.by, *agg.sums, *([agg.date_field] if agg.date_field else [])]
+            targets = {f: rules.index_field(p, es, f) for f in fields}
+            raw = [f for f in agg.filters if isinstance(f, dict)]
+            own = tuple(f for f in agg.filters if isinstance(f, Filter)) + tuple(rules.translate_filters(p, es, raw) if raw else ())
+            named[name] = replace(agg, by=tuple(targets[f] for f in agg.by), sums=tuple(targets[f] for f in agg.sums),
+                                  date_field=targets[agg.date_field] if agg.date_field else None, filters=own)
+        q = (params.get("q") or "").strip()[:100]
+        reqs.append(SearchRequest(p.tenant_id, [rules.entity_query(p, es, params.get("scope") or "visible")], q, filters, limit=1,
+                                  aggregations=named, figures_only=True))
+        backs.append({target: api for api, target in ((f, rules.index_field(p, es, f)) for agg in aggregations.values()
+                                                      for f in [*agg.by, *agg.sums])})
+    found = run_many(reqs)
+    return [{name: [Bucket({back.get(k, k): v for k, v in b.key.items()}, b.count, {back.get(k, k): v for k, v in b.sums.items()})
+                    for b in buckets] for name, buckets in res.aggregations.items()}
+            for res, back in zip(found, backs, strict=True)]
 
 
 def _named(highlight: dict[str, str], slots: dict[str, str]) -> dict[str, str]:
