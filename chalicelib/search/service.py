@@ -144,7 +144,10 @@ def _scoped(p: Principal, es: schema.EntitySchema, params: dict[str, Any]) -> tu
     p.require(es.module, "list")
     if params.get("view"):
         params = views.merge(p, es, params["view"], params)
-    return params, rules.translate_filters(p, es, params.get("filters") or []) + rules.scoped_filters(es)
+    # `conditions`: engine Filters a service built on fields it checked (never request input: the
+    # list and selection queries have no such parameter), e.g. the dashboard's owners and periods
+    return params, [*rules.translate_filters(p, es, params.get("filters") or []), *rules.scoped_filters(es),
+                    *(params.get("conditions") or [])]
 
 
 def aggregate(p: Principal, entity: str | schema.EntitySchema, params: dict[str, Any],
@@ -160,9 +163,8 @@ Figures = tuple[str | schema.EntitySchema, dict[str, Any], dict[str, Aggregation
 
 def aggregate_many(p: Principal, asked: list[Figures]) -> list[dict[str, list[Bucket]]]:
     """`aggregate` for several record types (or parameter sets) in one engine call (OpenSearch:
-    one _msearch). Each aggregation's own `filters` are API field conditions ({field, op, value}
-    dicts, checked like a list's filters: hidden fields refused) or engine Filters built by a
-    service from fields it has checked."""
+    one _msearch). Each aggregation's own `filters` are engine Filters a service built on fields
+    it has checked the caller may read (`rules.index_field`), like the `conditions` parameter."""
     reqs, backs = [], []
     for entity, params, aggregations in asked:
         es = entity if isinstance(entity, schema.EntitySchema) else schema.get(entity)
@@ -171,10 +173,8 @@ def aggregate_many(p: Principal, asked: list[Figures]) -> list[dict[str, list[Bu
         for name, agg in aggregations.items():
             fields = [*agg.by, *agg.sums, *([agg.date_field] if agg.date_field else [])]
             targets = {f: rules.index_field(p, es, f) for f in fields}
-            raw = [f for f in agg.filters if isinstance(f, dict)]
-            own = tuple(f for f in agg.filters if isinstance(f, Filter)) + tuple(rules.translate_filters(p, es, raw) if raw else ())
             named[name] = replace(agg, by=tuple(targets[f] for f in agg.by), sums=tuple(targets[f] for f in agg.sums),
-                                  date_field=targets[agg.date_field] if agg.date_field else None, filters=own)
+                                  date_field=targets[agg.date_field] if agg.date_field else None)
         q = (params.get("q") or "").strip()[:100]
         reqs.append(SearchRequest(p.tenant_id, [rules.entity_query(p, es, params.get("scope") or "visible")], q, filters, limit=1,
                                   aggregations=named, figures_only=True))
