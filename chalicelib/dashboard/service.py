@@ -207,8 +207,8 @@ class Ask:
             grouped.setdefault(f.entity, {})[f.name] = Aggregation(f.agg.by, f.agg.date_field, f.agg.period, f.agg.utc_offset, sums,
                                                                    f.agg.size, f.agg.filters)
         entities = list(grouped)
-        conditions = [Filter("owner_id", "in", sorted(self.who))] if self.who is not None else []
-        answers = search.aggregate_many(self.p, [(e, {"conditions": conditions}, grouped[e]) for e in entities]) if entities else []
+        params = {"owners": self.who} if self.who is not None else {}
+        answers = search.aggregate_many(self.p, [(e, params, grouped[e]) for e in entities]) if entities else []
         for answer in answers:
             results.update(answer)
         return results
@@ -463,5 +463,5 @@ def forgotten_customers(days: int, scope: str, limit: int, cursor: str | None) -
 
     for f in FORGOTTEN_NEEDS:
         rules.index_field(p, es, f)  # a hidden field refuses the list (FIELD_NOT_READABLE), as a list filter would
-    conditions = [*forgotten_filters(days), *([Filter("owner_id", "in", sorted(who))] if who is not None else [])]
-    return engine.list_records(CUSTOMER_DEF, {"conditions": conditions, "sort": "last_followup_at", "limit": limit, "cursor": cursor})
+    return engine.list_records(CUSTOMER_DEF, {"conditions": list(forgotten_filters(days)), "owners": who, "sort": "last_followup_at",
+                                              "limit": limit, "cursor": cursor})

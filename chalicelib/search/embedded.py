@@ -303,8 +303,10 @@ class EmbeddedIndex:
         base = _Base.of(match, where, params, scored=False, limit_to=limit_to)
         if req.figures_only:
             facets, _total = self._facets(db, req, base)
-            return SearchResult([], 0, facets, {}, None,
-                                {name: self._aggregate(db, req, base, agg) for name, agg in req.aggregations.items()})
+            flat = {n: a for n, a in req.aggregations.items() if not a.by and not a.period}
+            found = self._flat(db, req, base, flat) if flat else {}
+            return SearchResult([], 0, facets, {}, None, {name: found[name] if name in found else self._aggregate(db, req, base, agg)
+                                                          for name, agg in req.aggregations.items()})
         facets, total = self._facets(db, req, base)
         if total is None:
             total = db.execute(*base.sql("count(*)")).fetchone()[0]
@@ -349,6 +351,28 @@ class EmbeddedIndex:
             for f, v in zip(agg.sums, totals, strict=True):
                 b.sums[f] = round(b.sums[f] + (v or 0), 6)
         return sorted_buckets(list(merged.values()), agg)
+
+    def _flat(self, db, req: SearchRequest, base: _Base, aggs: dict[str, Aggregation]) -> dict[str, list[Bucket]]:
+        """Ungrouped aggregations (a count and sums each, under conditions of their own) in one scan:
+        every condition becomes a CASE inside count() and sum(), so the caller's rows are read once."""
+        select, sparams = [], []
+        for agg in aggs.values():
+            cond, cparams = "1", []
+            for f in agg.filters:
+                fsql, fp = self._filter(req, f)
+                cond, cparams = f"{cond} AND {fsql}", [*cparams, *fp]
+            select.append(f"count(CASE WHEN {cond} THEN 1 END)")
+            sparams += cparams
+            for f in agg.sums:
+                select.append(f"sum(CASE WHEN {cond} THEN {self._column(f) or 'NULL'} END)")
+                sparams += cparams
+        row = db.execute(*base.sql(", ".join(select), sparams)).fetchone()
+        out, i = {}, 0
+        for name, agg in aggs.items():
+            count, totals = row[i], row[i + 1:i + 1 + len(agg.sums)]
+            i += 1 + len(agg.sums)
+            out[name] = [Bucket({}, count, {f: round(v or 0, 6) for f, v in zip(agg.sums, totals, strict=True)})] if count else []
+        return out
 
     def _where(self, req: SearchRequest) -> tuple[str, list[Any]]:
         clauses, params = ["d.tenant = ?"], [req.tenant_id]
