@@ -332,3 +332,17 @@ def test_given_hidden_amounts_when_the_dashboard_is_read_then_those_figures_are_
     assert r.status_code == 422 and r.data["code"] == "FIELD_NOT_READABLE"
     # the rep, without field rules, sees every amount
     assert _dash(api, t["rep1"])["briefing"]["contract_amount"]["amount"] == 5000
+
+
+def test_given_no_chart_renderer_yet_when_an_image_is_asked_then_it_is_not_available_in_both_languages():
+    from chalicelib.core.errors import NotAvailable
+    from chalicelib.dashboard import service
+
+    try:
+        service.render_chart("funnel", {"stages": []})
+    except NotAvailable as e:
+        assert (e.status, e.code) == (501, "NOT_AVAILABLE")
+        assert e.message("zh-CN") == "暂不支持：仪表盘图表图片" and e.message("en") == "Not available yet: dashboard chart images"
+    else:
+        raise AssertionError("render_chart answered without a renderer")
+    assert service.targets(None, "self", None, ["2026-12"]) is None  # the targets' integration point: none yet
