@@ -13,6 +13,7 @@ stage groups (cached per tenant).
 """
 from __future__ import annotations
 
+import os
 import random
 import tempfile
 import time
@@ -135,7 +136,8 @@ def run(contracts: int = 100_000, payments: int = 100_000, opensearch: bool = Tr
         engine.ensure()
         engine.drop_tenant(TENANT)
         seconds = _seed(engine, counts)
-        results["engines"][name] = {"seed_seconds": round(seconds, 1), **_measure()}
+        results["engines"][name] = {"seed_seconds": round(seconds, 1), **_measure(),
+                                    "load_average_1m": round(os.getloadavg()[0], 2)}  # other work on the machine shows here
 
     try:
         with environment(CRM_SEARCH_FILE=f"{workdir}/search.sqlite3", CRM_OPENSEARCH_URL=None, OPENSEARCH_URL=None):

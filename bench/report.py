@@ -652,7 +652,7 @@ def dashboard_text(d: dict[str, Any]) -> str:
     for e, v in d["engines"].items():
         parts = "; ".join(f"{name} p50 {fmt_ms(m['median'])} p95 {fmt_ms(m['p95'])} (CPU here p50 {fmt_ms(m['cpu_median'])})"
                           for name, m in v.items() if isinstance(m, dict) and "p95" in m)
-        lines.append(f"   {e:10s} {parts}")
+        lines.append(f"   {e:10s} {parts} (1-minute load average {v.get('load_average_1m', '?')})")
     for e, b in d["budget"].items():
         lines.append(f"   budget: whole dashboard p95 ≤ 200 ms ({e}): {b['p95_ms']:.1f} ms {verdict(b['meets_budget'])}")
     return "\n".join(lines)
