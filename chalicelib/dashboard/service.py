@@ -239,7 +239,7 @@ def _change(now: Decimal | int | None, before: Decimal | int | None) -> Decimal 
 APPROVED = Filter("approval_status", "eq", "approved")
 NOT_VOID = Filter("state", "in", ["normal", "terminated"])
 
-BRIEFING = (  # figure, entity, filters of the period, sums, fields selected by
+BRIEFING = (  # figure, record type, the date field the period selects by, sums, the other fields it selects by
     ("customers", CUSTOMER, "created_at", (), ()),
     ("contacts", CONTACT, "created_at", (), ()),
     ("opportunities", OPPORTUNITY, "created_at", ("amount",), ()),
