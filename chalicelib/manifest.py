@@ -19,6 +19,7 @@ from .contracts import module as contracts
 from .core import handover, i18n, permissions, ratelimit, session
 from .core.modules import ApprovalHook, Module, routes_of
 from .customers import module as customers
+from .dashboard import module as dashboard
 from .dictionaries import service as dictionaries
 from .engine import registry
 from .engine import service as engine
@@ -68,6 +69,7 @@ MODULES: tuple[Module, ...] = (
     care.MODULE,
     competitors.MODULE,
     products.MODULE,
+    dashboard.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=routes_of("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=routes_of("recyclebin")),
     Module("notifications", ("通知", "Notifications"), blueprint=routes_of("notifications")),

@@ -38,6 +38,12 @@ class Lazy:
             self._value = self._build()
         return self._value
 
+    def __getattr__(self, name: str) -> Any:
+        """The model's own attributes (model_fields, model_validate …): a lazy query model reads as the model."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.get(), name)
+
 
 def resolve(model: Any) -> Any:
     return model.get() if isinstance(model, Lazy) else model
@@ -51,7 +57,7 @@ class RouteSpec:
     summary: str
     tag: str
     body: Any = None  # a pydantic model, or Lazy(...) of one
-    query: type[BaseModel] | None = None
+    query: Any = None  # a pydantic model, or Lazy(...) of one
     response: Any = None
     status: int = 200
     public: bool = False
@@ -143,7 +149,7 @@ def _dump(result: Any) -> Any:
 
 
 def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, tag: str, body: Any = None,
-          query: type[BaseModel] | None = None, response: Any = None, status: int = 200, public: bool = False,
+          query: Any = None, response: Any = None, status: int = 200, public: bool = False,
           idempotent_create: bool = False, versioned_write: bool = False, description: str = "",
           produces: str | None = None) -> Callable:
     full = PREFIX + path if not path.startswith("/.well-known") and not path.startswith("/openapi") else path
@@ -187,14 +193,15 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
         if repeated:
             raise ValidationFailed(details=[detail(k, "repeated", "field.repeated") for k in repeated])
         raw_query = dict(given)
-        known = {f.alias or name for name, f in spec.query.model_fields.items()} if spec.query is not None else set()
+        query_model = resolve(spec.query)
+        known = {f.alias or name for name, f in query_model.model_fields.items()} if query_model is not None else set()
         unknown = sorted(k for k in raw_query if k not in known)  # a misspelt filter must not silently list everything
         if unknown:
             raise ValidationFailed(details=[detail(k, "extra_forbidden", "field.unknown") for k in unknown])
         query = None
-        if spec.query is not None:
+        if query_model is not None:
             try:
-                query = spec.query.model_validate(raw_query)
+                query = query_model.model_validate(raw_query)
             except ValidationError as e:
                 raise ValidationFailed(details=field_errors(e.errors(), locale)) from None
         result = fn(ApiRequest(body=body, query=query, headers=headers, raw_query=raw_query), **params)

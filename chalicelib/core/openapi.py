@@ -75,7 +75,7 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
     # names their schemas apart, and each route refers to its own)
     models: dict[tuple[type[BaseModel], str], None] = {}
     for spec in ROUTES.values():
-        for m, mode in ((resolve(spec.body), "validation"), (spec.query, "validation")):
+        for m, mode in ((resolve(spec.body), "validation"), (resolve(spec.query), "validation")):
             if m is not None:
                 models[(m, mode)] = None
         if spec.response is not None:
