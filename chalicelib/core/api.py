@@ -220,3 +220,14 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
         request_id = (ctx.correlation_id if ctx else "") or (req.context or {}).get("requestId", "")
         logger.error("unhandled error", extra={"route": spec.path, "trace": traceback.format_exc()})
         return error_response(Internal(request_id=request_id), locale)
+
+
+def accepts(accept: str | None, media: str) -> bool:
+    """The request takes a binary answer of `media`: its Accept names it or */* (what Chalice and API
+    Gateway need to pass bytes; a missing Accept does not), without q=0."""
+    for part in (accept or "").split(","):
+        named, *params = (x.strip().lower() for x in part.split(";"))
+        refused = any(x.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for x in params)
+        if named in (media, "*/*") and not refused:
+            return True
+    return False

@@ -207,16 +207,6 @@ class Unavailable(DomainError):
     code = "SEARCH_UNAVAILABLE"
 
 
-class NotAvailable(DomainError):
-    """501: a capability this deployment does not offer yet (e.g. chart images before the renderer)."""
-
-    status = 501
-    code = "NOT_AVAILABLE"
-
-    def __init__(self, feature: str, **kw: Any) -> None:
-        super().__init__(feature=feature, details={"feature": feature}, **kw)
-
-
 class RequestForbidden(DomainError):
     """Refused before any route ran (API Gateway: resource policy, WAF, API key); a route's refusal is Forbidden."""
 

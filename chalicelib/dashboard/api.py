@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
-from ..core.api import ApiRequest, Lazy, route
+from ..core.api import ApiRequest, Lazy, accepts, route
+from ..core.errors import NotAcceptable
 
 bp = Blueprint(__name__)
 TAG = "dashboard"
@@ -87,3 +88,27 @@ def _page() -> Any:
     from ..engine import models
 
     return models.model(CUSTOMER, "page")
+
+
+IMAGES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+def _image_route(section: str, fmt: str, title: str) -> None:
+    media = IMAGES[fmt]
+
+    def image(req: ApiRequest) -> Response:
+        if not accepts(req.headers.get("accept"), media):
+            raise NotAcceptable(media=media)
+        q = req.query
+        body = _service().chart(section, fmt, q.scope, q.range, q.start, q.end, q.stage_group)
+        text = body if media == "image/png" else body.decode()  # SVG is text; PNG is one of the app's binary types
+        return Response(body=text, status_code=200, headers={"Content-Type": media, "Cache-Control": "no-store"})
+
+    image.__name__ = f"{section}_{fmt}"
+    route(bp, f"/dashboard/{section}/{fmt}", summary=f"{title} as {fmt.upper()}, Chinese labels drawn (the same figures as the "
+          "JSON)", tag=TAG, query=QUERY, produces=media, description=f"Send `Accept: {media}` (or */*). " + PERIOD_DOC)(image)
+
+
+for _section, _title in (("funnel", "销售漏斗"), ("trend", "销售趋势")):
+    for _fmt in IMAGES:
+        _image_route(_section, _fmt, _title)

@@ -22,7 +22,7 @@ Cost: every section's aggregations go to the engine together — one call for th
 (OpenSearch: one _msearch), plus one DynamoDB count for the pending approvals.
 
 Integration points: `targets()` (sales targets, not built yet: the answer shows `target: null`) and
-`render_chart()` (chart images, not built yet: NOT_AVAILABLE, 501; no route serves images yet).
+`render_chart()` draws the funnel and the trend as PNG or SVG (GET /v1/dashboard/{funnel|trend}.{png|svg}).
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..core import clock
-from ..core.errors import NotAvailable, ValidationFailed, detail
+from ..core.errors import ValidationFailed, detail
 from ..core.permissions import FieldAccess, Principal
 from ..core.settings import get_settings
 from ..db.base import plain
@@ -157,11 +157,34 @@ def targets(p: Principal, scope: str, who: set[str] | None, months: list[str]) -
     return None
 
 
+CHARTS = ("funnel", "trend")
+
+
 def render_chart(section: str, data: dict[str, Any], fmt: str = "png") -> bytes:
-    """INTEGRATION POINT (chart images): one section's chart JSON -> PNG/SVG bytes (the chart
-    module's funnel(...) / trend(...), imported here lazily: matplotlib never loads at cold start).
-    Not built yet: NOT_AVAILABLE (501)."""
-    raise NotAvailable(["dashboard.chart"])
+    """One section's chart JSON (as the dashboard answers it) -> PNG/SVG bytes, with Chinese labels
+    (render/charts.py: matplotlib, imported on first use — never at cold start). A figure the caller
+    may not read is drawn as 0 and the answer's `omitted` says which."""
+    from ..render import charts
+
+    if section == "funnel":
+        stages = [{"label": s["name"], "count": s.get("count") or 0, "amount": s.get("amount") or 0} for s in data["stages"]]
+        stages += [{"label": label, "count": (data.get(key) or {}).get("count") or 0, "amount": (data.get(key) or {}).get("amount") or 0}
+                   for key, label in (("won", "赢单"), ("lost", "输单"))]
+        return charts.funnel(stages, title="销售漏斗", fmt=fmt)  # type: ignore[arg-type]
+    months = list(data["months"])
+    series = {"合同金额": [x.get("amount") or 0 for x in data["contract"]], "回款金额": [x.get("amount") or 0 for x in data["payment"]]}
+    if any(x.get("target") is not None for x in data["contract"]):
+        series["合同目标"] = [x.get("target") or 0 for x in data["contract"]]
+    if any(x.get("target") is not None for x in data["payment"]):
+        series["回款目标"] = [x.get("target") or 0 for x in data["payment"]]
+    return charts.trend(months, series, title="销售趋势", fmt=fmt)  # type: ignore[arg-type]
+
+
+def chart(section: str, fmt: str, scope: str, range_: str | None, start: str | None, end: str | None,
+          stage_group: str | None) -> bytes:
+    """The funnel or the trend of the dashboard (the same figures as its JSON) as an image."""
+    answer = dashboard(scope, range_, start, end, stage_group, (section,))
+    return render_chart(section, answer[section], fmt)
 
 
 # ---- asking the engine -------------------------------------------------------------------------------------

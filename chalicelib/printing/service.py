@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from pynamodb.exceptions import DoesNotExist
 
 from ..core import clock, context
+from ..core.api import accepts
 from ..core.errors import NotAcceptable, NotFound, ValidationFailed, detail
 from ..core.observability import metric
 from ..core.permissions import FieldAccess, Principal, mask
@@ -299,14 +300,7 @@ class Reader:
 
 # ---- the print ------------------------------------------------------------------------------
 def accepts_pdf(accept: str | None) -> bool:
-    """The request takes a PDF: its Accept names application/pdf or */* (what Chalice and API Gateway
-    accept for a binary answer; a missing Accept does not), without q=0."""
-    for part in (accept or "").split(","):
-        media, *params = (x.strip().lower() for x in part.split(";"))
-        refused = any(x.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for x in params)
-        if media in (PDF, "*/*") and not refused:
-            return True
-    return False
+    return accepts(accept, PDF)
 
 
 def _label(locale: str, pair: tuple[str, str]) -> str:
@@ -421,7 +415,7 @@ def print_record(d: EntityDef, record_id: str, accept: str | None) -> tuple[byte
     from ..render import pdf
 
     if not accepts_pdf(accept):
-        raise NotAcceptable()
+        raise NotAcceptable(media=PDF)
     p = org.principal()
     rec = engine.load(d, p, record_id, PRINT)
     locale = context.locale()

@@ -334,15 +334,27 @@ def test_given_hidden_amounts_when_the_dashboard_is_read_then_those_figures_are_
     assert _dash(api, t["rep1"])["briefing"]["contract_amount"]["amount"] == 5000
 
 
-def test_given_no_chart_renderer_yet_when_an_image_is_asked_then_it_is_not_available_in_both_languages():
-    from chalicelib.core.errors import NotAvailable
-    from chalicelib.dashboard import service
+def test_given_the_funnel_and_the_trend_when_asked_as_images_then_they_follow_the_figures_with_chinese_labels(api, sales_team):
+    import warnings
 
-    try:
-        service.render_chart("funnel", {"stages": []})
-    except NotAvailable as e:
-        assert (e.status, e.code) == (501, "NOT_AVAILABLE")
-        assert e.message("zh-CN") == "暂不支持：仪表盘图表图片" and e.message("en") == "Not available yet: dashboard chart images"
-    else:
-        raise AssertionError("render_chart answered without a renderer")
-    assert service.targets(None, "self", None, ["2026-12"]) is None  # the targets' integration point: none yet
+    t = sales_team["tokens"]
+    _flows(api, sales_team)
+    png = {"Accept": "image/png"}
+    before = api.call("GET", "/v1/dashboard/funnel/png?scope=company", t["rep1"], headers=png)
+    assert before.status_code == 200 and before.headers["Content-Type"] == "image/png" and before.body[:8] == b"\x89PNG\r\n\x1a\n"
+    customer = _customer(api, t["rep1"])
+    opp = api.call("POST", "/v1/opportunities", t["rep1"], {"name": "图表商机", "customer": customer["id"], "amount": 88000})
+    assert opp.status_code == 201, opp.data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph (a Chinese label drawn as boxes) is a warning of matplotlib's
+        after = api.call("GET", "/v1/dashboard/funnel/png?scope=company", t["rep1"], headers=png)
+        svg = api.call("GET", "/v1/dashboard/trend/svg?range=year", t["rep1"], headers={"Accept": "image/svg+xml"})
+    assert after.status_code == 200 and after.body != before.body  # the new opportunity is drawn
+    _contract(api, sales_team, t["rep1"], customer["id"], 5000)
+    svg2 = api.call("GET", "/v1/dashboard/trend/svg?range=year", t["rep1"], headers={"Accept": "image/svg+xml"})
+    assert svg.status_code == svg2.status_code == 200 and svg.body.lstrip().startswith(b"<?xml") and b"<svg" in svg.body
+    assert svg2.body != svg.body  # the approved contract moves this month's point
+    refused = api.call("GET", "/v1/dashboard/funnel/png", t["rep1"], headers={"Accept": "application/json", "Accept-Language": "en"})
+    assert refused.status_code == 406 and "image/png" in refused.data["message"]
+    assert api.call("GET", "/v1/dashboard/funnel/png", headers=png).status_code == 401
+
