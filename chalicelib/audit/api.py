@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..core.api import ApiRequest, route
-from . import schemas as s
+from ..core.api import ApiRequest, LazyModels, route
 from . import service
 
 bp = Blueprint(__name__)
+s = LazyModels(f"{__package__}.schemas")
 TAG = "audit"
 
 

@@ -45,8 +45,33 @@ class Lazy:
         return getattr(self.get(), name)
 
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.get()(*args, **kwargs)
+
+
 def resolve(model: Any) -> Any:
     return model.get() if isinstance(model, Lazy) else model
+
+
+class LazyModels:
+    """A module of pydantic models imported when one of them is first needed: an API module writes
+    `s = LazyModels(f"{__package__}.schemas")` and names `s.ChangeIn` in its routes as it would the
+    module's class (each a Lazy). Building every module's models at import cost the API's cold start
+    most of its budget's margin; a model is built with its route's first request or the OpenAPI document."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+        self._lazy: dict[str, Lazy] = {}
+
+    def __getattr__(self, name: str) -> Lazy:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._lazy:
+            import importlib
+
+            module = self._module
+            self._lazy[name] = Lazy(lambda: getattr(importlib.import_module(module), name))
+        return self._lazy[name]
 
 
 @dataclass

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from ..core.api import ApiRequest, route
 from ..core.errors import invalid
 from . import regions, service
-from . import schemas as s
+from . import schemas as s  # its module-level models use them
 
 bp = Blueprint(__name__)
 TAG = "dictionaries"

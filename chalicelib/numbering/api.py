@@ -5,12 +5,12 @@ import re
 
 from chalice import Blueprint
 
-from ..core.api import ApiRequest, route
+from ..core.api import ApiRequest, LazyModels, route
 from ..core.errors import invalid
-from . import schemas as s
 from . import service
 
 bp = Blueprint(__name__)
+s = LazyModels(f"{__package__}.schemas")
 TAG = "numbering"
 
 

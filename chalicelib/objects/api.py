@@ -6,17 +6,17 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..approvals.schemas import SubmitOptions
-from ..core.api import ApiRequest, route
+from ..core.api import ApiRequest, LazyModels, route
 from ..core.errors import NotFound
 from ..engine import attachments
 from ..engine import service as engine
 from ..engine.models import TeamIn, TimelineOut, TimelineQuery, TransferIn
 from ..files import schemas as files
 from ..search.schemas import ListQuery
-from . import schemas as s
 from . import service
 
 bp = Blueprint(__name__)
+s = LazyModels(f"{__package__}.schemas")
 TAG = "objects"
 RECORDS = "/objects/{object}/records"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..core.api import ApiRequest, route
+from ..core.api import ApiRequest, LazyModels, route
 from ..engine import models
-from . import schemas as s
 from . import service, stages
 from .entity import OPPORTUNITY
 
 bp = Blueprint(__name__)
+s = LazyModels(f"{__package__}.schemas")
 TAG = "opportunities"
 
 

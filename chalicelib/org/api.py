@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..core import context
 from ..core.api import ApiRequest, route
-from . import schemas as s
+from . import schemas as s  # its module-level models use them
 from . import service
 
 bp = Blueprint(__name__)

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..core.api import ApiRequest, Lazy, route
+from ..core.api import ApiRequest, Lazy, LazyModels, route
 from ..customers.entity import CUSTOMER
 from ..engine import models
-from . import schemas as s
 from . import service
 
 bp = Blueprint(__name__)
+s = LazyModels(f"{__package__}.schemas")
 TAG = "pools"
 CUSTOMER_OUT = Lazy(lambda: models.model(CUSTOMER, "out"))
 

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..core.api import ApiRequest, route
+from ..core.api import ApiRequest, LazyModels, route
 from ..core.errors import NotFound
 from ..engine import registry
 from ..engine import service as engine
 from ..org import service as org
 from . import schema, service, views
-from . import schemas as s
 
 bp = Blueprint(__name__)
+s = LazyModels(f"{__package__}.schemas")
 TAG = "search"
 
 

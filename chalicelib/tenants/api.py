@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from ..core.api import ApiRequest, route
 from ..core.pagination import cursor_param
-from . import schemas as s
+from . import schemas as s  # its module-level models use them
 from . import service
 
 bp = Blueprint(__name__)
