@@ -292,8 +292,9 @@ def markdown(r: dict[str, Any]) -> str:
     c360 = by.get("GET /v1/customers/{id}/related (customer 360)")
     if c360:
         add(f"| Customer 360 = 1–2 round trips | GET /v1/customers/{{id}}/related: {c360['warm']['round_trips']} "
-            f"({ops_str(c360['warm']['operations'])}) — contacts, follow-ups and custom objects under the customer in one "
-            f"Query whatever their number (deals arrive with a later issue) | {c360['warm']['repetitions']} | {verdict(c360['meets_budget'])} |")
+            f"({ops_str(c360['warm']['operations'])}) — contacts, follow-ups, opportunities, quotes, contracts and custom objects under "
+            f"the customer in one Query whatever their number; each contract with plans, payments or invoices adds one Query of its "
+            f"own (run side by side) | {c360['warm']['repetitions']} | {verdict(c360['meets_budget'])} |")
     else:
         add(f"| Customer 360 = 1–2 round trips | {NA_360} | — | n/a |")
     obj_get = by.get("GET /v1/objects/{key}/records/{id} (custom object)")

@@ -20,7 +20,7 @@ from ..core import clock, context, i18n
 from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import ALL_OWNERS, Principal
-from ..db import audit, idempotency, keys, query, records, tx
+from ..db import audit, idempotency, keys, query, tx
 from ..db.audit import AuditEntry
 from ..db.base import Item, plain
 from ..dictionaries import regions
@@ -142,13 +142,14 @@ def relations(d: EntityDef, tenant_id: str) -> list[Relation]:
 def related(d: EntityDef, record_id: str) -> dict[str, Any]:
     """A record with every related list the caller may read (客户360): its children of each related
     type, their own children (a customer's contracts bring their payment plans, payments and
-    invoices), and the current approval of each of them — one Query of the record's collection,
-    one per child that has children of its own (side by side), one BatchGetItem of the approvals."""
+    invoices), and the current approval of each of them as the records say it (approval id and
+    status are facts every reader of a record may know) — one Query of the record's collection, and
+    one per child that has children of its own, run side by side."""
     p = org.principal()
     rec = load(d, p, record_id, "read")
     now = clock.now_iso()
     lists: dict[str, list[dict[str, Any]]] = {r.child: [] for r in relations(d, p.tenant_id)}
-    approval_ids: list[str] = [str(rec.data["approval_id"])] if (rec.data or {}).get("approval_id") else []
+    approvals_: list[dict[str, Any]] = []
 
     def take(children: list[store.EntityRecord], parents: list[tuple[EntityDef, store.EntityRecord]] | None) -> None:
         for child in children:
@@ -156,9 +157,10 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
             if cd is None or child.deleted_at or not p.can(cd.module, "read") or \
                     p.record_access(cd.module, child.owner_id, child.team, now) is None:
                 continue
-            lists.setdefault(cd.name, []).append(out(cd, child, p))
-            if (child.data or {}).get("approval_id"):
-                approval_ids.append(str(child.data["approval_id"]))
+            shown = out(cd, child, p)
+            lists.setdefault(cd.name, []).append(shown)
+            if shown.get("approval_id"):
+                approvals_.append(_approval_card(cd, shown))
             if parents is not None and relations(cd, p.tenant_id):
                 parents.append((cd, child))
 
@@ -173,20 +175,18 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
         with ThreadPoolExecutor(max_workers=min(8, len(parents))) as pool:
             for children in pool.map(lambda pc: store.collection(p.tenant_id, pc[1].entity, pc[1].id), parents):
                 take(children, None)
-    found = records.batch_get(ApprovalInstance, p.tenant_id, list(dict.fromkeys(approval_ids)))
-    approvals_ = sorted((_approval_card(p, a) for a in found if isinstance(a, ApprovalInstance)),
-                        key=lambda a: a["created_at"] or "", reverse=True)
-    return {"record": out(d, rec, p), "related": lists, "approvals": approvals_}
+    record = out(d, rec, p)
+    if record.get("approval_id"):
+        approvals_.append(_approval_card(d, record))
+    approvals_.sort(key=lambda a: a["updated_at"] or "", reverse=True)
+    return {"record": record, "related": lists, "approvals": approvals_}
 
 
-def _approval_card(p: Principal, inst: ApprovalInstance) -> dict[str, Any]:
-    """The approval of a record the caller may read, its title as their field rules show it."""
-    record = plain(inst.record or {})
-    entity = str(record.get("entity") or "")
-    return {"id": inst.id, "business_type": inst.business_type, "status": inst.status,
-            "title": approval_title(p, entity, inst.title, context.locale()) if entity else inst.title,
-            "record": {"entity": entity.lower(), "id": record.get("id")}, "applicant_id": inst.owner_id,
-            "created_at": inst.created_at}
+def _approval_card(d: EntityDef, shown: dict[str, Any]) -> dict[str, Any]:
+    """A record's current approval, from the record as the caller sees it (GET /v1/approvals/{id} has the rest)."""
+    status = shown.get("approval_status") or "none"
+    return {"id": shown["approval_id"], "status": "running" if status == "pending" else status, "business_type": d.features.approval,
+            "record": {"entity": d.name, "id": shown["id"]}, "title": shown.get(d.title_field), "updated_at": shown.get("updated_at")}
 
 
 TIMELINE_MAX = 100

@@ -242,8 +242,8 @@ def test_given_a_customer_with_deals_when_its_360_is_read_then_contracts_bring_t
     assert [x["id"] for x in related["invoice"]] == [inv.data["id"]]
     shown = {a["id"]: a for a in view.data["approvals"]}
     assert set(shown) == {iid, pay_iid}
-    assert (shown[iid]["status"], shown[iid]["business_type"], shown[iid]["record"]) == ("approved", "contract",
-                                                                                         {"entity": "contract", "id": c["id"]})
+    assert (shown[iid]["status"], shown[iid]["business_type"], shown[iid]["record"], shown[iid]["title"]) == (
+        "approved", "contract", {"entity": "contract", "id": c["id"]}, "360合同")
     assert shown[pay_iid]["status"] == "running"
     line = api.call("GET", f"/v1/contracts/{c['id']}/timeline", t["rep1"]).data["items"]
     assert [(i["id"], i["status"]) for i in line if i["kind"] == "approval"] == [(iid, "approved")]
