@@ -239,6 +239,8 @@ def text(r: dict[str, Any]) -> str:
     add(approvals_text(r["approvals"]))
     if r.get("lifecycle"):
         add(lifecycle_text(r["lifecycle"]))
+    if r.get("deals"):
+        add(deals_text(r["deals"]))
     add(f"6. Import of 100,000 customers: {NA_IMPORT}")
     add(search_text(r["search"]))
     if r.get("dashboard"):
@@ -321,6 +323,8 @@ def markdown(r: dict[str, Any]) -> str:
         add(dashboard_row(r["dashboard"]))
     if r.get("lifecycle"):
         add(lifecycle_rows(r["lifecycle"]))
+    if r.get("deals"):
+        add(deals_rows(r["deals"]))
     add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
     add(approvals_row(r["approvals"]))
     if not bf["meets_budget"]:
@@ -417,6 +421,29 @@ def lifecycle_text(lc: dict[str, Any]) -> str:
                  f"({cl['spread']['claims_per_second']} claims/s, {cl['spread']['statuses']}); contended p95 "
                  f"{fmt_ms(cl['contended']['ms']['p95'])}, winners per round {cl['contended']['winners_per_round']}")
     return "\n".join(lines) + "\n"
+
+
+# ---- deals ---------------------------------------------------------------------------------
+def deals_rows(dl: dict[str, Any]) -> str:
+    c, p = dl["contract"], dl["payments"]
+    return "\n".join([
+        f"| Contract submit → approved (reported) | the demo's 合同审批 flow, one supervisor step: submit p50 "
+        f"{fmt_ms(c['submit_ms']['median'])}, approve p50 {fmt_ms(c['approve_ms']['median'])}, submit → execution ended "
+        f"**p50 {fmt_ms(c['total_ms']['median'])}** (p95 {fmt_ms(c['total_ms']['p95'])}); **{c['transitions']} state "
+        f"transitions** ({' → '.join(c['states'])}) | {c['runs']} | reported |",
+        f"| {p['payers']} payments at once on one contract: p95 and zero over-receipts | {p['payers']} × {p['payment']:,} on a "
+        f"{p['contract_amount']:,} contract over HTTP: **p95 {fmt_ms(p['ms']['p95'])}** (p50 {fmt_ms(p['ms']['median'])}); "
+        f"answers {p['statuses']}; reserved after: {p['reserved']:,.0f} (= the accepted ones: {p['consistent']}) | {p['payers']} | "
+        f"{'no over-receipt' if not p['over_receipts'] and p['consistent'] else 'OVER-RECEIPT'} |",
+    ])
+
+
+def deals_text(dl: dict[str, Any]) -> str:
+    c, p = dl["contract"], dl["payments"]
+    return (f"5c. Deals\n   contract submit p50 {fmt_ms(c['submit_ms']['median'])}, approve p50 {fmt_ms(c['approve_ms']['median'])}, "
+            f"submit → ended p50 {fmt_ms(c['total_ms']['median'])}; {c['transitions']} transitions: {' → '.join(c['states'])}\n"
+            f"   {p['payers']} payments at once: p50 {fmt_ms(p['ms']['median'])} p95 {fmt_ms(p['ms']['p95'])}, {p['statuses']}, "
+            f"reserved {p['reserved']:,.0f} of {p['contract_amount']:,}\n")
 
 
 # ---- approvals ---------------------------------------------------------------------------
