@@ -12,7 +12,6 @@
 """
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
@@ -22,7 +21,8 @@ from typing import Any
 
 from . import stats
 from .endpoints import ApiClient
-from .stack import LOOPBACK, Stack
+from .lifecycle import post
+from .stack import Stack
 
 RUNS = 5
 PAYERS = 20
@@ -74,21 +74,6 @@ def contract_to_approved(stack: Stack, api: ApiClient, runs: int = RUNS) -> dict
             "transitions": rows[-1]["transitions"], "states": rows[-1]["states"]}
 
 
-def _post(port: int, path: str, token: str, body: dict[str, Any]) -> tuple[int, float]:
-    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=60)
-    started = time.perf_counter()
-    try:
-        conn.request("POST", path, body=json.dumps(body).encode(), headers={"Authorization": f"Bearer {token}",
-                                                                            "Content-Type": "application/json"})
-        resp = conn.getresponse()
-        resp.read()
-        return resp.status, time.perf_counter() - started
-    except OSError:
-        return 0, time.perf_counter() - started
-    finally:
-        conn.close()
-
-
 def payments_under_contention(stack: Stack, api: ApiClient) -> dict[str, Any]:
     from chalicelib.approvals import service as approvals
     from chalicelib.core.auth import issue_local_token
@@ -108,7 +93,7 @@ def payments_under_contention(stack: Stack, api: ApiClient) -> dict[str, Any]:
 
     def payer(_k: int) -> None:
         barrier.wait()
-        got = _post(stack.api_port, "/v1/payments", token, body)
+        got = post(stack.api_port, "/v1/payments", token, body)
         with lock:
             results.append(got)
 

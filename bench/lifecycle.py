@@ -139,12 +139,13 @@ def pool_timer(stack: Stack, api: ApiClient) -> dict[str, Any]:
     return {"followup": followup, "rederive_one": _summary(rederive), "schedules_follow": _summary(schedules)}
 
 
-def _post(port: int, path: str, token: str) -> tuple[int, float]:
-    """One claim on its own connection (status 0: the connection failed)."""
+def post(port: int, path: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, float]:
+    """One POST on its own connection, and how long it took (status 0: the connection failed)."""
     conn = http.client.HTTPConnection(LOOPBACK, port, timeout=60)
     started = time.perf_counter()
     try:
-        conn.request("POST", path, body=b"{}", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        conn.request("POST", path, body=json.dumps(body or {}).encode(),
+                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
         resp = conn.getresponse()
         resp.read()
         return resp.status, time.perf_counter() - started
@@ -186,14 +187,14 @@ def claims(stack: Stack) -> dict[str, Any]:
     path = f"/v1/pools/{pool['id']}/customers/{{}}/claim"
     stack.start_api()
     try:
-        single = [_post(stack.api_port, path.format(cid), tokens[0]) for cid in alone]
+        single = [post(stack.api_port, path.format(cid), tokens[0]) for cid in alone]
         results: list[tuple[int, float]] = []
         lock = threading.Lock()
         barrier = threading.Barrier(CLAIMERS)
 
         def claimer(k: int) -> None:
             barrier.wait()
-            mine = [_post(stack.api_port, path.format(cid), tokens[k]) for cid in own[k]]
+            mine = [post(stack.api_port, path.format(cid), tokens[k]) for cid in own[k]]
             with lock:
                 results.extend(mine)
 
@@ -207,7 +208,7 @@ def claims(stack: Stack) -> dict[str, Any]:
 
             def rush(k: int, cid: str = cid, answers: list = answers, b: threading.Barrier = round_barrier) -> None:
                 b.wait()
-                a = _post(stack.api_port, path.format(cid), tokens[k])
+                a = post(stack.api_port, path.format(cid), tokens[k])
                 with lock:
                     answers.append(a)
 

@@ -44,6 +44,17 @@ def lazy(module: str, name: str) -> Callable[..., Any]:
     return call
 
 
+def rederives(action: str) -> Callable[["EntityDef", Any, str], bool]:
+    """A timer's `fire` that writes the record's derived values again, logged as `action`: the moment
+    itself changed what they are (a plan falls overdue, a quote lapses)."""
+    def fire(d: "EntityDef", rec: Any, _at: str) -> bool:
+        from . import service
+
+        return service.rederive(d, rec, action)
+
+    return fire
+
+
 @dataclass
 class WriteContext:
     """One write as hooks see it: the caller, the definition, the record and the change."""

@@ -25,7 +25,7 @@ from ..core.settings import get_settings
 from ..db import tx
 from ..db.base import plain
 from ..engine import store
-from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext, approval_fields, lazy
+from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext, approval_fields, rederives
 from ..engine.fieldtypes import FieldSpec as F
 from ..products.lines import money, ref_id
 
@@ -197,12 +197,6 @@ def overdue_at(values: dict[str, Any]) -> str | None:
     return clock.day_after(str(due), get_settings().default_timezone)
 
 
-def fire_overdue(d: EntityDef, rec: Any, at: str) -> bool:
-    from ..engine import service as engine
-
-    return engine.rederive(d, rec, "overdue")
-
-
 PLAN = EntityDef(
     name="payment_plan",
     module="payments",
@@ -225,6 +219,6 @@ PLAN = EntityDef(
         F("remark", "textarea", ("备注", "Remark"), max_length=2000),
     ),
     hooks=Hooks(validate=_check_plan, derive=_derive_plan),
-    timers=(Timer("overdue", overdue_at, lazy("chalicelib.payments.entity", "fire_overdue")),),
+    timers=(Timer("overdue", overdue_at, rederives("overdue")),),
     role_defaults=ROLES,
 )

@@ -26,7 +26,7 @@ from ..core.errors import NotFound, ValidationFailed, detail
 from ..core.settings import get_settings
 from ..db.base import plain
 from ..engine import store
-from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext, approval_fields, lazy
+from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext, approval_fields, rederives
 from ..engine.fieldtypes import FieldSpec as F
 from ..products import lines
 
@@ -111,12 +111,6 @@ def lapses_at(values: dict[str, Any]) -> str | None:
     return clock.day_after(str(values["valid_until"]), get_settings().default_timezone)
 
 
-def fire_lapse(d: EntityDef, rec: Any, at: str) -> bool:
-    from ..engine import service as engine
-
-    return engine.rederive(d, rec, "expired")
-
-
 QUOTE = EntityDef(
     name="quote",
     module="quotes",
@@ -152,7 +146,7 @@ QUOTE = EntityDef(
         *approval_fields(),
     ),
     hooks=Hooks(validate=_check, derive=_derive),
-    timers=(Timer("lapse", lapses_at, lazy("chalicelib.quotes.entity", "fire_lapse")),),
+    timers=(Timer("lapse", lapses_at, rederives("expired")),),
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},
         "sales_manager": {"actions": ACTIONS, "scope": "self_and_subordinates"},
