@@ -130,11 +130,14 @@ def install() -> None:
             if m.on_user_disabled:
                 handover.register_on_disabled(m.name, m.on_user_disabled)
         access: dict[str, Any] = {}
+        moving: dict[str, list[EntityDef]] = {}
         for d in defs:
             i18n.MESSAGES.setdefault(d.name_key, {"zh-CN": d.label[0], "en": d.label[1]})
             if d.features.handover and d.features.owner:
-                handover.register(d.module, _handover_of(d))
+                moving.setdefault(d.module, []).append(d)
             access[d.name] = _log_access_of(d)
+        for module, types in moving.items():  # one hand-over per module, every record type of it (plans and payments)
+            handover.register(module, _handover_of(types))
         for m in MODULES:
             access.update(m.audit_access)
         audit.install_access(access, objects.log_access, engine.shape_log)
@@ -148,9 +151,9 @@ def install() -> None:
         _installed = True
 
 
-def _handover_of(d: EntityDef):
+def _handover_of(types: list[EntityDef]):
     def move(tenant_id: str, from_user_id: str, to_user_id: str, actor: str) -> int:
-        return engine.transfer_all(d, tenant_id, from_user_id, to_user_id, actor)
+        return sum(engine.transfer_all(d, tenant_id, from_user_id, to_user_id, actor) for d in types)
     return move
 
 

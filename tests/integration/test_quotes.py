@@ -250,3 +250,26 @@ def test_given_a_customer_with_deals_when_its_360_is_read_then_contracts_bring_t
     assert {i["id"] for i in line if i["kind"] == "record"} == {plan.data["id"], pay.data["id"], inv.data["id"]}
     other = api.call("GET", f"/v1/customers/{customer['id']}/related", t["rep2"])
     assert other.status_code in (403, 404)  # another rep's customer
+
+
+def test_given_a_leaving_rep_with_deals_when_handed_over_then_every_deal_record_moves_to_the_receiver(api, sales_team):
+    admin, t = sales_team["admin"], sales_team["tokens"]
+    for business in ("contract",):
+        _flow(api, sales_team, business)
+    customer, product = _customer(api, t["rep1"]), _product(api, admin)
+    opp = api.call("POST", "/v1/opportunities", t["rep1"], {"name": "交接商机", "customer": customer["id"], "amount": 1000}).data
+    q = _quote(api, t["rep1"], customer["id"], product["id"])
+    c = api.call("POST", "/v1/contracts", t["rep1"], {"name": "交接合同", "customer": customer["id"], "amount": 9000}).data
+    iid = api.call("POST", f"/v1/contracts/{c['id']}/submit", t["rep1"], {}).data["approval_id"]
+    assert api.call("POST", f"/v1/approvals/{iid}/approve", t["manager"], {}).status_code == 200
+    plan = api.call("POST", "/v1/payment-plans", t["rep1"], {"title": "首期", "contract": c["id"], "amount": 3000, "due_date": "2099-01-01"})
+    pay = api.call("POST", "/v1/payments", t["rep1"], {"contract": c["id"], "amount": 3000, "paid_on": "2026-12-01", "method": "bank"})
+    inv = api.call("POST", "/v1/invoices", t["rep1"], {"contract": c["id"], "amount": 3000, "content": "服务费", "title": "客户公司"})
+    made = {"customers": customer["id"], "opportunities": opp["id"], "quotes": q["id"], "contracts": c["id"],
+            "payment-plans": plan.data["id"], "payments": pay.data["id"], "invoices": inv.data["id"]}
+    r = api.call("POST", f"/v1/org/users/{sales_team['rep1']}/handover", admin, {"to_user_id": sales_team["rep2"]})
+    assert r.status_code == 200, r.data
+    for path, record_id in made.items():
+        got = api.call("GET", f"/v1/{path}/{record_id}", t["rep2"])
+        assert got.status_code == 200 and got.data["owner_id"] == sales_team["rep2"], (path, got.data,
+                                                                                     api.call("GET", f"/v1/{path}/{record_id}", admin).data)
