@@ -14,27 +14,27 @@ TAG = "commission"
 
 
 @route(bp, "/commission/plans", summary="Commission plans (提成方案): base, rates by product or category, tiers, whom they apply to",
-       tag=TAG, response=s.PlansOut)
+       tag=TAG, response=s.CommissionPlansOut)
 def get_plans(req: ApiRequest) -> dict:
     return service.get_plans()
 
 
-@route(bp, "/commission/plans", "PUT", summary="Replace the commission plans (commission:manage)", tag=TAG, body=s.PlansIn,
-       response=s.PlansOut)
+@route(bp, "/commission/plans", "PUT", summary="Replace the commission plans (commission:manage)", tag=TAG, body=s.CommissionPlansIn,
+       response=s.CommissionPlansOut)
 def put_plans(req: ApiRequest) -> dict:
     b = req.body
     return service.put_plans([x.model_dump() for x in b.plans], req.version_if_given(b.version))
 
 
 @route(bp, "/commission/statements", summary="A month's commission statements (提成明细) of the reps I reach: live until closed",
-       tag=TAG, query=s.StatementsQuery, response=s.StatementsOut)
+       tag=TAG, query=s.CommissionStatementsQuery, response=s.CommissionStatementsOut)
 def statements(req: ApiRequest) -> dict:
     q = req.query
     return service.statements(q.period, q.user_id)
 
 
 @route(bp, "/commission/statements/{period}/close", "POST", summary="Close a month (结账): its statements are stored and "
-       "no longer recomputed (administrators)", tag=TAG, body=s.CloseIn, response=s.StatementsOut)
+       "no longer recomputed (administrators)", tag=TAG, body=s.CommissionCloseIn, response=s.CommissionStatementsOut)
 def close(req: ApiRequest, period: str) -> dict:
     from ..core.errors import Problem
 

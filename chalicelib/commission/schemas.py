@@ -23,79 +23,79 @@ class _Out(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
-class ProductRate(_Strict):
+class CommissionProductRate(_Strict):
     product_id: RefId
     rate: Rate
 
 
-class CategoryRate(_Strict):
+class CommissionCategoryRate(_Strict):
     category_id: RefId = Field(description="a category of GET /v1/product-categories (its sub-categories too)")
     rate: Rate
 
 
-class Tier(_Strict):
+class CommissionTier(_Strict):
     from_rate: Decimal = Field(ge=0, le=10000, decimal_places=2, description="from this achievement of the month's target, in %")
     multiplier: Decimal = Field(ge=0, le=10, decimal_places=4, description="× the month's commission")
 
 
-class PlanIn(_Strict):
+class CommissionPlanIn(_Strict):
     id: str = Field(pattern=_ID)
     name: str = Field(min_length=1, max_length=60)
     active: bool = True
     base: Literal["payment_amount", "contract_amount"] = Field(
         "payment_amount", description="approved payments by payment date, or approved contracts by sign date")
     default_rate: Rate = Field(description="for products and categories without a rate, and contracts without lines")
-    product_rates: list[ProductRate] = Field(default_factory=list, max_length=500)
-    category_rates: list[CategoryRate] = Field(default_factory=list, max_length=200)
-    tiers: list[Tier] = Field(default_factory=list, max_length=20, description="by achievement of the rep's target of the month")
+    product_rates: list[CommissionProductRate] = Field(default_factory=list, max_length=500)
+    category_rates: list[CommissionCategoryRate] = Field(default_factory=list, max_length=200)
+    tiers: list[CommissionTier] = Field(default_factory=list, max_length=20, description="by achievement of the rep's target of the month")
     department_ids: list[RefId] = Field(default_factory=list, max_length=50, description="with their sub-departments")
     user_ids: list[RefId] = Field(default_factory=list, max_length=500, description="neither users nor departments: everyone")
 
 
-class PlansIn(_Strict):
-    plans: list[PlanIn] = Field(max_length=50, description="in order: a rep's plan is the first active one that applies")
+class CommissionPlansIn(_Strict):
+    plans: list[CommissionPlanIn] = Field(max_length=50, description="in order: a rep's plan is the first active one that applies")
     version: int | None = Field(None, ge=0, description="or If-Match; not needed for the first save")
 
 
-class ProductRateOut(_Out):
+class CommissionProductRateOut(_Out):
     product_id: str
     rate: Decimal
 
 
-class CategoryRateOut(_Out):
+class CommissionCategoryRateOut(_Out):
     category_id: str
     rate: Decimal
 
 
-class TierOut(_Out):
+class CommissionTierOut(_Out):
     from_rate: Decimal
     multiplier: Decimal
 
 
-class PlanOut(_Out):
+class CommissionPlanOut(_Out):
     id: str
     name: str
     active: bool
     base: str
     default_rate: Decimal
-    product_rates: list[ProductRateOut]
-    category_rates: list[CategoryRateOut]
-    tiers: list[TierOut]
+    product_rates: list[CommissionProductRateOut]
+    category_rates: list[CommissionCategoryRateOut]
+    tiers: list[CommissionTierOut]
     department_ids: list[str]
     user_ids: list[str]
 
 
-class PlansOut(_Out):
-    plans: list[PlanOut]
+class CommissionPlansOut(_Out):
+    plans: list[CommissionPlanOut]
     version: int
 
 
-class StatementsQuery(_Strict):
+class CommissionStatementsQuery(_Strict):
     period: Month
     user_id: str | None = Field(None, min_length=1, max_length=64, description="one rep's statement")
 
 
-class StatementLine(_Out):
+class CommissionLine(_Out):
     kind: Literal["contract", "payment"]
     id: str
     number: str | None
@@ -106,35 +106,35 @@ class StatementLine(_Out):
     commission: Decimal
 
 
-class PlanRef(_Out):
+class CommissionPlanRef(_Out):
     id: str
     name: str
     base: str
 
 
-class Statement(_Out):
+class CommissionStatementOut(_Out):
     user_id: str
     name: str | None
     period: str
-    plan: PlanRef
+    plan: CommissionPlanRef
     target: Decimal
     actual: Decimal
     achievement_rate: Decimal | None
     multiplier: Decimal
-    lines: list[StatementLine]
+    lines: list[CommissionLine]
     commission_before_tier: Decimal
     commission_total: Decimal
 
 
-class StatementsOut(_Out):
+class CommissionStatementsOut(_Out):
     period: str
     closed: bool
     closed_at: str | None
     closed_by: str | None
-    items: list[Statement]
+    items: list[CommissionStatementOut]
     base_total: Decimal
     commission_total: Decimal
 
 
-class CloseIn(_Strict):
+class CommissionCloseIn(_Strict):
     pass

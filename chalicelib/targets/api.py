@@ -31,7 +31,7 @@ def put_targets(req: ApiRequest) -> dict:
 
 
 @route(bp, "/targets/plans", summary="The sales plans of a year (销售计划): each metric's targets with its name and notes", tag=TAG,
-       query=s.PlansQuery, response=s.PlansOut)
+       query=s.SalesPlansQuery, response=s.SalesPlansOut)
 def list_plans(req: ApiRequest) -> dict:
     return service.list_plans(_year(req.query.year))
 
@@ -57,7 +57,7 @@ def put_territories(req: ApiRequest) -> dict:
 
 
 @route(bp, "/territories/of", summary="Which territory (and team) a region or a customer's region belongs to", tag=TAG,
-       query=s.OwnerQuery, response=s.OwnerOut)
+       query=s.TerritoryOwnerQuery, response=s.TerritoryOwnerOut)
 def owner_of(req: ApiRequest) -> dict:
     q = req.query
     return territories.owner_of(q.region, q.customer)

@@ -29,7 +29,7 @@ class TargetsQuery(_Strict):
     metric: Metric = Field("contract_amount", description="合同金额 (approved contracts by sign date) or 回款金额 (approved payments)")
 
 
-class PlansQuery(_Strict):
+class SalesPlansQuery(_Strict):
     year: Year | None = None
 
 
@@ -45,14 +45,14 @@ class TargetsIn(_Strict):
     version: int | None = Field(None, ge=0, description="or If-Match; not needed for the first save")
 
 
-class SubjectOut(_Out):
+class TargetSubjectOut(_Out):
     subject: str
     kind: Literal["company", "department", "user"]
     id: str | None
     name: str | None
 
 
-class TargetRowOut(SubjectOut):
+class TargetRowOut(TargetSubjectOut):
     months: list[Decimal]
     quarters: list[Decimal]
     total: Decimal
@@ -67,7 +67,7 @@ class TargetsOut(_Out):
     version: int
 
 
-class PlansOut(_Out):
+class SalesPlansOut(_Out):
     year: int
     items: list[TargetsOut]
 
@@ -79,29 +79,29 @@ class AchievementQuery(_Strict):
     subject: Subject | None = Field(None, description="default: the company, else my department, else me — what I reach")
 
 
-class Figures(_Out):
+class TargetFigures(_Out):
     target: Decimal
     actual: Decimal
     rate: Decimal | None = Field(description="actual / target in %; null without a target")
 
 
-class PeriodFigures(Figures):
+class TargetPeriodFigures(TargetFigures):
     period: str = Field(description="2026-11 | 2026-Q4 | 2026")
 
 
-class MemberOut(SubjectOut):
-    items: list[PeriodFigures]
-    total: Figures
+class TargetMemberOut(TargetSubjectOut):
+    items: list[TargetPeriodFigures]
+    total: TargetFigures
 
 
 class AchievementOut(_Out):
     year: int
     metric: str
     period: str
-    subject: SubjectOut
-    items: list[PeriodFigures]
-    total: Figures
-    members: list[MemberOut] | None = Field(None, description="a department's users (and its sub-departments')")
+    subject: TargetSubjectOut
+    items: list[TargetPeriodFigures]
+    total: TargetFigures
+    members: list[TargetMemberOut] | None = Field(None, description="a department's users (and its sub-departments')")
 
 
 class TerritoryIn(_Strict):
@@ -119,7 +119,7 @@ class TerritoriesIn(_Strict):
     version: int | None = Field(None, ge=0, description="or If-Match; not needed for the first save")
 
 
-class Named(_Out):
+class TerritoryTeamMember(_Out):
     id: str
     name: str | None
 
@@ -131,8 +131,8 @@ class TerritoryOut(_Out):
     region_names: list[str | None]
     department_ids: list[str]
     user_ids: list[str]
-    departments: list[Named]
-    users: list[Named]
+    departments: list[TerritoryTeamMember]
+    users: list[TerritoryTeamMember]
     notes: str | None = None
 
 
@@ -141,16 +141,16 @@ class TerritoriesOut(_Out):
     version: int
 
 
-class OwnerQuery(_Strict):
+class TerritoryOwnerQuery(_Strict):
     region: str | None = Field(None, min_length=2, max_length=60, description="a region code (440305) or full name (广东省/深圳市/南山区)")
     customer: str | None = Field(None, min_length=1, max_length=64, description="or a customer id: its region field or map location")
 
 
-class RegionOut(_Out):
+class TerritoryRegionOut(_Out):
     code: str | None
     name: str | None
 
 
-class OwnerOut(_Out):
-    region: RegionOut
+class TerritoryOwnerOut(_Out):
+    region: TerritoryRegionOut
     territory: TerritoryOut | None
