@@ -81,9 +81,8 @@ def test_given_the_demo_seed_then_contracts_are_there_in_every_approval_state(ap
 
 
 def test_given_the_demo_seed_then_targets_achievement_commission_and_territories_show_living_figures(api):
-    from devstack import demo
-
     from chalicelib.targets.service import local_today
+    from devstack import demo
 
     demo.seed()
     api.pump()
