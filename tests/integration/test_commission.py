@@ -84,6 +84,16 @@ def test_given_a_plan_when_statements_are_asked_then_lines_rates_tiers_and_total
     assert len(api.call("GET", "/v1/commission/statements?period=2026-11", t["manager"]).data["items"]) == 2
     assert api.call("GET", "/v1/commission/statements?period=2026-13", admin).status_code == 422
 
+    # on contract amounts: October's approved contracts by sign date, each at its own rate; no contract target: ×1
+    plans = api.call("GET", "/v1/commission/plans", admin).data
+    r = api.call("PUT", "/v1/commission/plans", admin, {"plans": [_plan(sales_team, products, base="contract_amount")],
+                                                        "version": plans["version"]})
+    assert r.status_code == 200, r.data
+    october = api.call("GET", f"/v1/commission/statements?period=2026-10&user_id={rep1}", t["manager"]).data["items"]
+    assert [(x["kind"], x["id"], x["base_amount"], x["rate"], x["commission"]) for x in october[0]["lines"]] == [
+        ("contract", with_lines["id"], "30000.00", "2.3333", "699.99"), ("contract", plain["id"], "10000.00", "2", "200.00")]
+    assert (october[0]["multiplier"], october[0]["commission_total"]) == ("1", "899.99")
+
 
 def test_given_a_closed_month_when_a_later_payment_is_dated_in_it_then_its_statements_do_not_change(api, sales_team):
     admin, t = sales_team["admin"], sales_team["tokens"]
