@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..core.inputs import Month
 
 _ID = r"^[A-Za-z0-9_-]{1,40}$"
-Rate = Annotated[Decimal, Field(ge=0, le=100, decimal_places=4, description="% of the base")]
+Rate = Annotated[Decimal, Field(strict=False, ge=0, le=100, decimal_places=4, description="% of the base")]
 RefId = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, defer_build=True)
 
 
 class _Out(BaseModel):
@@ -34,8 +34,8 @@ class CommissionCategoryRate(_Strict):
 
 
 class CommissionTier(_Strict):
-    from_rate: Decimal = Field(ge=0, le=10000, decimal_places=2, description="from this achievement of the month's target, in %")
-    multiplier: Decimal = Field(ge=0, le=10, decimal_places=4, description="× the month's commission")
+    from_rate: Decimal = Field(strict=False, ge=0, le=10000, decimal_places=2, description="from this achievement of the month's target, in %")
+    multiplier: Decimal = Field(strict=False, ge=0, le=10, decimal_places=4, description="× the month's commission")
 
 
 class CommissionPlanIn(_Strict):
@@ -90,7 +90,9 @@ class CommissionPlansOut(_Out):
     version: int
 
 
-class CommissionStatementsQuery(_Strict):
+class CommissionStatementsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
     period: Month
     user_id: str | None = Field(None, min_length=1, max_length=64, description="one rep's statement")
 

@@ -11,12 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field
 _ID = r"^[A-Za-z0-9_-]{1,40}$"
 Metric = Literal["contract_amount", "payment_amount"]
 Year = Annotated[int, Field(ge=2000, le=2100, description="default: this year")]
-Amount = Annotated[Decimal, Field(ge=0, le=Decimal("1e13"), decimal_places=2)]
+Amount = Annotated[Decimal, Field(strict=False, ge=0, le=Decimal("1e13"), decimal_places=2)]  # a number or decimal text
 Subject = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^(company|department:[^:\s]{1,64}|user:[^:\s]{1,64})$",
                                description="company | department:<id> | user:<id>")]
 
 
 class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, defer_build=True)
+
+
+class _Query(BaseModel):  # query strings: text turned into numbers
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
@@ -24,12 +28,12 @@ class _Out(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
-class TargetsQuery(_Strict):
+class TargetsQuery(_Query):
     year: Year | None = None
     metric: Metric = Field("contract_amount", description="合同金额 (approved contracts by sign date) or 回款金额 (approved payments)")
 
 
-class SalesPlansQuery(_Strict):
+class SalesPlansQuery(_Query):
     year: Year | None = None
 
 
@@ -72,7 +76,7 @@ class SalesPlansOut(_Out):
     items: list[TargetsOut]
 
 
-class AchievementQuery(_Strict):
+class AchievementQuery(_Query):
     year: Year | None = None
     metric: Metric = "contract_amount"
     period: Literal["month", "quarter", "year"] = "month"
@@ -141,7 +145,7 @@ class TerritoriesOut(_Out):
     version: int
 
 
-class TerritoryOwnerQuery(_Strict):
+class TerritoryOwnerQuery(_Query):
     region: str | None = Field(None, min_length=2, max_length=60, description="a region code (440305) or full name (广东省/深圳市/南山区)")
     customer: str | None = Field(None, min_length=1, max_length=64, description="or a customer id: its region field or map location")
 
