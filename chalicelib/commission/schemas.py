@@ -1,4 +1,5 @@
-"""API contract of commission (销售提成): plans, statements, closing a month.
+"""API contract of commission (销售提成): plans, statements, closing a month — bodies and answers, built on
+first use (the query string is in queries.py).
 
 Money and rates come back as decimal text ("1234.50"), exact to 2 decimals (rates up to 4)."""
 from __future__ import annotations
@@ -7,8 +8,6 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from ..core.inputs import Month
 
 _ID = r"^[A-Za-z0-9_-]{1,40}$"
 Rate = Annotated[Decimal, Field(strict=False, ge=0, le=100, decimal_places=4, description="% of the base")]
@@ -88,13 +87,6 @@ class CommissionPlanOut(_Out):
 class CommissionPlansOut(_Out):
     plans: list[CommissionPlanOut]
     version: int
-
-
-class CommissionStatementsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    period: Month
-    user_id: str | None = Field(None, min_length=1, max_length=64, description="one rep's statement")
 
 
 class CommissionLine(_Out):

@@ -1,4 +1,5 @@
-"""API contract of targets (业绩目标 / 销售计划), achievement and territories (销售地域).
+"""API contract of targets (业绩目标 / 销售计划), achievement and territories (销售地域): bodies and answers
+(built on first use; the query strings are in queries.py, which the routes need at import).
 
 Money comes back as decimal text with 2 decimals ("12000.00"), rates as % with 2 decimals."""
 from __future__ import annotations
@@ -8,33 +9,19 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_ID = r"^[A-Za-z0-9_-]{1,40}$"
-Metric = Literal["contract_amount", "payment_amount"]
-Year = Annotated[int, Field(ge=2000, le=2100, description="default: this year")]
+from .queries import Subject
+
 Amount = Annotated[Decimal, Field(strict=False, ge=0, le=Decimal("1e13"), decimal_places=2)]  # a number or decimal text
-Subject = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^(company|department:[^:\s]{1,64}|user:[^:\s]{1,64})$",
-                               description="company | department:<id> | user:<id>")]
+
+_ID = r"^[A-Za-z0-9_-]{1,40}$"
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, defer_build=True)
 
 
-class _Query(BaseModel):  # query strings: text turned into numbers
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
 class _Out(BaseModel):
     model_config = ConfigDict(defer_build=True)
-
-
-class TargetsQuery(_Query):
-    year: Year | None = None
-    metric: Metric = Field("contract_amount", description="合同金额 (approved contracts by sign date) or 回款金额 (approved payments)")
-
-
-class SalesPlansQuery(_Query):
-    year: Year | None = None
 
 
 class TargetRowIn(_Strict):
@@ -74,13 +61,6 @@ class TargetsOut(_Out):
 class SalesPlansOut(_Out):
     year: int
     items: list[TargetsOut]
-
-
-class AchievementQuery(_Query):
-    year: Year | None = None
-    metric: Metric = "contract_amount"
-    period: Literal["month", "quarter", "year"] = "month"
-    subject: Subject | None = Field(None, description="default: the company, else my department, else me — what I reach")
 
 
 class TargetFigures(_Out):
@@ -143,11 +123,6 @@ class TerritoryOut(_Out):
 class TerritoriesOut(_Out):
     territories: list[TerritoryOut]
     version: int
-
-
-class TerritoryOwnerQuery(_Query):
-    region: str | None = Field(None, min_length=2, max_length=60, description="a region code (440305) or full name (广东省/深圳市/南山区)")
-    customer: str | None = Field(None, min_length=1, max_length=64, description="or a customer id: its region field or map location")
 
 
 class TerritoryRegionOut(_Out):
