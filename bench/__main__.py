@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--large", type=int, default=10000, help="customers in the tenant for the large list measurement")
     ap.add_argument("--search-large", type=int, default=100000, help="records for the large search measurement")
     ap.add_argument("--no-opensearch", action="store_true", help="measure search on the embedded engine only")
+    ap.add_argument("--dashboard-records", type=int, default=100000, help="contracts and payments for the dashboard measurement")
     ap.add_argument("--approval-runs", type=int, default=16,
                     help="approvals of the two-step flow (the longer flows run half as many)")
     args = ap.parse_args(argv)
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
-    from . import approvals, coldstart, endpoints, lifecycle, lists, overhead, report, search
+    from . import approvals, coldstart, dashboard, endpoints, lifecycle, lists, overhead, report, search
     from .calls import RECORDER
     from .stack import Stack
 
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
         results["import"] = {"status": report.NA_IMPORT}
         print(f"bench: 6/6 search: indexing and queries at 10k and {args.search_large} records …", file=sys.stderr, flush=True)
         results["search"] = search.run(sizes=(10000, args.search_large), opensearch=not args.no_opensearch)
+        print(f"bench: 6b/6 dashboard of a director at {args.dashboard_records} contracts and payments …", file=sys.stderr, flush=True)
+        results["dashboard"] = dashboard.run(args.dashboard_records, args.dashboard_records, opensearch=not args.no_opensearch)
         results["meta"] = {
             "started": started_at,
             "platform": f"{platform.system()} {platform.machine()}",
@@ -103,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     ordered = {k: results[k] for k in ("meta", "cold_start", "round_trips", "lists", "overhead", "approvals", "lifecycle", "import",
-                                       "search", "findings")}
+                                       "search", "dashboard", "findings")}
     (args.out / "results.json").write_text(json.dumps(ordered, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(report.markdown(results), encoding="utf-8")
     print(report.text(results))

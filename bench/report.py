@@ -241,6 +241,8 @@ def text(r: dict[str, Any]) -> str:
         add(lifecycle_text(r["lifecycle"]))
     add(f"6. Import of 100,000 customers: {NA_IMPORT}")
     add(search_text(r["search"]))
+    if r.get("dashboard"):
+        add(dashboard_text(r["dashboard"]))
     add("")
     add("Findings")
     for f in r["findings"]:
@@ -314,6 +316,8 @@ def markdown(r: dict[str, Any]) -> str:
         f"×{ov['ratios']['inproc_vs_raw_median']:g}; of which the rate-limit write {ov['breakdown_ms_median']['rate_limit_write']:.2f} ms "
         f"(without it ×{ov['ratios']['http_without_rate_limit_vs_raw_median']:g}) | {ov['rounds']} | {verdict(ov['meets_budget'])} |")
     add(search_row(r["search"]))
+    if r.get("dashboard"):
+        add(dashboard_row(r["dashboard"]))
     if r.get("lifecycle"):
         add(lifecycle_rows(r["lifecycle"]))
     add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
@@ -636,3 +640,27 @@ def search_markdown(s: dict[str, Any]) -> str:
     if "opensearch" in s["engines"]:
         lines += ["", f"OpenSearch: {s['engines']['opensearch'].get('node', '')} on the same machine."]
     return "\n".join(lines)
+
+
+# ---- dashboard ---------------------------------------------------------------------------
+WHOLE = "whole dashboard (this year)"
+
+
+def dashboard_text(d: dict[str, Any]) -> str:
+    docs = d["documents"]
+    lines = [f"7. Dashboard of a director ({d['viewer']}) at {docs['CONTRACT']:,} contracts and {docs['PAYMENT']:,} payments:"]
+    for e, v in d["engines"].items():
+        parts = "; ".join(f"{name} p50 {fmt_ms(m['median'])} p95 {fmt_ms(m['p95'])} (CPU here p50 {fmt_ms(m['cpu_median'])})"
+                          for name, m in v.items() if isinstance(m, dict) and "p95" in m)
+        lines.append(f"   {e:10s} {parts} (1-minute load average {v.get('load_average_1m', '?')})")
+    for e, b in d["budget"].items():
+        lines.append(f"   budget: whole dashboard p95 ≤ 200 ms ({e}): {b['p95_ms']:.1f} ms {verdict(b['meets_budget'])}")
+    return "\n".join(lines)
+
+
+def dashboard_row(d: dict[str, Any]) -> str:
+    docs = d["documents"]
+    figures = "; ".join(f"{e} p95 **{v[WHOLE]['p95']:.1f} ms** (p50 {v[WHOLE]['median']:.1f} ms)" for e, v in d["engines"].items())
+    ok = all(b["meets_budget"] for b in d["budget"].values())
+    return (f"| Dashboard of a director ≤ 200 ms p95 at 100,000 contracts and payments | whole dashboard at {docs['CONTRACT']:,} "
+            f"contracts and {docs['PAYMENT']:,} payments: {figures} | {d['repetitions']} | {verdict(ok)} |")

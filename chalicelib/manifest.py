@@ -20,6 +20,7 @@ from .contracts import module as contracts
 from .core import handover, i18n, permissions, ratelimit, session
 from .core.modules import ApprovalHook, Module, routes_of
 from .customers import module as customers
+from .dashboard import module as dashboard
 from .dictionaries import service as dictionaries
 from .engine import registry
 from .engine import service as engine
@@ -28,6 +29,7 @@ from .files import service as files
 from .followups import module as followups
 from .forms import models as form_models
 from .forms import service as forms
+from .invoices import module as invoices
 from .leads import module as leads
 from .numbering import service as numbering
 from .objects import service as objects
@@ -36,6 +38,7 @@ from .org import service as org
 from .payments import module as payments
 from .pools import module as pools
 from .products import module as products
+from .quotes import module as quotes
 from .reminders import models as reminder_models
 from .reminders import service as reminders
 from .revisits import module as revisits
@@ -59,8 +62,10 @@ MODULES: tuple[Module, ...] = (
     leads.MODULE,
     followups.MODULE,
     opportunities.MODULE,
+    quotes.MODULE,
     contracts.MODULE,
     payments.MODULE,
+    invoices.MODULE,
     revisits.MODULE,
     pools.MODULE,
     care.MODULE,
@@ -69,6 +74,7 @@ MODULES: tuple[Module, ...] = (
     targets.MODULE,  # 业绩目标与销售计划 (SALES-13, SALES-15)
     targets.TERRITORIES,
     commission.MODULE,  # 销售提成 (SALES-13)
+    dashboard.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=routes_of("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=routes_of("recyclebin")),
     Module("notifications", ("通知", "Notifications"), blueprint=routes_of("notifications")),
@@ -78,6 +84,8 @@ MODULES: tuple[Module, ...] = (
     Module("search", ("搜索与场景", "Search and views"), blueprint=routes_of("search")),
     Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=routes_of("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("files", blueprint=routes_of("files")),
+    # 打印: print templates (administrators); the prints are routes of each record type with the print action
+    Module("printing", ("打印模板", "Print templates"), blueprint=routes_of("printing"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups
     Module("objects", ("自定义对象", "Custom objects"), blueprint=routes_of("objects"), handover=objects.handover_all,
            roles={"admin": {"actions": ["manage"]}}),

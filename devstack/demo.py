@@ -10,6 +10,8 @@ leave request of 张伟 waiting for his supervisor 孙丽 (APPROVER), so her inb
 Deals: a product catalogue (categories, five products — one off the shelf —, quantity tiers and
 A-level discounts) and opportunities of the sales team across the stages, one won and one lost.
 
+Printing: the contract print template (销售合同 with the company's address, phone and terms).
+
 Targets and commission (业绩目标与提成): this year's sales plan of both metrics for the company, the sales
 departments and their people, a 回款审批 flow and two approved payments of 李娜 on the approved 华为 contract
 (today), so achievement and 李娜's commission statement of this month show living figures; a commission plan
@@ -162,6 +164,7 @@ def seed() -> dict[str, Any]:
         org.update_department(ids["sales"], {"head_user_id": users["director"]}, 1)
         pools = seed_pools(users, ids)
         seed_care(users)
+        seed_printing(users)
         customers = {}
         for name, owner, level, industry, mobile, region in CUSTOMERS:
             customers[name] = engine.create(CUSTOMER, {"name": name, "owner_id": users[owner], "level": level, "industry": industry,
@@ -197,6 +200,25 @@ def seed_care(users: dict[str, str]) -> None:
 
     with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["admin"])):
         care.put_rules(CareRulesIn.model_validate({"rules": CARE_RULES}).model_dump()["rules"], None)
+
+
+# the contract print template (打印模板): the company header, the fields in order, the terms
+CONTRACT_PRINT = {
+    "title": "销售合同", "company_name": "华夏智联科技有限公司", "company_address": "深圳市南山区科技园科苑路 88 号",
+    "company_phone": "0755-8888 6666",
+    "fields": ["number", "name", "customer", "customer_signer", "company_signer", "sign_date", "start_date", "end_date",
+               "payment_terms", "approval_status", "owner_id"],
+    "footer": "条款：本合同一式两份，双方各执一份，自双方签字盖章之日起生效。未尽事宜，双方协商解决。",
+}
+
+
+def seed_printing(users: dict[str, str]) -> None:
+    """The contract print template, saved by the admin as through PUT /v1/print-templates/contract."""
+    from chalicelib.printing import service as printing
+    from chalicelib.printing.schemas import PrintTemplateIn
+
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["admin"])):
+        printing.put_template("contract", PrintTemplateIn.model_validate(CONTRACT_PRINT).model_dump(exclude={"version"}), None)
 
 
 def seed_aging(users: dict[str, str]) -> dict[str, str]:
@@ -336,7 +358,52 @@ def seed_deals(users: dict[str, str], customers: dict[str, str]) -> dict[str, An
             if outcome:
                 opp = opportunities.close(opp["id"], outcome, "price" if outcome == "lost" else None, None, opp["version"])
             made[name] = opp["id"]
-    return {"products": products, "opportunities": made, "contracts": seed_contracts(users, customers, products)}
+    contracts = seed_contracts(users, customers, products)
+    return {"products": products, "opportunities": made, "contracts": contracts, "invoices": seed_invoices(users, contracts),
+            "quotes": seed_quotes(users, made)}
+
+
+# quotes (报价): (owner, opportunity, name, days valid, line discount %, what happens to it: draft | pending | sent — approved first)
+QUOTES = [
+    ("rep1", "华为二期 CRM 采购", "华为二期 CRM 报价", 30, 0, "sent"),
+    ("rep2", "合同通 CRM 续费", "合同通续费优惠报价", 15, 20, "pending"),
+    ("rep1", "华为二期 CRM 采购", "华为二期备选报价", 30, 5, "draft"),
+]
+
+
+def seed_quotes(users: dict[str, str], opportunities: dict[str, str]) -> dict[str, str]:
+    """The 报价折扣审批 flow from its template, and quotes of the open opportunities taking their products
+    (above the 10 % discount threshold: 华为 is an A-level customer): one approved and sent to 华为, one of
+    张伟's waiting for approval, one draft."""
+    from datetime import timedelta
+
+    from chalicelib.approvals import service as approvals
+    from chalicelib.approvals import templates
+    from chalicelib.core import clock
+    from chalicelib.engine import service as engine
+    from chalicelib.opportunities.entity import OPPORTUNITY
+    from chalicelib.quotes import service as quotes
+    from chalicelib.quotes.entity import QUOTE
+
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["ceo"])):
+        approvals.create_flow(templates.flow_spec("quote"), True)
+    made: dict[str, str] = {}
+    for owner, opportunity, name, days, discount, outcome in QUOTES:
+        with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[owner])):
+            opp = engine.get(OPPORTUNITY, opportunities[opportunity])
+            q = engine.create(QUOTE, {
+                "name": name, "customer": opp["customer"]["id"], "opportunity": opp["id"], "terms": "报价含税；款到发货；有效期内价格不变",
+                "valid_until": (clock.now() + timedelta(days=days)).date().isoformat(),
+                "lines": [{"product": x["product"]["id"], "quantity": x["quantity"], "discount": discount} for x in opp["lines"]]}, None)
+            if outcome != "draft":
+                q = engine.submit(QUOTE, q["id"], {"comment": "老客户，申请折扣"})
+        if outcome == "sent":  # 孙丽, 李娜's supervisor, approves the discount; then 李娜 sends it
+            with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["manager1"])):
+                approvals.approve(q["approval_id"], "同意", [])
+            with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[owner])):
+                q = quotes.send(q["id"], engine.get(QUOTE, q["id"])["version"])
+        made[name] = q["id"]
+    return made
 
 
 def seed_contracts(users: dict[str, str], customers: dict[str, str], products: dict[str, str]) -> dict[str, str]:
@@ -386,6 +453,49 @@ def seed_contracts(users: dict[str, str], customers: dict[str, str], products: d
                         approvals.reject(iid, "applicant", None, "价格需要重新评估", [])
                     else:
                         approvals.approve(iid, "同意", [])
+    return made
+
+
+# invoice requests (开票申请) on the approved 华为 contract: (title, type, amount, what happens to it: issued | requested)
+INVOICES = [
+    ("华为技术有限公司", "special", 100000, "issued"),
+    ("华为技术有限公司", "normal", 50000, "requested"),
+]
+HUAWEI_TAX = {"tax_number": "914403001922038216", "bank": "招商银行深圳分行", "bank_account": "755900000000001",
+              "registered_address": "深圳市龙岗区坂田华为基地", "registered_phone": "0755-28780808"}
+
+
+def seed_invoices(users: dict[str, str], contracts: dict[str, str]) -> dict[str, str]:
+    """The 开票审批 flow from its template (直属上级 → above 100000 分管领导 → 财务: the 系统管理员 刘洋), and two
+    requests of 李娜 on her approved 华为 contract: one issued by 刘洋, one waiting for her supervisor 孙丽."""
+    from chalicelib.approvals import service as approvals
+    from chalicelib.approvals import templates
+    from chalicelib.engine import service as engine
+    from chalicelib.invoices import service as invoices
+    from chalicelib.invoices.entity import INVOICE
+
+    def as_user(key: str) -> Any:
+        return context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[key]))
+
+    with as_user("ceo"):
+        approvals.create_flow(templates.flow_spec("invoice"), True)
+    contract = contracts["华为 CRM 一期合同"]
+    made: dict[str, str] = {}
+    for i, (title, kind, amount, outcome) in enumerate(INVOICES):
+        body: dict[str, Any] = {"contract": contract, "invoice_type": kind, "title": title, "amount": amount,
+                                "content": "CRM 专业版软件许可费", **(HUAWEI_TAX if kind == "special" else {})}
+        with as_user("rep1"):
+            inv = engine.create(INVOICE, body, None)
+            iid = engine.submit(INVOICE, inv["id"], {"comment": "请审核开票信息"})["approval_id"]
+        made[outcome] = inv["id"]
+        if outcome != "issued":
+            continue
+        for who in ("manager1", "admin"):  # 孙丽, then the 财务 step (系统管理员 刘洋)
+            with as_user(who):
+                approvals.approve(iid, "同意", [])
+        with as_user("admin"):
+            current = engine.get(INVOICE, inv["id"])
+            invoices.issue(inv["id"], f"4403{2612 + i:04d}", "2026-12-10", current["version"])
     return made
 
 

@@ -6,17 +6,35 @@ Lambda's code directories are read-only, so Python cannot cache bytecode there: 
 ships sources only. This adds `__pycache__/*.cpython-311.pyc` next to every module in a
 zip, as unchecked-hash pycs (valid without comparing source timestamps, which zips do not
 preserve reliably). They must be compiled by the runtime's Python version.
+
+The same rewrite leaves out of the dependencies layer what a Lambda never loads (`unneeded`):
+the test suites numpy and matplotlib ship, type stubs, numpy's f2py and the serif font beside the
+CJK font the renderers use — about 36 MB, which keeps the layer and the function under Lambda's
+250 MB (unzipped) with the printing and chart libraries in it.
 """
 from __future__ import annotations
 
 import compileall
 import os
 import py_compile
+import re
 import sys
 import tempfile
 import zipfile
 
 RUNTIME_VERSION = (3, 11)
+_SITE = r"^python/lib/python3\.\d+/site-packages/"
+_UNNEEDED = re.compile("|".join((
+    _SITE + r"(numpy|matplotlib|contourpy|kiwisolver)/(.*/)?tests?/",  # their own test suites
+    _SITE + r"numpy/f2py/",  # the Fortran wrapper generator
+    _SITE + r"pylopdf_fonts_zh_cn/NotoSerif",  # the serif face: documents and charts use the sans one
+    r"\.(pyi|pxd)$",  # type stubs and Cython headers
+)))
+
+
+def unneeded(arcname: str) -> bool:
+    """A file of the dependencies layer no Lambda of this app loads."""
+    return _UNNEEDED.search(arcname) is not None
 
 
 def can_compile_for_runtime() -> bool:
@@ -29,8 +47,9 @@ def add_bytecode(zip_path: str) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="crm-bytecode-") as tmp:
         with zipfile.ZipFile(zip_path) as src:
-            modes = {i.filename: i.external_attr for i in src.infolist()}
-            src.extractall(tmp)
+            kept = [i for i in src.infolist() if not unneeded(i.filename)]
+            modes = {i.filename: i.external_attr for i in kept}
+            src.extractall(tmp, members=kept)
         compileall.compile_dir(tmp, quiet=2, workers=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         rebuilt = zip_path + ".tmp"
         compiled = 0

@@ -145,6 +145,11 @@ def _summary(i: ApprovalInstance, p: Principal) -> dict[str, Any]:
             "received_at": i.created_at, "updated_at": i.updated_at}
 
 
+def pending_count(p: Principal) -> int:
+    """How many approval tasks wait for this user's decision (one count on their pending box)."""
+    return Item.gsi1.count(box_pk(p.tenant_id, p.user_id, "pending"))
+
+
 def counts() -> dict[str, int]:
     p = org.principal()
 

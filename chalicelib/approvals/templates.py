@@ -92,6 +92,22 @@ def _contract() -> dict[str, Any]:
     }
 
 
+def _contract_credit() -> dict[str, Any]:
+    return {
+        "model": "fixed", "no_approver": "admin",
+        "description": "超信用额度合同（客户未回款加本合同金额超过其信用额度）：直属上级审批，财务评估客户信用，分管领导签批（50万以上逐级签批至第2级主管）；通过后知会合同管理员。",
+        "nodes": [
+            _approve("supervisor", "直属上级审批", _supervisor(1), hours=24, remind=4),
+            _approve("finance", "财务信用评估", _admin(), hours=48, remind=8, on_timeout="escalate"),
+            _branch("amount_check", "合同金额判断",
+                    _when("大额超限合同", 1, [_cond("amount", "gt", 500000)],
+                          _approve("leaders", "领导逐级签批", _chain(2), mode="sequential", hours=24, on_timeout="escalate")),
+                    _otherwise("一般超限合同", _approve("leader", "分管领导签批", _supervisor(2), hours=24, on_timeout="escalate"))),
+            _notify("archive", "合同备案", _admin()),
+        ],
+    }
+
+
 def _payment() -> dict[str, Any]:
     return {
         "model": "fixed", "no_approver": "admin",
@@ -309,6 +325,7 @@ def _document_incoming() -> dict[str, Any]:
 # code -> (name, default business type, builder); form templates default to form:<code>
 _TEMPLATES: dict[str, tuple[str, str, Callable[[], dict[str, Any]]]] = {
     "contract": ("合同审批", "contract", _contract),
+    "contract_credit": ("超信用额度合同审批", "contract_credit", _contract_credit),
     "payment": ("回款审批", "payment", _payment),
     "invoice": ("开票审批", "invoice", _invoice),
     "quote": ("报价折扣审批", "quote", _quote),

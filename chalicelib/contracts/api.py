@@ -6,12 +6,24 @@ from chalice import Blueprint
 from ..core.api import ApiRequest, route
 from ..engine import models
 from . import schemas as s
-from . import service
+from . import service, settings
 from .entity import CONTRACT
 
 bp = Blueprint(__name__)
 TAG = "contracts"
 
+
+@route(bp, "/sales-settings", summary="The deal rules: quote discount threshold, credit-limit control (销售设置)", tag=TAG,
+       response=s.SalesRulesOut)
+def get_settings(req: ApiRequest) -> dict:
+    return settings.get()
+
+
+@route(bp, "/sales-settings", "PUT", summary="Replace the deal rules (contracts:manage)", tag=TAG, body=s.SalesRulesIn,
+       response=s.SalesRulesOut)
+def put_settings(req: ApiRequest) -> dict:
+    b = req.body
+    return settings.put(b.model_dump(exclude={"version"}), req.version_if_given(b.version))
 
 
 @route(bp, "/contracts/{contract_id}/change", "POST", summary="Change an approved contract's terms (变更): applied and sent back "

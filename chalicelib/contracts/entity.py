@@ -33,7 +33,8 @@ from ..engine.definition import Derivation, EntityDef, Features, Hooks, WriteCon
 from ..engine.fieldtypes import FieldSpec as F
 from ..products import lines
 
-ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export", "print")
+ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export", "print",
+           "manage")  # manage: the deal rules (contracts/settings.py)
 STATES = (("normal", "正常", "In force"), ("terminated", "已终止", "Terminated"), ("voided", "已作废", "Void"))
 TERMS = ("customer", "opportunity", "customer_signer", "company_signer", "sign_date", "start_date", "end_date", "lines",
          "discount_rate", "amount")  # what an approved contract changes only by a change request
@@ -79,6 +80,50 @@ def _derive(dv: Derivation) -> dict[str, Any]:
     if amount is None:
         return {"outstanding_amount": None}
     return {"outstanding_amount": lines.money(Decimal(str(amount)) - Decimal(str(dv.data.get("received_amount") or 0)))}
+
+
+def open_receivables(tenant_id: str, customer_id: str, without: str | None = None) -> Decimal:
+    """未回款 of a customer's approved contracts in force (amount − received, never below 0): one
+    Query of the customer's related records."""
+    total = Decimal(0)
+    for rec in store.collection(tenant_id, "CUSTOMER", customer_id):
+        data = rec.data or {}
+        if rec.entity != "CONTRACT" or rec.deleted_at or rec.id == without:
+            continue
+        if data.get("approval_status") == "approved" and (data.get("state") or "normal") == "normal":
+            total += max(Decimal(str(data.get("amount") or 0)) - Decimal(str(data.get("received_amount") or 0)), Decimal(0))
+    return lines.money(total)
+
+
+def _submit_as(p: Principal, rec: Any) -> str:
+    """信用额度控制: a contract that would take its customer's open receivables over the credit limit
+    is refused or goes to the special flow, as the tenant's deal rules say (contracts/settings.py)."""
+    from . import settings
+
+    usual = CONTRACT.features.approval or "contract"
+    rules = settings.rules(p.tenant_id)
+    customer_id = lines.ref_id((rec.data or {}).get("customer"))
+    if rules["credit_control"] == "off" or customer_id is None:
+        return usual
+    try:
+        customer = plain(store.get(p.tenant_id, "CUSTOMER", customer_id, "entity.customer").data or {})
+    except Exception:  # noqa: BLE001 - a customer deleted meanwhile: nothing to check against
+        return usual
+    if customer.get("credit_limit") is None:
+        return usual
+    limit, open_ = Decimal(str(customer["credit_limit"])), open_receivables(p.tenant_id, customer_id, without=rec.id)
+    amount = Decimal(str((rec.data or {}).get("amount") or 0))
+    if open_ + amount <= limit:
+        return usual
+    if rules["credit_control"] == "block":
+        from ..customers.entity import CUSTOMER
+        from ..engine import visibility
+
+        readable = visibility.some(p, CUSTOMER, customer, ("credit_limit",)).get("credit_limit") == customer["credit_limit"]
+        figures = [detail("amount", "credit_limit", "contract.credit_limit", limit=str(lines.money(limit)), open=str(open_),
+                          amount=str(lines.money(amount)))] if readable else []  # the limit only for who may read it
+        raise ValidationFailed("CREDIT_LIMIT_EXCEEDED", details=figures)
+    return str(rules["credit_flow"])
 
 
 def _on_approval(tenant_id: str, rec: Any, _before: str, status: str, actor: str) -> list[tx.Op]:
@@ -135,18 +180,21 @@ CONTRACT = EntityDef(
           description="payments not rejected or withdrawn (draft, in review, approved)"),
         F("received_amount", "money", ("已回款", "Received"), readonly=True, description="approved payments"),
         F("outstanding_amount", "money", ("未回款", "Outstanding"), readonly=True, description="amount − received"),
+        F("invoiced_amount", "money", ("已申请开票", "Invoiced"), readonly=True,
+          description="invoice requests not rejected, withdrawn or voided (draft, in review, approved, issued)"),
         F("state", "select", ("合同状态", "State"), readonly=True, default="normal", options=STATES),
         F("state_reason", "text", ("终止/作废原因", "Why terminated or void"), readonly=True),
         F("state_changed_at", "datetime", ("终止/作废时间", "Terminated or void at"), readonly=True),
         F("renewal_of", "reference", ("续签自", "Renews"), entity="contract", readonly=True),
+        F("quote", "reference", ("来源报价单", "From quote"), entity="quote", readonly=True),
         F("remark", "textarea", ("备注", "Remark"), max_length=2000, searchable=True),
         *approval_fields(),
     ),
     rules=({"kind": "range", "start": "start_date", "end": "end_date"},),
-    hooks=Hooks(validate=_check, on_approval=_on_approval, derive=_derive),
+    hooks=Hooks(validate=_check, on_approval=_on_approval, derive=_derive, submit_as=_submit_as),
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},
-        "sales_manager": {"actions": ACTIONS, "scope": "self_and_subordinates"},
+        "sales_manager": {"actions": tuple(a for a in ACTIONS if a != "manage"), "scope": "self_and_subordinates"},
         "sales_rep": {"actions": ("create", "update", "list", "read", "print"), "scope": "self"},
         "service_agent": {"actions": ("list", "read"), "scope": "department"},
     },

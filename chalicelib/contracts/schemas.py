@@ -1,7 +1,7 @@
 """API contract of contracts' own routes: change requests, termination, void, renewal."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,3 +26,22 @@ class RenewIn(_Strict):
     name: str | None = Field(None, min_length=1, max_length=100, description="default: the contract's name with （续签）")
     start_date: str = Field(min_length=10, max_length=10, description="YYYY-MM-DD")
     end_date: str = Field(min_length=10, max_length=10, description="YYYY-MM-DD")
+
+
+class SalesRules(_Strict):
+    quote_discount_threshold: float = Field(ge=0, le=100, description="% off list prices above which a quote needs approval "
+                                                                      "before it is sent (报价折扣阈值; default 10)")
+    credit_control: Literal["off", "block", "approval"] = Field(
+        description="a contract over its customer's credit limit: refused (block, the default), sent to the credit flow "
+                    "(approval), or not checked (off)")
+    credit_flow: str = Field(pattern=r"^[a-z][A-Za-z0-9_.:-]{0,79}$",
+                             description="business type of the special flow when credit_control is approval (default contract_credit)")
+
+
+class SalesRulesIn(SalesRules):
+    version: int | None = Field(None, ge=0, description="or If-Match; not needed for the first save")
+
+
+class SalesRulesOut(SalesRules):
+    model_config = ConfigDict(extra="ignore", defer_build=True)
+    version: int

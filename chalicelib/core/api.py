@@ -38,6 +38,12 @@ class Lazy:
             self._value = self._build()
         return self._value
 
+    def __getattr__(self, name: str) -> Any:
+        """The model's own attributes (model_fields, model_validate …): a lazy query model reads as the model."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.get(), name)
+
 
 def resolve(model: Any) -> Any:
     return model.get() if isinstance(model, Lazy) else model
@@ -51,7 +57,7 @@ class RouteSpec:
     summary: str
     tag: str
     body: Any = None  # a pydantic model, or Lazy(...) of one
-    query: type[BaseModel] | None = None
+    query: Any = None  # a pydantic model, or Lazy(...) of one
     response: Any = None
     status: int = 200
     public: bool = False
@@ -59,6 +65,7 @@ class RouteSpec:
     versioned_write: bool = False
     description: str = ""
     path_params: list[str] = field(default_factory=list)
+    produces: str | None = None  # a binary answer's media type (application/pdf) instead of JSON
 
 
 ROUTES: dict[tuple[str, str], RouteSpec] = {}
@@ -142,15 +149,16 @@ def _dump(result: Any) -> Any:
 
 
 def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, tag: str, body: Any = None,
-          query: type[BaseModel] | None = None, response: Any = None, status: int = 200, public: bool = False,
-          idempotent_create: bool = False, versioned_write: bool = False, description: str = "") -> Callable:
+          query: Any = None, response: Any = None, status: int = 200, public: bool = False,
+          idempotent_create: bool = False, versioned_write: bool = False, description: str = "",
+          produces: str | None = None) -> Callable:
     full = PREFIX + path if not path.startswith("/.well-known") and not path.startswith("/openapi") else path
 
     def deco(fn: Callable) -> Callable:
         spec = RouteSpec(path=full, method=method, name=fn.__name__, summary=summary, tag=tag, body=body, query=query,
                          response=response, status=status, public=public, idempotent_create=idempotent_create,
                          versioned_write=versioned_write, description=description or (fn.__doc__ or "").strip(),
-                         path_params=re.findall(r"{(\w+)}", full))
+                         path_params=re.findall(r"{(\w+)}", full), produces=produces)
         ROUTES[(full, method)] = spec
 
         @functools.wraps(fn)
@@ -185,14 +193,15 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
         if repeated:
             raise ValidationFailed(details=[detail(k, "repeated", "field.repeated") for k in repeated])
         raw_query = dict(given)
-        known = {f.alias or name for name, f in spec.query.model_fields.items()} if spec.query is not None else set()
+        query_model = resolve(spec.query)
+        known = {f.alias or name for name, f in query_model.model_fields.items()} if query_model is not None else set()
         unknown = sorted(k for k in raw_query if k not in known)  # a misspelt filter must not silently list everything
         if unknown:
             raise ValidationFailed(details=[detail(k, "extra_forbidden", "field.unknown") for k in unknown])
         query = None
-        if spec.query is not None:
+        if query_model is not None:
             try:
-                query = spec.query.model_validate(raw_query)
+                query = query_model.model_validate(raw_query)
             except ValidationError as e:
                 raise ValidationFailed(details=field_errors(e.errors(), locale)) from None
         result = fn(ApiRequest(body=body, query=query, headers=headers, raw_query=raw_query), **params)
@@ -211,3 +220,14 @@ def _run(bp: Blueprint, spec: RouteSpec, fn: Callable, params: dict[str, str]) -
         request_id = (ctx.correlation_id if ctx else "") or (req.context or {}).get("requestId", "")
         logger.error("unhandled error", extra={"route": spec.path, "trace": traceback.format_exc()})
         return error_response(Internal(request_id=request_id), locale)
+
+
+def accepts(accept: str | None, media: str) -> bool:
+    """The request takes a binary answer of `media`: its Accept names it or */* (what Chalice and API
+    Gateway need to pass bytes; a missing Accept does not), without q=0."""
+    for part in (accept or "").split(","):
+        named, *params = (x.strip().lower() for x in part.split(";"))
+        refused = any(x.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for x in params)
+        if named in (media, "*/*") and not refused:
+            return True
+    return False

@@ -42,3 +42,19 @@ def reset() -> None:
     global _offset_seconds, _frozen
     _offset_seconds = 0.0
     _frozen = None
+
+
+def local_today(tz_name: str) -> str:
+    """Today's date (YYYY-MM-DD) in a time zone (the tenant's: settings.default_timezone)."""
+    from zoneinfo import ZoneInfo
+
+    return now().astimezone(ZoneInfo(tz_name)).date().isoformat()
+
+
+def day_after(day: str, tz_name: str) -> str:
+    """The moment the day after `day` (YYYY-MM-DD…) starts in a time zone, as UTC ISO: when something
+    due on `day` becomes late, or valid until `day` lapses."""
+    from datetime import date, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    return iso(datetime.combine(date.fromisoformat(str(day)[:10]) + timedelta(days=1), time.min, ZoneInfo(tz_name)))

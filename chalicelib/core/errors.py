@@ -71,6 +71,13 @@ class ValidationFailed(DomainError):
     code = "VALIDATION_FAILED"
 
 
+class NotAcceptable(DomainError):
+    """406: the Accept header names no media type the route answers with (a PDF route asked for JSON)."""
+
+    status = 406
+    code = "NOT_ACCEPTABLE"
+
+
 class PreconditionRequired(DomainError):
     status = 428
     code = "PRECONDITION_REQUIRED"
@@ -243,7 +250,8 @@ class HeadersTooLarge(DomainError):
 
 
 _BY_STATUS: dict[int, type[DomainError]] = {
-    400: DomainError, 401: Unauthenticated, 403: RequestForbidden, 404: RouteNotFound, 405: MethodNotAllowed, 411: LengthRequired,
+    400: DomainError, 401: Unauthenticated, 403: RequestForbidden, 404: RouteNotFound, 405: MethodNotAllowed, 406: NotAcceptable,
+    411: LengthRequired,
     413: PayloadTooLarge, 414: UriTooLong, 415: UnsupportedMediaType, 429: LimitExceeded, 431: HeadersTooLarge,
 }
 

@@ -75,7 +75,7 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
     # names their schemas apart, and each route refers to its own)
     models: dict[tuple[type[BaseModel], str], None] = {}
     for spec in ROUTES.values():
-        for m, mode in ((resolve(spec.body), "validation"), (spec.query, "validation")):
+        for m, mode in ((resolve(spec.body), "validation"), (resolve(spec.query), "validation")):
             if m is not None:
                 models[(m, mode)] = None
         if spec.response is not None:
@@ -118,7 +118,9 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
         if spec.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[(resolve(spec.body), "validation")]}}}
         ok: dict[str, Any] = {"description": "OK"}
-        if spec.response is not None:
+        if spec.produces is not None:
+            ok["content"] = {spec.produces: {"schema": {"type": "string", "format": "binary"}}}
+        elif spec.response is not None:
             ok["content"] = {"application/json": {"schema": TypeAdapter(resolve(spec.response)).json_schema(ref_template=REF, mode="serialization")}}
         op["responses"][str(spec.status)] = ok
         err = {"content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}}
@@ -128,6 +130,9 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
             if code == "400" and spec.query is not None and "cursor" in spec.query.model_fields:
                 text += "; INVALID_CURSOR: the cursor was not issued by the API for this listing, user and tenant, or has expired"
             op["responses"][code] = {"description": text, **err, **(RETRY_AFTER if code == "429" else {})}
+        if spec.produces is not None:
+            op["responses"]["406"] = {"description": f"NOT_ACCEPTABLE: the Accept header names neither {spec.produces} nor */*",
+                                      **err}
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
 
     doc = {

@@ -10,12 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+PREFIX = "CRM_"
+ALIASES = {"opensearch_url": ("OPENSEARCH_URL",)}  # read when CRM_<NAME> is not set
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+class Settings(BaseModel):
+    """Each field is read from the environment variable CRM_<FIELD> (any case), else its default;
+    values are validated as given (lax: "true", "42", "0.5" convert)."""
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     stage: str = Field("local", description="local | test | dev | prod")
     region: str = Field("ap-southeast-1", description="AWS region of every resource")
@@ -57,8 +61,8 @@ class Settings(BaseSettings):
     cognito_client_id: str = ""
 
     # Search (ARCHITECTURE.md §4): OpenSearch when a URL is set, else the embedded engine.
-    opensearch_url: str = Field("", validation_alias=AliasChoices("CRM_OPENSEARCH_URL", "OPENSEARCH_URL"),
-                                description="https://domain-endpoint (SigV4 in AWS) or http://127.0.0.1:<port>; empty = embedded")
+    opensearch_url: str = Field("", description="also read from OPENSEARCH_URL; "
+                                "https://domain-endpoint (SigV4 in AWS) or http://127.0.0.1:<port>; empty = embedded")
     search_index_prefix: str = Field("crm-local", description="prefix of the search indices (one per entity)")
     search_file: str = Field(".local/search.sqlite3", description="file of the embedded search engine")
     search_replicas: str = Field("0-1", description='replicas per index: a number, or a range such as "0-1" (auto-expand)')
@@ -88,9 +92,22 @@ class Settings(BaseSettings):
                                    description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
 
 
+def from_environment(environ: dict[str, str] | None = None) -> Settings:
+    """The settings the environment gives (a plain reader: pydantic-settings costs a Lambda's cold
+    start about 50 ms of imports for what these lines do)."""
+    env = {k.upper(): v for k, v in (os.environ if environ is None else environ).items()}
+    values: dict[str, str] = {}
+    for name in Settings.model_fields:
+        for key in (PREFIX + name.upper(), *ALIASES.get(name, ())):
+            if key in env:
+                values[name] = env[key]
+                break
+    return Settings.model_validate(values)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return from_environment()
 
 
 def reset_settings() -> None:

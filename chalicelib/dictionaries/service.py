@@ -147,6 +147,16 @@ def label(tenant: str, dict_type: str, code: str) -> str | None:
     return item.label if item is not None and item.enabled else None
 
 
+def label_in(tenant: str, dict_type: str, code: str, locale: str) -> str | None:
+    """The item's name in `locale` (its English name when it has one), for printed documents."""
+    item = _cache.get(tenant).get((dict_type, code))
+    if item is None or not item.enabled:
+        item = _cache.get(tenant, fresh=True).get((dict_type, code))
+    if item is None or not item.enabled:
+        return None
+    return item.label_en if locale == "en" and item.label_en else item.label
+
+
 def validate(tenant: str, values: dict[str, Any], fields: dict[str, str]) -> None:
     """Check that each field's code is an enabled item of its dictionary (field -> type)."""
     errors = [detail(f, "dictionary", "field.dictionary", value=values[f])

@@ -7,7 +7,7 @@ built on the first request or the OpenAPI document.
 """
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 
 from ..approvals.schemas import SubmitOptions
 from ..core.api import ApiRequest, Lazy, route
@@ -16,6 +16,8 @@ from ..files import schemas as files
 from ..search.schemas import ListQuery
 from . import attachments, merge, models, service
 from .definition import EntityDef
+
+PRINT = "print"
 
 
 def blueprint(d: EntityDef) -> Blueprint:
@@ -97,6 +99,18 @@ def blueprint(d: EntityDef) -> Blueprint:
         def merge_records(req: ApiRequest, **path: str) -> dict:
             b = req.body
             return merge.merge(d, path[pid], b.from_id, b.take, req.expected_version(b.version), b.from_version, b.keep_owner_as)
+
+    if PRINT in d.actions and not d.custom:
+        @route(bp, f"{base}/{ident}/pdf", summary=f"Print as PDF (打印), laid out by the tenant's print template: {label}", tag=tag,
+               produces="application/pdf", description="Send `Accept: application/pdf` (or */*). Needs the record type's "
+               "print action on the record; fields the caller may not read are not printed. Logged as `print`.")
+        def print_pdf(req: ApiRequest, **path: str) -> Response:
+            from ..printing import service as printing
+
+            body, filename = printing.print_record(d, path[pid], req.headers.get("accept"))
+            return Response(body=body, status_code=200, headers={
+                "Content-Type": "application/pdf", "Content-Disposition": printing.disposition(filename),
+                "Cache-Control": "no-store"})
 
     @route(bp, f"{base}/{ident}/attachments", "POST", summary=f"Attach a file I uploaded (附件): {label}", tag=tag,
            body=files.AttachIn, response=files.AttachmentOut, status=201)

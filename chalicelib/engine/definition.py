@@ -65,6 +65,10 @@ class Hooks:
     after_write: HookFn | None = None  # side effects after commit (schedules, notifications)
     on_delete: HookFn | None = None  # after a soft delete: undo side effects (e.g. cancel a schedule)
     on_restore: HookFn | None = None  # after a restore: re-create what deleting removed
+    # before a soft delete / a restore (also of a child its parent's takes along): raise to refuse it, or add
+    # ctx.extra_ops that commit with it (a payment or an invoice gives back, or takes again, its contract's amount)
+    before_delete: HookFn | None = None
+    before_restore: HookFn | None = None
     # holdings: (tenant, before, after) -> writes that commit with every change of who holds a live
     # record and in what state (create, update, transfer, hand-over, delete, restore); before/after
     # are store.holding(rec) snapshots, None when the record is not live. Customers count owned and
@@ -77,6 +81,10 @@ class Hooks:
     # on_approval: (tenant, record with its new approval status, status before, status, actor) -> writes that
     # join the approval decision's transaction (an approved contract makes its customer a deal, 成交)
     on_approval: Callable[[str, Any, str, str, str], list[Any]] | None = None
+    # submit_as: (principal, record) -> the business type the record goes to approval as (default
+    # Features.approval), or ValidationFailed to refuse the submit (a contract over its customer's
+    # credit limit is blocked or goes to a special flow)
+    submit_as: Callable[[Any, Any], str] | None = None
 
 
 @dataclass(frozen=True)

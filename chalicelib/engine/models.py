@@ -131,7 +131,10 @@ def _build(d: EntityDef) -> dict[str, type[BaseModel]]:
                        highlight=(dict[str, str] | None, Field(None, description="matched fields with the query terms marked")))
     page = create_model(f"{name}Page", __base__=PageMeta, items=(list[hit], ...))
     related = create_model(f"{name}Related", record=(out, ...),
-                           related=(dict[str, list[dict[str, Any]]], Field(description="related type -> records I may read")))
+                           related=(dict[str, list[dict[str, Any]]], Field(description="related type -> records I may read (their "
+                                                                                       "own children too: a contract's payments)")),
+                           approvals=(list[dict[str, Any]], Field(default_factory=list, description="approvals of the record and "
+                                                                                                    "of the related records I may read")))
     merged = create_model(f"{name}Merged", __base__=out, moved=(dict[str, int], Field(
         description="what moved from the merged record: children, attachments, team grants")))
     return {"in": _body(d, "In", creating=True), "patch": _body(d, "Patch", creating=False), "out": out, "hit": hit, "page": page,

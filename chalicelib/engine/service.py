@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..approvals import service as approvals
+from ..approvals.models import ApprovalInstance
 from ..core import clock, context, i18n
 from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
 from ..core.permissions import ALL_OWNERS, Principal
-from ..db import audit, idempotency, keys, query, tx
+from ..db import audit, idempotency, keys, query, records, tx
 from ..db.audit import AuditEntry
 from ..db.base import Item, plain
 from ..dictionaries import regions
@@ -28,6 +29,7 @@ from ..duplicates import service as duplicates
 from ..duplicates.models import Merge
 from ..fields import service as fields
 from ..files import service as files
+from ..files.models import FileLink
 from ..numbering import service as numbering
 from ..org import service as org
 from ..ports import events
@@ -138,22 +140,53 @@ def relations(d: EntityDef, tenant_id: str) -> list[Relation]:
 
 
 def related(d: EntityDef, record_id: str) -> dict[str, Any]:
-    """A record with every related list (children of each related type) the caller may read:
-    one GetItem and one Query, whatever the number of related types."""
+    """A record with every related list the caller may read (客户360): its children of each related
+    type, their own children (a customer's contracts bring their payment plans, payments and
+    invoices), and the current approval of each of them — one Query of the record's collection,
+    one per child that has children of its own (side by side), one BatchGetItem of the approvals."""
     p = org.principal()
     rec = load(d, p, record_id, "read")
     now = clock.now_iso()
-    related_types = relations(d, p.tenant_id)
-    lists: dict[str, list[dict[str, Any]]] = {r.child: [] for r in related_types}
-    kinds = {r.child: registry.find(r.child, p.tenant_id) for r in related_types}
-    for child in store.collection(p.tenant_id, d.entity, rec.id):
-        cd = kinds.get(child.entity.lower())
-        if cd is None or child.deleted_at or not p.can(cd.module, "read"):
-            continue
-        if p.record_access(cd.module, child.owner_id, child.team, now) is None:
-            continue
-        lists[cd.name].append(out(cd, child, p))
-    return {"record": out(d, rec, p), "related": lists}
+    lists: dict[str, list[dict[str, Any]]] = {r.child: [] for r in relations(d, p.tenant_id)}
+    approval_ids: list[str] = [str(rec.data["approval_id"])] if (rec.data or {}).get("approval_id") else []
+
+    def take(children: list[store.EntityRecord], parents: list[tuple[EntityDef, store.EntityRecord]] | None) -> None:
+        for child in children:
+            cd = registry.find(child.entity.lower(), p.tenant_id)
+            if cd is None or child.deleted_at or not p.can(cd.module, "read") or \
+                    p.record_access(cd.module, child.owner_id, child.team, now) is None:
+                continue
+            lists.setdefault(cd.name, []).append(out(cd, child, p))
+            if (child.data or {}).get("approval_id"):
+                approval_ids.append(str(child.data["approval_id"]))
+            if parents is not None and relations(cd, p.tenant_id):
+                parents.append((cd, child))
+
+    parents: list[tuple[EntityDef, store.EntityRecord]] = []
+    take(store.collection(p.tenant_id, d.entity, rec.id), parents)
+    for cd, _child in parents:
+        for r in relations(cd, p.tenant_id):
+            lists.setdefault(r.child, [])
+    if parents:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(parents))) as pool:
+            for children in pool.map(lambda pc: store.collection(p.tenant_id, pc[1].entity, pc[1].id), parents):
+                take(children, None)
+    found = records.batch_get(ApprovalInstance, p.tenant_id, list(dict.fromkeys(approval_ids)))
+    approvals_ = sorted((_approval_card(p, a) for a in found if isinstance(a, ApprovalInstance)),
+                        key=lambda a: a["created_at"] or "", reverse=True)
+    return {"record": out(d, rec, p), "related": lists, "approvals": approvals_}
+
+
+def _approval_card(p: Principal, inst: ApprovalInstance) -> dict[str, Any]:
+    """The approval of a record the caller may read, its title as their field rules show it."""
+    record = plain(inst.record or {})
+    entity = str(record.get("entity") or "")
+    return {"id": inst.id, "business_type": inst.business_type, "status": inst.status,
+            "title": approval_title(p, entity, inst.title, context.locale()) if entity else inst.title,
+            "record": {"entity": entity.lower(), "id": record.get("id")}, "applicant_id": inst.owner_id,
+            "created_at": inst.created_at}
 
 
 TIMELINE_MAX = 100
@@ -184,10 +217,10 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
                 continue
             items.append({"at": item.created_at, "kind": "record", "type": cd.name, "id": item.id,
                           "title": card(cd, documents.source(item), p)["title"], "owner_id": item.owner_id})
-        elif item.type == "APPROVAL":  # the record's approval instances (submitted by whoever may change it)
+        elif isinstance(item, ApprovalInstance):  # the record's approval instances (submitted by whoever may change it)
             items.append({"at": item.created_at, "kind": "approval", "id": item.id, "title": getattr(item, "title", None),
                           "status": getattr(item, "status", None), "applicant_id": getattr(item, "owner_id", None)})
-        elif item.type == "FILELINK" and getattr(item, "kind", None) == "attachment":
+        elif isinstance(item, FileLink) and getattr(item, "kind", None) == "attachment":
             items.append({"at": item.created_at, "kind": "attachment", "file_id": item.file_id, "name": item.name,
                           "by": item.created_by})
         elif isinstance(item, Merge):  # a record merged into this one (merge.py): its log is linked, not copied
@@ -371,9 +404,10 @@ class StaleStamp(Conflict):
 STAMP_ATTEMPTS = 8  # a busy record (many follow-ups at once) still lets each of them through
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
     """A short random wait before reading a busy record again, so retries do not collide in step."""
     time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+
 
 
 def stamp_ops(d: EntityDef, wc: WriteContext, rec: store.EntityRecord, data: dict[str, Any], action: str) -> list[tx.Op]:
@@ -477,7 +511,7 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
             except StaleStamp:
                 if attempt == STAMP_ATTEMPTS - 1:
                     raise
-                _backoff(attempt)  # the record it stamps changed meanwhile: read it again
+                backoff(attempt)  # the record it stamps changed meanwhile: read it again
                 continue
             finish(draft)
             return _with_duplicates(d, out(d, draft.record, p), lambda: found)
@@ -581,16 +615,25 @@ def delete(d: EntityDef, record_id: str, expected: int) -> None:
     children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if not c.deleted_at]
     if any(not _may_change(p, cd, c, "delete") for cd, c in children):
         raise Forbidden("RECORD_FORBIDDEN")
+    wc = _before(d.hooks.before_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
+    taken = [(cd, c, _before(cd.hooks.before_delete, WriteContext(p, cd, c, "delete", plain(c.data or {})))) for cd, c in children]
     held = store.holding(rec)
-    tx.write([*store.soft_delete_ops(rec, p.user_id, expected, d.features.private), *_holdings(d, p.tenant_id, held, None)])
+    tx.write([*store.soft_delete_ops(rec, p.user_id, expected, d.features.private), *_holdings(d, p.tenant_id, held, None),
+              *wc.extra_ops])
     publish(d, "deleted", rec, p.user_id)
-    _settled(d.hooks.on_delete, WriteContext(p, d, rec, "delete", plain(rec.data or {})))
+    _settled(d.hooks.on_delete, wc)
     _in_chunks([[*_holdings(cd, p.tenant_id, store.holding(c), None),
-                 *store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}")]
-                for cd, c in children])
-    for cd, c in children:
+                 *store.soft_delete_ops(c, p.user_id, None, cd.features.private, with_parent=f"{d.entity}#{rec.id}"), *cwc.extra_ops]
+                for cd, c, cwc in taken])
+    for cd, c, cwc in taken:
         publish(cd, "deleted", c, p.user_id, with_parent=rec.id)
-        _settled(cd.hooks.on_delete, WriteContext(p, cd, c, "delete", plain(c.data or {})))
+        _settled(cd.hooks.on_delete, cwc)
+
+
+def _before(hook: Any, wc: WriteContext) -> WriteContext:
+    """A type's check before a delete or a restore (it may refuse, or add writes to it)."""
+    _run(hook, wc)
+    return wc
 
 
 def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
@@ -601,16 +644,20 @@ def restore(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
 
         merge.undo(d, rec, p)
         return
-    ops = store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {}))
-    tx.write([*ops, *_holdings(d, p.tenant_id, None, store.holding(rec))])
-    publish(d, "restored", rec, p.user_id)
-    _settled(d.hooks.on_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
+    if not rec.deleted_at:
+        raise ValidationFailed("NOT_IN_RECYCLE_BIN")
+    wc = _before(d.hooks.before_restore, WriteContext(p, d, rec, "restore", plain(rec.data or {})))
     mark = f"{d.entity}#{rec.id}"
     children = [(cd, c) for cd, c in _cascading(d, p, rec, "delete") if c.deleted_at and c.deleted_with == mark]
-    _in_chunks([_restored_with_holdings(cd, c, p) for cd, c in children])
-    for cd, c in children:
+    taken = [(cd, c, _before(cd.hooks.before_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))) for cd, c in children]
+    ops = store.restore_ops(rec, p.user_id, d.parent_of(rec.data or {}))
+    tx.write([*ops, *_holdings(d, p.tenant_id, None, store.holding(rec)), *wc.extra_ops])
+    publish(d, "restored", rec, p.user_id)
+    _settled(d.hooks.on_restore, wc)
+    _in_chunks([[*_restored_with_holdings(cd, c, p), *cwc.extra_ops] for cd, c, cwc in taken])
+    for cd, c, cwc in taken:
         publish(cd, "restored", c, p.user_id, with_parent=rec.id)
-        _settled(cd.hooks.on_restore, WriteContext(p, cd, c, "restore", plain(c.data or {})))
+        _settled(cd.hooks.on_restore, cwc)
 
 
 def _restored_with_holdings(d: EntityDef, rec: store.EntityRecord, p: Principal) -> list[tx.Op]:
@@ -729,8 +776,10 @@ def submit(d: EntityDef, record_id: str, options: dict[str, Any]) -> dict[str, A
     status = (rec.data or {}).get("approval_status") or "none"
     if status in ("pending", "approved"):
         raise ValidationFailed("INVALID_STATE", reason=f"approval.status.{'running' if status == 'pending' else status}")
+    business_type = d.hooks.submit_as(p, rec) if d.hooks.submit_as is not None else d.features.approval
     resubmitted = False
-    if status in ("rejected", "withdrawn") and (rec.data or {}).get("approval_id"):
+    if status in ("rejected", "withdrawn") and (rec.data or {}).get("approval_id") and \
+            approvals.business_type_of_instance(p.tenant_id, str(rec.data["approval_id"])) == business_type:
         try:
             approvals.resubmit(str(rec.data["approval_id"]), "start", options.get("comment"))
             resubmitted = True
@@ -739,7 +788,7 @@ def submit(d: EntityDef, record_id: str, options: dict[str, Any]) -> dict[str, A
                 raise
     if not resubmitted:
         title = str(plain((rec.data or {}).get(d.title_field)) or d.label_in(fieldtypes.locale()))
-        approvals.submit({"entity": d.entity, "id": rec.id, "title": title}, d.features.approval, plain(rec.data or {}), options)
+        approvals.submit({"entity": d.entity, "id": rec.id, "title": title}, business_type, plain(rec.data or {}), options)
     return out(d, store.get(p.tenant_id, d.entity, rec.id, d.name_key, consistent=True), p)
 
 

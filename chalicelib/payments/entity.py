@@ -14,11 +14,10 @@ plan flips it on the day (no daily scan) —, and its owner is reminded 3 days b
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from ..contracts import figures
 from ..core import clock
 from ..core.errors import NotFound, ValidationFailed, detail
 from ..core.permissions import Principal
@@ -42,44 +41,22 @@ ROLES = {
 }
 
 
-def _dec(v: Any) -> Decimal:
-    return Decimal(str(v or 0))
+_dec = figures.dec
+RESERVED = figures.Figure("reserved_amount", "PAYMENT_OVER_CONTRACT", "payment.over_contract", "payment.contract_not_in_force",
+                          allowed_over="allow_overpayment")
 
 
 def _contract(tenant_id: str, values: dict[str, Any]) -> store.EntityRecord:
-    contract_id = ref_id(values.get("contract"))
-    try:
-        return store.get(tenant_id, "CONTRACT", contract_id or "", "entity.contract", consistent=True)
-    except NotFound:
-        raise ValidationFailed(details=[detail("contract", "not_found", "field.reference")]) from None
-
-
-def _usable(contract: store.EntityRecord) -> None:
-    data = contract.data or {}
-    if data.get("approval_status") != "approved" or (data.get("state") or "normal") != "normal":
-        raise ValidationFailed(details=[detail("contract", "invalid", "payment.contract_not_in_force")])
+    return figures.contract_of(tenant_id, values)
 
 
 def reserve_ops(p: Principal, tenant_id: str, values: dict[str, Any], delta: Decimal, received: Decimal = Decimal(0),
                 action: str = "payment") -> tuple[list[tx.Op], Decimal]:
     """The contract's figures moved by a payment — `delta` more (or less) reserved, `received` more
     received — version-checked on the contract as read now, refused past the amount unless the
-    contract allows over-payment; and how far the reservation then is over the amount (≥ 0)."""
-    from ..contracts.entity import CONTRACT
-    from ..engine import service as engine
-
-    if not delta and not received:
-        return [], Decimal(0)
-    contract = _contract(tenant_id, values)
-    data = plain(contract.data or {})
-    amount, reserved = _dec(data.get("amount")), _dec(data.get("reserved_amount")) + delta
-    if delta > 0 and reserved > amount and not data.get("allow_overpayment"):
-        left = max(amount - reserved + delta, Decimal(0))
-        raise ValidationFailed("PAYMENT_OVER_CONTRACT", amount=str(money(left)),
-                               details=[detail("amount", "over", "payment.over_contract", amount=str(money(left)))])
-    new = {**data, "reserved_amount": money(reserved), "received_amount": money(_dec(data.get("received_amount")) + received)}
-    wc = WriteContext(p, CONTRACT, contract, "update", new, data)
-    return engine.stamp_ops(CONTRACT, wc, contract, new, action), max(reserved - amount, Decimal(0))
+    contract allows over-payment (contracts/figures.py); and how far the reservation then is over
+    the amount (≥ 0)."""
+    return figures.reserve_ops(p, tenant_id, values, RESERVED, delta, received=received, action=action)
 
 
 def _plan_ops(p: Principal, tenant_id: str, values: dict[str, Any], received: Decimal) -> list[tx.Op]:
@@ -105,7 +82,7 @@ def _check_payment(ctx: WriteContext) -> None:
     values = ctx.values
     contract = _contract(ctx.principal.tenant_id, values)
     if ctx.action == "create" or ref_id((ctx.before or {}).get("contract")) != ref_id(values.get("contract")):
-        _usable(contract)
+        figures.require_in_force(contract, RESERVED)
     plan_id = ref_id(values.get("plan"))
     if plan_id is not None:
         try:
@@ -136,18 +113,16 @@ def _reserve(ctx: WriteContext) -> None:
     ctx.extra_ops.extend(ops)
 
 
-def _write_reserve(ctx: WriteContext, sign: int, action: str) -> None:
-    ops, _over = reserve_ops(ctx.principal, ctx.principal.tenant_id, ctx.values, sign * _reserving(ctx.values), action=action)
-    if ops:
-        tx.write(ops)
+def _give_back(ctx: WriteContext) -> None:
+    """A deleted payment gives its reservation back, in the delete's transaction."""
+    ops, _over = reserve_ops(ctx.principal, ctx.principal.tenant_id, ctx.values, -_reserving(ctx.values), action="payment_deleted")
+    ctx.extra_ops.extend(ops)
 
 
-def _released(ctx: WriteContext) -> None:
-    _write_reserve(ctx, -1, "payment_deleted")
-
-
-def _restored(ctx: WriteContext) -> None:
-    _write_reserve(ctx, 1, "payment_restored")
+def _take_again(ctx: WriteContext) -> None:
+    """A restored payment reserves its amount again, in the restore's transaction (refused past the amount)."""
+    ops, _over = reserve_ops(ctx.principal, ctx.principal.tenant_id, ctx.values, _reserving(ctx.values), action="payment_restored")
+    ctx.extra_ops.extend(ops)
 
 
 def _on_approval(tenant_id: str, rec: Any, before: str, status: str, actor: str) -> list[tx.Op]:
@@ -188,7 +163,7 @@ PAYMENT = EntityDef(
         F("remark", "textarea", ("备注", "Remark"), max_length=2000),
         *approval_fields(),
     ),
-    hooks=Hooks(validate=_check_payment, before_write=_reserve, on_delete=_released, on_restore=_restored,
+    hooks=Hooks(validate=_check_payment, before_write=_reserve, before_delete=_give_back, before_restore=_take_again,
                 on_approval=_on_approval),
     role_defaults=ROLES,
 )
@@ -205,12 +180,8 @@ def plan_status(data: dict[str, Any], today: str) -> str:
     return "partial" if received > 0 else "pending"
 
 
-def _tz() -> ZoneInfo:
-    return ZoneInfo(get_settings().default_timezone)
-
-
 def _derive_plan(dv: Derivation) -> dict[str, Any]:
-    return {"status": plan_status(dict(dv.data), clock.now().astimezone(_tz()).date().isoformat())}
+    return {"status": plan_status(dict(dv.data), clock.local_today(get_settings().default_timezone))}
 
 
 def _check_plan(ctx: WriteContext) -> None:
@@ -223,8 +194,7 @@ def overdue_at(values: dict[str, Any]) -> str | None:
     due = values.get("due_date")
     if not due or values.get("status") in ("done", "overdue"):
         return None
-    day_after = datetime.combine(date.fromisoformat(str(due)[:10]) + timedelta(days=1), datetime.min.time(), _tz())
-    return clock.iso(day_after)
+    return clock.day_after(str(due), get_settings().default_timezone)
 
 
 def fire_overdue(d: EntityDef, rec: Any, at: str) -> bool:

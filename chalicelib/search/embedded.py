@@ -287,6 +287,12 @@ class EmbeddedIndex:
         with _snapshot(db):
             return self._search(db, req)
 
+    def search_many(self, reqs: list[SearchRequest]) -> list[SearchResult]:
+        """Several requests on one read snapshot: their figures come from one state of the index."""
+        db = self._db()
+        with _snapshot(db):
+            return [self._search(db, r) if r.entities else SearchResult([], 0) for r in reqs]
+
     def _search(self, db: sqlite3.Connection, req: SearchRequest) -> SearchResult:
         where, params = self._where(req)
         text = req.text.strip()
@@ -295,6 +301,10 @@ class EmbeddedIndex:
             return empty(req)
         limit_to = self._match_scope(req)
         base = _Base.of(match, where, params, scored=False, limit_to=limit_to)
+        if req.figures_only:
+            facets, _total = self._facets(db, req, base)
+            found = self._figures(db, req, base)
+            return SearchResult([], 0, facets, {}, None, {name: found[name] for name in req.aggregations})
         facets, total = self._facets(db, req, base)
         if total is None:
             total = db.execute(*base.sql("count(*)")).fetchone()[0]
@@ -306,9 +316,9 @@ class EmbeddedIndex:
         aggregations = {name: self._aggregate(db, req, base, agg) for name, agg in req.aggregations.items()}
         return SearchResult(hits, total, facets, counts, after, aggregations)
 
-    def _aggregate(self, db, req: SearchRequest, base: _Base, agg: Aggregation) -> list[Bucket]:
-        """One grouped scan: GROUP BY the `by` columns and the period (computed from the epoch-ms
-        column in SQL at the request's UTC offset), counting and summing."""
+    def _keys(self, req: SearchRequest, agg: Aggregation) -> list[str]:
+        """The SQL of a grouped aggregation's keys: the `by` columns, then the period's day (computed
+        from the epoch-ms column at the aggregation's UTC offset)."""
         if any(req.is_multi(f) for f in agg.by):
             raise ValueError("aggregations group by single-valued fields only")
         keys = [("d.created" if f == "created_at" else self._column(f)) or "NULL" for f in agg.by]
@@ -317,17 +327,26 @@ class EmbeddedIndex:
             sign, hours, minutes = agg.utc_offset[0], int(agg.utc_offset[1:3]), int(agg.utc_offset[4:6])
             moment = f"{column} / 1000, 'unixepoch', '{sign}{hours * 60 + minutes} minutes'"
             keys.append(f"CASE WHEN {column} IS NULL THEN NULL ELSE strftime('%Y-%m-%d', {moment}) END")
-        sums = [f"sum({self._column(f) or 'NULL'})" for f in agg.sums]
-        select = ", ".join([*keys, "count(*)", *sums]) if keys else ", ".join(["count(*)", *sums])
-        tail = f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-        rows = db.execute(*base.sql(select, tail=tail)).fetchall()
+        return keys
+
+    def _condition(self, req: SearchRequest, agg: Aggregation) -> tuple[str, list[Any]]:
+        """An aggregation's own conditions as one SQL expression ("1" without any)."""
+        cond, params = "1", []
+        for f in agg.filters:
+            fsql, fp = self._filter(req, f)
+            cond, params = f"{cond} AND {fsql}", [*params, *fp]
+        return cond, params
+
+    def _grouped(self, req: SearchRequest, agg: Aggregation, rows: list[tuple]) -> list[Bucket]:
+        """Rows of (keys…, count, sums…) -> the aggregation's buckets (days merged into its period)."""
+        n = len(agg.by) + (1 if agg.period else 0)
         merged: dict[tuple, Bucket] = {}
         for row in rows:
             key = {f: facet_key(req.kind(f), v) for f, v in zip(agg.by, row, strict=False)}
             if agg.period:
                 day = row[len(agg.by)]
                 key["period"] = None if day is None else period_label(agg.period, int(day[:4]), int(day[5:7]), int(day[8:10]))
-            count, totals = row[len(keys)], row[len(keys) + 1:]
+            count, totals = row[n], row[n + 1:n + 1 + len(agg.sums)]
             if not count:
                 continue
             b = merged.setdefault(tuple(key.items()), Bucket(key, 0, {f: 0.0 for f in agg.sums}))
@@ -335,6 +354,58 @@ class EmbeddedIndex:
             for f, v in zip(agg.sums, totals, strict=True):
                 b.sums[f] = round(b.sums[f] + (v or 0), 6)
         return sorted_buckets(list(merged.values()), agg)
+
+    def _aggregate(self, db, req: SearchRequest, base: _Base, agg: Aggregation) -> list[Bucket]:
+        """One grouped scan: GROUP BY the keys, counting and summing (under the aggregation's own conditions)."""
+        keys = self._keys(req, agg)
+        sums = [f"sum({self._column(f) or 'NULL'})" for f in agg.sums]
+        select = ", ".join([*keys, "count(*)", *sums])
+        tail = f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+        cond, cparams = self._condition(req, agg)
+        rows = db.execute(*base.sql(select, tail=f"AND {cond} {tail}", tail_params=cparams)).fetchall()
+        return self._grouped(req, agg, rows)
+
+    def _figures(self, db, req: SearchRequest, base: _Base) -> dict[str, list[Bucket]]:
+        """A figures-only request's aggregations in as few scans as possible: the ungrouped ones (a
+        count and sums each, under conditions of their own) ride along one grouped aggregation's scan —
+        every condition a CASE inside count() and sum(), the grouped one's keys computed only for its
+        rows — so the caller's rows are read once per grouped aggregation (once when there is none)."""
+        flat = {n: a for n, a in req.aggregations.items() if not a.by and not a.period}
+        grouped = [n for n in req.aggregations if n not in flat]
+        out = {n: self._aggregate(db, req, base, req.aggregations[n]) for n in grouped[1:]}
+        lead = req.aggregations[grouped[0]] if grouped else None
+        select: list[str] = []
+        sparams: list[Any] = []
+        width, nkeys = 0, 0
+        if lead is not None:
+            gcond, gparams = self._condition(req, lead)
+            keys = self._keys(req, lead)
+            nkeys = len(keys)
+            select += [f"CASE WHEN {gcond} THEN 1 ELSE 0 END", *(f"CASE WHEN {gcond} THEN {k} END" for k in keys),
+                       f"count(CASE WHEN {gcond} THEN 1 END)",
+                       *(f"sum(CASE WHEN {gcond} THEN {self._column(f) or 'NULL'} END)" for f in lead.sums)]
+            sparams += gparams * (1 + nkeys + 1 + len(lead.sums))
+            width = len(select)
+        for agg in flat.values():
+            cond, cparams = self._condition(req, agg)
+            select.append(f"count(CASE WHEN {cond} THEN 1 END)")
+            sparams += cparams
+            for f in agg.sums:
+                select.append(f"sum(CASE WHEN {cond} THEN {self._column(f) or 'NULL'} END)")
+                sparams += cparams
+        if not select:
+            return out
+        tail = f"GROUP BY {', '.join(str(i + 1) for i in range(1 + nkeys))}" if lead is not None else ""
+        rows = db.execute(*base.sql(", ".join(select), sparams, tail=tail)).fetchall()
+        if lead is not None:
+            out[grouped[0]] = self._grouped(req, lead, [r[1:width] for r in rows if r[0] == 1])
+        i = width
+        for name, agg in flat.items():
+            count = sum(r[i] or 0 for r in rows)
+            totals = [sum(r[i + 1 + j] or 0 for r in rows) for j in range(len(agg.sums))]
+            i += 1 + len(agg.sums)
+            out[name] = [Bucket({}, count, {f: round(v, 6) for f, v in zip(agg.sums, totals, strict=True)})] if count else []
+        return out
 
     def _where(self, req: SearchRequest) -> tuple[str, list[Any]]:
         clauses, params = ["d.tenant = ?"], [req.tenant_id]

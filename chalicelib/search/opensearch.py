@@ -266,8 +266,40 @@ class OpenSearchIndex:
         return {"bool": {"should": should, "minimum_should_match": 1}}, boost
 
     def search(self, req: SearchRequest) -> SearchResult:
-        if not req.entities:
-            return SearchResult([], 0)
+        return self.search_many([req])[0]
+
+    def search_many(self, reqs: list[SearchRequest]) -> list[SearchResult]:
+        """Several requests in one round trip (_msearch), each answered as `search` would."""
+        plans: list[tuple[str, dict[str, Any]] | SearchResult] = []
+        for req in reqs:
+            if not req.entities:
+                plans.append(SearchResult([], 0))
+                continue
+            planned = self._plan(req)
+            plans.append(planned if planned is not None else empty(req))
+        asked = [(i, p) for i, p in enumerate(plans) if isinstance(p, tuple)]
+        out: list[SearchResult] = [p if isinstance(p, SearchResult) else SearchResult([], 0) for p in plans]
+        if not asked:
+            return out
+        if len(asked) == 1:
+            i, (indices, body) = asked[0]
+            answers = [self.client.search(index=indices, body=body, routing=reqs[i].tenant_id,
+                                          params={"ignore_unavailable": "true"})]
+        else:
+            lines: list[dict[str, Any]] = []
+            for i, (indices, body) in asked:
+                lines += [{"index": indices, "routing": reqs[i].tenant_id, "ignore_unavailable": True}, body]
+            answers = []
+            for r in self.client.msearch(body=lines)["responses"]:
+                if "error" in r:
+                    raise RuntimeError(f"OpenSearch msearch failed: {r['error']}")
+                answers.append(r)
+        for (i, (indices, body)), res in zip(asked, answers, strict=True):
+            out[i] = self._result(reqs[i], indices, body, res)
+        return out
+
+    def _plan(self, req: SearchRequest) -> tuple[str, dict[str, Any]] | None:
+        """The indices and the body of one request (None: nothing can match its text)."""
         text = req.text.strip()
         filters: list[dict[str, Any]] = [{"term": {"tenant_id": req.tenant_id}},
                                          {"bool": {"should": [self._scope(e, req) for e in req.entities], "minimum_should_match": 1}}]
@@ -276,13 +308,15 @@ class OpenSearchIndex:
         if text:
             must, boost = self._text(req, text)
             if must is None:
-                return empty(req)
+                return None
             query["bool"]["must"] = [must]
             if boost:
                 query["bool"]["should"] = [boost]
         field, direction = default_sort(req)[0]
         body: dict[str, Any] = {"query": query, "size": max(1, req.limit) + 1, "track_total_hits": True, "_source": ["source"]}
-        if field == "_score":
+        if req.figures_only:
+            body.update({"size": 0, "track_total_hits": False})
+        elif field == "_score":
             offset = int(req.after[1]) if req.after and req.after[0] == "@offset" else 0
             body["from"] = offset
             body["sort"] = [{"_score": "desc"}, {"id": "asc"}]
@@ -299,16 +333,19 @@ class OpenSearchIndex:
         if req.entity_counts:
             aggs["_entities"] = {"terms": {"field": "_index", "size": 50}}
         for name, agg in req.aggregations.items():
-            aggs[f"a_{name}"] = self._composite(req, agg)
+            aggs[f"a_{name}"] = self._narrowed(req, agg, self._composite(req, agg))
         if aggs:
             body["aggs"] = aggs
-        indices = ",".join(self.index_name(e.entity) for e in req.entities)
-        res = self.client.search(index=indices, body=body, routing=req.tenant_id, params={"ignore_unavailable": "true"})
+        return ",".join(self.index_name(e.entity) for e in req.entities), body
+
+    def _result(self, req: SearchRequest, indices: str, body: dict[str, Any], res: dict[str, Any]) -> SearchResult:
+        text = req.text.strip()
+        field = default_sort(req)[0][0]
         raw = res["hits"]["hits"]
         limit = max(1, req.limit)
-        more = len(raw) > limit
+        more = len(raw) > limit and not req.figures_only
         hits = []
-        for h in raw[:limit]:
+        for h in raw[:limit] if not req.figures_only else []:
             entity = self._entity_of(h["_index"])
             src = h["_source"]["source"]
             hl = {}
@@ -317,7 +354,7 @@ class OpenSearchIndex:
                 hl = highlight(src, list(eq.text_fields) + list(eq.prefix_fields), text)
             hits.append(Hit(entity, src["id"], src, hl, h.get("sort", [])))
         if field == "_score":
-            after = ["@offset", body["from"] + limit] if more else None
+            after = ["@offset", body.get("from", 0) + limit] if more else None
         else:
             after = hits[-1].sort if more and hits else None
         a = res.get("aggregations", {})
@@ -327,8 +364,10 @@ class OpenSearchIndex:
         if req.entity_counts:
             per = {b["key"]: b["doc_count"] for b in a.get("_entities", {}).get("buckets", [])}
             counts = {e.entity: per.get(self.index_name(e.entity), 0) for e in req.entities}
-        aggregations = {name: self._buckets(req, agg, a.get(f"a_{name}", {}), indices, query) for name, agg in req.aggregations.items()}
-        return SearchResult(hits, res["hits"]["total"]["value"], facets, counts, after, aggregations)
+        aggregations = {name: self._buckets(req, agg, self._inner(agg, a.get(f"a_{name}", {})), indices, body["query"])
+                        for name, agg in req.aggregations.items()}
+        total = 0 if req.figures_only else res["hits"]["total"]["value"]
+        return SearchResult(hits, total, facets, counts, after, aggregations)
 
     # ---- aggregations: one composite aggregation each (grouped counts and sums) -----------------------
     def _composite(self, req: SearchRequest, agg: Aggregation, after: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -346,8 +385,20 @@ class OpenSearchIndex:
             composite["after"] = after
         return {"composite": composite, "aggs": {f"s{i}": {"sum": {"field": f}} for i, f in enumerate(agg.sums)}}
 
+    def _narrowed(self, req: SearchRequest, agg: Aggregation, inner: dict[str, Any]) -> dict[str, Any]:
+        """An aggregation with conditions of its own: its composite under a filter aggregation."""
+        if not agg.filters:
+            return inner
+        return {"filter": {"bool": {"filter": [self._filter(req, f) for f in agg.filters]}}, "aggs": {"c": inner}}
+
+    @staticmethod
+    def _inner(agg: Aggregation, answer: dict[str, Any]) -> dict[str, Any]:
+        return answer.get("c", {}) if agg.filters else answer
+
     def _buckets(self, req: SearchRequest, agg: Aggregation, first: dict[str, Any], indices: str, query: dict[str, Any]) -> list[Bucket]:
         """The composite's buckets, page after page (its after_key) until `agg.size` are read."""
+        if agg.filters:  # the next pages ask for the narrowed documents directly
+            query = {"bool": {"filter": [query, *(self._filter(req, f) for f in agg.filters)]}}
         out: list[Bucket] = []
         page = first
         while True:

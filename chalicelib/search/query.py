@@ -59,7 +59,9 @@ class Aggregation:
     one bucket per combination of the values of `by` (single-valued fields) and, with `period`,
     the calendar period of the date field `date_field` at `utc_offset` — each with its document
     count and the sums of the number fields `sums`. Buckets come sorted by key (missing values
-    first); at most `size` of them."""
+    first); at most `size` of them. `filters` narrow this aggregation only (on top of the
+    request's scope, filters and text), so one request answers several questions about one
+    record type (new this period, open now, due this week …)."""
 
     by: tuple[str, ...] = ()
     date_field: str | None = None
@@ -67,6 +69,7 @@ class Aggregation:
     utc_offset: str = "+08:00"
     sums: tuple[str, ...] = ()
     size: int = 1000
+    filters: tuple[Filter, ...] = ()
 
 
 @dataclass
@@ -107,6 +110,7 @@ class SearchRequest:
     entity_counts: bool = False  # counts per entity (global search)
     highlight: bool = False
     aggregations: dict[str, Aggregation] = field(default_factory=dict)  # name -> grouped counts and sums
+    figures_only: bool = False  # aggregations (and facets) only: no hits, no total (0)
 
     # ---- what both engines ask of a request ------------------------------------------
     def kind(self, field: str) -> str:

@@ -27,7 +27,7 @@ from ..core.permissions import Principal
 from ..core.settings import get_settings
 from . import rules, schema, views
 from .port import get_index
-from .query import Aggregation, Bucket, Filter, SearchRequest, SearchResult
+from .query import Aggregation, Bucket, EntityQuery, Filter, Scope, SearchRequest, SearchResult
 
 # ---- cursors ----------------------------------------------------------------------------
 # A list's cursor is the engine's search_after (or ["@offset", n] under relevance order), signed
@@ -88,6 +88,19 @@ def run(req: SearchRequest) -> SearchResult:
         raise Unavailable() from None
 
 
+def run_many(reqs: list[SearchRequest]) -> list[SearchResult]:
+    """Several requests in one engine call (see `run`)."""
+    try:
+        return get_index().search_many(reqs)
+    except DomainError:
+        raise
+    except ValueError:
+        raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.engine")) from None
+    except Exception:
+        logger.exception("search engine failed")
+        raise Unavailable() from None
+
+
 def list_page(p: Principal, entity: str | schema.EntitySchema, params: dict[str, Any],
               present: Callable[[dict[str, Any], Principal], dict[str, Any]]) -> dict[str, Any]:  # noqa: C901 - one place that reads every list parameter
     """One page of a module list: {items, next_cursor, total, facets}.
@@ -109,10 +122,11 @@ def list_page(p: Principal, entity: str | schema.EntitySchema, params: dict[str,
                                details=[detail("facets", "length", "field.max_items", max=rules.MAX_FACETS)])
     facets = [rules.index_field(p, es, f) for f in facets_api]
     q = (params.get("q") or "").strip()[:100]
-    listing = "search|" + pagination.fingerprint([es.name, q, [f.__dict__ for f in filters], sort, params.get("scope")])
+    listing = "search|" + pagination.fingerprint([es.name, q, [f.__dict__ for f in filters], sort, params.get("scope"),
+                                                  sorted(params["owners"]) if params.get("owners") is not None else None])
     order = sort[0][0] if sort else ("_score" if q else "created_at")  # query.default_sort
     after = pagination.decode(params.get("cursor"), listing, lambda value: _check_after(value, es, order))
-    req = SearchRequest(p.tenant_id, [rules.entity_query(p, es, params.get("scope") or "visible")], q, filters, sort,
+    req = SearchRequest(p.tenant_id, [_entity_query(p, es, params)], q, filters, sort,
                         int(params.get("limit") or get_settings().page_size_default), after, facets, highlight=bool(q))
     res = run(req)
     slots = rules.slot_names(p, es) if q else {}
@@ -131,7 +145,23 @@ def _scoped(p: Principal, es: schema.EntitySchema, params: dict[str, Any]) -> tu
     p.require(es.module, "list")
     if params.get("view"):
         params = views.merge(p, es, params["view"], params)
-    return params, rules.translate_filters(p, es, params.get("filters") or []) + rules.scoped_filters(es)
+    # `conditions`: engine Filters a service built on fields it checked (never request input: the
+    # list and selection queries have no such parameter), e.g. the dashboard's owners and periods
+    return params, [*rules.translate_filters(p, es, params.get("filters") or []), *rules.scoped_filters(es),
+                    *(params.get("conditions") or [])]
+
+
+def _entity_query(p: Principal, es: schema.EntitySchema, params: dict[str, Any]) -> EntityQuery:
+    """The caller's scope of the list (visible | mine | team); `owners` (a set a service computed,
+    never request input) narrows it to the records those owners hold within it — owners only, no
+    team grants: "my department's" are the records its people own."""
+    eq = rules.entity_query(p, es, params.get("scope") or "visible")
+    owners = params.get("owners")
+    if owners is None:
+        return eq
+    allowed = eq.scope.owners if not eq.scope.only_team else frozenset()
+    narrowed = frozenset(owners) if allowed is None else allowed & frozenset(owners)
+    return replace(eq, scope=Scope(narrowed, None, eq.scope.now, only_owners=True))
 
 
 def aggregate(p: Principal, entity: str | schema.EntitySchema, params: dict[str, Any],
@@ -139,22 +169,35 @@ def aggregate(p: Principal, entity: str | schema.EntitySchema, params: dict[str,
     """Grouped counts and sums over what the caller's list with these parameters (q, filters, view,
     scope) would show — data scope and field rules included: every field grouped or summed must be
     one the caller may filter on (hidden and masked fields are refused, as for facets)."""
-    es = entity if isinstance(entity, schema.EntitySchema) else schema.get(entity)
-    params, filters = _scoped(p, es, params)
-    named = {}
-    for name, agg in aggregations.items():
-        fields = [*agg.by, *agg.sums, *([agg.date_field] if agg.date_field else [])]
-        targets = {f: rules.index_field(p, es, f) for f in fields}
-        named[name] = replace(agg, by=tuple(targets[f] for f in agg.by), sums=tuple(targets[f] for f in agg.sums),
-                              date_field=targets[agg.date_field] if agg.date_field else None)
-    q = (params.get("q") or "").strip()[:100]
-    req = SearchRequest(p.tenant_id, [rules.entity_query(p, es, params.get("scope") or "visible")], q, filters, limit=1,
-                        aggregations=named)
-    found = run(req).aggregations
-    back = {target: api for api, target in ((f, rules.index_field(p, es, f)) for agg in aggregations.values() for f in
-                                            [*agg.by, *agg.sums])}
-    return {name: [Bucket({back.get(k, k): v for k, v in b.key.items()}, b.count, {back.get(k, k): v for k, v in b.sums.items()})
-                   for b in buckets] for name, buckets in found.items()}
+    return aggregate_many(p, [(entity, params, aggregations)])[0]
+
+
+Figures = tuple[str | schema.EntitySchema, dict[str, Any], dict[str, Aggregation]]
+
+
+def aggregate_many(p: Principal, asked: list[Figures]) -> list[dict[str, list[Bucket]]]:
+    """`aggregate` for several record types (or parameter sets) in one engine call (OpenSearch:
+    one _msearch). Each aggregation's own `filters` are engine Filters a service built on fields
+    it has checked the caller may read (`rules.index_field`), like the `conditions` parameter."""
+    reqs, backs = [], []
+    for entity, params, aggregations in asked:
+        es = entity if isinstance(entity, schema.EntitySchema) else schema.get(entity)
+        params, filters = _scoped(p, es, params)
+        named = {}
+        for name, agg in aggregations.items():
+            fields = [*agg.by, *agg.sums, *([agg.date_field] if agg.date_field else [])]
+            targets = {f: rules.index_field(p, es, f) for f in fields}
+            named[name] = replace(agg, by=tuple(targets[f] for f in agg.by), sums=tuple(targets[f] for f in agg.sums),
+                                  date_field=targets[agg.date_field] if agg.date_field else None)
+        q = (params.get("q") or "").strip()[:100]
+        reqs.append(SearchRequest(p.tenant_id, [_entity_query(p, es, params)], q, filters, limit=1,
+                                  aggregations=named, figures_only=True))
+        backs.append({target: api for api, target in ((f, rules.index_field(p, es, f)) for agg in aggregations.values()
+                                                      for f in [*agg.by, *agg.sums])})
+    found = run_many(reqs)
+    return [{name: [Bucket({back.get(k, k): v for k, v in b.key.items()}, b.count, {back.get(k, k): v for k, v in b.sums.items()})
+                    for b in buckets] for name, buckets in res.aggregations.items()}
+            for res, back in zip(found, backs, strict=True)]
 
 
 def _named(highlight: dict[str, str], slots: dict[str, str]) -> dict[str, str]:

@@ -99,6 +99,14 @@ def _get(tenant_id: str) -> Tenant:
         raise NotFound("entity.tenant") from None
 
 
+def name_of(tenant_id: str) -> str | None:
+    """The tenant's name (a printed document's company, unless its template names another)."""
+    try:
+        return _get(tenant_id).name
+    except NotFound:
+        return None
+
+
 def get_current() -> dict[str, Any]:
     ctx = context.current()
     org.principal()

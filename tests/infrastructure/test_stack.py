@@ -245,6 +245,25 @@ def test_given_function_code_asset_when_synthesized_then_it_holds_only_handlers_
     assert not list(Path(asset).rglob("__pycache__"))
 
 
+def test_given_the_api_packages_when_synthesized_then_the_layer_holds_the_cjk_font_and_the_api_fits_lambdas_250_mb(
+        synthesis, template_json):
+    import zipfile
+
+    from infra.bytecode import unneeded
+
+    packages = {z: zipfile.ZipFile(z).infolist() for z in synthesis.outdir.glob("asset.*.zip")}
+    layer = next(z for z, infos in packages.items() if any(i.filename.startswith("python/lib/") for i in infos))
+    code = next(z for z, infos in packages.items() if any(i.filename == "app.py" for i in infos))
+    names = {i.filename.split("site-packages/", 1)[-1] for i in packages[layer]}
+    # the PDF and chart renderers and the font they draw Chinese with travel with the API (no download at run time)
+    assert {"pylopdf_fonts_zh_cn/NotoSansSC-Regular.otf", "fpdf/__init__.py", "matplotlib/__init__.py"} <= names
+    assert not [i.filename for i in packages[layer] if unneeded(i.filename)]
+    unzipped = sum(i.file_size for i in packages[layer]) + sum(i.file_size for i in packages[code])
+    assert unzipped < 240 * 1024 * 1024, f"{unzipped / 2**20:.0f} MiB: Lambda takes 250 MB with the layers, unzipped"
+    _, api = _only(_resources(template_json, "AWS::Serverless::Api"))
+    assert "application/pdf" in api["Properties"]["DefinitionBody"]["x-amazon-apigateway-binary-media-types"]
+
+
 @pytest.mark.parametrize("spec", STREAM_CONSUMERS, ids=lambda f: f.name)
 def test_given_stream_consumer_when_synthesized_then_mapping_has_filter_bisect_and_failure_queue(template_json, spec):
     function_id, _ = _function(template_json, spec)

@@ -26,18 +26,34 @@ def value(f: FieldSpec, refs: dict[str, str], tag: str) -> Any:
         return "2030-01-01T09:00:00+08:00"
     if f.type == "boolean":
         return True
+    if f.type == "table":  # one row of its required columns
+        return [{c.key: value(c, refs, tag) for c in f.columns if c.required}]
     return f"{tag}{f.label[0]}"
 
 
 # what a type's own rules require beyond its required fields (a contract: an amount, or product lines)
-RULE_REQUIRED: dict[str, tuple[str, ...]] = {"contract": ("amount",)}
+RULE_REQUIRED: dict[str, tuple[str, ...]] = {"contract": ("amount",), "quote": ("lines",)}
+
+
+def _wanted(d: EntityDef) -> list[FieldSpec]:
+    wanted = RULE_REQUIRED.get(d.name, ())
+    return [f for f in d.fields if (f.required or f.key in wanted) and not f.readonly]
+
+
+def needs(d: EntityDef) -> set[str | None]:
+    """The record types a valid record of `d` references (its wanted fields and their columns)."""
+    fields = [c for f in _wanted(d) for c in (f.columns if f.type == "table" else (f,))]
+    return {f.entity or next(iter(f.entities), None) for f in fields if f.required and f.type == "reference"}
 
 
 def approve_contract(api, token: str, refs: dict[str, str]) -> None:
-    """Payments are for approved contracts: an approver of the tenant's contract flow approves `refs["contract"]`."""
+    """Payments and invoices are for approved contracts: an approver of the tenant's contract flow approves
+    `refs["contract"]` (once)."""
     from chalicelib.approvals import service as approvals
     from chalicelib.core import context
 
+    if api.call("GET", f"/v1/contracts/{refs['contract']}", token).data.get("approval_status") == "approved":
+        return
     me = api.call("GET", "/v1/me", token).data
     dept = api.call("GET", "/v1/org/departments", token).data["items"][0]["id"]
     approver = api.call("POST", "/v1/org/users", token, {"name": "合同审批人", "mobile": f"139{abs(hash(me['tenant_id'])) % 10**8:08d}",
@@ -53,12 +69,11 @@ def approve_contract(api, token: str, refs: dict[str, str]) -> None:
 
 
 # what must be true before a record of a type can be made (its parent's state)
-PREPARE = {"payment": approve_contract}
+PREPARE = {"payment": approve_contract, "invoice": approve_contract}
 
 
 def body(d: EntityDef, refs: dict[str, str], tag: str = "") -> dict[str, Any]:
-    wanted = RULE_REQUIRED.get(d.name, ())
-    return {f.key: value(f, refs, tag) for f in d.fields if (f.required or f.key in wanted) and not f.readonly}
+    return {f.key: value(f, refs, tag) for f in _wanted(d)}
 
 
 def one_of_each(api, token: str, refs: dict[str, str], tag: str = "") -> dict[str, dict[str, Any]]:
@@ -67,8 +82,7 @@ def one_of_each(api, token: str, refs: dict[str, str], tag: str = "") -> dict[st
     made: dict[str, dict[str, Any]] = {}
     pending = [d for d in manifest.entities() if d.path and d.name not in refs]
     while pending:
-        ready = [d for d in pending if all((f.entity or next(iter(f.entities), None)) in refs
-                                           for f in d.fields if f.required and f.type == "reference")]
+        ready = [d for d in pending if needs(d) <= set(refs)]
         assert ready, [d.name for d in pending]
         for d in ready:
             if d.name in PREPARE:

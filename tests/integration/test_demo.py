@@ -104,3 +104,42 @@ def test_given_the_demo_seed_then_targets_achievement_commission_and_territories
     assert [(s["name"], len(s["lines"]), s["multiplier"], s["commission_total"]) for s in statement] == [("李娜", 2, "1.2", "6000.00")]
     shenzhen = api.call("GET", "/v1/territories/of?region=440307", lina).data["territory"]  # 华为 in 龙岗区
     assert shenzhen["name"] == "深圳" and shenzhen["users"][0]["name"] == "李娜"
+
+
+def test_given_the_demo_seed_then_the_approved_contract_has_an_issued_invoice_and_a_request_in_review(api):
+    from devstack import demo
+
+    demo.seed()
+    login = lambda mobile: api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": mobile,  # noqa: E731
+                                                                    "password": demo.PASSWORD}).data["id_token"]
+    rep, manager = login("13800000004"), login("13800000003")
+    invoices = {i["amount"]: (i["invoice_status"], i["approval_status"], i.get("invoice_number"))
+                for i in api.call("GET", "/v1/invoices", rep).data["items"]}
+    assert invoices == {100000: ("issued", "approved", "44032612"), 50000: ("requested", "pending", None)}
+    huawei = next(c for c in api.call("GET", "/v1/contracts", rep).data["items"] if c["name"] == "华为 CRM 一期合同")
+    assert huawei["invoiced_amount"] == 150000
+    pending = api.call("GET", "/v1/approvals?box=pending", manager).data["items"]
+    assert [i["business_type"] for i in pending].count("invoice") == 1  # 孙丽 reviews the request
+    quotes = {q["name"]: (q["quote_status"], q["approval_status"]) for q in api.call("GET", "/v1/quotes", rep).data["items"]}
+    assert quotes == {"华为二期 CRM 报价": ("sent", "approved"), "华为二期备选报价": ("draft", "none")}
+    assert [i["business_type"] for i in pending].count("quote") == 1  # 张伟's discount waits for 孙丽
+
+
+def test_given_the_demo_seed_then_a_rep_prints_her_approved_contract_on_the_company_template(api):
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    from devstack import demo
+
+    demo.seed()
+    rep = api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": "13800000004",
+                                                   "password": demo.PASSWORD}).data["id_token"]
+    contract = next(c for c in api.call("GET", "/v1/contracts?q=华为", rep).data["items"] if c["name"] == "华为 CRM 一期合同")
+    r = api.call("GET", f"/v1/contracts/{contract['id']}/pdf", rep, headers={"Accept": "application/pdf"})
+    assert r.status_code == 200, r.data
+    text = re.sub(r"[\s\x00]+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.body)).pages))
+    for expected in ("华夏智联科技有限公司", "0755-88886666", "销售合同", contract["number"], "华为技术有限公司", "已通过", "产品明细",
+                     "本合同一式两份"):
+        assert expected in text, expected

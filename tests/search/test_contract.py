@@ -226,6 +226,32 @@ def test_monthly_sums_per_owner_of_a_date_only_field_within_a_date_range_keep_ea
         ({"owner_id": "u1", "period": "2026-01"}, 2, 150.35), ({"owner_id": "u2", "period": "2026-03"}, 1, 30.0)]
 
 
+def test_several_aggregations_with_conditions_of_their_own_in_one_call(engine, tenant):
+    """Given customers of two owners, when one call asks several requests, each with aggregations
+    narrowed by conditions of their own, then every figure counts only its documents, within the
+    request's scope, and a figures-only request returns no hits."""
+    put(engine, cust(tenant, "一", level="A", credit_limit=Decimal(100), created="2026-01-15T10:00:00.000Z"),
+        cust(tenant, "二", level="A", credit_limit=Decimal(50), created="2026-02-10T10:00:00.000Z"),
+        cust(tenant, "三", level="B", credit_limit=Decimal(30), created="2026-02-11T10:00:00.000Z", owner="u2"),
+        cust(tenant, "四", created="2026-07-01T00:00:00.000Z"))
+    feb = Filter("created_at", "range", {"gte": "2026-02-01T00:00:00Z", "lt": "2026-03-01T00:00:00Z"})
+    figures = {"feb": Aggregation(sums=("credit_limit",), filters=(feb,)),
+               "a_by_month": Aggregation(date_field="created_at", period="month", filters=(Filter("level", "eq", "A"),)),
+               "none": Aggregation(filters=(Filter("level", "eq", "Z"),)),
+               "all": Aggregation()}
+    mine = everything(tenant, scope=Scope(frozenset({"u1"})), aggregations=figures, figures_only=True)
+    r_all, r_mine, r_list = engine.search_many([everything(tenant, aggregations=figures, figures_only=True), mine,
+                                                everything(tenant, limit=2)])
+    assert [(b.count, b.sums) for b in r_all.aggregations["feb"]] == [(2, {"credit_limit": 80.0})]
+    assert [(b.key["period"], b.count) for b in r_all.aggregations["a_by_month"]] == [("2026-01", 1), ("2026-02", 1)]
+    assert r_all.aggregations["none"] == [] and [b.count for b in r_all.aggregations["all"]] == [4]
+    assert r_all.hits == [] and r_mine.hits == []
+    assert [(b.count, b.sums) for b in r_mine.aggregations["feb"]] == [(1, {"credit_limit": 50.0})]
+    assert [b.count for b in r_mine.aggregations["all"]] == [3]
+    assert len(r_list.hits) == 2 and r_list.total == 4  # an ordinary request in the same call is answered as search() would
+    assert engine.search_many([]) == []
+
+
 def test_versions_make_replays_harmless_and_deletes_final(engine, tenant):
     c = cust(tenant, "旧名字", version=3)
     put(engine, c)

@@ -1,0 +1,21 @@
+"""Contracts' settings item: the tenant's deal rules (报价折扣阈值, 信用额度控制).
+
+Key design: pk = T#<t>#SALESSETTINGS, sk = SETTINGS — one versioned item replaced as a whole by
+administrators."""
+from __future__ import annotations
+
+from pynamodb.attributes import JSONAttribute
+
+from ..db import keys
+from ..db.base import Versioned
+
+
+class SalesSettings(Versioned, discriminator="SALESSETTINGS"):
+    rules = JSONAttribute()  # {"quote_discount_threshold": 10, "credit_control": "block", "credit_flow": "contract_credit"}
+
+    @staticmethod
+    def key(tenant_id: str) -> tuple[str, str]:
+        return keys.k(tenant_id, "SALESSETTINGS"), "SETTINGS"
+
+    def values(self) -> dict:
+        return {"rules": self.rules}
