@@ -383,3 +383,38 @@ def achievement_report(year: int, metric: str, by: str, subject: str | None) -> 
             members.append({**subject_out(p, f"user:{user_id}"), "items": member_items, "total": totals(member_items)})
         out["members"] = members
     return out
+
+
+# ---- the dashboard's targets ------------------------------------------------------------------------
+
+DASHBOARD_METRICS = (("contract", "contract_amount"), ("payment", "payment_amount"))
+
+
+def dashboard_targets(p: Principal, scope: str, who: set[str] | None, months: list[str]) -> dict[str, dict[str, Decimal]] | None:
+    """The dashboard's targets (dashboard/service.py: targets): {"contract"|"payment": {"YYYY-MM": amount}}
+    of the owners it counts, or None while the tenant has no targets for those years (or the caller may
+    not read targets). `scope` company → the company's row; department → the caller's department's
+    row; otherwise, or when that row is not set or not reached, the sum of the user rows of the owners
+    counted (`who`, None: everyone) that the caller reaches — a rep asking for the company gets their
+    own target, as the dashboard gives them their own figures."""
+    if not p.can(MODULE, "read"):
+        return None
+    r = reach(p)
+    stored = {(year, metric): _rows(_stored(p.tenant_id, year, metric))
+              for year in sorted({int(m[:4]) for m in months}) for _, metric in DASHBOARD_METRICS}
+    if not any(stored.values()):
+        return None
+    me = p.org.users.get(p.user_id)
+    subject = "company" if scope == "company" else f"department:{me.department_id}" if scope == "department" and me else None
+    users = sorted((set(p.org.users) if who is None else who) & r.users)
+    out: dict[str, dict[str, Decimal]] = {}
+    for kind, metric in DASHBOARD_METRICS:
+        per: dict[str, Decimal] = {}
+        for month in months:
+            rows, i = stored[(int(month[:4]), metric)], int(month[5:7]) - 1
+            if subject is not None and r.has(subject) and subject in rows:
+                per[month] = rows[subject][i]
+            else:
+                per[month] = sum((rows[f"user:{u}"][i] for u in users if f"user:{u}" in rows), ZERO)
+        out[kind] = per
+    return out

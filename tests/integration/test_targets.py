@@ -242,3 +242,29 @@ def test_given_territories_when_set_then_a_region_or_a_customer_finds_its_team(a
     assert api.call("PUT", "/v1/territories", t["manager"], {**body, "version": 1}).status_code == 403
     assert api.call("PUT", "/v1/territories", admin, body).status_code == 428
     assert api.call("GET", "/v1/territories", t["rep1"]).data["version"] == 1
+
+
+def test_given_targets_when_the_dashboard_shows_achievement_then_its_target_is_the_scope_s_target(api, sales_team):
+    from chalicelib.targets.service import local_today
+
+    admin, t = sales_team["admin"], sales_team["tokens"]
+    rep1, sales = sales_team["rep1"], sales_team["sales"]
+    today = local_today()
+    flows(api, sales_team)
+    approved_contract(api, sales_team, "rep1", 5000, today.isoformat())
+    r = api.call("PUT", f"/v1/targets?year={today.year}&metric=contract_amount", admin, {"rows": [
+        {"subject": "company", "months": [80000] * 12}, {"subject": f"department:{sales}", "months": [60000] * 12},
+        {"subject": f"user:{rep1}", "months": [20000] * 12}, {"subject": f"user:{sales_team['rep2']}", "months": [10000] * 12}]})
+    assert r.status_code == 200, r.data
+
+    def target(token, scope):
+        d = api.call("GET", f"/v1/dashboard/achievement?scope={scope}&range=month", token)
+        assert d.status_code == 200, d.data
+        return d.data["achievement"]["contract"]["target"], d.data["achievement"]["payment"]["target"]
+
+    mine = api.call("GET", "/v1/dashboard/achievement?scope=self&range=month", t["rep1"]).data["achievement"]["contract"]
+    assert (mine["actual"], mine["target"], mine["rate"]) == (5000, 20000, 25)
+    assert target(t["rep1"], "company")[0] == 20000  # a rep's company is clamped to herself: her own target
+    assert target(admin, "company") == (80000, 0)  # no payment targets: 0
+    assert target(t["manager"], "department")[0] == 60000
+    assert target(t["manager"], "subordinates")[0] == 30000  # the user rows of the manager's people
