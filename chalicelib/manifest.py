@@ -13,6 +13,7 @@ from typing import Any
 from .approvals import service as approvals
 from .audit import service as audit
 from .care import module as care
+from .commission import module as commission
 from .competitors import module as competitors
 from .contacts import module as contacts
 from .contracts import module as contracts
@@ -41,6 +42,7 @@ from .quotes import module as quotes
 from .reminders import models as reminder_models
 from .reminders import service as reminders
 from .revisits import module as revisits
+from .targets import module as targets
 
 
 def _org_log(record_id: str) -> None:
@@ -69,6 +71,9 @@ MODULES: tuple[Module, ...] = (
     care.MODULE,
     competitors.MODULE,
     products.MODULE,
+    targets.MODULE,  # 业绩目标与销售计划 (SALES-13, SALES-15)
+    targets.TERRITORIES,
+    commission.MODULE,  # 销售提成 (SALES-13)
     dashboard.MODULE,
     Module("audit", ("操作日志", "Operation log"), blueprint=routes_of("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=routes_of("recyclebin")),

@@ -10,7 +10,12 @@ leave request of 张伟 waiting for his supervisor 孙丽 (APPROVER), so her inb
 Deals: a product catalogue (categories, five products — one off the shelf —, quantity tiers and
 A-level discounts) and opportunities of the sales team across the stages, one won and one lost.
 
-Printing: the contract print template (销售合同 with the company's address, phone and terms)."""
+Printing: the contract print template (销售合同 with the company's address, phone and terms).
+
+Targets and commission (业绩目标与提成): this year's sales plan of both metrics for the company, the sales
+departments and their people, a 回款审批 flow and two approved payments of 李娜 on the approved 华为 contract
+(today), so achievement and 李娜's commission statement of this month show living figures; a commission plan
+for the sales department; territories 华东区 (销售一部), 华南区 (销售二部) and 深圳 (李娜)."""
 from __future__ import annotations
 
 from typing import Any
@@ -168,8 +173,9 @@ def seed() -> dict[str, Any]:
     pipeline = seed_pipeline(users, customers)
     approvals = seed_approvals(users)  # the contract flow first: the deals submit contracts to it
     deals = seed_deals(users, customers)
+    plans = seed_targets(users, ids, deals)
     return {"created": True, "users": users, "approvals": approvals, "pipeline": pipeline, "pools": pools,
-            "aging": seed_aging(users), "deals": deals}
+            "aging": seed_aging(users), "deals": deals, "targets": plans}
 
 
 def seed_pools(users: dict[str, str], departments: dict[str, str]) -> dict[str, str]:
@@ -491,3 +497,64 @@ def seed_invoices(users: dict[str, str], contracts: dict[str, str]) -> dict[str,
             current = engine.get(INVOICE, inv["id"])
             invoices.issue(inv["id"], f"4403{2612 + i:04d}", "2026-12-10", current["version"])
     return made
+
+
+# this year's monthly targets (业绩目标) per subject: (subject key, contract amount, payment amount) a month
+TARGETS = [("company", 600000, 450000), ("sales", 540000, 400000), ("sales1", 300000, 220000), ("sales2", 240000, 180000),
+           ("rep1", 150000, 100000), ("rep2", 100000, 80000), ("manager1", 50000, 40000), ("rep3", 150000, 120000),
+           ("manager2", 90000, 60000)]
+# the approved 华为 contract's payments (回款), today: (amount, method)
+PAYMENTS = [(80000, "bank"), (20000, "bank")]
+COMMISSION_PLAN = {"id": "sales", "name": "销售部提成方案", "base": "payment_amount", "default_rate": 3,
+                   "category_rates": [{"category_id": "software", "rate": 5}, {"category_id": "hardware", "rate": 1},
+                                      {"category_id": "service", "rate": 8}],
+                   "tiers": [{"from_rate": 0, "multiplier": 0.8}, {"from_rate": 80, "multiplier": 1}, {"from_rate": 100, "multiplier": 1.2}]}
+# territories (销售地域): (id, name, region codes, department keys, user keys)
+TERRITORIES = [("east", "华东区", ["310000", "320000", "330000"], ["sales1"], []),
+               ("south", "华南区", ["440000", "450000", "460000"], ["sales2"], []),
+               ("shenzhen", "深圳", ["440300"], [], ["rep1"])]
+
+
+def seed_targets(users: dict[str, str], departments: dict[str, str], deals: dict[str, Any]) -> dict[str, Any]:
+    """This year's targets of both metrics (the sales plan), a payment flow with two approved payments of
+    李娜 on the approved 华为 contract dated today, the commission plan and the territories — each saved by
+    the admin as through the API."""
+    from chalicelib.approvals import service as approvals
+    from chalicelib.approvals.schemas import FlowSpec
+    from chalicelib.commission import service as commission
+    from chalicelib.commission.schemas import CommissionPlanIn
+    from chalicelib.engine import service as engine
+    from chalicelib.payments.entity import PAYMENT
+    from chalicelib.targets import service as targets
+    from chalicelib.targets import territories
+
+    def as_user(key: str) -> Any:
+        return context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[key]))
+
+    def subject(key: str) -> str:
+        return "company" if key == "company" else f"department:{departments[key]}" if key in departments else f"user:{users[key]}"
+
+    today = targets.local_today()
+    with as_user("ceo"):
+        approvals.create_flow(FlowSpec.model_validate({
+            "name": "回款审批", "business_type": "payment", "model": "fixed", "no_approver": "admin",
+            "nodes": [{"id": "supervisor", "name": "直属上级", "approvers": {"type": "supervisor", "level": 1}}]}).model_dump(mode="json"), True)
+    huawei = deals["contracts"]["华为 CRM 一期合同"]
+    paid = []
+    for amount, method in PAYMENTS:
+        with as_user("rep1"):
+            made = engine.create(PAYMENT, {"contract": huawei, "amount": amount, "paid_on": today.isoformat(), "method": method}, None)
+            iid = engine.submit(PAYMENT, made["id"], {"comment": "客户已付款"})["approval_id"]
+        with as_user(BY_KEY["rep1"][5]):
+            approvals.approve(iid, "已到账", [])
+        paid.append(made["id"])
+    with as_user("admin"):
+        for i, metric in enumerate(("contract_amount", "payment_amount")):
+            rows = [{"subject": subject(key), "months": [figures[i]] * 12} for key, *figures in TARGETS]
+            targets.put_targets(today.year, metric, f"{today.year} 年度销售计划", "华东、华南为重点区域；季度末冲刺回款", rows, None)
+        plan = CommissionPlanIn.model_validate({**COMMISSION_PLAN, "department_ids": [departments["sales"]]}).model_dump()
+        commission.put_plans([plan], None)
+        territories.put_territories([{"id": tid, "name": name, "regions": codes, "department_ids": [departments[d] for d in depts],
+                                      "user_ids": [users[u] for u in people], "notes": None}
+                                     for tid, name, codes, depts, people in TERRITORIES], None)
+    return {"payments": paid}

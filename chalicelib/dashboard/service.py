@@ -21,7 +21,7 @@ counts). The list of forgotten customers refuses a hidden sort field like any li
 Cost: every section's aggregations go to the engine together — one call for the whole dashboard
 (OpenSearch: one _msearch), plus one DynamoDB count for the pending approvals.
 
-Integration points: `targets()` (sales targets, not built yet: the answer shows `target: null`) and
+Integration points: `targets()` (sales targets of targets/service.py; `target: null` while none are set) and
 `render_chart()` draws the funnel and the trend as PNG or SVG (GET /v1/dashboard/{funnel|trend}.{png|svg}).
 """
 from __future__ import annotations
@@ -151,10 +151,12 @@ def owners(p: Principal, scope: str) -> set[str] | None:
 
 # ---- integration points ------------------------------------------------------------------------------------
 def targets(p: Principal, scope: str, who: set[str] | None, months: list[str]) -> dict[str, dict[str, Decimal]] | None:
-    """INTEGRATION POINT (sales targets, 业绩目标): {"contract"|"payment": {"YYYY-MM": amount}} for the
-    owners counted, or None while no targets exist. Not built yet: None, and the answer shows
-    `target: null` (achievement and trend read only this function)."""
-    return None
+    """Sales targets (业绩目标, targets/service.py: dashboard_targets): {"contract"|"payment": {"YYYY-MM":
+    amount}} for the owners counted, or None while no targets exist (the answer shows `target: null`;
+    achievement and trend read only this function)."""
+    from ..targets import service as targets_service
+
+    return targets_service.dashboard_targets(p, scope, who, months)
 
 
 CHARTS = ("funnel", "trend")

@@ -45,3 +45,32 @@ def children(parent: str | None = None) -> list[dict[str, str]]:
 
 def known(code: str) -> bool:
     return code in _table()[0]
+
+
+def lineage(code: str) -> list[str]:
+    """The code and every code above it, nearest first (区 → 市 → 省); [] if unknown."""
+    rows, _ = _table()
+    out: list[str] = []
+    while code in rows and code not in out:
+        out.append(code)
+        code = rows[code][1]
+    return out
+
+
+@lru_cache(maxsize=1)
+def _by_name() -> dict[str, str]:
+    rows, _ = _table()
+    found: dict[str, str] = {}
+    for code in sorted(rows):  # a placeholder level (北京市/市辖区) names the same place as its parent: the parent wins
+        full = name(code)
+        if full:
+            found.setdefault(full, code)
+    return found
+
+
+def code_of(text: str) -> str | None:
+    """The code of a full region name as `name()` spells it (广东省/深圳市/南山区), or of a code; None if unknown."""
+    text = (text or "").strip().strip("/")
+    if known(text):
+        return text
+    return _by_name().get(text)

@@ -17,5 +17,5 @@ def test_given_the_readme_dashboard_walkthrough_when_run_as_written_then_the_fig
     run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.returncode == 0 and not run.stderr, run.stderr
     out = run.stdout.splitlines()
-    assert out[:5] == ["需求确认", "1", "null", "0", "180"], out
+    assert out[:5] == ["需求确认", "1", "540000", "0", "180"], out  # 540000: the demo's targets of his people
     assert int(out[5]) >= 1  # the demo's pending contract waits for 孙丽 (and any other demo approval of hers)

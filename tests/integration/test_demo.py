@@ -80,6 +80,32 @@ def test_given_the_demo_seed_then_contracts_are_there_in_every_approval_state(ap
     assert huawei["deal_status"] == "closed"  # its contract was approved (through the 会签: above 100000)
 
 
+def test_given_the_demo_seed_then_targets_achievement_commission_and_territories_show_living_figures(api):
+    from chalicelib.targets.service import local_today
+    from devstack import demo
+
+    demo.seed()
+    api.pump()
+    login = lambda mobile: api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": mobile,  # noqa: E731
+                                                                    "password": demo.PASSWORD}).data["id_token"]
+    admin, lina, director = login("13800000001"), login("13800000004"), login("13800000002")
+    today = local_today()
+    month = today.month - 1
+    plan = api.call("GET", "/v1/targets?metric=payment_amount", admin).data
+    assert plan["name"] == f"{today.year} 年度销售计划" and len(plan["rows"]) == 9
+    company = api.call("GET", "/v1/targets/achievement?metric=payment_amount", admin).data
+    assert company["subject"]["subject"] == "company"
+    assert company["items"][month] == {"period": today.isoformat()[:7], "target": "450000.00", "actual": "100000.00", "rate": "22.22"}
+    contracts = api.call("GET", "/v1/targets/achievement?year=2026&period=year", director).data  # his sales department
+    assert contracts["subject"]["name"] == "销售部" and contracts["items"][0]["actual"] == "256500.00"  # the approved 华为 contract
+    mine = api.call("GET", "/v1/targets/achievement?metric=payment_amount", lina).data
+    assert mine["subject"]["name"] == "李娜" and mine["items"][month]["rate"] == "100.00"
+    statement = api.call("GET", f"/v1/commission/statements?period={today.isoformat()[:7]}", lina).data["items"]
+    assert [(s["name"], len(s["lines"]), s["multiplier"], s["commission_total"]) for s in statement] == [("李娜", 2, "1.2", "6000.00")]
+    shenzhen = api.call("GET", "/v1/territories/of?region=440307", lina).data["territory"]  # 华为 in 龙岗区
+    assert shenzhen["name"] == "深圳" and shenzhen["users"][0]["name"] == "李娜"
+
+
 def test_given_the_demo_seed_then_the_approved_contract_has_an_issued_invoice_and_a_request_in_review(api):
     from devstack import demo
 

@@ -210,6 +210,22 @@ def test_aggregations_group_count_and_sum_within_scope_by_value_and_calendar_per
         engine.search(everything(tenant, aggregations={"tags": Aggregation(by=("tags",))}))  # multi-valued
 
 
+def test_monthly_sums_per_owner_of_a_date_only_field_within_a_date_range_keep_each_day_in_its_month(engine, tenant):
+    """What targets' achievement asks (targets/service.py: actuals): amounts by owner and month of a
+    date field (sign date, payment date), the range's last day included, month ends in their month."""
+    put(engine, cust(tenant, "一", credit_limit=Decimal("100.10"), custom={"visit_day": "2026-01-31"}),
+        cust(tenant, "二", credit_limit=Decimal("50.25"), custom={"visit_day": "2026-01-01"}),
+        cust(tenant, "三", credit_limit=Decimal("30"), custom={"visit_day": "2026-03-31"}, owner="u2"),
+        cust(tenant, "四", credit_limit=Decimal("999"), custom={"visit_day": "2026-04-01"}),
+        cust(tenant, "五", credit_limit=Decimal("7"), custom={"visit_day": "2025-12-31"}),
+        cust(tenant, "六", credit_limit=Decimal("1")))
+    agg = Aggregation(by=("owner_id",), date_field="cf_d1", period="month", sums=("credit_limit",), size=100_000)
+    r = engine.search(everything(tenant, limit=1, filters=[Filter("cf_d1", "range", {"gte": "2026-01-01", "lte": "2026-03-31"})],
+                                 aggregations={"a": agg}))
+    assert [(b.key, b.count, b.sums["credit_limit"]) for b in r.aggregations["a"]] == [
+        ({"owner_id": "u1", "period": "2026-01"}, 2, 150.35), ({"owner_id": "u2", "period": "2026-03"}, 1, 30.0)]
+
+
 def test_several_aggregations_with_conditions_of_their_own_in_one_call(engine, tenant):
     """Given customers of two owners, when one call asks several requests, each with aggregations
     narrowed by conditions of their own, then every figure counts only its documents, within the
