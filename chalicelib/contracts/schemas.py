@@ -29,6 +29,7 @@ class RenewIn(_Strict):
 
 
 class SalesRules(_Strict):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True, strict=True)  # no true for 1
     quote_discount_threshold: float = Field(ge=0, le=100, description="% off list prices above which a quote needs approval "
                                                                       "before it is sent (报价折扣阈值; default 10)")
     credit_control: Literal["off", "block", "approval"] = Field(
@@ -43,5 +44,5 @@ class SalesRulesIn(SalesRules):
 
 
 class SalesRulesOut(SalesRules):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
+    model_config = ConfigDict(extra="ignore", defer_build=True, strict=False)
     version: int
