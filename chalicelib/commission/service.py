@@ -37,7 +37,7 @@ from pynamodb.exceptions import DoesNotExist
 from ..core import clock, ids
 from ..core.errors import Conflict, Forbidden, ValidationFailed, detail
 from ..core.observability import metric
-from ..core.permissions import ALL_OWNERS, Principal
+from ..core.permissions import ALL_OWNERS, FieldAccess, Principal
 from ..db import changes
 from ..db.base import plain
 from ..engine import store
@@ -228,6 +228,9 @@ def compute(p: Principal, period: str, user_id: str | None = None) -> list[dict[
     start, end = _month_range(period)
     by_base: dict[str, list[dict[str, Any]]] = {}
     for base in sorted({x["base"] for x in reps.values()}):
+        module = "payments" if base == "payment_amount" else "contracts"
+        if p.field_access(module, "amount") < FieldAccess.READ:  # commission is figured on the amount: not on a masked one
+            raise ValidationFailed("FIELD_NOT_READABLE", field="amount")
         by_base[base] = [r for r in _records(p, base, start, end) if r.get("owner_id") in reps and reps[r["owner_id"]]["base"] == base]
     payments = by_base.get("payment_amount", [])
     contract_ids = [ref_id(r.get("contract")) for r in payments if ref_id(r.get("contract"))]
@@ -304,11 +307,11 @@ def statements(period: str, user_id: str | None = None) -> dict[str, Any]:
     if closed is None:
         items = compute(p, period, user_id)
         return {"period": period, "closed": False, "closed_at": None, "closed_by": None, "items": items, **_totals(items)}
-    owners = p.visible_owners(MODULE)
+    visible = [p.visible_owners(m) for m in (MODULE, "contracts", "payments")]  # a closed statement shows no more than a live one
     stored = CommissionStatement.query(period_partition(p.tenant_id, period),
                                        CommissionStatement.sk.startswith(f"STATEMENT#{closed.close_id}#"))
     items = [_as_decimal(plain(s.statement)) for s in stored if isinstance(s, CommissionStatement)
-             and (owners is ALL_OWNERS or s.user_id in owners) and (user_id is None or s.user_id == user_id)]
+             and all(o is ALL_OWNERS or s.user_id in o for o in visible) and (user_id is None or s.user_id == user_id)]
     items.sort(key=lambda s: s["user_id"])
     return {"period": period, "closed": True, "closed_at": closed.created_at, "closed_by": closed.created_by, "items": items,
             **_totals(items)}

@@ -64,6 +64,10 @@ def _check(ctx: WriteContext) -> None:
             raise ValidationFailed("INVALID_STATE", reason=f"contract.state.{before['state']}")
         lines.price(ctx)
         changed = [k for k in TERMS if plain(before.get(k)) != plain(ctx.values.get(k))]
+        taken = max((Decimal(str(before.get(k) or 0)) for k in ("reserved_amount", "received_amount", "invoiced_amount")),
+                    default=Decimal(0))
+        if "amount" in changed and ctx.values.get("amount") is not None and Decimal(str(ctx.values["amount"])) < taken:
+            raise ValidationFailed(details=[detail("amount", "below_taken", "contract.amount_below_taken", amount=str(lines.money(taken)))])
         if changed and before.get("approval_status") == "approved":
             if not _CHANGE_REQUEST.get():
                 raise ValidationFailed(details=[detail(k, "approved", "contract.change_needed") for k in changed])
@@ -83,14 +87,15 @@ def _derive(dv: Derivation) -> dict[str, Any]:
 
 
 def open_receivables(tenant_id: str, customer_id: str, without: str | None = None) -> Decimal:
-    """未回款 of a customer's approved contracts in force (amount − received, never below 0): one
-    Query of the customer's related records."""
+    """未回款 of a customer's contracts in force that are approved or in review (amount − received,
+    never below 0; counting those in review keeps two contracts submitted one after the other from
+    both passing the limit): one Query of the customer's related records."""
     total = Decimal(0)
     for rec in store.collection(tenant_id, "CUSTOMER", customer_id):
         data = rec.data or {}
         if rec.entity != "CONTRACT" or rec.deleted_at or rec.id == without:
             continue
-        if data.get("approval_status") == "approved" and (data.get("state") or "normal") == "normal":
+        if data.get("approval_status") in ("approved", "pending") and (data.get("state") or "normal") == "normal":
             total += max(Decimal(str(data.get("amount") or 0)) - Decimal(str(data.get("received_amount") or 0)), Decimal(0))
     return lines.money(total)
 
@@ -120,8 +125,9 @@ def _submit_as(p: Principal, rec: Any) -> str:
         from ..engine import visibility
 
         readable = visibility.some(p, CUSTOMER, customer, ("credit_limit",)).get("credit_limit") == customer["credit_limit"]
-        figures = [detail("amount", "credit_limit", "contract.credit_limit", limit=str(lines.money(limit)), open=str(open_),
-                          amount=str(lines.money(amount)))] if readable else []  # the limit only for who may read it
+        figures = [detail("amount", "credit_limit", "contract.credit_limit", limit=str(lines.money(limit)),
+                          amount=str(lines.money(amount)))] if readable else []  # the limit only for who may read it; never
+        # the open receivables, which sum contracts of other sellers
         raise ValidationFailed("CREDIT_LIMIT_EXCEEDED", details=figures)
     return str(rules["credit_flow"])
 

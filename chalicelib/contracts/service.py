@@ -21,11 +21,28 @@ def change(record_id: str, changes: dict[str, Any], comment: str | None, expecte
     rec = engine.load(CONTRACT, p, record_id, "update")
     if (rec.data or {}).get("approval_status") != "approved":
         raise ValidationFailed("INVALID_STATE", reason="contract.not_approved")
-    if not approvals.enabled_of(p.tenant_id, CONTRACT.features.approval or ""):  # refused before anything changes
-        raise ValidationFailed("APPROVAL_FLOW_MISSING", business_type=CONTRACT.features.approval)
+    business_type = _going_to(p, rec, changes)  # refused before anything changes: over the credit limit, or no flow
+    if not approvals.enabled_of(p.tenant_id, business_type):
+        raise ValidationFailed("APPROVAL_FLOW_MISSING", business_type=business_type)
     with change_request():
         engine.update(CONTRACT, record_id, changes, expected)
     return engine.submit(CONTRACT, record_id, {"comment": comment})
+
+
+def _going_to(p: Any, rec: Any, changes: dict[str, Any]) -> str:
+    """The business type the contract with these new terms would go to approval as (the credit-limit
+    control may refuse it): its lines priced and amount computed as the update will."""
+    from types import SimpleNamespace
+
+    from ..engine.definition import WriteContext
+    from ..products import lines
+
+    data = plain(rec.data or {})
+    wc = WriteContext(p, CONTRACT, rec, "update", {**data, **changes}, data)
+    lines.price(wc)
+    submit_as = CONTRACT.hooks.submit_as
+    probe = SimpleNamespace(id=rec.id, data=wc.values)
+    return submit_as(p, probe) if submit_as is not None else CONTRACT.features.approval or "contract"
 
 
 def _state(record_id: str, state: str, reason: str, expected: int | None, allowed: tuple[str, ...]) -> dict[str, Any]:

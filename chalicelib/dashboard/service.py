@@ -429,8 +429,10 @@ def _todo(res: dict[str, Any], omitted: set[str], pending: int | None) -> dict[s
 
 # ---- the dashboard -----------------------------------------------------------------------------------------
 def _group(p: Principal, group_id: str | None) -> dict[str, Any]:
+    """The funnel's stage group: the one named, else the first open to the caller, else the first
+    (a group shows only the opportunities the caller may see, whoever it is open to)."""
     found = stages.groups(p.tenant_id)
-    g = stages.group(p.tenant_id, group_id) if group_id else next((x for x in found if stages.open_to(p, x)), found[0])
+    g = stages.group(p.tenant_id, group_id) if group_id else next((x for x in found if stages.open_to(p, x)), next(iter(found), None))
     if g is None:
         raise ValidationFailed(details=[detail("stage_group", "invalid", "opportunity.group_unknown")])
     return g

@@ -185,7 +185,7 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
 def _approval_card(d: EntityDef, shown: dict[str, Any]) -> dict[str, Any]:
     """A record's current approval, from the record as the caller sees it (GET /v1/approvals/{id} has the rest)."""
     status = shown.get("approval_status") or "none"
-    return {"id": shown["approval_id"], "status": "running" if status == "pending" else status, "business_type": d.features.approval,
+    return {"id": shown["approval_id"], "status": "running" if status == "pending" else status,
             "record": {"entity": d.name, "id": shown["id"]}, "title": shown.get(d.title_field), "updated_at": shown.get("updated_at")}
 
 
@@ -218,7 +218,8 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
             items.append({"at": item.created_at, "kind": "record", "type": cd.name, "id": item.id,
                           "title": card(cd, documents.source(item), p)["title"], "owner_id": item.owner_id})
         elif isinstance(item, ApprovalInstance):  # the record's approval instances (submitted by whoever may change it)
-            items.append({"at": item.created_at, "kind": "approval", "id": item.id, "title": getattr(item, "title", None),
+            items.append({"at": item.created_at, "kind": "approval", "id": item.id,
+                          "title": approval_title(p, d.entity, item.title or "", context.locale()),
                           "status": getattr(item, "status", None), "applicant_id": getattr(item, "owner_id", None)})
         elif isinstance(item, FileLink) and getattr(item, "kind", None) == "attachment":
             items.append({"at": item.created_at, "kind": "attachment", "file_id": item.file_id, "name": item.name,

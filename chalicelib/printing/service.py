@@ -426,7 +426,8 @@ def print_record(d: EntityDef, record_id: str, accept: str | None) -> tuple[byte
     tx.write([tx.put(audit.entry(p.tenant_id, d.entity, rec.id, "print", p.user_id, [], note=doc.title))])
     metric(f"{d.name}.printed")
     number_key = d.features.number_field
-    name = plain(rec.data or {}).get(number_key) if number_key else None
+    readable = number_key and p.field_access(d.module, number_key) >= FieldAccess.READ  # the name shows no hidden number
+    name = plain(rec.data or {}).get(number_key) if readable else None
     return body, f"{name or d.name + '-' + rec.id}.pdf"
 
 

@@ -10,17 +10,20 @@ from ..contracts.entity import CONTRACT
 from ..core import clock
 from ..core.errors import ValidationFailed
 from ..core.permissions import Principal
+from ..core.settings import get_settings
 from ..db.base import plain
 from ..engine import service as engine
 from ..engine import store
 from ..org import service as org
-from .entity import QUOTE
+from .entity import LAPSING, QUOTE
 
 
 def _load(p: Principal, record_id: str, *allowed: str) -> tuple[store.EntityRecord, dict[str, Any]]:
     rec = engine.load(QUOTE, p, record_id, "update")
     data = plain(rec.data or {})
     status = data.get("quote_status") or "draft"
+    if status in LAPSING and str(data.get("valid_until") or "9999") < clock.local_today(get_settings().default_timezone):
+        status = "expired"  # past its last valid day, before its timer has written so
     if status not in allowed:
         raise ValidationFailed("INVALID_STATE", reason=f"quote.status.{status}")
     return rec, data

@@ -48,6 +48,30 @@ class Document:
     long_fields: frozenset[str] = field(default_factory=frozenset)  # labels whose value always takes a full row
 
 
+
+ROW_LINES, LINE_CHARS = 28, 40  # a long value's row: at most this many lines of about this many CJK characters
+
+
+def pieces(value: str) -> list[str]:
+    """A long text cut at line ends (or inside a very long line) into parts that each fit a page's row."""
+    out: list[str] = []
+    current: list[str] = []
+    used = 0
+    for line in value.split("\n"):
+        while True:
+            if used >= ROW_LINES:
+                out.append("\n".join(current))
+                current, used = [], 0
+            take = line[:(ROW_LINES - used) * LINE_CHARS]
+            current.append(take)
+            used += max(1, -(-len(take) // LINE_CHARS))
+            line = line[len(take):]
+            if not line:
+                break
+    out.append("\n".join(current))
+    return out
+
+
 def render(doc: Document) -> bytes:
     """The PDF's bytes (A4 portrait)."""
     from fpdf import FPDF
@@ -130,9 +154,10 @@ def render(doc: Document) -> bytes:
             for label, value in doc.fields:
                 if len(value) > LONG or "\n" in value or label in doc.long_fields:
                     flush()
-                    row = t.row()
-                    row.cell(label, style=label_face)
-                    row.cell(value, colspan=3, style=plain)
+                    for i, piece in enumerate(pieces(value)):  # a table row must fit on one page: long text in rows
+                        row = t.row()
+                        row.cell(label if i == 0 else "", style=label_face)
+                        row.cell(piece, colspan=3, style=plain)
                     continue
                 pending.append((label, value))
                 if len(pending) == 2:

@@ -8,7 +8,15 @@ from ..org import service as org
 
 
 def _targets_log(record_id: str) -> None:
-    org.principal().require("targets", "manage")
+    """A targets item's log holds every row of the year (company, departments, people): only for
+    whoever may set them all."""
+    from ..core.errors import Forbidden
+    from ..core.permissions import Scope
+
+    p = org.principal()
+    p.require("targets", "manage")
+    if Scope.ALL not in p.scopes("targets"):
+        raise Forbidden()
 
 
 def _territories_log(record_id: str) -> None:

@@ -104,8 +104,9 @@ def reach(p: Principal, action: str = "read") -> Reach:
         elif s is Scope.DEPARTMENT_TREE:
             departments |= p.org.department_tree(me.department_id)
     users |= p.org.users_in(departments)
-    if action == "manage":
-        users.discard(me.id)  # one's own target is set from above
+    if action == "manage":  # one's own targets are set from above: one's own row and one's own department's
+        users.discard(me.id)
+        departments.discard(me.department_id)
     return Reach(False, frozenset(departments), frozenset(users))
 
 
@@ -373,10 +374,10 @@ def achievement_report(year: int, metric: str, by: str, subject: str | None) -> 
                            "total": totals(items)}
     if subject.startswith("department:"):
         rows = _rows(_stored(p.tenant_id, year, metric))
-        members = []
+        members, seen = [], reach(p)
         for user_id in sorted(owners_of(p, subject) or ()):
             user = p.org.users.get(user_id)
-            if user is None or (not user.active and user_id not in figures):
+            if user is None or (not user.active and user_id not in figures) or not seen.has(f"user:{user_id}"):
                 continue
             months_target = dict(zip(months, rows.get(f"user:{user_id}") or [ZERO] * 12, strict=True))
             member_items = rolled(months, months_target, figures.get(user_id, {}), by)

@@ -118,7 +118,7 @@ def test_given_a_new_company_when_a_lead_becomes_a_paid_and_invoiced_contract_th
     related = _ok(stack.call("GET", f"/v1/customers/{customer_id}/related", rep))
     assert {k: len(related["related"].get(k, [])) for k in ("opportunity", "quote", "contract", "payment_plan", "payment", "invoice")} == \
         {"opportunity": 1, "quote": 1, "contract": 1, "payment_plan": 1, "payment": 1, "invoice": 1}
-    assert {a["business_type"] for a in related["approvals"]} == {"contract", "payment", "invoice"}
+    assert {a["record"]["entity"] for a in related["approvals"]} == {"contract", "payment", "invoice"}
 
     def moved() -> dict | None:
         d = _ok(stack.call("GET", "/v1/dashboard?scope=self&range=month", rep))

@@ -166,10 +166,18 @@ def test_given_a_credit_limit_when_a_contract_would_pass_it_then_it_is_blocked_r
     second = api.call("POST", "/v1/contracts", t["rep1"], {"name": "追加", "customer": customer["id"], "amount": 30000}).data
     blocked = api.call("POST", f"/v1/contracts/{second['id']}/submit", t["rep1"], {})
     assert blocked.status_code == 422 and blocked.data["code"] == "CREDIT_LIMIT_EXCEEDED"
-    assert "100000.00" in blocked.data["details"][0]["message"] and "80000.00" in blocked.data["details"][0]["message"]
+    assert "100000.00" in blocked.data["details"][0]["message"] and "30000.00" in blocked.data["details"][0]["message"]
     assert api.call("GET", f"/v1/contracts/{second['id']}", t["rep1"]).data["approval_status"] == "none"
     small = api.call("POST", "/v1/contracts", t["rep1"], {"name": "小单", "customer": customer["id"], "amount": 20000}).data
     assert api.call("POST", f"/v1/contracts/{small['id']}/submit", t["rep1"], {}).status_code == 200  # 80000 + 20000 ≤ 100000
+    third = api.call("POST", "/v1/contracts", t["rep1"], {"name": "再追加", "customer": customer["id"], "amount": 10000}).data
+    again = api.call("POST", f"/v1/contracts/{third['id']}/submit", t["rep1"], {})
+    assert again.data["code"] == "CREDIT_LIMIT_EXCEEDED"  # the one in review counts: 80000 + 20000 + 10000
+    first = api.call("GET", f"/v1/contracts/{first['id']}", t["rep1"]).data
+    raised = api.call("POST", f"/v1/contracts/{first['id']}/change", t["rep1"], {"changes": {"amount": 90000}, "version": first["version"]})
+    assert raised.status_code == 422 and raised.data["code"] == "CREDIT_LIMIT_EXCEEDED"
+    kept = api.call("GET", f"/v1/contracts/{first['id']}", t["rep1"]).data
+    assert (kept["amount"], kept["approval_status"], kept["version"]) == (80000, "approved", first["version"])  # nothing changed
 
     rules = api.call("GET", "/v1/sales-settings", admin).data
     rules = api.call("PUT", "/v1/sales-settings", admin, {**rules, "credit_control": "approval"}).data
@@ -233,6 +241,9 @@ def test_given_a_customer_with_deals_when_its_360_is_read_then_contracts_bring_t
     inv = api.call("POST", "/v1/invoices", t["rep1"], {"contract": c["id"], "amount": 3000, "content": "服务费", "title": "客户公司"})
     assert (plan.status_code, pay.status_code, inv.status_code) == (201, 201, 201), (plan.data, pay.data, inv.data)
     pay_iid = api.call("POST", f"/v1/payments/{pay.data['id']}/submit", t["rep1"], {}).data["approval_id"]
+    cur = api.call("GET", f"/v1/contracts/{c['id']}", t["rep1"]).data
+    below = api.call("POST", f"/v1/contracts/{c['id']}/change", t["rep1"], {"changes": {"amount": 2000}, "version": cur["version"]})
+    assert below.status_code == 422 and below.data["details"][0]["field"] == "amount"  # 3000 is already recorded and invoiced
 
     view = api.call("GET", f"/v1/customers/{customer['id']}/related", t["rep1"])
     assert view.status_code == 200, view.data
@@ -242,8 +253,7 @@ def test_given_a_customer_with_deals_when_its_360_is_read_then_contracts_bring_t
     assert [x["id"] for x in related["invoice"]] == [inv.data["id"]]
     shown = {a["id"]: a for a in view.data["approvals"]}
     assert set(shown) == {iid, pay_iid}
-    assert (shown[iid]["status"], shown[iid]["business_type"], shown[iid]["record"], shown[iid]["title"]) == (
-        "approved", "contract", {"entity": "contract", "id": c["id"]}, "360合同")
+    assert (shown[iid]["status"], shown[iid]["record"], shown[iid]["title"]) == ("approved", {"entity": "contract", "id": c["id"]}, "360合同")
     assert shown[pay_iid]["status"] == "running"
     line = api.call("GET", f"/v1/contracts/{c['id']}/timeline", t["rep1"]).data["items"]
     assert [(i["id"], i["status"]) for i in line if i["kind"] == "approval"] == [(iid, "approved")]

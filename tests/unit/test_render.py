@@ -112,6 +112,18 @@ def test_given_a_document_when_rendered_then_it_is_a_pdf_with_the_font_subset_em
     assert "/FontFile3" in descriptor or "/FontFile2" in descriptor
 
 
+def test_given_a_value_longer_than_a_page_when_printed_then_it_runs_over_pages_whole():
+    from pypdf import PdfReader
+
+    terms = "".join(f"第{i}条：付款、交付与验收按双方约定执行。" for i in range(1, 200))  # ~4,000 characters of 报价条款
+    doc = pdf.Document(company="华夏智联科技有限公司", company_lines=(), title="报价单",
+                       fields=(("报价条款", terms), ("备注", "\n".join(f"第{i}行" for i in range(120)))), table=None, totals=(),
+                       page_label="第 {page} 页，共 {pages} 页")
+    reader = PdfReader(io.BytesIO(pdf.render(doc)))
+    text = re.sub(r"[\s\x00]+", "", "".join(p.extract_text() for p in reader.pages))
+    assert len(reader.pages) >= 3 and "第199条" in text and "第119行" in text
+
+
 def test_given_values_when_formatted_for_print_then_they_read_as_people_write_them():
     from chalicelib.printing import service
 
