@@ -295,8 +295,9 @@ def _as_decimal(s: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_period(period: str) -> None:
-    if period > targets.local_today().isoformat()[:7]:
-        raise ValidationFailed(details=[detail("period", "range", "commission.period_future")])
+    """Only a month that has ended closes: payments dated later in a running month would miss payroll for good."""
+    if period >= targets.local_today().isoformat()[:7]:
+        raise ValidationFailed(details=[detail("period", "range", "commission.period_open")])
 
 
 def statements(period: str, user_id: str | None = None) -> dict[str, Any]:

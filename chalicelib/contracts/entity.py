@@ -163,6 +163,7 @@ CONTRACT = EntityDef(
     actions=ACTIONS,
     parent_field="customer",
     parent_cascade=("transfer",),
+    rolls_up=True,  # the customer's 360 shows its payment plans, payments and invoices
     features=Features(numbering="contract", number_field="number", approval="contract"),
     fields=(
         F("number", "text", ("合同编号", "Number"), readonly=True, searchable=True),

@@ -313,7 +313,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "commission.category_unknown": {"zh-CN": "产品分类不存在", "en": "No such product category"},
     "commission.rate_twice": {"zh-CN": "同一产品或分类只能有一个提成比例", "en": "One rate per product or category"},
     "commission.tier_twice": {"zh-CN": "阶梯起点重复", "en": "Two tiers start at the same achievement"},
-    "commission.period_future": {"zh-CN": "不能结账尚未开始的月份", "en": "A month that has not begun cannot be closed"},
+    "commission.period_open": {"zh-CN": "只能结账已经结束的月份", "en": "Only a month that has ended can be closed"},
     "opportunity.id_twice": {"zh-CN": "编号重复", "en": "The id is used twice"},
     "opportunity.no_active_stage": {"zh-CN": "商机组至少需要一个启用的阶段", "en": "A stage group needs at least one active stage"},
     "opportunity.group_removed": {"zh-CN": "商机组「{name}」不能删除，请停用它", "en": "The stage group {name} cannot be removed; deactivate it"},

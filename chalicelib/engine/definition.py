@@ -165,6 +165,9 @@ class EntityDef:
     features: Features = Features()
     parent_field: str | None = None  # reference field whose record is this one's parent (its related list, gsi3)
     parent_cascade: tuple[str, ...] = ()  # what the parent's change carries to this record: transfer, delete (+ restore)
+    # its own children show in its parent's related lists too (a customer's 360 has the contracts' plans, payments and
+    # invoices): one more Query per such record when the parent's related lists are read
+    rolls_up: bool = False
     relations: tuple[Relation, ...] = ()
     actions: tuple[str, ...] = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")
     role_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # role -> {actions, scope, fields}

@@ -141,10 +141,10 @@ def relations(d: EntityDef, tenant_id: str) -> list[Relation]:
 
 def related(d: EntityDef, record_id: str) -> dict[str, Any]:
     """A record with every related list the caller may read (客户360): its children of each related
-    type, their own children (a customer's contracts bring their payment plans, payments and
-    invoices), and the current approval of each of them as the records say it (approval id and
-    status are facts every reader of a record may know) — one Query of the record's collection, and
-    one per child that has children of its own, run side by side."""
+    type, the children of those whose type rolls up (EntityDef.rolls_up: a customer's contracts
+    bring their payment plans, payments and invoices), and the current approval of each of them as
+    the records say it (approval id and status are facts every reader of a record may know) — one
+    Query of the record's collection, and one per rolling-up child, run side by side."""
     p = org.principal()
     rec = load(d, p, record_id, "read")
     now = clock.now_iso()
@@ -161,7 +161,7 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
             lists.setdefault(cd.name, []).append(shown)
             if shown.get("approval_id"):
                 approvals_.append(_approval_card(cd, shown))
-            if parents is not None and relations(cd, p.tenant_id):
+            if parents is not None and cd.rolls_up:
                 parents.append((cd, child))
 
     parents: list[tuple[EntityDef, store.EntityRecord]] = []

@@ -98,12 +98,13 @@ def test_given_roles_when_setting_targets_then_a_rep_cannot_and_a_manager_only_f
                                                      "role_ids": ["sales_rep"], "password": "Passw0rd!"}).data["id"]
     rep1, rep2, manager = sales_team["rep1"], sales_team["rep2"], sales_team["manager"]
     base = [{"subject": "company", "months": [9000] * 12}, {"subject": f"user:{manager}", "months": [3000] * 12},
-            {"subject": f"user:{other}", "months": [100] * 12}]
+            {"subject": f"user:{other}", "months": [100] * 12}, {"subject": f"department:{sales_team['sales']}", "months": [6000] * 12}]
     assert put_targets(api, admin, base).status_code == 200
 
     # a rep sets nothing and sees only their own row
     assert put_targets(api, t["rep1"], [{"subject": f"user:{rep1}", "months": [1] * 12}], version=1).status_code == 403
-    # the manager sets their team's rows; the rows they may not set are kept as stored
+    # the manager sets their people's rows (their own and their department's are set from above: sent back unchanged
+    # they are accepted); the rows they may not set are kept as stored
     team_rows = [{"subject": f"department:{sales_team['sales']}", "months": [6000] * 12},
                  {"subject": f"user:{rep1}", "months": [1000] * 12}, {"subject": f"user:{rep2}", "months": [2000] * 12}]
     r = put_targets(api, t["manager"], team_rows, version=1)
@@ -115,8 +116,8 @@ def test_given_roles_when_setting_targets_then_a_rep_cannot_and_a_manager_only_f
     # sending back their own row unchanged is fine; changing it, the company's or another department's user's is 403
     assert put_targets(api, t["manager"], [*team_rows, {"subject": f"user:{manager}", "months": [3000] * 12}], version=2).status_code == 200
     for row in ({"subject": f"user:{manager}", "months": [1] * 12}, {"subject": "company", "months": [1] * 12},
-                {"subject": f"user:{other}", "months": [1] * 12}):
-        r = put_targets(api, t["manager"], [*team_rows, row], version=2)
+                {"subject": f"user:{other}", "months": [1] * 12}, {"subject": f"department:{sales_team['sales']}", "months": [1] * 12}):
+        r = put_targets(api, t["manager"], [*(x for x in team_rows if x["subject"] != row["subject"]), row], version=2)
         assert r.status_code == 403 and r.data["code"] == "TARGET_OUT_OF_REACH", r.data
     assert put_targets(api, t["manager"], team_rows, version=2, name="改名").status_code == 403  # the plan is the company's
     en = api.call("PUT", f"/v1/targets?year={YEAR}", t["manager"], {"rows": [*team_rows, {"subject": "company", "months": [1] * 12}],
@@ -130,6 +131,7 @@ def test_given_roles_when_setting_targets_then_a_rep_cannot_and_a_manager_only_f
     assert [(x["subject"], x["total"]) for x in mine] == [(f"user:{rep1}", "12000.00")]
     log = api.call("GET", f"/v1/records/targets/{YEAR}-contract_amount/logs", admin)
     assert log.status_code == 200 and len(log.data["items"]) == 3, log.data  # an unchanged save writes nothing
+    assert api.call("GET", f"/v1/records/targets/{YEAR}-contract_amount/logs", t["manager"]).status_code == 403  # every row is in it
 
 
 def test_given_approved_contracts_and_payments_when_achievement_is_asked_then_it_equals_their_sums(api, sales_team):
