@@ -76,7 +76,7 @@ class Achieved(_Out):
     rate: float | None = Field(description="% of the target")
 
 
-class AchievementOut(_Out):
+class AchievementCard(_Out):
     contract: Achieved
     payment: Achieved
 
@@ -154,7 +154,7 @@ class DashboardOut(_Out):
     period: PeriodOut
     omitted: list[Omitted] = Field(description="figures left out: they need a field the caller may not read")
     briefing: BriefingOut | None = None
-    achievement: AchievementOut | None = None
+    achievement: AchievementCard | None = None
     funnel: FunnelOut | None = None
     trend: TrendOut | None = None
     forgotten: ForgottenOut | None = None

@@ -2,50 +2,34 @@
 from __future__ import annotations
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field
 
-from ..core.api import ApiRequest, route
+from ..core.api import ApiRequest, LazyModels, route
 from ..core.errors import invalid
 from . import regions, service
-from . import schemas as s  # its module-level models use them
 
 bp = Blueprint(__name__)
+s = LazyModels(f"{__package__}.schemas")
 TAG = "dictionaries"
-
-
-class DictQuery(BaseModel):
-    type: str | None = Field(None, pattern=s.TYPE_PATTERN, description="only this dictionary")
 
 
 def _type(dict_type: str) -> str:
     import re
 
-    if not re.match(s.TYPE_PATTERN, dict_type):
+    from .schemas import TYPE_PATTERN
+
+    if not re.match(TYPE_PATTERN, dict_type):
         raise invalid("type", "pattern", "field.key_pattern")
     return dict_type
 
 
-class RegionQuery(BaseModel):
-    parent: str | None = Field(None, pattern=r"^\d{6}$", description="a region code; none: the provinces")
-
-
-class Region(BaseModel):
-    code: str
-    name: str
-
-
-class RegionList(BaseModel):
-    items: list[Region]
-
-
 @route(bp, "/regions", summary="行政区划 (省/市/区县, shipped with the product): the regions under ?parent=, provinces first",
-       tag=TAG, query=RegionQuery, response=RegionList)
+       tag=TAG, query=s.RegionQuery, response=s.RegionList)
 def list_regions(req: ApiRequest) -> dict:
     service.require_signed_in()
     return {"items": regions.children(req.query.parent)}
 
 
-@route(bp, "/dictionaries", summary="All dictionary items, or one dictionary (?type=)", tag=TAG, query=DictQuery, response=s.DictItemList)
+@route(bp, "/dictionaries", summary="All dictionary items, or one dictionary (?type=)", tag=TAG, query=s.DictQuery, response=s.DictItemList)
 def list_items(req: ApiRequest) -> dict:
     return {"items": service.list_items(req.query.type)}
 

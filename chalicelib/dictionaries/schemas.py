@@ -60,3 +60,19 @@ class DictTypeOut(BaseModel):
 
 class DictTypeList(BaseModel):
     items: list[DictTypeOut]
+
+
+class DictQuery(BaseModel):
+    type: str | None = Field(None, pattern=TYPE_PATTERN, description="only this dictionary")
+
+class RegionQuery(BaseModel):
+    parent: str | None = Field(None, pattern=r"^\d{6}$", description="a region code; none: the provinces")
+
+
+class Region(BaseModel):
+    code: str
+    name: str
+
+
+class RegionList(BaseModel):
+    items: list[Region]

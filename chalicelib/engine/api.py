@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from ..approvals.schemas import SubmitOptions
-from ..core.api import ApiRequest, Lazy, route
-from ..duplicates.schemas import MergeIn
-from ..files import schemas as files
+from ..core.api import ApiRequest, Lazy, LazyModels, route
 from ..search.schemas import ListQuery
 from . import attachments, merge, models, service
 from .definition import EntityDef
 
 PRINT = "print"
 
+
+
+APPROVALS = LazyModels("chalicelib.approvals.schemas")  # models built on first use: the cold start does not pay for them
+files = LazyModels("chalicelib.files.schemas")
+DUPLICATES = LazyModels("chalicelib.duplicates.schemas")
 
 def blueprint(d: EntityDef) -> Blueprint:
     bp = Blueprint(f"{__name__}.{d.name}")
@@ -68,7 +70,7 @@ def blueprint(d: EntityDef) -> Blueprint:
 
     if d.features.approval:
         @route(bp, f"{base}/{ident}/submit", "POST", summary=f"Submit for approval (提交审批): {label}", tag=tag,
-               body=SubmitOptions, response=m("out"))
+               body=APPROVALS.SubmitOptions, response=m("out"))
         def submit(req: ApiRequest, **path: str) -> dict:
             return service.submit(d, path[pid], req.body.model_dump(mode="json"))
 
@@ -95,7 +97,7 @@ def blueprint(d: EntityDef) -> Blueprint:
 
     if d.duplicates:
         @route(bp, f"{base}/{ident}/merge", "POST", summary=f"Merge another record into this one (合并; undo: restore it from the "
-               f"recycle bin): {label}", tag=tag, body=MergeIn, response=m("merged"), versioned_write=True)
+               f"recycle bin): {label}", tag=tag, body=DUPLICATES.MergeIn, response=m("merged"), versioned_write=True)
         def merge_records(req: ApiRequest, **path: str) -> dict:
             b = req.body
             return merge.merge(d, path[pid], b.from_id, b.take, req.expected_version(b.version), b.from_version, b.keep_owner_as)

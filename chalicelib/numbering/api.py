@@ -15,7 +15,9 @@ TAG = "numbering"
 
 
 def _key(rule_key: str) -> str:
-    if not re.match(s.RULE_KEY, rule_key):
+    from .schemas import RULE_KEY
+
+    if not re.match(RULE_KEY, rule_key):
         raise invalid("rule_key", "pattern", "field.key_pattern")
     return rule_key
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..approvals.schemas import SubmitOptions
 from ..core.api import ApiRequest, LazyModels, route
 from ..core.errors import NotFound
 from ..engine import attachments
 from ..engine import service as engine
 from ..engine.models import TeamIn, TimelineOut, TimelineQuery, TransferIn
-from ..files import schemas as files
 from ..search.schemas import ListQuery
 from . import service
+
+APPROVALS = LazyModels("chalicelib.approvals.schemas")  # models built on first use: the cold start does not pay for them
+files = LazyModels("chalicelib.files.schemas")
 
 bp = Blueprint(__name__)
 s = LazyModels(f"{__package__}.schemas")
@@ -90,7 +91,7 @@ def set_team(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A00
 
 
 @route(bp, RECORDS + "/{record_id}/submit", "POST", summary="Submit a record of a custom object for approval (提交审批)", tag=TAG,
-       body=SubmitOptions, response=s.RecordOut)
+       body=APPROVALS.SubmitOptions, response=s.RecordOut)
 def submit_record(req: ApiRequest, object: str, record_id: str) -> dict:  # noqa: A002
     return engine.submit(service.require(object), record_id, req.body.model_dump(mode="json"))
 

@@ -2,34 +2,18 @@
 from __future__ import annotations
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..core import context
-from ..core.api import ApiRequest, route
-from . import schemas as s  # its module-level models use them
+from ..core.api import ApiRequest, LazyModels, route
 from . import service
 
 bp = Blueprint(__name__)
+s = LazyModels(f"{__package__}.schemas")
 TAG = "org"
 
 
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    tenant_id: str = Field(pattern=s.TENANT_CODE, description="the tenant code, e.g. `acme`")
-    mobile: s.Mobile
-    password: str = Field(min_length=1, max_length=128)
-
-
-class TokenOut(BaseModel):
-    id_token: str
-    token_type: str
-    expires_in: int
-    user_id: str
-    tenant_id: str
-
-
 @route(bp, "/auth/login", "POST", summary="Sign in with mobile + password (local identity provider)", tag="auth",
-       body=LoginIn, response=TokenOut, public=True)
+       body=s.LoginIn, response=s.TokenOut, public=True)
 def login(req: ApiRequest) -> dict:
     """In AWS, clients sign in with Cognito; this route exists for the local identity provider."""
     return service.login(req.body.tenant_id, req.body.mobile, req.body.password)

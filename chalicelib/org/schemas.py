@@ -194,3 +194,18 @@ class MeOut(BaseModel):
     is_super: bool
     permissions: dict[str, list[str]]
     scopes: dict[str, list[str]]
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    tenant_id: str = Field(pattern=TENANT_CODE, description="the tenant code, e.g. `acme`")
+    mobile: Mobile
+    password: str = Field(min_length=1, max_length=128)
+
+
+class TokenOut(BaseModel):
+    id_token: str
+    token_type: str
+    expires_in: int
+    user_id: str
+    tenant_id: str

@@ -2,24 +2,12 @@
 from __future__ import annotations
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field
 
-from ..core.api import ApiRequest, route
-from ..core.pagination import cursor_param
-from . import schemas as s  # its module-level models use them
+from ..core.api import ApiRequest, LazyModels, route
 from . import service
 
 bp = Blueprint(__name__)
-
-
-class TenantPage(BaseModel):
-    items: list[s.TenantOut]
-    next_cursor: str | None = None
-
-
-class PageQuery(BaseModel):
-    limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = cursor_param()
+s = LazyModels(f"{__package__}.schemas")
 
 
 @route(bp, "/platform/tenants", "POST", summary="Create a tenant with its first super administrator (platform operators)",
@@ -28,7 +16,7 @@ def create_tenant(req: ApiRequest) -> dict:
     return service.create_tenant(req.body.model_dump())
 
 
-@route(bp, "/platform/tenants", summary="Tenants (platform operators)", tag="platform", query=PageQuery, response=TenantPage)
+@route(bp, "/platform/tenants", summary="Tenants (platform operators)", tag="platform", query=s.PageQuery, response=s.TenantPage)
 def list_tenants(req: ApiRequest) -> dict:
     items, nxt = service.list_tenants(req.query.limit, req.query.cursor)
     return {"items": items, "next_cursor": nxt}

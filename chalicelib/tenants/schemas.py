@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.pagination import cursor_param
 from ..core.patch import Patch
 from ..org.schemas import TENANT_CODE, Mobile, Password
 
@@ -50,3 +51,13 @@ class TenantCreated(BaseModel):
     tenant: TenantOut
     admin_user_id: str
     top_department_id: str
+
+
+class TenantPage(BaseModel):
+    items: list[TenantOut]
+    next_cursor: str | None = None
+
+
+class PageQuery(BaseModel):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = cursor_param()
