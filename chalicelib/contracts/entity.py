@@ -100,6 +100,34 @@ def open_receivables(tenant_id: str, customer_id: str, without: str | None = Non
     return lines.money(total)
 
 
+_GUARD: ContextVar[tuple[str, str, int] | None] = ContextVar("contract_credit_guard", default=None)
+
+
+def _guard_seq(tenant_id: str, customer_id: str) -> int:
+    from .models import CreditGuard
+
+    try:
+        return int(CreditGuard.get(*CreditGuard.key(tenant_id, customer_id), consistent_read=True).seq)
+    except CreditGuard.DoesNotExist:
+        return 0
+
+
+def _guard_ops(tenant_id: str, rec: Any, status: str) -> list[tx.Op]:
+    """The submit that passed the credit check moves the customer's guard on, conditioned on what it
+    read before counting: a submit that counted alongside another one gets 409 and counts again."""
+    from ..core.errors import Conflict
+    from .models import CreditGuard
+
+    guard = _GUARD.get()
+    if guard is None or status != "pending" or guard[0] != rec.id:
+        return []
+    _GUARD.set(None)
+    _, customer_id, seq = guard
+    item = CreditGuard(*CreditGuard.key(tenant_id, customer_id), tenant_id=tenant_id, seq=seq + 1)
+    condition = CreditGuard.seq == seq if seq else CreditGuard.pk.does_not_exist()
+    return [tx.put(item, condition=condition, on_conflict=lambda: Conflict("CREDIT_CHECK_RACED"))]
+
+
 def _submit_as(p: Principal, rec: Any) -> str:
     """信用额度控制: a contract that would take its customer's open receivables over the credit limit
     is refused or goes to the special flow, as the tenant's deal rules say (contracts/settings.py)."""
@@ -116,9 +144,11 @@ def _submit_as(p: Principal, rec: Any) -> str:
         return usual
     if customer.get("credit_limit") is None:
         return usual
+    seq = _guard_seq(p.tenant_id, customer_id)  # read before counting (see _guard_ops)
     limit, open_ = Decimal(str(customer["credit_limit"])), open_receivables(p.tenant_id, customer_id, without=rec.id)
     amount = Decimal(str((rec.data or {}).get("amount") or 0))
     if open_ + amount <= limit:
+        _GUARD.set((rec.id, customer_id, seq))
         return usual
     if rules["credit_control"] == "block":
         from ..customers.entity import CUSTOMER
@@ -129,6 +159,7 @@ def _submit_as(p: Principal, rec: Any) -> str:
                           amount=str(lines.money(amount)))] if readable else []  # the limit only for who may read it; never
         # the open receivables, which sum contracts of other sellers
         raise ValidationFailed("CREDIT_LIMIT_EXCEEDED", details=figures)
+    _GUARD.set((rec.id, customer_id, seq))
     return str(rules["credit_flow"])
 
 
@@ -138,9 +169,10 @@ def _on_approval(tenant_id: str, rec: Any, _before: str, status: str, actor: str
     from ..engine import service as engine
     from ..org import service as org
 
+    guard = _guard_ops(tenant_id, rec, status)
     customer_id = lines.ref_id((rec.data or {}).get("customer"))
     if status != "approved" or customer_id is None:
-        return []
+        return guard
     try:
         customer = store.get(tenant_id, CUSTOMER.entity, customer_id, CUSTOMER.name_key)
     except Exception:  # noqa: BLE001 - a customer deleted meanwhile: the contract still passes

@@ -55,6 +55,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "INVALID_STATE": {"zh-CN": "当前状态不允许此操作：{reason}", "en": "Not allowed in the current state: {reason}"},
     "APPROVAL_FLOW_MISSING": {"zh-CN": "业务类型「{business_type}」没有启用的审批流程，请联系管理员", "en": "No enabled approval flow for business type '{business_type}'; ask an administrator"},
     "PAYMENT_OVER_CONTRACT": {"zh-CN": "回款将超过合同金额（最多还可登记 {amount}），如需超额回款请在合同上允许", "en": "The payment would pass the contract amount (at most {amount} more); allow over-payment on the contract if intended"},
+    "CREDIT_CHECK_RACED": {"zh-CN": "该客户的另一份合同刚刚提交审批，请重新提交以重新核对信用额度", "en": "Another contract of this customer was submitted at the same moment; submit again to check the credit limit anew"},
     "CREDIT_LIMIT_EXCEEDED": {"zh-CN": "该合同将使客户的未回款超过其信用额度，不能提交审批", "en": "This contract would take the customer's outstanding receivables over its credit limit; it cannot be submitted"},
     "QUOTE_APPROVAL_NEEDED": {"zh-CN": "报价折扣（{discount}%）超过 {threshold}%，需审批通过后才能发送", "en": "The quote's discount ({discount}%) is above {threshold}%: it can be sent once approved"},
     "INVOICE_OVER_CONTRACT": {"zh-CN": "开票金额将超过合同金额（最多还可申请 {amount}）", "en": "The invoice would pass the contract amount (at most {amount} more can be requested)"},

@@ -283,3 +283,49 @@ def test_given_a_leaving_rep_with_deals_when_handed_over_then_every_deal_record_
         got = api.call("GET", f"/v1/{path}/{record_id}", t["rep2"])
         assert got.status_code == 200 and got.data["owner_id"] == sales_team["rep2"], (path, got.data,
                                                                                      api.call("GET", f"/v1/{path}/{record_id}", admin).data)
+
+
+def test_given_two_contracts_checked_against_the_credit_limit_at_the_same_moment_then_only_one_passes(api, sales_team, monkeypatch):
+    import threading
+
+    from chalicelib.contracts import entity as contracts
+    from chalicelib.contracts.entity import CONTRACT
+    from chalicelib.core import context
+    from chalicelib.core.errors import DomainError
+    from chalicelib.engine import service as engine
+
+    t = sales_team["tokens"]
+    _flow(api, sales_team, "contract")
+    customer = _customer(api, t["rep1"], credit_limit=100000)
+    made = [api.call("POST", "/v1/contracts", t["rep1"], {"name": f"并发合同{i}", "customer": customer["id"], "amount": 60000}).data
+            for i in range(2)]
+    counting, counted = contracts.open_receivables, threading.Barrier(2)
+
+    def both_count_first(*args, **kwargs):  # each submit counts the receivables before either has committed
+        total = counting(*args, **kwargs)
+        counted.wait(timeout=10)
+        return total
+
+    monkeypatch.setattr(contracts, "open_receivables", both_count_first)
+    answers: list[str] = []
+
+    def submit(contract_id: str) -> None:
+        with context.acting_as(context.RequestContext(tenant_id=sales_team["id"], user_id=sales_team["rep1"])):
+            try:
+                engine.submit(CONTRACT, contract_id, {})
+                answers.append("submitted")
+            except DomainError as e:
+                answers.append(e.code)
+
+    threads = [threading.Thread(target=submit, args=(c["id"],)) for c in made]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert sorted(answers) == ["CREDIT_CHECK_RACED", "submitted"], answers  # 60000 each: both passing would owe 120000
+    statuses = sorted(api.call("GET", f"/v1/contracts/{c['id']}", t["rep1"]).data["approval_status"] for c in made)
+    assert statuses == ["none", "pending"]
+    monkeypatch.undo()
+    loser = next(c for c in made if api.call("GET", f"/v1/contracts/{c['id']}", t["rep1"]).data["approval_status"] == "none")
+    again = api.call("POST", f"/v1/contracts/{loser['id']}/submit", t["rep1"], {})
+    assert again.status_code == 422 and again.data["code"] == "CREDIT_LIMIT_EXCEEDED"  # counted anew: the other one is in review
