@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..core.api import ApiRequest, Lazy, route
+from ..core.api import ApiRequest, LazyModels, route
 from ..core.errors import invalid
 from ..core.inputs import month
 from . import queries as q_
@@ -14,24 +14,19 @@ TAG = "commission"
 # the routes stays cheap (cold start)
 
 
-def _m(name: str) -> Lazy:
-    def build() -> type:
-        from . import schemas
-
-        return getattr(schemas, name)
-    return Lazy(build)
+s = LazyModels(f"{__package__}.schemas")
 
 
 @route(bp, "/commission/plans", summary="Commission plans (提成方案): base, rates by product or category, tiers, whom they apply to",
-       tag=TAG, response=_m("CommissionPlansOut"))
+       tag=TAG, response=s.CommissionPlansOut)
 def get_plans(req: ApiRequest) -> dict:
     from . import service
 
     return service.get_plans()
 
 
-@route(bp, "/commission/plans", "PUT", summary="Replace the commission plans (commission:manage)", tag=TAG, body=_m("CommissionPlansIn"),
-       response=_m("CommissionPlansOut"))
+@route(bp, "/commission/plans", "PUT", summary="Replace the commission plans (commission:manage)", tag=TAG, body=s.CommissionPlansIn,
+       response=s.CommissionPlansOut)
 def put_plans(req: ApiRequest) -> dict:
     from . import service
 
@@ -40,7 +35,7 @@ def put_plans(req: ApiRequest) -> dict:
 
 
 @route(bp, "/commission/statements", summary="A month's commission statements (提成明细) of the reps I reach: live until closed",
-       tag=TAG, query=q_.CommissionStatementsQuery, response=_m("CommissionStatementsOut"))
+       tag=TAG, query=q_.CommissionStatementsQuery, response=s.CommissionStatementsOut)
 def statements(req: ApiRequest) -> dict:
     from . import service
 
@@ -49,7 +44,7 @@ def statements(req: ApiRequest) -> dict:
 
 
 @route(bp, "/commission/statements/{period}/close", "POST", summary="Close a month (结账): its statements are stored and "
-       "no longer recomputed (administrators)", tag=TAG, body=_m("CommissionCloseIn"), response=_m("CommissionStatementsOut"))
+       "no longer recomputed (administrators)", tag=TAG, body=s.CommissionCloseIn, response=s.CommissionStatementsOut)
 def close(req: ApiRequest, period: str) -> dict:
     from ..core.errors import Problem
     from . import service

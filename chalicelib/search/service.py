@@ -16,7 +16,8 @@ GET of one record reads the table and is always current.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -75,10 +76,11 @@ def _next_cursor(after: list[Any] | None, listing: str) -> str | None:
 
 
 # ---- running queries --------------------------------------------------------------------
-def run(req: SearchRequest) -> SearchResult:
-    """Run a request on the configured engine; an engine failure is a 503, not a 500."""
+@contextmanager
+def _engine_errors() -> Iterator[None]:
+    """An engine failure is a 503, not a 500; a filter the engine refuses is a 422."""
     try:
-        return get_index().search(req)
+        yield
     except DomainError:
         raise
     except ValueError:
@@ -86,19 +88,18 @@ def run(req: SearchRequest) -> SearchResult:
     except Exception:
         logger.exception("search engine failed")
         raise Unavailable() from None
+
+
+def run(req: SearchRequest) -> SearchResult:
+    """Run a request on the configured engine."""
+    with _engine_errors():
+        return get_index().search(req)
 
 
 def run_many(reqs: list[SearchRequest]) -> list[SearchResult]:
     """Several requests in one engine call (see `run`)."""
-    try:
+    with _engine_errors():
         return get_index().search_many(reqs)
-    except DomainError:
-        raise
-    except ValueError:
-        raise ValidationFailed("INVALID_FILTER", reason=Problem("filter.engine")) from None
-    except Exception:
-        logger.exception("search engine failed")
-        raise Unavailable() from None
 
 
 def list_page(p: Principal, entity: str | schema.EntitySchema, params: dict[str, Any],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..core.api import ApiRequest, Lazy, route
+from ..core.api import ApiRequest, LazyModels, route
 from . import queries as q_
 
 bp = Blueprint(__name__)
@@ -12,12 +12,7 @@ TAG = "targets"
 # use: importing the routes stays cheap (cold start)
 
 
-def _m(name: str) -> Lazy:
-    def build() -> type:
-        from . import schemas
-
-        return getattr(schemas, name)
-    return Lazy(build)
+s = LazyModels(f"{__package__}.schemas")
 
 
 def _year(year: int | None) -> int:
@@ -27,7 +22,7 @@ def _year(year: int | None) -> int:
 
 
 @route(bp, "/targets", summary="Targets of a year and metric (业绩目标): twelve monthly figures per subject I reach", tag=TAG,
-       query=q_.TargetsQuery, response=_m("TargetsOut"))
+       query=q_.TargetsQuery, response=s.TargetsOut)
 def get_targets(req: ApiRequest) -> dict:
     from . import service
 
@@ -36,7 +31,7 @@ def get_targets(req: ApiRequest) -> dict:
 
 
 @route(bp, "/targets", "PUT", summary="Set the targets I may set (targets:manage: admins; managers for their team)", tag=TAG,
-       query=q_.TargetsQuery, body=_m("TargetsIn"), response=_m("TargetsOut"))
+       query=q_.TargetsQuery, body=s.TargetsIn, response=s.TargetsOut)
 def put_targets(req: ApiRequest) -> dict:
     from . import service
 
@@ -46,7 +41,7 @@ def put_targets(req: ApiRequest) -> dict:
 
 
 @route(bp, "/targets/plans", summary="The sales plans of a year (销售计划): each metric's targets with its name and notes", tag=TAG,
-       query=q_.SalesPlansQuery, response=_m("SalesPlansOut"))
+       query=q_.SalesPlansQuery, response=s.SalesPlansOut)
 def list_plans(req: ApiRequest) -> dict:
     from . import service
 
@@ -54,7 +49,7 @@ def list_plans(req: ApiRequest) -> dict:
 
 
 @route(bp, "/targets/achievement", summary="Achievement (达成): target, actual and rate per month, quarter or year of a subject",
-       tag=TAG, query=q_.AchievementQuery, response=_m("AchievementOut"))
+       tag=TAG, query=q_.AchievementQuery, response=s.AchievementOut)
 def achievement(req: ApiRequest) -> dict:
     from . import service
 
@@ -63,15 +58,15 @@ def achievement(req: ApiRequest) -> dict:
 
 
 @route(bp, "/territories", summary="Sales territories (销售地域): regions assigned to departments and users", tag=TAG,
-       response=_m("TerritoriesOut"))
+       response=s.TerritoriesOut)
 def get_territories(req: ApiRequest) -> dict:
     from . import territories
 
     return territories.get_territories()
 
 
-@route(bp, "/territories", "PUT", summary="Replace the territories (territories:manage)", tag=TAG, body=_m("TerritoriesIn"),
-       response=_m("TerritoriesOut"))
+@route(bp, "/territories", "PUT", summary="Replace the territories (territories:manage)", tag=TAG, body=s.TerritoriesIn,
+       response=s.TerritoriesOut)
 def put_territories(req: ApiRequest) -> dict:
     from . import territories
 
@@ -80,7 +75,7 @@ def put_territories(req: ApiRequest) -> dict:
 
 
 @route(bp, "/territories/of", summary="Which territory (and team) a region or a customer's region belongs to", tag=TAG,
-       query=q_.TerritoryOwnerQuery, response=_m("TerritoryOwnerOut"))
+       query=q_.TerritoryOwnerQuery, response=s.TerritoryOwnerOut)
 def owner_of(req: ApiRequest) -> dict:
     from . import territories
 
