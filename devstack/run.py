@@ -252,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
 
         demo = seed()
     drivers = DriverLoop(args.driver_interval)
+    drivers.catch_up()  # the demo is indexed (and its schedules armed) before the first request
     drivers.start()
     api = serve_api(args.api_port)
     print(banner(args.api_port, demo), flush=True)
