@@ -34,6 +34,10 @@ and the tests (tests/conftest.py) call it before moto serves a request.
 - `cache_service_names()`: the moto server no longer lists its own package directory
   on every request to find the service a request is for.
 
+- `settle_task_callbacks()`: a task token answered (SendTaskSuccess / Failure / Heartbeat) while
+  another execution is starting no longer fails: moto offered the answer to every running
+  execution, one of them still without its evaluation environment.
+
 - `track_models_weakly()`: moto no longer keeps every model instance it ever made (every
   item copy, stream record, schedule...) for its dashboard.
 """
@@ -64,6 +68,7 @@ def patch_dynamodb() -> None:
     journal_schedules()
     cache_service_names()
     track_models_weakly()
+    settle_task_callbacks()
 
 
 # ---- DynamoDB Streams: iterators expire, records read go ----------------------------------------
@@ -642,6 +647,30 @@ def cache_service_names() -> None:
     names = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: names  # type: ignore[assignment]
     _applied.add("service-names")
+
+
+# ---- Step Functions: task callbacks while another execution starts ---------------------------
+
+def settle_task_callbacks() -> None:
+    """moto's SendTaskSuccess (and Failure, Heartbeat) offers the token to every RUNNING
+    execution's callback pool; an execution whose worker has not yet built its environment
+    (`exec_worker.env` None, a moment after StartExecution) raised AttributeError, a 500 for
+    an unrelated request. Those executions cannot hold the token: they are passed over."""
+    if "task-callbacks" in _applied:
+        return
+    from moto.stepfunctions.parser import models
+
+    backend_cls = models.StepFunctionsParserBackend
+    original = backend_cls._get_executions
+
+    def _get_executions(self, execution_status=None):  # type: ignore[no-untyped-def]
+        found = original(self, execution_status)
+        if execution_status != models.ExecutionStatus.RUNNING:  # only the callbacks ask for the running ones
+            return found
+        return [e for e in found if getattr(getattr(e, "exec_worker", None), "env", None) is not None]
+
+    backend_cls._get_executions = _get_executions
+    _applied.add("task-callbacks")
 
 
 # ---- moto models: tracked while they live -------------------------------------------------
