@@ -18,6 +18,7 @@ and an accepted quote converted into a draft contract.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -95,13 +96,18 @@ def _check(ctx: WriteContext) -> None:
     values["discount"] = discount_of(values)
 
 
+def status_of(data: Mapping[str, Any]) -> str:
+    """The quote's status as of today: a draft or sent quote past its last valid day has lapsed,
+    whether or not its timer has written so yet."""
+    status = data.get("quote_status") or "draft"
+    if status in LAPSING and data.get("valid_until") and str(data["valid_until"]) < clock.local_today(get_settings().default_timezone):
+        return "expired"
+    return status
+
+
 def _derive(dv: Derivation) -> dict[str, Any]:
     """A draft or sent quote lapses after its last valid day."""
-    data = dv.data
-    if (data.get("quote_status") or "draft") in LAPSING and data.get("valid_until") and \
-            str(data["valid_until"]) < clock.local_today(get_settings().default_timezone):
-        return {"quote_status": "expired"}
-    return {}
+    return {"quote_status": "expired"} if status_of(dv.data) == "expired" != dv.data.get("quote_status") else {}
 
 
 def lapses_at(values: dict[str, Any]) -> str | None:

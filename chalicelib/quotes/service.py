@@ -10,38 +10,30 @@ from ..contracts.entity import CONTRACT
 from ..core import clock
 from ..core.errors import ValidationFailed
 from ..core.permissions import Principal
-from ..core.settings import get_settings
 from ..db.base import plain
 from ..engine import service as engine
 from ..engine import store
 from ..org import service as org
-from .entity import LAPSING, QUOTE
+from .entity import QUOTE, status_of
 
 
 def _load(p: Principal, record_id: str, *allowed: str) -> tuple[store.EntityRecord, dict[str, Any]]:
     rec = engine.load(QUOTE, p, record_id, "update")
     data = plain(rec.data or {})
-    status = data.get("quote_status") or "draft"
-    if status in LAPSING and str(data.get("valid_until") or "9999") < clock.local_today(get_settings().default_timezone):
-        status = "expired"  # past its last valid day, before its timer has written so
+    status = status_of(data)
     if status not in allowed:
         raise ValidationFailed("INVALID_STATE", reason=f"quote.status.{status}")
     return rec, data
 
 
-def needs_approval(tenant_id: str, data: dict[str, Any]) -> bool:
-    """Above the tenant's discount threshold a quote is sent only once approved."""
-    threshold = Decimal(str(settings.rules(tenant_id)["quote_discount_threshold"]))
-    return Decimal(str(data.get("discount") or 0)) > threshold
-
-
 def send(record_id: str, expected: int | None) -> dict[str, Any]:
-    """发送: a draft quote goes to the customer — once approved when its discount is above the threshold."""
+    """发送: a draft quote goes to the customer — once approved when its discount is above the
+    tenant's threshold (at or below it, no approval is needed)."""
     p = org.principal()
     rec, data = _load(p, record_id, "draft")
-    if needs_approval(p.tenant_id, data) and data.get("approval_status") != "approved":
-        raise ValidationFailed("QUOTE_APPROVAL_NEEDED", discount=str(data.get("discount")),
-                               threshold=str(settings.rules(p.tenant_id)["quote_discount_threshold"]))
+    threshold = Decimal(str(settings.rules(p.tenant_id)["quote_discount_threshold"]))
+    if Decimal(str(data.get("discount") or 0)) > threshold and data.get("approval_status") != "approved":
+        raise ValidationFailed("QUOTE_APPROVAL_NEEDED", discount=str(data.get("discount")), threshold=str(threshold))
     if (data.get("approval_status") or "none") == "pending":
         raise ValidationFailed("INVALID_STATE", reason="approval.status.running")
     return engine.change(QUOTE, p, rec, {"quote_status": "sent", "sent_at": clock.now_iso()}, expected, action="send", verb="sent")
