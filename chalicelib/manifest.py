@@ -123,6 +123,10 @@ def install() -> None:
 
         records.install([c for m in MODULES for c in m.records], {e: fn for m in MODULES for e, fn in m.restore_hooks.items()})
         for m in MODULES:
+            for key, texts in m.messages.items():
+                if key in i18n.MESSAGES and i18n.MESSAGES[key] != texts:
+                    raise ValueError(f"module {m.name}: message {key} is defined twice")
+                i18n.MESSAGES[key] = dict(texts)
             if m.label[0]:
                 permissions.MODULES[m.name] = m.label[0]
                 i18n.MESSAGES.setdefault(f"module.{m.name}", {"zh-CN": m.label[0], "en": m.label[1] or m.name})
@@ -214,4 +218,5 @@ def snapshot() -> dict[str, Any]:
         "audit_access": audit.access_entities(),
         "notifications": sorted(notification_types()),
         "session": session.configured(),
+        "messages": sorted(k for m in MODULES for k in m.messages if k in i18n.MESSAGES),
     }

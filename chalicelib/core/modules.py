@@ -51,3 +51,6 @@ class Module:
     seed: Callable[[str, str], None] | None = None  # (tenant, actor): write what a new tenant starts with
     audit_access: Mapping[str, Callable[[str], None]] = field(default_factory=dict)  # log entity -> read check
     notifications: tuple[str, ...] = ()  # bus detail-types the notifier turns into inbox messages
+    # its own error and label texts, key -> {"zh-CN": …, "en": …} (merged into core.i18n.MESSAGES at install;
+    # a key another module already defines is an error)
+    messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
