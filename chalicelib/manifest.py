@@ -42,6 +42,7 @@ from .quotes import module as quotes
 from .reminders import models as reminder_models
 from .reminders import service as reminders
 from .revisits import module as revisits
+from .tabular.messages import MESSAGES as TABULAR_MESSAGES
 from .targets import module as targets
 
 
@@ -84,6 +85,7 @@ MODULES: tuple[Module, ...] = (
     Module("search", ("搜索与场景", "Search and views"), blueprint=routes_of("search")),
     Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=routes_of("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("files", blueprint=routes_of("files")),
+    Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
     # 打印: print templates (administrators); the prints are routes of each record type with the print action
     Module("printing", ("打印模板", "Print templates"), blueprint=routes_of("printing"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups
