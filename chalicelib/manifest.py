@@ -43,6 +43,7 @@ from .quotes import module as quotes
 from .reminders import models as reminder_models
 from .reminders import service as reminders
 from .revisits import module as revisits
+from .tabular.messages import MESSAGES as TABULAR_MESSAGES
 from .targets import module as targets
 
 
@@ -94,6 +95,7 @@ MODULES: tuple[Module, ...] = (
                "job.status.failed": {"zh-CN": "失败", "en": "failed"},
                "job.status.cancelled": {"zh-CN": "已取消", "en": "cancelled"},
            }),
+    Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
     # 打印: print templates (administrators); the prints are routes of each record type with the print action
     Module("printing", ("打印模板", "Print templates"), blueprint=routes_of("printing"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups
