@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.pagination import Page, PageQuery
+from ..core.patch import Patch
 
 EventPattern = Annotated[str, Field(min_length=1, max_length=120)]
 EVENTS_DESCRIPTION = ("event types (`customers.customer.created`) or patterns where `*` stands for any part "
@@ -22,13 +23,13 @@ class WebhookIn(BaseModel):
                                                                   "an active user (an integration user); default: you")
 
 
-class WebhookPatch(BaseModel):
+class WebhookPatch(Patch):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
-    url: str | None = Field(None, min_length=8, max_length=2000)
-    events: list[EventPattern] | None = Field(None, min_length=1, max_length=50, description=EVENTS_DESCRIPTION)
+    url: str = Field(None, min_length=8, max_length=2000)
+    events: list[EventPattern] = Field(None, min_length=1, max_length=50, description=EVENTS_DESCRIPTION)
     description: str | None = Field(None, max_length=200)
-    enabled: bool | None = None
-    owner_id: str | None = Field(None, max_length=40)
+    enabled: bool = None  # type: ignore[assignment]
+    owner_id: str = Field(None, max_length=40)
     version: int | None = Field(None, ge=1, description="the version you read (or If-Match)")
 
 

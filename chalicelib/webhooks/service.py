@@ -152,6 +152,9 @@ def update_webhook(webhook_id: str, body: dict[str, Any], expected: int | None) 
     p = _principal()
     p.require(MODULE, "manage")
     w = _get(p.tenant_id, webhook_id)
+    nulls = [k for k in ("url", "events", "enabled", "owner_id") if k in body and body[k] is None]
+    if nulls:
+        raise ValidationFailed(details=[detail(k, "not_null", "field.not_null") for k in nulls])
     values: dict[str, Any] = {}
     if "url" in body:
         values["url"] = _check_url(body["url"])
