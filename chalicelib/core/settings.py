@@ -91,6 +91,8 @@ class Settings(BaseModel):
     # Webhooks (chalicelib/webhooks): deliveries' time limit, back-off and the loopback switch (local stack, tests).
     webhook_allow_loopback: bool = Field(False, description="let webhooks point at 127.0.0.0/8 and ::1, http or https "
                                                             "(the local stack and tests only; never in AWS)")
+    webhook_loopback_only: bool = Field(False, description="refuse every webhook address but loopback, without asking DNS "
+                                                           "(the local stack: nothing it sends leaves the machine)")
     webhook_timeout_seconds: float = Field(10.0, gt=0, le=30, description="how long one delivery attempt may take")
     webhook_retry_hours: float = Field(24.0, gt=0, le=72, description="how long a failing delivery is retried before it "
                                                                      "is dead-lettered")

@@ -7,6 +7,8 @@
 - Loopback (http or https, 127.0.0.0/8 and ::1) only when CRM_WEBHOOK_ALLOW_LOOPBACK is set: the
   local stack and the tests, never a deployed stage.
 - No user name or password in the URL, no fragment.
+- CRM_WEBHOOK_LOOPBACK_ONLY (the local stack): nothing but loopback passes, and no name but localhost is
+  looked up, so a webhook registered on `make dev` never sends anything off the machine.
 The delivery connects to the address checked here (sender.py), never resolving the name again (a
 DNS answer that changes between check and connect cannot redirect it), and never follows redirects.
 """
@@ -81,6 +83,8 @@ def check(url: str, *, resolve: bool = True) -> Target:
         literal: IP | None = ipaddress.ip_address(host)
     except ValueError:
         literal = None
+    if get_settings().webhook_loopback_only and not ((literal is not None and is_loopback(literal)) or host == "localhost"):
+        raise Problem("webhook.url_private", host=host)  # the local stack sends nothing off the machine, asks no DNS
     if literal is not None:
         addresses = [str(literal)]
     elif not resolve:

@@ -295,3 +295,17 @@ def test_given_guard_rules_then_public_addresses_pass_and_every_private_form_fai
                "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a00:1", "2002:a00:1::1", "ff02::1"]
     assert all(guard.is_public(ipaddress.ip_address(a)) for a in public)
     assert not [a for a in private if guard.is_public(ipaddress.ip_address(a))]
+
+
+def test_given_the_local_stack_setting_when_a_public_address_is_registered_then_it_is_refused_without_dns(api, sales_team,
+                                                                                                         monkeypatch):
+    def no_dns(host: str, port: int) -> list[str]:
+        raise AssertionError(f"DNS asked for {host}")
+
+    monkeypatch.setattr(guard, "_resolve", no_dns)
+    with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true", CRM_WEBHOOK_LOOPBACK_ONLY="true"):
+        for url in ("https://93.184.216.34/hook", "https://hooks.example.com/hook"):
+            r = api.call("POST", "/v1/webhooks", sales_team["admin"], {"url": url, "events": ["customers.*"]})
+            assert r.status_code == 422 and r.data["details"][0]["field"] == "url", r.data
+        ok = api.call("POST", "/v1/webhooks", sales_team["admin"], {"url": "http://127.0.0.1:9/x", "events": ["customers.*"]})
+        assert ok.status_code == 201, ok.data
