@@ -110,6 +110,10 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=900,
         memory_mb=1024,
         bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},
+        # EventBridge -> SQS -> Lambda, one job per invocation; a message whose invocation died (timeout, out of
+        # memory) is seen again after the queue's visibility timeout (6 x the function's, as AWS advises for SQS
+        # sources), when the job's lease has long lapsed; after 5 receives it goes to the dead-letter queue
+        extra={"queue": True, "batch_size": 1},
     ),
     Function(
         name="webhooks",

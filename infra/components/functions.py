@@ -179,7 +179,8 @@ class Functions:
                                                       max_event_age=cdk.Duration.hours(24))],
             )
             fn.add_event_source(event_sources.SqsEventSource(
-                queue, batch_size=10, max_batching_window=cdk.Duration.seconds(0), report_batch_item_failures=True,
+                queue, batch_size=int(spec.extra.get("batch_size", 10)), max_batching_window=cdk.Duration.seconds(0),
+                report_batch_item_failures=True,
             ))
         elif spec.bus_pattern is not None:
             eventbridge.Rule(

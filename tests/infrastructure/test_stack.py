@@ -310,6 +310,7 @@ def test_given_queued_bus_subscriber_when_synthesized_then_rule_feeds_its_queue_
     assert rule["Properties"]["EventBusName"] == {"Ref": bus_id}
     assert rule["Properties"]["EventPattern"] == spec.bus_pattern
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["BatchSize"] == spec.extra.get("batch_size", 10)  # jobs: one per invocation
     assert queue["Type"] == "AWS::SQS::Queue" and queue["Properties"]["SqsManagedSseEnabled"] is True
     assert queue["Properties"]["VisibilityTimeout"] >= 6 * spec.timeout_seconds
     redrive = queue["Properties"]["RedrivePolicy"]
