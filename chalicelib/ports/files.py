@@ -126,6 +126,12 @@ def _hash(key: str) -> str:
     return base64.b64encode(digest.digest()).decode()
 
 
+def upload(key: str, fileobj: Any, content_type: str) -> None:
+    """A file written by the API or a job (an export) into the files bucket, streamed from `fileobj`
+    (a multipart upload above 8 MB: memory stays flat however large the file)."""
+    _s3().upload_fileobj(fileobj, _bucket(), key, ExtraArgs={"ContentType": content_type, "ServerSideEncryption": "AES256"})
+
+
 def presign_download(key: str, name: str, content_type: str, expires_seconds: int) -> str:
     """A presigned GET that the browser saves as `name` (RFC 6266 / 5987 for non-ASCII names)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().replace('"', "").strip()
