@@ -26,4 +26,4 @@ def _log_access(record_id: str) -> None:
 
 
 MODULE = Module("exports", blueprint=routes_of("exports"), messages=MESSAGES, audit_access={"export": _log_access},
-                **({"jobs": {"export": runner.run, "audit_export": runner.run_audit}} if "jobs" in Module.__dataclass_fields__ else {}))
+                jobs={"export": runner.run, "audit_export": runner.run_audit})

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..core import clock, context, i18n
+from ..core import clock, i18n
 from ..core.permissions import Principal
 from ..core.settings import get_settings
 from . import service
@@ -23,31 +22,20 @@ from . import service
 AUDIT_PAGE = 500
 
 
-@contextmanager
-def acting(p: Principal, locale: str) -> Iterator[None]:
-    """The job's calls see the user who started it, in their language (cursors, texts)."""
-    token = context.set_current(context.RequestContext(tenant_id=p.tenant_id, user_id=p.user_id, locale=locale))
-    try:
-        yield
-    finally:
-        context.reset(token)
-
-
 def run(ctx: Any) -> bool:
     """An export of records (kind "export")."""
     job, p = ctx.job, ctx.principal
     prm = job["params"]
     fmt, locale = prm["format"], prm.get("locale") or "zh-CN"
-    with acting(p, locale):
-        d = service.definition(p, prm["type"])
-        p.require(d.module, "export")  # still allowed now that it runs
-        with tempfile.TemporaryFile() as f:
-            rows = service.write_records(f, p, d, prm["params"], fmt, locale,
-                                         progress=lambda n: ctx.save(checkpoint={"rows": n}, done=n))
-            key = _upload(f, p.tenant_id, job["id"], prm["file_name"], fmt)
-        service.log(p, job["id"], d.name, rows, fmt, prm["params"])
-        ctx.save(checkpoint={"rows": rows}, done=rows, total=rows)
-        ctx.finish(result={"file_key": key, "rows": rows, "file_name": prm["file_name"], "content_type": service.MEDIA[fmt]})
+    d = service.definition(p, prm["type"])
+    p.require(d.module, "export")  # still allowed now that it runs
+    with tempfile.TemporaryFile() as f:
+        rows = service.write_records(f, p, d, prm["params"], fmt, locale,
+                                     progress=lambda n: ctx.save(checkpoint={"rows": n}, done=n))
+        key = _upload(f, p.tenant_id, job["id"], prm["file_name"], fmt)
+    service.log(p, job["id"], d.name, rows, fmt, prm["params"])
+    ctx.save(checkpoint={"rows": rows}, done=rows, total=rows)
+    ctx.finish(result={"file_key": key, "rows": rows, "file_name": prm["file_name"], "content_type": service.MEDIA[fmt]})
     return True
 
 
@@ -72,22 +60,21 @@ def run_audit(ctx: Any) -> bool:
     job, p = ctx.job, ctx.principal
     prm = job["params"]
     fmt, locale, month = prm["format"], prm.get("locale") or "zh-CN", prm["month"]
-    with acting(p, locale):
-        p.require("audit", "list")
-        names = _Names(p, locale)
-        rows = 0
-        with tempfile.TemporaryFile() as f:
-            with sheets.writer(f, fmt, month) as w:
-                w.header([i18n.text(f"exports.audit.{c}", locale) for c in AUDIT_COLUMNS])
-                for entry in entries(p.tenant_id, month):
-                    w.row(names.row(entry))
-                    rows += 1
-                    if rows % service.SAVE_EVERY == 0:
-                        ctx.save(checkpoint={"rows": rows}, done=rows)
-            key = _upload(f, p.tenant_id, job["id"], prm["file_name"], fmt)
-        service.log(p, job["id"], f"audit:{month}", rows, fmt)
-        ctx.save(checkpoint={"rows": rows}, done=rows, total=rows)
-        ctx.finish(result={"file_key": key, "rows": rows, "file_name": prm["file_name"], "content_type": service.MEDIA[fmt]})
+    p.require("audit", "list")
+    names = _Names(p, locale)
+    rows = 0
+    with tempfile.TemporaryFile() as f:
+        with sheets.writer(f, fmt, month) as w:
+            w.header([i18n.text(f"exports.audit.{c}", locale) for c in AUDIT_COLUMNS])
+            for entry in entries(p.tenant_id, month):
+                w.row(names.row(entry))
+                rows += 1
+                if rows % service.SAVE_EVERY == 0:
+                    ctx.save(checkpoint={"rows": rows}, done=rows)
+        key = _upload(f, p.tenant_id, job["id"], prm["file_name"], fmt)
+    service.log(p, job["id"], f"audit:{month}", rows, fmt)
+    ctx.save(checkpoint={"rows": rows}, done=rows, total=rows)
+    ctx.finish(result={"file_key": key, "rows": rows, "file_name": prm["file_name"], "content_type": service.MEDIA[fmt]})
     return True
 
 
@@ -165,7 +152,8 @@ class _Names:
         when = clock.parse_iso(at).astimezone(self.tz).replace(tzinfo=None) if at else None
         kind = d.label_in(self.locale) if d is not None else self._text(f"entity.{entity.lower()}", entity)
         action = str(e.get("action") or "")
-        return [when, self.lookup.user_name(str(e.get("actor_id") or "")), self._text(f"action.{action}", action), kind,
+        named = self._text(f"action.{action}", action)
+        return [when, self.lookup.user_name(str(e.get("actor_id") or "")), named[:1].upper() + named[1:], kind,
                 e.get("record_id"), self._changes(d, e.get("changes") or []), e.get("note")]
 
     def _changes(self, d: Any, changes: list[dict[str, Any]]) -> str:
@@ -177,8 +165,13 @@ class _Names:
         for ch in changes:
             name = str(ch.get("field"))
             f = d.field(name) if d is not None else None
-            label = f.label_in(self.locale) if f is not None else name
-            parts.append(f"{label}: {_short(ch.get('before'))} → {_short(ch.get('after'))}")
+            before, after = ch.get("before"), ch.get("after")
+            if name == "owner_id":
+                label = i18n.text("tabular.owner", self.locale)
+                before, after = (self.lookup.user_name(v) if isinstance(v, str) else v for v in (before, after))
+            else:
+                label = f.label_in(self.locale) if f is not None else name
+            parts.append(f"{label}: {_short(before)} → {_short(after)}")
         return "; ".join(parts)[:32000]  # a cell holds 32,767 characters
 
 

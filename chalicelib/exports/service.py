@@ -69,7 +69,7 @@ def _search_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def records(p: Principal, d: EntityDef, params: dict[str, Any], page_size: int = PAGE) -> Iterator[dict[str, Any]]:
+def records(p: Principal, d: EntityDef, params: dict[str, Any], page_size: int | None = None) -> Iterator[dict[str, Any]]:
     """Every record the list with `params` shows `p`, as engine.present shows it, page by page
     (search_after: constant memory, no 10,000 limit)."""
     from ..engine import service as engine
@@ -79,7 +79,7 @@ def records(p: Principal, d: EntityDef, params: dict[str, Any], page_size: int =
     base = _search_params(params)
     cursor = None
     while True:
-        page = search.list_page(p, es, {**base, "limit": page_size, "cursor": cursor}, lambda src, who: engine.present(d, src, who))
+        page = search.list_page(p, es, {**base, "limit": page_size or PAGE, "cursor": cursor}, lambda src, who: engine.present(d, src, who))
         yield from page["items"]
         cursor = page["next_cursor"]
         if not cursor or not page["items"]:
@@ -185,7 +185,7 @@ def get(export_id: str) -> dict[str, Any]:
     from ..jobs import service as jobs
 
     p = org.principal()
-    job = jobs.get(p, export_id)
+    job = jobs.as_dict(jobs.readable(p, export_id))
     if job.get("kind") not in (KIND, AUDIT_KIND):
         raise NotFound("entity.export")
     return shown(p, job)
