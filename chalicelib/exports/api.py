@@ -29,12 +29,12 @@ def create_export(req: ApiRequest) -> Response | dict:
     return result
 
 
-@route(bp, "/exports/{export_id}", summary="An export: status, rows and, once done, a presigned download link (its creator or an "
+@route(bp, "/exports/{job_id}", summary="An export: status, rows and, once done, a presigned download link (its creator or an "
        "admin)", tag=TAG, response=s.ExportOut)
-def get_export(req: ApiRequest, export_id: str) -> dict:
+def get_export(req: ApiRequest, job_id: str) -> dict:
     from . import service
 
-    return service.get(export_id)
+    return service.get(job_id)
 
 
 @route(bp, "/audit/export", "POST", summary="Export a month of the operation log to XLSX or CSV (admins: audit list), as a job; "
