@@ -44,7 +44,7 @@ def _upload(f: Any, tenant_id: str, export_id: str, name: str, fmt: str) -> str:
 
     f.seek(0)
     key = service.export_key(tenant_id, export_id, name)
-    files.upload(key, f, service.MEDIA[fmt])
+    files.upload(key, f, service.MEDIA[fmt], export=True)
     return key
 
 
