@@ -1,7 +1,7 @@
 """API contract of exports (导出): records of any type, and a month of the operation log."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +27,8 @@ class ExportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: str = Field(min_length=1, max_length=60, description="record type: customer, contact, obj_<key> …")
     format: Format = "xlsx"
-    ids: list[str] | None = Field(None, min_length=1, max_length=10000, description="just these records (selected in a list)")
+    ids: list[Annotated[str, Field(min_length=1, max_length=60)]] | None = Field(
+        None, min_length=1, max_length=5000, description="just these records (selected in a list)")
     query: ExportQuery | None = Field(None, description="all records the list with these parameters shows (default: all I may see)")
     background: bool = Field(False, description="always as a job, even when the file could be answered at once")
 
