@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     from . import approvals, coldstart, dashboard, deals, endpoints, exports, lifecycle, lists, overhead, report, search
+    from . import webhooks as webhook_bench
     from .calls import RECORDER
     from .stack import Stack
 
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             results["lifecycle"] = lifecycle.run(stack, api)
             print(f"bench: 4c/6 deals: a contract from submit to approved, {deals.PAYERS} payments at once …", file=sys.stderr, flush=True)
             results["deals"] = deals.run(stack, api)
+            print("bench: 4d/6 webhooks: event published -> signed request at a loopback receiver …", file=sys.stderr, flush=True)
+            results["webhooks"] = webhook_bench.run(stack, api)
             print(f"bench: 5/6 list pages at ~1k and ~{args.large} customers …", file=sys.stderr, flush=True)
             results["lists"] = lists.run(api, stack.users, TENANT, sizes=(1000, args.large))
         results["import"] = {"status": report.NA_IMPORT}
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     results["findings"] = report.findings(results)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    ordered = {k: results[k] for k in ("meta", "cold_start", "round_trips", "lists", "overhead", "approvals", "lifecycle", "deals", "import",
+    ordered = {k: results[k] for k in ("meta", "cold_start", "round_trips", "lists", "overhead", "approvals", "lifecycle", "deals", "webhooks", "import",
                                        "search", "dashboard", "exports", "findings")}
     (args.out / "results.json").write_text(json.dumps(ordered, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(report.markdown(results), encoding="utf-8")

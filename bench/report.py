@@ -241,6 +241,10 @@ def text(r: dict[str, Any]) -> str:
         add(lifecycle_text(r["lifecycle"]))
     if r.get("deals"):
         add(deals_text(r["deals"]))
+    if r.get("webhooks"):
+        from .webhooks import text as webhooks_text
+
+        add(webhooks_text(r["webhooks"]))
     add(f"6. Import of 100,000 customers: {NA_IMPORT}")
     add(search_text(r["search"]))
     if r.get("dashboard"):
@@ -329,6 +333,10 @@ def markdown(r: dict[str, Any]) -> str:
         add(lifecycle_rows(r["lifecycle"]))
     if r.get("deals"):
         add(deals_rows(r["deals"]))
+    if r.get("webhooks"):
+        from .webhooks import rows as webhooks_rows
+
+        add(webhooks_rows(r["webhooks"]))
     add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
     add(approvals_row(r["approvals"]))
     if not bf["meets_budget"]:

@@ -46,6 +46,7 @@ from .reminders import service as reminders
 from .revisits import module as revisits
 from .tabular.messages import MESSAGES as TABULAR_MESSAGES
 from .targets import module as targets
+from .webhooks import module as webhooks
 
 
 def _org_log(record_id: str) -> None:
@@ -108,6 +109,7 @@ MODULES: tuple[Module, ...] = (
     Module("forms", ("办公审批", "Forms and applications"), blueprint=routes_of("forms"), records=(form_models.Application,),
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
            audit_access={"application": forms.log_access}),
+    webhooks.MODULE,  # PLAT-10: signed, retried deliveries of domain events
 )
 
 _lock = threading.Lock()

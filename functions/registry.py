@@ -113,6 +113,15 @@ FUNCTIONS: tuple[Function, ...] = (
         bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},
     ),
     Function(
+        name="webhooks",
+        handler="functions.webhooks.handler",
+        description="Delivers domain events to tenants' webhooks: signed, retried with back-off (Scheduler), logged",
+        needs=("scheduler",),  # retries are one-time schedules
+        timeout_seconds=60,
+        bus_pattern={"source": [{"prefix": "crm."}]},  # every domain event; the handler matches each tenant's webhooks
+        extra={"queue": True},  # EventBridge -> SQS (+ DLQ) -> Lambda: batches, partial failures, redrive
+    ),
+    Function(
         name="audit_archiver",
         handler="functions.audit_archiver.handler",
         description="Archives operation-log entries that expire from the table (TTL) to S3",

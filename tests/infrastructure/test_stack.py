@@ -39,7 +39,8 @@ RUNTIME_SETTINGS = (
 )
 
 STREAM_CONSUMERS = [f for f in FUNCTIONS if f.stream_filter is not None]
-BUS_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None]
+BUS_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None and not f.extra.get("queue")]
+QUEUED_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None and f.extra.get("queue")]  # bus -> SQS -> Lambda
 SCHEDULE_TARGETS = [f for f in FUNCTIONS if f.schedule_target]
 UNTRIGGERED = [f for f in FUNCTIONS if f.stream_filter is None and f.bus_pattern is None and not f.schedule_target]
 SEARCH_WRITERS = [f for f in FUNCTIONS if "search_write" in f.needs]
@@ -295,11 +296,41 @@ def test_given_bus_subscriber_when_synthesized_then_a_rule_on_the_crm_bus_delive
     assert template_json["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
 
 
+@pytest.mark.parametrize("spec", QUEUED_SUBSCRIBERS, ids=lambda f: f.name)
+def test_given_queued_bus_subscriber_when_synthesized_then_rule_feeds_its_queue_which_feeds_the_function(template_json, spec):
+    function_id, _ = _function(template_json, spec)
+    bus_id = _logical_id(template_json, "AWS::Events::EventBus")
+    _, mapping = _only({k: v for k, v in _resources(template_json, "AWS::Lambda::EventSourceMapping").items()
+                        if v["Properties"]["FunctionName"] == {"Ref": function_id}})
+    queue_id = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+    queue = template_json["Resources"][queue_id]
+    _, rule = _only({k: v for k, v in _resources(template_json, "AWS::Events::Rule").items()
+                     if any(t["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]} for t in v["Properties"]["Targets"])})
+
+    assert rule["Properties"]["EventBusName"] == {"Ref": bus_id}
+    assert rule["Properties"]["EventPattern"] == spec.bus_pattern
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert queue["Type"] == "AWS::SQS::Queue" and queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["VisibilityTimeout"] >= 6 * spec.timeout_seconds
+    redrive = queue["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == 5
+    assert template_json["Resources"][redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Type"] == "AWS::SQS::Queue"
+    dlq = rule["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert dlq == redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+
+
 def _dead_letter_queues(template_json: dict[str, Any], function: dict[str, Any]) -> set[str]:
-    """Queues a function's failures end up in: its async DLQ and its role's SendMessage targets."""
+    """Queues a function's failures end up in: its async DLQ, its role's SendMessage targets and the
+    redrive target of a queue it consumes."""
     queues = set()
     if "DeadLetterConfig" in function["Properties"]:
         queues.add(function["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0])
+    function_id = next(k for k, v in template_json["Resources"].items() if v is function)
+    for mapping in _resources(template_json, "AWS::Lambda::EventSourceMapping").values():
+        source = mapping["Properties"].get("EventSourceArn", {})
+        queue = template_json["Resources"].get((source.get("Fn::GetAtt") or [""])[0], {})
+        if mapping["Properties"]["FunctionName"] == {"Ref": function_id} and queue.get("Type") == "AWS::SQS::Queue":
+            queues.add(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
     for statement in _statements_of_role(template_json, _role_of(function)):
         if "sqs:SendMessage" in _as_list(statement["Action"]):
             queues.add(statement["Resource"]["Fn::GetAtt"][0])
