@@ -25,6 +25,7 @@ from .dictionaries import service as dictionaries
 from .engine import registry
 from .engine import service as engine
 from .engine.definition import EntityDef
+from .exports import module as exports
 from .files import service as files
 from .followups import module as followups
 from .forms import models as form_models
@@ -97,6 +98,7 @@ MODULES: tuple[Module, ...] = (
                "job.status.cancelled": {"zh-CN": "已取消", "en": "cancelled"},
            }),
     Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
+    exports.MODULE,  # 导出: records of any type and the operation log to XLSX / CSV (PLAT-8)
     # 打印: print templates (administrators); the prints are routes of each record type with the print action
     Module("printing", ("打印模板", "Print templates"), blueprint=routes_of("printing"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups

@@ -33,6 +33,7 @@ from ..core.settings import get_settings
 from . import client
 
 PENDING = "pending/"
+EXPORT_TAG = ("crm-kind", "export")  # export files carry it: the bucket's lifecycle expires them
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
 
@@ -124,6 +125,16 @@ def _hash(key: str) -> str:
     for chunk in body.iter_chunks(1024 * 1024):
         digest.update(chunk)
     return base64.b64encode(digest.digest()).decode()
+
+
+def upload(key: str, fileobj: Any, content_type: str, *, export: bool = False) -> None:
+    """A file written by the API or a job into the files bucket, streamed from `fileobj` (a multipart
+    upload above 8 MB: memory stays flat however large the file). `export`: tagged so that the
+    bucket's lifecycle removes it after a few days (infra/components/storage.py)."""
+    extra = {"ContentType": content_type, "ServerSideEncryption": "AES256"}
+    if export:
+        extra["Tagging"] = f"{EXPORT_TAG[0]}={EXPORT_TAG[1]}"
+    _s3().upload_fileobj(fileobj, _bucket(), key, ExtraArgs=extra)
 
 
 def presign_download(key: str, name: str, content_type: str, expires_seconds: int) -> str:

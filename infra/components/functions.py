@@ -242,6 +242,9 @@ class Functions:
             fn.add_to_role_policy(iam.PolicyStatement(
                 actions=["s3:PutObject"], resources=[self.storage.archive_objects_arn()],
             ))
+        if "exports" in spec.needs:
+            for statement in self.storage.exports_statements():
+                fn.add_to_role_policy(statement)
         if "scheduler" in spec.needs:
             for statement in self.events.scheduler_statements():
                 fn.add_to_role_policy(statement)
@@ -270,6 +273,9 @@ class Functions:
             wildcard_findings.append(resource_finding(fn, self.workflow.approval_executions_arn()))
         if "search_write" in spec.needs:
             wildcard_findings.append(resource_finding(fn, search_domain_arn))
+        if "exports" in spec.needs:  # export files and the log's archive are keyed by tenant and job / entry at run time
+            wildcard_findings += [resource_finding(fn, self.storage.exports_objects_arn()),
+                                  resource_finding(fn, self.storage.audit_archive_objects_arn())]
         acknowledge(fn, "AwsSolutions-IAM5",
                     "X-Ray tracing, dynamodb:ListStreams and Step Functions SendTaskSuccess/SendTaskFailure (task "
                     "tokens) do not support resource-level permissions; archive object keys, schedule names, "

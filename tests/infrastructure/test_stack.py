@@ -396,7 +396,8 @@ def test_given_function_needs_when_synthesized_then_its_role_grants_only_what_it
     assert ("iam:PassRole" in actions) == ("scheduler" in spec.needs)
     assert ("es:ESHttpPut" in actions) == ("search_write" in spec.needs)
     assert ("states:SendTaskSuccess" in actions) == ("workflow" in spec.needs)
-    assert not {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"}
+    exports = {"s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket"} if "exports" in spec.needs else set()
+    assert {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"} == exports
     assert not {"states:StartExecution", "states:StopExecution"} & actions  # only the API starts and stops
 
 
@@ -404,9 +405,23 @@ def test_given_archive_writer_when_synthesized_then_it_may_only_put_objects_unde
     bucket_id = next(k for k in _resources(template_json, "AWS::S3::Bucket") if k.startswith("ArchiveBucket"))
     for spec in (f for f in FUNCTIONS if "bucket" in f.needs):
         _, fn = _function(template_json, spec)
-        s3 = [s for s in _statements_of_role(template_json, _role_of(fn)) if "s3:PutObject" in _as_list(s["Action"])]
+        s3 = [s for s in _statements_of_role(template_json, _role_of(fn)) if "s3:PutObject" in _as_list(s["Action"])
+              and bucket_id in json.dumps(s["Resource"])]
         assert [s["Resource"] for s in s3] == [
             {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/tenants/*"]]}]
+
+
+def test_given_the_exports_need_when_synthesized_then_export_files_and_the_log_archive_are_all_it_reaches(template_json):
+    files_id = next(k for k in _resources(template_json, "AWS::S3::Bucket") if k.startswith("FilesBucket"))
+    archive_id = next(k for k in _resources(template_json, "AWS::S3::Bucket") if k.startswith("ArchiveBucket"))
+    for spec in (f for f in FUNCTIONS if "exports" in f.needs):
+        _, fn = _function(template_json, spec)
+        on_files = [s for s in _statements_of_role(template_json, _role_of(fn)) if files_id in json.dumps(s["Resource"])]
+        assert [s["Resource"] for s in on_files] == [
+            {"Fn::Join": ["", [{"Fn::GetAtt": [files_id, "Arn"]}, "/tenants/*/exports/*"]]}]
+        reads = [s for s in _statements_of_role(template_json, _role_of(fn)) if "s3:GetObject" in _as_list(s["Action"])]
+        assert [s["Resource"] for s in reads] == [
+            {"Fn::Join": ["", [{"Fn::GetAtt": [archive_id, "Arn"]}, "/tenants/*/audit/*"]]}]
 
 
 def test_given_any_identity_policy_when_synthesized_then_no_statement_allows_every_action(template_json):
@@ -1089,17 +1104,23 @@ def test_given_files_bucket_when_synthesized_then_unconfirmed_uploads_expire_aft
     _, bucket = _files_bucket(template_json)
     assert bucket["Properties"]["LifecycleConfiguration"]["Rules"] == [{
         "Id": "expire-unconfirmed-uploads", "Status": "Enabled", "Prefix": "pending/", "ExpirationInDays": 1,
-        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}, {
+        "Id": "expire-exports", "Status": "Enabled", "TagFilters": [{"Key": "crm-kind", "Value": "export"}], "ExpirationInDays": 7}]
 
 
 def test_given_files_bucket_when_synthesized_then_only_the_api_may_put_and_get_under_its_two_prefixes(template_json):
     bucket_id, _ = _files_bucket(template_json)
     arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
-    granted = [(lid, s) for lid, s in _policy_statements(template_json) if bucket_id in json.dumps(s["Resource"])]
+    exports = {"Fn::Join": ["", [arn, "/tenants/*/exports/*"]]}  # export files: the jobs function writes, the API signs downloads
+    granted = [(lid, s) for lid, s in _policy_statements(template_json) if bucket_id in json.dumps(s["Resource"])
+               and exports not in _as_list(s["Resource"])]
     [(lid, statement)] = granted
     assert lid == _logical_id(template_json, "AWS::IAM::ManagedPolicy")  # the API's policy, no function's
     assert set(_as_list(statement["Action"])) == {"s3:PutObject", "s3:GetObject"}
     assert statement["Resource"] == [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]}]
+    api_exports = [s for lid, s in _policy_statements(template_json) if exports in _as_list(s["Resource"])
+                   and lid == _logical_id(template_json, "AWS::IAM::ManagedPolicy")]
+    assert [set(_as_list(s["Action"])) for s in api_exports] == [{"s3:GetObject"}]
 
 
 def test_given_buckets_when_synthesized_then_every_bucket_policy_denies_insecure_transport(template_json):
