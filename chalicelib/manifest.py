@@ -29,6 +29,7 @@ from .files import service as files
 from .followups import module as followups
 from .forms import models as form_models
 from .forms import service as forms
+from .imports import module as imports
 from .invoices import module as invoices
 from .leads import module as leads
 from .numbering import service as numbering
@@ -86,6 +87,7 @@ MODULES: tuple[Module, ...] = (
     Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=routes_of("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("files", blueprint=routes_of("files")),
     Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
+    imports.MODULE,  # 导入 (PLAT-8): every record type from CSV / XLSX, as background jobs
     # 打印: print templates (administrators); the prints are routes of each record type with the print action
     Module("printing", ("打印模板", "Print templates"), blueprint=routes_of("printing"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups

@@ -137,3 +137,13 @@ def presign_download(key: str, name: str, content_type: str, expires_seconds: in
         "get_object", ExpiresIn=expires_seconds, HttpMethod="GET",
         Params={"Bucket": _bucket(), "Key": key, "ResponseContentDisposition": disposition,
                 "ResponseContentType": content_type})
+
+
+def download(key: str, fileobj: Any) -> None:
+    """Copy an object of the files bucket into a local file object, streamed in parts (an import's upload)."""
+    _s3().download_fileobj(_bucket(), key, fileobj)
+
+
+def upload(key: str, fileobj: Any, content_type: str) -> None:
+    """Write a local file object to the files bucket, streamed in parts (a generated file)."""
+    _s3().upload_fileobj(fileobj, _bucket(), key, ExtraArgs={"ContentType": content_type, "ServerSideEncryption": "AES256"})
