@@ -31,6 +31,7 @@ from .forms import models as form_models
 from .forms import service as forms
 from .imports import module as imports
 from .invoices import module as invoices
+from .jobs import service as jobs
 from .leads import module as leads
 from .numbering import service as numbering
 from .objects import service as objects
@@ -86,6 +87,15 @@ MODULES: tuple[Module, ...] = (
     Module("search", ("搜索与场景", "Search and views"), blueprint=routes_of("search")),
     Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=routes_of("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("files", blueprint=routes_of("files")),
+    Module("jobs", ("后台任务", "Background jobs"), blueprint=routes_of("jobs"), roles={"admin": {"actions": ["read", "manage"]}},
+           messages={
+               "entity.job": {"zh-CN": "后台任务", "en": "Job"},
+               "JOB_ALREADY_STARTED": {"zh-CN": "该任务已经开始", "en": "The job has already started"},
+               "JOB_FINISHED": {"zh-CN": "该任务已结束（{status}）", "en": "The job is over ({status})"},
+               "job.status.succeeded": {"zh-CN": "已完成", "en": "succeeded"},
+               "job.status.failed": {"zh-CN": "失败", "en": "failed"},
+               "job.status.cancelled": {"zh-CN": "已取消", "en": "cancelled"},
+           }),
     Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
     imports.MODULE,  # 导入 (PLAT-8): every record type from CSV / XLSX, as background jobs
     # 打印: print templates (administrators); the prints are routes of each record type with the print action
@@ -136,6 +146,7 @@ def install() -> None:
                 i18n.MESSAGES.setdefault(f"module.{m.name}", {"zh-CN": m.label[0], "en": m.label[1] or m.name})
             for hook in m.approval_hooks:
                 approvals.register(hook.entity, hook.status_ops, hook.data_of)
+            jobs.install(m.jobs)
             if m.handover:
                 handover.register(m.name, m.handover)
             if m.handover_check:
@@ -223,4 +234,5 @@ def snapshot() -> dict[str, Any]:
         "notifications": sorted(notification_types()),
         "session": session.configured(),
         "messages": sorted(k for m in MODULES for k in m.messages if k in i18n.MESSAGES),
+        "jobs": jobs.kinds(),
     }

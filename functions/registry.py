@@ -102,6 +102,16 @@ FUNCTIONS: tuple[Function, ...] = (
         memory_mb=1024,
     ),
     Function(
+        name="jobs",
+        handler="functions.jobs.handler",
+        description="Runs background jobs (imports, exports, backups) in chunks, saving progress and a checkpoint; a job "
+                    "not finished in one invocation is queued again and resumes",
+        needs=("bus", "bucket", "search_write"),
+        timeout_seconds=900,
+        memory_mb=1024,
+        bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},
+    ),
+    Function(
         name="audit_archiver",
         handler="functions.audit_archiver.handler",
         description="Archives operation-log entries that expire from the table (TTL) to S3",

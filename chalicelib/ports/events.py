@@ -1,7 +1,7 @@
 """Domain events on the EventBridge bus: source `crm.<module>`, detail-type `<module>.<entity>.<verb>`.
 
 `publish()` sends one event; inside `with batched():` (an import, a bulk job) events are held and
-sent PutEvents' 10 entries a call when the block ends, instead of one call each."""
+sent PutEvents' 10 entries a call as they add up and when the block ends, instead of one call each."""
 from __future__ import annotations
 
 import contextvars
@@ -19,9 +19,10 @@ BATCH = 10  # entries EventBridge takes per PutEvents call
 _held: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("crm_events_held", default=None)
 
 
-def publish(module: str, detail_type: str, tenant_id: str, detail: dict[str, Any]) -> None:
+def publish(module: str, detail_type: str, tenant_id: str, detail: dict[str, Any], *, strict: bool = False) -> None:
     """Publish one event. Events are notifications, not the source of truth: a failed
-    publish is logged and counted, never undoes the committed change."""
+    publish is logged and counted, never undoes the committed change — unless `strict` (the
+    event is what makes something happen, e.g. a queued job): then it raises (and is never held)."""
     entry = {
         "Source": f"crm.{module}",
         "DetailType": detail_type,
@@ -29,12 +30,12 @@ def publish(module: str, detail_type: str, tenant_id: str, detail: dict[str, Any
         "EventBusName": get_settings().event_bus_name,
     }
     held = _held.get()
-    if held is not None:
+    if held is not None and not strict:
         held.append(entry)
         if len(held) >= BATCH:
             flush()
         return
-    _send([entry])
+    _send([entry], strict)
 
 
 def flush() -> None:
@@ -60,11 +61,15 @@ def batched() -> Iterator[None]:
             _held.reset(token)
 
 
-def _send(entries: list[dict[str, Any]]) -> None:
+def _send(entries: list[dict[str, Any]], strict: bool = False) -> None:
+    types = [e["DetailType"] for e in entries]
     try:
         result = client("events").put_events(Entries=entries)
         if result.get("FailedEntryCount"):
-            logger.error("event not published", extra={"detail_types": [e["DetailType"] for e in entries],
-                                                        "result": result.get("Entries")})
+            logger.error("event not published", extra={"detail_types": types, "result": result.get("Entries")})
+            if strict:
+                raise RuntimeError(f"event {types[0]} not published")
     except Exception:  # noqa: BLE001 - see publish()
-        logger.exception("event publish failed", extra={"detail_types": [e["DetailType"] for e in entries]})
+        logger.exception("event publish failed", extra={"detail_types": types})
+        if strict:
+            raise
