@@ -34,4 +34,5 @@ MESSAGES = {
                                    "en": "Duplicates an existing record that you may not change"},
 }
 
-MODULE = Module(name="imports", blueprint=routes_of("imports"), messages=MESSAGES, audit_access={"import": _log_access})
+MODULE = Module(name="imports", blueprint=routes_of("imports"), messages=MESSAGES, audit_access={"import": _log_access},
+                jobs={"import": _run})

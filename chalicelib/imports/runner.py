@@ -108,10 +108,17 @@ class Run:
 
     # ---- the file ----------------------------------------------------------------------------
     def go(self, f: Any) -> bool:
-        from ..tabular import columns as tcols
         from ..tabular import sheets
 
         reader = sheets.read_rows(f, self.imp.format)
+        try:
+            return self._rows(reader)
+        finally:
+            reader.close()  # before the file it reads is closed (a run that stops early)
+
+    def _rows(self, reader: Any) -> bool:
+        from ..tabular import columns as tcols
+
         headers = [str(h if h is not None else "").strip() for h in next(reader, [])]
         self.lookup = tcols.Lookup(self.p)  # one per file: users, dictionaries and titles read once
         self.plan = rows_.plan(headers, rows_.columns(self.d, self.p, self.locale, self.lookup), self.mapping)

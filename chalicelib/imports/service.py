@@ -40,8 +40,9 @@ ERROR_HEADER = {"zh-CN": "错误原因", "en": "Error"}
 
 
 def importable(p: Principal, type_: str) -> EntityDef:
-    """A record type the caller may create records of (404 for a type they cannot see)."""
-    d = registry.find(type_, p.tenant_id)
+    """A record type the caller may create records of, by API name (customer, obj_ad_order) or a
+    custom object's key (ad_order); 404 for a type there is not."""
+    d = registry.find(type_, p.tenant_id) or registry.find(registry.CUSTOM_PREFIX + type_, p.tenant_id)
     if d is None:
         raise NotFound("entity.record_type")
     p.require(d.module, "create")
@@ -122,10 +123,13 @@ def headers_of(imp: Import) -> list[str]:
     with tempfile.TemporaryFile() as f:
         storage.download(imp.file_key, f)
         f.seek(0)
+        reader = sheets.read_rows(f, imp.format)
         try:
-            first = next(iter(sheets.read_rows(f, imp.format)), [])
+            first = next(reader, [])
         except sheets.FormatError:
             raise ValidationFailed("IMPORT_FORMAT", format=imp.format) from None
+        finally:
+            reader.close()
     return [str(h if h is not None else "").strip() for h in first]
 
 
