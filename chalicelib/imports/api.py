@@ -12,19 +12,19 @@ s = LazyModels(f"{__package__}.schemas")
 TAG = "imports"
 
 
-@route(bp, "/imports/{type_name}/template", summary="The import template of a record type (导入模板), headers in my language",
+@route(bp, "/imports/templates/{type}", summary="The import template of a record type (导入模板), headers in my language",
        tag=TAG, query=s.FormatQuery, produces=service.FORMATS["xlsx"],
        description="An XLSX (send `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` or */*) or CSV "
                    "(`format=csv`) file with the columns I may fill on create (required ones marked *, choices listed), built "
                    "from the current field configuration.")
-def template(req: ApiRequest, type_name: str) -> Response:
+def template(req: ApiRequest, type: str) -> Response:
     from urllib.parse import quote
 
     fmt = req.query.format
     media = service.FORMATS[fmt]
     if fmt == "xlsx" and not accepts(req.headers.get("accept"), media):
         raise NotAcceptable(media=media)
-    body, name = service.template(type_name, fmt)
+    body, name = service.template(type, fmt)
     return Response(body=body if fmt == "xlsx" else body.decode("utf-8"), status_code=200, headers={
         "Content-Type": media if fmt == "xlsx" else f"{media}; charset=utf-8",
         "Content-Disposition": f"attachment; filename=\"template.{fmt}\"; filename*=UTF-8''{quote(name, safe='')}",

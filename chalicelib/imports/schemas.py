@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.pagination import cursor_param
+
 Format = Literal["csv", "xlsx"]
 
 
@@ -94,7 +96,7 @@ class ErrorsPage(BaseModel):
 class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = None
+    cursor: str | None = cursor_param()
 
 
 class FormatQuery(BaseModel):
