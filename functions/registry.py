@@ -25,6 +25,7 @@ class Function:
     memory_mb: int = 512
     # IAM: what the function may do beyond reading/writing the table
     needs: tuple[str, ...] = ()  # "bus", "bucket", "scheduler", "search_write" (index writes; the API only searches),
+    #                              "imports" (read import uploads in the files bucket),
     #                              "workflow" (signal the approval state machine: SendTaskSuccess)
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
@@ -106,7 +107,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.jobs.handler",
         description="Runs background jobs (imports, exports, backups) in chunks, saving progress and a checkpoint; a job "
                     "not finished in one invocation is queued again and resumes",
-        needs=("bus", "bucket", "search_write"),
+        needs=("bus", "bucket", "search_write", "imports"),
         timeout_seconds=900,
         memory_mb=1024,
         bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},

@@ -364,7 +364,7 @@ def test_given_function_needs_when_synthesized_then_its_role_grants_only_what_it
     assert ("iam:PassRole" in actions) == ("scheduler" in spec.needs)
     assert ("es:ESHttpPut" in actions) == ("search_write" in spec.needs)
     assert ("states:SendTaskSuccess" in actions) == ("workflow" in spec.needs)
-    assert not {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"}
+    assert {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"} == ({"s3:GetObject"} if "imports" in spec.needs else set())
     assert not {"states:StartExecution", "states:StopExecution"} & actions  # only the API starts and stops
 
 
@@ -1060,14 +1060,19 @@ def test_given_files_bucket_when_synthesized_then_unconfirmed_uploads_expire_aft
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]
 
 
-def test_given_files_bucket_when_synthesized_then_only_the_api_may_put_and_get_under_its_two_prefixes(template_json):
+def test_given_files_bucket_when_synthesized_then_only_the_api_may_put_and_get_under_its_prefixes_and_jobs_read_imports(template_json):
     bucket_id, _ = _files_bucket(template_json)
     arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
     granted = [(lid, s) for lid, s in _policy_statements(template_json) if bucket_id in json.dumps(s["Resource"])]
-    [(lid, statement)] = granted
-    assert lid == _logical_id(template_json, "AWS::IAM::ManagedPolicy")  # the API's policy, no function's
+    api_policy = _logical_id(template_json, "AWS::IAM::ManagedPolicy")
+    [statement] = [s for lid, s in granted if lid == api_policy]  # the API's policy
     assert set(_as_list(statement["Action"])) == {"s3:PutObject", "s3:GetObject"}
-    assert statement["Resource"] == [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]}]
+    imports = {"Fn::Join": ["", [arn, "/tenants/*/imports/*"]]}
+    assert statement["Resource"] == [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]},
+                                     imports]
+    readers = [s for lid, s in granted if lid != api_policy]  # the functions that read import uploads (the jobs)
+    assert len(readers) == len([f for f in FUNCTIONS if "imports" in f.needs])
+    assert all(_as_list(s["Action"]) == ["s3:GetObject"] and s["Resource"] == imports for s in readers)
 
 
 def test_given_buckets_when_synthesized_then_every_bucket_policy_denies_insecure_transport(template_json):
