@@ -297,3 +297,18 @@ def test_given_bad_requests_then_clear_422s(api, sales_team):
     iid = upload(api, rep, "customer", csv_bytes([HEAD, ["甲公司", "", "", ""]]))
     bad = api.call("POST", f"/v1/imports/{iid}/start", rep, {"mapping": {"客户名称": "nope"}})
     assert bad.status_code == 422 and bad.data["details"][0]["field"] == "mapping.客户名称"
+
+
+def test_given_a_mapping_i_chose_when_i_import_again_then_it_is_offered_again(api, sales_team):
+    rep = sales_team["tokens"]["rep1"]
+    rows = [["公司", "手机号码", "备注"], ["映射公司", "13800003333", "不导入这一列"]]
+    iid = upload(api, rep, "customer", csv_bytes(rows))
+    suggested = api.call("GET", f"/v1/imports/{iid}/mapping", rep).data["mapping"]
+    assert suggested == {"公司": None, "手机号码": None, "备注": "remark"}  # headers that name no column stay unmapped
+    chosen = {"公司": "name", "手机号码": "mobile", "备注": None}
+    done = run(api, rep, iid, mapping=chosen)
+    assert done["result"]["created"] == 1
+    again = upload(api, rep, "customer", csv_bytes([rows[0], ["映射公司二", "13800003334", "x"]]))
+    assert api.call("GET", f"/v1/imports/{again}/mapping", rep).data["mapping"] == chosen
+    other = upload(api, sales_team["tokens"]["rep2"], "customer", csv_bytes(rows))
+    assert api.call("GET", f"/v1/imports/{other}/mapping", sales_team["tokens"]["rep2"]).data["mapping"] == suggested  # per user
