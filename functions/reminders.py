@@ -7,7 +7,8 @@ record's date field (engine/due.py), or {"kind": "record_timer", "tenant_id", "e
 "record_id", "timer", "at"} when a record type's timer comes (a customer's pool recycling, a care
 reminder), or {"kind": "care_holiday", "tenant_id", "rule_id", "holiday", "at"} before a holiday
 of the care rules (care/service.py), or {"kind": "approvals_watch", "tenant_id", "at"}: the tenant's
-daily check of approvals waiting only on disabled users (approvals/reassign.py).
+daily check of approvals waiting only on disabled users (approvals/reassign.py), or {"kind": "webhook_retry",
+"tenant_id", "webhook_id", "delivery_id", "attempt"}: the next attempt of a failed webhook delivery.
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
 """
@@ -22,6 +23,7 @@ from chalicelib.core import context
 from chalicelib.core.observability import bind, flush, logger
 from chalicelib.engine import due
 from chalicelib.reminders import service as reminders
+from chalicelib.webhooks import service as webhooks
 
 manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
 
@@ -33,6 +35,7 @@ _TARGETS: dict[str, tuple[str, Any]] = {  # kind -> (the id it logs, what it doe
     care.HOLIDAY_KIND: ("rule_id", lambda e: care.fire_holiday(e["tenant_id"], e["rule_id"], e["holiday"], e["at"])),
     "reminder": ("reminder_id", lambda e: reminders.fire(e["tenant_id"], e["reminder_id"], e["due"])),
     approvals.WATCH_KIND: ("tenant_id", lambda e: approvals.fire_watch(e["tenant_id"], e["at"])),
+    webhooks.RETRY_KIND: ("delivery_id", webhooks.fire_retry),
 }
 
 
