@@ -15,18 +15,18 @@ TAG = "imports"
 @route(bp, "/imports/templates/{type}", summary="The import template of a record type (导入模板), headers in my language",
        tag=TAG, query=s.FormatQuery, produces=service.FORMATS["xlsx"],
        description="An XLSX (send `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` or */*) or CSV "
-                   "(`format=csv`) file with the columns I may fill on create (required ones marked *, choices listed), built "
+                   "(`format=csv`, `Accept: text/csv` or */*; UTF-8 with a BOM) file with the columns I may fill on create (required ones marked *, choices listed), built "
                    "from the current field configuration.")
 def template(req: ApiRequest, type: str) -> Response:
     from urllib.parse import quote
 
     fmt = req.query.format
     media = service.FORMATS[fmt]
-    if fmt == "xlsx" and not accepts(req.headers.get("accept"), media):
+    if not accepts(req.headers.get("accept"), media):  # both are binary types of the app: API Gateway passes bytes
         raise NotAcceptable(media=media)
     body, name = service.template(type, fmt)
-    return Response(body=body if fmt == "xlsx" else body.decode("utf-8"), status_code=200, headers={
-        "Content-Type": media if fmt == "xlsx" else f"{media}; charset=utf-8",
+    return Response(body=body, status_code=200, headers={
+        "Content-Type": media,
         "Content-Disposition": f"attachment; filename=\"template.{fmt}\"; filename*=UTF-8''{quote(name, safe='')}",
         "Cache-Control": "no-store"})
 
