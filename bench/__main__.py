@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--search-large", type=int, default=100000, help="records for the large search measurement")
     ap.add_argument("--no-opensearch", action="store_true", help="measure search on the embedded engine only")
     ap.add_argument("--dashboard-records", type=int, default=100000, help="contracts and payments for the dashboard measurement")
+    ap.add_argument("--import-rows", type=int, default=100000, help="customers in the import measurement's CSV")
     ap.add_argument("--export-records", type=int, default=100000, help="customers in the export measurement")
     ap.add_argument("--approval-runs", type=int, default=16,
                     help="approvals of the two-step flow (the longer flows run half as many)")
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
-    from . import approvals, coldstart, dashboard, deals, endpoints, exports, lifecycle, lists, overhead, report, search
+    from . import approvals, coldstart, dashboard, deals, endpoints, exports, imports, lifecycle, lists, overhead, report, search
     from . import webhooks as webhook_bench
     from .calls import RECORDER
     from .stack import Stack
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             results["webhooks"] = webhook_bench.run(stack, api)
             print(f"bench: 5/6 list pages at ~1k and ~{args.large} customers …", file=sys.stderr, flush=True)
             results["lists"] = lists.run(api, stack.users, TENANT, sizes=(1000, args.large))
-        results["import"] = {"status": report.NA_IMPORT}
+        print(f"bench: 5b/6 import of {args.import_rows} customers (CSV, duplicate checks on) …", file=sys.stderr, flush=True)
+        results["import"] = imports.run(stack, args.import_rows)
         print(f"bench: 6/6 search: indexing and queries at 10k and {args.search_large} records …", file=sys.stderr, flush=True)
         results["search"] = search.run(sizes=(10000, args.search_large), opensearch=not args.no_opensearch)
         print(f"bench: 6b/6 dashboard of a director at {args.dashboard_records} contracts and payments …", file=sys.stderr, flush=True)

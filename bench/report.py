@@ -4,6 +4,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from .imports import row as imports_row
+from .imports import text as imports_text
 from .stats import fmt_ms, fmt_s, verdict
 
 NA_IMPORT = "n/a (customer import not built yet)"
@@ -245,7 +247,7 @@ def text(r: dict[str, Any]) -> str:
         from .webhooks import text as webhooks_text
 
         add(webhooks_text(r["webhooks"]))
-    add(f"6. Import of 100,000 customers: {NA_IMPORT}")
+    add(imports_text(r.get("import") or {"status": NA_IMPORT}))
     add(search_text(r["search"]))
     if r.get("dashboard"):
         add(dashboard_text(r["dashboard"]))
@@ -337,7 +339,7 @@ def markdown(r: dict[str, Any]) -> str:
         from .webhooks import rows as webhooks_rows
 
         add(webhooks_rows(r["webhooks"]))
-    add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
+    add(imports_row(r.get("import") or {"status": NA_IMPORT}))
     add(approvals_row(r["approvals"]))
     if not bf["meets_budget"]:
         prof = cs["import_profile"]

@@ -30,6 +30,7 @@ from .files import service as files
 from .followups import module as followups
 from .forms import models as form_models
 from .forms import service as forms
+from .imports import module as imports
 from .invoices import module as invoices
 from .jobs import service as jobs
 from .leads import module as leads
@@ -99,6 +100,7 @@ MODULES: tuple[Module, ...] = (
            }),
     Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
     exports.MODULE,  # 导出: records of any type and the operation log to XLSX / CSV (PLAT-8)
+    imports.MODULE,  # 导入 (PLAT-8): every record type from CSV / XLSX, as background jobs
     # 打印: print templates (administrators); the prints are routes of each record type with the print action
     Module("printing", ("打印模板", "Print templates"), blueprint=routes_of("printing"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups

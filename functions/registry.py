@@ -26,7 +26,8 @@ class Function:
     # IAM: what the function may do beyond reading/writing the table
     needs: tuple[str, ...] = ()  # "bus", "bucket", "scheduler", "search_write" (index writes; the API only searches),
     #                              "workflow" (signal the approval state machine: SendTaskSuccess),
-    #                              "exports" (write export files, read the operation log archive)
+    #                              "exports" (write export files, read the operation log archive),
+    #                              "imports" (read import uploads in the files bucket)
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
     schedule_target: bool = False
@@ -107,7 +108,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.jobs.handler",
         description="Runs background jobs (imports, exports, backups) in chunks, saving progress and a checkpoint; a job "
                     "not finished in one invocation is queued again and resumes",
-        needs=("bus", "bucket", "search_write", "exports"),
+        needs=("bus", "bucket", "search_write", "exports", "imports"),
         timeout_seconds=900,
         memory_mb=1024,
         bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},

@@ -148,3 +148,8 @@ def presign_download(key: str, name: str, content_type: str, expires_seconds: in
         "get_object", ExpiresIn=expires_seconds, HttpMethod="GET",
         Params={"Bucket": _bucket(), "Key": key, "ResponseContentDisposition": disposition,
                 "ResponseContentType": content_type})
+
+
+def download(key: str, fileobj: Any) -> None:
+    """Copy an object of the files bucket into a local file object, streamed in parts (an import's upload)."""
+    _s3().download_fileobj(_bucket(), key, fileobj)

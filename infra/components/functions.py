@@ -245,6 +245,9 @@ class Functions:
         if "exports" in spec.needs:
             for statement in self.storage.exports_statements():
                 fn.add_to_role_policy(statement)
+        if "imports" in spec.needs:
+            # Read the uploaded import files (tenants/<t>/imports/…) of the files bucket, nothing else of it.
+            fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.storage.imports_objects_arn()]))
         if "scheduler" in spec.needs:
             for statement in self.events.scheduler_statements():
                 fn.add_to_role_policy(statement)
@@ -267,6 +270,8 @@ class Functions:
         wildcard_findings = ["Resource::*"]
         if "bucket" in spec.needs:
             wildcard_findings.append(resource_finding(fn, self.storage.archive_objects_arn()))
+        if "imports" in spec.needs:
+            wildcard_findings.append(resource_finding(fn, self.storage.imports_objects_arn()))
         if "scheduler" in spec.needs:
             wildcard_findings.append(resource_finding(fn, self.stage.schedules_arn()))
         if "workflow" in spec.needs:

@@ -115,7 +115,13 @@ class Storage:
                                     conditions={"StringLike": {"s3:prefix": ["tenants/*/audit/*"]}})]
 
     def files_objects_arns(self) -> list[str]:
-        return [self.files_bucket.arn_for_objects(f"{PENDING}tenants/*"), self.files_bucket.arn_for_objects("tenants/*/files/*")]
+        return [self.files_bucket.arn_for_objects(f"{PENDING}tenants/*"), self.files_bucket.arn_for_objects("tenants/*/files/*"),
+                self.imports_objects_arn()]
+
+    def imports_objects_arn(self) -> str:
+        """Imports (chalicelib/imports): the uploads the API signs and the import job reads, and the
+        rejected-rows files the API writes and signs downloads of: ``tenants/<t>/imports/<id>/…``."""
+        return self.files_bucket.arn_for_objects("tenants/*/imports/*")
 
     def archive_objects_arn(self) -> str:
         """Objects the functions may write: every key is ``tenants/<tenant>/…``

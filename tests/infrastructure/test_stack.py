@@ -397,7 +397,8 @@ def test_given_function_needs_when_synthesized_then_its_role_grants_only_what_it
     assert ("es:ESHttpPut" in actions) == ("search_write" in spec.needs)
     assert ("states:SendTaskSuccess" in actions) == ("workflow" in spec.needs)
     exports = {"s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket"} if "exports" in spec.needs else set()
-    assert {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"} == exports
+    imports = {"s3:GetObject"} if "imports" in spec.needs else set()
+    assert {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"} == exports | imports
     assert not {"states:StartExecution", "states:StopExecution"} & actions  # only the API starts and stops
 
 
@@ -1108,18 +1109,24 @@ def test_given_files_bucket_when_synthesized_then_unconfirmed_uploads_expire_aft
         "Id": "expire-exports", "Status": "Enabled", "TagFilters": [{"Key": "crm-kind", "Value": "export"}], "ExpirationInDays": 7}]
 
 
-def test_given_files_bucket_when_synthesized_then_only_the_api_may_put_and_get_under_its_two_prefixes(template_json):
+def test_given_files_bucket_when_synthesized_then_only_the_api_may_put_and_get_under_its_prefixes_and_jobs_read_imports(template_json):
     bucket_id, _ = _files_bucket(template_json)
     arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
     exports = {"Fn::Join": ["", [arn, "/tenants/*/exports/*"]]}  # export files: the jobs function writes, the API signs downloads
     granted = [(lid, s) for lid, s in _policy_statements(template_json) if bucket_id in json.dumps(s["Resource"])
                and exports not in _as_list(s["Resource"])]
-    [(lid, statement)] = granted
-    assert lid == _logical_id(template_json, "AWS::IAM::ManagedPolicy")  # the API's policy, no function's
+    api_policy = _logical_id(template_json, "AWS::IAM::ManagedPolicy")
+    [statement] = [s for lid, s in granted if lid == api_policy]  # the API's policy
     assert set(_as_list(statement["Action"])) == {"s3:PutObject", "s3:GetObject"}
-    assert statement["Resource"] == [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]}]
-    api_exports = [s for lid, s in _policy_statements(template_json) if exports in _as_list(s["Resource"])
-                   and lid == _logical_id(template_json, "AWS::IAM::ManagedPolicy")]
+    imports = {"Fn::Join": ["", [arn, "/tenants/*/imports/*"]]}
+    assert statement["Resource"] == [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]},
+                                     imports]
+    readers = [s for lid, s in granted if lid != api_policy]  # the functions that read import uploads (the jobs)
+    assert len(readers) == len([f for f in FUNCTIONS if "imports" in f.needs])
+    for s in readers:  # GetObject, and of the files bucket only its imports/ (the archive's log may share the statement)
+        assert _as_list(s["Action"]) == ["s3:GetObject"]
+        assert [r for r in _as_list(s["Resource"]) if bucket_id in json.dumps(r)] == [imports]
+    api_exports = [s for lid, s in _policy_statements(template_json) if exports in _as_list(s["Resource"]) and lid == api_policy]
     assert [set(_as_list(s["Action"])) for s in api_exports] == [{"s3:GetObject"}]
 
 

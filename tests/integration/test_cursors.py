@@ -51,6 +51,10 @@ def world(api, sales_team):
     assert pool.status_code == 201, pool.data
     values = {"pool_id": pool.data["id"], "customer_id": customers[0]["id"], "competitor_id": competitor.data["id"], "object": "memo",
               "record_id": memo.data["id"], "entity": "memo"}
+    imported = api.call("POST", "/v1/imports", admin, {"type": "customer", "file_name": "a.csv", "size": 1, "sha256": "0" * 64,
+                                                       "format": "csv"})
+    assert imported.status_code == 201, imported.data
+    values["import_id"] = imported.data["id"]
     refs = {"customer": customers[0]["id"], "competitor": competitor.data["id"]}
     values |= {f"{name}_id": one["record"]["id"] for name, one in records_kit.one_of_each(api, admin, refs).items()}
     with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true"):  # registered only: no bus driver runs here, nothing is sent

@@ -69,6 +69,11 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
         job = jobs.create(org.principal(), "isolation_probe", {"file": "甲方客户.xlsx"}, queue=False)
     values["job_id"] = job["id"]
     secrets.add(job["id"])
+    imported = api.call("POST", "/v1/imports", a["admin"], {"type": "customer", "file_name": "甲方导入.csv", "size": 1,
+                                                            "sha256": "0" * 64, "format": "csv"})
+    assert imported.status_code == 201, imported.data
+    values["import_id"] = imported.data["id"]
+    secrets |= {imported.data["id"], "甲方导入.csv"}
     with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true"):  # A's webhook (loopback: nothing leaves the machine)
         hook = api.call("POST", "/v1/webhooks", a["admin"], {"url": "http://127.0.0.1:9/jiafang", "events": ["*"],
                                                              "description": "甲方推送"}).data
