@@ -97,6 +97,9 @@ MODULES: tuple[Module, ...] = (
                "job.status.succeeded": {"zh-CN": "已完成", "en": "succeeded"},
                "job.status.failed": {"zh-CN": "失败", "en": "failed"},
                "job.status.cancelled": {"zh-CN": "已取消", "en": "cancelled"},
+               "JOB_DIED": {"zh-CN": "任务执行中断（超时或内存不足），已从上次进度继续",
+                            "en": "A run of the job stopped (time or memory ran out); it went on from its last progress"},
+               "JOB_STALLED": {"zh-CN": "任务执行中断且未能恢复", "en": "The job stopped and could not go on"},
            }),
     Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
     exports.MODULE,  # 导出: records of any type and the operation log to XLSX / CSV (PLAT-8)

@@ -108,7 +108,8 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.jobs.handler",
         description="Runs background jobs (imports, exports, backups) in chunks, saving progress and a checkpoint; a job "
                     "not finished in one invocation is queued again and resumes",
-        needs=("bus", "bucket", "search_write", "exports", "imports"),
+        # scheduler: records an import writes arm their reminders and timers (engine/due.py) as schedules
+        needs=("bus", "bucket", "scheduler", "search_write", "exports", "imports"),
         timeout_seconds=900,
         memory_mb=1024,
         bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},

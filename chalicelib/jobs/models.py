@@ -32,8 +32,10 @@ class Job(Versioned, discriminator="JOB"):
     done = NumberAttribute(default=0)
     errors = NumberAttribute(default=0)
     result = JSONAttribute(null=True)
-    error = UnicodeAttribute(null=True)
-    attempts = NumberAttribute(default=0)  # invocations that claimed it
+    error = UnicodeAttribute(null=True)  # an error code of ours (shown in the reader's language) or the exception's text
+    error_params = JSONAttribute(null=True)  # the code's parameters
+    attempts = NumberAttribute(default=0)  # invocations that claimed it (a long job takes several)
+    failures = NumberAttribute(default=0)  # invocations that failed: raised, or died (timeout, out of memory)
     cancel_requested = BooleanAttribute(default=False)
     lease_until = UnicodeAttribute(null=True)  # UTC ISO: the running invocation holds it until then
     finished_at = UnicodeAttribute(null=True)

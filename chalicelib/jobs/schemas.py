@@ -23,7 +23,8 @@ class JobOut(BaseModel):
     result: dict[str, Any] | None = Field(None, description="what the job produced (its kind says what)")
     error: str | None = Field(None, description="why the last attempt failed")
     cancel_requested: bool
-    attempts: int = Field(description="invocations that ran it (a failed one is retried from the last checkpoint)")
+    attempts: int = Field(description="invocations that ran it (a long job takes several)")
+    failures: int = Field(0, description="invocations that failed; each was retried from the last checkpoint")
     created_by: str
     created_at: str
     updated_at: str

@@ -12,8 +12,12 @@ functions/jobs.py (the local stack's bus driver calls the same handler). One inv
    returns True when done, or False when it stops early (its time is up): the job is queued
    again and the next invocation resumes from the checkpoint.
 3. an exception is an attempt that failed: the job is queued again and resumes from the last
-   checkpoint (a runner must make a chunk's writes safe to repeat), until MAX_ATTEMPTS, then
-   it is "failed" with the error.
+   checkpoint (a runner must make a chunk's writes safe to repeat). An invocation that died
+   (timeout, out of memory) is counted as failed by the next claim, which finds the job still
+   "running" with a lapsed lease. After MAX_ATTEMPTS failed invocations the job is "failed"
+   (continuations of a long job are not failures). A job whose last invocation died and that no
+   delivery comes back for (the queue gave the message up) reads as failed once STALLED has
+   passed, and can be cancelled at once.
 
 Cancelling sets `cancel_requested`: a queued job ends at once, a running one at its next save.
 """
@@ -43,6 +47,7 @@ MAX_ATTEMPTS = 5
 QUEUED = "jobs.job.queued"
 TERMINAL = ("succeeded", "failed", "cancelled")
 MARGIN_SECONDS = 60  # a runner stops this long before its invocation's end, to save and queue again
+STALLED = timedelta(hours=2)  # after the queue's visibility timeout (6 x the Lambda's): no invocation is coming
 
 Runner = Callable[["JobContext"], bool]
 RUNNERS: dict[str, Runner] = {}
@@ -63,12 +68,13 @@ def kinds() -> list[str]:
 
 # ---- what the API shows ---------------------------------------------------------------------
 def shown(job: Job) -> dict[str, Any]:
-    return {"id": job.id, "kind": job.kind, "label": (job.label or ["", ""])[0 if job.locale == "zh-CN" else -1]
-            if job.label else job.kind, "status": job.status,
+    label = list(job.label or [])
+    return {"id": job.id, "kind": job.kind, "label": (label[-1] if context.locale() == "en" else label[0]) if label else job.kind,
+            "status": job.status,
             "progress": {"total": None if job.total is None else int(job.total), "done": int(job.done or 0),
                          "errors": int(job.errors or 0)},
-            "result": job.result, "error": job.error, "cancel_requested": bool(job.cancel_requested),
-            "attempts": int(job.attempts or 0), "created_by": job.created_by, "created_at": job.created_at,
+            "result": job.result, "error": error_message(job), "cancel_requested": bool(job.cancel_requested),
+            "attempts": int(job.attempts or 0), "failures": int(job.failures or 0), "created_by": job.created_by, "created_at": job.created_at,
             "updated_at": job.updated_at, "finished_at": job.finished_at}
 
 
@@ -133,7 +139,15 @@ def readable(p: Principal, job_id: str, kind: str | None = None) -> Job:
     job = _load(p.tenant_id, job_id, consistent=False)
     if (job.created_by != p.user_id and not p.can(MODULE, "read")) or (kind is not None and job.kind != kind):
         raise NotFound("entity.job")
+    if _stalled(job):
+        _end(job, "failed", error="JOB_STALLED")
     return job
+
+
+def _stalled(job: Job) -> bool:
+    """Running, but its last invocation died long enough ago that no delivery will come back."""
+    return job.status == "running" and bool(job.lease_until) and \
+        job.lease_until < clock.iso(clock.now() - STALLED)
 
 
 def get(p: Principal, job_id: str) -> dict[str, Any]:
@@ -162,8 +176,8 @@ def cancel(p: Principal, job_id: str, kind: str | None = None) -> dict[str, Any]
             raise Conflict("JOB_FINISHED", status=f"job.status.{job.status}")
         now = clock.now_iso()
         actions = [Job.cancel_requested.set(True), Job.updated_at.set(now), Job.updated_by.set(p.user_id)]
-        if job.status == "queued" and not _held(job):
-            actions += [Job.status.set("cancelled"), Job.finished_at.set(now)]
+        if job.status in ("queued", "running") and not _held(job):  # nothing runs it now: over at once
+            actions += [Job.status.set("cancelled"), Job.finished_at.set(now), Job.lease_until.remove()]
         try:
             job.update(actions=actions)
         except UpdateError as e:
@@ -247,9 +261,15 @@ def _claim(tenant_id: str, job_id: str) -> Job | None:
     if job.cancel_requested:
         job.update(actions=[Job.status.set("cancelled"), Job.finished_at.set(now), Job.updated_at.set(now)])
         return None
+    died = job.status == "running" and bool(job.lease_until)  # the last invocation neither finished nor gave it back
+    if died and int(job.failures or 0) + 1 >= MAX_ATTEMPTS:
+        _end(job, "failed", failures=int(job.failures or 0) + 1, error="JOB_DIED")
+        return None
+    actions = [Job.status.set("running"), Job.lease_until.set(_lease_end()), Job.attempts.add(1), Job.updated_at.set(now)]
+    if died:
+        actions += [Job.failures.add(1), Job.error.set("JOB_DIED")]
     try:
-        job.update(actions=[Job.status.set("running"), Job.lease_until.set(_lease_end()), Job.attempts.add(1),
-                            Job.updated_at.set(now)])
+        job.update(actions=actions)
     except UpdateError as e:
         if _conditional(e):
             return None  # another invocation claimed it first
@@ -260,15 +280,17 @@ def _claim(tenant_id: str, job_id: str) -> Job | None:
 def _end(job: Job, status: str, **values: Any) -> None:
     now = clock.now_iso()
     actions = [Job.status.set(status), Job.lease_until.remove(), Job.finished_at.set(now), Job.updated_at.set(now)]
-    actions += [getattr(Job, k).set(v) for k, v in values.items()]
+    actions += [getattr(Job, k).set(v) if v is not None else getattr(Job, k).remove() for k, v in values.items()]
     _write_through_cancel(job, actions)
 
 
-def _release(job: Job, error: str | None = None) -> None:
+def _release(job: Job, error: str | None = None, params: dict[str, Any] | None = None, failures: int | None = None) -> None:
     """Give the lease back and queue the job again (it resumes from its checkpoint)."""
     actions = [Job.lease_until.remove(), Job.updated_at.set(clock.now_iso())]
     if error is not None:
-        actions.append(Job.error.set(error))
+        actions += [Job.error.set(error), Job.error_params.set(params) if params else Job.error_params.remove()]
+    if failures is not None:
+        actions.append(Job.failures.set(failures))
     _write_through_cancel(job, actions)
     _queue(job)
 
@@ -307,17 +329,41 @@ def run(tenant_id: str, job_id: str) -> str | None:
             return "cancelled"
         except Exception as e:  # noqa: BLE001 - an attempt failed: resume from the checkpoint, or give up
             logger.exception("job attempt failed", extra={"job_id": job_id, "kind": job.kind, "attempt": int(job.attempts)})
-            message = f"{type(e).__name__}: {e}"[:500]
-            if int(job.attempts or 0) >= MAX_ATTEMPTS or runner is None:
-                _end(job, "failed", error=message)
+            message, params = _error_of(e)
+            failures = int(job.failures or 0) + 1
+            if failures >= MAX_ATTEMPTS or runner is None:
+                _end(job, "failed", error=message, error_params=params, failures=failures)
                 return "failed"
-            _release(job, message)
+            _release(job, message, params, failures)
             return "queued"
     if not finished:
         _release(job)
         return "queued"
     _end(job, "succeeded", result=jc.result or {})
     return "succeeded"
+
+
+def _error_of(e: Exception) -> tuple[str, dict[str, Any] | None]:
+    """What a failed attempt tells the job's readers: a domain error as its code and parameters (shown in
+    the reader's language), anything else as its type and text."""
+    from ..core.errors import DomainError
+
+    if isinstance(e, DomainError):
+        params = {k: v for k, v in e.params.items() if isinstance(v, (str, int, float, bool)) or v is None}
+        return e.code, params or None
+    return f"{type(e).__name__}: {e}"[:500], None
+
+
+def error_message(job: Job) -> str | None:
+    """The job's error in the reader's language where it is one of ours (a code), else as recorded."""
+    from ..core import i18n
+    from ..core.errors import DomainError
+
+    if not job.error:
+        return None
+    if job.error not in i18n.MESSAGES:
+        return job.error
+    return DomainError(job.error, **dict(job.error_params or {})).message(context.locale())
 
 
 def handle_event(event: Mapping[str, Any]) -> str | None:

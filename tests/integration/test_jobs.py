@@ -41,9 +41,15 @@ def _always_fails(ctx: jobs.JobContext) -> bool:
     raise ValueError("bad input file")
 
 
+def _refused(ctx: jobs.JobContext) -> bool:
+    from chalicelib.core.errors import NotFound
+
+    raise NotFound("entity.job")
+
+
 @pytest.fixture()
 def team(api, sales_team):
-    jobs.install({"test_counter": _counter, "test_failing": _always_fails})
+    jobs.install({"test_counter": _counter, "test_failing": _always_fails, "test_refused": _refused})
     return sales_team
 
 
@@ -85,7 +91,7 @@ def test_given_a_failed_attempt_when_queued_again_then_it_resumes_from_the_check
     assert written[job["id"]] == list(range(UNITS))  # 0..5 saved before the crash are not redone; 6..8 never saved
     got = api.call("GET", f"/v1/jobs/{job['id']}", team["tokens"]["rep1"]).data
     assert got["status"] == "succeeded"
-    assert got["attempts"] == 2
+    assert (got["attempts"], got["failures"]) == (2, 1)
     assert "the disk went away" in got["error"]
 
 
@@ -93,7 +99,8 @@ def test_given_a_runner_out_of_time_when_it_stops_then_the_next_invocation_conti
     job = _create(team, "rep1", stop_after_chunk=True)
     assert jobs.run_queued() == 2
     assert written[job["id"]] == list(range(UNITS))
-    assert api.call("GET", f"/v1/jobs/{job['id']}", team["tokens"]["rep1"]).data["attempts"] == 2
+    got = api.call("GET", f"/v1/jobs/{job['id']}", team["tokens"]["rep1"]).data
+    assert (got["attempts"], got["failures"]) == (2, 0)  # a continuation is not a failure
 
 
 def test_given_a_runner_that_always_fails_then_the_job_fails_after_the_last_attempt(api, team):
@@ -101,8 +108,45 @@ def test_given_a_runner_that_always_fails_then_the_job_fails_after_the_last_atte
     jobs.run_queued()
     got = api.call("GET", f"/v1/jobs/{job['id']}", team["tokens"]["rep1"]).data
     assert got["status"] == "failed"
-    assert got["attempts"] == jobs.MAX_ATTEMPTS
+    assert got["attempts"] == got["failures"] == jobs.MAX_ATTEMPTS
     assert "bad input file" in got["error"]
+
+
+def test_given_a_job_failing_with_one_of_our_errors_then_each_reader_sees_it_in_their_language(api, team):
+    job = _create(team, "rep1", kind="test_refused")
+    jobs.run_queued()
+    zh = api.call("GET", f"/v1/jobs/{job['id']}", team["tokens"]["rep1"]).data
+    en = api.call("GET", f"/v1/jobs/{job['id']}", team["tokens"]["rep1"], headers={"Accept-Language": "en"}).data
+    assert zh["status"] == "failed"
+    assert zh["error"] == "后台任务不存在或已删除" and zh["label"] == "测试任务"
+    assert en["error"] == "Job not found or deleted" and en["label"] == "Test job"
+
+
+def test_given_invocations_that_die_when_claimed_again_then_each_counts_and_the_last_fails_the_job(api, team):
+    job = _create(team, "rep1")
+    for died in range(1, jobs.MAX_ATTEMPTS + 1):
+        assert jobs._claim(team["id"], job["id"]) is not None  # an invocation starts, then its Lambda times out
+        clock.travel(16 * 60)
+        got = api.call("GET", f"/v1/jobs/{job['id']}", team["tokens"]["rep1"]).data
+        assert (got["status"], got["failures"]) == ("running", died - 1)
+    assert jobs.run(team["id"], job["id"]) is None  # the fifth death is seen by the next delivery: no more tries
+    got = api.call("GET", f"/v1/jobs/{job['id']}", team["tokens"]["rep1"], headers={"Accept-Language": "en"}).data
+    assert (got["status"], got["failures"]) == ("failed", jobs.MAX_ATTEMPTS)
+    assert "time or memory ran out" in got["error"]
+    assert job["id"] not in written
+
+
+def test_given_a_job_whose_invocation_died_when_cancelled_or_left_alone_then_it_ends(api, team):
+    dead = _create(team, "rep1")
+    jobs._claim(team["id"], dead["id"])
+    assert api.call("POST", f"/v1/jobs/{dead['id']}/cancel", team["tokens"]["rep1"]).data["status"] == "running"  # held
+    clock.travel(16 * 60)
+    assert api.call("POST", f"/v1/jobs/{dead['id']}/cancel", team["tokens"]["rep1"]).data["status"] == "cancelled"
+    stalled = _create(team, "rep1")
+    jobs._claim(team["id"], stalled["id"])
+    clock.travel(16 * 60 + jobs.STALLED.total_seconds())  # the queue gave its message up: no invocation comes
+    got = api.call("GET", f"/v1/jobs/{stalled['id']}", team["tokens"]["rep1"]).data
+    assert got["status"] == "failed"
 
 
 def test_given_a_queued_job_when_cancelled_then_it_never_runs_and_a_finished_one_cannot_be_cancelled(api, team):
