@@ -65,6 +65,9 @@ def is_public(ip: IP) -> bool:
                                  or ip.is_unspecified or ip.is_loopback)
 
 
+HTTPS_PORTS = (443, 8443)
+
+
 def check(url: str, *, resolve: bool = True) -> Target:
     """The target of `url` if a delivery may go there; raises Problem (webhook.url_*) otherwise."""
     allow_loopback = get_settings().webhook_allow_loopback
@@ -104,5 +107,7 @@ def check(url: str, *, resolve: bool = True) -> Target:
         if is_public(ip) or (allow_loopback and is_loopback(ip)):
             continue
         raise Problem("webhook.url_private", host=host)
+    if port not in HTTPS_PORTS and not (allow_loopback and (loopback or (not ips and host == "localhost"))):
+        raise Problem("webhook.url_port", port=port)  # no reaching other services (SSH, databases) of a public host
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(scheme, host, port, path, addresses[0] if addresses else "")

@@ -17,6 +17,11 @@ MESSAGES = {
     "webhook.event_pattern": {"zh-CN": "事件类型 {value} 格式不对：应为 模块.对象.动作，可用 * 代替任一部分",
                               "en": "Event type {value} is malformed: use module.entity.verb, with * for any part"},
     "webhook.event_unknown": {"zh-CN": "事件类型 {value} 的模块不存在", "en": "Event type {value} names no module"},
+    "webhook.url_port": {"zh-CN": "推送地址只能使用 443 或 8443 端口（当前为 {port}）",
+                         "en": "A webhook URL may only use port 443 or 8443 (not {port})"},
+    "webhook.owner_other": {"zh-CN": "只有超级管理员可以指定他人作为推送身份：推送内容按推送身份的数据权限和字段权限生成",
+                            "en": "Only a super administrator may name someone else as the webhook's owner: payloads follow "
+                                  "the owner's data scope and field rules"},
     "webhook.owner_inactive": {"zh-CN": "推送身份必须是本租户的在职用户",
                                "en": "The webhook's owner must be an active user of this tenant"},
     "WEBHOOK_LIMIT": {"zh-CN": "每个租户最多 {limit} 个推送地址", "en": "A tenant may register at most {limit} webhooks"},

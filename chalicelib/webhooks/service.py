@@ -29,7 +29,7 @@ import json
 import random
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -94,6 +94,8 @@ def _check_url(url: str) -> str:
 
 def _check_owner(p: Principal, owner_id: str | None) -> str:
     owner = owner_id or p.user_id
+    if owner != p.user_id and not p.is_super:  # no reading, through someone else's rights, what the caller may not
+        raise ValidationFailed(details=[detail("owner_id", "forbidden", "webhook.owner_other")])
     u = p.org.users.get(owner)
     if u is None or not u.active:
         raise ValidationFailed(details=[detail("owner_id", "inactive", "webhook.owner_inactive")])
@@ -342,6 +344,11 @@ def _schedule_name(d: Delivery, attempt_no: int) -> str:
     return scheduler.schedule_name("wh", digest, str(attempt_no))
 
 
+def _arm(d: Delivery, attempt_no: int, when: datetime) -> None:
+    scheduler.upsert(_schedule_name(d, attempt_no), when, {"kind": RETRY_KIND, "tenant_id": d.tenant_id,
+                                                          "webhook_id": d.webhook_id, "delivery_id": d.id, "attempt": attempt_no})
+
+
 def backoff_seconds(attempt_no: int, rng: random.Random | None = None) -> float:
     """Delay after the `attempt_no`-th failed attempt: full jitter over base·2^(n-1), capped."""
     s = get_settings()
@@ -360,6 +367,10 @@ def attempt(w: Webhook, d: Delivery) -> Delivery | None:
         d.save()  # the claim: version-checked, so two workers never send the same attempt
     except (PutError, UpdateError):
         return None
+    # the next attempt is armed before this one is made: should this worker stop before recording the outcome
+    # (its Lambda timed out on a slow endpoint), the delivery is retried rather than left claimed for ever
+    fallback = clock.now() + timedelta(seconds=s.webhook_timeout_seconds + backoff_seconds(n))
+    _arm(d, n + 1, fallback)
     if not w.enabled:
         outcome = sender.Outcome(None, 0, "webhook disabled")
     else:
@@ -376,6 +387,7 @@ def attempt(w: Webhook, d: Delivery) -> Delivery | None:
                              "latency_ms": outcome.latency_ms, "error": outcome.error}
     d.last_status_code, d.last_latency_ms, d.last_error = outcome.status_code, outcome.latency_ms, outcome.error
     if outcome.ok:
+        scheduler.delete(_schedule_name(d, n + 1))
         d.status, d.delivered_at, d.next_attempt_at = "succeeded", clock.iso(now), None
         metric("webhooks.delivery.succeeded")
     else:
@@ -385,10 +397,10 @@ def attempt(w: Webhook, d: Delivery) -> Delivery | None:
         if w.enabled and when <= deadline:
             d.status, d.next_attempt_at = "retrying", clock.iso(when)
             entry["next_attempt_at"] = d.next_attempt_at
-            scheduler.upsert(_schedule_name(d, n + 1), when, {"kind": RETRY_KIND, "tenant_id": d.tenant_id,
-                                                             "webhook_id": d.webhook_id, "delivery_id": d.id, "attempt": n + 1})
+            _arm(d, n + 1, when)
             metric("webhooks.delivery.failed")
         else:
+            scheduler.delete(_schedule_name(d, n + 1))
             d.status, d.next_attempt_at = "dead_lettered", None
             metric("webhooks.delivery.dead_lettered")
             logger.warning("webhook delivery dead-lettered", extra={"webhook_id": d.webhook_id, "delivery_id": d.id,
@@ -407,7 +419,8 @@ def retry(tenant_id: str, webhook_id: str, delivery_id: str, attempt_no: int) ->
         w = Webhook.get(*Webhook.key(tenant_id, webhook_id), consistent_read=True)
     except DoesNotExist:
         return False
-    if d.status != "retrying" or int(d.attempts or 0) + 1 != int(attempt_no):
+    # "pending"/"retrying" with the attempt before this one claimed: its worker failed or stopped before recording it
+    if d.status not in ("pending", "retrying") or int(d.attempts or 0) + 1 != int(attempt_no):
         return False
     done = attempt(w, d)
     return done is not None and done.status == "succeeded"

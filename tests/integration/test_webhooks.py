@@ -309,3 +309,54 @@ def test_given_the_local_stack_setting_when_a_public_address_is_registered_then_
             assert r.status_code == 422 and r.data["details"][0]["field"] == "url", r.data
         ok = api.call("POST", "/v1/webhooks", sales_team["admin"], {"url": "http://127.0.0.1:9/x", "events": ["customers.*"]})
         assert ok.status_code == 201, ok.data
+
+
+def test_given_a_public_host_when_the_url_names_another_port_than_https_then_it_is_refused(api, sales_team, monkeypatch):
+    monkeypatch.setattr(guard, "_resolve", lambda host, port: ["93.184.216.34"])
+    for url, status in (("https://hooks.example.com:22/x", 422), ("https://hooks.example.com:6379/x", 422),
+                        ("https://hooks.example.com:8443/x", 201), ("https://hooks.example.com/x", 201)):
+        r = api.call("POST", "/v1/webhooks", sales_team["admin"], {"url": url, "events": ["customers.*"]},
+                     headers={"Accept-Language": "en"})
+        assert r.status_code == status, (url, r.data)
+        if status == 422:
+            assert "port 443 or 8443" in r.data["details"][0]["message"]
+
+
+def test_given_an_administrator_who_is_not_super_when_naming_another_owner_then_refused(api, sales_team):
+    admin = sales_team["admin"]
+    role = api.call("POST", "/v1/org/roles", admin, {"name": "集成管理员", "actions": {"webhooks": ["read", "manage"]}}).data
+    user = api.call("POST", "/v1/org/users", admin, {"name": "集成员", "mobile": "13900000077", "department_id": sales_team["sales"],
+                                                     "role_ids": [role["id"]], "password": "Passw0rd!"}).data
+    token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000077",
+                                                     "password": "Passw0rd!"}).data["id_token"]
+    body = {"url": "http://127.0.0.1:9/x", "events": ["customers.*"]}
+    with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true"):
+        other = api.call("POST", "/v1/webhooks", token, {**body, "owner_id": sales_team["manager"]})
+        assert other.status_code == 422 and other.data["details"][0]["field"] == "owner_id", other.data
+        mine = api.call("POST", "/v1/webhooks", token, body)
+        assert mine.status_code == 201 and mine.data["owner_id"] == user["id"], mine.data
+
+
+def test_given_a_worker_that_stops_after_claiming_an_attempt_then_the_armed_retry_sends_it(api, sales_team, receiver,
+                                                                                             monkeypatch):
+    from chalicelib.core.settings import get_settings
+    from chalicelib.webhooks import sender
+
+    hook = _register(api, sales_team["admin"], receiver.url + "/late", ["customers.customer.created"])
+
+    def dies(*args: Any, **kwargs: Any) -> None:
+        raise SystemExit("the Lambda ran out of time")  # not an Exception: nothing records the attempt
+
+    with monkeypatch.context() as m:
+        m.setattr(sender, "post", dies)
+        api.call("POST", "/v1/customers", sales_team["tokens"]["rep1"], {"name": "迟到的客户"})
+        with pytest.raises(SystemExit):
+            _deliver(api)
+    [stuck] = _deliveries(api, sales_team["admin"], hook["id"])
+    assert (stuck["status"], stuck["attempts"]) == ("pending", 1)  # claimed, never recorded
+    s = get_settings()
+    clock.travel(s.webhook_timeout_seconds + s.webhook_retry_base_seconds + 1)
+    ScheduleDriver().run_once()
+    [done] = _deliveries(api, sales_team["admin"], hook["id"])
+    assert (done["status"], done["attempts"]) == ("succeeded", 2)
+    assert len(receiver.bodies("/late")) == 1
