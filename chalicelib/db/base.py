@@ -63,7 +63,13 @@ class _LazyMeta:
     def region(self) -> str:
         return get_settings().region
 
-    host = None
+    @property
+    def host(self) -> str | None:
+        """None: botocore's endpoint (AWS, or AWS_ENDPOINT_URL); a LocalStack when CRM_LOCALSTACK_URL is set."""
+        from ..ports import localstack_url
+
+        return localstack_url()
+
     max_retry_attempts = 3
     billing_mode = "PAY_PER_REQUEST"
 
@@ -141,7 +147,9 @@ def connection() -> Connection:
     global _connection
     s = get_settings()
     if _connection is None or _connection.region != s.region:
-        _connection = Connection(region=s.region)
+        from ..ports import localstack_url
+
+        _connection = Connection(region=s.region, host=localstack_url())
     return _connection
 
 
