@@ -25,6 +25,7 @@ class Function:
     memory_mb: int = 512
     # IAM: what the function may do beyond reading/writing the table
     needs: tuple[str, ...] = ()  # "bus", "bucket", "scheduler", "search_write" (index writes; the API only searches),
+    #                              "archive_read" (read archives back), "files" (uploaded files: read, copy, delete),
     #                              "workflow" (signal the approval state machine: SendTaskSuccess)
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
@@ -100,6 +101,15 @@ FUNCTIONS: tuple[Function, ...] = (
         needs=("search_write",),
         timeout_seconds=900,
         memory_mb=1024,
+    ),
+    Function(
+        name="purged_files",
+        handler="functions.purged_files.handler",
+        description="Deletes the files (S3 object and item) of records purged from the recycle bin once no record links them",
+        needs=("files",),
+        timeout_seconds=60,
+        # removed business records (sk "#"); the handler keeps the purges (records that were in the recycle bin)
+        stream_filter={"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": ["#"]}}}},
     ),
     Function(
         name="audit_archiver",

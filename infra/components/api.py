@@ -186,6 +186,7 @@ class Api:
                 *workflow.approval_statements(start_and_stop=True),
                 iam.PolicyStatement(actions=list(STAFF_POOL_ADMIN_ACTIONS), resources=[identity.staff_pool.user_pool_arn]),
                 *storage.files_statements(),
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[storage.backup_objects_arn()]),
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
             ],
         )
