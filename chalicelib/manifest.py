@@ -30,6 +30,7 @@ from .followups import module as followups
 from .forms import models as form_models
 from .forms import service as forms
 from .invoices import module as invoices
+from .jobs import service as jobs
 from .leads import module as leads
 from .numbering import service as numbering
 from .objects import service as objects
@@ -42,6 +43,7 @@ from .quotes import module as quotes
 from .reminders import models as reminder_models
 from .reminders import service as reminders
 from .revisits import module as revisits
+from .tabular.messages import MESSAGES as TABULAR_MESSAGES
 from .targets import module as targets
 
 
@@ -84,6 +86,16 @@ MODULES: tuple[Module, ...] = (
     Module("search", ("搜索与场景", "Search and views"), blueprint=routes_of("search")),
     Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=routes_of("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("files", blueprint=routes_of("files")),
+    Module("jobs", ("后台任务", "Background jobs"), blueprint=routes_of("jobs"), roles={"admin": {"actions": ["read", "manage"]}},
+           messages={
+               "entity.job": {"zh-CN": "后台任务", "en": "Job"},
+               "JOB_ALREADY_STARTED": {"zh-CN": "该任务已经开始", "en": "The job has already started"},
+               "JOB_FINISHED": {"zh-CN": "该任务已结束（{status}）", "en": "The job is over ({status})"},
+               "job.status.succeeded": {"zh-CN": "已完成", "en": "succeeded"},
+               "job.status.failed": {"zh-CN": "失败", "en": "failed"},
+               "job.status.cancelled": {"zh-CN": "已取消", "en": "cancelled"},
+           }),
+    Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
     # 打印: print templates (administrators); the prints are routes of each record type with the print action
     Module("printing", ("打印模板", "Print templates"), blueprint=routes_of("printing"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups
@@ -132,6 +144,7 @@ def install() -> None:
                 i18n.MESSAGES.setdefault(f"module.{m.name}", {"zh-CN": m.label[0], "en": m.label[1] or m.name})
             for hook in m.approval_hooks:
                 approvals.register(hook.entity, hook.status_ops, hook.data_of)
+            jobs.install(m.jobs)
             if m.handover:
                 handover.register(m.name, m.handover)
             if m.handover_check:
@@ -219,4 +232,5 @@ def snapshot() -> dict[str, Any]:
         "notifications": sorted(notification_types()),
         "session": session.configured(),
         "messages": sorted(k for m in MODULES for k in m.messages if k in i18n.MESSAGES),
+        "jobs": jobs.kinds(),
     }

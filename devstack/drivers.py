@@ -208,9 +208,9 @@ class ScheduleDriver:
 
 
 class BusDriver:
-    def __init__(self) -> None:
+    def __init__(self, only: tuple[str, ...] | None = None) -> None:
         self.delivered = 0
-        self.subscribers = [f for f in FUNCTIONS if f.bus_pattern is not None]
+        self.subscribers = [f for f in FUNCTIONS if f.bus_pattern is not None and (only is None or f.name in only)]
 
     def run_once(self) -> int:
         sqs = client("sqs")

@@ -103,6 +103,16 @@ FUNCTIONS: tuple[Function, ...] = (
         memory_mb=1024,
     ),
     Function(
+        name="jobs",
+        handler="functions.jobs.handler",
+        description="Runs background jobs (imports, exports, backups) in chunks, saving progress and a checkpoint; a job "
+                    "not finished in one invocation is queued again and resumes",
+        needs=("bus", "bucket", "search_write", "archive_read", "files"),  # backups: read back, copy files
+        timeout_seconds=900,
+        memory_mb=1024,
+        bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},
+    ),
+    Function(
         name="purged_files",
         handler="functions.purged_files.handler",
         description="Deletes the files (S3 object and item) of records purged from the recycle bin once no record links them",

@@ -54,3 +54,4 @@ class Module:
     # its own error and label texts, key -> {"zh-CN": …, "en": …} (merged into core.i18n.MESSAGES at install;
     # a key another module already defines is an error)
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    jobs: Mapping[str, Callable[[Any], bool]] = field(default_factory=dict)  # job kind -> runner (chalicelib/jobs)

@@ -30,6 +30,8 @@ class Settings(BaseModel):
     reminder_target_arn: str = "arn:aws:lambda:ap-southeast-1:000000000000:function:crm-reminders"
     scheduler_role_arn: str = "arn:aws:iam::000000000000:role/crm-scheduler"
     archive_bucket: str = "crm-local-archive"
+    job_timeout_seconds: int = Field(900, ge=60, le=900, description="time of one invocation of functions/jobs.py (its "
+                                                                     "Lambda timeout): a job's runner stops a minute before")
     # Files (attachments, file/image fields, form attachments): presigned S3 uploads and downloads.
     files_bucket: str = Field("crm-local-files", description="bucket of uploaded files (private; clients use presigned URLs)")
     file_max_bytes: int = Field(50 * 1024 * 1024, ge=1, le=5 * 1024**3,

@@ -157,6 +157,12 @@ def label_in(tenant: str, dict_type: str, code: str, locale: str) -> str | None:
     return item.label_en if locale == "en" and item.label_en else item.label
 
 
+def enabled_items(tenant: str, dict_type: str) -> list[DictItem]:
+    """The enabled items of one dictionary in their order (spreadsheet templates and cell matching)."""
+    found = [i for (t, _), i in _cache.get(tenant).items() if t == dict_type and i.enabled]
+    return sorted(found, key=lambda i: (int(i.sort_order or 0), i.code))
+
+
 def validate(tenant: str, values: dict[str, Any], fields: dict[str, str]) -> None:
     """Check that each field's code is an enabled item of its dictionary (field -> type)."""
     errors = [detail(f, "dictionary", "field.dictionary", value=values[f])

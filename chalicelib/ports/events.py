@@ -9,9 +9,10 @@ from ..core.settings import get_settings
 from . import client
 
 
-def publish(module: str, detail_type: str, tenant_id: str, detail: dict[str, Any]) -> None:
+def publish(module: str, detail_type: str, tenant_id: str, detail: dict[str, Any], *, strict: bool = False) -> None:
     """Publish one event. Events are notifications, not the source of truth: a failed
-    publish is logged and counted, never undoes the committed change."""
+    publish is logged and counted, never undoes the committed change — unless `strict` (the
+    event is what makes something happen, e.g. a queued job): then it raises."""
     entry = {
         "Source": f"crm.{module}",
         "DetailType": detail_type,
@@ -22,5 +23,9 @@ def publish(module: str, detail_type: str, tenant_id: str, detail: dict[str, Any
         result = client("events").put_events(Entries=[entry])
         if result.get("FailedEntryCount"):
             logger.error("event not published", extra={"detail_type": detail_type, "result": result.get("Entries")})
+            if strict:
+                raise RuntimeError(f"event {detail_type} not published")
     except Exception:  # noqa: BLE001 - see docstring
         logger.exception("event publish failed", extra={"detail_type": detail_type})
+        if strict:
+            raise

@@ -59,6 +59,15 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     orec = api.call("POST", "/v1/objects/secret_orders/records", a["admin"], {"title": "甲方机密订单"}).data
     values.update({"object": "secret_orders", "type": "obj_secret_orders"})
     secrets |= {"甲方秘单", "甲方机密订单", orec["id"]}
+    from chalicelib.core import context
+    from chalicelib.jobs import service as jobs
+    from chalicelib.org import service as org
+
+    jobs.install({"isolation_probe": lambda ctx: True})
+    with context.acting_as(context.RequestContext(tenant_id=a["id"], user_id=a["admin_id"])):
+        job = jobs.create(org.principal(), "isolation_probe", {"file": "甲方客户.xlsx"}, queue=False)
+    values["job_id"] = job["id"]
+    secrets.add(job["id"])
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers
@@ -94,6 +103,7 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     mine = api.call("GET", f"/v1/approvals/{app['instance_id']}", a["admin"]).data
     assert mine["status"] == "running" and mine["version"] == 1
     assert api.call("GET", f"/v1/approval-flows/{flow['id']}", a["admin"]).data["enabled"] is True
+    assert api.call("GET", f"/v1/jobs/{job['id']}", a["admin"]).data["status"] == "queued"  # B's cancel did not reach it
     # B's lists, search and facets over the same index hold nothing of A (B signed out everywhere above: sign in again)
     b_token = api.call("POST", "/v1/auth/login", body={"tenant_id": b["id"], "mobile": "13800000001", "password": "Passw0rd!"}).data["id_token"]
     b_list = api.call("GET", "/v1/customers?facets=level", b_token)
