@@ -199,11 +199,12 @@ class Api:
                     "_msearch) are per request, so they are scoped to the stage's domain, and fine-grained access "
                     "control limits the API to reading the stage's indices; uploaded files are objects keyed by tenant and "
                     "file id at run time, so they are scoped to the files bucket's pending/tenants/ and tenants/*/files/ "
-                    "prefixes.",
+                    "prefixes; tenant backups likewise, to the archive bucket's tenants/*/backups/ prefix (downloads).",
                     ["Resource::*", resource_finding(scope, stage.schedules_arn()),
                      resource_finding(scope, workflow.approval_executions_arn()),
                      resource_finding(scope, stage.search_domain_arn("*")),
-                     *(resource_finding(scope, arn) for arn in storage.files_objects_arns())])
+                     *(resource_finding(scope, arn) for arn in storage.files_objects_arns()),
+                     resource_finding(scope, storage.backup_objects_arn())])
 
         self.chalice = self._chalice(environment)
         # requirements.txt, as packaged by Chalice: the functions run on the same layer.

@@ -359,12 +359,14 @@ def test_given_function_needs_when_synthesized_then_its_role_grants_only_what_it
 
     assert "dynamodb:Query" in actions and "dynamodb:PutItem" in actions
     assert ("events:PutEvents" in actions) == ("bus" in spec.needs)
-    assert ("s3:PutObject" in actions) == ("bucket" in spec.needs)
+    assert ("s3:PutObject" in actions) == bool({"bucket", "files"} & set(spec.needs))
+    assert ("s3:GetObject" in actions) == bool({"archive_read", "files"} & set(spec.needs))
+    assert ("s3:DeleteObject" in actions) == ("files" in spec.needs)
     assert ("scheduler:CreateSchedule" in actions) == ("scheduler" in spec.needs)
     assert ("iam:PassRole" in actions) == ("scheduler" in spec.needs)
     assert ("es:ESHttpPut" in actions) == ("search_write" in spec.needs)
     assert ("states:SendTaskSuccess" in actions) == ("workflow" in spec.needs)
-    assert not {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"}
+    assert not {a for a in actions if a.startswith("s3:") and a not in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject")}
     assert not {"states:StartExecution", "states:StopExecution"} & actions  # only the API starts and stops
 
 
@@ -373,8 +375,8 @@ def test_given_archive_writer_when_synthesized_then_it_may_only_put_objects_unde
     for spec in (f for f in FUNCTIONS if "bucket" in f.needs):
         _, fn = _function(template_json, spec)
         s3 = [s for s in _statements_of_role(template_json, _role_of(fn)) if "s3:PutObject" in _as_list(s["Action"])]
-        assert [s["Resource"] for s in s3] == [
-            {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/tenants/*"]]}]
+        archive = [r for s in s3 for r in _as_list(s["Resource"]) if bucket_id in json.dumps(r)]
+        assert archive == [{"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/tenants/*"]]}]
 
 
 def test_given_any_identity_policy_when_synthesized_then_no_statement_allows_every_action(template_json):
@@ -1060,14 +1062,20 @@ def test_given_files_bucket_when_synthesized_then_unconfirmed_uploads_expire_aft
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]
 
 
-def test_given_files_bucket_when_synthesized_then_only_the_api_may_put_and_get_under_its_two_prefixes(template_json):
+def test_given_files_bucket_when_synthesized_then_the_api_and_the_functions_that_need_files_act_only_under_its_two_prefixes(
+        template_json):
     bucket_id, _ = _files_bucket(template_json)
     arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
+    prefixes = [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]}]
     granted = [(lid, s) for lid, s in _policy_statements(template_json) if bucket_id in json.dumps(s["Resource"])]
-    [(lid, statement)] = granted
-    assert lid == _logical_id(template_json, "AWS::IAM::ManagedPolicy")  # the API's policy, no function's
-    assert set(_as_list(statement["Action"])) == {"s3:PutObject", "s3:GetObject"}
-    assert statement["Resource"] == [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]}]
+    api = [s for lid, s in granted if lid == _logical_id(template_json, "AWS::IAM::ManagedPolicy")]
+    assert [(set(_as_list(s["Action"])), s["Resource"]) for s in api] == [({"s3:PutObject", "s3:GetObject"}, prefixes)]
+    # functions: only those whose needs say "files" (a restore copies files, a purge deletes them)
+    others = [s for lid, s in granted if lid != _logical_id(template_json, "AWS::IAM::ManagedPolicy")]
+    assert len(others) == len([f for f in FUNCTIONS if "files" in f.needs])
+    for statement in others:
+        assert set(_as_list(statement["Action"])) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+        assert statement["Resource"] == prefixes
 
 
 def test_given_buckets_when_synthesized_then_every_bucket_policy_denies_insecure_transport(template_json):
