@@ -12,6 +12,7 @@ made where the identity provider needs them, and the tenant's search index is re
 """
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 
@@ -132,9 +133,9 @@ def run_restore(ctx: jobs.JobContext) -> bool:
     while cp["file_part"] < len(file_parts):
         for f in archive.read_part(source, backup_id, file_parts[cp["file_part"]]):
             copied = storage.copy_file(f["key"], walk.text(f["key"], source, target))
-            if copied is None:
-                cp["files_missing"] += 1
-                logger.warning("backed-up file is gone", extra={"tenant_id": source, "file_id": f["id"]})
+            if copied is None or base64.b64decode(copied).hex() != f["sha256"]:
+                cp["files_missing"] += 1  # gone since the backup (or other bytes: never, a confirmed file does not change)
+                logger.warning("backed-up file is gone or changed", extra={"tenant_id": source, "file_id": f["id"]})
             else:
                 cp["files_copied"] += 1
         cp["file_part"] += 1

@@ -222,3 +222,37 @@ def test_given_items_of_every_kind_when_the_tenant_is_walked_then_the_walk_finds
                 break
     assert scanned and walked == scanned
     assert not walk.is_empty(t["id"]) and walk.is_empty("nobodyhere")
+
+
+def test_given_a_backup_of_many_parts_when_its_job_stops_and_fails_midway_then_it_resumes_and_the_restore_is_whole(
+        api, filled, monkeypatch):
+    from chalicelib.backups import archive, runner, walk
+
+    t = filled
+    monkeypatch.setattr(archive, "PART_LINES", 15)  # small parts: many of them
+    monkeypatch.setattr(runner, "LOW_SECONDS", 10**9)  # "out of time" after every part: the job is queued again
+    real, calls = walk.pages, {"n": 0}
+
+    def flaky(tenant_id, position=None):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third invocation crashes before its first part: resumed from the checkpoint
+            raise ConnectionError("network went away")
+        return real(tenant_id, position)
+
+    monkeypatch.setattr(walk, "pages", flaky)
+    b = _backup(api, t["admin"])
+    assert b["status"] == "succeeded", b
+    parts = [p for p in b["parts"] if p["name"].startswith("items-")]
+    assert len(parts) >= 3 and [p["name"] for p in parts] == [f"items-{i:05d}.jsonl.gz" for i in range(1, len(parts) + 1)]
+    lines = [line for p in parts for line in _part(p["download_url"], p)]
+    assert len(lines) == b["items"] and len({(i["pk"]["S"], i["sk"]["S"]) for i in lines}) == len(lines)  # each item once
+    job = api.call("GET", f"/v1/jobs/{b['job_id']}", t["admin"]).data
+    assert job["status"] == "succeeded" and job["attempts"] > len(parts)
+    r = api.call("POST", f"/v1/backups/{b['id']}/restore", platform_token(), {"target_tenant_id": "resumed", "name": "恢复公司"})
+    assert r.status_code == 202
+    jobs.run_queued()
+    state = api.call("GET", "/v1/platform/tenants/resumed/restore", platform_token()).data
+    assert state["status"] == "succeeded" and state["result"]["items"] == b["items"], state
+    admin2 = _login(api, "resumed", "13800000000")
+    assert api.call("GET", "/v1/tenant", admin2).data["name"] == "恢复公司"
+    assert len(api.call("GET", "/v1/customers?limit=100", admin2).data["items"]) == 2
