@@ -149,6 +149,7 @@ def run_restore(ctx: jobs.JobContext) -> bool:
     from functions.reindex import reindex  # the jobs Lambda ships functions/ (the API never runs a restore)
 
     indexed = reindex(target, drop=True)
+    org.invalidate(target)  # again: whatever read the organisation while the items were written
     metric("backups.restore.items", cp["done"])
     ctx.finish({"target_tenant_id": target, "source_tenant_id": source, "backup_id": backup_id, "items": cp["done"],
                 "files_copied": cp["files_copied"], "files_missing": cp["files_missing"], "logins_created": logins,
