@@ -123,10 +123,14 @@ def _value(v: dict[str, Any], source: str, target: str) -> dict[str, Any]:
 def rewrite(item: dict[str, Any], source: str, target: str) -> dict[str, Any]:
     """The item as it is in tenant `target`: every key and value that names the tenant — `T#<t>`,
     `T#<t>#…` anywhere in a string (keys, references, JSON text), object keys `tenants/<t>/…`, the
-    `tenant_id` attribute — names the target; the walk keys follow the new pk."""
+    `tenant_id` attribute, the tenant item's id — names the target; the walk keys follow the new pk."""
     out = {k: _value(v, source, target) for k, v in item.items()}
     if out.get("tenant_id", {}).get("S") == source:
         out["tenant_id"] = {"S": target}
+    if type_of(out) == "TENANT":  # the tenant's own item: its id, and its place in the platform's directory
+        out["id"] = {"S": target}
+        if "gsi2sk" in out:
+            out["gsi2sk"] = {"S": out["gsi2sk"]["S"].rsplit("#", 1)[0] + f"#{target}"}
     walk = walk_keys(out["pk"]["S"])
     if walk is not None:
         out[f"{WALK_INDEX}pk"], out[f"{WALK_INDEX}sk"] = {"S": walk[0]}, {"S": walk[1]}

@@ -133,6 +133,9 @@ def test_given_a_tenant_when_backed_up_and_restored_into_an_empty_tenant_then_ev
     admin2, rep2 = _login(api, "restored", "13800000000"), _login(api, "restored", "13900000002")
     after = _everything(api, admin2, rep2, t["huawei"]["id"])
     assert after == before
+    assert api.call("GET", "/v1/tenant", admin2).data["id"] == "restored"
+    directory = api.call("GET", "/v1/platform/tenants?limit=100", platform_token()).data["items"]
+    assert {x["id"] for x in directory} >= {t["id"], "restored", "othercorp"}
     dl = api.call("GET", f"/v1/files/{t['file']['id']}/download", rep2)
     assert "/tenants/restored/files/" in dl.data["url"] and requests.get(dl.data["url"], timeout=10).content == PDF
     found = api.call("GET", "/v1/customers?q=华为", rep2).data["items"]  # the search index of the new tenant was rebuilt
