@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..core.errors import Problem
 from ..core.pagination import cursor_param
 from ..org.schemas import TENANT_CODE
 
@@ -60,8 +61,10 @@ class ScheduleIn(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        if v not in available_timezones():
-            raise ValueError("unknown time zone")
+        try:
+            ZoneInfo(v)
+        except (ValueError, KeyError, OSError):
+            raise Problem("backup.timezone_unknown", "format", value=v) from None
         return v
 
 

@@ -259,3 +259,11 @@ def test_given_a_backup_of_many_parts_when_its_job_stops_and_fails_midway_then_i
     admin2 = _login(api, "resumed", "13800000000")
     assert api.call("GET", "/v1/tenant", admin2).data["name"] == "恢复公司"
     assert len(api.call("GET", "/v1/customers?limit=100", admin2).data["items"]) == 2
+
+
+def test_given_an_unknown_time_zone_when_the_schedule_is_set_then_422_in_the_callers_language(api, sales_team):
+    r = api.call("PUT", "/v1/backup-schedule", sales_team["admin"], {"enabled": True, "hour": 3, "timezone": "Mars/Olympus"},
+                 headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "timezone" and "Mars/Olympus" in r.data["details"][0]["message"]
+    bad_hour = api.call("PUT", "/v1/backup-schedule", sales_team["admin"], {"enabled": True, "hour": 24})
+    assert bad_hour.status_code == 422 and bad_hour.data["details"][0]["field"] == "hour"
