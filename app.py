@@ -8,6 +8,7 @@ from chalicelib.core import middleware
 manifest.install()
 app = Chalice(app_name="crm")
 app.api.binary_types.extend(["application/pdf", "image/png"])  # printed records, dashboard charts: API Gateway passes bytes
+app.api.binary_types.extend(["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv"])  # exports
 app.register_middleware(middleware.http, "http")
 
 for blueprint in manifest.blueprints():

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--search-large", type=int, default=100000, help="records for the large search measurement")
     ap.add_argument("--no-opensearch", action="store_true", help="measure search on the embedded engine only")
     ap.add_argument("--dashboard-records", type=int, default=100000, help="contracts and payments for the dashboard measurement")
+    ap.add_argument("--import-rows", type=int, default=100000, help="customers in the import measurement's CSV")
+    ap.add_argument("--export-records", type=int, default=100000, help="customers in the export measurement")
     ap.add_argument("--approval-runs", type=int, default=16,
                     help="approvals of the two-step flow (the longer flows run half as many)")
     args = ap.parse_args(argv)
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
-    from . import approvals, coldstart, dashboard, deals, endpoints, lifecycle, lists, overhead, report, search
+    from . import approvals, coldstart, dashboard, deals, endpoints, exports, imports, lifecycle, lists, overhead, report, search
+    from . import webhooks as webhook_bench
     from .calls import RECORDER
     from .stack import Stack
 
@@ -81,13 +84,18 @@ def main(argv: list[str] | None = None) -> int:
             results["lifecycle"] = lifecycle.run(stack, api)
             print(f"bench: 4c/6 deals: a contract from submit to approved, {deals.PAYERS} payments at once …", file=sys.stderr, flush=True)
             results["deals"] = deals.run(stack, api)
+            print("bench: 4d/6 webhooks: event published -> signed request at a loopback receiver …", file=sys.stderr, flush=True)
+            results["webhooks"] = webhook_bench.run(stack, api)
             print(f"bench: 5/6 list pages at ~1k and ~{args.large} customers …", file=sys.stderr, flush=True)
             results["lists"] = lists.run(api, stack.users, TENANT, sizes=(1000, args.large))
-        results["import"] = {"status": report.NA_IMPORT}
+        print(f"bench: 5b/6 import of {args.import_rows} customers (CSV, duplicate checks on) …", file=sys.stderr, flush=True)
+        results["import"] = imports.run(stack, args.import_rows)
         print(f"bench: 6/6 search: indexing and queries at 10k and {args.search_large} records …", file=sys.stderr, flush=True)
         results["search"] = search.run(sizes=(10000, args.search_large), opensearch=not args.no_opensearch)
         print(f"bench: 6b/6 dashboard of a director at {args.dashboard_records} contracts and payments …", file=sys.stderr, flush=True)
         results["dashboard"] = dashboard.run(args.dashboard_records, args.dashboard_records, opensearch=not args.no_opensearch)
+        print(f"bench: 6c/6 exports of {args.export_records} customers to XLSX and CSV …", file=sys.stderr, flush=True)
+        results["exports"] = exports.run(args.export_records)
         results["meta"] = {
             "started": started_at,
             "platform": f"{platform.system()} {platform.machine()}",
@@ -107,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     results["findings"] = report.findings(results)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    ordered = {k: results[k] for k in ("meta", "cold_start", "round_trips", "lists", "overhead", "approvals", "lifecycle", "deals", "import",
-                                       "search", "dashboard", "findings")}
+    ordered = {k: results[k] for k in ("meta", "cold_start", "round_trips", "lists", "overhead", "approvals", "lifecycle", "deals", "webhooks", "import",
+                                       "search", "dashboard", "exports", "findings")}
     (args.out / "results.json").write_text(json.dumps(ordered, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(report.markdown(results), encoding="utf-8")
     print(report.text(results))

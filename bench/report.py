@@ -4,6 +4,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from .imports import row as imports_row
+from .imports import text as imports_text
 from .stats import fmt_ms, fmt_s, verdict
 
 NA_IMPORT = "n/a (customer import not built yet)"
@@ -241,10 +243,16 @@ def text(r: dict[str, Any]) -> str:
         add(lifecycle_text(r["lifecycle"]))
     if r.get("deals"):
         add(deals_text(r["deals"]))
-    add(f"6. Import of 100,000 customers: {NA_IMPORT}")
+    if r.get("webhooks"):
+        from .webhooks import text as webhooks_text
+
+        add(webhooks_text(r["webhooks"]))
+    add(imports_text(r.get("import") or {"status": NA_IMPORT}))
     add(search_text(r["search"]))
     if r.get("dashboard"):
         add(dashboard_text(r["dashboard"]))
+    if r.get("exports"):
+        add(exports_text(r["exports"]))
     add("")
     add("Findings")
     for f in r["findings"]:
@@ -321,11 +329,17 @@ def markdown(r: dict[str, Any]) -> str:
     add(search_row(r["search"]))
     if r.get("dashboard"):
         add(dashboard_row(r["dashboard"]))
+    if r.get("exports"):
+        add(exports_row(r["exports"]))
     if r.get("lifecycle"):
         add(lifecycle_rows(r["lifecycle"]))
     if r.get("deals"):
         add(deals_rows(r["deals"]))
-    add(f"| Import 100,000 customers ≤ 5 min | {NA_IMPORT} | — | n/a |")
+    if r.get("webhooks"):
+        from .webhooks import rows as webhooks_rows
+
+        add(webhooks_rows(r["webhooks"]))
+    add(imports_row(r.get("import") or {"status": NA_IMPORT}))
     add(approvals_row(r["approvals"]))
     if not bf["meets_budget"]:
         prof = cs["import_profile"]
@@ -668,6 +682,25 @@ def search_markdown(s: dict[str, Any]) -> str:
     if "opensearch" in s["engines"]:
         lines += ["", f"OpenSearch: {s['engines']['opensearch'].get('node', '')} on the same machine."]
     return "\n".join(lines)
+
+
+# ---- exports -----------------------------------------------------------------------------
+def exports_text(x: dict[str, Any]) -> str:
+    lines = [f"8. Exports of customers ({x['engine']}, {x['viewer']}): wall time, rows/s, peak memory above the start"]
+    for size, v in x["sizes"].items():
+        parts = "; ".join(f"{fmt} {m['seconds']:.1f} s ({m['rows_per_second']:,} rows/s, CPU {m['cpu_seconds']:.1f} s, "
+                          f"{m['file_mb']} MB, peak +{m['peak_rss_above_start_mb']} MB)" for fmt, m in v.items() if fmt in ("xlsx", "csv"))
+        lines.append(f"   {int(size):,} records: {parts}")
+    lines.append(f"   memory grows with the rows: {x['memory_grows_with_rows']}")
+    return "\n".join(lines)
+
+
+def exports_row(x: dict[str, Any]) -> str:
+    size = max(x["sizes"], key=int)
+    v = x["sizes"][size]
+    return (f"| Exports stream (constant memory) | {int(size):,} customers: XLSX **{v['xlsx']['seconds']:.1f} s** "
+            f"(peak +{v['xlsx']['peak_rss_above_start_mb']} MB), CSV **{v['csv']['seconds']:.1f} s** (peak "
+            f"+{v['csv']['peak_rss_above_start_mb']} MB) | 1 | {verdict(not x['memory_grows_with_rows'])} |")
 
 
 # ---- dashboard ---------------------------------------------------------------------------

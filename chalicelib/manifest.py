@@ -26,10 +26,12 @@ from .dictionaries import service as dictionaries
 from .engine import registry
 from .engine import service as engine
 from .engine.definition import EntityDef
+from .exports import module as exports
 from .files import service as files
 from .followups import module as followups
 from .forms import models as form_models
 from .forms import service as forms
+from .imports import module as imports
 from .invoices import module as invoices
 from .jobs import service as jobs
 from .leads import module as leads
@@ -46,6 +48,7 @@ from .reminders import service as reminders
 from .revisits import module as revisits
 from .tabular.messages import MESSAGES as TABULAR_MESSAGES
 from .targets import module as targets
+from .webhooks import module as webhooks
 
 
 def _org_log(record_id: str) -> None:
@@ -98,6 +101,8 @@ MODULES: tuple[Module, ...] = (
                "job.status.cancelled": {"zh-CN": "已取消", "en": "cancelled"},
            }),
     Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
+    exports.MODULE,  # 导出: records of any type and the operation log to XLSX / CSV (PLAT-8)
+    imports.MODULE,  # 导入 (PLAT-8): every record type from CSV / XLSX, as background jobs
     # 打印: print templates (administrators); the prints are routes of each record type with the print action
     Module("printing", ("打印模板", "Print templates"), blueprint=routes_of("printing"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("screenpop", blueprint=routes_of("screenpop")),  # 来电弹屏: reads leads, customers, contacts; logs follow-ups
@@ -108,6 +113,7 @@ MODULES: tuple[Module, ...] = (
     Module("forms", ("办公审批", "Forms and applications"), blueprint=routes_of("forms"), records=(form_models.Application,),
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
            audit_access={"application": forms.log_access}),
+    webhooks.MODULE,  # PLAT-10: signed, retried deliveries of domain events
 )
 
 _lock = threading.Lock()

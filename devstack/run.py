@@ -37,6 +37,8 @@ def configure_env(moto_port: int, api_port: int, localstack: str | None = None) 
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
         # page cursors are signed per run: the moto server starts empty, so no cursor outlives its data
         "CRM_CURSOR_SECRET": secrets.token_urlsafe(32),
+        # webhooks point at receivers on this machine only (in AWS the SSRF guard refuses loopback, allows public https)
+        "CRM_WEBHOOK_ALLOW_LOOPBACK": "true", "CRM_WEBHOOK_LOOPBACK_ONLY": "true",
     }
     for k, v in defaults.items():
         os.environ.setdefault(k, v)

@@ -25,8 +25,10 @@ class Function:
     memory_mb: int = 512
     # IAM: what the function may do beyond reading/writing the table
     needs: tuple[str, ...] = ()  # "bus", "bucket", "scheduler", "search_write" (index writes; the API only searches),
-    #                              "archive_read" (read archives back), "files" (uploaded files: read, copy, delete),
-    #                              "workflow" (signal the approval state machine: SendTaskSuccess)
+    #                              "workflow" (signal the approval state machine: SendTaskSuccess),
+    #                              "exports" (write export files, read the operation log archive),
+    #                              "imports" (read import uploads in the files bucket)
+    #                              "archive_read" (read archives back), "files" (uploaded files: read, copy, delete)
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
     schedule_target: bool = False
@@ -107,10 +109,23 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.jobs.handler",
         description="Runs background jobs (imports, exports, backups) in chunks, saving progress and a checkpoint; a job "
                     "not finished in one invocation is queued again and resumes",
-        needs=("bus", "bucket", "search_write", "archive_read", "files"),  # backups: read back, copy files
+        needs=("bus", "bucket", "search_write", "exports", "imports", "archive_read", "files"),  # backups: read back, copy files
         timeout_seconds=900,
         memory_mb=1024,
         bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},
+        # EventBridge -> SQS -> Lambda, one job per invocation; a message whose invocation died (timeout, out of
+        # memory) is seen again after the queue's visibility timeout (6 x the function's, as AWS advises for SQS
+        # sources), when the job's lease has long lapsed; after 5 receives it goes to the dead-letter queue
+        extra={"queue": True, "batch_size": 1},
+    ),
+    Function(
+        name="webhooks",
+        handler="functions.webhooks.handler",
+        description="Delivers domain events to tenants' webhooks: signed, retried with back-off (Scheduler), logged",
+        needs=("scheduler",),  # retries are one-time schedules
+        timeout_seconds=60,
+        bus_pattern={"source": [{"prefix": "crm."}]},  # every domain event; the handler matches each tenant's webhooks
+        extra={"queue": True},  # EventBridge -> SQS (+ DLQ) -> Lambda: batches, partial failures, redrive
     ),
     Function(
         name="purged_files",

@@ -7,7 +7,8 @@ record's date field (engine/due.py), or {"kind": "record_timer", "tenant_id", "e
 "record_id", "timer", "at"} when a record type's timer comes (a customer's pool recycling, a care
 reminder), or {"kind": "care_holiday", "tenant_id", "rule_id", "holiday", "at"} before a holiday
 of the care rules (care/service.py), or {"kind": "approvals_watch", "tenant_id", "at"}: the tenant's
-daily check of approvals waiting only on disabled users (approvals/reassign.py), or {"kind":
+daily check of approvals waiting only on disabled users (approvals/reassign.py), or {"kind": "webhook_retry",
+"tenant_id", "webhook_id", "delivery_id", "attempt"}: the next attempt of a failed webhook delivery, or {"kind":
 "backup", "tenant_id"} from a tenant's recurring backup schedule (backups/service.py).
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
@@ -24,6 +25,7 @@ from chalicelib.core import context
 from chalicelib.core.observability import bind, flush, logger
 from chalicelib.engine import due
 from chalicelib.reminders import service as reminders
+from chalicelib.webhooks import service as webhooks
 
 manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
 
@@ -36,6 +38,7 @@ _TARGETS: dict[str, tuple[str, Any]] = {  # kind -> (the id it logs, what it doe
     "reminder": ("reminder_id", lambda e: reminders.fire(e["tenant_id"], e["reminder_id"], e["due"])),
     approvals.WATCH_KIND: ("tenant_id", lambda e: approvals.fire_watch(e["tenant_id"], e["at"])),
     backups.SCHEDULE_KIND: ("tenant_id", lambda e: backups.fire_scheduled(e["tenant_id"])),
+    webhooks.RETRY_KIND: ("delivery_id", webhooks.fire_retry),
 }
 
 

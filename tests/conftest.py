@@ -45,6 +45,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("CRM_OPENSEARCH_URL", None)
 os.environ.pop("OPENSEARCH_URL", None)
 
+# moto registers its botocore handler when imported: before any test builds a client. A client made outside
+# mock_aws (an infrastructure test signing a URL) and cached by ports.client would otherwise lack it, and later
+# tests' calls through it would leave for AWS.
+import moto  # noqa: E402,F401,I001
 from chalicelib import manifest  # noqa: E402 - after the test environment is set
 
 manifest.install()  # every test process sees the manifest's modules, as app.py and each Lambda do

@@ -90,6 +90,17 @@ class Settings(BaseModel):
                                                                 "write, at most (and at most a tenth of the bucket)")
     sign_in_per_minute: int = Field(10, ge=1, le=10000,
                                     description="sign-in attempts per mobile number (and tenant) per minute, known or not")
+    # Webhooks (chalicelib/webhooks): deliveries' time limit, back-off and the loopback switch (local stack, tests).
+    webhook_allow_loopback: bool = Field(False, description="let webhooks point at 127.0.0.0/8 and ::1, http or https "
+                                                            "(the local stack and tests only; never in AWS)")
+    webhook_loopback_only: bool = Field(False, description="refuse every webhook address but loopback, without asking DNS "
+                                                           "(the local stack: nothing it sends leaves the machine)")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=30, description="how long one delivery attempt may take")
+    webhook_retry_hours: float = Field(24.0, gt=0, le=72, description="how long a failing delivery is retried before it "
+                                                                     "is dead-lettered")
+    webhook_retry_base_seconds: float = Field(30.0, gt=0, description="the first retry's delay; it doubles per attempt")
+    webhook_retry_max_seconds: float = Field(3600.0, gt=0, description="the longest delay between two attempts")
+    webhook_max_per_tenant: int = Field(20, ge=1, le=100, description="webhooks a tenant may register")
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1, le=10 * 1024 * 1024,
                                    description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
 

@@ -80,7 +80,8 @@ CUSTOMER = EntityDef(
         F("last_revisit_at", "datetime", ("最后回访时间", "Last revisit"), readonly=True),
     ),
     # counters of owned and locked customers (limits); a level change moves its contacts' birthday rule (care)
-    hooks=Hooks(holdings=lazy("chalicelib.customers.limits", "holdings"), derive=_derive,
+    hooks=Hooks(holdings=lazy("chalicelib.customers.limits", "holdings"),
+                holdings_many=lazy("chalicelib.customers.limits", "holdings_many"), derive=_derive,
                 after_write=lazy(CARE, "customer_written")),
     timers=(Timer("pool_recycle", lazy(POOLS, "recycle_at"), lazy(POOLS, "fire_recycle")),
             Timer("pool_warning", lazy(POOLS, "warn_at"), lazy(POOLS, "fire_warning")),

@@ -109,12 +109,19 @@ def _counts(held: Mapping[str, Any] | None) -> tuple[str, int, int, int] | None:
 
 def holdings(tenant_id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[tx.Op]:
     """The counter writes of one change (the engine's holdings hook for customers)."""
+    return holdings_many(tenant_id, [(before, after)])
+
+
+def holdings_many(tenant_id: str, changes_: list[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]]) -> list[tx.Op]:
+    """The counter writes of changes committed together (an import's transaction): one write per
+    user with the sums, conditioned on the sum staying within the limit."""
     deltas: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for held, sign in ((before, -1), (after, 1)):
-        c = _counts(held)
-        if c is not None:
-            for i, n in enumerate(c[1:]):
-                deltas[c[0]][i] += sign * n
+    for before, after in changes_:
+        for held, sign in ((before, -1), (after, 1)):
+            c = _counts(held)
+            if c is not None:
+                for i, n in enumerate(c[1:]):
+                    deltas[c[0]][i] += sign * n
     rules = _rules.get(tenant_id)
     snapshot = org.load(tenant_id).snapshot if rules else None
     ops = []

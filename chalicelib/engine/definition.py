@@ -85,6 +85,9 @@ class Hooks:
     # are store.holding(rec) snapshots, None when the record is not live. Customers count owned and
     # locked customers against their limits with it (customers/limits.py).
     holdings: Callable[[str, Mapping[str, Any] | None, Mapping[str, Any] | None], list[Any]] | None = None
+    # holdings_many: (tenant, [(before, after), …]) -> the same writes for many changes committed together
+    # (an import's transaction of many creates): one write per counter item, their sums
+    holdings_many: Callable[[str, list[tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]]], list[Any]] | None = None
     # derive: (Derivation) -> read-only values the engine writes with every change of the record's
     # values or owner (create, update, module changes, transfer, hand-over, stamps by other records);
     # None clears a value. Customers keep their pool timer (when they would enter a pool) with it.

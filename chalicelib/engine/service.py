@@ -331,6 +331,17 @@ def _holdings(d: EntityDef, tenant_id: str, before: dict[str, Any] | None, after
     return list(d.hooks.holdings(tenant_id, before, after))
 
 
+def holdings_of(d: EntityDef, tenant_id: str, records: Iterable[store.EntityRecord]) -> list[tx.Op]:
+    """The holdings writes of many records created together, in one transaction: the type's
+    Hooks.holdings_many sums them (one write per counter item), else each record's own."""
+    held = [(None, store.holding(rec)) for rec in records]
+    if not held:
+        return []
+    if d.hooks.holdings_many is not None:
+        return list(d.hooks.holdings_many(tenant_id, held))
+    return [op for before, after in held for op in _holdings(d, tenant_id, before, after)]
+
+
 def _settled(hook: Any, wc: WriteContext) -> None:
     """After a committed write, delete or restore: the type's own hook, then its due-date
     reminders follow the record (engine/due.py; its timers follow through the table stream), then
@@ -461,10 +472,11 @@ def checked(d: EntityDef, p: Principal, body: dict[str, Any], r: TenantResolver 
 
 
 def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], owner_id: str,
-          record_id: str | None = None, *, takes_over: Iterable[tuple[str, str]] = ()) -> Draft:
+          record_id: str | None = None, *, takes_over: Iterable[tuple[str, str]] = (), holdings: bool = True) -> Draft:
     """The record of a checked create and every write it takes (record, log entry, unique values,
     file links, the type's own, the leases of duplicate block rules — `takes_over`: records whose
-    leases it may take, duplicates.lease_ops), not yet committed."""
+    leases it may take, duplicates.lease_ops), not yet committed. `holdings=False`: without the
+    type's holdings writes — a caller committing many creates at once adds `holdings_of()` for them."""
     if d.features.numbering and d.features.number_field:  # 编号: drawn atomically; a retried create may leave a gap
         wc.values[d.features.number_field] = numbering.draw(p.tenant_id, d.features.numbering)["number"]
     wc.values = derived(d, p.tenant_id, None, None, owner_id, wc.values)
@@ -473,7 +485,7 @@ def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], 
     wc.record = rec
     _run(d.hooks.before_write, wc)
     ops = [*store.create_ops(rec, p.user_id), *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
-           *wc.extra_ops, *_holdings(d, p.tenant_id, None, store.holding(rec)),
+           *wc.extra_ops, *(_holdings(d, p.tenant_id, None, store.holding(rec)) if holdings else []),
            *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values, takes_over=takes_over)]
     return Draft(d, wc, ops)
 
@@ -534,7 +546,13 @@ def _not_in_review(d: EntityDef, rec: store.EntityRecord) -> None:
 
 def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int) -> dict[str, Any]:
     p = org.principal()
-    rec = load(d, p, record_id, "update")
+    return update_record(d, p, load(d, p, record_id, "update"), changes, expected)
+
+
+def update_record(d: EntityDef, p: Principal, rec: store.EntityRecord, changes: dict[str, Any], expected: int,
+                  *, check_duplicates: bool = True) -> dict[str, Any]:
+    """An update of a record loaded with the update action (`update()`; an import's overwrite,
+    which already chose the record as the row's duplicate: `check_duplicates=False`)."""
     _not_in_review(d, rec)
     changes = dict(changes)
     custom_in = changes.pop("custom", None)  # null or {} leaves the custom values as they are
@@ -552,7 +570,8 @@ def update(d: EntityDef, record_id: str, changes: dict[str, Any], expected: int)
     wc.values = derived(d, p.tenant_id, rec, rec.owner_id, rec.owner_id, wc.values)
     # 查重 on what the edit changes (an old duplicate does not block editing something else)
     changed_keys = [f for f in d.duplicates if old_data.get(f) != plain(wc.values.get(f))]
-    found = duplicates.on_write(p, d, wc.values, exclude_id=rec.id, fields=changed_keys) if changed_keys else []
+    found = duplicates.on_write(p, d, wc.values, exclude_id=rec.id, fields=changed_keys) \
+        if changed_keys and check_duplicates else []
     ops = store.update_ops(rec, p.user_id, wc.values, expected, custom=custom, parent=d.parent_of(wc.values))
     if ops:
         _run(d.hooks.before_write, wc)

@@ -33,6 +33,7 @@ from ..core.settings import get_settings
 from . import client
 
 PENDING = "pending/"
+EXPORT_TAG = ("crm-kind", "export")  # export files carry it: the bucket's lifecycle expires them
 _UNSAFE = re.compile(r"[^\w.\-]+")
 
 
@@ -126,6 +127,16 @@ def _hash(key: str) -> str:
     return base64.b64encode(digest.digest()).decode()
 
 
+def upload(key: str, fileobj: Any, content_type: str, *, export: bool = False) -> None:
+    """A file written by the API or a job into the files bucket, streamed from `fileobj` (a multipart
+    upload above 8 MB: memory stays flat however large the file). `export`: tagged so that the
+    bucket's lifecycle removes it after a few days (infra/components/storage.py)."""
+    extra = {"ContentType": content_type, "ServerSideEncryption": "AES256"}
+    if export:
+        extra["Tagging"] = f"{EXPORT_TAG[0]}={EXPORT_TAG[1]}"
+    _s3().upload_fileobj(fileobj, _bucket(), key, ExtraArgs=extra)
+
+
 def presign_download(key: str, name: str, content_type: str, expires_seconds: int, bucket: str | None = None) -> str:
     """A presigned GET that the browser saves as `name` (RFC 6266 / 5987 for non-ASCII names)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().replace('"', "").strip()
@@ -150,3 +161,8 @@ def copy_file(source: str, target: str) -> str | None:
     if head(source) is None:
         return None
     return promote(source, target)
+
+
+def download(key: str, fileobj: Any) -> None:
+    """Copy an object of the files bucket into a local file object, streamed in parts (an import's upload)."""
+    _s3().download_fileobj(_bucket(), key, fileobj)

@@ -199,8 +199,9 @@ class Api:
                     "_msearch) are per request, so they are scoped to the stage's domain, and fine-grained access "
                     "control limits the API to reading the stage's indices; uploaded files are objects keyed by tenant and "
                     "file id at run time, so they are scoped to the files bucket's pending/tenants/ and tenants/*/files/ "
-                    "prefixes; tenant backups likewise, to the archive bucket's tenants/*/backups/ prefix (downloads).",
-                    ["Resource::*", resource_finding(scope, stage.schedules_arn()),
+                    "prefixes; export files are keyed by tenant and job id, so downloads are scoped to tenants/*/exports/; "
+                    "tenant backups likewise, to the archive bucket's tenants/*/backups/ prefix (downloads).",
+                    ["Resource::*", resource_finding(scope, stage.schedules_arn()), resource_finding(scope, storage.exports_objects_arn()),
                      resource_finding(scope, workflow.approval_executions_arn()),
                      resource_finding(scope, stage.search_domain_arn("*")),
                      *(resource_finding(scope, arn) for arn in storage.files_objects_arns()),

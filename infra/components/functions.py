@@ -68,7 +68,14 @@ def event_pattern_from_dict(pattern: Mapping[str, Any]) -> eventbridge.EventPatt
     unknown = set(pattern) - set(_EVENT_PATTERN_FIELDS)
     if unknown:
         raise ValueError(f"unsupported top-level event pattern fields: {sorted(unknown)}")
-    return eventbridge.EventPattern(**{_EVENT_PATTERN_FIELDS[key]: value for key, value in pattern.items()})
+    return eventbridge.EventPattern(**{_EVENT_PATTERN_FIELDS[key]: _matcher(value) for key, value in pattern.items()})
+
+
+def _matcher(value: Any) -> Any:
+    """A content filter CDK takes as a matcher: [{"prefix": "crm."}] -> Match.prefix("crm.")."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) and set(value[0]) == {"prefix"}:
+        return eventbridge.Match.prefix(value[0]["prefix"])
+    return value
 
 
 def check_specs(specs: Sequence[Function]) -> None:
@@ -120,8 +127,9 @@ class Functions:
         stage, scope = self.stage, self.stage.stack
         cid = pascal(spec.name)
         name = stage.function_name(spec.name)
-        invoked_asynchronously = spec.bus_pattern is not None or spec.schedule_target
-        triggered = invoked_asynchronously or spec.stream_filter is not None
+        queued = spec.bus_pattern is not None and bool(spec.extra.get("queue"))  # bus -> SQS -> Lambda
+        invoked_asynchronously = (spec.bus_pattern is not None and not queued) or spec.schedule_target
+        triggered = invoked_asynchronously or queued or spec.stream_filter is not None
         dlq = self._dead_letter_queue(cid, name, asynchronous=invoked_asynchronously) if triggered else None
         fn = lambda_.Function(
             scope,
@@ -158,7 +166,23 @@ class Functions:
                 filters=[lambda_.FilterCriteria.filter(spec.stream_filter)],
             ))
 
-        if spec.bus_pattern is not None:
+        if queued:
+            queue = self._subscription_queue(cid, name, spec, dlq)
+            eventbridge.Rule(
+                scope,
+                f"{cid}Rule",
+                rule_name=name,
+                description=f"Bus events for {spec.name}, through its queue",
+                event_bus=self.events.event_bus,
+                event_pattern=event_pattern_from_dict(spec.bus_pattern),
+                targets=[eventbridge_targets.SqsQueue(queue, dead_letter_queue=dlq, retry_attempts=8,
+                                                      max_event_age=cdk.Duration.hours(24))],
+            )
+            fn.add_event_source(event_sources.SqsEventSource(
+                queue, batch_size=int(spec.extra.get("batch_size", 10)), max_batching_window=cdk.Duration.seconds(0),
+                report_batch_item_failures=True,
+            ))
+        elif spec.bus_pattern is not None:
             eventbridge.Rule(
                 scope,
                 f"{cid}Rule",
@@ -177,6 +201,21 @@ class Functions:
         self._alarms(cid, name, fn, dlq)
         return fn
 
+    def _subscription_queue(self, cid: str, name: str, spec: Function, dlq: sqs.Queue | None) -> sqs.Queue:
+        """The queue between the bus rule and a queued subscriber: a message the function fails five
+        times (its batch item failures) moves to the function's dead-letter queue."""
+        assert dlq is not None
+        return sqs.Queue(
+            self.stage.stack,
+            f"{cid}Queue",
+            queue_name=f"{name}-events",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=cdk.Duration.seconds(spec.timeout_seconds * 6),
+            retention_period=cdk.Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=dlq),
+        )
+
     def _dead_letter_queue(self, cid: str, name: str, *, asynchronous: bool) -> sqs.Queue:
         dlq = sqs.Queue(
             self.stage.stack,
@@ -189,7 +228,7 @@ class Functions:
         if not asynchronous:
             acknowledge(dlq, "AwsSolutions-SQS3",
                         "This queue is itself a dead-letter queue: the on-failure destination of the stream "
-                        "event source mapping.")
+                        "event source mapping, or the redrive target of a bus subscription's queue.")
         return dlq
 
     def _grant(self, fn: lambda_.Function, spec: Function) -> None:
@@ -208,6 +247,12 @@ class Functions:
         if "files" in spec.needs:  # uploaded files: read, copy (a restore), delete (a purged record's)
             fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                                                       resources=self.storage.files_objects_arns()))
+        if "exports" in spec.needs:
+            for statement in self.storage.exports_statements():
+                fn.add_to_role_policy(statement)
+        if "imports" in spec.needs:
+            # Read the uploaded import files (tenants/<t>/imports/…) of the files bucket, nothing else of it.
+            fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.storage.imports_objects_arn()]))
         if "scheduler" in spec.needs:
             for statement in self.events.scheduler_statements():
                 fn.add_to_role_policy(statement)
@@ -234,12 +279,17 @@ class Functions:
             wildcard_findings.append(resource_finding(fn, self.storage.archive_objects_arn()))
         if "files" in spec.needs:
             wildcard_findings.extend(resource_finding(fn, arn) for arn in self.storage.files_objects_arns())
+        if "imports" in spec.needs:
+            wildcard_findings.append(resource_finding(fn, self.storage.imports_objects_arn()))
         if "scheduler" in spec.needs:
             wildcard_findings.append(resource_finding(fn, self.stage.schedules_arn()))
         if "workflow" in spec.needs:
             wildcard_findings.append(resource_finding(fn, self.workflow.approval_executions_arn()))
         if "search_write" in spec.needs:
             wildcard_findings.append(resource_finding(fn, search_domain_arn))
+        if "exports" in spec.needs:  # export files and the log's archive are keyed by tenant and job / entry at run time
+            wildcard_findings += [resource_finding(fn, self.storage.exports_objects_arn()),
+                                  resource_finding(fn, self.storage.audit_archive_objects_arn())]
         acknowledge(fn, "AwsSolutions-IAM5",
                     "X-Ray tracing, dynamodb:ListStreams and Step Functions SendTaskSuccess/SendTaskFailure (task "
                     "tokens) do not support resource-level permissions; archive object keys, schedule names, "

@@ -6,13 +6,14 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
-from chalicelib.ports.files import PENDING
+from chalicelib.ports.files import EXPORT_TAG, PENDING
 from infra.components.naming import Stage
 
 #: Headers a browser sends with a presigned upload (chalicelib/ports/files.py signs them).
 UPLOAD_HEADERS = ("content-type", "x-amz-checksum-sha256")
 #: Unconfirmed uploads (under ``pending/``) are deleted after this many days.
 PENDING_UPLOAD_DAYS = 1
+EXPORT_DAYS = 7  # how long an export file can be downloaded again (GET /v1/exports/{id} signs a new link)
 
 
 class Storage:
@@ -80,6 +81,9 @@ class Storage:
                 s3.LifecycleRule(id="expire-unconfirmed-uploads", prefix=PENDING,
                                  expiration=cdk.Duration.days(PENDING_UPLOAD_DAYS),
                                  abort_incomplete_multipart_upload_after=cdk.Duration.days(PENDING_UPLOAD_DAYS)),
+                # export files (tenants/<t>/exports/…, tagged by the job that writes them) are downloads, not records
+                s3.LifecycleRule(id="expire-exports", tag_filters={EXPORT_TAG[0]: EXPORT_TAG[1]},
+                                 expiration=cdk.Duration.days(EXPORT_DAYS)),
             ],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
@@ -89,10 +93,35 @@ class Storage:
         sign uploads into ``pending/tenants/…`` (PutObject), read them back (HeadObject is
         GetObject) as the source of the confirming copy, write that copy to
         ``tenants/<t>/files/…`` and sign downloads of it (PutObject, GetObject)."""
-        return [iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=self.files_objects_arns())]
+        return [iam.PolicyStatement(actions=["s3:PutObject", "s3:GetObject"], resources=self.files_objects_arns()),
+                # sign downloads of export files (the jobs function writes them)
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.exports_objects_arn()])]
+
+    def exports_objects_arn(self) -> str:
+        """Export files: ``tenants/<tenant>/exports/<job id>/<name>`` in the files bucket."""
+        return self.files_bucket.arn_for_objects("tenants/*/exports/*")
+
+    def audit_archive_objects_arn(self) -> str:
+        """The operation log's archive (functions/audit_archiver.py): ``tenants/<tenant>/audit/…``."""
+        return self.archive_bucket.arn_for_objects("tenants/*/audit/*")
+
+    def exports_statements(self) -> list[iam.PolicyStatement]:
+        """What the jobs function does for exports: write export files (tagged for their expiry, multipart for large
+        ones) under ``tenants/<t>/exports/`` and read a month of the operation log's archive."""
+        return [iam.PolicyStatement(actions=["s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"],
+                                    resources=[self.exports_objects_arn()]),
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.audit_archive_objects_arn()]),
+                iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.archive_bucket.bucket_arn],
+                                    conditions={"StringLike": {"s3:prefix": ["tenants/*/audit/*"]}})]
 
     def files_objects_arns(self) -> list[str]:
-        return [self.files_bucket.arn_for_objects(f"{PENDING}tenants/*"), self.files_bucket.arn_for_objects("tenants/*/files/*")]
+        return [self.files_bucket.arn_for_objects(f"{PENDING}tenants/*"), self.files_bucket.arn_for_objects("tenants/*/files/*"),
+                self.imports_objects_arn()]
+
+    def imports_objects_arn(self) -> str:
+        """Imports (chalicelib/imports): the uploads the API signs and the import job reads, and the
+        rejected-rows files the API writes and signs downloads of: ``tenants/<t>/imports/<id>/…``."""
+        return self.files_bucket.arn_for_objects("tenants/*/imports/*")
 
     def archive_objects_arn(self) -> str:
         """Objects the functions may write: every key is ``tenants/<tenant>/…``

@@ -39,7 +39,8 @@ RUNTIME_SETTINGS = (
 )
 
 STREAM_CONSUMERS = [f for f in FUNCTIONS if f.stream_filter is not None]
-BUS_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None]
+BUS_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None and not f.extra.get("queue")]
+QUEUED_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None and f.extra.get("queue")]  # bus -> SQS -> Lambda
 SCHEDULE_TARGETS = [f for f in FUNCTIONS if f.schedule_target]
 UNTRIGGERED = [f for f in FUNCTIONS if f.stream_filter is None and f.bus_pattern is None and not f.schedule_target]
 SEARCH_WRITERS = [f for f in FUNCTIONS if "search_write" in f.needs]
@@ -295,11 +296,42 @@ def test_given_bus_subscriber_when_synthesized_then_a_rule_on_the_crm_bus_delive
     assert template_json["Resources"][dlq]["Type"] == "AWS::SQS::Queue"
 
 
+@pytest.mark.parametrize("spec", QUEUED_SUBSCRIBERS, ids=lambda f: f.name)
+def test_given_queued_bus_subscriber_when_synthesized_then_rule_feeds_its_queue_which_feeds_the_function(template_json, spec):
+    function_id, _ = _function(template_json, spec)
+    bus_id = _logical_id(template_json, "AWS::Events::EventBus")
+    _, mapping = _only({k: v for k, v in _resources(template_json, "AWS::Lambda::EventSourceMapping").items()
+                        if v["Properties"]["FunctionName"] == {"Ref": function_id}})
+    queue_id = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+    queue = template_json["Resources"][queue_id]
+    _, rule = _only({k: v for k, v in _resources(template_json, "AWS::Events::Rule").items()
+                     if any(t["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]} for t in v["Properties"]["Targets"])})
+
+    assert rule["Properties"]["EventBusName"] == {"Ref": bus_id}
+    assert rule["Properties"]["EventPattern"] == spec.bus_pattern
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["BatchSize"] == spec.extra.get("batch_size", 10)  # jobs: one per invocation
+    assert queue["Type"] == "AWS::SQS::Queue" and queue["Properties"]["SqsManagedSseEnabled"] is True
+    assert queue["Properties"]["VisibilityTimeout"] >= 6 * spec.timeout_seconds
+    redrive = queue["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == 5
+    assert template_json["Resources"][redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Type"] == "AWS::SQS::Queue"
+    dlq = rule["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert dlq == redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+
+
 def _dead_letter_queues(template_json: dict[str, Any], function: dict[str, Any]) -> set[str]:
-    """Queues a function's failures end up in: its async DLQ and its role's SendMessage targets."""
+    """Queues a function's failures end up in: its async DLQ, its role's SendMessage targets and the
+    redrive target of a queue it consumes."""
     queues = set()
     if "DeadLetterConfig" in function["Properties"]:
         queues.add(function["Properties"]["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0])
+    function_id = next(k for k, v in template_json["Resources"].items() if v is function)
+    for mapping in _resources(template_json, "AWS::Lambda::EventSourceMapping").values():
+        source = mapping["Properties"].get("EventSourceArn", {})
+        queue = template_json["Resources"].get((source.get("Fn::GetAtt") or [""])[0], {})
+        if mapping["Properties"]["FunctionName"] == {"Ref": function_id} and queue.get("Type") == "AWS::SQS::Queue":
+            queues.add(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
     for statement in _statements_of_role(template_json, _role_of(function)):
         if "sqs:SendMessage" in _as_list(statement["Action"]):
             queues.add(statement["Resource"]["Fn::GetAtt"][0])
@@ -360,13 +392,17 @@ def test_given_function_needs_when_synthesized_then_its_role_grants_only_what_it
     assert "dynamodb:Query" in actions and "dynamodb:PutItem" in actions
     assert ("events:PutEvents" in actions) == ("bus" in spec.needs)
     assert ("s3:PutObject" in actions) == bool({"bucket", "files"} & set(spec.needs))
-    assert ("s3:GetObject" in actions) == bool({"archive_read", "files"} & set(spec.needs))
+    assert ("s3:GetObject" in actions) == bool({"archive_read", "files", "exports", "imports"} & set(spec.needs))
     assert ("s3:DeleteObject" in actions) == ("files" in spec.needs)
     assert ("scheduler:CreateSchedule" in actions) == ("scheduler" in spec.needs)
     assert ("iam:PassRole" in actions) == ("scheduler" in spec.needs)
     assert ("es:ESHttpPut" in actions) == ("search_write" in spec.needs)
     assert ("states:SendTaskSuccess" in actions) == ("workflow" in spec.needs)
-    assert not {a for a in actions if a.startswith("s3:") and a not in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject")}
+    exports = {"s3:PutObjectTagging", "s3:AbortMultipartUpload", "s3:GetObject", "s3:ListBucket"} if "exports" in spec.needs else set()
+    imports = {"s3:GetObject"} if "imports" in spec.needs else set()
+    files = {"s3:GetObject", "s3:DeleteObject"} if "files" in spec.needs else set()
+    archive = {"s3:GetObject"} if "archive_read" in spec.needs else set()
+    assert {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"} == exports | imports | files | archive
     assert not {"states:StartExecution", "states:StopExecution"} & actions  # only the API starts and stops
 
 
@@ -374,9 +410,23 @@ def test_given_archive_writer_when_synthesized_then_it_may_only_put_objects_unde
     bucket_id = next(k for k in _resources(template_json, "AWS::S3::Bucket") if k.startswith("ArchiveBucket"))
     for spec in (f for f in FUNCTIONS if "bucket" in f.needs):
         _, fn = _function(template_json, spec)
-        s3 = [s for s in _statements_of_role(template_json, _role_of(fn)) if "s3:PutObject" in _as_list(s["Action"])]
-        archive = [r for s in s3 for r in _as_list(s["Resource"]) if bucket_id in json.dumps(r)]
-        assert archive == [{"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/tenants/*"]]}]
+        s3 = [s for s in _statements_of_role(template_json, _role_of(fn)) if "s3:PutObject" in _as_list(s["Action"])
+              and bucket_id in json.dumps(s["Resource"])]
+        assert [s["Resource"] for s in s3] == [
+            {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/tenants/*"]]}]
+
+
+def test_given_the_exports_need_when_synthesized_then_export_files_and_the_log_archive_are_all_it_reaches(template_json):
+    files_id = next(k for k in _resources(template_json, "AWS::S3::Bucket") if k.startswith("FilesBucket"))
+    archive_id = next(k for k in _resources(template_json, "AWS::S3::Bucket") if k.startswith("ArchiveBucket"))
+    for spec in (f for f in FUNCTIONS if "exports" in f.needs):
+        _, fn = _function(template_json, spec)
+        on_files = [s for s in _statements_of_role(template_json, _role_of(fn)) if files_id in json.dumps(s["Resource"])]
+        assert [s["Resource"] for s in on_files] == [
+            {"Fn::Join": ["", [{"Fn::GetAtt": [files_id, "Arn"]}, "/tenants/*/exports/*"]]}]
+        reads = [s for s in _statements_of_role(template_json, _role_of(fn)) if "s3:GetObject" in _as_list(s["Action"])]
+        assert [s["Resource"] for s in reads] == [
+            {"Fn::Join": ["", [{"Fn::GetAtt": [archive_id, "Arn"]}, "/tenants/*/audit/*"]]}]
 
 
 def test_given_any_identity_policy_when_synthesized_then_no_statement_allows_every_action(template_json):
@@ -1059,23 +1109,36 @@ def test_given_files_bucket_when_synthesized_then_unconfirmed_uploads_expire_aft
     _, bucket = _files_bucket(template_json)
     assert bucket["Properties"]["LifecycleConfiguration"]["Rules"] == [{
         "Id": "expire-unconfirmed-uploads", "Status": "Enabled", "Prefix": "pending/", "ExpirationInDays": 1,
-        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}, {
+        "Id": "expire-exports", "Status": "Enabled", "TagFilters": [{"Key": "crm-kind", "Value": "export"}], "ExpirationInDays": 7}]
 
 
-def test_given_files_bucket_when_synthesized_then_the_api_and_the_functions_that_need_files_act_only_under_its_two_prefixes(
-        template_json):
+def test_given_files_bucket_when_synthesized_then_only_the_api_may_put_and_get_under_its_prefixes_and_jobs_read_imports(template_json):
     bucket_id, _ = _files_bucket(template_json)
     arn = {"Fn::GetAtt": [bucket_id, "Arn"]}
-    prefixes = [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]}]
-    granted = [(lid, s) for lid, s in _policy_statements(template_json) if bucket_id in json.dumps(s["Resource"])]
-    api = [s for lid, s in granted if lid == _logical_id(template_json, "AWS::IAM::ManagedPolicy")]
-    assert [(set(_as_list(s["Action"])), s["Resource"]) for s in api] == [({"s3:PutObject", "s3:GetObject"}, prefixes)]
-    # functions: only those whose needs say "files" (a restore copies files, a purge deletes them)
-    others = [s for lid, s in granted if lid != _logical_id(template_json, "AWS::IAM::ManagedPolicy")]
-    assert len(others) == len([f for f in FUNCTIONS if "files" in f.needs])
-    for statement in others:
-        assert set(_as_list(statement["Action"])) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
-        assert statement["Resource"] == prefixes
+    exports = {"Fn::Join": ["", [arn, "/tenants/*/exports/*"]]}  # export files: the jobs function writes, the API signs downloads
+    granted = [(lid, s) for lid, s in _policy_statements(template_json) if bucket_id in json.dumps(s["Resource"])
+               and exports not in _as_list(s["Resource"])]
+    api_policy = _logical_id(template_json, "AWS::IAM::ManagedPolicy")
+    [statement] = [s for lid, s in granted if lid == api_policy]  # the API's policy
+    assert set(_as_list(statement["Action"])) == {"s3:PutObject", "s3:GetObject"}
+    imports = {"Fn::Join": ["", [arn, "/tenants/*/imports/*"]]}
+    assert statement["Resource"] == [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]},
+                                     imports]
+    functions = [s for lid, s in granted if lid != api_policy]
+    # the functions whose needs say "files" (a restore copies uploaded files, a purge deletes them): the two prefixes only
+    files = [s for s in functions if "s3:DeleteObject" in _as_list(s["Action"])]
+    assert len(files) == len([f for f in FUNCTIONS if "files" in f.needs])
+    for s in files:
+        assert set(_as_list(s["Action"])) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+        assert s["Resource"] == [{"Fn::Join": ["", [arn, "/pending/tenants/*"]]}, {"Fn::Join": ["", [arn, "/tenants/*/files/*"]]}]
+    readers = [s for s in functions if s not in files]  # the functions that read import uploads (the jobs)
+    assert len(readers) == len([f for f in FUNCTIONS if "imports" in f.needs])
+    for s in readers:  # GetObject, and of the files bucket only its imports/ (the archive's log may share the statement)
+        assert _as_list(s["Action"]) == ["s3:GetObject"]
+        assert [r for r in _as_list(s["Resource"]) if bucket_id in json.dumps(r)] == [imports]
+    api_exports = [s for lid, s in _policy_statements(template_json) if exports in _as_list(s["Resource"]) and lid == api_policy]
+    assert [set(_as_list(s["Action"])) for s in api_exports] == [{"s3:GetObject"}]
 
 
 def test_given_buckets_when_synthesized_then_every_bucket_policy_denies_insecure_transport(template_json):

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.core import pagination
 from chalicelib.core.api import ROUTES
+from chalicelib.core.settings import environment
 from tests.conftest import platform_token
 from tests.integration import records_kit
 
@@ -50,8 +51,16 @@ def world(api, sales_team):
     assert pool.status_code == 201, pool.data
     values = {"pool_id": pool.data["id"], "customer_id": customers[0]["id"], "competitor_id": competitor.data["id"], "object": "memo",
               "record_id": memo.data["id"], "entity": "memo"}
+    imported = api.call("POST", "/v1/imports", admin, {"type": "customer", "file_name": "a.csv", "size": 1, "sha256": "0" * 64,
+                                                       "format": "csv"})
+    assert imported.status_code == 201, imported.data
+    values["import_id"] = imported.data["id"]
     refs = {"customer": customers[0]["id"], "competitor": competitor.data["id"]}
     values |= {f"{name}_id": one["record"]["id"] for name, one in records_kit.one_of_each(api, admin, refs).items()}
+    with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true"):  # registered only: no bus driver runs here, nothing is sent
+        hook = api.call("POST", "/v1/webhooks", admin, {"url": "http://127.0.0.1:9/hook", "events": ["webhooks.*"]})
+    assert hook.status_code == 201, hook.data
+    values["webhook_id"] = hook.data["id"]
     return {**t, "customers": customers, "values": values, "users_cursor": users, "customers_cursor": listed}
 
 

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.core.api import ROUTES
+from chalicelib.core.settings import environment
 from tests.integration import records_kit
 
 
@@ -71,6 +72,16 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     backup = api.call("POST", "/v1/backups", a["admin"]).data  # A's backup (queued): B gets no handle on it
     values["backup_id"] = backup["id"]
     secrets.add(backup["id"])
+    imported = api.call("POST", "/v1/imports", a["admin"], {"type": "customer", "file_name": "甲方导入.csv", "size": 1,
+                                                            "sha256": "0" * 64, "format": "csv"})
+    assert imported.status_code == 201, imported.data
+    values["import_id"] = imported.data["id"]
+    secrets |= {imported.data["id"], "甲方导入.csv"}
+    with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true"):  # A's webhook (loopback: nothing leaves the machine)
+        hook = api.call("POST", "/v1/webhooks", a["admin"], {"url": "http://127.0.0.1:9/jiafang", "events": ["*"],
+                                                             "description": "甲方推送"}).data
+    values.update({"webhook_id": hook["id"], "delivery_id": "x"})
+    secrets |= {hook["id"], hook["secret"], "甲方推送", "jiafang"}
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers

@@ -1,0 +1,262 @@
+"""导入: record import of every record type, generic over its EntityDef (PLAT-8).
+
+Flow: `create()` names the file (type, name, size, SHA-256, format) and answers a presigned PUT
+of `tenants/<t>/imports/<id>/<name>` in the files bucket; `mapping()` reads the header row back
+and suggests a column for each header (the user's last mapping for the type first, then labels in
+zh-CN or en, then field keys); `start()` runs the rows as a job (runner.py) — a dry run that only
+reports, or the import itself with skip / overwrite / create for rows matching a record —;
+`get()` shows the progress (rows done / total / rejected) and the counts; `errors()` pages the
+run's rejected rows and `rejected()` gives them as a file with an error column; `cancel()` stops
+the job at its next chunk. Every import is its creator's: another user gets 404.
+"""
+from __future__ import annotations
+
+import base64
+import re
+import tempfile
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from ..core import clock, context, ids
+from ..core.errors import NotFound, ValidationFailed, detail
+from ..core.permissions import Principal
+from ..core.settings import get_settings
+from ..db import changes, keys, query
+from ..engine import registry
+from ..engine.definition import EntityDef
+from ..org import service as org
+from ..ports import files as storage
+from . import rows as rows_
+from .models import Import, ImportMapping, RowError
+
+FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MODES = ("skip", "overwrite", "create")
+MAX_BYTES = 200 * 1024 * 1024
+URL_SECONDS = 15 * 60
+_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+ERROR_HEADER = {"zh-CN": "错误原因", "en": "Error"}
+
+
+def importable(p: Principal, type_: str) -> EntityDef:
+    """A record type the caller may create records of, by API name (customer, obj_ad_order) or a
+    custom object's key (ad_order); 404 for a type there is not."""
+    d = registry.find(type_, p.tenant_id) or registry.find(registry.CUSTOM_PREFIX + type_, p.tenant_id)
+    if d is None:
+        raise NotFound("entity.record_type")
+    p.require(d.module, "create")
+    return d
+
+
+def _load(p: Principal, import_id: str) -> Import:
+    try:
+        imp = Import.get(*Import.key(p.tenant_id, import_id), consistent_read=True)
+    except DoesNotExist:
+        raise NotFound("entity.import") from None
+    if imp.tenant_id != p.tenant_id or imp.created_by != p.user_id:
+        raise NotFound("entity.import")
+    return imp
+
+
+def create(type_: str, file_name: str, size: int, sha256: str, fmt: str) -> dict[str, Any]:
+    p = org.principal()
+    d = importable(p, type_)
+    name = re.split(r"[\\/]", file_name.strip())[-1].strip()[:200]
+    errors = []
+    if not name:
+        errors.append(detail("file_name", "missing", "field.missing"))
+    if size > MAX_BYTES:
+        errors.append(detail("size", "range", "imports.too_large", max=f"{MAX_BYTES // (1024 * 1024)} MB"))
+    if not _HEX.match(sha256.strip()):
+        errors.append(detail("sha256", "format", "file.sha256"))
+    if errors:
+        raise ValidationFailed(details=errors)
+    iid = ids.new_id()
+    imp = Import(*Import.key(p.tenant_id, iid), tenant_id=p.tenant_id, id=iid, entity=d.name, file_name=name,
+                 file_key=storage.tenant_key(p.tenant_id, "imports", iid, storage.safe_name(name)), format=fmt, size=size,
+                 sha256=sha256.strip().lower(), status="created", runs=0, result={})
+    changes.stamp(imp, p.user_id, new=True)
+    imp.gsi1pk, imp.gsi1sk = keys.k(p.tenant_id, "IMPORT", "USER", p.user_id), f"{imp.created_at}#{iid}"
+    changes.create(imp, "import", iid, p.user_id)
+    b64 = base64.b64encode(bytes.fromhex(imp.sha256)).decode()
+    url, headers = storage.presign_upload(imp.file_key, FORMATS[fmt], size, b64, URL_SECONDS)
+    return {**out(imp), "upload": {"url": url, "method": "PUT", "headers": headers,
+                                   "expires_at": clock.iso(clock.now() + timedelta(seconds=URL_SECONDS))}}
+
+
+def out(imp: Import, job: dict[str, Any] | None = None) -> dict[str, Any]:
+    status = "created" if not imp.job_id else (job or {}).get("status") or "queued"
+    progress = (job or {}).get("progress") or {"total": None, "done": 0, "errors": 0}
+    result = (job or {}).get("result") or (imp.result if imp.finished_run and imp.finished_run == imp.runs else None)
+    return {"id": imp.id, "type": imp.entity, "file_name": imp.file_name, "format": imp.format, "size": int(imp.size),
+            "status": status, "run": int(imp.runs or 0), "dry_run": bool(imp.dry_run), "job_id": imp.job_id,
+            "progress": progress, "result": result, "error": (job or {}).get("error"),
+            "created_at": imp.created_at, "updated_at": imp.updated_at, "version": int(imp.version)}
+
+
+def _job(p: Principal, imp: Import) -> dict[str, Any] | None:
+    if not imp.job_id:
+        return None
+    from ..jobs import service as jobs
+
+    return jobs.get(p, imp.job_id)
+
+
+def get(import_id: str) -> dict[str, Any]:
+    p = org.principal()
+    imp = _load(p, import_id)
+    return out(imp, _job(p, imp))
+
+
+# ---- the file ------------------------------------------------------------------------------------
+def _uploaded(imp: Import) -> None:
+    h = storage.head(imp.file_key)
+    want = base64.b64encode(bytes.fromhex(imp.sha256)).decode()
+    if h is None or h["size"] != int(imp.size) or (h.get("sha256") and h["sha256"] != want):
+        raise ValidationFailed("IMPORT_NOT_UPLOADED")
+
+
+def headers_of(imp: Import) -> list[str]:
+    from ..tabular import sheets
+
+    with tempfile.TemporaryFile() as f:
+        storage.download(imp.file_key, f)
+        f.seek(0)
+        reader = sheets.read_rows(f, imp.format)
+        try:
+            first = next(reader, [])
+        except sheets.FormatError:
+            raise ValidationFailed("IMPORT_FORMAT", format=imp.format) from None
+        finally:
+            reader.close()
+    return [str(h if h is not None else "").strip() for h in first]
+
+
+def _saved(p: Principal, entity: str) -> dict[str, str | None]:
+    try:
+        return dict(ImportMapping.get(*ImportMapping.key(p.tenant_id, p.user_id, entity)).mapping or {})
+    except DoesNotExist:
+        return {}
+
+
+def mapping(import_id: str) -> dict[str, Any]:
+    """The file's headers, the columns it may fill and a suggested mapping (editable, sent to start)."""
+    p = org.principal()
+    imp = _load(p, import_id)
+    d = importable(p, imp.entity)
+    _uploaded(imp)
+    headers = headers_of(imp)
+    cols = rows_.columns(d, p, context.locale())
+    return {"headers": headers, "mapping": rows_.suggest(headers, cols, _saved(p, d.name)),
+            "columns": [{"key": c.key, "label": c.label, "type": c.type, "required": bool(c.required),
+                         "choices": list(c.choices or ())} for c in cols]}
+
+
+# ---- running -------------------------------------------------------------------------------------
+def start(import_id: str, mapping_: dict[str, str | None] | None, duplicates: str, dry_run: bool) -> dict[str, Any]:
+    from ..jobs import service as jobs
+
+    p = org.principal()
+    imp = _load(p, import_id)
+    d = importable(p, imp.entity)
+    job = _job(p, imp)
+    if job and job.get("status") in ("queued", "running"):
+        raise ValidationFailed("IMPORT_RUNNING")
+    if imp.imported and (job or {}).get("status") == "succeeded" and not imp.dry_run:
+        raise ValidationFailed("IMPORT_DONE")
+    _uploaded(imp)
+    headers = headers_of(imp)
+    cols = rows_.columns(d, p, context.locale())
+    known = {c.key for c in cols}
+    if mapping_ is None:
+        mapping_ = rows_.suggest(headers, cols, _saved(p, d.name))
+    problems = [detail(f"mapping.{h}", "option", "imports.unknown_column", column=str(k)[:60])
+                for h, k in mapping_.items() if k is not None and k not in known]
+    taken: dict[str, str] = {}
+    for h, k in mapping_.items():
+        if k and k in taken:
+            problems.append(detail(f"mapping.{h}", "duplicate", "imports.column_twice", column=taken[k]))
+        elif k:
+            taken[k] = h
+    if problems:
+        raise ValidationFailed(details=problems)
+    if not any(mapping_.get(h) for h in headers):
+        raise ValidationFailed("IMPORT_NOTHING_MAPPED")
+    ImportMapping(*ImportMapping.key(p.tenant_id, p.user_id, d.name), tenant_id=p.tenant_id,
+                  mapping={h: k for h, k in mapping_.items() if h in headers}).save()
+    run = int(imp.runs or 0) + 1
+    params = {"import_id": imp.id, "run": run, "dry_run": dry_run, "duplicates": duplicates, "locale": context.locale(),
+              "mapping": {h: k for h, k in mapping_.items() if h in headers}, "rerun": bool(imp.imported) and not dry_run}
+    created = jobs.create(p, kind="import", params=params, total=None,
+                          label=(f"导入{d.label[0]}", f"Import {d.label[1].lower()}"))
+    changes.save(imp, "import", imp.id, p.user_id, {"runs": run, "job_id": created["id"], "dry_run": int(dry_run),
+                                                    "imported": 1 if not dry_run else int(imp.imported or 0),
+                                                    "status": "started"}, int(imp.version))
+    return out(imp, created)
+
+
+def cancel(import_id: str) -> dict[str, Any]:
+    from ..jobs import service as jobs
+
+    p = org.principal()
+    imp = _load(p, import_id)
+    if not imp.job_id:
+        raise ValidationFailed("IMPORT_NOT_STARTED")
+    return out(imp, jobs.cancel(p, imp.job_id))
+
+
+# ---- rejected rows -------------------------------------------------------------------------------
+def errors(import_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The current run's rejected rows in file order (the dry run's preview), a page at a time."""
+    p = org.principal()
+    imp = _load(p, import_id)
+    items, next_cursor = query.page(RowError, RowError.partition(p.tenant_id, imp.id, int(imp.runs or 0)), limit=limit,
+                                    cursor=cursor, newest_first=False)
+    return {"items": [{"row": int(e.row), "errors": list(e.errors or [])} for e in items if isinstance(e, RowError)],
+            "next_cursor": next_cursor}
+
+
+def rejected(import_id: str, fmt: str) -> dict[str, Any]:
+    """The current run's rejected rows as a file: the upload's columns plus 错误原因 / Error."""
+    from ..tabular import sheets
+
+    p = org.principal()
+    imp = _load(p, import_id)
+    run = int(imp.runs or 0)
+    if not run:
+        raise ValidationFailed("IMPORT_NOT_STARTED")
+    locale = context.locale()
+    headers = headers_of(imp)
+    n = 0
+    with tempfile.TemporaryFile() as f:
+        with sheets.writer(f, fmt, "rejected") as w:
+            w.row([*headers, ERROR_HEADER.get(locale, ERROR_HEADER["en"])])
+            for e in RowError.query(RowError.partition(p.tenant_id, imp.id, run)):
+                if not isinstance(e, RowError):
+                    continue
+                cells = list(e.cells or [])
+                cells += [""] * (len(headers) - len(cells))
+                sep = "; " if locale == "en" else "；"
+                w.row([*cells[:len(headers)], sep.join(f"{x['column']}: {x['message']}" if x.get("column") else x["message"]
+                                                       for x in e.errors or [])])
+                n += 1
+        f.seek(0)
+        stem = imp.file_name.rsplit(".", 1)[0]
+        name = f"{stem}-{'rejected' if locale == 'en' else '错误行'}.{fmt}"
+        key = storage.tenant_key(p.tenant_id, "imports", imp.id, f"rejected-{run}.{fmt}")
+        storage.upload(key, f, FORMATS[fmt])
+    url = storage.presign_download(key, name, FORMATS[fmt], get_settings().file_upload_url_minutes * 60)
+    return {"url": url, "rows": n, "file_name": name, "format": fmt}
+
+
+def template(type_: str, fmt: str) -> tuple[bytes, str]:
+    """The import template of a record type: its importable columns, headers in the caller's language."""
+    from ..tabular import sheets
+
+    p = org.principal()
+    d = importable(p, type_)
+    locale = context.locale()
+    label = d.label[0] if locale == "zh-CN" else d.label[1]
+    name = f"{label}{'导入模板' if locale == 'zh-CN' else ' import template'}.{fmt}"
+    return sheets.template(d, p, fmt, locale), name
