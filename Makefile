@@ -17,8 +17,8 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
-dev: $(STAMP) ## moto server + resources + demo data + drivers + API on http://127.0.0.1:8000
-	$(PY) -m devstack.run
+dev: $(STAMP) ## moto server + resources + demo data + drivers + API on http://127.0.0.1:8000 (LOCALSTACK=url: a LocalStack instead of moto)
+	$(PY) -m devstack.run $(if $(LOCALSTACK),--localstack $(LOCALSTACK))
 
 test: $(STAMP) ## unit, integration (moto), e2e (local stack over HTTP) and infrastructure tests, two workers (a file each at a time)
 	$(PY) -m pytest -n 2 --dist loadfile

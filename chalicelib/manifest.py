@@ -12,6 +12,7 @@ from typing import Any
 
 from .approvals import service as approvals
 from .audit import service as audit
+from .backups import module as backups
 from .care import module as care
 from .commission import module as commission
 from .competitors import module as competitors
@@ -89,6 +90,7 @@ MODULES: tuple[Module, ...] = (
     Module("search", ("搜索与场景", "Search and views"), blueprint=routes_of("search")),
     Module("duplicates", ("查重规则", "Duplicate rules"), blueprint=routes_of("duplicates"), roles={"admin": {"actions": ["read", "manage"]}}),
     Module("files", blueprint=routes_of("files")),
+    backups.MODULE,  # 数据备份: backups and restores of a tenant (jobs), the daily schedule
     Module("jobs", ("后台任务", "Background jobs"), blueprint=routes_of("jobs"), roles={"admin": {"actions": ["read", "manage"]}},
            messages={
                "entity.job": {"zh-CN": "后台任务", "en": "Job"},

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
-from chalicelib.ports import client
+from chalicelib.ports import client, localstack_url, scheduler
 from chalicelib.ports.workflow import LOCAL_ACCOUNT
 from functions.registry import FUNCTIONS, matches
 
@@ -101,7 +101,8 @@ _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 
 
 class ScheduleDriver:
-    """Fires the due one-time schedules, as EventBridge Scheduler does.
+    """Fires the due one-time schedules, and daily recurring ones (`cron(M H * * ? *)`) at each of
+    their times, as EventBridge Scheduler does.
 
     ListSchedules does not say when a schedule is due, so each schedule's time is read once
     (GetSchedule) and remembered until it changes. On moto in this process (the local stack,
@@ -131,6 +132,8 @@ class ScheduleDriver:
         m = _AT.match(sch["ScheduleExpression"])
         due = datetime.fromisoformat(m.group(1)).replace(tzinfo=ZoneInfo(sch.get("ScheduleExpressionTimezone") or "UTC")) \
             if m and sch.get("State") == "ENABLED" else None
+        if not m and sch.get("State") == "ENABLED":  # recurring: its next time from now (no backfill, as Scheduler)
+            due = scheduler.next_cron(sch["ScheduleExpression"], sch.get("ScheduleExpressionTimezone") or "UTC", clock.now())
         self._due[name] = (sch.get("LastModificationDate"), due)
 
     def _list_all(self, sched: Any, group: str) -> None:
@@ -181,7 +184,11 @@ class ScheduleDriver:
         except Exception:  # noqa: BLE001 - like Scheduler, keep the schedule and retry
             logger.exception("schedule target failed", extra={"schedule": name})
             return False
-        if sch.get("ActionAfterCompletion", "NONE") == "DELETE":
+        recurring = scheduler.next_cron(sch["ScheduleExpression"], sch.get("ScheduleExpressionTimezone") or "UTC",
+                                        self._due.get(name, (None, None))[1] or clock.now())
+        if recurring is not None and name in self._due:  # a recurring schedule waits for its next time
+            self._due[name] = (self._due[name][0], recurring)
+        elif sch.get("ActionAfterCompletion", "NONE") == "DELETE":
             try:
                 sched.delete_schedule(Name=name, GroupName=group)
             except sched.exceptions.ResourceNotFoundException:
@@ -231,7 +238,8 @@ class DriverLoop:
 
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
-        self.drivers = [StreamDriver(trim=True), ScheduleDriver(), BusDriver()]
+        # trimming the stream is a moto patch: not on a LocalStack (chalicelib/ports: CRM_LOCALSTACK_URL)
+        self.drivers = [StreamDriver(trim=localstack_url() is None), ScheduleDriver(), BusDriver()]
         self._stop_event = threading.Event()
         self._threads = [threading.Thread(target=self._loop, args=(d,), name=f"crm-{type(d).__name__}", daemon=True)
                          for d in self.drivers]

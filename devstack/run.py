@@ -4,7 +4,11 @@ Starts a moto server (Step Functions execution on) on loopback, creates every re
 from the stack's own definitions, seeds the demo company, runs the local drivers, and
 serves the API with Chalice's local server. Ctrl-C stops everything.
 
-    python -m devstack.run [--api-port 8000] [--moto-port 5005] [--no-demo]
+    python -m devstack.run [--api-port 8000] [--moto-port 5005] [--no-demo] [--localstack URL]
+
+With --localstack (or CRM_LOCALSTACK_URL; `make dev LOCALSTACK=http://localhost:4566`) no moto
+server starts: the resources are created in that LocalStack and every client comes from
+localstack-client sessions (chalicelib/ports); the moto-only patches are not applied.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def configure_env(moto_port: int, api_port: int) -> None:
+def configure_env(moto_port: int, api_port: int, localstack: str | None = None) -> None:
     """Environment of the local stack (explicit values in the environment win)."""
     defaults = {
         "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "ap-southeast-1",
@@ -38,6 +42,10 @@ def configure_env(moto_port: int, api_port: int) -> None:
     }
     for k, v in defaults.items():
         os.environ.setdefault(k, v)
+    if localstack:  # LocalStack instead of moto: one endpoint for every service (localstack-client reads it too)
+        os.environ["CRM_LOCALSTACK_URL"] = localstack
+        os.environ["AWS_ENDPOINT_URL"] = localstack
+        return
     os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{moto_port}"
 
 
@@ -226,12 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--api-port", type=int, default=int(os.environ.get("CRM_API_PORT", 8000)))
     ap.add_argument("--moto-port", type=int, default=int(os.environ.get("CRM_MOTO_PORT", 5005)))
     ap.add_argument("--no-demo", action="store_true")
+    ap.add_argument("--localstack", default=os.environ.get("CRM_LOCALSTACK_URL") or None, metavar="URL",
+                    help="use a running LocalStack (e.g. http://localhost:4566) instead of starting a moto server")
     ap.add_argument("--driver-interval", type=float, default=0.25)
     ap.add_argument("--opensearch", action="store_true",
                     help="search with a real OpenSearch node (devstack/opensearch.py) instead of the embedded engine")
     args = ap.parse_args(argv)
 
-    configure_env(args.moto_port, args.api_port)
+    configure_env(args.moto_port, args.api_port, args.localstack)
     sys.path.insert(0, str(ROOT))
     import faulthandler
 
@@ -243,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         node = opensearch.start()
         os.environ["CRM_OPENSEARCH_URL"] = node.url
     fresh_search_index()
-    moto = start_moto(args.moto_port)
+    moto = None if args.localstack else start_moto(args.moto_port)
     from devstack.drivers import DriverLoop
     from devstack.resources import create_resources
 
@@ -266,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(0.2)
     drivers.stop()
     api.shutdown()
-    moto.stop()
+    if moto is not None:
+        moto.stop()
     if node:
         node.stop()
     return 0

@@ -28,6 +28,7 @@ class Function:
     #                              "workflow" (signal the approval state machine: SendTaskSuccess),
     #                              "exports" (write export files, read the operation log archive),
     #                              "imports" (read import uploads in the files bucket)
+    #                              "archive_read" (read archives back), "files" (uploaded files: read, copy, delete)
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
     schedule_target: bool = False
@@ -108,8 +109,9 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.jobs.handler",
         description="Runs background jobs (imports, exports, backups) in chunks, saving progress and a checkpoint; a job "
                     "not finished in one invocation is queued again and resumes",
-        # scheduler: records an import writes arm their reminders and timers (engine/due.py) as schedules
-        needs=("bus", "bucket", "scheduler", "search_write", "exports", "imports"),
+        # scheduler: records an import writes arm their reminders and timers (engine/due.py) as schedules;
+        # archive_read, files: backups read archives back and copy files
+        needs=("bus", "bucket", "scheduler", "search_write", "exports", "imports", "archive_read", "files"),
         timeout_seconds=900,
         memory_mb=1024,
         bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},
@@ -126,6 +128,15 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=60,
         bus_pattern={"source": [{"prefix": "crm."}]},  # every domain event; the handler matches each tenant's webhooks
         extra={"queue": True},  # EventBridge -> SQS (+ DLQ) -> Lambda: batches, partial failures, redrive
+    ),
+    Function(
+        name="purged_files",
+        handler="functions.purged_files.handler",
+        description="Deletes the files (S3 object and item) of records purged from the recycle bin once no record links them",
+        needs=("files",),
+        timeout_seconds=60,
+        # removed business records (sk "#"); the handler keeps the purges (records that were in the recycle bin)
+        stream_filter={"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": ["#"]}}}},
     ),
     Function(
         name="audit_archiver",

@@ -66,6 +66,8 @@ class CrmStack(cdk.Stack):
         check_specs(function_specs)
         kwargs.setdefault("stack_name", f"crm-{stage}")
         kwargs.setdefault("description", f"CRM ({stage}): API, table, functions, search, identity, events")
+        # the template is written without indentation: CloudFormation's 1 MB limit counts the whitespace too
+        kwargs.setdefault("suppress_template_indentation", True)
         super().__init__(scope, stage, **kwargs)
 
         self.stage = Stage(self, stage)

@@ -7,6 +7,7 @@ endpoint follows botocore's AWS_ENDPOINT_URL like every other client.
 """
 from __future__ import annotations
 
+import zlib
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from ..core.settings import get_settings
+from .table_spec import WALK_SHARDS
 
 
 class DecimalAttribute(Attribute[Decimal]):
@@ -61,7 +63,13 @@ class _LazyMeta:
     def region(self) -> str:
         return get_settings().region
 
-    host = None
+    @property
+    def host(self) -> str | None:
+        """None: botocore's endpoint (AWS, or AWS_ENDPOINT_URL); a LocalStack when CRM_LOCALSTACK_URL is set."""
+        from ..ports import localstack_url
+
+        return localstack_url()
+
     max_retry_attempts = 3
     billing_mode = "PAY_PER_REQUEST"
 
@@ -83,9 +91,42 @@ class Item(Model):
     gsi3sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
+    gsi4pk = UnicodeAttribute(null=True)  # the tenant walk (table_spec.py): set on every write, see walk_keys()
+    gsi4sk = UnicodeAttribute(null=True)
+
     gsi1 = _Index.build("gsi1")
     gsi2 = _Index.build("gsi2")
     gsi3 = _Index.build("gsi3")
+
+    # ---- the tenant walk: every put and update of an item of a tenant carries its gsi4 keys ----
+    def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
+        walk = walk_keys(self.pk) if getattr(self, "pk", None) else None
+        if walk is not None:
+            self.gsi4pk, self.gsi4sk = walk
+        return super().serialize(null_check=null_check)
+
+    def _walk_actions(self) -> list[Any]:
+        walk = walk_keys(self.pk) if getattr(self, "pk", None) else None
+        return [] if walk is None else [Item.gsi4pk.set(walk[0]), Item.gsi4sk.set(walk[1])]
+
+    def update(self, actions: list, condition: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().update([*actions, *self._walk_actions()], condition, **kwargs)
+
+    def get_update_kwargs_from_instance(self, actions: list, condition: Any = None, *args: Any, **kwargs: Any) -> dict:  # type: ignore[override]
+        return super().get_update_kwargs_from_instance([*actions, *self._walk_actions()], condition, *args, **kwargs)
+
+
+def walk_keys(pk: str) -> tuple[str, str] | None:
+    """The tenant-walk keys of an item (gsi4): `T#<tenant>#ALL#<shard>` and its pk; None for a
+    key that does not start with a tenant."""
+    if not pk.startswith("T#"):
+        return None
+    tenant = pk.split("#", 2)[1]
+    return walk_partition(tenant, zlib.crc32(pk.encode()) % WALK_SHARDS), pk
+
+
+def walk_partition(tenant_id: str, shard: int) -> str:
+    return f"T#{tenant_id}#ALL#{shard}"
 
 
 class Versioned(Item):
@@ -106,7 +147,9 @@ def connection() -> Connection:
     global _connection
     s = get_settings()
     if _connection is None or _connection.region != s.region:
-        _connection = Connection(region=s.region)
+        from ..ports import localstack_url
+
+        _connection = Connection(region=s.region, host=localstack_url())
     return _connection
 
 

@@ -13,6 +13,11 @@ platform-level tenant directory. What each index serves:
             customers, the recycle bin, the audit log of a month, the tenant directory.
 - gsi3      "parent collections": every child keyed by its parent record, so a
             customer with all related records is one Query (customer 360).
+- gsi4      "tenant walk" (keys only): every item of a tenant, spread over WALK_SHARDS
+            partitions `T#<tenant>#ALL#<n>` (n from the item's pk), sort key = the item's pk.
+            Backups read a tenant's items with it (then BatchGetItem), and a restore checks
+            that its target tenant is empty, without a Scan. Set on every write by the
+            base model (db/base.py); items written outside it (rate buckets) carry none.
 """
 from __future__ import annotations
 
@@ -20,6 +25,8 @@ PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 TTL_ATTRIBUTE = "expires_at"
 INDEXES = ("gsi1", "gsi2", "gsi3")
+WALK_INDEX = "gsi4"
+WALK_SHARDS = 8
 
 TABLE_SPEC: dict = {
     "KeySchema": [
@@ -28,7 +35,7 @@ TABLE_SPEC: dict = {
     ],
     "AttributeDefinitions": [
         {"AttributeName": name, "AttributeType": "S"}
-        for name in (PARTITION_KEY, SORT_KEY, *[f"{i}{k}" for i in INDEXES for k in ("pk", "sk")])
+        for name in (PARTITION_KEY, SORT_KEY, *[f"{i}{k}" for i in (*INDEXES, WALK_INDEX) for k in ("pk", "sk")])
     ],
     "GlobalSecondaryIndexes": [
         {
@@ -40,6 +47,15 @@ TABLE_SPEC: dict = {
             "Projection": {"ProjectionType": "ALL"},
         }
         for index in INDEXES
+    ] + [
+        {
+            "IndexName": WALK_INDEX,
+            "KeySchema": [
+                {"AttributeName": f"{WALK_INDEX}pk", "KeyType": "HASH"},
+                {"AttributeName": f"{WALK_INDEX}sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},  # updates that keep the keys cost the index nothing
+        }
     ],
     "BillingMode": "PAY_PER_REQUEST",
     "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},

@@ -137,7 +137,7 @@ def upload(key: str, fileobj: Any, content_type: str, *, export: bool = False) -
     _s3().upload_fileobj(fileobj, _bucket(), key, ExtraArgs=extra)
 
 
-def presign_download(key: str, name: str, content_type: str, expires_seconds: int) -> str:
+def presign_download(key: str, name: str, content_type: str, expires_seconds: int, bucket: str | None = None) -> str:
     """A presigned GET that the browser saves as `name` (RFC 6266 / 5987 for non-ASCII names)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().replace('"', "").strip()
     if not ascii_name.rpartition(".")[0].strip("._ "):  # 合同.pdf -> file.pdf
@@ -146,8 +146,21 @@ def presign_download(key: str, name: str, content_type: str, expires_seconds: in
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
     return _s3().generate_presigned_url(
         "get_object", ExpiresIn=expires_seconds, HttpMethod="GET",
-        Params={"Bucket": _bucket(), "Key": key, "ResponseContentDisposition": disposition,
+        Params={"Bucket": bucket or _bucket(), "Key": key, "ResponseContentDisposition": disposition,
                 "ResponseContentType": content_type})
+
+
+def delete_object(key: str) -> None:
+    """Remove an uploaded file's object (a file no record uses any more); idempotent."""
+    _s3().delete_object(Bucket=_bucket(), Key=key)
+
+
+def copy_file(source: str, target: str) -> str | None:
+    """Server-side copy of an uploaded file to another key (a restored tenant's); the SHA-256
+    (base64) of the bytes now there, or None when the source is gone."""
+    if head(source) is None:
+        return None
+    return promote(source, target)
 
 
 def download(key: str, fileobj: Any) -> None:

@@ -1,4 +1,5 @@
-"""Reminders as EventBridge Scheduler one-time schedules.
+"""Reminders as EventBridge Scheduler one-time schedules; recurring jobs (a tenant's daily backup)
+as recurring schedules of the same target (`upsert_recurring`).
 
 Names are derived from the source record, so create/reschedule is one idempotent upsert
 and cancel one idempotent delete. `at(...)` is written in the tenant's time zone
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,49 @@ def upsert(name: str, when: datetime, payload: dict[str, Any], tz: str | None = 
         c.create_schedule(**args)
     except c.exceptions.ConflictException:
         c.update_schedule(**args)
+
+
+def upsert_recurring(name: str, expression: str, payload: dict[str, Any], tz: str | None = None) -> None:
+    """A recurring schedule (`cron(...)` or `rate(...)`, in `tz`) of the same target; it stays
+    until deleted. Idempotent like `upsert`."""
+    s = get_settings()
+    args = dict(
+        Name=name,
+        GroupName=s.schedule_group,
+        ScheduleExpression=expression,
+        ScheduleExpressionTimezone=tz or s.default_timezone,
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": s.reminder_target_arn, "RoleArn": s.scheduler_role_arn,
+                "Input": json.dumps(payload, ensure_ascii=False),
+                "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600}},
+        State="ENABLED",
+    )
+    c = client("scheduler")
+    try:
+        c.create_schedule(**args)
+    except c.exceptions.ConflictException:
+        c.update_schedule(**args)
+
+
+def next_cron(expression: str, tz: str, after: datetime) -> datetime | None:
+    """The first time after `after` of a daily `cron(M H * * ? *)` expression (minutes and hours
+    may be lists); None for expressions of another shape (the local stack fires only these)."""
+    m = _CRON.match(expression)
+    if not m:
+        return None
+    minutes, hours = (sorted(int(x) for x in part.split(",")) for part in m.groups())
+    local = after.astimezone(ZoneInfo(tz))
+    for day in range(2):
+        base = (local + timedelta(days=day)).replace(second=0, microsecond=0)
+        for h in hours:
+            for mi in minutes:
+                at = base.replace(hour=h, minute=mi)
+                if at > local:
+                    return at
+    return None
+
+
+_CRON = re.compile(r"^cron\((\d+(?:,\d+)*) (\d+(?:,\d+)*) [*?] \* [*?] \*\)$")
 
 
 def delete(name: str) -> None:

@@ -186,6 +186,7 @@ class Api:
                 *workflow.approval_statements(start_and_stop=True),
                 iam.PolicyStatement(actions=list(STAFF_POOL_ADMIN_ACTIONS), resources=[identity.staff_pool.user_pool_arn]),
                 *storage.files_statements(),
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=[storage.backup_objects_arn()]),
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
             ],
         )
@@ -198,11 +199,13 @@ class Api:
                     "_msearch) are per request, so they are scoped to the stage's domain, and fine-grained access "
                     "control limits the API to reading the stage's indices; uploaded files are objects keyed by tenant and "
                     "file id at run time, so they are scoped to the files bucket's pending/tenants/ and tenants/*/files/ "
-                    "prefixes; export files are keyed by tenant and job id, so downloads are scoped to tenants/*/exports/.",
+                    "prefixes; export files are keyed by tenant and job id, so downloads are scoped to tenants/*/exports/; "
+                    "tenant backups likewise, to the archive bucket's tenants/*/backups/ prefix (downloads).",
                     ["Resource::*", resource_finding(scope, stage.schedules_arn()), resource_finding(scope, storage.exports_objects_arn()),
                      resource_finding(scope, workflow.approval_executions_arn()),
                      resource_finding(scope, stage.search_domain_arn("*")),
-                     *(resource_finding(scope, arn) for arn in storage.files_objects_arns())])
+                     *(resource_finding(scope, arn) for arn in storage.files_objects_arns()),
+                     resource_finding(scope, storage.backup_objects_arn())])
 
         self.chalice = self._chalice(environment)
         # requirements.txt, as packaged by Chalice: the functions run on the same layer.

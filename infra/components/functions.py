@@ -242,6 +242,11 @@ class Functions:
             fn.add_to_role_policy(iam.PolicyStatement(
                 actions=["s3:PutObject"], resources=[self.storage.archive_objects_arn()],
             ))
+        if "archive_read" in spec.needs:  # backups read back for a restore
+            fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.storage.archive_objects_arn()]))
+        if "files" in spec.needs:  # uploaded files: read, copy (a restore), delete (a purged record's)
+            fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                                                      resources=self.storage.files_objects_arns()))
         if "exports" in spec.needs:
             for statement in self.storage.exports_statements():
                 fn.add_to_role_policy(statement)
@@ -270,6 +275,10 @@ class Functions:
         wildcard_findings = ["Resource::*"]
         if "bucket" in spec.needs:
             wildcard_findings.append(resource_finding(fn, self.storage.archive_objects_arn()))
+        if "archive_read" in spec.needs and "bucket" not in spec.needs:
+            wildcard_findings.append(resource_finding(fn, self.storage.archive_objects_arn()))
+        if "files" in spec.needs:
+            wildcard_findings.extend(resource_finding(fn, arn) for arn in self.storage.files_objects_arns())
         if "imports" in spec.needs:
             wildcard_findings.append(resource_finding(fn, self.storage.imports_objects_arn()))
         if "scheduler" in spec.needs:

@@ -127,3 +127,8 @@ class Storage:
         """Objects the functions may write: every key is ``tenants/<tenant>/…``
         (chalicelib/ports/files.py)."""
         return self.archive_bucket.arn_for_objects("tenants/*")
+
+    def backup_objects_arn(self) -> str:
+        """Tenant backups in the archive bucket (chalicelib/backups/archive.py): the API signs
+        their downloads (GetObject)."""
+        return self.archive_bucket.arn_for_objects("tenants/*/backups/*")

@@ -69,6 +69,9 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
         job = jobs.create(org.principal(), "isolation_probe", {"file": "甲方客户.xlsx"}, queue=False)
     values["job_id"] = job["id"]
     secrets.add(job["id"])
+    backup = api.call("POST", "/v1/backups", a["admin"]).data  # A's backup (queued): B gets no handle on it
+    values["backup_id"] = backup["id"]
+    secrets.add(backup["id"])
     imported = api.call("POST", "/v1/imports", a["admin"], {"type": "customer", "file_name": "甲方导入.csv", "size": 1,
                                                             "sha256": "0" * 64, "format": "csv"})
     assert imported.status_code == 201, imported.data
