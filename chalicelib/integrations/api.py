@@ -58,7 +58,7 @@ def rotate_secret(req: ApiRequest, channel_id: str) -> dict:
 
 
 @route(bp, "/integrations/inbound/{channel_id}/deliveries", summary="The channel's delivery log, newest first: counts and "
-       "rejected items' reasons, never payloads (integrations:read)", tag=TAG, query=s.DeliveryQuery, response=s.DeliveryPage)
+       "rejected items' reasons, never payloads (integrations:read)", tag=TAG, query=s.InboundDeliveryQuery, response=s.InboundDeliveryPage)
 def list_deliveries(req: ApiRequest, channel_id: str) -> dict:
     items, nxt = _service().list_deliveries(channel_id, req.query.limit, req.query.cursor)
     return {"items": items, "next_cursor": nxt}

@@ -18,7 +18,7 @@ LOOKUPS = ("payload key -> the record it names by one of that record's fields (`
 DEFAULTS = "column key -> the cell written when an item has no value for it (`{\"type\": \"call\"}`)"
 
 
-class Lookup(BaseModel):
+class InboundLookup(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     type: str = Field(min_length=1, max_length=80)
     field: str = Field(min_length=1, max_length=80)
@@ -36,7 +36,7 @@ class ChannelIn(BaseModel):
     type: str | None = Field(None, min_length=1, max_length=80, description="record type (lead, customer, followup, "
                                                                               "payment, obj_<key>); default: the kind's")
     mapping: dict[str, str | None] | None = Field(None, max_length=200, description=MAPPING)
-    lookups: dict[str, Lookup] | None = Field(None, max_length=20, description=LOOKUPS)
+    lookups: dict[str, InboundLookup] | None = Field(None, max_length=20, description=LOOKUPS)
     defaults: dict[str, Cell] | None = Field(None, max_length=50, description=DEFAULTS)
     sample: dict[str, Any] | None = Field(None, description="an example payload: the mapping is suggested from its keys")
     duplicates: Mode = Field("skip", description="items matching a record under the tenant's duplicate rules: skip, "
@@ -52,7 +52,7 @@ class ChannelPatch(Patch):
     name: str = Field(None, min_length=1, max_length=100)
     type: str = Field(None, min_length=1, max_length=80)
     mapping: dict[str, str | None] | None = Field(None, max_length=200, description=MAPPING)
-    lookups: dict[str, Lookup] | None = Field(None, max_length=20, description=LOOKUPS)
+    lookups: dict[str, InboundLookup] | None = Field(None, max_length=20, description=LOOKUPS)
     defaults: dict[str, Cell] | None = Field(None, max_length=50, description=DEFAULTS)
     sample: dict[str, Any] = Field(None, description="suggest the mapping again from this example payload's keys")
     duplicates: Mode = None  # type: ignore[assignment]
@@ -62,7 +62,7 @@ class ChannelPatch(Patch):
     version: int | None = Field(None, ge=1, description="the version you read (or If-Match)")
 
 
-class LookupOut(BaseModel):
+class InboundLookupOut(BaseModel):
     type: str
     field: str
 
@@ -73,7 +73,7 @@ class ChannelOut(BaseModel):
     kind: str
     type: str
     mapping: dict[str, str | None] | None = Field(None, description="null: suggested from each delivery's keys")
-    lookups: dict[str, LookupOut]
+    lookups: dict[str, InboundLookupOut]
     defaults: dict[str, Any]
     duplicates: str
     run_as: str
@@ -95,42 +95,42 @@ class ChannelList(BaseModel):
     items: list[ChannelOut]
 
 
-class RowError(BaseModel):
+class InboundRowError(BaseModel):
     column: str | None = Field(None, description="the payload key (or column) the reason is about")
     message: str
 
 
-class ItemErrors(BaseModel):
+class InboundItemErrors(BaseModel):
     index: int
-    errors: list[RowError]
+    errors: list[InboundRowError]
 
 
-class DeliveryOut(BaseModel):
+class InboundDeliveryOut(BaseModel):
     id: str
     received_at: str
     status: str = Field(description="succeeded | partial (some items rejected) | rejected (every item)")
     counts: dict[str, int] = Field(description="total, created, updated, skipped, rejected")
-    errors: list[ItemErrors] = Field(description="the rejected items' reasons (the first 20); payloads are not kept")
+    errors: list[InboundItemErrors] = Field(description="the rejected items' reasons (the first 20); payloads are not kept")
     idempotency_key: str | None = None
     replays: int = Field(description="resends answered with this delivery's result")
 
 
-class DeliveryPage(Page[DeliveryOut]):
+class InboundDeliveryPage(Page[InboundDeliveryOut]):
     pass
 
 
-class DeliveryQuery(PageQuery):
+class InboundDeliveryQuery(PageQuery):
     model_config = ConfigDict(extra="forbid")
 
 
-class ItemResult(BaseModel):
+class InboundItemResult(BaseModel):
     index: int
     status: Literal["created", "updated", "skipped", "rejected"]
     id: str | None = None
-    errors: list[RowError] | None = None
+    errors: list[InboundRowError] | None = None
 
 
 class InboundAnswer(BaseModel):
     delivery_id: str
     replayed: bool = Field(description="true: a resend with the same Idempotency-Key; nothing was written")
-    results: list[ItemResult]
+    results: list[InboundItemResult]
