@@ -244,3 +244,20 @@ def test_given_no_mapping_then_each_delivery_is_matched_by_its_keys_and_nothing_
     assert res["status"] == "created", r.data
     c = api.call("GET", f"/v1/customers/{res['id']}", t["admin"]).data
     assert (c["name"], c["mobile"]) == ("自动匹配", "13922223333")
+
+
+def test_given_a_tenant_over_its_rate_limit_then_signed_deliveries_get_429_and_unsigned_ones_spend_nothing(api, make_tenant):
+    from tests.conftest import platform_token
+
+    t = make_tenant()
+    ch = make(api, t["admin"], kind="web_order")
+    tenant = api.call("GET", "/v1/platform/tenants?limit=100", platform_token()).data["items"]
+    version = next(x["version"] for x in tenant if x["id"] == t["id"])
+    r = api.call("PATCH", f"/v1/platform/tenants/{t['id']}", platform_token(),
+                 {"rate_limit": {"per_second": 1, "burst": 3}, "version": version})
+    assert r.status_code == 200, r.data
+    clock.freeze()
+    for _ in range(5):  # refused before the bucket: no token taken
+        assert send(api, ch, "wrong", {"contact": {"name": "探测"}}).status_code == 401
+    answers = [send(api, ch, ch["secret"], {"contact": {"name": f"限流{i}"}}).status_code for i in range(4)]
+    assert answers == [200, 200, 200, 429], answers
