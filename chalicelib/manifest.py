@@ -32,6 +32,7 @@ from .followups import module as followups
 from .forms import models as form_models
 from .forms import service as forms
 from .imports import module as imports
+from .integrations import module as integrations
 from .invoices import module as invoices
 from .jobs import service as jobs
 from .leads import module as leads
@@ -117,6 +118,7 @@ MODULES: tuple[Module, ...] = (
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
            audit_access={"application": forms.log_access}),
     webhooks.MODULE,  # PLAT-10: signed, retried deliveries of domain events
+    integrations.MODULE,  # 集成: signed inbound channels writing records as import rows (issue 12)
 )
 
 _lock = threading.Lock()

@@ -435,6 +435,8 @@ def parse(col: Column, cell: Any, lookup: Lookup | None = None) -> Any:  # noqa:
         return {"text": _text(cell)}
     if t == "reference":
         entity = col.spec.entity if col.spec is not None else None
+        if not entity and col.spec is not None and col.spec.entities:
+            return _any_reference(col.spec.entities, _text(cell), _need(lookup))
         if not entity:
             raise CellError("tabular.unsupported")
         return {"entity": entity, "id": _need(lookup).record_id(entity, _text(cell))}
@@ -443,6 +445,23 @@ def parse(col: Column, cell: Any, lookup: Lookup | None = None) -> Any:  # noqa:
     if t == "mobile":
         return re.sub(r"[\s\-]", "", _text(cell))
     return _text(cell)
+
+
+def _any_reference(entities: Iterable[str], text: str, lookup: Lookup) -> dict[str, str]:
+    """A reference that may name a record of several types (a follow-up's lead, customer or contact):
+    the one record of any of them the cell names by id or title."""
+    found = []
+    for entity in entities:
+        try:
+            found.append({"entity": entity, "id": lookup.record_id(entity, text)})
+        except CellError as e:
+            if e.key == "tabular.reference_ambiguous":
+                raise
+    if len(found) > 1:
+        raise CellError("tabular.reference_ambiguous", value=text)
+    if not found:
+        raise CellError("tabular.reference", value=text)
+    return found[0]
 
 
 def _need(lookup: Lookup | None) -> Lookup:

@@ -61,6 +61,9 @@ def world(api, sales_team):
         hook = api.call("POST", "/v1/webhooks", admin, {"url": "http://127.0.0.1:9/hook", "events": ["webhooks.*"]})
     assert hook.status_code == 201, hook.data
     values["webhook_id"] = hook.data["id"]
+    channel = api.call("POST", "/v1/integrations/inbound", admin, {"name": "官网订单", "kind": "web_order"})
+    assert channel.status_code == 201, channel.data
+    values["channel_id"] = channel.data["id"]
     return {**t, "customers": customers, "values": values, "users_cursor": users, "customers_cursor": listed}
 
 

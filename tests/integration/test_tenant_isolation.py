@@ -82,6 +82,10 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
                                                              "description": "甲方推送"}).data
     values.update({"webhook_id": hook["id"], "delivery_id": "x"})
     secrets |= {hook["id"], hook["secret"], "甲方推送", "jiafang"}
+    channel = api.call("POST", "/v1/integrations/inbound", a["admin"], {"name": "甲方官网", "kind": "web_order",
+                                                                       "description": "甲方集成"}).data
+    values["channel_id"] = channel["id"]
+    secrets |= {channel["id"], channel["secret"], "甲方官网", "甲方集成"}
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers
@@ -101,6 +105,16 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
         if spec.path_params and spec.method != "GET" and spec.tag not in ("numbering", "dictionaries", "commission"):  # keys and months, not ids
             assert r.status_code >= 400, (spec.method, spec.path, r.status_code)
 
+    # The public inbound endpoint: B's administrator, signing with A's secret under B's tenant, gets the one 401
+    from chalicelib.core import clock
+    from chalicelib.webhooks import signing
+
+    ts = int(clock.now().timestamp())
+    raw = json.dumps({"contact": {"name": "乙方写入"}}).encode()
+    for tenant, key in ((b["id"], channel["secret"]), (a["id"], "guessed")):
+        r = api.http.post(f"/v1/inbound/{tenant}/{channel['id']}", body=raw, headers={
+            "Content-Type": "application/json", "X-CRM-Timestamp": str(ts), "X-CRM-Signature": signing.signature(key, ts, raw)})
+        assert r.status_code == 401 and b"INBOUND_UNAUTHORIZED" in r.body, r.body
     # And A's records are untouched
     again = api.call("GET", f"/v1/customers/{cust['id']}", a["admin"]).data
     assert again["name"] == "华为技术有限公司" and again["version"] == cust["version"]
@@ -118,6 +132,7 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     assert mine["status"] == "running" and mine["version"] == 1
     assert api.call("GET", f"/v1/approval-flows/{flow['id']}", a["admin"]).data["enabled"] is True
     assert api.call("GET", f"/v1/jobs/{job['id']}", a["admin"]).data["status"] == "queued"  # B's cancel did not reach it
+    assert api.call("GET", f"/v1/integrations/inbound/{channel['id']}", a["admin"]).data["version"] == channel["version"]
     # B's lists, search and facets over the same index hold nothing of A (B signed out everywhere above: sign in again)
     b_token = api.call("POST", "/v1/auth/login", body={"tenant_id": b["id"], "mobile": "13800000001", "password": "Passw0rd!"}).data["id_token"]
     b_list = api.call("GET", "/v1/customers?facets=level", b_token)
