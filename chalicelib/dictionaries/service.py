@@ -157,9 +157,10 @@ def label_in(tenant: str, dict_type: str, code: str, locale: str) -> str | None:
     return item.label_en if locale == "en" and item.label_en else item.label
 
 
-def enabled_items(tenant: str, dict_type: str) -> list[DictItem]:
-    """The enabled items of one dictionary in their order (spreadsheet templates and cell matching)."""
-    found = [i for (t, _), i in _cache.get(tenant).items() if t == dict_type and i.enabled]
+def enabled_items(tenant: str, dict_type: str, *, disabled_too: bool = False) -> list[DictItem]:
+    """The enabled items of one dictionary in their order (spreadsheet templates and cell matching);
+    `disabled_too`: every item (naming the codes stored records still hold)."""
+    found = [i for (t, _), i in _cache.get(tenant).items() if t == dict_type and (i.enabled or disabled_too)]
     return sorted(found, key=lambda i: (int(i.sort_order or 0), i.code))
 
 

@@ -32,12 +32,13 @@ from ..db import audit, tx
 from ..engine import registry
 from ..engine.definition import EntityDef
 from ..org import service as org
+from ..tabular import MEDIA
 
+DIRECT_BYTES = 4 * 1024 * 1024  # a file answered at once stays under Lambda's 6 MB once base64-encoded
 DIRECT_MAX = 2000  # rows answered in the request itself (when the client asks for the file)
 PAGE = 500  # records per search page
 KIND, AUDIT_KIND = "export", "audit_export"
 LOG_ENTITY = "EXPORT"
-MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "csv": "text/csv"}
 SPOOL = 4 * 1024 * 1024  # a file stays in memory up to this size, then goes to disk
 SAVE_EVERY = 2000  # rows between progress saves of a job
 
@@ -156,10 +157,13 @@ def start(body: dict[str, Any], accept: str | None) -> tuple[str, Any]:
         export_id = ids.new_id()
         with tempfile.SpooledTemporaryFile(max_size=SPOOL) as f:
             rows = write_records(f, p, d, params, fmt, locale)
+            size = f.tell()
             f.seek(0)
-            data = f.read()
-        log(p, export_id, d.name, rows, fmt, params)
-        return "file", (data, name, MEDIA[fmt])
+            data = f.read() if size <= DIRECT_BYTES else None
+        if data is not None:
+            log(p, export_id, d.name, rows, fmt, params)
+            return "file", (data, name, MEDIA[fmt])
+        # too large for one API answer (Lambda answers at most 6 MB, binary bodies go base64): a job and a link instead
     from ..jobs import service as jobs
 
     job = jobs.create(p, kind=KIND, params={"type": d.name, "format": fmt, "params": params, "locale": locale, "file_name": name},

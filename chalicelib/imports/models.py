@@ -31,6 +31,7 @@ class Import(Versioned, discriminator="IMPORT"):
     imported = NumberAttribute(default=0)  # 1 once a run that writes has started (rows keep their ids)
     result = JSONAttribute(default=dict)  # the last finished run's counts
     finished_run = NumberAttribute(null=True)  # the last run that finished (its counts are in `result`)
+    headers = JSONAttribute(null=True)  # the upload's header row, once read
 
     @staticmethod
     def key(tenant_id: str, import_id: str) -> tuple[str, str]:

@@ -28,10 +28,10 @@ from ..engine import registry
 from ..engine.definition import EntityDef
 from ..org import service as org
 from ..ports import files as storage
+from ..tabular import MEDIA
 from . import rows as rows_
 from .models import Import, ImportMapping, RowError
 
-FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 MODES = ("skip", "overwrite", "create")
 MAX_BYTES = 200 * 1024 * 1024
 URL_SECONDS = 15 * 60
@@ -80,7 +80,7 @@ def create(type_: str, file_name: str, size: int, sha256: str, fmt: str) -> dict
     imp.gsi1pk, imp.gsi1sk = keys.k(p.tenant_id, "IMPORT", "USER", p.user_id), f"{imp.created_at}#{iid}"
     changes.create(imp, "import", iid, p.user_id)
     b64 = base64.b64encode(bytes.fromhex(imp.sha256)).decode()
-    url, headers = storage.presign_upload(imp.file_key, FORMATS[fmt], size, b64, URL_SECONDS)
+    url, headers = storage.presign_upload(imp.file_key, MEDIA[fmt], size, b64, URL_SECONDS)
     return {**out(imp), "upload": {"url": url, "method": "PUT", "headers": headers,
                                    "expires_at": clock.iso(clock.now() + timedelta(seconds=URL_SECONDS))}}
 
@@ -118,8 +118,11 @@ def _uploaded(imp: Import) -> None:
 
 
 def headers_of(imp: Import) -> list[str]:
+    """The upload's header row: read from the file once (it is downloaded for that), then kept on the import."""
     from ..tabular import sheets
 
+    if imp.headers is not None:
+        return list(imp.headers)
     with tempfile.TemporaryFile() as f:
         storage.download(imp.file_key, f)
         f.seek(0)
@@ -130,7 +133,9 @@ def headers_of(imp: Import) -> list[str]:
             raise ValidationFailed("IMPORT_FORMAT", format=imp.format) from None
         finally:
             reader.close()
-    return [str(h if h is not None else "").strip() for h in first]
+    headers = [str(h if h is not None else "").strip() for h in first]
+    imp.update(actions=[Import.headers.set(headers)])  # versioned: a concurrent change of the import wins, read again later
+    return headers
 
 
 def _saved(p: Principal, entity: str) -> dict[str, str | None]:
@@ -188,12 +193,13 @@ def start(import_id: str, mapping_: dict[str, str | None] | None, duplicates: st
     run = int(imp.runs or 0) + 1
     params = {"import_id": imp.id, "run": run, "dry_run": dry_run, "duplicates": duplicates, "locale": context.locale(),
               "mapping": {h: k for h, k in mapping_.items() if h in headers}, "rerun": bool(imp.imported) and not dry_run}
-    created = jobs.create(p, kind="import", params=params, total=None,
+    created = jobs.create(p, kind="import", params=params, total=None, queue=False,
                           label=(f"导入{d.label[0]}", f"Import {d.label[1].lower()}"))
+    # the run is the import's (versioned) before its job is queued: of two starts at once, one gets 409 and its job never runs
     changes.save(imp, "import", imp.id, p.user_id, {"runs": run, "job_id": created["id"], "dry_run": int(dry_run),
                                                     "imported": 1 if not dry_run else int(imp.imported or 0),
                                                     "status": "started"}, int(imp.version))
-    return out(imp, created)
+    return out(imp, jobs.start(p.tenant_id, created["id"]))
 
 
 def cancel(import_id: str) -> dict[str, Any]:
@@ -245,8 +251,8 @@ def rejected(import_id: str, fmt: str) -> dict[str, Any]:
         stem = imp.file_name.rsplit(".", 1)[0]
         name = f"{stem}-{'rejected' if locale == 'en' else '错误行'}.{fmt}"
         key = storage.tenant_key(p.tenant_id, "imports", imp.id, f"rejected-{run}.{fmt}")
-        storage.upload(key, f, FORMATS[fmt])
-    url = storage.presign_download(key, name, FORMATS[fmt], get_settings().file_upload_url_minutes * 60)
+        storage.upload(key, f, MEDIA[fmt])
+    url = storage.presign_download(key, name, MEDIA[fmt], get_settings().file_upload_url_minutes * 60)
     return {"url": url, "rows": n, "file_name": name, "format": fmt}
 
 

@@ -35,7 +35,7 @@ SPLIT = re.compile(r"\s*[,，;；、\n]\s*")
 YES = {"是", "true", "yes", "y", "1", "√", "✓", "对", "t"}
 NO = {"否", "false", "no", "n", "0", "×", "✗", "错", "f"}
 EXCEL_EPOCH = date(1899, 12, 30)  # day 0 of Excel's 1900 date system (its phantom 1900-02-29 included)
-FORMULA_START = ("=", "+", "-", "@")  # a text cell starting so is written with a leading ' (sheets.py)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a text cell starting so is written with a leading ' (sheets.py)
 STAMPS = ("created_by", "created_at", "updated_at")
 NOT_IMPORTED = ("table", "file", "image")  # a cell cannot carry rows or uploaded files
 LOCALES = ("zh-CN", "en")
@@ -78,6 +78,7 @@ class Lookup:
         self.users = {u.id: u for u in data.users.values()}
         self.departments = {d.id: d for d in data.departments.values()}
         self._dicts: dict[str, list[tuple[str, str, str]]] = {}
+        self._every: dict[str, dict[str, tuple[str, str]]] = {}
         self._titles: dict[tuple[str, str], str | None] = {}
         self._by_title: dict[tuple[str, str], list[str]] = {}
         self._users_by: dict[str, list[str]] | None = None
@@ -92,6 +93,16 @@ class Lookup:
             self._dicts[dict_type] = [(i.code, i.label, i.label_en or i.label)
                                       for i in dictionaries.enabled_items(self.tenant_id, dict_type)]
         return self._dicts[dict_type]
+
+    def code_name(self, dict_type: str, code: str, locale: str) -> str | None:
+        """The name of any item of a dictionary, a disabled one too (records keep the codes they hold)."""
+        if dict_type not in self._every:
+            from ..dictionaries import service as dictionaries
+
+            self._every[dict_type] = {i.code: (i.label, i.label_en or i.label)
+                                      for i in dictionaries.enabled_items(self.tenant_id, dict_type, disabled_too=True)}
+        names = self._every[dict_type].get(code)
+        return None if names is None else names[1] if locale == "en" else names[0]
 
     def user_name(self, user_id: str) -> str:
         u = self.users.get(user_id)
@@ -266,6 +277,8 @@ class Column:
         for c, zh, en in self.options:
             if c == code:
                 return en if self.locale == "en" else zh
+        if self.spec is not None and self.spec.dictionary and self.lookup is not None:  # an item disabled since
+            return self.lookup.code_name(self.spec.dictionary, str(code), self.locale) or str(code)
         return str(code)
 
     def _join(self, parts: Iterable[str]) -> str:

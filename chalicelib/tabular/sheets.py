@@ -32,7 +32,6 @@ from ..core import i18n
 from .columns import FORMULA_START, Column
 
 FORMATS = ("csv", "xlsx")
-MEDIA = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 BOM = codecs.BOM_UTF8
 SNIFF = 256 * 1024  # bytes read to tell UTF-8 from GB18030
 NUMBER_FORMAT = {"money": "#,##0.00", "percent": "0.00", "decimal": "0.####", "number": "0"}
@@ -131,7 +130,7 @@ class CsvWriter:
         self.rows = 0
 
     def header(self, cols: Sequence[Column | str], required_mark: bool = False, notes: bool = False) -> None:
-        self._csv.writerow([_label(c, required_mark) for c in cols])
+        self._csv.writerow([_csv_cell(_label(c, required_mark)) for c in cols])  # labels are admins' text: no formulas
 
     def row(self, values: Sequence[Any]) -> None:
         self._csv.writerow([_csv_cell(v) for v in values])
@@ -205,8 +204,17 @@ class XlsxWriter:
         values = self._wb.create_sheet(CHOICES_SHEET)
         values.sheet_state = "hidden"
         longest = max(len(c.choices) for _, c in listed)
+        from openpyxl.cell import WriteOnlyCell
+
+        def text(v: str | None) -> Any:
+            if v is None:
+                return None
+            cell = WriteOnlyCell(values, value=v)
+            cell.data_type = "s"  # an item named "=…" stays text
+            return cell
+
         for r in range(longest):
-            values.append([c.choices[r] if r < len(c.choices) else None for _, c in listed])
+            values.append([text(c.choices[r] if r < len(c.choices) else None) for _, c in listed])
         for n, (i, c) in enumerate(listed, start=1):
             letter = get_column_letter(n)
             dv = DataValidation(type="list", formula1=f"{CHOICES_SHEET}!${letter}$1:${letter}${len(c.choices)}",

@@ -181,6 +181,17 @@ def test_a_large_selection_goes_to_a_job_even_when_the_file_was_asked_for(api, e
     assert r.status_code == 202 and r.data["progress"]["total"] == 2
 
 
+def test_a_file_too_large_for_one_answer_goes_to_a_job(api, exporting, monkeypatch):
+    from chalicelib.exports import service
+
+    monkeypatch.setattr(service, "DIRECT_BYTES", 100)  # two customers make a larger XLSX than that
+    r = _export(api, exporting["token"], {"type": "customer"})
+    assert r.status_code == 202 and r.data["progress"]["total"] == 2, r.data
+    _run_jobs(api)
+    done = api.call("GET", f"/v1/exports/{r.data['id']}", exporting["token"]).data
+    assert done["status"] == "succeeded" and done["rows"] == 2
+
+
 def test_a_job_pages_through_the_index(api, exporting, monkeypatch):
     """Pages of one record: the search_after cursor carries the export across pages without repeats."""
     from chalicelib.exports import service

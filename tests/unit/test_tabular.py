@@ -37,6 +37,8 @@ class FakeLookup(tcols.Lookup):
                       "u3": User("u3", "王芳", "13900000003"), "u4": User("u4", "王芳", "13900000004")}
         self.departments = {"d1": Dept("d1", "销售部"), "d2": Dept("d2", "客服部")}
         self._dicts = {"industry": [("it", "IT/互联网", "IT / Internet"), ("retail", "零售", "Retail")]}
+        self._every = {"industry": {"it": ("IT/互联网", "IT / Internet"), "retail": ("零售", "Retail"),
+                                    "mining": ("采矿", "Mining")}}  # 采矿 disabled since: no longer offered
         self._titles = {}
         self._by_title = {}
         self._users_by = None
@@ -297,6 +299,24 @@ def test_csv_is_utf8_with_a_bom_and_reads_back():
     assert rows[1][:5] == ["华为, \"技术\"", "", "", "重点客户", "是"]
     assert rows[1][8] == "2026-01-01 08:00:00"
     assert rows[2][:2] == ["'=HYPERLINK(\"x\")", "'+1"]  # never a formula in the reader's spreadsheet
+
+
+def test_a_code_of_a_disabled_dictionary_item_is_still_shown_by_its_name_but_no_longer_offered():
+    c = col(FieldSpec("industry", "select", dictionary="industry"))
+    assert c.show("mining") == "采矿"
+    assert "采矿" not in c.choices
+    with pytest.raises(tcols.CellError):
+        tcols.parse(c, "采矿", LOOKUP)
+
+
+def test_csv_headers_and_cells_starting_like_a_formula_or_a_control_character_are_quoted():
+    buf = io.BytesIO()
+    with sheets.writer(buf, "csv") as w:
+        w.header(["=cmd|' /C calc'!A0", "名称"])
+        w.row(["\t=1+1", "\r@SUM(A1)"])
+    rows = list(sheets.read_rows(io.BytesIO(buf.getvalue()), "csv"))
+    assert rows[0][0] == "'=cmd|' /C calc'!A0" and rows[0][1] == "名称"
+    assert rows[1] == ["'\t=1+1", "'\r@SUM(A1)"]
 
 
 def test_csv_without_bom_and_gb18030_csv_read():
