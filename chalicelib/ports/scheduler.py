@@ -32,41 +32,31 @@ def at_expression(when: datetime, tz: str) -> str:
 
 
 def upsert(name: str, when: datetime, payload: dict[str, Any], tz: str | None = None) -> None:
-    s = get_settings()
-    tz = tz or s.default_timezone
-    args = dict(
-        Name=name,
-        GroupName=s.schedule_group,
-        ScheduleExpression=at_expression(when, tz),
-        ScheduleExpressionTimezone=tz,
-        FlexibleTimeWindow={"Mode": "OFF"},
-        Target={"Arn": s.reminder_target_arn, "RoleArn": s.scheduler_role_arn,
-                "Input": json.dumps(payload, ensure_ascii=False),
-                "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600}},
-        ActionAfterCompletion="DELETE",
-        State="ENABLED",
-    )
-    c = client("scheduler")
-    try:
-        c.create_schedule(**args)
-    except c.exceptions.ConflictException:
-        c.update_schedule(**args)
+    """A one-time schedule at `when` (in `tz`) of the reminders target, deleted once it has run."""
+    tz = tz or get_settings().default_timezone
+    _put(name, at_expression(when, tz), payload, tz, ActionAfterCompletion="DELETE")
 
 
 def upsert_recurring(name: str, expression: str, payload: dict[str, Any], tz: str | None = None) -> None:
     """A recurring schedule (`cron(...)` or `rate(...)`, in `tz`) of the same target; it stays
     until deleted. Idempotent like `upsert`."""
+    _put(name, expression, payload, tz or get_settings().default_timezone)
+
+
+def _put(name: str, expression: str, payload: dict[str, Any], tz: str, **extra: Any) -> None:
+    """Create or replace schedule `name` of the group (deterministic names make both idempotent)."""
     s = get_settings()
     args = dict(
         Name=name,
         GroupName=s.schedule_group,
         ScheduleExpression=expression,
-        ScheduleExpressionTimezone=tz or s.default_timezone,
+        ScheduleExpressionTimezone=tz,
         FlexibleTimeWindow={"Mode": "OFF"},
         Target={"Arn": s.reminder_target_arn, "RoleArn": s.scheduler_role_arn,
                 "Input": json.dumps(payload, ensure_ascii=False),
                 "RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 3600}},
         State="ENABLED",
+        **extra,
     )
     c = client("scheduler")
     try:
