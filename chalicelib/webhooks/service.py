@@ -243,8 +243,11 @@ def ping(webhook_id: str) -> dict[str, Any]:
 
 
 # ---- events -> deliveries ---------------------------------------------------------------------
+INTERNAL = ("jobs.job.queued",)  # the product's own plumbing on the bus, not business events
+
+
 def matches(patterns: list[str], event_type: str) -> bool:
-    return any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
+    return event_type not in INTERNAL and any(fnmatch.fnmatchcase(event_type, p) for p in patterns)
 
 
 def _body(event_id: str, event_type: str, occurred_at: str, tenant_id: str, data: dict[str, Any]) -> str:

@@ -360,3 +360,10 @@ def test_given_a_worker_that_stops_after_claiming_an_attempt_then_the_armed_retr
     [done] = _deliveries(api, sales_team["admin"], hook["id"])
     assert (done["status"], done["attempts"]) == ("succeeded", 2)
     assert len(receiver.bodies("/late")) == 1
+
+
+def test_given_a_catch_all_webhook_then_the_products_own_job_events_are_not_delivered():
+    from chalicelib.webhooks import service
+
+    assert service.matches(["*"], "customers.customer.created")
+    assert not service.matches(["*"], "jobs.job.queued")  # an import's plumbing, not a business event
