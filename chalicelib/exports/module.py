@@ -8,6 +8,9 @@ from ..engine.definition import lazy
 RUNNER = "chalicelib.exports.runner"  # imported by the jobs function when an export runs, not with the API
 
 MESSAGES: dict[str, dict[str, str]] = {
+    "AUDIT_ARCHIVE_COLD": {"zh-CN": "{month} 的操作日志归档已转入冷存储（Glacier），需先由运维恢复后才能导出",
+                           "en": "The operation log archive of {month} is in cold storage (Glacier): operations must restore "
+                                 "it before it can be exported"},
     "entity.export": {"zh-CN": "导出", "en": "Export"},
     "exports.audit_log": {"zh-CN": "操作日志", "en": "Operation log"},
     "exports.audit.at": {"zh-CN": "时间", "en": "Time"},

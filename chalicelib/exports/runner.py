@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..core import clock, i18n
+from ..core.errors import ValidationFailed
 from ..core.permissions import Principal
 from ..core.settings import get_settings
 from . import service
@@ -78,6 +79,9 @@ def run_audit(ctx: Any) -> bool:
     return True
 
 
+COLD = ("GLACIER", "DEEP_ARCHIVE")  # storage classes whose objects must be restored before they can be read
+
+
 def archived_months_reach(month: str) -> bool:
     """Some of the month's entries may have left the table (its first day is older than the TTL)."""
     first = date.fromisoformat(f"{month}-01")
@@ -99,6 +103,8 @@ def archived(tenant_id: str, month: str) -> Iterator[dict[str, Any]]:
     s3 = client("s3")
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents") or []:
+            if obj.get("StorageClass") in COLD:  # moved to Glacier by the bucket's lifecycle: GetObject would refuse it
+                raise ValidationFailed("AUDIT_ARCHIVE_COLD", month=month)
             item = json.loads(files.get(obj["Key"]))
             changes = item.get("changes")
             yield {"at": item.get("at"), "actor_id": item.get("actor_id"), "action": item.get("action"),

@@ -15,7 +15,8 @@ functions/jobs.py (the local stack's bus driver calls the same handler). One inv
    checkpoint (a runner must make a chunk's writes safe to repeat). An invocation that died
    (timeout, out of memory) is counted as failed by the next claim, which finds the job still
    "running" with a lapsed lease. After MAX_ATTEMPTS failed invocations the job is "failed"
-   (continuations of a long job are not failures). A job whose last invocation died and that no
+   (continuations of a long job are not failures); a refusal of ours (bad input, no right, gone)
+   fails it at once, as another attempt would meet it again. A job whose last invocation died and that no
    delivery comes back for (the queue gave the message up) reads as failed once STALLED has
    passed, and can be cancelled at once.
 
@@ -331,7 +332,7 @@ def run(tenant_id: str, job_id: str) -> str | None:
             logger.exception("job attempt failed", extra={"job_id": job_id, "kind": job.kind, "attempt": int(job.attempts)})
             message, params = _error_of(e)
             failures = int(job.failures or 0) + 1
-            if failures >= MAX_ATTEMPTS or runner is None:
+            if failures >= MAX_ATTEMPTS or runner is None or _final(e):
                 _end(job, "failed", error=message, error_params=params, failures=failures)
                 return "failed"
             _release(job, message, params, failures)
@@ -341,6 +342,13 @@ def run(tenant_id: str, job_id: str) -> str | None:
         return "queued"
     _end(job, "succeeded", result=jc.result or {})
     return "succeeded"
+
+
+def _final(e: Exception) -> bool:
+    """An error that another attempt would meet again: the input or the rights are wrong, not the moment."""
+    from ..core.errors import Forbidden, NotFound, ValidationFailed
+
+    return isinstance(e, (ValidationFailed, Forbidden, NotFound))
 
 
 def _error_of(e: Exception) -> tuple[str, dict[str, Any] | None]:

@@ -243,3 +243,21 @@ def test_an_admin_exports_a_month_of_the_log_in_their_language_with_archived_ent
         assert isinstance(rows[1][0], datetime)
     by_customer = [row for row in rows[1:] if row[3] == "Customer"]
     assert by_customer and by_customer[0][1] == "管理员" and by_customer[0][2] == "Create"
+
+
+def test_a_month_whose_archive_went_to_glacier_fails_at_once_with_a_reason_in_the_readers_language(api, sales_team):
+    from chalicelib.core import clock
+    from chalicelib.core.settings import get_settings
+    from chalicelib.ports import client, files
+
+    clock.travel(-300 * 86400)
+    month, at = clock.now_iso()[:7], clock.now_iso()
+    clock.travel(300 * 86400)
+    client("s3").put_object(Bucket=get_settings().archive_bucket, StorageClass="GLACIER", Body=b"{}",
+                            Key=files.tenant_key(sales_team["id"], "audit", month[:4], month[5:7], at[8:10], f"LOG_{at}.json"))
+    r = api.call("POST", "/v1/audit/export", sales_team["admin"], {"month": month, "format": "csv"})
+    assert r.status_code == 202, r.data
+    _run_jobs(api)
+    job = api.call("GET", f"/v1/jobs/{r.data['id']}", sales_team["admin"], headers={"Accept-Language": "en"}).data
+    assert (job["status"], job["failures"]) == ("failed", 1), job
+    assert "cold storage" in job["error"] and month in job["error"]
