@@ -40,6 +40,11 @@ and the tests (tests/conftest.py) call it before moto serves a request.
 
 - `track_models_weakly()`: moto no longer keeps every model instance it ever made (every
   item copy, stream record, schedule...) for its dashboard.
+
+- `cheap_queue_sends()`: an SQS SendMessage (an EventBridge rule's delivery to a subscriber's
+  queue) no longer counts every message of the queue, so a send costs the same however many
+  messages wait; `cache_event_paths()`: an EventBridge rule's delivery no longer builds a
+  JSONPath parser for every event.
 """
 from __future__ import annotations
 
@@ -69,6 +74,8 @@ def patch_dynamodb() -> None:
     cache_service_names()
     track_models_weakly()
     settle_task_callbacks()
+    cheap_queue_sends()
+    cache_event_paths()
 
 
 # ---- DynamoDB Streams: iterators expire, records read go ----------------------------------------
@@ -725,3 +732,83 @@ class _WeakInstances:
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+# ---- SQS: a send does not count the queue ------------------------------------------------------
+
+# What cheap_queue_sends relies on (whitespace removed): the only queue attribute these read is
+# ContentBasedDeduplication (or MessageRetentionPeriod), through Queue.attributes.
+_EXPECTED_SQS_SOURCE = {
+    "SQSBackend.send_message": ('queue.attributes.get("ContentBasedDeduplication")',),
+    "SQSBackend._validate_message": ('queue.attributes.get("ContentBasedDeduplication")',),
+    "SQSBackend.is_message_valid_based_on_retention_period": ('["MessageRetentionPeriod"]',),
+    "Queue.attributes": ("getattr(self,camelcase_to_underscores(attribute))",),
+}
+_COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
+           "approximate_number_of_messages_not_visible")
+_uncounted = threading.local()
+
+
+def cheap_queue_sends() -> None:
+    """moto's SendMessage reads one attribute of the queue (ContentBasedDeduplication) through
+    `Queue.attributes`, which builds all of them — the approximate message counts too, a pass
+    over every message of the queue with two clock reads each. An import publishes one domain
+    event per record and the rules deliver each to a subscriber queue that drains ten at a time:
+    with 20,000 messages waiting, a PutEvents call of ten events took ~0.4 s and moto's time
+    under an import was 80 % counting. ReceiveMessage reads the retention period the same way,
+    once per message it returns. While those calls run, the counts read 0 (none of them reads
+    a count); GetQueueAttributes counts as before."""
+    if "queue-sends" in _applied:
+        return
+    from moto.sqs import models
+
+    backend_cls, queue_cls = models.SQSBackend, models.Queue
+    objects = {"SQSBackend.send_message": backend_cls.send_message, "SQSBackend._validate_message": backend_cls._validate_message,
+               "SQSBackend.is_message_valid_based_on_retention_period": backend_cls.is_message_valid_based_on_retention_period,
+               "Queue.attributes": queue_cls.attributes.fget}
+    missing = [f"{name}: {f}" for name, fragments in _EXPECTED_SQS_SOURCE.items()
+               for f in fragments if f not in "".join(inspect.getsource(objects[name]).split())]
+    missing += [f"Queue.{name}" for name in _COUNTS if not isinstance(queue_cls.__dict__.get(name), property)]
+    if missing:
+        raise RuntimeError("devstack.moto_patches: moto's SQS no longer looks as cheap_queue_sends expects. Not found: "
+                           + "; ".join(missing))
+
+    def uncounted(fn):  # type: ignore[no-untyped-def]
+        @functools.wraps(fn)
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            outer = getattr(_uncounted, "active", False)
+            _uncounted.active = True
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _uncounted.active = outer
+        return call
+
+    def count(prop: property) -> property:
+        def fget(self):  # type: ignore[no-untyped-def]
+            return 0 if getattr(_uncounted, "active", False) else prop.fget(self)
+        return property(fget, doc=prop.__doc__)
+
+    for name in ("send_message", "_validate_message", "is_message_valid_based_on_retention_period"):
+        setattr(backend_cls, name, uncounted(getattr(backend_cls, name)))
+    for name in _COUNTS:
+        setattr(queue_cls, name, count(queue_cls.__dict__[name]))
+    _applied.add("queue-sends")
+
+
+# ---- EventBridge: a rule's input paths parsed once ----------------------------------------------
+
+def cache_event_paths() -> None:
+    """A rule's delivery to a target renders its input template (moto's EventTemplateParser),
+    parsing each input path with jsonpath_ng, whose parser rebuilds its grammar tables on every
+    call: a tenth of moto's time under an import. A parsed path is a value (matching reads it,
+    never changes it), so one parse per path text is kept."""
+    if "event-paths" in _applied:
+        return
+    import jsonpath_ng.ext
+    from moto.events.utils import EventTemplateParser
+
+    if "fromjsonpath_ng.extimportparse" not in "".join(inspect.getsource(EventTemplateParser.parse).split()):
+        raise RuntimeError("devstack.moto_patches: moto's EventTemplateParser no longer imports jsonpath_ng.ext.parse")
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+    _applied.add("event-paths")

@@ -522,3 +522,59 @@ def _stored_item(pk: str) -> Any:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     return _shard().table.items[DynamoType(_s(pk))][DynamoType(_s("A"))]
+
+
+def test_given_a_queue_with_many_messages_when_sending_then_no_message_is_looked_at_and_the_counts_are_still_told(aws, monkeypatch):
+    from moto.sqs.models import Message, sqs_backends
+
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName="patch-many")["QueueUrl"]
+    queue = sqs_backends["123456789012"][get_settings().region].queues["patch-many"]
+    for i in range(2000):  # a backlog no one reads (added without the HTTP layer)
+        m = Message(f"bulk{i}", "x")
+        m.mark_sent()
+        queue._messages.append(m)
+    looked = {"n": 0}
+    visible = Message.visible
+
+    def counted(self):  # type: ignore[no-untyped-def]
+        looked["n"] += 1
+        return visible.fget(self)
+
+    monkeypatch.setattr(Message, "visible", property(counted))
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": f"b{i}", "MessageBody": "x"} for i in range(10)])
+    assert looked["n"] == 0  # moto's own send counted the 2,000 messages, each time
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == str(2000 + 5 + 10)  # GetQueueAttributes counts as before
+    looked["n"] = 0
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(got) == 10
+    assert looked["n"] <= 3 * 2015  # one pass over the queue, not three more per message returned (its retention read)
+
+
+def test_given_a_rule_with_a_queue_target_then_events_arrive_as_moto_renders_them_with_each_path_parsed_once(aws, monkeypatch):
+    import json as json_
+
+    import jsonpath_ng.ext
+
+    events, sqs = client("events"), client("sqs")
+    url = sqs.create_queue(QueueName="patch-rule")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="patch-rule", EventPattern=json_.dumps({"source": ["crm.test"]}))
+    events.put_targets(Rule="patch-rule", Targets=[{"Id": "q", "Arn": arn}])
+    parsed = {"n": 0}
+    inner = jsonpath_ng.ext.parse.__wrapped__
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        parsed["n"] += 1
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(jsonpath_ng.ext, "parse", __import__("functools").lru_cache(maxsize=256)(counted))
+    for i in range(3):
+        events.put_events(Entries=[{"Source": "crm.test", "DetailType": "t", "Detail": json_.dumps({"i": i})} for _ in range(10)])
+    bodies = [json_.loads(m["Body"]) for _ in range(3) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert len(bodies) == 30 and {b["source"] for b in bodies} == {"crm.test"}
+    assert sorted({b["detail"]["i"] for b in bodies}) == [0, 1, 2]
+    assert parsed["n"] <= 10  # each input path once, not once per event
