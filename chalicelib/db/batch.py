@@ -29,21 +29,31 @@ class Unprocessed(Exception):
         super().__init__(f"{len(items)} items left unprocessed by BatchWriteItem")
 
 
-def put_all(items: Iterable[Item]) -> int:
+def put_all(items: Iterable[Item], workers: int = 1) -> int:
     """Put every item (a new versioned item gets version 1, as a conditional put would give it);
-    returns how many calls it took."""
-    calls = 0
-    pending: list[dict[str, Any]] = []
+    returns how many calls it took. `workers` > 1: that many calls in flight at once (the items
+    are independent: their order does not matter)."""
+    batches: list[list[dict[str, Any]]] = [[]]
     for item in items:
         if isinstance(item, Versioned) and item.version is None:
             item.version = 1
-        pending.append(item.serialize())
-        if len(pending) == BATCH:
-            calls += _write(pending)
-            pending = []
-    if pending:
-        calls += _write(pending)
-    return calls
+        if len(batches[-1]) == BATCH:
+            batches.append([])
+        batches[-1].append(item.serialize())
+    batches = [b for b in batches if b]
+    if workers <= 1 or len(batches) <= 1:
+        return sum(_write(b) for b in batches)
+    return sum(in_parallel(_write, batches, workers))
+
+
+def in_parallel(fn: Any, args: list[Any], workers: int) -> list[Any]:
+    """fn(a) for each a, `workers` at a time in threads that see the caller's context; results in order."""
+    import contextvars
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=min(workers, len(args))) as pool:
+        return list(pool.map(lambda a: ctx.copy().run(fn, a), args))
 
 
 def _write(items: list[dict[str, Any]]) -> int:

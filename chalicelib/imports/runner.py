@@ -68,6 +68,7 @@ from .models import Import, Reservation, RowError
 
 CHUNK = 500  # rows read, checked and looked up together
 TX_ITEMS = 100  # DynamoDB's limit of items per transaction
+WORKERS = 4  # calls of a chunk's batch writes and lease transactions in flight at once
 LOW_SECONDS = 60  # stop at a chunk boundary when less of the invocation is left
 COUNTS = ("created", "overwritten", "skipped", "rejected")
 STAMP_ATTEMPTS = 3
@@ -292,7 +293,7 @@ class Run:
         reserved, slow = self._reserve(rows)
         taken = self._claim(reserved)
         written = {id(g) for g in taken}
-        batch.put_all(op.model for g in taken for op in g["draft"].ops if not _is_lease(op))
+        batch.put_all((op.model for g in taken for op in g["draft"].ops if not _is_lease(op)), workers=WORKERS)
         for g in taken:
             engine.finish(g["draft"])
             self.cp["created"] += 1
@@ -331,36 +332,37 @@ class Run:
         return [], slow
 
     def _claim(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The rows' duplicate leases, conditional puts only, as many rows' as a transaction takes;
-        a row whose lease another writer holds is refused (409 DUPLICATE) and the rest sent again."""
+        """The rows' duplicate leases, conditional puts only, as many rows' as a transaction takes
+        (WORKERS transactions in flight: rows of a chunk never share a lease key — the file's own
+        duplicates were matched in memory); a row whose lease another writer holds is refused
+        (409 DUPLICATE) and the other rows of its transaction are sent again."""
         taken: list[dict[str, Any]] = []
-        group: list[dict[str, Any]] = []
+        groups: list[list[dict[str, Any]]] = [[]]
         count, keys_ = 0, set()
         for g in rows:
             leases = [op for op in g["draft"].ops if _is_lease(op)]
-            mine = {_key(op) for op in leases}
-            if group and (count + len(leases) > TX_ITEMS or mine & keys_):
-                taken += self._claim_group(group)
-                group, count, keys_ = [], 0, set()
             if not leases:
                 taken.append(g)
                 continue
-            group.append(g)
+            mine = {_key(op) for op in leases}
+            if groups[-1] and (count + len(leases) > TX_ITEMS or mine & keys_):
+                groups.append([])
+                count, keys_ = 0, set()
+            groups[-1].append(g)
             count += len(leases)
             keys_ |= mine
-        if group:
-            taken += self._claim_group(group)
+        groups = [gs for gs in groups if gs]
+        firsts = batch.in_parallel(lambda gs: tx.refused(_leases(gs)[0]), groups, WORKERS) if len(groups) > 1 else \
+            [tx.refused(_leases(gs)[0]) for gs in groups]
+        for gs, failed in zip(groups, firsts, strict=True):
+            taken += self._claim_group(gs, failed)
         return sorted(taken, key=lambda g: g["row"])
 
-    def _claim_group(self, group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _claim_group(self, group: list[dict[str, Any]], failed: list[int]) -> list[dict[str, Any]]:
+        """A group whose lease transaction was tried (`failed`: the refused items): its refused rows
+        out, the rest tried again until a transaction goes through."""
         while group:
-            ops, row_of = [], []
-            for g in group:
-                for op in g["draft"].ops:
-                    if _is_lease(op):
-                        ops.append(op)
-                        row_of.append(g)
-            failed = tx.refused(ops)
+            ops, row_of = _leases(group)
             if not failed:
                 return group
             refused = {id(row_of[i]): ops[i] for i in failed}
@@ -369,6 +371,7 @@ class Run:
                     op = refused[id(g)]
                     self._refused(g, op.on_conflict() if op.on_conflict else Conflict())
             group = [g for g in group if id(g) not in refused]
+            failed = tx.refused(_leases(group)[0]) if group else []
         return []
 
     def _release(self, unused: list[dict[str, Any]]) -> None:
@@ -474,6 +477,17 @@ class Run:
         except Conflict:
             pass  # an earlier attempt finished this run and logged it
         self.ctx.finish(result=result)
+
+
+def _leases(group: list[dict[str, Any]]) -> tuple[list[tx.Op], list[dict[str, Any]]]:
+    """The lease puts of rows, and the row of each."""
+    ops, row_of = [], []
+    for g in group:
+        for op in g["draft"].ops:
+            if _is_lease(op):
+                ops.append(op)
+                row_of.append(g)
+    return ops, row_of
 
 
 def _is_lease(op: tx.Op) -> bool:

@@ -42,11 +42,11 @@ def test_given_a_crash_in_the_middle_of_a_batch_write_when_resumed_then_no_row_i
     admin = sales_team["admin"]
     real, state = runner.batch.put_all, {"calls": 0, "edited": None}
 
-    def crashing(items):
+    def crashing(items, workers=1):
         items = list(items)
         state["calls"] += 1
         if state["calls"] != 2:
-            return real(items)
+            return real(items, workers=workers)
         real(items[:15])  # the second chunk: some of its records and log entries went, then the container went away
         rec = next(i for i in items[:15] if getattr(i, "entity", None) == "CUSTOMER")
         r = api.call("PATCH", f"/v1/customers/{rec.id}", admin, {"remark": "导入后改过", "version": 1})

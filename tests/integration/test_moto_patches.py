@@ -578,3 +578,23 @@ def test_given_a_rule_with_a_queue_target_then_events_arrive_as_moto_renders_the
     assert len(bodies) == 30 and {b["source"] for b in bodies} == {"crm.test"}
     assert sorted({b["detail"]["i"] for b in bodies}) == [0, 1, 2]
     assert parsed["n"] <= 10  # each input path once, not once per event
+
+
+def test_given_items_near_the_size_limit_and_conditions_sharing_a_text_then_moto_answers_as_before(aws):
+    db = client("dynamodb")
+    db.put_item(TableName=_table(), Item={**_key("SIZE#ok"), "blob": _s("x" * 300_000), "n": {"N": "1"}})
+    with pytest.raises(ClientError) as too_big:
+        db.put_item(TableName=_table(), Item={**_key("SIZE#big"), "a": _s("x" * 300_000), "b": _s("y" * 110_000)})
+    assert "Item size has exceeded the maximum allowed size" in str(too_big.value)
+    assert _get("SIZE#ok")["blob"]["S"] == "x" * 300_000 and _get("SIZE#big") is None
+    # one condition text, different values: each put is judged by its own values
+    text = "attribute_not_exists(pk) OR owner_id = :me"
+    for owner, expect_ok in (("a", True), ("a", True), ("b", False)):
+        put = {"TableName": _table(), "Item": {**_key("LEASE#1"), "owner_id": _s("a")}, "ConditionExpression": text,
+               "ExpressionAttributeValues": {":me": _s(owner)}}
+        if expect_ok:
+            db.put_item(**put)
+        else:
+            with pytest.raises(ClientError) as refused:
+                db.put_item(**put)
+            assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
