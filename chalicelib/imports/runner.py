@@ -103,7 +103,8 @@ def run(ctx: Any) -> bool:
     if d is None:
         raise NotFound("entity.record_type")
     locale = params.get("locale") or "zh-CN"
-    with acting_as(RequestContext(tenant_id, p.user_id, locale)), tempfile.TemporaryFile() as f, events.batched():
+    with acting_as(RequestContext(tenant_id, p.user_id, locale)), tempfile.TemporaryFile() as f, \
+            events.batched(hold=CHUNK, workers=WORKERS):
         storage.download(imp.file_key, f)
         f.seek(0)
         cp = dict(ctx.checkpoint or {})
