@@ -161,3 +161,25 @@ def test_given_limits_when_importing_then_each_owner_is_reserved_once_a_chunk_an
     done = run(api, rep, iid)
     assert done["result"]["created"] == 1 and done["result"]["rejected"] == 1, (done, errors(api, rep, iid))
     assert _owned(api, admin, sales_team["rep1"]) == before + 1
+
+
+def test_given_a_crash_after_the_reservation_when_resumed_then_the_counters_end_exact(api, sales_team, small_chunks, monkeypatch):
+    admin = sales_team["admin"]
+    real, state = runner.Run._claim, {"calls": 0}
+
+    def crashing(self, rows):
+        state["calls"] += 1
+        if state["calls"] == 2:  # the second chunk: ownership reserved, nothing else written yet
+            raise RuntimeError("the container went away")
+        return real(self, rows)
+
+    monkeypatch.setattr(runner.Run, "_claim", crashing)
+    rows = [["客户名称"], *[[f"预留续传{i:02d}"] for i in range(50)]]
+    iid = upload(api, admin, "customer", csv_bytes(rows))
+    start(api, admin, iid)
+    jobs.run_queued()
+    done = api.call("GET", f"/v1/imports/{iid}", admin).data
+    assert done["status"] == "succeeded" and done["result"]["created"] == 50, done
+    assert _owned(api, admin, sales_team["admin_id"]) == 50  # the crashed chunk's reservation was given back, then taken again
+    assert _reservations(sales_team["id"], iid) == []
+    assert len(names(api, admin)) == 50
