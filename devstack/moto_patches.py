@@ -49,7 +49,8 @@ and the tests (tests/conftest.py) call it before moto serves a request.
 - `cheaper_items()`: moto checks an item's size as each attribute is set, summing every
   attribute set before (quadratic in the attributes: a record of 30 attributes, 465 size
   computations); the size is now summed once. A condition expression's text is split into
-  tokens once, not for every item written with it.
+  tokens once, not for every item written with it, and a condition met again with the same
+  names and values (an import's leases) is parsed once.
 """
 from __future__ import annotations
 
@@ -884,4 +885,43 @@ def cheaper_items() -> None:
         return deque(found)
 
     parser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
+    _cache_conditions(comparisons)
     _applied.add("items")
+
+
+def _cache_conditions(comparisons: Any) -> None:
+    """get_filter_expression(expr, names, values) -> the parsed condition (a tree of moto's Op and
+    Func objects that evaluating reads, never changes), kept per (text, names, values): the same
+    condition checked on many items (an import's lease puts of one chunk) is parsed once. moto's
+    modules import the function by name, so each module's name is replaced."""
+    import json
+    from collections import OrderedDict
+
+    import moto.dynamodb.models as models_pkg
+    from moto.dynamodb.models import table as table_module
+
+    original = comparisons.get_filter_expression
+    parsed: OrderedDict[tuple, Any] = OrderedDict()
+
+    @functools.wraps(original)
+    def get_filter_expression(expr, names, values):  # type: ignore[no-untyped-def]
+        try:
+            key = (expr, json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True))
+        except (TypeError, ValueError):  # binary values: not kept
+            return original(expr, names, values)
+        with _lock:
+            found = parsed.get(key)
+            if found is not None:
+                parsed.move_to_end(key)
+                return found
+        found = original(expr, names, values)
+        with _lock:
+            parsed[key] = found
+            if len(parsed) > 2000:
+                parsed.popitem(last=False)
+        return found
+
+    for module in (comparisons, models_pkg, table_module):
+        if getattr(module, "get_filter_expression", None) is not original:
+            raise RuntimeError(f"devstack.moto_patches: {module.__name__}.get_filter_expression is not moto's own")
+        module.get_filter_expression = get_filter_expression

@@ -340,11 +340,15 @@ class Run:
         taken: list[dict[str, Any]] = []
         groups: list[list[dict[str, Any]]] = [[]]
         count, keys_ = 0, set()
+        now = clock.now()
+        fresh = UniqueValue.pk.does_not_exist() | (UniqueValue.expires_at < now)
         for g in rows:
             leases = [op for op in g["draft"].ops if _is_lease(op)]
             if not leases:
                 taken.append(g)
                 continue
+            for op in leases:  # a row never tried before holds no lease of its own: free = none, or expired
+                op.condition = fresh  # (one condition for the chunk: its moment, a little stricter than each row's)
             mine = {_key(op) for op in leases}
             if groups[-1] and (count + len(leases) > TX_ITEMS or mine & keys_):
                 groups.append([])

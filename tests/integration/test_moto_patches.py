@@ -598,3 +598,24 @@ def test_given_items_near_the_size_limit_and_conditions_sharing_a_text_then_moto
             with pytest.raises(ClientError) as refused:
                 db.put_item(**put)
             assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def test_given_one_condition_with_other_values_when_writing_then_each_write_is_judged_by_its_own(aws):
+    db = client("dynamodb")
+    text = "attribute_not_exists(pk) OR expires < :now"
+    db.put_item(TableName=_table(), Item={**_key("COND#1"), "expires": {"N": "100"}})
+    for now, ok in (("50", False), ("150", True), ("50", False), ("150", True)):  # parsed once per (text, values)
+        put = {"TableName": _table(), "Item": {**_key("COND#1"), "expires": {"N": "100"}}, "ConditionExpression": text,
+               "ExpressionAttributeValues": {":now": {"N": now}}}
+        if ok:
+            db.put_item(**put)
+        else:
+            with pytest.raises(ClientError):
+                db.put_item(**put)
+    with pytest.raises(ClientError) as bad:  # moto's own validation still runs for a text it has parsed before
+        db.put_item(TableName=_table(), Item=_key("COND#2"), ConditionExpression=text, ExpressionAttributeValues={})
+    assert bad.value.response["Error"]["Code"] == "ValidationException"
+    items = db.transact_write_items(TransactItems=[
+        {"Put": {"TableName": _table(), "Item": _key(f"COND#T{i}"), "ConditionExpression": text,
+                 "ExpressionAttributeValues": {":now": {"N": "1"}}}} for i in range(3)])
+    assert items["ResponseMetadata"]["HTTPStatusCode"] == 200 and _get("COND#T2") is not None
