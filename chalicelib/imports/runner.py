@@ -36,7 +36,8 @@ Crash and resume: every row's record id is derived from (import, row number); th
 one invocation run it at a time, and the checkpoint (rows consumed, counts) is saved after each
 chunk. So only the chunk in flight when an invocation stopped can hold rows already written: a
 resumed run (a later invocation of the job, or a re-run) first gives back the reservations left
-(for their rows not written, read consistently), then reads the first chunk's ids (BatchGetItem,
+(for their rows not written, read consistently; a run whose last attempt failed leaves its own to
+the import's next run), then reads the first chunk's ids (BatchGetItem,
 consistent): rows found count as created and are not written again, the others are written in
 transactions on attribute_not_exists, so a record someone changed since is never overwritten. Every
 later chunk holds only ids no one has written, which is why steps 3's puts need no condition.
@@ -397,11 +398,14 @@ class Run:
         return [op for before, after in changes_ for op in d.hooks.holdings(self.p.tenant_id, before, after)]
 
     def settle(self) -> None:
-        """A resumed run: reservations an earlier attempt left (it stopped between reserving and
-        giving back) are given back for their rows not written (consistent reads of the rows)."""
+        """A resumed run, or a run of an import run before: reservations an earlier attempt left (it
+        stopped between reserving and giving back; the last attempt of a run that failed) are given
+        back for their rows not written (consistent reads of the rows)."""
         if not self.d.hooks.holdings:
             return
-        for marker in Reservation.query(Reservation.partition(self.p.tenant_id, self.imp.id, self.run_no), consistent_read=True):
+        left = [m for run_no in range(1, self.run_no + 1)
+                for m in Reservation.query(Reservation.partition(self.p.tenant_id, self.imp.id, run_no), consistent_read=True)]
+        for marker in left:
             held = json.loads(marker.held)
             written = _stored(self.p.tenant_id, self.d.entity, [rid for _row, rid, _h in held])
             back = self._give_back([h for _row, rid, h in held if rid not in written])
