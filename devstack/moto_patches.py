@@ -40,6 +40,17 @@ and the tests (tests/conftest.py) call it before moto serves a request.
 
 - `track_models_weakly()`: moto no longer keeps every model instance it ever made (every
   item copy, stream record, schedule...) for its dashboard.
+
+- `cheap_queue_sends()`: an SQS SendMessage (an EventBridge rule's delivery to a subscriber's
+  queue) no longer counts every message of the queue, so a send costs the same however many
+  messages wait; `cache_event_paths()`: an EventBridge rule's delivery no longer builds a
+  JSONPath parser for every event.
+
+- `cheaper_items()`: moto checks an item's size as each attribute is set, summing every
+  attribute set before (quadratic in the attributes: a record of 30 attributes, 465 size
+  computations); the size is now summed once. A condition expression's text is split into
+  tokens once, not for every item written with it, and a condition met again with the same
+  names and values (an import's leases) is parsed once.
 """
 from __future__ import annotations
 
@@ -69,6 +80,9 @@ def patch_dynamodb() -> None:
     cache_service_names()
     track_models_weakly()
     settle_task_callbacks()
+    cheap_queue_sends()
+    cache_event_paths()
+    cheaper_items()
 
 
 # ---- DynamoDB Streams: iterators expire, records read go ----------------------------------------
@@ -725,3 +739,189 @@ class _WeakInstances:
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+# ---- SQS: a send does not count the queue ------------------------------------------------------
+
+# What cheap_queue_sends relies on (whitespace removed): the only queue attribute these read is
+# ContentBasedDeduplication (or MessageRetentionPeriod), through Queue.attributes.
+_EXPECTED_SQS_SOURCE = {
+    "SQSBackend.send_message": ('queue.attributes.get("ContentBasedDeduplication")',),
+    "SQSBackend._validate_message": ('queue.attributes.get("ContentBasedDeduplication")',),
+    "SQSBackend.is_message_valid_based_on_retention_period": ('["MessageRetentionPeriod"]',),
+    "Queue.attributes": ("getattr(self,camelcase_to_underscores(attribute))",),
+}
+_COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
+           "approximate_number_of_messages_not_visible")
+_uncounted = threading.local()
+
+
+def cheap_queue_sends() -> None:
+    """moto's SendMessage reads one attribute of the queue (ContentBasedDeduplication) through
+    `Queue.attributes`, which builds all of them — the approximate message counts too, a pass
+    over every message of the queue with two clock reads each. An import publishes one domain
+    event per record and the rules deliver each to a subscriber queue that drains ten at a time:
+    with 20,000 messages waiting, a PutEvents call of ten events took ~0.4 s and moto's time
+    under an import was 80 % counting. ReceiveMessage reads the retention period the same way,
+    once per message it returns. While those calls run, the counts read 0 (none of them reads
+    a count); GetQueueAttributes counts as before."""
+    if "queue-sends" in _applied:
+        return
+    from moto.sqs import models
+
+    backend_cls, queue_cls = models.SQSBackend, models.Queue
+    objects = {"SQSBackend.send_message": backend_cls.send_message, "SQSBackend._validate_message": backend_cls._validate_message,
+               "SQSBackend.is_message_valid_based_on_retention_period": backend_cls.is_message_valid_based_on_retention_period,
+               "Queue.attributes": queue_cls.attributes.fget}
+    missing = [f"{name}: {f}" for name, fragments in _EXPECTED_SQS_SOURCE.items()
+               for f in fragments if f not in "".join(inspect.getsource(objects[name]).split())]
+    missing += [f"Queue.{name}" for name in _COUNTS if not isinstance(queue_cls.__dict__.get(name), property)]
+    if missing:
+        raise RuntimeError("devstack.moto_patches: moto's SQS no longer looks as cheap_queue_sends expects. Not found: "
+                           + "; ".join(missing))
+
+    def uncounted(fn):  # type: ignore[no-untyped-def]
+        @functools.wraps(fn)
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            outer = getattr(_uncounted, "active", False)
+            _uncounted.active = True
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _uncounted.active = outer
+        return call
+
+    def count(prop: property) -> property:
+        def fget(self):  # type: ignore[no-untyped-def]
+            return 0 if getattr(_uncounted, "active", False) else prop.fget(self)
+        return property(fget, doc=prop.__doc__)
+
+    for name in ("send_message", "_validate_message", "is_message_valid_based_on_retention_period"):
+        setattr(backend_cls, name, uncounted(getattr(backend_cls, name)))
+    for name in _COUNTS:
+        setattr(queue_cls, name, count(queue_cls.__dict__[name]))
+    _applied.add("queue-sends")
+
+
+# ---- EventBridge: a rule's input paths parsed once ----------------------------------------------
+
+def cache_event_paths() -> None:
+    """A rule's delivery to a target renders its input template (moto's EventTemplateParser),
+    parsing each input path with jsonpath_ng, whose parser rebuilds its grammar tables on every
+    call: a tenth of moto's time under an import. A parsed path is a value (matching reads it,
+    never changes it), so one parse per path text is kept."""
+    if "event-paths" in _applied:
+        return
+    import jsonpath_ng.ext
+    from moto.events.utils import EventTemplateParser
+
+    if "fromjsonpath_ng.extimportparse" not in "".join(inspect.getsource(EventTemplateParser.parse).split()):
+        raise RuntimeError("devstack.moto_patches: moto's EventTemplateParser no longer imports jsonpath_ng.ext.parse")
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+    _applied.add("event-paths")
+
+
+# ---- DynamoDB items: their size summed once, condition texts tokenised once ----------------------
+
+_EXPECTED_ITEM_SOURCE = {
+    "Item.__init__": ("self.attrs=LimitedSizeDict()", "forkey,valueinattrs.items():self.attrs[key]=DynamoType(value)"),
+    "LimitedSizeDict.__setitem__": (
+        "item.size()iftype(item)isDynamoTypeelsebytesize(str(item))",
+        "if(current_item_size+new_item_size)>405000:raiseItemSizeTooLarge",
+    ),
+    "ConditionExpressionParser._lex_condition_expression": ("remaining_expression=self.condition_expression",),
+}
+MAX_ITEM_SIZE = 405000  # moto's limit (LimitedSizeDict)
+
+
+def cheaper_items() -> None:
+    """moto's Item fills its attributes through LimitedSizeDict, whose every __setitem__ sums the
+    sizes of all the attributes set before: a tenth of the time a put took for a record. The new
+    Item sums them once and refuses the same items (a prefix of the attributes passes the limit
+    exactly when all of them do; sizes are not negative). ConditionExpressionParser splits the
+    expression text into tokens for every item it checks; the tokens (immutable nodes) depend on
+    the text alone, and are kept per text."""
+    if "items" in _applied:
+        return
+    from moto.dynamodb import comparisons
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    parser = comparisons.ConditionExpressionParser
+    objects = {"Item.__init__": dynamo_type.Item.__init__, "LimitedSizeDict.__setitem__": dynamo_type.LimitedSizeDict.__setitem__,
+               "ConditionExpressionParser._lex_condition_expression": parser._lex_condition_expression}
+    missing = [f"{name}: {f}" for name, fragments in _EXPECTED_ITEM_SOURCE.items()
+               for f in fragments if f not in "".join(inspect.getsource(objects[name]).split())]
+    if dynamo_type.bytesize is not bytesize:
+        missing.append("dynamo_type.bytesize")
+    if missing:
+        raise RuntimeError("devstack.moto_patches: moto's items no longer look as cheaper_items expects. Not found: "
+                           + "; ".join(missing))
+    DynamoType, LimitedSizeDict = dynamo_type.DynamoType, dynamo_type.LimitedSizeDict
+
+    def __init__(self, hash_key, range_key, attrs):  # type: ignore[no-untyped-def]
+        self.hash_key = hash_key
+        self.range_key = range_key
+        values = {key: DynamoType(value) for key, value in attrs.items()}
+        if sum(bytesize(key) + value.size() for key, value in values.items()) > MAX_ITEM_SIZE:
+            raise ItemSizeTooLarge
+        self.attrs = LimitedSizeDict()
+        dict.update(self.attrs, values)  # checked above, as a whole
+
+    dynamo_type.Item.__init__ = __init__  # type: ignore[method-assign]
+
+    lex = parser._lex_condition_expression
+    tokens: dict[str, tuple] = {}
+
+    @functools.wraps(lex)
+    def _lex_condition_expression(self):  # type: ignore[no-untyped-def]
+        text = self.condition_expression
+        found = tokens.get(text)
+        if found is None:
+            found = tuple(lex(self))
+            if len(tokens) < 10_000:
+                tokens[text] = found
+        return deque(found)
+
+    parser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
+    _cache_conditions(comparisons)
+    _applied.add("items")
+
+
+def _cache_conditions(comparisons: Any) -> None:
+    """get_filter_expression(expr, names, values) -> the parsed condition (a tree of moto's Op and
+    Func objects that evaluating reads, never changes), kept per (text, names, values): the same
+    condition checked on many items (an import's lease puts of one chunk) is parsed once. moto's
+    modules import the function by name, so each module's name is replaced."""
+    import json
+    from collections import OrderedDict
+
+    import moto.dynamodb.models as models_pkg
+    from moto.dynamodb.models import table as table_module
+
+    original = comparisons.get_filter_expression
+    parsed: OrderedDict[tuple, Any] = OrderedDict()
+
+    @functools.wraps(original)
+    def get_filter_expression(expr, names, values):  # type: ignore[no-untyped-def]
+        try:
+            key = (expr, json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True))
+        except (TypeError, ValueError):  # binary values: not kept
+            return original(expr, names, values)
+        with _lock:
+            found = parsed.get(key)
+            if found is not None:
+                parsed.move_to_end(key)
+                return found
+        found = original(expr, names, values)
+        with _lock:
+            parsed[key] = found
+            if len(parsed) > 2000:
+                parsed.popitem(last=False)
+        return found
+
+    for module in (comparisons, models_pkg, table_module):
+        if getattr(module, "get_filter_expression", None) is not original:
+            raise RuntimeError(f"devstack.moto_patches: {module.__name__}.get_filter_expression is not moto's own")
+        module.get_filter_expression = get_filter_expression

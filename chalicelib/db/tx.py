@@ -100,3 +100,46 @@ def _single(op: Op) -> None:
         if e.cause_response_code == "ConditionalCheckFailedException":
             raise (op.on_conflict() if op.on_conflict else Conflict()) from e
         raise
+
+
+CONFLICT_ATTEMPTS = 5  # a transaction another one collided with (TransactionConflict) is sent again
+
+
+def refused(ops: list[Op]) -> list[int]:
+    """Run the operations atomically like `write()`, but answer instead of raising when conditions
+    fail: the indexes (in `ops`) of the operations whose condition failed — then nothing was
+    written; [] when everything was. A collision with another transaction is retried with a short
+    jittered wait; any other failure raises. For callers that commit many independent claims
+    together and drop the refused ones (an import's duplicate leases)."""
+    import random
+    import time
+
+    if not ops:
+        return []
+    order = [i for kind in ("check", "delete", "put", "update") for i, o in enumerate(ops) if o.kind == kind]
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            with TransactWrite(connection=connection()) as tw:
+                for i in order:
+                    op = ops[i]
+                    if op.kind == "put":
+                        tw.save(op.model, condition=op.condition)
+                    elif op.kind == "update":
+                        tw.update(op.model, actions=op.actions, condition=op.condition)
+                    elif op.kind == "delete":
+                        tw.delete(op.model, condition=op.condition)
+                    else:
+                        cls, pk, sk = op.model
+                        tw.condition_check(cls, pk, sk, condition=op.condition)
+            return []
+        except TransactWriteError as e:
+            reasons = [getattr(r, "code", None) if r else None for r in (e.cancellation_reasons or [])]
+            failed = [order[i] for i, r in enumerate(reasons) if r == "ConditionalCheckFailed"]
+            if failed:
+                return sorted(failed)
+            if not any(r == "TransactionConflict" for r in reasons) or attempt == CONFLICT_ATTEMPTS - 1:
+                if any(r == "TransactionConflict" for r in reasons):
+                    raise Conflict() from e
+                raise
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+    raise AssertionError("unreachable")

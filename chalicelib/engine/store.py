@@ -159,10 +159,11 @@ def get(tenant_id: str, entity: str, record_id: str, name_key: str, *, include_d
     return rec
 
 
-def batch_get(tenant_id: str, entity: str, record_ids: list[str]) -> list[EntityRecord]:
+def batch_get(tenant_id: str, entity: str, record_ids: list[str], *, consistent: bool = False) -> list[EntityRecord]:
     if not record_ids:
         return []
-    found = {r.id: r for r in EntityRecord.batch_get([record_key(tenant_id, entity, i) for i in dict.fromkeys(record_ids)])
+    found = {r.id: r for r in EntityRecord.batch_get([record_key(tenant_id, entity, i) for i in dict.fromkeys(record_ids)],
+                                                     consistent_read=consistent)
              if isinstance(r, EntityRecord) and r.entity == entity}
     return [found[i] for i in record_ids if i in found and not found[i].deleted_at]
 

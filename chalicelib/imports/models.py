@@ -57,3 +57,18 @@ class ImportMapping(Item, discriminator="IMPORTMAP"):
     @staticmethod
     def key(tenant_id: str, user_id: str, entity: str) -> tuple[str, str]:
         return keys.k(tenant_id, "IMPORTMAP", user_id), entity
+
+
+class Reservation(Item, discriminator="IMPORTRSV"):
+    """Ownership counted ahead for rows about to be written in one batch (runner.py): the rows'
+    holdings as the type's holdings hook was given them, so that what was not used — rows refused
+    afterwards, or never written because the run stopped — is given back exactly once (the item
+    goes in the same transaction as the give-back).
+
+    pk = T#<t>#IMPORT#<id>#RESERVED#<run>, sk = <first row, 9 digits>."""
+
+    held = UnicodeAttribute()  # JSON [[row, record id, holding], …]
+
+    @staticmethod
+    def partition(tenant_id: str, import_id: str, run: int) -> str:
+        return keys.k(tenant_id, "IMPORT", import_id, "RESERVED", str(run))

@@ -1,24 +1,50 @@
 """The import job (chalicelib/jobs runner "import"): reads the uploaded file in chunks and writes
-its rows through the engine's create pipeline, many rows per DynamoDB transaction.
+its rows through the engine's create pipeline, in batches.
 
 Per chunk (CHUNK rows): each row's cells are parsed (tabular) and checked like a create
 (engine.checked: permissions, the owner within the caller's data scope, field rules, validation,
 the type's rules) with one TenantResolver; then one search request finds the records already
 holding any duplicate key of the chunk (dedupe.py), and the file's own earlier rows are matched
 in memory. The rows to create are built (engine.built: numbering, derived values, hooks, unique
-values, duplicate leases, audit entries) and committed in TransactWriteItems of at most 100
-items, with the type's holdings summed per counter (customers' ownership limits count every
-imported row). A cancelled transaction is retried row by row to find the rows refused. Domain
-events go out ten per PutEvents call.
+values, duplicate leases, audit entries), then written together at the end of the chunk:
 
-Crash and resume: every row's record id is derived from (import, row number) and its put is
-conditioned on the item not existing; the checkpoint (rows consumed, counts) is saved after each
-committed chunk. A resumed run reads the file again, skips what the checkpoint covers, and finds
-the rows of the interrupted chunk that were already written (one BatchGetItem per 100 rows):
-they count as created and are not written again.
+1. Ownership (the type's holdings hook; customers' limits): one conditional counter write per
+   owner for all of that owner's rows, summed, in one transaction with a Reservation item that
+   names the rows and their holdings. An owner without room for all of them is left to step 5.
+2. Duplicate leases (block rules, duplicates.lease_ops): conditional puts of the lease items
+   only, as many rows' as a transaction takes (100 items). A row whose lease another writer holds
+   is refused (409 DUPLICATE, the cancellation reason names the item) and the others are sent again.
+3. Records and their operation-log entries: BatchWriteItem, 25 items a call, unprocessed items
+   sent again with back-off (db/batch.py) — no conditions: see "Crash and resume".
+4. What the reservation counted for rows not written (refused at step 2) is given back, in one
+   transaction that deletes the Reservation. Domain events go out ten per PutEvents call.
+5. Rows whose writes are not only record, entry and leases (a unique value, a file link, a type's
+   own writes, a record it stamps), the rows of an owner at their limit, and every row of the first
+   chunk after a resume go through TransactWriteItems of at most 100 items — record put on
+   attribute_not_exists, holdings conditioned on the limit —; a cancelled transaction is retried
+   row by row to find the rows refused.
+
+Why block rules stay strict without a per-tenant "import running" guard: the lease of a key is what
+an API create of the same key conditions its own transaction on, and the import claims it (step 2)
+before its record exists. An API write that claimed the key first makes the import's lease put fail
+(that row is refused, as a create would be); one that comes after finds the import's lease (409
+DUPLICATE), though the search index cannot know the import's record yet. A guard would instead make
+every writer of the tenant wait or fail for the minutes an import runs, to protect only the keys in
+the file, which the leases already protect one by one, at two items a row.
+
+Crash and resume: every row's record id is derived from (import, row number); the job's lease lets
+one invocation run it at a time, and the checkpoint (rows consumed, counts) is saved after each
+chunk. So only the chunk in flight when an invocation stopped can hold rows already written: a
+resumed run (a later invocation of the job, or a re-run) first gives back the reservations left
+(for their rows not written, read consistently; a run whose last attempt failed leaves its own to
+the import's next run), then reads the first chunk's ids (BatchGetItem,
+consistent): rows found count as created and are not written again, the others are written in
+transactions on attribute_not_exists, so a record someone changed since is never overwritten. Every
+later chunk holds only ids no one has written, which is why steps 3's puts need no condition.
 """
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import datetime
 from typing import Any
@@ -28,8 +54,10 @@ from pynamodb.exceptions import PynamoDBException
 from ..core import clock, ids
 from ..core.context import RequestContext, acting_as
 from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from ..db import audit, tx
+from ..db import audit, batch, tx
+from ..db.audit import AuditEntry
 from ..db.base import plain
+from ..db.unique import UniqueValue
 from ..duplicates import service as duplicates
 from ..engine import registry, store
 from ..engine import service as engine
@@ -37,10 +65,11 @@ from ..ports import events
 from ..ports import files as storage
 from . import rows as rows_
 from .dedupe import Dedupe
-from .models import Import, RowError
+from .models import Import, Reservation, RowError
 
 CHUNK = 500  # rows read, checked and looked up together
 TX_ITEMS = 100  # DynamoDB's limit of items per transaction
+WORKERS = 4  # calls of a chunk's batch writes and lease transactions in flight at once
 LOW_SECONDS = 60  # stop at a chunk boundary when less of the invocation is left
 COUNTS = ("created", "overwritten", "skipped", "rejected")
 STAMP_ATTEMPTS = 3
@@ -75,11 +104,13 @@ def run(ctx: Any) -> bool:
     if d is None:
         raise NotFound("entity.record_type")
     locale = params.get("locale") or "zh-CN"
-    with acting_as(RequestContext(tenant_id, p.user_id, locale)), tempfile.TemporaryFile() as f, events.batched():
+    with acting_as(RequestContext(tenant_id, p.user_id, locale)), tempfile.TemporaryFile() as f, \
+            events.batched(hold=CHUNK, workers=WORKERS):
         storage.download(imp.file_key, f)
         f.seek(0)
         cp = dict(ctx.checkpoint or {})
-        resumed = bool(cp.get("row")) or bool(params.get("rerun"))
+        # a run that started before (a crash, a stop at a chunk boundary, even within its first chunk)
+        resumed = bool(cp.get("row")) or bool(params.get("rerun")) or int(getattr(ctx.job_item, "attempts", 0) or 0) > 1
         if "total" not in cp:
             total = count_rows(f, imp.format)
             f.seek(0)
@@ -100,10 +131,8 @@ class Run:
         self.rerun = bool(params.get("rerun"))
         self.resumed = resumed
         self.dedupe = Dedupe(p.tenant_id, d)
-        self.group: list[dict[str, Any]] = []
-        self.group_ops = 0
-        self.group_keys: set[tuple[str, str]] = set()
-        self.group_owners: set[str] = set()
+        self.pending: list[dict[str, Any]] = []  # rows built, to write at the end of the chunk
+        self.reservation: Reservation | None = None
         self.rejected: list[RowError] = []
 
     # ---- the file ----------------------------------------------------------------------------
@@ -161,7 +190,8 @@ class Run:
         p, d = self.p, self.d
         written: set[str] = set()
         if self.resumed and not self.dry:
-            written = {r.id for r in store.batch_get(p.tenant_id, d.entity, [record_id(self.imp, n) for n, _ in batch])}
+            self.settle()
+            written = _stored(p.tenant_id, d.entity, [record_id(self.imp, n) for n, _ in batch])
         resolver = engine.TenantResolver(p)  # one per chunk: the records rows name are read once
         ready = []
         for n, cells in batch:
@@ -210,22 +240,42 @@ class Run:
         except DomainError as e:
             self.reject(n, cells, rows_.errors_of(self.plan, e, self.locale))
             return
-        keys_ = {_key(op) for op in draft.ops}
-        owners = self.group_owners | {owner}
-        reserve = len(owners) if self.d.hooks.holdings else 0
-        if self.group and (self.group_ops + len(draft.ops) + reserve > TX_ITEMS or keys_ & self.group_keys):
-            self.flush()
-        self.group.append({"row": n, "cells": cells, "values": values, "draft": draft, "wanted": wanted})
-        self.group_ops += len(draft.ops)
-        self.group_keys |= keys_
-        self.group_owners.add(owner)
+        self.pending.append({"row": n, "cells": cells, "values": values, "draft": draft, "wanted": wanted})
         self.dedupe.take(wanted, rid, n)
 
     def flush(self) -> None:
-        group, self.group = self.group, []
-        self.group_ops, self.group_keys, self.group_owners = 0, set(), set()
-        if not group:
+        """Write the rows built so far: in batches (see the module docstring), but the first chunk
+        after a resume and the rows whose writes must all be checked, which go in transactions."""
+        pending, self.pending = self.pending, []
+        if not pending:
             return
+        fast = [] if self.resumed else [g for g in pending if _batchable(g["draft"])]
+        quick = {id(g) for g in fast}
+        slow = [g for g in pending if id(g) not in quick]
+        if fast:
+            slow += self._batched(fast)
+        if slow:
+            self._transacted(sorted(slow, key=lambda g: g["row"]))
+
+    # rows written in transactions (record, log entry, leases, holdings: all conditional) -----------
+    def _transacted(self, rows: list[dict[str, Any]]) -> None:
+        group: list[dict[str, Any]] = []
+        ops_n, keys_, owners = 0, set(), set()
+        holds = bool(self.d.hooks.holdings)
+        for g in rows:
+            mine = {_key(op) for op in g["draft"].ops}
+            owner = g["draft"].record.owner_id
+            if group and (ops_n + len(g["draft"].ops) + (len(owners | {owner}) if holds else 0) > TX_ITEMS or mine & keys_):
+                self._transact(group)
+                group, ops_n, keys_, owners = [], 0, set(), set()
+            group.append(g)
+            ops_n += len(g["draft"].ops)
+            keys_ |= mine
+            owners.add(owner)
+        if group:
+            self._transact(group)
+
+    def _transact(self, group: list[dict[str, Any]]) -> None:
         ops = [op for g in group for op in g["draft"].ops]
         ops += engine.holdings_of(self.d, self.p.tenant_id, [g["draft"].record for g in group])
         try:
@@ -237,6 +287,132 @@ class Run:
         for g in group:
             engine.finish(g["draft"])
             self.cp["created"] += 1
+
+    # rows written in batches ------------------------------------------------------------------------
+    def _batched(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Holdings reserved per owner, leases claimed, then records and log entries put without
+        conditions; returns the rows left for transactions (their owner has no room for all)."""
+        reserved, slow = self._reserve(rows)
+        taken = self._claim(reserved)
+        written = {id(g) for g in taken}
+        batch.put_all((op.model for g in taken for op in g["draft"].ops if not _is_lease(op)), workers=WORKERS)
+        for g in taken:
+            engine.finish(g["draft"])
+            self.cp["created"] += 1
+        self._release([g for g in reserved if id(g) not in written])
+        return slow
+
+    def _reserve(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """One conditional counter write per owner for all their rows (the type's holdings hook
+        summed), with a Reservation item naming the rows, in one transaction. An owner without room
+        for all of their rows is left out: their rows go through transactions, row by row as far as
+        the limit lets them."""
+        if not self.d.hooks.holdings:
+            return rows, []
+        left, slow = list(rows), []
+        while left:
+            by_owner: dict[str, list[dict[str, Any]]] = {}
+            for g in left:
+                by_owner.setdefault(g["draft"].record.owner_id, []).append(g)
+            ops, owner_of = [], []
+            for owner, gs in by_owner.items():
+                for op in engine.holdings_of(self.d, self.p.tenant_id, [g["draft"].record for g in gs]):
+                    ops.append(op)
+                    owner_of.append(owner)
+            held = [[g["row"], g["draft"].record.id, store.holding(g["draft"].record)] for g in left]
+            marker = Reservation(Reservation.partition(self.p.tenant_id, self.imp.id, self.run_no), f"{left[0]['row']:09d}",
+                                 tenant_id=self.p.tenant_id, held=json.dumps(held, ensure_ascii=False, default=str))
+            failed = tx.refused([tx.put(marker, condition=Reservation.pk.does_not_exist()), *ops])
+            if not failed:
+                self.reservation = marker
+                return left, slow
+            if 0 in failed:
+                raise Conflict()  # a reservation of these rows is still held: settled when a run resumes
+            full = {owner_of[i - 1] for i in failed}
+            slow += [g for g in left if g["draft"].record.owner_id in full]
+            left = [g for g in left if g["draft"].record.owner_id not in full]
+        return [], slow
+
+    def _claim(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows' duplicate leases, conditional puts only, as many rows' as a transaction takes
+        (WORKERS transactions in flight: rows of a chunk never share a lease key — the file's own
+        duplicates were matched in memory); a row whose lease another writer holds is refused
+        (409 DUPLICATE) and the other rows of its transaction are sent again."""
+        taken: list[dict[str, Any]] = []
+        groups: list[list[dict[str, Any]]] = [[]]
+        count, keys_ = 0, set()
+        now = clock.now()
+        fresh = UniqueValue.pk.does_not_exist() | (UniqueValue.expires_at < now)
+        for g in rows:
+            leases = [op for op in g["draft"].ops if _is_lease(op)]
+            if not leases:
+                taken.append(g)
+                continue
+            for op in leases:  # a row never tried before holds no lease of its own: free = none, or expired
+                op.condition = fresh  # (one condition for the chunk: its moment, a little stricter than each row's)
+            mine = {_key(op) for op in leases}
+            if groups[-1] and (count + len(leases) > TX_ITEMS or mine & keys_):
+                groups.append([])
+                count, keys_ = 0, set()
+            groups[-1].append(g)
+            count += len(leases)
+            keys_ |= mine
+        groups = [gs for gs in groups if gs]
+        firsts = batch.in_parallel(lambda gs: tx.refused(_leases(gs)[0]), groups, WORKERS) if len(groups) > 1 else \
+            [tx.refused(_leases(gs)[0]) for gs in groups]
+        for gs, failed in zip(groups, firsts, strict=True):
+            taken += self._claim_group(gs, failed)
+        return sorted(taken, key=lambda g: g["row"])
+
+    def _claim_group(self, group: list[dict[str, Any]], failed: list[int]) -> list[dict[str, Any]]:
+        """A group whose lease transaction was tried (`failed`: the refused items): its refused rows
+        out, the rest tried again until a transaction goes through."""
+        while group:
+            ops, row_of = _leases(group)
+            if not failed:
+                return group
+            refused = {id(row_of[i]): ops[i] for i in failed}
+            for g in group:
+                if id(g) in refused:
+                    op = refused[id(g)]
+                    self._refused(g, op.on_conflict() if op.on_conflict else Conflict())
+            group = [g for g in group if id(g) not in refused]
+            failed = tx.refused(_leases(group)[0]) if group else []
+        return []
+
+    def _release(self, unused: list[dict[str, Any]]) -> None:
+        """Give back what the reservation counted for rows not written, and drop the reservation."""
+        marker, self.reservation = self.reservation, None
+        if marker is None:
+            return
+        back = self._give_back([store.holding(g["draft"].record) for g in unused])
+        tx.write([tx.delete(marker, condition=Reservation.pk.exists()), *back])
+
+    def _give_back(self, held: list[Any]) -> list[tx.Op]:
+        d = self.d
+        changes_ = [(h, None) for h in held if h is not None]
+        if not changes_:
+            return []
+        if d.hooks.holdings_many is not None:
+            return list(d.hooks.holdings_many(self.p.tenant_id, changes_))
+        return [op for before, after in changes_ for op in d.hooks.holdings(self.p.tenant_id, before, after)]
+
+    def settle(self) -> None:
+        """A resumed run, or a run of an import run before: reservations an earlier attempt left (it
+        stopped between reserving and giving back; the last attempt of a run that failed) are given
+        back for their rows not written (consistent reads of the rows)."""
+        if not self.d.hooks.holdings:
+            return
+        left = [m for run_no in range(1, self.run_no + 1)
+                for m in Reservation.query(Reservation.partition(self.p.tenant_id, self.imp.id, run_no), consistent_read=True)]
+        for marker in left:
+            held = json.loads(marker.held)
+            written = _stored(self.p.tenant_id, self.d.entity, [rid for _row, rid, _h in held])
+            back = self._give_back([h for _row, rid, h in held if rid not in written])
+            try:
+                tx.write([tx.delete(marker, condition=Reservation.pk.exists()), *back])
+            except Conflict:
+                pass  # given back meanwhile
 
     def one(self, g: dict[str, Any]) -> None:
         draft = g["draft"]
@@ -310,6 +486,48 @@ class Run:
         except Conflict:
             pass  # an earlier attempt finished this run and logged it
         self.ctx.finish(result=result)
+
+
+def _leases(group: list[dict[str, Any]]) -> tuple[list[tx.Op], list[dict[str, Any]]]:
+    """The lease puts of rows, and the row of each."""
+    ops, row_of = [], []
+    for g in group:
+        for op in g["draft"].ops:
+            if _is_lease(op):
+                ops.append(op)
+                row_of.append(g)
+    return ops, row_of
+
+
+def _is_lease(op: tx.Op) -> bool:
+    """A duplicate rule's lease (duplicates.lease_ops): a conditional put of a UniqueValue that expires."""
+    return op.kind == "put" and isinstance(op.model, UniqueValue) and op.model.expires_at is not None
+
+
+def _batchable(draft: Any) -> bool:
+    """A row whose writes are its record, its log entry and leases: the record and entry may be
+    put without conditions (ids only this import derives), the leases are claimed first. Any other
+    write (a unique value, a file link, a record it stamps, a type's own) keeps the row in a transaction."""
+    rec = draft.record
+    for op in draft.ops:
+        if op.model is rec and op.kind == "put":
+            continue
+        if op.kind == "put" and isinstance(op.model, AuditEntry) and op.condition is None and op.model.record_id == rec.id:
+            continue
+        if _is_lease(op):
+            continue
+        return False
+    return True
+
+
+def _stored(tenant_id: str, entity: str, record_ids: list[str]) -> set[str]:
+    """Which of these records exist, in any state (consistent reads, 100 keys a call)."""
+    found: set[str] = set()
+    keys_ = [store.record_key(tenant_id, entity, i) for i in dict.fromkeys(record_ids)]
+    for r in store.EntityRecord.batch_get(keys_, consistent_read=True):
+        if isinstance(r, store.EntityRecord) and r.entity == entity:
+            found.add(r.id)
+    return found
 
 
 def _key(op: tx.Op) -> tuple[str, str]:

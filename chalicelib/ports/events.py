@@ -17,6 +17,7 @@ from . import client
 BATCH = 10  # entries EventBridge takes per PutEvents call
 
 _held: contextvars.ContextVar[list[dict[str, Any]] | None] = contextvars.ContextVar("crm_events_held", default=None)
+_how: contextvars.ContextVar[tuple[int, int]] = contextvars.ContextVar("crm_events_how", default=(BATCH, 1))  # (hold, workers)
 
 
 def publish(module: str, detail_type: str, tenant_id: str, detail: dict[str, Any], *, strict: bool = False) -> None:
@@ -32,7 +33,7 @@ def publish(module: str, detail_type: str, tenant_id: str, detail: dict[str, Any
     held = _held.get()
     if held is not None and not strict:
         held.append(entry)
-        if len(held) >= BATCH:
+        if len(held) >= _how.get()[0]:
             flush()
         return
     _send([entry], strict)
@@ -44,14 +45,22 @@ def flush() -> None:
     if held:
         entries = held[:]
         held.clear()
-        for i in range(0, len(entries), BATCH):
-            _send(entries[i:i + BATCH])
+        calls = [entries[i:i + BATCH] for i in range(0, len(entries), BATCH)]
+        workers = _how.get()[1]
+        if workers > 1 and len(calls) > 1:
+            from ..db.batch import in_parallel
+
+            in_parallel(_send, calls, workers)
+        else:
+            for c in calls:
+                _send(c)
 
 
 @contextmanager
-def batched() -> Iterator[None]:
-    """Hold the events published in this block and send them in calls of BATCH entries."""
-    token = _held.set([])
+def batched(hold: int = BATCH, workers: int = 1) -> Iterator[None]:
+    """Hold the events published in this block and send them in calls of BATCH entries: when
+    `hold` are held (and when the block ends), `workers` calls at a time."""
+    token, how = _held.set([]), _how.set((max(hold, 1), max(workers, 1)))
     try:
         yield
     finally:
@@ -59,6 +68,7 @@ def batched() -> Iterator[None]:
             flush()
         finally:
             _held.reset(token)
+            _how.reset(how)
 
 
 def _send(entries: list[dict[str, Any]], strict: bool = False) -> None:

@@ -522,3 +522,100 @@ def _stored_item(pk: str) -> Any:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     return _shard().table.items[DynamoType(_s(pk))][DynamoType(_s("A"))]
+
+
+def test_given_a_queue_with_many_messages_when_sending_then_no_message_is_looked_at_and_the_counts_are_still_told(aws, monkeypatch):
+    from moto.sqs.models import Message, sqs_backends
+
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName="patch-many")["QueueUrl"]
+    queue = sqs_backends["123456789012"][get_settings().region].queues["patch-many"]
+    for i in range(2000):  # a backlog no one reads (added without the HTTP layer)
+        m = Message(f"bulk{i}", "x")
+        m.mark_sent()
+        queue._messages.append(m)
+    looked = {"n": 0}
+    visible = Message.visible
+
+    def counted(self):  # type: ignore[no-untyped-def]
+        looked["n"] += 1
+        return visible.fget(self)
+
+    monkeypatch.setattr(Message, "visible", property(counted))
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": f"b{i}", "MessageBody": "x"} for i in range(10)])
+    assert looked["n"] == 0  # moto's own send counted the 2,000 messages, each time
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == str(2000 + 5 + 10)  # GetQueueAttributes counts as before
+    looked["n"] = 0
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(got) == 10
+    assert looked["n"] <= 3 * 2015  # one pass over the queue, not three more per message returned (its retention read)
+
+
+def test_given_a_rule_with_a_queue_target_then_events_arrive_as_moto_renders_them_with_each_path_parsed_once(aws, monkeypatch):
+    import json as json_
+
+    import jsonpath_ng.ext
+
+    events, sqs = client("events"), client("sqs")
+    url = sqs.create_queue(QueueName="patch-rule")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="patch-rule", EventPattern=json_.dumps({"source": ["crm.test"]}))
+    events.put_targets(Rule="patch-rule", Targets=[{"Id": "q", "Arn": arn}])
+    parsed = {"n": 0}
+    inner = jsonpath_ng.ext.parse.__wrapped__
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        parsed["n"] += 1
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(jsonpath_ng.ext, "parse", __import__("functools").lru_cache(maxsize=256)(counted))
+    for i in range(3):
+        events.put_events(Entries=[{"Source": "crm.test", "DetailType": "t", "Detail": json_.dumps({"i": i})} for _ in range(10)])
+    bodies = [json_.loads(m["Body"]) for _ in range(3) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert len(bodies) == 30 and {b["source"] for b in bodies} == {"crm.test"}
+    assert sorted({b["detail"]["i"] for b in bodies}) == [0, 1, 2]
+    assert parsed["n"] <= 10  # each input path once, not once per event
+
+
+def test_given_items_near_the_size_limit_and_conditions_sharing_a_text_then_moto_answers_as_before(aws):
+    db = client("dynamodb")
+    db.put_item(TableName=_table(), Item={**_key("SIZE#ok"), "blob": _s("x" * 300_000), "n": {"N": "1"}})
+    with pytest.raises(ClientError) as too_big:
+        db.put_item(TableName=_table(), Item={**_key("SIZE#big"), "a": _s("x" * 300_000), "b": _s("y" * 110_000)})
+    assert "Item size has exceeded the maximum allowed size" in str(too_big.value)
+    assert _get("SIZE#ok")["blob"]["S"] == "x" * 300_000 and _get("SIZE#big") is None
+    # one condition text, different values: each put is judged by its own values
+    text = "attribute_not_exists(pk) OR owner_id = :me"
+    for owner, expect_ok in (("a", True), ("a", True), ("b", False)):
+        put = {"TableName": _table(), "Item": {**_key("LEASE#1"), "owner_id": _s("a")}, "ConditionExpression": text,
+               "ExpressionAttributeValues": {":me": _s(owner)}}
+        if expect_ok:
+            db.put_item(**put)
+        else:
+            with pytest.raises(ClientError) as refused:
+                db.put_item(**put)
+            assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def test_given_one_condition_with_other_values_when_writing_then_each_write_is_judged_by_its_own(aws):
+    db = client("dynamodb")
+    text = "attribute_not_exists(pk) OR expires < :now"
+    db.put_item(TableName=_table(), Item={**_key("COND#1"), "expires": {"N": "100"}})
+    for now, ok in (("50", False), ("150", True), ("50", False), ("150", True)):  # parsed once per (text, values)
+        put = {"TableName": _table(), "Item": {**_key("COND#1"), "expires": {"N": "100"}}, "ConditionExpression": text,
+               "ExpressionAttributeValues": {":now": {"N": now}}}
+        if ok:
+            db.put_item(**put)
+        else:
+            with pytest.raises(ClientError):
+                db.put_item(**put)
+    with pytest.raises(ClientError) as bad:  # moto's own validation still runs for a text it has parsed before
+        db.put_item(TableName=_table(), Item=_key("COND#2"), ConditionExpression=text, ExpressionAttributeValues={})
+    assert bad.value.response["Error"]["Code"] == "ValidationException"
+    items = db.transact_write_items(TransactItems=[
+        {"Put": {"TableName": _table(), "Item": _key(f"COND#T{i}"), "ConditionExpression": text,
+                 "ExpressionAttributeValues": {":now": {"N": "1"}}}} for i in range(3)])
+    assert items["ResponseMetadata"]["HTTPStatusCode"] == 200 and _get("COND#T2") is not None
