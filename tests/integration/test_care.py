@@ -16,6 +16,8 @@ from chalicelib.core.settings import get_settings
 from chalicelib.ports import client
 from devstack.drivers import BusDriver, ScheduleDriver
 
+REACTING = ("notifier", "approval_timer", "rederive")  # what these tests count (webhooks hear every event too)
+
 DAY = 86400
 TZ = ZoneInfo("Asia/Shanghai")
 _names = itertools.count(1)
@@ -252,7 +254,7 @@ def test_given_a_rule_change_then_the_bus_function_moves_the_schedules_and_disab
     a, b = _customer(api, t["rep1"]), _customer(api, t["rep2"])
     birthday, day = _birthday_in(30)
     p = _contact(api, t["rep1"], a["id"], birthday=birthday)
-    BusDriver().run_once()  # the first save's re-derivation (nothing was there yet)
+    BusDriver(only=REACTING).run_once()  # the first save's re-derivation (nothing was there yet)
 
     ids = [r["id"] for r in rules["rules"]]
     changed = _rules(api, admin, [{"id": ids[0], "kind": "not_contacted", "days": 3}, {"id": ids[1], "kind": "birthday", "days": 1}],
@@ -260,7 +262,7 @@ def test_given_a_rule_change_then_the_bus_function_moves_the_schedules_and_disab
     assert changed.status_code == 200, changed.data
     assert [r["id"] for r in changed.data["rules"]] == ids  # ids are kept
     assert _timers(api, a["id"])["care_not_contacted"] == a["care_not_contacted_at"]  # not yet: in the background
-    assert BusDriver().run_once() == 1
+    assert BusDriver(only=REACTING).run_once() == 1
     for c in (a, b):
         now = api.call("GET", f"/v1/customers/{c['id']}", admin).data
         assert now["care_not_contacted_at"] == _nine(_today() + timedelta(days=3))
@@ -271,10 +273,10 @@ def test_given_a_rule_change_then_the_bus_function_moves_the_schedules_and_disab
 
     off = _rules(api, admin, [{**r, "enabled": False} for r in changed.data["rules"]], changed.data["version"])
     assert off.status_code == 200, off.data
-    assert BusDriver().run_once() == 1
+    assert BusDriver(only=REACTING).run_once() == 1
     assert _timers(api, a["id"]) == {} and _timers(api, b["id"]) == {} and _timers(api, p["id"]) == {}
     assert api.call("GET", f"/v1/contacts/{p['id']}", admin).data["care_birthday_at"] is None
-    assert BusDriver().run_once() == 0
+    assert BusDriver(only=REACTING).run_once() == 0
     clock.travel(40 * DAY)
     assert _fire(api) == 0 and _inbox(api, t["rep1"]) == []
 

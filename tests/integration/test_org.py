@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from devstack.drivers import BusDriver
 
+REACTING = ("notifier", "approval_timer", "rederive")  # what these tests count (webhooks hear every event too)
+
 
 def test_given_tree_when_moving_and_deleting_departments_then_rules_hold(api, make_tenant):
     t = make_tenant()
@@ -106,10 +108,10 @@ def test_given_leaving_rep_when_handed_over_then_customers_move_user_disabled_an
     assert api.call("GET", "/v1/me", t["rep1"]).status_code == 401
     # the bus events reach the notifier through the same route as in AWS (rule -> target): the
     # hand-over summary and each record's transfer, which the summary stands for (no notification each)
-    assert BusDriver().run_once() == 3
+    assert BusDriver(only=REACTING).run_once() == 3
     inbox = api.call("GET", "/v1/notifications", t["rep2"]).data["items"]
     assert len(inbox) == 1 and inbox[0]["kind"] == "handover" and "客户 2 条" in inbox[0]["title"]
-    assert BusDriver().run_once() == 0
+    assert BusDriver(only=REACTING).run_once() == 0
 
 
 def test_given_rep_with_several_pages_of_customers_when_handed_over_then_every_one_moves(api, sales_team, monkeypatch):

@@ -13,6 +13,8 @@ from chalicelib.core.settings import get_settings
 from chalicelib.ports import client
 from devstack.drivers import BusDriver, ScheduleDriver
 
+REACTING = ("notifier", "approval_timer", "rederive")  # what these tests count (webhooks hear every event too)
+
 DAY = 86400
 
 
@@ -21,7 +23,7 @@ def _pool(api, team, **extra) -> dict:
             "rules": [{"kind": "no_followup", "days": 10}], "remind_days_before": 3, **extra}
     r = api.call("POST", "/v1/pools", team["admin"], body)
     assert r.status_code == 201, r.data
-    BusDriver().run_once()  # the pool's members' customers take their moments (nobody has any yet)
+    BusDriver(only=REACTING).run_once()  # the pool's members' customers take their moments (nobody has any yet)
     return r.data
 
 
@@ -132,7 +134,7 @@ def test_given_lock_deal_level_and_options_then_exemptions_follow_the_pool_rules
     # the pool now takes closed-deal customers too: 未成交 no longer applies, a C-level rule would
     r = api.call("PATCH", f"/v1/pools/{pool['id']}", admin, {"include_closed": True, "version": pool["version"]})
     assert r.status_code == 200, r.data
-    assert BusDriver().run_once() == 1
+    assert BusDriver(only=REACTING).run_once() == 1
     assert api.call("GET", f"/v1/customers/{key['id']}", t["rep1"]).data["pool_due_at"] is None
     relevel = api.call("PATCH", f"/v1/customers/{key['id']}", t["rep1"], {"level": "C", "version": closed.data["version"]})
     assert round(_at(relevel.data["pool_due_at"]) - _at(key["owned_since"])) == 10 * DAY
@@ -145,7 +147,7 @@ def test_given_a_rule_change_then_the_members_customers_take_their_new_moments_i
     r = api.call("PATCH", f"/v1/pools/{pool['id']}", admin, {"rules": [{"kind": "no_followup", "days": 3}],
                                                              "version": pool["version"]})
     assert r.status_code == 200, r.data
-    assert BusDriver().run_once() == 1
+    assert BusDriver(only=REACTING).run_once() == 1
     for c in (a, b):
         now = api.call("GET", f"/v1/customers/{c['id']}", admin).data
         assert round(_at(now["pool_due_at"]) - _at(c["owned_since"])) == 3 * DAY
@@ -154,10 +156,10 @@ def test_given_a_rule_change_then_the_members_customers_take_their_new_moments_i
     assert log[0]["action"] == "pool_timer"
     # the sales department leaves the pool: nobody's customers enter it any more
     r = api.call("PATCH", f"/v1/pools/{pool['id']}", admin, {"member_department_ids": [], "version": r.data["version"]})
-    assert BusDriver().run_once() == 1
+    assert BusDriver(only=REACTING).run_once() == 1
     assert api.call("GET", f"/v1/customers/{a['id']}", admin).data["pool_due_at"] is None
     assert _timers(api, a["id"]) == {} and _timers(api, b["id"]) == {}
-    assert BusDriver().run_once() == 0
+    assert BusDriver(only=REACTING).run_once() == 0
 
 
 def test_given_a_rep_moved_to_a_department_outside_the_pool_then_their_customers_stop_counting_down(api, sales_team):
@@ -168,7 +170,7 @@ def test_given_a_rep_moved_to_a_department_outside_the_pool_then_their_customers
     r = api.call("PATCH", f"/v1/org/users/{sales_team['rep1']}", admin, {"department_id": sales_team["service"],
                                                                           "version": me["version"]})
     assert r.status_code == 200, r.data
-    assert BusDriver().run_once() >= 1
+    assert BusDriver(only=REACTING).run_once() >= 1
     assert api.call("GET", f"/v1/customers/{c['id']}", admin).data["pool_due_at"] is None and _timers(api, c["id"]) == {}
 
 
