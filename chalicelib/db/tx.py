@@ -64,17 +64,7 @@ def write(ops: list[Op]) -> None:
     # reasons come back in that order, so they are matched against the operations as sent.
     ops = [o for kind in ("check", "delete", "put", "update") for o in ops if o.kind == kind]
     try:
-        with TransactWrite(connection=connection()) as tw:
-            for op in ops:
-                if op.kind == "put":
-                    tw.save(op.model, condition=op.condition)
-                elif op.kind == "update":
-                    tw.update(op.model, actions=op.actions, condition=op.condition)
-                elif op.kind == "delete":
-                    tw.delete(op.model, condition=op.condition)
-                else:
-                    cls, pk, sk = op.model
-                    tw.condition_check(cls, pk, sk, condition=op.condition)
+        _send(ops)
     except TransactWriteError as e:
         reasons = [getattr(r, "code", None) if r else None for r in (e.cancellation_reasons or [])]
         failed = [i for i, r in enumerate(reasons) if r == "ConditionalCheckFailed"]
@@ -102,6 +92,21 @@ def _single(op: Op) -> None:
         raise
 
 
+def _send(ops: list[Op]) -> None:
+    """One TransactWriteItems of `ops`, in the order given (the order cancellation reasons come back in)."""
+    with TransactWrite(connection=connection()) as tw:
+        for op in ops:
+            if op.kind == "put":
+                tw.save(op.model, condition=op.condition)
+            elif op.kind == "update":
+                tw.update(op.model, actions=op.actions, condition=op.condition)
+            elif op.kind == "delete":
+                tw.delete(op.model, condition=op.condition)
+            else:
+                cls, pk, sk = op.model
+                tw.condition_check(cls, pk, sk, condition=op.condition)
+
+
 CONFLICT_ATTEMPTS = 5  # a transaction another one collided with (TransactionConflict) is sent again
 
 
@@ -119,18 +124,7 @@ def refused(ops: list[Op]) -> list[int]:
     order = [i for kind in ("check", "delete", "put", "update") for i, o in enumerate(ops) if o.kind == kind]
     for attempt in range(CONFLICT_ATTEMPTS):
         try:
-            with TransactWrite(connection=connection()) as tw:
-                for i in order:
-                    op = ops[i]
-                    if op.kind == "put":
-                        tw.save(op.model, condition=op.condition)
-                    elif op.kind == "update":
-                        tw.update(op.model, actions=op.actions, condition=op.condition)
-                    elif op.kind == "delete":
-                        tw.delete(op.model, condition=op.condition)
-                    else:
-                        cls, pk, sk = op.model
-                        tw.condition_check(cls, pk, sk, condition=op.condition)
+            _send([ops[i] for i in order])
             return []
         except TransactWriteError as e:
             reasons = [getattr(r, "code", None) if r else None for r in (e.cancellation_reasons or [])]
