@@ -29,6 +29,8 @@ class Settings(BaseModel):
     # ARN of the reminders Lambda and the role Scheduler assumes to invoke it.
     reminder_target_arn: str = "arn:aws:lambda:ap-southeast-1:000000000000:function:crm-reminders"
     scheduler_role_arn: str = "arn:aws:iam::000000000000:role/crm-scheduler"
+    schedule_dlq_arn: str = Field("", description="SQS queue a schedule's invocations go to once its retries are spent "
+                                                  "(empty: none)")
     archive_bucket: str = "crm-local-archive"
     job_timeout_seconds: int = Field(900, ge=60, le=900, description="time of one invocation of functions/jobs.py (its "
                                                                      "Lambda timeout): a job's runner stops a minute before")

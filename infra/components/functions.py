@@ -38,6 +38,9 @@ REMINDER_FUNCTION = "reminders"
 #: prefer fuller batches.
 STREAM_BATCHING_WINDOW_SECONDS = {"indexer": 1}
 DEFAULT_STREAM_BATCHING_WINDOW_SECONDS = 5
+#: Functions whose concurrency is capped: a tenant rebuild scans the table and bulk-writes the search domain,
+#: so a few at once must not starve the table or the domain (nor the account's concurrency) of the rest.
+RESERVED_CONCURRENCY = {"reindex": 2}
 
 #: What the function code asset contains: the handlers and the library they build
 #: services from. Everything else in the repository (tests, tooling, the virtualenv) is
@@ -150,6 +153,7 @@ class Functions:
                                     retention=stage.log_retention, removal_policy=stage.removal_policy),
             dead_letter_queue=dlq if invoked_asynchronously else None,
             retry_attempts=2 if invoked_asynchronously else (None if triggered else 0),
+            reserved_concurrent_executions=RESERVED_CONCURRENCY.get(spec.name),
         )
         self._grant(fn, spec)
 
