@@ -29,6 +29,8 @@ class Settings(BaseModel):
     # ARN of the reminders Lambda and the role Scheduler assumes to invoke it.
     reminder_target_arn: str = "arn:aws:lambda:ap-southeast-1:000000000000:function:crm-reminders"
     scheduler_role_arn: str = "arn:aws:iam::000000000000:role/crm-scheduler"
+    schedule_dlq_arn: str = Field("", description="SQS queue a schedule's invocations go to once its retries are spent "
+                                                  "(empty: none)")
     archive_bucket: str = "crm-local-archive"
     job_timeout_seconds: int = Field(900, ge=60, le=900, description="time of one invocation of functions/jobs.py (its "
                                                                      "Lambda timeout): a job's runner stops a minute before")
@@ -101,6 +103,8 @@ class Settings(BaseModel):
     webhook_retry_base_seconds: float = Field(30.0, gt=0, description="the first retry's delay; it doubles per attempt")
     webhook_retry_max_seconds: float = Field(3600.0, gt=0, description="the longest delay between two attempts")
     webhook_max_per_tenant: int = Field(20, ge=1, le=100, description="webhooks a tenant may register")
+    cors_origins: str = Field("*", description="comma-separated origins browsers may call the API from (* = any; the "
+                                               "first is the one API Gateway's preflight answers name)")
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1, le=10 * 1024 * 1024,
                                    description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
 
