@@ -10,21 +10,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class VersionIn(_Strict):
+class TaskVersionIn(_Strict):
     version: int | None = Field(None, ge=1, description="or If-Match")
 
 
-class RejectIn(_Strict):
+class TaskRejectIn(_Strict):
     reason: str = Field(min_length=1, max_length=200, description="why the completion is sent back (the owner is told)")
     version: int | None = Field(None, ge=1, description="or If-Match")
 
 
-class ProgressIn(_Strict):
+class TaskProgressIn(_Strict):
     progress: int = Field(ge=0, le=100, description="my own progress on the task, in percent")
     note: str | None = Field(None, max_length=200)
 
 
-class ViewQuery(BaseModel):
+class TaskViewQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str | None = Field(None, max_length=100, description="full text within the view")
     sort: str | None = Field(None, max_length=61, pattern=r"^[-+]?[a-z][a-z0-9_.]*$",

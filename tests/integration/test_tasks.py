@@ -58,6 +58,10 @@ def test_given_a_task_assigned_by_a_manager_then_owner_participant_and_assigner_
     bad = api.call("POST", "/v1/tasks", t["manager"], {"title": "x", "participant_ids": ["nobody"], "assigned_by": ids["rep1"]})
     assert bad.status_code == 422
     assert {d["field"] for d in bad.data["details"]} == {"assigned_by"}
+    # a manager's data scope covers the tasks of their people
+    own = _task(api, t["rep2"], title="张伟自己的任务")
+    assert api.call("GET", f"/v1/tasks/{own['id']}", t["manager"]).status_code == 200
+    assert api.call("GET", f"/v1/tasks/{own['id']}", t["rep1"]).status_code == 404
     bad = api.call("POST", "/v1/tasks", t["manager"], {"title": "x", "participant_ids": ["nobody"]})
     assert bad.status_code == 422 and bad.data["details"][0]["field"] == "participant_ids.0"
 
