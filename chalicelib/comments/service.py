@@ -3,7 +3,8 @@
 Who may do what (one rule for every type):
 - reading a record's comments, and commenting, need read access to the record: commenting is
   taking part in a conversation, not editing the record (a task's participant reads and comments);
-- a comment is deleted by its author, or by a super administrator; deleted comments are gone from the
+- a comment is deleted by its author, or by an administrator of the type's records (a super
+  administrator, or whoever may delete every record of the type: scope 全部); deleted comments are gone from the
   list and the timeline (the item stays, marked, for the audit trail).
 Comments are plain text: stored and served exactly as written, never turned into HTML (a client
 renders them as text).
@@ -22,7 +23,7 @@ from typing import Any
 from ..core import clock, i18n, ids
 from ..core.errors import Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
-from ..core.permissions import Principal
+from ..core.permissions import ALL_OWNERS, Principal
 from ..db import query, tx
 from ..db.base import plain
 from ..engine import fieldtypes, store, visibility
@@ -116,8 +117,13 @@ def _notify_mention(d: EntityDef, rec: store.EntityRecord, c: Comment, user_id: 
                           link={"entity": d.name, "id": rec.id, "comment_id": c.id}, source=f"mention:{c.id}:{user_id}")
 
 
+def _moderates(p: Principal, d: EntityDef) -> bool:
+    """An administrator of the type's records: a super administrator, or who may delete any of them."""
+    return p.is_super or (p.can(d.module, "delete") and p.visible_owners(d.module) is ALL_OWNERS)
+
+
 def delete(d: EntityDef, record_id: str, comment_id: str) -> None:
-    """By its author or a super administrator."""
+    """By its author or an administrator of the type's records (_moderates)."""
     p, rec = _record(d, record_id)
     try:
         c = Comment.get(Comment.partition(p.tenant_id, d.entity, rec.id), f"C#{comment_id}")
@@ -125,7 +131,7 @@ def delete(d: EntityDef, record_id: str, comment_id: str) -> None:
         raise NotFound("entity.comment") from None
     if not isinstance(c, Comment) or c.deleted_at:
         raise NotFound("entity.comment")
-    if c.author_id != p.user_id and not p.is_super:
+    if c.author_id != p.user_id and not _moderates(p, d):
         raise Forbidden("RECORD_FORBIDDEN")
     c.deleted_at, c.deleted_by = clock.now_iso(), p.user_id
     c.gsi3pk = c.gsi3sk = None
