@@ -14,6 +14,7 @@ from .approvals import service as approvals
 from .audit import service as audit
 from .backups import module as backups
 from .care import module as care
+from .comments.messages import MESSAGES as COMMENTS_MESSAGES
 from .commission import module as commission
 from .competitors import module as competitors
 from .contacts import module as contacts
@@ -49,6 +50,7 @@ from .reminders import service as reminders
 from .revisits import module as revisits
 from .tabular.messages import MESSAGES as TABULAR_MESSAGES
 from .targets import module as targets
+from .tasks import module as tasks
 from .webhooks import module as webhooks
 
 
@@ -119,6 +121,8 @@ MODULES: tuple[Module, ...] = (
            audit_access={"application": forms.log_access}),
     webhooks.MODULE,  # PLAT-10: signed, retried deliveries of domain events
     integrations.MODULE,  # 集成: signed inbound channels writing records as import rows (issue 12)
+    tasks.MODULE,  # 任务 (WORK-1): tasks, plans of sub-tasks, completion approval, recurrence, views
+    Module("comments", messages=COMMENTS_MESSAGES),  # 评论 with @mentions on any record type that switches them on
 )
 
 _lock = threading.Lock()

@@ -174,8 +174,46 @@ def seed() -> dict[str, Any]:
     approvals = seed_approvals(users)  # the contract flow first: the deals submit contracts to it
     deals = seed_deals(users, customers)
     plans = seed_targets(users, ids, deals)
+    seed_tasks(users, customers)
     return {"created": True, "users": users, "approvals": approvals, "pipeline": pipeline, "pools": pools,
             "aging": seed_aging(users), "deals": deals, "targets": plans}
+
+
+def seed_tasks(users: dict[str, str], customers: dict[str, str]) -> dict[str, str]:
+    """Tasks (任务): 孙丽's plan for her team with two sub-tasks, a task she gave 李娜 due today whose
+    completion she approves, and 李娜's own weekly report task."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.core import clock
+    from chalicelib.engine import service as engine
+    from chalicelib.tasks.entity import TASK
+
+    tz = ZoneInfo("Asia/Shanghai")
+    today = clock.now().astimezone(tz).date()
+
+    def at(days: int, hour: int) -> str:
+        return clock.iso(datetime.combine(today + timedelta(days=days), time(hour), tzinfo=tz))
+
+    huawei = {"entity": "customer", "id": next(iter(customers.values()))}
+    made: dict[str, str] = {}
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["manager1"])):
+        plan = engine.create(TASK, {"title": "本季度重点客户拓展计划", "is_plan": True, "priority": "high", "important": True,
+                                    "due_at": at(30, 18), "participant_ids": [users["rep1"], users["rep2"]],
+                                    "tags": ["customer_visit"]}, None)
+        made["plan"] = plan["id"]
+        for title, rep, days in (("拜访重点客户并确认年度预算", "rep1", 5), ("整理竞品报价对比", "rep2", 10)):
+            made[title] = engine.create(TASK, {"title": title, "owner_id": users[rep], "due_at": at(days, 18),
+                                               "parent": {"entity": "task", "id": plan["id"]}, "estimated_hours": "6",
+                                               "links": [{"record": huawei}]}, None)["id"]
+        made["today"] = engine.create(TASK, {"title": "给客户发送报价方案", "owner_id": users["rep1"], "due_at": at(0, 18),
+                                             "priority": "high", "urgent": True, "completion_approval": True,
+                                             "remind_minutes_before": 60, "links": [{"record": huawei}],
+                                             "tags": ["proposal"]}, None)["id"]
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["rep1"])):
+        made["weekly"] = engine.create(TASK, {"title": "提交本周工作总结", "due_at": at(4, 17), "repeat": "weekly",
+                                              "priority": "medium", "tags": ["internal"]}, None)["id"]
+    return made
 
 
 def seed_pools(users: dict[str, str], departments: dict[str, str]) -> dict[str, str]:

@@ -99,6 +99,9 @@ class Hooks:
     # Features.approval), or ValidationFailed to refuse the submit (a contract over its customer's
     # credit limit is blocked or goes to a special flow)
     submit_as: Callable[[Any, Any], str] | None = None
+    # team: (values, owner id, current team) -> the record team its type keeps from its values, written with
+    # every write of its values or owner (a task's participants read it, its assigner may change it)
+    team: Callable[[Mapping[str, Any], str, Mapping[str, Any]], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ class Features:
     number_field: str | None = None
     approval: str | None = None  # business type submitted to the approval engine
     events: bool = True
+    comments: bool = False  # 评论: GET/POST …/{id}/comments with @mentions, on the timeline (chalicelib/comments)
 
 
 @dataclass(frozen=True)
