@@ -36,6 +36,7 @@ from .integrations import module as integrations
 from .invoices import module as invoices
 from .jobs import service as jobs
 from .leads import module as leads
+from .messages import module as messages
 from .numbering import service as numbering
 from .objects import service as objects
 from .opportunities import module as opportunities
@@ -118,6 +119,7 @@ MODULES: tuple[Module, ...] = (
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
            audit_access={"application": forms.log_access}),
     webhooks.MODULE,  # PLAT-10: signed, retried deliveries of domain events
+    messages.MODULE,  # 内部消息 (WORK-4): conversations, unread counts, the long-poll
     integrations.MODULE,  # 集成: signed inbound channels writing records as import rows (issue 12)
 )
 
