@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .announcements import module as announcements
 from .approvals import service as approvals
 from .audit import service as audit
 from .backups import module as backups
@@ -120,6 +121,7 @@ MODULES: tuple[Module, ...] = (
            audit_access={"application": forms.log_access}),
     webhooks.MODULE,  # PLAT-10: signed, retried deliveries of domain events
     messages.MODULE,  # 内部消息 (WORK-4): conversations, unread counts, the long-poll
+    announcements.MODULE,  # 公告 (DOCS-5): columns, audiences, read receipts
     integrations.MODULE,  # 集成: signed inbound channels writing records as import rows (issue 12)
 )
 
