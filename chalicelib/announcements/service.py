@@ -297,6 +297,12 @@ def mark_read(announcement_id: str) -> dict[str, Any]:
     return {"announcement_id": rec.id, "user_id": p.user_id, "read_at": r.read_at}
 
 
+def _user_id(value: Any) -> str:
+    if type(value) is not str or not 0 < len(value) <= 64:
+        raise ValueError("not a user id")
+    return value
+
+
 def readers(announcement_id: str, read: bool, limit: int, cursor: str | None) -> dict[str, Any]:
     """Who of the audience has (read=true) or has not (read=false) read it, by user id, paged; and the
     counts. For its author and the module's managers."""
@@ -308,7 +314,7 @@ def readers(announcement_id: str, read: bool, limit: int, cursor: str | None) ->
     receipts = {r.user_id: r.read_at for r in Receipt.query(_receipt_pk(p.tenant_id, rec.id)) if isinstance(r, Receipt)}
     rows = [u for u in audience if (u in receipts) == read]
     listing = "announcement-readers|" + fingerprint([rec.id, read])
-    after = decode(cursor, listing, lambda v: str(v))
+    after = decode(cursor, listing, _user_id)
     if after:
         rows = [u for u in rows if u > after]
     page = rows[:limit]

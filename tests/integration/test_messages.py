@@ -193,3 +193,18 @@ def test_given_waiting_poll_when_message_and_notification_arrive_then_answered_w
     waits.clear()
     again = api.call("GET", f"/v1/messages/poll?since={r['cursor']}&wait=3", t["rep2"]).data
     assert again["changed"] is False and sum(waits) == pytest.approx(3.0, abs=0.5)
+
+
+def test_given_the_demo_company_then_lina_has_unread_messages_and_sees_the_pinned_notice_first(api):
+    from devstack import demo
+
+    demo.seed()
+    login = api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": "13800000004", "password": demo.PASSWORD})
+    rep = login.data["id_token"]
+    counts = api.call("GET", "/v1/messages/unread", rep).data
+    assert counts["messages"] == 2 and len(counts["conversations"]) == 2
+    titles = [a["title"] for a in api.call("GET", "/v1/announcements", rep).data["items"]]
+    assert titles == ["关于调整 2026 年考勤制度的通知", "华为 CRM 一期签约"]
+    finance = api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": "13800000009",
+                                                       "password": demo.PASSWORD}).data["id_token"]
+    assert [a["title"] for a in api.call("GET", "/v1/announcements", finance).data["items"]] == ["关于调整 2026 年考勤制度的通知"]
