@@ -13,19 +13,19 @@ TAG = "announcements"
 
 
 @route(bp, "/announcement-columns", summary="Announcement columns (新闻/公告/规章制度…), with whether I may publish in each",
-       tag=TAG, response=s.ColumnList)
+       tag=TAG, response=s.AnnouncementColumnList)
 def list_columns(req: ApiRequest) -> dict:
     return {"items": service.list_columns()}
 
 
 @route(bp, "/announcement-columns", "POST", summary="Add a column and who may publish in it (managers)", tag=TAG,
-       body=s.ColumnIn, response=s.ColumnOut, status=201)
+       body=s.AnnouncementColumnIn, response=s.AnnouncementColumnOut, status=201)
 def create_column(req: ApiRequest) -> dict:
     return service.create_column(req.body.model_dump())
 
 
 @route(bp, "/announcement-columns/{column_id}", "PATCH", summary="Rename a column or change its publishers (managers)", tag=TAG,
-       body=s.ColumnPatch, response=s.ColumnOut, versioned_write=True)
+       body=s.AnnouncementColumnPatch, response=s.AnnouncementColumnOut, versioned_write=True)
 def update_column(req: ApiRequest, column_id: str) -> dict:
     changes = req.body.model_dump(exclude_unset=True, exclude={"version"})
     return service.update_column(column_id, changes, req.expected_version(req.body.version))

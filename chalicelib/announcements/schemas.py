@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.pagination import cursor_param
 from ..core.patch import Patch
 
 
-class ColumnIn(BaseModel):
+class AnnouncementColumnIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,39}$", description="a short key (default: generated)")
     name: str = Field(min_length=1, max_length=50)
@@ -16,7 +17,7 @@ class ColumnIn(BaseModel):
     sort_order: int = Field(0, ge=0, le=10000)
 
 
-class ColumnPatch(Patch):
+class AnnouncementColumnPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(None, min_length=1, max_length=50)
     publisher_roles: list[str] = Field(None, max_length=50)
@@ -25,7 +26,7 @@ class ColumnPatch(Patch):
     version: int | None = None
 
 
-class ColumnOut(BaseModel):
+class AnnouncementColumnOut(BaseModel):
     id: str
     name: str
     publisher_roles: list[str]
@@ -35,8 +36,8 @@ class ColumnOut(BaseModel):
     may_publish: bool | None = Field(None, description="whether I may publish in it")
 
 
-class ColumnList(BaseModel):
-    items: list[ColumnOut]
+class AnnouncementColumnList(BaseModel):
+    items: list[AnnouncementColumnOut]
 
 
 class ReceiptOut(BaseModel):
@@ -55,7 +56,7 @@ class ReadersQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     read: bool = Field(True, description="true: who has read it; false: who has not")
     limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = Field(None, max_length=4000)
+    cursor: str | None = cursor_param()
 
 
 class ReadersOut(BaseModel):

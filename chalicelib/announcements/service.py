@@ -297,10 +297,12 @@ def mark_read(announcement_id: str) -> dict[str, Any]:
     return {"announcement_id": rec.id, "user_id": p.user_id, "read_at": r.read_at}
 
 
-def _user_id(value: Any) -> str:
-    if type(value) is not str or not 0 < len(value) <= 64:
-        raise ValueError("not a user id")
-    return value
+def _after(value: Any) -> str:
+    """A readers cursor: ["after", <the last user id of the page>]."""
+    if type(value) is not list or len(value) != 2 or value[0] != "after" or type(value[1]) is not str \
+            or not 0 < len(value[1]) <= 64:
+        raise ValueError("not a readers cursor")
+    return value[1]
 
 
 def readers(announcement_id: str, read: bool, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -314,11 +316,11 @@ def readers(announcement_id: str, read: bool, limit: int, cursor: str | None) ->
     receipts = {r.user_id: r.read_at for r in Receipt.query(_receipt_pk(p.tenant_id, rec.id)) if isinstance(r, Receipt)}
     rows = [u for u in audience if (u in receipts) == read]
     listing = "announcement-readers|" + fingerprint([rec.id, read])
-    after = decode(cursor, listing, _user_id)
+    after = decode(cursor, listing, _after)
     if after:
         rows = [u for u in rows if u > after]
     page = rows[:limit]
-    nxt = encode(page[-1], listing) if len(rows) > limit else None
+    nxt = encode(["after", page[-1]], listing) if len(rows) > limit else None
     done = sum(1 for u in audience if u in receipts)
     return {"items": [{"user_id": u, "name": data.users[u].name if u in data.users else u, "read_at": receipts.get(u)}
                       for u in page],

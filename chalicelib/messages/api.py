@@ -12,7 +12,7 @@ TAG = "messages"
 C = "/messages/conversations"
 
 
-@route(bp, C, summary="My conversations, the latest activity first", tag=TAG, query=s.ListQuery, response=s.ConversationPage)
+@route(bp, C, summary="My conversations, the latest activity first", tag=TAG, query=s.ConversationListQuery, response=s.ConversationPage)
 def list_conversations(req: ApiRequest) -> dict:
     items, nxt = service.list_mine(req.query.limit, req.query.cursor)
     return {"items": items, "next_cursor": nxt}
@@ -35,7 +35,7 @@ def get_conversation(req: ApiRequest, conversation_id: str) -> dict:
     return service.get(conversation_id)
 
 
-@route(bp, C + "/{conversation_id}/messages", summary="A conversation's messages, newest first", tag=TAG, query=s.ListQuery,
+@route(bp, C + "/{conversation_id}/messages", summary="A conversation's messages, newest first", tag=TAG, query=s.ConversationListQuery,
        response=s.MessagePage)
 def list_messages(req: ApiRequest, conversation_id: str) -> dict:
     items, nxt = service.messages(conversation_id, req.query.limit, req.query.cursor)

@@ -97,5 +97,5 @@ class PollOut(BaseModel):
     cursor: str = Field(description="pass as ?since= on the next poll")
 
 
-class ListQuery(PageQuery):
+class ConversationListQuery(PageQuery):
     pass
