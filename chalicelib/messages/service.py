@@ -361,9 +361,12 @@ def _parse(since: str | None) -> tuple[int, int] | None:
         return None
     try:
         v, ms = since.split(".", 1)
-        return int(v), int(ms)
+        version, at = int(v), int(ms)
     except ValueError:
         raise invalid("since", "format", "messages.field.cursor") from None
+    if version < 0 or not 0 <= at < 10**13:  # a moment this side of the year 2286
+        raise invalid("since", "format", "messages.field.cursor")
+    return version, at
 
 
 def poll(since: str | None, wait: float) -> dict[str, Any]:

@@ -121,7 +121,8 @@ def test_given_bad_input_then_422_in_both_languages(api, sales_team):
     r = api.call("POST", f"{C}/{cid}/messages", t["rep1"], {"text": "  "})
     assert r.status_code == 422 and r.data["details"][0]["message"] == "消息内容不能为空"
     assert api.call("POST", f"{C}/{cid}/messages", t["rep1"], {"text": "x", "file_ids": ["nope"]}).status_code == 422
-    assert api.call("GET", "/v1/messages/poll?since=garbage", t["rep1"]).status_code == 422
+    for since in ("garbage", "1.99999999999999999999", "-1.5"):
+        assert api.call("GET", f"/v1/messages/poll?since={since}", t["rep1"]).status_code == 422, since
 
 
 def test_given_file_from_sender_then_members_download_it_and_others_do_not(api, sales_team, upload):
