@@ -175,6 +175,7 @@ def seed() -> dict[str, Any]:
     deals = seed_deals(users, customers)
     plans = seed_targets(users, ids, deals)
     seed_tasks(users, customers)
+    seed_messages(users, ids)
     return {"created": True, "users": users, "approvals": approvals, "pipeline": pipeline, "pools": pools,
             "aging": seed_aging(users), "deals": deals, "targets": plans}
 
@@ -596,3 +597,28 @@ def seed_targets(users: dict[str, str], departments: dict[str, str], deals: dict
                                       "user_ids": [users[u] for u in people], "notes": None}
                                      for tid, name, codes, depts, people in TERRITORIES], None)
     return {"payments": paid}
+
+
+def seed_messages(users: dict[str, str], departments: dict[str, str]) -> None:
+    """Messages and announcements (内部消息/公告): 王强's 销售部 group with a message, 孙丽 writing to 李娜 (her unread
+    count is 2), a pinned 公告 for everyone by 刘洋 and a 新闻 for the sales department by 王强 (the audience hears of
+    them when the stack runs the notify jobs)."""
+    from chalicelib.announcements.entity import ANNOUNCEMENT
+    from chalicelib.engine import service as engine
+    from chalicelib.messages import service as messages
+
+    def acting(key: str):
+        return context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[key]))
+
+    with acting("director"):
+        group = messages.create_group("销售部", [users[k] for k in ("manager1", "rep1", "rep2", "manager2", "rep3")])
+        messages.send(group["id"], "本周五下午三点销售例会，请各位准备本月商机进展。", [], None)
+        engine.create(ANNOUNCEMENT, {"title": "华为 CRM 一期签约", "column": "news", "audience": "departments",
+                                     "audience_departments": [departments["sales"]],
+                                     "body": "<p>祝贺李娜签下<b>华为 CRM 一期合同</b>！</p>"}, None)
+    with acting("manager1"):
+        direct = messages.open_direct(users["rep1"])
+        messages.send(direct["id"], "李娜，华为二期的方案今天能发我看看吗？", [], None)
+    with acting("admin"):
+        engine.create(ANNOUNCEMENT, {"title": "关于调整 2026 年考勤制度的通知", "column": "notice", "audience": "all",
+                                     "pinned": True, "body": "<p>自下月起，上班时间调整为 <b>9:00–18:00</b>。</p>"}, None)

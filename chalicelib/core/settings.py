@@ -84,6 +84,9 @@ class Settings(BaseModel):
     settings_cache_seconds: float = 30.0
     page_size_default: int = 20
     page_size_max: int = 100
+    # Messages (chalicelib/messages): the pull endpoint's long-poll (API Gateway answers 504 after 29 s)
+    messages_poll_max_wait_seconds: float = Field(20.0, ge=0, le=25, description="longest wait of GET /v1/messages/poll")
+    messages_poll_interval_seconds: float = Field(1.0, gt=0, le=10, description="how often a waiting poll reads the mailbox")
     # Rate limits (core/ratelimit.py): a token bucket per tenant, unless the tenant has its own
     # (platform API); at most the API Gateway stage's throttling (infra/components/api.py).
     rate_limit_per_second: float = Field(50.0, ge=0.01, le=10000, description="a tenant's sustained requests per second")

@@ -121,7 +121,17 @@ def load(d: EntityDef, p: Principal, record_id: str, action: str) -> store.Entit
     p.require(d.module, action)  # without the action, whether the record exists is not told
     rec = store.get(p.tenant_id, d.entity, record_id, d.name_key)
     p.require_record(d.module, action, rec.owner_id, rec.team, clock.now_iso(), d.name_key)
+    if not in_audience(d, p, rec):
+        raise NotFound(d.name_key)
     return rec
+
+
+def in_audience(d: EntityDef, p: Principal, rec: store.EntityRecord) -> bool:
+    """A record of a type that reaches an audience is there for `p` only when they are in it."""
+    if d.audience is None:
+        return True
+    keys = d.audience.keys(p)
+    return keys is None or bool(set(keys) & set(plain((rec.data or {}).get(d.audience.field)) or ()))
 
 
 def get(d: EntityDef, record_id: str) -> dict[str, Any]:
@@ -247,6 +257,8 @@ def search_schema(d: EntityDef) -> schema.EntitySchema:
 def list_records(d: EntityDef, params: dict[str, Any]) -> dict[str, Any]:
     """One page from the search index, within the data scope (see search/service.py)."""
     p = org.principal()
+    if d.default_sort and not params.get("sort") and not (params.get("q") or "").strip() and not params.get("view"):
+        params = {**params, "sort": d.default_sort}
     return search.list_page(p, search_schema(d), params, lambda src, who: present(d, src, who))
 
 
