@@ -36,6 +36,7 @@ from .integrations import module as integrations
 from .invoices import module as invoices
 from .jobs import service as jobs
 from .leads import module as leads
+from .mail import module as mail
 from .numbering import service as numbering
 from .objects import service as objects
 from .opportunities import module as opportunities
@@ -119,6 +120,7 @@ MODULES: tuple[Module, ...] = (
            audit_access={"application": forms.log_access}),
     webhooks.MODULE,  # PLAT-10: signed, retried deliveries of domain events
     integrations.MODULE,  # 集成: signed inbound channels writing records as import rows (issue 12)
+    mail.MODULE,  # 邮件 (WORK-5): SES sends from records, bulk mail with unsubscribe, inbound mail, shared mailboxes
 )
 
 _lock = threading.Lock()

@@ -139,6 +139,15 @@ FUNCTIONS: tuple[Function, ...] = (
         stream_filter={"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": ["#"]}}}},
     ),
     Function(
+        name="inbound_mail",
+        handler="functions.inbound_mail.handler",
+        description="Files inbound mail (SES receiving -> mail bucket -> S3 event -> queue): parsed, linked to contacts, "
+                    "customers, leads, opportunities and to its thread, attachments saved as files",
+        needs=("bus", "files", "mail_inbound"),  # mail_inbound: read the mail bucket's inbound/ prefix (infra/components/mail.py)
+        timeout_seconds=120,
+        extra={"s3_queue": {"bucket": "mail", "prefix": "inbound/"}, "batch_size": 5},
+    ),
+    Function(
         name="audit_archiver",
         handler="functions.audit_archiver.handler",
         description="Archives operation-log entries that expire from the table (TTL) to S3",

@@ -226,6 +226,8 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
                           "by": item.created_by})
         elif isinstance(item, Merge):  # a record merged into this one (merge.py): its log is linked, not copied
             merged.append(item)
+        elif hasattr(item, "timeline_entry"):  # a module's own entry in the record's collection (a mail: mail/models.py)
+            items.append(item.timeline_entry())
     for m in merged:
         items.append({"at": m.created_at, "kind": "merge", "id": m.record_id, "by": m.created_by})
         logged, _ = query.page(AuditEntry, audit.log_pk(p.tenant_id, m.entity, m.record_id), limit=limit, cursor=None)
