@@ -111,7 +111,7 @@ FUNCTIONS: tuple[Function, ...] = (
                     "not finished in one invocation is queued again and resumes",
         # scheduler: records an import writes arm their reminders and timers (engine/due.py) as schedules;
         # archive_read, files: backups read archives back and copy files
-        needs=("bus", "bucket", "scheduler", "search_write", "exports", "imports", "archive_read", "files"),
+        needs=("bus", "bucket", "scheduler", "search_write", "exports", "imports", "archive_read", "files", "mail_send"),
         timeout_seconds=900,
         memory_mb=1024,
         bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},
@@ -143,7 +143,8 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.inbound_mail.handler",
         description="Files inbound mail (SES receiving -> mail bucket -> S3 event -> queue): parsed, linked to contacts, "
                     "customers, leads, opportunities and to its thread, attachments saved as files",
-        needs=("bus", "files", "mail_inbound"),  # mail_inbound: read the mail bucket's inbound/ prefix (infra/components/mail.py)
+        # mail_inbound: read the mail bucket's inbound/ prefix; search_read: senders by address (infra/components/mail.py)
+        needs=("bus", "files", "mail_inbound", "search_read"),
         timeout_seconds=120,
         extra={"s3_queue": {"bucket": "mail", "prefix": "inbound/"}, "batch_size": 5},
     ),

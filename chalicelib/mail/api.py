@@ -100,3 +100,9 @@ def create_template(req: ApiRequest) -> dict:
        query=s.MessageQuery, response=s.SuppressionPage)
 def list_suppressions(req: ApiRequest) -> dict:
     return _service().suppressions(req.query.limit, req.query.cursor)
+
+
+@route(bp, "/mail/suppressions", "POST", summary="Put an address on the suppression list (mail:manage): no bulk mail "
+       "reaches it any more", tag=TAG, body=s.SuppressionIn, response=s.SuppressionOut, status=201)
+def add_suppression(req: ApiRequest) -> dict:
+    return _service().suppress(req.body.address)

@@ -158,5 +158,10 @@ class SuppressionOut(BaseModel):
     created_at: str
 
 
+class SuppressionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: Address
+
+
 class SuppressionPage(Page[SuppressionOut]):
     pass

@@ -128,6 +128,20 @@ def suppressed(tenant_id: str, address: str) -> bool:
         return False
 
 
+def suppress(address: str) -> dict[str, Any]:
+    """An administrator puts an address on the suppression list (someone asked not to get mail)."""
+    p = org.principal()
+    p.require(MODULE, "manage")
+    address = _norm(address)
+    item = Suppression(pk=Suppression.partition(p.tenant_id), sk=address, tenant_id=p.tenant_id, address=address,
+                       reason="manual", created_at=clock.now_iso())
+    try:
+        item.save(condition=Suppression.pk.does_not_exist())
+    except PutError:
+        item = Suppression.get(item.pk, item.sk)
+    return {"address": item.address, "reason": item.reason, "campaign_id": item.campaign_id, "created_at": item.created_at}
+
+
 def suppressions(limit: int, cursor: str | None) -> dict[str, Any]:
     p = org.principal()
     p.require(MODULE, "manage")

@@ -86,6 +86,10 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
                                                                        "description": "甲方集成"}).data
     values["channel_id"] = channel["id"]
     secrets |= {channel["id"], channel["secret"], "甲方官网", "甲方集成"}
+    mailbox = api.call("POST", "/v1/mail/mailboxes", a["admin"], {"name": "甲方邮箱", "local_part": "jiafang"}).data
+    campaign = api.call("POST", "/v1/mail/campaigns", a["admin"], {"type": "customer", "subject": "甲方群发", "body_text": "x"}).data
+    values.update({"mailbox_id": mailbox["id"], "campaign_id": campaign["id"]})
+    secrets |= {mailbox["id"], "甲方邮箱", campaign["id"], "甲方群发"}
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers
