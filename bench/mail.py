@@ -21,10 +21,9 @@ CONTACTS = 10_000
 
 
 def run(contacts: int = CONTACTS) -> dict[str, Any]:
-    import tests.conftest  # noqa: F401 - the test environment (in-process moto, embedded search)
-
     from moto import mock_aws
 
+    import tests.conftest  # noqa: F401 - the test environment (in-process moto, embedded search)
     from chalicelib.core.settings import environment
 
     with environment(CRM_MAIL_SEND_PER_SECOND="1000", CRM_SEARCH_FILE=os.path.join(_tmp(), "search.sqlite3")), \

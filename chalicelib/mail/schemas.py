@@ -13,13 +13,13 @@ TEMPLATE_HELP = ("Jinja2 (sandboxed; HTML auto-escaped): {{ record.<field> }} â€
                  "(a hidden field is refused), {{ sender.name }}, {{ today }}; bulk mail also {{ unsubscribe_url }}")
 
 
-class RecordRef(BaseModel):
+class MailRecordRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     entity: str = Field(min_length=1, max_length=60, description="record type: customer, contact, lead, opportunity â€¦")
     id: str = Field(min_length=1, max_length=64)
 
 
-class Content(BaseModel):
+class MailContent(BaseModel):
     template_id: str | None = Field(None, max_length=64, description="a saved template; or subject and a body here")
     subject: str | None = Field(None, min_length=1, max_length=1000, description=TEMPLATE_HELP)
     body_text: str | None = Field(None, max_length=100_000)
@@ -27,15 +27,15 @@ class Content(BaseModel):
     mailbox_id: str | None = Field(None, max_length=64, description="send from a shared mailbox I am a member of")
 
 
-class SendIn(Content):
+class MailSendIn(MailContent):
     model_config = ConfigDict(extra="forbid")
-    record: RecordRef = Field(description="the record the mail is about: its values fill the template, its timeline logs it")
+    record: MailRecordRef = Field(description="the record the mail is about: its values fill the template, its timeline logs it")
     to: list[Address] | None = Field(None, max_length=50, description="default: the record's e-mail")
     cc: list[Address] | None = Field(None, max_length=50)
     in_reply_to: str | None = Field(None, max_length=300, description="the Message-ID answered (same thread)")
 
 
-class MailOut(BaseModel):
+class MailMessageOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str
     direction: str
@@ -50,7 +50,7 @@ class MailOut(BaseModel):
     access: str
 
 
-class CampaignIn(Content):
+class MailCampaignIn(MailContent):
     model_config = ConfigDict(extra="forbid")
     type: Literal["customer", "contact"] = Field(description="who receives it: the records of this type the list shows")
     name: str | None = Field(None, max_length=200)
@@ -60,7 +60,7 @@ class CampaignIn(Content):
     scope: Literal["visible", "mine", "team"] | None = None
 
 
-class CampaignOut(BaseModel):
+class MailCampaignOut(BaseModel):
     id: str
     status: str
     name: str | None = None
@@ -74,7 +74,7 @@ class CampaignOut(BaseModel):
     error: str | None = None
 
 
-class RecipientOut(BaseModel):
+class MailRecipientOut(BaseModel):
     record: dict[str, str]
     address: str | None = None
     name: str | None = None
@@ -84,7 +84,7 @@ class RecipientOut(BaseModel):
     updated_at: str
 
 
-class RecipientPage(Page[RecipientOut]):
+class MailRecipientPage(Page[MailRecipientOut]):
     pass
 
 
@@ -112,18 +112,18 @@ class MailboxList(BaseModel):
     items: list[MailboxOut]
 
 
-class MessageQuery(PageQuery):
+class MailPageQuery(PageQuery):
     q: str | None = Field(None, max_length=100)
 
 
-class MessagePage(BaseModel):
+class MailMessagePage(BaseModel):
     model_config = ConfigDict(extra="allow")
     items: list[dict[str, Any]]
     next_cursor: str | None = None
     total: int = 0
 
 
-class TemplateIn(BaseModel):
+class MailTemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=100)
     subject: str = Field(min_length=1, max_length=1000, description=TEMPLATE_HELP)
@@ -131,7 +131,7 @@ class TemplateIn(BaseModel):
     body_html: str | None = Field(None, max_length=150_000)
 
 
-class TemplateOut(BaseModel):
+class MailTemplateOut(BaseModel):
     id: str
     name: str
     subject: str
@@ -142,26 +142,26 @@ class TemplateOut(BaseModel):
     updated_at: str
 
 
-class TemplateList(BaseModel):
-    items: list[TemplateOut]
+class MailTemplateList(BaseModel):
+    items: list[MailTemplateOut]
 
 
-class UnsubscribeOut(BaseModel):
+class MailUnsubscribeOut(BaseModel):
     address: str = Field(description="masked")
     unsubscribed: bool
 
 
-class SuppressionOut(BaseModel):
+class MailSuppressionOut(BaseModel):
     address: str
     reason: str
     campaign_id: str | None = None
     created_at: str
 
 
-class SuppressionIn(BaseModel):
+class MailSuppressionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     address: Address
 
 
-class SuppressionPage(Page[SuppressionOut]):
+class MailSuppressionPage(Page[MailSuppressionOut]):
     pass

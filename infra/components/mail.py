@@ -28,8 +28,8 @@ from aws_cdk import aws_ses_actions as ses_actions
 
 from chalicelib.ports.mail import INBOUND_PREFIX
 from functions.registry import Function
-from infra.components.naming import Stage
 from infra.components.nag import acknowledge, acknowledge_basic_execution, resource_finding
+from infra.components.naming import Stage
 from infra.components.search import SEARCH_READ_ACTIONS
 from infra.components.storage import Storage
 
@@ -88,8 +88,8 @@ class Mail:
     def wire(self, *, api_role: iam.IRole, functions: object, specs: Sequence[Function], search_domain_arn: str) -> None:
         """Grants and the bucket's notification, once the API and the functions exist."""
         api_role.add_to_principal_policy(self.send_statement())
-        fns = getattr(functions, "functions")
-        queues = getattr(functions, "s3_queues")
+        fns = functions.functions
+        queues = functions.s3_queues
         for spec in specs:
             fn = fns[spec.name]
             if "mail_send" in spec.needs:
