@@ -116,11 +116,25 @@ def rows(m: dict[str, Any]) -> str:
             f"**{m['sent_per_second']} mails/s** ({m['send_seconds']} s) | 1 | reported |")
 
 
+def run_isolated(contacts: int = CONTACTS) -> dict[str, Any]:
+    """The measurement in a fresh interpreter (it runs on in-process moto with the test environment; `make bench`'s
+    own process keeps its moto server and settings)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run([sys.executable, "-m", "bench.mail", "--json", str(contacts)], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent, timeout=3600, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
-    """`python -m bench.mail [contacts]`: this measurement alone."""
+    """`python -m bench.mail [--json] [contacts]`: this measurement alone."""
     import sys
 
-    print(text(run(int(sys.argv[1]) if len(sys.argv) > 1 else CONTACTS)))
+    args = [a for a in sys.argv[1:] if a != "--json"]
+    result = run(int(args[0]) if args else CONTACTS)
+    print(json.dumps(result, ensure_ascii=False) if "--json" in sys.argv else text(result))
 
 
 if __name__ == "__main__":
