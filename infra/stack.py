@@ -112,6 +112,7 @@ class CrmStack(cdk.Stack):
             "CRM_FILES_BUCKET": self.storage.files_bucket.bucket_name,
             "CRM_MAIL_BUCKET": self.mail.bucket.bucket_name,
             "CRM_MAIL_DOMAIN": self.mail.domain,
+            **({"CRM_MAIL_PUBLIC_URL": self.mail.public_url} if self.mail.public_url else {}),
             "CRM_APPROVAL_STATE_MACHINE_ARN": self.workflow.approval_state_machine.state_machine_arn,
             "CRM_IDENTITY_PROVIDER": "cognito",
             "CRM_COGNITO_USER_POOL_ID": identity.staff_pool.user_pool_id,

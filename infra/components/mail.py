@@ -43,6 +43,8 @@ class Mail:
         scope = stage.stack
         self.stage = stage
         self.domain = str(scope.node.try_get_context("mail_domain") or DEFAULT_DOMAIN).strip().lower()
+        # the API's public URL (custom domain or stage URL), for the unsubscribe links of bulk mail (context public_api_url)
+        self.public_url = str(scope.node.try_get_context("public_api_url") or "").strip().rstrip("/")
         self.identity = ses.EmailIdentity(scope, "MailIdentity", identity=ses.Identity.domain(self.domain))
         self.bucket = s3.Bucket(
             scope,

@@ -198,3 +198,26 @@ def test_given_an_inbound_mail_for_no_tenant_then_it_is_dropped(api, crm):
 
     port.put_inbound("inbound/msg-3", _inbound("a@b.example", "x@elsewhere.example", "spam"))
     assert _deliver_inbound() == 1  # handled (dropped), not retried
+
+
+def test_given_a_sender_whose_field_rules_hide_a_field_when_a_template_names_it_then_422_and_nothing_is_sent(api, sales_team):
+    admin = sales_team["admin"]
+    role = api.call("POST", "/v1/org/roles", admin, {
+        "name": "外包销售", "actions": {"customers": ["create", "list", "read"], "mail": ["create", "list", "read"]},
+        "scopes": {"customers": "self", "mail": "self"}, "fields": {"customers": {"level": "hidden", "mobile": "masked"}}})
+    assert role.status_code == 201, role.data
+    user = api.call("POST", "/v1/org/users", admin, {"name": "外包小王", "mobile": "13900000020", "department_id": sales_team["sales"],
+                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!"})
+    assert user.status_code == 201, user.data
+    token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000020",
+                                                     "password": "Passw0rd!"}).data["id_token"]
+    cust = api.call("POST", "/v1/customers", admin, {"name": "机密客户", "email": "c@secret.example", "level": "A",
+                                                     "mobile": "13912345678", "owner_id": user.data["id"]}).data
+    hidden = api.call("POST", "/v1/mail/send", token, {"record": {"entity": "customer", "id": cust["id"]},
+                                                       "subject": "等级 {{ record.level }}", "body_text": "x"})
+    assert hidden.status_code == 422 and hidden.data["code"] == "MAIL_TEMPLATE_VARIABLE", hidden.data
+    masked = api.call("POST", "/v1/mail/send", token, {"record": {"entity": "customer", "id": cust["id"]},
+                                                       "subject": "电话 {{ record.mobile }}", "body_text": "x"})
+    assert masked.status_code == 201, masked.data
+    assert masked.data["subject"] == "电话 139****5678"
+    assert len(_sent()) == 1
