@@ -21,7 +21,7 @@ from ..core import clock
 from ..core.errors import ValidationFailed, detail
 from ..core.settings import get_settings
 from ..db import tx
-from ..engine import registry, store
+from ..engine import registry
 from ..org import service as org
 from . import mime, service
 from .entity import MAIL
@@ -102,11 +102,12 @@ def run(ctx: Any) -> bool:
     sender = mailbox.address if mailbox else service.default_address(p.tenant_id)
     sender_name = mailbox.name if mailbox else org.user_name(p.tenant_id, p.user_id)
     domain = service.tenant_domain(p.tenant_id)
+    secret = service._secret(p.tenant_id)  # the unsubscribe links' key, read once
     seen = 0
     for shown_rec in exports.records(p, d, prm["list"], page_size=500):
         seen += 1
         status = _one(p, d, shown_rec, job["id"], prm["template"], sender, sender_name, domain, pace,
-                      mailbox.id if mailbox else None)
+                      mailbox.id if mailbox else None, secret)
         if status is None:
             continue  # settled by an earlier invocation
         counts[status] = counts.get(status, 0) + 1
@@ -121,7 +122,8 @@ def run(ctx: Any) -> bool:
 
 
 def _one(p: Any, d: Any, shown_rec: Mapping[str, Any], campaign_id: str, tpl: Mapping[str, Any], sender: str,
-         sender_name: str | None, domain: str, pace: _Pace, mailbox_id: str | None = None) -> str | None:
+         sender_name: str | None, domain: str, pace: _Pace, mailbox_id: str | None = None,
+         secret: bytes | None = None) -> str | None:
     tenant = p.tenant_id
     address = next((str(shown_rec.get(f)).strip().lower() for f in service.ADDRESS_FIELDS if shown_rec.get(f)), None)
     if address and "*" in address:
@@ -143,11 +145,11 @@ def _one(p: Any, d: Any, shown_rec: Mapping[str, Any], campaign_id: str, tpl: Ma
         return _settle(r, "skipped_no_address")
     if service.suppressed(tenant, address):
         return _settle(r, "skipped_unsubscribed")
-    rec = store.get(tenant, d.entity, shown_rec["id"], d.name_key)
-    token = service.unsubscribe_token(tenant, address, campaign_id)
+    token = service.unsubscribe_token(tenant, address, campaign_id, secret)
     link = service.unsubscribe_url(token)
+    shown = {f.key: shown_rec.get(f.key) for f in d.fields if f.key in shown_rec}  # the row as the sender sees it
     try:
-        content = service.rendered(tpl, service.variables(p, d, rec, {"unsubscribe_url": link}))
+        content = service.rendered(tpl, service.variables_of(p, {**shown, "id": shown_rec["id"]}, {"unsubscribe_url": link}))
     except ValidationFailed as e:
         return _settle(r, "failed", e.code or "MAIL_TEMPLATE_VARIABLE")
     text = f"{content['body_text']}\n\n--\n退订 / Unsubscribe: {link}\n"
@@ -162,7 +164,7 @@ def _one(p: Any, d: Any, shown_rec: Mapping[str, Any], campaign_id: str, tpl: Ma
         port.send_raw(raw, sender, [address])
     except Exception as e:  # noqa: BLE001 - one recipient's failure is logged on its row, the rest go on
         return _settle(r, "failed", str(e)[:300])
-    links = [(d.entity, rec.id), *service._related_links(tenant, d, rec)]
+    links = [(d.entity, shown_rec["id"]), *service._related_links(tenant, d, shown_rec)]
     ops = service.link_ops(tenant, message_id, links, direction="out", subject=content["subject"], from_addr=sender,
                            thread_id=message_id, at=clock.now_iso())
     ops.append(service.index_op(tenant, message_id, message_id, message_id, owner_id=p.user_id,

@@ -59,12 +59,15 @@ def _norm(address: str | None) -> str:
 
 
 # ---- settings: the unsubscribe secret ---------------------------------------------------------------
-def _secret(tenant_id: str) -> bytes:
+def _secret(tenant_id: str, *, create: bool = True) -> bytes:
+    """The tenant's unsubscribe signing key, made on its first bulk mail (`create=False`: a link's check never
+    writes anything — an unknown tenant has none, and its links are all the same 404)."""
     pk, sk = MailSettings.key(tenant_id)
     try:
         return MailSettings.get(pk, sk).secret.encode()
     except DoesNotExist:
-        pass
+        if not create:
+            raise
     item = MailSettings(pk=pk, sk=sk, tenant_id=tenant_id, secret=secrets.token_urlsafe(32), extra={})
     try:
         item.save(condition=MailSettings.pk.does_not_exist())
@@ -81,9 +84,10 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def unsubscribe_token(tenant_id: str, address: str, campaign_id: str | None) -> str:
+def unsubscribe_token(tenant_id: str, address: str, campaign_id: str | None, secret: bytes | None = None) -> str:
     payload = _b64(json.dumps({"a": _norm(address), "c": campaign_id}, separators=(",", ":")).encode())
-    sig = _b64(hmac.new(_secret(tenant_id), f"{tenant_id}.{payload}".encode(), hashlib.sha256).digest()[:20])
+    key = secret or _secret(tenant_id)
+    sig = _b64(hmac.new(key, f"{tenant_id}.{payload}".encode(), hashlib.sha256).digest()[:20])
     return f"{tenant_id}.{payload}.{sig}"
 
 
@@ -97,7 +101,7 @@ def _verify(token: str) -> tuple[str, str, str | None]:
         raise NotFound("mail.unsubscribe_link")
     tenant_id, payload, sig = parts
     try:
-        want = _b64(hmac.new(_secret(tenant_id), f"{tenant_id}.{payload}".encode(), hashlib.sha256).digest()[:20])
+        want = _b64(hmac.new(_secret(tenant_id, create=False), f"{tenant_id}.{payload}".encode(), hashlib.sha256).digest()[:20])
         data = json.loads(_unb64(payload))
     except Exception:  # noqa: BLE001 - any malformed token is the same 404
         raise NotFound("mail.unsubscribe_link") from None
@@ -262,8 +266,12 @@ def template_of(tenant_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
 
 def variables(p: Principal, d: Any, rec: store.EntityRecord, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What a template may use: the record as the sender may see it (hidden fields absent)."""
-    shown = visibility.values(p, d, plain(rec.data or {}))
-    return {"record": {**shown, "id": rec.id}, "sender": {"name": org.user_name(p.tenant_id, p.user_id)},
+    return variables_of(p, {**visibility.values(p, d, plain(rec.data or {})), "id": rec.id}, extra)
+
+
+def variables_of(p: Principal, shown: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The same from a record already shaped for the sender (a list's row: engine.present)."""
+    return {"record": dict(shown), "sender": {"name": org.user_name(p.tenant_id, p.user_id)},
             "today": clock.now().date().isoformat(), **(extra or {})}
 
 
@@ -409,10 +417,11 @@ def send_from_record(body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _related_links(tenant_id: str, d: Any, rec: store.EntityRecord) -> list[tuple[str, str]]:
+def _related_links(tenant_id: str, d: Any, rec: store.EntityRecord | Mapping[str, Any]) -> list[tuple[str, str]]:
     """A contact's mail is also its customer's."""
     if d.name == "contact":
-        ref = (rec.data or {}).get("customer")
+        data = rec if isinstance(rec, Mapping) else (rec.data or {})
+        ref = data.get("customer")
         if isinstance(ref, Mapping) and ref.get("id"):
             return [("CUSTOMER", str(ref["id"]))]
     return []
