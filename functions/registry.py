@@ -29,9 +29,13 @@ class Function:
     #                              "exports" (write export files, read the operation log archive),
     #                              "imports" (read import uploads in the files bucket)
     #                              "archive_read" (read archives back), "files" (uploaded files: read, copy, delete)
+    #                              "search_read" (search the index, never write it), "mail_send" (ses:SendRawEmail on the
+    #                              mail identity), "mail_inbound" (read inbound mails in the mail bucket) — infra/components/mail.py
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
     schedule_target: bool = False
+    # extra: {"queue": True} (bus -> SQS -> Lambda), {"batch_size": n}, {"s3_queue": {"bucket", "prefix"}} (a bucket's
+    # object notifications -> SQS -> Lambda; locally devstack.drivers.S3QueueDriver)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> Callable[[dict, Any], Any]:
