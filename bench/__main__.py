@@ -96,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         results["dashboard"] = dashboard.run(args.dashboard_records, args.dashboard_records, opensearch=not args.no_opensearch)
         print(f"bench: 6c/6 exports of {args.export_records} customers to XLSX and CSV …", file=sys.stderr, flush=True)
         results["exports"] = exports.run(args.export_records)
+        print("bench: 6d/6 bulk mail to 10,000 contacts (enqueue, send throughput) …", file=sys.stderr, flush=True)
+        from . import mail as mail_bench
+
+        results["mail"] = mail_bench.run_isolated()
         results["meta"] = {
             "started": started_at,
             "platform": f"{platform.system()} {platform.machine()}",
@@ -116,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     ordered = {k: results[k] for k in ("meta", "cold_start", "round_trips", "lists", "overhead", "approvals", "lifecycle", "deals", "webhooks", "import",
-                                       "search", "dashboard", "exports", "findings")}
+                                       "search", "dashboard", "exports", "mail", "findings") if k in results}
     (args.out / "results.json").write_text(json.dumps(ordered, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(report.markdown(results), encoding="utf-8")
     print(report.text(results))

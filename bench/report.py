@@ -247,6 +247,10 @@ def text(r: dict[str, Any]) -> str:
         from .webhooks import text as webhooks_text
 
         add(webhooks_text(r["webhooks"]))
+    if r.get("mail"):
+        from .mail import text as mail_text
+
+        add(mail_text(r["mail"]))
     add(imports_text(r.get("import") or {"status": NA_IMPORT}))
     add(search_text(r["search"]))
     if r.get("dashboard"):
@@ -339,6 +343,10 @@ def markdown(r: dict[str, Any]) -> str:
         from .webhooks import rows as webhooks_rows
 
         add(webhooks_rows(r["webhooks"]))
+    if r.get("mail"):
+        from .mail import rows as mail_rows
+
+        add(mail_rows(r["mail"]))
     add(imports_row(r.get("import") or {"status": NA_IMPORT}))
     add(approvals_row(r["approvals"]))
     if not bf["meets_budget"]:

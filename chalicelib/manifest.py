@@ -39,6 +39,7 @@ from .invoices import module as invoices
 from .jobs import service as jobs
 from .leads import module as leads
 from .messages import module as messages
+from .mail import module as mail
 from .numbering import service as numbering
 from .objects import service as objects
 from .opportunities import module as opportunities
@@ -127,6 +128,7 @@ MODULES: tuple[Module, ...] = (
     integrations.MODULE,  # 集成: signed inbound channels writing records as import rows (issue 12)
     tasks.MODULE,  # 任务 (WORK-1): tasks, plans of sub-tasks, completion approval, recurrence, views
     Module("comments", messages=COMMENTS_MESSAGES),  # 评论 with @mentions on any record type that switches them on
+    mail.MODULE,  # 邮件 (WORK-5): SES sends from records, bulk mail with unsubscribe, inbound mail, shared mailboxes
 )
 
 _lock = threading.Lock()

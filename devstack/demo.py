@@ -176,6 +176,7 @@ def seed() -> dict[str, Any]:
     plans = seed_targets(users, ids, deals)
     seed_tasks(users, customers)
     seed_messages(users, ids)
+    seed_mail(users, customers)
     return {"created": True, "users": users, "approvals": approvals, "pipeline": pipeline, "pools": pools,
             "aging": seed_aging(users), "deals": deals, "targets": plans}
 
@@ -622,3 +623,37 @@ def seed_messages(users: dict[str, str], departments: dict[str, str]) -> None:
     with acting("admin"):
         engine.create(ANNOUNCEMENT, {"title": "关于调整 2026 年考勤制度的通知", "column": "notice", "audience": "all",
                                      "pinned": True, "body": "<p>自下月起，上班时间调整为 <b>9:00–18:00</b>。</p>"}, None)
+
+
+def seed_mail(users: dict[str, str], customers: dict[str, str]) -> None:
+    """Mail (邮件): a shared mailbox 销售支持 (sales@demo.<mail domain>) read by 李娜 and 张伟; 李娜's mail from
+    华为 to 王建华 and his reply with an attachment, filed on 华为's timeline by its thread; an enquiry to the shared
+    mailbox from an unknown address (in the mailbox, linked to nobody)."""
+    from email.message import EmailMessage
+
+    from chalicelib.mail import inbound
+    from chalicelib.mail import service as mail
+
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["ceo"])):
+        box = mail.create_mailbox({"name": "销售支持", "local_part": "sales", "member_ids": [users["rep1"], users["rep2"]],
+                                   "owner_id": users["manager1"]})
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["rep1"])):
+        sent = mail.send_from_record({"record": {"entity": "customer", "id": customers["华为技术有限公司"]},
+                                      "to": ["wangjianhua@huawei.example"], "subject": "{{ record.name }}：二期 CRM 方案",
+                                      "body_text": "王总您好：\n附上二期方案要点，请审阅。\n{{ sender.name }}"})
+    reply = EmailMessage()
+    reply["From"] = "Wang Jianhua <wangjianhua@huawei.example>"
+    reply["To"] = sent["from_addr"]
+    reply["Subject"] = f"Re: {sent['subject']}"
+    reply["Message-ID"] = "<demo-reply-1@huawei.example>"
+    reply["In-Reply-To"] = reply["References"] = sent["message_id"]
+    reply.set_content("方案收到，下周三上午来公司详谈。附件是我们的需求清单。\n王建华")
+    reply.add_attachment("1. 门店会员\n2. 渠道报表\n".encode(), maintype="text", subtype="plain", filename="需求清单.txt")
+    inbound.receive_raw(reply.as_bytes(), "demo/inbound/1")
+    ask = EmailMessage()
+    ask["From"] = "Zhou Ming <zhouming@yunfan-edu.example>"
+    ask["To"] = box["address"]
+    ask["Subject"] = "询价：智慧校园 CRM"
+    ask["Message-ID"] = "<demo-ask-1@yunfan-edu.example>"
+    ask.set_content("你好，想了解贵司 CRM 的教育行业方案和报价。\n周明")
+    inbound.receive_raw(ask.as_bytes(), "demo/inbound/2")

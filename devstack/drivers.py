@@ -251,6 +251,37 @@ class BusDriver:
         return n
 
 
+class S3QueueDriver:
+    """Receives the S3 event notifications a bucket sent to a function's queue (the inbound mail) and calls
+    the function with the SQS event, as the queue's event source mapping does in AWS."""
+
+    def __init__(self) -> None:
+        self.delivered = 0
+        self.functions = [f for f in FUNCTIONS if f.extra.get("s3_queue")]
+
+    def run_once(self) -> int:
+        sqs = client("sqs")
+        n = 0
+        for fn in self.functions:
+            url = sqs.get_queue_url(QueueName=subscription_queue(fn.name))["QueueUrl"]
+            msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+            if not msgs:
+                continue
+            records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"]} for m in msgs]
+            try:
+                out = fn.load()({"Records": records}, None) or {}
+            except Exception:  # noqa: BLE001 - left for redelivery
+                logger.exception("queue handler failed", extra={"function": fn.name})
+                continue
+            failed = {f["itemIdentifier"] for f in out.get("batchItemFailures") or []}
+            for m in msgs:
+                if m["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                    n += 1
+        self.delivered += n
+        return n
+
+
 class DriverLoop:
     """Runs each driver in a thread of its own, every `interval` seconds, and the schedule
     driver also the moment its next schedule comes due: a large stream batch (its consumers
@@ -260,7 +291,7 @@ class DriverLoop:
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         # trimming the stream is a moto patch: not on a LocalStack (chalicelib/ports: CRM_LOCALSTACK_URL)
-        self.drivers = [StreamDriver(trim=localstack_url() is None), ScheduleDriver(), BusDriver()]
+        self.drivers = [StreamDriver(trim=localstack_url() is None), ScheduleDriver(), BusDriver(), S3QueueDriver()]
         self._stop_event = threading.Event()
         self._threads = [threading.Thread(target=self._loop, args=(d,), name=f"crm-{type(d).__name__}", daemon=True)
                          for d in self.drivers]

@@ -66,6 +66,7 @@ def create_resources() -> dict[str, str]:
     s3.put_bucket_lifecycle_configuration(Bucket=s.files_bucket, LifecycleConfiguration={"Rules": [
         {"ID": "expire-unconfirmed-uploads", "Status": "Enabled", "Filter": {"Prefix": PENDING},
          "Expiration": {"Days": 1}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+    mail_resources()
     sfn = client("stepfunctions")
     machines = {}
     for path in sorted((ROOT / "step_functions").glob("*.asl.json")):
@@ -74,3 +75,26 @@ def create_resources() -> dict[str, str]:
         existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
         machines[name] = existing.get(name) or sfn.create_state_machine(name=name, definition=path.read_text(), roleArn=role)["stateMachineArn"]
     return machines
+
+
+def mail_resources() -> None:
+    """The mail bucket, SES's verified mail domain, and the inbound-mail function's queue with the bucket's
+    notification of new objects under inbound/ (what SES receiving + S3 -> SQS do in AWS)."""
+    from chalicelib.ports import mail
+
+    s = get_settings()
+    s3, sqs = client("s3"), client("sqs")
+    try:
+        s3.create_bucket(Bucket=s.mail_bucket, CreateBucketConfiguration={"LocationConstraint": s.region})
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        pass
+    mail.verify_identity(s.mail_domain)
+    for fn in FUNCTIONS:
+        source = fn.extra.get("s3_queue")
+        if not source:
+            continue
+        url = sqs.create_queue(QueueName=subscription_queue(fn.name))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        s3.put_bucket_notification_configuration(Bucket=s.mail_bucket, NotificationConfiguration={"QueueConfigurations": [
+            {"Id": fn.name, "QueueArn": arn, "Events": ["s3:ObjectCreated:*"],
+             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": source["prefix"]}]}}}]})

@@ -29,9 +29,13 @@ class Function:
     #                              "exports" (write export files, read the operation log archive),
     #                              "imports" (read import uploads in the files bucket)
     #                              "archive_read" (read archives back), "files" (uploaded files: read, copy, delete)
+    #                              "search_read" (search the index, never write it), "mail_send" (ses:SendRawEmail on the
+    #                              mail identity), "mail_inbound" (read inbound mails in the mail bucket) — infra/components/mail.py
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
     schedule_target: bool = False
+    # extra: {"queue": True} (bus -> SQS -> Lambda), {"batch_size": n}, {"s3_queue": {"bucket", "prefix"}} (a bucket's
+    # object notifications -> SQS -> Lambda; locally devstack.drivers.S3QueueDriver)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> Callable[[dict, Any], Any]:
@@ -111,7 +115,7 @@ FUNCTIONS: tuple[Function, ...] = (
                     "not finished in one invocation is queued again and resumes",
         # scheduler: records an import writes arm their reminders and timers (engine/due.py) as schedules;
         # archive_read, files: backups read archives back and copy files
-        needs=("bus", "bucket", "scheduler", "search_write", "exports", "imports", "archive_read", "files"),
+        needs=("bus", "bucket", "scheduler", "search_write", "exports", "imports", "archive_read", "files", "mail_send"),
         timeout_seconds=900,
         memory_mb=1024,
         bus_pattern={"source": ["crm.jobs"], "detail-type": ["jobs.job.queued"]},
@@ -137,6 +141,16 @@ FUNCTIONS: tuple[Function, ...] = (
         timeout_seconds=60,
         # removed business records (sk "#"); the handler keeps the purges (records that were in the recycle bin)
         stream_filter={"eventName": ["REMOVE"], "dynamodb": {"Keys": {"sk": {"S": ["#"]}}}},
+    ),
+    Function(
+        name="inbound_mail",
+        handler="functions.inbound_mail.handler",
+        description="Files inbound mail (SES receiving -> mail bucket -> S3 event -> queue): parsed, linked to contacts, "
+                    "customers, leads, opportunities and to its thread, attachments saved as files",
+        # mail_inbound: read the mail bucket's inbound/ prefix; search_read: senders by address (infra/components/mail.py)
+        needs=("bus", "files", "mail_inbound", "search_read"),
+        timeout_seconds=120,
+        extra={"s3_queue": {"bucket": "mail", "prefix": "inbound/"}, "batch_size": 5},
     ),
     Function(
         name="audit_archiver",

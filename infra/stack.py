@@ -42,6 +42,7 @@ from infra.components.cursors import CursorSecret
 from infra.components.events import Events
 from infra.components.functions import REMINDER_FUNCTION, Functions, check_specs
 from infra.components.identity import Identity
+from infra.components.mail import Mail
 from infra.components.naming import Stage
 from infra.components.operations import Operations
 from infra.components.search import Search
@@ -77,6 +78,7 @@ class CrmStack(cdk.Stack):
         self.operations = Operations(self.stage)
         self.table = Table(self.stage, TABLE_SPEC)
         self.storage = Storage(self.stage)
+        self.mail = Mail(self.stage, self.storage)  # SES identity, receipt rules, the mail bucket (WORK-5)
         self.events = Events(self.stage)
         self.identity = Identity(self.stage)
         self.search = Search(self.stage)
@@ -96,7 +98,10 @@ class CrmStack(cdk.Stack):
                                    layer=self.api.dependencies_layer, table=self.table, events=self.events,
                                    storage=self.storage, workflow=self.workflow)
         # Once every principal exists: the API reads, the "search_write" functions write.
-        self.search.allow(readers=[self.api.role], writers=self.functions.roles_with_need("search_write"))
+        self.mail.wire(api_role=self.api.role, functions=self.functions, specs=function_specs,
+                       search_domain_arn=self.stage.search_domain_arn("*"))
+        self.search.allow(readers=[self.api.role, *self.functions.roles_with_need("search_read")],
+                          writers=self.functions.roles_with_need("search_write"))
         self._operations()
         self._outputs()
 
@@ -129,6 +134,9 @@ class CrmStack(cdk.Stack):
             "CRM_SCHEDULE_DLQ_ARN": self.schedule_dead_letter_queue.queue_arn,
             "CRM_ARCHIVE_BUCKET": self.storage.archive_bucket.bucket_name,
             "CRM_FILES_BUCKET": self.storage.files_bucket.bucket_name,
+            "CRM_MAIL_BUCKET": self.mail.bucket.bucket_name,
+            "CRM_MAIL_DOMAIN": self.mail.domain,
+            **({"CRM_MAIL_PUBLIC_URL": self.mail.public_url} if self.mail.public_url else {}),
             "CRM_APPROVAL_STATE_MACHINE_ARN": self.workflow.approval_state_machine.state_machine_arn,
             "CRM_IDENTITY_PROVIDER": "cognito",
             "CRM_COGNITO_USER_POOL_ID": identity.staff_pool.user_pool_id,

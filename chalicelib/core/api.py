@@ -176,7 +176,8 @@ def _dump(result: Any) -> Any:
 def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, tag: str, body: Any = None,
           query: Any = None, response: Any = None, status: int = 200, public: bool = False,
           idempotent_create: bool = False, versioned_write: bool = False, description: str = "",
-          produces: str | None = None) -> Callable:
+          produces: str | None = None, accepts: tuple[str, ...] = ()) -> Callable:
+    """`accepts`: request content types besides JSON (a route without a body that mail clients post forms to)."""
     full = PREFIX + path if not path.startswith("/.well-known") and not path.startswith("/openapi") else path
 
     def deco(fn: Callable) -> Callable:
@@ -191,7 +192,8 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, tag: s
             return _run(bp, spec, fn, params)
 
         view.__name__ = f"{tag}_{fn.__name__}"
-        bp.route(full, methods=[method], cors=cors.route_config(), content_types=["application/json", "application/json; charset=utf-8"])(view)
+        bp.route(full, methods=[method], cors=cors.route_config(),
+                 content_types=["application/json", "application/json; charset=utf-8", *accepts])(view)
         return fn
 
     return deco

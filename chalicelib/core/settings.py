@@ -108,6 +108,12 @@ class Settings(BaseModel):
     webhook_max_per_tenant: int = Field(20, ge=1, le=100, description="webhooks a tenant may register")
     cors_origins: str = Field("*", description="comma-separated origins browsers may call the API from (* = any; the "
                                                "first is the one API Gateway's preflight answers name)")
+    # Mail (chalicelib/mail, WORK-5): SES sending, SES receiving into the mail bucket, bulk sends.
+    mail_bucket: str = Field("crm-local-mail", description="bucket SES receiving writes inbound mails to (inbound/…)")
+    mail_domain: str = Field("mail.crm.local", description="the verified SES domain mails are sent from and received at")
+    mail_send_per_second: float = Field(14.0, gt=0, le=1000, description="bulk sends per second (the account's SES rate)")
+    mail_inbound_max_bytes: int = Field(30 * 1024 * 1024, ge=1024, description="largest inbound mail that is read")
+    mail_public_url: str = Field("http://127.0.0.1:8000", description="base URL of the API in unsubscribe links")
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1, le=10 * 1024 * 1024,
                                    description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
 

@@ -239,6 +239,8 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
             merged.append(item)
         elif isinstance(item, Comment) and not item.deleted_at:  # 评论 (chalicelib/comments): plain text
             items.append({"at": item.created_at, "kind": "comment", "id": item.id, "by": item.author_id, "body": item.body})
+        elif hasattr(item, "timeline_entry"):  # a module's own entry in the record's collection (a mail: mail/models.py)
+            items.append(item.timeline_entry())
     for m in merged:
         items.append({"at": m.created_at, "kind": "merge", "id": m.record_id, "by": m.created_by})
         logged, _ = query.page(AuditEntry, audit.log_pk(p.tenant_id, m.entity, m.record_id), limit=limit, cursor=None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
@@ -302,3 +303,22 @@ def attachments(tenant_id: str, entity: str, record_id: str, limit: int, cursor:
                             range_condition=Item.gsi3sk.startswith(ATTACH))
     return {"items": [attachment_out(link) for link in items if isinstance(link, FileLink)], "next_cursor": nxt}
 
+
+
+def save_bytes(tenant_id: str, user_id: str, name: str, content_type: str, data: bytes) -> dict[str, Any]:
+    """A file written by the server itself (an inbound mail's attachment), confirmed at once and usable
+    by `user_id` like a file they uploaded: {id, name, size, content_type, sha256}."""
+    import io
+
+    name = _clean_name(name) or "file"
+    content_type = (content_type or "application/octet-stream").strip().lower()[:100]
+    fid = ids.new_id()
+    f = File(pk=file_pk(tenant_id, fid), sk=keys.RECORD_SK, tenant_id=tenant_id, id=fid, name=name, content_type=content_type,
+             size=len(data), sha256=hashlib.sha256(data).hexdigest(), status="uploaded",
+             key=storage.file_key(tenant_id, fid, name), uploaded_at=clock.now_iso())
+    storage.upload(f.key, io.BytesIO(data), content_type)
+    changes.stamp(f, user_id, new=True)
+    f.gsi1pk, f.gsi1sk = uploads_pk(tenant_id, user_id), f"{f.created_at}#{fid}"
+    changes.create(f, "file", fid, user_id)
+    metric("files.file.uploaded")
+    return meta(f)

@@ -111,6 +111,7 @@ class Functions:
         self.code = lambda_.Code.from_asset(
             str(REPO_ROOT), exclude=list(FUNCTION_ASSET_EXCLUDES), ignore_mode=cdk.IgnoreMode.DOCKER,
         )
+        self.s3_queues: dict[str, sqs.Queue] = {}  # function -> the queue its bucket's notifications go to
         self.functions = {spec.name: self._function(spec) for spec in self.specs}
         events.allow_scheduler_to_invoke([self.functions[spec.name] for spec in self.specs if spec.schedule_target])
 
@@ -132,8 +133,9 @@ class Functions:
         cid = pascal(spec.name)
         name = stage.function_name(spec.name)
         queued = spec.bus_pattern is not None and bool(spec.extra.get("queue"))  # bus -> SQS -> Lambda
+        s3_queued = bool(spec.extra.get("s3_queue"))  # bucket notification -> SQS -> Lambda (the bucket's owner wires S3)
         invoked_asynchronously = (spec.bus_pattern is not None and not queued) or spec.schedule_target
-        triggered = invoked_asynchronously or queued or spec.stream_filter is not None
+        triggered = invoked_asynchronously or queued or s3_queued or spec.stream_filter is not None
         dlq = self._dead_letter_queue(cid, name, asynchronous=invoked_asynchronously) if triggered else None
         fn = lambda_.Function(
             scope,
@@ -204,6 +206,14 @@ class Functions:
                     max_event_age=cdk.Duration.hours(24),
                 )],
             )
+
+        if s3_queued:
+            queue = self._subscription_queue(cid, name, spec, dlq)
+            self.s3_queues[spec.name] = queue
+            fn.add_event_source(event_sources.SqsEventSource(
+                queue, batch_size=int(spec.extra.get("batch_size", 10)), max_batching_window=cdk.Duration.seconds(0),
+                report_batch_item_failures=True,
+            ))
 
         self._alarms(cid, name, fn, dlq)
         return fn

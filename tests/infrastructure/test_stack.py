@@ -42,8 +42,10 @@ STREAM_CONSUMERS = [f for f in FUNCTIONS if f.stream_filter is not None]
 BUS_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None and not f.extra.get("queue")]
 QUEUED_SUBSCRIBERS = [f for f in FUNCTIONS if f.bus_pattern is not None and f.extra.get("queue")]  # bus -> SQS -> Lambda
 SCHEDULE_TARGETS = [f for f in FUNCTIONS if f.schedule_target]
-UNTRIGGERED = [f for f in FUNCTIONS if f.stream_filter is None and f.bus_pattern is None and not f.schedule_target]
+UNTRIGGERED = [f for f in FUNCTIONS if f.stream_filter is None and f.bus_pattern is None and not f.schedule_target
+               and not f.extra.get("s3_queue")]
 SEARCH_WRITERS = [f for f in FUNCTIONS if "search_write" in f.needs]
+SEARCH_READERS = [f for f in FUNCTIONS if "search_read" in f.needs]  # read the index, never write it (inbound mail)
 WORKFLOW_SIGNALLERS = [f for f in FUNCTIONS if "workflow" in f.needs]
 
 #: What Step Functions needs for logging and tracing (added by the CDK); they have no resource-level
@@ -907,9 +909,11 @@ def test_given_search_access_policy_when_synthesized_then_only_the_stacks_roles_
         assert _is_domain_arn(statement["Resource"], path)
 
     writers = {_role_of(_function(template_json, spec)[1]) for spec in SEARCH_WRITERS}
-    assert set(granted) == {_api_role(template_json), admin_role, *writers}
-    # Within the account the access policy grants on its own: the API may not write through it.
-    assert granted[_api_role(template_json)] == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"}
+    readers = {_role_of(_function(template_json, spec)[1]) for spec in SEARCH_READERS}
+    assert set(granted) == {_api_role(template_json), admin_role, *writers, *readers}
+    # Within the account the access policy grants on its own: the API (and the reading functions) may not write through it.
+    for reader in (_api_role(template_json), *readers):
+        assert granted[reader] == {"es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost"}
     assert granted[admin_role] == {"es:ESHttpPut", "es:ESHttpDelete"}
     for writer in writers:
         assert {"es:ESHttpPut", "es:ESHttpDelete"} <= granted[writer]
@@ -948,7 +952,8 @@ def test_given_fgac_when_synthesized_then_lambda_roles_map_to_least_privilege_ro
     assert props["Endpoint"] == {"Fn::GetAtt": [domain_id, "DomainEndpoint"]}
     assert props["Mappings"] == {
         f"{PREFIX}-search-writer": writers,
-        f"{PREFIX}-search-reader": [{"Fn::GetAtt": [_api_role(template_json), "Arn"]}],
+        f"{PREFIX}-search-reader": [{"Fn::GetAtt": [_api_role(template_json), "Arn"]},
+                                    *({"Fn::GetAtt": [_role_of(_function(template_json, spec)[1]), "Arn"]} for spec in SEARCH_READERS)],
     }
     for role in (writer, reader):
         assert [p["index_patterns"] for p in role["index_permissions"]] == [[f"{PREFIX}-*"]]
@@ -1189,3 +1194,53 @@ def test_given_api_packages_when_synthesized_then_they_ship_compiled_bytecode(sy
     sources = [n for n in deps if n.endswith(".py")]
     compiled = {n for n in deps if n.endswith(".pyc")}
     assert len(sources) > 500 and len(compiled) >= 0.95 * len(sources)
+
+
+# ---------------------------------------------------------------------------- mail (WORK-5)
+
+def test_given_mail_when_synthesized_then_ses_receives_into_the_mail_bucket_for_this_account_only(template_json):
+    bucket_id, _ = next((k, v) for k, v in _resources(template_json, "AWS::S3::Bucket").items() if k.startswith("MailBucket"))
+    policies = [p for p in _resources(template_json, "AWS::S3::BucketPolicy").values()
+                if p["Properties"]["Bucket"] == {"Ref": bucket_id}]
+    ses_puts = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]
+                if s.get("Principal") == {"Service": "ses.amazonaws.com"} and s["Effect"] == "Allow"]
+    assert ses_puts and all(_as_list(s["Action"]) == ["s3:PutObject"] for s in ses_puts)
+    assert all("aws:SourceAccount" in json.dumps(s.get("Condition")) or "aws:Referer" in json.dumps(s.get("Condition"))
+               for s in ses_puts)
+    assert any("aws:SourceArn" in json.dumps(s.get("Condition")) for s in ses_puts)
+    _, rule = _only(_resources(template_json, "AWS::SES::ReceiptRule"))
+    props = rule["Properties"]["Rule"]
+    assert props["ScanEnabled"] is True and props["TlsPolicy"] == "Require"
+    assert [a["S3Action"]["ObjectKeyPrefix"] for a in props["Actions"]] == ["inbound/"]
+    assert props["Actions"][0]["S3Action"]["BucketName"] == {"Ref": bucket_id}
+    _, identity = _only(_resources(template_json, "AWS::SES::EmailIdentity"))
+    assert identity["Properties"]["EmailIdentity"] == props["Recipients"][0]
+
+
+def test_given_the_inbound_mail_function_when_synthesized_then_it_reads_inbound_mail_only_through_its_queue(template_json):
+    spec = next(f for f in FUNCTIONS if f.name == "inbound_mail")
+    function_id, fn = _function(template_json, spec)
+    statements = _statements_of_role(template_json, _role_of(fn))
+    bucket_id = next(k for k in _resources(template_json, "AWS::S3::Bucket") if k.startswith("MailBucket"))
+    mail = [s for s in statements if bucket_id in json.dumps(s["Resource"])]
+    assert [(_as_list(s["Action"]), s["Resource"]) for s in mail] == [
+        (["s3:GetObject"], {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/inbound/*"]]})]
+    assert not any(a.startswith("ses:") for a in _actions(statements))
+    mappings = [m["Properties"] for m in _resources(template_json, "AWS::Lambda::EventSourceMapping").values()
+                if m["Properties"]["FunctionName"] == {"Ref": function_id}]
+    assert len(mappings) == 1 and mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue_id = mappings[0]["EventSourceArn"]["Fn::GetAtt"][0]
+    notifications = json.dumps(_resources(template_json, "Custom::S3BucketNotifications"))
+    assert queue_id in notifications and '"inbound/"' in notifications
+
+
+def test_given_mail_senders_when_synthesized_then_they_may_send_raw_mail_from_the_identity_only(template_json):
+    senders = [*(_statements_of_role(template_json, _role_of(_function(template_json, f)[1]))
+                 for f in FUNCTIONS if "mail_send" in f.needs), _api_statements(template_json)]
+    for statements in senders:
+        ses = [s for s in statements if any(a.startswith("ses:") for a in _as_list(s["Action"]))]
+        assert len(ses) == 1 and _as_list(ses[0]["Action"]) == ["ses:SendRawEmail"]
+        assert "identity/" in json.dumps(ses[0]["Resource"]) and "*" not in json.dumps(ses[0]["Resource"])
+    others = [f for f in FUNCTIONS if "mail_send" not in f.needs]
+    for f in others:
+        assert not any(a.startswith("ses:") for a in _actions(_statements_of_role(template_json, _role_of(_function(template_json, f)[1]))))

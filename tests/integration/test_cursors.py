@@ -68,6 +68,10 @@ def world(api, sales_team):
     group = api.call("POST", "/v1/messages/conversations", admin, {"name": "项目组", "member_ids": [t["rep1"]]})
     assert group.status_code == 201, group.data
     values["conversation_id"] = group.data["id"]
+    mailbox = api.call("POST", "/v1/mail/mailboxes", admin, {"name": "销售支持", "local_part": "sales"})
+    campaign = api.call("POST", "/v1/mail/campaigns", admin, {"type": "customer", "subject": "s", "body_text": "b"})
+    assert mailbox.status_code == 201 and campaign.status_code == 202, (mailbox.data, campaign.data)
+    values |= {"mailbox_id": mailbox.data["id"], "campaign_id": campaign.data["id"]}
     return {**t, "customers": customers, "values": values, "users_cursor": users, "customers_cursor": listed}
 
 

@@ -92,6 +92,10 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     column = api.call("POST", "/v1/announcement-columns", a["admin"], {"id": "jiafang", "name": "甲方栏目"}).data
     values.update({"conversation_id": group["id"], "column_id": column["id"]})
     secrets |= {group["id"], "甲方群聊", "甲方私信", "甲方栏目"}
+    mailbox = api.call("POST", "/v1/mail/mailboxes", a["admin"], {"name": "甲方邮箱", "local_part": "jiafang"}).data
+    campaign = api.call("POST", "/v1/mail/campaigns", a["admin"], {"type": "customer", "subject": "甲方群发", "body_text": "x"}).data
+    values.update({"mailbox_id": mailbox["id"], "campaign_id": campaign["id"]})
+    secrets |= {mailbox["id"], "甲方邮箱", campaign["id"], "甲方群发"}
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers
