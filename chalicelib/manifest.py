@@ -38,8 +38,8 @@ from .integrations import module as integrations
 from .invoices import module as invoices
 from .jobs import service as jobs
 from .leads import module as leads
-from .messages import module as messages
 from .mail import module as mail
+from .messages import module as messages
 from .numbering import service as numbering
 from .objects import service as objects
 from .opportunities import module as opportunities
