@@ -13,13 +13,14 @@ from typing import Any
 from .approvals import service as approvals
 from .audit import service as audit
 from .backups import module as backups
+from .calendar import module as calendar
 from .care import module as care
 from .commission import module as commission
 from .competitors import module as competitors
 from .contacts import module as contacts
 from .contracts import module as contracts
 from .core import handover, i18n, permissions, ratelimit, session
-from .core.modules import ApprovalHook, Module, routes_of
+from .core.modules import ApprovalHook, CalendarSource, Module, routes_of
 from .customers import module as customers
 from .dashboard import module as dashboard
 from .dictionaries import service as dictionaries
@@ -113,12 +114,14 @@ MODULES: tuple[Module, ...] = (
     Module("objects", ("自定义对象", "Custom objects"), blueprint=routes_of("objects"), handover=objects.handover_all,
            roles={"admin": {"actions": ["manage"]}}),
     Module("approvals", ("审批流程", "Approval flows"), blueprint=routes_of("approvals"), handover=approvals.hand_over,
-           on_user_disabled=approvals.user_disabled),
+           on_user_disabled=approvals.user_disabled,
+           calendar=(CalendarSource("approval_deadline", "approval", "deadline", items=approvals.calendar_items),)),
     Module("forms", ("办公审批", "Forms and applications"), blueprint=routes_of("forms"), records=(form_models.Application,),
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
            audit_access={"application": forms.log_access}),
     webhooks.MODULE,  # PLAT-10: signed, retried deliveries of domain events
     integrations.MODULE,  # 集成: signed inbound channels writing records as import rows (issue 12)
+    calendar.MODULE,  # 日程 (WORK-2): events, conflicts, recurrence, other modules' dates, iCalendar feed
 )
 
 _lock = threading.Lock()
