@@ -24,6 +24,7 @@ from . import recurrence
 ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "export")
 CALENDARS = (("user", "个人日程", "Personal"), ("department", "部门日程", "Department"), ("team", "团队日程", "Team"))
 MAX_PARTICIPANTS = 20
+DEFAULT_LENGTH = timedelta(hours=1)
 SERVICE = "chalicelib.calendar.service"
 REMINDERS = "chalicelib.calendar.reminders"
 MOVES = ("start_at", "end_at", "participant_ids", "rrule", "exdates", "overrides", "all_day")
@@ -37,7 +38,10 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
     v, errors = ctx.values, []
     if ctx.action not in ("create", "update"):
         return
-    start, end = clock.parse_iso(str(v["start_at"])), clock.parse_iso(str(v["end_at"]))
+    start = clock.parse_iso(str(v["start_at"]))
+    if not v.get("end_at"):  # an event without an end takes an hour (an all-day one, its day)
+        v["end_at"] = clock.iso(start + (timedelta(days=1) if v.get("all_day") else DEFAULT_LENGTH))
+    end = clock.parse_iso(str(v["end_at"]))
     if end <= start:
         errors.append(_problem("end_at", "range", "calendar.end_before_start"))
     elif end - start > recurrence.MAX_DURATION:
@@ -114,7 +118,7 @@ EVENT = EntityDef(
         F("title", "text", ("主题", "Title"), required=True, max_length=200, searchable=True),
         F("description", "textarea", ("内容", "Description"), max_length=5000, searchable=True),
         F("start_at", "datetime", ("开始时间", "Starts"), required=True),
-        F("end_at", "datetime", ("结束时间", "Ends"), required=True),
+        F("end_at", "datetime", ("结束时间", "Ends"), description="default: an hour after the start (all day: a day)"),
         F("all_day", "boolean", ("全天", "All day"), default=False),
         F("location", "text", ("地点", "Location"), max_length=300, searchable=True),
         F("participant_ids", "tags", ("参与人", "Participants"), max_length=64,
@@ -131,7 +135,7 @@ EVENT = EntityDef(
         F("overrides", "table", ("调整的日程", "Moved occurrences"), max_rows=100, columns=(
             F("date", "date", ("原日期", "Original date"), required=True),
             F("start_at", "datetime", ("开始时间", "Starts"), required=True),
-            F("end_at", "datetime", ("结束时间", "Ends"), required=True),
+            F("end_at", "datetime", ("结束时间", "Ends"), description="default: an hour after the start (all day: a day)"),
         )),
         F("reminder_minutes", "number", ("提前提醒（分钟）", "Remind before (minutes)"), min=0, max=7 * 24 * 60),
         F("span_start", "datetime", ("系列开始", "Series starts"), readonly=True, hidden=True),

@@ -81,9 +81,10 @@ def _range(frm: datetime, to: datetime) -> None:
         raise invalid("to", "range", "calendar.range_too_long", days=MAX_RANGE.days)
 
 
-def view(frm: datetime, to: datetime, user_id: str | None = None, department_id: str | None = None) -> dict[str, Any]:
+def view(frm: datetime, to: datetime, user_id: str | None = None, department_id: str | None = None,
+         p: Principal | None = None) -> dict[str, Any]:
     """GET /v1/calendar: the occurrences and source items in [frm, to), by start."""
-    p = _principal()
+    p = p or _principal()
     p.require(EVENT.module, "list")
     _range(frm, to)
     if user_id and department_id:
