@@ -68,8 +68,13 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
             if end_of is not None and end_of > start + timedelta(days=366 * recurrence.MAX_YEARS):
                 raise recurrence.RuleError("calendar.rrule.range")
             v["rrule"] = recurrence.normalized(parts)
+            if recurrence.find(v, recurrence.local_date(start)) != start:  # the first occurrence is the event's start
+                raise recurrence.RuleError("calendar.rrule.start")
+            recurrence.span(v)
         except recurrence.RuleError as e:
             errors.append(_problem("rrule", "invalid", str(e)))
+        except ValueError:  # a rule dateutil refuses
+            errors.append(_problem("rrule", "invalid", "calendar.rrule.syntax"))
     elif v.get("exdates") or v.get("overrides"):
         errors.append(_problem("rrule", "required", "calendar.rrule.needed"))
     for n, o in enumerate(v.get("overrides") or []):

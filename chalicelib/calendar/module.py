@@ -24,6 +24,8 @@ MESSAGES = {
     "calendar.rrule.freq": {"zh-CN": "重复频率须为 DAILY、WEEKLY、MONTHLY 或 YEARLY", "en": "FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY"},
     "calendar.rrule.range": {"zh-CN": "重复次数最多 1000 次、间隔最多 366、截止最多 20 年后",
                              "en": "At most 1000 occurrences, an interval up to 366 and an end up to 20 years on"},
+    "calendar.rrule.start": {"zh-CN": "开始时间须是重复规则的第一次（如每周一的日程从周一开始）",
+                             "en": "The start must be the rule's first occurrence (a Monday for a Monday meeting)"},
     "calendar.rrule.needed": {"zh-CN": "只有重复日程才能取消或调整某一次", "en": "Only a recurring event has occurrences to cancel or move"},
     "notify.event.reminder": {"zh-CN": "日程提醒：{title}（{at} 开始）", "en": "Event reminder: {title} (starts {at})"},
 }

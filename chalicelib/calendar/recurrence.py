@@ -59,6 +59,12 @@ def parse(rule: str) -> dict[str, str]:
             raise RuleError("calendar.rrule.range")
     if "BYDAY" in parts and not all(_DAY.match(x) for x in parts["BYDAY"].split(",")):
         raise RuleError("calendar.rrule.syntax")
+    if "WKST" in parts and parts["WKST"] not in ("MO", "TU", "WE", "TH", "FR", "SA", "SU"):
+        raise RuleError("calendar.rrule.syntax")
+    for key, high in (("BYMONTHDAY", 31), ("BYMONTH", 12)):
+        for x in parts.get(key, "").split(",") if key in parts else ():
+            if not re.fullmatch(r"-?\d{1,2}", x) or not 1 <= abs(int(x)) <= high or (key == "BYMONTH" and int(x) < 0):
+                raise RuleError("calendar.rrule.range")
     if "UNTIL" in parts:
         until(parts)
     return parts
@@ -123,10 +129,11 @@ def series(values: Mapping[str, Any], upto: datetime | None = None) -> Iterator[
     if not rule:
         yield local_date(start), start
         return
+    fraction = timedelta(microseconds=start.microsecond)  # the rule counts whole seconds
     for n, at in enumerate(_rule(parse(str(rule)), start)):
+        at = at.astimezone(UTC) + fraction
         if n >= MAX_COUNT * 10 or (upto is not None and at > upto):
             return
-        at = at.astimezone(UTC)
         yield local_date(at), at
 
 

@@ -91,7 +91,8 @@ def test_given_bad_events_then_422_with_the_reason(api, sales_team):
     assert r.status_code == 422 and r.data["details"][0]["field"] == "end_at"
     r = api.call("POST", "/v1/events", tok, {"title": "x", "start_at": _at(day, "10:00"), "end_at": _at(_day(day, 40), "09:00")})
     assert r.status_code == 422 and "31" in r.data["details"][0]["message"]
-    for rule in ("FREQ=HOURLY", "FREQ=DAILY;BYHOUR=9", "FREQ=DAILY;COUNT=5000", "nonsense"):
+    for rule in ("FREQ=HOURLY", "FREQ=DAILY;BYHOUR=9", "FREQ=DAILY;COUNT=5000", "nonsense", "FREQ=WEEKLY;BYDAY=TU",
+                 "FREQ=MONTHLY;BYMONTHDAY=30;BYMONTH=2", "FREQ=MONTHLY;BYMONTHDAY=40", "FREQ=WEEKLY;WKST=XX"):
         r = api.call("POST", "/v1/events", tok, {"title": "x", "start_at": _at(day, "10:00"), "end_at": _at(day, "11:00"), "rrule": rule})
         assert r.status_code == 422 and r.data["details"][0]["field"] == "rrule", (rule, r.data)
     r = api.call("POST", "/v1/events", tok, {"title": "x", "start_at": _at(day, "10:00"), "end_at": _at(day, "11:00"),
