@@ -245,3 +245,32 @@ def _parse_ics(text: str) -> list[dict[str, str]]:
             current[name.split(";")[0]] = value
     assert all(e.get("UID") and e.get("DTSTART") and e.get("DTSTAMP") for e in events)
     return events
+
+
+def test_given_a_source_of_a_record_type_not_installed_then_the_calendar_ignores_it(api, sales_team, monkeypatch):
+    from chalicelib.calendar import service
+    from chalicelib.core.modules import CalendarSource
+
+    known = service.sources()
+    assert {s.key for s in known} >= {"followup_next_contact", "contract_end", "approval_deadline"}
+    monkeypatch.setattr(service, "sources", lambda: [*known, CalendarSource("task_due", "task", "due_at", ("owner_id", "participant_ids"))])
+    day = _future_monday()
+    _event(api, sales_team["tokens"]["rep1"], "拜访", _at(day, "10:00"), _at(day, "11:00"))
+    assert [i["title"] for i in _view(api, sales_team["tokens"]["rep1"], _at(day, "00:00"), _at(_day(day, 1), "00:00"))] == ["拜访"]
+
+
+def test_given_my_pending_approval_with_a_time_limit_then_its_deadline_is_in_my_calendar(api, sales_team):
+    t, tok = sales_team, sales_team["tokens"]
+    flow = api.call("POST", "/v1/approval-flows", t["admin"], {"name": "合同审批", "business_type": "contract", "enabled": True, "nodes": [
+        {"id": "a", "name": "经理审批", "approvers": {"type": "users", "user_ids": [t["manager"]]}, "time_limit_hours": 24}]})
+    assert flow.status_code == 201, flow.data
+    c = api.call("POST", "/v1/customers", tok["rep1"], {"name": "华为技术有限公司"}).data
+    contract = api.call("POST", "/v1/contracts", tok["rep1"], {"name": "华为 CRM 合同", "customer": c["id"], "amount": 100000,
+                                                               "sign_date": clock.now().date().isoformat()})
+    assert contract.status_code == 201, contract.data
+    sent = api.call("POST", f"/v1/contracts/{contract.data['id']}/submit", tok["rep1"], {})
+    assert sent.status_code == 200, sent.data
+    frm, to = clock.iso(clock.now()), clock.iso(clock.now() + timedelta(days=2))
+    mine = _view(api, tok["manager"], frm, to)
+    assert [(i["type"], i["source"], i["title"]) for i in mine] == [("approval", "approval_deadline", "华为 CRM 合同")]
+    assert _view(api, tok["rep1"], frm, to) == []  # the applicant does not decide it
