@@ -253,8 +253,9 @@ def _feed_owner(token: str) -> tuple[str, str]:
 
 
 def feed(name: str) -> str:
-    """GET /v1/calendar/feed/{token}.ics (no sign-in: the secret link is the key): the user's events
-    and their sources' items from three months back to a year ahead, as the user may see them."""
+    """GET /v1/calendar/feed/{token}.ics (no sign-in: the secret link is the key): the user's events from
+    three months back on (at most MAX_EVENTS) and their sources' items up to a year ahead, as the user may
+    see them."""
     from ..core import ratelimit
     from ..org import service as org
     from . import ics
@@ -278,7 +279,7 @@ def feed(name: str) -> str:
         stamp = ics.utc(now)
         busy = i18n.text("calendar.busy", locale)
         blocks = []
-        for src in events_between(tenant_id, frm, to, people=[user_id]):
+        for src in events_between(tenant_id, frm, clock.parse_iso(recurrence.OPEN_END), people=[user_id]):  # every coming event
             full = _sees(p, src)
             shown = {**src, **visibility.some(p, EVENT, dict(src), ("title", "location", "description"))} if full else src
             blocks.append(ics.event_lines(shown, host, stamp, full, busy))
