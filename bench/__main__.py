@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dashboard-records", type=int, default=100000, help="contracts and payments for the dashboard measurement")
     ap.add_argument("--import-rows", type=int, default=100000, help="customers in the import measurement's CSV")
     ap.add_argument("--export-records", type=int, default=100000, help="customers in the export measurement")
+    ap.add_argument("--calendar-events", type=int, default=10000, help="events in the tenant for the calendar measurement")
     ap.add_argument("--approval-runs", type=int, default=16,
                     help="approvals of the two-step flow (the longer flows run half as many)")
     args = ap.parse_args(argv)
@@ -100,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import mail as mail_bench
 
         results["mail"] = mail_bench.run_isolated()
+        from . import calendar as calendar_bench
+
+        print(f"bench: 6e/6 calendar: a department's week and conflict checks at {args.calendar_events} events …", file=sys.stderr, flush=True)
+        results["calendar"] = calendar_bench.run(args.calendar_events)
         results["meta"] = {
             "started": started_at,
             "platform": f"{platform.system()} {platform.machine()}",
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     ordered = {k: results[k] for k in ("meta", "cold_start", "round_trips", "lists", "overhead", "approvals", "lifecycle", "deals", "webhooks", "import",
-                                       "search", "dashboard", "exports", "mail", "findings") if k in results}
+                                       "search", "dashboard", "exports", "mail", "calendar", "findings") if k in results}
     (args.out / "results.json").write_text(json.dumps(ordered, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(report.markdown(results), encoding="utf-8")
     print(report.text(results))

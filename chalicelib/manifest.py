@@ -14,6 +14,7 @@ from .announcements import module as announcements
 from .approvals import service as approvals
 from .audit import service as audit
 from .backups import module as backups
+from .calendar import module as calendar
 from .care import module as care
 from .comments.messages import MESSAGES as COMMENTS_MESSAGES
 from .commission import module as commission
@@ -21,7 +22,7 @@ from .competitors import module as competitors
 from .contacts import module as contacts
 from .contracts import module as contracts
 from .core import handover, i18n, permissions, ratelimit, session
-from .core.modules import ApprovalHook, Module, routes_of
+from .core.modules import ApprovalHook, CalendarSource, Module, routes_of
 from .customers import module as customers
 from .dashboard import module as dashboard
 from .dictionaries import service as dictionaries
@@ -118,7 +119,8 @@ MODULES: tuple[Module, ...] = (
     Module("objects", ("自定义对象", "Custom objects"), blueprint=routes_of("objects"), handover=objects.handover_all,
            roles={"admin": {"actions": ["manage"]}}),
     Module("approvals", ("审批流程", "Approval flows"), blueprint=routes_of("approvals"), handover=approvals.hand_over,
-           on_user_disabled=approvals.user_disabled),
+           on_user_disabled=approvals.user_disabled,
+           calendar=(CalendarSource("approval_deadline", "approval", "deadline", items=approvals.calendar_items),)),
     Module("forms", ("办公审批", "Forms and applications"), blueprint=routes_of("forms"), records=(form_models.Application,),
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
            audit_access={"application": forms.log_access}),
@@ -126,6 +128,7 @@ MODULES: tuple[Module, ...] = (
     messages.MODULE,  # 内部消息 (WORK-4): conversations, unread counts, the long-poll
     announcements.MODULE,  # 公告 (DOCS-5): columns, audiences, read receipts
     integrations.MODULE,  # 集成: signed inbound channels writing records as import rows (issue 12)
+    calendar.MODULE,  # 日程 (WORK-2): events, conflicts, recurrence, other modules' dates, iCalendar feed
     tasks.MODULE,  # 任务 (WORK-1): tasks, plans of sub-tasks, completion approval, recurrence, views
     Module("comments", messages=COMMENTS_MESSAGES),  # 评论 with @mentions on any record type that switches them on
     mail.MODULE,  # 邮件 (WORK-5): SES sends from records, bulk mail with unsubscribe, inbound mail, shared mailboxes

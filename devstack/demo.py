@@ -174,11 +174,49 @@ def seed() -> dict[str, Any]:
     approvals = seed_approvals(users)  # the contract flow first: the deals submit contracts to it
     deals = seed_deals(users, customers)
     plans = seed_targets(users, ids, deals)
+    seed_calendar(users)
     seed_tasks(users, customers)
     seed_messages(users, ids)
     seed_mail(users, customers)
     return {"created": True, "users": users, "approvals": approvals, "pipeline": pipeline, "pools": pools,
             "aging": seed_aging(users), "deals": deals, "targets": plans}
+
+
+def seed_calendar(users: dict[str, str]) -> dict[str, str]:
+    """日程: 孙丽's weekly sales meeting with 李娜 and 张伟 (Mondays 10:00, next week on), 李娜's visit to 华为 that
+    overlaps the first one (scheduled anyway: a conflict to look at), 张伟's private appointment and a
+    department training day."""
+    from datetime import date, timedelta
+
+    from chalicelib.calendar.entity import EVENT
+    from chalicelib.engine import service as engine
+    from chalicelib.engine.definition import write_options
+
+    today = date.today()
+    monday = today + timedelta(days=7 - today.weekday())
+
+    def at(day: date, hm: str) -> str:
+        return f"{day.isoformat()}T{hm}:00+08:00"
+
+    made = {}
+    events = [
+        ("rep1", {"title": "拜访华为：二期方案沟通", "start_at": at(monday, "09:30"), "end_at": at(monday, "11:00"), "location": "深圳坂田华为基地",
+                  "reminder_minutes": 30}),
+        ("manager1", {"title": "销售一部周例会", "start_at": at(monday, "10:00"), "end_at": at(monday, "11:00"), "location": "3 楼会议室",
+                      "participant_ids": [users["rep1"], users["rep2"]], "rrule": "FREQ=WEEKLY;BYDAY=MO;COUNT=12", "reminder_minutes": 15}),
+        ("rep2", {"title": "看牙医", "start_at": at(monday + timedelta(days=1), "15:00"), "end_at": at(monday + timedelta(days=1), "16:00"),
+                  "private": True}),
+        ("manager1", {"title": "新产品培训", "start_at": at(monday + timedelta(days=3), "14:00"), "end_at": at(monday + timedelta(days=3), "17:00"),
+                      "calendar": "department", "department_id": None, "location": "培训室"}),
+    ]
+    for owner, body in events:
+        with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[owner])), write_options({"force": True}):
+            if body.get("calendar") == "department":
+                from chalicelib.org import service as org
+
+                body = {**body, "department_id": org.load(TENANT).users[users[owner]].department_id}
+            made[body["title"]] = engine.create(EVENT, body, None)["id"]
+    return made
 
 
 def seed_tasks(users: dict[str, str], customers: dict[str, str]) -> dict[str, str]:

@@ -145,6 +145,29 @@ def _summary(i: ApprovalInstance, p: Principal) -> dict[str, Any]:
             "received_at": i.created_at, "updated_at": i.updated_at}
 
 
+def calendar_items(p: Principal, people: list[str], frm: str, to: str) -> list[dict[str, Any]]:
+    """The time limits (处理时限) of the approval steps waiting for the caller's decision, in [frm, to),
+    for the caller's own calendar (another person's pending approvals are theirs): one Query on the
+    pending box and one batch read of the instances."""
+    if people != [p.user_id]:
+        return []
+    tasks = [t for t in Item.gsi1.query(box_pk(p.tenant_id, p.user_id, "pending"), limit=200) if isinstance(t, ApprovalTask)]
+    if not tasks:
+        return []
+    wanted = {t.instance_id for t in tasks}
+    out_: list[dict[str, Any]] = []
+    for inst in ApprovalInstance.batch_get([ApprovalInstance.key(p.tenant_id, i) for i in sorted(wanted)]):
+        step = active_step(inst) if isinstance(inst, ApprovalInstance) and not inst.deleted_at else None
+        deadline = step.get("deadline") if step else None
+        if not deadline or not frm <= deadline < to or p.user_id not in (step.get("assignees") or []):
+            continue
+        out_.append({"type": "approval", "source": "approval_deadline", "id": inst.id,
+                     "title": shown_title(p, (inst.record or {}).get("entity"), inst.title), "start_at": deadline,
+                     "end_at": deadline, "all_day": False, "busy": False, "location": None, "owner_id": inst.owner_id,
+                     "participant_ids": [], "private": False, "occurrence": None, "recurring": False, "moved": False})
+    return out_
+
+
 def pending_count(p: Principal) -> int:
     """How many approval tasks wait for this user's decision (one count on their pending box)."""
     return Item.gsi1.count(box_pk(p.tenant_id, p.user_id, "pending"))

@@ -43,7 +43,7 @@ from .flows import (
 )
 from .instances import URGE_INTERVAL_SECONDS, add_signers, approve, comment, reject, resubmit, submit, transfer, urge, withdraw
 from .lifecycle import RECORD_STATUS, DataOf, StatusHook, register, register_provider, registered
-from .reading import counts, get, history, inbox, load_instance, out, pending_count, register_title_view
+from .reading import calendar_items, counts, get, history, inbox, load_instance, out, pending_count, register_title_view
 from .reassign import fire_watch, hand_over, reassign, stuck, user_disabled
 from .sync import execution_arn, reconcile
 from .timers import on_overdue, remind_due
@@ -51,7 +51,7 @@ from .timers import on_overdue, remind_due
 __all__ = [
     "MODULE", "RECORD_STATUS", "URGE_INTERVAL_SECONDS", "DataOf", "StatusHook", "register", "register_provider", "registered",
     "business_type_of", "copy_flow", "create_flow", "enabled_of", "flow_out", "get_flow", "list_flows", "spec_of", "update_flow", "versions",
-    "counts", "get", "history", "inbox", "out", "pending_count", "register_title_view",
+    "calendar_items", "counts", "get", "history", "inbox", "out", "pending_count", "register_title_view",
     "add_signers", "approve", "comment", "reject", "resubmit", "submit", "transfer", "urge", "withdraw",
     "on_overdue", "remind_due",
     "WATCH_KIND", "arm_watch", "fire_watch", "hand_over", "reassign", "stuck", "user_disabled",

@@ -35,6 +35,21 @@ class ApprovalHook:
 
 
 @dataclass(frozen=True)
+class CalendarSource:
+    """Records of another type that show in the calendar of the people they concern (chalicelib/calendar):
+    a follow-up's next contact time, a contract's expiry. Read from the search index within the caller's
+    data scope and field rules; a source of a record type this process does not know shows nothing."""
+
+    key: str  # unique: followup_next_contact
+    entity: str  # record type: followup
+    field: str  # its date or datetime field: next_contact_at
+    people: tuple[str, ...] = ("owner_id",)  # the user fields (or lists of user ids) naming whom it concerns
+    title_field: str | None = None  # default: the type's title field
+    # items outside the index: (principal, user ids, from ISO, to ISO) -> calendar items (approval deadlines)
+    items: Callable[[Any, list[str], str, str], list[dict[str, Any]]] | None = None
+
+
+@dataclass(frozen=True)
 class Module:
     name: str  # permission module and package name: customers
     label: tuple[str, str] = ("", "")  # (中文, English) in the permission catalogue
@@ -55,3 +70,4 @@ class Module:
     # a key another module already defines is an error)
     messages: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     jobs: Mapping[str, Callable[[Any], bool]] = field(default_factory=dict)  # job kind -> runner (chalicelib/jobs)
+    calendar: tuple[CalendarSource, ...] = ()  # what its records put in people's calendars (chalicelib/calendar)

@@ -12,7 +12,7 @@ from chalice import Blueprint, Response
 from ..core.api import ApiRequest, Lazy, LazyModels, route
 from ..search.schemas import ListQuery
 from . import attachments, merge, models, service
-from .definition import EntityDef
+from .definition import EntityDef, write_options
 
 PRINT = "print"
 
@@ -22,6 +22,13 @@ APPROVALS = LazyModels("chalicelib.approvals.schemas")  # models built on first 
 files = LazyModels("chalicelib.files.schemas")
 DUPLICATES = LazyModels("chalicelib.duplicates.schemas")
 COMMENTS = LazyModels("chalicelib.comments.schemas")
+
+def _model(dotted: str) -> object:
+    import importlib
+
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
 
 def blueprint(d: EntityDef) -> Blueprint:
     bp = Blueprint(f"{__name__}.{d.name}")
@@ -34,10 +41,13 @@ def blueprint(d: EntityDef) -> Blueprint:
     def m(kind: str) -> Lazy:
         return Lazy(lambda: models.model(d, kind))
 
+    options = Lazy(lambda: _model(d.write_query)) if d.write_query else None
+
     @route(bp, base, "POST", summary=f"Create a record: {label}", tag=tag, body=m("in"), response=m("out"), status=201,
-           idempotent_create=True)
+           idempotent_create=True, query=options)
     def create(req: ApiRequest) -> dict:
-        return service.create(d, req.body.model_dump(exclude_unset=True), req.idempotency_key)
+        with write_options(req.query.model_dump() if req.query is not None else {}):
+            return service.create(d, req.body.model_dump(exclude_unset=True), req.idempotency_key)
 
     @route(bp, base, summary=f"{label} within my data scope: search, filters, sort, facets, saved views (index, ~1 s behind)",
            tag=tag, query=ListQuery, response=m("page"))
@@ -49,10 +59,11 @@ def blueprint(d: EntityDef) -> Blueprint:
         return service.get(d, path[pid])
 
     @route(bp, f"{base}/{ident}", "PATCH", summary=f"Change a record: {label}", tag=tag, body=m("patch"), response=m("out"),
-           versioned_write=True)
+           versioned_write=True, query=options)
     def update(req: ApiRequest, **path: str) -> dict:
         changes = req.body.model_dump(exclude_unset=True, exclude={"version"})
-        return service.update(d, path[pid], changes, req.expected_version(req.body.version))
+        with write_options(req.query.model_dump() if req.query is not None else {}):
+            return service.update(d, path[pid], changes, req.expected_version(req.body.version))
 
     @route(bp, f"{base}/{ident}", "DELETE", summary=f"Move to the recycle bin: {label}", tag=tag, status=204,
            versioned_write=True)

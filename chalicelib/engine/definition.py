@@ -10,7 +10,9 @@ its own rules, as hooks and extra routes.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +29,24 @@ def approval_fields() -> tuple[FieldSpec, ...]:
     return (FieldSpec("approval_status", "select", ("审批状态", "Approval status"), default="none", readonly=True,
                       options=APPROVAL_STATUSES),
             FieldSpec("approval_id", "text", ("审批编号", "Approval"), readonly=True, filterable=False, sortable=False))
+
+_OPTIONS: ContextVar[Mapping[str, Any] | None] = ContextVar("write_options", default=None)
+
+
+@contextmanager
+def write_options(options: Mapping[str, Any]) -> Iterator[None]:
+    """The query parameters of a create or update route of a type that declares `write_query`, for
+    its hooks to read (`options()`) while the write runs (an event's `force=true` over a conflict)."""
+    token = _OPTIONS.set(dict(options))
+    try:
+        yield
+    finally:
+        _OPTIONS.reset(token)
+
+
+def options() -> Mapping[str, Any]:
+    return _OPTIONS.get() or {}
+
 
 # what a hook receives: the engine's view of one write
 HookFn = Callable[["WriteContext"], None]
@@ -200,6 +220,9 @@ class EntityDef:
     index_slots: Mapping[str, str] = field(default_factory=dict)  # custom objects: field -> search slot (cf_k1 …)
     version: int = 0  # custom objects: definition version (model caches key on it)
     timers: tuple[Timer, ...] = ()  # schedules that follow the record (engine/due.py)
+    # query parameters its create and update routes accept: "package.module.Model" of a pydantic model (imported
+    # with the routes' first use); the hooks read them with `options()` (e.g. an event's ?on_conflict=warn&force=true)
+    write_query: str | None = None
     audience: Audience | None = None  # records that reach an audience only (see Audience)
     default_sort: str | None = None  # the list's order when the request names none and has no text query ("-rank")
 

@@ -48,6 +48,7 @@ def _one_record_per_patch_route(api, t) -> tuple[dict[str, str], dict[str, int],
     with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true"):  # registered only: nothing is sent here
         hook = made("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["webhooks.*"], "description": "ERP"})
     channel = made("POST", "/v1/integrations/inbound", {"name": "官网订单", "kind": "web_order", "description": "官网"})
+    weekly = made("POST", "/v1/events?force=true", {"title": "周会", "start_at": "2030-01-07T09:00:00+08:00", "rrule": "FREQ=WEEKLY;COUNT=4"})
     column = made("POST", "/v1/announcement-columns", {"id": "bulletin", "name": "通报", "publisher_roles": ["admin"]})
     records = {
         "/v1/pools/{pool_id}": pool, "/v1/webhooks/{webhook_id}": hook, "/v1/integrations/inbound/{channel_id}": channel,
@@ -70,7 +71,10 @@ def _one_record_per_patch_route(api, t) -> tuple[dict[str, str], dict[str, int],
     tenants = api.call("GET", "/v1/platform/tenants?limit=100", platform_token()).data["items"]
     records["/v1/platform/tenants/{tenant_id}"] = next(x for x in tenants if x["id"] == t["id"])  # platform operators'
     values["tenant_id"] = t["id"]
-    paths = {template: re.sub(r"{(\w+)}", lambda m: values[m.group(1)], template) for template in records}
+    occurrence = "/v1/events/{event_id}/occurrences/{date}"  # a recurring event's (the record kit's event does not recur)
+    records[occurrence] = weekly
+    paths = {template: re.sub(r"{(\w+)}", lambda m: values[m.group(1)], template) for template in records if template != occurrence}
+    paths[occurrence] = f"/v1/events/{weekly['id']}/occurrences/2030-01-14"
     versions = {template: rec["version"] for template, rec in records.items()}
     return paths, versions, {"/v1/objects/{object}/records/{record_id}": ["title", "amount"]}
 

@@ -81,6 +81,7 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
         hook = api.call("POST", "/v1/webhooks", a["admin"], {"url": "http://127.0.0.1:9/jiafang", "events": ["*"],
                                                              "description": "甲方推送"}).data
     values.update({"webhook_id": hook["id"], "delivery_id": "x"})
+    values["date"] = "2030-01-14"  # an occurrence of A's event (the route answers 404 to B)
     values.update({"view": "today", "comment_id": "x"})  # task views; a comment of A's task (its task is A's)
     secrets |= {hook["id"], hook["secret"], "甲方推送", "jiafang"}
     channel = api.call("POST", "/v1/integrations/inbound", a["admin"], {"name": "甲方官网", "kind": "web_order",

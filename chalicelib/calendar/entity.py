@@ -1,0 +1,159 @@
+"""Events (日程): a meeting, a visit, a call — for a user, a department or a team — with participants,
+a location, an optional recurrence and a reminder before it starts.
+
+An event is a record type on the engine. Its own rules: the end comes after the start and the
+event lasts at most 31 days; participants are people of the tenant; a recurrence (RRULE) is parsed
+and bounded (recurrence.py); a create, and a change that moves it or changes who takes part, is
+checked for conflicts with every participant's other events (conflicts.py — a 409 naming them,
+which `force=true` overrides unless `on_conflict=error`); the reminder before each occurrence is a
+Scheduler schedule (reminders.py). Derived, read-only: `span_start` / `span_end` (the whole
+series, so one indexed range query finds every series that may overlap a period) and `busy_ids`
+(the owner and the participants: whose time it takes).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ..core import clock
+from ..core.errors import ValidationFailed, detail
+from ..engine.definition import Derivation, EntityDef, Features, Hooks, WriteContext, lazy
+from ..engine.fieldtypes import FieldSpec as F
+from . import recurrence
+
+ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "export")
+CALENDARS = (("user", "个人日程", "Personal"), ("department", "部门日程", "Department"), ("team", "团队日程", "Team"))
+MAX_PARTICIPANTS = 20
+DEFAULT_LENGTH = timedelta(hours=1)
+SERVICE = "chalicelib.calendar.service"
+REMINDERS = "chalicelib.calendar.reminders"
+MOVES = ("start_at", "end_at", "participant_ids", "rrule", "exdates", "overrides", "all_day")
+
+
+def _problem(field: str, kind: str, key: str, **params: Any) -> dict[str, Any]:
+    return detail(field, kind, key, **params)
+
+
+def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
+    v, errors = ctx.values, []
+    if ctx.action not in ("create", "update"):
+        return
+    start = clock.parse_iso(str(v["start_at"]))
+    if not v.get("end_at"):  # an event without an end takes an hour (an all-day one, its day)
+        v["end_at"] = clock.iso(start + (timedelta(days=1) if v.get("all_day") else DEFAULT_LENGTH))
+    end = clock.parse_iso(str(v["end_at"]))
+    if end <= start:
+        errors.append(_problem("end_at", "range", "calendar.end_before_start"))
+    elif end - start > recurrence.MAX_DURATION:
+        errors.append(_problem("end_at", "range", "calendar.too_long", days=recurrence.MAX_DURATION.days))
+    people = v.get("participant_ids") or []
+    users = ctx.principal.org.users
+    unknown = [u for u in people if u not in users]
+    if unknown:
+        errors.append(_problem("participant_ids", "not_found", "field.user"))
+    if len(people) > MAX_PARTICIPANTS:
+        errors.append(_problem("participant_ids", "length", "field.max_items", max=MAX_PARTICIPANTS))
+    calendar = v.get("calendar") or "user"
+    if calendar == "department" and not v.get("department_id"):
+        errors.append(_problem("department_id", "required", "field.required"))
+    if calendar == "team" and not v.get("team_name"):
+        errors.append(_problem("team_name", "required", "field.required"))
+    for n, day in enumerate(v.get("exdates") or []):
+        if not _is_date(day):
+            errors.append(_problem(f"exdates.{n}", "format", "field.date"))
+    if v.get("rrule"):
+        try:
+            parts = recurrence.parse(str(v["rrule"]))
+            end_of = recurrence.until(parts)
+            if end_of is not None and end_of > start + timedelta(days=366 * recurrence.MAX_YEARS):
+                raise recurrence.RuleError("calendar.rrule.range")
+            v["rrule"] = recurrence.normalized(parts)
+            if recurrence.find(v, recurrence.local_date(start)) != start:  # the first occurrence is the event's start
+                raise recurrence.RuleError("calendar.rrule.start")
+            recurrence.span(v)
+        except recurrence.RuleError as e:
+            errors.append(_problem("rrule", "invalid", str(e)))
+        except ValueError:  # a rule dateutil refuses
+            errors.append(_problem("rrule", "invalid", "calendar.rrule.syntax"))
+    elif v.get("exdates") or v.get("overrides"):
+        errors.append(_problem("rrule", "required", "calendar.rrule.needed"))
+    for n, o in enumerate(v.get("overrides") or []):
+        if not _is_date(o.get("date")) or not o.get("start_at") or not o.get("end_at") or \
+                clock.parse_iso(str(o["end_at"])) <= clock.parse_iso(str(o["start_at"])):
+            errors.append(_problem(f"overrides.{n}", "range", "calendar.end_before_start"))
+    if errors:
+        raise ValidationFailed(details=errors)
+    if ctx.action == "create" or any(ctx.before.get(k) != v.get(k) for k in MOVES):
+        from . import conflicts
+
+        conflicts.check(ctx.principal, v, ctx.record.owner_id if ctx.record is not None else ctx.principal.user_id,
+                        exclude_id=ctx.record.id if ctx.record is not None else None)
+
+
+def _is_date(value: Any) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return len(str(value)) == 10
+
+
+def _derive(dv: Derivation) -> dict[str, Any]:
+    """Whose time it takes and the span of the whole series (read by the calendar's range queries)."""
+    data = dv.data
+    if not data.get("start_at") or not data.get("end_at"):
+        return {}
+    first, last = recurrence.span(data)
+    busy = list(dict.fromkeys([dv.owner_id, *(data.get("participant_ids") or [])]))
+    return {"span_start": first, "span_end": last, "busy_ids": busy}
+
+
+EVENT = EntityDef(
+    name="event",
+    module="calendar",
+    label=("日程", "Event"),
+    path="/events",
+    title_field="title",
+    card_fields=("start_at", "location"),
+    actions=ACTIONS,
+    features=Features(handover=True, custom_fields=True),
+    fields=(
+        F("title", "text", ("主题", "Title"), required=True, max_length=200, searchable=True),
+        F("description", "textarea", ("内容", "Description"), max_length=5000, searchable=True),
+        F("start_at", "datetime", ("开始时间", "Starts"), required=True),
+        F("end_at", "datetime", ("结束时间", "Ends"), description="default: an hour after the start (all day: a day)"),
+        F("all_day", "boolean", ("全天", "All day"), default=False),
+        F("location", "text", ("地点", "Location"), max_length=300, searchable=True),
+        F("participant_ids", "tags", ("参与人", "Participants"), max_length=64,
+          description="user ids of the people taking part (at most 20)"),
+        F("calendar", "select", ("日程类型", "Calendar"), default="user", options=CALENDARS),
+        F("department_id", "department", ("部门", "Department")),
+        F("team_name", "text", ("团队", "Team"), max_length=100),
+        F("private", "boolean", ("私密", "Private"), default=False,
+          description="others see only that the time is taken (忙碌 / Busy)"),
+        F("rrule", "text", ("重复规则", "Recurrence (RRULE)"), max_length=300,
+          description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO;COUNT=10 (DAILY/WEEKLY/MONTHLY/YEARLY)"),
+        F("exdates", "tags", ("取消的日期", "Cancelled dates"), max_length=10, filterable=False, sortable=False,
+          description="local dates (YYYY-MM-DD) of occurrences cancelled"),
+        F("overrides", "table", ("调整的日程", "Moved occurrences"), max_rows=100, columns=(
+            F("date", "date", ("原日期", "Original date"), required=True),
+            F("start_at", "datetime", ("开始时间", "Starts"), required=True),
+            F("end_at", "datetime", ("结束时间", "Ends"), description="default: an hour after the start (all day: a day)"),
+        )),
+        F("reminder_minutes", "number", ("提前提醒（分钟）", "Remind before (minutes)"), min=0, max=7 * 24 * 60),
+        F("span_start", "datetime", ("系列开始", "Series starts"), readonly=True, hidden=True),
+        F("span_end", "datetime", ("系列结束", "Series ends"), readonly=True, hidden=True),
+        F("busy_ids", "tags", ("占用时间的人", "Busy people"), readonly=True, hidden=True, max_length=64),
+    ),
+    write_query="chalicelib.calendar.schemas.ConflictQuery",
+    hooks=Hooks(validate=_validate, derive=_derive, after_write=lazy(REMINDERS, "after_write"),
+                on_delete=lazy(REMINDERS, "on_delete"), on_restore=lazy(REMINDERS, "after_write")),
+    role_defaults={
+        "admin": {"actions": ACTIONS, "scope": "all"},
+        "sales_manager": {"actions": ACTIONS, "scope": "self_and_subordinates"},
+        "sales_rep": {"actions": ("create", "update", "list", "read", "delete", "transfer"), "scope": "self"},
+        "service_agent": {"actions": ("create", "update", "list", "read", "delete"), "scope": "self"},
+    },
+)
