@@ -15,22 +15,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
-class VersionIn(_Strict):
+class WorkReportVersionIn(_Strict):
     version: int | None = Field(None, ge=1, description="or If-Match")
 
 
-class ReviewIn(_Strict):
+class WorkReportReviewIn(_Strict):
     remark: str | None = Field(None, max_length=2000, description="批阅意见 (optional)")
 
 
-class MissingQuery(_Strict):
+class WorkReportMissingQuery(_Strict):
     kind: Kind = "daily"
     period: str | None = Field(None, max_length=10, description="2026-12-01 (daily), 2026-W49 or a day (weekly), 2026-12 or a "
                                                                 "day (monthly); default the current period")
     department_id: str | None = Field(None, max_length=64, description="this department and the ones below it")
 
 
-class MissingUser(BaseModel):
+class WorkReportMissingUser(BaseModel):
     user_id: str
     name: str | None
     department_id: str
@@ -38,66 +38,66 @@ class MissingUser(BaseModel):
     status: Literal["none", "draft"]
 
 
-class MissingOut(BaseModel):
+class WorkReportMissingOut(BaseModel):
     kind: Kind
     period: str
     period_start: str
     period_end: str
     expected: int = Field(description="people who have to report (my data scope, the department if named)")
     submitted: int
-    missing: list[MissingUser]
+    missing: list[WorkReportMissingUser]
 
 
-class Label(_Strict):
+class WorkReportLabel(_Strict):
     zh_CN: str = Field(alias="zh-CN", min_length=1, max_length=100)
     en: str = Field(min_length=1, max_length=100)
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True, populate_by_name=True)
 
 
-class Section(_Strict):
+class WorkReportSection(_Strict):
     key: str = Field(pattern=_KEY, description="stable key of the section (done, plan, problems …)")
-    label: Label
+    label: WorkReportLabel
     required: bool = False
 
 
-def _unique(rows: list[Section]) -> list[Section]:
+def _unique(rows: list[WorkReportSection]) -> list[WorkReportSection]:
     if len({r.key for r in rows}) != len(rows):
         raise Problem("work_report.template_keys", "unique")
     return rows
 
 
-class Templates(_Strict):
-    daily: list[Section] = Field(min_length=1, max_length=20)
-    weekly: list[Section] = Field(min_length=1, max_length=20)
-    monthly: list[Section] = Field(min_length=1, max_length=20)
+class WorkReportTemplates(_Strict):
+    daily: list[WorkReportSection] = Field(min_length=1, max_length=20)
+    weekly: list[WorkReportSection] = Field(min_length=1, max_length=20)
+    monthly: list[WorkReportSection] = Field(min_length=1, max_length=20)
 
     _check = field_validator("daily", "weekly", "monthly")(_unique)
 
 
-class TemplatesIn(_Strict):
-    templates: Templates
+class WorkReportTemplatesIn(_Strict):
+    templates: WorkReportTemplates
     version: int | None = Field(None, ge=0, description="or If-Match; not needed for the first save")
 
 
-class TemplatesOut(BaseModel):
+class WorkReportTemplatesOut(BaseModel):
     templates: dict[str, list[dict]]
     version: int
 
 
-class Reminder(_Strict):
+class WorkReportReminder(_Strict):
     enabled: bool
     time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time HH:MM (tenant's time zone)")
     days: list[int] = Field(min_length=1, max_length=31, description="ISO weekdays (1 = Monday) for daily and weekly reports; "
                                                                      "days of the month (-1 = the last) for monthly ones")
 
 
-class Reminders(_Strict):
-    daily: Reminder
-    weekly: Reminder
-    monthly: Reminder
+class WorkReportReminders(_Strict):
+    daily: WorkReportReminder
+    weekly: WorkReportReminder
+    monthly: WorkReportReminder
 
     @model_validator(mode="after")
-    def _days(self) -> "Reminders":
+    def _days(self) -> "WorkReportReminders":
         for kind, top in (("daily", 7), ("weekly", 7), ("monthly", 31)):
             days = getattr(self, kind).days
             if any(not (1 <= d <= top or (kind == "monthly" and d == -1)) for d in days):
@@ -105,12 +105,12 @@ class Reminders(_Strict):
         return self
 
 
-class RemindersIn(_Strict):
-    reminders: Reminders
+class WorkReportRemindersIn(_Strict):
+    reminders: WorkReportReminders
     version: int | None = Field(None, ge=0, description="or If-Match; not needed for the first save")
 
 
-class RemindersOut(BaseModel):
+class WorkReportRemindersOut(BaseModel):
     reminders: dict[str, dict]
     version: int
 

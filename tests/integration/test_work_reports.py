@@ -264,3 +264,22 @@ def test_given_daily_reminders_when_their_time_comes_then_who_has_not_submitted_
     names = [x["Name"] for x in boto3.client("scheduler", region_name=get_settings().region).list_schedules(
         GroupName=get_settings().schedule_group)["Schedules"]]
     assert f"wrr-{team['id']}-daily" not in names
+
+
+def test_given_the_demo_then_sales_one_has_todays_reports_and_zhang_wei_has_not_submitted(api):
+    from devstack import demo
+
+    demo.seed()
+    sun = api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": "13800000003",
+                                                   "password": demo.PASSWORD}).data["id_token"]
+    r = api.call("GET", "/v1/work-reports/missing?kind=daily&department_id=" + _dept(api, sun, "销售一部"), sun)
+    assert r.status_code == 200, r.data
+    assert [m["name"] for m in r.data["missing"]] == ["张伟"] and r.data["submitted"] == 1
+    mine = api.call("GET", "/v1/work-reports?scope=mine", sun).data["items"]
+    assert [(x["kind"], x["status"]) for x in mine] == [("daily", "submitted")]
+    li = [x for x in api.call("GET", "/v1/work-reports", sun).data["items"] if x["owner_id"] != mine[0]["owner_id"]]
+    assert sorted((x["kind"], x["status"], len(x["reviews"] or [])) for x in li) == [("daily", "submitted", 1), ("weekly", "draft", 0)]
+
+
+def _dept(api, token, name):
+    return next(d["id"] for d in api.call("GET", "/v1/org/departments", token).data["items"] if d["name"] == name)
