@@ -49,8 +49,8 @@ def prepare(ctx: WriteContext) -> None:
     """The validate hook: the day (default today), the template's sections, the default recipient and,
     on create, the period's figures."""
     p, values = ctx.principal, ctx.values
-    if ctx.action == "create" and not values.get("date"):
-        values["date"] = periods.today().isoformat()
+    if not values.get("date"):  # the day stays (a PATCH of null keeps it): the period and its slot hang on it
+        values["date"] = ctx.before.get("date") or periods.today().isoformat()
     kind = str(values.get("kind") or ctx.before.get("kind"))
     if ctx.action == "create" or "sections" in values and values.get("sections") != ctx.before.get("sections") \
             or values.get("kind") != ctx.before.get("kind"):

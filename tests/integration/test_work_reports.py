@@ -91,6 +91,36 @@ def test_given_a_report_of_a_period_when_a_second_is_written_then_409_naming_the
     assert other.status_code == 422 and other.data["details"][0]["field"] == "owner_id"
 
 
+def test_given_ten_reports_of_one_day_written_at_once_then_exactly_one_is_kept_and_the_others_are_409(api, team):
+    import threading
+
+    from chalicelib.core import context
+    from chalicelib.core.errors import DomainError
+    from chalicelib.engine import service as engine
+    from chalicelib.reports.entity import WORK_REPORT
+
+    results: list[str] = []
+    barrier = threading.Barrier(10)
+
+    def write() -> None:
+        with context.acting_as(context.RequestContext(tenant_id=team["id"], user_id=team["ids"]["rep1"])):
+            barrier.wait()
+            try:
+                results.append(engine.create(WORK_REPORT, {"kind": "daily", "date": "2026-12-01"}, None)["id"])
+            except DomainError as e:
+                results.append(e.code)
+
+    threads = [threading.Thread(target=write) for _ in range(10)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    made = [r for r in results if r != "WORK_REPORT_EXISTS"]
+    assert len(made) == 1 and results.count("WORK_REPORT_EXISTS") == 9, results
+    mine = api.call("GET", "/v1/work-reports?scope=mine", team["rep1"]).data["items"]
+    assert [x["id"] for x in mine] == made
+
+
 def test_given_a_draft_when_submitted_then_required_sections_are_checked_and_the_figures_are_frozen(api, team):
     rep = _report(api, team["rep1"])
     empty = api.call("POST", f"/v1/work-reports/{rep['id']}/submit", team["rep1"], {"version": rep["version"]})
@@ -138,6 +168,8 @@ def test_given_reports_when_others_read_them_then_author_managers_and_recipients
     assert sees(team["rep2"]) == (404, False, False, 404)  # a colleague: never
     assert sees(team["agent"]) == (404, False, False, 404)  # a recipient, while it is a draft
     assert sees(team["admin"])[0] == 200
+    assert rid in str(api.call("GET", "/v1/search?q=拜访华为", team["rep1"]).data)
+    assert rid not in str(api.call("GET", "/v1/search?q=拜访华为", team["rep2"]).data)  # global search: the same rule
     rep = _submit(api, team["rep1"], _fill(api, team["rep1"], rep))
     assert sees(team["agent"]) == (200, True, True, 200)  # a recipient of the submitted report
     assert sees(team["rep2"]) == (404, False, False, 404)
