@@ -12,6 +12,10 @@ _KEY = r"^[a-z][a-z0-9_]{0,39}$"
 
 
 class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True, strict=True)  # no false for 0
+
+
+class _Query(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
@@ -23,7 +27,7 @@ class WorkReportReviewIn(_Strict):
     remark: str | None = Field(None, max_length=2000, description="批阅意见 (optional)")
 
 
-class WorkReportMissingQuery(_Strict):
+class WorkReportMissingQuery(_Query):
     kind: Kind = "daily"
     period: str | None = Field(None, max_length=10, description="2026-12-01 (daily), 2026-W49 or a day (weekly), 2026-12 or a "
                                                                 "day (monthly); default the current period")
@@ -51,7 +55,7 @@ class WorkReportMissingOut(BaseModel):
 class WorkReportLabel(_Strict):
     zh_CN: str = Field(alias="zh-CN", min_length=1, max_length=100)
     en: str = Field(min_length=1, max_length=100)
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True, populate_by_name=True, strict=True)
 
 
 class WorkReportSection(_Strict):
