@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .announcements import module as announcements
 from .approvals import service as approvals
 from .audit import service as audit
 from .backups import module as backups
 from .care import module as care
+from .comments.messages import MESSAGES as COMMENTS_MESSAGES
 from .commission import module as commission
 from .competitors import module as competitors
 from .contacts import module as contacts
@@ -36,6 +38,7 @@ from .integrations import module as integrations
 from .invoices import module as invoices
 from .jobs import service as jobs
 from .leads import module as leads
+from .messages import module as messages
 from .numbering import service as numbering
 from .objects import service as objects
 from .opportunities import module as opportunities
@@ -50,6 +53,7 @@ from .reports import module as reports
 from .revisits import module as revisits
 from .tabular.messages import MESSAGES as TABULAR_MESSAGES
 from .targets import module as targets
+from .tasks import module as tasks
 from .webhooks import module as webhooks
 
 
@@ -120,7 +124,11 @@ MODULES: tuple[Module, ...] = (
            approval_hooks=(ApprovalHook(form_models.Application.ENTITY, forms.status_ops, forms.data_of),),
            audit_access={"application": forms.log_access}),
     webhooks.MODULE,  # PLAT-10: signed, retried deliveries of domain events
+    messages.MODULE,  # 内部消息 (WORK-4): conversations, unread counts, the long-poll
+    announcements.MODULE,  # 公告 (DOCS-5): columns, audiences, read receipts
     integrations.MODULE,  # 集成: signed inbound channels writing records as import rows (issue 12)
+    tasks.MODULE,  # 任务 (WORK-1): tasks, plans of sub-tasks, completion approval, recurrence, views
+    Module("comments", messages=COMMENTS_MESSAGES),  # 评论 with @mentions on any record type that switches them on
 )
 
 _lock = threading.Lock()

@@ -174,9 +174,48 @@ def seed() -> dict[str, Any]:
     approvals = seed_approvals(users)  # the contract flow first: the deals submit contracts to it
     deals = seed_deals(users, customers)
     plans = seed_targets(users, ids, deals)
+    seed_tasks(users, customers)
+    seed_messages(users, ids)
     seed_work_reports(users, customers)  # 工作报告: today's daily reports of 销售一部, 张伟's missing
     return {"created": True, "users": users, "approvals": approvals, "pipeline": pipeline, "pools": pools,
             "aging": seed_aging(users), "deals": deals, "targets": plans}
+
+
+def seed_tasks(users: dict[str, str], customers: dict[str, str]) -> dict[str, str]:
+    """Tasks (任务): 孙丽's plan for her team with two sub-tasks, a task she gave 李娜 due today whose
+    completion she approves, and 李娜's own weekly report task."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.core import clock
+    from chalicelib.engine import service as engine
+    from chalicelib.tasks.entity import TASK
+
+    tz = ZoneInfo("Asia/Shanghai")
+    today = clock.now().astimezone(tz).date()
+
+    def at(days: int, hour: int) -> str:
+        return clock.iso(datetime.combine(today + timedelta(days=days), time(hour), tzinfo=tz))
+
+    huawei = {"entity": "customer", "id": next(iter(customers.values()))}
+    made: dict[str, str] = {}
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["manager1"])):
+        plan = engine.create(TASK, {"title": "本季度重点客户拓展计划", "is_plan": True, "priority": "high", "important": True,
+                                    "due_at": at(30, 18), "participant_ids": [users["rep1"], users["rep2"]],
+                                    "tags": ["customer_visit"]}, None)
+        made["plan"] = plan["id"]
+        for title, rep, days in (("拜访重点客户并确认年度预算", "rep1", 5), ("整理竞品报价对比", "rep2", 10)):
+            made[title] = engine.create(TASK, {"title": title, "owner_id": users[rep], "due_at": at(days, 18),
+                                               "parent": {"entity": "task", "id": plan["id"]}, "estimated_hours": "6",
+                                               "links": [{"record": huawei}]}, None)["id"]
+        made["today"] = engine.create(TASK, {"title": "给客户发送报价方案", "owner_id": users["rep1"], "due_at": at(0, 18),
+                                             "priority": "high", "urgent": True, "completion_approval": True,
+                                             "remind_minutes_before": 60, "links": [{"record": huawei}],
+                                             "tags": ["proposal"]}, None)["id"]
+    with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users["rep1"])):
+        made["weekly"] = engine.create(TASK, {"title": "提交本周工作总结", "due_at": at(4, 17), "repeat": "weekly",
+                                              "priority": "medium", "tags": ["internal"]}, None)["id"]
+    return made
 
 
 def seed_pools(users: dict[str, str], departments: dict[str, str]) -> dict[str, str]:
@@ -559,6 +598,31 @@ def seed_targets(users: dict[str, str], departments: dict[str, str], deals: dict
                                       "user_ids": [users[u] for u in people], "notes": None}
                                      for tid, name, codes, depts, people in TERRITORIES], None)
     return {"payments": paid}
+
+
+def seed_messages(users: dict[str, str], departments: dict[str, str]) -> None:
+    """Messages and announcements (内部消息/公告): 王强's 销售部 group with a message, 孙丽 writing to 李娜 (her unread
+    count is 2), a pinned 公告 for everyone by 刘洋 and a 新闻 for the sales department by 王强 (the audience hears of
+    them when the stack runs the notify jobs)."""
+    from chalicelib.announcements.entity import ANNOUNCEMENT
+    from chalicelib.engine import service as engine
+    from chalicelib.messages import service as messages
+
+    def acting(key: str):
+        return context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[key]))
+
+    with acting("director"):
+        group = messages.create_group("销售部", [users[k] for k in ("manager1", "rep1", "rep2", "manager2", "rep3")])
+        messages.send(group["id"], "本周五下午三点销售例会，请各位准备本月商机进展。", [], None)
+        engine.create(ANNOUNCEMENT, {"title": "华为 CRM 一期签约", "column": "news", "audience": "departments",
+                                     "audience_departments": [departments["sales"]],
+                                     "body": "<p>祝贺李娜签下<b>华为 CRM 一期合同</b>！</p>"}, None)
+    with acting("manager1"):
+        direct = messages.open_direct(users["rep1"])
+        messages.send(direct["id"], "李娜，华为二期的方案今天能发我看看吗？", [], None)
+    with acting("admin"):
+        engine.create(ANNOUNCEMENT, {"title": "关于调整 2026 年考勤制度的通知", "column": "notice", "audience": "all",
+                                     "pinned": True, "body": "<p>自下月起，上班时间调整为 <b>9:00–18:00</b>。</p>"}, None)
 
 
 # work reports (工作报告) of today: 李娜's daily report, submitted and reviewed by 孙丽, and her weekly draft; 孙丽's

@@ -2,7 +2,8 @@
 handlers with the same event shapes.
 
 - StreamDriver: reads the table's DynamoDB stream and hands batches of records
-  ({"Records": [...]}) to each stream consumer whose filter matches.
+  ({"Records": [...]}) to each stream consumer whose filter matches, retrying the records a
+  consumer reports failed and giving up on them to its on-failure queue (functions/streams.py).
 - ScheduleDriver: fires due EventBridge Scheduler one-time schedules into their target
   handler with the schedule's Input, then deletes them (ActionAfterCompletion=DELETE).
   The earliest due first.
@@ -25,10 +26,11 @@ from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.ports import client, localstack_url, scheduler
 from chalicelib.ports.workflow import LOCAL_ACCOUNT
+from functions import streams
 from functions.registry import FUNCTIONS, matches
 
 from . import moto_patches
-from .resources import subscription_queue
+from .resources import stream_failure_queue, subscription_queue
 
 
 class StreamDriver:
@@ -45,6 +47,7 @@ class StreamDriver:
         self.positions: dict[str, str] = {}
         self.delivered = 0
         self.trimmed = 0
+        self.failed = 0  # records given up on (sent to their consumer's on-failure queue)
         self.trim = trim
         self.last: list[dict[str, Any]] = []  # the records the last run read
         self._stream: list[tuple[str, str]] | None = None
@@ -88,13 +91,31 @@ class StreamDriver:
                 continue
             batch = [r for r in records if matches(fn.stream_filter, r)]
             if batch:
-                fn.load()({"Records": batch}, None)
+                self.deliver(fn, batch)
         self.delivered += len(records)
         if self.trim:
             for arn, shard in self._shards():
                 if shard in self.positions:
                     self.trimmed += moto_patches.trim_stream(arn, shard, self.positions[shard])
         return len(records)
+
+
+    def deliver(self, fn: Any, batch: list[dict[str, Any]]) -> None:
+        """Hand `batch` to a consumer as its event source mapping does in AWS (functions/streams.py):
+        partial batch failures retried from the first failed record, bisected, then given up on to the
+        consumer's on-failure queue, which the stack alarms on."""
+        def on_failure(records: list[dict[str, Any]], condition: str, invocations: int) -> None:
+            self.failed += len(records)
+            arn = f"arn:aws:lambda:{get_settings().region}:{LOCAL_ACCOUNT}:function:{fn.name}"
+            message = streams.failure_message(records, condition, invocations, arn)
+            logger.error("stream records given up", extra={"function": fn.name, "condition": condition,
+                                                             "records": len(records)})
+            sqs = client("sqs")
+            url = sqs.get_queue_url(QueueName=stream_failure_queue(fn.name))["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message))
+
+        streams.deliver(fn.load(), batch, on_failure,
+                        log=lambda msg, extra: logger.exception(msg, extra={"function": fn.name, **extra}))
 
 
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")

@@ -28,6 +28,11 @@ def subscription_queue(name: str) -> str:
     return f"{get_settings().event_bus_name}-{name}"
 
 
+def stream_failure_queue(name: str) -> str:
+    """A stream consumer's on-failure queue (infra: its dead-letter queue)."""
+    return f"{get_settings().event_bus_name}-{name}-failures"
+
+
 def create_resources() -> dict[str, str]:
     s = get_settings()
     create_table(client("dynamodb"), s.table_name)
@@ -43,6 +48,9 @@ def create_resources() -> dict[str, str]:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events.put_rule(Name=f"crm-{fn.name}", EventBusName=s.event_bus_name, EventPattern=json.dumps(fn.bus_pattern))
         events.put_targets(Rule=f"crm-{fn.name}", EventBusName=s.event_bus_name, Targets=[{"Id": fn.name, "Arn": arn}])
+    for fn in FUNCTIONS:
+        if fn.stream_filter is not None:
+            sqs.create_queue(QueueName=stream_failure_queue(fn.name))
     sched = client("scheduler")
     try:
         sched.create_schedule_group(Name=s.schedule_group)

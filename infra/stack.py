@@ -32,16 +32,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as eventbridge
 from constructs import Construct
 
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
-from infra.components.api import Api
+from infra.components.api import API_STAGE, Api
 from infra.components.cursors import CursorSecret
 from infra.components.events import Events
 from infra.components.functions import REMINDER_FUNCTION, Functions, check_specs
 from infra.components.identity import Identity
 from infra.components.naming import Stage
+from infra.components.operations import Operations
 from infra.components.search import Search
 from infra.components.storage import Storage
 from infra.components.table import Table
@@ -68,9 +70,11 @@ class CrmStack(cdk.Stack):
         kwargs.setdefault("description", f"CRM ({stage}): API, table, functions, search, identity, events")
         # the template is written without indentation: CloudFormation's 1 MB limit counts the whitespace too
         kwargs.setdefault("suppress_template_indentation", True)
+        kwargs.setdefault("termination_protection", stage == "prod")
         super().__init__(scope, stage, **kwargs)
 
         self.stage = Stage(self, stage)
+        self.operations = Operations(self.stage)
         self.table = Table(self.stage, TABLE_SPEC)
         self.storage = Storage(self.stage)
         self.events = Events(self.stage)
@@ -79,16 +83,35 @@ class CrmStack(cdk.Stack):
         self.cursor_secret = CursorSecret(self.stage)
         self.workflow = Workflow(self.stage, state_machine_definitions(), table=self.table,
                                  event_bus=self.events.event_bus)
+        self.schedule_dead_letter_queue = self.events.dead_letter_queue()
+        self.event_archive = self.events.event_bus.archive(
+            "EventArchive", archive_name=self.stage.prefix, description=f"Every event of the {self.stage.prefix} bus, replayable",
+            event_pattern=eventbridge.EventPattern(account=[self.account]),
+            retention=cdk.Duration.days(self.operations.config.event_archive_retention_days))
 
         self.runtime_environment = self._runtime_environment()
         self.api = Api(self.stage, environment=self.runtime_environment, table=self.table, events=self.events,
-                       workflow=self.workflow, identity=self.identity, storage=self.storage)
+                       workflow=self.workflow, identity=self.identity, storage=self.storage, operations=self.operations)
         self.functions = Functions(self.stage, function_specs, environment=self.runtime_environment,
                                    layer=self.api.dependencies_layer, table=self.table, events=self.events,
                                    storage=self.storage, workflow=self.workflow)
         # Once every principal exists: the API reads, the "search_write" functions write.
         self.search.allow(readers=[self.api.role], writers=self.functions.roles_with_need("search_write"))
+        self._operations()
         self._outputs()
+
+    def _operations(self) -> None:
+        """Backups, the alarms no part owns, the dashboard; then every alarm reports to the alarm topic."""
+        ops, functions = self.operations, self.functions.functions
+        ops.backup_plan(self.table.table.table_arn)
+        ops.function_alarms(functions, [spec.name for spec in self.functions.specs if spec.stream_filter is not None])
+        ops.state_machine_alarms(self.workflow.state_machines)
+        ops.scheduler_alarms(self.stage.prefix, self.schedule_dead_letter_queue)
+        handler_name = self.api.chalice.get_resource("APIHandler").ref
+        ops.dashboard_widgets(api_name=self.api.api_name, api_stage=API_STAGE, handler_name=handler_name, functions=functions,
+                              table_name=self.table.table.table_name, machines=self.workflow.state_machines,
+                              domain_name=self.stage.prefix)
+        ops.wire_alarms()
 
     def _runtime_environment(self) -> dict[str, str]:
         """The settings the code reads (``chalicelib/core/settings.py``), for the API and
@@ -103,6 +126,7 @@ class CrmStack(cdk.Stack):
             "CRM_SCHEDULE_GROUP": self.events.schedule_group.name,
             "CRM_REMINDER_TARGET_ARN": stage.function_arn(REMINDER_FUNCTION),
             "CRM_SCHEDULER_ROLE_ARN": self.events.scheduler_role.role_arn,
+            "CRM_SCHEDULE_DLQ_ARN": self.schedule_dead_letter_queue.queue_arn,
             "CRM_ARCHIVE_BUCKET": self.storage.archive_bucket.bucket_name,
             "CRM_FILES_BUCKET": self.storage.files_bucket.bucket_name,
             "CRM_APPROVAL_STATE_MACHINE_ARN": self.workflow.approval_state_machine.state_machine_arn,

@@ -20,7 +20,7 @@ from typing import Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from . import context, i18n
+from . import context, cors, i18n
 from .errors import DomainError, Internal, PreconditionRequired, ValidationFailed, detail, field_errors, for_status, invalid
 
 PREFIX = "/v1"
@@ -191,7 +191,7 @@ def route(bp: Blueprint, path: str, method: str = "GET", *, summary: str, tag: s
             return _run(bp, spec, fn, params)
 
         view.__name__ = f"{tag}_{fn.__name__}"
-        bp.route(full, methods=[method], cors=True, content_types=["application/json", "application/json; charset=utf-8"])(view)
+        bp.route(full, methods=[method], cors=cors.route_config(), content_types=["application/json", "application/json; charset=utf-8"])(view)
         return fn
 
     return deco

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from . import auth, context, i18n, ids, ratelimit, session
+from . import auth, context, cors, i18n, ids, ratelimit, session
 from .api import ROUTES, conform, error_response
 from .errors import DomainError, Forbidden, Internal, Unauthenticated
 from .observability import annotate, bind, flush, logger
@@ -35,6 +35,7 @@ def http(event: Any, get_response: Callable[[Any], Any]) -> Any:
         response = _crashed(event, locale, correlation_id)
     response = conform(response, locale, correlation_id)
     response.headers["X-Correlation-Id"] = correlation_id
+    response = cors.fit(response, headers.get("origin"))
     try:
         logger.info("request", extra={"method": event.method, "route": event.path, "status": response.status_code,
                                       "duration_ms": round((time.perf_counter() - started) * 1000, 1)})

@@ -29,6 +29,8 @@ class Settings(BaseModel):
     # ARN of the reminders Lambda and the role Scheduler assumes to invoke it.
     reminder_target_arn: str = "arn:aws:lambda:ap-southeast-1:000000000000:function:crm-reminders"
     scheduler_role_arn: str = "arn:aws:iam::000000000000:role/crm-scheduler"
+    schedule_dlq_arn: str = Field("", description="SQS queue a schedule's invocations go to once its retries are spent "
+                                                  "(empty: none)")
     archive_bucket: str = "crm-local-archive"
     job_timeout_seconds: int = Field(900, ge=60, le=900, description="time of one invocation of functions/jobs.py (its "
                                                                      "Lambda timeout): a job's runner stops a minute before")
@@ -82,6 +84,9 @@ class Settings(BaseModel):
     settings_cache_seconds: float = 30.0
     page_size_default: int = 20
     page_size_max: int = 100
+    # Messages (chalicelib/messages): the pull endpoint's long-poll (API Gateway answers 504 after 29 s)
+    messages_poll_max_wait_seconds: float = Field(20.0, ge=0, le=25, description="longest wait of GET /v1/messages/poll")
+    messages_poll_interval_seconds: float = Field(1.0, gt=0, le=10, description="how often a waiting poll reads the mailbox")
     # Rate limits (core/ratelimit.py): a token bucket per tenant, unless the tenant has its own
     # (platform API); at most the API Gateway stage's throttling (infra/components/api.py).
     rate_limit_per_second: float = Field(50.0, ge=0.01, le=10000, description="a tenant's sustained requests per second")
@@ -101,6 +106,8 @@ class Settings(BaseModel):
     webhook_retry_base_seconds: float = Field(30.0, gt=0, description="the first retry's delay; it doubles per attempt")
     webhook_retry_max_seconds: float = Field(3600.0, gt=0, description="the longest delay between two attempts")
     webhook_max_per_tenant: int = Field(20, ge=1, le=100, description="webhooks a tenant may register")
+    cors_origins: str = Field("*", description="comma-separated origins browsers may call the API from (* = any; the "
+                                               "first is the one API Gateway's preflight answers name)")
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1, le=10 * 1024 * 1024,
                                    description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
 

@@ -34,6 +34,8 @@ DEFAULTS: dict[str, list[tuple[str, str, str]]] = {
     "payment_method": [("bank", "银行转账", "Bank transfer"), ("cash", "现金", "Cash"), ("cheque", "支票", "Cheque"),
                        ("acceptance", "承兑汇票", "Bank acceptance"), ("alipay", "支付宝", "Alipay"), ("wechat", "微信支付", "WeChat Pay"),
                        ("other", "其他", "Other")],
+    "task_tag": [("customer_visit", "客户拜访", "Customer visit"), ("proposal", "方案", "Proposal"), ("internal", "内部事务", "Internal"),
+                 ("follow_up", "跟进", "Follow-up")],
     "unit": [("piece", "个", "Piece"), ("machine", "台", "Unit"), ("set", "套", "Set"), ("item", "件", "Item"),
              ("box", "箱", "Box"), ("year", "年", "Year"), ("month", "月", "Month"), ("time", "次", "Time")],
 }
@@ -45,6 +47,7 @@ BUILTIN_TYPES: dict[str, tuple[str, str]] = {
     "position": ("职位", "Position"), "customer_type": ("客户类型", "Customer type"), "customer_level": ("客户级别", "Customer level"),
     "industry": ("行业", "Industry"), "source": ("来源", "Source"), "followup_type": ("跟进方式", "Follow-up type"),
     "loss_reason": ("输单原因", "Loss reason"), "unit": ("单位", "Unit"), "payment_method": ("回款方式", "Payment method"),
+    "task_tag": ("任务标签", "Task tag"),
 }
 
 

@@ -21,6 +21,7 @@ PRINT = "print"
 APPROVALS = LazyModels("chalicelib.approvals.schemas")  # models built on first use: the cold start does not pay for them
 files = LazyModels("chalicelib.files.schemas")
 DUPLICATES = LazyModels("chalicelib.duplicates.schemas")
+COMMENTS = LazyModels("chalicelib.comments.schemas")
 
 def blueprint(d: EntityDef) -> Blueprint:
     bp = Blueprint(f"{__name__}.{d.name}")
@@ -113,6 +114,30 @@ def blueprint(d: EntityDef) -> Blueprint:
             return Response(body=body, status_code=200, headers={
                 "Content-Type": "application/pdf", "Content-Disposition": printing.disposition(filename),
                 "Cache-Control": "no-store"})
+
+    if d.features.comments:
+        @route(bp, f"{base}/{ident}/comments", summary=f"Comments (评论), oldest first; needs read access to the record: {label}",
+               tag=tag, query=COMMENTS.CommentQuery, response=COMMENTS.CommentPage)
+        def list_comments(req: ApiRequest, **path: str) -> dict:
+            from ..comments import service as comments
+
+            return comments.list_comments(d, path[pid], req.query.limit, req.query.cursor)
+
+        @route(bp, f"{base}/{ident}/comments", "POST", summary=f"Comment (评论, plain text) with @mentions; needs read access "
+               f"to the record: {label}", tag=tag, body=COMMENTS.CommentIn, response=COMMENTS.CommentCreated, status=201,
+               description="Mentioned users (`mentions` ids, or `@姓名` in the text) who may read the record get a "
+               "notification; those who may not are listed in `not_notified` and told nothing.")
+        def add_comment(req: ApiRequest, **path: str) -> dict:
+            from ..comments import service as comments
+
+            return comments.add(d, path[pid], req.body.body, req.body.mentions)
+
+        @route(bp, f"{base}/{ident}/comments/{{comment_id}}", "DELETE", summary=f"Delete a comment (its author or an "
+               f"administrator): {label}", tag=tag, status=204)
+        def delete_comment(req: ApiRequest, **path: str) -> None:
+            from ..comments import service as comments
+
+            comments.delete(d, path[pid], path["comment_id"])
 
     @route(bp, f"{base}/{ident}/attachments", "POST", summary=f"Attach a file I uploaded (附件): {label}", tag=tag,
            body=files.AttachIn, response=files.AttachmentOut, status=201)

@@ -99,6 +99,9 @@ class Hooks:
     # Features.approval), or ValidationFailed to refuse the submit (a contract over its customer's
     # credit limit is blocked or goes to a special flow)
     submit_as: Callable[[Any, Any], str] | None = None
+    # team: (values, owner id, current team) -> the record team its type keeps from its values, written with
+    # every write of its values or owner (a task's participants read it, its assigner may change it)
+    team: Callable[[Mapping[str, Any], str, Mapping[str, Any]], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,19 @@ class Relation:
     cascade: tuple[str, ...] = ()  # transfer / delete: the parent's change carries to the child
 
 @dataclass(frozen=True)
+class Audience:
+    """Records that reach an audience (an announcement): a reader for whom `keys` gives a tuple sees
+    only the records whose `field` (a read-only multi-valued field of audience keys the type derives)
+    shares one of them — in lists, search, exports and by id, on top of the data scope — and in lists
+    and search only while `until` (a datetime field), when set, has not passed. `keys` returns None
+    for a caller who sees every record of the type in their data scope (its managers)."""
+
+    field: str
+    keys: Callable[[Any], tuple[str, ...] | None]  # (principal) -> the reader's audience keys
+    until: str | None = None
+
+
+@dataclass(frozen=True)
 class Features:
     owner: bool = True  # owner + data scope
     team: bool = True  # 相关团队
@@ -150,6 +166,7 @@ class Features:
     number_field: str | None = None
     approval: str | None = None  # business type submitted to the approval engine
     events: bool = True
+    comments: bool = False  # 评论: GET/POST …/{id}/comments with @mentions, on the timeline (chalicelib/comments)
 
 
 @dataclass(frozen=True)
@@ -183,6 +200,8 @@ class EntityDef:
     index_slots: Mapping[str, str] = field(default_factory=dict)  # custom objects: field -> search slot (cf_k1 …)
     version: int = 0  # custom objects: definition version (model caches key on it)
     timers: tuple[Timer, ...] = ()  # schedules that follow the record (engine/due.py)
+    audience: Audience | None = None  # records that reach an audience only (see Audience)
+    default_sort: str | None = None  # the list's order when the request names none and has no text query ("-rank")
 
     def __post_init__(self) -> None:
         known = {f.key for f in self.fields}

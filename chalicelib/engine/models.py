@@ -70,7 +70,7 @@ class TimelineQuery(BaseModel):
 
 
 class TimelineOut(BaseModel):
-    items: list[dict[str, Any]] = Field(description="newest first: {at, kind: log | record | approval | attachment, …}")
+    items: list[dict[str, Any]] = Field(description="newest first: {at, kind: log | record | approval | attachment | comment, …}")
 
 
 class TeamMemberOut(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..approvals import service as approvals
 from ..approvals.models import ApprovalInstance
+from ..comments.models import Comment
 from ..core import clock, context, i18n
 from ..core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from ..core.observability import metric
@@ -120,7 +121,17 @@ def load(d: EntityDef, p: Principal, record_id: str, action: str) -> store.Entit
     p.require(d.module, action)  # without the action, whether the record exists is not told
     rec = store.get(p.tenant_id, d.entity, record_id, d.name_key)
     p.require_record(d.module, action, rec.owner_id, rec.team, clock.now_iso(), d.name_key)
+    if not in_audience(d, p, rec):
+        raise NotFound(d.name_key)
     return rec
+
+
+def in_audience(d: EntityDef, p: Principal, rec: store.EntityRecord) -> bool:
+    """A record of a type that reaches an audience is there for `p` only when they are in it."""
+    if d.audience is None:
+        return True
+    keys = d.audience.keys(p)
+    return keys is None or bool(set(keys) & set(plain((rec.data or {}).get(d.audience.field)) or ()))
 
 
 def get(d: EntityDef, record_id: str) -> dict[str, Any]:
@@ -226,6 +237,8 @@ def timeline(d: EntityDef, record_id: str, limit: int = 50) -> dict[str, Any]:
                           "by": item.created_by})
         elif isinstance(item, Merge):  # a record merged into this one (merge.py): its log is linked, not copied
             merged.append(item)
+        elif isinstance(item, Comment) and not item.deleted_at:  # 评论 (chalicelib/comments): plain text
+            items.append({"at": item.created_at, "kind": "comment", "id": item.id, "by": item.author_id, "body": item.body})
     for m in merged:
         items.append({"at": m.created_at, "kind": "merge", "id": m.record_id, "by": m.created_by})
         logged, _ = query.page(AuditEntry, audit.log_pk(p.tenant_id, m.entity, m.record_id), limit=limit, cursor=None)
@@ -244,6 +257,8 @@ def search_schema(d: EntityDef) -> schema.EntitySchema:
 def list_records(d: EntityDef, params: dict[str, Any]) -> dict[str, Any]:
     """One page from the search index, within the data scope (see search/service.py)."""
     p = org.principal()
+    if d.default_sort and not params.get("sort") and not (params.get("q") or "").strip() and not params.get("view"):
+        params = {**params, "sort": d.default_sort}
     return search.list_page(p, search_schema(d), params, lambda src, who: present(d, src, who))
 
 
@@ -352,6 +367,17 @@ def _settled(hook: Any, wc: WriteContext) -> None:
         due.sync(d, wc.record, {} if wc.action == "create" else wc.before if wc.action == "update" else None)
     for then in wc.then:
         then()
+
+
+def kept_team(d: EntityDef, rec: store.EntityRecord, data: Mapping[str, Any], owner_id: str,
+              team: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The record team its type keeps from its values (Hooks.team) when it differs from the one it
+    has (or `team`, the one this write gives it); None: nothing to change."""
+    current = plain(dict(team if team is not None else rec.team or {}))
+    if d.hooks.team is None:
+        return None if team is None else current
+    kept = plain(d.hooks.team(data, owner_id, current))
+    return kept if kept != plain(dict(rec.team or {})) else None
 
 
 def derived(d: EntityDef, tenant_id: str, rec: store.EntityRecord | None, owner_before: str | None, owner_id: str,
@@ -482,6 +508,8 @@ def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], 
     wc.values = derived(d, p.tenant_id, None, None, owner_id, wc.values)
     rec = store.new(p.tenant_id, d.entity, p.user_id, owner_id, wc.values, custom, record_id=record_id,
                     parent=d.parent_of(wc.values))
+    if d.hooks.team is not None:
+        rec.team = d.hooks.team(wc.values, owner_id, {})
     wc.record = rec
     _run(d.hooks.before_write, wc)
     ops = [*store.create_ops(rec, p.user_id), *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
@@ -572,7 +600,8 @@ def update_record(d: EntityDef, p: Principal, rec: store.EntityRecord, changes: 
     changed_keys = [f for f in d.duplicates if old_data.get(f) != plain(wc.values.get(f))]
     found = duplicates.on_write(p, d, wc.values, exclude_id=rec.id, fields=changed_keys) \
         if changed_keys and check_duplicates else []
-    ops = store.update_ops(rec, p.user_id, wc.values, expected, custom=custom, parent=d.parent_of(wc.values))
+    ops = store.update_ops(rec, p.user_id, wc.values, expected, custom=custom, parent=d.parent_of(wc.values),
+                           team=kept_team(d, rec, wc.values, rec.owner_id))
     if ops:
         _run(d.hooks.before_write, wc)
         tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops,
@@ -591,6 +620,7 @@ def change(d: EntityDef, p: Principal, rec: store.EntityRecord, values: dict[str
     held, before = store.holding(rec), rec.values()
     data = {k: v for k, v in {**plain(rec.data or {}), **values}.items() if v is not None}
     data = derived(d, p.tenant_id, rec, rec.owner_id, owner_id or rec.owner_id, data)
+    team = kept_team(d, rec, data, owner_id or rec.owner_id, team)
     ops = store.update_ops(rec, p.user_id, data, expected, owner_id=owner_id, team=team, action=action,
                            parent=d.parent_of(data))
     if ops:
@@ -739,6 +769,7 @@ def _transfer(d: EntityDef, rec: store.EntityRecord, to_user_id: str, keep_as: s
     held = store.holding(rec)
     data = plain(rec.data or {})
     moved = derived(d, rec.tenant_id, rec, rec.owner_id, to_user_id, data)
+    team = kept_team(d, rec, moved, to_user_id, team)
     ops = store.update_ops(rec, actor, moved if moved != data else None, expected, owner_id=to_user_id, team=team,
                            action="transfer", parent=d.parent_of(moved))
     if ops:

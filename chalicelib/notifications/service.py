@@ -11,6 +11,7 @@ from ..core.errors import NotFound
 from ..core.observability import metric
 from ..db import keys, query, tx
 from ..db.base import Item
+from ..messages import mailbox
 from .models import Notification, UnreadCount
 
 
@@ -36,7 +37,8 @@ def deliver(tenant_id: str, user_id: str, kind: str, title: dict[str, str], *, b
     counter = UnreadCount(pk=inbox, sk="#COUNT")
     try:
         tx.write([tx.put(n, condition=Notification.pk.does_not_exist(), on_conflict=_Duplicate),
-                  tx.update(counter, [UnreadCount.count.add(1), UnreadCount.tenant_id.set(tenant_id), UnreadCount.type.set(UnreadCount)])])
+                  tx.update(counter, [UnreadCount.count.add(1), UnreadCount.tenant_id.set(tenant_id), UnreadCount.type.set(UnreadCount)]),
+                  mailbox.bump_op(tenant_id, user_id)])  # an open client's long-poll hears of it
     except _Duplicate:
         return False
     metric("notifications.delivered")

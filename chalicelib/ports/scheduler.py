@@ -58,6 +58,8 @@ def _put(name: str, expression: str, payload: dict[str, Any], tz: str, **extra: 
         State="ENABLED",
         **extra,
     )
+    if s.schedule_dlq_arn:  # an invocation Scheduler gives up on is kept, not dropped
+        args["Target"]["DeadLetterConfig"] = {"Arn": s.schedule_dlq_arn}
     c = client("scheduler")
     try:
         c.create_schedule(**args)

@@ -15,7 +15,7 @@ from ..core.permissions import ALL_OWNERS, FieldAccess, Principal
 from ..core.settings import get_settings
 from ..fields import service as fields
 from . import schema
-from .query import OPS, EntityQuery, Filter, Scope
+from .query import ANY, OPS, EntityQuery, Filter, Scope
 
 PERIODS = {
     "today": "today", "今天": "today", "yesterday": "yesterday", "昨天": "yesterday",
@@ -77,9 +77,27 @@ def slot_names(p: Principal, es: schema.EntitySchema) -> dict[str, str]:
     return {slot: f"custom.{key}" for key, (slot, _type) in _custom_slots(p.tenant_id, es.entity).items()}
 
 
-def scoped_filters(es: schema.EntitySchema) -> list[Filter]:
-    """Conditions every query of this record type carries (a custom object keeps to itself)."""
-    return [Filter("object", "eq", es.object_key)] if es.object_key else []
+def scoped_filters(es: schema.EntitySchema, p: Principal | None = None) -> list[Filter]:
+    """Conditions every query of this record type carries (a custom object keeps to itself; a type
+    whose records reach an audience shows the caller only those they are in, unexpired)."""
+    out = [Filter("object", "eq", es.object_key)] if es.object_key else []
+    return [*out, *audience_filters(p, es)] if p is not None and not es.object_key else out
+
+
+def audience_filters(p: Principal, es: schema.EntitySchema) -> list[Filter]:
+    from ..engine import registry  # the engine imports search: looked up when used
+
+    d = registry.find(es.entity)
+    if d is None or d.audience is None:
+        return []
+    keys = d.audience.keys(p)
+    if keys is None:
+        return []
+    out = [Filter(d.audience.field, "in", list(keys))]
+    if d.audience.until:
+        out.append(Filter(d.audience.until, ANY, (Filter(d.audience.until, "missing"),
+                                                  Filter(d.audience.until, "range", {"gt": clock.now_iso()}))))
+    return out
 
 
 def _custom_slots(tenant_id: str, entity: str) -> dict[str, tuple[str, str]]:

@@ -148,7 +148,7 @@ def _scoped(p: Principal, es: schema.EntitySchema, params: dict[str, Any]) -> tu
         params = views.merge(p, es, params["view"], params)
     # `conditions`: engine Filters a service built on fields it checked (never request input: the
     # list and selection queries have no such parameter), e.g. the dashboard's owners and periods
-    return params, [*rules.translate_filters(p, es, params.get("filters") or []), *rules.scoped_filters(es),
+    return params, [*rules.translate_filters(p, es, params.get("filters") or []), *rules.scoped_filters(es, p),
                     *(params.get("conditions") or [])]
 
 
@@ -222,7 +222,7 @@ def global_search(p: Principal, q: str, types: list[str] | None, limit: int, car
             continue
         if not p.can(es.module, "list"):
             continue
-        res = run(SearchRequest(p.tenant_id, [rules.entity_query(p, es)], q, filters=rules.scoped_filters(es), limit=limit, highlight=True))
+        res = run(SearchRequest(p.tenant_id, [rules.entity_query(p, es)], q, filters=rules.scoped_filters(es, p), limit=limit, highlight=True))
         slots = rules.slot_names(p, es)
         groups.append({"type": es.name, "total": res.total,
                        "hits": [{"type": es.name, "id": h.id, **card(es, h.source, p), "highlight": _named(h.highlight, slots)}

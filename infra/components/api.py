@@ -23,6 +23,7 @@ from infra.components.events import Events
 from infra.components.identity import Identity
 from infra.components.nag import acknowledge, resource_finding
 from infra.components.naming import Stage
+from infra.components.operations import ACCESS_LOG_FORMAT, Operations
 from infra.components.search import SEARCH_READ_ACTIONS
 from infra.components.storage import Storage
 from infra.components.table import Table
@@ -31,7 +32,7 @@ from infra.components.workflow import Workflow
 if TYPE_CHECKING:
     from chalice.cdk import Chalice
 
-#: The Chalice app's name (``.chalice/config.json``), which is also the REST API's name.
+#: The Chalice app's name (``.chalice/config.json``); the REST API is named ``crm-<stage>`` (``Api.api_name``).
 API_NAME = "crm"
 #: The API Gateway stage the API is served under (``https://…/api/``).
 API_STAGE = "api"
@@ -99,9 +100,10 @@ GATEWAY_MAX_REQUEST_BYTES = 10 * 1024 * 1024
 THROTTLED_RETRY_AFTER_SECONDS = 1
 
 
-def gateway_responses() -> dict[str, dict]:
+def gateway_responses(allow_origin: str = "*") -> dict[str, dict]:
     """``x-amazon-apigateway-gateway-responses`` of the REST API: English texts (the gateway cannot
-    read Accept-Language), the request id in 5xx answers, nothing of the request echoed."""
+    read Accept-Language), the request id in 5xx answers, nothing of the request echoed. `allow_origin`
+    is the first configured web origin (``*`` when none is configured): a page may read the error."""
     out: dict[str, dict] = {}
     for response_type, status in GATEWAY_RESPONSES.items():
         effective = status or (500 if response_type == "DEFAULT_5XX" else 400)
@@ -109,7 +111,9 @@ def gateway_responses() -> dict[str, dict]:
         body = err.body("en")
         if effective == 413:
             body["details"] = {"max_bytes": GATEWAY_MAX_REQUEST_BYTES}
-        headers = {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"}
+        headers = {"gatewayresponse.header.Access-Control-Allow-Origin": f"'{allow_origin}'"}
+        if allow_origin != "*":
+            headers["gatewayresponse.header.Vary"] = "'Origin'"
         if response_type == "THROTTLED":  # a quota (QUOTA_EXCEEDED) lasts its period: no one wait fits it
             headers["gatewayresponse.header.Retry-After"] = f"'{THROTTLED_RETRY_AFTER_SECONDS}'"
         response = {"responseParameters": headers,
@@ -167,9 +171,10 @@ class Api:
 
     def __init__(
         self, stage: Stage, *, environment: Mapping[str, str], table: Table, events: Events, workflow: Workflow,
-        identity: Identity, storage: Storage,
+        identity: Identity, storage: Storage, operations: Operations,
     ) -> None:
         self.stage = stage
+        self.operations = operations
         scope = stage.stack
         policy = iam.ManagedPolicy(
             scope,
@@ -228,7 +233,7 @@ class Api:
             "lambda_memory_size": 1024,
             "lambda_timeout": 29,
             "xray": True,
-            "environment_variables": dict(environment),
+            "environment_variables": {**environment, "CRM_CORS_ORIGINS": ",".join(self.operations.config.web_origins)},
             "tags": {"project": "crm", "stage": stage.name},
         }
         with _chalice_packaging_sandbox():
@@ -245,18 +250,36 @@ class Api:
 
         rest_api = api.get_resource("RestAPI")
         rest_api.add_property_override("TracingEnabled", True)
+        # Named for the stage: CloudWatch's ApiName dimension (alarms, dashboard) tells stages apart.
+        rest_api.add_property_override("Name", self.api_name)
         throttle = stage_throttle(stage)
         rest_api.add_property_override("MethodSettings", [{
             "ResourcePath": "/*",
             "HttpMethod": "*",
             "MetricsEnabled": True,
+            "LoggingLevel": "ERROR",
+            "DataTraceEnabled": False,
             "ThrottlingBurstLimit": throttle.burst,
             "ThrottlingRateLimit": throttle.rate,
         }])
+        ops = self.operations
+        ops.api_gateway_logging_role()
+        self.access_log_group = ops.access_log_group()
+        rest_api.add_property_override("AccessLogSetting", {
+            "DestinationArn": self.access_log_group.log_group_arn,
+            "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
+        })
         # In the definition body, not as AWS::ApiGateway::GatewayResponse resources: SAM redeploys the API
         # from its body, which drops gateway responses defined beside it, and a change to them would not
         # trigger a new deployment; inside the body they are part of every deployment.
-        rest_api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses", gateway_responses())
+        origins = ops.config.web_origins
+        rest_api.add_property_override("DefinitionBody.x-amazon-apigateway-gateway-responses",
+                                       gateway_responses("*" if "*" in origins else origins[0]))
+        # SAM names the stage resource <api id><stage>Stage; the web ACL guards that stage.
+        self.stage_arn = cdk.Stack.of(scope).format_arn(
+            service="apigateway", account="", resource="restapis",
+            resource_name=f"{rest_api.ref}/stages/{API_STAGE}", arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME)
+        ops.web_acl(self.stage_arn, depends_on=f"RestAPI{API_STAGE}Stage")
         return api
 
     def _alarms(self) -> None:
@@ -268,5 +291,12 @@ class Api:
                                 statistic="Sum", period=five_minutes))
         alarm(scope, "Api5xxAlarm", f"{prefix} API answered 5xx",
               cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="5XXError",
-                                dimensions_map={"ApiName": API_NAME, "Stage": API_STAGE}, statistic="Sum", period=five_minutes),
+                                dimensions_map={"ApiName": self.api_name, "Stage": API_STAGE}, statistic="Sum",
+                                period=five_minutes),
               threshold=5)
+        self.operations.api_alarms(self.api_name, API_STAGE, handler_name, self.operations.config.api_latency_p95_ms)
+
+    @property
+    def api_name(self) -> str:
+        """The REST API's name: the stage's prefix (``crm-<stage>``), not Chalice's app name shared by every stage."""
+        return self.stage.prefix

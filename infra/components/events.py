@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
 
+from infra.components.nag import acknowledge
 from infra.components.naming import Stage
 
 #: What the API does with reminder schedules (chalicelib/ports/scheduler.py).
@@ -42,6 +45,17 @@ class Events:
                 },
             ),
         )
+
+    def dead_letter_queue(self) -> sqs.Queue:
+        """Where Scheduler puts an invocation it gave up on (the schedules' RetryPolicy exhausted): every schedule
+        the product creates names it (``CRM_SCHEDULE_DLQ_ARN``, chalicelib/ports/scheduler.py); Scheduler sends
+        with the schedule's role."""
+        queue = sqs.Queue(self.stage.stack, "ScheduleDeadLetterQueue", queue_name=f"{self.stage.prefix}-schedules-dlq",
+                          encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                          retention_period=cdk.Duration.days(14))
+        acknowledge(queue, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the stage's schedules.")
+        queue.grant_send_messages(self.scheduler_role)
+        return queue
 
     def scheduler_statements(self) -> list[iam.PolicyStatement]:
         """Manage schedules in the stage's group and hand them the scheduler role."""

@@ -20,6 +20,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 
 from functions.registry import Function
+from functions.streams import STREAM_RETRY
 from infra.components.common import ARCHITECTURE, PYTHON_RUNTIME, REPO_ROOT, alarm
 from infra.components.events import Events
 from infra.components.nag import acknowledge, acknowledge_basic_execution, resource_finding
@@ -37,6 +38,9 @@ REMINDER_FUNCTION = "reminders"
 #: prefer fuller batches.
 STREAM_BATCHING_WINDOW_SECONDS = {"indexer": 1}
 DEFAULT_STREAM_BATCHING_WINDOW_SECONDS = 5
+#: Functions whose concurrency is capped: a tenant rebuild scans the table and bulk-writes the search domain,
+#: so a few at once must not starve the table or the domain (nor the account's concurrency) of the rest.
+RESERVED_CONCURRENCY = {"reindex": 2}
 
 #: What the function code asset contains: the handlers and the library they build
 #: services from. Everything else in the repository (tests, tooling, the virtualenv) is
@@ -149,6 +153,7 @@ class Functions:
                                     retention=stage.log_retention, removal_policy=stage.removal_policy),
             dead_letter_queue=dlq if invoked_asynchronously else None,
             retry_attempts=2 if invoked_asynchronously else (None if triggered else 0),
+            reserved_concurrent_executions=RESERVED_CONCURRENCY.get(spec.name),
         )
         self._grant(fn, spec)
 
@@ -157,11 +162,13 @@ class Functions:
             fn.add_event_source(event_sources.DynamoEventSource(
                 self.table.table,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-                batch_size=100,
+                batch_size=STREAM_RETRY.batch_size,
                 max_batching_window=cdk.Duration.seconds(window),
-                bisect_batch_on_error=True,
-                retry_attempts=5,
-                max_record_age=cdk.Duration.days(1),
+                # the consumers return batchItemFailures: without this Lambda would count a failed batch as done
+                report_batch_item_failures=True,
+                bisect_batch_on_error=STREAM_RETRY.bisect_on_error,
+                retry_attempts=STREAM_RETRY.max_retry_attempts,
+                max_record_age=cdk.Duration.seconds(STREAM_RETRY.max_record_age_seconds),
                 on_failure=event_sources.SqsDlq(dlq),
                 filters=[lambda_.FilterCriteria.filter(spec.stream_filter)],
             ))

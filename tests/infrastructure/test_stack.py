@@ -1022,7 +1022,11 @@ def test_given_scheduler_role_when_synthesized_then_it_can_only_invoke_the_remin
     targets = [_function(template_json, spec)[0] for spec in SCHEDULE_TARGETS]
 
     assert [spec.name for spec in SCHEDULE_TARGETS] == ["reminders"]
-    assert statements == [{
+    # besides: send what a schedule gave up on to the schedules' dead-letter queue (tests/infrastructure/test_operations.py)
+    dead_letters = [s for s in statements if "sqs:SendMessage" in s["Action"]]
+    assert [s["Resource"]["Fn::GetAtt"][0] for s in dead_letters] == [
+        k for k, v in _resources(template_json, "AWS::SQS::Queue").items() if v["Properties"]["QueueName"] == f"{PREFIX}-schedules-dlq"]
+    assert [s for s in statements if s not in dead_letters] == [{
         "Action": "lambda:InvokeFunction",
         "Effect": "Allow",
         "Resource": {"Fn::GetAtt": [targets[0], "Arn"]},

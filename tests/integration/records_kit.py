@@ -33,6 +33,8 @@ def value(f: FieldSpec, refs: dict[str, str], tag: str) -> Any:
 
 # what a type's own rules require beyond its required fields (a contract: an amount, or product lines)
 RULE_REQUIRED: dict[str, tuple[str, ...]] = {"contract": ("amount",), "quote": ("lines",)}
+# values a type's own rules require of a field (an announcement's column is one of the tenant's columns)
+FIELD_VALUES: dict[tuple[str, str], Any] = {("announcement", "column"): "notice"}
 
 
 def _wanted(d: EntityDef) -> list[FieldSpec]:
@@ -73,7 +75,7 @@ PREPARE = {"payment": approve_contract, "invoice": approve_contract}
 
 
 def body(d: EntityDef, refs: dict[str, str], tag: str = "") -> dict[str, Any]:
-    return {f.key: value(f, refs, tag) for f in _wanted(d)}
+    return {f.key: FIELD_VALUES.get((d.name, f.key), value(f, refs, tag)) for f in _wanted(d)}
 
 
 def one_of_each(api, token: str, refs: dict[str, str], tag: str = "") -> dict[str, dict[str, Any]]:

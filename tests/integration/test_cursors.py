@@ -64,6 +64,10 @@ def world(api, sales_team):
     channel = api.call("POST", "/v1/integrations/inbound", admin, {"name": "官网订单", "kind": "web_order"})
     assert channel.status_code == 201, channel.data
     values["channel_id"] = channel.data["id"]
+    values["view"] = "done"  # GET /v1/tasks/views/{view}
+    group = api.call("POST", "/v1/messages/conversations", admin, {"name": "项目组", "member_ids": [t["rep1"]]})
+    assert group.status_code == 201, group.data
+    values["conversation_id"] = group.data["id"]
     return {**t, "customers": customers, "values": values, "users_cursor": users, "customers_cursor": listed}
 
 

@@ -48,16 +48,19 @@ def _one_record_per_patch_route(api, t) -> tuple[dict[str, str], dict[str, int],
     with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true"):  # registered only: nothing is sent here
         hook = made("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["webhooks.*"], "description": "ERP"})
     channel = made("POST", "/v1/integrations/inbound", {"name": "官网订单", "kind": "web_order", "description": "官网"})
+    column = made("POST", "/v1/announcement-columns", {"id": "bulletin", "name": "通报", "publisher_roles": ["admin"]})
     records = {
         "/v1/pools/{pool_id}": pool, "/v1/webhooks/{webhook_id}": hook, "/v1/integrations/inbound/{channel_id}": channel,
         "/v1/org/departments/{dept_id}": dept, "/v1/org/users/{user_id}": user, "/v1/org/roles/{role_id}": role,
         "/v1/reminders/{reminder_id}": reminder, "/v1/fields/{entity}/{key}": field, "/v1/views/{entity}/{view_id}": view,
         "/v1/dictionaries/{dict_type}/{code}": item, "/v1/forms/{form_id}": form, "/v1/approval-flows/{flow_id}": flow,
         "/v1/applications/{app_id}": application, "/v1/objects/{object}": obj, "/v1/objects/{object}/records/{record_id}": order,
+        "/v1/announcement-columns/{column_id}": column,
     }
     values = {"pool_id": pool["id"], "webhook_id": hook["id"], "channel_id": channel["id"], "dept_id": dept["id"], "user_id": user["id"], "role_id": role["id"], "reminder_id": reminder["id"], "entity": "customer",
               "key": "budget", "view_id": view["id"], "dict_type": "industry", "code": "logistics", "form_id": form["id"],
-              "flow_id": flow["id"], "app_id": application["id"], "object": "orders", "record_id": order["id"]}
+              "flow_id": flow["id"], "app_id": application["id"], "object": "orders", "record_id": order["id"],
+              "column_id": column["id"]}
     from chalicelib import manifest
 
     paths_of = {d.name: d.path for d in manifest.entities()}

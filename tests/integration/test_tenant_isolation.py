@@ -81,11 +81,17 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
         hook = api.call("POST", "/v1/webhooks", a["admin"], {"url": "http://127.0.0.1:9/jiafang", "events": ["*"],
                                                              "description": "甲方推送"}).data
     values.update({"webhook_id": hook["id"], "delivery_id": "x"})
+    values.update({"view": "today", "comment_id": "x"})  # task views; a comment of A's task (its task is A's)
     secrets |= {hook["id"], hook["secret"], "甲方推送", "jiafang"}
     channel = api.call("POST", "/v1/integrations/inbound", a["admin"], {"name": "甲方官网", "kind": "web_order",
                                                                        "description": "甲方集成"}).data
     values["channel_id"] = channel["id"]
     secrets |= {channel["id"], channel["secret"], "甲方官网", "甲方集成"}
+    group = api.call("POST", "/v1/messages/conversations", a["admin"], {"name": "甲方群聊", "member_ids": [approver["id"]]}).data
+    api.call("POST", f"/v1/messages/conversations/{group['id']}/messages", a["admin"], {"text": "甲方私信"})
+    column = api.call("POST", "/v1/announcement-columns", a["admin"], {"id": "jiafang", "name": "甲方栏目"}).data
+    values.update({"conversation_id": group["id"], "column_id": column["id"]})
+    secrets |= {group["id"], "甲方群聊", "甲方私信", "甲方栏目"}
     bodies = {"POST": {}, "PUT": {"members": [], "name": "x"}, "PATCH": {"name": "篡改", "version": 1}}
 
     # When B's super administrator calls every route with A's identifiers

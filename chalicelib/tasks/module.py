@@ -1,0 +1,9 @@
+"""Tasks in the module manifest: the record type, its routes, its texts."""
+from __future__ import annotations
+
+from ..core.modules import Module, routes_of
+from .entity import TASK
+from .messages import MESSAGES
+
+MODULE = Module(name="tasks", label=("任务", "Tasks"), entities=(TASK,), blueprint=routes_of("tasks"),
+                notifications=("tasks.task.transferred",), messages=MESSAGES)
