@@ -13,15 +13,18 @@ automatically, and the supervisors' reviews (批阅).
 - `links` (关联记录): rows naming any record the author may read (a reference without a type).
 - `recipients` (接收人): the author's supervisor unless others are chosen. A report is read by its
   author, by whoever's data scope covers the author (their managers), and — once submitted — by its
-  recipients (a read grant on the record team); nobody else, on every read path.
+  recipients (a read grant on the record team the type keeps from its values, Hooks.team); nobody else,
+  on every read path.
 - Statistics (`stat_*`): the author's follow-ups written, new customers, new contracts and their
   amount, payments received in the period — filled in on create, refreshed on demand while a draft,
   frozen at submit (service.py).
 - `status` draft → submitted (service.submit); a submitted report does not change any more except by
-  reviews (`reviews`, `reviewed_at`: service.review).
+  reviews (`reviews`, `reviewed_at`: service.review). Comments (评论, chalicelib/comments) are on: whoever
+  reads a report may comment on it and mention others who may read it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..core.errors import Conflict, ValidationFailed, detail
@@ -112,6 +115,14 @@ def _before_restore(ctx: WriteContext) -> None:
         ctx.extra_ops.append(claim_op(ctx.principal.tenant_id, ctx.record.owner_id, ctx.record.id, *slot))
 
 
+def _team(values: Mapping[str, Any], owner_id: str, _current: Mapping[str, Any]) -> dict[str, Any]:
+    """Recipients read a submitted report (a draft is its author's and their managers' only)."""
+    if values.get("status") != "submitted":
+        return {}
+    return {str(r["user_id"]): {"access": "read", "until": None} for r in values.get("recipients") or []
+            if r.get("user_id") and r["user_id"] != owner_id}
+
+
 def _derive(dv: Derivation) -> dict[str, Any]:
     from datetime import date
 
@@ -132,7 +143,7 @@ WORK_REPORT = EntityDef(
     title_field="title",
     card_fields=("kind", "period", "status"),
     actions=ACTIONS,
-    features=Features(team=False, transfer=False, handover=False),
+    features=Features(team=False, transfer=False, handover=False, comments=True),
     fields=(
         F("kind", "select", ("报告类型", "Kind"), required=True, options=KIND_OPTIONS),
         F("date", "date", ("报告日期", "Date"), description="any day of the period (default today, tenant time)"),
@@ -171,7 +182,7 @@ WORK_REPORT = EntityDef(
         F("reviewed_at", "datetime", ("最近批阅时间", "Last reviewed at"), readonly=True),
     ),
     hooks=Hooks(validate=_validate, before_write=_before_write, before_delete=_before_delete,
-                before_restore=_before_restore, derive=_derive),
+                before_restore=_before_restore, derive=_derive, team=_team),
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},
         "sales_manager": {"actions": ("create", "update", "list", "read", "delete", "export", "missing"),

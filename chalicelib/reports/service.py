@@ -133,9 +133,8 @@ def submit(record_id: str, expected: int) -> dict[str, Any]:
     if problems:
         raise ValidationFailed(details=problems)
     recipients = [str(r["user_id"]) for r in data.get("recipients") or [] if r.get("user_id") != rec.owner_id]
-    team = {**plain(rec.team or {}), **{u: {"access": "read", "until": None} for u in recipients}}
     values = {**_author_figures(rec), "status": "submitted", "submitted_at": clock.now_iso()}
-    shown = engine.change(D, p, rec, values, expected, action="submit", verb="submitted", team=team)
+    shown = engine.change(D, p, rec, values, expected, action="submit", verb="submitted")  # recipients read it (Hooks.team)
     name = org.user_name(p.tenant_id, p.user_id)
     for u in recipients:
         notifications.deliver(p.tenant_id, u, "work_report.submitted",

@@ -196,6 +196,13 @@ def test_given_a_submitted_report_when_reviewed_then_recipients_and_managers_may
     told = sorted((n["title"], n["body"]) for n in inbox if n["kind"] == "work_report.reviewed")
     assert told == [(f"王经理批阅了你的日报（{rep['period']}）", "明天重点跟进华为"),
                     (f"赵客服批阅了你的日报（{rep['period']}）", "客户反馈已同步")]
+    # comments (评论) are on: a reader comments and mentions the author; a colleague who may not read it cannot
+    c = api.call("POST", f"/v1/work-reports/{rep['id']}/comments", team["manager"], {"body": "@李娜 华为的方案周五前给我"})
+    assert c.status_code == 201, c.data
+    assert api.call("POST", f"/v1/work-reports/{rep['id']}/comments", team["rep2"], {"body": "x"}).status_code == 404
+    listed = api.call("GET", f"/v1/work-reports/{rep['id']}/comments", team["agent"]).data["items"]
+    assert [x["body"] for x in listed] == ["@李娜 华为的方案周五前给我"]
+    assert "mention" in [n["kind"] for n in api.call("GET", "/v1/notifications", team["rep1"]).data["items"]]
     log = api.call("GET", f"/v1/records/work_report/{rep['id']}/logs", team["rep1"])
     assert log.status_code == 200, log.data
     assert [e["action"] for e in log.data["items"]][:3] == ["review", "review", "submit"]
