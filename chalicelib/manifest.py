@@ -51,6 +51,7 @@ from .products import module as products
 from .quotes import module as quotes
 from .reminders import models as reminder_models
 from .reminders import service as reminders
+from .reports import module as reports
 from .revisits import module as revisits
 from .tabular.messages import MESSAGES as TABULAR_MESSAGES
 from .targets import module as targets
@@ -88,6 +89,7 @@ MODULES: tuple[Module, ...] = (
     targets.TERRITORIES,
     commission.MODULE,  # 销售提成 (SALES-13)
     dashboard.MODULE,
+    reports.MODULE,  # 工作报告 (WORK-6)
     Module("audit", ("操作日志", "Operation log"), blueprint=routes_of("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=routes_of("recyclebin")),
     Module("notifications", ("通知", "Notifications"), blueprint=routes_of("notifications")),

@@ -178,6 +178,7 @@ def seed() -> dict[str, Any]:
     seed_tasks(users, customers)
     seed_messages(users, ids)
     seed_mail(users, customers)
+    seed_work_reports(users, customers)  # 工作报告: today's daily reports of 销售一部, 张伟's missing
     return {"created": True, "users": users, "approvals": approvals, "pipeline": pipeline, "pools": pools,
             "aging": seed_aging(users), "deals": deals, "targets": plans}
 
@@ -695,3 +696,33 @@ def seed_mail(users: dict[str, str], customers: dict[str, str]) -> None:
     ask["Message-ID"] = "<demo-ask-1@yunfan-edu.example>"
     ask.set_content("你好，想了解贵司 CRM 的教育行业方案和报价。\n周明")
     inbound.receive_raw(ask.as_bytes(), "demo/inbound/2")
+
+
+# work reports (工作报告) of today: 李娜's daily report, submitted and reviewed by 孙丽, and her weekly draft; 孙丽's
+# own daily report to 王强. 张伟 has not written his: 孙丽's GET /v1/work-reports/missing?kind=daily names him.
+WORK_REPORTS = [
+    ("rep1", "daily", {"done": "拜访华为采购总监王建华，确认二期 CRM 需求范围", "plan": "整理二期方案报价，约 IT 经理演示",
+                       "problems": "二期预算审批周期较长"}, ["华为技术有限公司"], "submitted", ("manager1", "华为二期抓紧推进，方案我来把关")),
+    ("rep1", "weekly", {"done": "华为、ACME 两家客户推进", "plan": "华为二期方案报价"}, ["华为技术有限公司", "上海ACME贸易有限公司"],
+     "draft", None),
+    ("manager1", "daily", {"done": "销售一部周例会，金陵地产合同条款确认", "plan": "陪同李娜拜访华为"}, ["南京金陵地产集团"],
+     "submitted", None),
+]
+
+
+def seed_work_reports(users: dict[str, str], customers: dict[str, str]) -> None:
+    """The reports, written, submitted and reviewed through the work reports' services as their authors."""
+    from chalicelib.engine import service as engine
+    from chalicelib.reports import service as reports
+    from chalicelib.reports.entity import WORK_REPORT
+
+    for author, kind, texts, linked, state, review in WORK_REPORTS:
+        with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[author])):
+            rep = engine.create(WORK_REPORT, {"kind": kind, "sections": [{"key": k, "content": v} for k, v in texts.items()],
+                                              "links": [{"record": {"entity": "customer", "id": customers[c]}} for c in linked]},
+                                None)
+            if state == "submitted":
+                reports.submit(rep["id"], rep["version"])
+        if review:
+            with context.acting_as(context.RequestContext(tenant_id=TENANT, user_id=users[review[0]])):
+                reports.review(rep["id"], review[1])

@@ -10,7 +10,9 @@ of the care rules (care/service.py), or {"kind": "approvals_watch", "tenant_id",
 daily check of approvals waiting only on disabled users (approvals/reassign.py), or {"kind": "webhook_retry",
 "tenant_id", "webhook_id", "delivery_id", "attempt"}: the next attempt of a failed webhook delivery, or {"kind":
 "backup", "tenant_id"} from a tenant's recurring backup schedule (backups/service.py), or {"kind":
-"event_reminder", "tenant_id", "event_id", "start", "at"} before an event's occurrence (calendar/reminders.py).
+"event_reminder", "tenant_id", "event_id", "start", "at"} before an event's occurrence (calendar/reminders.py), or
+{"kind": "work_report_reminder", "tenant_id", "report_kind"}: the tenant's reminder to those who have not submitted
+their work report (reports/service.py).
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
 """
@@ -27,6 +29,7 @@ from chalicelib.core import context
 from chalicelib.core.observability import bind, flush, logger
 from chalicelib.engine import due
 from chalicelib.reminders import service as reminders
+from chalicelib.reports import service as work_reports
 from chalicelib.webhooks import service as webhooks
 
 manifest.install()  # this Lambda sees every module's record types, hooks and subscriptions
@@ -42,6 +45,7 @@ _TARGETS: dict[str, tuple[str, Any]] = {  # kind -> (the id it logs, what it doe
     calendar.KIND: ("event_id", lambda e: calendar.fire(e["tenant_id"], e["event_id"], e["start"], e["at"])),
     backups.SCHEDULE_KIND: ("tenant_id", lambda e: backups.fire_scheduled(e["tenant_id"])),
     webhooks.RETRY_KIND: ("delivery_id", webhooks.fire_retry),
+    "work_report_reminder": ("report_kind", lambda e: work_reports.fire_reminder(e["tenant_id"], e["report_kind"])),
 }
 
 
