@@ -51,6 +51,9 @@ and the tests (tests/conftest.py) call it before moto serves a request.
   computations); the size is now summed once. A condition expression's text is split into
   tokens once, not for every item written with it, and a condition met again with the same
   names and values (an import's leases) is parsed once.
+
+- `validate_definitions_once()`: a state machine definition is parsed once to be validated, not at
+  every CreateStateMachine (each test's fresh account creates the same few).
 """
 from __future__ import annotations
 
@@ -83,6 +86,7 @@ def patch_dynamodb() -> None:
     cheap_queue_sends()
     cache_event_paths()
     cheaper_items()
+    validate_definitions_once()
 
 
 # ---- DynamoDB Streams: iterators expire, records read go ----------------------------------------
@@ -801,6 +805,29 @@ def cheap_queue_sends() -> None:
     for name in _COUNTS:
         setattr(queue_cls, name, count(queue_cls.__dict__[name]))
     _applied.add("queue-sends")
+
+
+# ---- Step Functions: a definition validated once -------------------------------------------------
+
+def validate_definitions_once() -> None:
+    """CreateStateMachine parses the definition (ANTLR) only to validate it and drops the parse: half
+    the cost of creating the resources, paid again for every fresh account (each test) with the same
+    few definitions. A definition text that parsed once parses again: it is validated once per
+    process. Invalid ones are parsed (and refused) every time; executions still parse their own."""
+    if "sfn-validate" in _applied:
+        return
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    validate = StepFunctionsParserBackend._validate_definition
+    valid: set[str] = set()
+
+    def validate_once(definition: str) -> None:
+        if definition not in valid:
+            validate(definition=definition)
+            valid.add(definition)
+
+    StepFunctionsParserBackend._validate_definition = staticmethod(validate_once)  # type: ignore[method-assign]
+    _applied.add("sfn-validate")
 
 
 # ---- EventBridge: a rule's input paths parsed once ----------------------------------------------

@@ -39,6 +39,9 @@ TEST_ENV = {
     "CRM_RATE_LIMIT_BURST": "100000",
     "CRM_RATE_LIMIT_LEASE": "1",  # every request writes its token: round-trip counts show the worst case
     "CRM_SIGN_IN_PER_MINUTE": "10000",
+    # scrypt at N=2**4, not 2**14: every user a fixture creates and signs in hashes a password (60 ms each
+    # at the production cost); hashes name their cost, and check_password follows what a hash says.
+    "CRM_PASSWORD_COST": "4",
 }
 os.environ.update(TEST_ENV)
 os.environ.pop("AWS_ENDPOINT_URL", None)

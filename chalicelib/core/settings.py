@@ -95,6 +95,8 @@ class Settings(BaseModel):
                                                                 "write, at most (and at most a tenth of the bucket)")
     sign_in_per_minute: int = Field(10, ge=1, le=10000,
                                     description="sign-in attempts per mobile number (and tenant) per minute, known or not")
+    password_cost: int = Field(14, ge=1, le=20, description="log2 of scrypt's N for new password hashes; below 14 only "
+                                                           "in the local and test stages (the tests), raised to 14 elsewhere")
     # Webhooks (chalicelib/webhooks): deliveries' time limit, back-off and the loopback switch (local stack, tests).
     webhook_allow_loopback: bool = Field(False, description="let webhooks point at 127.0.0.0/8 and ::1, http or https "
                                                             "(the local stack and tests only; never in AWS)")

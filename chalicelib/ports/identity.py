@@ -32,25 +32,36 @@ class IdentityProvider(Protocol):
     def sign_out_everywhere(self, tenant_id: str, user_id: str) -> None: ...
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
+PASSWORD_COST = 14  # log2 of scrypt's N: "scrypt$<salt>$<digest>"; another cost is named, "scrypt<cost>$<salt>$<digest>"
+
+
+def password_cost() -> int:
+    """The cost of new hashes: the setting, never below PASSWORD_COST outside the local and test stages."""
+    s = get_settings()
+    return s.password_cost if s.stage in ("local", "test") else max(s.password_cost, PASSWORD_COST)
+
+
+def hash_password(password: str, salt: bytes | None = None, cost: int | None = None) -> str:
     salt = salt or os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    cost = password_cost() if cost is None else cost
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**cost, r=8, p=1, maxmem=2**(cost + 11))
+    return f"scrypt{'' if cost == PASSWORD_COST else cost}${salt.hex()}${digest.hex()}"
 
 
 # What a sign-in is checked against when there is no account to check (unknown mobile, disabled
 # account, no credential): a hash like any other, so the check costs the same scrypt as a real one
-# (the cost parameters live in hash_password, not in the stored text). Nobody knows its password.
+# (at the production cost; a hash names any other cost it was made with). Nobody knows its password.
 DUMMY_HASH = ("scrypt$a270a01f141e58f351fe8fb75794c15b$aa9c1cf49ca6e60c6bf34792ea7dbac527302d5fa8e6701d2ae70c80ed97852b"
               "fdf24d5c43dccaed5caff5e6539017d887bbef91b56ab4fefc670a4a06bde9bd")
 
 
 def check_password(password: str, stored: str) -> bool:
     try:
-        _, salt, digest = stored.split("$")
+        kind, salt, digest = stored.split("$")
+        cost = int(kind.removeprefix("scrypt") or PASSWORD_COST)
     except ValueError:
         return False
-    return hmac.compare_digest(hash_password(password, bytes.fromhex(salt)).split("$")[2], digest)
+    return hmac.compare_digest(hash_password(password, bytes.fromhex(salt), cost).split("$")[2], digest)
 
 
 class LocalIdentity:

@@ -69,6 +69,7 @@ def stack():
                 "CRM_RATE_LIMIT_PER_SECOND": "10000", "CRM_RATE_LIMIT_BURST": "100000", "CRM_SIGN_IN_PER_MINUTE": "10000",
                 # a long-poll the fuzzer happens to make waits a second, not twenty
                 "CRM_MESSAGES_POLL_MAX_WAIT_SECONDS": "1",
+                "CRM_PASSWORD_COST": "4",  # the demo users and every sign-in hash a password: the cheap test cost
                 # the demo's forgotten customers are recycled by their schedules this soon after start (make dev: 600 s)
                 "CRM_DEMO_RECYCLE_AFTER_SECONDS": "20"})
     log = open(os.path.join(workdir, "stack.log"), "w")

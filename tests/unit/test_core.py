@@ -74,6 +74,25 @@ def test_given_password_when_checked_then_policy_matches_cognito_pool(password, 
             passwords.check(password)
 
 
+def test_given_a_password_cost_setting_then_only_local_and_test_stages_hash_below_the_production_cost():
+    from chalicelib.core.settings import environment
+    from chalicelib.ports import identity
+
+    with environment(CRM_PASSWORD_COST="4", CRM_STAGE="test"):
+        cheap = identity.hash_password("Passw0rd!")
+        assert cheap.startswith("scrypt4$")
+    with environment(CRM_PASSWORD_COST="4", CRM_STAGE="prod"):
+        strong = identity.hash_password("Passw0rd!")
+        assert strong.startswith("scrypt$")
+        # each hash is checked at the cost it names, whatever the setting now
+        assert identity.check_password("Passw0rd!", cheap) and identity.check_password("Passw0rd!", strong)
+        assert not identity.check_password("Passw0rd?", cheap) and not identity.check_password("Passw0rd?", strong)
+    salt = bytes(16)
+    assert identity.hash_password("x", salt, 14) == identity.hash_password("x", salt, 14).replace("scrypt14$", "scrypt$")
+    assert identity.hash_password("x", salt, 14) != identity.hash_password("x", salt, 4).replace("scrypt4$", "scrypt$")
+    assert not identity.check_password("x", "bcrypt$00$00")
+
+
 def test_given_the_code_then_no_error_detail_or_validator_carries_a_hand_written_text():
     """Details and validator errors are i18n keys rendered in the caller's language (errors.detail,
     errors.Problem): a literal text would reach one language's callers in the other."""
