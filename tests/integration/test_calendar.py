@@ -192,6 +192,24 @@ def test_given_follow_ups_and_contracts_then_their_dates_show_in_the_calendar_of
     assert _view(api, tok["rep2"], frm, to, user_id=sales_team["rep1"]) == []
 
 
+def test_given_a_task_with_a_due_time_then_it_shows_in_the_calendar_of_its_owner_and_participants_only(api, sales_team):
+    t, tok = sales_team, sales_team["tokens"]
+    due = clock.now() + timedelta(days=2)
+    task = api.call("POST", "/v1/tasks", tok["manager"], {"title": "准备华为二期报价", "owner_id": t["rep1"],
+                                                          "participant_ids": [t["rep2"]], "due_at": clock.iso(due)})
+    assert task.status_code == 201, task.data
+    api.pump()
+    frm, to = clock.iso(clock.now()), clock.iso(clock.now() + timedelta(days=7))
+    for who in ("rep1", "rep2"):
+        assert [(i["type"], i["source"], i["id"], i["title"]) for i in _view(api, tok[who], frm, to)] == [
+            ("task", "task_due", task.data["id"], "准备华为二期报价")], who
+    moved = api.call("PATCH", f"/v1/tasks/{task.data['id']}", tok["rep1"], {"due_at": clock.iso(due + timedelta(days=10))},
+                     headers={"If-Match": f'"{task.data["version"]}"'})
+    assert moved.status_code == 200, moved.data
+    api.pump()
+    assert _view(api, tok["rep1"], frm, to) == []  # the due time moved out of the week
+
+
 def test_given_a_feed_link_then_the_ics_feed_serves_my_events_without_sign_in_until_revoked(api, sales_team):
     t, tok = sales_team, sales_team["tokens"]
     day = (clock.now() + timedelta(days=5)).date().isoformat()
@@ -253,7 +271,7 @@ def test_given_a_source_of_a_record_type_not_installed_then_the_calendar_ignores
 
     known = service.sources()
     assert {s.key for s in known} >= {"followup_next_contact", "contract_end", "approval_deadline"}
-    monkeypatch.setattr(service, "sources", lambda: [*known, CalendarSource("task_due", "task", "due_at", ("owner_id", "participant_ids"))])
+    monkeypatch.setattr(service, "sources", lambda: [*known, CalendarSource("lease_due", "lease", "due_at", ("owner_id",))])
     day = _future_monday()
     _event(api, sales_team["tokens"]["rep1"], "拜访", _at(day, "10:00"), _at(day, "11:00"))
     assert [i["title"] for i in _view(api, sales_team["tokens"]["rep1"], _at(day, "00:00"), _at(_day(day, 1), "00:00"))] == ["拜访"]
