@@ -33,7 +33,10 @@ def within_bounds(when: datetime) -> datetime:
     """An instant with a time zone, within the date bounds."""
     if when.tzinfo is None:
         raise Problem("field.timezone", "format")
-    day = when.astimezone(UTC).date().isoformat()
+    try:
+        day = when.astimezone(UTC).date().isoformat()
+    except OverflowError:  # 0001-01-01T00:00+08:00 is before the first instant Python can hold in UTC
+        raise Problem("field.date_min" if when.year < 2000 else "field.date_max", "range", min=DATE_MIN, max=DATE_MAX) from None
     if day < DATE_MIN:
         raise Problem("field.date_min", "range", min=DATE_MIN)
     if day > DATE_MAX:

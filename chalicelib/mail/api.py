@@ -54,10 +54,10 @@ def campaign_recipients(req: ApiRequest, campaign_id: str) -> dict:
     return _service().recipients(campaign_id, req.query.limit, req.query.cursor)
 
 
-@route(bp, "/mail/unsubscribe/{token}", summary="Unsubscribe from bulk mail (the link in each bulk mail; no token: signed)",
-       tag=TAG, response=s.MailUnsubscribeOut, public=True)
+@route(bp, "/mail/unsubscribe/{token}", summary="The unsubscribe link of a bulk mail: whether the address is unsubscribed "
+       "(reading it changes nothing: POST to the same link unsubscribes)", tag=TAG, response=s.MailUnsubscribeOut, public=True)
 def unsubscribe_link(req: ApiRequest, token: str) -> dict:
-    return _service().unsubscribe(token)
+    return _service().unsubscribe_status(token)
 
 
 @route(bp, "/mail/unsubscribe/{token}", "POST", summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post)", tag=TAG,

@@ -44,6 +44,7 @@ def start(body: Mapping[str, Any]) -> dict[str, Any]:
     d = registry.find(body["type"], p.tenant_id)
     assert d is not None
     p.require(d.module, "list")
+    service.sending_mailbox(p, body.get("mailbox_id"))
     tpl = service.template_of(p.tenant_id, body)
     for key in ("subject", "body_text", "body_html"):  # syntax now, variables per recipient
         if tpl.get(key):
@@ -98,7 +99,7 @@ def run(ctx: Any) -> bool:
     counts: dict[str, int] = dict((ctx.checkpoint or {}).get("counts") or {})
     done = int((ctx.checkpoint or {}).get("done") or 0)
     pace = _Pace(get_settings().mail_send_per_second)
-    mailbox = service._mailbox(p.tenant_id, prm["mailbox_id"]) if prm.get("mailbox_id") else None
+    mailbox = service.sending_mailbox(p, prm.get("mailbox_id"))
     sender = mailbox.address if mailbox else service.default_address(p.tenant_id)
     sender_name = mailbox.name if mailbox else org.user_name(p.tenant_id, p.user_id)
     domain = service.tenant_domain(p.tenant_id)

@@ -12,6 +12,11 @@ functions/inbound_mail.py, which calls `receive(bucket, key)`.
    by its members), else the owner of the first linked record; nobody -> dropped (logged).
 6. Attachments saved through the files service (as the mail's owner) and attached to the mail.
 Idempotent: the Message-ID (or, without one, the S3 key) is stored once; a redelivery writes nothing.
+
+SES's verdicts: a mail with a virus is dropped; one whose sender is not authenticated (spam, or neither
+SPF nor DKIM passed: anyone can write a customer's address in From) is kept for whom it reached (the
+thread's owner or the mailbox addressed) but linked to no record, so a forged mail never lands on a
+customer's timeline or in the hands of its owner.
 """
 from __future__ import annotations
 
@@ -42,6 +47,9 @@ def receive(bucket: str | None, key: str) -> str:
 
 def receive_raw(raw: bytes, source: str) -> str:
     parsed = mime.parse(raw)
+    if parsed.infected:
+        logger.warning("inbound mail with a virus dropped", extra={"key": source})
+        return "dropped"
     tenant_id = next((t for a in [*parsed.to, *parsed.cc, *parsed.delivered_to] if (t := service.tenant_of(a))), None)
     if tenant_id is None or not _tenant_exists(tenant_id):
         logger.warning("inbound mail for no tenant", extra={"key": source})
@@ -54,8 +62,10 @@ def receive_raw(raw: bytes, source: str) -> str:
         earlier = service.message(tenant_id, ref)
         if earlier is not None:
             break
-    links: list[tuple[str, str]] = service.links_of(tenant_id, earlier.mail_id) if earlier else []
-    links += [x for x in by_address(tenant_id, parsed.from_addr) if x not in links]
+    links: list[tuple[str, str]] = []
+    if parsed.authenticated:
+        links = service.links_of(tenant_id, earlier.mail_id) if earlier else []
+        links += [x for x in by_address(tenant_id, parsed.from_addr) if x not in links]
     mailbox = None
     for a in [*parsed.to, *parsed.cc, *parsed.delivered_to]:
         if service.tenant_of(a) == tenant_id:

@@ -15,7 +15,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import format_datetime, getaddresses
 from html.parser import HTMLParser
 from typing import Any
 
@@ -26,7 +26,9 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 
 
 def new_message_id(domain: str) -> str:
-    return make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
+    """<24 random hex digits@domain>: unique (96 random bits) and short enough that the header is not
+    folded (make_msgid's time.pid.random ids are, for longer domains, and some receivers compare them raw)."""
+    return f"<{uuid.uuid4().hex[:24]}@{domain}>"
 
 
 def build(*, sender: str, sender_name: str | None, to: list[str], cc: list[str] | None = None, subject: str,
@@ -106,6 +108,23 @@ class Parsed:
     text: str
     attachments: list[Attachment] = field(default_factory=list)
     skipped_attachments: int = 0
+    verdicts: dict[str, str] = field(default_factory=dict)  # SES receiving's: spam, virus, spf, dkim, dmarc -> PASS, FAIL …
+
+    @property
+    def infected(self) -> bool:
+        return self.verdicts.get("virus") == "FAIL"
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether the From can be believed: SES found no spam and SPF or DKIM passed. A mail without SES's
+        verdicts (the local stack, where nothing scans) counts as believed — in AWS the receipt rule scans
+        every mail, and SES's own headers come first (a sender's forged copies further down are not read)."""
+        if not self.verdicts:
+            return True
+        return self.verdicts.get("spam") != "FAIL" and "PASS" in (self.verdicts.get("spf"), self.verdicts.get("dkim"))
+
+
+VERDICTS = ("spam", "virus", "spf", "dkim", "dmarc")
 
 
 def _ids(value: Any) -> list[str]:
@@ -145,4 +164,6 @@ def parse(raw: bytes) -> Parsed:
                   to=[a for _, a in _addresses(msg.get_all("To") or [])],
                   cc=[a for _, a in _addresses(msg.get_all("Cc") or [])],
                   delivered_to=[a for _, a in _addresses((msg.get_all("Delivered-To") or []) + (msg.get_all("X-Original-To") or []))],
-                  date=date, text=text.strip()[:MAX_TEXT], attachments=attachments, skipped_attachments=skipped)
+                  date=date, text=text.strip()[:MAX_TEXT], attachments=attachments, skipped_attachments=skipped,
+                  verdicts={k: str(msg[f"X-SES-{k.upper()}-Verdict"]).strip().upper() for k in VERDICTS
+                            if msg[f"X-SES-{k.upper()}-Verdict"] is not None})

@@ -19,6 +19,7 @@ MESSAGES = {
     "mail.template_variable": {"zh-CN": "模板变量 {variable} 不存在或无权查看",
                                "en": "Template variable {variable} does not exist or is not visible to you"},
     "mail.template_unsafe": {"zh-CN": "模板使用了不允许的操作", "en": "The template uses an operation that is not allowed"},
+    "mail.template_render": {"zh-CN": "模板无法生成邮件：{reason}", "en": "The template cannot be rendered: {reason}"},
     "mail.template_unknown": {"zh-CN": "邮件模板不存在", "en": "No such mail template"},
     "mail.template_or_body": {"zh-CN": "请选择模板，或填写主题和正文", "en": "Give a template, or a subject and a body"},
     "mail.no_address": {"zh-CN": "该记录没有邮箱地址，请填写收件人", "en": "The record has no e-mail address: give the recipients"},
@@ -29,6 +30,7 @@ MESSAGES = {
     "MAIL_TEMPLATE_VARIABLE": {"zh-CN": "邮件模板中的变量 {variable} 不存在或无权查看",
                                "en": "The mail template's variable {variable} does not exist or is not visible to you"},
     "MAIL_TEMPLATE_UNSAFE": {"zh-CN": "邮件模板使用了不允许的操作", "en": "The mail template uses an operation that is not allowed"},
+    "MAIL_TEMPLATE_RENDER": {"zh-CN": "邮件模板无法生成邮件", "en": "The mail template cannot be rendered"},
     "MAIL_SEND_FAILED": {"zh-CN": "邮件发送失败，请稍后重试", "en": "The mail could not be sent; try again later"},
     "MAILBOX_TAKEN": {"zh-CN": "邮箱地址 {address} 已被使用", "en": "The address {address} is taken"},
 }

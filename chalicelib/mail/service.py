@@ -124,6 +124,15 @@ def unsubscribe(token: str) -> dict[str, Any]:
     return {"address": mask(address), "unsubscribed": True}
 
 
+def unsubscribe_status(token: str) -> dict[str, Any]:
+    """GET of the link: what it would do, writing nothing — mail scanners and link previews open every
+    link of a mail, so only the POST (the page's button, or the RFC 8058 one-click POST) unsubscribes."""
+    tenant_id, address, _ = _verify(token)
+    from ..core.permissions import mask
+
+    return {"address": mask(address), "unsubscribed": suppressed(tenant_id, address)}
+
+
 def suppressed(tenant_id: str, address: str) -> bool:
     try:
         Suppression.get(Suppression.partition(tenant_id), _norm(address))
@@ -199,6 +208,18 @@ def mailbox_by_address(tenant_id: str, address: str) -> Mailbox | None:
 
 def _may_use(p: Principal, m: Mailbox) -> bool:
     return p.user_id == m.owner_id or p.user_id in (m.member_ids or []) or p.can(MODULE, "manage")
+
+
+def sending_mailbox(p: Principal, mailbox_id: str | None) -> Mailbox | None:
+    """The shared mailbox a mail goes out from (None: the sender's own address): it must exist and the
+    sender must be its owner, a member or a mail administrator — for one mail and for every bulk send,
+    checked when it is asked for and again when the job sends (membership may have changed)."""
+    if not mailbox_id:
+        return None
+    mailbox = _mailbox(p.tenant_id, mailbox_id)
+    if not _may_use(p, mailbox):
+        raise Forbidden()
+    return mailbox
 
 
 def list_mailboxes() -> dict[str, Any]:
@@ -394,9 +415,7 @@ def send_from_record(body: Mapping[str, Any]) -> dict[str, Any]:
         to = [_norm(address)]
     cc = [_norm(a) for a in (body.get("cc") or []) if a]
     content = rendered(template_of(p.tenant_id, body), variables_)
-    mailbox = _mailbox(p.tenant_id, body["mailbox_id"]) if body.get("mailbox_id") else None
-    if mailbox is not None and not _may_use(p, mailbox):
-        raise Forbidden()
+    mailbox = sending_mailbox(p, body.get("mailbox_id"))
     sender = mailbox.address if mailbox else default_address(p.tenant_id)
     sender_name = mailbox.name if mailbox else org.user_name(p.tenant_id, p.user_id)
     message_id = mime.new_message_id(tenant_domain(p.tenant_id))

@@ -104,6 +104,14 @@ def test_given_a_template_naming_an_unknown_field_when_sending_then_422_names_it
     unsafe = api.call("POST", "/v1/mail/send", rep, {"record": {"entity": "customer", "id": crm["customer"]},
                                                      "subject": "{{ record.__class__.__mro__ }}", "body_text": "x"})
     assert unsafe.status_code == 422
+    # a template's own errors and attempts to make it huge are the template's fault: 422, never a failed request
+    for body, code in (("{{ 1/0 }}", "MAIL_TEMPLATE_RENDER"), ("{{ record.name + 1 }}", "MAIL_TEMPLATE_RENDER"),
+                       ("{{ 'x' * 10**9 }}", "MAIL_TEMPLATE_UNSAFE"), ("{{ 9 ** 99999 }}", "MAIL_TEMPLATE_UNSAFE"),
+                       ("{% for c in record.name %}{{ record.name * 9000 }}{% endfor %}", "MAIL_TEMPLATE_RENDER")):
+        r = api.call("POST", "/v1/mail/send", rep, {"record": {"entity": "customer", "id": crm["customer"]},
+                                                    "subject": "s", "body_text": body})
+        assert (r.status_code, r.data["code"]) == (422, code), (body, r.data)
+        assert r.data["details"][0]["field"] == "body_text"
     assert _sent() == []
 
 
@@ -122,9 +130,12 @@ def test_given_an_unsubscribed_contact_when_a_bulk_mail_goes_out_then_it_is_skip
         assert link in mail.get_content()
         # one-click unsubscribe (RFC 8058): a form POST, no token
         path = urlparse(link).path
+        # opening the link (a mail scanner, a preview) unsubscribes nobody; the POST does
+        assert api.call("GET", path).data == {"address": api.call("GET", path).data["address"], "unsubscribed": False}
         r = api.http.post(path, headers={"Content-Type": "application/x-www-form-urlencoded"},
                           body="List-Unsubscribe=One-Click")
         assert r.status_code == 200, r.body
+        assert api.call("GET", path).data["unsubscribed"] is True
         assert api.call("GET", path[:-4] + "AAAA").status_code == 404  # a forged token
         # the bulk mail to every contact of mine: 刘强 skipped, 无邮箱 skipped, 王芳 sent
         before = len(_sent())
@@ -170,6 +181,28 @@ def test_given_an_unsubscribed_contact_when_a_bulk_mail_goes_out_then_it_is_skip
     assert len([i for i in again if i["kind"] == "mail" and i["direction"] == "in"]) == 1
 
 
+def test_given_ses_verdicts_then_a_virus_is_dropped_and_an_unauthenticated_from_is_linked_to_no_record(api, crm):
+    from chalicelib.ports import mail as port
+
+    admin, rep = crm["admin"], crm["tokens"]["rep1"]
+    box = api.call("POST", "/v1/mail/mailboxes", admin, {"name": "销售支持", "local_part": "sales", "member_ids": [crm["rep1"]]}).data
+
+    def arrives(key: str, message_id: str, **verdicts: str) -> None:
+        raw = _inbound("wang.fang@huaguang.example", box["address"], key, message_id=message_id)
+        headers = "".join(f"X-SES-{k.upper()}-Verdict: {v}\r\n" for k, v in verdicts.items()).encode()
+        port.put_inbound(f"inbound/{key}", headers + raw)  # SES puts its headers first
+        _deliver_inbound()
+
+    arrives("virus", "<v-1@x.example>", spam="PASS", virus="FAIL", spf="PASS", dkim="PASS")
+    arrives("forged", "<f-1@x.example>", spam="PASS", virus="PASS", spf="FAIL", dkim="FAIL")
+    arrives("genuine", "<g-1@x.example>", spam="PASS", virus="PASS", spf="FAIL", dkim="PASS")
+    boxed = {m["subject"]: m for m in api.call("GET", f"/v1/mail/mailboxes/{box['id']}/messages", rep).data["items"]}
+    assert set(boxed) == {"forged", "genuine"}  # the infected one is not kept
+    timeline = api.call("GET", f"/v1/contacts/{crm['contacts'][0]}/timeline", rep).data["items"]
+    assert [i["title"] for i in timeline if i["kind"] == "mail"] == ["genuine"]  # a forged From reaches no record
+    assert not api.call("GET", f"/v1/mail/messages/{boxed['forged']['id']}", rep).data["links"]
+
+
 def test_given_a_shared_mailbox_when_a_mail_arrives_then_its_members_see_it_and_others_do_not(api, crm):
     admin = crm["admin"]
     box = api.call("POST", "/v1/mail/mailboxes", admin, {"name": "销售支持", "local_part": "sales",
@@ -191,6 +224,15 @@ def test_given_a_shared_mailbox_when_a_mail_arrives_then_its_members_see_it_and_
     assert api.call("GET", f"/v1/mail/messages/{mine.data['items'][0]['id']}", crm["tokens"]["rep2"]).status_code == 404
     assert [b["id"] for b in api.call("GET", "/v1/mail/mailboxes", crm["tokens"]["rep1"]).data["items"]] == [box.data["id"]]
     assert api.call("GET", "/v1/mail/mailboxes", crm["tokens"]["rep2"]).data["items"] == []
+    # only its members send from it: one mail or a bulk send alike
+    own = api.call("POST", "/v1/customers", crm["tokens"]["rep2"], {"name": "张伟的客户", "email": "a@zhang.example"}).data
+    mail = {"record": {"entity": "customer", "id": own["id"]}, "subject": "s", "body_text": "b", "mailbox_id": box.data["id"]}
+    assert api.call("POST", "/v1/mail/send", crm["tokens"]["rep2"], mail).status_code == 403
+    assert api.call("POST", "/v1/mail/send", crm["tokens"]["rep2"], {**mail, "mailbox_id": None}).status_code == 201
+    bulk = {"type": "customer", "subject": "s", "body_text": "b", "mailbox_id": box.data["id"]}
+    assert api.call("POST", "/v1/mail/campaigns", crm["tokens"]["rep2"], bulk).status_code == 403
+    assert api.call("POST", "/v1/mail/campaigns", crm["tokens"]["rep2"], {**bulk, "mailbox_id": "nope"}).status_code == 404
+    assert api.call("POST", "/v1/mail/campaigns", crm["tokens"]["rep1"], bulk).status_code == 202
 
 
 def test_given_an_inbound_mail_for_no_tenant_then_it_is_dropped(api, crm):

@@ -107,3 +107,15 @@ def test_given_the_code_then_no_error_detail_or_validator_carries_a_hand_written
             found += [f"{path.name}: {m}" for m in re.findall(r"raise ValueError\([^)]*\)", text)]
         found += [f"{path.name}: {m}" for m in re.findall(r'reason="[^"]*[\u4e00-\u9fff][^"]*"', text)]
     assert not found
+
+
+def test_given_an_instant_at_the_edge_of_what_python_holds_when_checked_then_a_range_problem_not_an_overflow():
+    from chalicelib.core import inputs
+    from chalicelib.core.errors import Problem
+
+    for text, key in (("0001-01-01T00:00:00+08:00", "field.date_min"), ("9999-12-31T23:59:59-08:00", "field.date_max"),
+                      ("1899-12-31T23:59:59+00:00", "field.date_min")):
+        with pytest.raises(Problem) as e:
+            inputs.instant_text(text)
+        assert e.value.key == key, text
+    assert inputs.instant_text("2026-12-02T08:00:00+08:00") == "2026-12-02T00:00:00.000Z"
