@@ -68,11 +68,7 @@ def validate(wc: WriteContext) -> None:
     v = wc.values
     if wc.action == "create":
         v["assigned_by"] = wc.principal.user_id
-    problems = []
-    for i, uid in enumerate(v.get("participant_ids") or []):
-        u = wc.principal.org.users.get(uid)
-        if u is None or not u.active:
-            problems.append(fieldtypes.error(f"participant_ids.{i}", "not_found", "field.user"))
+    problems = org.check_users(wc.principal, v.get("participant_ids") or [], "participant_ids")
     if v.get("repeat") and not v.get("due_at"):
         problems.append(fieldtypes.error("due_at", "required", "field.required", label=TASK.field("due_at").label_in(fieldtypes.locale())))
     parent = v.get("parent")

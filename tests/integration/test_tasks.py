@@ -248,3 +248,14 @@ def test_given_a_sub_task_completed_or_reopened_by_two_requests_at_once_then_its
     got = api.call("GET", f"/v1/tasks/{plan['id']}", t["manager"]).data
     assert (got["children_done"], got["progress"]) == (0, 0)
     assert api.call("GET", f"/v1/tasks/{subs[0]['id']}", t["rep1"]).data["status"] == "open"
+
+
+def test_given_participants_then_unknown_and_disabled_users_are_refused_one_by_one_and_at_most_twenty_take_part(api, sales_team):
+    t, ids = sales_team["tokens"], sales_team
+    assert api.call("POST", f"/v1/org/users/{ids['agent']}/disable", ids["admin"]).status_code == 200
+    bad = api.call("POST", "/v1/tasks", t["manager"], {"title": "x", "participant_ids": [ids["rep1"], ids["agent"], "nobody"]})
+    assert bad.status_code == 422 and [d["field"] for d in bad.data["details"]] == ["participant_ids.1", "participant_ids.2"]
+    bad = api.call("POST", "/v1/tasks", t["manager"], {"title": "x", "participant_ids": [f"u{i}" for i in range(21)]},
+                   headers={"Accept-Language": "en"})
+    assert bad.status_code == 422 and bad.data["details"][0]["field"] == "participant_ids"
+    assert bad.data["details"][0]["message"] == "At most 20 items"
