@@ -2,8 +2,9 @@
 a location, an optional recurrence and a reminder before it starts.
 
 An event is a record type on the engine. Its own rules: the end comes after the start and the
-event lasts at most 31 days; participants are people of the tenant; a recurrence (RRULE) is parsed
-and bounded (recurrence.py); a create, and a change that moves it or changes who takes part, is
+event lasts at most 31 days; participants are active people of the tenant (at most 20, as a task's);
+a recurrence (RRULE) is parsed and bounded (recurrence.py); at most MAX_EXDATES occurrences are
+cancelled and MAX_MOVED moved, each moved one an occurrence of the series lasting at most 31 days; a create, and a change that moves it or changes who takes part, is
 checked for conflicts with every participant's other events (conflicts.py — a 409 naming them,
 which `force=true` overrides unless `on_conflict=error`); the reminder before each occurrence is a
 Scheduler schedule (reminders.py). Derived, read-only: `span_start` / `span_end` (the whole
@@ -12,18 +13,20 @@ series, so one indexed range query finds every series that may overlap a period)
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from ..core import clock
 from ..core.errors import ValidationFailed, detail
 from ..engine.definition import Derivation, EntityDef, Features, Hooks, WriteContext, lazy
 from ..engine.fieldtypes import FieldSpec as F
+from ..org.service import MAX_PARTICIPANTS, check_users
 from . import recurrence
 
 ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "export")
 CALENDARS = (("user", "个人日程", "Personal"), ("department", "部门日程", "Department"), ("team", "团队日程", "Team"))
-MAX_PARTICIPANTS = 20
+MAX_EXDATES = 200  # cancelled occurrences of one series
+MAX_MOVED = 100  # moved occurrences of one series
 DEFAULT_LENGTH = timedelta(hours=1)
 SERVICE = "chalicelib.calendar.service"
 REMINDERS = "chalicelib.calendar.reminders"
@@ -46,13 +49,7 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
         errors.append(_problem("end_at", "range", "calendar.end_before_start"))
     elif end - start > recurrence.MAX_DURATION:
         errors.append(_problem("end_at", "range", "calendar.too_long", days=recurrence.MAX_DURATION.days))
-    people = v.get("participant_ids") or []
-    users = ctx.principal.org.users
-    unknown = [u for u in people if u not in users]
-    if unknown:
-        errors.append(_problem("participant_ids", "not_found", "field.user"))
-    if len(people) > MAX_PARTICIPANTS:
-        errors.append(_problem("participant_ids", "length", "field.max_items", max=MAX_PARTICIPANTS))
+    errors += check_users(ctx.principal, v.get("participant_ids") or [], "participant_ids")
     calendar = v.get("calendar") or "user"
     if calendar == "department" and not v.get("department_id"):
         errors.append(_problem("department_id", "required", "field.required"))
@@ -71,16 +68,13 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
             if recurrence.find(v, recurrence.local_date(start)) != start:  # the first occurrence is the event's start
                 raise recurrence.RuleError("calendar.rrule.start")
             recurrence.span(v)
+            errors += _moved_problems(v)
         except recurrence.RuleError as e:
             errors.append(_problem("rrule", "invalid", str(e)))
         except ValueError:  # a rule dateutil refuses
             errors.append(_problem("rrule", "invalid", "calendar.rrule.syntax"))
     elif v.get("exdates") or v.get("overrides"):
         errors.append(_problem("rrule", "required", "calendar.rrule.needed"))
-    for n, o in enumerate(v.get("overrides") or []):
-        if not _is_date(o.get("date")) or not o.get("start_at") or not o.get("end_at") or \
-                clock.parse_iso(str(o["end_at"])) <= clock.parse_iso(str(o["start_at"])):
-            errors.append(_problem(f"overrides.{n}", "range", "calendar.end_before_start"))
     if errors:
         raise ValidationFailed(details=errors)
     if ctx.action == "create" or any(ctx.before.get(k) != v.get(k) for k in MOVES):
@@ -90,9 +84,31 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
                         exclude_id=ctx.record.id if ctx.record is not None else None)
 
 
-def _is_date(value: Any) -> bool:
-    from datetime import date
+def _moved_problems(v: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each moved occurrence names an occurrence of the series (its original local date) and, like
+    any event, ends after it starts and lasts at most MAX_DURATION."""
+    errors, moved, occurring = [], v.get("overrides") or [], set()
+    days = [str(o.get("date")) for o in moved if _is_date(o.get("date"))]
+    if days:
+        last = datetime.combine(date.fromisoformat(max(days)) + timedelta(days=1), time(0), recurrence.tz())
+        occurring = {key for key, _ in recurrence.series(v, upto=last)}
+    for n, o in enumerate(moved):
+        if not _is_date(o.get("date")):
+            errors.append(_problem(f"overrides.{n}.date", "format", "field.date"))
+        elif o["date"] not in occurring:
+            errors.append(_problem(f"overrides.{n}.date", "not_found", "calendar.not_an_occurrence", date=o["date"]))
+        if not o.get("start_at") or not o.get("end_at"):
+            errors.append(_problem(f"overrides.{n}", "required", "calendar.end_before_start"))
+            continue
+        length = clock.parse_iso(str(o["end_at"])) - clock.parse_iso(str(o["start_at"]))
+        if length <= timedelta(0):
+            errors.append(_problem(f"overrides.{n}.end_at", "range", "calendar.end_before_start"))
+        elif length > recurrence.MAX_DURATION:
+            errors.append(_problem(f"overrides.{n}.end_at", "range", "calendar.too_long", days=recurrence.MAX_DURATION.days))
+    return errors
 
+
+def _is_date(value: Any) -> bool:
     try:
         date.fromisoformat(str(value))
     except ValueError:
@@ -126,8 +142,8 @@ EVENT = EntityDef(
         F("end_at", "datetime", ("结束时间", "Ends"), description="default: an hour after the start (all day: a day)"),
         F("all_day", "boolean", ("全天", "All day"), default=False),
         F("location", "text", ("地点", "Location"), max_length=300, searchable=True),
-        F("participant_ids", "tags", ("参与人", "Participants"), max_length=64,
-          description="user ids of the people taking part (at most 20)"),
+        F("participant_ids", "tags", ("参与人", "Participants"), max_length=64, max_items=MAX_PARTICIPANTS,
+          description=f"user ids of the people taking part (active users, at most {MAX_PARTICIPANTS})"),
         F("calendar", "select", ("日程类型", "Calendar"), default="user", options=CALENDARS),
         F("department_id", "department", ("部门", "Department")),
         F("team_name", "text", ("团队", "Team"), max_length=100),
@@ -135,9 +151,9 @@ EVENT = EntityDef(
           description="others see only that the time is taken (忙碌 / Busy)"),
         F("rrule", "text", ("重复规则", "Recurrence (RRULE)"), max_length=300,
           description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=MO;COUNT=10 (DAILY/WEEKLY/MONTHLY/YEARLY)"),
-        F("exdates", "tags", ("取消的日期", "Cancelled dates"), max_length=10, filterable=False, sortable=False,
-          description="local dates (YYYY-MM-DD) of occurrences cancelled"),
-        F("overrides", "table", ("调整的日程", "Moved occurrences"), max_rows=100, columns=(
+        F("exdates", "tags", ("取消的日期", "Cancelled dates"), max_length=10, max_items=MAX_EXDATES, filterable=False,
+          sortable=False, description=f"local dates (YYYY-MM-DD) of occurrences cancelled (at most {MAX_EXDATES})"),
+        F("overrides", "table", ("调整的日程", "Moved occurrences"), max_rows=MAX_MOVED, columns=(
             F("date", "date", ("原日期", "Original date"), required=True),
             F("start_at", "datetime", ("开始时间", "Starts"), required=True),
             F("end_at", "datetime", ("结束时间", "Ends"), description="default: an hour after the start (all day: a day)"),

@@ -25,7 +25,7 @@ from ..search import rules, schema
 from ..search.query import EntityQuery, Filter, Scope, SearchRequest, any_of
 from ..search.service import run
 from . import recurrence
-from .entity import EVENT
+from .entity import EVENT, MAX_EXDATES, MAX_MOVED
 
 MAX_RANGE = timedelta(days=62)
 MAX_EVENTS = 1000
@@ -186,7 +186,11 @@ def change_occurrence(event_id: str, key: str, body: dict[str, Any], expected: i
     overrides = [o for o in plain(values.get("overrides") or []) if o.get("date") != key]
     if body.get("cancelled"):
         exdates.append(key)
+        if len(exdates) > MAX_EXDATES:
+            raise invalid("cancelled", "length", "calendar.too_many_cancelled", max=MAX_EXDATES)
     else:
+        if len(overrides) >= MAX_MOVED:
+            raise invalid("start_at", "length", "calendar.too_many_moved", max=MAX_MOVED)
         length = clock.parse_iso(str(values["end_at"])) - clock.parse_iso(str(values["start_at"]))
         start = body.get("start_at") or original
         end = body.get("end_at") or (start + length)

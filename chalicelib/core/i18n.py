@@ -119,7 +119,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field.min_max": {"zh-CN": "最小值不能大于最大值", "en": "The minimum is above the maximum"},
     "field.remind_needs_date": {"zh-CN": "到期提醒只能设在日期字段上", "en": "Reminders need a date field"},
     "field.owner_scope": {"zh-CN": "负责人不在你的数据权限范围内", "en": "The owner is outside your data scope"},
-    "field.tags": {"zh-CN": "标签应为最多 20 个短文本的列表", "en": "A list of at most 20 short texts expected"},
+    "field.tags": {"zh-CN": "应为短文本的列表", "en": "A list of short texts expected"},
     "file.name": {"zh-CN": "请填写文件名", "en": "A file name is required"},
     "file.content_type": {"zh-CN": "不支持上传这种类型的文件", "en": "Files of this type cannot be uploaded"},
     "file.too_large": {"zh-CN": "文件不能超过 {max}", "en": "Files may not be larger than {max}"},

@@ -43,6 +43,7 @@ DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 2000, "email": 120, "phone": 30, 
 DEFAULT_PRECISION = {"number": 0, "decimal": 4, "money": 2, "percent": 2}
 LIMIT = Decimal("1e15")  # 15 digits stay exact in every store and JSON reader
 MAX_TABLE_ROWS = 200
+MAX_TAGS = 20  # items of a tags field unless it declares its own max_items
 MAX_FILES = 20
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -73,6 +74,7 @@ class FieldSpec:
     entities: tuple[str, ...] = ()  # reference without `entity`: the record types it may name (a follow-up's lead/customer/contact)
     columns: tuple[FieldSpec, ...] = ()  # table: the typed columns of each row
     max_rows: int = MAX_TABLE_ROWS
+    max_items: int = MAX_TAGS  # tags: how many items (a type's own list of ids or dates declares its real limit)
     hidden: bool = False  # not drawn in forms/lists by default (the value is kept and served)
     order: int = 0
     mask: bool = False  # masked (138****1234) for roles whose rule says masked; see permissions
@@ -247,8 +249,10 @@ def check(f: FieldSpec, value: Any, r: Resolver, path: str, errors: list[dict[st
                 raise Invalid("type", "field.list")
             return list(dict.fromkeys(_codes(f, r, v) for v in value))
         if t == "tags":
-            if not isinstance(value, list) or len(value) > 20:
+            if not isinstance(value, list):
                 raise Invalid("type", "field.tags")
+            if len(value) > f.max_items:
+                raise Invalid("length", "field.max_items", max=f.max_items)
             return list(dict.fromkeys(_text(FieldSpec(f.key, "text", max_length=f.max_length or 30), v) for v in value))
         if t == "user":
             if not isinstance(value, str) or not r.user_ok(value):
@@ -696,8 +700,10 @@ def json_schema(f: FieldSpec) -> dict[str, Any]:
         base = {"type": "string", "format": "date"}
     elif t == "datetime":
         base = {"type": "string", "format": "date-time"}
-    elif t in ("multiselect", "tags"):
+    elif t == "multiselect":
         base = {"type": "array", "items": {"type": "string"}}
+    elif t == "tags":
+        base = {"type": "array", "items": {"type": "string"}, "maxItems": f.max_items}
     elif t in ("file", "image"):
         base = {"type": "array", "items": {"type": "object"}}
     elif t in ("region", "address", "reference"):

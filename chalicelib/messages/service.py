@@ -92,11 +92,23 @@ def require_member(cid: str) -> None:
     _mine(cid)
 
 
+def _first_sk(m: Member) -> str:
+    """The sort key from which a member reads: the messages sent since they (last) joined — message
+    ids start with their time, so this is one key condition."""
+    ms = int(clock.parse_iso(m.joined_at).timestamp() * 1000)
+    return f"MSG#{ids.derived_id(ms, '')[:10]}"
+
+
+def _readable(m: Member) -> Any:
+    return Message.sk.between(_first_sk(m), "MSG#~")
+
+
 def _out(c: Conversation, m: Member | None) -> dict[str, Any]:
+    last = c.last_message_id if m is None or f"MSG#{c.last_message_id}" >= _first_sk(m) else None
     return {"id": c.id, "kind": c.kind, "name": c.name, "member_ids": list(c.member_ids or []), "admin_ids": list(c.admin_ids or []),
-            "created_at": c.created_at, "last_message_at": c.last_message_at, "last_message_preview": c.last_preview,
-            "last_sender_id": c.last_sender_id, "unread": max(0, int(m.unread or 0)) if m else 0,
-            "last_read_id": m.last_read_id if m else None}
+            "created_at": c.created_at, "last_message_at": c.last_message_at if last else None,
+            "last_message_preview": c.last_preview if last else None, "last_sender_id": c.last_sender_id if last else None,
+            "unread": max(0, int(m.unread or 0)) if m else 0, "last_read_id": m.last_read_id if m else None}
 
 
 def _msg_out(msg: Message) -> dict[str, Any]:
@@ -120,10 +132,10 @@ def list_mine(limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str
 
 
 def messages(cid: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """The conversation's messages the caller may read (those sent since they joined), newest first."""
     ctx = context.current()
-    _mine(cid)
-    items, nxt = query.page(Message, _pk(ctx.tenant_id, cid), limit=limit, cursor=cursor,
-                            range_condition=Message.sk.startswith("MSG#"))
+    _, m = _mine(cid)
+    items, nxt = query.page(Message, _pk(ctx.tenant_id, cid), limit=limit, cursor=cursor, range_condition=_readable(m))
     return [_msg_out(m) for m in items if isinstance(m, Message)], nxt
 
 
@@ -214,7 +226,7 @@ def add_members(cid: str, user_ids: list[str]) -> dict[str, Any]:
         raise invalid("user_ids", "length", "field.max_items", max=MAX_MEMBERS - len(c.member_ids or []))
     now = clock.now_iso()
     c.member_ids = [*(c.member_ids or []), *new]
-    # a member who comes back starts reading from now on, as a new one does
+    # a member who comes back starts reading from now on (joined_at), as a new one does
     _save_conversation(c, [*[tx.put(_member_item(ctx.tenant_id, cid, u, now)) for u in new],
                            *[mailbox.bump_op(ctx.tenant_id, u) for u in new]])
     return _out(c, me)
@@ -314,7 +326,8 @@ def mark_read(cid: str, message_id: str | None) -> dict[str, Any]:
             raise invalid("message_id", "unknown", "messages.field.message")
         newer = Message.query(_pk(ctx.tenant_id, cid), Message.sk > f"MSG#{upto}", consistent_read=True,
                               filter_condition=Message.sender_id != ctx.user_id)
-        unread = sum(1 for x in newer if isinstance(x, Message))
+        first = _first_sk(m)
+        unread = sum(1 for x in newer if isinstance(x, Message) and x.sk >= first)
         before = int(m.unread or 0)
         try:
             tx.write([tx.update(Member(pk=m.pk, sk=m.sk), [Member.last_read_id.set(upto), Member.unread.set(unread)],
@@ -403,7 +416,8 @@ def _since(ms: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     for m in Item.gsi1.query(_list_pk(ctx.tenant_id, ctx.user_id), Member.gsi1sk > at, scan_index_forward=False, limit=50):
         if not isinstance(m, Member):
             continue
-        for msg in Message.query(m.pk, Message.sk > f"MSG#{lower}", scan_index_forward=False, limit=50):
+        for msg in Message.query(m.pk, Message.sk.between(max(f"MSG#{lower}", _first_sk(m)), "MSG#~"), scan_index_forward=False,
+                                 limit=50):
             if isinstance(msg, Message) and msg.created_at >= at:
                 found.append(_msg_out(msg))
     found.sort(key=lambda x: x["id"])

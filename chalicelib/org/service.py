@@ -22,6 +22,7 @@ from .models import Department, LoginFailures, Role, UniqueValue, User
 
 ORG = "org"
 ROLES = "roles"
+MAX_PARTICIPANTS = 20  # people taking part in one task or event (their participant_ids)
 
 
 # ---- snapshot --------------------------------------------------------------------------
@@ -96,6 +97,14 @@ def check_session(tenant_id: str, user_id: str, issued_at: int) -> None:
         raise Unauthenticated("ACCOUNT_DISABLED")
     if issued_at < int(user.tokens_valid_after or 0):
         raise Unauthenticated("INVALID_TOKEN", reason="revoked")
+
+
+def check_users(p: Principal, user_ids: list[str], field: str) -> list[dict[str, Any]]:
+    """The problems of the users a record names (participants): each must be an active user of the
+    caller's tenant — an unknown one and a disabled one are refused alike, each at its own path
+    (`participant_ids.1`)."""
+    return [detail(f"{field}.{i}", "not_found", "field.user") for i, uid in enumerate(user_ids or [])
+            if (u := p.org.users.get(uid)) is None or not u.active]
 
 
 def user_name(tenant_id: str, user_id: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ..engine.definition import EntityDef, Features, Hooks, Timer, lazy
 from ..engine.fieldtypes import FieldSpec as F
+from ..org.service import MAX_PARTICIPANTS
 
 SERVICE = "chalicelib.tasks.service"
 ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "import", "export")
@@ -45,8 +46,9 @@ TASK = EntityDef(
         F("urgent", "boolean", ("紧急", "Urgent"), default=False),
         F("due_at", "datetime", ("截止时间", "Due")),
         F("remind_minutes_before", "number", ("提前提醒（分钟）", "Remind minutes before"), max=43200),
-        F("participant_ids", "tags", ("参与人", "Participants"), max_length=40,
-          description="user ids of the participants: they read the task, comment and report their own progress"),
+        F("participant_ids", "tags", ("参与人", "Participants"), max_length=40, max_items=MAX_PARTICIPANTS,
+          description=f"user ids of the participants (active users, at most {MAX_PARTICIPANTS}): they read the task, "
+                      "comment and report their own progress"),
         F("assigned_by", "user", ("分派人", "Assigned by"), readonly=True),
         F("delegated", "boolean", ("分派给他人", "Delegated"), readonly=True, hidden=True),
         F("tags", "multiselect", ("标签", "Tags"), dictionary="task_tag"),

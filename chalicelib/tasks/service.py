@@ -16,6 +16,7 @@ and the day boundaries are the tenant's time zone (settings.default_timezone)):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,22 @@ from ..search.query import Filter, any_of
 from .entity import TASK
 
 OPEN = ("open", "awaiting_approval")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Which statuses a status change starts from, which already are its outcome (answered as they
+    are: a repeated or concurrent request changes the task once), and the reason of the refusal
+    of any other."""
+
+    start: tuple[str, ...]
+    settled: tuple[str, ...]
+    reason: str
+
+
+COMPLETING = Transition(("open",), ("done",), "reason.task_awaiting_approval")
+AWAITING = Transition(("awaiting_approval",), (), "reason.task_not_awaiting_approval")
+REOPENING = Transition(("done",), (), "reason.task_not_done")
 VIEWS = ("inbox", "today", "next", "later", "assigned_by_me", "participating", "done")
 ATTEMPTS = 8  # a busy plan (many sub-tasks completed at once) still lets each of them through
 COPIED = ("title", "description", "priority", "important", "urgent", "remind_minutes_before", "participant_ids", "assigned_by",
@@ -51,11 +68,7 @@ def validate(wc: WriteContext) -> None:
     v = wc.values
     if wc.action == "create":
         v["assigned_by"] = wc.principal.user_id
-    problems = []
-    for i, uid in enumerate(v.get("participant_ids") or []):
-        u = wc.principal.org.users.get(uid)
-        if u is None or not u.active:
-            problems.append(fieldtypes.error(f"participant_ids.{i}", "not_found", "field.user"))
+    problems = org.check_users(wc.principal, v.get("participant_ids") or [], "participant_ids")
     if v.get("repeat") and not v.get("due_at"):
         problems.append(fieldtypes.error("due_at", "required", "field.required", label=TASK.field("due_at").label_in(fieldtypes.locale())))
     parent = v.get("parent")
@@ -205,25 +218,24 @@ def complete(task_id: str, expected: int | None) -> dict[str, Any]:
     the task as it is (a retried request completes once and makes one next occurrence)."""
     p = org.principal()
     rec = engine.load(TASK, p, task_id, "update")
-    status = (rec.data or {}).get("status") or "open"
-    if status == "done":
+    if _settled(rec, COMPLETING):
         return engine.out(TASK, rec, p)
-    if status == "awaiting_approval":
-        raise ValidationFailed("INVALID_STATE", reason="reason.task_awaiting_approval")
     by = (rec.data or {}).get("assigned_by")
     if (rec.data or {}).get("completion_approval") and by and by != p.user_id:
-        shown = _change(p, task_id, expected, {"status": "awaiting_approval", "rejection_reason": None}, "complete_requested")
-        fresh = store.get(p.tenant_id, TASK.entity, task_id, TASK.name_key)
-        _notify(fresh, str(by), "task_awaiting_approval", "notify.task.awaiting", f"task_awaiting:{task_id}:{shown['version']}",
-                name=_name(p, p.user_id))
+        shown = _change(p, task_id, expected, {"status": "awaiting_approval", "rejection_reason": None}, "complete_requested",
+                        COMPLETING)
+        if shown["status"] == "awaiting_approval":
+            fresh = store.get(p.tenant_id, TASK.entity, task_id, TASK.name_key)
+            _notify(fresh, str(by), "task_awaiting_approval", "notify.task.awaiting",
+                    f"task_awaiting:{task_id}:{shown['version']}", name=_name(p, p.user_id))
         return shown
-    return _done(p, task_id, expected, "complete")
+    return _done(p, task_id, expected, "complete", COMPLETING)
 
 
 def approve_completion(task_id: str, expected: int | None) -> dict[str, Any]:
     """The assigner confirms a completion waiting for them: the task is done (its owner is told)."""
     p, rec = _awaiting(task_id)
-    shown = _done(p, task_id, expected, "complete_approved")
+    shown = _done(p, task_id, expected, "complete_approved", AWAITING)
     _notify(rec, rec.owner_id, "task_completion_approved", "notify.task.approved", f"task_approved:{task_id}:{shown['version']}",
             name=_name(p, p.user_id))
     return shown
@@ -232,7 +244,7 @@ def approve_completion(task_id: str, expected: int | None) -> dict[str, Any]:
 def reject_completion(task_id: str, reason: str, expected: int | None) -> dict[str, Any]:
     """The assigner sends a completion back, with the reason: the task is open again (its owner is told)."""
     p, rec = _awaiting(task_id)
-    shown = _change(p, task_id, expected, {"status": "open", "rejection_reason": reason}, "complete_rejected")
+    shown = _change(p, task_id, expected, {"status": "open", "rejection_reason": reason}, "complete_rejected", AWAITING)
     _notify(rec, rec.owner_id, "task_completion_rejected", "notify.task.rejected", f"task_rejected:{task_id}:{shown['version']}",
             name=_name(p, p.user_id), reason=reason)
     return shown
@@ -243,8 +255,7 @@ def _awaiting(task_id: str) -> tuple[Principal, store.EntityRecord]:
     rec = engine.load(TASK, p, task_id, "read")
     if (rec.data or {}).get("assigned_by") != p.user_id:
         raise Forbidden("TASK_NOT_ASSIGNER")
-    if (rec.data or {}).get("status") != "awaiting_approval":
-        raise ValidationFailed("INVALID_STATE", reason="reason.task_not_awaiting_approval")
+    _settled(rec, AWAITING)
     return p, rec
 
 
@@ -252,33 +263,47 @@ def reopen(task_id: str, expected: int | None) -> dict[str, Any]:
     """重新打开: a done task is open again (its plan counts it as not done)."""
     p = org.principal()
     rec = engine.load(TASK, p, task_id, "update")
-    if (rec.data or {}).get("status") != "done":
-        raise ValidationFailed("INVALID_STATE", reason="reason.task_not_done")
+    _settled(rec, REOPENING)
     return _change(p, task_id, expected, {"status": "open", "completed_at": None, "completed_by": None, "progress": None},
-                   "reopen", d_done=-1)
+                   "reopen", REOPENING, d_done=-1)
 
 
-def _done(p: Principal, task_id: str, expected: int | None, action: str) -> dict[str, Any]:
+def _done(p: Principal, task_id: str, expected: int | None, action: str, when: Transition) -> dict[str, Any]:
     """The task done, its plan's count and its next occurrence in one transaction."""
     return _change(p, task_id, expected, {"status": "done", "completed_at": clock.now_iso(), "completed_by": p.user_id,
-                                          "rejection_reason": None}, action, d_done=1, recur=True)
+                                          "rejection_reason": None}, action, when, d_done=1, recur=True)
 
 
-def _change(p: Principal, task_id: str, expected: int | None, values: dict[str, Any], action: str, *, d_done: int = 0,
-            recur: bool = False) -> dict[str, Any]:
+def _settled(rec: store.EntityRecord, when: Transition) -> bool:
+    """Whether the task's status already is the change's outcome (True: answer it as it is); a
+    status the change does not start from is refused (422 INVALID_STATE with the transition's reason)."""
+    status = (rec.data or {}).get("status") or "open"
+    if status in when.settled:
+        return True
+    if status not in when.start:
+        raise ValidationFailed("INVALID_STATE", reason=when.reason)
+    return False
+
+
+def _change(p: Principal, task_id: str, expected: int | None, values: dict[str, Any], action: str, when: Transition, *,
+            d_done: int = 0, recur: bool = False) -> dict[str, Any]:
     """A status change of one task, versioned (`expected`, or the version read), with its plan's
     count moved by `d_done` and (`recur`) its next occurrence created, all in one transaction; a
-    concurrent change of the plan is read again and retried."""
+    concurrent change of the task or its plan is read again and retried — the status checked again
+    on what was read (`when`), so a change another request made meanwhile is not counted twice."""
     for attempt in range(ATTEMPTS):
         rec = store.get(p.tenant_id, TASK.entity, task_id, TASK.name_key, consistent=True)
         if expected is not None and rec.version != expected:
             raise Conflict(details={"current_version": rec.version, "your_version": expected})
+        if _settled(rec, when):
+            return engine.out(TASK, rec, p)
         wc = WriteContext(p, TASK, rec, "update", {**plain(rec.data or {}), **values}, rec.values())
         parent = _parent_id(rec.data)
         extra = _plan_ops(wc, parent, 0, d_done) if parent and d_done else []
-        draft = _next_occurrence(p, rec) if recur else None
+        next_id, draft = _next_occurrence(p, rec) if recur else (None, None)
+        if next_id is not None:
+            values = {**values, "next_task_id": next_id}
         if draft is not None:
-            values = {**values, "next_task_id": draft.record.id}
             extra += draft.ops
         try:
             shown = engine.change(TASK, p, rec, values, int(rec.version), action=action, verb=action, extra=extra)
@@ -326,20 +351,29 @@ def next_due(values: Mapping[str, Any]) -> str | None:
     return clock.iso(nxt)
 
 
-def _next_occurrence(p: Principal, rec: store.EntityRecord) -> engine.Draft | None:
-    """The next task of a repeating one: same values, the next due time, the same owner and assigner.
-    Its id is derived from the series and occurrence, so it is created once whatever retries."""
+def _next_occurrence(p: Principal, rec: store.EntityRecord) -> tuple[str | None, engine.Draft | None]:
+    """The next task of a repeating one (its id, and its draft when it is still to be made): same
+    values, the next due time, the same owner and assigner. Its id is derived from the series and
+    occurrence, so it is created once whatever retries; a task completed again after a reopen keeps
+    the next task it already made (even one since deleted: it stays in the recycle bin)."""
     data = plain(rec.data or {})
+    if data.get("next_task_id"):
+        return str(data["next_task_id"]), None
     due = next_due(data)
     if due is None:
-        return None
+        return None, None
     series = str(data.get("series_id") or rec.id)
     occurrence = int(data.get("occurrence") or 1) + 1
     values = {k: data[k] for k in COPIED if data.get(k) is not None}
     values.update({"status": "open", "due_at": due, "series_id": series, "occurrence": occurrence})
     record_id = ids.derived_id(int(clock.parse_iso(due).timestamp() * 1000), f"{p.tenant_id}:{series}:{occurrence}")
+    try:
+        store.get(p.tenant_id, TASK.entity, record_id, TASK.name_key, include_deleted=True, consistent=True)
+        return record_id, None
+    except NotFound:
+        pass
     wc = WriteContext(p, TASK, None, "create", values)
-    return engine.built(TASK, p, wc, plain(rec.custom or {}), rec.owner_id, record_id=record_id)
+    return record_id, engine.built(TASK, p, wc, plain(rec.custom or {}), rec.owner_id, record_id=record_id)
 
 
 # ---- participants' progress ------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def test_given_bad_events_then_422_with_the_reason(api, sales_team):
         assert r.status_code == 422 and r.data["details"][0]["field"] == "rrule", (rule, r.data)
     r = api.call("POST", "/v1/events", tok, {"title": "x", "start_at": _at(day, "10:00"), "end_at": _at(day, "11:00"),
                                              "participant_ids": ["nobody"]})
-    assert r.status_code == 422 and r.data["details"][0]["field"] == "participant_ids"
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "participant_ids.0"
     r = api.call("POST", "/v1/events?force=maybe", tok, {"title": "x", "start_at": _at(day, "10:00"), "end_at": _at(day, "11:00")})
     assert r.status_code == 422
     en = api.call("POST", "/v1/events", tok, {"title": "x", "start_at": _at(day, "10:00"), "end_at": _at(day, "09:00")},
@@ -139,6 +139,64 @@ def test_given_a_weekly_event_then_views_expand_it_and_one_occurrence_moves_or_i
     assert [e["title"] for e in dept] == ["销售周会"]
     assert api.call("GET", f"/v1/calendar?from={quote(_at(monday, '00:00'))}&to={quote(_at(_day(monday, 90), '00:00'))}",
                     tok["rep1"]).status_code == 422
+
+
+def test_given_participants_then_unknown_and_disabled_users_are_refused_one_by_one_and_at_most_twenty_take_part(api, sales_team):
+    t, tok = sales_team, sales_team["tokens"]
+    day = _future_monday()
+    assert api.call("POST", f"/v1/org/users/{t['agent']}/disable", t["admin"]).status_code == 200
+    body = {"title": "x", "start_at": _at(day, "10:00"), "end_at": _at(day, "11:00")}
+    r = api.call("POST", "/v1/events", tok["manager"], {**body, "participant_ids": [t["rep1"], t["agent"], "nobody"]})
+    assert r.status_code == 422 and [d["field"] for d in r.data["details"]] == ["participant_ids.1", "participant_ids.2"]
+    r = api.call("POST", "/v1/events", tok["manager"], {**body, "participant_ids": [f"u{i}" for i in range(21)]},
+                 headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "participant_ids"
+    assert r.data["details"][0]["message"] == "At most 20 items"
+
+
+def test_given_a_long_series_then_many_occurrences_are_cancelled_up_to_a_stated_limit(api, sales_team):
+    tok = sales_team["tokens"]
+    monday = _future_monday()
+    weekly = _event(api, tok["rep1"], "晨会", _at(monday, "08:30"), _at(monday, "09:00"), rrule="FREQ=WEEKLY;BYDAY=MO")
+    version = weekly["version"]
+    for week in range(1, 23):  # more than the 20 items a tags field holds by default
+        r = api.call("PATCH", f"/v1/events/{weekly['id']}/occurrences/{_day(monday, 7 * week)}", tok["rep1"],
+                     {"cancelled": True, "version": version})
+        assert r.status_code == 200, (week, r.data)
+        version = r.data["version"]
+    assert len(r.data["exdates"]) == 22
+    # the real limit, and a message about it
+    many = [_day(monday, 7 * week) for week in range(1, 201)]
+    r = api.call("PATCH", f"/v1/events/{weekly['id']}", tok["rep1"], {"exdates": many, "version": version})
+    assert r.status_code == 200, r.data
+    r = api.call("PATCH", f"/v1/events/{weekly['id']}/occurrences/{_day(monday, 7 * 201)}", tok["rep1"],
+                 {"cancelled": True, "version": r.data["version"]}, headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and r.data["details"][0]["message"] == "At most 200 occurrences of a series can be cancelled"
+    r = api.call("PATCH", f"/v1/events/{weekly['id']}", tok["rep1"], {"exdates": [*many, _day(monday, 7 * 201)], "version": 99})
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "exdates"
+
+
+def test_given_a_moved_occurrence_then_it_is_an_occurrence_of_the_series_and_lasts_at_most_31_days(api, sales_team):
+    tok = sales_team["tokens"]
+    monday = _future_monday()
+    weekly = _event(api, tok["rep1"], "周报会", _at(monday, "16:00"), _at(monday, "17:00"), rrule="FREQ=WEEKLY;BYDAY=MO;COUNT=4")
+    second = _day(monday, 7)
+    r = api.call("PATCH", f"/v1/events/{weekly['id']}/occurrences/{second}", tok["rep1"],
+                 {"start_at": _at(second, "16:00"), "end_at": _at(_day(second, 40), "16:00"), "version": weekly["version"]})
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "overrides.0.end_at" and "31" in r.data["details"][0]["message"]
+    tuesday = _day(monday, 8)  # not a Monday: no occurrence of the series
+    r = api.call("PATCH", f"/v1/events/{weekly['id']}", tok["rep1"], {"overrides": [
+        {"date": tuesday, "start_at": _at(tuesday, "10:00"), "end_at": _at(tuesday, "11:00")}], "version": weekly["version"]})
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "overrides.0.date", r.data
+    r = api.call("PATCH", f"/v1/events/{weekly['id']}", tok["rep1"], {"overrides": [
+        {"date": second, "start_at": _at(second, "10:00"), "end_at": _at(_day(second, 33), "11:00")}], "version": weekly["version"]})
+    assert r.status_code == 422 and r.data["details"][0]["field"] == "overrides.0.end_at"
+    r = api.call("PATCH", f"/v1/events/{weekly['id']}", tok["rep1"], {"overrides": [
+        {"date": second, "start_at": _at(_day(second, 1), "10:00"), "end_at": _at(_day(second, 1), "11:00")}],
+        "version": weekly["version"]})
+    assert r.status_code == 200, r.data
+    got = _view(api, tok["rep1"], _at(monday, "00:00"), _at(_day(monday, 35), "00:00"))
+    assert [e["occurrence"] for e in got] == [_day(monday, 7 * i) for i in range(4)]
 
 
 def test_given_an_event_with_a_reminder_then_every_participant_is_reminded_once_and_the_next_occurrence_is_armed(api, sales_team):

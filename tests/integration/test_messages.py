@@ -99,6 +99,33 @@ def test_given_group_when_members_change_then_removed_member_no_longer_reads_and
     assert api.call("POST", f"{C}/{d}/members", t["rep1"], {"user_ids": [s["agent"]]}).status_code == 422
 
 
+def test_given_members_added_later_or_back_then_they_read_only_what_was_sent_since_they_joined(api, sales_team):
+    t, s = sales_team["tokens"], sales_team
+    cid = api.call("POST", C, t["manager"], {"name": "招投标小组", "member_ids": [s["rep1"], s["rep2"]]}).data["id"]
+    _send(api, t["manager"], cid, "标书底价：120 万")
+    clock.travel(1)
+    assert api.call("DELETE", f"{C}/{cid}/members/{s['rep2']}", t["manager"]).status_code == 200
+    _send(api, t["manager"], cid, "张伟调去竞争对手那边了，别再透露底价")
+    cursor = api.call("GET", "/v1/messages/poll", t["rep2"]).data["cursor"]
+    clock.travel(1)
+    assert api.call("POST", f"{C}/{cid}/members", t["manager"], {"user_ids": [s["rep2"], s["agent"]]}).status_code == 200
+    for who in ("rep2", "agent"):  # back, and new: nothing from before they joined
+        r = api.call("GET", f"{C}/{cid}/messages", t[who])
+        assert r.status_code == 200 and r.data["items"] == [], who
+        shown = api.call("GET", f"{C}/{cid}", t[who]).data
+        assert shown["last_message_preview"] is None and shown["unread"] == 0, who
+    clock.travel(1)
+    _send(api, t["rep1"], cid, "欢迎回来")
+    polled = api.call("GET", f"/v1/messages/poll?since={cursor}&wait=0", t["rep2"]).data  # a cursor from before the removal ended
+    assert polled["changed"] is True and [m["text"] for m in polled["messages"]] == ["欢迎回来"]
+    assert [m["text"] for m in api.call("GET", f"{C}/{cid}/messages", t["rep2"]).data["items"]] == ["欢迎回来"]
+    assert api.call("GET", f"{C}/{cid}", t["agent"]).data["last_message_preview"] == "欢迎回来"
+    assert api.call("POST", f"{C}/{cid}/read", t["agent"], {}).data["unread"] == 0
+    # the members who were there all along still read everything
+    texts = [m["text"] for m in api.call("GET", f"{C}/{cid}/messages", t["rep1"]).data["items"]]
+    assert texts == ["欢迎回来", "张伟调去竞争对手那边了，别再透露底价", "标书底价：120 万"]
+
+
 def test_given_conversations_when_listed_then_latest_activity_first(api, sales_team):
     t, s = sales_team["tokens"], sales_team
     a = _direct(api, t["rep1"], s["rep2"])["id"]

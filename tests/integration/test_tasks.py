@@ -194,3 +194,68 @@ def test_given_tags_and_related_records_then_they_are_checked(api, sales_team):
     bad = api.call("POST", "/v1/tasks", t["rep2"], {"title": "x", "tags": ["nope"],
                                                     "links": [{"record": {"entity": "customer", "id": c["id"]}}]})
     assert bad.status_code == 422 and {d["field"] for d in bad.data["details"]} == {"tags", "links.0.record"}
+
+
+def test_given_a_repeating_task_completed_reopened_and_completed_again_then_it_keeps_its_one_next_occurrence(api, sales_team):
+    t = sales_team["tokens"]
+    task = _task(api, t["rep1"], title="每周例会纪要", due_at="2030-01-07T02:00:00.000Z", repeat="weekly")
+    first = api.call("POST", f"/v1/tasks/{task['id']}/complete", t["rep1"], {})
+    assert first.status_code == 200, first.data
+    r = api.call("POST", f"/v1/tasks/{task['id']}/reopen", t["rep1"], {})
+    assert r.status_code == 200 and r.data["status"] == "open" and r.data["next_task_id"] == first.data["next_task_id"]
+    again = api.call("POST", f"/v1/tasks/{task['id']}/complete", t["rep1"], {})
+    assert again.status_code == 200, again.data
+    assert again.data["status"] == "done" and again.data["next_task_id"] == first.data["next_task_id"]
+    titles = [x["title"] for x in api.call("GET", "/v1/tasks", t["rep1"]).data["items"]]
+    assert titles.count("每周例会纪要") == 2
+    # the next occurrence deleted meanwhile: completing once more does not make another one
+    nxt = api.call("GET", f"/v1/tasks/{first.data['next_task_id']}", t["rep1"]).data
+    assert api.call("DELETE", f"/v1/tasks/{nxt['id']}", t["rep1"], headers={"If-Match": f'"{nxt["version"]}"'}).status_code == 204
+    api.call("POST", f"/v1/tasks/{task['id']}/reopen", t["rep1"], {})
+    assert api.call("POST", f"/v1/tasks/{task['id']}/complete", t["rep1"], {}).status_code == 200
+    titles = [x["title"] for x in api.call("GET", "/v1/tasks", t["rep1"]).data["items"]]
+    assert titles.count("每周例会纪要") == 1
+
+
+def test_given_a_sub_task_completed_or_reopened_by_two_requests_at_once_then_its_plan_counts_it_once(api, sales_team, monkeypatch):
+    from chalicelib.tasks import service as tasks
+
+    t, ids = sales_team["tokens"], sales_team
+    plan = _task(api, t["manager"], title="渠道拓展计划", is_plan=True)
+    subs = [_task(api, t["manager"], title=f"渠道{i}", owner_id=ids["rep1"], parent={"entity": "task", "id": plan["id"]})
+            for i in range(3)]
+    real = tasks.engine.change
+    raced: list[str] = []
+
+    def racing(d, p, rec, values, expected, **kw):
+        """The other request's same change commits between this one's read and its write."""
+        if kw.get("action") in ("complete", "reopen") and not raced:
+            raced.append(kw["action"])
+            other = {"complete": lambda: tasks._done(p, rec.id, None, "complete", tasks.COMPLETING),
+                     "reopen": lambda: tasks.reopen(rec.id, None)}[kw["action"]]
+            other()
+        return real(d, p, rec, values, expected, **kw)
+
+    monkeypatch.setattr(tasks.engine, "change", racing)
+    r = api.call("POST", f"/v1/tasks/{subs[0]['id']}/complete", t["rep1"], {})
+    assert raced == ["complete"] and r.status_code == 200 and r.data["status"] == "done", r.data
+    got = api.call("GET", f"/v1/tasks/{plan['id']}", t["manager"]).data
+    assert (got["children_total"], got["children_done"], got["progress"]) == (3, 1, 33)
+    raced.clear()
+    r = api.call("POST", f"/v1/tasks/{subs[0]['id']}/reopen", t["rep1"], {})
+    assert raced == ["reopen"]
+    assert r.status_code == 422 and r.data["code"] == "INVALID_STATE", r.data  # the other request reopened it
+    got = api.call("GET", f"/v1/tasks/{plan['id']}", t["manager"]).data
+    assert (got["children_done"], got["progress"]) == (0, 0)
+    assert api.call("GET", f"/v1/tasks/{subs[0]['id']}", t["rep1"]).data["status"] == "open"
+
+
+def test_given_participants_then_unknown_and_disabled_users_are_refused_one_by_one_and_at_most_twenty_take_part(api, sales_team):
+    t, ids = sales_team["tokens"], sales_team
+    assert api.call("POST", f"/v1/org/users/{ids['agent']}/disable", ids["admin"]).status_code == 200
+    bad = api.call("POST", "/v1/tasks", t["manager"], {"title": "x", "participant_ids": [ids["rep1"], ids["agent"], "nobody"]})
+    assert bad.status_code == 422 and [d["field"] for d in bad.data["details"]] == ["participant_ids.1", "participant_ids.2"]
+    bad = api.call("POST", "/v1/tasks", t["manager"], {"title": "x", "participant_ids": [f"u{i}" for i in range(21)]},
+                   headers={"Accept-Language": "en"})
+    assert bad.status_code == 422 and bad.data["details"][0]["field"] == "participant_ids"
+    assert bad.data["details"][0]["message"] == "At most 20 items"
