@@ -640,7 +640,9 @@ def _literal_string(value: Any) -> str:
 def _definition(machine: dict[str, Any]) -> Any:
     """A state machine's definition as deployed, parsed."""
     props = machine["Properties"]
-    assert "DefinitionS3Location" not in props and "DefinitionSubstitutions" not in props
+    assert "DefinitionS3Location" not in props
+    # the one placeholder of the definitions: the stack's partition (arn:${Partition}:states:::…)
+    assert props.get("DefinitionSubstitutions") == {"Partition": {"Ref": "AWS::Partition"}}
     if "Definition" in props:
         return props["Definition"]
     return json.loads(_literal_string(props["DefinitionString"]))
@@ -656,7 +658,13 @@ def _lint_without_sam_transform(template_json: dict[str, Any], path: Path) -> li
     With the transform, cfn-lint validates only ``Definition`` objects, not ``DefinitionString``
     (E3601); without it, it validates both.
     """
-    template = {k: v for k, v in template_json.items() if k != "Transform"}
+    template = json.loads(json.dumps({k: v for k, v in template_json.items() if k != "Transform"}))
+    for machine in _resources(template, "AWS::StepFunctions::StateMachine").values():
+        # as CloudFormation deploys it in the aws partition: cfn-lint does not apply DefinitionSubstitutions
+        props = machine["Properties"]
+        partition = props.pop("DefinitionSubstitutions", {}).get("Partition")
+        if partition is not None:
+            props["DefinitionString"] = _literal_string(props["DefinitionString"]).replace("${Partition}", "aws")
     path.write_text(json.dumps(template), encoding="utf-8")
     from cfnlint.api import lint_file
 
