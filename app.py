@@ -3,9 +3,10 @@ manifest (chalicelib/manifest.py). Nothing else."""
 from chalice import Chalice
 
 from chalicelib import manifest
-from chalicelib.core import middleware
+from chalicelib.core import middleware, snapstart
 
 manifest.install()
+snapstart.register()  # SnapStart restore hooks (only in the Lambda runtime)
 app = Chalice(app_name="crm")
 app.api.binary_types.extend(["application/pdf", "image/png"])  # printed records, dashboard charts: API Gateway passes bytes
 app.api.binary_types.extend(["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv"])  # exports

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from chalicelib.core.settings import get_settings
 from chalicelib.db.table_spec import create_table
-from chalicelib.ports import client
+from chalicelib.ports import client, workflow
 from chalicelib.ports.files import PENDING
 from functions.registry import FUNCTIONS
 
@@ -73,7 +73,8 @@ def create_resources() -> dict[str, str]:
         name = f"crm-{path.name.removesuffix('.asl.json')}"
         role = f"arn:aws:iam::{ACCOUNT}:role/crm-states"
         existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
-        machines[name] = existing.get(name) or sfn.create_state_machine(name=name, definition=path.read_text(), roleArn=role)["stateMachineArn"]
+        machines[name] = existing.get(name) or sfn.create_state_machine(
+            name=name, definition=workflow.definition(path.read_text(), s.region), roleArn=role)["stateMachineArn"]
     return machines
 
 

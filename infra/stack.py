@@ -33,11 +33,13 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as eventbridge
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
 from infra.components.api import API_STAGE, Api
+from infra.components.common import ARCHITECTURE, PYTHON_RUNTIME
 from infra.components.cursors import CursorSecret
 from infra.components.events import Events
 from infra.components.functions import REMINDER_FUNCTION, Functions, check_specs
@@ -104,6 +106,7 @@ class CrmStack(cdk.Stack):
                           writers=self.functions.roles_with_need("search_write"))
         self._operations()
         self._outputs()
+        self._one_runtime()
 
     def _operations(self) -> None:
         """Backups, the alarms no part owns, the dashboard; then every alarm reports to the alarm topic."""
@@ -153,6 +156,15 @@ class CrmStack(cdk.Stack):
             "POWERTOOLS_METRICS_NAMESPACE": "CRM",
             "POWERTOOLS_LOG_LEVEL": "INFO" if stage.is_production else "DEBUG",
         }
+
+    def _one_runtime(self) -> None:
+        """The Lambdas the CDK adds itself (the S3 notifications handler: inline Python, standard
+        library and boto3 only) run on the stack's runtime and architecture too."""
+        for node in self.node.find_all():
+            if (isinstance(node, cdk.CfnResource) and node.cfn_resource_type == "AWS::Lambda::Function"
+                    and not isinstance(node, lambda_.CfnFunction)):
+                node.add_property_override("Runtime", PYTHON_RUNTIME.name)
+                node.add_property_override("Architectures", [ARCHITECTURE.name])
 
     def _outputs(self) -> None:
         outputs = {

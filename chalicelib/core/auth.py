@@ -75,7 +75,9 @@ def jwks_source() -> str:
     if s.jwks_url:
         return s.jwks_url
     if s.identity_provider == "cognito":
-        return f"https://cognito-idp.{s.region}.amazonaws.com/{s.cognito_user_pool_id}/.well-known/jwks.json"
+        from .partition import endpoint_host  # the region's domain: amazonaws.com.cn in China
+
+        return f"https://{endpoint_host('cognito-idp', s.region)}/{s.cognito_user_pool_id}/.well-known/jwks.json"
     return f"local-key:{s.local_idp_key_file}"
 
 

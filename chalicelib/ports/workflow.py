@@ -25,7 +25,22 @@ def state_machine_arn(name: str = "approval") -> str:
     s = get_settings()
     if name == "approval" and s.approval_state_machine_arn:
         return s.approval_state_machine_arn
-    return f"arn:aws:states:{s.region}:{LOCAL_ACCOUNT}:stateMachine:crm-{name}"
+    from ..core.partition import partition
+
+    return f"arn:{partition(s.region)}:states:{s.region}:{LOCAL_ACCOUNT}:stateMachine:crm-{name}"
+
+
+#: Placeholders in step_functions/*.asl.json (``arn:${Partition}:states:::…``): in AWS the stack fills
+#: them (the state machines' DefinitionSubstitutions, infra/components/workflow.py), locally
+#: ``definition`` does.
+DEFINITION_PLACEHOLDERS = ("Partition",)
+
+
+def definition(text: str, region: str) -> str:
+    """An ASL definition's text with its placeholders filled for `region` (the local stack)."""
+    from ..core.partition import partition
+
+    return text.replace("${Partition}", partition(region))
 
 
 def execution_name(*parts: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from aws_cdk import aws_logs as logs
 
 from chalicelib.core import errors
 from infra.bytecode import add_bytecode
-from infra.components.common import REPO_ROOT, alarm, lambda_role
+from infra.components.common import ARCHITECTURE, PYTHON_RUNTIME, REPO_ROOT, alarm, lambda_role, runtime_version
 from infra.components.events import Events
 from infra.components.identity import Identity
 from infra.components.nag import acknowledge, resource_finding
@@ -124,18 +125,112 @@ def gateway_responses(allow_origin: str = "*") -> dict[str, dict]:
     return out
 
 
+#: The alias SAM publishes the API function under (``AutoPublishAlias``): SnapStart applies to
+#: published versions only, so API Gateway invokes the alias, never ``$LATEST``.
+API_ALIAS = "live"
+#: What `chalice package` wrote for API Gateway to invoke (``…/functions/<this>/invocations``), and what
+#: it invokes instead: SAM resolves ``APIHandler.Alias`` to the alias's ARN.
+_HANDLER_ARN, _HANDLER_ALIAS = "${APIHandler.Arn}", "${APIHandler.Alias}"
+#: A compiled extension of the layer names the CPython and machine it was built for
+#: (``_pydantic_core.cpython-312-aarch64-linux-gnu.so``); ``abi3`` ones (cryptography) only the machine.
+_EXTENSION = re.compile(r"\.(cpython-(\d+)-([a-z0-9_]+)-linux-gnu|abi3)\.so$")
+_MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
+
+
+def check_layer_target(layer_zip: str, python: str, architecture: str) -> None:
+    """Fail when the dependency layer lacks a package's wheel or holds an extension built for another
+    CPython or machine than the Lambdas run on. ``chalice package`` only prints a warning for a
+    requirement it found no wheel of (and leaves it out): the Lambda would fail at its first import."""
+    import zipfile
+
+    version = python.removeprefix("python").replace(".", "")
+    machine = _MACHINES[architecture]
+    with zipfile.ZipFile(layer_zip) as z:
+        names = z.namelist()
+    wrong = []
+    for name in names:
+        m = _EXTENSION.search(name)
+        if m and m.group(2) is not None and (m.group(2) != version or m.group(3) != machine):
+            wrong.append(name)
+    if wrong:
+        raise RuntimeError(f"the dependency layer holds extensions for another target than {python}/{architecture}: {wrong[:5]}")
+    prefix = f"python/lib/{python}/site-packages/"
+    top = {name[len(prefix):].split("/", 1)[0].lower() for name in names if name.startswith(prefix)}
+    missing = [req for req in _requirements() if not any(
+        t == f"{req}.py" or t.startswith((f"{req}-", f"{req}_")) or t == req for t in top)]
+    if missing:
+        raise RuntimeError(f"the dependency layer has no wheel of {missing} for {python}/{architecture} "
+                           "(chalice package left them out: pin versions that publish such wheels)")
+
+
+def _requirements() -> list[str]:
+    """The distributions ``requirements.txt`` names, normalised as wheels name their .dist-info."""
+    out = []
+    for line in (REPO_ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.append(re.split(r"[=<>!~\[; ]", line, maxsplit=1)[0].lower().replace("-", "_").replace(".", "_"))
+    return out
+
+
+@contextlib.contextmanager
+def _lambda_python(version: str) -> Iterator[None]:
+    """Make ``chalice package`` build for the stack's runtime, whatever Python runs the synth.
+
+    Chalice takes the Lambda runtime (the function's ``Runtime``, the layer's path, the wheels' CPython
+    ABI) from the Python running it; and it asks pip for the target's wheels with ``--platform
+    manylinux…_<machine> --abi cp3XX --only-binary=:all:`` but without ``--python-version``, so pip
+    would match them against the running Python and fall back to building sdists (with the host's
+    compilers, for the host). Both are set to `version` while the construct packages.
+    """
+    from chalice.config import Config
+    from chalice.deploy.packager import PipRunner
+
+    python_version = version.removeprefix("python")
+    original_version = Config.lambda_python_version
+    original_download = PipRunner.download_manylinux_wheels
+
+    def download_manylinux_wheels(self: PipRunner, abi: str, packages: list[str], directory: str,
+                                  platforms: list[str] | None = None) -> None:
+        for package in packages:
+            arguments = ["--only-binary=:all:", "--no-deps", "--python-version", python_version,
+                         "--implementation", "cp", "--abi", abi, "--dest", directory, package]
+            for platform in platforms or []:
+                arguments[2:2] = ["--platform", platform]
+            self._execute("download", arguments)
+
+    Config.lambda_python_version = property(lambda self: version)  # type: ignore[method-assign, assignment]
+    PipRunner.download_manylinux_wheels = download_manylinux_wheels  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Config.lambda_python_version = original_version  # type: ignore[method-assign]
+        PipRunner.download_manylinux_wheels = original_download  # type: ignore[method-assign]
+
+
 def _precompiled_chalice() -> type:
-    """The Chalice construct, with compiled bytecode added to its packages (infra/bytecode.py)
-    before they become assets. Built on first use: importing chalice.cdk is slow."""
+    """The Chalice construct, packaged for the stack's runtime and architecture, with compiled
+    bytecode added to its packages (infra/bytecode.py) before they become assets, and API
+    Gateway invoking the function's published alias (SnapStart). Built on first use: importing
+    chalice.cdk is slow."""
     from chalice.cdk import Chalice
 
     class PrecompiledChalice(Chalice):
         def _package_app(self) -> None:
-            super()._package_app()
+            with _lambda_python(PYTHON_RUNTIME.name):
+                super()._package_app()
             for name in ("deployment.zip", "layer-deployment.zip"):
                 path = os.path.join(self._sam_package_dir, name)
                 if os.path.exists(path):
-                    add_bytecode(path)
+                    add_bytecode(path, runtime_version())
+            layer = os.path.join(self._sam_package_dir, "layer-deployment.zip")
+            if os.path.exists(layer):
+                check_layer_target(layer, PYTHON_RUNTIME.name, ARCHITECTURE.name)
+            sam = os.path.join(self._sam_package_dir, "sam.json")
+            with open(sam, encoding="utf-8") as f:
+                text = f.read()
+            with open(sam, "w", encoding="utf-8") as f:
+                f.write(text.replace(_HANDLER_ARN, _HANDLER_ALIAS))
 
     return PrecompiledChalice
 
@@ -230,6 +325,7 @@ class Api:
             "iam_role_arn": self.role.role_arn,
             "autogen_policy": False,
             "automatic_layer": True,
+            "lambda_architecture": ARCHITECTURE.name,  # the runtime: _lambda_python (both from components/common.py)
             "lambda_memory_size": 1024,
             "lambda_timeout": 29,
             "xray": True,
@@ -243,10 +339,25 @@ class Api:
         # log_retention_in_days setting emits a broken reference in SAM packaging.
         log_group = logs.LogGroup(scope, "ApiLogGroup", log_group_name=f"/aws/lambda/{stage.prefix}-api",
                                   retention=stage.log_retention, removal_policy=stage.removal_policy)
-        api.get_resource("APIHandler").add_property_override("LoggingConfig", {
+        handler = api.get_resource("APIHandler")
+        handler.add_property_override("LoggingConfig", {
             "LogGroup": log_group.log_group_name,
             "LogFormat": "Text",
         })
+        # SnapStart: a published version's initialised environment (imports, settings, the first
+        # clients) is snapshotted once and restored on a cold start; chalicelib/core/snapstart.py
+        # drops what must not be shared between restored environments. SAM publishes a version on
+        # every code or configuration change and moves the alias API Gateway invokes.
+        handler.add_property_override("AutoPublishAlias", API_ALIAS)
+        handler.add_property_override("AutoPublishAliasAllProperties", True)  # a new version on settings changes too
+        handler.add_property_override("SnapStart", {"ApplyOn": "PublishedVersions"})
+        # API Gateway may invoke the alias (a permission on the function alone does not cover it).
+        permission = api.get_resource("APIHandlerInvokePermission")
+        permission.add_property_override("FunctionName", {"Fn::Sub": _HANDLER_ALIAS})
+        for resource in (permission, api.get_resource("RestAPI")):
+            # `${APIHandler.Alias}` is SAM's reference to the alias AutoPublishAlias creates, resolved by the
+            # SAM transform; cfn-lint checks attributes against AWS::Lambda::Function's and does not know it.
+            resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E1019"]}})
 
         rest_api = api.get_resource("RestAPI")
         rest_api.add_property_override("TracingEnabled", True)

@@ -12,10 +12,18 @@ from infra.components.nag import acknowledge_basic_execution
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: Only the runtime's Python and architecture have matching wheels in the dependency
-#: layer that ``chalice package`` builds (it builds for Chalice's default, x86_64).
-PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_11
-ARCHITECTURE = lambda_.Architecture.X86_64
+#: The runtime and architecture of every Lambda of the stack: the API (``chalice package`` builds
+#: its SAM function and the dependency layer's wheels for them, ``components/api.py``), the
+#: registry's functions, the custom resources. Changing them here rebuilds the layer for the new
+#: target (CPython ABI and manylinux machine) and recompiles the shipped bytecode with that Python.
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+
+def runtime_version() -> tuple[int, int]:
+    """``python3.12`` -> ``(3, 12)``: the Python the packages are built and compiled for."""
+    major, minor = PYTHON_RUNTIME.name.removeprefix("python").split(".")
+    return int(major), int(minor)
 
 
 def lambda_role(scope: Construct, cid: str, description: str, *policies: iam.IManagedPolicy) -> iam.Role:

@@ -285,8 +285,9 @@ class Functions:
 
         acknowledge_basic_execution(fn)
         acknowledge(fn, "AwsSolutions-L1",
-                    "The runtime is pinned to Python 3.11: the dependency layer built by chalice package holds "
-                    "CPython 3.11 wheels (pydantic-core, cryptography); upgrade runtime and wheels together.")
+                    f"The runtime is pinned ({PYTHON_RUNTIME.name}, infra/components/common.py): the dependency layer "
+                    "built by chalice package holds wheels for that CPython (pydantic-core, cryptography, numpy) and the "
+                    "API's SnapStart needs a runtime that supports it; upgrade runtime and wheels together.")
         # X-Ray, dynamodb:ListStreams (stream event sources) and SendTaskSuccess/Failure have no
         # resource-level permissions.
         wildcard_findings = ["Resource::*"]

@@ -20,7 +20,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_opensearchservice as opensearch
 
-from infra.components.common import ARCHITECTURE, alarm, lambda_role
+from infra.components.common import ARCHITECTURE, PYTHON_RUNTIME, alarm, lambda_role
 from infra.components.nag import acknowledge, resource_finding
 from infra.components.naming import Stage, pascal
 
@@ -299,8 +299,8 @@ class Search:
             "SearchRolesFunction",
             function_name=name,
             description=f"Custom resource: fine-grained access control roles and mappings of {stage.prefix}'s search domain",
-            # botocore (SigV4) ships with the runtime: no layer, so the newest Python.
-            runtime=lambda_.Runtime.PYTHON_3_14,
+            # botocore (SigV4) ships with the runtime: no layer; the stack's one runtime all the same.
+            runtime=PYTHON_RUNTIME,
             architecture=ARCHITECTURE,
             handler="handler.handler",
             code=lambda_.Code.from_asset(str(SEARCH_ROLES_SOURCE), exclude=["__pycache__", "*.pyc"]),
@@ -310,6 +310,8 @@ class Search:
             log_group=logs.LogGroup(scope, "SearchRolesLogGroup", log_group_name=f"/aws/lambda/{name}",
                                     retention=stage.log_retention, removal_policy=stage.removal_policy),
         )
+        acknowledge(function, "AwsSolutions-L1",
+                    f"Every Lambda of the stack runs on one runtime ({PYTHON_RUNTIME.name}, infra/components/common.py).")
         return cdk.CustomResource(
             scope,
             "SearchRoles",

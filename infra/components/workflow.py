@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -33,8 +34,11 @@ WORKFLOW_SIGNAL_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure")
 
 #: Task ``Resource``s of the definitions the stack knows how to authorise (``Workflow._task_statement``),
 #: with the integration pattern suffix removed. A definition using any other fails synthesis.
-DYNAMODB_UPDATE_ITEM_TASK = "arn:aws:states:::aws-sdk:dynamodb:updateItem"
-EVENTS_PUT_EVENTS_TASK = "arn:aws:states:::events:putEvents"
+#: The definitions write the partition as a placeholder (``arn:${Partition}:…``, never ``arn:aws:``), filled
+#: by CloudFormation from the stack's partition (``DefinitionSubstitutions``; the local stack fills it with
+#: ``chalicelib.ports.workflow.definition``).
+DYNAMODB_UPDATE_ITEM_TASK = "arn:${Partition}:states:::aws-sdk:dynamodb:updateItem"
+EVENTS_PUT_EVENTS_TASK = "arn:${Partition}:states:::events:putEvents"
 _INTEGRATION_PATTERN = re.compile(r"\.waitForTaskToken$")
 #: Words of DynamoDB expressions that are not attribute names (functions are case-sensitive,
 #: keywords are not: both are compared in upper case).
@@ -90,6 +94,11 @@ def update_item_conditions(parameters: Mapping[str, Any], where: str) -> dict[st
     }
 
 
+def definition_substitutions() -> dict[str, str]:
+    """What CloudFormation writes into a definition's placeholders (``DEFINITION_PLACEHOLDERS``)."""
+    return {"Partition": cdk.Aws.PARTITION}
+
+
 class Workflow:
     """The state machines of ``definitions`` (``{name: ASL text}``), which must include the approval one.
 
@@ -117,6 +126,9 @@ class Workflow:
         cid = f"{pascal(name)}StateMachine"
         machine_name = stage.state_machine_name(name)
         where = f"step_functions/{name}{ASL_SUFFIX}"
+        unknown = sorted(set(re.findall(r"\$\{(\w+)\}", definition)) - set(definition_substitutions()))
+        if unknown:
+            raise ValueError(f"{where}: placeholders {unknown} have no DefinitionSubstitutions (components/workflow.py)")
         role = iam.Role(
             scope,
             f"{cid}Role",
@@ -142,6 +154,7 @@ class Workflow:
             # The file's text as it is (``DefinitionString``). Not a ``Definition`` object: the CDK
             # drops JSON nulls from objects, and ``"ResultPath": null`` means something.
             definition_body=sfn.DefinitionBody.from_string(definition),
+            definition_substitutions=definition_substitutions(),
             role=role,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=True,

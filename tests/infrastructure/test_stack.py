@@ -21,6 +21,10 @@ from infra.components.api import API_STAGE, DEVELOPMENT_THROTTLE, PRODUCTION_THR
 from infra.components.search import DEVELOPMENT_SEARCH, PRODUCTION_SEARCH, search_capacity
 from infra.components.workflow import update_item_conditions
 
+#: Every Lambda of the stack (infra/components/common.py: PYTHON_RUNTIME, ARCHITECTURE).
+LAMBDA_RUNTIME = "python3.12"
+LAMBDA_ARCHITECTURE = "arm64"
+
 STAGE = "dev"
 PREFIX = f"crm-{STAGE}"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -206,7 +210,7 @@ def test_given_registry_entry_when_synthesized_then_its_function_exists_with_han
     props = fn["Properties"]
 
     assert props["Handler"] == spec.handler
-    assert props["Runtime"] == "python3.11"
+    assert props["Runtime"] == LAMBDA_RUNTIME and props["Architectures"] == [LAMBDA_ARCHITECTURE]
     assert props["Timeout"] == spec.timeout_seconds
     assert props["MemorySize"] == spec.memory_mb
     assert props["TracingConfig"] == {"Mode": "Active"}
@@ -640,7 +644,9 @@ def _literal_string(value: Any) -> str:
 def _definition(machine: dict[str, Any]) -> Any:
     """A state machine's definition as deployed, parsed."""
     props = machine["Properties"]
-    assert "DefinitionS3Location" not in props and "DefinitionSubstitutions" not in props
+    assert "DefinitionS3Location" not in props
+    # the one placeholder of the definitions: the stack's partition (arn:${Partition}:states:::…)
+    assert props.get("DefinitionSubstitutions") == {"Partition": {"Ref": "AWS::Partition"}}
     if "Definition" in props:
         return props["Definition"]
     return json.loads(_literal_string(props["DefinitionString"]))
@@ -656,7 +662,13 @@ def _lint_without_sam_transform(template_json: dict[str, Any], path: Path) -> li
     With the transform, cfn-lint validates only ``Definition`` objects, not ``DefinitionString``
     (E3601); without it, it validates both.
     """
-    template = {k: v for k, v in template_json.items() if k != "Transform"}
+    template = json.loads(json.dumps({k: v for k, v in template_json.items() if k != "Transform"}))
+    for machine in _resources(template, "AWS::StepFunctions::StateMachine").values():
+        # as CloudFormation deploys it in the aws partition: cfn-lint does not apply DefinitionSubstitutions
+        props = machine["Properties"]
+        partition = props.pop("DefinitionSubstitutions", {}).get("Partition")
+        if partition is not None:
+            props["DefinitionString"] = _literal_string(props["DefinitionString"]).replace("${Partition}", "aws")
     path.write_text(json.dumps(template), encoding="utf-8")
     from cfnlint.api import lint_file
 
@@ -1189,8 +1201,9 @@ def test_given_api_packages_when_synthesized_then_they_ship_compiled_bytecode(sy
 
     code = asset_zip(handler["Properties"]["CodeUri"]).namelist()
     deps = asset_zip(layer["Properties"]["ContentUri"]).namelist()
-    assert "__pycache__/app.cpython-311.pyc" in code
-    assert "chalicelib/core/__pycache__/permissions.cpython-311.pyc" in code
+    assert "__pycache__/app.cpython-312.pyc" in code  # compiled by the runtime's Python, not the one synthesizing
+    assert "chalicelib/core/__pycache__/permissions.cpython-312.pyc" in code
+    assert not [n for n in code + deps if n.endswith(".pyc") and ".cpython-312." not in n]
     sources = [n for n in deps if n.endswith(".py")]
     compiled = {n for n in deps if n.endswith(".pyc")}
     assert len(sources) > 500 and len(compiled) >= 0.95 * len(sources)
@@ -1244,3 +1257,63 @@ def test_given_mail_senders_when_synthesized_then_they_may_send_raw_mail_from_th
     others = [f for f in FUNCTIONS if "mail_send" not in f.needs]
     for f in others:
         assert not any(a.startswith("ses:") for a in _actions(_statements_of_role(template_json, _role_of(_function(template_json, f)[1]))))
+
+
+# ---------------------------------------------------------------------------- runtime, architecture, partition (issue 15)
+
+def _lambdas(template_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {**_resources(template_json, "AWS::Lambda::Function"), **_resources(template_json, "AWS::Serverless::Function")}
+
+
+def test_given_stack_when_synthesized_then_every_lambda_runs_python_3_12_on_arm64(template_json):
+    lambdas = _lambdas(template_json)
+
+    assert len(lambdas) >= len(FUNCTIONS) + 2  # the registry's, the API, the search-roles custom resource (and the CDK's)
+    assert {k: (v["Properties"].get("Runtime"), v["Properties"].get("Architectures")) for k, v in lambdas.items()} == {
+        k: (LAMBDA_RUNTIME, [LAMBDA_ARCHITECTURE]) for k in lambdas}
+
+
+def test_given_stack_when_synthesized_then_the_dependency_layer_is_built_for_that_runtime_and_architecture(
+        synthesis, template_json):
+    import zipfile
+
+    _, layer = _only(_resources(template_json, "AWS::Serverless::LayerVersion"))
+    assert layer["Properties"]["CompatibleRuntimes"] == [LAMBDA_RUNTIME]
+    assert layer["Properties"]["CompatibleArchitectures"] == [LAMBDA_ARCHITECTURE]
+    key = layer["Properties"]["ContentUri"]["Key"]
+    names = zipfile.ZipFile(next(p for p in synthesis.outdir.glob("asset.*.zip") if p.name.removeprefix("asset.") == key)).namelist()
+    site = f"python/lib/{LAMBDA_RUNTIME}/site-packages/"
+    extensions = [n for n in names if n.endswith(".so") and ".cpython-" in n]
+    assert all(n.startswith(site) for n in names if n.startswith("python/"))
+    assert f"{site}pydantic_core/_pydantic_core.cpython-312-aarch64-linux-gnu.so" in names
+    assert any(n.startswith(f"{site}numpy/") and n.endswith(".cpython-312-aarch64-linux-gnu.so") for n in names)
+    assert extensions and all(n.endswith(".cpython-312-aarch64-linux-gnu.so") for n in extensions)
+
+
+def test_given_api_function_when_synthesized_then_snapstart_applies_to_the_alias_api_gateway_invokes(template_json):
+    handler_id, handler = _only(_resources(template_json, "AWS::Serverless::Function"))
+    _, api = _only(_resources(template_json, "AWS::Serverless::Api"))
+    uris = [op["x-amazon-apigateway-integration"]["uri"] for path in api["Properties"]["DefinitionBody"]["paths"].values()
+            for op in path.values() if isinstance(op, dict) and op.get("x-amazon-apigateway-integration", {}).get("type") == "aws_proxy"]
+    permissions = [p for p in _resources(template_json, "AWS::Lambda::Permission").values()
+                   if p["Properties"].get("Principal") == "apigateway.amazonaws.com"]
+
+    assert handler["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    assert handler["Properties"]["AutoPublishAlias"] == "live"
+    assert len(uris) > 100 and all(f"${{{handler_id}.Alias}}" in json.dumps(u) for u in uris)
+    assert not [u for u in uris if ".Arn}" in json.dumps(u)]
+    assert [p["Properties"]["FunctionName"] for p in permissions] == [{"Fn::Sub": f"${{{handler_id}.Alias}}"}]
+    # cfn-lint does not know SAM's Alias attribute: its check is left out on these two resources, nowhere else
+    ignoring = {k for k, v in template_json["Resources"].items() if "cfn-lint" in v.get("Metadata", {})}
+    assert ignoring == {_logical_id(template_json, "AWS::Serverless::Api"),
+                        next(k for k, p in _resources(template_json, "AWS::Lambda::Permission").items() if p in permissions)}
+
+
+def test_given_stack_when_synthesized_then_no_arn_names_the_partition_literally(template_json):
+    """Every ARN comes from ``AWS::Partition`` (the stack deploys to aws-cn too). The state machines'
+    definitions write ``arn:${Partition}:…``, filled by their DefinitionSubstitutions."""
+    text = json.dumps(template_json)
+
+    assert "arn:aws:" not in text
+    assert "arn:aws-cn:" not in text and "arn:aws-us-gov:" not in text
+    assert "amazonaws.com.cn" not in text
