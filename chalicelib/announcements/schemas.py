@@ -9,7 +9,7 @@ from ..core.patch import Patch
 
 
 class AnnouncementColumnIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
     id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,39}$", description="a short key (default: generated)")
     name: str = Field(min_length=1, max_length=50)
     publisher_roles: list[str] = Field(default_factory=list, max_length=50, description="roles whose users may publish here")
@@ -18,7 +18,7 @@ class AnnouncementColumnIn(BaseModel):
 
 
 class AnnouncementColumnPatch(Patch):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
     name: str = Field(None, min_length=1, max_length=50)
     publisher_roles: list[str] = Field(None, max_length=50)
     publisher_user_ids: list[str] = Field(None, max_length=200)
