@@ -12,6 +12,8 @@ import re
 from html import escape
 from html.parser import HTMLParser
 
+from ..core import htmltext
+
 TAGS = frozenset({"p", "br", "b", "strong", "i", "em", "u", "s", "del", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li",
                   "blockquote", "a", "img", "table", "thead", "tbody", "tr", "th", "td", "span", "div", "hr", "pre", "code",
                   "sub", "sup"})
@@ -95,13 +97,5 @@ def clean(html: str) -> str:
 
 
 def text_of(html: str, limit: int = 120) -> str:
-    """The plain text of cleaned HTML (a notification's body)."""
-    parts: list[str] = []
-
-    class _Text(HTMLParser):
-        def handle_data(self, data: str) -> None:
-            parts.append(data)
-
-    _Text(convert_charrefs=True).feed(html)
-    text = re.sub(r"\s+", " ", "".join(parts)).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """The plain text of cleaned HTML on one line (a notification's body)."""
+    return htmltext.one_line(html, limit)

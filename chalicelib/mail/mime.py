@@ -7,7 +7,6 @@ text when there is no text part: no HTML of outsiders is kept) and attachments, 
 """
 from __future__ import annotations
 
-import html as html_lib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -16,8 +15,9 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
 from email.utils import format_datetime, getaddresses
-from html.parser import HTMLParser
 from typing import Any
+
+from ..core.htmltext import html_to_text
 
 MAX_ATTACHMENTS = 20
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -56,34 +56,6 @@ def build(*, sender: str, sender_name: str | None, to: list[str], cc: list[str] 
     if html:
         msg.add_alternative(html, subtype="html")
     return msg.as_bytes()
-
-
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in ("script", "style", "head"):
-            self._skip += 1
-        elif tag in ("br", "p", "div", "tr", "li", "h1", "h2", "h3"):
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "head") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(source: str) -> str:
-    p = _Text()
-    p.feed(source)
-    p.close()
-    return re.sub(r"\n{3,}", "\n\n", html_lib.unescape("".join(p.parts))).strip()
 
 
 @dataclass

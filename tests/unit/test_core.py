@@ -119,3 +119,12 @@ def test_given_an_instant_at_the_edge_of_what_python_holds_when_checked_then_a_r
             inputs.instant_text(text)
         assert e.value.key == key, text
     assert inputs.instant_text("2026-12-02T08:00:00+08:00") == "2026-12-02T00:00:00.000Z"
+
+
+def test_given_html_when_read_as_text_then_scripts_go_blocks_break_lines_and_references_are_read_once():
+    from chalicelib.core import htmltext
+
+    html = "<head><title>t</title></head><p>价格 &amp;lt; 100</p><script>alert(1)</script><p>第二段<br>换行</p>"
+    assert htmltext.html_to_text(html) == "价格 &lt; 100\n第二段\n换行"
+    assert htmltext.one_line(html) == "价格 &lt; 100 第二段 换行"
+    assert htmltext.one_line("<p>" + "长" * 200 + "</p>", limit=10) == "长" * 9 + "…"
