@@ -31,6 +31,9 @@ class Function:
     #                              "archive_read" (read archives back), "files" (uploaded files: read, copy, delete)
     #                              "search_read" (search the index, never write it), "mail_send" (ses:SendRawEmail on the
     #                              mail identity), "mail_inbound" (read inbound mails in the mail bucket) — infra/components/mail.py
+    # the table's items: "write" (read and write), "read" (GetItem, BatchGetItem, Query) or "none" (a stream consumer
+    # that never calls the table; its stream grant comes with the trigger)
+    table: str = "write"
     stream_filter: dict[str, Any] | None = None
     bus_pattern: dict[str, Any] | None = None
     schedule_target: bool = False
@@ -96,6 +99,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.indexer.handler",
         description="Keeps the search index in step with the table: stream records -> bulk index/delete",
         needs=("search_write",),
+        table="read",
         timeout_seconds=60,
         # business records only (their item sk is "#"); the handler skips other item types
         stream_filter={"dynamodb": {"Keys": {"sk": {"S": ["#"]}}}},
@@ -105,6 +109,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.reindex.handler",
         description="Rebuilds one tenant's search index from the table (invoked by an operator: {\"tenant_id\": …})",
         needs=("search_write",),
+        table="read",
         timeout_seconds=900,
         memory_mb=1024,
     ),
@@ -157,6 +162,7 @@ FUNCTIONS: tuple[Function, ...] = (
         handler="functions.audit_archiver.handler",
         description="Archives operation-log entries that expire from the table (TTL) to S3",
         needs=("bucket",),
+        table="none",  # the stream's old image is all it reads
         # only TTL deletions of audit entries
         stream_filter={"eventName": ["REMOVE"], "userIdentity": {"type": ["Service"], "principalId": ["dynamodb.amazonaws.com"]},
                        "dynamodb": {"OldImage": {"type": {"S": ["AUDIT"]}}}},

@@ -38,6 +38,7 @@ from constructs import Construct
 
 from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
+from infra.components import tenant_access
 from infra.components.api import API_STAGE, Api
 from infra.components.common import ARCHITECTURE, PYTHON_RUNTIME
 from infra.components.cursors import CursorSecret
@@ -94,8 +95,10 @@ class CrmStack(cdk.Stack):
             retention=cdk.Duration.days(self.operations.config.event_archive_retention_days))
 
         self.runtime_environment = self._runtime_environment()
-        self.api = Api(self.stage, environment=self.runtime_environment, table=self.table, events=self.events,
+        self.api = Api(self.stage, environment={**self.runtime_environment, **tenant_access.api_environment(self.stage)},
+                       table=self.table, events=self.events,
                        workflow=self.workflow, identity=self.identity, storage=self.storage, operations=self.operations)
+        self.tenant_access = tenant_access.TenantAccess(self.stage, table=self.table, storage=self.storage, api_role=self.api.role)
         self.functions = Functions(self.stage, function_specs, environment=self.runtime_environment,
                                    layer=self.api.dependencies_layer, table=self.table, events=self.events,
                                    storage=self.storage, workflow=self.workflow)

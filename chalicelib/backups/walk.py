@@ -28,7 +28,9 @@ PAGE = 100  # BatchGetItem's limit
 
 
 def _ddb() -> Any:
-    return client("dynamodb")
+    from ..db.credentials import scope_client
+
+    return scope_client(client("dynamodb"))  # a tenant's request reads with the tenant's credentials
 
 
 def type_of(item: dict[str, Any]) -> str:

@@ -116,6 +116,8 @@ class Settings(BaseModel):
     mail_send_per_second: float = Field(14.0, gt=0, le=1000, description="bulk sends per second (the account's SES rate)")
     mail_inbound_max_bytes: int = Field(30 * 1024 * 1024, ge=1024, description="largest inbound mail that is read")
     mail_public_url: str = Field("http://127.0.0.1:8000", description="base URL of the API in unsubscribe links")
+    tenant_role_arn: str = Field("", description="IAM role the API assumes per tenant (session tag tenant=<id>) for its "
+                                                "data access (chalicelib/db/credentials.py); empty: the function's own role")
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1, le=10 * 1024 * 1024,
                                    description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
 

@@ -25,6 +25,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from ..core.settings import get_settings
+from . import credentials as tenant_credentials
 from .table_spec import WALK_SHARDS
 
 
@@ -98,6 +99,13 @@ class Item(Model):
     gsi2 = _Index.build("gsi2")
     gsi3 = _Index.build("gsi3")
 
+    @classmethod
+    def _get_connection(cls) -> Any:  # type: ignore[override]
+        """PynamoDB's cached connection, its client signing with the tenant's credentials (db/credentials.py)."""
+        conn = super()._get_connection()
+        tenant_credentials.scope_client(conn.connection.client)
+        return conn
+
     # ---- the tenant walk: every put and update of an item of a tenant carries its gsi4 keys ----
     def serialize(self, null_check: bool = True) -> dict[str, dict[str, Any]]:
         walk = walk_keys(self.pk) if getattr(self, "pk", None) else None
@@ -150,6 +158,7 @@ def connection() -> Connection:
         from ..ports import localstack_url
 
         _connection = Connection(region=s.region, host=localstack_url())
+    tenant_credentials.scope_client(_connection.client)
     return _connection
 
 
@@ -157,6 +166,7 @@ def reset_connections() -> None:
     """Drop cached clients (tests switch between moto back ends)."""
     global _connection
     _connection = None
+    tenant_credentials.reset()
     stack: list[type] = [Item]
     while stack:
         cls = stack.pop()

@@ -86,6 +86,9 @@ def check_specs(specs: Sequence[Function]) -> None:
     """The specs the stack needs: the reminder function must be among the schedule targets."""
     if not any(spec.name == REMINDER_FUNCTION and spec.schedule_target for spec in specs):
         raise ValueError(f"functions/registry.py must define {REMINDER_FUNCTION!r} as a schedule target")
+    for spec in specs:
+        if spec.table not in ("write", "read", "none"):
+            raise ValueError(f"{spec.name}: table must be 'write', 'read' or 'none', not {spec.table!r}")
 
 
 class Functions:
@@ -249,9 +252,13 @@ class Functions:
         return dlq
 
     def _grant(self, fn: lambda_.Function, spec: Function) -> None:
-        """Least privilege from the spec's ``needs``: the table always, the rest on demand."""
+        """Least privilege from the spec: the table as ``table`` says (items, reads only, or nothing), the rest
+        from ``needs``."""
         search_domain_arn = self.stage.search_domain_arn("*")
-        fn.add_to_role_policy(self.table.item_statement())
+        if spec.table == "write":
+            fn.add_to_role_policy(self.table.item_statement())
+        elif spec.table == "read":
+            fn.add_to_role_policy(self.table.read_statement())
         if "bus" in spec.needs:
             self.events.event_bus.grant_put_events_to(fn)
         if "bucket" in spec.needs:

@@ -24,6 +24,9 @@ TABLE_ITEM_ACTIONS = (
     "dynamodb:ConditionCheckItem",
 )
 
+#: What a function that only reads the table gets (``Function.table == "read"``).
+TABLE_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,
     "N": dynamodb.AttributeType.NUMBER,
@@ -106,3 +109,7 @@ class Table:
     def item_statement(self) -> iam.PolicyStatement:
         """The item-level actions the application uses, on the table and its indexes."""
         return iam.PolicyStatement(actions=list(TABLE_ITEM_ACTIONS), resources=self.resources())
+
+    def read_statement(self) -> iam.PolicyStatement:
+        """Reads only (GetItem, BatchGetItem, Query), on the table and its indexes."""
+        return iam.PolicyStatement(actions=list(TABLE_READ_ACTIONS), resources=self.resources())
