@@ -93,7 +93,7 @@ def _function_table_actions(template_json: dict[str, Any], name: str) -> set[str
             continue
         for s in policy["Properties"]["PolicyDocument"]["Statement"]:
             acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
-            if "Table" in json.dumps(s["Resource"]) and "stream" not in json.dumps(s["Resource"]):
+            if "Table" in json.dumps(s["Resource"]) and "stream" not in json.dumps(s["Resource"]).lower():
                 actions |= {a for a in acts if a.startswith("dynamodb:") and a != "dynamodb:ListStreams"}
     return actions
 
