@@ -15,6 +15,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
+from infra.components.nag import acknowledge, resource_finding
 from infra.components.naming import Stage
 from infra.components.storage import Storage
 from infra.components.table import TABLE_ITEM_ACTIONS, Table
@@ -44,7 +45,10 @@ def api_environment(stage: Stage) -> dict[str, str]:
 
 def tenant_prefixed(arn: str) -> str:
     """An object ARN of the API's (``…/tenants/*/files/*``) narrowed to the session's tenant."""
-    return arn.replace("tenants/*", f"tenants/${{aws:PrincipalTag/{TENANT_TAG}}}", 1)
+    tenant = f"tenants/${{aws:PrincipalTag/{TENANT_TAG}}}"
+    if arn.endswith("tenants/*"):  # pending/tenants/*: every object under the tenant's folder
+        return arn[: -len("tenants/*")] + tenant + "/*"
+    return arn.replace("tenants/*/", tenant + "/", 1)
 
 
 class TenantAccess:
@@ -69,5 +73,9 @@ class TenantAccess:
             }),
             inline_policies={"TenantData": iam.PolicyDocument(statements=statements)},
         )
+        acknowledge(self.role, "AwsSolutions-IAM5",
+                    "Uploaded, imported and exported files are objects keyed by file, import or job id at run time: "
+                    "scoped to the session tenant's own prefixes of the files bucket (tenants/<tenant>/…).",
+                    [resource_finding(scope, r) for s in statements[1:] for r in s.resources])
         api_role.add_to_principal_policy(iam.PolicyStatement(
             sid="AssumeTenantDataRole", actions=["sts:AssumeRole", "sts:TagSession"], resources=[self.role.role_arn]))

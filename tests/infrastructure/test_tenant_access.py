@@ -47,6 +47,10 @@ def test_the_tenant_data_role_reaches_only_the_tenant_s_own_file_prefixes(templa
     assert files and "tenants/${aws:PrincipalTag/tenant}/" in text
     assert "tenants/*" not in text
     assert not any(a in text for a in ("s3:DeleteObject", "s3:ListBucket", "s3:*"))
+    for s in files:  # each a folder of the tenant's (pending/tenants/<t>/*, tenants/<t>/files/*, …)
+        for r in s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]:
+            parts = r["Fn::Join"][1]
+            assert parts[-1].endswith("/*") and "tenants/${aws:PrincipalTag/tenant}/" in parts[-1], parts
 
 
 def test_only_the_api_role_may_assume_the_tenant_data_role_and_only_with_a_tenant_session_tag(template_json):
