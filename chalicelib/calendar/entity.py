@@ -51,6 +51,8 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
         errors.append(_problem("end_at", "range", "calendar.too_long", days=recurrence.MAX_DURATION.days))
     errors += check_users(ctx.principal, v.get("participant_ids") or [], "participant_ids")
     calendar = v.get("calendar") or "user"
+    if "team_name" in v:
+        v["team_name"] = team_name_of(v["team_name"])
     if calendar == "department" and not v.get("department_id"):
         errors.append(_problem("department_id", "required", "field.required"))
     if calendar == "team" and not v.get("team_name"):
@@ -106,6 +108,12 @@ def _moved_problems(v: dict[str, Any]) -> list[dict[str, Any]]:
         elif length > recurrence.MAX_DURATION:
             errors.append(_problem(f"overrides.{n}.end_at", "range", "calendar.too_long", days=recurrence.MAX_DURATION.days))
     return errors
+
+
+def team_name_of(value: Any) -> str | None:
+    """A team's name as stored and asked for: trimmed, inner runs of spaces as one."""
+    text = " ".join(str(value or "").split())
+    return text or None
 
 
 def _is_date(value: Any) -> bool:
