@@ -7,7 +7,7 @@ a recurrence (RRULE) is parsed and bounded (recurrence.py); at most MAX_EXDATES 
 cancelled and MAX_MOVED moved, each moved one an occurrence of the series lasting at most 31 days; a create, and a change that moves it or changes who takes part, is
 checked for conflicts with every participant's other events (conflicts.py — a 409 naming them,
 which `force=true` overrides unless `on_conflict=error`); the reminder before each occurrence is a
-Scheduler schedule (reminders.py). Derived, read-only: `span_start` / `span_end` (the whole
+record timer (reminders.py: a Scheduler schedule that follows the event through the table stream). Derived, read-only: `span_start` / `span_end` (the whole
 series, so one indexed range query finds every series that may overlap a period) and `busy_ids`
 (the owner and the participants: whose time it takes).
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from ..core import clock
 from ..core.errors import ValidationFailed, detail
-from ..engine.definition import Derivation, EntityDef, Features, Hooks, WriteContext, lazy
+from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext, lazy
 from ..engine.fieldtypes import FieldSpec as F
 from ..org.service import MAX_PARTICIPANTS, check_users
 from . import recurrence
@@ -172,8 +172,8 @@ EVENT = EntityDef(
         F("busy_ids", "tags", ("占用时间的人", "Busy people"), readonly=True, hidden=True, max_length=64),
     ),
     write_query="chalicelib.calendar.schemas.ConflictQuery",
-    hooks=Hooks(validate=_validate, derive=_derive, after_write=lazy(REMINDERS, "after_write"),
-                on_delete=lazy(REMINDERS, "on_delete"), on_restore=lazy(REMINDERS, "after_write")),
+    hooks=Hooks(validate=_validate, derive=_derive),
+    timers=(Timer("reminder", lazy(REMINDERS, "remind_at"), lazy(REMINDERS, "fire"), following=lazy(REMINDERS, "following")),),
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},
         "sales_manager": {"actions": ACTIONS, "scope": "self_and_subordinates"},
