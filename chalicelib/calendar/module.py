@@ -29,9 +29,9 @@ MESSAGES = {
                              "en": "At most 1000 occurrences, an interval up to 366 and an end up to 20 years on"},
     "calendar.rrule.start": {"zh-CN": "开始时间须是重复规则的第一次（如每周一的日程从周一开始）",
                              "en": "The start must be the rule's first occurrence (a Monday for a Monday meeting)"},
-    "calendar.not_an_occurrence": {"zh-CN": "{date} 不是这个重复日程的某一次（改了重复规则时请一并调整已调整的日程）",
-                                   "en": "{date} is not an occurrence of this series (after changing the rule, adjust the moved "
-                                         "occurrences too)"},
+    "calendar.not_an_occurrence": {"zh-CN": "{date} 不是这个重复日程的某一次（改了重复规则时请一并调整已取消和已调整的日程）",
+                                   "en": "{date} is not an occurrence of this series (after changing the rule, adjust the cancelled "
+                                         "and moved occurrences too)"},
     "calendar.too_many_cancelled": {"zh-CN": "一个重复日程最多取消 {max} 次", "en": "At most {max} occurrences of a series can be cancelled"},
     "calendar.too_many_moved": {"zh-CN": "一个重复日程最多调整 {max} 次", "en": "At most {max} occurrences of a series can be moved"},
     "calendar.rrule.needed": {"zh-CN": "只有重复日程才能取消或调整某一次", "en": "Only a recurring event has occurrences to cancel or move"},
