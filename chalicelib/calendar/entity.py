@@ -183,7 +183,7 @@ EVENT = EntityDef(
         F("busy_ids", "tags", ("占用时间的人", "Busy people"), readonly=True, hidden=True, max_length=64),
     ),
     write_query="chalicelib.calendar.schemas.ConflictQuery",
-    hooks=Hooks(validate=_validate, derive=_derive),
+    hooks=Hooks(validate=_validate, derive=_derive, after_write=lazy(SERVICE, "after_write")),
     timers=(Timer("reminder", lazy(REMINDERS, "remind_at"), lazy(REMINDERS, "fire"), following=lazy(REMINDERS, "following")),),
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},

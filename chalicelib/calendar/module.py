@@ -35,6 +35,8 @@ MESSAGES = {
     "calendar.too_many_cancelled": {"zh-CN": "一个重复日程最多取消 {max} 次", "en": "At most {max} occurrences of a series can be cancelled"},
     "calendar.too_many_moved": {"zh-CN": "一个重复日程最多调整 {max} 次", "en": "At most {max} occurrences of a series can be moved"},
     "calendar.rrule.needed": {"zh-CN": "只有重复日程才能取消或调整某一次", "en": "Only a recurring event has occurrences to cancel or move"},
+    "notify.event.participant": {"zh-CN": "{name} 邀请你参加日程「{title}」（{at} 开始）",
+                                 "en": "{name} invited you to “{title}” (starts {at})"},
     "notify.event.reminder": {"zh-CN": "日程提醒：{title}（{at} 开始）", "en": "Event reminder: {title} (starts {at})"},
 }
 

@@ -126,6 +126,17 @@ def view(frm: datetime, to: datetime, user_id: str | None = None, department_id:
             "department_id": department_id, "team_name": None, "items": items}
 
 
+# ---- participants -------------------------------------------------------------------------------
+def after_write(wc: Any) -> None:
+    """Participants are told they take part — on create, and those a change adds, once
+    (notifications/participants.py)."""
+    from ..notifications import participants
+
+    start = clock.parse_iso(str((wc.record.data or {}).get("start_at")))
+    participants.notify_added(wc, "event_participant", "notify.event.participant",
+                              at=start.astimezone(recurrence.tz()).strftime("%Y-%m-%d %H:%M"))
+
+
 # ---- team calendars -----------------------------------------------------------------------------
 def _readable_events(p: Principal) -> list[EntityQuery]:
     """The events the caller may read, as index scopes (either one matches): their data scope and the
