@@ -5,13 +5,12 @@ Event = the schedule's Input: {"kind": "reminder", "tenant_id", "reminder_id", "
 time limit, or {"kind": "record_due", "tenant_id", "entity", "record_id", "field", "due"} before a
 record's date field (engine/due.py), or {"kind": "record_timer", "tenant_id", "entity",
 "record_id", "timer", "at"} when a record type's timer comes (a customer's pool recycling, a care
-reminder), or {"kind": "care_holiday", "tenant_id", "rule_id", "holiday", "at"} before a holiday
+reminder, an event's reminder), or {"kind": "care_holiday", "tenant_id", "rule_id", "holiday", "at"} before a holiday
 of the care rules (care/service.py), or {"kind": "approvals_watch", "tenant_id", "at"}: the tenant's
 daily check of approvals waiting only on disabled users (approvals/reassign.py), or {"kind": "webhook_retry",
 "tenant_id", "webhook_id", "delivery_id", "attempt"}: the next attempt of a failed webhook delivery, or {"kind":
 "backup", "tenant_id"} from a tenant's recurring backup schedule (backups/service.py), or {"kind":
-"event_reminder", "tenant_id", "event_id", "start", "at"} before an event's occurrence (calendar/reminders.py), or
-{"kind": "work_report_reminder", "tenant_id", "report_kind"}: the tenant's reminder to those who have not submitted
+"work_report_reminder", "tenant_id", "report_kind"}: the tenant's reminder to those who have not submitted
 their work report (reports/service.py).
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
@@ -23,7 +22,6 @@ from typing import Any
 from chalicelib import manifest
 from chalicelib.approvals import service as approvals
 from chalicelib.backups import service as backups
-from chalicelib.calendar import reminders as calendar
 from chalicelib.care import service as care
 from chalicelib.core import context
 from chalicelib.core.observability import bind, flush, logger
@@ -42,7 +40,6 @@ _TARGETS: dict[str, tuple[str, Any]] = {  # kind -> (the id it logs, what it doe
     care.HOLIDAY_KIND: ("rule_id", lambda e: care.fire_holiday(e["tenant_id"], e["rule_id"], e["holiday"], e["at"])),
     "reminder": ("reminder_id", lambda e: reminders.fire(e["tenant_id"], e["reminder_id"], e["due"])),
     approvals.WATCH_KIND: ("tenant_id", lambda e: approvals.fire_watch(e["tenant_id"], e["at"])),
-    calendar.KIND: ("event_id", lambda e: calendar.fire(e["tenant_id"], e["event_id"], e["start"], e["at"])),
     backups.SCHEDULE_KIND: ("tenant_id", lambda e: backups.fire_scheduled(e["tenant_id"])),
     webhooks.RETRY_KIND: ("delivery_id", webhooks.fire_retry),
     "work_report_reminder": ("report_kind", lambda e: work_reports.fire_reminder(e["tenant_id"], e["report_kind"])),

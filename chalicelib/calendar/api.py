@@ -18,11 +18,17 @@ def _event_out() -> object:
     return models.model(EVENT, "out")
 
 
-@route(bp, "/calendar", summary="A calendar for a day, week or month: events (recurring ones expanded) and other modules' "
-       "dates (next contacts, contract ends, approval time limits)", tag=TAG, query=s.CalendarQuery, response=s.CalendarOut)
+@route(bp, "/calendar", summary="A calendar for a day, week or month — mine, a user's, a department's or a team's: events "
+       "(recurring ones expanded) and other modules' dates (next contacts, contract ends, approval time limits)", tag=TAG, query=s.CalendarQuery, response=s.CalendarOut)
 def calendar_view(req: ApiRequest) -> dict:
     q = req.query
-    return service.view(q.from_, q.to, q.user_id, q.department_id)
+    return service.view(q.from_, q.to, q.user_id, q.department_id, team_name=q.team_name)
+
+
+@route(bp, "/calendar/teams", summary="The team calendars I can open: team names among the team events I may read",
+       tag=TAG, response=s.TeamCalendarsOut)
+def team_calendars(req: ApiRequest) -> dict:
+    return service.teams()
 
 
 @route(bp, "/events/{event_id}/occurrences/{date}", "PATCH", summary="Move or cancel one occurrence of a recurring event",

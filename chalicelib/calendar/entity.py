@@ -4,10 +4,11 @@ a location, an optional recurrence and a reminder before it starts.
 An event is a record type on the engine. Its own rules: the end comes after the start and the
 event lasts at most 31 days; participants are active people of the tenant (at most 20, as a task's);
 a recurrence (RRULE) is parsed and bounded (recurrence.py); at most MAX_EXDATES occurrences are
-cancelled and MAX_MOVED moved, each moved one an occurrence of the series lasting at most 31 days; a create, and a change that moves it or changes who takes part, is
+cancelled and MAX_MOVED moved, each cancelled or moved one an occurrence of the series (a 422 naming
+the date otherwise), a moved one lasting at most 31 days; a create, and a change that moves it or changes who takes part, is
 checked for conflicts with every participant's other events (conflicts.py — a 409 naming them,
 which `force=true` overrides unless `on_conflict=error`); the reminder before each occurrence is a
-Scheduler schedule (reminders.py). Derived, read-only: `span_start` / `span_end` (the whole
+record timer (reminders.py: a Scheduler schedule that follows the event through the table stream). Derived, read-only: `span_start` / `span_end` (the whole
 series, so one indexed range query finds every series that may overlap a period) and `busy_ids`
 (the owner and the participants: whose time it takes).
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from ..core import clock
 from ..core.errors import ValidationFailed, detail
-from ..engine.definition import Derivation, EntityDef, Features, Hooks, WriteContext, lazy
+from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext, lazy
 from ..engine.fieldtypes import FieldSpec as F
 from ..org.service import MAX_PARTICIPANTS, check_users
 from . import recurrence
@@ -51,13 +52,12 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
         errors.append(_problem("end_at", "range", "calendar.too_long", days=recurrence.MAX_DURATION.days))
     errors += check_users(ctx.principal, v.get("participant_ids") or [], "participant_ids")
     calendar = v.get("calendar") or "user"
+    if "team_name" in v:
+        v["team_name"] = team_name_of(v["team_name"])
     if calendar == "department" and not v.get("department_id"):
         errors.append(_problem("department_id", "required", "field.required"))
     if calendar == "team" and not v.get("team_name"):
         errors.append(_problem("team_name", "required", "field.required"))
-    for n, day in enumerate(v.get("exdates") or []):
-        if not _is_date(day):
-            errors.append(_problem(f"exdates.{n}", "format", "field.date"))
     if v.get("rrule"):
         try:
             parts = recurrence.parse(str(v["rrule"]))
@@ -68,7 +68,7 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
             if recurrence.find(v, recurrence.local_date(start)) != start:  # the first occurrence is the event's start
                 raise recurrence.RuleError("calendar.rrule.start")
             recurrence.span(v)
-            errors += _moved_problems(v)
+            errors += _exception_problems(v)
         except recurrence.RuleError as e:
             errors.append(_problem("rrule", "invalid", str(e)))
         except ValueError:  # a rule dateutil refuses
@@ -84,19 +84,15 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
                         exclude_id=ctx.record.id if ctx.record is not None else None)
 
 
-def _moved_problems(v: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each moved occurrence names an occurrence of the series (its original local date) and, like
-    any event, ends after it starts and lasts at most MAX_DURATION."""
-    errors, moved, occurring = [], v.get("overrides") or [], set()
-    days = [str(o.get("date")) for o in moved if _is_date(o.get("date"))]
-    if days:
-        last = datetime.combine(date.fromisoformat(max(days)) + timedelta(days=1), time(0), recurrence.tz())
-        occurring = {key for key, _ in recurrence.series(v, upto=last)}
+def _exception_problems(v: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each cancelled date (`exdates`) and each moved occurrence (`overrides.N.date`) names an occurrence
+    of the series (its original local date); a moved one, like any event, ends after it starts and
+    lasts at most MAX_DURATION."""
+    moved = v.get("overrides") or []
+    named = [(f"exdates.{n}", d) for n, d in enumerate(v.get("exdates") or [])]
+    named += [(f"overrides.{n}.date", o.get("date")) for n, o in enumerate(moved)]
+    errors = _not_occurrences(v, named)
     for n, o in enumerate(moved):
-        if not _is_date(o.get("date")):
-            errors.append(_problem(f"overrides.{n}.date", "format", "field.date"))
-        elif o["date"] not in occurring:
-            errors.append(_problem(f"overrides.{n}.date", "not_found", "calendar.not_an_occurrence", date=o["date"]))
         if not o.get("start_at") or not o.get("end_at"):
             errors.append(_problem(f"overrides.{n}", "required", "calendar.end_before_start"))
             continue
@@ -106,6 +102,29 @@ def _moved_problems(v: dict[str, Any]) -> list[dict[str, Any]]:
         elif length > recurrence.MAX_DURATION:
             errors.append(_problem(f"overrides.{n}.end_at", "range", "calendar.too_long", days=recurrence.MAX_DURATION.days))
     return errors
+
+
+def _not_occurrences(v: dict[str, Any], named: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """A problem for each (field, date) that is not a date, or not an occurrence of the series —
+    one expansion of the series up to the latest date named."""
+    days = [str(d) for _, d in named if _is_date(d)]
+    occurring: set[str] = set()
+    if days:
+        last = datetime.combine(date.fromisoformat(max(days)) + timedelta(days=1), time(0), recurrence.tz())
+        occurring = {key for key, _ in recurrence.series(v, upto=last)}
+    errors = []
+    for field, day in named:
+        if not _is_date(day):
+            errors.append(_problem(field, "format", "field.date"))
+        elif str(day) not in occurring:
+            errors.append(_problem(field, "not_found", "calendar.not_an_occurrence", date=str(day)))
+    return errors
+
+
+def team_name_of(value: Any) -> str | None:
+    """A team's name as stored and asked for: trimmed, inner runs of spaces as one."""
+    text = " ".join(str(value or "").split())
+    return text or None
 
 
 def _is_date(value: Any) -> bool:
@@ -164,8 +183,8 @@ EVENT = EntityDef(
         F("busy_ids", "tags", ("占用时间的人", "Busy people"), readonly=True, hidden=True, max_length=64),
     ),
     write_query="chalicelib.calendar.schemas.ConflictQuery",
-    hooks=Hooks(validate=_validate, derive=_derive, after_write=lazy(REMINDERS, "after_write"),
-                on_delete=lazy(REMINDERS, "on_delete"), on_restore=lazy(REMINDERS, "after_write")),
+    hooks=Hooks(validate=_validate, derive=_derive, after_write=lazy(SERVICE, "after_write")),
+    timers=(Timer("reminder", lazy(REMINDERS, "remind_at"), lazy(REMINDERS, "fire"), following=lazy(REMINDERS, "following")),),
     role_defaults={
         "admin": {"actions": ACTIONS, "scope": "all"},
         "sales_manager": {"actions": ACTIONS, "scope": "self_and_subordinates"},

@@ -15,7 +15,10 @@ MESSAGES = {
     "calendar.end_before_start": {"zh-CN": "结束时间须晚于开始时间", "en": "The end must come after the start"},
     "calendar.too_long": {"zh-CN": "一个日程最长 {days} 天", "en": "An event lasts at most {days} days"},
     "calendar.range_too_long": {"zh-CN": "一次最多查询 {days} 天", "en": "At most {days} days at once"},
-    "calendar.one_calendar": {"zh-CN": "user_id 与 department_id 只能给一个", "en": "Give user_id or department_id, not both"},
+    "calendar.one_calendar": {"zh-CN": "user_id、department_id 与 team_name 只能给一个",
+                              "en": "Give one of user_id, department_id and team_name"},
+    "TEAM_CALENDAR_NOT_FOUND": {"zh-CN": "没有你可以查看的团队日程「{team}」（可查看的团队见 GET /v1/calendar/teams）",
+                                "en": "No team calendar “{team}” you may read (see GET /v1/calendar/teams)"},
     "calendar.not_recurring": {"zh-CN": "这不是重复日程", "en": "This event does not recur"},
     "calendar.rrule.syntax": {"zh-CN": "重复规则格式不正确（如 FREQ=WEEKLY;BYDAY=MO;COUNT=10）",
                               "en": "Not a valid recurrence rule (e.g. FREQ=WEEKLY;BYDAY=MO;COUNT=10)"},
@@ -26,12 +29,14 @@ MESSAGES = {
                              "en": "At most 1000 occurrences, an interval up to 366 and an end up to 20 years on"},
     "calendar.rrule.start": {"zh-CN": "开始时间须是重复规则的第一次（如每周一的日程从周一开始）",
                              "en": "The start must be the rule's first occurrence (a Monday for a Monday meeting)"},
-    "calendar.not_an_occurrence": {"zh-CN": "{date} 不是这个重复日程的某一次（改了重复规则时请一并调整已调整的日程）",
-                                   "en": "{date} is not an occurrence of this series (after changing the rule, adjust the moved "
-                                         "occurrences too)"},
+    "calendar.not_an_occurrence": {"zh-CN": "{date} 不是这个重复日程的某一次（改了重复规则时请一并调整已取消和已调整的日程）",
+                                   "en": "{date} is not an occurrence of this series (after changing the rule, adjust the cancelled "
+                                         "and moved occurrences too)"},
     "calendar.too_many_cancelled": {"zh-CN": "一个重复日程最多取消 {max} 次", "en": "At most {max} occurrences of a series can be cancelled"},
     "calendar.too_many_moved": {"zh-CN": "一个重复日程最多调整 {max} 次", "en": "At most {max} occurrences of a series can be moved"},
     "calendar.rrule.needed": {"zh-CN": "只有重复日程才能取消或调整某一次", "en": "Only a recurring event has occurrences to cancel or move"},
+    "notify.event.participant": {"zh-CN": "{name} 邀请你参加日程「{title}」（{at} 开始）",
+                                 "en": "{name} invited you to “{title}” (starts {at})"},
     "notify.event.reminder": {"zh-CN": "日程提醒：{title}（{at} 开始）", "en": "Event reminder: {title} (starts {at})"},
 }
 

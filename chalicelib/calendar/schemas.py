@@ -23,6 +23,8 @@ class CalendarQuery(BaseModel):
     to: Instant = Field(description="end of the range (exclusive), at most 62 days after `from`")
     user_id: str | None = Field(None, max_length=64, description="whose calendar (default: mine)")
     department_id: str | None = Field(None, max_length=64, description="a department's calendar (its people and sub-departments)")
+    team_name: str | None = Field(None, min_length=1, max_length=100,
+                                  description="a team's calendar: its events I may read (names from GET /v1/calendar/teams)")
 
 
 class CalendarItem(BaseModel):
@@ -48,9 +50,19 @@ class CalendarOut(BaseModel):
     to: str
     user_id: str | None
     department_id: str | None
+    team_name: str | None = None
     items: list[CalendarItem]
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class TeamCalendar(BaseModel):
+    team_name: str
+    events: int  # team events I may read
+
+
+class TeamCalendarsOut(BaseModel):
+    items: list[TeamCalendar]
 
 
 class OccurrencePatch(BaseModel):

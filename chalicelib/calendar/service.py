@@ -1,4 +1,4 @@
-"""The calendar: day / week / month views of a user or a department, an occurrence moved or
+"""The calendar: day / week / month views of a user, a department or a team, an occurrence moved or
 cancelled alone, and what other modules put in the calendar (their `calendar` sources).
 
 A view is one index query for the events whose series span overlaps the range (recurring ones
@@ -7,6 +7,12 @@ a user's are those that take their time (owner or participant); a department's a
 calendar and of everyone in it (sub-departments included). What the caller sees of each: all of
 it when they take part or their data scope covers it and it is not private; otherwise only that
 the time is taken (忙碌 / Busy).
+
+A team's calendar (`calendar: "team"`, `team_name`) is not a stored object: it is the team events the
+caller may read — those they take part in (owner or participant) and, unless private, those their
+data scope or the record's team grants them — so a team calendar needs nobody to administer it and
+shows nobody anything the events themselves would not. The teams a caller can open are the distinct
+`team_name`s among those events (one index aggregation).
 """
 from __future__ import annotations
 
@@ -22,13 +28,20 @@ from ..db.base import plain
 from ..engine import visibility
 from ..engine.definition import write_options
 from ..search import rules, schema
-from ..search.query import EntityQuery, Filter, Scope, SearchRequest, any_of
+from ..search.query import Aggregation, EntityQuery, Filter, Scope, SearchRequest, any_of
 from ..search.service import run
 from . import recurrence
-from .entity import EVENT, MAX_EXDATES, MAX_MOVED
+from .entity import EVENT, MAX_EXDATES, MAX_MOVED, team_name_of
 
 MAX_RANGE = timedelta(days=62)
 MAX_EVENTS = 1000
+MAX_TEAMS = 500
+
+
+class TeamNotFound(NotFound):
+    """No team calendar of that name among the events the caller may read."""
+
+    code = "TEAM_CALENDAR_NOT_FOUND"
 
 
 def _principal() -> Principal:
@@ -82,14 +95,16 @@ def _range(frm: datetime, to: datetime) -> None:
 
 
 def view(frm: datetime, to: datetime, user_id: str | None = None, department_id: str | None = None,
-         p: Principal | None = None) -> dict[str, Any]:
+         p: Principal | None = None, team_name: str | None = None) -> dict[str, Any]:
     """GET /v1/calendar: the occurrences and source items in [frm, to), by start."""
     p = p or _principal()
     p.require(EVENT.module, "list")
     _range(frm, to)
-    if user_id and department_id:
-        raise ValidationFailed(details=[{"field": "department_id", "kind": "conflict",
+    if len([x for x in (user_id, department_id, team_name) if x]) > 1:
+        raise ValidationFailed(details=[{"field": "department_id" if department_id else "team_name", "kind": "conflict",
                                          "message": i18n.text("calendar.one_calendar", context.locale())}])
+    if team_name:
+        return team_view(p, team_name, frm, to)
     people: list[str]
     departments: list[str] = []
     if department_id:
@@ -108,7 +123,63 @@ def view(frm: datetime, to: datetime, user_id: str | None = None, department_id:
     items += source_items(p, people, frm, to)
     items.sort(key=lambda x: (x["start_at"], x["end_at"]))
     return {"from": clock.iso(frm), "to": clock.iso(to), "user_id": None if department_id else user_id,
-            "department_id": department_id, "items": items}
+            "department_id": department_id, "team_name": None, "items": items}
+
+
+# ---- participants -------------------------------------------------------------------------------
+def after_write(wc: Any) -> None:
+    """Participants are told they take part — on create, and those a change adds, once
+    (notifications/participants.py)."""
+    from ..notifications import participants
+
+    start = clock.parse_iso(str((wc.record.data or {}).get("start_at")))
+    participants.notify_added(wc, "event_participant", "notify.event.participant",
+                              at=start.astimezone(recurrence.tz()).strftime("%Y-%m-%d %H:%M"))
+
+
+# ---- team calendars -----------------------------------------------------------------------------
+def _readable_events(p: Principal) -> list[EntityQuery]:
+    """The events the caller may read, as index scopes (either one matches): their data scope and the
+    record team's grants, or taking part (owner or participant)."""
+    return [rules.entity_query(p, schema.get(EVENT.entity)),
+            EntityQuery(EVENT.entity, Scope(None), filters=(Filter("busy_ids", "eq", p.user_id),))]
+
+
+def _team_filters(p: Principal) -> list[Filter]:
+    """Team events, private ones only for those who take part."""
+    return [Filter("calendar", "eq", "team"), any_of(Filter("private", "eq", False), Filter("busy_ids", "eq", p.user_id))]
+
+
+def team_view(p: Principal, team_name: str, frm: datetime, to: datetime) -> dict[str, Any]:
+    """One team's calendar: its events the caller may read, occurrences in [frm, to). A team none of
+    whose events the caller may read is 404 TEAM_CALENDAR_NOT_FOUND (nothing tells whether it exists)."""
+    name = team_name_of(team_name)
+    if name is None:
+        raise invalid("team_name", "required", "field.required")
+    whose = [*_team_filters(p), Filter("team_name", "eq", name)]
+    filters = [Filter("span_start", "range", {"lt": clock.iso(to)}), Filter("span_end", "range", {"gt": clock.iso(frm)}), *whose]
+    res = run(SearchRequest(p.tenant_id, _readable_events(p), filters=filters, sort=[("span_start", "asc")], limit=MAX_EVENTS))
+    if not res.hits and run(SearchRequest(p.tenant_id, _readable_events(p), filters=whose, limit=1)).total == 0:
+        raise TeamNotFound(team=name)
+    items = []
+    for h in res.hits:
+        if _sees(p, h.source):  # the index said so; the record's own rules say it again
+            items += [shown_occurrence(p, h.source, o) for o in recurrence.occurrences(h.source, frm, to)]
+    items.sort(key=lambda x: (x["start_at"], x["end_at"]))
+    return {"from": clock.iso(frm), "to": clock.iso(to), "user_id": None, "department_id": None, "team_name": name,
+            "items": items}
+
+
+def teams(p: Principal | None = None) -> dict[str, Any]:
+    """GET /v1/calendar/teams: the team calendars the caller can open — the team names among the team
+    events they may read, with how many of those events each has (one index aggregation)."""
+    p = p or _principal()
+    p.require(EVENT.module, "list")
+    field = rules.index_field(p, schema.get(EVENT.entity), "team_name")
+    res = run(SearchRequest(p.tenant_id, _readable_events(p), filters=[*_team_filters(p), Filter(field, "exists")], limit=1,
+                            aggregations={"teams": Aggregation(by=(field,), size=MAX_TEAMS)}, figures_only=True))
+    items = [{"team_name": b.key[field], "events": b.count} for b in res.aggregations.get("teams", []) if b.key.get(field)]
+    return {"items": sorted(items, key=lambda x: x["team_name"])}
 
 
 # ---- other modules' items ---------------------------------------------------------------------

@@ -15,5 +15,6 @@ MESSAGES = {
     "notify.task.awaiting": {"zh-CN": "{name} 完成了任务「{title}」，请确认", "en": "{name} completed “{title}”: please approve"},
     "notify.task.approved": {"zh-CN": "{name} 确认了任务「{title}」的完成", "en": "{name} approved the completion of “{title}”"},
     "notify.task.rejected": {"zh-CN": "{name} 退回了任务「{title}」：{reason}", "en": "{name} sent “{title}” back: {reason}"},
+    "notify.task.participant": {"zh-CN": "{name} 邀请你参与任务「{title}」", "en": "{name} added you to the task “{title}”"},
     "notify.task.due": {"zh-CN": "任务「{title}」将于 {date} 到期", "en": "The task “{title}” is due at {date}"},
 }

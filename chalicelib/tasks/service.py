@@ -151,11 +151,15 @@ def _deleted_with_parent(wc: WriteContext, parent_id: str) -> bool:
 
 
 def after_write(wc: WriteContext) -> None:
-    """A task created for someone else tells them."""
+    """A task created for someone else tells them; its participants are told they take part (those
+    added later too, once: notifications/participants.py)."""
+    from ..notifications import participants
+
     rec = wc.record
     if wc.action == "create" and rec.owner_id != wc.principal.user_id:
         _notify(rec, rec.owner_id, "task_assigned", "notify.task.assigned", f"task_assigned:{rec.id}:{rec.owner_id}",
                 name=_name(wc.principal, wc.principal.user_id))
+    participants.notify_added(wc, "task_participant", "notify.task.participant")
 
 
 def _parent_id(values: Mapping[str, Any] | None) -> str | None:
