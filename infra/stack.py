@@ -11,7 +11,9 @@ Resources are built from the repository's single sources of truth:
   deployed as they are; each machine's role is derived from the tasks its definition runs.
 
 Each concern is built by a part in ``infra/components/`` (table, storage, events, identity,
-search, cursor secret, workflow, api, functions); this module composes them and wires what they share.
+search, cursor secret, workflow, api, functions, deploys); this module composes them and wires what they share.
+The stateful parts (table, storage, the mail bucket, identity, the search domain, the cursor secret, backups)
+are built in the data stack (``infra/data_stack.py``, ``crm-<stage>-data``) and read from here.
 The parts create their resources in this stack's scope, so logical IDs do not depend on how
 the code is split.
 
