@@ -70,7 +70,7 @@ def _sub_names(value: Any) -> set[str]:
 
 
 def split(deployed: dict[str, Any], data_template: dict[str, Any], *, stack_name: str,
-          values: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+          values: dict[str, str], region: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(stage template, data template)`` for the refactoring; `values` are the literal values
     (``"<logical id>.<attribute>"`` or ``"<logical id>"`` for a ``Ref``) of what the moved resources read
     from the resources that stay. Raises ``ValueError`` listing the values it lacks."""
@@ -117,7 +117,7 @@ def split(deployed: dict[str, Any], data_template: dict[str, Any], *, stack_name
         if resource not in moved_set:
             return None
         outputs[weak_output_name(reference)] = {"Value": reference}
-        return weak_reference(data_name, reference)
+        return weak_reference(data_name, reference, region)
 
     stage = copy.deepcopy(deployed)
     stage["Resources"] = {k: _rewrite(v, published) for k, v in resources.items() if k not in moved_set}
@@ -148,12 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack-name", required=True, help="the deployed stack, crm-<stage>")
     parser.add_argument("--value", action="append", default=[], metavar="ID.ATTRIBUTE=VALUE",
                         help="a literal value the moved resources read from a resource that stays (repeatable)")
+    parser.add_argument("--region", help="the region as this release's templates name it, when synthesized for one "
+                                          "(CDK_DEFAULT_REGION, set by the CDK CLI); default: AWS::Region")
     parser.add_argument("--out", type=Path, default=Path("refactor"))
     args = parser.parse_args(argv)
     values = dict(item.split("=", 1) for item in args.value)
     try:
         stage, data = split(json.loads(args.deployed.read_text()), json.loads(args.data_template.read_text()),
-                            stack_name=args.stack_name, values=values)
+                            stack_name=args.stack_name, values=values, region=args.region)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2

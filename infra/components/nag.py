@@ -73,7 +73,7 @@ def _cross_stack(stack: cdk.Stack, value: Any) -> Any:
         return {key: _cross_stack(stack, item) for key, item in value.items()}
     from infra.components.naming import weak_reference
 
-    return weak_reference(owner.stack_name, value)
+    return weak_reference(owner.stack_name, value, stack.resolve(owner.region))
 
 
 def _owner(stack: cdk.Stack, logical_id: str) -> cdk.Stack | None:

@@ -23,9 +23,11 @@ def weak_output_name(value: Any) -> str:
     return "Publish" + re.sub(r"[^A-Za-z0-9]", "", output) + digest
 
 
-def weak_reference(stack_name: str, value: Any) -> dict[str, Any]:
-    """How a stack reads `value` of the stack `stack_name` (same region): ``Fn::GetStackOutput``."""
-    return {"Fn::GetStackOutput": {"StackName": stack_name, "Region": {"Ref": "AWS::Region"},
+def weak_reference(stack_name: str, value: Any, region: Any = None) -> dict[str, Any]:
+    """How a stack reads `value` of the stack `stack_name` (same region): ``Fn::GetStackOutput``. `region` is the
+    stack's region as its template writes it: ``{"Ref": "AWS::Region"}`` (the default) for a stack synthesized
+    without one, the name when the app is given one (``CDK_DEFAULT_REGION``, which the CDK CLI sets)."""
+    return {"Fn::GetStackOutput": {"StackName": stack_name, "Region": region or {"Ref": "AWS::Region"},
                                    "OutputName": weak_output_name(value)}}
 
 

@@ -50,6 +50,12 @@ def test_given_a_deployed_stage_when_split_then_the_moved_resources_are_unchange
     assert stage["Outputs"]["TableName"]["Value"]["Fn::GetStackOutput"]["OutputName"] in data["Outputs"]
 
 
+def test_given_a_region_when_split_then_the_references_name_it_as_a_template_synthesized_for_it_does():
+    stage, _ = split(DEPLOYED, DATA, stack_name="crm-prod", values={"ApiRole1873F438.Arn": ROLE_ARN}, region="ap-east-1")
+
+    assert stage["Outputs"]["TableName"]["Value"]["Fn::GetStackOutput"]["Region"] == "ap-east-1"
+
+
 def test_given_a_value_the_operator_did_not_give_when_split_then_it_is_named():
     with pytest.raises(ValueError, match=r"ApiRole1873F438\.Arn"):
         split(DEPLOYED, DATA, stack_name="crm-prod", values={})
