@@ -1,4 +1,4 @@
-"""Entry point of the CDK app: synthesizes the CRM stack of one stage.
+"""Entry point of the CDK app: synthesizes the two CRM stacks of one stage (its data, then the rest).
 
 Run from the repository root (no AWS account is needed; dummy credentials are fine)::
 
@@ -8,7 +8,9 @@ Run from the repository root (no AWS account is needed; dummy credentials are fi
 or through the CDK CLI from ``infra/`` (``cdk synth -c stage=prod``), which reads
 ``infra/cdk.json``. The stage comes from the ``stage`` context value (default ``dev``).
 The cloud assembly is written to ``$CDK_OUTDIR`` when set (the CLI sets it), otherwise
-to ``infra/cdk.out``; the stack template is ``<outdir>/<stage>.template.json``.
+to ``infra/cdk.out``; the templates are ``<outdir>/<stage>-data.template.json`` (``crm-<stage>-data``: the
+stateful resources, ``infra/data_stack.py``) and ``<outdir>/<stage>.template.json`` (``crm-<stage>``: the API,
+functions, workflows, events and alarms, ``infra/stack.py``).
 
 The AwsSolutions cdk-nag pack runs on every synth. Its unsuppressed errors (and any other
 error annotation) make this script exit with status 1, so CI fails on them.
@@ -30,6 +32,7 @@ import aws_cdk as cdk  # noqa: E402
 from aws_cdk import cx_api  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
+from infra.data_stack import CrmDataStack  # noqa: E402
 from infra.stack import CrmStack  # noqa: E402
 
 DEFAULT_STAGE = "dev"
@@ -77,7 +80,9 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
         account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
         region=os.environ.get("CDK_DEFAULT_REGION"),
     )
-    CrmStack(app, stage, env=env)
+    # two stacks: the data (crm-<stage>-data) deploys first, the stage's stack (crm-<stage>) reads it
+    data = CrmDataStack(app, stage, env=env)
+    CrmStack(app, stage, data=data, env=env)
     cdk.Tags.of(app).add("project", "crm")
     cdk.Tags.of(app).add("stage", stage)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))

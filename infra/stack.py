@@ -11,7 +11,9 @@ Resources are built from the repository's single sources of truth:
   deployed as they are; each machine's role is derived from the tasks its definition runs.
 
 Each concern is built by a part in ``infra/components/`` (table, storage, events, identity,
-search, cursor secret, workflow, api, functions); this module composes them and wires what they share.
+search, cursor secret, workflow, api, functions, deploys); this module composes them and wires what they share.
+The stateful parts (table, storage, the mail bucket, identity, the search domain, the cursor secret, backups)
+are built in the data stack (``infra/data_stack.py``, ``crm-<stage>-data``) and read from here.
 The parts create their resources in this stack's scope, so logical IDs do not depend on how
 the code is split.
 
@@ -36,22 +38,18 @@ from aws_cdk import aws_events as eventbridge
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from chalicelib.db.table_spec import TABLE_SPEC
 from functions.registry import FUNCTIONS, Function
 from infra.components import tenant_access
 from infra.components.api import API_STAGE, Api
 from infra.components.common import ARCHITECTURE, PYTHON_RUNTIME
-from infra.components.cursors import CursorSecret
+from infra.components.deploys import LIVE_ALIAS, Deploys
 from infra.components.events import Events
 from infra.components.functions import REMINDER_FUNCTION, Functions, check_specs
-from infra.components.identity import Identity
 from infra.components.mail import Mail
 from infra.components.naming import Stage
 from infra.components.operations import Operations
-from infra.components.search import Search
-from infra.components.storage import Storage
-from infra.components.table import Table
 from infra.components.workflow import Workflow, state_machine_definitions
+from infra.data_stack import CrmDataStack, protected
 
 
 class CrmStack(cdk.Stack):
@@ -65,27 +63,27 @@ class CrmStack(cdk.Stack):
     `function_specs` are the non-HTTP functions to deploy (``functions/registry.py`` by default).
     """
 
-    def __init__(self, scope: Construct, stage: str, *, function_specs: Sequence[Function] = FUNCTIONS,
+    def __init__(self, scope: Construct, stage: str, *, data: CrmDataStack, function_specs: Sequence[Function] = FUNCTIONS,
                  **kwargs: Any) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", stage):
             raise ValueError(f"invalid stage name {stage!r}: lower-case letters, digits and '-'")
         check_specs(function_specs)
         kwargs.setdefault("stack_name", f"crm-{stage}")
-        kwargs.setdefault("description", f"CRM ({stage}): API, table, functions, search, identity, events")
+        kwargs.setdefault("description", f"CRM ({stage}): API, functions, state machines, events, alarms (data: crm-{stage}-data)")
         # the template is written without indentation: CloudFormation's 1 MB limit counts the whitespace too
         kwargs.setdefault("suppress_template_indentation", True)
-        kwargs.setdefault("termination_protection", stage == "prod")
+        kwargs.setdefault("termination_protection", protected(stage, scope))
         super().__init__(scope, stage, **kwargs)
 
         self.stage = Stage(self, stage)
         self.operations = Operations(self.stage)
-        self.table = Table(self.stage, TABLE_SPEC)
-        self.storage = Storage(self.stage)
-        self.mail = Mail(self.stage, self.storage)  # SES identity, receipt rules, the mail bucket (WORK-5)
+        # the stateful parts, from the data stack (infra/data_stack.py): read through cross-stack references
+        self.data = data
+        self.add_stack_dependency(data)
+        self.table, self.storage, self.identity = data.table, data.storage, data.identity
+        self.search, self.cursor_secret = data.search, data.cursor_secret
+        self.mail = Mail(self.stage, data.mail_bucket)  # SES identity and receipt rules; the bucket is the data stack's
         self.events = Events(self.stage)
-        self.identity = Identity(self.stage)
-        self.search = Search(self.stage)
-        self.cursor_secret = CursorSecret(self.stage)
         self.workflow = Workflow(self.stage, state_machine_definitions(), table=self.table,
                                  event_bus=self.events.event_bus)
         self.schedule_dead_letter_queue = self.events.dead_letter_queue()
@@ -106,7 +104,9 @@ class CrmStack(cdk.Stack):
         self.mail.wire(api_role=self.api.role, functions=self.functions, specs=function_specs,
                        search_domain_arn=self.stage.search_domain_arn("*"))
         self.search.allow(readers=[self.api.role, *self.functions.roles_with_need("search_read")],
-                          writers=self.functions.roles_with_need("search_write"))
+                          writers=self.functions.roles_with_need("search_write"), stage=self.stage)
+        self.search.alarms(self.stage)
+        self.deploys = Deploys(self.stage, api=self.api, functions=self.functions)  # aliases, CodeDeploy, rollback alarms
         self._operations()
         self._outputs()
         self._one_runtime()
@@ -114,7 +114,6 @@ class CrmStack(cdk.Stack):
     def _operations(self) -> None:
         """Backups, the alarms no part owns, the dashboard; then every alarm reports to the alarm topic."""
         ops, functions = self.operations, self.functions.functions
-        ops.backup_plan(self.table.table.table_arn)
         ops.function_alarms(functions, [spec.name for spec in self.functions.specs if spec.stream_filter is not None])
         ops.state_machine_alarms(self.workflow.state_machines)
         ops.scheduler_alarms(self.stage.prefix, self.schedule_dead_letter_queue)
@@ -135,7 +134,7 @@ class CrmStack(cdk.Stack):
             "CRM_TABLE_NAME": self.table.table.table_name,
             "CRM_EVENT_BUS_NAME": self.events.event_bus.event_bus_name,
             "CRM_SCHEDULE_GROUP": self.events.schedule_group.name,
-            "CRM_REMINDER_TARGET_ARN": stage.function_arn(REMINDER_FUNCTION),
+            "CRM_REMINDER_TARGET_ARN": f"{stage.function_arn(REMINDER_FUNCTION)}:{LIVE_ALIAS}",  # schedules invoke the alias
             "CRM_SCHEDULER_ROLE_ARN": self.events.scheduler_role.role_arn,
             "CRM_SCHEDULE_DLQ_ARN": self.schedule_dead_letter_queue.queue_arn,
             "CRM_ARCHIVE_BUCKET": self.storage.archive_bucket.bucket_name,

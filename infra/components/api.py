@@ -25,6 +25,7 @@ from infra.components.identity import Identity
 from infra.components.nag import acknowledge, resource_finding
 from infra.components.naming import Stage
 from infra.components.operations import ACCESS_LOG_FORMAT, Operations
+from infra.components.preflight import compact_sam_preflights
 from infra.components.search import SEARCH_READ_ACTIONS
 from infra.components.storage import Storage
 from infra.components.table import Table
@@ -229,8 +230,10 @@ def _precompiled_chalice() -> type:
             sam = os.path.join(self._sam_package_dir, "sam.json")
             with open(sam, encoding="utf-8") as f:
                 text = f.read()
+            template = json.loads(text.replace(_HANDLER_ARN, _HANDLER_ALIAS))
+            compact_sam_preflights(template)  # the stage stack's template must stay under CloudFormation's 1 MB
             with open(sam, "w", encoding="utf-8") as f:
-                f.write(text.replace(_HANDLER_ARN, _HANDLER_ALIAS))
+                json.dump(template, f, separators=(",", ":"))
 
     return PrecompiledChalice
 

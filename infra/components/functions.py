@@ -22,6 +22,7 @@ from aws_cdk import aws_sqs as sqs
 from functions.registry import Function
 from functions.streams import STREAM_RETRY
 from infra.components.common import ARCHITECTURE, PYTHON_RUNTIME, REPO_ROOT, alarm
+from infra.components.deploys import live_alias
 from infra.components.events import Events
 from infra.components.nag import acknowledge, acknowledge_basic_execution, resource_finding
 from infra.components.naming import Stage, pascal
@@ -115,8 +116,12 @@ class Functions:
             str(REPO_ROOT), exclude=list(FUNCTION_ASSET_EXCLUDES), ignore_mode=cdk.IgnoreMode.DOCKER,
         )
         self.s3_queues: dict[str, sqs.Queue] = {}  # function -> the queue its bucket's notifications go to
+        self.aliases: dict[str, lambda_.Alias] = {}  # function -> its alias "live", which every trigger invokes
         self.functions = {spec.name: self._function(spec) for spec in self.specs}
-        events.allow_scheduler_to_invoke([self.functions[spec.name] for spec in self.specs if spec.schedule_target])
+        # the alias (CRM_REMINDER_TARGET_ARN); and the function itself for the schedules created before the aliases
+        # existed, which name its unqualified ARN until they are next updated
+        events.allow_scheduler_to_invoke([fn for spec in self.specs if spec.schedule_target
+                                          for fn in (self.aliases[spec.name], self.functions[spec.name])])
 
     def roles_with_need(self, need: str) -> list[iam.IRole]:
         """The execution roles of the functions whose ``needs`` include `need`."""
@@ -161,10 +166,12 @@ class Functions:
             reserved_concurrent_executions=RESERVED_CONCURRENCY.get(spec.name),
         )
         self._grant(fn, spec)
+        live = self.aliases[spec.name] = live_alias(
+            stage, cid, fn, retry_attempts=2 if invoked_asynchronously else (None if triggered else 0))
 
         if spec.stream_filter is not None:
             window = STREAM_BATCHING_WINDOW_SECONDS.get(spec.name, DEFAULT_STREAM_BATCHING_WINDOW_SECONDS)
-            fn.add_event_source(event_sources.DynamoEventSource(
+            live.add_event_source(event_sources.DynamoEventSource(
                 self.table.table,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                 batch_size=STREAM_RETRY.batch_size,
@@ -190,7 +197,7 @@ class Functions:
                 targets=[eventbridge_targets.SqsQueue(queue, dead_letter_queue=dlq, retry_attempts=8,
                                                       max_event_age=cdk.Duration.hours(24))],
             )
-            fn.add_event_source(event_sources.SqsEventSource(
+            live.add_event_source(event_sources.SqsEventSource(
                 queue, batch_size=int(spec.extra.get("batch_size", 10)), max_batching_window=cdk.Duration.seconds(0),
                 report_batch_item_failures=True,
             ))
@@ -203,7 +210,7 @@ class Functions:
                 event_bus=self.events.event_bus,
                 event_pattern=event_pattern_from_dict(spec.bus_pattern),
                 targets=[eventbridge_targets.LambdaFunction(
-                    fn,
+                    live,
                     dead_letter_queue=dlq,
                     retry_attempts=8,
                     max_event_age=cdk.Duration.hours(24),
@@ -213,7 +220,7 @@ class Functions:
         if s3_queued:
             queue = self._subscription_queue(cid, name, spec, dlq)
             self.s3_queues[spec.name] = queue
-            fn.add_event_source(event_sources.SqsEventSource(
+            live.add_event_source(event_sources.SqsEventSource(
                 queue, batch_size=int(spec.extra.get("batch_size", 10)), max_batching_window=cdk.Duration.seconds(0),
                 report_batch_item_failures=True,
             ))

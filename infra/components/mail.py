@@ -38,40 +38,55 @@ INBOUND_DAYS = 30
 SEND_ACTIONS = ("ses:SendRawEmail",)
 
 
+def rule_names(stage: Stage) -> tuple[str, str]:
+    """The receipt rule set and the rule of the stage (fixed names: the mail bucket's policy names the rule)."""
+    return f"{stage.prefix}-inbound", f"{stage.prefix}-to-bucket"
+
+
+def mail_bucket(stage: Stage, storage: Storage) -> s3.Bucket:
+    """The mail bucket (in the data stack) and its policy: SES receiving may put objects under ``inbound/``
+    for this account and the stage's receipt rule only (named, not referenced: the rule is in the stage's stack)."""
+    scope = stage.stack
+    bucket = s3.Bucket(
+        scope,
+        "MailBucket",
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        server_access_logs_bucket=storage.access_logs_bucket,
+        server_access_logs_prefix="mail/",
+        lifecycle_rules=[s3.LifecycleRule(id="expire-inbound-mail", prefix=INBOUND_PREFIX,
+                                          expiration=cdk.Duration.days(INBOUND_DAYS))],
+        removal_policy=stage.removal_policy,
+        auto_delete_objects=False,
+    )
+    rule_set_name, rule_name = rule_names(stage)
+    rule_arn = cdk.Stack.of(scope).format_arn(service="ses", resource="receipt-rule-set",
+                                              resource_name=f"{rule_set_name}:receipt-rule/{rule_name}",
+                                              arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME)
+    bucket.add_to_resource_policy(iam.PolicyStatement(
+        sid="SesReceivingPutsInboundMail",
+        principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+        actions=["s3:PutObject"],
+        resources=[bucket.arn_for_objects(f"{INBOUND_PREFIX}*")],
+        conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}, "ArnLike": {"aws:SourceArn": rule_arn}},
+    ))
+    return bucket
+
+
 class Mail:
-    def __init__(self, stage: Stage, storage: Storage) -> None:
+    """The SES identity and receipt rules (in the stage's stack), writing to the data stack's mail bucket."""
+
+    def __init__(self, stage: Stage, bucket: s3.Bucket) -> None:
         scope = stage.stack
         self.stage = stage
         self.domain = str(scope.node.try_get_context("mail_domain") or DEFAULT_DOMAIN).strip().lower()
         # the API's public URL (custom domain or stage URL), for the unsubscribe links of bulk mail (context public_api_url)
         self.public_url = str(scope.node.try_get_context("public_api_url") or "").strip().rstrip("/")
         self.identity = ses.EmailIdentity(scope, "MailIdentity", identity=ses.Identity.domain(self.domain))
-        self.bucket = s3.Bucket(
-            scope,
-            "MailBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=storage.access_logs_bucket,
-            server_access_logs_prefix="mail/",
-            lifecycle_rules=[s3.LifecycleRule(id="expire-inbound-mail", prefix=INBOUND_PREFIX,
-                                              expiration=cdk.Duration.days(INBOUND_DAYS))],
-            removal_policy=stage.removal_policy,
-            auto_delete_objects=False,
-        )
-        self.rule_set_name = f"{stage.prefix}-inbound"
-        self.rule_name = f"{stage.prefix}-to-bucket"
-        rule_arn = cdk.Stack.of(scope).format_arn(service="ses", resource="receipt-rule-set",
-                                                  resource_name=f"{self.rule_set_name}:receipt-rule/{self.rule_name}",
-                                                  arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME)
-        self.bucket.add_to_resource_policy(iam.PolicyStatement(
-            sid="SesReceivingPutsInboundMail",
-            principals=[iam.ServicePrincipal("ses.amazonaws.com")],
-            actions=["s3:PutObject"],
-            resources=[self.bucket.arn_for_objects(f"{INBOUND_PREFIX}*")],
-            conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}, "ArnLike": {"aws:SourceArn": rule_arn}},
-        ))
+        self.bucket = bucket
+        self.rule_set_name, self.rule_name = rule_names(stage)
         self.rule_set = ses.ReceiptRuleSet(scope, "MailReceiptRuleSet", receipt_rule_set_name=self.rule_set_name)
         self.rule = self.rule_set.add_rule("ToBucket", receipt_rule_name=self.rule_name,
                                            recipients=[self.domain, f".{self.domain}"], scan_enabled=True,
@@ -107,8 +122,12 @@ class Mail:
                             "domain, limited to its crm-<stage>-* indices by fine-grained access control.",
                             [resource_finding(fn, search_domain_arn)])
             if spec.name in queues and (spec.extra.get("s3_queue") or {}).get("bucket") == "mail":
-                self.bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.SqsDestination(queues[spec.name]),
-                                                   s3.NotificationKeyFilter(prefix=INBOUND_PREFIX))
+                # on the bucket as this stack sees it: the notification (a custom resource) and the queue stay here,
+                # and the data stack never refers to this one
+                bucket = s3.Bucket.from_bucket_attributes(self.stage.stack, "MailBucketRef", bucket_arn=self.bucket.bucket_arn,
+                                                          bucket_name=self.bucket.bucket_name)
+                bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.SqsDestination(queues[spec.name]),
+                                              s3.NotificationKeyFilter(prefix=INBOUND_PREFIX))
         stack = cdk.Stack.of(self.stage.stack)
         for child in stack.node.children:  # the CDK's singleton that writes bucket notifications (a custom resource)
             if child.node.id.startswith("BucketNotificationsHandler"):

@@ -5,10 +5,30 @@ built before the resources exist, and without making one resource depend on anot
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
+
+
+def weak_output_name(value: Any) -> str:
+    """The output a CDK app publishes for another stack's weak reference to `value` (``{"Ref": id}``,
+    ``{"Fn::GetAtt": [id, attribute]}``): ``PublishOutput`` + the value's characters + a hash, as the CDK names it
+    (``@aws-cdk/core:defaultCrossStackReferences`` = ``weak`` in infra/cdk.json)."""
+    output = "Output" + json.dumps(value, separators=(",", ":"))
+    digest = hashlib.md5(f"Publish/{output}".encode()).hexdigest()[:8].upper()
+    return "Publish" + re.sub(r"[^A-Za-z0-9]", "", output) + digest
+
+
+def weak_reference(stack_name: str, value: Any, region: Any = None) -> dict[str, Any]:
+    """How a stack reads `value` of the stack `stack_name` (same region): ``Fn::GetStackOutput``. `region` is the
+    stack's region as its template writes it: ``{"Ref": "AWS::Region"}`` (the default) for a stack synthesized
+    without one, the name when the app is given one (``CDK_DEFAULT_REGION``, which the CDK CLI sets)."""
+    return {"Fn::GetStackOutput": {"StackName": stack_name, "Region": region or {"Ref": "AWS::Region"},
+                                   "OutputName": weak_output_name(value)}}
 
 
 def pascal(name: str) -> str:

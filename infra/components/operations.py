@@ -264,20 +264,25 @@ class Operations:
     # -- backups ----------------------------------------------------------------------------------
 
     def backup_plan(self, table_arn: str) -> backup.BackupPlan:
-        """Daily AWS Backup of the table, kept `backup_retention_days`, optionally copied to another vault."""
-        scope, config = self.stage.stack, self.config
-        vault = backup.BackupVault(scope, "BackupVault", backup_vault_name=self.stage.prefix,
-                                   removal_policy=cdk.RemovalPolicy.RETAIN)
-        copy = [backup.BackupPlanCopyActionProps(
-            destination_backup_vault=backup.BackupVault.from_backup_vault_arn(scope, "BackupCopyVault", config.backup_copy_vault_arn),
-            delete_after=cdk.Duration.days(config.backup_retention_days))] if config.backup_copy_vault_arn else None
-        plan = backup.BackupPlan(scope, "BackupPlan", backup_plan_name=self.stage.prefix, backup_vault=vault)
-        plan.add_rule(backup.BackupPlanRule(
-            rule_name="daily", schedule_expression=eventbridge.Schedule.cron(minute="0", hour="19"),  # 03:00 Asia/Shanghai
-            start_window=cdk.Duration.hours(1), completion_window=cdk.Duration.hours(4),
-            delete_after=cdk.Duration.days(config.backup_retention_days), copy_actions=copy))
-        plan.add_selection("Table", resources=[backup.BackupResource.from_arn(table_arn)], allow_restores=True)
-        acknowledge(plan, "AwsSolutions-IAM4", "The AWS managed policies AWS Backup documents for its backup and restore role.",
-                    [f"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyFor{kind}"
-                     for kind in ("Backup", "Restores")])
-        return plan
+        return backup_plan(self.stage, self.config, table_arn)
+
+
+def backup_plan(stage: Stage, config: OpsConfig, table_arn: str) -> backup.BackupPlan:
+    """Daily AWS Backup of the table, kept `backup_retention_days`, optionally copied to another vault;
+    in the stack of `stage` (the data stack: backups follow the data, whatever happens to the code's stack)."""
+    scope = stage.stack
+    vault = backup.BackupVault(scope, "BackupVault", backup_vault_name=stage.prefix,
+                               removal_policy=cdk.RemovalPolicy.RETAIN)
+    copy = [backup.BackupPlanCopyActionProps(
+        destination_backup_vault=backup.BackupVault.from_backup_vault_arn(scope, "BackupCopyVault", config.backup_copy_vault_arn),
+        delete_after=cdk.Duration.days(config.backup_retention_days))] if config.backup_copy_vault_arn else None
+    plan = backup.BackupPlan(scope, "BackupPlan", backup_plan_name=stage.prefix, backup_vault=vault)
+    plan.add_rule(backup.BackupPlanRule(
+        rule_name="daily", schedule_expression=eventbridge.Schedule.cron(minute="0", hour="19"),  # 03:00 Asia/Shanghai
+        start_window=cdk.Duration.hours(1), completion_window=cdk.Duration.hours(4),
+        delete_after=cdk.Duration.days(config.backup_retention_days), copy_actions=copy))
+    plan.add_selection("Table", resources=[backup.BackupResource.from_arn(table_arn)], allow_restores=True)
+    acknowledge(plan, "AwsSolutions-IAM4", "The AWS managed policies AWS Backup documents for its backup and restore role.",
+                [f"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyFor{kind}"
+                 for kind in ("Backup", "Restores")])
+    return plan

@@ -110,7 +110,6 @@ class Search:
         self.admin_role = self._admin_role()
         self.capacity = search_capacity(stage.name, stage.stack.node.try_get_context(f"search:{stage.name}"))
         self.domain = self._domain()
-        self._alarms()
 
     def domain_arn(self, path: str = "") -> str:
         """The domain's ARN (plus ``/path``) from its fixed name (``Stage.search_domain_arn``)."""
@@ -130,6 +129,8 @@ class Search:
         role.add_to_policy(iam.PolicyStatement(
             actions=list(SEARCH_SECURITY_ACTIONS), resources=[self.domain_arn("_plugins/_security/api/*")],
         ))
+        # the domain's access policy names roles of the stage's stack: the custom resource sets it (``allow``)
+        role.add_to_policy(iam.PolicyStatement(actions=["es:UpdateDomainConfig"], resources=[self.domain_arn()]))
         acknowledge(role, "AwsSolutions-IAM5",
                     "Security roles and mappings are named per stage at deploy time; the master may only reach "
                     "the security plugin's API of the stage's domain.",
@@ -225,9 +226,10 @@ class Search:
                         "three zones, and any stage with an even number of data nodes spans two.")
         return domain
 
-    def _alarms(self) -> None:
-        """The domain's recommended alarms: red cluster, blocked writes, memory, storage, snapshots."""
-        scope, prefix = self.stage.stack, self.stage.prefix
+    def alarms(self, stage: Stage) -> None:
+        """The domain's recommended alarms (in `stage`'s stack, where the alarm topic is): red cluster, blocked
+        writes, memory, storage, snapshots."""
+        scope, prefix = stage.stack, stage.prefix
         domain, one_minute, five_minutes = self.domain, cdk.Duration.minutes(1), cdk.Duration.minutes(5)
         alarm(scope, "SearchClusterRedAlarm", f"{prefix} search cluster is red (a primary shard is unassigned)",
               domain.metric_cluster_status_red(period=one_minute, statistic="Maximum"))
@@ -267,7 +269,7 @@ class Search:
             },
         }
 
-    def allow(self, *, readers: Sequence[iam.IRole], writers: Sequence[iam.IRole]) -> None:
+    def allow(self, *, readers: Sequence[iam.IRole], writers: Sequence[iam.IRole], stage: Stage | None = None) -> None:
         """Who may call the search domain, checked twice.
 
         IAM: the domain's access policy names exactly these roles, each with the HTTP
@@ -285,14 +287,27 @@ class Search:
         if writers:
             statements.insert(1, iam.PolicyStatement(principals=list(writers), actions=list(SEARCH_WRITE_ACTIONS),
                                                      resources=[self.domain_arn("*")]))
-        cfn_domain = self.domain.node.default_child
-        cfn_domain.access_policies = iam.PolicyDocument(statements=statements)
-        self._search_roles(readers=readers, writers=writers)
+        policy = iam.PolicyDocument(statements=statements)
+        stage = stage or self.stage
+        if stage.stack is self.stage.stack:
+            cfn_domain = self.domain.node.default_child
+            cfn_domain.access_policies = policy
+            policy = None
+        # Otherwise the domain is in the data stack and the roles in the stage's: the data stack must not refer to
+        # them, so the custom resource in the stage's stack sets the access policy (UpdateDomainConfig).
+        else:
+            acknowledge(self.domain, "AwsSolutions-OS5",
+                        "The domain's access policy is not in the data stack's template: the search-roles custom resource "
+                        "of the stage's stack sets it (UpdateDomainConfig) to exactly the statements above, naming the "
+                        "stage's roles; until then only identity policies grant access, and FGAC maps no role but the master.")
+        self._search_roles(readers=readers, writers=writers, stage=stage, access_policy=policy)
 
-    def _search_roles(self, *, readers: Sequence[iam.IRole], writers: Sequence[iam.IRole]) -> cdk.CustomResource:
+    def _search_roles(self, *, readers: Sequence[iam.IRole], writers: Sequence[iam.IRole], stage: Stage,
+                      access_policy: iam.PolicyDocument | None) -> cdk.CustomResource:
         """The custom resource that applies ``security_roles`` and maps the Lambda
-        roles to them (``infra/search_roles/handler.py``), running as the FGAC master."""
-        stage, scope = self.stage, self.stage.stack
+        roles to them (``infra/search_roles/handler.py``), running as the FGAC master; it also sets the
+        domain's access policy when given one."""
+        scope = stage.stack
         name = stage.function_name("search_roles")
         function = lambda_.Function(
             scope,
@@ -319,6 +334,7 @@ class Search:
             resource_type="Custom::SearchRoles",
             properties={
                 "Endpoint": self.domain.domain_endpoint,
+                **({"DomainName": self.domain.domain_name, "AccessPolicies": access_policy} if access_policy else {}),
                 "Roles": self.security_roles(),
                 "Mappings": {
                     stage.search_role_name("writer"): [role.role_arn for role in writers],

@@ -10,7 +10,11 @@ Resource properties (set by ``infra/stack.py``):
 
 - ``Endpoint``: the domain endpoint (host name, no scheme);
 - ``Roles``: ``{role name: {"cluster_permissions": [...], "index_permissions": [...]}}``;
-- ``Mappings``: ``{role name: [IAM role ARN, ...]}`` (backend roles: Lambda execution roles).
+- ``Mappings``: ``{role name: [IAM role ARN, ...]}`` (backend roles: Lambda execution roles);
+- ``DomainName`` and ``AccessPolicies`` (optional): the domain's access policy, set with
+  ``UpdateDomainConfig`` on Create and Update. The domain is in the data stack and the roles the policy
+  names in the stage's stack, which the data stack must not refer to; on Delete the policy is cut
+  back to the statements that name the master role (the handler's own role) alone.
 
 Create and Update PUT every role, then its mapping (PUT replaces, so a repeat is harmless);
 Update also deletes the roles the new properties no longer list. Delete removes them, best
@@ -59,7 +63,11 @@ def handler(event: dict[str, Any], context: Any) -> None:
     try:
         if request_type == "Delete":
             _delete_roles(props["Endpoint"], props.get("Roles", {}), deadline)
+            if props.get("AccessPolicies"):
+                _set_access_policy(props["DomainName"], _master_only(props["AccessPolicies"]))
         else:
+            if props.get("AccessPolicies"):
+                _set_access_policy(props["DomainName"], props["AccessPolicies"])
             _put_roles(props, deadline)
             if request_type == "Update":
                 old = event.get("OldResourceProperties", {})
@@ -70,6 +78,24 @@ def handler(event: dict[str, Any], context: Any) -> None:
         logger.exception("%s of the search roles failed", request_type)
         status, reason = "FAILED", f"{type(exc).__name__}: {exc}"[:900] + " (see the function's CloudWatch logs)"
     _respond(event, status, reason, physical_id or event["LogicalResourceId"])
+
+
+def _opensearch() -> Any:
+    import boto3  # in the Lambda runtime; imported here so the security-API path needs botocore only
+
+    return boto3.client("opensearch")
+
+
+def _set_access_policy(domain_name: str, policy: dict[str, Any]) -> None:
+    _opensearch().update_domain_config(DomainName=domain_name, AccessPolicies=json.dumps(policy))
+    logger.info("access policy of %s set (%d statements)", domain_name, len(policy.get("Statement", [])))
+
+
+def _master_only(policy: dict[str, Any]) -> dict[str, Any]:
+    """The statements of `policy` that reach the security API alone (the master role's), kept on Delete."""
+    kept = [s for s in policy.get("Statement", [])
+            if all(f"/{SECURITY_API}/" in r for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"]))]
+    return {**policy, "Statement": kept}
 
 
 def _put_roles(props: dict[str, Any], deadline: float) -> None:

@@ -1,5 +1,13 @@
 """Synthesize the CDK app once per test session and share the result.
 
+The app has two stacks per stage: ``crm-<stage>-data`` (``<stage>-data.template.json``, the stateful
+resources) and ``crm-<stage>`` (``<stage>.template.json``, the rest), which refers to the data stack's
+resources through cross-stack references. ``template_json`` is the stage seen whole: the stage stack's
+resources and the data stack's, with each cross-stack reference replaced by the value the data stack
+publishes (``{"Ref": "TableCD117FA1"}`` where the stage stack has ``Fn::GetStackOutput``), so a test reads
+the resources and their wiring as when the stage was one stack. Which template holds what is tested on
+``stage_template_json`` and ``data_template_json`` (tests/infrastructure/test_safe_deploys.py).
+
 Synthesis runs ``infra/app.py`` in a child process, exactly as ``make synth`` does:
 ``chalice package`` imports ``app.py`` with the stage's (token-valued) environment and
 keeps it in ``sys.modules``, which must not leak into the rest of the test session.
@@ -33,10 +41,48 @@ class Synthesis:
 
     @property
     def template_path(self) -> Path:
+        """The stage stack's template (``crm-<stage>``)."""
         return self.outdir / f"{STAGE}.template.json"
+
+    @property
+    def data_template_path(self) -> Path:
+        """The data stack's template (``crm-<stage>-data``)."""
+        return self.outdir / f"{STAGE}-data.template.json"
+
+    @property
+    def template_paths(self) -> tuple[Path, Path]:
+        return self.data_template_path, self.template_path
 
     def template(self) -> dict[str, Any]:
         return json.loads(self.template_path.read_text(encoding="utf-8"))
+
+    def data_template(self) -> dict[str, Any]:
+        return json.loads(self.data_template_path.read_text(encoding="utf-8"))
+
+
+def resolve_cross_stack(value: Any, outputs: dict[str, Any]) -> Any:
+    """`value` with every ``Fn::GetStackOutput`` / ``Fn::ImportValue`` of the data stack replaced by the value of
+    the output it reads (``outputs``: the data template's ``Outputs``)."""
+    if isinstance(value, list):
+        return [resolve_cross_stack(item, outputs) for item in value]
+    if isinstance(value, dict):
+        if "Fn::GetStackOutput" in value:
+            return outputs[value["Fn::GetStackOutput"]["OutputName"]]["Value"]
+        if "Fn::ImportValue" in value:
+            return next(o["Value"] for o in outputs.values() if o.get("Export", {}).get("Name") == value["Fn::ImportValue"])
+        return {key: resolve_cross_stack(item, outputs) for key, item in value.items()}
+    return value
+
+
+def whole_stage(stage: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """One template of both stacks: the stage stack with its references to the data stack resolved, plus the
+    data stack's resources (logical IDs are unique across the two: they were one stack)."""
+    outputs = data.get("Outputs", {})
+    whole = resolve_cross_stack(stage, outputs)
+    duplicated = set(whole["Resources"]) & set(data["Resources"])
+    assert not duplicated, f"logical IDs in both stacks: {sorted(duplicated)}"
+    whole["Resources"] = {**data["Resources"], **whole["Resources"]}
+    return whole
 
 
 def _synth_environment(outdir: Path) -> dict[str, str]:
@@ -70,15 +116,27 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     )
     result = Synthesis(outdir=outdir, returncode=proc.returncode, output=proc.stdout + proc.stderr,
                        seconds=time.monotonic() - started)
-    if not result.template_path.exists():
+    if not all(path.exists() for path in result.template_paths):
         pytest.fail(f"synthesis produced no template (exit {proc.returncode}):\n{result.output[-6000:]}")
     return result
 
 
 @pytest.fixture(scope="session")
-def template_json(synthesis: Synthesis) -> dict[str, Any]:
-    """The synthesized CloudFormation template as plain JSON."""
+def stage_template_json(synthesis: Synthesis) -> dict[str, Any]:
+    """The stage stack's template (``crm-<stage>``) as plain JSON."""
     return synthesis.template()
+
+
+@pytest.fixture(scope="session")
+def data_template_json(synthesis: Synthesis) -> dict[str, Any]:
+    """The data stack's template (``crm-<stage>-data``) as plain JSON."""
+    return synthesis.data_template()
+
+
+@pytest.fixture(scope="session")
+def template_json(stage_template_json: dict[str, Any], data_template_json: dict[str, Any]) -> dict[str, Any]:
+    """The stage seen whole (both stacks, cross-stack references resolved; see the module's docstring)."""
+    return whole_stage(stage_template_json, data_template_json)
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +145,27 @@ def template(template_json: dict[str, Any]):
     from aws_cdk.assertions import Template
 
     return Template.from_json(template_json)
+
+
+def invokes(template_json: dict[str, Any], target: Any, function_id: str) -> bool:
+    """Whether `target` (an event source mapping's ``FunctionName``, a rule target's ``Arn``) is the function
+    `function_id` or one of its aliases (every trigger invokes the alias ``live``, infra/components/deploys.py)."""
+    if target in ({"Ref": function_id}, {"Fn::GetAtt": [function_id, "Arn"]}):
+        return True
+    aliases = [template_json["Resources"].get(ref, {}) for ref in references(target)]
+    return any(a.get("Type") == "AWS::Lambda::Alias" and a["Properties"]["FunctionName"] == {"Ref": function_id}
+               for a in aliases)
+
+
+def references(value: Any) -> list[str]:
+    """The logical IDs `value` refers to (``Ref``, ``Fn::GetAtt``), however deep: an event source mapping names
+    an alias as ``Fn::Join`` of the ``Fn::Select`` of its ``Ref`` and ``:live``."""
+    if isinstance(value, list):
+        return [ref for item in value for ref in references(item)]
+    if not isinstance(value, dict):
+        return []
+    if isinstance(value.get("Ref"), str):
+        return [value["Ref"]]
+    if "Fn::GetAtt" in value:
+        return [value["Fn::GetAtt"][0]]
+    return [ref for item in value.values() for ref in references(item)]

@@ -12,6 +12,7 @@ from functions.registry import FUNCTIONS
 from functions.streams import STREAM_RETRY
 from infra.components.api import API_STAGE, GATEWAY_RESPONSES
 from infra.components.operations import WAF_MANAGED_RULE_GROUPS
+from tests.infrastructure.conftest import invokes
 
 STREAM_CONSUMERS = [f for f in FUNCTIONS if f.stream_filter is not None]
 PREFIX = "crm-dev"
@@ -46,7 +47,7 @@ def test_given_stream_consumer_when_synthesized_then_its_mapping_reports_batch_i
         template_json, spec):
     fid = _function_id(template_json, spec.name)
     [mapping] = [v["Properties"] for v in _resources(template_json, "AWS::Lambda::EventSourceMapping").values()
-                 if v["Properties"]["FunctionName"] == {"Ref": fid}]
+                 if invokes(template_json, v["Properties"]["FunctionName"], fid)]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is STREAM_RETRY.bisect_on_error
     assert mapping["MaximumRetryAttempts"] == STREAM_RETRY.max_retry_attempts

@@ -20,6 +20,7 @@ from functions.registry import FUNCTIONS, Function
 from infra.components.api import API_STAGE, DEVELOPMENT_THROTTLE, PRODUCTION_THROTTLE
 from infra.components.search import DEVELOPMENT_SEARCH, PRODUCTION_SEARCH, search_capacity
 from infra.components.workflow import update_item_conditions
+from tests.infrastructure.conftest import invokes
 
 #: Every Lambda of the stack (infra/components/common.py: PYTHON_RUNTIME, ARCHITECTURE).
 LAMBDA_RUNTIME = "python3.12"
@@ -154,10 +155,11 @@ def test_given_aws_solutions_checks_when_synthesized_then_no_finding_is_left_una
         assert failed == []
 
 
-def test_given_synthesized_template_when_linted_with_cfn_lint_then_there_are_no_errors(synthesis):
+@pytest.mark.parametrize("stack", ["data", "stage"])
+def test_given_synthesized_template_when_linted_with_cfn_lint_then_there_are_no_errors(synthesis, stack):
     from cfnlint.api import lint_file
 
-    matches = lint_file(synthesis.template_path)
+    matches = lint_file(synthesis.data_template_path if stack == "data" else synthesis.template_path)
     errors = [f"{m.rule.id} {m.message} ({m.path_string})" for m in matches if m.rule.severity == "error"]
     assert errors == []
 
@@ -276,7 +278,7 @@ def test_given_stream_consumer_when_synthesized_then_mapping_has_filter_bisect_a
     function_id, _ = _function(template_json, spec)
     table_id = _logical_id(template_json, "AWS::DynamoDB::Table")
     _, mapping = _only({k: v for k, v in _resources(template_json, "AWS::Lambda::EventSourceMapping").items()
-                        if v["Properties"]["FunctionName"] == {"Ref": function_id}})
+                        if invokes(template_json, v["Properties"]["FunctionName"], function_id)})
     props = mapping["Properties"]
 
     assert props["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
@@ -292,7 +294,7 @@ def test_given_bus_subscriber_when_synthesized_then_a_rule_on_the_crm_bus_delive
     function_id, _ = _function(template_json, spec)
     bus_id = _logical_id(template_json, "AWS::Events::EventBus")
     rules = {k: v for k, v in _resources(template_json, "AWS::Events::Rule").items()
-             if any(t["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]} for t in v["Properties"]["Targets"])}
+             if any(invokes(template_json, t["Arn"], function_id) for t in v["Properties"]["Targets"])}
     _, rule = _only(rules)
     props = rule["Properties"]
 
@@ -307,7 +309,7 @@ def test_given_queued_bus_subscriber_when_synthesized_then_rule_feeds_its_queue_
     function_id, _ = _function(template_json, spec)
     bus_id = _logical_id(template_json, "AWS::Events::EventBus")
     _, mapping = _only({k: v for k, v in _resources(template_json, "AWS::Lambda::EventSourceMapping").items()
-                        if v["Properties"]["FunctionName"] == {"Ref": function_id}})
+                        if invokes(template_json, v["Properties"]["FunctionName"], function_id)})
     queue_id = mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
     queue = template_json["Resources"][queue_id]
     _, rule = _only({k: v for k, v in _resources(template_json, "AWS::Events::Rule").items()
@@ -336,7 +338,7 @@ def _dead_letter_queues(template_json: dict[str, Any], function: dict[str, Any])
     for mapping in _resources(template_json, "AWS::Lambda::EventSourceMapping").values():
         source = mapping["Properties"].get("EventSourceArn", {})
         queue = template_json["Resources"].get((source.get("Fn::GetAtt") or [""])[0], {})
-        if mapping["Properties"]["FunctionName"] == {"Ref": function_id} and queue.get("Type") == "AWS::SQS::Queue":
+        if invokes(template_json, mapping["Properties"]["FunctionName"], function_id) and queue.get("Type") == "AWS::SQS::Queue":
             queues.add(queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0])
     for statement in _statements_of_role(template_json, _role_of(function)):
         if "sqs:SendMessage" in _as_list(statement["Action"]):
@@ -366,17 +368,20 @@ def test_given_function_without_trigger_when_synthesized_then_nothing_invokes_it
     function_id, fn = _function(template_json, spec)
     arn = {"Fn::GetAtt": [function_id, "Arn"]}
     mappings = [m for m in _resources(template_json, "AWS::Lambda::EventSourceMapping").values()
-                if m["Properties"]["FunctionName"] == {"Ref": function_id}]
+                if invokes(template_json, m["Properties"]["FunctionName"], function_id)]
     rule_targets = [t for r in _resources(template_json, "AWS::Events::Rule").values()
-                    for t in r["Properties"]["Targets"] if t["Arn"] == arn]
+                    for t in r["Properties"]["Targets"] if invokes(template_json, t["Arn"], function_id)]
     permissions = [p for p in _resources(template_json, "AWS::Lambda::Permission").values()
-                   if p["Properties"]["FunctionName"] in (arn, {"Ref": function_id})]
-    _, invoke_config = _only({k: v for k, v in _resources(template_json, "AWS::Lambda::EventInvokeConfig").items()
-                              if v["Properties"]["FunctionName"] == {"Ref": function_id}})
+                   if p["Properties"]["FunctionName"] in (arn, {"Ref": function_id})
+                   or invokes(template_json, p["Properties"]["FunctionName"], function_id)]
+    # the function's and its alias's (Lambda applies the invoked qualifier's): an operator invokes the alias
+    invoke_configs = [v["Properties"] for v in _resources(template_json, "AWS::Lambda::EventInvokeConfig").values()
+                      if v["Properties"]["FunctionName"] == {"Ref": function_id}]
 
     assert mappings == [] and rule_targets == [] and permissions == []
     assert "DeadLetterConfig" not in fn["Properties"]
-    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0
+    assert len(invoke_configs) == 2 and {c["MaximumRetryAttempts"] for c in invoke_configs} == {0}
+    assert "LiveAlias" in json.dumps([c["Qualifier"] for c in invoke_configs])
 
 
 def test_given_reindex_entry_when_synthesized_then_it_may_run_fifteen_minutes_with_1024_mb(template_json):
@@ -480,7 +485,7 @@ def test_given_api_when_synthesized_then_handler_gets_every_setting_from_stack_r
     assert env["CRM_COGNITO_USER_POOL_ID"] == {"Ref": staff_pool}
     assert env["CRM_COGNITO_CLIENT_ID"] == env["CRM_JWT_AUDIENCE"] == {"Ref": staff_client}
     assert env["CRM_JWT_ISSUER"] == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [staff_pool, "ProviderURL"]}]]}
-    assert json.dumps(env["CRM_REMINDER_TARGET_ARN"]).endswith(f':function:{PREFIX}-reminders"]]}}')
+    assert json.dumps(env["CRM_REMINDER_TARGET_ARN"]).endswith(f':function:{PREFIX}-reminders:live"]]}}')  # the alias
     assert env["CRM_OPENSEARCH_URL"] == _opensearch_url(template_json)
     assert env["CRM_SEARCH_INDEX_PREFIX"] == PREFIX
 
@@ -912,7 +917,9 @@ def test_given_search_access_policy_when_synthesized_then_only_the_stacks_roles_
     admin_role = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
     admin_role = template_json["Resources"][admin_role]["Properties"]["Role"]["Fn::GetAtt"][0]
     granted: dict[str, set[str]] = {}
-    for statement in domain["Properties"]["AccessPolicies"]["Statement"]:
+    # the domain is the data stack's and the roles the stage stack's: the custom resource sets the policy
+    assert "AccessPolicies" not in domain["Properties"]
+    for statement in resource["Properties"]["AccessPolicies"]["Statement"]:
         assert statement["Effect"] == "Allow"
         assert list(statement["Principal"]) == ["AWS"] and "*" not in json.dumps(statement["Principal"])
         for principal in _as_list(statement["Principal"]["AWS"]):
@@ -985,16 +992,19 @@ def test_given_fgac_master_when_synthesized_then_only_lambda_assumes_it_and_it_r
     statements = _statements_of_role(template_json, master)
 
     assert [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"]] == [{"Service": "lambda.amazonaws.com"}]
-    assert len(statements) == 1
+    # the security API; and the domain's access policy, which the custom resource sets (infra/components/search.py)
+    assert len(statements) == 2
     assert set(_as_list(statements[0]["Action"])) == {"es:ESHttpPut", "es:ESHttpDelete"}
     assert _is_domain_arn(statements[0]["Resource"], "_plugins/_security/api/*")
+    assert statements[1]["Action"] == "es:UpdateDomainConfig"
+    assert json.dumps(statements[1]["Resource"]).endswith(f':domain/{PREFIX}"]]}}')
 
 
 def test_given_indexer_when_synthesized_then_its_stream_mapping_keeps_search_within_a_second(template_json):
     spec = next(f for f in FUNCTIONS if f.name == "indexer")
     function_id, _ = _function(template_json, spec)
     _, mapping = _only({k: v for k, v in _resources(template_json, "AWS::Lambda::EventSourceMapping").items()
-                        if v["Properties"]["FunctionName"] == {"Ref": function_id}})
+                        if invokes(template_json, v["Properties"]["FunctionName"], function_id)})
     props = mapping["Properties"]
 
     assert [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]] == [
@@ -1044,10 +1054,13 @@ def test_given_scheduler_role_when_synthesized_then_it_can_only_invoke_the_remin
     dead_letters = [s for s in statements if "sqs:SendMessage" in s["Action"]]
     assert [s["Resource"]["Fn::GetAtt"][0] for s in dead_letters] == [
         k for k, v in _resources(template_json, "AWS::SQS::Queue").items() if v["Properties"]["QueueName"] == f"{PREFIX}-schedules-dlq"]
+    # the alias (CRM_REMINDER_TARGET_ARN), and the function for schedules created before the aliases existed
+    [alias] = [k for k, v in _resources(template_json, "AWS::Lambda::Alias").items()
+               if v["Properties"]["FunctionName"] == {"Ref": targets[0]}]
     assert [s for s in statements if s not in dead_letters] == [{
         "Action": "lambda:InvokeFunction",
         "Effect": "Allow",
-        "Resource": {"Fn::GetAtt": [targets[0], "Arn"]},
+        "Resource": [{"Fn::GetAtt": [targets[0], "Arn"]}, {"Ref": alias}],
     }]
 
 
@@ -1242,7 +1255,7 @@ def test_given_the_inbound_mail_function_when_synthesized_then_it_reads_inbound_
         (["s3:GetObject"], {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/inbound/*"]]})]
     assert not any(a.startswith("ses:") for a in _actions(statements))
     mappings = [m["Properties"] for m in _resources(template_json, "AWS::Lambda::EventSourceMapping").values()
-                if m["Properties"]["FunctionName"] == {"Ref": function_id}]
+                if invokes(template_json, m["Properties"]["FunctionName"], function_id)]
     assert len(mappings) == 1 and mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     queue_id = mappings[0]["EventSourceArn"]["Fn::GetAtt"][0]
     notifications = json.dumps(_resources(template_json, "Custom::S3BucketNotifications"))
