@@ -24,6 +24,16 @@ values, duplicate leases, audit entries), then written together at the end of th
    attribute_not_exists, holdings conditioned on the limit —; a cancelled transaction is retried
    row by row to find the rows refused.
 
+The writes of a chunk (steps 1-5, its rejected rows, its events, then the checkpoint) run in one
+writer thread while the run's thread reads, checks, matches and builds the next chunk, so the job's
+own work and the table's overlap instead of taking turns. Chunks are still written one after the
+other, in order, and a chunk's counts join the checkpoint only once it is written. The next chunk is
+matched against the file's earlier rows before those are written: when a row of the chunk being
+written is refused (another writer held its key) and a row of the next one has the same key, the
+next one is built again (Run._again) — it meets the fate it would have met one chunk at a time. 覆盖
+(a row updates the record it matches while the chunk is built), dry runs and re-runs (every chunk
+may hold rows written before, and settles what earlier runs left) go one chunk at a time.
+
 Why block rules stay strict without a per-tenant "import running" guard: the lease of a key is what
 an API create of the same key conditions its own transaction on, and the import claims it (step 2)
 before its record exists. An API write that claimed the key first makes the import's lease put fail
