@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .base import Item, Versioned
+from .serial import serialized
 
 BATCH = 25  # DynamoDB's limit of items per BatchWriteItem call
 ATTEMPTS = 8  # calls for one batch before its unprocessed items are given up on
@@ -39,7 +40,7 @@ def put_all(items: Iterable[Item], workers: int = 1) -> int:
             item.version = 1
         if len(batches[-1]) == BATCH:
             batches.append([])
-        batches[-1].append(item.serialize())
+        batches[-1].append(serialized(item))
     batches = [b for b in batches if b]
     if workers <= 1 or len(batches) <= 1:
         return sum(_write(b) for b in batches)

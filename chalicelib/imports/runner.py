@@ -24,6 +24,16 @@ values, duplicate leases, audit entries), then written together at the end of th
    attribute_not_exists, holdings conditioned on the limit —; a cancelled transaction is retried
    row by row to find the rows refused.
 
+The writes of a chunk (steps 1-5, its rejected rows, its events, then the checkpoint) run in one
+writer thread while the run's thread reads, checks, matches and builds the next chunk, so the job's
+own work and the table's overlap instead of taking turns. Chunks are still written one after the
+other, in order, and a chunk's counts join the checkpoint only once it is written. The next chunk is
+matched against the file's earlier rows before those are written: when a row of the chunk being
+written is refused (another writer held its key) and a row of the next one has the same key, the
+next one is built again (Run._again) — it meets the fate it would have met one chunk at a time. 覆盖
+(a row updates the record it matches while the chunk is built), dry runs and re-runs (every chunk
+may hold rows written before, and settles what earlier runs left) go one chunk at a time.
+
 Why block rules stay strict without a per-tenant "import running" guard: the lease of a key is what
 an API create of the same key conditions its own transaction on, and the import claims it (step 2)
 before its record exists. An API write that claimed the key first makes the import's lease put fail
@@ -44,8 +54,11 @@ later chunk holds only ids no one has written, which is why steps 3's puts need 
 """
 from __future__ import annotations
 
+import contextvars
 import json
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -120,6 +133,22 @@ def run(ctx: Any) -> bool:
         return r.go(f)
 
 
+@dataclass
+class Chunk:
+    """One chunk of the file on its way: read and built by the run's thread, then written (by the
+    writer while the next chunk is built). What it changes is its own until it is committed: its
+    counts join the checkpoint's, and the checkpoint moves past its rows, only when it is written."""
+
+    rows: list[tuple[int, list[Any]]]
+    consumed: int  # the file's rows read once this chunk is done (the checkpoint's `row`)
+    resumed: bool  # may hold rows an earlier attempt wrote
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
+    rejected: list[RowError] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)  # rows built, to write
+    keys: set[tuple[str, str]] = field(default_factory=set)  # the duplicate keys of its rows that were matched
+    dropped: list[tuple[Any, str]] = field(default_factory=list)  # rows refused when written: (wanted, record id)
+
+
 class Run:
     def __init__(self, ctx: Any, p: Any, d: Any, imp: Import, params: dict[str, Any], cp: dict[str, Any], locale: str,
                  resumed: bool) -> None:
@@ -131,9 +160,14 @@ class Run:
         self.rerun = bool(params.get("rerun"))
         self.resumed = resumed
         self.dedupe = Dedupe(p.tenant_id, d)
-        self.pending: list[dict[str, Any]] = []  # rows built, to write at the end of the chunk
+        self.c = Chunk([], int(cp.get("row") or 0), resumed)  # the chunk being read and built
         self.reservation: Reservation | None = None
-        self.rejected: list[RowError] = []
+        # the writes of chunk N overlap the reading and building of chunk N+1 (one writer thread: the
+        # chunks are committed in order). Not when a row may write during its building (覆盖 updates
+        # the record it matches) or every chunk may hold rows written before (a re-run): one at a time.
+        self.overlap = self.mode != "overwrite" and not self.rerun and not self.dry
+        self.writer: ThreadPoolExecutor | None = None
+        self.inflight: Future | None = None
 
     # ---- the file ----------------------------------------------------------------------------
     def go(self, f: Any) -> bool:
@@ -143,7 +177,12 @@ class Run:
         try:
             return self._rows(reader)
         finally:
-            reader.close()  # before the file it reads is closed (a run that stops early)
+            try:
+                self.settled(quiet=True)  # nothing is left writing when the invocation ends, even on an error
+            finally:
+                if self.writer is not None:
+                    self.writer.shutdown(wait=True)
+                reader.close()  # before the file it reads is closed (a run that stops early)
 
     def _rows(self, reader: Any) -> bool:
         from ..tabular import columns as tcols
@@ -165,31 +204,93 @@ class Run:
                 self.chunk(batch, consumed)
                 batch = []
                 if self.ctx.time_left() < LOW_SECONDS:
+                    self.settled()
                     return False
-        if batch or consumed != self.cp["row"]:
+        if batch or consumed != self.c.consumed:
             self.chunk(batch, consumed)
+        self.settled()
         self.finished()
         return True
 
     def chunk(self, batch: list[tuple[int, list[Any]]], consumed: int) -> None:
-        self.process(batch)
-        self.flush()
-        if self.rejected:
-            with RowError.batch_write() as w:
-                for e in self.rejected:
-                    w.save(e)
-            self.rejected = []
-        events.flush()
-        self.cp["row"] = consumed
+        """Read and build a chunk, then write it: now, or in the writer while the next is built."""
+        self.c = c = Chunk(batch, consumed, self.resumed)
         self.resumed = self.rerun  # only the first chunk after a resume can hold rows already written
+        if c.resumed or not self.overlap:
+            self.settled()  # what a resumed chunk reads first (reservations left, rows written) is settled
+        self.process(batch)
+        dropped = self.settled()
+        if dropped and self._clashes(c, dropped):
+            c = self._again(c)
+        if not self.overlap:
+            self.commit(c)
+            return
+        if self.writer is None:
+            self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+        self.inflight = self.writer.submit(contextvars.copy_context().run, self.commit, c)
+
+    def settled(self, quiet: bool = False) -> list[tuple[Any, str]]:
+        """Wait for the chunk being written (its error raised, unless `quiet`: an error is already on
+        its way); the rows it had refused are forgotten by the duplicate matching. Returns them."""
+        fut, self.inflight = self.inflight, None
+        if fut is None:
+            return []
+        try:
+            c = fut.result()
+        except BaseException:
+            if quiet:
+                return []
+            raise
+        return self._forget(c)
+
+    def _forget(self, c: Chunk) -> list[tuple[Any, str]]:
+        dropped, c.dropped = c.dropped, []
+        for wanted, rid in dropped:
+            self.dedupe.drop(wanted, rid)
+        return dropped
+
+    @staticmethod
+    def _clashes(c: Chunk, dropped: list[tuple[Any, str]]) -> bool:
+        """Did the chunk just built match any key of a row the chunk before it had refused (it was
+        built while that one was written, as if the refused row had been taken)?"""
+        gone = {(kind, key) for wanted, _rid in dropped for kind, by_key in wanted.items() for key in by_key}
+        return bool(gone & c.keys)
+
+    def _again(self, c: Chunk) -> Chunk:
+        """Build a chunk again, now that the one before it is written (rare: a row of that one was
+        refused — another writer held its key — and a row of this one has the same key). Its rows'
+        keys are given back first; numbers its records drew stay unused (a gap, as a retried create leaves)."""
+        for g in c.pending:
+            self.dedupe.drop(g["wanted"], g["draft"].record.id)
+        self.c = again = Chunk(c.rows, c.consumed, c.resumed)
+        self.process(again.rows)
+        return again
+
+    def commit(self, c: Chunk) -> Chunk:
+        """Write a built chunk, then move the checkpoint past it (with its counts)."""
+        with events.batched(hold=CHUNK, workers=WORKERS):  # the chunk's own events, sent before the checkpoint moves
+            self.flush(c)
+            if c.rejected:
+                with RowError.batch_write() as w:
+                    for e in c.rejected:
+                        w.save(e)
+                c.rejected = []
+        for k in COUNTS:
+            self.cp[k] = int(self.cp[k]) + c.counts[k]
+        c.counts = dict.fromkeys(COUNTS, 0)
+        self.cp["row"] = c.consumed
         done = sum(int(self.cp[k]) for k in COUNTS)
         self.ctx.save(checkpoint=dict(self.cp), done=done, errors=int(self.cp["rejected"]), total=int(self.cp["total"]))
+        if not self.overlap:
+            self._forget(c)
+        return c
 
     # ---- one chunk -----------------------------------------------------------------------------
     def process(self, batch: list[tuple[int, list[Any]]]) -> None:
-        p, d = self.p, self.d
+        """Read, check, match and build the rows of the current chunk (self.c); nothing of it is written."""
+        p, d, c = self.p, self.d, self.c
         written: set[str] = set()
-        if self.resumed and not self.dry:
+        if c.resumed and not self.dry:
             self.settle()
             written = _stored(p.tenant_id, d.entity, [record_id(self.imp, n) for n, _ in batch])
         resolver = engine.TenantResolver(p)  # one per chunk: the records rows name are read once
@@ -206,29 +307,31 @@ class Run:
                 continue
             wanted = self.dedupe.keys(wc.values)
             if record_id(self.imp, n) in written:  # written before the crash
-                self.cp["created"] += 1
+                c.counts["created"] += 1
                 self.dedupe.take(wanted, record_id(self.imp, n), n)
                 continue
             ready.append((n, cells, values, wc, custom, owner, wanted))
         existing = self.dedupe.existing([r[-1] for r in ready]) if self.dedupe.active and ready else {}
         for n, cells, values, wc, custom, owner, wanted in ready:
+            c.keys.update((kind, key) for kind, by_key in wanted.items() for key in by_key)
             m = self.dedupe.match(wanted, existing)
             if m.record_id and self.mode == "skip":
-                self.cp["skipped"] += 1
+                c.counts["skipped"] += 1
             elif m.record_id and self.mode == "overwrite":
                 self.overwrite(n, cells, values, wanted, m.record_id, m.earlier_row)
             elif m.blocked:
                 e = duplicates.blocked_error(d, wc.values, m.blocked)
                 self.reject(n, cells, rows_.errors_of(self.plan, e, self.locale))
             elif self.dry:
-                self.cp["created"] += 1
+                c.counts["created"] += 1
                 self.dedupe.take(wanted, record_id(self.imp, n), n)
             else:
                 self.create(n, cells, values, wc, custom, owner, wanted)
 
-    def reject(self, row: int, cells: list[Any], errors: list[dict[str, Any]]) -> None:
-        self.cp["rejected"] += 1
-        self.rejected.append(RowError(RowError.partition(self.p.tenant_id, self.imp.id, self.run_no), f"{row:09d}",
+    def reject(self, row: int, cells: list[Any], errors: list[dict[str, Any]], c: Chunk | None = None) -> None:
+        c = c or self.c
+        c.counts["rejected"] += 1
+        c.rejected.append(RowError(RowError.partition(self.p.tenant_id, self.imp.id, self.run_no), f"{row:09d}",
                                       tenant_id=self.p.tenant_id, row=row, cells=[_cell(c) for c in cells], errors=errors))
 
     # ---- writes ----------------------------------------------------------------------------------
@@ -240,16 +343,16 @@ class Run:
         except DomainError as e:
             self.reject(n, cells, rows_.errors_of(self.plan, e, self.locale))
             return
-        self.pending.append({"row": n, "cells": cells, "values": values, "draft": draft, "wanted": wanted})
+        self.c.pending.append({"row": n, "cells": cells, "values": values, "draft": draft, "wanted": wanted, "chunk": self.c})
         self.dedupe.take(wanted, rid, n)
 
-    def flush(self) -> None:
-        """Write the rows built so far: in batches (see the module docstring), but the first chunk
-        after a resume and the rows whose writes must all be checked, which go in transactions."""
-        pending, self.pending = self.pending, []
+    def flush(self, c: Chunk) -> None:
+        """Write the rows of a chunk built so far: in batches (see the module docstring), but the first
+        chunk after a resume and the rows whose writes must all be checked, which go in transactions."""
+        pending, c.pending = c.pending, []
         if not pending:
             return
-        fast = [] if self.resumed else [g for g in pending if _batchable(g["draft"])]
+        fast = [] if c.resumed else [g for g in pending if _batchable(g["draft"])]
         quick = {id(g) for g in fast}
         slow = [g for g in pending if id(g) not in quick]
         if fast:
@@ -286,7 +389,7 @@ class Run:
             return
         for g in group:
             engine.finish(g["draft"])
-            self.cp["created"] += 1
+            g["chunk"].counts["created"] += 1
 
     # rows written in batches ------------------------------------------------------------------------
     def _batched(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -298,7 +401,7 @@ class Run:
         batch.put_all((op.model for g in taken for op in g["draft"].ops if not _is_lease(op)), workers=WORKERS)
         for g in taken:
             engine.finish(g["draft"])
-            self.cp["created"] += 1
+            g["chunk"].counts["created"] += 1
         self._release([g for g in reserved if id(g) not in written])
         return slow
 
@@ -431,18 +534,19 @@ class Run:
                 continue
             except DomainError as e:
                 if type(e) is Conflict and self._exists(draft.record.id):
-                    self.cp["created"] += 1  # written by an earlier attempt
+                    g["chunk"].counts["created"] += 1  # written by an earlier attempt
                     return
                 self._refused(g, e)
                 return
             engine.finish(draft)
-            self.cp["created"] += 1
+            g["chunk"].counts["created"] += 1
             return
         self._refused(g, Conflict())
 
     def _refused(self, g: dict[str, Any], e: DomainError) -> None:
-        self.dedupe.drop(g["wanted"], g["draft"].record.id)
-        self.reject(g["row"], g["cells"], rows_.errors_of(self.plan, e, self.locale))
+        c = g["chunk"]
+        c.dropped.append((g["wanted"], g["draft"].record.id))  # forgotten by the matching once the chunk is written
+        self.reject(g["row"], g["cells"], rows_.errors_of(self.plan, e, self.locale), c)
 
     def _exists(self, rid: str) -> bool:
         try:
@@ -454,7 +558,8 @@ class Run:
     def overwrite(self, n: int, cells: list[Any], values: dict[str, Any], wanted: Any, target: str, earlier_row: int | None) -> None:
         """覆盖: the matching record takes the row's non-empty values (its owner stays), if the caller may change it."""
         if earlier_row is not None:
-            self.flush()  # the earlier row's record is committed first
+            self.flush(self.c)  # the earlier row's record is committed first
+            self._forget(self.c)
         changes = {k: v for k, v in values.items() if k != "owner_id"}
         try:
             try:
@@ -466,7 +571,7 @@ class Run:
         except DomainError as e:
             self.reject(n, cells, rows_.errors_of(self.plan, e, self.locale))
             return
-        self.cp["overwritten"] += 1
+        self.c.counts["overwritten"] += 1
         self.dedupe.take(wanted, target, n)
 
     # ---- the end -------------------------------------------------------------------------------
