@@ -12,7 +12,8 @@ Key design:
 - Suppression:  pk = T#<t>#MAILSUPP, sk = <address (lower case)> -> is an address unsubscribed: one GetItem;
                 the list: one Query.
 - Recipient:    pk = T#<t>#CAMPAIGN#<job id>, sk = R#<record id> -> a bulk send's log, one Query;
-                written (queued) before the send and settled after: a resumed job never sends twice.
+                written (queued) before the send and settled after (with the `mail` record it sent):
+                a resumed job never sends twice.
 - MailSettings: pk = T#<t>#MAILSET, sk = "#" -> the tenant's unsubscribe signing secret.
 - Thread index: pk = T#<t>#MAILMSGID#<Message-ID>, sk = "#" -> the mail holding a Message-ID (threads,
                 inbound idempotency), written with the mail.
@@ -99,7 +100,8 @@ class Recipient(Item, discriminator="MAILRCPT"):
     address = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
     status = UnicodeAttribute()  # queued | sent | skipped_unsubscribed | skipped_no_address | failed
-    mail_id = UnicodeAttribute(null=True)
+    mail_id = UnicodeAttribute(null=True)  # the `mail` record sent
+    message_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
 

@@ -628,5 +628,6 @@ def recipients(campaign_id: str, limit: int, cursor: str | None) -> dict[str, An
     jobs.readable(p, campaign_id, "mail_campaign")
     items, nxt = query.page(Recipient, Recipient.partition(p.tenant_id, campaign_id), limit=limit, cursor=cursor)
     return {"items": [{"record": {"entity": r.entity.lower(), "id": r.record_id}, "address": r.address, "name": r.name,
-                       "status": r.status, "mail_id": r.mail_id, "error": r.error, "updated_at": r.updated_at}
+                       "status": r.status, "mail_id": r.mail_id, "message_id": r.message_id, "error": r.error,
+                       "updated_at": r.updated_at}
                       for r in items if isinstance(r, Recipient)], "next_cursor": nxt}
