@@ -8,7 +8,10 @@ import json
 from urllib.parse import quote
 
 from chalicelib.core.settings import environment
-from tests.integration.test_mail import _deliver_inbound, _inbound, _parsed, _run_jobs, _sent, crm  # noqa: F401
+from tests.integration import test_mail
+from tests.integration.test_mail import _deliver_inbound, _inbound, _parsed, _run_jobs, _sent
+
+crm = test_mail.crm  # the same customer with three contacts (王芳, 刘强 and one without an address)
 
 
 def _campaign(api, token: str, body: dict) -> dict:
