@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.pagination import Page, PageQuery
+from ..core.patch import Patch
 from ..search.schemas import Condition
 
 Address = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")]
@@ -101,9 +102,9 @@ class MailboxIn(BaseModel):
 UserId = Annotated[str, Field(min_length=1, max_length=40)]
 
 
-class MailboxPatch(BaseModel):
+class MailboxPatch(Patch):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: str = Field(None, min_length=1, max_length=100)  # type: ignore[assignment] - absent: unchanged; null: 422
     add_member_ids: list[UserId] = Field(default_factory=list, max_length=200,
                                          description="active users of the tenant who join: they read the mailbox's mails")
     remove_member_ids: list[UserId] = Field(default_factory=list, max_length=200,

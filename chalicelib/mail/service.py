@@ -235,7 +235,7 @@ def update_mailbox(mailbox_id: str, changes: Mapping[str, Any], expected: int) -
     versioned.save(m, "MAILBOX", m.id, p.user_id, values, expected)
     out = _mailbox_out(m)
     removed = [u for u in before if u not in members]
-    if removed or members != before:
+    if members != before:
         from ..jobs import service as jobs
 
         job = jobs.create(p, RESTAMP_KIND, {"mailbox_id": m.id, "removed": removed},
