@@ -78,6 +78,15 @@ def create_mailbox(req: ApiRequest) -> dict:
     return _service().create_mailbox(req.body.model_dump())
 
 
+@route(bp, "/mail/mailboxes/{mailbox_id}", "PATCH", summary="Rename a shared mailbox, add and remove members (mail:manage; "
+       "If-Match or `version`): a job re-stamps its mails so that new members read them and removed ones no longer do",
+       tag=TAG, body=s.MailboxPatch, response=s.MailboxOut, versioned_write=True)
+def update_mailbox(req: ApiRequest, mailbox_id: str) -> dict:
+    b = req.body
+    return _service().update_mailbox(mailbox_id, b.model_dump(exclude_unset=True, exclude={"version"}),
+                                     req.expected_version(b.version))
+
+
 @route(bp, "/mail/mailboxes/{mailbox_id}/messages", summary="A mailbox's mails, newest first (its members)", tag=TAG,
        query=s.MailPageQuery, response=s.MailMessagePage)
 def mailbox_messages(req: ApiRequest, mailbox_id: str) -> dict:

@@ -2,10 +2,12 @@
 in the caller's data scope and sends each one the template, rendered with that record's values.
 
 Per recipient (models.Recipient, keyed by the record): written `queued` before the send (a conditional
-put: a resumed or redelivered job never sends to a record twice), then settled in one transaction with
-the record's timeline link and the Message-ID index (so a reply threads back to the record):
-`sent`, `skipped_unsubscribed` (on the suppression list, checked at send time), `skipped_no_address`,
-or `failed`. A recipient left `queued` by an invocation that died is marked `failed` (interrupted) rather
+put: a resumed or redelivered job never sends to a record twice), then settled: `sent` — the mail is a
+`mail` record like a single send's (direction out, the campaign, the recipient, linked to the contact and
+its customer, on their timelines, its Message-ID indexed so a reply threads to it, in the sending
+mailbox), written with its send-log row in batch writes of FLUSH_EVERY mails —, `skipped_unsubscribed`
+(on the suppression list, checked at send time), `skipped_no_address`, or `failed`. A recipient left
+`queued` by an invocation that died before its batch was written is marked `failed` (interrupted) rather
 than sent again: a bulk mail is sent at most once. Sends are paced to CRM_MAIL_SEND_PER_SECOND (SES's rate).
 Every bulk mail carries a signed unsubscribe link and List-Unsubscribe / List-Unsubscribe-Post headers.
 """
@@ -87,6 +89,47 @@ class _Pace:
         self.next = max(self.next, now) + self.gap
 
 
+class _Written:
+    """The sent mails of a run not yet written: each a `mail` record (its log entry, timeline links,
+    Message-ID index, mailbox entry) and its send-log row, put together with batch writes every
+    FLUSH_EVERY mails (and before the invocation returns, or fails), not one transaction per mail."""
+
+    def __init__(self, p: Any, mailbox: Any) -> None:
+        self.p, self.mailbox = p, mailbox
+        self.drafts: list[Any] = []
+        self.items: list[Any] = []
+
+    def add(self, draft: Any, ops: list[tx.Op], r: Recipient) -> None:
+        assert all(op.kind == "put" for op in ops), "a mail's writes are plain puts"
+        self.drafts.append(draft)
+        self.items += [op.model for op in ops]
+        self.items.append(r)
+        if len(self.drafts) >= FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.drafts:
+            return
+        from ..db import batch
+        from ..ports import events
+
+        drafts, items = self.drafts, self.items
+        self.drafts, self.items = [], []
+        batch.put_all(items)
+        with events.batched():
+            for draft in drafts:
+                service.engine.finish(draft)
+        if self.mailbox is not None:  # members changed since this run read them: these mails follow at once
+            now = service._mailbox(self.p.tenant_id, self.mailbox.id, consistent=True)
+            if now.version != self.mailbox.version:
+                gone = [u for u in self.mailbox.member_ids or [] if u not in (now.member_ids or [])]
+                service.restamp(self.p, now, [d.record.id for d in drafts], gone)
+                self.mailbox = now
+
+
+FLUSH_EVERY = 25
+
+
 def run(ctx: Any) -> bool:
     """The job's runner (see the module docstring)."""
     from ..exports import service as exports
@@ -104,27 +147,33 @@ def run(ctx: Any) -> bool:
     sender_name = mailbox.name if mailbox else org.user_name(p.tenant_id, p.user_id)
     domain = service.tenant_domain(p.tenant_id)
     secret = service._secret(p.tenant_id)  # the unsubscribe links' key, read once
+    written = _Written(p, mailbox)
     seen = 0
-    for shown_rec in exports.records(p, d, prm["list"], page_size=500):
-        seen += 1
-        status = _one(p, d, shown_rec, job["id"], prm["template"], sender, sender_name, domain, pace,
-                      mailbox.id if mailbox else None, secret)
-        if status is None:
-            continue  # settled by an earlier invocation
-        counts[status] = counts.get(status, 0) + 1
-        done += 1
-        if done % SAVE_EVERY == 0:
-            ctx.save(checkpoint={"counts": counts, "done": done}, done=done, errors=counts.get("failed", 0))
-        if ctx.time_left() <= 0:
-            return False
+    try:
+        for shown_rec in exports.records(p, d, prm["list"], page_size=500):
+            seen += 1
+            status = _one(p, d, shown_rec, job["id"], prm["template"], sender, sender_name, domain, pace,
+                          written, secret)
+            if status is None:
+                continue  # settled by an earlier invocation
+            counts[status] = counts.get(status, 0) + 1
+            done += 1
+            if done % SAVE_EVERY == 0:
+                written.flush()
+                ctx.save(checkpoint={"counts": counts, "done": done}, done=done, errors=counts.get("failed", 0))
+            if ctx.time_left() <= 0:
+                written.flush()
+                ctx.save(checkpoint={"counts": counts, "done": done}, done=done, errors=counts.get("failed", 0))
+                return False
+    finally:
+        written.flush()  # what was sent is written, even when this invocation fails
     ctx.save(checkpoint={"counts": counts, "done": done}, done=done, errors=counts.get("failed", 0))
     ctx.finish(result={"counts": counts, "walked": seen})
     return True
 
 
 def _one(p: Any, d: Any, shown_rec: Mapping[str, Any], campaign_id: str, tpl: Mapping[str, Any], sender: str,
-         sender_name: str | None, domain: str, pace: _Pace, mailbox_id: str | None = None,
-         secret: bytes | None = None) -> str | None:
+         sender_name: str | None, domain: str, pace: _Pace, written: _Written, secret: bytes | None = None) -> str | None:
     tenant = p.tenant_id
     address = next((str(shown_rec.get(f)).strip().lower() for f in service.ADDRESS_FIELDS if shown_rec.get(f)), None)
     if address and "*" in address:
@@ -165,17 +214,16 @@ def _one(p: Any, d: Any, shown_rec: Mapping[str, Any], campaign_id: str, tpl: Ma
         port.send_raw(raw, sender, [address])
     except Exception as e:  # noqa: BLE001 - one recipient's failure is logged on its row, the rest go on
         return _settle(r, "failed", str(e)[:300])
+    mailbox = written.mailbox
+    values = {"direction": "out", "subject": content["subject"], "from_addr": sender, "from_name": sender_name,
+              "to": address, "body_text": text[:100_000],
+              "body_html": (content["body_html"] or None) and content["body_html"][:150_000], "message_id": message_id,
+              "thread_id": message_id, "mailbox_id": mailbox.id if mailbox else None, "campaign_id": campaign_id,
+              "status": "sent", "sent_at": clock.now_iso()}
     links = [(d.entity, shown_rec["id"]), *service._related_links(tenant, d, shown_rec)]
-    ops = service.link_ops(tenant, message_id, links, direction="out", subject=content["subject"], from_addr=sender,
-                           thread_id=message_id, at=clock.now_iso())
-    ops.append(service.index_op(tenant, message_id, message_id, message_id, owner_id=p.user_id,
-                                mailbox_id=mailbox_id))
-    ops.append(tx.update(r, [Recipient.status.set("sent"), Recipient.mail_id.set(message_id),
-                             Recipient.updated_at.set(clock.now_iso())]))
-    try:
-        tx.write(ops)
-    except service._Seen:
-        pass
+    draft, ops = service.built(p, values, links, mailbox=mailbox, checked=False)
+    r.status, r.mail_id, r.message_id, r.updated_at = "sent", draft.record.id, message_id, clock.now_iso()
+    written.add(draft, ops, r)
     return "sent"
 
 

@@ -92,7 +92,7 @@ def receive_raw(raw: bytes, source: str) -> str:
                   "mailbox_id": mailbox.id if mailbox else None, "status": "received",
                   "sent_at": parsed.date.isoformat() if parsed.date else None,
                   "attachments": [f["id"] for f in files] or None}
-        out = service.write(p, values, links[:50], members=(mailbox.member_ids if mailbox else ()), owner_id=owner,
+        out = service.write(p, values, links[:50], mailbox=mailbox, owner_id=owner,
                             source=source)
     return "stored" if out is not None else "duplicate"
 

@@ -12,10 +12,14 @@ Key design:
 - Suppression:  pk = T#<t>#MAILSUPP, sk = <address (lower case)> -> is an address unsubscribed: one GetItem;
                 the list: one Query.
 - Recipient:    pk = T#<t>#CAMPAIGN#<job id>, sk = R#<record id> -> a bulk send's log, one Query;
-                written (queued) before the send and settled after: a resumed job never sends twice.
+                written (queued) before the send and settled after (with the `mail` record it sent):
+                a resumed job never sends twice.
 - MailSettings: pk = T#<t>#MAILSET, sk = "#" -> the tenant's unsubscribe signing secret.
 - Thread index: pk = T#<t>#MAILMSGID#<Message-ID>, sk = "#" -> the mail holding a Message-ID (threads,
                 inbound idempotency), written with the mail.
+- MailboxMail:  pk = T#<t>#MAILBOX#<id> (the mailbox's own partition), sk = MAIL#<created>#<mail id>
+                -> a mailbox's mails, oldest first, read consistently in pages: what the job that re-stamps
+                their record team after a membership change walks (written with the mail).
 """
 from __future__ import annotations
 
@@ -35,6 +39,9 @@ class Mailbox(Versioned, discriminator="MAILBOX"):
     member_ids = ListAttribute(of=UnicodeAttribute, default=list)
     owner_id = UnicodeAttribute()  # whose mails they are in the record engine (the data scope's owner)
 
+    def values(self) -> dict:  # what the audit log compares (db.changes)
+        return {"name": self.name, "member_ids": list(self.member_ids or []), "owner_id": self.owner_id}
+
     @staticmethod
     def key(tenant_id: str, mailbox_id: str) -> tuple[str, str]:
         return keys.k(tenant_id, "MAILBOX", mailbox_id), RECORD_SK
@@ -46,6 +53,16 @@ class Mailbox(Versioned, discriminator="MAILBOX"):
     @staticmethod
     def by_address(tenant_id: str, address: str) -> str:
         return keys.k(tenant_id, "MAILADDR", address.lower())
+
+
+class MailboxMail(Item, discriminator="MAILBOXMAIL"):
+    """A mail in a mailbox (its record team follows the mailbox's members: service.restamp)."""
+
+    mail_id = UnicodeAttribute()
+
+    @staticmethod
+    def sort_key(created_at: str, mail_id: str) -> str:
+        return f"MAIL#{created_at}#{mail_id}"
 
 
 class MailLink(Item, discriminator="MAILLINK"):
@@ -83,7 +100,8 @@ class Recipient(Item, discriminator="MAILRCPT"):
     address = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
     status = UnicodeAttribute()  # queued | sent | skipped_unsubscribed | skipped_no_address | failed
-    mail_id = UnicodeAttribute(null=True)
+    mail_id = UnicodeAttribute(null=True)  # the `mail` record sent
+    message_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
 

@@ -12,7 +12,15 @@ def _run_campaign(ctx):  # noqa: ANN001, ANN202 - the job runner, imported when 
     return campaigns.run(ctx)
 
 
+def _restamp(ctx):  # noqa: ANN001, ANN202 - the job of a mailbox's membership change
+    from . import service
+
+    return service.restamp_job(ctx)
+
+
 MESSAGES = {
+    "mail.member_both": {"zh-CN": "同一成员不能既加入又移出", "en": "A member cannot be both added and removed"},
+    "mail.members_max": {"zh-CN": "邮箱成员最多 {max} 人", "en": "A mailbox has at most {max} members"},
     "entity.mailbox": {"zh-CN": "邮箱", "en": "mailbox"},
     "mail.unsubscribe_link": {"zh-CN": "退订链接", "en": "unsubscribe link"},
     "mail.template_syntax": {"zh-CN": "模板第 {line} 行语法错误", "en": "Template syntax error on line {line}"},
@@ -36,4 +44,5 @@ MESSAGES = {
 }
 
 MODULE = Module("mail", ("邮件", "Mail"), entities=(MAIL,), blueprint=routes_of("mail"),
-                messages=MESSAGES, jobs={"mail_campaign": _run_campaign})
+                messages=MESSAGES, jobs={"mail_campaign": _run_campaign,
+                                                 "mail_mailbox_members": _restamp})

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.pagination import Page, PageQuery
+from ..core.patch import Patch
 from ..search.schemas import Condition
 
 Address = Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")]
@@ -79,7 +80,8 @@ class MailRecipientOut(BaseModel):
     address: str | None = None
     name: str | None = None
     status: Literal["queued", "sent", "skipped_unsubscribed", "skipped_no_address", "failed"]
-    mail_id: str | None = None
+    mail_id: str | None = Field(None, description="the mail record sent (GET /v1/mail/messages/{id})")
+    message_id: str | None = Field(None, description="its Message-ID")
     error: str | None = None
     updated_at: str
 
@@ -97,6 +99,19 @@ class MailboxIn(BaseModel):
     owner_id: str | None = Field(None, max_length=40, description="whose mails they are (default: you)")
 
 
+UserId = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class MailboxPatch(Patch):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(None, min_length=1, max_length=100)  # type: ignore[assignment] - absent: unchanged; null: 422
+    add_member_ids: list[UserId] = Field(default_factory=list, max_length=200,
+                                         description="active users of the tenant who join: they read the mailbox's mails")
+    remove_member_ids: list[UserId] = Field(default_factory=list, max_length=200,
+                                            description="members who leave: they no longer read its mails")
+    version: int | None = Field(None, ge=1, description="the version read (or If-Match)")
+
+
 class MailboxOut(BaseModel):
     id: str
     address: str
@@ -106,6 +121,8 @@ class MailboxOut(BaseModel):
     owner_id: str
     version: int
     created_at: str
+    job_id: str | None = Field(None, description="after a membership change: the job re-stamping the mailbox's mails "
+                                                 "(GET /v1/jobs/{id})")
 
 
 class MailboxList(BaseModel):

@@ -4,6 +4,13 @@ unsubscribe links, and reading a mail with its visibility rule. Bulk sends: camp
 Who sees a mail: its owner's data scope (the engine's), the members of the shared mailbox it is in
 (its record team), and whoever may read a record it is linked to (GET /v1/mail/messages/{id}; the
 record's timeline lists it through models.MailLink).
+
+A mailbox's members are stamped on each of its mails' record team, so every read path of the engine
+(get, lists and search, attachments, timeline, exports) sees them with no mail-specific rule. When an
+administrator changes the members (`update_mailbox`), a job (`restamp_job`) walks the mailbox's mails
+(models.MailboxMail, a consistent Query in pages) and re-stamps each team: new members added, removed
+ones dropped. A mail written while the members change is version-checked against the mailbox (`write`):
+it is written with the members the mailbox has when it commits, so the walk never misses it.
 """
 from __future__ import annotations
 
@@ -28,7 +35,7 @@ from ..engine import service as engine
 from ..org import service as org
 from . import mime, templates
 from .entity import MAIL
-from .models import Mailbox, MailLink, MailSettings, MailTemplate, MessageIndex, Recipient, Suppression
+from .models import Mailbox, MailboxMail, MailLink, MailSettings, MailTemplate, MessageIndex, Recipient, Suppression
 
 MODULE = "mail"
 ADDRESS_FIELDS = ("email",)  # the record fields that hold an address (contacts, customers, leads)
@@ -176,9 +183,9 @@ def create_mailbox(body: Mapping[str, Any]) -> dict[str, Any]:
     local = _norm(body["local_part"])
     address = f"{local}@{tenant_domain(p.tenant_id)}"
     members = list(dict.fromkeys(body.get("member_ids") or []))
-    bad = [u for u in members if u not in p.org.users or not p.org.users[u].active]
+    bad = org.check_users(p, members, "member_ids")
     if bad:
-        raise ValidationFailed(details=[detail("member_ids", "not_found", "field.user")])
+        raise ValidationFailed(details=bad)
     if list(Mailbox.gsi2.query(Mailbox.by_address(p.tenant_id, address), limit=1)):
         raise ValidationFailed("MAILBOX_TAKEN", address=address, details=[detail("local_part", "unique", "mail.mailbox_taken")])
     now, mid = clock.now_iso(), ids.new_id()
@@ -191,12 +198,124 @@ def create_mailbox(body: Mapping[str, Any]) -> dict[str, Any]:
     return _mailbox_out(m)
 
 
-def _mailbox(tenant_id: str, mailbox_id: str) -> Mailbox:
+def _mailbox(tenant_id: str, mailbox_id: str, *, consistent: bool = False) -> Mailbox:
     try:
-        m = Mailbox.get(*Mailbox.key(tenant_id, mailbox_id))
+        m = Mailbox.get(*Mailbox.key(tenant_id, mailbox_id), consistent_read=consistent)
     except DoesNotExist:
         raise NotFound("entity.mailbox") from None
     return m
+
+
+RESTAMP_KIND = "mail_mailbox_members"
+MAX_MEMBERS = 200
+
+
+def update_mailbox(mailbox_id: str, changes: Mapping[str, Any], expected: int) -> dict[str, Any]:
+    """PATCH /v1/mail/mailboxes/{id} (mail manage): rename, add and remove members — at the version the
+    caller read (409 when stale). A membership change queues the job that re-stamps the record team of
+    the mailbox's mails (its id in `job_id`)."""
+    p = org.principal()
+    p.require(MODULE, "manage")
+    m = _mailbox(p.tenant_id, mailbox_id)
+    add = list(dict.fromkeys(changes.get("add_member_ids") or []))
+    remove = list(dict.fromkeys(changes.get("remove_member_ids") or []))
+    problems = org.check_users(p, add, "add_member_ids")
+    problems += [detail(f"remove_member_ids.{i}", "conflict", "mail.member_both") for i, u in enumerate(remove) if u in add]
+    if problems:
+        raise ValidationFailed(details=problems)
+    before = list(m.member_ids or [])
+    members = [u for u in before if u not in remove] + [u for u in add if u not in before]
+    if len(members) > MAX_MEMBERS:
+        raise ValidationFailed(details=[detail("add_member_ids", "max_items", "mail.members_max", max=MAX_MEMBERS)])
+    values: dict[str, Any] = {"member_ids": members}
+    if changes.get("name") is not None:
+        values["name"] = changes["name"]
+    from ..db import changes as versioned
+
+    versioned.save(m, "MAILBOX", m.id, p.user_id, values, expected)
+    out = _mailbox_out(m)
+    removed = [u for u in before if u not in members]
+    if members != before:
+        from ..jobs import service as jobs
+
+        job = jobs.create(p, RESTAMP_KIND, {"mailbox_id": m.id, "removed": removed},
+                          label=("邮箱成员变更", "Mailbox members changed"))
+        out["job_id"] = job["id"]
+    return out
+
+
+def mailbox_team(team: Mapping[str, Any] | None, members: Iterable[str], owner_id: str,
+                 removed: Iterable[str] = ()) -> dict[str, Any]:
+    """A mail's record team as its mailbox's members make it: every member reads it (a grant it already
+    has is kept as it is), and a removed member who is no longer one loses theirs."""
+    members = [u for u in members if u != owner_id]
+    gone = set(removed) - set(members)
+    out = {u: g for u, g in plain(dict(team or {})).items() if u not in gone}
+    for u in members:
+        out.setdefault(u, {"access": "read", "until": None})
+    return out
+
+
+def restamp(p: Principal, mailbox: Mailbox, mail_ids: list[str], removed: Iterable[str] = (), attempts: int = 3) -> int:
+    """Re-stamp the record team of these mails of `mailbox` (one consistent BatchGetItem, then one
+    versioned write with its log entry per mail whose team moves); how many moved. A mail changed
+    meanwhile is read again."""
+    from ..core.errors import Conflict
+    from ..ports import events
+
+    moved = 0
+    removed = list(removed)
+    left = list(mail_ids)
+    with events.batched():
+        for _ in range(attempts):
+            retry: list[str] = []
+            for rec in store.batch_get(p.tenant_id, MAIL.entity, left, consistent=True):
+                team = mailbox_team(rec.team, mailbox.member_ids or [], rec.owner_id, removed)
+                if team == plain(dict(rec.team or {})):
+                    continue
+                ops = store.update_ops(rec, p.user_id, None, int(rec.version), team=team, action="team")
+                try:
+                    tx.write(ops)
+                except Conflict:
+                    retry.append(rec.id)
+                    continue
+                moved += 1
+                engine.publish(MAIL, "team_changed", rec, p.user_id, ["team"])
+            if not retry:
+                break
+            left = retry
+    return moved
+
+
+RESTAMP_PAGE = 100
+
+
+def restamp_job(ctx: Any) -> bool:
+    """The job of a membership change: the mailbox's mails in pages of RESTAMP_PAGE (a consistent Query of
+    models.MailboxMail), each page re-stamped against the members the mailbox has then; the checkpoint is
+    the last entry done, so a resumed or repeated invocation goes on from there (re-stamping is idempotent)."""
+    p = ctx.principal
+    p.require(MODULE, "manage")
+    prm = ctx.job["params"]
+    cp = dict(ctx.checkpoint or {})
+    after, done, moved = cp.get("after") or "MAIL#", int(cp.get("done") or 0), int(cp.get("moved") or 0)
+    pk = Mailbox.key(p.tenant_id, prm["mailbox_id"])[0]
+    while True:
+        page = [e for e in MailboxMail.query(pk, MailboxMail.sk > after, limit=RESTAMP_PAGE, consistent_read=True)
+                if isinstance(e, MailboxMail)]
+        if not page:
+            break
+        mailbox = _mailbox(p.tenant_id, prm["mailbox_id"], consistent=True)  # its members now (a later change has its own job)
+        moved += restamp(p, mailbox, [e.mail_id for e in page], prm.get("removed") or [])
+        done += len(page)
+        after = page[-1].sk
+        ctx.save(checkpoint={"after": after, "done": done, "moved": moved}, done=done)
+        if len(page) < RESTAMP_PAGE:
+            break
+        if ctx.time_left() <= 0:
+            return False
+    ctx.finish(result={"mails": done, "moved": moved})
+    return True
 
 
 def mailbox_by_address(tenant_id: str, address: str) -> Mailbox | None:
@@ -346,31 +465,66 @@ def message(tenant_id: str, message_id: str | None) -> MessageIndex | None:
         return None
 
 
-def write(p: Principal, values: dict[str, Any], links: list[tuple[str, str]], *, members: Iterable[str] = (),
-          owner_id: str | None = None, source: str | None = None, extra: list[tx.Op] | None = None) -> dict[str, Any] | None:
-    """One mail record, linked to `links`, on their timelines, with its Message-ID indexed — one transaction.
-    None when the Message-ID is already stored (idempotent inbound)."""
+class _MailboxMoved(Exception):
+    """The mailbox's members changed while a mail of it was being written (write() reads them again)."""
+
+
+def mailbox_ops(mailbox: Mailbox, rec: store.EntityRecord) -> list[tx.Op]:
+    """A mail's place in its mailbox (models.MailboxMail) and the check that the mailbox's members are the
+    ones stamped on its team (the version read)."""
+    return [tx.put(MailboxMail(pk=mailbox.pk, sk=MailboxMail.sort_key(rec.created_at, rec.id), tenant_id=rec.tenant_id,
+                               mail_id=rec.id)),
+            tx.check(Mailbox, mailbox.pk, mailbox.sk, Mailbox.version == mailbox.version, on_conflict=_MailboxMoved)]
+
+
+def write(p: Principal, values: dict[str, Any], links: list[tuple[str, str]], *, mailbox: Mailbox | None = None,
+          owner_id: str | None = None, source: str | None = None, extra: list[tx.Op] | None = None,
+          attempts: int = 5) -> dict[str, Any] | None:
+    """One mail record, linked to `links`, on their timelines, with its Message-ID indexed and, in a
+    mailbox, its members on its team — one transaction. None when the Message-ID is already stored
+    (idempotent inbound)."""
+    for attempt in range(attempts):
+        draft, ops = built(p, values, links, mailbox=mailbox, owner_id=owner_id, source=source)
+        try:
+            tx.write([*ops, *(extra or [])])
+        except _Seen:
+            return None
+        except _MailboxMoved:
+            if attempt == attempts - 1:
+                raise
+            assert mailbox is not None
+            mailbox = _mailbox(p.tenant_id, mailbox.id, consistent=True)
+            continue
+        engine.finish(draft)
+        return engine.out(MAIL, draft.record, p)
+    return None  # pragma: no cover - the loop returns or raises
+
+
+def built(p: Principal, values: dict[str, Any], links: list[tuple[str, str]], *, mailbox: Mailbox | None = None,
+          owner_id: str | None = None, source: str | None = None, record_id: str | None = None,
+          checked: bool = True) -> tuple[Any, list[tx.Op]]:
+    """A mail record checked and built with every write it takes (record and log entry, timeline links,
+    the Message-ID index, its mailbox entry and check), not yet committed: (the engine's draft, the ops).
+    `checked=False`: without the mailbox's version check (a bulk send checks its batch itself)."""
     body = {**{k: v for k, v in values.items() if v not in (None, "", [])},
             "links": [{"record": {"entity": e.lower(), "id": r}} for e, r in links]}
     if owner_id:
         body["owner_id"] = owner_id
     r = _Resolver(p, {(e.lower(), i) for e, i in links})
     wc, custom, owner = engine.checked(MAIL, p, body, r)
-    draft = engine.built(MAIL, p, wc, custom, owner)
+    draft = engine.built(MAIL, p, wc, custom, owner, record_id)
     rec = draft.record
-    rec.team = {u: {"access": "read", "until": None} for u in dict.fromkeys(members) if u != owner}
+    if mailbox is not None:
+        rec.team = mailbox_team({}, mailbox.member_ids or [], owner)
     at = rec.created_at
     ops = [*draft.ops, *link_ops(p.tenant_id, rec.id, links, direction=values["direction"], subject=values.get("subject"),
-                                 from_addr=values.get("from_addr"), thread_id=values.get("thread_id"), at=at), *(extra or [])]
+                                 from_addr=values.get("from_addr"), thread_id=values.get("thread_id"), at=at)]
     if values.get("message_id"):
         ops.append(index_op(p.tenant_id, values["message_id"], rec.id, values.get("thread_id") or values["message_id"], source,
                             owner_id=rec.owner_id, mailbox_id=values.get("mailbox_id")))
-    try:
-        tx.write(ops)
-    except _Seen:
-        return None
-    engine.finish(draft)
-    return engine.out(MAIL, rec, p)
+    if mailbox is not None:
+        ops += mailbox_ops(mailbox, rec)[: 2 if checked else 1]
+    return draft, ops
 
 
 class _Resolver(engine.TenantResolver):
@@ -431,7 +585,7 @@ def send_from_record(body: Mapping[str, Any]) -> dict[str, Any]:
               "in_reply_to": body.get("in_reply_to"), "thread_id": thread, "mailbox_id": mailbox.id if mailbox else None,
               "status": "sent", "sent_at": clock.now_iso()}
     links = [(d.entity, rec.id), *_related_links(p.tenant_id, d, rec)]
-    out = write(p, values, links, members=(mailbox.member_ids if mailbox else ()))
+    out = write(p, values, links, mailbox=mailbox)
     assert out is not None
     return out
 
@@ -474,5 +628,6 @@ def recipients(campaign_id: str, limit: int, cursor: str | None) -> dict[str, An
     jobs.readable(p, campaign_id, "mail_campaign")
     items, nxt = query.page(Recipient, Recipient.partition(p.tenant_id, campaign_id), limit=limit, cursor=cursor)
     return {"items": [{"record": {"entity": r.entity.lower(), "id": r.record_id}, "address": r.address, "name": r.name,
-                       "status": r.status, "mail_id": r.mail_id, "error": r.error, "updated_at": r.updated_at}
+                       "status": r.status, "mail_id": r.mail_id, "message_id": r.message_id, "error": r.error,
+                       "updated_at": r.updated_at}
                       for r in items if isinstance(r, Recipient)], "next_cursor": nxt}

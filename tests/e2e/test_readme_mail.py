@@ -21,6 +21,7 @@ def test_given_the_readme_mail_walkthrough_when_run_as_written_then_the_reply_la
         "201",
         "succeeded [('sent', 1), ('skipped_unsubscribed', 1)]",
         "[('刘强', 'skipped_unsubscribed'), ('王芳', 'sent')]",
+        "out wang.fang@huaguang.example True",
         "[('in', 'Re: invitation'), ('out', '王芳，新品发布会邀请')] 1",
     ], run.stdout
 

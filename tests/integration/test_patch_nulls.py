@@ -71,6 +71,8 @@ def _one_record_per_patch_route(api, t) -> tuple[dict[str, str], dict[str, int],
     tenants = api.call("GET", "/v1/platform/tenants?limit=100", platform_token()).data["items"]
     records["/v1/platform/tenants/{tenant_id}"] = next(x for x in tenants if x["id"] == t["id"])  # platform operators'
     values["tenant_id"] = t["id"]
+    records["/v1/mail/mailboxes/{mailbox_id}"] = made("POST", "/v1/mail/mailboxes", {"name": "销售支持", "local_part": "support"})
+    values["mailbox_id"] = records["/v1/mail/mailboxes/{mailbox_id}"]["id"]
     occurrence = "/v1/events/{event_id}/occurrences/{date}"  # a recurring event's (the record kit's event does not recur)
     records[occurrence] = weekly
     paths = {template: re.sub(r"{(\w+)}", lambda m: values[m.group(1)], template) for template in records if template != occurrence}
