@@ -47,9 +47,11 @@ from infra.components.identity import Identity
 from infra.components.mail import Mail
 from infra.components.naming import Stage
 from infra.components.operations import Operations
+from infra.components.regions import region_profile
 from infra.components.search import Search
 from infra.components.storage import Storage
 from infra.components.table import Table
+from infra.components.token_keys import BuiltinIdentity
 from infra.components.workflow import Workflow, state_machine_definitions
 
 
@@ -77,12 +79,13 @@ class CrmStack(cdk.Stack):
         super().__init__(scope, stage, **kwargs)
 
         self.stage = Stage(self, stage)
+        self.region_profile = region_profile(self)  # what the target region offers (components/regions.py)
         self.operations = Operations(self.stage)
         self.table = Table(self.stage, TABLE_SPEC)
         self.storage = Storage(self.stage)
         self.mail = Mail(self.stage, self.storage)  # SES identity, receipt rules, the mail bucket (WORK-5)
         self.events = Events(self.stage)
-        self.identity = Identity(self.stage)
+        self.identity = Identity(self.stage) if self.region_profile.cognito else BuiltinIdentity(self.stage)
         self.search = Search(self.stage)
         self.cursor_secret = CursorSecret(self.stage)
         self.workflow = Workflow(self.stage, state_machine_definitions(), table=self.table,
@@ -124,8 +127,7 @@ class CrmStack(cdk.Stack):
     def _runtime_environment(self) -> dict[str, str]:
         """The settings the code reads (``chalicelib/core/settings.py``), for the API and
         every function alike."""
-        stage, identity = self.stage, self.identity
-        issuer = f"https://{identity.staff_pool.user_pool_provider_url}"
+        stage = self.stage
         return {
             "CRM_STAGE": stage.name,
             "CRM_REGION": self.region,
@@ -141,11 +143,8 @@ class CrmStack(cdk.Stack):
             "CRM_MAIL_DOMAIN": self.mail.domain,
             **({"CRM_MAIL_PUBLIC_URL": self.mail.public_url} if self.mail.public_url else {}),
             "CRM_APPROVAL_STATE_MACHINE_ARN": self.workflow.approval_state_machine.state_machine_arn,
-            "CRM_IDENTITY_PROVIDER": "cognito",
-            "CRM_COGNITO_USER_POOL_ID": identity.staff_pool.user_pool_id,
-            "CRM_COGNITO_CLIENT_ID": identity.staff_client.user_pool_client_id,
-            "CRM_JWT_ISSUER": issuer,
-            "CRM_JWT_AUDIENCE": identity.staff_client.user_pool_client_id,
+            **self.identity.environment(),  # Cognito's pool, or the own IdP's signing keys
+            "CRM_MAIL_ENABLED": "true" if self.region_profile.mail else "false",
             "CRM_OPENSEARCH_URL": f"https://{self.search.domain.domain_endpoint}",
             "CRM_SEARCH_INDEX_PREFIX": stage.prefix,
             # Multi-AZ with standby (prod, 3 zones) wants a copy of every shard in each zone
@@ -174,10 +173,7 @@ class CrmStack(cdk.Stack):
             "ApprovalStateMachineArn": self.workflow.approval_state_machine.state_machine_arn,
             "ArchiveBucketName": self.storage.archive_bucket.bucket_name,
             "FilesBucketName": self.storage.files_bucket.bucket_name,
-            "StaffUserPoolId": self.identity.staff_pool.user_pool_id,
-            "StaffAppClientId": self.identity.staff_client.user_pool_client_id,
-            "PortalUserPoolId": self.identity.portal_pool.user_pool_id,
-            "PortalAppClientId": self.identity.portal_client.user_pool_client_id,
+            **self.identity.outputs(),
             "SearchDomainEndpoint": self.search.domain.domain_endpoint,
         }
         for key, value in outputs.items():

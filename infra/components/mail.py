@@ -30,6 +30,7 @@ from chalicelib.ports.mail import INBOUND_PREFIX
 from functions.registry import Function
 from infra.components.nag import acknowledge, acknowledge_basic_execution, resource_finding
 from infra.components.naming import Stage
+from infra.components.regions import region_profile
 from infra.components.search import SEARCH_READ_ACTIONS
 from infra.components.storage import Storage
 
@@ -45,7 +46,10 @@ class Mail:
         self.domain = str(scope.node.try_get_context("mail_domain") or DEFAULT_DOMAIN).strip().lower()
         # the API's public URL (custom domain or stage URL), for the unsubscribe links of bulk mail (context public_api_url)
         self.public_url = str(scope.node.try_get_context("public_api_url") or "").strip().rstrip("/")
-        self.identity = ses.EmailIdentity(scope, "MailIdentity", identity=ses.Identity.domain(self.domain))
+        # where SES is not offered (the China regions; context mail=off) the bucket stays, nothing of SES is made
+        self.enabled = region_profile(scope).mail
+        if self.enabled:
+            self.identity = ses.EmailIdentity(scope, "MailIdentity", identity=ses.Identity.domain(self.domain))
         self.bucket = s3.Bucket(
             scope,
             "MailBucket",
@@ -60,8 +64,13 @@ class Mail:
             removal_policy=stage.removal_policy,
             auto_delete_objects=False,
         )
-        self.rule_set_name = f"{stage.prefix}-inbound"
-        self.rule_name = f"{stage.prefix}-to-bucket"
+        if self.enabled:
+            self._receiving(scope)
+
+    def _receiving(self, scope: cdk.Stack) -> None:
+        """SES receiving: the rule set writing mail for the domain to the bucket, and its right to."""
+        self.rule_set_name = f"{self.stage.prefix}-inbound"
+        self.rule_name = f"{self.stage.prefix}-to-bucket"
         rule_arn = cdk.Stack.of(scope).format_arn(service="ses", resource="receipt-rule-set",
                                                   resource_name=f"{self.rule_set_name}:receipt-rule/{self.rule_name}",
                                                   arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME)
@@ -89,12 +98,13 @@ class Mail:
 
     def wire(self, *, api_role: iam.IRole, functions: object, specs: Sequence[Function], search_domain_arn: str) -> None:
         """Grants and the bucket's notification, once the API and the functions exist."""
-        api_role.add_to_principal_policy(self.send_statement())
+        if self.enabled:
+            api_role.add_to_principal_policy(self.send_statement())
         fns = functions.functions
         queues = functions.s3_queues
         for spec in specs:
             fn = fns[spec.name]
-            if "mail_send" in spec.needs:
+            if "mail_send" in spec.needs and self.enabled:
                 fn.add_to_role_policy(self.send_statement())
             if "mail_inbound" in spec.needs:
                 fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.inbound_objects_arn()]))
