@@ -7,13 +7,16 @@ missing resource types, E3006). The China regions (``cn-north-1``, ``cn-northwes
 
 - Cognito user pools -> the product's own identity provider (``identity=builtin``: sign-in by the API,
   tokens signed with a KMS key, ``components/token_keys.py``);
-- SES (sending and receiving) -> no mail resources; the API answers 503 MAIL_DISABLED to sends;
+- SES (sending and receiving; also missing in ap-east-1, Hong Kong) -> no mail resources; the API
+  answers 503 MAIL_DISABLED to sends;
 - Lambda SnapStart for Python -> the API function is published under its alias without a snapshot;
 - X-Ray integration with Lambda functions -> no active tracing on functions (API Gateway and Step
   Functions still trace).
 
-Everything else the stack uses is offered there (WAFv2, AWS Backup, EventBridge Scheduler and archives,
-OpenSearch Service, KMS asymmetric keys, CodeDeploy, Lambda on arm64 with Python 3.12).
+Everything else the stack uses (WAFv2, AWS Backup, EventBridge Scheduler and archives, OpenSearch Service,
+KMS asymmetric keys, CodeDeploy, Lambda on arm64 with Python 3.12) is built there as elsewhere: cfn-lint's
+schemas for the China regions know every resource type and property of the template; that each feature
+behaves there as elsewhere can only be checked with a China account.
 
 The region is the one synthesis runs for: context ``region``, else ``CDK_DEFAULT_REGION`` (the CDK CLI),
 else ``AWS_DEFAULT_REGION``. Context ``identity`` (``cognito`` | ``builtin``) and ``mail`` (``on`` |
@@ -33,10 +36,16 @@ FALLBACK_REGION = "ap-southeast-1"
 COGNITO = "cognito"
 BUILTIN = "builtin"
 IDENTITY_PROVIDERS = (COGNITO, BUILTIN)
+#: Commercial regions without SES (besides the China regions): Hong Kong.
+REGIONS_WITHOUT_SES = frozenset({"ap-east-1"})
 
 
 def is_china(region: str) -> bool:
     return partition(region) == "aws-cn"
+
+
+def has_ses(region: str) -> bool:
+    return not is_china(region) and region not in REGIONS_WITHOUT_SES
 
 
 def default_identity_provider(region: str) -> str:
@@ -83,8 +92,8 @@ class RegionProfile:
 def profile_for(region: str, *, identity: str | None = None, mail: str | None = None) -> RegionProfile:
     """The profile of `region` with the given choices (context values, or None for the region's defaults)."""
     china = is_china(region)
-    wants_mail = _switch(mail, not china, "mail")
-    if wants_mail and china:
+    wants_mail = _switch(mail, has_ses(region), "mail")
+    if wants_mail and not has_ses(region):
         raise ValueError(f"SES is not available in {region}: use mail=off")
     return RegionProfile(region=region, partition=partition(region), identity=identity_provider(region, identity),
                          mail=wants_mail, snapstart=not china, lambda_xray=not china)

@@ -44,9 +44,12 @@ def test_given_china_when_profiled_then_no_ses_no_snapstart_no_lambda_xray_and_m
         "aws-cn", BUILTIN, False, False, False)
     with pytest.raises(ValueError, match="SES is not available"):
         profile_for(CHINA, mail="on")
-    for region in ("ap-southeast-1", "ap-east-1"):
-        p = profile_for(region)
-        assert (p.partition, p.identity, p.mail, p.snapstart, p.lambda_xray) == ("aws", COGNITO, True, True, True)
+    singapore, hong_kong = profile_for("ap-southeast-1"), profile_for("ap-east-1")
+    assert (singapore.partition, singapore.identity, singapore.mail, singapore.snapstart, singapore.lambda_xray) == (
+        "aws", COGNITO, True, True, True)
+    assert (hong_kong.identity, hong_kong.mail, hong_kong.snapstart) == (COGNITO, False, True)  # no SES in Hong Kong
+    with pytest.raises(ValueError, match="SES is not available in ap-east-1"):
+        profile_for("ap-east-1", mail="on")
     assert profile_for("ap-southeast-1", mail="off").mail is False
     with pytest.raises(ValueError, match="on or off"):
         profile_for("ap-southeast-1", mail="maybe")
