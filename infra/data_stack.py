@@ -33,9 +33,11 @@ from infra.components.identity import Identity
 from infra.components.mail import mail_bucket
 from infra.components.naming import Stage
 from infra.components.operations import OpsConfig, backup_plan
+from infra.components.regions import region_profile
 from infra.components.search import Search
 from infra.components.storage import Storage
 from infra.components.table import Table
+from infra.components.token_keys import BuiltinIdentity
 
 #: Suffix of the data stack's construct id and CloudFormation name (``crm-<stage>-data``).
 DATA_SUFFIX = "data"
@@ -61,7 +63,8 @@ class CrmDataStack(cdk.Stack):
         self.table = Table(self.stage, TABLE_SPEC)
         self.storage = Storage(self.stage)
         self.mail_bucket = mail_bucket(self.stage, self.storage)
-        self.identity = Identity(self.stage)
+        # Cognito's user pools where the region has them, else the own IdP's token signing keys (components/regions.py)
+        self.identity = Identity(self.stage) if region_profile(self).cognito else BuiltinIdentity(self.stage)
         self.search = Search(self.stage)
         self.cursor_secret = CursorSecret(self.stage)
         self.backup_plan = backup_plan(self.stage, OpsConfig.of(self.stage), self.table.table.table_arn)

@@ -48,6 +48,7 @@ from infra.components.functions import REMINDER_FUNCTION, Functions, check_specs
 from infra.components.mail import Mail
 from infra.components.naming import Stage
 from infra.components.operations import Operations
+from infra.components.regions import region_profile
 from infra.components.workflow import Workflow, state_machine_definitions
 from infra.data_stack import CrmDataStack, protected
 
@@ -76,6 +77,7 @@ class CrmStack(cdk.Stack):
         super().__init__(scope, stage, **kwargs)
 
         self.stage = Stage(self, stage)
+        self.region_profile = region_profile(self)  # what the target region offers (components/regions.py)
         self.operations = Operations(self.stage)
         # the stateful parts, from the data stack (infra/data_stack.py): read through cross-stack references
         self.data = data
@@ -126,8 +128,7 @@ class CrmStack(cdk.Stack):
     def _runtime_environment(self) -> dict[str, str]:
         """The settings the code reads (``chalicelib/core/settings.py``), for the API and
         every function alike."""
-        stage, identity = self.stage, self.identity
-        issuer = f"https://{identity.staff_pool.user_pool_provider_url}"
+        stage = self.stage
         return {
             "CRM_STAGE": stage.name,
             "CRM_REGION": self.region,
@@ -143,11 +144,8 @@ class CrmStack(cdk.Stack):
             "CRM_MAIL_DOMAIN": self.mail.domain,
             **({"CRM_MAIL_PUBLIC_URL": self.mail.public_url} if self.mail.public_url else {}),
             "CRM_APPROVAL_STATE_MACHINE_ARN": self.workflow.approval_state_machine.state_machine_arn,
-            "CRM_IDENTITY_PROVIDER": "cognito",
-            "CRM_COGNITO_USER_POOL_ID": identity.staff_pool.user_pool_id,
-            "CRM_COGNITO_CLIENT_ID": identity.staff_client.user_pool_client_id,
-            "CRM_JWT_ISSUER": issuer,
-            "CRM_JWT_AUDIENCE": identity.staff_client.user_pool_client_id,
+            **self.identity.environment(),  # Cognito's pool, or the own IdP's signing keys
+            "CRM_MAIL_ENABLED": "true" if self.region_profile.mail else "false",
             "CRM_OPENSEARCH_URL": f"https://{self.search.domain.domain_endpoint}",
             "CRM_SEARCH_INDEX_PREFIX": stage.prefix,
             # Multi-AZ with standby (prod, 3 zones) wants a copy of every shard in each zone
@@ -176,10 +174,7 @@ class CrmStack(cdk.Stack):
             "ApprovalStateMachineArn": self.workflow.approval_state_machine.state_machine_arn,
             "ArchiveBucketName": self.storage.archive_bucket.bucket_name,
             "FilesBucketName": self.storage.files_bucket.bucket_name,
-            "StaffUserPoolId": self.identity.staff_pool.user_pool_id,
-            "StaffAppClientId": self.identity.staff_client.user_pool_client_id,
-            "PortalUserPoolId": self.identity.portal_pool.user_pool_id,
-            "PortalAppClientId": self.identity.portal_client.user_pool_client_id,
+            **self.identity.outputs(),
             "SearchDomainEndpoint": self.search.domain.domain_endpoint,
         }
         for key, value in outputs.items():

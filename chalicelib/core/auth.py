@@ -1,14 +1,15 @@
-"""Token verification (every environment) and the local development identity provider.
+"""Token verification (every environment) and the product's own identity provider's tokens.
 
-The API verifies each bearer token itself: RS256 signature against the JWKS, issuer,
-audience, expiry, token use. In AWS the JWKS is the Cognito user pool's; locally it is
-the local IdP's key (file:// or derived from its key file). Tokens carry the tenant in
-`custom:tenant_id`, as the Cognito pools are configured to do (infra/).
+The API verifies each bearer token itself: signature against the JWKS (picked by the token's
+``kid``), issuer, audience, expiry, token use. With Cognito the JWKS is the user pool's (fetched,
+cached 10 minutes); with the product's own IdP (``local``/``builtin``) the keys are its signer's
+(ports/signing.py: KMS keys in AWS, key files locally), read in-process — no network call per
+request. Tokens carry the tenant in `custom:tenant_id`, as the Cognito pools are configured to do
+(infra/).
 """
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 import urllib.request
@@ -16,13 +17,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from jwt.algorithms import RSAAlgorithm
 
 from .errors import Unauthenticated
 from .settings import get_settings
 
 TENANT_CLAIM = "custom:tenant_id"
 PLATFORM_CLAIM = "custom:platform_admin"
+#: The algorithms a token may be signed with, by source: Cognito signs RS256; the own IdP RS256 or ES256
+#: (its KMS key's spec). A token's alg must also be its key's (no algorithm confusion).
+COGNITO_ALGORITHMS = frozenset({"RS256"})
+OWN_IDP_ALGORITHMS = frozenset({"RS256", "ES256"})
+OWN_IDP_SOURCE = "signer:"
+#: How often an unknown kid may make the own IdP's keys be read again (a forged kid must not cost a KMS call).
+OWN_IDP_RELOAD_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -35,16 +42,21 @@ class Claims:
 
 
 class _Jwks:
-    """JWKS keys by kid, cached for 10 minutes, refreshed once on an unknown kid."""
+    """JWKS keys by kid, cached for 10 minutes, refreshed once on an unknown kid (the own IdP's at
+    most every OWN_IDP_RELOAD_SECONDS)."""
 
     def __init__(self) -> None:
-        self._keys: dict[str, Any] = {}
+        self._keys: dict[str, tuple[Any, str]] = {}
         self._loaded_at = 0.0
         self._source = ""
         self._lock = threading.Lock()
 
     def _load(self, source: str) -> None:
-        if source.startswith("local-key:"):
+        if source.startswith(OWN_IDP_SOURCE):
+            from ..ports import signing
+
+            doc = signing.signer().jwks()
+        elif source.startswith("local-key:"):
             doc = local_jwks(source.split(":", 1)[1])
         elif source.startswith("file://"):
             with open(source[7:], encoding="utf-8") as f:
@@ -52,19 +64,34 @@ class _Jwks:
         else:
             with urllib.request.urlopen(source, timeout=5) as r:  # noqa: S310 (configured https URL)
                 doc = json.load(r)
-        self._keys = {k["kid"]: RSAAlgorithm.from_jwk(json.dumps(k)) for k in doc.get("keys", [])}
+        keys = {}
+        for k in doc.get("keys", []):
+            jwk = jwt.PyJWK(k)
+            keys[k["kid"]] = (jwk.key, jwk.algorithm_name)
+        self._keys = keys
         self._loaded_at = time.monotonic()
         self._source = source
 
-    def key(self, kid: str) -> Any:
+    def key(self, kid: str) -> tuple[Any, str]:
+        """The key named `kid` and its algorithm."""
         source = jwks_source()
         with self._lock:
-            stale = time.monotonic() - self._loaded_at > 600 or source != self._source
-            if stale or kid not in self._keys:
+            age = time.monotonic() - self._loaded_at
+            stale = age > 600 or source != self._source
+            may_reload = not source.startswith(OWN_IDP_SOURCE) or age > OWN_IDP_RELOAD_SECONDS
+            if stale or (kid not in self._keys and may_reload):
+                if source.startswith(OWN_IDP_SOURCE) and kid not in self._keys and not stale:
+                    from ..ports import signing
+
+                    signing.reset()  # a key added since (files), an alias moved (KMS)
                 self._load(source)
             if kid not in self._keys:
                 raise Unauthenticated("INVALID_TOKEN", reason="unknown signing key")
             return self._keys[kid]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._keys, self._loaded_at, self._source = {}, 0.0, ""
 
 
 _jwks = _Jwks()
@@ -78,7 +105,7 @@ def jwks_source() -> str:
         from .partition import endpoint_host  # the region's domain: amazonaws.com.cn in China
 
         return f"https://{endpoint_host('cognito-idp', s.region)}/{s.cognito_user_pool_id}/.well-known/jwks.json"
-    return f"local-key:{s.local_idp_key_file}"
+    return f"{OWN_IDP_SOURCE}{s.token_signing_keys or s.local_idp_key_file}"
 
 
 def verify(token: str) -> Claims:
@@ -87,11 +114,14 @@ def verify(token: str) -> Claims:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as e:
         raise Unauthenticated("INVALID_TOKEN", reason="malformed") from e
-    if header.get("alg") != "RS256" or not header.get("kid"):
+    allowed = COGNITO_ALGORITHMS if s.identity_provider == "cognito" else OWN_IDP_ALGORITHMS
+    if header.get("alg") not in allowed or not header.get("kid"):
         raise Unauthenticated("INVALID_TOKEN", reason="unsupported algorithm")
-    key = _jwks.key(header["kid"])
+    key, key_alg = _jwks.key(str(header["kid"]))
+    if key_alg != header["alg"]:
+        raise Unauthenticated("INVALID_TOKEN", reason="algorithm does not match the key")
     try:
-        claims = jwt.decode(token, key=key, algorithms=["RS256"], audience=s.jwt_audience, issuer=s.jwt_issuer,
+        claims = jwt.decode(token, key=key, algorithms=[key_alg], audience=s.jwt_audience, issuer=s.jwt_issuer,
                             options={"require": ["exp", "iat", "iss", "aud", "sub"]}, leeway=30)
     except jwt.ExpiredSignatureError as e:
         raise Unauthenticated("INVALID_TOKEN", reason="expired") from e
@@ -119,56 +149,38 @@ def user_id_of(claims: dict[str, Any], tenant_id: str) -> str:
     return name[len(prefix):] if tenant_id and name.startswith(prefix) else name
 
 
-# ---- local development identity provider ---------------------------------------------
-
-_key_lock = threading.Lock()
-_loaded_keys: dict[tuple[str, float], Any] = {}
-
+# ---- the product's own identity provider ------------------------------------------------
 
 def _private_key(path: str):
-    """The local IdP's RSA key, created on first use; parsed once per file version."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    """The private key of a local key file (created on first use). Local stack and tests."""
+    from ..ports.signing import SoftwareSigner
 
-    with _key_lock:
-        if os.path.exists(path):
-            cached = _loaded_keys.get((path, os.path.getmtime(path)))
-            if cached is not None:
-                return cached
-        if not os.path.exists(path):
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
-        with open(path, "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), password=None)
-        _loaded_keys[(path, os.path.getmtime(path))] = key
-        return key
-
-
-def _kid(public_jwk: dict[str, Any]) -> str:
-    import hashlib
-
-    return hashlib.sha256((public_jwk["n"] + public_jwk["e"]).encode()).hexdigest()[:16]
+    return SoftwareSigner([path]).active().ref
 
 
 def local_jwks(path: str) -> dict[str, Any]:
-    key = _private_key(path)
-    jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update({"kid": _kid(jwk), "alg": "RS256", "use": "sig"})
-    return {"keys": [jwk]}
+    """The public keys of local key files (comma-separated)."""
+    from ..ports.signing import SoftwareSigner
+
+    return SoftwareSigner([p.strip() for p in path.split(",") if p.strip()]).jwks()
+
+
+def jwks() -> dict[str, Any]:
+    """The own IdP's public keys (every key that verifies: the active one and those being rotated out)."""
+    from ..ports import signing
+
+    return signing.signer().jwks()
 
 
 def issue_local_token(tenant_id: str, user_id: str, *, name: str = "", platform_admin: bool = False,
                       ttl_seconds: int | None = None, issued_at: int | None = None) -> str:
-    """Sign an id token the way Cognito shapes them (local IdP only)."""
+    """Sign an id token the way Cognito shapes them, with the own IdP's active key (ports/signing.py:
+    kms:Sign in AWS, a key file locally)."""
+    from ..ports import signing
+
     s = get_settings()
     if s.identity_provider != "local":
-        raise RuntimeError("the local identity provider is not enabled")
-    key = _private_key(s.local_idp_key_file)
-    jwk = local_jwks(s.local_idp_key_file)["keys"][0]
+        raise RuntimeError("the product's own identity provider is not enabled")
     now = int(time.time()) if issued_at is None else issued_at
     claims: dict[str, Any] = {
         "iss": s.jwt_issuer, "aud": s.jwt_audience, "sub": user_id, "iat": now,
@@ -179,4 +191,4 @@ def issue_local_token(tenant_id: str, user_id: str, *, name: str = "", platform_
         claims[TENANT_CLAIM] = tenant_id
     if platform_admin:
         claims[PLATFORM_CLAIM] = "true"
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": jwk["kid"]})
+    return signing.encode(claims)

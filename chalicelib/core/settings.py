@@ -55,12 +55,16 @@ class Settings(BaseModel):
     default_timezone: str = "Asia/Shanghai"
 
     # Identity. Tokens are always verified: issuer, audience, expiry and signature (JWKS).
-    identity_provider: str = Field("local", description="local | cognito")
+    identity_provider: str = Field("local", description="local (alias builtin: the product's own IdP, POST /v1/auth/login) "
+                                                        "| cognito")
     jwt_issuer: str = "http://127.0.0.1/local-idp"
     jwt_audience: str = "crm-web"
     jwks_url: str = Field("", description="https://… or file://… JWKS document")
-    local_idp_key_file: str = Field(".local/idp-key.pem", description="private key of the local IdP")
-    token_ttl_seconds: int = 3600
+    local_idp_key_file: str = Field(".local/idp-key.pem", description="private key file(s) of the local IdP, comma-separated: "
+                                                                   "the first signs, all verify (rotation)")
+    token_signing_keys: str = Field("", description="KMS keys (ids, ARNs, aliases; comma-separated) the own IdP signs tokens "
+                                                    "with: the first signs, all verify; empty = the key files above")
+    token_ttl_seconds: int = Field(3600, ge=60, le=86400, description="lifetime of the own IdP's tokens")
     cognito_user_pool_id: str = ""
     cognito_client_id: str = ""
 
@@ -111,6 +115,8 @@ class Settings(BaseModel):
     cors_origins: str = Field("*", description="comma-separated origins browsers may call the API from (* = any; the "
                                                "first is the one API Gateway's preflight answers name)")
     # Mail (chalicelib/mail, WORK-5): SES sending, SES receiving into the mail bucket, bulk sends.
+    mail_enabled: bool = Field(True, description="whether mail is sent (false where SES is not offered, e.g. the China "
+                                                 "regions: sending answers 503 MAIL_DISABLED)")
     mail_bucket: str = Field("crm-local-mail", description="bucket SES receiving writes inbound mails to (inbound/…)")
     mail_domain: str = Field("mail.crm.local", description="the verified SES domain mails are sent from and received at")
     mail_send_per_second: float = Field(14.0, gt=0, le=1000, description="bulk sends per second (the account's SES rate)")
@@ -120,6 +126,13 @@ class Settings(BaseModel):
                                                 "data access (chalicelib/db/credentials.py); empty: the function's own role")
     max_request_bytes: int = Field(10 * 1024 * 1024, ge=1, le=10 * 1024 * 1024,
                                    description="largest request body; larger ones get 413 (API Gateway's REST API limit: 10 MB)")
+
+
+def _own_idp_alias(settings: Settings) -> Settings:
+    """``builtin`` (the infrastructure's name for the product's own IdP) is ``local``."""
+    if settings.identity_provider.strip().lower() == "builtin":
+        return settings.model_copy(update={"identity_provider": "local"})
+    return settings
 
 
 def from_environment(environ: dict[str, str] | None = None) -> Settings:
@@ -132,7 +145,7 @@ def from_environment(environ: dict[str, str] | None = None) -> Settings:
             if key in env:
                 values[name] = env[key]
                 break
-    return Settings.model_validate(values)
+    return _own_idp_alias(Settings.model_validate(values))
 
 
 @lru_cache(maxsize=1)

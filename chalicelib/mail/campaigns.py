@@ -41,6 +41,7 @@ def start(body: Mapping[str, Any]) -> dict[str, Any]:
 
     p = org.principal()
     p.require(service.MODULE, "create")
+    service.require_sending()
     if body["type"] not in TYPES:
         raise ValidationFailed(details=[detail("type", "option", "mail.campaign_type")])
     d = registry.find(body["type"], p.tenant_id)

@@ -39,6 +39,7 @@ MESSAGES = {
                                "en": "The mail template's variable {variable} does not exist or is not visible to you"},
     "MAIL_TEMPLATE_UNSAFE": {"zh-CN": "邮件模板使用了不允许的操作", "en": "The mail template uses an operation that is not allowed"},
     "MAIL_TEMPLATE_RENDER": {"zh-CN": "邮件模板无法生成邮件", "en": "The mail template cannot be rendered"},
+    "MAIL_DISABLED": {"zh-CN": "本部署未开通邮件发送服务", "en": "Sending mail is not available in this deployment"},
     "MAIL_SEND_FAILED": {"zh-CN": "邮件发送失败，请稍后重试", "en": "The mail could not be sent; try again later"},
     "MAILBOX_TAKEN": {"zh-CN": "邮箱地址 {address} 已被使用", "en": "The address {address} is taken"},
 }

@@ -550,11 +550,19 @@ def _send(raw: bytes, sender: str, recipients: list[str]) -> str:
         raise Unavailable("MAIL_SEND_FAILED") from None
 
 
+def require_sending() -> None:
+    """Mail is sent only where the deployment has a mail service (CRM_MAIL_ENABLED; off in the China
+    regions, which have no SES): otherwise 503 MAIL_DISABLED, before anything is queued or logged."""
+    if not get_settings().mail_enabled:
+        raise Unavailable("MAIL_DISABLED")
+
+
 def send_from_record(body: Mapping[str, Any]) -> dict[str, Any]:
     """POST /v1/mail/send: one mail about a record (to its address unless `to` is given), rendered from a
     template with the record's values as the sender may see them; logged on the record's timeline."""
     p = org.principal()
     p.require(MODULE, "create")
+    require_sending()
     ref = body["record"]
     d = registry.find(str(ref["entity"]), p.tenant_id)
     if d is None:

@@ -1,4 +1,4 @@
-"""Public routes: health, the OpenAPI document and the local IdP's JWKS."""
+"""Public routes: health, the OpenAPI document and the own identity provider's JWKS."""
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -29,11 +29,15 @@ def openapi(req: ApiRequest):
     return json_response(200, document())
 
 
-@route(bp, "/.well-known/jwks.json", summary="Signing keys of the local identity provider", tag=TAG, public=True)
+#: How long clients and caches may keep the JWKS: shorter than the time a rotated-out key stays listed.
+JWKS_MAX_AGE_SECONDS = 300
+
+
+@route(bp, "/.well-known/jwks.json", summary="Public keys the own identity provider signs tokens with (by kid)", tag=TAG,
+       public=True)
 def jwks(req: ApiRequest):
     from ..core import auth
 
-    s = get_settings()
-    if s.identity_provider != "local":
+    if get_settings().identity_provider != "local":
         raise NotFound()
-    return json_response(200, auth.local_jwks(s.local_idp_key_file))
+    return json_response(200, auth.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE_SECONDS}"})

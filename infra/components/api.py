@@ -26,9 +26,11 @@ from infra.components.nag import acknowledge, resource_finding
 from infra.components.naming import Stage
 from infra.components.operations import ACCESS_LOG_FORMAT, Operations
 from infra.components.preflight import compact_sam_preflights
+from infra.components.regions import region_profile
 from infra.components.search import SEARCH_READ_ACTIONS
 from infra.components.storage import Storage
 from infra.components.table import Table
+from infra.components.token_keys import BuiltinIdentity
 from infra.components.workflow import Workflow
 
 if TYPE_CHECKING:
@@ -71,6 +73,14 @@ STAFF_POOL_ADMIN_ACTIONS = (
     "cognito-idp:AdminUserGlobalSignOut",
     "cognito-idp:AdminUpdateUserAttributes",
 )
+
+
+
+def identity_statements(identity: Identity | BuiltinIdentity) -> list[iam.PolicyStatement]:
+    """Staff logins in the Cognito pool; or, with the own identity provider, signing with its KMS key."""
+    if isinstance(identity, BuiltinIdentity):
+        return identity.api_statements()
+    return [iam.PolicyStatement(actions=list(STAFF_POOL_ADMIN_ACTIONS), resources=[identity.staff_pool.user_pool_arn])]
 
 
 #: API Gateway's own answers (the request never reaches the Lambda) -> their HTTP status; None keeps the
@@ -238,6 +248,13 @@ def _precompiled_chalice() -> type:
     return PrecompiledChalice
 
 
+def _unfilled_placeholders(stage: str, environment: Mapping[str, str]) -> list[str]:
+    """The settings ``.chalice/config.json`` marks ``set-by-infra-stack`` for `stage` that the stack does not set."""
+    config = json.loads((REPO_ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    variables = config.get("stages", {}).get(stage, {}).get("environment_variables", {})
+    return sorted(k for k, v in variables.items() if v == "set-by-infra-stack" and k not in environment)
+
+
 @contextlib.contextmanager
 def _chalice_packaging_sandbox() -> Iterator[None]:
     """Contain the side effects of ``chalice package`` while the Chalice construct runs.
@@ -269,7 +286,7 @@ class Api:
 
     def __init__(
         self, stage: Stage, *, environment: Mapping[str, str], table: Table, events: Events, workflow: Workflow,
-        identity: Identity, storage: Storage, operations: Operations,
+        identity: Identity | BuiltinIdentity, storage: Storage, operations: Operations,
     ) -> None:
         self.stage = stage
         self.operations = operations
@@ -287,7 +304,7 @@ class Api:
                 iam.PolicyStatement(actions=list(SEARCH_READ_ACTIONS), resources=[stage.search_domain_arn("*")]),
                 *events.scheduler_statements(),
                 *workflow.approval_statements(start_and_stop=True),
-                iam.PolicyStatement(actions=list(STAFF_POOL_ADMIN_ACTIONS), resources=[identity.staff_pool.user_pool_arn]),
+                *identity_statements(identity),
                 *storage.files_statements(),
                 iam.PolicyStatement(actions=["s3:GetObject"], resources=[storage.backup_objects_arn()]),
                 iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]),
@@ -331,7 +348,7 @@ class Api:
             "lambda_architecture": ARCHITECTURE.name,  # the runtime: _lambda_python (both from components/common.py)
             "lambda_memory_size": 1024,
             "lambda_timeout": 29,
-            "xray": True,
+            "xray": region_profile(scope).lambda_xray,  # the API stage traces anyway (TracingEnabled below)
             "environment_variables": {**environment, "CRM_CORS_ORIGINS": ",".join(self.operations.config.web_origins)},
             "tags": {"project": "crm", "stage": stage.name},
         }
@@ -343,6 +360,8 @@ class Api:
         log_group = logs.LogGroup(scope, "ApiLogGroup", log_group_name=f"/aws/lambda/{stage.prefix}-api",
                                   retention=stage.log_retention, removal_policy=stage.removal_policy)
         handler = api.get_resource("APIHandler")
+        for key in _unfilled_placeholders(stage.name, environment):  # e.g. the Cognito ones with the own IdP
+            handler.add_property_deletion_override(f"Environment.Variables.{key}")
         handler.add_property_override("LoggingConfig", {
             "LogGroup": log_group.log_group_name,
             "LogFormat": "Text",
@@ -353,7 +372,8 @@ class Api:
         # every code or configuration change and moves the alias API Gateway invokes.
         handler.add_property_override("AutoPublishAlias", API_ALIAS)
         handler.add_property_override("AutoPublishAliasAllProperties", True)  # a new version on settings changes too
-        handler.add_property_override("SnapStart", {"ApplyOn": "PublishedVersions"})
+        if region_profile(scope).snapstart:  # not offered for Python in the China regions
+            handler.add_property_override("SnapStart", {"ApplyOn": "PublishedVersions"})
         # API Gateway may invoke the alias (a permission on the function alone does not cover it).
         permission = api.get_resource("APIHandlerInvokePermission")
         permission.add_property_override("FunctionName", {"Fn::Sub": _HANDLER_ALIAS})

@@ -26,6 +26,7 @@ from infra.components.deploys import live_alias
 from infra.components.events import Events
 from infra.components.nag import acknowledge, acknowledge_basic_execution, resource_finding
 from infra.components.naming import Stage, pascal
+from infra.components.regions import region_profile
 from infra.components.search import SEARCH_WRITE_ACTIONS
 from infra.components.storage import Storage
 from infra.components.table import Table
@@ -158,7 +159,7 @@ class Functions:
             timeout=cdk.Duration.seconds(spec.timeout_seconds),
             memory_size=spec.memory_mb,
             environment=dict(self.environment),
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.ACTIVE if region_profile(scope).lambda_xray else lambda_.Tracing.DISABLED,
             log_group=logs.LogGroup(scope, f"{cid}LogGroup", log_group_name=f"/aws/lambda/{name}",
                                     retention=stage.log_retention, removal_policy=stage.removal_policy),
             dead_letter_queue=dlq if invoked_asynchronously else None,

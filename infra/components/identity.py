@@ -81,6 +81,26 @@ def user_pool(stage: Stage, kind: str, *, platform_admin_attribute: bool) -> tup
 class Identity:
     """Staff (``crm-<stage>-staff``, with ``custom:platform_admin``) and portal (``crm-<stage>-portal``) logins."""
 
+    provider = "cognito"
+
     def __init__(self, stage: Stage) -> None:
         self.staff_pool, self.staff_client = user_pool(stage, "Staff", platform_admin_attribute=True)
         self.portal_pool, self.portal_client = user_pool(stage, "Portal", platform_admin_attribute=False)
+
+    def environment(self) -> dict[str, str]:
+        """The settings the API verifies tokens with (and manages logins in the staff pool with)."""
+        return {
+            "CRM_IDENTITY_PROVIDER": self.provider,
+            "CRM_COGNITO_USER_POOL_ID": self.staff_pool.user_pool_id,
+            "CRM_COGNITO_CLIENT_ID": self.staff_client.user_pool_client_id,
+            "CRM_JWT_ISSUER": f"https://{self.staff_pool.user_pool_provider_url}",
+            "CRM_JWT_AUDIENCE": self.staff_client.user_pool_client_id,
+        }
+
+    def outputs(self) -> dict[str, str]:
+        return {
+            "StaffUserPoolId": self.staff_pool.user_pool_id,
+            "StaffAppClientId": self.staff_client.user_pool_client_id,
+            "PortalUserPoolId": self.portal_pool.user_pool_id,
+            "PortalAppClientId": self.portal_client.user_pool_client_id,
+        }

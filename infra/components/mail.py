@@ -30,6 +30,7 @@ from chalicelib.ports.mail import INBOUND_PREFIX
 from functions.registry import Function
 from infra.components.nag import acknowledge, acknowledge_basic_execution, resource_finding
 from infra.components.naming import Stage
+from infra.components.regions import region_profile
 from infra.components.search import SEARCH_READ_ACTIONS
 from infra.components.storage import Storage
 
@@ -61,6 +62,8 @@ def mail_bucket(stage: Stage, storage: Storage) -> s3.Bucket:
         removal_policy=stage.removal_policy,
         auto_delete_objects=False,
     )
+    if not region_profile(scope).mail:
+        return bucket  # no SES in the region (or context mail=off): the bucket stays, nothing may put into it
     rule_set_name, rule_name = rule_names(stage)
     rule_arn = cdk.Stack.of(scope).format_arn(service="ses", resource="receipt-rule-set",
                                               resource_name=f"{rule_set_name}:receipt-rule/{rule_name}",
@@ -84,9 +87,13 @@ class Mail:
         self.domain = str(scope.node.try_get_context("mail_domain") or DEFAULT_DOMAIN).strip().lower()
         # the API's public URL (custom domain or stage URL), for the unsubscribe links of bulk mail (context public_api_url)
         self.public_url = str(scope.node.try_get_context("public_api_url") or "").strip().rstrip("/")
-        self.identity = ses.EmailIdentity(scope, "MailIdentity", identity=ses.Identity.domain(self.domain))
         self.bucket = bucket
         self.rule_set_name, self.rule_name = rule_names(stage)
+        # where SES is not offered (the China regions, ap-east-1; context mail=off) nothing of SES is made
+        self.enabled = region_profile(scope).mail
+        if not self.enabled:
+            return
+        self.identity = ses.EmailIdentity(scope, "MailIdentity", identity=ses.Identity.domain(self.domain))
         self.rule_set = ses.ReceiptRuleSet(scope, "MailReceiptRuleSet", receipt_rule_set_name=self.rule_set_name)
         self.rule = self.rule_set.add_rule("ToBucket", receipt_rule_name=self.rule_name,
                                            recipients=[self.domain, f".{self.domain}"], scan_enabled=True,
@@ -104,12 +111,13 @@ class Mail:
 
     def wire(self, *, api_role: iam.IRole, functions: object, specs: Sequence[Function], search_domain_arn: str) -> None:
         """Grants and the bucket's notification, once the API and the functions exist."""
-        api_role.add_to_principal_policy(self.send_statement())
+        if self.enabled:
+            api_role.add_to_principal_policy(self.send_statement())
         fns = functions.functions
         queues = functions.s3_queues
         for spec in specs:
             fn = fns[spec.name]
-            if "mail_send" in spec.needs:
+            if "mail_send" in spec.needs and self.enabled:
                 fn.add_to_role_policy(self.send_statement())
             if "mail_inbound" in spec.needs:
                 fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.inbound_objects_arn()]))
