@@ -11,7 +11,14 @@ import pytest
 
 from infra.components.regions import BUILTIN, COGNITO, default_identity_provider, identity_provider, profile_for
 from infra.components.token_keys import key_generations
-from tests.infrastructure.conftest import REPO_ROOT, STAGE, SYNTH_TIMEOUT_SECONDS, Synthesis, _synth_environment
+from tests.infrastructure.conftest import (
+    REPO_ROOT,
+    STAGE,
+    SYNTH_TIMEOUT_SECONDS,
+    Synthesis,
+    _synth_environment,
+    whole_stage,
+)
 
 CHINA = "cn-northwest-1"
 
@@ -112,14 +119,15 @@ def china(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
                           env=env, capture_output=True, text=True, timeout=SYNTH_TIMEOUT_SECONDS, check=False)
     result = Synthesis(outdir=outdir, returncode=proc.returncode, output=proc.stdout + proc.stderr,
                        seconds=time.monotonic() - started)
-    if not result.template_path.exists():
+    if not all(path.exists() for path in result.template_paths):
         pytest.fail(f"synthesis for {CHINA} produced no template (exit {proc.returncode}):\n{result.output[-6000:]}")
     return result
 
 
 @pytest.fixture(scope="module")
 def china_template(china: Synthesis) -> dict:
-    return china.template()
+    """Both stacks seen as one (the signing keys live in the data stack, the API in the stage's)."""
+    return whole_stage(china.template(), china.data_template())
 
 
 def test_given_cn_northwest_1_when_synthesized_then_cdk_nag_passes_and_cfn_lint_for_that_region_has_no_errors(china):
@@ -129,8 +137,9 @@ def test_given_cn_northwest_1_when_synthesized_then_cdk_nag_passes_and_cfn_lint_
     report = china.outdir / "validation-report.json"
     if report.exists():
         assert [p for p in json.loads(report.read_text())["pluginReports"] if p["conclusion"] != "success"] == []
-    matches = lint_file(china.template_path, config=ManualArgs(regions=[CHINA]))
-    errors = [f"{m.rule.id} {m.message} ({m.path_string})" for m in matches if m.rule.severity == "error"]
+    errors = [f"{path.name}: {m.rule.id} {m.message} ({m.path_string})"
+              for path in china.template_paths
+              for m in lint_file(path, config=ManualArgs(regions=[CHINA])) if m.rule.severity == "error"]
     assert errors == []
 
 
