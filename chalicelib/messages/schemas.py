@@ -59,7 +59,9 @@ class MessageOut(BaseModel):
     sender_id: str
     text: str
     file_ids: list[str]
-    kind: str
+    kind: str = Field(description="text | system (a group's members changed: the text says who, in my language)")
+    event: str | None = Field(None, description="a system line: joined | left | removed")
+    user_ids: list[str] = Field(default_factory=list, description="a system line: who joined or left")
     created_at: str
 
 
