@@ -82,3 +82,5 @@ class StrictBody(BaseModel):
 
 class NoBody(StrictBody):
     """The body of a write route that takes no input: nothing, {} or null; any field is refused by name."""
+
+    model_config = ConfigDict(json_schema_extra={"type": ["object", "null"]})
