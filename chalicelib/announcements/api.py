@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..core.api import ApiRequest, LazyModels, route
+from ..core.inputs import NoBody
 from . import service
 
 bp = Blueprint(__name__)
@@ -37,7 +38,7 @@ def delete_column(req: ApiRequest, column_id: str) -> None:
 
 
 @route(bp, "/announcements/{announcement_id}/read", "POST", summary="I have read it (read receipt; idempotent)", tag=TAG,
-       response=s.ReceiptOut)
+       body=NoBody, response=s.ReceiptOut)
 def mark_read(req: ApiRequest, announcement_id: str) -> dict:
     return service.mark_read(announcement_id)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.inputs import StrictBody
 from ..core.pagination import cursor_param
 from ..core.patch import Patch
 
 
-class AnnouncementColumnIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+class AnnouncementColumnIn(StrictBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
     id: str | None = Field(None, pattern=r"^[a-z][a-z0-9_-]{0,39}$", description="a short key (default: generated)")
     name: str = Field(min_length=1, max_length=50)
     publisher_roles: list[str] = Field(default_factory=list, max_length=50, description="roles whose users may publish here")
@@ -17,8 +18,8 @@ class AnnouncementColumnIn(BaseModel):
     sort_order: int = Field(0, ge=0, le=10000)
 
 
-class AnnouncementColumnPatch(Patch):
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+class AnnouncementColumnPatch(Patch, StrictBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
     name: str = Field(None, min_length=1, max_length=50)
     publisher_roles: list[str] = Field(None, max_length=50)
     publisher_user_ids: list[str] = Field(None, max_length=200)

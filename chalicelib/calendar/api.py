@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from ..core.api import ApiRequest, Lazy, LazyModels, route
+from ..core.inputs import NoBody
 from . import service
 
 bp = Blueprint(__name__)
@@ -39,7 +40,7 @@ def change_occurrence(req: ApiRequest, event_id: str, date: str) -> dict:
 
 
 @route(bp, "/calendar/feed-link", "POST", summary="Create (or rotate) the secret link of my iCalendar feed", tag=TAG,
-       response=s.FeedLinkOut, status=201)
+       body=NoBody, response=s.FeedLinkOut, status=201)
 def create_feed_link(req: ApiRequest) -> dict:
     return service.create_feed_link()
 

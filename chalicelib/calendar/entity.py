@@ -21,7 +21,7 @@ from ..core import clock
 from ..core.errors import ValidationFailed, detail
 from ..engine.definition import Derivation, EntityDef, Features, Hooks, Timer, WriteContext, lazy
 from ..engine.fieldtypes import FieldSpec as F
-from ..org.service import MAX_PARTICIPANTS, check_users
+from ..org.service import MAX_PARTICIPANTS
 from . import recurrence
 
 ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "export")
@@ -50,7 +50,6 @@ def _validate(ctx: WriteContext) -> None:  # noqa: C901 - one check per field
         errors.append(_problem("end_at", "range", "calendar.end_before_start"))
     elif end - start > recurrence.MAX_DURATION:
         errors.append(_problem("end_at", "range", "calendar.too_long", days=recurrence.MAX_DURATION.days))
-    errors += check_users(ctx.principal, v.get("participant_ids") or [], "participant_ids")
     calendar = v.get("calendar") or "user"
     if "team_name" in v:
         v["team_name"] = team_name_of(v["team_name"])
@@ -161,7 +160,7 @@ EVENT = EntityDef(
         F("end_at", "datetime", ("结束时间", "Ends"), description="default: an hour after the start (all day: a day)"),
         F("all_day", "boolean", ("全天", "All day"), default=False),
         F("location", "text", ("地点", "Location"), max_length=300, searchable=True),
-        F("participant_ids", "tags", ("参与人", "Participants"), max_length=64, max_items=MAX_PARTICIPANTS,
+        F("participant_ids", "users", ("参与人", "Participants"), max_items=MAX_PARTICIPANTS,
           description=f"user ids of the people taking part (active users, at most {MAX_PARTICIPANTS})"),
         F("calendar", "select", ("日程类型", "Calendar"), default="user", options=CALENDARS),
         F("department_id", "department", ("部门", "Department")),

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.inputs import Instant
+from ..core.inputs import BodyInstant, Instant, StrictBody
 
 
 class ConflictQuery(BaseModel):
@@ -65,10 +65,9 @@ class TeamCalendarsOut(BaseModel):
     items: list[TeamCalendar]
 
 
-class OccurrencePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    start_at: Instant | None = None
-    end_at: Instant | None = None
+class OccurrencePatch(StrictBody):
+    start_at: BodyInstant | None = None
+    end_at: BodyInstant | None = None
     cancelled: bool = Field(False, description="cancel this occurrence only")
     version: int | None = Field(None, description="the event's version (or If-Match)")
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.inputs import StrictBody
 from ..core.pagination import cursor_param
 
 
-class CommentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CommentIn(StrictBody):
     body: str = Field(min_length=1, max_length=5000, description="plain text (never HTML); `@姓名` mentions a user by name")
     mentions: list[str] = Field(default_factory=list, max_length=20, description="user ids to mention (notified if they "
                                 "may read the record)")

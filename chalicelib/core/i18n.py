@@ -120,6 +120,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field.remind_needs_date": {"zh-CN": "到期提醒只能设在日期字段上", "en": "Reminders need a date field"},
     "field.owner_scope": {"zh-CN": "负责人不在你的数据权限范围内", "en": "The owner is outside your data scope"},
     "field.tags": {"zh-CN": "应为短文本的列表", "en": "A list of short texts expected"},
+    "field.users": {"zh-CN": "应为员工列表（每项一名员工）", "en": "A list of user ids expected"},
     "file.name": {"zh-CN": "请填写文件名", "en": "A file name is required"},
     "file.content_type": {"zh-CN": "不支持上传这种类型的文件", "en": "Files of this type cannot be uploaded"},
     "file.too_large": {"zh-CN": "文件不能超过 {max}", "en": "Files may not be larger than {max}"},

@@ -3,6 +3,10 @@ within years 1900–2200 (the field-type engine's default too), months YYYY-MM (
 
 Each is an annotated type for request models; a bad value raises `Problem`, so the 422
 names the field in the caller's language.
+
+`StrictBody` is the base of request bodies: an unknown field is refused by name (not dropped)
+and a value is taken as JSON sends it (no "5" for 5, no 0 for false, no 1.0 for 1). JSON has no
+instant type, so a body's instant is `BodyInstant`: ISO text (never a number), checked as `Instant`.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
 from . import clock
 from .errors import Problem
@@ -58,3 +62,25 @@ Instant = Annotated[datetime, AfterValidator(within_bounds),
                     Field(description=f"ISO-8601 with a time zone offset, {DATE_MIN[:4]}–{DATE_MAX[:4]}")]
 InstantText = Annotated[str, AfterValidator(instant_text),
                         Field(description=f"ISO-8601 with a time zone offset, {DATE_MIN[:4]}–{DATE_MAX[:4]}")]
+
+
+def _iso_text(value: object) -> object:
+    """What a JSON body may send for an instant: text (or an instant already parsed), never a number."""
+    if isinstance(value, (str, datetime)):
+        return value
+    raise Problem("field.datetime", "type")
+
+
+BodyInstant = Annotated[Instant, Strict(False), BeforeValidator(_iso_text)]
+
+
+class StrictBody(BaseModel):
+    """The base of a request body: unknown fields are refused by name, values are taken as JSON sends them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+
+
+class NoBody(StrictBody):
+    """The body of a write route that takes no input: nothing, {} or null; any field is refused by name."""
+
+    model_config = ConfigDict(json_schema_extra={"type": ["object", "null"]})

@@ -116,7 +116,9 @@ def document(title: str = "CRM API", version: str = "1.0.0") -> dict[str, Any]:
                                                     + ("" if without_body else "; or send `version` in the body") + ". Stale -> 409",
                                      "schema": {"type": "string", "pattern": '^\\s*(W/)?"?\\d+"?\\s*$'}})
         if spec.body is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": refs[(resolve(spec.body), "validation")]}}}
+            # a body without fields (NoBody: an action that takes no input) may be left out
+            op["requestBody"] = {"required": bool(resolve(spec.body).model_fields),
+                                 "content": {"application/json": {"schema": refs[(resolve(spec.body), "validation")]}}}
         ok: dict[str, Any] = {"description": "OK"}
         if spec.produces is not None:
             ok["content"] = {spec.produces: {"schema": {"type": "string", "format": "binary"}}}

@@ -36,14 +36,15 @@ from ..core.errors import Problem, ValidationFailed
 from ..core.inputs import DATE_MAX, DATE_MIN
 
 TYPES = ("text", "textarea", "tags", "number", "decimal", "money", "percent", "date", "datetime", "boolean", "select", "multiselect",
-         "user", "department", "email", "mobile", "phone", "url", "region", "address", "file", "image", "reference", "table")
+         "user", "department", "email", "mobile", "phone", "url", "region", "address", "file", "image", "reference", "table", "users")
 NUMERIC = ("number", "decimal", "money", "percent")
 TEXTUAL = ("text", "textarea", "email", "mobile", "phone", "url")
 DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 2000, "email": 120, "phone": 30, "url": 300}
 DEFAULT_PRECISION = {"number": 0, "decimal": 4, "money": 2, "percent": 2}
 LIMIT = Decimal("1e15")  # 15 digits stay exact in every store and JSON reader
 MAX_TABLE_ROWS = 200
-MAX_TAGS = 20  # items of a tags field unless it declares its own max_items
+MAX_TAGS = 20  # items of a tags (or users) field unless it declares its own max_items
+LISTS = ("multiselect", "tags", "users")  # list values indexed as multi-valued keywords
 MAX_FILES = 20
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -74,7 +75,7 @@ class FieldSpec:
     entities: tuple[str, ...] = ()  # reference without `entity`: the record types it may name (a follow-up's lead/customer/contact)
     columns: tuple[FieldSpec, ...] = ()  # table: the typed columns of each row
     max_rows: int = MAX_TABLE_ROWS
-    max_items: int = MAX_TAGS  # tags: how many items (a type's own list of ids or dates declares its real limit)
+    max_items: int = MAX_TAGS  # tags, users: how many items (a type's own list of ids or dates declares its real limit)
     hidden: bool = False  # not drawn in forms/lists by default (the value is kept and served)
     order: int = 0
     mask: bool = False  # masked (138****1234) for roles whose rule says masked; see permissions
@@ -99,13 +100,14 @@ class FieldSpec:
 
     @property
     def multi(self) -> bool:
-        return self.type in ("multiselect", "tags", "file", "image")
+        return self.type in (*LISTS, "file", "image")
 
 
 class Resolver(Protocol):
     """What validation needs to know about the tenant."""
 
     def user_ok(self, user_id: str) -> bool: ...
+    def unknown_users(self, user_ids: list[str]) -> set[str]: ...  # of these, the ids that are no active user (one read)
     def department_ok(self, department_id: str) -> bool: ...
     def code_ok(self, dictionary: str, code: str) -> bool: ...
     def record_ok(self, entity: str, record_id: str) -> bool: ...
@@ -258,6 +260,8 @@ def check(f: FieldSpec, value: Any, r: Resolver, path: str, errors: list[dict[st
             if not isinstance(value, str) or not r.user_ok(value):
                 raise Invalid("not_found", "field.user")
             return value
+        if t == "users":
+            return _users(f, value, r, path, errors)
         if t == "department":
             if not isinstance(value, str) or not r.department_ok(value):
                 raise Invalid("not_found", "field.department")
@@ -348,6 +352,24 @@ def check(f: FieldSpec, value: Any, r: Resolver, path: str, errors: list[dict[st
         errors.append(error(path, e.kind, e.key, label=f.label_in(locale()), **e.params))
         return None
     raise AssertionError(f"unknown field type {t}")
+
+
+def _users(f: FieldSpec, value: Any, r: Resolver, path: str, errors: list[dict[str, Any]]) -> list[str] | None:
+    """User ids of the tenant's active users, each once, in the order given; a bad one is named by its
+    position (`participant_ids.1`). The users are checked together (one read of the tenant's people)."""
+    if not isinstance(value, list):
+        raise Invalid("type", "field.users")
+    if len(value) > f.max_items:
+        raise Invalid("length", "field.max_items", max=f.max_items)
+    if any(not isinstance(v, str) or not v.strip() for v in value):
+        raise Invalid("type", "field.users")
+    ids = [v.strip() for v in value]
+    bad = r.unknown_users(list(dict.fromkeys(ids)))
+    if bad:
+        label = f.label_in(locale())
+        errors += [error(f"{path}.{i}", "not_found", "field.user", label=label) for i, v in enumerate(ids) if v in bad]
+        return None
+    return list(dict.fromkeys(ids))
 
 
 # ---- a set of values -----------------------------------------------------------------------
@@ -662,7 +684,7 @@ def spec_problems(f: FieldSpec, path: str) -> list[dict[str, Any]]:
             out.append(error(f"{path}.min", "range", "field.min_max"))
     if bounds and f.type in NUMERIC and f.min is not None and Decimal(str(f.min)) < 0 and not f.allow_negative:
         out.append(error(f"{path}.min", "range", "field.negative_min"))
-    if f.default is not None and bounds and f.type not in ("table", "file", "image", "reference", "user", "department", "region") \
+    if f.default is not None and bounds and f.type not in ("table", "file", "image", "reference", "user", "users", "department", "region") \
             and not (f.type in ("select", "multiselect") and f.dictionary):
         problems: list[dict[str, Any]] = []
         check(f, f.default, StaticResolver(), f"{path}.default", problems)
@@ -704,6 +726,8 @@ def json_schema(f: FieldSpec) -> dict[str, Any]:
         base = {"type": "array", "items": {"type": "string"}}
     elif t == "tags":
         base = {"type": "array", "items": {"type": "string"}, "maxItems": f.max_items}
+    elif t == "users":
+        base = {"type": "array", "items": {"type": "string", "description": "user id"}, "maxItems": f.max_items}
     elif t in ("file", "image"):
         base = {"type": "array", "items": {"type": "object"}}
     elif t in ("region", "address", "reference"):
@@ -744,6 +768,9 @@ class StaticResolver:
 
     def user_ok(self, user_id: str) -> bool:
         return user_id in self.users
+
+    def unknown_users(self, user_ids: list[str]) -> set[str]:
+        return {u for u in user_ids if u not in self.users}
 
     def department_ok(self, department_id: str) -> bool:
         return department_id in self.departments

@@ -58,6 +58,11 @@ class TenantResolver:
         u = self.p.org.users.get(user_id)
         return u is not None and u.active
 
+    def unknown_users(self, user_ids: list[str]) -> set[str]:
+        """The tenant's people are one cached read (org.load): every id is checked against it."""
+        people = self.p.org.users
+        return {uid for uid in user_ids if (u := people.get(uid)) is None or not u.active}
+
     def department_ok(self, department_id: str) -> bool:
         return department_id in self.p.org.departments
 

@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.patch import Patch
 
-FieldType = Literal["text", "textarea", "number", "money", "date", "datetime", "boolean", "select", "multiselect", "mobile", "email"]
+FieldType = Literal["text", "textarea", "number", "money", "date", "datetime", "boolean", "select", "multiselect", "mobile", "email",
+                    "users"]
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
 

@@ -20,7 +20,7 @@ from .models import CustomField, SlotClaim
 MODULE = "fields"
 KIND = {"text": schema.TEXT, "textarea": schema.TEXT, "number": schema.NUMBER, "money": schema.NUMBER, "date": schema.DATE,
         "datetime": schema.DATE, "boolean": schema.BOOLEAN, "select": schema.KEYWORD, "multiselect": schema.KEYWORD,
-        "mobile": schema.PREFIX, "email": schema.PREFIX}
+        "mobile": schema.PREFIX, "email": schema.PREFIX, "users": schema.KEYWORD}
 
 
 def _load(tenant: str) -> dict[str, list[CustomField]]:
@@ -68,7 +68,7 @@ def create(entity: str, body: dict[str, Any]) -> dict[str, Any]:
     if any(f.key == body["key"] for f in existing):
         raise ValidationFailed("DUPLICATE", field="label.key", value=body["key"])
     kind = KIND[body["field_type"]]
-    multi = body["field_type"] == "multiselect"
+    multi = body["field_type"] in ("multiselect", "users")
     used = {f.slot for f in existing}
     free = [name for n in range(1, schema.SLOTS_PER_KIND + 1) if (name := schema.slot_name(kind, n, multi)) not in used]
     if not free:

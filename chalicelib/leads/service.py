@@ -79,7 +79,7 @@ def _compatible(source: fieldtypes.FieldSpec, target: fieldtypes.FieldSpec) -> b
         return target.type not in ("select", "multiselect") or (source.dictionary == target.dictionary
                                                                and source.options == target.options)
     if target.type in _TEXT:
-        return source.type not in ("table", "file", "image", "multiselect", "tags")
+        return source.type not in ("table", "file", "image", "multiselect", "tags", "users")
     return source.type in _NUMBERS and target.type in _NUMBERS
 
 

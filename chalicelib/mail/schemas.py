@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.inputs import StrictBody
 from ..core.pagination import Page, PageQuery
 from ..core.patch import Patch
 from ..search.schemas import Condition
@@ -14,13 +15,12 @@ TEMPLATE_HELP = ("Jinja2 (sandboxed; HTML auto-escaped): {{ record.<field> }} â€
                  "(a hidden field is refused), {{ sender.name }}, {{ today }}; bulk mail also {{ unsubscribe_url }}")
 
 
-class MailRecordRef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MailRecordRef(StrictBody):
     entity: str = Field(min_length=1, max_length=60, description="record type: customer, contact, lead, opportunity â€¦")
     id: str = Field(min_length=1, max_length=64)
 
 
-class MailContent(BaseModel):
+class MailContent(StrictBody):
     template_id: str | None = Field(None, max_length=64, description="a saved template; or subject and a body here")
     subject: str | None = Field(None, min_length=1, max_length=1000, description=TEMPLATE_HELP)
     body_text: str | None = Field(None, max_length=100_000)
@@ -29,7 +29,6 @@ class MailContent(BaseModel):
 
 
 class MailSendIn(MailContent):
-    model_config = ConfigDict(extra="forbid")
     record: MailRecordRef = Field(description="the record the mail is about: its values fill the template, its timeline logs it")
     to: list[Address] | None = Field(None, max_length=50, description="default: the record's e-mail")
     cc: list[Address] | None = Field(None, max_length=50)
@@ -52,7 +51,6 @@ class MailMessageOut(BaseModel):
 
 
 class MailCampaignIn(MailContent):
-    model_config = ConfigDict(extra="forbid")
     type: Literal["customer", "contact"] = Field(description="who receives it: the records of this type the list shows")
     name: str | None = Field(None, max_length=200)
     q: str | None = Field(None, max_length=100, description="full-text query, as in the list")
@@ -90,8 +88,8 @@ class MailRecipientPage(Page[MailRecipientOut]):
     pass
 
 
-class MailboxIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class MailboxIn(StrictBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=100)
     local_part: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$",
                             description="the part before @: the address is <local_part>@<tenant>.<mail domain>")
@@ -140,8 +138,7 @@ class MailMessagePage(BaseModel):
     total: int = 0
 
 
-class MailTemplateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MailTemplateIn(StrictBody):
     name: str = Field(min_length=1, max_length=100)
     subject: str = Field(min_length=1, max_length=1000, description=TEMPLATE_HELP)
     body_text: str = Field(min_length=1, max_length=100_000)
@@ -175,8 +172,7 @@ class MailSuppressionOut(BaseModel):
     created_at: str
 
 
-class MailSuppressionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MailSuppressionIn(StrictBody):
     address: Address
 
 

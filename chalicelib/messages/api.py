@@ -4,6 +4,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from ..core.api import ApiRequest, LazyModels, route
+from ..core.inputs import NoBody
 from . import service
 
 bp = Blueprint(__name__)
@@ -66,7 +67,8 @@ def remove_member(req: ApiRequest, conversation_id: str, user_id: str) -> dict:
     return service.remove_member(conversation_id, user_id)
 
 
-@route(bp, C + "/{conversation_id}/leave", "POST", summary="Leave a group", tag=TAG, response=s.ConversationOut)
+@route(bp, C + "/{conversation_id}/leave", "POST", summary="Leave a group", tag=TAG, body=NoBody,
+       response=s.ConversationOut)
 def leave(req: ApiRequest, conversation_id: str) -> dict:
     return service.leave(conversation_id)
 

@@ -13,6 +13,10 @@ Key design (every key starts with the tenant):
   `last_read_id` is the member's read marker, `unread` the messages of others after it.
 - Message:      pk = T#<t>#CONV#<cid>, sk = MSG#<id> (ids sort by time) -> a conversation's
   messages, newest first, one Query per page; messages after a read marker or a moment, one Query.
+  A group's system lines (X 加入了群聊 / X joined, X 离开了群聊 / X left) are messages of kind
+  `system`; they count as nobody's unread message.
+  A file sent in a message is linked to the message (entity CONVERSATION, record id <cid>/<message
+  id>): a member reads it when they may read that message (sent since they joined).
 - Mailbox:      pk = T#<t>#MBOX#<user>, sk = "#" -> the user's `version` (bumped by every message
   to them and every notification delivered to them; what the long-poll waits on) and `unread`
   (unread messages over all their conversations): one GetItem.
@@ -56,6 +60,8 @@ class Message(Item, discriminator="MSG"):
     file_ids = ListAttribute(of=UnicodeAttribute, null=True)
     created_at = UnicodeAttribute()
     kind = UnicodeAttribute(default="text")  # text | system (members added, removed, left)
+    event = UnicodeAttribute(null=True)  # a system line: joined | left | removed (its text is written in the reader's language)
+    user_ids = ListAttribute(of=UnicodeAttribute, null=True)  # a system line: who joined or left
 
 
 class Mailbox(Item, discriminator="MBOX"):

@@ -10,13 +10,16 @@ MESSAGES = {
     "messages.field.cursor": {"zh-CN": "游标格式不正确，请使用上次返回的 cursor", "en": "Not a cursor: pass the cursor of the previous answer"},
     "messages.field.empty": {"zh-CN": "消息内容不能为空", "en": "A message needs text or a file"},
     "messages.reason.direct": {"zh-CN": "单聊不能增删成员", "en": "A direct conversation has no members to add or remove"},
+    "messages.system.joined": {"zh-CN": "{names} 加入了群聊", "en": "{names} joined"},
+    "messages.system.left": {"zh-CN": "{names} 离开了群聊", "en": "{names} left"},
+    "messages.system.removed": {"zh-CN": "{names} 被移出了群聊", "en": "{names} removed from the group"},
 }
 
 
-def _member(conversation_id: str) -> None:
+def _member(ref: str) -> None:
     from . import service
 
-    service.require_member(conversation_id)
+    service.require_reader(ref)
 
 
 MODULE = Module(name="messages", label=("内部消息", "Messages"), blueprint=routes_of("messages"), messages=MESSAGES,

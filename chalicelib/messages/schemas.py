@@ -3,37 +3,34 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.inputs import StrictBody
 from ..core.pagination import Page, PageQuery
 from ..notifications.schemas import NotificationOut
 
 _ID = Field(min_length=1, max_length=64)
 
 
-class DirectIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DirectIn(StrictBody):
     user_id: str = _ID
 
 
-class GroupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class GroupIn(StrictBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=100)
     member_ids: list[str] = Field(min_length=1, max_length=100, description="the other members (the creator joins as administrator)")
 
 
-class MembersIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MembersIn(StrictBody):
     user_ids: list[str] = Field(min_length=1, max_length=100)
 
 
-class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MessageIn(StrictBody):
     text: str = Field("", max_length=5000, description="plain text")
     file_ids: list[str] = Field(default_factory=list, max_length=20,
                                 description="files the sender uploaded (POST /v1/files); members may download them")
 
 
-class ReadIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReadIn(StrictBody):
     message_id: str | None = Field(None, max_length=64, description="read up to this message (default: the latest)")
 
 
@@ -62,7 +59,9 @@ class MessageOut(BaseModel):
     sender_id: str
     text: str
     file_ids: list[str]
-    kind: str
+    kind: str = Field(description="text | system (a group's members changed: the text says who, in my language)")
+    event: str | None = Field(None, description="a system line: joined | left | removed")
+    user_ids: list[str] = Field(default_factory=list, description="a system line: who joined or left")
     created_at: str
 
 

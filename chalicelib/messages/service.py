@@ -17,7 +17,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from ..core import clock, context, ids
+from ..core import clock, context, i18n, ids
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationFailed, invalid
 from ..core.observability import metric
 from ..core.settings import get_settings
@@ -87,9 +87,23 @@ def _mine(cid: str) -> tuple[Conversation, Member]:
     return _conversation(ctx.tenant_id, cid), m
 
 
-def require_member(cid: str) -> None:
-    """Files sent in a conversation are readable by its members (the manifest's reader check)."""
-    _mine(cid)
+def file_ref(cid: str, message_id: str) -> str:
+    """What a file sent in a message is linked to: the message (<conversation id>/<message id>)."""
+    return f"{cid}/{message_id}"
+
+
+def require_reader(ref: str) -> None:
+    """A file sent in a conversation is readable by the members who may read its message: those who
+    were members when it was sent (the manifest's reader check; 404 otherwise). A link of a file
+    sent before files were linked per message names the conversation only: the members from its
+    start read it (anyone added later might not have been there)."""
+    cid, _, message_id = ref.partition("/")
+    c, m = _mine(cid)
+    if message_id:
+        if f"MSG#{message_id}" < _first_sk(m):
+            raise NotFound("entity.file")
+    elif m.joined_at > c.created_at:
+        raise NotFound("entity.file")
 
 
 def _first_sk(m: Member) -> str:
@@ -112,8 +126,19 @@ def _out(c: Conversation, m: Member | None) -> dict[str, Any]:
 
 
 def _msg_out(msg: Message) -> dict[str, Any]:
-    return {"id": msg.id, "conversation_id": msg.conversation_id, "sender_id": msg.sender_id, "text": msg.text,
-            "file_ids": list(msg.file_ids or []), "kind": msg.kind, "created_at": msg.created_at}
+    text = msg.text
+    if msg.kind == "system" and msg.event:
+        text = system_text(msg.tenant_id, msg.event, list(msg.user_ids or []), context.locale())
+    return {"id": msg.id, "conversation_id": msg.conversation_id, "sender_id": msg.sender_id, "text": text,
+            "file_ids": list(msg.file_ids or []), "kind": msg.kind, "event": msg.event, "user_ids": list(msg.user_ids or []),
+            "created_at": msg.created_at}
+
+
+def system_text(tenant_id: str, event: str, user_ids: list[str], locale: str) -> str:
+    """A group's system line in `locale`: "王经理、李娜 加入了群聊" / "王经理, 李娜 joined"."""
+    people = org.load(tenant_id).users
+    names = [people[u].name if u in people else u for u in user_ids]
+    return i18n.text(f"messages.system.{event}", locale, names=(", " if locale == "en" else "、").join(names))
 
 
 def get(cid: str) -> dict[str, Any]:
@@ -224,15 +249,40 @@ def add_members(cid: str, user_ids: list[str]) -> dict[str, Any]:
     new = [u for u in _check_users(user_ids, "user_ids") if u not in (c.member_ids or [])]
     if len(c.member_ids or []) + len(new) > MAX_MEMBERS:
         raise invalid("user_ids", "length", "field.max_items", max=MAX_MEMBERS - len(c.member_ids or []))
+    if not new:
+        return _out(c, me)
     now = clock.now_iso()
-    c.member_ids = [*(c.member_ids or []), *new]
-    # a member who comes back starts reading from now on (joined_at), as a new one does
+    stay = list(c.member_ids or [])
+    c.member_ids = [*stay, *new]
+    # a member who comes back starts reading from now on (joined_at), as a new one does: the line
+    # saying they joined is the first thing they read
+    line = _system_line(c, "joined", new)
     _save_conversation(c, [*[tx.put(_member_item(ctx.tenant_id, cid, u, now)) for u in new],
-                           *[mailbox.bump_op(ctx.tenant_id, u) for u in new]])
+                           *[mailbox.bump_op(ctx.tenant_id, u) for u in new], *_system_ops(line, stay)])
     return _out(c, me)
 
 
-def _drop(c: Conversation, user_id: str) -> None:
+def _system_line(c: Conversation, event: str, user_ids: list[str]) -> Message:
+    ctx = context.current()
+    mid = _msg_id()
+    return Message(pk=_pk(ctx.tenant_id, c.id), sk=f"MSG#{mid}", tenant_id=ctx.tenant_id, id=mid, conversation_id=c.id,
+                   sender_id=ctx.user_id, text=system_text(ctx.tenant_id, event, user_ids, i18n.DEFAULT_LOCALE), kind="system",
+                   event=event, user_ids=user_ids, created_at=clock.now_iso())
+
+
+def _system_ops(line: Message, members: list[str]) -> list[tx.Op]:
+    """The line, and for each of `members` (active) their list position and mailbox version (the
+    poll brings it), in the transaction that changes the members; it is nobody's unread message."""
+    t, cid = line.tenant_id, line.conversation_id
+    ops = [tx.put(line, condition=Message.pk.does_not_exist())]
+    for u in members:
+        ops.append(tx.update(Member(pk=_pk(t, cid), sk=f"M#{u}"), [Member.gsi1sk.set(f"{line.created_at}#{cid}")],
+                             condition=Member.left_at.does_not_exist()))
+        ops.append(mailbox.bump_op(t, u))
+    return ops
+
+
+def _drop(c: Conversation, user_id: str, event: str) -> None:
     ctx = context.current()
     m = _member(ctx.tenant_id, c.id, user_id)
     if m is None or m.left_at or user_id not in (c.member_ids or []):
@@ -243,7 +293,8 @@ def _drop(c: Conversation, user_id: str) -> None:
         c.admin_ids = [c.member_ids[0]]  # a group keeps an administrator
     unread = int(m.unread or 0)
     m.left_at, m.unread, m.gsi1pk, m.gsi1sk = clock.now_iso(), 0, None, None
-    _save_conversation(c, [tx.put(m), mailbox.bump_op(ctx.tenant_id, user_id, -unread)])
+    line = _system_line(c, event, [user_id])
+    _save_conversation(c, [tx.put(m), mailbox.bump_op(ctx.tenant_id, user_id, -unread), *_system_ops(line, list(c.member_ids))])
 
 
 def remove_member(cid: str, user_id: str) -> dict[str, Any]:
@@ -251,7 +302,7 @@ def remove_member(cid: str, user_id: str) -> dict[str, Any]:
     if user_id == ctx.user_id:
         return leave(cid)
     c, me = _group_as_admin(cid)
-    _drop(c, user_id)
+    _drop(c, user_id, "removed")
     return _out(c, me)
 
 
@@ -260,7 +311,7 @@ def leave(cid: str) -> dict[str, Any]:
     c, m = _mine(cid)
     if c.kind != "group":
         raise ValidationFailed("INVALID_STATE", reason="messages.reason.direct")
-    _drop(c, ctx.user_id)
+    _drop(c, ctx.user_id, "left")
     return {**_out(c, None), "left": True}
 
 
@@ -284,7 +335,7 @@ def send(cid: str, text: str, file_ids: list[str], idempotency_key: str | None) 
         msg = Message(pk=_pk(ctx.tenant_id, cid), sk=f"MSG#{mid}", tenant_id=ctx.tenant_id, id=mid, conversation_id=cid,
                       sender_id=ctx.user_id, text=text, file_ids=list(dict.fromkeys(file_ids)) or None, created_at=now)
         tx.write([*extra, *_message_ops(c, msg),
-                  *files.link_ops(ctx.tenant_id, ENTITY, cid, [], msg.file_ids or [], ctx.user_id)])
+                  *files.link_ops(ctx.tenant_id, ENTITY, file_ref(cid, mid), [], msg.file_ids or [], ctx.user_id)])
         metric("messages.message.sent")
         return _msg_out(msg)
 
@@ -327,7 +378,7 @@ def mark_read(cid: str, message_id: str | None) -> dict[str, Any]:
         newer = Message.query(_pk(ctx.tenant_id, cid), Message.sk > f"MSG#{upto}", consistent_read=True,
                               filter_condition=Message.sender_id != ctx.user_id)
         first = _first_sk(m)
-        unread = sum(1 for x in newer if isinstance(x, Message) and x.sk >= first)
+        unread = sum(1 for x in newer if isinstance(x, Message) and x.sk >= first and x.kind != "system")
         before = int(m.unread or 0)
         try:
             tx.write([tx.update(Member(pk=m.pk, sk=m.sk), [Member.last_read_id.set(upto), Member.unread.set(unread)],

@@ -175,7 +175,7 @@ def _with_slots(fields: list[dict[str, Any]], existing: list[dict[str, Any]] | N
         kind = schema.kind_of(f["type"], bool(f.get("searchable")))
         slot = old.get(f["key"])
         if slot is None and kind is not None:
-            multi = f["type"] in ("multiselect", "tags")
+            multi = f["type"] in ("multiselect", "tags", "users")
             free = [n for n in range(1, schema.SLOTS_PER_KIND + 1) if schema.slot_name(kind, n, multi) not in used]
             if not free:
                 raise ValidationFailed("CUSTOM_OBJECT_LIMIT", kind=f"kind.{kind}", limit=schema.SLOTS_PER_KIND)

@@ -275,6 +275,8 @@ class Reader:
             return self.sep().join(str(x) for x in (v if isinstance(v, list) else [v]))
         if t == "user":
             return self.user(v)
+        if t == "users":
+            return self.sep().join(self.user(x) for x in (v if isinstance(v, list) else [v]))
         if t == "department":
             dept = self.org.departments.get(str(v))
             return dept.name if dept is not None else str(v)

@@ -6,13 +6,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..core.errors import Problem
+from ..core.inputs import StrictBody
 
 Kind = Literal["daily", "weekly", "monthly"]
 _KEY = r"^[a-z][a-z0-9_]{0,39}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True, strict=True)  # no false for 0
+class _Strict(StrictBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 class _Query(BaseModel):
@@ -55,7 +56,7 @@ class WorkReportMissingOut(BaseModel):
 class WorkReportLabel(_Strict):
     zh_CN: str = Field(alias="zh-CN", min_length=1, max_length=100)
     en: str = Field(min_length=1, max_length=100)
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True, populate_by_name=True, strict=True)
+    model_config = ConfigDict(str_strip_whitespace=True, populate_by_name=True)
 
 
 class WorkReportSection(_Strict):

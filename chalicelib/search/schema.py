@@ -94,7 +94,7 @@ def slot_name(kind: str, n: int, multi: bool = False) -> str:
 # field type (engine/fieldtypes.py) -> index kind; types absent here (address, files, tables) are not indexed
 _KIND_OF_TYPE = {
     "number": NUMBER, "decimal": NUMBER, "money": NUMBER, "percent": NUMBER, "date": DATE, "datetime": DATE,
-    "boolean": BOOLEAN, "select": KEYWORD, "multiselect": KEYWORD, "tags": KEYWORD, "user": KEYWORD, "department": KEYWORD,
+    "boolean": BOOLEAN, "select": KEYWORD, "multiselect": KEYWORD, "tags": KEYWORD, "user": KEYWORD, "users": KEYWORD, "department": KEYWORD,
     "url": KEYWORD, "region": KEYWORD, "reference": KEYWORD, "text": KEYWORD, "textarea": KEYWORD, "mobile": KEYWORD,
     "phone": KEYWORD, "email": KEYWORD,
 }
@@ -123,7 +123,7 @@ def schema_for(d) -> EntitySchema:
         if kind is None or not (f.filterable or f.searchable):
             continue
         fields[f.key] = kind
-        if f.type in ("multiselect", "tags"):
+        if f.type in ("multiselect", "tags", "users"):
             multi.add(f.key)
     return EntitySchema(d.entity, d.module, fields, frozenset(multi), duplicates=dict(d.duplicates))
 

@@ -217,7 +217,7 @@ class Column:
 
     @property
     def multi(self) -> bool:
-        return self.type in ("multiselect", "tags")
+        return self.type in ("multiselect", "tags", "users")
 
     @property
     def places(self) -> int:
@@ -252,6 +252,8 @@ class Column:
             return self._join(str(v) for v in _listed(value))
         if t == "user":
             return self.lookup.user_name(str(value)) if self.lookup else str(value)
+        if t == "users":
+            return self._join(self.lookup.user_name(str(v)) if self.lookup else str(v) for v in _listed(value))
         if t == "department":
             return self.lookup.department_name(str(value)) if self.lookup else str(value)
         if t == "region":
@@ -296,7 +298,7 @@ class Column:
             lines.append(_word("tabular.multi_note", self.locale))
         if self.type in ("date", "datetime"):
             lines.append(_word(f"tabular.{self.type}_note", self.locale))
-        if self.type == "user":
+        if self.type in ("user", "users"):
             lines.append(_word("tabular.user_note", self.locale))
         return "\n".join(lines)
 
@@ -435,6 +437,8 @@ def parse(col: Column, cell: Any, lookup: Lookup | None = None) -> Any:  # noqa:
         return list(dict.fromkeys(_parts(cell)))
     if t == "user":
         return _need(lookup).user_id(_text(cell))
+    if t == "users":
+        return list(dict.fromkeys(_need(lookup).user_id(part) for part in _parts(cell)))
     if t == "department":
         return _need(lookup).department_id(_text(cell))
     if t == "region":

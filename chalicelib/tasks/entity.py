@@ -46,7 +46,7 @@ TASK = EntityDef(
         F("urgent", "boolean", ("紧急", "Urgent"), default=False),
         F("due_at", "datetime", ("截止时间", "Due")),
         F("remind_minutes_before", "number", ("提前提醒（分钟）", "Remind minutes before"), max=43200),
-        F("participant_ids", "tags", ("参与人", "Participants"), max_length=40, max_items=MAX_PARTICIPANTS,
+        F("participant_ids", "users", ("参与人", "Participants"), max_items=MAX_PARTICIPANTS,
           description=f"user ids of the participants (active users, at most {MAX_PARTICIPANTS}): they read the task, "
                       "comment and report their own progress"),
         F("assigned_by", "user", ("分派人", "Assigned by"), readonly=True),

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.inputs import StrictBody
 from ..core.pagination import cursor_param
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Strict(StrictBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 class TaskVersionIn(_Strict):

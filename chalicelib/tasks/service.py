@@ -68,7 +68,7 @@ def validate(wc: WriteContext) -> None:
     v = wc.values
     if wc.action == "create":
         v["assigned_by"] = wc.principal.user_id
-    problems = org.check_users(wc.principal, v.get("participant_ids") or [], "participant_ids")
+    problems: list[dict[str, Any]] = []  # participants: the `users` field type checks them (active users)
     if v.get("repeat") and not v.get("due_at"):
         problems.append(fieldtypes.error("due_at", "required", "field.required", label=TASK.field("due_at").label_in(fieldtypes.locale())))
     parent = v.get("parent")

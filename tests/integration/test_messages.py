@@ -109,21 +109,21 @@ def test_given_members_added_later_or_back_then_they_read_only_what_was_sent_sin
     cursor = api.call("GET", "/v1/messages/poll", t["rep2"]).data["cursor"]
     clock.travel(1)
     assert api.call("POST", f"{C}/{cid}/members", t["manager"], {"user_ids": [s["rep2"], s["agent"]]}).status_code == 200
-    for who in ("rep2", "agent"):  # back, and new: nothing from before they joined
+    for who in ("rep2", "agent"):  # back, and new: nothing from before they joined, only the line saying they did
         r = api.call("GET", f"{C}/{cid}/messages", t[who])
-        assert r.status_code == 200 and r.data["items"] == [], who
+        assert r.status_code == 200 and [m["text"] for m in r.data["items"]] == ["张伟、赵客服 加入了群聊"], who
         shown = api.call("GET", f"{C}/{cid}", t[who]).data
         assert shown["last_message_preview"] is None and shown["unread"] == 0, who
     clock.travel(1)
     _send(api, t["rep1"], cid, "欢迎回来")
     polled = api.call("GET", f"/v1/messages/poll?since={cursor}&wait=0", t["rep2"]).data  # a cursor from before the removal ended
-    assert polled["changed"] is True and [m["text"] for m in polled["messages"]] == ["欢迎回来"]
-    assert [m["text"] for m in api.call("GET", f"{C}/{cid}/messages", t["rep2"]).data["items"]] == ["欢迎回来"]
+    assert polled["changed"] is True and [m["text"] for m in polled["messages"]] == ["张伟、赵客服 加入了群聊", "欢迎回来"]
+    assert [m["text"] for m in api.call("GET", f"{C}/{cid}/messages", t["rep2"]).data["items"]] == ["欢迎回来", "张伟、赵客服 加入了群聊"]
     assert api.call("GET", f"{C}/{cid}", t["agent"]).data["last_message_preview"] == "欢迎回来"
     assert api.call("POST", f"{C}/{cid}/read", t["agent"], {}).data["unread"] == 0
     # the members who were there all along still read everything
     texts = [m["text"] for m in api.call("GET", f"{C}/{cid}/messages", t["rep1"]).data["items"]]
-    assert texts == ["欢迎回来", "张伟调去竞争对手那边了，别再透露底价", "标书底价：120 万"]
+    assert texts == ["欢迎回来", "张伟、赵客服 加入了群聊", "张伟调去竞争对手那边了，别再透露底价", "张伟 被移出了群聊", "标书底价：120 万"]
 
 
 def test_given_conversations_when_listed_then_latest_activity_first(api, sales_team):
@@ -236,3 +236,62 @@ def test_given_the_demo_company_then_lina_has_unread_messages_and_sees_the_pinne
     finance = api.call("POST", "/v1/auth/login", body={"tenant_id": demo.TENANT, "mobile": "13800000009",
                                                        "password": demo.PASSWORD}).data["id_token"]
     assert [a["title"] for a in api.call("GET", "/v1/announcements", finance).data["items"]] == ["关于调整 2026 年考勤制度的通知"]
+
+
+def test_given_members_join_and_leave_a_group_then_system_lines_say_who_in_each_readers_language(api, sales_team):
+    t, s = sales_team["tokens"], sales_team
+    cid = api.call("POST", C, t["manager"], {"name": "华为项目组", "member_ids": [s["rep1"]]}).data["id"]
+    _send(api, t["manager"], cid, "周五前交方案")
+    clock.travel(1)
+    assert api.call("POST", f"{C}/{cid}/members", t["manager"], {"user_ids": [s["rep2"], s["agent"]]}).status_code == 200
+    clock.travel(1)
+    assert api.call("POST", f"{C}/{cid}/leave", t["agent"]).status_code == 200
+    clock.travel(1)
+    assert api.call("DELETE", f"{C}/{cid}/members/{s['rep2']}", t["manager"]).status_code == 200
+    items = api.call("GET", f"{C}/{cid}/messages", t["rep1"]).data["items"]
+    assert [(m["kind"], m["event"], m["text"]) for m in items] == [
+        ("system", "removed", "张伟 被移出了群聊"), ("system", "left", "赵客服 离开了群聊"),
+        ("system", "joined", "张伟、赵客服 加入了群聊"), ("text", None, "周五前交方案")]
+    assert items[2]["user_ids"] == [s["rep2"], s["agent"]] and items[1]["sender_id"] == s["agent"]
+    en = api.call("GET", f"{C}/{cid}/messages", t["rep1"], headers={"Accept-Language": "en"}).data["items"]
+    assert [m["text"] for m in en[:3]] == ["张伟 removed from the group", "赵客服 left", "张伟, 赵客服 joined"]
+    # system lines are nobody's unread message, and the last message stays the last one somebody wrote
+    assert api.call("GET", "/v1/messages/unread", t["rep1"]).data["messages"] == 1
+    assert api.call("POST", f"{C}/{cid}/read", t["rep1"], {"message_id": items[3]["id"]}).data["unread"] == 0
+    assert api.call("GET", f"{C}/{cid}", t["rep1"]).data["last_message_preview"] == "周五前交方案"
+    # a member still there gets them by the poll too
+    clock.travel(5)  # past the poll's overlap (items up to 2 s older than the cursor come again)
+    cursor = api.call("GET", "/v1/messages/poll", t["rep1"]).data["cursor"]
+    clock.travel(1)
+    assert api.call("POST", f"{C}/{cid}/members", t["manager"], {"user_ids": [s["agent"]]}).status_code == 200
+    polled = api.call("GET", f"/v1/messages/poll?since={cursor}&wait=0", t["rep1"]).data
+    assert polled["changed"] is True and [m["text"] for m in polled["messages"]] == ["赵客服 加入了群聊"]
+    # adding someone who is already a member says nothing
+    api.call("POST", f"{C}/{cid}/members", t["manager"], {"user_ids": [s["agent"]]})
+    assert len(api.call("GET", f"{C}/{cid}/messages", t["rep1"]).data["items"]) == 5
+
+
+def test_given_a_member_added_later_then_files_sent_before_they_joined_stay_closed_to_them(api, sales_team, upload):
+    t, s = sales_team["tokens"], sales_team
+    cid = api.call("POST", C, t["manager"], {"name": "招投标小组", "member_ids": [s["rep1"]]}).data["id"]
+    early = upload(t["manager"], name="标书底价.xlsx")
+    r = api.call("POST", f"{C}/{cid}/messages", t["manager"], {"text": "底价", "file_ids": [early["id"]]})
+    assert r.status_code == 201, r.data
+    clock.travel(1)
+    assert api.call("POST", f"{C}/{cid}/members", t["manager"], {"user_ids": [s["rep2"]]}).status_code == 200
+    clock.travel(1)
+    late = upload(t["manager"], name="会议纪要.pdf")
+    assert api.call("POST", f"{C}/{cid}/messages", t["manager"], {"text": "纪要", "file_ids": [late["id"]]}).status_code == 201
+    for path in ("", "/download"):
+        assert api.call("GET", f"/v1/files/{early['id']}{path}", t["rep1"]).status_code == 200, path  # there all along
+        assert api.call("GET", f"/v1/files/{early['id']}{path}", t["rep2"]).status_code == 404, path  # joined after it was sent
+        assert api.call("GET", f"/v1/files/{late['id']}{path}", t["rep2"]).status_code == 200, path
+    shown = [m["file_ids"] for m in api.call("GET", f"{C}/{cid}/messages", t["rep2"]).data["items"]]
+    assert early["id"] not in sum(shown, [])
+    # the same file sent again after they joined: now they may read it
+    clock.travel(1)
+    assert api.call("POST", f"{C}/{cid}/messages", t["manager"], {"text": "再发一次", "file_ids": [early["id"]]}).status_code == 201
+    assert api.call("GET", f"/v1/files/{early['id']}/download", t["rep2"]).status_code == 200
+    # removed: no longer
+    assert api.call("DELETE", f"{C}/{cid}/members/{s['rep2']}", t["manager"]).status_code == 200
+    assert api.call("GET", f"/v1/files/{late['id']}/download", t["rep2"]).status_code == 404

@@ -365,3 +365,42 @@ def test_an_empty_shape_of_another_kind_is_a_type_error_not_a_cleared_value():
         assert [d["field"] for d in e.value.details] == ["website"], bad
     out = validate([text, tags, addr], {"website": "", "tags": [], "addr": {}}, StaticResolver(), creating=True)
     assert out == {"website": None, "tags": None, "addr": None}
+
+
+# ---- users: several people of the tenant ------------------------------------------------------------
+class _CountingResolver(StaticResolver):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.asked: list[list[str]] = []
+
+    def unknown_users(self, user_ids):
+        self.asked.append(list(user_ids))
+        return super().unknown_users(user_ids)
+
+
+def test_users_are_checked_in_one_call_kept_in_order_once_and_a_bad_one_named_by_position():
+    r = _CountingResolver(users={"u1", "u2", "u3"})
+    spec = [F("people", "users", ("参与人", "Participants"))]
+    assert validate(spec, {"people": ["u2", " u1 ", "u2", "u3"]}, r, creating=True) == {"people": ["u2", "u1", "u3"]}
+    assert r.asked == [["u2", "u1", "u3"]]
+    assert ok(spec, {"people": []}) == {"people": None}  # [] clears
+    for locale in ("zh-CN", "en"):
+        errs = errors(spec, {"people": ["u1", "ghost", "u1", "nobody"]}, locale=locale)
+        assert set(errs) == {"people.1", "people.3"} and errs["people.1"]["type"] == "not_found"
+        assert errs["people.1"]["message"] == ("No such active user" if locale == "en" else "员工不存在或已停用")
+
+
+@pytest.mark.parametrize("value,kind", [("u1", "type"), ([1], "type"), ([""], "type"), ([None], "type"), (["u1"] * 21, "length")])
+def test_users_must_be_a_list_of_ids_within_the_field_limit(value, kind):
+    errs = errors([F("people", "users")], {"people": value}, locale="en")
+    assert errs["people"]["type"] == kind and not english_words(errors([F("people", "users")], {"people": value})["people"]["message"])
+
+
+def test_users_take_the_limit_and_schema_from_the_definition():
+    from chalicelib.engine.fieldtypes import json_schema
+
+    spec = F("people", "users", max_items=2)
+    assert errors([spec], {"people": ["u1", "u1", "u1"]})["people"]["type"] == "length"
+    schema = json_schema(spec)["anyOf"][0]
+    assert schema == {"type": "array", "items": {"type": "string", "description": "user id"}, "maxItems": 2}
+    assert spec.multi and not spec_problems(spec, "fields.0")

@@ -78,6 +78,7 @@ CASES = [
     (FieldSpec("sd", "select", dictionary="industry"), "retail", "零售", "retail"),
     (FieldSpec("ms", "multiselect", options=LEVELS), ["A", "B"], "重点客户、普通客户", ["A", "B"]),
     (FieldSpec("u", "user"), "u1", "李娜", "u1"),
+    (FieldSpec("us", "users"), ["u2", "u1"], "张伟、李娜", ["u2", "u1"]),
     (FieldSpec("dp", "department"), "d2", "客服部", "d2"),
     (FieldSpec("e", "email"), "li@example.com", "li@example.com", "li@example.com"),
     (FieldSpec("mb", "mobile"), "13812345678", "13812345678", "13812345678"),
