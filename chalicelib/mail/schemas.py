@@ -100,8 +100,8 @@ class MailboxIn(StrictBody):
 UserId = Annotated[str, Field(min_length=1, max_length=40)]
 
 
-class MailboxPatch(Patch):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class MailboxPatch(Patch, StrictBody):
+    model_config = ConfigDict(str_strip_whitespace=True)
     name: str = Field(None, min_length=1, max_length=100)  # type: ignore[assignment] - absent: unchanged; null: 422
     add_member_ids: list[UserId] = Field(default_factory=list, max_length=200,
                                          description="active users of the tenant who join: they read the mailbox's mails")
