@@ -22,7 +22,11 @@ from .errors import Unauthenticated
 from .settings import get_settings
 
 TENANT_CLAIM = "custom:tenant_id"
-PLATFORM_CLAIM = "custom:platform_admin"
+#: Platform operators are the members of this Cognito group (``cognito:groups`` in the ID token). Group
+#: membership is changed only by people with console or CLI access: the API's role may not add or remove
+#: members (infra/components/api.py), and no attribute a user route writes makes anyone an operator.
+GROUPS_CLAIM = "cognito:groups"
+PLATFORM_GROUP = "platform-admins"
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,8 @@ def verify(token: str) -> Claims:
     if claims.get("token_use") != "id":
         raise Unauthenticated("INVALID_TOKEN", reason="not an id token")
     tenant = claims.get(TENANT_CLAIM)
-    platform = str(claims.get(PLATFORM_CLAIM, "")).lower() == "true"
+    groups = claims.get(GROUPS_CLAIM) or []
+    platform = isinstance(groups, list) and PLATFORM_GROUP in groups
     if not tenant and not platform:
         raise Unauthenticated("INVALID_TOKEN", reason="no tenant")
     return Claims(tenant_id=tenant or "", user_id=user_id_of(claims, tenant or ""), issued_at=int(claims["iat"]),
@@ -163,7 +168,9 @@ def local_jwks(path: str) -> dict[str, Any]:
 
 def issue_local_token(tenant_id: str, user_id: str, *, name: str = "", platform_admin: bool = False,
                       ttl_seconds: int | None = None, issued_at: int | None = None) -> str:
-    """Sign an id token the way Cognito shapes them (local IdP only)."""
+    """Sign an id token the way Cognito shapes them (local IdP only). Platform operators of the local IdP
+    exist only as tokens signed with its key file (devstack/token.py): nothing in the table, and so
+    nothing a user route writes, makes a login a platform operator."""
     s = get_settings()
     if s.identity_provider != "local":
         raise RuntimeError("the local identity provider is not enabled")
@@ -178,5 +185,5 @@ def issue_local_token(tenant_id: str, user_id: str, *, name: str = "", platform_
     if tenant_id:
         claims[TENANT_CLAIM] = tenant_id
     if platform_admin:
-        claims[PLATFORM_CLAIM] = "true"
+        claims[GROUPS_CLAIM] = [PLATFORM_GROUP]
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": jwk["kid"]})
