@@ -61,3 +61,21 @@ def uri(secret: str, account: str, issuer: str) -> str:
     query = urlencode({"secret": secret, "issuer": issuer, "algorithm": "SHA1", "digits": DIGITS, "period": STEP_SECONDS},
                       quote_via=quote)
     return f"otpauth://totp/{label}?{query}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """An authenticator for scripts and the README's examples: the code of now (or of the next step, which
+    the server accepts too: a script that just used this step's code need not wait for the next)."""
+    import argparse
+    import time
+
+    ap = argparse.ArgumentParser(description="print a TOTP code for a base32 secret")
+    ap.add_argument("secret")
+    ap.add_argument("--next", action="store_true", help="the next 30-second step's code")
+    args = ap.parse_args(argv)
+    print(code_at(args.secret, step_of(time.time()) + (1 if args.next else 0)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
