@@ -63,5 +63,7 @@ def get_policy(req: ApiRequest) -> dict:
        body=s.PolicyIn, response=s.PolicyOut, versioned_write=True)
 def put_policy(req: ApiRequest) -> dict:
     body = req.body
-    expected = body.version if body.version is not None else (req.expected_version() if req.headers.get("if-match") else None)
+    # an If-Match header, even an empty one, must name a version (428 / 422 otherwise); none at all: a first choice
+    expected = body.version if body.version is not None else (
+        req.expected_version() if req.headers.get("if-match") is not None else None)
     return service.set_policy(body.mfa_required, expected)

@@ -225,3 +225,13 @@ def test_given_tenant_admin_when_patching_any_user_field_then_nobody_becomes_pla
     import jwt
 
     assert "cognito:groups" not in jwt.decode(login.data["id_token"], options={"verify_signature": False})
+
+
+def test_given_if_match_when_putting_the_policy_then_an_empty_or_bad_one_is_refused(api, make_tenant):
+    t = make_tenant()
+    empty = api.call("PUT", "/v1/tenant/sign-in-policy", t["admin"], {"mfa_required": True}, headers={"If-Match": ""})
+    assert empty.status_code == 428
+    bad = api.call("PUT", "/v1/tenant/sign-in-policy", t["admin"], {"mfa_required": True}, headers={"If-Match": "x"})
+    assert bad.status_code == 422
+    ok = api.call("PUT", "/v1/tenant/sign-in-policy", t["admin"], {"mfa_required": True}, headers={"If-Match": '"0"'})
+    assert ok.status_code == 200 and ok.data["version"] == 1
