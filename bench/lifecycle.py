@@ -168,7 +168,7 @@ def claims(stack: Stack) -> dict[str, Any]:
         dept = org.create_department("公海基准部", root, None, 99)["id"]
         claimers = [org.create_user({"mobile": f"1770000{i:04d}", "name": f"领取员{i:02d}", "department_id": dept,
                                      "role_ids": ["sales_rep"], "supervisor_id": None, "position": None,
-                                     "password": "Bench@2026!", "gender": None, "email": None})["id"]
+                                     "password": "Bench@2026!safe", "gender": None, "email": None})["id"]
                     for i in range(CLAIMERS)]
     with _as(stack.users["admin"]):
         pool = pools.create_pool({"name": "基准公海", "admin_ids": [stack.users["admin"]], "member_user_ids": [],

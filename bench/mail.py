@@ -69,13 +69,13 @@ def _measure(http: Any, contacts: int) -> dict[str, Any]:
 
     tenant = "benchmail"
     status, made = call("POST", "/v1/platform/tenants", platform_token(), {
-        "id": tenant, "name": "群发基准公司", "admin_name": "管理员", "admin_mobile": "13800000000", "admin_password": "Passw0rd!"})
+        "id": tenant, "name": "群发基准公司", "admin_name": "管理员", "admin_mobile": "13800000000", "admin_password": "Passw0rd!2026"})
     assert status == 201, made
-    _, login = call("POST", "/v1/auth/login", None, {"tenant_id": tenant, "mobile": "13800000000", "password": "Passw0rd!"})
+    _, login = call("POST", "/v1/auth/login", None, {"tenant_id": tenant, "mobile": "13800000000", "password": "Passw0rd!2026"})
     admin = login["id_token"]
     _, rep = call("POST", "/v1/org/users", admin, {"name": "李娜", "mobile": "13900000002", "department_id": made["top_department_id"],
-                                                   "role_ids": ["sales_rep"], "password": "Passw0rd!"})
-    _, login = call("POST", "/v1/auth/login", None, {"tenant_id": tenant, "mobile": "13900000002", "password": "Passw0rd!"})
+                                                   "role_ids": ["sales_rep"], "password": "Passw0rd!2026"})
+    _, login = call("POST", "/v1/auth/login", None, {"tenant_id": tenant, "mobile": "13900000002", "password": "Passw0rd!2026"})
     token = login["id_token"]
     _, customer = call("POST", "/v1/customers", token, {"name": "群发客户", "email": "buyer@bench.example"})
     contact = registry.find("contact")

@@ -26,7 +26,7 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "Crm@2026!"
+PASSWORD = "Crm@2026!demo"
 REP, SUPERVISOR = "13800000004", "13800000003"
 WINDOW = 500
 

@@ -53,6 +53,7 @@ from .reminders import models as reminder_models
 from .reminders import service as reminders
 from .reports import module as reports
 from .revisits import module as revisits
+from .signin import module as signin
 from .tabular.messages import MESSAGES as TABULAR_MESSAGES
 from .targets import module as targets
 from .tasks import module as tasks
@@ -69,6 +70,7 @@ MODULES: tuple[Module, ...] = (
     Module("org", ("组织机构", "Organisation"), blueprint=routes_of("org"),
            audit_access={"department": _org_log, "user": _org_log, "role": _org_log}),
     Module("roles", ("角色权限", "Roles")),
+    signin.MODULE,  # 登录安全 (PLAT-11): second factor (TOTP), the tenant's MFA policy
     Module("dictionaries", ("数据字典", "Dictionaries"), blueprint=routes_of("dictionaries"), seed=dictionaries.seed),
     Module("numbering", ("编号规则", "Numbering"), blueprint=routes_of("numbering"), seed=numbering.seed),
     customers.MODULE,  # the order of global search's groups
@@ -194,7 +196,9 @@ def install() -> None:
         # a file linked to a record (attachment, field value, form, approval comment) is readable by
         # whoever may read that record: the same checks as the record's operation log, plus approvals
         files.install_readers({**access, "approval": _approval_read}, objects.log_access)
-        session.configure(org.check_session, org.principal)
+        from .signin import service as signin_service  # the org's session check, then the tenant's MFA policy
+
+        session.configure(signin_service.check_session, org.principal)
         from .tenants import service as tenants  # here: tenants reads the manifest (built-in roles)
 
         ratelimit.configure(tenants.rate_limit)

@@ -24,7 +24,7 @@ from chalicelib.core import context
 from chalicelib.core.errors import NotFound, ValidationFailed
 
 TENANT = "demo"
-PASSWORD = "Crm@2026!"
+PASSWORD = "Crm@2026!demo"
 
 # (key, name, mobile, department key, roles, supervisor key, position)
 USERS = [

@@ -33,6 +33,7 @@ def configure_env(moto_port: int, api_port: int, localstack: str | None = None) 
         "CRM_STAGE": "local", "CRM_REGION": "ap-southeast-1", "CRM_TABLE_NAME": "crm-local",
         "CRM_IDENTITY_PROVIDER": "local", "CRM_LOCAL_IDP_KEY_FILE": str(ROOT / ".local" / "idp-key.pem"),
         "CRM_JWT_ISSUER": f"http://127.0.0.1:{api_port}/local-idp",
+        "CRM_MFA_DEFAULT": "optional",  # tenants made on the local stack sign in with a password until their admin requires MFA
         "CRM_SEARCH_FILE": str(ROOT / ".local" / "search-local.sqlite3"),
         "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
         # page cursors are signed per run: the moto server starts empty, so no cursor outlives its data

@@ -42,6 +42,8 @@ TEST_ENV = {
     # scrypt at N=2**4, not 2**14: every user a fixture creates and signs in hashes a password (60 ms each
     # at the production cost); hashes name their cost, and check_password follows what a hash says.
     "CRM_PASSWORD_COST": "4",
+    # Fixtures sign users in with a password; the MFA tests require a second factor per tenant or by setting.
+    "CRM_MFA_DEFAULT": "optional",
 }
 os.environ.update(TEST_ENV)
 os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -67,6 +69,7 @@ def reset_process_state() -> None:
     from chalicelib.fields import service as fields
     from chalicelib.org import service as org
     from chalicelib.search import port
+    from chalicelib.signin import service as signin
 
     reset_settings()
     clock.reset()
@@ -75,6 +78,7 @@ def reset_process_state() -> None:
     dictionaries._cache.clear()
     fields._cache.clear()
     port.reset()
+    signin.reset_caches()
 
 
 @pytest.fixture()
@@ -159,9 +163,9 @@ def make_tenant(api):
         tenant_id = tenant_id or f"t{uuid.uuid4().hex[:8]}"
         r = api.call("POST", "/v1/platform/tenants", platform_token(), {
             "id": tenant_id, "name": f"{tenant_id} 有限公司", "admin_name": "管理员", "admin_mobile": mobile,
-            "admin_password": "Passw0rd!"})
+            "admin_password": "Passw0rd!2026"})
         assert r.status_code == 201, r.data
-        login = api.call("POST", "/v1/auth/login", body={"tenant_id": tenant_id, "mobile": mobile, "password": "Passw0rd!"})
+        login = api.call("POST", "/v1/auth/login", body={"tenant_id": tenant_id, "mobile": mobile, "password": "Passw0rd!2026"})
         assert login.status_code == 200, login.data
         return {"id": tenant_id, "admin_id": r.data["admin_user_id"], "root": r.data["top_department_id"],
                 "admin": login.data["id_token"]}
@@ -182,7 +186,7 @@ def sales_team(api, make_tenant):
 
     def user(name: str, mobile: str, dept_id: str, roles: list[str], supervisor: str | None = None) -> str:
         r = api.call("POST", "/v1/org/users", admin, {"name": name, "mobile": mobile, "department_id": dept_id,
-                                                      "role_ids": roles, "supervisor_id": supervisor, "password": "Passw0rd!"})
+                                                      "role_ids": roles, "supervisor_id": supervisor, "password": "Passw0rd!2026"})
         assert r.status_code == 201, r.data
         return r.data["id"]
 
@@ -193,7 +197,7 @@ def sales_team(api, make_tenant):
     agent = user("赵客服", "13900000004", sales, ["service_agent"])
 
     def token(mobile: str) -> str:
-        r = api.call("POST", "/v1/auth/login", body={"tenant_id": t["id"], "mobile": mobile, "password": "Passw0rd!"})
+        r = api.call("POST", "/v1/auth/login", body={"tenant_id": t["id"], "mobile": mobile, "password": "Passw0rd!2026"})
         assert r.status_code == 200, r.data
         return r.data["id_token"]
 

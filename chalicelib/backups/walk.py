@@ -21,9 +21,9 @@ from ..db.table_spec import WALK_INDEX, WALK_SHARDS
 from ..ports import client
 
 # Item types that are never part of a backup: request bookkeeping (idempotency markers,
-# sign-in failure counters), task tokens of running Step Functions executions, background
+# sign-in failure counters and open second-factor challenges), task tokens of running Step Functions executions, background
 # jobs, and the backups' own items (their list, schedule and restore markers).
-NOT_BACKED_UP = frozenset({"IDEM", "LOGINFAIL", "APPROVAL_TOKEN", "RATE", "JOB", "BACKUP", "BACKUP_SCHEDULE", "RESTORE"})
+NOT_BACKED_UP = frozenset({"IDEM", "LOGINFAIL", "SIGNIN", "APPROVAL_TOKEN", "RATE", "JOB", "BACKUP", "BACKUP_SCHEDULE", "RESTORE"})
 PAGE = 100  # BatchGetItem's limit
 
 

@@ -22,7 +22,6 @@ from .errors import Unauthenticated
 from .settings import get_settings
 
 TENANT_CLAIM = "custom:tenant_id"
-PLATFORM_CLAIM = "custom:platform_admin"
 #: The algorithms a token may be signed with, by source: Cognito signs RS256; the own IdP RS256 or ES256
 #: (its KMS key's spec). A token's alg must also be its key's (no algorithm confusion).
 COGNITO_ALGORITHMS = frozenset({"RS256"})
@@ -30,6 +29,11 @@ OWN_IDP_ALGORITHMS = frozenset({"RS256", "ES256"})
 OWN_IDP_SOURCE = "signer:"
 #: How often an unknown kid may make the own IdP's keys be read again (a forged kid must not cost a KMS call).
 OWN_IDP_RELOAD_SECONDS = 30.0
+#: Platform operators are the members of this Cognito group (``cognito:groups`` in the ID token). Group
+#: membership is changed only by people with console or CLI access: the API's role may not add or remove
+#: members (infra/components/api.py), and no attribute a user route writes makes anyone an operator.
+GROUPS_CLAIM = "cognito:groups"
+PLATFORM_GROUP = "platform-admins"
 
 
 @dataclass(frozen=True)
@@ -130,7 +134,8 @@ def verify(token: str) -> Claims:
     if claims.get("token_use") != "id":
         raise Unauthenticated("INVALID_TOKEN", reason="not an id token")
     tenant = claims.get(TENANT_CLAIM)
-    platform = str(claims.get(PLATFORM_CLAIM, "")).lower() == "true"
+    groups = claims.get(GROUPS_CLAIM) or []
+    platform = isinstance(groups, list) and PLATFORM_GROUP in groups
     if not tenant and not platform:
         raise Unauthenticated("INVALID_TOKEN", reason="no tenant")
     return Claims(tenant_id=tenant or "", user_id=user_id_of(claims, tenant or ""), issued_at=int(claims["iat"]),
@@ -175,7 +180,9 @@ def jwks() -> dict[str, Any]:
 def issue_local_token(tenant_id: str, user_id: str, *, name: str = "", platform_admin: bool = False,
                       ttl_seconds: int | None = None, issued_at: int | None = None) -> str:
     """Sign an id token the way Cognito shapes them, with the own IdP's active key (ports/signing.py:
-    kms:Sign in AWS, a key file locally)."""
+    kms:Sign in AWS, a key file locally). Platform operators of the own IdP exist only as tokens signed
+    with its key (devstack/token.py): nothing in the table, and so nothing a user route writes, makes a
+    login a platform operator."""
     from ..ports import signing
 
     s = get_settings()
@@ -190,5 +197,5 @@ def issue_local_token(tenant_id: str, user_id: str, *, name: str = "", platform_
     if tenant_id:
         claims[TENANT_CLAIM] = tenant_id
     if platform_admin:
-        claims[PLATFORM_CLAIM] = "true"
+        claims[GROUPS_CLAIM] = [PLATFORM_GROUP]
     return signing.encode(claims)

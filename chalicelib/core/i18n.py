@@ -166,7 +166,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field.filters_json": {"zh-CN": "筛选条件应为 JSON 列表", "en": "The filters must be a JSON list"},
     "field.mobile_cn": {"zh-CN": "请输入11位中国大陆手机号", "en": "An 11-digit mainland China mobile number expected"},
     "field.password": {"zh-CN": "密码需要包含：{needs}", "en": "The password needs: {needs}"},
-    "password.length": {"zh-CN": "8–128 个字符", "en": "8–128 characters"},
+    "password.length": {"zh-CN": "12–128 个字符", "en": "12–128 characters"},
     "password.lower": {"zh-CN": "小写字母", "en": "a lower-case letter"},
     "password.upper": {"zh-CN": "大写字母", "en": "an upper-case letter"},
     "password.digit": {"zh-CN": "数字", "en": "a digit"},

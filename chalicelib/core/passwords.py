@@ -6,7 +6,7 @@ import re
 
 from .errors import Problem
 
-MIN_LENGTH = 8
+MIN_LENGTH = 12
 MAX_LENGTH = 128
 # Cognito's special characters, plus the space
 SYMBOLS = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- "

@@ -67,6 +67,10 @@ class Settings(BaseModel):
     token_ttl_seconds: int = Field(3600, ge=60, le=86400, description="lifetime of the own IdP's tokens")
     cognito_user_pool_id: str = ""
     cognito_client_id: str = ""
+    mfa_default: str = Field("required", pattern="^(required|optional)$",
+                             description="staff sign-in with a second factor (TOTP) in tenants whose administrators have not "
+                                         "chosen: required | optional (the local stack and the tests start tenants with optional)")
+    mfa_issuer: str = Field("CRM", description="the issuer an authenticator app shows next to the account")
 
     # Search (ARCHITECTURE.md §4): OpenSearch when a URL is set, else the embedded engine.
     opensearch_url: str = Field("", description="also read from OPENSEARCH_URL; "

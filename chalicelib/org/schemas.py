@@ -28,7 +28,7 @@ def _mobile(v: str) -> str:
 
 
 Mobile = Annotated[str, AfterValidator(_mobile), Field(description="mainland China mobile, e.g. 13800000000 (+86, spaces, dashes allowed)")]
-Password = Annotated[str, AfterValidator(passwords.check), Field(description="8+ characters with upper, lower, digit and symbol")]
+Password = Annotated[str, AfterValidator(passwords.check), Field(description="12+ characters with upper, lower, digit and symbol")]
 
 
 class DepartmentIn(BaseModel):
@@ -204,8 +204,13 @@ class LoginIn(BaseModel):
 
 
 class TokenOut(BaseModel):
-    id_token: str
-    token_type: str
-    expires_in: int
+    """Signed in (`id_token`), or a second-factor step first (`challenge` + `session`, chalicelib/signin)."""
+    id_token: str | None = Field(None, description="absent while a challenge is open")
+    token_type: str | None = Field(None, description="Bearer")
+    expires_in: int = Field(description="seconds the id token (or the challenge's session) is valid")
     user_id: str
     tenant_id: str
+    challenge: Literal["MFA_CODE", "MFA_SETUP"] | None = Field(
+        None, description="MFA_CODE: POST /v1/auth/mfa/verify with a code; MFA_SETUP: enrol an authenticator first "
+                          "(POST /v1/auth/mfa/setup, then …/setup/confirm)")
+    session: str | None = Field(None, description="the challenge's session, for those routes only")

@@ -475,25 +475,49 @@ def _count_failure(tenant_id: str, mobile: str) -> None:
                          LoginFailures.expires_at.set(LoginFailures.expires_at | window_end)])
 
 
-def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
-    """Sign in with the local identity provider.
-
-    Limits: CRM_SIGN_IN_PER_MINUTE attempts per mobile number (core/ratelimit.py), and after
-    MAX_LOGIN_FAILURES wrong passwords for a mobile number within LOCKOUT_MINUTES further
-    attempts are refused (429) until the window ends, whether the password is right or not.
-    Both count unknown numbers like known ones. Every refusal of the credentials is the same
-    401 INVALID_CREDENTIALS (wrong password, unknown number, disabled account) and costs the
-    same password hash: an unknown or disabled account is checked against a dummy hash."""
-    from ..core import auth
-
-    idp = identity.provider()
-    if not isinstance(idp, identity.LocalIdentity):
-        raise Forbidden(module="auth", action="local login")
+def sign_in_guard(tenant_id: str, mobile: str) -> None:
+    """Before any sign-in step (password or second factor): the per-mobile rate limit, then the lock-out."""
     ratelimit.charge_sign_in(tenant_id, mobile)
     minutes = _locked_for(tenant_id, mobile)
     if minutes:
         metric("auth.login.locked")
         raise LimitExceeded("LOGIN_LOCKED", minutes=minutes, retry_after=minutes * 60, details={"retry_after_minutes": minutes})
+
+
+def sign_in_failed(tenant_id: str, mobile: str) -> None:
+    """A wrong password or a wrong second-factor code: one more toward the mobile number's lock-out."""
+    _count_failure(tenant_id, mobile)
+    metric("auth.login.failed")
+
+
+def sign_in_token(tenant_id: str, user_id: str, mobile: str, name: str) -> dict[str, Any]:
+    """Every sign-in step passed: clear the failures and issue the id token (local identity provider)."""
+    from ..core import auth
+
+    LoginFailures(*_failures_key(tenant_id, mobile)).delete()
+    invalidate(tenant_id)  # the next request reads the organisation as it is now (e.g. a user enabled elsewhere)
+    metric("auth.login")
+    s = get_settings()
+    return {"id_token": auth.issue_local_token(tenant_id, user_id, name=name), "token_type": "Bearer",
+            "expires_in": s.token_ttl_seconds, "user_id": user_id, "tenant_id": tenant_id}
+
+
+def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
+    """Sign in with the local identity provider.
+
+    Limits: CRM_SIGN_IN_PER_MINUTE attempts per mobile number (core/ratelimit.py), and after
+    MAX_LOGIN_FAILURES wrong passwords (or second-factor codes) for a mobile number within
+    LOCKOUT_MINUTES further attempts are refused (429) until the window ends, whether the password
+    is right or not. Both count unknown numbers like known ones. Every refusal of the credentials
+    is the same 401 INVALID_CREDENTIALS (wrong password, unknown number, disabled account) and
+    costs the same password hash: an unknown or disabled account is checked against a dummy hash.
+    A right password answers the id token, or a second-factor challenge (chalicelib/signin)."""
+    from ..signin import service as signin
+
+    idp = identity.provider()
+    if not isinstance(idp, identity.LocalIdentity):
+        raise Forbidden(module="auth", action="local login")
+    sign_in_guard(tenant_id, mobile)
     try:
         guard = UniqueValue.get(keys.unique_pk(tenant_id, "MOBILE", mobile), "UQ")
         user = User.get(*User.key(tenant_id, guard.owner_id))
@@ -504,15 +528,9 @@ def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
     if user is not None:
         tx.write([tx.put(audit.entry(tenant_id, "session", user.id, "login" if ok else "login_failed", user.id, []))])
     if not ok or user is None:
-        _count_failure(tenant_id, mobile)
-        metric("auth.login.failed")
+        sign_in_failed(tenant_id, mobile)
         raise Unauthenticated("INVALID_CREDENTIALS")
-    LoginFailures(*_failures_key(tenant_id, mobile)).delete()
-    invalidate(tenant_id)  # the next request reads the organisation as it is now (e.g. a user enabled elsewhere)
-    metric("auth.login")
-    s = get_settings()
-    return {"id_token": auth.issue_local_token(tenant_id, user.id, name=user.name), "token_type": "Bearer",
-            "expires_in": s.token_ttl_seconds, "user_id": user.id, "tenant_id": tenant_id}
+    return signin.after_password(tenant_id, user.id, mobile, user.name)
 
 
 def me() -> dict[str, Any]:

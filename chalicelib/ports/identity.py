@@ -126,6 +126,19 @@ class CognitoIdentity:
         s = get_settings()
         client("cognito-idp").admin_user_global_sign_out(UserPoolId=s.cognito_user_pool_id, Username=self._username(tenant_id, user_id))
 
+    def totp_enabled(self, tenant_id: str, user_id: str) -> bool:
+        """Whether the user has an authenticator enabled (then Cognito asks for its code at every sign-in)."""
+        s = get_settings()
+        user = client("cognito-idp").admin_get_user(UserPoolId=s.cognito_user_pool_id, Username=self._username(tenant_id, user_id))
+        return "SOFTWARE_TOKEN_MFA" in (user.get("UserMFASettingList") or [])
+
+    def disable_totp(self, tenant_id: str, user_id: str) -> None:
+        """An administrator's reset: the user signs in with the password alone until they enrol again."""
+        s = get_settings()
+        client("cognito-idp").admin_set_user_mfa_preference(
+            UserPoolId=s.cognito_user_pool_id, Username=self._username(tenant_id, user_id),
+            SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False})
+
 
 def _e164(mobile: str) -> str:
     return mobile if mobile.startswith("+") else f"+86{mobile}"

@@ -64,14 +64,16 @@ def stage_throttle(stage: Stage) -> Throttle:
     return PRODUCTION_THROTTLE if stage.is_production else DEVELOPMENT_THROTTLE
 
 
-#: What the API does with staff logins (chalicelib/ports/identity.py).
+#: What the API does with staff logins (chalicelib/ports/identity.py). Not attributes (AdminUpdateUserAttributes)
+#: and not groups (AdminAddUserToGroup, AdminRemoveUserFromGroup): platform operators are a group the API cannot change.
 STAFF_POOL_ADMIN_ACTIONS = (
     "cognito-idp:AdminCreateUser",
     "cognito-idp:AdminSetUserPassword",
     "cognito-idp:AdminDisableUser",
     "cognito-idp:AdminEnableUser",
     "cognito-idp:AdminUserGlobalSignOut",
-    "cognito-idp:AdminUpdateUserAttributes",
+    "cognito-idp:AdminGetUser",  # whether the user has TOTP enabled (tenants that require MFA)
+    "cognito-idp:AdminSetUserMFAPreference",  # an administrator's reset of a user's authenticator
 )
 
 

@@ -7,21 +7,22 @@ from aws_cdk import aws_cognito as cognito
 from chalicelib.core import passwords
 from infra.components.nag import acknowledge
 from infra.components.naming import Stage
+from infra.components.signin import SignInConfig, platform_admins_group
 
 
-def user_pool(stage: Stage, kind: str, *, platform_admin_attribute: bool) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
+def user_pool(stage: Stage, kind: str, *, staff: bool) -> tuple[cognito.UserPool, cognito.UserPoolClient]:
     """A Cognito user pool (``Staff`` or ``Portal``) and the app's client for it.
 
     Logins are created by the API (``AdminCreateUser`` with username
     ``<tenant>.<user id>``); ``custom:tenant_id`` is set then and can never change,
     and the app client may read it but not write it, so ID tokens carry a tenant the
-    user cannot alter.
+    user cannot alter. Platform operators are the staff pool's ``platform-admins`` group
+    (infra/components/signin.py), never an attribute.
     """
     custom_attributes: dict[str, cognito.ICustomAttribute] = {
         "tenant_id": cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
     }
-    if platform_admin_attribute:
-        custom_attributes["platform_admin"] = cognito.StringAttribute(min_len=4, max_len=5, mutable=True)
+    plan = SignInConfig.of(stage) if staff else SignInConfig()
 
     pool = cognito.UserPool(
         stage.stack,
@@ -46,16 +47,23 @@ def user_pool(stage: Stage, kind: str, *, platform_admin_attribute: bool) -> tup
             temp_password_validity=cdk.Duration.days(3),
         ),
         account_recovery=cognito.AccountRecovery.NONE,
-        feature_plan=cognito.FeaturePlan.ESSENTIALS,
+        **plan.pool_kwargs(),
         deletion_protection=stage.is_production,
         removal_policy=stage.removal_policy,
     )
     acknowledge(pool, "AwsSolutions-COG2",
-                "MFA is optional by product requirement: every user can enrol a TOTP authenticator, "
-                "but logins provisioned by tenant administrators must work before one is enrolled.")
-    acknowledge(pool, "AwsSolutions-COG8",
-                "Threat protection needs the Cognito Plus feature plan, which this product does not buy; "
-                "passwords are strong, self sign-up is off and every login is provisioned by the API.")
+                "The pool's MFA is OPTIONAL with TOTP only so that each tenant chooses: for tenants that require it "
+                "(the default) the API refuses every request of a user without an enabled authenticator "
+                "(chalicelib/signin, MFA_SETUP_REQUIRED); a user with one is asked for its code at every sign-in.")
+    if plan.threat_protection != "enforced":
+        acknowledge(pool, "AwsSolutions-COG8",
+                    f"Threat protection is decided per stage (infra/components/signin.py): this stage uses the "
+                    f"{plan.feature_plan} plan with threat protection {plan.threat_protection}; production uses Plus "
+                    f"with threat protection enforced." if staff else
+                    "Portal users (customers' and partners' contacts) read only their own records: Essentials plan, "
+                    "no threat protection; staff pools use Plus with threat protection enforced in production.")
+    if staff:
+        platform_admins_group(pool)
 
     readable = cognito.ClientAttributes().with_standard_attributes(
         fullname=True, phone_number=True, phone_number_verified=True,
@@ -79,13 +87,13 @@ def user_pool(stage: Stage, kind: str, *, platform_admin_attribute: bool) -> tup
 
 
 class Identity:
-    """Staff (``crm-<stage>-staff``, with ``custom:platform_admin``) and portal (``crm-<stage>-portal``) logins."""
+    """Staff (``crm-<stage>-staff``, with the ``platform-admins`` group) and portal (``crm-<stage>-portal``) logins."""
 
     provider = "cognito"
 
     def __init__(self, stage: Stage) -> None:
-        self.staff_pool, self.staff_client = user_pool(stage, "Staff", platform_admin_attribute=True)
-        self.portal_pool, self.portal_client = user_pool(stage, "Portal", platform_admin_attribute=False)
+        self.staff_pool, self.staff_client = user_pool(stage, "Staff", staff=True)
+        self.portal_pool, self.portal_client = user_pool(stage, "Portal", staff=False)
 
     def environment(self) -> dict[str, str]:
         """The settings the API verifies tokens with (and manages logins in the staff pool with)."""

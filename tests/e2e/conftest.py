@@ -33,7 +33,7 @@ class Stack:
             h["Authorization"] = f"Bearer {token}"
         return self.http.request(method, self.url + path, json=body, headers=h, timeout=30)
 
-    def login(self, mobile: str, tenant: str = "demo", password: str = "Crm@2026!") -> str:
+    def login(self, mobile: str, tenant: str = "demo", password: str = "Crm@2026!demo") -> str:
         r = self.call("POST", "/v1/auth/login", body={"tenant_id": tenant, "mobile": mobile, "password": password})
         assert r.status_code == 200, r.text
         return r.json()["id_token"]

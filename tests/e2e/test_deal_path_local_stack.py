@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from tests.e2e.conftest import Stack
 
-TENANT, PASSWORD = "dealpath", "Deal@2026!"
+TENANT, PASSWORD = "dealpath", "Deal@2026!safe"
 ADMIN, MANAGER, REP = "13900000101", "13900000102", "13900000103"
 
 

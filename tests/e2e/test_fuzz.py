@@ -37,7 +37,7 @@ SEED = int(os.environ.get("CRM_FUZZ_SEED") or 20260214)
 EXAMPLES = int(os.environ.get("CRM_FUZZ_EXAMPLES") or 10)
 NULLS = os.environ.get("CRM_FUZZ_NULLS", "") not in ("", "0")
 
-FUZZ_TENANT, PASSWORD = "fuzz-e2e", "Fuzz@2026!"
+FUZZ_TENANT, PASSWORD = "fuzz-e2e", "Fuzz@2026!safe"
 ADMIN, REP, REVOKEE = "13900000001", "13900000002", "13900000003"
 DEMO = {"demo_ceo": "13800000000", "demo_rep": "13800000004", "demo_agent": "13800000008"}
 
@@ -71,7 +71,7 @@ def _config(*, coverage: bool, max_examples: int) -> schemathesis.Config:
         },
         # Some well-formed mobiles and passwords, so sign-in, user and tenant creation get past validation.
         "dictionaries": {"mobiles": {"values": ["13900000099", "+86 139-0000-0098", "13900000001"]},
-                         "passwords": {"values": [PASSWORD, "Zz9#zzzzzz"]}},
+                         "passwords": {"values": [PASSWORD, "Zz9#zzzzzzzz"]}},
         "parameters": {"body.mobile": {"dictionary": "mobiles", "probability": 0.5},
                        "body.admin_mobile": {"dictionary": "mobiles", "probability": 0.5},
                        "body.password": {"dictionary": "passwords", "probability": 0.5},

@@ -40,9 +40,9 @@ def test_given_no_or_bad_token_when_calling_then_401(stack):
 
 def test_given_second_tenant_when_its_admin_looks_for_demo_data_then_nothing_is_reachable(stack):
     r = stack.call("POST", "/v1/platform/tenants", stack.platform_token(), {
-        "id": "rival", "name": "竞品公司", "admin_name": "对手", "admin_mobile": REP, "admin_password": "Rival@2026!"})
+        "id": "rival", "name": "竞品公司", "admin_name": "对手", "admin_mobile": REP, "admin_password": "Rival@2026!safe"})
     assert r.status_code == 201, r.text
-    rival = stack.login(REP, tenant="rival", password="Rival@2026!")
+    rival = stack.login(REP, tenant="rival", password="Rival@2026!safe")
     assert _names(stack, rival) == set()
     demo_customer = next(iter(stack.call("GET", "/v1/customers", stack.login(REP)).json()["items"]))
     for method in ("GET", "PATCH", "DELETE"):

@@ -2,7 +2,7 @@
 the demo company), given a tiny limit by the platform, gets 429 with Retry-After and our error body."""
 from __future__ import annotations
 
-TENANT, ADMIN, PASSWORD = "ratelimit-e2e", "13700000001", "Limit@2026!"
+TENANT, ADMIN, PASSWORD = "ratelimit-e2e", "13700000001", "Limit@2026!safe"
 
 
 def test_given_a_tenant_with_a_tiny_limit_when_it_calls_too_often_then_429_with_retry_after_until_the_platform_lifts_it(stack):

@@ -619,7 +619,7 @@ def test_given_api_policy_when_synthesized_then_bus_schedules_and_staff_logins_a
     assert by_action["iam:PassRole"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
     for action in ("AdminCreateUser", "AdminSetUserPassword", "AdminDisableUser", "AdminEnableUser",
-                   "AdminUserGlobalSignOut", "AdminUpdateUserAttributes"):
+                   "AdminUserGlobalSignOut", "AdminGetUser", "AdminSetUserMFAPreference"):
         assert by_action[f"cognito-idp:{action}"]["Resource"] == {"Fn::GetAtt": [staff_pool, "Arn"]}
 
 
@@ -1082,7 +1082,7 @@ def test_given_user_pools_when_synthesized_then_sign_up_is_admin_only_mfa_option
         "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
         "MfaConfiguration": "OPTIONAL",
         "Policies": {"PasswordPolicy": Match.object_like({
-            "MinimumLength": 8, "RequireLowercase": True, "RequireUppercase": True,
+            "MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True,
             "RequireNumbers": True, "RequireSymbols": True})},
     }, 2)
 

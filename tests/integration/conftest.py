@@ -20,10 +20,10 @@ def oa(api, make_tenant):
 
     def user(key: str, name: str, mobile: str, roles: list[str], supervisor: str | None, dept: str) -> None:
         r = api.call("POST", "/v1/org/users", admin, {"name": name, "mobile": mobile, "department_id": dept, "role_ids": roles,
-                                                      "supervisor_id": supervisor, "password": "Passw0rd!"})
+                                                      "supervisor_id": supervisor, "password": "Passw0rd!2026"})
         assert r.status_code == 201, r.data
         people[key] = r.data["id"]
-        login = api.call("POST", "/v1/auth/login", body={"tenant_id": t["id"], "mobile": mobile, "password": "Passw0rd!"})
+        login = api.call("POST", "/v1/auth/login", body={"tenant_id": t["id"], "mobile": mobile, "password": "Passw0rd!2026"})
         tokens[key] = login.data["id_token"]
 
     user("director", "刘总监", "13700000001", ["sales_manager"], None, t["root"])

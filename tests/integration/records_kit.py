@@ -59,7 +59,7 @@ def approve_contract(api, token: str, refs: dict[str, str]) -> None:
     me = api.call("GET", "/v1/me", token).data
     dept = api.call("GET", "/v1/org/departments", token).data["items"][0]["id"]
     approver = api.call("POST", "/v1/org/users", token, {"name": "合同审批人", "mobile": f"139{abs(hash(me['tenant_id'])) % 10**8:08d}",
-                                                        "department_id": dept, "password": "Passw0rd!"})
+                                                        "department_id": dept, "password": "Passw0rd!2026"})
     assert approver.status_code == 201, approver.data
     flow = api.call("POST", "/v1/approval-flows", token, {"name": "合同审批", "business_type": "contract", "enabled": True, "nodes": [
         {"id": "a", "name": "审批", "approvers": {"type": "users", "user_ids": [approver.data["id"]]}}]})

@@ -102,7 +102,7 @@ def test_given_revoked_sessions_when_old_token_is_used_then_401_and_new_login_wo
     r = api.call("GET", "/v1/me", old)
     assert r.status_code == 401 and "revoked" in r.data["message"]
     time.sleep(1.1)
-    fresh = api.call("POST", "/v1/auth/login", body={"tenant_id": t["id"], "mobile": "13811113333", "password": "Passw0rd!"})
+    fresh = api.call("POST", "/v1/auth/login", body={"tenant_id": t["id"], "mobile": "13811113333", "password": "Passw0rd!2026"})
     assert api.call("GET", "/v1/me", fresh.data["id_token"]).status_code == 200
 
 
@@ -112,7 +112,7 @@ def test_given_disabled_user_when_calling_or_logging_in_then_refused(api, sales_
     assert api.call("POST", f"/v1/org/users/{rep}/disable", admin).status_code == 200
     r = api.call("GET", "/v1/me", sales_team["tokens"]["rep1"])
     assert r.status_code == 401 and r.data["code"] == "ACCOUNT_DISABLED"
-    login = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000002", "password": "Passw0rd!"})
+    login = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000002", "password": "Passw0rd!2026"})
     assert login.status_code == 401 and login.data["code"] == "INVALID_CREDENTIALS"  # sign-in does not tell it exists
 
 
@@ -132,29 +132,29 @@ def test_given_wrong_password_unknown_mobile_or_disabled_account_when_signing_in
 
     wrong, wrong_hashes = sign_in("13900000002", "Wrong-Pass1!")
     unknown, unknown_hashes = sign_in("13999999999", "Wrong-Pass1!")
-    disabled, disabled_hashes = sign_in("13900000003", "Passw0rd!")  # the right password of a disabled account
+    disabled, disabled_hashes = sign_in("13900000003", "Passw0rd!2026")  # the right password of a disabled account
     assert wrong.status_code == unknown.status_code == disabled.status_code == 401
     assert wrong.body == unknown.body == disabled.body
     assert wrong.data["code"] == "INVALID_CREDENTIALS"
     assert len(wrong_hashes) == len(unknown_hashes) == len(disabled_hashes) == 1  # each attempt costs one hash
     assert wrong_hashes != [identity.DUMMY_HASH] and unknown_hashes == disabled_hashes == [identity.DUMMY_HASH]
-    ok, ok_hashes = sign_in("13900000002", "Passw0rd!")
+    ok, ok_hashes = sign_in("13900000002", "Passw0rd!2026")
     assert ok.status_code == 200 and len(ok_hashes) == 1
 
 
 def test_given_admin_reset_password_when_user_logs_in_then_only_new_password_works(api, sales_team):
     admin, rep = sales_team["admin"], sales_team["rep2"]
-    r = api.call("POST", f"/v1/org/users/{rep}/password", admin, {"password": "N3w-Secret!"})
+    r = api.call("POST", f"/v1/org/users/{rep}/password", admin, {"password": "N3w-Secret!42"})
     assert r.status_code == 204
     assert api.call("GET", "/v1/me", sales_team["tokens"]["rep2"]).status_code == 401  # sessions ended
     time.sleep(1.1)
     body = {"tenant_id": sales_team["id"], "mobile": "13900000003"}
-    assert api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"}).status_code == 401
-    assert api.call("POST", "/v1/auth/login", body={**body, "password": "N3w-Secret!"}).status_code == 200
+    assert api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!2026"}).status_code == 401
+    assert api.call("POST", "/v1/auth/login", body={**body, "password": "N3w-Secret!42"}).status_code == 200
 
 
 def test_given_rep_when_resetting_someone_elses_password_then_403(api, sales_team):
-    r = api.call("POST", f"/v1/org/users/{sales_team['rep2']}/password", sales_team["tokens"]["rep1"], {"password": "N3w-Secret!"})
+    r = api.call("POST", f"/v1/org/users/{sales_team['rep2']}/password", sales_team["tokens"]["rep1"], {"password": "N3w-Secret!42"})
     assert r.status_code == 403 and r.data["code"] == "FORBIDDEN"
 
 
@@ -164,7 +164,7 @@ def test_given_platform_token_when_calling_tenant_routes_then_403_and_tenant_tok
     t = make_tenant()
     assert api.call("GET", "/v1/customers", platform_token()).status_code == 403
     r = api.call("POST", "/v1/platform/tenants", t["admin"], {"id": "x-corp", "name": "X", "admin_name": "x",
-                                                             "admin_mobile": "13700000000", "admin_password": "Passw0rd!"})
+                                                             "admin_mobile": "13700000000", "admin_password": "Passw0rd!2026"})
     assert r.status_code == 403
 
 
@@ -175,16 +175,16 @@ def test_given_five_wrong_passwords_when_signing_in_then_locked_for_15_minutes_e
     body = {"tenant_id": t["id"], "mobile": "13811114444"}
     for _ in range(5):
         assert api.call("POST", "/v1/auth/login", body={**body, "password": "wrong-Pass1!"}).status_code == 401
-    locked = api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"})
+    locked = api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!2026"})
     assert locked.status_code == 429 and locked.data["code"] == "LOGIN_LOCKED"
     assert locked.data["details"]["retry_after_minutes"] == 15 and "15分钟" in locked.data["message"]
     assert locked.headers["Retry-After"] == "900"
     # another number of the same tenant is not affected
     assert api.call("POST", "/v1/auth/login", body={**body, "mobile": "13811115555", "password": "x"}).status_code == 401
     clock.travel(15 * 60 + 1)
-    ok = api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"})
+    ok = api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!2026"})
     assert ok.status_code == 200
     # a success clears the count: four new failures do not lock
     for _ in range(4):
         api.call("POST", "/v1/auth/login", body={**body, "password": "wrong-Pass1!"})
-    assert api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!"}).status_code == 200
+    assert api.call("POST", "/v1/auth/login", body={**body, "password": "Passw0rd!2026"}).status_code == 200

@@ -44,16 +44,16 @@ def filled(api, sales_team, upload):
 
 def _other_tenant(api) -> dict:
     r = api.call("POST", "/v1/platform/tenants", platform_token(), {
-        "id": "othercorp", "name": "别家公司", "admin_name": "别家管理员", "admin_mobile": "13600000000", "admin_password": "Passw0rd!"})
+        "id": "othercorp", "name": "别家公司", "admin_name": "别家管理员", "admin_mobile": "13600000000", "admin_password": "Passw0rd!2026"})
     assert r.status_code == 201, r.data
     token = api.call("POST", "/v1/auth/login", body={"tenant_id": "othercorp", "mobile": "13600000000",
-                                                    "password": "Passw0rd!"}).data["id_token"]
+                                                    "password": "Passw0rd!2026"}).data["id_token"]
     api.call("POST", "/v1/customers", token, {"name": "别家的客户"})
     return {"id": "othercorp", "admin": token}
 
 
 def _login(api, tenant: str, mobile: str) -> str:
-    r = api.call("POST", "/v1/auth/login", body={"tenant_id": tenant, "mobile": mobile, "password": "Passw0rd!"})
+    r = api.call("POST", "/v1/auth/login", body={"tenant_id": tenant, "mobile": mobile, "password": "Passw0rd!2026"})
     assert r.status_code == 200, r.data
     return r.data["id_token"]
 

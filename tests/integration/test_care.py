@@ -232,7 +232,7 @@ def test_given_a_reader_whose_field_rules_hide_names_then_the_reminder_does_not_
         "fields": {"customers": {"name": "hidden"}, "contacts": {"name": "hidden", "birthday": "hidden"}}})
     assert role.status_code == 201, role.data
     user = api.call("POST", "/v1/org/users", admin, {"name": "外包小王", "mobile": "13900000020", "department_id": sales_team["sales"],
-                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!"})
+                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!2026"})
     assert user.status_code == 201, user.data
     _set(api, sales_team, [{"kind": "birthday", "days": 0}])
     c = _customer(api, admin, name="机密客户有限公司", owner_id=user.data["id"])
@@ -241,7 +241,7 @@ def test_given_a_reader_whose_field_rules_hide_names_then_the_reminder_does_not_
     _to(p["care_birthday_at"])
     assert _fire(api) == 1
     token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000020",
-                                                     "password": "Passw0rd!"}).data["id_token"]
+                                                     "password": "Passw0rd!2026"}).data["id_token"]
     [n] = _inbox(api, token)
     assert n["title"] == "联系人「联系人」（客户）— 生日，记得送上祝福"  # names and the hidden birthday are not in it
     assert "机密" not in json.dumps(n, ensure_ascii=False) and day.isoformat() not in n["title"]

@@ -309,9 +309,9 @@ def test_given_hidden_amounts_when_the_dashboard_is_read_then_those_figures_are_
                    "customers": {"last_followup_at": "hidden"}}})
     assert role.status_code == 201, role.data
     u = api.call("POST", "/v1/org/users", sales_team["admin"], {"name": "观察员", "mobile": "13900000009", "department_id": sales_team["sales"],
-                                                               "role_ids": [role.data["id"]], "password": "Passw0rd!"})
+                                                               "role_ids": [role.data["id"]], "password": "Passw0rd!2026"})
     assert u.status_code == 201, u.data
-    viewer = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000009", "password": "Passw0rd!"}).data["id_token"]
+    viewer = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000009", "password": "Passw0rd!2026"}).data["id_token"]
 
     d = _dash(api, viewer, scope="company")
     b = d["briefing"]

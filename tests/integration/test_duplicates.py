@@ -8,9 +8,9 @@ import pytest
 
 def _user(api, team, name: str, mobile: str, roles: list[str]) -> str:
     r = api.call("POST", "/v1/org/users", team["admin"], {"name": name, "mobile": mobile, "department_id": team["sales"],
-                                                          "role_ids": roles, "password": "Passw0rd!"})
+                                                          "role_ids": roles, "password": "Passw0rd!2026"})
     assert r.status_code == 201, r.data
-    login = api.call("POST", "/v1/auth/login", body={"tenant_id": team["id"], "mobile": mobile, "password": "Passw0rd!"})
+    login = api.call("POST", "/v1/auth/login", body={"tenant_id": team["id"], "mobile": mobile, "password": "Passw0rd!2026"})
     return login.data["id_token"]
 
 

@@ -23,10 +23,10 @@ def exporting(api, sales_team):
         "fields": {"customers": {"mobile": "masked", "credit_limit": "hidden"}}})
     assert role.status_code == 201, role.data
     user = api.call("POST", "/v1/org/users", admin, {"name": "钱导出", "mobile": "13900000011", "department_id": sales_team["sales"],
-                                                      "role_ids": [role.data["id"]], "password": "Passw0rd!"})
+                                                      "role_ids": [role.data["id"]], "password": "Passw0rd!2026"})
     assert user.status_code == 201, user.data
     token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000011",
-                                                     "password": "Passw0rd!"}).data["id_token"]
+                                                     "password": "Passw0rd!2026"}).data["id_token"]
     r = api.call("POST", "/v1/fields/customer", admin, {"key": "tier", "label": "合作等级", "field_type": "select", "options": [
         {"code": "gold", "label": "金牌", "label_en": "Gold"}, {"code": "silver", "label": "银牌", "label_en": "Silver"}]})
     assert r.status_code == 201, r.data

@@ -62,8 +62,8 @@ def test_no_route_shows_a_hidden_value_or_a_masked_one_in_clear(api, sales_team,
     assert role.status_code == 201, role.data
     mobile = f"1370000{n:04d}"
     user = api.call("POST", "/v1/org/users", admin, {"name": f"员工{n}", "mobile": mobile, "department_id": sales_team["sales"],
-                                                      "role_ids": [role.data["id"]], "password": "Passw0rd!"}).data["id"]
-    token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": mobile, "password": "Passw0rd!"}).data["id_token"]
+                                                      "role_ids": [role.data["id"]], "password": "Passw0rd!2026"}).data["id"]
+    token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": mobile, "password": "Passw0rd!2026"}).data["id_token"]
     flow = api.call("POST", "/v1/approval-flows", admin, {"name": f"拜访审批{n}", "business_type": f"obj:{key}", "enabled": True,
                                                           "nodes": [{"id": "a", "name": "审核", "approvers": {"type": "users", "user_ids": [user]}}]})
     assert flow.status_code == 201, flow.data

@@ -193,7 +193,7 @@ def test_given_a_channel_acting_as_a_rep_then_it_writes_only_what_the_rep_may(ap
         "fields": {"leads": {"remark": "read"}}})
     assert role.status_code == 201, role.data
     user = api.call("POST", "/v1/org/users", admin, {"name": "接口账号", "mobile": "13900000077", "department_id": sales_team["sales"],
-                                                      "role_ids": [role.data["id"]], "password": "Passw0rd!"}).data["id"]
+                                                      "role_ids": [role.data["id"]], "password": "Passw0rd!2026"}).data["id"]
     ch = make(api, admin, kind="web_order", run_as=user)
     assert ch["run_as"] == user
     r = send(api, ch, ch["secret"], {"items": [{"contact": {"name": "允许的"}}, {"contact": {"name": "越权的"}, "note": "备注"},

@@ -58,10 +58,10 @@ def _approve(api, team, invoice: dict) -> dict:
 def _finance(api, team) -> str:
     """财务 with the built-in 系统管理员 role (`admin`), which holds the `issue` action."""
     r = api.call("POST", "/v1/org/users", team["admin"], {"name": "吴财务", "mobile": "13900000009", "department_id": team["root"],
-                                                          "role_ids": ["admin"], "password": "Passw0rd!"})
+                                                          "role_ids": ["admin"], "password": "Passw0rd!2026"})
     assert r.status_code == 201, r.data
     return api.call("POST", "/v1/auth/login", body={"tenant_id": team["id"], "mobile": "13900000009",
-                                                   "password": "Passw0rd!"}).data["id_token"]
+                                                   "password": "Passw0rd!2026"}).data["id_token"]
 
 
 def test_given_an_approved_contract_when_invoices_are_requested_then_details_are_checked_and_the_amount_reserved(api, sales_team):

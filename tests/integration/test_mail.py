@@ -249,10 +249,10 @@ def test_given_a_sender_whose_field_rules_hide_a_field_when_a_template_names_it_
         "scopes": {"customers": "self", "mail": "self"}, "fields": {"customers": {"level": "hidden", "mobile": "masked"}}})
     assert role.status_code == 201, role.data
     user = api.call("POST", "/v1/org/users", admin, {"name": "外包小王", "mobile": "13900000020", "department_id": sales_team["sales"],
-                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!"})
+                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!2026"})
     assert user.status_code == 201, user.data
     token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000020",
-                                                     "password": "Passw0rd!"}).data["id_token"]
+                                                     "password": "Passw0rd!2026"}).data["id_token"]
     cust = api.call("POST", "/v1/customers", admin, {"name": "机密客户", "email": "c@secret.example", "level": "A",
                                                      "mobile": "13912345678", "owner_id": user.data["id"]}).data
     hidden = api.call("POST", "/v1/mail/send", token, {"record": {"entity": "customer", "id": cust["id"]},

@@ -204,8 +204,8 @@ def test_given_a_hidden_amount_when_the_board_or_forecast_would_sum_it_then_it_i
     assert role.status_code == 201, role.data
     mobile = "1370001000" + str(len(field) % 10)
     assert api.call("POST", "/v1/org/users", admin, {"name": "无金额", "mobile": mobile, "department_id": sales_team["sales"],
-                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!"}).status_code == 201
-    token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": mobile, "password": "Passw0rd!"}).data["id_token"]
+                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!2026"}).status_code == 201
+    token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": mobile, "password": "Passw0rd!2026"}).data["id_token"]
     for path in ("/v1/opportunities/forecast", "/v1/opportunities/board"):
         r = api.call("GET", path, token)
         assert r.status_code == 422 and r.data["code"] == "FIELD_NOT_READABLE", (path, r.data)

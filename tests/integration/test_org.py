@@ -24,7 +24,7 @@ def test_given_tree_when_moving_and_deleting_departments_then_rules_hold(api, ma
     assert "2个子部门" in refused.data["message"]
     en = api.call("DELETE", f"/v1/org/departments/{sales['id']}", a, headers={"If-Match": '"1"', "Accept-Language": "en"})
     assert "2 sub-departments" in en.data["message"]
-    api.call("POST", "/v1/org/users", a, {"name": "员工", "mobile": "13700000001", "department_id": east["id"], "password": "Passw0rd!"})
+    api.call("POST", "/v1/org/users", a, {"name": "员工", "mobile": "13700000001", "department_id": east["id"], "password": "Passw0rd!2026"})
     with_user = api.call("DELETE", f"/v1/org/departments/{east['id']}", a, headers={"If-Match": '"1"'})
     assert with_user.status_code == 409 and with_user.data["details"]["users"] == 1
     # an empty one goes
@@ -38,14 +38,14 @@ def test_given_tree_when_moving_and_deleting_departments_then_rules_hold(api, ma
 def test_given_users_when_creating_with_duplicate_mobile_or_bad_refs_then_422(api, make_tenant):
     t = make_tenant(mobile="13800000009")
     a = t["admin"]
-    dup = api.call("POST", "/v1/org/users", a, {"name": "重复", "mobile": "+86 138-0000-0009", "department_id": t["root"], "password": "Passw0rd!"})
+    dup = api.call("POST", "/v1/org/users", a, {"name": "重复", "mobile": "+86 138-0000-0009", "department_id": t["root"], "password": "Passw0rd!2026"})
     assert dup.status_code == 422 and dup.data["code"] == "DUPLICATE" and "13800000009" in dup.data["message"]
     bad = api.call("POST", "/v1/org/users", a, {"name": "x", "mobile": "13700000002", "department_id": "nope", "role_ids": ["ghost"],
-                                                "position": "astronaut", "password": "Passw0rd!"})
+                                                "position": "astronaut", "password": "Passw0rd!2026"})
     assert bad.status_code == 422
     assert {d["field"] for d in bad.data["details"]} == {"department_id", "role_ids", "position"}
     ok = api.call("POST", "/v1/org/users", a, {"name": "王芳", "mobile": "13700000002", "department_id": t["root"],
-                                               "position": "sales_rep", "role_ids": ["sales_rep"], "password": "Passw0rd!"})
+                                               "position": "sales_rep", "role_ids": ["sales_rep"], "password": "Passw0rd!2026"})
     assert ok.status_code == 201 and ok.data["position"] == "sales_rep"
     users = api.call("GET", "/v1/org/users?q=王芳", a).data["items"]
     assert [u["name"] for u in users] == ["王芳"]

@@ -27,7 +27,7 @@ def _one_record_per_patch_route(api, t) -> tuple[dict[str, str], dict[str, int],
 
     dept = made("POST", "/v1/org/departments", {"name": "销售部", "parent_id": t["root"]})
     user = made("POST", "/v1/org/users", {"name": "李娜", "mobile": "13900000011", "department_id": dept["id"], "email": "li@example.com",
-                                          "position": "gm", "supervisor_id": t["admin_id"], "password": "Passw0rd!"})
+                                          "position": "gm", "supervisor_id": t["admin_id"], "password": "Passw0rd!2026"})
     role = made("POST", "/v1/org/roles", {"name": "只读", "description": "只看客户", "actions": {"customers": ["list"]}})
     soon = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     reminder = made("POST", "/v1/reminders", {"title": "回访", "remind_at": soon, "note": "带上报价"})

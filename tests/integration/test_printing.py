@@ -131,9 +131,9 @@ def test_given_fields_the_role_may_not_read_when_printing_then_they_are_not_prin
         "fields": {"contracts": {"payment_terms": "hidden", "amount": "hidden", "remark": "masked"}}})
     assert role.status_code == 201, role.data
     assert api.call("POST", "/v1/org/users", admin, {"name": "打印员", "mobile": "13700009001", "department_id": sales_team["sales"],
-                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!"}).status_code == 201
+                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!2026"}).status_code == 201
     token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13700009001",
-                                                      "password": "Passw0rd!"}).data["id_token"]
+                                                      "password": "Passw0rd!2026"}).data["id_token"]
     _template(api, admin, fields=["number", "name", "amount", "payment_terms", "remark", "customer"])
     rep = sales_team["tokens"]["rep1"]
     c = _contract(api, rep, _customer(api, rep)["id"], amount=123456.78, payment_terms="预付百分之三十尾款验收后付清",

@@ -202,9 +202,9 @@ def test_given_a_seller_who_may_not_read_the_credit_limit_when_blocked_then_the_
         "scopes": {"customers": "self", "contracts": "self"}, "fields": {"customers": {"credit_limit": "hidden"}}})
     assert role.status_code == 201, role.data
     assert api.call("POST", "/v1/org/users", admin, {"name": "新销售", "mobile": "13700020001", "department_id": sales_team["sales"],
-                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!"}).status_code == 201
+                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!2026"}).status_code == 201
     seller = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13700020001",
-                                                      "password": "Passw0rd!"}).data["id_token"]
+                                                      "password": "Passw0rd!2026"}).data["id_token"]
     customer = api.call("POST", "/v1/customers", admin, {"name": f"限额客户{next(_n)}", "credit_limit": 1000}).data
     cur = api.call("GET", f"/v1/customers/{customer['id']}", admin).data
     seller_id = api.call("GET", "/v1/me", seller).data["user"]["id"]

@@ -85,11 +85,11 @@ def test_given_a_tenant_limit_when_changed_by_the_platform_then_the_next_request
 
 def test_given_a_new_tenant_with_its_own_limit_then_it_applies_from_the_first_request(api):
     r = api.call("POST", "/v1/platform/tenants", platform_token(), {
-        "id": "tiny-co", "name": "小微公司", "admin_name": "管理员", "admin_mobile": "13800000000", "admin_password": "Passw0rd!",
+        "id": "tiny-co", "name": "小微公司", "admin_name": "管理员", "admin_mobile": "13800000000", "admin_password": "Passw0rd!2026",
         "rate_limit": {"per_second": 0.5, "burst": 2}})
     assert r.status_code == 201 and r.data["tenant"]["rate_limit"] == {"per_second": 0.5, "burst": 2}
     clock.freeze()
-    token = api.call("POST", "/v1/auth/login", body={"tenant_id": "tiny-co", "mobile": "13800000000", "password": "Passw0rd!"})
+    token = api.call("POST", "/v1/auth/login", body={"tenant_id": "tiny-co", "mobile": "13800000000", "password": "Passw0rd!2026"})
     codes = [_me(api, token.data["id_token"]) for _ in range(3)]
     assert [c.status_code for c in codes] == [200, 200, 429]
     assert codes[-1].headers["Retry-After"] == "2"  # one token every 2 s
@@ -183,7 +183,7 @@ def test_given_sign_in_limit_when_one_mobile_tries_too_often_then_429_known_or_u
         refused = sign_in("13999990000")
         assert refused.status_code == 429 and refused.data["code"] == "RATE_LIMITED"
         assert refused.headers["Retry-After"] == "20"  # 3 per minute: one every 20 s
-        assert [sign_in("13811110000", "Passw0rd!").status_code for _ in range(4)] == [200, 200, 200, 429]  # even the right one
+        assert [sign_in("13811110000", "Passw0rd!2026").status_code for _ in range(4)] == [200, 200, 200, 429]  # even the right one
         assert sign_in("13811110001").status_code == 401  # another number has its own bucket
         clock.travel(20)
         assert [sign_in("13999990000").status_code for _ in range(2)] == [401, 429]

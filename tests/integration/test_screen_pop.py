@@ -106,9 +106,9 @@ def test_given_a_phone_field_hidden_from_the_caller_then_that_record_type_is_not
         "scopes": {"customers": "all", "contacts": "all"}, "fields": {"customers": {"mobile": "hidden"}}})
     assert role.status_code == 201, role.data
     r = api.call("POST", "/v1/org/users", sales_team["admin"], {"name": "前台", "mobile": "13900000020", "department_id": sales_team["sales"],
-                                                                "role_ids": [role.data["id"]], "password": "Passw0rd!"})
+                                                                "role_ids": [role.data["id"]], "password": "Passw0rd!2026"})
     assert r.status_code == 201, r.data
-    desk = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000020", "password": "Passw0rd!"}
+    desk = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000020", "password": "Passw0rd!2026"}
                     ).data["id_token"]
     got = _pop(api, desk, MOBILE)
     assert [(i["type"], i["numbers"]["mobile"]) for i in got["items"]] == [("contact", MOBILE)] and got["total"] == 1

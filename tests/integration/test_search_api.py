@@ -63,7 +63,7 @@ def test_global_search_groups_hits_and_never_shows_what_i_may_not_see(api, team)
     assert group["type"] == "customer" and group["total"] == 1
     assert group["hits"][0]["title"] == "经理的大客户" and "<em>客户</em>" in group["hits"][0]["highlight"]["name"]
     other = api.call("GET", f"/v1/search?q={quote('华为')}", api.call("POST", "/v1/auth/login", body={
-        "tenant_id": team["id"], "mobile": "13800000000", "password": "Passw0rd!"}).data["id_token"])
+        "tenant_id": team["id"], "mobile": "13800000000", "password": "Passw0rd!2026"}).data["id_token"])
     assert other.data["total"] == 1  # the admin (全部) sees it; no other tenant's records exist for them
 
 

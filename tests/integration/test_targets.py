@@ -95,7 +95,7 @@ def test_given_targets_when_set_then_twelve_non_negative_figures_of_known_subjec
 def test_given_roles_when_setting_targets_then_a_rep_cannot_and_a_manager_only_for_their_team(api, sales_team):
     admin, t = sales_team["admin"], sales_team["tokens"]
     other = api.call("POST", "/v1/org/users", admin, {"name": "钱客服", "mobile": "13900000009", "department_id": sales_team["service"],
-                                                     "role_ids": ["sales_rep"], "password": "Passw0rd!"}).data["id"]
+                                                     "role_ids": ["sales_rep"], "password": "Passw0rd!2026"}).data["id"]
     rep1, rep2, manager = sales_team["rep1"], sales_team["rep2"], sales_team["manager"]
     base = [{"subject": "company", "months": [9000] * 12}, {"subject": f"user:{manager}", "months": [3000] * 12},
             {"subject": f"user:{other}", "months": [100] * 12}, {"subject": f"department:{sales_team['sales']}", "months": [6000] * 12}]

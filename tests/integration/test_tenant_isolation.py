@@ -25,7 +25,7 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     view = api.call("POST", "/v1/views/customer", a["admin"], {"name": "甲方场景", "shared": True}).data
     form = api.call("POST", "/v1/forms", a["admin"], {"name": "甲方请假单", "fields": [{"key": "days", "label": "天数", "field_type": "number"}]}).data
     approver = api.call("POST", "/v1/org/users", a["admin"], {"name": "甲方审批人", "mobile": "13800000009", "department_id": a["root"],
-                                                            "password": "Passw0rd!"}).data
+                                                            "password": "Passw0rd!2026"}).data
     flow = api.call("POST", "/v1/approval-flows", a["admin"], {"name": "甲方流程", "business_type": f"form:{form['id']}", "enabled": True,
                                                               "nodes": [{"id": "a", "name": "审批", "approvers": {"type": "users",
                                                                                                                   "user_ids": [approver["id"]]}}]}).data
@@ -145,7 +145,7 @@ def test_given_two_tenants_when_b_calls_every_route_with_a_ids_then_nothing_of_a
     assert api.call("GET", f"/v1/jobs/{job['id']}", a["admin"]).data["status"] == "queued"  # B's cancel did not reach it
     assert api.call("GET", f"/v1/integrations/inbound/{channel['id']}", a["admin"]).data["version"] == channel["version"]
     # B's lists, search and facets over the same index hold nothing of A (B signed out everywhere above: sign in again)
-    b_token = api.call("POST", "/v1/auth/login", body={"tenant_id": b["id"], "mobile": "13800000001", "password": "Passw0rd!"}).data["id_token"]
+    b_token = api.call("POST", "/v1/auth/login", body={"tenant_id": b["id"], "mobile": "13800000001", "password": "Passw0rd!2026"}).data["id_token"]
     b_list = api.call("GET", "/v1/customers?facets=level", b_token)
     assert b_list.status_code == 200 and b_list.data["total"] == 0, b_list.data
     assert api.call("GET", "/v1/search?q=%E5%8D%8E%E4%B8%BA", b_token).data["total"] == 0

@@ -326,9 +326,9 @@ def test_given_an_administrator_who_is_not_super_when_naming_another_owner_then_
     admin = sales_team["admin"]
     role = api.call("POST", "/v1/org/roles", admin, {"name": "集成管理员", "actions": {"webhooks": ["read", "manage"]}}).data
     user = api.call("POST", "/v1/org/users", admin, {"name": "集成员", "mobile": "13900000077", "department_id": sales_team["sales"],
-                                                     "role_ids": [role["id"]], "password": "Passw0rd!"}).data
+                                                     "role_ids": [role["id"]], "password": "Passw0rd!2026"}).data
     token = api.call("POST", "/v1/auth/login", body={"tenant_id": sales_team["id"], "mobile": "13900000077",
-                                                     "password": "Passw0rd!"}).data["id_token"]
+                                                     "password": "Passw0rd!2026"}).data["id_token"]
     body = {"url": "http://127.0.0.1:9/x", "events": ["customers.*"]}
     with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true"):
         other = api.call("POST", "/v1/webhooks", token, {**body, "owner_id": sales_team["manager"]})
