@@ -12,7 +12,7 @@ import pytest
 from chalicelib.core.settings import environment
 from chalicelib.ports import client
 
-PASSWORD = "Passw0rd!"
+PASSWORD = "Passw0rd!2026"
 
 
 def _kms_key(spec: str = "RSA_2048") -> str:
