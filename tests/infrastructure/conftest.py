@@ -100,15 +100,13 @@ def _synth_environment(outdir: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    """``infra/app.py -c stage=dev`` into a temporary cloud assembly directory."""
-    outdir = tmp_path_factory.mktemp("cdk.out")
+def synthesize(outdir: Path, region: str = "ap-southeast-1") -> Synthesis:
+    """``infra/app.py -c stage=dev`` for `region` into `outdir`; fails the test when no template came out."""
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, str(REPO_ROOT / "infra" / "app.py"), "-c", f"stage={STAGE}"],
         cwd=REPO_ROOT,
-        env=_synth_environment(outdir),
+        env={**_synth_environment(outdir), "AWS_DEFAULT_REGION": region},
         capture_output=True,
         text=True,
         timeout=SYNTH_TIMEOUT_SECONDS,
@@ -117,8 +115,14 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
     result = Synthesis(outdir=outdir, returncode=proc.returncode, output=proc.stdout + proc.stderr,
                        seconds=time.monotonic() - started)
     if not all(path.exists() for path in result.template_paths):
-        pytest.fail(f"synthesis produced no template (exit {proc.returncode}):\n{result.output[-6000:]}")
+        pytest.fail(f"synthesis for {region} produced no template (exit {proc.returncode}):\n{result.output[-6000:]}")
     return result
+
+
+@pytest.fixture(scope="session")
+def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
+    """``infra/app.py -c stage=dev`` into a temporary cloud assembly directory."""
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))
 
 
 @pytest.fixture(scope="session")

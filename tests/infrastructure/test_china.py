@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 
 import pytest
 
 from infra.components.regions import BUILTIN, COGNITO, default_identity_provider, identity_provider, profile_for
 from infra.components.token_keys import key_generations
-from tests.infrastructure.conftest import (
-    REPO_ROOT,
-    STAGE,
-    SYNTH_TIMEOUT_SECONDS,
-    Synthesis,
-    _synth_environment,
-    whole_stage,
-)
+from tests.infrastructure.conftest import Synthesis, synthesize, whole_stage
 
 CHINA = "cn-northwest-1"
 
@@ -112,16 +102,7 @@ def test_given_two_key_generations_when_built_then_the_api_signs_with_the_first_
 
 @pytest.fixture(scope="module")
 def china(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
-    outdir = tmp_path_factory.mktemp("cdk.out.cn")
-    env = {**_synth_environment(outdir), "AWS_DEFAULT_REGION": CHINA}
-    started = time.monotonic()
-    proc = subprocess.run([sys.executable, str(REPO_ROOT / "infra" / "app.py"), "-c", f"stage={STAGE}"], cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=SYNTH_TIMEOUT_SECONDS, check=False)
-    result = Synthesis(outdir=outdir, returncode=proc.returncode, output=proc.stdout + proc.stderr,
-                       seconds=time.monotonic() - started)
-    if not all(path.exists() for path in result.template_paths):
-        pytest.fail(f"synthesis for {CHINA} produced no template (exit {proc.returncode}):\n{result.output[-6000:]}")
-    return result
+    return synthesize(tmp_path_factory.mktemp("cdk.out.cn"), CHINA)
 
 
 @pytest.fixture(scope="module")
