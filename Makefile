@@ -7,7 +7,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_ACCOUNT_ID_ENDPOINT_MODE := disabled
 
-.PHONY: dev test test-unit test-integration test-e2e test-infra fuzz synth lint bench soak clean
+.PHONY: dev test test-unit test-integration test-e2e test-infra fuzz synth synth-ap-east-1 lint bench soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,10 +44,15 @@ fuzz: $(STAMP) ## schemathesis, wider than in `make test`: a random seed (CRM_FU
 synth: $(STAMP) ## synthesize the CDK stack offline (dummy credentials)
 	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_DEFAULT_REGION=ap-southeast-1 $(PY) infra/app.py
 
-lint: $(STAMP) ## ruff on the code, then CDK synth + cfn-lint on the template
+synth-ap-east-1: $(STAMP) ## the same synthesis for Hong Kong (ap-east-1, an opt-in region) into infra/cdk.out.ap-east-1
+	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_DEFAULT_REGION=ap-east-1 CDK_OUTDIR=$(CURDIR)/infra/cdk.out.ap-east-1 $(PY) infra/app.py
+
+lint: $(STAMP) ## ruff on the code, then CDK synth + cfn-lint on the templates, for ap-southeast-1 and ap-east-1 (cn-northwest-1: tests/infrastructure/test_china.py)
 	$(VENV)/bin/ruff check .
 	$(MAKE) synth
-	$(VENV)/bin/cfn-lint --non-zero-exit-code error infra/cdk.out/*.template.json
+	$(VENV)/bin/cfn-lint --non-zero-exit-code error infra/cdk.out/*.template.json --regions ap-southeast-1
+	$(MAKE) synth-ap-east-1
+	$(VENV)/bin/cfn-lint --non-zero-exit-code error infra/cdk.out.ap-east-1/*.template.json --regions ap-east-1
 
 bench: $(STAMP) ## budgets of ARCHITECTURE.md §10 as figures
 	$(PY) -m bench
@@ -56,4 +61,4 @@ soak: $(STAMP) ## the local stack under 5,000 mixed calls (CALLS=n): memory, lat
 	$(PY) -m bench.soak $${CALLS:-5000}
 
 clean:
-	rm -rf $(VENV) infra/cdk.out .pytest_cache .hypothesis .local
+	rm -rf $(VENV) infra/cdk.out infra/cdk.out.ap-east-1 .pytest_cache .hypothesis .local

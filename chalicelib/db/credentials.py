@@ -7,6 +7,9 @@ only when every partition key of the call (``dynamodb:LeadingKeys``: the table's
 calls, the index's partition key for a Query on an index) matches ``T#<T>#*``. An API bug that
 builds a key with another tenant, or with none, is refused by DynamoDB instead of answered.
 
+- The same goes for S3 calls (the files port: confirming, copying, reading and writing objects under
+  ``tenants/<T>/…`` and ``pending/tenants/<T>/…``), which the role allows only under the tenant's
+  own prefixes; presigned URLs keep the function's role (a URL must outlive no session).
 - Credentials are obtained with STS AssumeRole (+ Tags) once per tenant and container, cached
   until ``REFRESH_MARGIN_SECONDS`` before they expire, then renewed; one assume per tenant at a
   time (other threads of the same tenant wait for it, other tenants do not).
@@ -149,7 +152,7 @@ def reset() -> None:
 
 
 def current() -> Any | None:
-    """The credentials DynamoDB calls are signed with now: the current tenant's, or None for the
+    """The credentials DynamoDB and S3 calls are signed with now: the current tenant's, or None for the
     function's own role (setting unset, no tenant in the context, or inside ``platform()``)."""
     role_arn = get_settings().tenant_role_arn
     if not role_arn or _platform.get():
@@ -170,11 +173,16 @@ def _before_sign(request: Any, **_: Any) -> None:
 
 _MARK = "_crm_tenant_credentials"
 
+#: The services whose calls on a tenant's request touch tenant data, and so are signed with the
+#: tenant's credentials: the table (pk ``T#<tenant>#…``) and the buckets (keys ``tenants/<tenant>/…``).
+TENANT_SCOPED_SERVICES = frozenset({"dynamodb", "s3"})
+
 
 def scope_client(client: Any) -> Any:
-    """Make `client` (a botocore DynamoDB client) sign each call with `current()` credentials.
-    Idempotent and cheap: called on every model operation."""
+    """Make `client` (a botocore client of one of `TENANT_SCOPED_SERVICES`) sign each call with
+    `current()` credentials; presigned URLs keep the function's role. Idempotent and cheap: called
+    on every model operation and every client the ports hand out."""
     if not getattr(client, _MARK, False):
-        client.meta.events.register("before-sign.dynamodb", _before_sign)
+        client.meta.events.register(f"before-sign.{client.meta.service_model.service_id.hyphenize()}", _before_sign)
         setattr(client, _MARK, True)
     return client

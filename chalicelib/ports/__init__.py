@@ -38,9 +38,11 @@ def _session(region: str) -> Any:
 
 def client(service: str, **config: Any) -> Any:
     """A cached boto3 client; the endpoint follows AWS_ENDPOINT_URL (local stack, moto), or
-    CRM_LOCALSTACK_URL (LocalStack, through localstack-client). `config`: extra botocore Config
+    CRM_LOCALSTACK_URL (LocalStack, through localstack-client). DynamoDB and S3 clients sign each
+    call made on a tenant's request with that tenant's credentials (db/credentials.py). `config`: extra botocore Config
     options (e.g. the signature version of presigned URLs)."""
     from ..core.settings import get_settings
+    from ..db import credentials
 
     region = get_settings().region
     key = f"{service}:{region}:{localstack_url()}:{sorted(config.items())!r}"
@@ -50,7 +52,10 @@ def client(service: str, **config: Any) -> Any:
 
             _clients[key] = _session(region).client(
                 service, region_name=region, config=Config(retries={"max_attempts": 3, "mode": "standard"}, **config))
-        return _clients[key]
+        found = _clients[key]
+    if service in credentials.TENANT_SCOPED_SERVICES:
+        credentials.scope_client(found)  # a tenant's request signs with the tenant's credentials
+    return found
 
 
 def reset() -> None:

@@ -22,10 +22,12 @@ only when an S3 implementation returns no checksum at all.
 """
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import os
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
@@ -75,6 +77,24 @@ def _s3() -> Any:
     regional URLs in AWS, path-style against a local endpoint (moto server)."""
     local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     return client("s3", signature_version="s3v4", s3={"addressing_style": "path" if local else "virtual"})
+
+
+class _ContextThreadPool(ThreadPoolExecutor):
+    """Worker threads that run each task in the context of the thread submitting it: the parts of a
+    transfer started on a tenant's request are signed with that tenant's credentials, as the
+    request's own calls are (db/credentials.py reads the request context)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+def _transfer() -> Any:
+    """s3transfer's manager on the files client (what `upload_fileobj` uses, minus its CRT path,
+    which signs on its own), with workers that keep the caller's context."""
+    from boto3.s3.transfer import TransferConfig
+    from s3transfer.manager import TransferManager
+
+    return TransferManager(_s3(), TransferConfig(), executor_cls=_ContextThreadPool)
 
 
 def _bucket() -> str:
@@ -134,7 +154,8 @@ def upload(key: str, fileobj: Any, content_type: str, *, export: bool = False) -
     extra = {"ContentType": content_type, "ServerSideEncryption": "AES256"}
     if export:
         extra["Tagging"] = f"{EXPORT_TAG[0]}={EXPORT_TAG[1]}"
-    _s3().upload_fileobj(fileobj, _bucket(), key, ExtraArgs=extra)
+    with _transfer() as manager:
+        manager.upload(fileobj, _bucket(), key, extra_args=extra).result()
 
 
 def presign_download(key: str, name: str, content_type: str, expires_seconds: int, bucket: str | None = None) -> str:
@@ -165,4 +186,5 @@ def copy_file(source: str, target: str) -> str | None:
 
 def download(key: str, fileobj: Any) -> None:
     """Copy an object of the files bucket into a local file object, streamed in parts (an import's upload)."""
-    _s3().download_fileobj(_bucket(), key, fileobj)
+    with _transfer() as manager:
+        manager.download(_bucket(), key, fileobj).result()

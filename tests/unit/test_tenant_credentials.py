@@ -217,3 +217,63 @@ def test_leading_keys_of_a_query_on_an_index_are_the_index_partition_key_value()
     assert leading_keys("TransactWriteItems", {"TransactItems": [
         {"Put": {"Item": {"pk": {"S": "T#a#X"}}}}, {"ConditionCheck": {"Key": {"pk": {"S": "T#a#Y"}}}}]}) == ["T#a#X", "T#a#Y"]
     assert leading_keys("Scan", {}) is None
+
+
+# ---- which credentials sign an S3 call (the files port) ------------------------------------------
+@pytest.fixture()
+def s3_signed_with(aws):
+    """(operation, access key) of every S3 request the files port sends, in order."""
+    from chalicelib.ports import files
+
+    sent: list[tuple[str, str]] = []
+
+    def capture(request, operation_name=None, event_name="", **_):
+        auth = request.headers["Authorization"]
+        auth = auth.decode() if isinstance(auth, bytes) else auth
+        sent.append((event_name.rsplit(".", 1)[-1], auth.split("Credential=")[1].split("/")[0]))
+
+    client = files._s3()
+    client.meta.events.register_last("before-send.s3", capture)
+    yield sent
+    client.meta.events.unregister("before-send.s3", capture)
+
+
+def test_given_the_setting_when_a_tenant_request_uses_the_files_port_then_s3_signs_with_the_tenant_s_credentials(s3_signed_with):
+    """Direct calls and the worker threads of a multipart transfer alike; presigned URLs keep the function role."""
+    import io
+    import os
+
+    from boto3.s3.transfer import TransferConfig
+
+    from chalicelib.ports import files
+
+    key = files.tenant_key("acme", "imports", "i1", "big.csv")
+    body = b"x" * (TransferConfig().multipart_threshold + 1)  # two parts, sent by the transfer's worker threads
+    with environment(CRM_TENANT_ROLE_ARN=ROLE):
+        with context.acting_as(context.RequestContext(tenant_id="acme", user_id="u1")):
+            files.upload(key, io.BytesIO(body), "text/csv")
+            assert files.head(key)["size"] == len(body)
+            out = io.BytesIO()
+            files.download(key, out)
+            url = files.presign_download(key, "big.csv", "text/csv", 60)
+        acme = credentials.cache(ROLE).get("acme").access_key
+
+    assert out.getvalue() == body
+    operations = {op for op, _ in s3_signed_with}
+    assert {"CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "HeadObject", "GetObject"} <= operations
+    assert {k for _, k in s3_signed_with} == {acme}
+    assert os.environ["AWS_ACCESS_KEY_ID"] in url and acme not in url
+
+
+def test_given_platform_or_no_tenant_then_s3_signs_with_the_function_role(s3_signed_with):
+    import os
+
+    from chalicelib.ports import files
+
+    key = files.tenant_key("acme", "files", "f1", "a.txt")
+    with environment(CRM_TENANT_ROLE_ARN=ROLE):
+        files.head(key)  # no request context
+        with context.acting_as(context.RequestContext(tenant_id="acme", user_id="u1")), credentials.platform():
+            files.head(key)
+
+    assert [k for _, k in s3_signed_with] == [os.environ["AWS_ACCESS_KEY_ID"]] * 2
