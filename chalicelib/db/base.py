@@ -103,7 +103,7 @@ class Item(Model):
     def _get_connection(cls) -> Any:  # type: ignore[override]
         """PynamoDB's cached connection, its client signing with the tenant's credentials (db/credentials.py)."""
         conn = super()._get_connection()
-        tenant_credentials.scope_client(conn.connection.client)
+        tenant_credentials.scope_connection(conn.connection)
         return conn
 
     # ---- the tenant walk: every put and update of an item of a tenant carries its gsi4 keys ----
@@ -158,7 +158,7 @@ def connection() -> Connection:
         from ..ports import localstack_url
 
         _connection = Connection(region=s.region, host=localstack_url())
-    tenant_credentials.scope_client(_connection.client)
+    tenant_credentials.scope_connection(_connection)
     return _connection
 
 

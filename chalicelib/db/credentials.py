@@ -171,6 +171,14 @@ def _before_sign(request: Any, **_: Any) -> None:
         request.context.setdefault("signing", {})["request_credentials"] = credentials
 
 
+def scope_connection(connection: Any) -> None:
+    """Make a PynamoDB ``Connection``'s client sign with `current()` credentials, when the setting is on.
+    With it off the client is left alone (and not created before its first call: PynamoDB builds it
+    lazily, and a bad endpoint must fail on the call that uses it, not on every lookup of the connection)."""
+    if get_settings().tenant_role_arn:
+        scope_client(connection.client)
+
+
 _MARK = "_crm_tenant_credentials"
 
 #: The services whose calls on a tenant's request touch tenant data, and so are signed with the

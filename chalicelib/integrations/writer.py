@@ -178,7 +178,8 @@ class Rows(runner.Run):
                 for rec in store.batch_get(self.p.tenant_id, self.d.entity, list(ids)):
                     self.outcomes[ids[rec.id]] = Outcome(ids[rec.id], "created", rec.id)
             self.process(batch)
-            self.flush()
+            self.flush(self.c)
+            self._forget(self.c)  # a refused row's keys are free again, as after an import's chunk
             events.flush()
         return [self.outcomes.get(n) or Outcome(n, "skipped") for n, _ in batch]
 

@@ -11,9 +11,13 @@ from chalicelib import ports
 
 @pytest.fixture()
 def fresh_clients():
+    from chalicelib.db.base import reset_connections
+
     ports.reset()
+    reset_connections()
     yield
     ports.reset()
+    reset_connections()  # no model or connection keeps an endpoint of this test
 
 
 def test_given_no_localstack_when_a_client_is_built_then_it_is_plain_boto3_on_the_default_endpoint(fresh_clients, monkeypatch):
