@@ -54,6 +54,9 @@ and the tests (tests/conftest.py) call it before moto serves a request.
 
 - `validate_definitions_once()`: a state machine definition is parsed once to be validated, not at
   every CreateStateMachine (each test's fresh account creates the same few).
+
+- `plain_item_requests()`: DynamoDB's item reads and writes without blobs are taken as their JSON
+  body says, instead of walking botocore's model for every attribute value of every item.
 """
 from __future__ import annotations
 
