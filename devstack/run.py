@@ -58,6 +58,82 @@ def fresh_search_index() -> None:
             Path(os.environ["CRM_SEARCH_FILE"] + suffix).unlink(missing_ok=True)
 
 
+def _keep_alive_handler() -> type:
+    """moto's request handler with HTTP/1.1 keep-alive, as AWS endpoints keep connections.
+
+    Werkzeug's server answers every request with `Connection: close` (http.server cannot tell where
+    an unread request body ends) and, after each response, reads whatever the socket holds: with
+    keep-alive that would swallow the client's next request. Here a request with a Content-Length
+    is read whole before moto sees it (moto reads it whole anyway), werkzeug's after-response read
+    gets an empty stream, and the connection stays open; anything else (a chunked body, an
+    HTTP/1.0 client, a body shorter than announced) is answered and closed as before. Responses
+    without a Content-Length go chunked (werkzeug does so under HTTP/1.1). TCP_NODELAY: werkzeug
+    writes headers and body separately, which Nagle's algorithm would hold back for the
+    client's delayed ACK on a kept connection."""
+    import io
+
+    from moto.server import MotoRequestHandler
+
+    class KeepAliveHandler(MotoRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+        _keep = False
+
+        def run_wsgi(self) -> None:
+            self._keep = False
+            socket_input = self.rfile
+            try:
+                super().run_wsgi()
+            finally:
+                self.rfile = socket_input
+            if not self._keep:
+                self.close_connection = True
+
+        def make_environ(self) -> dict[str, Any]:
+            environ = super().make_environ()
+            if self.request_version != "HTTP/1.1":
+                self.protocol_version = "HTTP/1.0"  # no chunked responses to a client that cannot read them
+                return environ
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                return environ
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                return environ
+            if length < 0:
+                return environ
+            body = self.rfile.read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            if len(body) == length:
+                self.rfile = io.BytesIO()  # what werkzeug drains after the response: the socket keeps the next request
+                self._keep = True
+            return environ
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if self._keep and keyword.lower() == "connection" and value.lower() == "close":
+                return
+            super().send_header(keyword, value)
+
+    return KeepAliveHandler
+
+
+def _keep_alive_server(base: type) -> type:
+    """moto's ThreadedMotoServer serving with `_keep_alive_handler()`."""
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    handler = _keep_alive_handler()
+
+    class Server(base):
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=handler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Server
+
+
 def start_moto(port: int):
     import logging
 
@@ -72,7 +148,7 @@ def start_moto(port: int):
     # moto_server_port(), default 5000): point them at this server.
     os.environ["MOTO_PORT"] = str(port)
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = _keep_alive_server(ThreadedMotoServer)(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     import json
     import urllib.request
