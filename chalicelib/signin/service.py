@@ -16,7 +16,8 @@ VerifySoftwareToken + SetUserMFAPreference with the user's access token. The ID 
 not say whether a second factor was used, so for a tenant that requires MFA the API checks on
 each request that the user's account has SOFTWARE_TOKEN_MFA enabled (AdminGetUser, a positive
 answer cached per container for CRM_AUTHZ_CACHE_SECONDS) and refuses with 403
-MFA_SETUP_REQUIRED otherwise.
+MFA_SETUP_REQUIRED otherwise. Platform operators (the pool's platform-admins group) are held to
+the same check always, whatever any tenant's policy.
 """
 from __future__ import annotations
 
@@ -323,6 +324,16 @@ def check_session(tenant_id: str, user_id: str, issued_at: int) -> None:
     if isinstance(identity.provider(), identity.LocalIdentity):
         return
     if mfa_required(tenant_id) and not _second_factor_enabled(tenant_id, user_id):
+        raise Forbidden("MFA_SETUP_REQUIRED")
+
+
+def check_platform_session(tenant_id: str, user_id: str, issued_at: int) -> None:
+    """The check of a platform operator's requests: under Cognito an operator must have TOTP enabled,
+    whatever any tenant's policy (403 MFA_SETUP_REQUIRED otherwise). On the own identity provider an
+    operator is only a token minted with its signing key (devstack/token.py): there is no login to hold."""
+    if isinstance(identity.provider(), identity.LocalIdentity):
+        return
+    if not _second_factor_enabled(tenant_id, user_id):
         raise Forbidden("MFA_SETUP_REQUIRED")
 
 

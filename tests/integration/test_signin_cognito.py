@@ -62,6 +62,10 @@ def test_given_cognito_groups_when_user_is_in_platform_admins_then_platform_oper
                                        AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})["AuthenticationResult"]["IdToken"]
 
     op = sign_in("op")
+    # an operator is held to a second factor whatever any tenant's policy (the tests' default is optional)
+    refused = api.call("GET", "/v1/platform/tenants", op, headers={"Accept-Language": "en"})
+    assert refused.status_code == 403 and refused.data["code"] == "MFA_SETUP_REQUIRED", refused.data
+    _enable_totp(cognito, "op")
     assert api.call("GET", "/v1/platform/tenants", op).status_code == 200
     pretender = sign_in("pretender")
     assert api.call("GET", "/v1/platform/tenants", pretender).status_code == 401  # no tenant, and no operator
