@@ -279,19 +279,23 @@ def my_setup_confirm(code: str) -> dict[str, Any]:
 
 def reset(user_id: str) -> None:
     """An administrator removes a user's authenticator (lost phone): the next sign-in enrols a new one
-    when the tenant requires MFA. Written to the operation log (user, mfa_reset)."""
+    when the tenant requires MFA, and every session of the user ends (a token or refresh token taken
+    with the old authenticator is not kept), as sign-out everywhere does. Written to the operation log
+    (user, mfa_reset)."""
     ctx = context.current()
     org.principal().require(MODULE, "manage")
     tenant = ctx.tenant_id
-    org.get_user(user_id)  # 404 for a user of no tenant of the caller's
+    user = org.get_user(user_id)  # 404 for a user of no tenant of the caller's
     idp = identity.provider()
+    ops = [*org.end_sessions_ops(user, ctx.user_id), tx.put(audit.entry(tenant, "user", user_id, "mfa_reset", ctx.user_id, []))]
     if isinstance(idp, identity.LocalIdentity):
         f = _factor(tenant, user_id)
-        ops = [tx.delete(f)] if f is not None else []
-        tx.write([*ops, tx.put(audit.entry(tenant, "user", user_id, "mfa_reset", ctx.user_id, []))])
+        tx.write([*([tx.delete(f)] if f is not None else []), *ops])
     else:
         idp.disable_totp(tenant, user_id)
-        tx.write([tx.put(audit.entry(tenant, "user", user_id, "mfa_reset", ctx.user_id, []))])
+        tx.write(ops)
+    org.invalidate(tenant)
+    idp.sign_out_everywhere(tenant, user_id)  # Cognito: AdminUserGlobalSignOut (refresh tokens); local: nothing more
     _factors.invalidate(tenant)
     _cognito_enabled.pop((tenant, user_id), None)
     metric("signin.mfa.reset")

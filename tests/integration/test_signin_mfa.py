@@ -190,6 +190,23 @@ def test_given_lost_phone_when_admin_resets_the_factor_then_it_is_logged_and_the
     assert _login(api, tenant, "13900000002").data["challenge"] == "MFA_SETUP"
 
 
+def test_given_a_reset_factor_then_the_users_sessions_from_before_end_like_sign_out_everywhere(api, sales_team, required):
+    import time
+
+    from chalicelib.core.auth import issue_local_token
+
+    tenant, admin, rep = sales_team["id"], sales_team["admin"], sales_team["rep1"]
+    _, rep_token = _enrol(api, tenant, "13900000002")
+    assert api.call("GET", "/v1/me", rep_token).status_code == 200
+    assert api.call("POST", f"/v1/org/users/{rep}/mfa/reset", admin).status_code == 204
+    ended = api.call("GET", "/v1/me", rep_token, headers={"Accept-Language": "en"})
+    assert ended.status_code == 401 and "revoked" in ended.data["message"], ended.data
+    assert api.call("GET", "/v1/me", admin).status_code == 200  # the administrator's own session goes on
+    # a token of a sign-in after the reset (with the new authenticator) is good
+    later = issue_local_token(tenant, rep, issued_at=int(time.time()) + 2)
+    assert api.call("GET", "/v1/me", later).status_code == 200
+
+
 def test_given_other_tenant_when_admin_resets_a_user_id_of_another_tenant_then_404(api, make_tenant, sales_team):
     other = make_tenant()
     assert api.call("POST", f"/v1/org/users/{sales_team['rep1']}/mfa/reset", other["admin"]).status_code == 404
