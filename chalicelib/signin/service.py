@@ -122,8 +122,8 @@ def _take_code(f: SecondFactor, code: str) -> bool:
     if step is None or step <= int(f.last_step or 0):
         return False
     try:
-        f.update(actions=[SecondFactor.last_step.set(step)],
-                 condition=SecondFactor.last_step.does_not_exist() | (SecondFactor.last_step < step))
+        f.update(actions=[SecondFactor.last_step.set(step)],  # never re-creates a factor a reset deleted meanwhile
+                 condition=SecondFactor.pk.exists() & (SecondFactor.last_step.does_not_exist() | (SecondFactor.last_step < step)))
     except UpdateError:
         return False  # another request took this code (or a later one) first
     return True
@@ -147,7 +147,11 @@ def _confirm(tenant_id: str, user_id: str, code: str) -> bool:
     f = _factor(tenant_id, user_id)
     if f is None or f.status != "pending" or not _take_code(f, code):
         return False
-    f.update(actions=[SecondFactor.status.set("active"), SecondFactor.enrolled_at.set(clock.now_iso())])
+    try:  # the factor as it was read: a reset (or a new secret) meanwhile makes the code no answer
+        f.update(actions=[SecondFactor.status.set("active"), SecondFactor.enrolled_at.set(clock.now_iso())],
+                 condition=SecondFactor.pk.exists() & (SecondFactor.status == "pending") & (SecondFactor.secret == f.secret))
+    except UpdateError:
+        return False
     tx.write([tx.put(audit.entry(tenant_id, "user", user_id, "mfa_enrolled", user_id, []))])
     _factors.invalidate(tenant_id)
     metric("signin.mfa.enrolled")
@@ -198,7 +202,10 @@ def _session(tenant_id: str, token: str, purpose: str) -> SignInSession:
 def _wrong_code(tenant_id: str, sess: SignInSession) -> Unauthenticated:
     org.sign_in_failed(tenant_id, sess.mobile)
     tx.write([tx.put(audit.entry(tenant_id, "session", sess.user_id, "mfa_failed", sess.user_id, []))])
-    sess.update(actions=[SignInSession.failures.add(1)])
+    try:  # a session already ended (signed in, or its last wrong code) is not brought back without its fields
+        sess.update(actions=[SignInSession.failures.add(1)], condition=SignInSession.pk.exists())
+    except UpdateError:
+        return Unauthenticated("MFA_CODE_INVALID")
     if int(sess.failures) >= MAX_CODE_FAILURES:
         sess.delete()
     return Unauthenticated("MFA_CODE_INVALID")
