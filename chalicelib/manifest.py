@@ -198,7 +198,7 @@ def install() -> None:
         files.install_readers({**access, "approval": _approval_read}, objects.log_access)
         from .signin import service as signin_service  # the org's session check, then the tenant's MFA policy
 
-        session.configure(signin_service.check_session, org.principal)
+        session.configure(signin_service.check_session, org.principal, signin_service.check_platform_session)
         from .tenants import service as tenants  # here: tenants reads the manifest (built-in roles)
 
         ratelimit.configure(tenants.rate_limit)

@@ -11,7 +11,9 @@ daily check of approvals waiting only on disabled users (approvals/reassign.py),
 "tenant_id", "webhook_id", "delivery_id", "attempt"}: the next attempt of a failed webhook delivery, or {"kind":
 "backup", "tenant_id"} from a tenant's recurring backup schedule (backups/service.py), or {"kind":
 "work_report_reminder", "tenant_id", "report_kind"}: the tenant's reminder to those who have not submitted
-their work report (reports/service.py).
+their work report (reports/service.py), or {"kind": "event_reminder", "tenant_id", "event_id", "start", "at"}: a
+schedule armed before event reminders were record timers, which moves the event onto its timer
+(calendar/reminders.py: fire_legacy).
 Delivery is idempotent (the notification id is derived from reminder + due time), so
 Scheduler's retries never show a reminder twice.
 """
@@ -22,6 +24,7 @@ from typing import Any
 from chalicelib import manifest
 from chalicelib.approvals import service as approvals
 from chalicelib.backups import service as backups
+from chalicelib.calendar import reminders as calendar
 from chalicelib.care import service as care
 from chalicelib.core import context
 from chalicelib.core.observability import bind, flush, logger
@@ -43,6 +46,7 @@ _TARGETS: dict[str, tuple[str, Any]] = {  # kind -> (the id it logs, what it doe
     backups.SCHEDULE_KIND: ("tenant_id", lambda e: backups.fire_scheduled(e["tenant_id"])),
     webhooks.RETRY_KIND: ("delivery_id", webhooks.fire_retry),
     "work_report_reminder": ("report_kind", lambda e: work_reports.fire_reminder(e["tenant_id"], e["report_kind"])),
+    calendar.LEGACY_KIND: ("event_id", lambda e: calendar.fire_legacy(e["tenant_id"], e["event_id"], e["at"])),
 }
 
 

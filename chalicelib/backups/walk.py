@@ -21,9 +21,13 @@ from ..db.table_spec import WALK_INDEX, WALK_SHARDS
 from ..ports import client
 
 # Item types that are never part of a backup: request bookkeeping (idempotency markers,
-# sign-in failure counters and open second-factor challenges), task tokens of running Step Functions executions, background
-# jobs, and the backups' own items (their list, schedule and restore markers).
-NOT_BACKED_UP = frozenset({"IDEM", "LOGINFAIL", "SIGNIN", "APPROVAL_TOKEN", "RATE", "JOB", "BACKUP", "BACKUP_SCHEDULE", "RESTORE"})
+# sign-in failure counters and open second-factor challenges), second factors (their `secret` is
+# the raw TOTP seed: a backup must not hand it to whoever reads backups, and a restore must not
+# bring back an authenticator an administrator has reset — users enrol again after a restore),
+# task tokens of running Step Functions executions, background jobs, and the backups' own items
+# (their list, schedule and restore markers).
+NOT_BACKED_UP = frozenset({"IDEM", "LOGINFAIL", "SIGNIN", "MFA", "APPROVAL_TOKEN", "RATE", "JOB", "BACKUP", "BACKUP_SCHEDULE",
+                           "RESTORE"})
 PAGE = 100  # BatchGetItem's limit
 
 

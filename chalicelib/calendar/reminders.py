@@ -9,6 +9,13 @@ the request path. When it fires, everyone whose time the event takes (owner and 
 they are then) gets one inbox message per occurrence (the notification's `source`), and the next
 occurrence's moment is armed without writing the event; a schedule whose moment the event no
 longer says delivers nothing.
+
+Events created before reminders became record timers have schedules of their own (payload kind
+`event_reminder`, one per occurrence; `fire_legacy`) and no timer until they are next written.
+When such a schedule fires it hands over to the timer: due now, the timer fires in its place
+(same notification source as before, so a reminder already given is not given again) and arms
+the next occurrence's; otherwise the event's current moment is armed. Old schedules so migrate
+themselves as they fire.
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from ..engine.definition import EntityDef
 from . import recurrence
 
 KIND = "event_reminder"  # the notification's kind
+LEGACY_KIND = "event_reminder"  # the payload kind of the schedules armed before reminders were record timers
 TIMER = "reminder"
 GRACE = timedelta(minutes=15)  # a reminder this late is still delivered; an older one is passed over
 
@@ -76,3 +84,24 @@ def fire(d: EntityDef, rec: Any, at: str) -> bool:
         due.arm(d, rec.tenant_id, rec.id, TIMER, nxt)
     metric("calendar.reminder.delivered")
     return told
+
+
+def fire_legacy(tenant_id: str, event_id: str, at: str) -> bool:
+    """An old per-occurrence schedule fired: move the event onto its record timer (see the module text)."""
+    from ..core.errors import NotFound
+    from ..engine import due, registry, store
+
+    d = registry.find("event", tenant_id)
+    if d is None:
+        return False
+    try:
+        rec = store.get(tenant_id, d.entity, event_id, d.name_key, consistent=True)
+    except NotFound:
+        return False
+    current = None if rec.deleted_at else remind_at(rec.values())
+    if current is None:
+        return False
+    if current == at:
+        return due.fire_timer(tenant_id, d.name, event_id, TIMER, at)  # delivers once, arms the next occurrence
+    due.arm(d, tenant_id, event_id, TIMER, current)
+    return False

@@ -156,7 +156,8 @@ def team_view(p: Principal, team_name: str, frm: datetime, to: datetime) -> dict
     name = team_name_of(team_name)
     if name is None:
         raise invalid("team_name", "required", "field.required")
-    whose = [*_team_filters(p), Filter("team_name", "eq", name)]
+    field = rules.index_field(p, schema.get(EVENT.entity), "team_name")  # hidden from the caller: 422 FIELD_NOT_READABLE
+    whose = [*_team_filters(p), Filter(field, "eq", name)]
     filters = [Filter("span_start", "range", {"lt": clock.iso(to)}), Filter("span_end", "range", {"gt": clock.iso(frm)}), *whose]
     res = run(SearchRequest(p.tenant_id, _readable_events(p), filters=filters, sort=[("span_start", "asc")], limit=MAX_EVENTS))
     if not res.hits and run(SearchRequest(p.tenant_id, _readable_events(p), filters=whose, limit=1)).total == 0:

@@ -64,6 +64,8 @@ def _serve(event: Any, get_response: Callable[[Any], Any], headers: dict[str, st
             if not claims.platform_admin:
                 session.check(ctx.tenant_id, ctx.user_id, claims.issued_at)
                 ratelimit.charge(ctx.tenant_id)
+            else:
+                session.check_platform(ctx.tenant_id, ctx.user_id, claims.issued_at)
         else:
             ctx = context.RequestContext(tenant_id="", user_id="", locale=locale, correlation_id=correlation_id)
         bind(ctx.tenant_id, ctx.user_id)

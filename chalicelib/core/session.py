@@ -12,12 +12,13 @@ from typing import Any
 
 SessionCheck = Callable[[str, str, int], None]  # (tenant_id, user_id, token issued_at) -> raises if not valid
 _check: SessionCheck | None = None
+_platform_check: SessionCheck | None = None
 _principal: Callable[[], Any] | None = None
 
 
-def configure(check: SessionCheck, principal: Callable[[], Any]) -> None:
-    global _check, _principal
-    _check, _principal = check, principal
+def configure(check: SessionCheck, principal: Callable[[], Any], platform_check: SessionCheck | None = None) -> None:
+    global _check, _principal, _platform_check
+    _check, _principal, _platform_check = check, principal, platform_check
 
 
 def principal() -> Any:
@@ -31,6 +32,14 @@ def check(tenant_id: str, user_id: str, issued_at: int) -> None:
     if _check is None:
         raise RuntimeError("the session check is not configured: call chalicelib.manifest.install()")
     _check(tenant_id, user_id, issued_at)
+
+
+def check_platform(tenant_id: str, user_id: str, issued_at: int) -> None:
+    """The check of a platform operator's token (no tenant's session or policy applies to it)."""
+    if _check is None:
+        raise RuntimeError("the session check is not configured: call chalicelib.manifest.install()")
+    if _platform_check is not None:
+        _platform_check(tenant_id, user_id, issued_at)
 
 
 def configured() -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from ..core import clock
-from ..core.errors import ValidationFailed, detail
+from ..core.errors import DomainError, ValidationFailed, detail
 from ..core.settings import get_settings
 from ..db import tx
 from ..engine import registry
@@ -208,13 +208,6 @@ def _one(p: Any, d: Any, shown_rec: Mapping[str, Any], campaign_id: str, tpl: Ma
     raw = mime.build(sender=sender, sender_name=sender_name, to=[address], subject=content["subject"], text=text,
                      html=content["body_html"], message_id=message_id, unsubscribe_url=link, reply_to=sender,
                      date=clock.now())
-    pace.wait()
-    try:
-        from ..ports import mail as port
-
-        port.send_raw(raw, sender, [address])
-    except Exception as e:  # noqa: BLE001 - one recipient's failure is logged on its row, the rest go on
-        return _settle(r, "failed", str(e)[:300])
     mailbox = written.mailbox
     values = {"direction": "out", "subject": content["subject"], "from_addr": sender, "from_name": sender_name,
               "to": address, "body_text": text[:100_000],
@@ -222,7 +215,17 @@ def _one(p: Any, d: Any, shown_rec: Mapping[str, Any], campaign_id: str, tpl: Ma
               "thread_id": message_id, "mailbox_id": mailbox.id if mailbox else None, "campaign_id": campaign_id,
               "status": "sent", "sent_at": clock.now_iso()}
     links = [(d.entity, shown_rec["id"]), *service._related_links(tenant, d, shown_rec)]
-    draft, ops = service.built(p, values, links, mailbox=mailbox, checked=False)
+    try:  # the record is built and checked before the mail leaves: a mail that went out always has its record
+        draft, ops = service.built(p, values, links, mailbox=mailbox, checked=False)
+    except DomainError as e:
+        return _settle(r, "failed", e.code or "MAIL_RECORD_INVALID")
+    pace.wait()
+    try:
+        from ..ports import mail as port
+
+        port.send_raw(raw, sender, [address])
+    except Exception as e:  # noqa: BLE001 - one recipient's failure is logged on its row, the rest go on
+        return _settle(r, "failed", str(e)[:300])
     r.status, r.mail_id, r.message_id, r.updated_at = "sent", draft.record.id, message_id, clock.now_iso()
     written.add(draft, ops, r)
     return "sent"

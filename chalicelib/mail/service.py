@@ -290,14 +290,39 @@ def restamp(p: Principal, mailbox: Mailbox, mail_ids: list[str], removed: Iterab
 RESTAMP_PAGE = 100
 
 
+def _index_entries(tenant_id: str, mailbox: Mailbox, after: list[Any] | None) -> list[Any] | None:
+    """One page of the mailbox's mails as the mail records say (the index's `mailbox_id`, what the mailbox's
+    list reads; every owner), writing the MailboxMail entry of each — mails written before that entry existed
+    have none. The position after the page, or None at the end."""
+    from ..search.query import EntityQuery, Filter, Scope, SearchRequest
+    from ..search.service import run
+
+    res = run(SearchRequest(tenant_id, [EntityQuery(MAIL.entity, Scope(None))], filters=[Filter("mailbox_id", "eq", mailbox.id)],
+                            sort=[("created_at", "asc")], limit=RESTAMP_PAGE, after=after))
+    with MailboxMail.batch_write() as batch:  # the same key as the mail's own write: putting it again changes nothing
+        for h in res.hits:
+            created = str(h.source.get("created_at") or "")
+            if created:
+                batch.save(MailboxMail(pk=mailbox.pk, sk=MailboxMail.sort_key(created, h.id), tenant_id=tenant_id, mail_id=h.id))
+    return res.after if len(res.hits) == RESTAMP_PAGE and res.after else None
+
+
 def restamp_job(ctx: Any) -> bool:
-    """The job of a membership change: the mailbox's mails in pages of RESTAMP_PAGE (a consistent Query of
-    models.MailboxMail), each page re-stamped against the members the mailbox has then; the checkpoint is
-    the last entry done, so a resumed or repeated invocation goes on from there (re-stamping is idempotent)."""
+    """The job of a membership change. First the mailbox's mails as their records say (the index, by
+    `mailbox_id`) get the MailboxMail entry they lack; then its mails in pages of RESTAMP_PAGE (a consistent
+    Query of models.MailboxMail), each page re-stamped against the members the mailbox has then; the
+    checkpoint is the phase and the last page done, so a resumed or repeated invocation goes on from there
+    (both steps are idempotent)."""
     p = ctx.principal
     p.require(MODULE, "manage")
     prm = ctx.job["params"]
     cp = dict(ctx.checkpoint or {})
+    while not cp.get("indexed"):
+        position = _index_entries(p.tenant_id, _mailbox(p.tenant_id, prm["mailbox_id"]), cp.get("index_after"))
+        cp = {"index_after": position} if position else {"indexed": True}
+        ctx.save(checkpoint=cp)
+        if position and ctx.time_left() <= 0:
+            return False
     after, done, moved = cp.get("after") or "MAIL#", int(cp.get("done") or 0), int(cp.get("moved") or 0)
     pk = Mailbox.key(p.tenant_id, prm["mailbox_id"])[0]
     while True:
@@ -309,7 +334,7 @@ def restamp_job(ctx: Any) -> bool:
         moved += restamp(p, mailbox, [e.mail_id for e in page], prm.get("removed") or [])
         done += len(page)
         after = page[-1].sk
-        ctx.save(checkpoint={"after": after, "done": done, "moved": moved}, done=done)
+        ctx.save(checkpoint={"indexed": True, "after": after, "done": done, "moved": moved}, done=done)
         if len(page) < RESTAMP_PAGE:
             break
         if ctx.time_left() <= 0:

@@ -386,6 +386,15 @@ def set_user_status(user_id: str, active: bool) -> dict[str, Any]:
     return user_out(u)
 
 
+def end_sessions_ops(u: User, actor: str) -> list[tx.Op]:
+    """The write that ends every token of the user issued until now (checked on every request, as
+    sign-out everywhere does), for a caller's own transaction; then `invalidate` the tenant and call
+    the identity provider's `sign_out_everywhere`."""
+    u.tokens_valid_after = int(time.time()) + 1
+    changes.stamp(u, actor)
+    return [tx.put(u)]
+
+
 def revoke_sessions(user_id: str, *, actor_action: str = "revoke_sessions") -> None:
     tenant, actor = _ctx()
     p = principal()

@@ -16,7 +16,8 @@ VerifySoftwareToken + SetUserMFAPreference with the user's access token. The ID 
 not say whether a second factor was used, so for a tenant that requires MFA the API checks on
 each request that the user's account has SOFTWARE_TOKEN_MFA enabled (AdminGetUser, a positive
 answer cached per container for CRM_AUTHZ_CACHE_SECONDS) and refuses with 403
-MFA_SETUP_REQUIRED otherwise.
+MFA_SETUP_REQUIRED otherwise. Platform operators (the pool's platform-admins group) are held to
+the same check always, whatever any tenant's policy.
 """
 from __future__ import annotations
 
@@ -121,8 +122,8 @@ def _take_code(f: SecondFactor, code: str) -> bool:
     if step is None or step <= int(f.last_step or 0):
         return False
     try:
-        f.update(actions=[SecondFactor.last_step.set(step)],
-                 condition=SecondFactor.last_step.does_not_exist() | (SecondFactor.last_step < step))
+        f.update(actions=[SecondFactor.last_step.set(step)],  # never re-creates a factor a reset deleted meanwhile
+                 condition=SecondFactor.pk.exists() & (SecondFactor.last_step.does_not_exist() | (SecondFactor.last_step < step)))
     except UpdateError:
         return False  # another request took this code (or a later one) first
     return True
@@ -146,7 +147,11 @@ def _confirm(tenant_id: str, user_id: str, code: str) -> bool:
     f = _factor(tenant_id, user_id)
     if f is None or f.status != "pending" or not _take_code(f, code):
         return False
-    f.update(actions=[SecondFactor.status.set("active"), SecondFactor.enrolled_at.set(clock.now_iso())])
+    try:  # the factor as it was read: a reset (or a new secret) meanwhile makes the code no answer
+        f.update(actions=[SecondFactor.status.set("active"), SecondFactor.enrolled_at.set(clock.now_iso())],
+                 condition=SecondFactor.pk.exists() & (SecondFactor.status == "pending") & (SecondFactor.secret == f.secret))
+    except UpdateError:
+        return False
     tx.write([tx.put(audit.entry(tenant_id, "user", user_id, "mfa_enrolled", user_id, []))])
     _factors.invalidate(tenant_id)
     metric("signin.mfa.enrolled")
@@ -197,7 +202,10 @@ def _session(tenant_id: str, token: str, purpose: str) -> SignInSession:
 def _wrong_code(tenant_id: str, sess: SignInSession) -> Unauthenticated:
     org.sign_in_failed(tenant_id, sess.mobile)
     tx.write([tx.put(audit.entry(tenant_id, "session", sess.user_id, "mfa_failed", sess.user_id, []))])
-    sess.update(actions=[SignInSession.failures.add(1)])
+    try:  # a session already ended (signed in, or its last wrong code) is not brought back without its fields
+        sess.update(actions=[SignInSession.failures.add(1)], condition=SignInSession.pk.exists())
+    except UpdateError:
+        return Unauthenticated("MFA_CODE_INVALID")
     if int(sess.failures) >= MAX_CODE_FAILURES:
         sess.delete()
     return Unauthenticated("MFA_CODE_INVALID")
@@ -278,19 +286,23 @@ def my_setup_confirm(code: str) -> dict[str, Any]:
 
 def reset(user_id: str) -> None:
     """An administrator removes a user's authenticator (lost phone): the next sign-in enrols a new one
-    when the tenant requires MFA. Written to the operation log (user, mfa_reset)."""
+    when the tenant requires MFA, and every session of the user ends (a token or refresh token taken
+    with the old authenticator is not kept), as sign-out everywhere does. Written to the operation log
+    (user, mfa_reset)."""
     ctx = context.current()
     org.principal().require(MODULE, "manage")
     tenant = ctx.tenant_id
-    org.get_user(user_id)  # 404 for a user of no tenant of the caller's
+    user = org.get_user(user_id)  # 404 for a user of no tenant of the caller's
     idp = identity.provider()
+    ops = [*org.end_sessions_ops(user, ctx.user_id), tx.put(audit.entry(tenant, "user", user_id, "mfa_reset", ctx.user_id, []))]
     if isinstance(idp, identity.LocalIdentity):
         f = _factor(tenant, user_id)
-        ops = [tx.delete(f)] if f is not None else []
-        tx.write([*ops, tx.put(audit.entry(tenant, "user", user_id, "mfa_reset", ctx.user_id, []))])
+        tx.write([*([tx.delete(f)] if f is not None else []), *ops])
     else:
         idp.disable_totp(tenant, user_id)
-        tx.write([tx.put(audit.entry(tenant, "user", user_id, "mfa_reset", ctx.user_id, []))])
+        tx.write(ops)
+    org.invalidate(tenant)
+    idp.sign_out_everywhere(tenant, user_id)  # Cognito: AdminUserGlobalSignOut (refresh tokens); local: nothing more
     _factors.invalidate(tenant)
     _cognito_enabled.pop((tenant, user_id), None)
     metric("signin.mfa.reset")
@@ -323,6 +335,16 @@ def check_session(tenant_id: str, user_id: str, issued_at: int) -> None:
     if isinstance(identity.provider(), identity.LocalIdentity):
         return
     if mfa_required(tenant_id) and not _second_factor_enabled(tenant_id, user_id):
+        raise Forbidden("MFA_SETUP_REQUIRED")
+
+
+def check_platform_session(tenant_id: str, user_id: str, issued_at: int) -> None:
+    """The check of a platform operator's requests: under Cognito an operator must have TOTP enabled,
+    whatever any tenant's policy (403 MFA_SETUP_REQUIRED otherwise). On the own identity provider an
+    operator is only a token minted with its signing key (devstack/token.py): there is no login to hold."""
+    if isinstance(identity.provider(), identity.LocalIdentity):
+        return
+    if not _second_factor_enabled(tenant_id, user_id):
         raise Forbidden("MFA_SETUP_REQUIRED")
 
 

@@ -22,6 +22,13 @@ def user_pool(stage: Stage, kind: str, *, staff: bool) -> tuple[cognito.UserPool
     custom_attributes: dict[str, cognito.ICustomAttribute] = {
         "tenant_id": cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
     }
+    # Kept only because Cognito cannot remove a schema attribute from an existing pool: deployed staff
+    # pools were created with `custom:platform_admin`, and a template without it fails their update.
+    # Nothing reads it (operators are the `platform-admins` group) and the app client may neither read
+    # nor write it; README "Sign-in and MFA" has the one-off move of its holders into the group.
+    retired_attributes: dict[str, cognito.ICustomAttribute] = {
+        "platform_admin": cognito.StringAttribute(min_len=4, max_len=5, mutable=True),
+    } if staff else {}
     plan = SignInConfig.of(stage) if staff else SignInConfig()
 
     pool = cognito.UserPool(
@@ -35,7 +42,7 @@ def user_pool(stage: Stage, kind: str, *, staff: bool) -> tuple[cognito.UserPool
             phone_number=cognito.StandardAttribute(required=False, mutable=True),
             fullname=cognito.StandardAttribute(required=False, mutable=True),
         ),
-        custom_attributes=custom_attributes,
+        custom_attributes={**custom_attributes, **retired_attributes},
         mfa=cognito.Mfa.OPTIONAL,
         mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
         password_policy=cognito.PasswordPolicy(

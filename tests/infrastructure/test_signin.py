@@ -42,7 +42,13 @@ def test_given_pools_when_synthesized_then_passwords_need_12_characters_and_mfa_
 
 def test_given_staff_pool_when_synthesized_then_platform_operators_are_a_group_not_an_attribute(template_json):
     key, pool = _pool(template_json, "staff")
-    assert not any(a["Name"] == "platform_admin" for a in pool.get("Schema", []))
+    # the retired attribute stays declared as deployed pools have it (Cognito cannot remove a schema
+    # attribute: a template without it fails the pool's update) — same type and bounds — but no client sees it
+    [retired] = [a for a in pool.get("Schema", []) if a["Name"] == "platform_admin"]
+    assert retired["AttributeDataType"] == "String" and retired["Mutable"] is True
+    assert retired["StringAttributeConstraints"] == {"MinLength": "4", "MaxLength": "5"}
+    _, portal = _pool(template_json, "portal")
+    assert not any(a["Name"] == "platform_admin" for a in portal.get("Schema", []))
     [group] = [v["Properties"] for v in _resources(template_json, "AWS::Cognito::UserPoolGroup").values()]
     assert group["GroupName"] == PLATFORM_GROUP == "platform-admins"
     assert group["UserPoolId"] == {"Ref": key}

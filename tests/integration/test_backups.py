@@ -267,3 +267,54 @@ def test_given_an_unknown_time_zone_when_the_schedule_is_set_then_422_in_the_cal
     assert r.status_code == 422 and r.data["details"][0]["field"] == "timezone" and "Mars/Olympus" in r.data["details"][0]["message"]
     bad_hour = api.call("PUT", "/v1/backup-schedule", sales_team["admin"], {"enabled": True, "hour": 24})
     assert bad_hour.status_code == 422 and bad_hour.data["details"][0]["field"] == "hour"
+
+
+def _enrol_by_choice(api, token: str) -> None:
+    from chalicelib.signin import totp
+
+    setup = api.call("POST", "/v1/me/mfa/setup", token)
+    assert setup.status_code == 200, setup.data
+    code = totp.code_at(setup.data["secret"], totp.step_of(clock.now().timestamp()))
+    done = api.call("POST", "/v1/me/mfa/setup/confirm", token, {"code": code})
+    assert done.status_code == 200 and done.data["enrolled"] is True, done.data
+
+
+def _second_factors(tenant_id: str) -> list[dict]:
+    ddb = boto3.client("dynamodb", region_name=get_settings().region)
+    r = ddb.query(TableName=get_settings().table_name, KeyConditionExpression="pk = :p",
+                  ExpressionAttributeValues={":p": {"S": f"T#{tenant_id}#MFA"}})
+    return r["Items"]
+
+
+def test_given_users_with_authenticators_when_backed_up_then_no_second_factor_or_secret_is_in_the_backup(api, filled):
+    t = filled
+    clock.freeze()
+    _enrol_by_choice(api, t["admin"])
+    _enrol_by_choice(api, t["tokens"]["rep1"])
+    assert len(_second_factors(t["id"])) == 2
+    secrets = [i["secret"]["S"] for i in _second_factors(t["id"])]
+    b = _backup(api, t["admin"])
+    assert b["status"] == "succeeded" and "MFA" not in b["counts"]
+    lines = [line for p in b["parts"] if p["name"].startswith("items-") for line in _part(p["download_url"], p)]
+    assert lines and not [i for i in lines if i.get("type", {}).get("S") == "MFA" or "#MFA" in i["pk"]["S"]]
+    text = json.dumps(lines, ensure_ascii=False)
+    assert not any(s in text for s in secrets)
+
+
+def test_given_an_older_backup_holding_second_factors_when_restored_then_they_do_not_come_back(api, filled, monkeypatch):
+    from chalicelib.backups import walk
+
+    t = filled
+    clock.freeze()
+    _enrol_by_choice(api, t["tokens"]["rep1"])
+    with monkeypatch.context() as m:  # a backup made before second factors were left out
+        m.setattr(walk, "NOT_BACKED_UP", walk.NOT_BACKED_UP - {"MFA"})
+        b = _backup(api, t["admin"])
+    assert b["counts"]["MFA"] == 1
+    r = api.call("POST", f"/v1/backups/{b['id']}/restore", platform_token(), {"target_tenant_id": "restored-mfa"})
+    assert r.status_code == 202, r.data
+    jobs.run_queued()
+    assert api.call("GET", "/v1/platform/tenants/restored-mfa/restore", platform_token()).data["status"] == "succeeded"
+    assert _second_factors("restored-mfa") == []
+    rep = _login(api, "restored-mfa", "13900000002")  # the optional policy: a password signs in, no old authenticator asked
+    assert api.call("GET", "/v1/me/mfa", rep).data["enrolled"] is False

@@ -45,3 +45,20 @@ def test_given_a_cancelled_date_that_is_not_an_occurrence_then_422_names_the_dat
     # an event that does not recur has no occurrences to cancel
     r = api.call("POST", "/v1/events", tok, {"title": "x", "start_at": f"{monday}T15:00:00+08:00", "exdates": [str(monday)]})
     assert r.status_code == 422 and r.data["details"][0]["field"] == "rrule"
+
+
+def test_given_an_event_without_a_rule_then_any_cancelled_or_moved_occurrence_is_refused(api, sales_team):
+    tok = sales_team["tokens"]["rep1"]
+    monday = _monday()
+    once = {"title": "单次会议", "start_at": f"{monday}T15:00:00+08:00", "end_at": f"{monday}T16:00:00+08:00"}
+    for extra in ({"exdates": ["banana"]}, {"exdates": [str(monday)]},
+                  {"overrides": [{"date": str(monday), "start_at": f"{monday}T17:00:00+08:00", "end_at": f"{monday}T18:00:00+08:00"}]}):
+        for lang in ("zh-CN", "en"):
+            r = api.call("POST", "/v1/events?force=true", tok, {**once, **extra}, headers={"Accept-Language": lang})
+            assert r.status_code == 422 and [d["field"] for d in r.data["details"]] == ["rrule"], (extra, r.data)
+            assert r.data["details"][0]["message"].isascii() == (lang == "en")
+    # a recurring event with a cancelled date cannot drop its rule and keep the date
+    ev = _weekly(api, tok, monday, exdates=[str(monday + timedelta(days=7))])
+    assert ev.status_code == 201, ev.data
+    r = api.call("PATCH", f"/v1/events/{ev.data['id']}", tok, {"rrule": None, "version": ev.data["version"]})
+    assert r.status_code == 422 and [d["field"] for d in r.data["details"]] == ["rrule"], r.data

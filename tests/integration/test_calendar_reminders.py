@@ -118,3 +118,53 @@ def test_given_the_time_or_reminder_changes_then_the_schedule_is_replaced_and_no
             reminder_minutes=30)
     clock.travel(2 * 60)
     assert driver.run_once() == 1 and [n["title"] for n in _reminders(api, tok["rep2"])][0].startswith("日程提醒：临时会议")
+
+
+def _legacy_schedule(tenant_id: str, event_id: str, start, minutes: int) -> dict:
+    """A schedule as the calendar armed them before reminders were record timers: one per occurrence."""
+    import hashlib
+
+    from chalicelib.ports import scheduler
+
+    at = start - timedelta(minutes=minutes)
+    payload = {"kind": "event_reminder", "tenant_id": tenant_id, "event_id": event_id, "start": clock.iso(start), "at": clock.iso(at)}
+    name = scheduler.schedule_name("evr", hashlib.sha256(f"{tenant_id}|{event_id}|{clock.iso(start)}".encode()).hexdigest()[:24])
+    scheduler.upsert(name, at, payload)
+    return payload
+
+
+def test_given_an_event_from_before_record_timers_when_its_old_schedule_fires_then_it_is_reminded_once_and_moves_to_its_timer(
+        api, sales_team):
+    from chalicelib.calendar import reminders as calendar_reminders
+    from chalicelib.engine import due, registry
+    from chalicelib.ports import scheduler
+    from functions import reminders as target
+
+    t, tok = sales_team, sales_team["tokens"]
+    start = clock.now() + timedelta(hours=2)
+    ev = _create(api, tok["manager"], title="周例会", start_at=clock.iso(start), end_at=clock.iso(start + timedelta(minutes=30)),
+                 rrule="FREQ=DAILY;COUNT=3", participant_ids=[t["rep1"]], reminder_minutes=10)
+    # as it was before the change: no record timer, the old per-occurrence schedule
+    d = registry.find("event")
+    scheduler.delete(due._timer_name(t["id"], d, ev["id"], calendar_reminders.TIMER, clock.iso(start - timedelta(minutes=10))))
+    old = _legacy_schedule(t["id"], ev["id"], start, 10)
+    driver = ScheduleDriver()
+    clock.travel(2 * 3600 - 9 * 60)
+    assert driver.run_once() == 1
+    got = _reminders(api, tok["rep1"])
+    assert len(got) == 1 and got[0]["link"]["occurrence"] == _day(start) and len(_reminders(api, tok["manager"])) == 1
+    # Scheduler delivering it again tells nobody twice
+    assert target.handler(old) == {"delivered": False}
+    assert len(_reminders(api, tok["rep1"])) == 1
+    # the event is on its record timer now: the next occurrence is reminded without any write of the event;
+    # an old schedule of that occurrence too (armed before the change) fires alongside and tells nobody twice
+    _legacy_schedule(t["id"], ev["id"], start + timedelta(days=1), 10)
+    clock.travel(24 * 3600)
+    assert driver.run_once() == 2
+    assert [n["link"]["occurrence"] for n in _reminders(api, tok["rep1"])] == [_day(start + timedelta(days=1)), _day(start)]
+    # an old schedule the event no longer says (its time moved since) delivers nothing and arms the event's moment
+    stale = _legacy_schedule(t["id"], ev["id"], start + timedelta(days=2, hours=-1), 10)
+    assert target.handler(stale) == {"delivered": False}
+    clock.travel(24 * 3600)
+    assert driver.run_once() >= 1
+    assert len(_reminders(api, tok["rep1"])) == 3

@@ -99,3 +99,28 @@ def test_given_a_bad_team_query_then_422_or_404_with_a_clear_message(api, sales_
     assert blank.status_code == 422 and blank.data["details"][0]["field"] == "team_name"
     unknown = _team(api, tok["manager"], day, "没有这个组")
     assert unknown.status_code == 404 and "没有这个组" in unknown.data["message"]
+
+
+def test_given_a_role_that_may_not_read_team_name_then_team_calendars_cannot_probe_it(api, sales_team):
+    """The team calendar filters on team_name as the caller's field rules allow it, as the list of teams does:
+    hidden → 422 FIELD_NOT_READABLE, never an answer that tells whether a team has events."""
+    t = sales_team
+    made = _setup(api, t)
+    admin = t["admin"]
+    role = api.call("POST", "/v1/org/roles", admin, {
+        "name": "看不到团队名", "actions": {"calendar": ["list", "read"]}, "scopes": {"calendar": "all"},
+        "fields": {"calendar": {"team_name": "hidden"}}})
+    assert role.status_code == 201, role.data
+    assert api.call("POST", "/v1/org/users", admin, {"name": "无团队名", "mobile": "13700002001", "department_id": t["sales"],
+                                                     "role_ids": [role.data["id"]], "password": "Passw0rd!2026"}).status_code == 201
+    token = api.call("POST", "/v1/auth/login", body={"tenant_id": t["id"], "mobile": "13700002001",
+                                                     "password": "Passw0rd!2026"}).data["id_token"]
+    for team in ("华东组", "没有这个组"):  # a team with events and none: the same answer
+        for lang in ("zh-CN", "en"):
+            r = _team(api, token, made["day"], team, lang)
+            assert r.status_code == 422 and r.data["code"] == "FIELD_NOT_READABLE", r.data
+            assert r.data["message"].isascii() == (lang == "en"), r.data
+    listed = api.call("GET", "/v1/calendar/teams", token)
+    assert listed.status_code == 422 and listed.data["code"] == "FIELD_NOT_READABLE"
+    # whoever may read it still opens the team's calendar
+    assert _team(api, t["tokens"]["manager"], made["day"], "华东组").status_code == 200

@@ -92,3 +92,28 @@ def test_given_a_bulk_mail_from_a_shared_mailbox_then_its_members_read_the_mails
     assert r.status_code == 200, r.data
     _run_jobs()
     assert api.call("GET", f"/v1/mail/messages/{mail_id}", crm["tokens"]["rep2"]).status_code == 200
+
+
+def test_given_a_mail_record_that_cannot_be_built_then_that_recipient_is_not_sent_to_and_the_rest_go_on(api, crm, monkeypatch):
+    """The bulk send builds (and checks) each mail's record before the mail leaves: a build error fails that
+    row with nothing sent, never after a sent mail."""
+    from chalicelib.core.errors import ValidationFailed
+    from chalicelib.mail import service
+
+    real = service.built
+
+    def refuse_wang(p, values, links, **kw):
+        if values.get("to") == "wang.fang@huaguang.example":
+            raise ValidationFailed("MAIL_RECORD_INVALID")
+        return real(p, values, links, **kw)
+
+    monkeypatch.setattr(service, "built", refuse_wang)
+    rep = crm["tokens"]["rep1"]
+    before = len(_sent())
+    got = _campaign(api, rep, {})
+    assert got["counts"] == {"failed": 1, "sent": 1, "skipped_no_address": 1}, got
+    sent = [_parsed(m)["To"] for m in _sent()[before:]]
+    assert sent == ["liu@huaguang.example"]  # 王芳's mail never left
+    log = {i["name"]: i for i in api.call("GET", f"/v1/mail/campaigns/{got['id']}/recipients", rep).data["items"]}
+    assert log["王芳"]["status"] == "failed" and log["王芳"]["mail_id"] is None
+    assert log["刘强"]["status"] == "sent" and log["刘强"]["mail_id"]

@@ -33,6 +33,9 @@ def _enable_totp(c, username: str) -> None:
 
 def test_given_required_mfa_when_cognito_user_has_no_totp_then_403_until_enrolled_and_again_after_reset(api, cognito, cog_tenant):  # noqa: F811
     token = _sign_in(cognito, "cogmfa", cog_tenant["admin"], PASSWORD)
+    refresh = cognito["idp"].admin_initiate_auth(
+        UserPoolId=cognito["pool"], ClientId=cognito["client"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": cog_tenant["username"], "PASSWORD": PASSWORD})["AuthenticationResult"]["RefreshToken"]
     assert api.call("GET", "/v1/me", token).status_code == 200  # tests default to optional
     with environment(CRM_MFA_DEFAULT="required", CRM_AUTHZ_CACHE_SECONDS="0"):
         refused = api.call("GET", "/v1/me", token, headers={"Accept-Language": "en"})
@@ -43,11 +46,25 @@ def test_given_required_mfa_when_cognito_user_has_no_totp_then_403_until_enrolle
         assert api.call("GET", "/v1/me/mfa", token).data == {"enrolled": True, "required": True}
         # enrolment is Cognito's (AssociateSoftwareToken): the local routes refuse
         assert api.call("POST", "/v1/me/mfa/setup", token).status_code == 403
-        # the administrator resets it (lost phone): the pool no longer asks for a code, the API refuses again
+        # the administrator resets it (lost phone): the pool no longer asks for a code, the user's sessions
+        # end (API tokens issued before, and the pool's refresh tokens: AdminUserGlobalSignOut), and a
+        # new sign-in is refused until an authenticator is enrolled again
+        idp = cognito["idp"]
         assert api.call("POST", f"/v1/org/users/{cog_tenant['admin']}/mfa/reset", token).status_code == 204
-        user = cognito["idp"].admin_get_user(UserPoolId=cognito["pool"], Username=cog_tenant["username"])
+        user = idp.admin_get_user(UserPoolId=cognito["pool"], Username=cog_tenant["username"])
         assert "SOFTWARE_TOKEN_MFA" not in (user.get("UserMFASettingList") or [])
-        assert api.call("GET", "/v1/me", token).data["code"] == "MFA_SETUP_REQUIRED"
+        ended = api.call("GET", "/v1/me", token, headers={"Accept-Language": "en"})
+        assert ended.status_code == 401 and "revoked" in ended.data["message"], ended.data
+        with pytest.raises(idp.exceptions.NotAuthorizedException):
+            idp.admin_initiate_auth(UserPoolId=cognito["pool"], ClientId=cognito["client"], AuthFlow="REFRESH_TOKEN_AUTH",
+                                    AuthParameters={"REFRESH_TOKEN": refresh})
+        from chalicelib.org import service as org
+
+        org.invalidate("cogmfa")
+        with pytest.MonkeyPatch.context() as m:  # a sign-in after the reset (its token issued later)
+            m.setattr("time.time", lambda real=__import__("time").time: real() + 2)
+            fresh = _sign_in(cognito, "cogmfa", cog_tenant["admin"], PASSWORD)
+            assert api.call("GET", "/v1/me", fresh).data["code"] == "MFA_SETUP_REQUIRED"
 
 
 def test_given_cognito_groups_when_user_is_in_platform_admins_then_platform_operator_else_not(api, cognito):  # noqa: F811
@@ -62,6 +79,10 @@ def test_given_cognito_groups_when_user_is_in_platform_admins_then_platform_oper
                                        AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})["AuthenticationResult"]["IdToken"]
 
     op = sign_in("op")
+    # an operator is held to a second factor whatever any tenant's policy (the tests' default is optional)
+    refused = api.call("GET", "/v1/platform/tenants", op, headers={"Accept-Language": "en"})
+    assert refused.status_code == 403 and refused.data["code"] == "MFA_SETUP_REQUIRED", refused.data
+    _enable_totp(cognito, "op")
     assert api.call("GET", "/v1/platform/tenants", op).status_code == 200
     pretender = sign_in("pretender")
     assert api.call("GET", "/v1/platform/tenants", pretender).status_code == 401  # no tenant, and no operator

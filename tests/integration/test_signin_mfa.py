@@ -190,6 +190,23 @@ def test_given_lost_phone_when_admin_resets_the_factor_then_it_is_logged_and_the
     assert _login(api, tenant, "13900000002").data["challenge"] == "MFA_SETUP"
 
 
+def test_given_a_reset_factor_then_the_users_sessions_from_before_end_like_sign_out_everywhere(api, sales_team, required):
+    import time
+
+    from chalicelib.core.auth import issue_local_token
+
+    tenant, admin, rep = sales_team["id"], sales_team["admin"], sales_team["rep1"]
+    _, rep_token = _enrol(api, tenant, "13900000002")
+    assert api.call("GET", "/v1/me", rep_token).status_code == 200
+    assert api.call("POST", f"/v1/org/users/{rep}/mfa/reset", admin).status_code == 204
+    ended = api.call("GET", "/v1/me", rep_token, headers={"Accept-Language": "en"})
+    assert ended.status_code == 401 and "revoked" in ended.data["message"], ended.data
+    assert api.call("GET", "/v1/me", admin).status_code == 200  # the administrator's own session goes on
+    # a token of a sign-in after the reset (with the new authenticator) is good
+    later = issue_local_token(tenant, rep, issued_at=int(time.time()) + 2)
+    assert api.call("GET", "/v1/me", later).status_code == 200
+
+
 def test_given_other_tenant_when_admin_resets_a_user_id_of_another_tenant_then_404(api, make_tenant, sales_team):
     other = make_tenant()
     assert api.call("POST", f"/v1/org/users/{sales_team['rep1']}/mfa/reset", other["admin"]).status_code == 404
@@ -235,3 +252,68 @@ def test_given_if_match_when_putting_the_policy_then_an_empty_or_bad_one_is_refu
     assert bad.status_code == 422
     ok = api.call("PUT", "/v1/tenant/sign-in-policy", t["admin"], {"mfa_required": True}, headers={"If-Match": '"0"'})
     assert ok.status_code == 200 and ok.data["version"] == 1
+
+
+def _raw_item(pk: str, sk: str) -> dict | None:
+    import boto3
+
+    from chalicelib.core.settings import get_settings
+
+    ddb = boto3.client("dynamodb", region_name=get_settings().region)
+    return ddb.get_item(TableName=get_settings().table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True).get("Item")
+
+
+def test_given_a_reset_while_a_code_is_confirmed_then_no_factor_without_secret_is_left(api, make_tenant, monkeypatch):
+    from chalicelib.signin import service
+    from chalicelib.signin.models import SecondFactor
+
+    t = make_tenant()
+    clock.freeze()
+    setup = api.call("POST", "/v1/me/mfa/setup", t["admin"])
+    taken = service._take_code
+
+    def reset_meanwhile(f, code):  # the administrator's reset lands between the code check and the activation
+        ok = taken(f, code)
+        SecondFactor.get(*SecondFactor.key(t["id"], t["admin_id"])).delete()
+        return ok
+
+    monkeypatch.setattr(service, "_take_code", reset_meanwhile)
+    r = api.call("POST", "/v1/me/mfa/setup/confirm", t["admin"], {"code": _now_code(setup.data["secret"])})
+    assert r.status_code == 401 and r.data["code"] == "MFA_CODE_INVALID", r.data
+    monkeypatch.undo()
+    assert _raw_item(*SecondFactor.key(t["id"], t["admin_id"])) is None
+    assert api.call("GET", "/v1/me/mfa", t["admin"]).data == {"enrolled": False, "required": False}
+    clock.travel(30)
+    signed = _login(api, t["id"])  # a password signs in (optional policy), no challenge of a factor without secret
+    assert signed.status_code == 200 and signed.data.get("id_token"), signed.data
+
+
+def test_given_a_factor_deleted_before_its_code_is_taken_then_it_is_not_recreated(api, make_tenant):
+    from chalicelib.signin import service
+    from chalicelib.signin.models import SecondFactor
+
+    t = make_tenant()
+    clock.freeze()
+    setup = api.call("POST", "/v1/me/mfa/setup", t["admin"])
+    f = service._factor(t["id"], t["admin_id"])
+    f.delete()
+    assert service._take_code(f, _now_code(setup.data["secret"])) is False
+    assert _raw_item(*SecondFactor.key(t["id"], t["admin_id"])) is None
+
+
+def test_given_a_challenge_that_ended_meanwhile_when_a_wrong_code_is_counted_then_it_is_not_recreated(api, required):
+    from chalicelib.signin import service
+    from chalicelib.signin.models import SignInSession
+    from tests.conftest import platform_token
+
+    api.call("POST", "/v1/platform/tenants", platform_token(), {
+        "id": "mfa-race", "name": "竞态公司", "admin_name": "管理员", "admin_mobile": "13800000000", "admin_password": PASSWORD})
+    _enrol(api, "mfa-race")
+    clock.travel(30)
+    first = _login(api, "mfa-race")
+    assert first.data["challenge"] == "MFA_CODE"
+    sess = service._session("mfa-race", first.data["session"], "verify")
+    sess.delete()  # signed in by a concurrent request with the right code
+    assert service._wrong_code("mfa-race", sess).code == "MFA_CODE_INVALID"
+    pk, sk = SignInSession.key("mfa-race", service._digest(first.data["session"]))
+    assert _raw_item(pk, sk) is None  # not even a bare item without the discriminator, user or expiry
