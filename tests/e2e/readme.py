@@ -2,8 +2,13 @@
 sentence, and its curl commands as argument lists."""
 from __future__ import annotations
 
+import os
+import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -14,6 +19,16 @@ def bash_block(after: str) -> str:
     body = text[text.index(after):]
     start = body.index("```bash") + len("```bash")
     return body[start:body.index("```", start)]
+
+
+def run_block(stack: Any, after: str, timeout: int = 180) -> subprocess.CompletedProcess:
+    """Run the bash block after `after` as written, against the local stack `stack`: its `API=` line
+    points at the stack, `.venv/bin/python` is the interpreter the stack runs on (first on PATH)."""
+    script = re.sub(r"^API=\S+", f"API={stack.url}", bash_block(after), count=1, flags=re.M)
+    script = script.replace(".venv/bin/python", "python")
+    path = f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          env={**stack.env, "PATH": path})
 
 
 def words(block: str) -> list[str]:

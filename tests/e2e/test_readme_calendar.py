@@ -3,19 +3,11 @@ a rep's customer visit, the manager's weekly meeting with both reps warned of th
 then forced, the rep's month with the recurring meeting expanded, and her iCalendar feed by its secret link."""
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-
-from .readme import ROOT, bash_block
+from .readme import run_block
 
 
 def test_given_the_readme_calendar_walkthrough_when_run_as_written_then_the_conflict_is_named_and_forced(stack):
-    script = re.sub(r"^API=\S+", f"API={stack.url}", bash_block("#### Calendar (日程)"), count=1, flags=re.M)
-    script = script.replace(".venv/bin/python", "python")  # the interpreter the stack runs on
-    run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180, cwd=ROOT,
-                         env={**stack.env, "PATH": f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"})
+    run = run_block(stack, "#### Calendar (日程)", timeout=180)
     assert run.returncode == 0 and not run.stderr, (run.stdout, run.stderr)
     assert run.stdout.splitlines() == [
         "拜访华为 True", "EVENT_CONFLICT [('李娜', ['拜访华为'])]", "销售周会 FREQ=WEEKLY;COUNT=4;BYDAY=MO",

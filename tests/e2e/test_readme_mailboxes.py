@@ -4,17 +4,11 @@ re-stamping job each reads (or no longer reads) the mail by id, as a record, its
 then the lists follow."""
 from __future__ import annotations
 
-import re
-import subprocess
-
-from .readme import ROOT, bash_block
+from .readme import run_block
 
 
 def test_given_the_readme_mailbox_walkthrough_when_run_as_written_then_the_mail_follows_the_members(stack):
-    script = re.sub(r"^API=\S+", f"API={stack.url}", bash_block("#### Shared mailboxes (共享邮箱)"), count=1, flags=re.M)
-    script = script.replace(".venv/bin/python", "python")  # the interpreter the stack runs on
-    run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=180, cwd=ROOT,
-                         env={**stack.env, "PATH": _path()})
+    run = run_block(stack, "#### Shared mailboxes (共享邮箱)", timeout=180)
     assert run.returncode == 0 and not run.stderr, (run.stdout, run.stderr)
     assert run.stdout.splitlines() == [
         "200 200 200 200 ",
@@ -26,9 +20,3 @@ def test_given_the_readme_mailbox_walkthrough_when_run_as_written_then_the_mail_
         "[]",
     ], run.stdout
 
-
-def _path() -> str:
-    import os
-    import sys
-
-    return f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"

@@ -3,21 +3,13 @@ direct conversation, a message sent twice with one Idempotency-Key (one message)
 long-poll that answers with the next message, and a read marker that clears the count."""
 from __future__ import annotations
 
-import re
 import subprocess
 
-from .readme import ROOT, bash_block
+from .readme import run_block
 
 
 def _run(stack, heading: str) -> subprocess.CompletedProcess:
-    import os
-    import sys
-
-    script = re.sub(r"^API=\S+", f"API={stack.url}", bash_block(heading), count=1, flags=re.M)
-    script = script.replace(".venv/bin/python", "python")  # the interpreter the stack runs on
-    path = f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}"
-    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                          env={**stack.env, "PATH": path})
+    return run_block(stack, heading, timeout=120)
 
 
 def test_given_the_readme_messages_walkthrough_when_run_as_written_then_counts_poll_and_read_marks_answer(stack):
