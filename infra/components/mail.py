@@ -32,7 +32,7 @@ from infra.components.nag import acknowledge, acknowledge_basic_execution, resou
 from infra.components.naming import Stage
 from infra.components.regions import region_profile
 from infra.components.search import SEARCH_READ_ACTIONS
-from infra.components.storage import Storage
+from infra.components.storage import Storage, private_bucket
 
 DEFAULT_DOMAIN = "mail.example.com"
 INBOUND_DAYS = 30
@@ -48,12 +48,9 @@ def mail_bucket(stage: Stage, storage: Storage) -> s3.Bucket:
     """The mail bucket (in the data stack) and its policy: SES receiving may put objects under ``inbound/``
     for this account and the stage's receipt rule only (named, not referenced: the rule is in the stage's stack)."""
     scope = stage.stack
-    bucket = s3.Bucket(
+    bucket = private_bucket(
         scope,
         "MailBucket",
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         server_access_logs_bucket=storage.access_logs_bucket,
         server_access_logs_prefix="mail/",

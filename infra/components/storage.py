@@ -2,9 +2,12 @@
 (what users upload, through presigned URLs) and their access-log bucket."""
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from constructs import Construct
 
 from chalicelib.ports.files import EXPORT_TAG, PENDING
 from infra.components.naming import Stage
@@ -14,6 +17,12 @@ UPLOAD_HEADERS = ("content-type", "x-amz-checksum-sha256")
 #: Unconfirmed uploads (under ``pending/``) are deleted after this many days.
 PENDING_UPLOAD_DAYS = 1
 EXPORT_DAYS = 7  # how long an export file can be downloaded again (GET /v1/exports/{id} signs a new link)
+
+
+def private_bucket(scope: Construct, construct_id: str, **props: Any) -> s3.Bucket:
+    """A bucket as every bucket of the stack is: SSE-S3, public access blocked, TLS only; `props` add the rest."""
+    return s3.Bucket(scope, construct_id, encryption=s3.BucketEncryption.S3_MANAGED,
+                     block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True, **props)
 
 
 class Storage:
@@ -31,22 +40,16 @@ class Storage:
 
     def __init__(self, stage: Stage) -> None:
         scope = stage.stack
-        self.access_logs_bucket = s3.Bucket(
+        self.access_logs_bucket = private_bucket(
             scope,
             "AccessLogsBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=cdk.Duration.days(365))],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        self.archive_bucket = s3.Bucket(
+        self.archive_bucket = private_bucket(
             scope,
             "ArchiveBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             versioned=True,
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix="archive/",
@@ -64,12 +67,9 @@ class Storage:
         )
 
         origins = [o.strip() for o in str(scope.node.try_get_context("web_origins") or "*").split(",") if o.strip()]
-        self.files_bucket = s3.Bucket(
+        self.files_bucket = private_bucket(
             scope,
             "FilesBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             versioned=False,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=self.access_logs_bucket,
