@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--import-rows", type=int, default=100000, help="customers in the import measurement's CSV")
     ap.add_argument("--export-records", type=int, default=100000, help="customers in the export measurement")
     ap.add_argument("--calendar-events", type=int, default=10000, help="events in the tenant for the calendar measurement")
+    ap.add_argument("--latency-rounds", type=int, default=20, help="calls of each route in the local-stack latency measurement")
     ap.add_argument("--approval-runs", type=int, default=16,
                     help="approvals of the two-step flow (the longer flows run half as many)")
     args = ap.parse_args(argv)
@@ -105,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"bench: 6e/6 calendar: a department's week and conflict checks at {args.calendar_events} events …", file=sys.stderr, flush=True)
         results["calendar"] = calendar_bench.run(args.calendar_events)
+        from . import latency
+
+        print("bench: 6f/6 every API call on the local stack as make dev runs it (demo size) …", file=sys.stderr, flush=True)
+        results["latency"] = latency.run(args.latency_rounds)
         results["meta"] = {
             "started": started_at,
             "platform": f"{platform.system()} {platform.machine()}",
@@ -125,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     ordered = {k: results[k] for k in ("meta", "cold_start", "round_trips", "lists", "overhead", "approvals", "lifecycle", "deals", "webhooks", "import",
-                                       "search", "dashboard", "exports", "mail", "calendar", "findings") if k in results}
+                                       "search", "dashboard", "exports", "mail", "calendar", "latency", "findings") if k in results}
     (args.out / "results.json").write_text(json.dumps(ordered, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     (args.out / "results.md").write_text(report.markdown(results), encoding="utf-8")
     print(report.text(results))

@@ -251,6 +251,10 @@ def text(r: dict[str, Any]) -> str:
         from .mail import text as mail_text
 
         add(mail_text(r["mail"]))
+    if r.get("latency"):
+        from .latency import text as latency_text
+
+        add(latency_text(r["latency"]))
     add(imports_text(r.get("import") or {"status": NA_IMPORT}))
     add(search_text(r["search"]))
     if r.get("dashboard"):
@@ -347,6 +351,10 @@ def markdown(r: dict[str, Any]) -> str:
         from .mail import rows as mail_rows
 
         add(mail_rows(r["mail"]))
+    if r.get("latency"):
+        from .latency import row as latency_row
+
+        add(latency_row(r["latency"]))
     add(imports_row(r.get("import") or {"status": NA_IMPORT}))
     add(approvals_row(r["approvals"]))
     if not bf["meets_budget"]:

@@ -12,6 +12,7 @@ p50, every reminder within 2 s of its time.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -19,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,30 +68,35 @@ class Client:
         return self.http.request(method, self.url + path, json=body, headers=headers, timeout=60)
 
 
-def run(calls: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def local_stack(name: str) -> Iterator[tuple[str, int]]:
+    """The stack as `make dev` starts it (devstack.run: moto server, demo data, drivers, the API on
+    loopback), on free ports, with rate limits the bench never reaches; yields the API's URL and the
+    stack's process id. Its output goes to .local/<name>-stack.log."""
     api_port, moto_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "AWS_"))}
     env.update({"CRM_RATE_LIMIT_PER_SECOND": "10000", "CRM_RATE_LIMIT_BURST": "100000", "CRM_SIGN_IN_PER_MINUTE": "10000",
                 "PYTHONUNBUFFERED": "1"})
     (ROOT / ".local").mkdir(exist_ok=True)
-    log = open(ROOT / ".local" / "soak-stack.log", "w")  # noqa: SIM115 - the stack's own output, for a failed run
+    log_path = ROOT / ".local" / f"{name}-stack.log"
+    log = open(log_path, "w")  # noqa: SIM115 - the stack's own output, for a failed run
     proc = subprocess.Popen([sys.executable, "-m", "devstack.run", "--api-port", str(api_port), "--moto-port", str(moto_port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    c = Client(f"http://127.0.0.1:{api_port}")
+    url = f"http://127.0.0.1:{api_port}"
     try:
         started = time.monotonic()
         while True:
             if proc.poll() is not None:
-                raise RuntimeError("the local stack exited; see .local/soak-stack.log")
+                raise RuntimeError(f"the local stack exited; see {log_path}")
             try:
-                if c.http.get(c.url + "/v1/health", timeout=1).status_code == 200:
+                if requests.get(url + "/v1/health", timeout=1).status_code == 200:
                     break
             except requests.RequestException:
                 pass
             if time.monotonic() - started > 180:
                 raise RuntimeError("the local stack did not come up")
             time.sleep(0.5)
-        return _soak(c, proc.pid, calls)
+        yield url, proc.pid
     finally:
         proc.terminate()
         try:
@@ -97,6 +104,11 @@ def run(calls: int) -> dict[str, Any]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def run(calls: int) -> dict[str, Any]:
+    with local_stack("soak") as (url, pid):
+        return _soak(Client(url), pid, calls)
 
 
 def _soak(c: Client, pid: int, calls: int) -> dict[str, Any]:  # noqa: C901 - one loop that reads as the scenario

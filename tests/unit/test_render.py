@@ -136,3 +136,49 @@ def test_given_values_when_formatted_for_print_then_they_read_as_people_write_th
     assert not service.accepts_pdf(None) and not service.accepts_pdf("application/json")
     assert not service.accepts_pdf("application/pdf;q=0")
     assert service.disposition("合同 HT-001.pdf") == "inline; filename=\"___HT-001.pdf\"; filename*=UTF-8''%E5%90%88%E5%90%8C%20HT-001.pdf"
+
+
+@pytest.fixture(scope="module")
+def common_font():
+    """The common subset as `make` builds it (built here when this checkout has not built it yet)."""
+    if not (fonts.BUILT / fonts.COMMON_FILE).is_file():
+        fonts.build_common()
+    fonts._common.cache_clear()
+    yield fonts.BUILT / fonts.COMMON_FILE
+    fonts._common.cache_clear()
+
+
+def test_given_the_common_subset_then_it_covers_gb2312_and_everyday_symbols_and_keeps_the_licence(common_font):
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(common_font, lazy=True)
+    cmap = font.getBestCmap()
+    everyday = "华夏智联科技有限公司合同金额回款鑫淼，：；「」《》①②¥€°×÷→№ABCxyz0123456789"
+    assert all(ord(ch) in cmap for ch in everyday), [ch for ch in everyday if ord(ch) not in cmap]
+    assert 7_000 < len(cmap) < 12_000  # GB 2312's 7,445 and the blocks, not the whole font's 30,000+
+    assert not {"䶮", "犇"} & {chr(c) for c in cmap}  # CJK extension A and GBK: the whole font's
+    assert "Open Font License" in font["name"].getDebugName(13) or "OFL" in font["name"].getDebugName(13)
+    assert common_font.stat().st_size < Path(fonts.path()).stat().st_size / 3
+
+
+def test_given_a_document_when_its_font_is_chosen_then_common_text_takes_the_subset_and_a_rare_character_the_whole_font(
+        common_font, monkeypatch):
+    from pypdf import PdfReader
+
+    common = pdf.Document(company="华夏智联科技有限公司", company_lines=("电话：0755-8888 6666",), title="合同 HT-2026-0001",
+                          fields=(("客户", "华为技术有限公司"), ("金额", "¥1,234.00")), page_label="第 {page} 页，共 {pages} 页")
+    rare = pdf.Document(company="华夏智联科技有限公司", company_lines=(), title="合同", fields=(("签约人", "王䶮"),))
+    assert fonts.for_text(pdf.texts(common)) == str(common_font)
+    assert fonts.for_text(pdf.texts(rare)) == fonts.path()
+    for doc, expected in ((common, "华为技术有限公司"), (rare, "王䶮")):  # both draw every character they hold
+        text = re.sub(r"[\s\x00]+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.render(doc))).pages))
+        assert expected in text
+    monkeypatch.setenv("CRM_CJK_FONT", fonts.path())  # a font of the operator's own: never swapped for the subset
+    fonts._common.cache_clear()
+    fonts.path.cache_clear()
+    try:
+        assert fonts.for_text(pdf.texts(common)) == fonts.path()
+    finally:
+        monkeypatch.delenv("CRM_CJK_FONT")
+        fonts._common.cache_clear()
+        fonts.path.cache_clear()
