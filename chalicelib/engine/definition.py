@@ -82,7 +82,7 @@ class WriteContext:
     principal: Any  # core.permissions.Principal
     definition: "EntityDef"
     record: Any  # store.EntityRecord (its values before the change in `before`)
-    action: str  # create | update | delete | restore | transfer | team
+    action: str  # create | update | delete | restore | purge | transfer | team
     values: dict[str, Any]  # the checked field values after the change (create/update)
     before: dict[str, Any] = field(default_factory=dict)
     extra_ops: list[Any] = field(default_factory=list)  # hooks add writes that must commit with the record
@@ -100,6 +100,9 @@ class Hooks:
     # ctx.extra_ops that commit with it (a payment or an invoice gives back, or takes again, its contract's amount)
     before_delete: HookFn | None = None
     before_restore: HookFn | None = None
+    # before a purge from the recycle bin: add ctx.extra_ops that commit with it (the type's own items that
+    # only make sense while the record exists: a mail's entry in its mailbox)
+    before_purge: HookFn | None = None
     # holdings: (tenant, before, after) -> writes that commit with every change of who holds a live
     # record and in what state (create, update, transfer, hand-over, delete, restore); before/after
     # are store.holding(rec) snapshots, None when the record is not live. Customers count owned and

@@ -723,10 +723,11 @@ def _restored_with_holdings(d: EntityDef, rec: store.EntityRecord, p: Principal)
 
 
 def purge(d: EntityDef, rec: store.EntityRecord, p: Principal) -> None:
-    """Removed for good: the record, and the unique values it held."""
+    """Removed for good: the record, the unique values it held, and what the type's before_purge hook adds."""
     releases = [op for f in d.fields if f.unique
                 for op in store.claim_ops(rec, f.key, f.key, (rec.data or {}).get(f.key), None)]
-    tx.write([*store.purge_ops(rec, p.user_id), *releases])
+    wc = _before(d.hooks.before_purge, WriteContext(p, d, rec, "purge", plain(rec.data or {})))
+    tx.write([*store.purge_ops(rec, p.user_id), *releases, *wc.extra_ops])
     publish(d, "purged", rec, p.user_id)
 
 

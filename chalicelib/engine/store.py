@@ -159,13 +159,16 @@ def get(tenant_id: str, entity: str, record_id: str, name_key: str, *, include_d
     return rec
 
 
-def batch_get(tenant_id: str, entity: str, record_ids: list[str], *, consistent: bool = False) -> list[EntityRecord]:
+def batch_get(tenant_id: str, entity: str, record_ids: list[str], *, consistent: bool = False,
+              include_deleted: bool = False) -> list[EntityRecord]:
+    """These records in the order asked (missing ones left out; those in the recycle bin too, unless
+    `include_deleted`)."""
     if not record_ids:
         return []
     found = {r.id: r for r in EntityRecord.batch_get([record_key(tenant_id, entity, i) for i in dict.fromkeys(record_ids)],
                                                      consistent_read=consistent)
              if isinstance(r, EntityRecord) and r.entity == entity}
-    return [found[i] for i in record_ids if i in found and not found[i].deleted_at]
+    return [found[i] for i in record_ids if i in found and (include_deleted or not found[i].deleted_at)]
 
 
 # ---- unique values ---------------------------------------------------------------------------
@@ -217,7 +220,8 @@ def update_ops(rec: EntityRecord, actor_id: str, data: dict[str, Any] | None, ex
         values["custom"] = custom
 
     def prepare() -> None:
-        set_live_keys(rec, parent)
+        if not rec.deleted_at:  # a record changed while in the recycle bin (its team re-stamped) stays there
+            set_live_keys(rec, parent)
         check_size(rec)
 
     return changes.save_ops(rec, rec.entity, rec.id, actor_id, values, expected, action=action, note=note, prepare=prepare)

@@ -8,7 +8,7 @@ record (models.MailLink). Mails of one conversation share `thread_id` (Message-I
 """
 from __future__ import annotations
 
-from ..engine.definition import EntityDef, Features
+from ..engine.definition import EntityDef, Features, Hooks, lazy
 from ..engine.fieldtypes import FieldSpec as F
 
 ACTIONS = ("create", "update", "list", "read", "delete", "transfer", "team", "export")
@@ -26,6 +26,10 @@ MAIL = EntityDef(
     card_fields=("direction", "from_addr"),
     actions=ACTIONS,
     features=Features(custom_fields=False, handover=True),
+    # a mail of a shared mailbox comes back from the recycle bin with the mailbox's members of now and
+    # leaves the mailbox's entries when purged (service.restoring / purging)
+    hooks=Hooks(before_restore=lazy("chalicelib.mail.service", "restoring"),
+                before_purge=lazy("chalicelib.mail.service", "purging")),
     fields=(
         F("direction", "select", ("方向", "Direction"), required=True, options=DIRECTIONS),
         F("subject", "text", ("主题", "Subject"), max_length=300, searchable=True),

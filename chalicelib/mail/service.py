@@ -11,6 +11,12 @@ administrator changes the members (`update_mailbox`), a job (`restamp_job`) walk
 (models.MailboxMail, a consistent Query in pages) and re-stamps each team: new members added, removed
 ones dropped. A mail written while the members change is version-checked against the mailbox (`write`):
 it is written with the members the mailbox has when it commits, so the walk never misses it.
+
+Mails in the recycle bin are the mailbox's mails too: their entries stay while they are there, and the
+walk re-stamps them as it does the others (their keys stay the bin's: store.update_ops), so a restore
+brings a mail back with the members of now. A restore also stamps the members the mailbox has when it
+commits (`restoring`, version-checked like a write) and puts the entry back if the mail had none; a
+purge takes the entry with the mail (`purging`).
 """
 from __future__ import annotations
 
@@ -257,9 +263,9 @@ def mailbox_team(team: Mapping[str, Any] | None, members: Iterable[str], owner_i
 
 
 def restamp(p: Principal, mailbox: Mailbox, mail_ids: list[str], removed: Iterable[str] = (), attempts: int = 3) -> int:
-    """Re-stamp the record team of these mails of `mailbox` (one consistent BatchGetItem, then one
-    versioned write with its log entry per mail whose team moves); how many moved. A mail changed
-    meanwhile is read again."""
+    """Re-stamp the record team of these mails of `mailbox`, those in the recycle bin included (one
+    consistent BatchGetItem, then one versioned write with its log entry per mail whose team moves); how
+    many moved. A mail changed meanwhile (edited, deleted, restored) is read again; a purged one is gone."""
     from ..core.errors import Conflict
     from ..ports import events
 
@@ -269,7 +275,7 @@ def restamp(p: Principal, mailbox: Mailbox, mail_ids: list[str], removed: Iterab
     with events.batched():
         for _ in range(attempts):
             retry: list[str] = []
-            for rec in store.batch_get(p.tenant_id, MAIL.entity, left, consistent=True):
+            for rec in store.batch_get(p.tenant_id, MAIL.entity, left, consistent=True, include_deleted=True):
                 team = mailbox_team(rec.team, mailbox.member_ids or [], rec.owner_id, removed)
                 if team == plain(dict(rec.team or {})):
                     continue
@@ -500,6 +506,47 @@ def mailbox_ops(mailbox: Mailbox, rec: store.EntityRecord) -> list[tx.Op]:
     return [tx.put(MailboxMail(pk=mailbox.pk, sk=MailboxMail.sort_key(rec.created_at, rec.id), tenant_id=rec.tenant_id,
                                mail_id=rec.id)),
             tx.check(Mailbox, mailbox.pk, mailbox.sk, Mailbox.version == mailbox.version, on_conflict=_MailboxMoved)]
+
+
+def restoring(ctx: Any) -> None:
+    """Before a mail of a mailbox leaves the recycle bin (engine hook before_restore): its team gets the
+    members the mailbox has now (a member added while it was there reads it), checked against the
+    mailbox's version in the restore's own transaction (409 when the members changed meanwhile: that
+    change's job walks the mail, restore again), and its entry in the mailbox is put back (a mail from
+    before the entries existed gets one, so the next change's walk finds it). Removed members were
+    dropped by their change's job, which re-stamps mails in the bin too."""
+    from ..core.errors import Conflict
+    from ..db import audit
+
+    rec = ctx.record
+    mailbox_id = (rec.data or {}).get("mailbox_id")
+    if not mailbox_id:
+        return
+    try:
+        mailbox = _mailbox(rec.tenant_id, str(mailbox_id), consistent=True)
+    except NotFound:
+        return
+    before = plain(dict(rec.team or {}))
+    team = mailbox_team(before, mailbox.member_ids or [], rec.owner_id)
+    if team != before:
+        rec.team = team
+        ctx.extra_ops.append(tx.put(audit.entry(rec.tenant_id, MAIL.entity, rec.id, "team", ctx.principal.user_id,
+                                                audit.diff({"team": before or None}, {"team": team}))))
+    ctx.extra_ops.extend([tx.put(MailboxMail(pk=mailbox.pk, sk=MailboxMail.sort_key(rec.created_at, rec.id),
+                                             tenant_id=rec.tenant_id, mail_id=rec.id)),
+                          tx.check(Mailbox, mailbox.pk, mailbox.sk, Mailbox.version == mailbox.version,
+                                   on_conflict=Conflict)])
+
+
+def purging(ctx: Any) -> None:
+    """A mail purged from the recycle bin leaves its mailbox's entries with it (engine hook before_purge),
+    so a later change's walk does not carry it."""
+    rec = ctx.record
+    mailbox_id = (rec.data or {}).get("mailbox_id")
+    if mailbox_id:
+        pk = Mailbox.key(rec.tenant_id, str(mailbox_id))[0]
+        ctx.extra_ops.append(tx.delete(MailboxMail(pk=pk, sk=MailboxMail.sort_key(rec.created_at, rec.id),
+                                                   tenant_id=rec.tenant_id, mail_id=rec.id)))
 
 
 def write(p: Principal, values: dict[str, Any], links: list[tuple[str, str]], *, mailbox: Mailbox | None = None,
