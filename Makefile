@@ -46,7 +46,7 @@ fuzz: $(READY) ## schemathesis, wider than in `make test`: a random seed (CRM_FU
 	CRM_FUZZ_SEED=$$seed CRM_FUZZ_EXAMPLES=$${CRM_FUZZ_EXAMPLES:-50} CRM_FUZZ_NULLS=1 $(PY) -m pytest tests/e2e/test_fuzz.py -p no:cacheprovider; \
 	status=$$?; echo "fuzz seed: $$seed"; exit $$status
 
-synth: $(READY) ## synthesize the CDK stack offline (dummy credentials)
+synth: $(READY) ## synthesize the CDK stacks offline (data, stage, monitoring; dummy credentials)
 	AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline AWS_DEFAULT_REGION=ap-southeast-1 $(PY) infra/app.py
 
 synth-ap-east-1: $(READY) ## the same synthesis for Hong Kong (ap-east-1, an opt-in region) into infra/cdk.out.ap-east-1

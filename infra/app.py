@@ -1,4 +1,4 @@
-"""Entry point of the CDK app: synthesizes the two CRM stacks of one stage (its data, then the rest).
+"""Entry point of the CDK app: synthesizes the three CRM stacks of one stage (its data, the rest, its monitoring).
 
 Run from the repository root (no AWS account is needed; dummy credentials are fine)::
 
@@ -9,8 +9,9 @@ or through the CDK CLI from ``infra/`` (``cdk synth -c stage=prod``), which read
 ``infra/cdk.json``. The stage comes from the ``stage`` context value (default ``dev``).
 The cloud assembly is written to ``$CDK_OUTDIR`` when set (the CLI sets it), otherwise
 to ``infra/cdk.out``; the templates are ``<outdir>/<stage>-data.template.json`` (``crm-<stage>-data``: the
-stateful resources, ``infra/data_stack.py``) and ``<outdir>/<stage>.template.json`` (``crm-<stage>``: the API,
-functions, workflows, events and alarms, ``infra/stack.py``).
+stateful resources, ``infra/data_stack.py``), ``<outdir>/<stage>.template.json`` (``crm-<stage>``: the API,
+functions, workflows, events and the rollback alarms, ``infra/stack.py``) and ``<outdir>/<stage>-monitoring.template.json``
+(``crm-<stage>-monitoring``: the dashboard and the other alarms, ``infra/monitoring_stack.py``).
 
 The AwsSolutions cdk-nag pack runs on every synth. Its unsuppressed errors (and any other
 error annotation) make this script exit with status 1, so CI fails on them.
@@ -80,7 +81,9 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
         account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
         region=os.environ.get("CDK_DEFAULT_REGION"),
     )
-    # two stacks: the data (crm-<stage>-data) deploys first, the stage's stack (crm-<stage>) reads it
+    # three stacks: the data (crm-<stage>-data) deploys first, the stage's stack (crm-<stage>) reads it, and the
+    # monitoring (crm-<stage>-monitoring: dashboard, alarms no deployment group names; CrmStack builds it) reads the
+    # stage's, last
     data = CrmDataStack(app, stage, env=env)
     CrmStack(app, stage, data=data, env=env)
     cdk.Tags.of(app).add("project", "crm")

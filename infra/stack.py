@@ -51,6 +51,7 @@ from infra.components.operations import Operations
 from infra.components.regions import region_profile
 from infra.components.workflow import Workflow, state_machine_definitions
 from infra.data_stack import CrmDataStack, protected
+from infra.monitoring_stack import CrmMonitoringStack
 
 
 class CrmStack(cdk.Stack):
@@ -61,7 +62,10 @@ class CrmStack(cdk.Stack):
     ``.chalice/config.json`` and the CDK stage are the same. The CloudFormation stack is
     named ``crm-<stage>``.
 
-    `function_specs` are the non-HTTP functions to deploy (``functions/registry.py`` by default).
+    `function_specs` are the non-HTTP functions to deploy (``functions/registry.py`` by default). The stage's
+    monitoring stack (``infra/monitoring_stack.py``, ``self.monitoring``), where the dashboard and the alarms that no
+    CodeDeploy deployment group names are built, is created with it (in `scope`, after it: the data stack's outputs
+    keep their order).
     """
 
     def __init__(self, scope: Construct, stage: str, *, data: CrmDataStack, function_specs: Sequence[Function] = FUNCTIONS,
@@ -75,10 +79,13 @@ class CrmStack(cdk.Stack):
         kwargs.setdefault("suppress_template_indentation", True)
         kwargs.setdefault("termination_protection", protected(stage, scope))
         super().__init__(scope, stage, **kwargs)
+        monitoring = CrmMonitoringStack(scope, stage, env=kwargs.get("env"))
 
         self.stage = Stage(self, stage)
         self.region_profile = region_profile(self)  # what the target region offers (components/regions.py)
-        self.operations = Operations(self.stage)
+        # the dashboard and the alarms no deployment group names are built in the monitoring stack (crm-<stage>-monitoring)
+        self.monitoring = monitoring
+        self.operations = Operations(self.stage, monitoring=monitoring.stage)
         # the stateful parts, from the data stack (infra/data_stack.py): read through cross-stack references
         self.data = data
         self.add_stack_dependency(data)
@@ -101,20 +108,21 @@ class CrmStack(cdk.Stack):
         self.tenant_access = tenant_access.TenantAccess(self.stage, table=self.table, storage=self.storage, api_role=self.api.role)
         self.functions = Functions(self.stage, function_specs, environment=self.runtime_environment,
                                    layer=self.api.dependencies_layer, table=self.table, events=self.events,
-                                   storage=self.storage, workflow=self.workflow)
+                                   storage=self.storage, workflow=self.workflow, monitoring=monitoring.stage)
         # Once every principal exists: the API reads, the "search_write" functions write.
         self.mail.wire(api_role=self.api.role, functions=self.functions, specs=function_specs,
                        search_domain_arn=self.stage.search_domain_arn("*"))
         self.search.allow(readers=[self.api.role, *self.functions.roles_with_need("search_read")],
                           writers=self.functions.roles_with_need("search_write"), stage=self.stage)
-        self.search.alarms(self.stage)
+        self.search.alarms(monitoring.stage)
         self.deploys = Deploys(self.stage, api=self.api, functions=self.functions)  # aliases, CodeDeploy, rollback alarms
         self._operations()
         self._outputs()
         self._one_runtime()
 
     def _operations(self) -> None:
-        """Backups, the alarms no part owns, the dashboard; then every alarm reports to the alarm topic."""
+        """The alarms no part owns, the dashboard (monitoring stack); then every alarm of both stacks reports to the
+        alarm topic."""
         ops, functions = self.operations, self.functions.functions
         ops.function_alarms(functions, [spec.name for spec in self.functions.specs if spec.stream_filter is not None])
         ops.state_machine_alarms(self.workflow.state_machines)

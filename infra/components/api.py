@@ -26,6 +26,7 @@ from infra.components.nag import acknowledge, resource_finding
 from infra.components.naming import Stage
 from infra.components.operations import ACCESS_LOG_FORMAT, Operations
 from infra.components.preflight import compact_sam_preflights
+from infra.components.proxy_methods import compact_sam_proxy_methods
 from infra.components.regions import region_profile
 from infra.components.search import SEARCH_READ_ACTIONS
 from infra.components.storage import Storage
@@ -244,6 +245,7 @@ def _precompiled_chalice() -> type:
                 text = f.read()
             template = json.loads(text.replace(_HANDLER_ARN, _HANDLER_ALIAS))
             compact_sam_preflights(template)  # the stage stack's template must stay under CloudFormation's 1 MB
+            compact_sam_proxy_methods(template)
             with open(sam, "w", encoding="utf-8") as f:
                 json.dump(template, f, separators=(",", ":"))
 
@@ -422,7 +424,7 @@ class Api:
         scope, prefix = self.stage.stack, self.stage.prefix
         handler_name = self.chalice.get_resource("APIHandler").ref
         five_minutes = cdk.Duration.minutes(5)
-        alarm(scope, "ApiHandlerErrorsAlarm", f"{prefix} API handler raised errors",
+        alarm(self.operations.monitoring.stack, "ApiHandlerErrorsAlarm", f"{prefix} API handler raised errors",
               cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Errors", dimensions_map={"FunctionName": handler_name},
                                 statistic="Sum", period=five_minutes))
         alarm(scope, "Api5xxAlarm", f"{prefix} API answered 5xx",

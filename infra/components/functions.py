@@ -104,8 +104,10 @@ class Functions:
     def __init__(
         self, stage: Stage, specs: Sequence[Function], *, environment: Mapping[str, str],
         layer: lambda_.ILayerVersion, table: Table, events: Events, storage: Storage, workflow: Workflow,
+        monitoring: Stage | None = None,
     ) -> None:
         self.stage = stage
+        self.monitoring = monitoring or stage  # where the alarms no deployment group names go (infra/monitoring_stack.py)
         self.specs = tuple(specs)
         self.environment = dict(environment)
         self.layer = layer
@@ -333,7 +335,8 @@ class Functions:
 
     def _alarms(self, cid: str, name: str, fn: lambda_.Function, dlq: sqs.Queue | None) -> None:
         scope, five_minutes = self.stage.stack, cdk.Duration.minutes(5)
+        # the errors alarm rolls the function's deployment back (components/deploys.py): beside its deployment group
         alarm(scope, f"{cid}ErrorsAlarm", f"{name} raised errors", fn.metric_errors(period=five_minutes, statistic="Sum"))
         if dlq is not None:
-            alarm(scope, f"{cid}DeadLetterQueueAlarm", f"{name} has messages it failed to process",
+            alarm(self.monitoring.stack, f"{cid}DeadLetterQueueAlarm", f"{name} has messages it failed to process",
                   dlq.metric_approximate_number_of_messages_visible(period=five_minutes, statistic="Maximum"))

@@ -88,8 +88,11 @@ ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
 class Operations:
     """The alarm topic, the alarms no other part owns, the dashboard, the API's edge and the backups."""
 
-    def __init__(self, stage: Stage, config: OpsConfig | None = None) -> None:
+    def __init__(self, stage: Stage, config: OpsConfig | None = None, *, monitoring: Stage | None = None) -> None:
         self.stage = stage
+        # the stage in its monitoring stack (infra/monitoring_stack.py): the dashboard and the alarms no CodeDeploy
+        # deployment group names; the stage's own stack when none is given
+        self.monitoring = monitoring or stage
         self.config = config or OpsConfig.of(stage)
         scope = stage.stack
         # CloudWatch publishes to an encrypted topic only with a customer-managed key it may use.
@@ -102,13 +105,13 @@ class Operations:
             self.topic.add_subscription(subscriptions.EmailSubscription(address))
         for url in self.config.alarm_https_endpoints:
             self.topic.add_subscription(subscriptions.UrlSubscription(url, protocol=sns.SubscriptionProtocol.HTTPS))
-        self.dashboard = cloudwatch.Dashboard(scope, "Dashboard", dashboard_name=stage.prefix)
+        self.dashboard = cloudwatch.Dashboard(self.monitoring.stack, "Dashboard", dashboard_name=stage.prefix)
 
     # -- alarms -------------------------------------------------------------------------------
 
     def function_alarms(self, functions: dict[str, lambda_.IFunction], stream_consumers: Iterable[str]) -> None:
         """Throttles of every function; iterator age of every stream consumer."""
-        scope = self.stage.stack
+        scope = self.monitoring.stack
         for name, fn in functions.items():
             cid = "".join(p.capitalize() for p in name.replace("-", "_").split("_"))
             alarm(scope, f"{cid}ThrottlesAlarm", f"{self.stage.function_name(name)} was throttled",
@@ -122,7 +125,7 @@ class Operations:
                   threshold=ITERATOR_AGE_ALARM_MS)
 
     def state_machine_alarms(self, machines: dict[str, sfn.StateMachine]) -> None:
-        scope = self.stage.stack
+        scope = self.monitoring.stack
         for name, machine in machines.items():
             cid = "".join(p.capitalize() for p in name.replace("-", "_").split("_"))
             alarm(scope, f"{cid}ExecutionsFailedAlarm", f"{self.stage.state_machine_name(name)} executions failed",
@@ -131,7 +134,7 @@ class Operations:
                   machine.metric_timed_out(period=FIVE_MINUTES, statistic="Sum"))
 
     def scheduler_alarms(self, group_name: str, dead_letter_queue: sqs.IQueue) -> None:
-        scope = self.stage.stack
+        scope = self.monitoring.stack
         for metric_name, what in (("InvocationDroppedCount", "dropped invocations (retries or event age exhausted)"),
                                   ("TargetErrorCount", "could not invoke their target")):
             alarm(scope, f"Scheduler{metric_name}Alarm", f"{group_name} schedules {what}",
@@ -141,19 +144,21 @@ class Operations:
               dead_letter_queue.metric_approximate_number_of_messages_visible(period=FIVE_MINUTES, statistic="Maximum"))
 
     def api_alarms(self, api_name: str, api_stage: str, handler_name: str, latency_ms: int) -> None:
-        scope, dims = self.stage.stack, {"ApiName": api_name, "Stage": api_stage}
+        scope, dims = self.stage.stack, {"ApiName": api_name, "Stage": api_stage}  # latency: a rollback alarm (deploys.py)
         alarm(scope, "ApiLatencyAlarm", f"{self.stage.prefix} API p95 latency above {latency_ms} ms",
               cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name="Latency", dimensions_map=dims, statistic="p95",
                                 period=FIVE_MINUTES), threshold=latency_ms)
-        alarm(scope, "ApiHandlerThrottlesAlarm", f"{self.stage.prefix} API handler was throttled",
+        alarm(self.monitoring.stack, "ApiHandlerThrottlesAlarm", f"{self.stage.prefix} API handler was throttled",
               cloudwatch.Metric(namespace="AWS/Lambda", metric_name="Throttles", dimensions_map={"FunctionName": handler_name},
                                 statistic="Sum", period=FIVE_MINUTES))
 
     def wire_alarms(self) -> list[cloudwatch.Alarm]:
-        """Every alarm of the stack: named for the stage, alarm and OK actions on the topic."""
+        """Every alarm of the stage's stack and of its monitoring stack: named for the stage, alarm and OK actions on
+        the topic."""
         action = cloudwatch_actions.SnsAction(self.topic)
         wired = []
-        for construct in self.stage.stack.node.find_all():
+        stacks = [self.stage.stack] + ([self.monitoring.stack] if self.monitoring.stack is not self.stage.stack else [])
+        for construct in (node for stack in stacks for node in stack.node.find_all()):
             if isinstance(construct, cloudwatch.Alarm):
                 construct.add_alarm_action(action)
                 construct.add_ok_action(action)
@@ -172,7 +177,7 @@ class Operations:
             return cloudwatch.Metric(namespace=namespace, metric_name=name, dimensions_map=dims, statistic=statistic,
                                      period=FIVE_MINUTES, label=label)
 
-        account = cdk.Stack.of(self.stage.stack).account
+        account = cdk.Stack.of(self.monitoring.stack).account
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="API requests and errors", width=12, left=[
                 m("AWS/ApiGateway", "Count", api), m("AWS/ApiGateway", "4XXError", api), m("AWS/ApiGateway", "5XXError", api)]),
@@ -237,7 +242,7 @@ class Operations:
         acknowledge(association, "CloudFormation-Validate::E3005",
                     "The API's stage is created by the SAM transform (the AWS::Serverless::Api Chalice emits), so it "
                     "is not a resource of the template before the transform; cfn-lint checks it after.")
-        alarm(scope, "ApiWafBlockedAlarm", f"{prefix} WAF blocks many requests (an attack, or a rule hurting clients)",
+        alarm(self.monitoring.stack, "ApiWafBlockedAlarm", f"{prefix} WAF blocks many requests (an attack, or a rule hurting clients)",
               cloudwatch.Metric(namespace="AWS/WAFV2", metric_name="BlockedRequests",
                                 dimensions_map={"WebACL": f"{prefix}-api", "Region": cdk.Stack.of(scope).region, "Rule": "ALL"},
                                 statistic="Sum", period=FIVE_MINUTES), threshold=500)

@@ -1,12 +1,14 @@
 """Synthesize the CDK app once per test session and share the result.
 
-The app has two stacks per stage: ``crm-<stage>-data`` (``<stage>-data.template.json``, the stateful
-resources) and ``crm-<stage>`` (``<stage>.template.json``, the rest), which refers to the data stack's
-resources through cross-stack references. ``template_json`` is the stage seen whole: the stage stack's
-resources and the data stack's, with each cross-stack reference replaced by the value the data stack
+The app has three stacks per stage: ``crm-<stage>-data`` (``<stage>-data.template.json``, the stateful
+resources), ``crm-<stage>`` (``<stage>.template.json``, the rest), which refers to the data stack's
+resources through cross-stack references, and ``crm-<stage>-monitoring`` (``<stage>-monitoring.template.json``,
+the dashboard and the alarms no deployment group names), which refers to both. ``template_json`` is the stage seen
+whole: the three stacks' resources, with each cross-stack reference replaced by the value the other stack
 publishes (``{"Ref": "TableCD117FA1"}`` where the stage stack has ``Fn::GetStackOutput``), so a test reads
 the resources and their wiring as when the stage was one stack. Which template holds what is tested on
-``stage_template_json`` and ``data_template_json`` (tests/infrastructure/test_safe_deploys.py).
+``stage_template_json``, ``data_template_json`` and ``monitoring_template_json``
+(tests/infrastructure/test_safe_deploys.py, test_headroom.py).
 
 Synthesis runs ``infra/app.py`` in a child process, exactly as ``make synth`` does:
 ``chalice package`` imports ``app.py`` with the stage's (token-valued) environment and
@@ -50,8 +52,13 @@ class Synthesis:
         return self.outdir / f"{STAGE}-data.template.json"
 
     @property
-    def template_paths(self) -> tuple[Path, Path]:
-        return self.data_template_path, self.template_path
+    def monitoring_template_path(self) -> Path:
+        """The monitoring stack's template (``crm-<stage>-monitoring``)."""
+        return self.outdir / f"{STAGE}-monitoring.template.json"
+
+    @property
+    def template_paths(self) -> tuple[Path, Path, Path]:
+        return self.data_template_path, self.template_path, self.monitoring_template_path
 
     def template(self) -> dict[str, Any]:
         return json.loads(self.template_path.read_text(encoding="utf-8"))
@@ -59,29 +66,47 @@ class Synthesis:
     def data_template(self) -> dict[str, Any]:
         return json.loads(self.data_template_path.read_text(encoding="utf-8"))
 
+    def monitoring_template(self) -> dict[str, Any]:
+        return json.loads(self.monitoring_template_path.read_text(encoding="utf-8"))
 
-def resolve_cross_stack(value: Any, outputs: dict[str, Any]) -> Any:
-    """`value` with every ``Fn::GetStackOutput`` / ``Fn::ImportValue`` of the data stack replaced by the value of
-    the output it reads (``outputs``: the data template's ``Outputs``)."""
+    def whole(self) -> dict[str, Any]:
+        """The three stacks seen as one (``whole_stage``)."""
+        return whole_stage(self.template(), self.data_template(), self.monitoring_template())
+
+
+def resolve_cross_stack(value: Any, outputs: dict[str, Any], by_stack: dict[str, dict[str, Any]] | None = None) -> Any:
+    """`value` with every ``Fn::GetStackOutput`` / ``Fn::ImportValue`` of another stack replaced by the value of
+    the output it reads (``outputs``: the data template's ``Outputs``; ``by_stack``: stack name -> its ``Outputs``, for
+    references to more than one stack)."""
     if isinstance(value, list):
-        return [resolve_cross_stack(item, outputs) for item in value]
+        return [resolve_cross_stack(item, outputs, by_stack) for item in value]
     if isinstance(value, dict):
         if "Fn::GetStackOutput" in value:
-            return outputs[value["Fn::GetStackOutput"]["OutputName"]]["Value"]
+            read = value["Fn::GetStackOutput"]
+            source = (by_stack or {}).get(read.get("StackName"), outputs)
+            return source[read["OutputName"]]["Value"]
         if "Fn::ImportValue" in value:
             return next(o["Value"] for o in outputs.values() if o.get("Export", {}).get("Name") == value["Fn::ImportValue"])
-        return {key: resolve_cross_stack(item, outputs) for key, item in value.items()}
+        return {key: resolve_cross_stack(item, outputs, by_stack) for key, item in value.items()}
     return value
 
 
-def whole_stage(stage: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-    """One template of both stacks: the stage stack with its references to the data stack resolved, plus the
-    data stack's resources (logical IDs are unique across the two: they were one stack)."""
+def whole_stage(stage: dict[str, Any], data: dict[str, Any], monitoring: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One template of the stage's stacks: the stage stack (and the monitoring stack, when given) with their
+    references to the other stacks resolved, plus the data stack's resources (logical IDs are unique across them:
+    they were one stack). The outputs are the stage stack's."""
     outputs = data.get("Outputs", {})
     whole = resolve_cross_stack(stage, outputs)
     duplicated = set(whole["Resources"]) & set(data["Resources"])
     assert not duplicated, f"logical IDs in both stacks: {sorted(duplicated)}"
     whole["Resources"] = {**data["Resources"], **whole["Resources"]}
+    if monitoring is not None:
+        # the monitoring stack reads the stage's stack (crm-<stage>) and the data stack (crm-<stage>-data)
+        by_stack = {f"crm-{STAGE}": whole.get("Outputs", {}), f"crm-{STAGE}-data": outputs}
+        resolved = resolve_cross_stack(monitoring, outputs, by_stack)
+        duplicated = set(whole["Resources"]) & set(resolved["Resources"])
+        assert not duplicated, f"logical IDs in the monitoring stack and another: {sorted(duplicated)}"
+        whole["Resources"] = {**whole["Resources"], **resolved["Resources"]}
     return whole
 
 
@@ -138,9 +163,16 @@ def data_template_json(synthesis: Synthesis) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def template_json(stage_template_json: dict[str, Any], data_template_json: dict[str, Any]) -> dict[str, Any]:
-    """The stage seen whole (both stacks, cross-stack references resolved; see the module's docstring)."""
-    return whole_stage(stage_template_json, data_template_json)
+def monitoring_template_json(synthesis: Synthesis) -> dict[str, Any]:
+    """The monitoring stack's template (``crm-<stage>-monitoring``) as plain JSON."""
+    return synthesis.monitoring_template()
+
+
+@pytest.fixture(scope="session")
+def template_json(stage_template_json: dict[str, Any], data_template_json: dict[str, Any],
+                  monitoring_template_json: dict[str, Any]) -> dict[str, Any]:
+    """The stage seen whole (the three stacks, cross-stack references resolved; see the module's docstring)."""
+    return whole_stage(stage_template_json, data_template_json, monitoring_template_json)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 
 from infra.components.regions import BUILTIN, COGNITO, default_identity_provider, identity_provider, profile_for
 from infra.components.token_keys import key_generations
-from tests.infrastructure.conftest import Synthesis, synthesize, whole_stage
+from tests.infrastructure.conftest import Synthesis, synthesize
 
 CHINA = "cn-northwest-1"
 
@@ -107,8 +107,8 @@ def china(tmp_path_factory: pytest.TempPathFactory) -> Synthesis:
 
 @pytest.fixture(scope="module")
 def china_template(china: Synthesis) -> dict:
-    """Both stacks seen as one (the signing keys live in the data stack, the API in the stage's)."""
-    return whole_stage(china.template(), china.data_template())
+    """The stage's stacks seen as one (the signing keys live in the data stack, the API in the stage's)."""
+    return china.whole()
 
 
 def test_given_cn_northwest_1_when_synthesized_then_cdk_nag_passes_and_cfn_lint_for_that_region_has_no_errors(china):
@@ -154,3 +154,12 @@ def test_given_cn_northwest_1_when_synthesized_then_no_cognito_no_ses_and_the_ap
 def test_given_cn_northwest_1_when_synthesized_then_outputs_name_the_signing_key_not_user_pools(china_template):
     outputs = china_template["Outputs"]
     assert "TokenSigningKeyArn" in outputs and not any("UserPool" in k or "AppClient" in k for k in outputs)
+
+
+def test_given_cn_northwest_1_when_synthesized_then_each_template_is_within_the_budget_and_monitoring_has_its_own_stack(
+        china):
+    from tests.infrastructure.test_safe_deploys import TEMPLATE_BUDGET_BYTES
+
+    assert all(path.stat().st_size < TEMPLATE_BUDGET_BYTES for path in china.template_paths)
+    monitoring = china.monitoring_template()["Resources"].values()
+    assert {r["Type"] for r in monitoring} == {"AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm"}

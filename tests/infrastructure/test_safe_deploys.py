@@ -13,8 +13,9 @@ from infra.components.naming import pascal
 from tests.infrastructure.conftest import STAGE, references
 
 PREFIX = f"crm-{STAGE}"
-#: CloudFormation takes templates up to 1 MB (from S3); this margin leaves room for the next module.
-TEMPLATE_BUDGET_BYTES = 900 * 1024
+#: CloudFormation takes templates up to 1 MB (from S3). The stage's template is about 750 KB (ap-southeast-1; README,
+#: "Deploying"): this budget lets a few modules land and fails well before the limit, when it is time to make room again.
+TEMPLATE_BUDGET_BYTES = 850 * 1024
 #: What holds data: the data stack's alone.
 STATEFUL_TYPES = {"AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::OpenSearchService::Domain", "AWS::Cognito::UserPool",
                   "AWS::Cognito::UserPoolClient", "AWS::SecretsManager::Secret", "AWS::Backup::BackupVault"}
@@ -94,13 +95,15 @@ def test_given_the_manifest_when_synthesized_then_the_data_stack_deploys_first_a
     assert not data["properties"].get("terminationProtection") and not stage["properties"].get("terminationProtection")
 
 
-@pytest.mark.parametrize("which", ["data", "stage"])
-def test_given_each_template_when_synthesized_then_it_stays_under_900_kb(synthesis, which):
-    path = synthesis.data_template_path if which == "data" else synthesis.template_path
+@pytest.mark.parametrize("which", ["data", "stage", "monitoring"])
+def test_given_each_template_when_synthesized_then_it_stays_within_the_budget(synthesis, which):
+    path = {"data": synthesis.data_template_path, "stage": synthesis.template_path,
+            "monitoring": synthesis.monitoring_template_path}[which]
     size = path.stat().st_size
     assert size < TEMPLATE_BUDGET_BYTES, (
         f"{path.name} is {size // 1024} KB: CloudFormation refuses templates over 1 MB; move resources to another "
-        "stack or trim what the template repeats (infra/components/preflight.py)")
+        "stack (infra/monitoring_stack.py) or trim what the template repeats (infra/components/preflight.py, "
+        "proxy_methods.py)")
 
 
 def test_given_preflight_methods_when_synthesized_then_they_still_answer_cors_without_what_preflights_never_use(template_json):

@@ -76,3 +76,17 @@ def test_given_no_access_policy_when_created_then_the_domain_config_is_not_touch
     handler.handler(_event("Create", roles=ROLES, mappings=MAPPINGS), FakeContext())
 
     assert opensearch.updates == []
+
+
+def test_given_a_changed_access_policy_when_updated_then_the_domain_gets_the_new_one(network, opensearch):
+    old = {"Endpoint": ENDPOINT, "Roles": ROLES, "Mappings": MAPPINGS, "DomainName": DOMAIN, "AccessPolicies": POLICY}
+    reader = {**POLICY["Statement"][0], "Principal": {"AWS": ["arn:aws:iam::123456789012:role/api",
+                                                              "arn:aws:iam::123456789012:role/inbound-mail"]}}
+    changed = {**POLICY, "Statement": [reader, POLICY["Statement"][1]]}
+    event = _with_policy("Update", PhysicalResourceId=f"{ENDPOINT}/security-roles", OldResourceProperties=old)
+    event["ResourceProperties"]["AccessPolicies"] = changed
+
+    handler.handler(event, FakeContext())
+
+    assert [json.loads(u["AccessPolicies"]) for u in opensearch.updates] == [changed]
+    assert network.cloudformation[-1]["Status"] == "SUCCESS"
