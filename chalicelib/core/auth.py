@@ -34,6 +34,9 @@ OWN_IDP_RELOAD_SECONDS = 30.0
 #: members (infra/components/api.py), and no attribute a user route writes makes anyone an operator.
 GROUPS_CLAIM = "cognito:groups"
 PLATFORM_GROUP = "platform-admins"
+#: How the own IdP's user signed in (RFC 8176 ``amr``): the password, then a TOTP code when one was asked.
+#: A token without ``amr`` (issued before the claim existed) counts as a password alone.
+AMR_PASSWORD, AMR_OTP = "pwd", "otp"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Claims:
     issued_at: int
     platform_admin: bool
     raw: dict[str, Any]
+    amr: tuple[str, ...] = ()  # the own IdP's sign-in methods; Cognito's ID tokens carry none
 
 
 class _Jwks:
@@ -138,8 +142,10 @@ def verify(token: str) -> Claims:
     platform = isinstance(groups, list) and PLATFORM_GROUP in groups
     if not tenant and not platform:
         raise Unauthenticated("INVALID_TOKEN", reason="no tenant")
+    amr = claims.get("amr")
     return Claims(tenant_id=tenant or "", user_id=user_id_of(claims, tenant or ""), issued_at=int(claims["iat"]),
-                  platform_admin=platform, raw=claims)
+                  platform_admin=platform, raw=claims,
+                  amr=tuple(str(a) for a in amr) if isinstance(amr, list) else ())
 
 
 def username(tenant_id: str, user_id: str) -> str:
@@ -178,11 +184,13 @@ def jwks() -> dict[str, Any]:
 
 
 def issue_local_token(tenant_id: str, user_id: str, *, name: str = "", platform_admin: bool = False,
-                      ttl_seconds: int | None = None, issued_at: int | None = None) -> str:
+                      ttl_seconds: int | None = None, issued_at: int | None = None,
+                      amr: tuple[str, ...] = (AMR_PASSWORD,)) -> str:
     """Sign an id token the way Cognito shapes them, with the own IdP's active key (ports/signing.py:
     kms:Sign in AWS, a key file locally). Platform operators of the own IdP exist only as tokens signed
     with its key (devstack/token.py): nothing in the table, and so nothing a user route writes, makes a
-    login a platform operator."""
+    login a platform operator. `amr` says how the user signed in (the password; and ``otp`` after a
+    TOTP code): a tenant that requires a second factor refuses tokens without ``otp`` (signin/service.py)."""
     from ..ports import signing
 
     s = get_settings()
@@ -192,7 +200,7 @@ def issue_local_token(tenant_id: str, user_id: str, *, name: str = "", platform_
     claims: dict[str, Any] = {
         "iss": s.jwt_issuer, "aud": s.jwt_audience, "sub": user_id, "iat": now,
         "exp": now + (ttl_seconds or s.token_ttl_seconds), "token_use": "id",
-        "cognito:username": username(tenant_id, user_id), "name": name,
+        "cognito:username": username(tenant_id, user_id), "name": name, "amr": list(amr),
     }
     if tenant_id:
         claims[TENANT_CLAIM] = tenant_id

@@ -62,7 +62,7 @@ def _serve(event: Any, get_response: Callable[[Any], Any], headers: dict[str, st
             ctx = context.RequestContext(tenant_id=claims.tenant_id, user_id=claims.user_id, locale=locale,
                                          correlation_id=correlation_id, claims=claims.raw)
             if not claims.platform_admin:
-                session.check(ctx.tenant_id, ctx.user_id, claims.issued_at)
+                session.check(ctx.tenant_id, ctx.user_id, claims.issued_at, claims.amr)
                 ratelimit.charge(ctx.tenant_id)
             else:
                 session.check_platform(ctx.tenant_id, ctx.user_id, claims.issued_at)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-SessionCheck = Callable[[str, str, int], None]  # (tenant_id, user_id, token issued_at) -> raises if not valid
+SessionCheck = Callable[..., None]  # (tenant_id, user_id, token issued_at[, amr]) -> raises if not valid
 _check: SessionCheck | None = None
 _platform_check: SessionCheck | None = None
 _principal: Callable[[], Any] | None = None
@@ -28,10 +28,11 @@ def principal() -> Any:
     return _principal()
 
 
-def check(tenant_id: str, user_id: str, issued_at: int) -> None:
+def check(tenant_id: str, user_id: str, issued_at: int, amr: tuple[str, ...] = ()) -> None:
+    """`amr`: the token's sign-in methods (core/auth.py), for the tenant's second-factor policy."""
     if _check is None:
         raise RuntimeError("the session check is not configured: call chalicelib.manifest.install()")
-    _check(tenant_id, user_id, issued_at)
+    _check(tenant_id, user_id, issued_at, amr)
 
 
 def check_platform(tenant_id: str, user_id: str, issued_at: int) -> None:

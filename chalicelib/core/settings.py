@@ -71,6 +71,10 @@ class Settings(BaseModel):
                              description="staff sign-in with a second factor (TOTP) in tenants whose administrators have not "
                                          "chosen: required | optional (the local stack and the tests start tenants with optional)")
     mfa_issuer: str = Field("CRM", description="the issuer an authenticator app shows next to the account")
+    mfa_seed_key: str = Field("", description="symmetric KMS key (id, ARN or alias) that encrypts TOTP seeds at rest "
+                                               "(envelope encryption); empty = the key file below")
+    local_mfa_seed_key_file: str = Field("", description="key file of TOTP seeds when no KMS key is set (local stack, tests); "
+                                                         "empty = mfa-seed-key next to the local IdP's key file")
 
     # Search (ARCHITECTURE.md §4): OpenSearch when a URL is set, else the embedded engine.
     opensearch_url: str = Field("", description="also read from OPENSEARCH_URL; "

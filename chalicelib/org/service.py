@@ -499,15 +499,17 @@ def sign_in_failed(tenant_id: str, mobile: str) -> None:
     metric("auth.login.failed")
 
 
-def sign_in_token(tenant_id: str, user_id: str, mobile: str, name: str) -> dict[str, Any]:
-    """Every sign-in step passed: clear the failures and issue the id token (local identity provider)."""
+def sign_in_token(tenant_id: str, user_id: str, mobile: str, name: str, *, second_factor: bool = False) -> dict[str, Any]:
+    """Every sign-in step passed: clear the failures and issue the id token (local identity provider); its
+    `amr` says whether a second factor was given."""
     from ..core import auth
 
     LoginFailures(*_failures_key(tenant_id, mobile)).delete()
     invalidate(tenant_id)  # the next request reads the organisation as it is now (e.g. a user enabled elsewhere)
     metric("auth.login")
     s = get_settings()
-    return {"id_token": auth.issue_local_token(tenant_id, user_id, name=name), "token_type": "Bearer",
+    amr = (auth.AMR_PASSWORD, auth.AMR_OTP) if second_factor else (auth.AMR_PASSWORD,)
+    return {"id_token": auth.issue_local_token(tenant_id, user_id, name=name, amr=amr), "token_type": "Bearer",
             "expires_in": s.token_ttl_seconds, "user_id": user_id, "tenant_id": tenant_id}
 
 

@@ -36,15 +36,16 @@ def my_status(req: ApiRequest) -> dict:
     return service.my_status()
 
 
-@route(bp, "/me/mfa/setup", "POST", summary="Enrol an authenticator app (local identity provider)", tag=TAG, response=s.SecretOut)
+@route(bp, "/me/mfa/setup", "POST", summary="Enrol an authenticator app with my current password (local identity provider)",
+       tag=TAG, body=s.PasswordIn, response=s.SecretOut)
 def my_setup(req: ApiRequest) -> dict:
-    return service.my_setup_start()
+    return service.my_setup_start(req.body.password)
 
 
-@route(bp, "/me/mfa/setup/confirm", "POST", summary="Confirm my authenticator with a code", tag=TAG, body=s.CodeIn,
-       response=s.StatusOut)
+@route(bp, "/me/mfa/setup/confirm", "POST", summary="Confirm my authenticator with a code and my current password", tag=TAG,
+       body=s.PasswordCodeIn, response=s.StatusOut)
 def my_setup_confirm(req: ApiRequest) -> dict:
-    return service.my_setup_confirm(req.body.code)
+    return service.my_setup_confirm(req.body.code, req.body.password)
 
 
 @route(bp, "/org/users/{user_id}/mfa/reset", "POST", summary="Remove a user's authenticator (lost phone; signin:manage)",

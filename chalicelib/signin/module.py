@@ -15,6 +15,10 @@ MODULE = Module(
                                  "en": "An authenticator is already enrolled; ask an administrator to reset it to change it"},
         "MFA_SETUP_REQUIRED": {"zh-CN": "本企业要求使用两步验证登录，请先绑定身份验证器（TOTP）",
                                "en": "Your company requires two-step sign-in: enrol an authenticator app (TOTP) first"},
+        "MFA_REQUIRED": {"zh-CN": "本企业已要求两步验证登录，请重新登录并输入身份验证器中的动态验证码",
+                         "en": "Your company now requires two-step sign-in: sign in again with a code from your authenticator app"},
+        "CURRENT_PASSWORD_INVALID": {"zh-CN": "当前登录密码错误：绑定身份验证器需要输入您当前的登录密码",
+                                     "en": "Wrong current password: enrolling an authenticator needs your current sign-in password"},
         "entity.sign_in_policy": {"zh-CN": "登录安全设置", "en": "Sign-in policy"},
     },
 )

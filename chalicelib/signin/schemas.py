@@ -24,6 +24,16 @@ class CodeIn(BaseModel):
     code: str = Code
 
 
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=1, max_length=128, description="the caller's current sign-in password (checked as at "
+                                                                     "sign-in: rate limit, lock-out)")
+
+
+class PasswordCodeIn(PasswordIn):
+    code: str = Code  # spaces inside are ignored (totp.matching_step)
+
+
 class SecretOut(BaseModel):
     secret: str = Field(description="base32 secret to type into an authenticator app (shown once)")
     otpauth_uri: str = Field(description="otpauth://totp/… — show it as a QR code for the app to scan")

@@ -9,6 +9,12 @@ that only the routes of its step accept, so a password alone never yields an id 
 Codes: RFC 6238 (totp.py), ±1 step, each accepted at most once (SecondFactor.last_step);
 every code attempt spends the mobile number's sign-in rate limit and a wrong code counts
 toward its lock-out, as a wrong password does (org.sign_in_guard / sign_in_failed).
+A token says how it was earned (`amr`: `pwd`, plus `otp` after a code). While the tenant requires
+MFA, a request with a token without `otp` (one issued before the administrators turned MFA on)
+is refused with 401 MFA_REQUIRED: sign in again. The check reads only the token and the cached
+policy (no read per request). Enrolling an authenticator with a bearer token (/me/mfa/setup…)
+needs the current password, checked like a sign-in (rate limit, lock-out): a stolen token alone
+cannot bind the thief's authenticator. Seeds are stored encrypted (ports/envelope.py).
 
 Cognito: the pool's MFA is OPTIONAL with TOTP only. A user who has enabled TOTP is asked for
 a code on every sign-in by Cognito itself; enrolment is the client's AssociateSoftwareToken +
@@ -29,14 +35,14 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from ..core import clock, context
+from ..core import auth, clock, context
 from ..core.cache import TenantCache
 from ..core.errors import Conflict, Forbidden, Unauthenticated
-from ..core.observability import metric
+from ..core.observability import logger, metric
 from ..core.settings import get_settings
 from ..db import audit, changes, keys, tx
 from ..org import service as org
-from ..ports import identity
+from ..ports import envelope, identity
 from . import totp
 from .models import SecondFactor, SignInPolicy, SignInSession
 
@@ -55,7 +61,8 @@ def _load_policy(tenant_id: str) -> SignInPolicy | None:
         return None
 
 
-_policies: TenantCache[SignInPolicy | None] = TenantCache(_load_policy, lambda: get_settings().settings_cache_seconds)
+# an authorization decision (every request of a password-only token asks): as fresh as the org snapshot
+_policies: TenantCache[SignInPolicy | None] = TenantCache(_load_policy, lambda: get_settings().authz_cache_seconds)
 
 
 def mfa_required(tenant_id: str) -> bool:
@@ -116,14 +123,76 @@ def _enrolled(tenant_id: str, user_id: str) -> bool:
     return f is not None and f.status == "active"
 
 
+SEED_PURPOSE = "mfa-seed"
+
+
+def _seed_context(tenant_id: str) -> dict[str, str]:
+    return {"purpose": SEED_PURPOSE, "tenant_id": tenant_id}
+
+
+def _sealed_values(tenant_id: str, user_id: str, secret: str) -> dict[str, str]:
+    """A seed encrypted for storage (a data key of its own, bound to the tenant; the ciphertext to the user)."""
+    s = envelope.seal(secret, _seed_context(tenant_id), f"{tenant_id}/{user_id}")
+    return {"seed": s.ciphertext, "seed_key": s.data_key, "seed_key_id": s.key_id}
+
+
+def _seed_of(f: SecondFactor) -> str:
+    """The factor's base32 seed: decrypted, or as a factor from before encryption holds it."""
+    if f.seed:
+        return envelope.open_sealed(envelope.Sealed(f.seed, f.seed_key or "", f.seed_key_id or ""),
+                                    _seed_context(f.tenant_id), f"{f.tenant_id}/{f.user_id}")
+    return f.secret or ""
+
+
+def _same_seed(f: SecondFactor):
+    """The condition that the stored factor still has the seed `f` was read with."""
+    return (SecondFactor.seed == f.seed) if f.seed else (SecondFactor.secret == (f.secret or ""))
+
+
+def _encrypt_actions(f: SecondFactor, secret: str) -> list:
+    """For a factor holding its seed in plaintext: the update actions that store it encrypted instead."""
+    if f.seed or not f.secret:
+        return []
+    sealed = _sealed_values(f.tenant_id, f.user_id, secret)
+    metric("signin.mfa.seed_encrypted")
+    return [SecondFactor.seed.set(sealed["seed"]), SecondFactor.seed_key.set(sealed["seed_key"]),
+            SecondFactor.seed_key_id.set(sealed["seed_key_id"]), SecondFactor.secret.remove()]
+
+
+def encrypt_plaintext_seeds(tenant_id: str) -> int:
+    """The one-off migration of a tenant's factors written before seeds were encrypted (a factor is also
+    re-written when next used); how many were re-written."""
+    done = 0
+    for f in SecondFactor.query(keys.k(tenant_id, "MFA"), consistent_read=True):
+        actions = _encrypt_actions(f, f.secret or "")
+        if not actions:
+            continue
+        try:
+            f.update(actions=actions, condition=SecondFactor.pk.exists() & _same_seed(f))
+        except UpdateError:
+            continue  # used (and so encrypted), reset or replaced meanwhile
+        done += 1
+    _factors.invalidate(tenant_id)
+    return done
+
+
 def _take_code(f: SecondFactor, code: str) -> bool:
-    """Whether `code` is the factor's for now (±1 step) and not used before; taking it is atomic."""
-    step = totp.matching_step(f.secret, code, clock.now().timestamp())
+    """Whether `code` is the factor's for now (±1 step) and not used before; taking it is atomic. An active
+    factor with a plaintext seed is stored encrypted by the same write."""
+    try:
+        secret = _seed_of(f)
+    except envelope.Unreadable:
+        logger.error("a TOTP seed does not decrypt", extra={"tenant_id": f.tenant_id, "user_id": f.user_id})
+        metric("signin.mfa.seed_unreadable")
+        return False
+    step = totp.matching_step(secret, code, clock.now().timestamp())
     if step is None or step <= int(f.last_step or 0):
         return False
+    actions = [SecondFactor.last_step.set(step), *(_encrypt_actions(f, secret) if f.status == "active" else [])]
     try:
-        f.update(actions=[SecondFactor.last_step.set(step)],  # never re-creates a factor a reset deleted meanwhile
-                 condition=SecondFactor.pk.exists() & (SecondFactor.last_step.does_not_exist() | (SecondFactor.last_step < step)))
+        f.update(actions=actions,  # never re-creates a factor a reset deleted meanwhile, nor takes a replaced seed's code
+                 condition=SecondFactor.pk.exists() & _same_seed(f)
+                 & (SecondFactor.last_step.does_not_exist() | (SecondFactor.last_step < step)))
     except UpdateError:
         return False  # another request took this code (or a later one) first
     return True
@@ -136,7 +205,8 @@ def _new_secret(tenant_id: str, user_id: str, mobile: str) -> dict[str, Any]:
         raise Conflict("MFA_ALREADY_ENROLLED")
     secret = totp.new_secret()
     pk, sk = SecondFactor.key(tenant_id, user_id)
-    SecondFactor(pk, sk, tenant_id=tenant_id, user_id=user_id, secret=secret, status="pending", last_step=0).save()
+    SecondFactor(pk, sk, tenant_id=tenant_id, user_id=user_id, status="pending", last_step=0,
+                 **_sealed_values(tenant_id, user_id, secret)).save()
     s = get_settings()
     account = f"{mobile}@{tenant_id}"
     return {"secret": secret, "otpauth_uri": totp.uri(secret, account, s.mfa_issuer), "account": account,
@@ -147,9 +217,10 @@ def _confirm(tenant_id: str, user_id: str, code: str) -> bool:
     f = _factor(tenant_id, user_id)
     if f is None or f.status != "pending" or not _take_code(f, code):
         return False
+    actions = [SecondFactor.status.set("active"), SecondFactor.enrolled_at.set(clock.now_iso()),
+               *_encrypt_actions(f, f.secret or "")]
     try:  # the factor as it was read: a reset (or a new secret) meanwhile makes the code no answer
-        f.update(actions=[SecondFactor.status.set("active"), SecondFactor.enrolled_at.set(clock.now_iso())],
-                 condition=SecondFactor.pk.exists() & (SecondFactor.status == "pending") & (SecondFactor.secret == f.secret))
+        f.update(actions=actions, condition=SecondFactor.pk.exists() & (SecondFactor.status == "pending") & _same_seed(f))
     except UpdateError:
         return False
     tx.write([tx.put(audit.entry(tenant_id, "user", user_id, "mfa_enrolled", user_id, []))])
@@ -217,7 +288,7 @@ def _signed_in(tenant_id: str, sess: SignInSession, action: str) -> dict[str, An
     user = org.load(tenant_id, fresh=True).users.get(sess.user_id)
     if user is None or user.status != "active":
         raise Unauthenticated("INVALID_CREDENTIALS")
-    return org.sign_in_token(tenant_id, sess.user_id, sess.mobile, user.name)
+    return org.sign_in_token(tenant_id, sess.user_id, sess.mobile, user.name, second_factor=True)
 
 
 def verify(tenant_id: str, token: str, code: str) -> dict[str, Any]:
@@ -265,17 +336,28 @@ def my_status() -> dict[str, Any]:
     return {"enrolled": _second_factor_enabled(tenant, user_id, fresh=True), "required": mfa_required(tenant)}
 
 
-def my_setup_start() -> dict[str, Any]:
+def _reauthenticate(tenant_id: str, user_id: str, mobile: str, password: str) -> None:
+    """The caller's current password, checked as a sign-in checks it: the mobile number's rate limit and
+    lock-out first (429), and a wrong one counts toward the lock-out; 403 CURRENT_PASSWORD_INVALID."""
+    org.sign_in_guard(tenant_id, mobile)
+    if not identity.provider().verify(tenant_id, user_id, password):
+        org.sign_in_failed(tenant_id, mobile)
+        tx.write([tx.put(audit.entry(tenant_id, "session", user_id, "password_failed", user_id, []))])
+        raise Forbidden("CURRENT_PASSWORD_INVALID")
+
+
+def my_setup_start(password: str) -> dict[str, Any]:
+    """Enrol an authenticator with a bearer token: the current password too (a token alone is not enough)."""
     _local_only()
     tenant, user_id, mobile = _me()
-    org.sign_in_guard(tenant, mobile)
+    _reauthenticate(tenant, user_id, mobile, password)
     return _new_secret(tenant, user_id, mobile)
 
 
-def my_setup_confirm(code: str) -> dict[str, Any]:
+def my_setup_confirm(code: str, password: str) -> dict[str, Any]:
     _local_only()
     tenant, user_id, mobile = _me()
-    org.sign_in_guard(tenant, mobile)
+    _reauthenticate(tenant, user_id, mobile, password)
     if not _confirm(tenant, user_id, code):
         org.sign_in_failed(tenant, mobile)
         raise Unauthenticated("MFA_CODE_INVALID")
@@ -328,11 +410,19 @@ def _second_factor_enabled(tenant_id: str, user_id: str, *, fresh: bool = False)
     return enabled
 
 
-def check_session(tenant_id: str, user_id: str, issued_at: int) -> None:
-    """The session check of every request (core/session.py): org's, then — for Cognito's tokens — the
-    tenant's second-factor policy (a local token is only issued after the second factor)."""
+def second_factor_used(amr: tuple[str, ...]) -> bool:
+    return auth.AMR_OTP in amr or "mfa" in amr
+
+
+def check_session(tenant_id: str, user_id: str, issued_at: int, amr: tuple[str, ...] = ()) -> None:
+    """The session check of every request (core/session.py): org's, then the tenant's second-factor policy.
+    Own IdP: while the tenant requires MFA, a token earned without a code (`amr` without `otp`: one issued
+    before the policy changed) is refused, 401 MFA_REQUIRED — from the token and the cached policy, no
+    read. Cognito: the user's account must have TOTP enabled (its ID tokens do not say how they were earned)."""
     org.check_session(tenant_id, user_id, issued_at)
     if isinstance(identity.provider(), identity.LocalIdentity):
+        if not second_factor_used(amr) and mfa_required(tenant_id):
+            raise Unauthenticated("MFA_REQUIRED")
         return
     if mfa_required(tenant_id) and not _second_factor_enabled(tenant_id, user_id):
         raise Forbidden("MFA_SETUP_REQUIRED")

@@ -269,14 +269,15 @@ def test_given_an_unknown_time_zone_when_the_schedule_is_set_then_422_in_the_cal
     assert bad_hour.status_code == 422 and bad_hour.data["details"][0]["field"] == "hour"
 
 
-def _enrol_by_choice(api, token: str) -> None:
+def _enrol_by_choice(api, token: str) -> str:
     from chalicelib.signin import totp
 
-    setup = api.call("POST", "/v1/me/mfa/setup", token)
+    setup = api.call("POST", "/v1/me/mfa/setup", token, {"password": "Passw0rd!2026"})
     assert setup.status_code == 200, setup.data
     code = totp.code_at(setup.data["secret"], totp.step_of(clock.now().timestamp()))
-    done = api.call("POST", "/v1/me/mfa/setup/confirm", token, {"code": code})
+    done = api.call("POST", "/v1/me/mfa/setup/confirm", token, {"code": code, "password": "Passw0rd!2026"})
     assert done.status_code == 200 and done.data["enrolled"] is True, done.data
+    return setup.data["secret"]
 
 
 def _second_factors(tenant_id: str) -> list[dict]:
@@ -289,10 +290,9 @@ def _second_factors(tenant_id: str) -> list[dict]:
 def test_given_users_with_authenticators_when_backed_up_then_no_second_factor_or_secret_is_in_the_backup(api, filled):
     t = filled
     clock.freeze()
-    _enrol_by_choice(api, t["admin"])
-    _enrol_by_choice(api, t["tokens"]["rep1"])
+    secrets = [_enrol_by_choice(api, t["admin"]), _enrol_by_choice(api, t["tokens"]["rep1"])]
     assert len(_second_factors(t["id"])) == 2
-    secrets = [i["secret"]["S"] for i in _second_factors(t["id"])]
+    secrets += [i[a]["S"] for i in _second_factors(t["id"]) for a in ("seed", "seed_key")]  # and their encrypted forms
     b = _backup(api, t["admin"])
     assert b["status"] == "succeeded" and "MFA" not in b["counts"]
     lines = [line for p in b["parts"] if p["name"].startswith("items-") for line in _part(p["download_url"], p)]

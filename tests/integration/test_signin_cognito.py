@@ -45,7 +45,7 @@ def test_given_required_mfa_when_cognito_user_has_no_totp_then_403_until_enrolle
         assert api.call("GET", "/v1/me", token).status_code == 200
         assert api.call("GET", "/v1/me/mfa", token).data == {"enrolled": True, "required": True}
         # enrolment is Cognito's (AssociateSoftwareToken): the local routes refuse
-        assert api.call("POST", "/v1/me/mfa/setup", token).status_code == 403
+        assert api.call("POST", "/v1/me/mfa/setup", token, {"password": PASSWORD}).status_code == 403
         # the administrator resets it (lost phone): the pool no longer asks for a code, the user's sessions
         # end (API tokens issued before, and the pool's refresh tokens: AdminUserGlobalSignOut), and a
         # new sign-in is refused until an authenticator is enrolled again

@@ -141,17 +141,21 @@ def test_given_sign_in_attempts_when_over_the_per_minute_limit_then_code_checks_
 
 
 def test_given_tenant_policy_when_admin_turns_mfa_off_then_staff_without_authenticator_sign_in_with_password(api, sales_team, required):
-    admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]  # signed in before the default changed
+    old_rep = sales_team["tokens"]["rep2"]  # signed in with a password before the default changed
+    assert api.call("GET", "/v1/me", old_rep).data["code"] == "MFA_REQUIRED"
+    _, admin = _enrol(api, sales_team["id"])
     got = api.call("GET", "/v1/tenant/sign-in-policy", admin)
     assert got.data == {"mfa_required": True, "chosen": False, "default_mfa_required": True, "version": 0}
-    assert _login(api, sales_team["id"], "13900000002").data["challenge"] == "MFA_SETUP"
+    assert _login(api, sales_team["id"], "13900000003").data["challenge"] == "MFA_SETUP"
 
+    _, rep = _enrol(api, sales_team["id"], "13900000002")
     denied = api.call("PUT", "/v1/tenant/sign-in-policy", rep, {"mfa_required": False})
     assert denied.status_code == 403
     put = api.call("PUT", "/v1/tenant/sign-in-policy", admin, {"mfa_required": False, "version": 0})
     assert put.status_code == 200 and put.data["mfa_required"] is False and put.data["chosen"] is True
-    r = _login(api, sales_team["id"], "13900000002")
+    r = _login(api, sales_team["id"], "13900000003")
     assert r.status_code == 200 and r.data["id_token"] and r.data.get("challenge") is None
+    assert api.call("GET", "/v1/me", old_rep).status_code == 200  # MFA off: a password's token is enough again
     stale = api.call("PUT", "/v1/tenant/sign-in-policy", admin, {"mfa_required": True, "version": 0})
     assert stale.status_code == 409
     bad = api.call("PUT", "/v1/tenant/sign-in-policy", admin, {"mfa_required": "sometimes"}, headers={"Accept-Language": "en"})
@@ -164,23 +168,23 @@ def test_given_optional_policy_when_a_user_enrols_by_choice_then_their_sign_in_a
     t = make_tenant()  # CRM_MFA_DEFAULT=optional in the tests: a password signs in
     clock.freeze()
     assert api.call("GET", "/v1/me/mfa", t["admin"]).data == {"enrolled": False, "required": False}
-    setup = api.call("POST", "/v1/me/mfa/setup", t["admin"])
+    setup = api.call("POST", "/v1/me/mfa/setup", t["admin"], {"password": PASSWORD})
     assert setup.status_code == 200
-    wrong = api.call("POST", "/v1/me/mfa/setup/confirm", t["admin"], {"code": "12345a"})
+    wrong = api.call("POST", "/v1/me/mfa/setup/confirm", t["admin"], {"code": "12345a", "password": PASSWORD})
     assert wrong.status_code == 422
-    done = api.call("POST", "/v1/me/mfa/setup/confirm", t["admin"], {"code": _now_code(setup.data["secret"])})
+    done = api.call("POST", "/v1/me/mfa/setup/confirm", t["admin"], {"code": _now_code(setup.data["secret"]), "password": PASSWORD})
     assert done.data == {"enrolled": True, "required": False}
-    again = api.call("POST", "/v1/me/mfa/setup", t["admin"])
+    again = api.call("POST", "/v1/me/mfa/setup", t["admin"], {"password": PASSWORD})
     assert again.status_code == 409 and again.data["code"] == "MFA_ALREADY_ENROLLED"
     clock.travel(30)
     assert _login(api, t["id"]).data["challenge"] == "MFA_CODE"
 
 
 def test_given_lost_phone_when_admin_resets_the_factor_then_it_is_logged_and_the_user_enrols_again(api, sales_team, required):
-    tenant, admin = sales_team["id"], sales_team["admin"]
+    tenant, (_, admin) = sales_team["id"], _enrol(api, sales_team["id"])
     secret, rep_token = _enrol(api, tenant, "13900000002")
     rep = sales_team["rep1"]
-    assert api.call("POST", f"/v1/org/users/{rep}/mfa/reset", sales_team["tokens"]["rep2"]).status_code == 403
+    assert api.call("POST", f"/v1/org/users/{rep}/mfa/reset", rep_token).status_code == 403
     assert api.call("POST", "/v1/org/users/nobody/mfa/reset", admin).status_code == 404
     r = api.call("POST", f"/v1/org/users/{rep}/mfa/reset", admin)
     assert r.status_code == 204
@@ -195,7 +199,8 @@ def test_given_a_reset_factor_then_the_users_sessions_from_before_end_like_sign_
 
     from chalicelib.core.auth import issue_local_token
 
-    tenant, admin, rep = sales_team["id"], sales_team["admin"], sales_team["rep1"]
+    tenant, rep = sales_team["id"], sales_team["rep1"]
+    _, admin = _enrol(api, tenant)
     _, rep_token = _enrol(api, tenant, "13900000002")
     assert api.call("GET", "/v1/me", rep_token).status_code == 200
     assert api.call("POST", f"/v1/org/users/{rep}/mfa/reset", admin).status_code == 204
@@ -203,7 +208,7 @@ def test_given_a_reset_factor_then_the_users_sessions_from_before_end_like_sign_
     assert ended.status_code == 401 and "revoked" in ended.data["message"], ended.data
     assert api.call("GET", "/v1/me", admin).status_code == 200  # the administrator's own session goes on
     # a token of a sign-in after the reset (with the new authenticator) is good
-    later = issue_local_token(tenant, rep, issued_at=int(time.time()) + 2)
+    later = issue_local_token(tenant, rep, issued_at=int(time.time()) + 2, amr=("pwd", "otp"))
     assert api.call("GET", "/v1/me", later).status_code == 200
 
 
@@ -269,7 +274,7 @@ def test_given_a_reset_while_a_code_is_confirmed_then_no_factor_without_secret_i
 
     t = make_tenant()
     clock.freeze()
-    setup = api.call("POST", "/v1/me/mfa/setup", t["admin"])
+    setup = api.call("POST", "/v1/me/mfa/setup", t["admin"], {"password": PASSWORD})
     taken = service._take_code
 
     def reset_meanwhile(f, code):  # the administrator's reset lands between the code check and the activation
@@ -278,7 +283,7 @@ def test_given_a_reset_while_a_code_is_confirmed_then_no_factor_without_secret_i
         return ok
 
     monkeypatch.setattr(service, "_take_code", reset_meanwhile)
-    r = api.call("POST", "/v1/me/mfa/setup/confirm", t["admin"], {"code": _now_code(setup.data["secret"])})
+    r = api.call("POST", "/v1/me/mfa/setup/confirm", t["admin"], {"code": _now_code(setup.data["secret"]), "password": PASSWORD})
     assert r.status_code == 401 and r.data["code"] == "MFA_CODE_INVALID", r.data
     monkeypatch.undo()
     assert _raw_item(*SecondFactor.key(t["id"], t["admin_id"])) is None
@@ -294,7 +299,7 @@ def test_given_a_factor_deleted_before_its_code_is_taken_then_it_is_not_recreate
 
     t = make_tenant()
     clock.freeze()
-    setup = api.call("POST", "/v1/me/mfa/setup", t["admin"])
+    setup = api.call("POST", "/v1/me/mfa/setup", t["admin"], {"password": PASSWORD})
     f = service._factor(t["id"], t["admin_id"])
     f.delete()
     assert service._take_code(f, _now_code(setup.data["secret"])) is False
