@@ -63,7 +63,8 @@ class CrmDataStack(cdk.Stack):
         self.table = Table(self.stage, TABLE_SPEC)
         self.storage = Storage(self.stage)
         self.mail_bucket = mail_bucket(self.stage, self.storage)
-        # Cognito's user pools where the region has them, else the own IdP's token signing keys (components/regions.py)
+        # Cognito's user pools where the region has them, else the own IdP's token signing keys and the key of its
+        # users' TOTP seeds (components/regions.py, token_keys.py, seed_key.py)
         self.identity = Identity(self.stage) if region_profile(self).cognito else BuiltinIdentity(self.stage)
         self.search = Search(self.stage)
         self.cursor_secret = CursorSecret(self.stage)

@@ -10,6 +10,7 @@
   principal may use them. Verification is in the API, from the public keys (read once per container).
 - ``CRM_TOKEN_SIGNING_KEYS`` is the keys' ARNs in that order; the issuer is context ``public_api_url``
   (the API's public URL) when given, else ``urn:crm:<stage>``.
+- The key of the users' TOTP seeds (components/seed_key.py) comes with it: only this provider stores seeds.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from aws_cdk import aws_kms as kms
 
 from infra.components.nag import acknowledge
 from infra.components.naming import Stage
+from infra.components.seed_key import MfaSeedKey
 
 #: Token lifetime of the own IdP (seconds): sign-out everywhere is immediate (checked per request) whatever it is.
 TOKEN_TTL_SECONDS = 3600
@@ -57,6 +59,7 @@ class BuiltinIdentity:
                         "rotated by generations (context token_key_generations), old and new verifying side by side.")
             self.keys.append(key)
         self.issuer = str(scope.node.try_get_context("public_api_url") or "").strip().rstrip("/") or f"urn:crm:{stage.name}"
+        self.seed_key = MfaSeedKey(stage)  # TOTP seeds at rest (envelope encryption)
 
     @property
     def signing_key(self) -> kms.Key:
@@ -69,12 +72,14 @@ class BuiltinIdentity:
             "CRM_TOKEN_TTL_SECONDS": str(TOKEN_TTL_SECONDS),
             "CRM_JWT_ISSUER": self.issuer,
             "CRM_JWT_AUDIENCE": AUDIENCE,
+            **self.seed_key.environment(),
         }
 
     def api_statements(self) -> list[iam.PolicyStatement]:
         return [
             iam.PolicyStatement(actions=["kms:Sign"], resources=[self.signing_key.key_arn]),
             iam.PolicyStatement(actions=["kms:GetPublicKey"], resources=[key.key_arn for key in self.keys]),
+            *self.seed_key.api_statements(),
         ]
 
     def outputs(self) -> dict[str, str]:

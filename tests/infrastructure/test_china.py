@@ -80,22 +80,24 @@ def test_given_two_key_generations_when_built_then_the_api_signs_with_the_first_
         role.add_to_policy(statement)
     cdk.CfnOutput(stack, "Env", value=cdk.Fn.join("|", list(identity.environment().values())))
     t = Template.from_stack(stack).to_json()
-    keys = {k: v for k, v in t["Resources"].items() if v["Type"] == "AWS::KMS::Key"}
+    keys = {k: v for k, v in t["Resources"].items() if v["Type"] == "AWS::KMS::Key" and not k.startswith("MfaSeedKey")}
     assert len(keys) == 2
     for key in keys.values():
         assert key["Properties"]["KeySpec"] == "RSA_2048" and key["Properties"]["KeyUsage"] == "SIGN_VERIFY"
         assert key["DeletionPolicy"] == "Retain" and key["Properties"]["PendingWindowInDays"] == 30
     aliases = sorted(v["Properties"]["AliasName"] for v in t["Resources"].values() if v["Type"] == "AWS::KMS::Alias")
-    assert aliases == ["alias/crm-prod/token-signing-1", "alias/crm-prod/token-signing-2"]
+    assert aliases == ["alias/crm-prod/mfa-seeds", "alias/crm-prod/token-signing-1", "alias/crm-prod/token-signing-2"]
     first, second = (next(k for k in keys if k.startswith(f"TokenSigningKey{g}")) for g in ("2", "1"))
     [policy] = [v for v in t["Resources"].values() if v["Type"] == "AWS::IAM::Policy"]
-    statements = {s["Action"]: s["Resource"] for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    assert statements == {"kms:Sign": {"Fn::GetAtt": [first, "Arn"]},
-                          "kms:GetPublicKey": [{"Fn::GetAtt": [first, "Arn"]}, {"Fn::GetAtt": [second, "Arn"]}]}
+    statements = {json.dumps(sorted(s["Action"]) if isinstance(s["Action"], list) else s["Action"]): s["Resource"] for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    [seed_key] = [k for k in t["Resources"] if k.startswith("MfaSeedKey") and t["Resources"][k]["Type"] == "AWS::KMS::Key"]
+    assert statements == {'"kms:Sign"': {"Fn::GetAtt": [first, "Arn"]},
+                          '"kms:GetPublicKey"': [{"Fn::GetAtt": [first, "Arn"]}, {"Fn::GetAtt": [second, "Arn"]}],
+                          '["kms:Decrypt", "kms:GenerateDataKey"]': {"Fn::GetAtt": [seed_key, "Arn"]}}
     env = identity.environment()
     assert env["CRM_IDENTITY_PROVIDER"] == "builtin" and env["CRM_JWT_ISSUER"] == "https://crm.example.cn/api"
     assert set(env) == {"CRM_IDENTITY_PROVIDER", "CRM_TOKEN_SIGNING_KEYS", "CRM_TOKEN_TTL_SECONDS", "CRM_JWT_ISSUER",
-                        "CRM_JWT_AUDIENCE"}
+                        "CRM_JWT_AUDIENCE", "CRM_MFA_SEED_KEY"}
 
 
 # ------------------------------------------------------------------ cn-northwest-1: one synthesis
@@ -145,7 +147,11 @@ def test_given_cn_northwest_1_when_synthesized_then_no_cognito_no_ses_and_the_ap
         actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
         targets = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
         granted |= {(a, json.dumps(r)) for a in actions if a.startswith("kms:") for r in targets}
-    assert granted == {("kms:Sign", json.dumps(key_arn)), ("kms:GetPublicKey", json.dumps(key_arn))}
+    [seed_id] = [k for k, v in resources.items() if v["Type"] == "AWS::KMS::Key" and k.startswith("MfaSeedKey")]
+    seed_arn = {"Fn::GetAtt": [seed_id, "Arn"]}
+    assert env["CRM_MFA_SEED_KEY"] == seed_arn
+    assert granted == {("kms:Sign", json.dumps(key_arn)), ("kms:GetPublicKey", json.dumps(key_arn)),
+                       ("kms:GenerateDataKey", json.dumps(seed_arn)), ("kms:Decrypt", json.dumps(seed_arn))}
     text = json.dumps(china_template)
     assert "cognito-idp" not in text and "ses:SendRawEmail" not in text
     assert "arn:aws:" not in text  # every ARN from the partition
@@ -163,3 +169,21 @@ def test_given_cn_northwest_1_when_synthesized_then_each_template_is_within_the_
     assert all(path.stat().st_size < TEMPLATE_BUDGET_BYTES for path in china.template_paths)
     monitoring = china.monitoring_template()["Resources"].values()
     assert {r["Type"] for r in monitoring} == {"AWS::CloudWatch::Dashboard", "AWS::CloudWatch::Alarm"}
+
+
+def test_given_cn_northwest_1_when_synthesized_then_the_seed_key_rotates_and_only_the_api_may_use_it_for_seeds(china_template):
+    resources = china_template["Resources"]
+    [(seed_id, key)] = [(k, v) for k, v in resources.items() if v["Type"] == "AWS::KMS::Key" and k.startswith("MfaSeedKey")]
+    assert key["Properties"]["EnableKeyRotation"] is True and "KeyUsage" not in key["Properties"]  # symmetric
+    assert [v["Properties"]["AliasName"] for v in resources.values()
+            if v["Type"] == "AWS::KMS::Alias" and v["Properties"]["TargetKeyId"] == {"Fn::GetAtt": [seed_id, "Arn"]}] \
+        == ["alias/crm-dev/mfa-seeds"]
+    users = []
+    for name, policy in resources.items():
+        if policy["Type"] not in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            continue
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if seed_id in json.dumps(s.get("Resource")) or s.get("Resource") == "*" and "kms:Decrypt" in json.dumps(s["Action"]):
+                users.append((policy["Properties"].get("ManagedPolicyName", name), sorted(s["Action"]), s.get("Condition")))
+    assert users == [("crm-dev-api", ["kms:Decrypt", "kms:GenerateDataKey"],
+                      {"StringEquals": {"kms:EncryptionContext:purpose": "mfa-seed"}})]
