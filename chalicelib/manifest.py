@@ -113,6 +113,8 @@ MODULES: tuple[Module, ...] = (
                "JOB_DIED": {"zh-CN": "任务执行中断（超时或内存不足），已从上次进度继续",
                             "en": "A run of the job stopped (time or memory ran out); it went on from its last progress"},
                "JOB_STALLED": {"zh-CN": "任务执行中断且未能恢复", "en": "The job stopped and could not go on"},
+               "JOB_ERROR": {"zh-CN": "任务执行时发生内部错误（已记录），请稍后重试或联系管理员",
+                             "en": "The job met an internal error (logged); try again later or ask an administrator"},
            }),
     Module("tabular", messages=TABULAR_MESSAGES),  # spreadsheet cells and headers (imports, exports)
     exports.MODULE,  # 导出: records of any type and the operation log to XLSX / CSV (PLAT-8)

@@ -75,6 +75,12 @@ def errors(req: ApiRequest, import_id: str) -> dict:
     return _service().errors(import_id, req.query.limit, req.query.cursor)
 
 
+@route(bp, "/imports/{import_id}/skipped", summary="The current run's rows skipped as duplicates, with the record each matched",
+       tag=TAG, query=s.PageQuery, response=s.SkippedPage)
+def skipped(req: ApiRequest, import_id: str) -> dict:
+    return _service().skipped(import_id, req.query.limit, req.query.cursor)
+
+
 @route(bp, "/imports/{import_id}/rejected", summary="The rejected rows as a file with an error column (presigned link)", tag=TAG,
        query=s.FormatQuery, response=s.RejectedOut)
 def rejected(req: ApiRequest, import_id: str) -> dict:

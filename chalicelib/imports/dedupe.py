@@ -26,6 +26,7 @@ class Match:
     record_id: str | None = None
     earlier_row: int | None = None
     blocked: list[str] = field(default_factory=list)  # input fields a block rule matched
+    fields: list[str] = field(default_factory=list)  # input fields whose key matched `record_id`
 
     @property
     def found(self) -> bool:
@@ -90,12 +91,16 @@ class Dedupe:
                 for entity, record_id, action in existing.get((kind, key), ()):
                     if entity == self.d.entity and kind in self.own_kinds and m.record_id is None:
                         m.record_id = record_id
+                    if entity == self.d.entity and record_id == m.record_id:
+                        m.fields += [f for f in holders if f not in m.fields]
                     if action == "block":
                         blocked |= set(holders)
                 earlier = self.seen.get((kind, key))
                 if earlier is not None:
                     if m.record_id is None:
                         m.record_id, m.earlier_row = earlier
+                    if earlier[0] == m.record_id:
+                        m.fields += [f for f in holders if f not in m.fields]
                     if kind in self.block_kinds:
                         blocked |= set(holders)
         m.blocked = [f for f in self.d.duplicates if f in blocked]

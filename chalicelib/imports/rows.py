@@ -65,8 +65,21 @@ def plan(headers: list[str], cols: list[Any], mapping: dict[str, str | None]) ->
     return Plan(headers, by_index, header_of, {c.key: c.label for c in cols})
 
 
+MAX_CELL = 32_767  # characters of a cell whose field declares no length (Excel's own limit of a cell)
+MAX_VALUE_SHOWN = 60  # characters of a cell repeated in a message about it
+
+
+def limit_of(col: Any) -> int:
+    """The most characters a cell of this column may hold: its field's max length, else MAX_CELL."""
+    spec = getattr(col, "spec", None)
+    n = spec.max_len if spec is not None else None
+    return n if n else MAX_CELL
+
+
 def body(pl: Plan, cells: list[str], lookup: Any, locale: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A create's body from one row's cells, and the cells that could not be read ([{column, message}])."""
+    """A create's body from one row's cells, and the cells that could not be read ([{column, message}]):
+    a cell longer than its field allows (or than MAX_CELL) is refused before it is read."""
+    from ..core import i18n
     from ..tabular import columns as tcols
 
     out: dict[str, Any] = {}
@@ -74,6 +87,10 @@ def body(pl: Plan, cells: list[str], lookup: Any, locale: str) -> tuple[dict[str
     for i, col in pl.by_index.items():
         cell = cells[i] if i < len(cells) else ""
         if cell is None or (isinstance(cell, str) and not cell.strip()):
+            continue
+        if isinstance(cell, str) and len(cell.strip()) > limit_of(col):
+            errors.append({"column": pl.headers[i], "message": i18n.text("imports.cell_too_long", locale,
+                                                                          length=len(cell.strip()), max=limit_of(col))})
             continue
         try:
             value = tcols.parse(col, cell.strip() if isinstance(cell, str) else cell, lookup)
@@ -90,7 +107,28 @@ def body(pl: Plan, cells: list[str], lookup: Any, locale: str) -> tuple[dict[str
 
 
 def _cell_message(e: Any, locale: str) -> str:
-    return e.text(locale)
+    """The cell's error, the cell's text in it cut to MAX_VALUE_SHOWN characters."""
+    from ..core import i18n
+
+    params = {k: (v[:MAX_VALUE_SHOWN - 1] + "…" if isinstance(v, str) and len(v) > MAX_VALUE_SHOWN else v)
+              for k, v in e.params.items()}
+    return i18n.text(e.key, locale, **params)
+
+
+def merged(pl: Plan, cell_errors: list[dict[str, Any]], e: DomainError | None, locale: str) -> list[dict[str, Any]]:
+    """Every reason of a row at once: its cells that could not be read, then what the create's checks
+    found in the rest (a check on a column whose cell was not read is left out: that cell's own
+    reason says more), in the file's column order."""
+    bad = {x["column"] for x in cell_errors}
+    more = [x for x in errors_of(pl, e, locale) if x["column"] is None or x["column"] not in bad] if e is not None else []
+    order = {h: i for i, h in enumerate(pl.headers)}
+    seen, out = set(), []
+    for x in sorted(cell_errors + more, key=lambda x: order.get(x["column"], len(order)) if x["column"] is not None else len(order) + 1):
+        k = (x["column"], x["message"])
+        if k not in seen:
+            seen.add(k)
+            out.append(x)
+    return out
 
 
 def errors_of(pl: Plan, e: DomainError, locale: str) -> list[dict[str, Any]]:

@@ -78,7 +78,7 @@ from ..ports import events
 from ..ports import files as storage
 from . import rows as rows_
 from .dedupe import Dedupe
-from .models import Import, Reservation, RowError
+from .models import MAX_COLUMNS_KEPT, Import, Reservation, RowError, RowSkipped, bounded
 
 CHUNK = 500  # rows read, checked and looked up together
 TX_ITEMS = 100  # DynamoDB's limit of items per transaction
@@ -104,6 +104,17 @@ def count_rows(f: Any, fmt: str) -> int:
     return n
 
 
+def _counted(f: Any, fmt: str) -> int:
+    """count_rows, a file the readers refuse told as the import's 422 (the job fails with it, translated)."""
+    from ..tabular import sheets, xlsx
+    from . import service
+
+    try:
+        return count_rows(f, fmt)
+    except (sheets.FormatError, xlsx.TooLarge) as e:
+        raise service.file_error(e, fmt) from None
+
+
 def blank(cells: list[Any]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
@@ -125,7 +136,7 @@ def run(ctx: Any) -> bool:
         # a run that started before (a crash, a stop at a chunk boundary, even within its first chunk)
         resumed = bool(cp.get("row")) or bool(params.get("rerun")) or int(getattr(ctx.job_item, "attempts", 0) or 0) > 1
         if "total" not in cp:
-            total = count_rows(f, imp.format)
+            total = _counted(f, imp.format)
             f.seek(0)
             cp = {"row": 0, "total": total, **dict.fromkeys(COUNTS, 0)}
             ctx.save(checkpoint=cp, done=0, errors=0, total=total)
@@ -144,6 +155,7 @@ class Chunk:
     resumed: bool  # may hold rows an earlier attempt wrote
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
     rejected: list[RowError] = field(default_factory=list)
+    skipped: list[RowSkipped] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)  # rows built, to write
     keys: set[tuple[str, str]] = field(default_factory=set)  # the duplicate keys of its rows that were matched
     dropped: list[tuple[Any, str]] = field(default_factory=list)  # rows refused when written: (wanted, record id)
@@ -171,11 +183,15 @@ class Run:
 
     # ---- the file ----------------------------------------------------------------------------
     def go(self, f: Any) -> bool:
-        from ..tabular import sheets
+        from ..tabular import sheets, xlsx
+        from . import service
 
+        self.headers = service.read_headers(f, self.imp.format)  # the limits of the mapping call, again
         reader = sheets.read_rows(f, self.imp.format)
         try:
             return self._rows(reader)
+        except (sheets.FormatError, xlsx.TooLarge) as e:
+            raise service.file_error(e, self.imp.format) from None
         finally:
             try:
                 self.settled(quiet=True)  # nothing is left writing when the invocation ends, even on an error
@@ -187,7 +203,8 @@ class Run:
     def _rows(self, reader: Any) -> bool:
         from ..tabular import columns as tcols
 
-        headers = [str(h if h is not None else "").strip() for h in next(reader, [])]
+        next(reader, None)  # the header row, read by go() within its limits
+        headers = self.headers
         self.lookup = tcols.Lookup(self.p)  # one per file: users, dictionaries and titles read once
         self.plan = rows_.plan(headers, rows_.columns(self.d, self.p, self.locale, self.lookup), self.mapping)
         consumed = 0
@@ -270,11 +287,11 @@ class Run:
         """Write a built chunk, then move the checkpoint past it (with its counts)."""
         with events.batched(hold=CHUNK, workers=WORKERS):  # the chunk's own events, sent before the checkpoint moves
             self.flush(c)
-            if c.rejected:
+            if c.rejected or c.skipped:
                 with RowError.batch_write() as w:
-                    for e in c.rejected:
+                    for e in [*c.rejected, *c.skipped]:
                         w.save(e)
-                c.rejected = []
+                c.rejected, c.skipped = [], []
         for k in COUNTS:
             self.cp[k] = int(self.cp[k]) + c.counts[k]
         c.counts = dict.fromkeys(COUNTS, 0)
@@ -297,13 +314,13 @@ class Run:
         ready = []
         for n, cells in batch:
             values, errors = rows_.body(self.plan, cells, self.lookup, self.locale)
-            if errors:
-                self.reject(n, cells, errors)
-                continue
-            try:
+            try:  # a row with cells not read is checked too: all its reasons are told at once
                 wc, custom, owner = engine.checked(d, p, values, resolver)
             except DomainError as e:
-                self.reject(n, cells, rows_.errors_of(self.plan, e, self.locale))
+                self.reject(n, cells, rows_.merged(self.plan, errors, e, self.locale))
+                continue
+            if errors:
+                self.reject(n, cells, errors)
                 continue
             wanted = self.dedupe.keys(wc.values)
             if record_id(self.imp, n) in written:  # written before the crash
@@ -316,7 +333,7 @@ class Run:
             c.keys.update((kind, key) for kind, by_key in wanted.items() for key in by_key)
             m = self.dedupe.match(wanted, existing)
             if m.record_id and self.mode == "skip":
-                c.counts["skipped"] += 1
+                self.skip(n, m)
             elif m.record_id and self.mode == "overwrite":
                 self.overwrite(n, cells, values, wanted, m.record_id, m.earlier_row)
             elif m.blocked:
@@ -331,8 +348,19 @@ class Run:
     def reject(self, row: int, cells: list[Any], errors: list[dict[str, Any]], c: Chunk | None = None) -> None:
         c = c or self.c
         c.counts["rejected"] += 1
+        kept, reasons, cut = bounded([_cell(x) for x in cells[:MAX_COLUMNS_KEPT]], errors)
         c.rejected.append(RowError(RowError.partition(self.p.tenant_id, self.imp.id, self.run_no), f"{row:09d}",
-                                      tenant_id=self.p.tenant_id, row=row, cells=[_cell(c) for c in cells], errors=errors))
+                                   tenant_id=self.p.tenant_id, row=row, cells=kept, errors=reasons,
+                                   truncated=int(cut or len(cells) > MAX_COLUMNS_KEPT)))
+
+    def skip(self, row: int, m: Any) -> None:
+        """A row skipped as a duplicate: counted, and kept with the record it matched (GET …/skipped)."""
+        c = self.c
+        c.counts["skipped"] += 1
+        columns = [self.plan.header_of.get(f) or self.plan.label_of.get(f) or f for f in m.fields][:20]
+        c.skipped.append(RowSkipped(RowSkipped.partition(self.p.tenant_id, self.imp.id, self.run_no), f"{row:09d}",
+                                    tenant_id=self.p.tenant_id, row=row, record_id=m.record_id, earlier_row=m.earlier_row,
+                                    columns=[str(x)[:200] for x in columns]))
 
     # ---- writes ----------------------------------------------------------------------------------
     def create(self, n: int, cells: list[Any], values: dict[str, Any], wc: Any, custom: dict[str, Any], owner: str,

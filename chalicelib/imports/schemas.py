@@ -85,7 +85,29 @@ class RowErrorItem(BaseModel):
 
 class RowErrorOut(BaseModel):
     row: int = Field(description="the row number as the spreadsheet shows it (the header is row 1)")
-    errors: list[RowErrorItem]
+    errors: list[RowErrorItem] = Field(description="every reason of the row: cells that could not be read and the "
+                                                   "create's checks of the others")
+    truncated: bool = Field(False, description="the row's cells were cut to be kept (each at most 1,000 characters, "
+                                               "20,000 in all): the rejected-rows file shows them cut, ending with …")
+
+
+class SkippedRecord(BaseModel):
+    id: str
+    title: str | None = None
+
+
+class SkippedOut(BaseModel):
+    row: int = Field(description="the row number as the spreadsheet shows it (the header is row 1)")
+    columns: list[str] = Field(description="the columns whose values matched")
+    record: SkippedRecord | None = Field(None, description="the record it duplicates, when I may read it (null: one I "
+                                                           "may not see, or an earlier row's)")
+    earlier_row: int | None = Field(None, description="the earlier row of the file it duplicates")
+    message: str = Field(description="why it was skipped, in my language")
+
+
+class SkippedPage(BaseModel):
+    items: list[SkippedOut]
+    next_cursor: str | None = None
 
 
 class ErrorsPage(BaseModel):

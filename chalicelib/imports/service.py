@@ -6,8 +6,16 @@ and suggests a column for each header (the user's last mapping for the type firs
 zh-CN or en, then field keys); `start()` runs the rows as a job (runner.py) — a dry run that only
 reports, or the import itself with skip / overwrite / create for rows matching a record —;
 `get()` shows the progress (rows done / total / rejected) and the counts; `errors()` pages the
-run's rejected rows and `rejected()` gives them as a file with an error column; `cancel()` stops
-the job at its next chunk. Every import is its creator's: another user gets 404.
+run's rejected rows, `skipped()` the rows skipped as duplicates (with the record each matched),
+and `rejected()` gives the rejected rows as a file with an error column; `cancel()` stops the job
+at its next chunk. Every import is its creator's: another user gets 404.
+
+Who may import: the type's 导入 (`import`) action and its `create`, checked on every step that
+makes, runs or prepares an import (create, mapping, start, template).
+
+Limits of a file (besides MAX_BYTES): at most MAX_COLUMNS header cells of at most MAX_HEADER
+characters (422 IMPORT_HEADERS, in the API and again in the job); an XLSX's zip is checked before
+it is opened (tabular.xlsx: entries, unpacked sizes, compression ratio; 422 IMPORT_TOO_LARGE).
 """
 from __future__ import annotations
 
@@ -19,9 +27,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from ..core import clock, context, ids
+from ..core import clock, context, i18n, ids
 from ..core.errors import NotFound, ValidationFailed, detail
-from ..core.permissions import Principal
+from ..core.permissions import FieldAccess, Principal
 from ..core.settings import get_settings
 from ..db import changes, keys, query
 from ..engine import registry
@@ -30,23 +38,51 @@ from ..org import service as org
 from ..ports import files as storage
 from ..tabular import MEDIA
 from . import rows as rows_
-from .models import Import, ImportMapping, RowError
+from .models import Import, ImportMapping, RowError, RowSkipped
 
 MODES = ("skip", "overwrite", "create")
 MAX_BYTES = 200 * 1024 * 1024
+MAX_COLUMNS = 500  # header cells of a file
+MAX_HEADER = 200  # characters of one header
 URL_SECONDS = 15 * 60
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 ERROR_HEADER = {"zh-CN": "错误原因", "en": "Error"}
 
 
 def importable(p: Principal, type_: str) -> EntityDef:
-    """A record type the caller may create records of, by API name (customer, obj_ad_order) or a
-    custom object's key (ad_order); 404 for a type there is not."""
+    """A record type the caller may import records of (its `import` action and `create`), by API
+    name (customer, obj_ad_order) or a custom object's key (ad_order); 404 for a type there is not."""
     d = registry.find(type_, p.tenant_id) or registry.find(registry.CUSTOM_PREFIX + type_, p.tenant_id)
     if d is None:
         raise NotFound("entity.record_type")
+    p.require(d.module, "import")
     p.require(d.module, "create")
     return d
+
+
+def file_error(e: Exception, fmt: str) -> ValidationFailed:
+    """A file the readers refuse (tabular.sheets / tabular.xlsx), as the 422 told to its importer."""
+    from ..tabular import sheets, xlsx
+
+    if isinstance(e, sheets.HeaderTooLarge):
+        key = "imports.max_columns" if e.what == "columns" else "imports.max_header"
+        return ValidationFailed("IMPORT_HEADERS", columns=MAX_COLUMNS, length=MAX_HEADER,
+                                details=[detail("headers", "range", key, max=MAX_COLUMNS if e.what == "columns" else MAX_HEADER)])
+    if isinstance(e, xlsx.TooLarge):
+        return ValidationFailed("IMPORT_TOO_LARGE", max=e.value,
+                                details=[detail("file", "range", f"imports.zip_{e.limit}", max=e.value)])
+    return ValidationFailed("IMPORT_FORMAT", format=fmt)
+
+
+def read_headers(f: Any, fmt: str) -> list[str]:
+    """The header row of an uploaded file within the limits (422 otherwise), each header stripped."""
+    from ..tabular import sheets, xlsx
+
+    try:
+        first = sheets.header_row(f, fmt, MAX_COLUMNS, MAX_HEADER)
+    except (sheets.FormatError, sheets.HeaderTooLarge, xlsx.TooLarge) as e:
+        raise file_error(e, fmt) from None
+    return [str(h if h is not None else "").strip() for h in first]
 
 
 def _load(p: Principal, import_id: str) -> Import:
@@ -118,22 +154,14 @@ def _uploaded(imp: Import) -> None:
 
 
 def headers_of(imp: Import) -> list[str]:
-    """The upload's header row: read from the file once (it is downloaded for that), then kept on the import."""
-    from ..tabular import sheets
-
+    """The upload's header row: read from the file once (it is downloaded for that; only the row
+    itself is parsed, within the limits), then kept on the import."""
     if imp.headers is not None:
         return list(imp.headers)
     with tempfile.TemporaryFile() as f:
         storage.download(imp.file_key, f)
         f.seek(0)
-        reader = sheets.read_rows(f, imp.format)
-        try:
-            first = next(reader, [])
-        except sheets.FormatError:
-            raise ValidationFailed("IMPORT_FORMAT", format=imp.format) from None
-        finally:
-            reader.close()
-    headers = [str(h if h is not None else "").strip() for h in first]
+        headers = read_headers(f, imp.format)
     imp.update(actions=[Import.headers.set(headers)])  # versioned: a concurrent change of the import wins, read again later
     return headers
 
@@ -176,8 +204,11 @@ def start(import_id: str, mapping_: dict[str, str | None] | None, duplicates: st
     known = {c.key for c in cols}
     if mapping_ is None:
         mapping_ = rows_.suggest(headers, cols, _saved(p, d.name))
-    problems = [detail(f"mapping.{h}", "option", "imports.unknown_column", column=str(k)[:60])
-                for h, k in mapping_.items() if k is not None and k not in known]
+    present = set(headers)
+    problems = [detail(f"mapping.{str(h)[:MAX_HEADER]}", "option", "imports.not_a_header", header=str(h)[:60])
+                for h in mapping_ if h not in present]
+    problems += [detail(f"mapping.{h}", "option", "imports.unknown_column", column=str(k)[:60])
+                 for h, k in mapping_.items() if h in present and k is not None and k not in known]
     taken: dict[str, str] = {}
     for h, k in mapping_.items():
         if k and k in taken:
@@ -219,8 +250,55 @@ def errors(import_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
     imp = _load(p, import_id)
     items, next_cursor = query.page(RowError, RowError.partition(p.tenant_id, imp.id, int(imp.runs or 0)), limit=limit,
                                     cursor=cursor, newest_first=False)
-    return {"items": [{"row": int(e.row), "errors": list(e.errors or [])} for e in items if isinstance(e, RowError)],
+    return {"items": [{"row": int(e.row), "errors": list(e.errors or []), "truncated": bool(e.truncated)}
+                      for e in items if isinstance(e, RowError)],
             "next_cursor": next_cursor}
+
+
+def skipped(import_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The current run's rows skipped as duplicates, in file order: the record each matched (its id
+    and title when the caller may read it; an earlier row of the file by its number) and the columns
+    whose values matched."""
+    p = org.principal()
+    imp = _load(p, import_id)
+    d = registry.find(imp.entity, p.tenant_id)
+    items, next_cursor = query.page(RowSkipped, RowSkipped.partition(p.tenant_id, imp.id, int(imp.runs or 0)), limit=limit,
+                                    cursor=cursor, newest_first=False)
+    rows = [e for e in items if isinstance(e, RowSkipped)]
+    shown = _readable(p, d, [e.record_id for e in rows if e.record_id and e.earlier_row is None]) if d else {}
+    out = []
+    for e in rows:
+        rec = shown.get(e.record_id) if e.record_id else None
+        if e.earlier_row is not None:
+            key, params = "imports.skipped_row", {"row": int(e.earlier_row)}
+        elif rec is not None:
+            key, params = "imports.skipped_record", {"title": rec["title"] or rec["id"]}
+        else:
+            key, params = "imports.skipped_hidden", {}
+        out.append({"row": int(e.row), "columns": list(e.columns or []),
+                    "record": rec if e.earlier_row is None else ({"id": e.record_id, "title": None} if e.record_id else None),
+                    "earlier_row": int(e.earlier_row) if e.earlier_row is not None else None,
+                    "message": i18n.text(key, context.locale(), **params)})
+    return {"items": out, "next_cursor": next_cursor}
+
+
+def _readable(p: Principal, d: EntityDef, record_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """{id: {id, title}} of the records the caller may read among `record_ids` (a skipped row never
+    tells a record the caller may not see: only that one exists)."""
+    from ..engine import store
+
+    if not record_ids:
+        return {}
+    now = clock.now_iso()
+    out = {}
+    if not p.can(d.module, "read"):
+        return {}
+    title_field = d.title_field if d.title_field and p.field_access(d.module, d.title_field) >= FieldAccess.READ else None
+    for rec in store.batch_get(p.tenant_id, d.entity, list(dict.fromkeys(record_ids))):
+        if p.record_access(d.module, rec.owner_id, rec.team, now) is not None:
+            title = (rec.data or {}).get(title_field) if title_field else None
+            out[rec.id] = {"id": rec.id, "title": str(title) if title is not None else None}
+    return out
 
 
 def rejected(import_id: str, fmt: str) -> dict[str, Any]:

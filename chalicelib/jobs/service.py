@@ -353,25 +353,32 @@ def _final(e: Exception) -> bool:
 
 def _error_of(e: Exception) -> tuple[str, dict[str, Any] | None]:
     """What a failed attempt tells the job's readers: a domain error as its code and parameters (shown in
-    the reader's language), anything else as its type and text."""
+    the reader's language), anything else as JOB_ERROR — its text (a library's, naming tables, keys,
+    limits) goes to the log only."""
     from ..core.errors import DomainError
 
     if isinstance(e, DomainError):
         params = {k: v for k, v in e.params.items() if isinstance(v, (str, int, float, bool)) or v is None}
         return e.code, params or None
-    return f"{type(e).__name__}: {e}"[:500], None
+    return ERROR, None
+
+
+ERROR = "JOB_ERROR"  # an attempt failed on something not of ours: the log has its text
 
 
 def error_message(job: Job) -> str | None:
-    """The job's error in the reader's language where it is one of ours (a code), else as recorded."""
+    """The job's error in the reader's language: one of ours (a code), else JOB_ERROR's text (an
+    error recorded as raw text by an earlier version is never shown)."""
     from ..core import i18n
     from ..core.errors import DomainError
 
     if not job.error:
         return None
-    if job.error not in i18n.MESSAGES:
-        return job.error
-    return DomainError(job.error, **dict(job.error_params or {})).message(context.locale())
+    code = job.error if job.error in i18n.MESSAGES else ERROR
+    try:
+        return DomainError(code, **dict(job.error_params or {})).message(context.locale())
+    except (KeyError, IndexError, ValueError):  # parameters of another version of the message
+        return DomainError(ERROR).message(context.locale())
 
 
 def handle_event(event: Mapping[str, Any]) -> str | None:

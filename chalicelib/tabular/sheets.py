@@ -1,7 +1,11 @@
 """Streaming CSV and XLSX readers and writers: a file is never held whole in memory.
 
 - read_rows(f, "csv" | "xlsx"): rows of cell texts. CSV: UTF-8 with or without BOM, else
-  GB18030 (what Excel on a Chinese Windows saves); XLSX: openpyxl read-only, first sheet.
+  GB18030 (what Excel on a Chinese Windows saves), a physical line at most MAX_LINE characters;
+  XLSX: the zip checked first (xlsx.check: entries, part sizes, compression ratio), then openpyxl
+  read-only, first sheet, rows streamed without the whole-sheet <dimension> scan.
+- header_row(f, fmt, max_columns, max_length): the first row only, bounded: CSV from the file's
+  first HEADER_BYTES, XLSX parsed from the start of the sheet's XML (xlsx.first_row).
 - writer(f, "csv" | "xlsx", title): CSV in UTF-8 with a BOM (Excel opens it as UTF-8);
   XLSX through openpyxl's write-only workbook (rows go to a temporary file as they come),
   with typed cells: numbers as numbers (money with two places), dates as dates.
@@ -34,6 +38,8 @@ from .columns import FORMULA_START, Column
 FORMATS = ("csv", "xlsx")
 BOM = codecs.BOM_UTF8
 SNIFF = 256 * 1024  # bytes read to tell UTF-8 from GB18030
+MAX_LINE = 2_000_000  # characters of one physical line of a CSV (a quoted cell may span several)
+HEADER_BYTES = 1024 * 1024  # bytes of a CSV its header row must end within
 NUMBER_FORMAT = {"money": "#,##0.00", "percent": "0.00", "decimal": "0.####", "number": "0"}
 DATE_FORMAT, DATETIME_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
 MAX_WIDTH = 50
@@ -43,6 +49,14 @@ CHOICES_SHEET = "_choices"
 
 class FormatError(ValueError):
     """The file is not a readable CSV / XLSX."""
+
+
+class HeaderTooLarge(ValueError):
+    """The header row has more cells than allowed (`what` = "columns") or a cell longer than allowed ("length")."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
 
 
 # ---- reading ---------------------------------------------------------------------------------------
@@ -84,7 +98,7 @@ def _csv_rows(binary_file: IO[bytes]) -> Iterator[list[Any]]:
     f.seek(start)
     text = io.TextIOWrapper(f, encoding=encoding, newline="")
     try:
-        for row in csv.reader(text):
+        for row in csv.reader(_lines(text)):
             while row and not row[-1].strip():
                 row.pop()
             yield row
@@ -94,18 +108,29 @@ def _csv_rows(binary_file: IO[bytes]) -> Iterator[list[Any]]:
         text.detach()
 
 
+def _lines(text: IO[str]) -> Iterator[str]:
+    """The physical lines of a CSV, each at most MAX_LINE characters (a longer one is never held whole)."""
+    while True:
+        line = text.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE:
+            raise FormatError(f"a line longer than {MAX_LINE} characters")
+        yield line
+
+
 def _xlsx_rows(binary_file: IO[bytes]) -> Iterator[list[Any]]:
     from zipfile import BadZipFile
 
-    from openpyxl import load_workbook
+    from . import xlsx
 
+    f = _seekable(binary_file)
+    xlsx.check(f)
     try:
-        wb = load_workbook(_seekable(binary_file), read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError, ValueError) as e:
+        wb, ws = _first_sheet(f)
+    except (BadZipFile, KeyError, OSError, ValueError, IndexError) as e:
         raise FormatError(str(e)) from None
     try:
-        ws = wb.worksheets[0]
-        ws.reset_dimensions()  # some writers record a wrong sheet size; read what is there
         for values in ws.iter_rows(values_only=True):
             row = list(values)
             while row and (row[-1] is None or (isinstance(row[-1], str) and not row[-1].strip())):
@@ -113,6 +138,80 @@ def _xlsx_rows(binary_file: IO[bytes]) -> Iterator[list[Any]]:
             yield ["" if v is None else v for v in row]
     finally:
         wb.close()
+
+
+def _first_sheet(f: IO[bytes]) -> tuple[Any, Any]:
+    """openpyxl's read-only workbook and its first worksheet, read as load_workbook(read_only=True)
+    would, less what a row reader does not need (properties, theme, the other sheets) and without
+    the worksheet's size: openpyxl finds it by scanning the whole sheet when it has no <dimension>
+    (seconds for a small file of millions of empty rows), and some writers record a wrong one.
+    The rows are read as they are, to the sheet's end."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    class Sheet(ReadOnlyWorksheet):
+        def _get_size(self) -> None:  # no dimension scan (see above)
+            self._max_row = self._max_column = None
+
+    reader = ExcelReader(f, read_only=True, data_only=True)
+    reader.read_manifest()
+    reader.read_strings()
+    reader.read_workbook()
+    apply_stylesheet(reader.archive, reader.wb)  # number formats: which numbers are dates
+    for sheet, rel in reader.parser.find_sheets():
+        if rel.target in reader.valid_files and "chartsheet" not in rel.Type:
+            return reader.wb, Sheet(reader.wb, sheet.name, rel.target, reader.shared_strings)
+    reader.archive.close()
+    raise KeyError("no worksheet")
+
+
+def header_row(binary_file: IO[bytes], fmt: str, max_columns: int, max_length: int) -> list[Any]:
+    """The file's first row (as read_rows gives it), read within bounds: HeaderTooLarge when it has
+    more than `max_columns` cells or a cell longer than `max_length` characters; FormatError (or
+    xlsx.TooLarge) for an unreadable file. The file is left where it was."""
+    f = _seekable(binary_file)
+    start = f.tell()
+    try:
+        if fmt == "xlsx":
+            from . import xlsx
+
+            xlsx.check(f)
+            try:
+                row = xlsx.first_row(f, max_columns, max_length)
+            except xlsx.HeaderTooLarge as e:
+                raise HeaderTooLarge(e.what) from None
+        elif fmt == "csv":
+            row = _csv_header(f, max_columns)
+        else:
+            raise ValueError(f"format: csv or xlsx, not {fmt}")
+    finally:
+        f.seek(start)
+    if len(row) > max_columns:
+        raise HeaderTooLarge("columns")
+    if any(isinstance(c, str) and len(c.strip()) > max_length for c in row):
+        raise HeaderTooLarge("length")
+    return row
+
+
+def _csv_header(f: IO[bytes], max_columns: int) -> list[str]:
+    head = f.read(HEADER_BYTES)
+    whole = len(head) < HEADER_BYTES
+    encoding = encoding_of(head[:SNIFF])
+    try:
+        text = codecs.getincrementaldecoder(encoding)().decode(head, final=whole)
+    except UnicodeDecodeError as e:
+        raise FormatError(str(e)) from None
+    buf = io.StringIO(text, newline="")
+    try:
+        row = next(csv.reader(buf), [])
+    except csv.Error:
+        raise HeaderTooLarge("length") from None  # a cell past the csv module's field limit
+    if not whole and buf.tell() >= len(text):  # the row did not end within HEADER_BYTES
+        raise HeaderTooLarge("columns" if len(row) > max_columns else "length")
+    while row and not row[-1].strip():
+        row.pop()
+    return row
 
 
 # ---- writing ---------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The README's import walkthrough, run as written (bash + curl) against the local stack: the
 template, the upload by presigned PUT to the local moto server, the suggested mapping, the dry
 run's rejected rows, the import as a background job (the bus driver runs functions/jobs.py) and
-the rejected rows as a file. It adds one customer named with this run's number to the demo company."""
+the rejected rows as a file. 孙丽 (sales manager: the built-in role imports) adds one customer named with this
+run's number, in her rep 李娜's name, to the demo company; a row in 王芳's name (another team) is refused."""
 from __future__ import annotations
 
 import re

@@ -33,6 +33,18 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
     return buf.getvalue()
 
 
+def reps_may_import(api, team: dict, module: str = "customers") -> None:
+    """The tenant's administrator grants the sales reps' role 导入 of `module` (the built-in role has none)."""
+    admin = team["admin"]
+    roles = api.call("GET", "/v1/org/roles", admin)
+    assert roles.status_code == 200, roles.data
+    rep = next(r for r in roles.data["items"] if r["id"] == "sales_rep")
+    actions = {**rep["actions"], module: sorted({*rep["actions"].get(module, []), "import"})}
+    r = api.call("PATCH", "/v1/org/roles/sales_rep", admin, {"actions": actions},
+                 headers={"If-Match": f'"{rep["version"]}"'})
+    assert r.status_code == 200, r.data
+
+
 def upload(api, token: str, type_: str, body: bytes, fmt: str = "csv", name: str | None = None) -> str:
     r = api.call("POST", "/v1/imports", token, {"type": type_, "file_name": name or f"导入.{fmt}", "size": len(body),
                                                 "sha256": hashlib.sha256(body).hexdigest(), "format": fmt})
@@ -71,6 +83,7 @@ def names(api, token: str, path: str = "/v1/customers") -> list[str]:
 
 
 def test_given_a_template_then_its_headers_follow_the_field_configuration_in_my_language(api, sales_team):
+    reps_may_import(api, sales_team)
     rep = sales_team["tokens"]["rep1"]
     assert api.call("GET", "/v1/imports/templates/customer?format=csv", rep, headers={"Accept": "application/json"}).status_code == 406
     zh = api.call("GET", "/v1/imports/templates/customer?format=csv", rep, headers={"Accept": "text/csv"})
@@ -90,6 +103,7 @@ def test_given_a_template_then_its_headers_follow_the_field_configuration_in_my_
 
 
 def test_given_a_csv_with_bad_rows_when_dry_run_then_rows_are_reported_in_my_language_and_nothing_is_written(api, sales_team):
+    reps_may_import(api, sales_team)
     rep = sales_team["tokens"]["rep1"]
     body = csv_bytes([HEAD, ["星辰科技", "13800001111", "a@xc.cn", "李娜"], ["", "13800001112", "", ""],
                       ["晨光文具", "123", "", ""], ["天宇物流", "13800001114", "bad-mail", ""]])
@@ -172,6 +186,7 @@ def test_given_existing_customers_when_imported_then_duplicates_are_skipped_over
 
 
 def test_given_a_rep_when_rows_name_someone_elses_owner_then_those_rows_are_refused(api, sales_team):
+    reps_may_import(api, sales_team)
     rep = sales_team["tokens"]["rep1"]
     rows = [["客户名称", "负责人"], ["自己的客户", "李娜"], ["别人的客户", "张伟"], ["默认给自己", ""]]
     iid = upload(api, rep, "customer", csv_bytes(rows))
@@ -186,6 +201,7 @@ def test_given_a_rep_when_rows_name_someone_elses_owner_then_those_rows_are_refu
 
 
 def test_given_customer_limits_when_an_import_goes_over_then_the_rows_past_the_limit_are_refused(api, sales_team):
+    reps_may_import(api, sales_team)
     admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
     r = api.call("PUT", "/v1/customer-limits", admin, {"rules": [{"user_id": sales_team["rep1"], "owned": 3}]})
     assert r.status_code in (200, 201), r.data
@@ -197,6 +213,7 @@ def test_given_customer_limits_when_an_import_goes_over_then_the_rows_past_the_l
 
 
 def test_given_xlsx_and_gb18030_files_then_both_import(api, sales_team):
+    reps_may_import(api, sales_team)
     rep = sales_team["tokens"]["rep1"]
     x = run(api, rep, upload(api, rep, "customer", xlsx_bytes([["客户名称", "手机"], ["表格公司", 13800002222], [None, None],
                                                                  ["第二家", "13800002223"]]), "xlsx"))
@@ -286,6 +303,7 @@ def test_given_a_running_import_when_cancelled_then_it_stops_at_its_next_chunk(a
 
 
 def test_given_bad_requests_then_clear_422s(api, sales_team):
+    reps_may_import(api, sales_team)
     rep = sales_team["tokens"]["rep1"]
     r = api.call("POST", "/v1/imports", rep, {"type": "customer", "file_name": "a.csv", "size": 10, "sha256": "x" * 64, "format": "csv"})
     assert r.status_code == 422 and r.data["details"][0]["field"] == "sha256"
@@ -299,6 +317,7 @@ def test_given_bad_requests_then_clear_422s(api, sales_team):
 
 
 def test_given_a_mapping_i_chose_when_i_import_again_then_it_is_offered_again(api, sales_team):
+    reps_may_import(api, sales_team)
     rep = sales_team["tokens"]["rep1"]
     rows = [["公司", "手机号码", "备注"], ["映射公司", "13800003333", "不导入这一列"]]
     iid = upload(api, rep, "customer", csv_bytes(rows))

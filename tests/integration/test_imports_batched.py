@@ -13,7 +13,7 @@ from chalicelib.imports import runner
 from chalicelib.imports.models import Reservation
 from chalicelib.jobs import service as jobs
 
-from .test_imports import csv_bytes, errors, names, run, start, upload
+from .test_imports import csv_bytes, errors, names, reps_may_import, run, start, upload
 
 
 @pytest.fixture()
@@ -122,6 +122,7 @@ def test_given_an_import_that_claimed_its_leases_when_the_api_creates_the_same_k
 def test_given_limits_when_importing_then_each_owner_is_reserved_once_a_chunk_and_what_is_unused_goes_back(api, sales_team,
                                                                                                          small_chunks, monkeypatch):
     admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
+    reps_may_import(api, sales_team)
     r = api.call("PUT", "/v1/customer-limits", admin, {"rules": [{"user_id": sales_team["rep1"], "owned": 30}]})
     assert r.status_code in (200, 201), r.data
     counter_writes: list[int] = []

@@ -31,6 +31,7 @@ def test_given_tenant_credentials_when_two_tenants_use_every_route_then_no_table
 def test_given_tenant_credentials_when_a_file_is_imported_and_its_rejected_rows_fetched_then_every_s3_call_stays_in_the_tenant_s_prefixes(
         api, sales_team, monkeypatch):
     rep = sales_team["tokens"]["rep1"]
+    imports.reps_may_import(api, sales_team)
     check = LeadingKeysCheck(ROLE)
     check.install(monkeypatch)
     body = imports.csv_bytes([imports.HEAD, ["星辰科技", "13800001111", "", ""], ["", "13800001112", "", ""]])
