@@ -132,5 +132,6 @@ class InboundItemResult(BaseModel):
 
 class InboundAnswer(BaseModel):
     delivery_id: str
-    replayed: bool = Field(description="true: a resend with the same Idempotency-Key; nothing was written")
+    replayed: bool = Field(description="true: a resend (the same signed bytes, or the same Idempotency-Key "
+                                         "and body): the first answer; nothing was written")
     results: list[InboundItemResult]
