@@ -40,7 +40,7 @@ class Channel(Versioned, discriminator="INBOUND"):
     run_as = UnicodeAttribute()  # the user whose rights every write takes
     enabled = BooleanAttribute(default=True)
     description = UnicodeAttribute(null=True)
-    secret = UnicodeAttribute()
+    secret = UnicodeAttribute(null=True)  # None after a restore (archives hold no secret) until rotated
     secret_rotated_at = UnicodeAttribute(null=True)
 
     @staticmethod

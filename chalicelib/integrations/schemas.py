@@ -81,6 +81,8 @@ class ChannelOut(BaseModel):
     description: str | None = None
     url: str = Field(description="where to POST, signed with the secret")
     secret_rotated_at: str | None = None
+    has_secret: bool = Field(True, description="false after a restore (archives hold no secret): rotate the secret, "
+                                               "then enable")
     created_at: str
     created_by: str
     updated_at: str
