@@ -58,7 +58,7 @@ def run_backup(ctx: jobs.JobContext) -> bool:
     if not cp["walked"]:
         for page, position in walk.pages(tenant_id, cp["position"]):
             for item in page:
-                items.add(item)
+                items.add(walk.archived(item))  # no signing secrets in an archive
                 key = _count_key(item)
                 cp["counts"][key] = cp["counts"].get(key, 0) + 1
                 cp["total"] += 1
@@ -114,7 +114,7 @@ def run_restore(ctx: jobs.JobContext) -> bool:
     while cp["part"] < len(parts):
         batch: list[dict[str, Any]] = []
         for item in archive.read_part(source, backup_id, parts[cp["part"]]):
-            moved = walk.rewrite(item, source, target)
+            moved = walk.restored(walk.rewrite(item, source, target))  # webhooks, channels: disabled, no secret
             if walk.type_of(moved) in walk.NOT_BACKED_UP:
                 continue  # a backup made before a type was left out (second factors) does not bring it back
             if walk.type_of(moved) == "TENANT":

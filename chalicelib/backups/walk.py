@@ -25,9 +25,16 @@ from ..ports import client
 # the raw TOTP seed: a backup must not hand it to whoever reads backups, and a restore must not
 # bring back an authenticator an administrator has reset — users enrol again after a restore),
 # task tokens of running Step Functions executions, background jobs, and the backups' own items
-# (their list, schedule and restore markers).
+# (their list, schedule and restore markers); the tenant's unsubscribe-link signing key (MAILSET: a
+# restored tenant makes its own on its first bulk mail).
 NOT_BACKED_UP = frozenset({"IDEM", "LOGINFAIL", "SIGNIN", "MFA", "APPROVAL_TOKEN", "RATE", "JOB", "BACKUP", "BACKUP_SCHEDULE",
-                           "RESTORE"})
+                           "RESTORE", "MAILSET"})
+# Attributes that never leave the table, per item type: the signing secrets of webhooks and inbound
+# channels (whoever holds an archive could otherwise sign requests into the tenant's channels, or
+# pose as the CRM to the receivers of its webhooks). The items themselves are backed up without
+# them; a restore brings them back disabled (`restored`), and an administrator rotates the secret
+# before enabling. Password hashes (CRED) stay: the same users sign in after a restore.
+SECRETS: dict[str, tuple[str, ...]] = {"WEBHOOK": ("secret",), "INBOUND": ("secret",)}
 PAGE = 100  # BatchGetItem's limit
 
 
@@ -45,6 +52,20 @@ def kept(item: dict[str, Any], now_epoch: int) -> bool:
         return False
     ttl = (item.get("expires_at") or {}).get("N")
     return ttl is None or int(float(ttl)) > now_epoch
+
+
+def archived(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as an archive holds it: without its secrets (SECRETS)."""
+    names = SECRETS.get(type_of(item))
+    return {k: v for k, v in item.items() if k not in names} if names else item
+
+
+def restored(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as a restore writes it: without secrets (an archive made before they were left out
+    holds them), and a webhook or channel disabled until an administrator rotates its secret."""
+    if type_of(item) not in SECRETS:
+        return item
+    return {**archived(item), "enabled": {"BOOL": False}}
 
 
 def _batch_get(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:

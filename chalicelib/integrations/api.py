@@ -69,7 +69,10 @@ def list_deliveries(req: ApiRequest, channel_id: str) -> dict:
        description="Headers: `X-CRM-Timestamp` (Unix seconds) and `X-CRM-Signature: v1=<hex HMAC-SHA256(secret, "
                    "\"<timestamp>.<raw body>\")>`, at most 5 minutes off; a wrong or missing signature, a stale "
                    "timestamp and an unknown or disabled channel all answer the same 401. `Idempotency-Key` (or "
-                   "`X-CRM-Delivery`): a resend answers the first result and writes nothing. Body: one JSON object, or "
+                   "`X-CRM-Delivery`, at most 128 characters): the signature then covers it, \"<timestamp>.<key>.<raw "
+                   "body>\". A resend — the same bytes within the 5 minutes, or the same key and body — answers the "
+                   "first result (`replayed: true`) and writes nothing; while the first is still being written it "
+                   "gets 409 `INBOUND_IN_PROGRESS` with Retry-After. Body: one JSON object, or "
                    "`{\"items\": [...]}` of at most 100 objects; each is mapped to a record of the channel's type and "
                    "written as an import row is (validation, duplicates, limits, log, events). The answer tells each "
                    "item's fate, in the language of Accept-Language.")

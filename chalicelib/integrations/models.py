@@ -9,9 +9,12 @@ Key design:
             -> a channel's delivery log is one Query, newest first (ids sort by time). No payload is
             kept: counts and each rejected item's reasons only. Expires after DELIVERY_TTL_DAYS.
 - Replay:   pk = T#<t>#INBOUND#<channel id>#KEY, sk = <SHA-256 of the Idempotency-Key, 32 hex>
-            -> created conditionally when a delivery with that key is first received; holds the
-            body's hash, the delivery id and, once written, the answer. Expires with the API's
-            idempotency keys (CRM_IDEMPOTENCY_TTL_HOURS).
+            or, for a delivery without a key, sk = SIG#<SHA-256 of "<timestamp>.<raw body>", 64 hex>
+            -> created conditionally when a delivery is first received; holds the body's hash, the
+            delivery id and, once written, the answer. A key's marker expires with the API's
+            idempotency keys (CRM_IDEMPOTENCY_TTL_HOURS); a keyless one a minute after its signature's
+            timestamp leaves the 5 minutes' tolerance (a resend of the same bytes is refused as stale
+            from then on).
 The secret is an attribute of the channel item (the table is encrypted at rest); the API returns it
 only when it is made (creation, rotation) and it never enters `values()` (the operation log).
 """
@@ -37,7 +40,7 @@ class Channel(Versioned, discriminator="INBOUND"):
     run_as = UnicodeAttribute()  # the user whose rights every write takes
     enabled = BooleanAttribute(default=True)
     description = UnicodeAttribute(null=True)
-    secret = UnicodeAttribute()
+    secret = UnicodeAttribute(null=True)  # None after a restore (archives hold no secret) until rotated
     secret_rotated_at = UnicodeAttribute(null=True)
 
     @staticmethod

@@ -7,6 +7,13 @@ MESSAGES = {
     "entity.inbound_channel": {"zh-CN": "集成通道", "en": "inbound channel"},
     "INBOUND_UNAUTHORIZED": {"zh-CN": "签名无效或已过期，或通道不可用",
                              "en": "The signature is invalid or stale, or the channel cannot be used"},
+    "INBOUND_IN_PROGRESS": {"zh-CN": "同一投递正在处理中，请稍后重发以取得结果",
+                            "en": "The same delivery is still being written; send it again shortly for its result"},
+    "integrations.key": {"zh-CN": "幂等键须为 1 到 128 个字符，且不能以 {{ 开头",
+                         "en": "The idempotency key must be 1 to 128 characters and must not begin with {{"},
+    "integrations.secret_required": {"zh-CN": "该集成通道没有签名密钥（从备份恢复的不带密钥）：请先重置密钥再启用",
+                                     "en": "This channel has no signing secret (a restore brings none back): rotate the "
+                                           "secret before enabling it"},
     "INBOUND_LIMIT": {"zh-CN": "每个租户最多 {limit} 个集成通道", "en": "A tenant may have at most {limit} inbound channels"},
     "integrations.unknown_type": {"zh-CN": "没有记录类型 {type}", "en": "No record type {type}"},
     "integrations.run_as_inactive": {"zh-CN": "执行身份必须是本租户的在职用户",

@@ -81,6 +81,8 @@ class ChannelOut(BaseModel):
     description: str | None = None
     url: str = Field(description="where to POST, signed with the secret")
     secret_rotated_at: str | None = None
+    has_secret: bool = Field(True, description="false after a restore (archives hold no secret): rotate the secret, "
+                                               "then enable")
     created_at: str
     created_by: str
     updated_at: str
@@ -132,5 +134,6 @@ class InboundItemResult(BaseModel):
 
 class InboundAnswer(BaseModel):
     delivery_id: str
-    replayed: bool = Field(description="true: a resend with the same Idempotency-Key; nothing was written")
+    replayed: bool = Field(description="true: a resend (the same signed bytes, or the same Idempotency-Key "
+                                         "and body): the first answer; nothing was written")
     results: list[InboundItemResult]

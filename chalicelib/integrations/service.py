@@ -18,8 +18,15 @@ The rules:
   channel, another tenant's channel and a channel whose user is no longer active all answer the
   same 401, before anything is written or charged. Then the tenant's rate limit is charged (as
   any API request), the body is read (one object, or {"items": [...]} of at most MAX_ITEMS), and
-  the items are written as import rows (writer.py). An Idempotency-Key (or X-CRM-Delivery) makes a
-  resend answer the first result and write nothing.
+  the items are written as import rows (writer.py).
+- Replays: every accepted delivery leaves a marker (a conditional put, no Scan): by its
+  Idempotency-Key (or X-CRM-Delivery) when it has one — the signature must then cover the key,
+  "<ts>.<key>.<raw body>", so a captured request cannot be sent again under a new key —, else by its
+  signed content ("<ts>.<raw body>"), kept until that signature could no longer verify. A resend
+  (the same bytes, or the same key and body) answers the first result and writes nothing, so a
+  sender that lost the answer to a network error simply sends again; while the first attempt is
+  still writing a resend gets 409 INBOUND_IN_PROGRESS (Retry-After), and once it has surely died
+  (IN_FLIGHT_SECONDS) a resend resumes it: its records keep their ids, nothing is written twice.
 - Each delivery is logged per channel (counts, each rejected item's reasons; never the payload).
 """
 from __future__ import annotations
@@ -27,14 +34,14 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from ..core import clock, context, ids
-from ..core.errors import Unauthenticated, ValidationFailed, detail
+from ..core.errors import Conflict, Unauthenticated, ValidationFailed, detail
 from ..core.observability import logger, metric
 from ..core.permissions import Principal
 from ..core.settings import get_settings
@@ -54,6 +61,9 @@ MAX_CHANNELS = 50
 ERRORS_KEPT = 20  # rejected items whose reasons a delivery's log entry keeps
 DELIVERY_TTL_DAYS = 30
 PATH = "/v1/inbound/{tenant_id}/{channel_id}"
+SIGNED_PREFIX = "SIG#"  # a marker of a delivery without a key: sk = SIG#<SHA-256 of "<timestamp>.<raw body>">
+MARKER_MARGIN_SECONDS = 60  # a keyless marker outlives its signature's window by this much
+IN_FLIGHT_SECONDS = 35  # a delivery unanswered for longer died (the API function stops at 29 s): a resend resumes it
 
 #: What each kind proposes when the channel does not say: the record type, the mapping of the
 #: conventional payload keys, lookups and default cells (README: Inbound integrations).
@@ -87,7 +97,7 @@ def _principal_of(tenant_id: str, user_id: str) -> Principal:
 
 # ---- channels ---------------------------------------------------------------------------------
 def channel_out(c: Channel, *, secret: bool = False) -> dict[str, Any]:
-    out = {"id": c.id, **c.values(), "url": PATH.format(tenant_id=c.tenant_id, channel_id=c.id),
+    out = {"id": c.id, **c.values(), "has_secret": bool(c.secret), "url": PATH.format(tenant_id=c.tenant_id, channel_id=c.id),
            "created_at": c.created_at, "created_by": c.created_by, "updated_at": c.updated_at, "version": int(c.version)}
     if secret:
         out["secret"] = c.secret
@@ -229,6 +239,8 @@ def update_channel(channel_id: str, body: dict[str, Any], expected: int | None) 
     for k in ("name", "duplicates", "enabled"):
         if k in body:
             values[k] = body[k]
+    if body.get("enabled") and not c.secret:
+        raise ValidationFailed(details=[detail("enabled", "secret", "integrations.secret_required")])
     if "description" in body:
         values["description"] = body["description"] or None
     shaping = {k: body[k] for k in ("type", "mapping", "lookups", "defaults", "run_as") if k in body}
@@ -285,9 +297,11 @@ def _refused() -> Unauthenticated:
     return Unauthenticated("INBOUND_UNAUTHORIZED")
 
 
-def authenticate(tenant_id: str, channel_id: str, raw: bytes, timestamp: str | None, signature: str | None) -> Channel:
-    """The channel when the request is signed with its secret, fresh, and the channel can write;
-    the one 401 otherwise, whichever it was (nothing tells which channels exist)."""
+def authenticate(tenant_id: str, channel_id: str, raw: bytes, timestamp: str | None, signature: str | None,
+                 key: str | None = None) -> Channel:
+    """The channel when the request is signed with its secret (over the key too, when one is sent),
+    fresh, and the channel can write; the one 401 otherwise, whichever it was (nothing tells which
+    channels exist)."""
     from ..webhooks import signing
 
     if not tenant_id or not channel_id or len(tenant_id) > 64 or len(channel_id) > 64:
@@ -296,9 +310,10 @@ def authenticate(tenant_id: str, channel_id: str, raw: bytes, timestamp: str | N
         c = Channel.get(*Channel.key(tenant_id, channel_id))
     except DoesNotExist:
         c = None
-    secret = c.secret if isinstance(c, Channel) else secrets.token_urlsafe(32)  # the same work either way
-    ok = signing.verify(secret, raw, timestamp, signature, now=clock.now().timestamp())
-    if not ok or not isinstance(c, Channel) or c.tenant_id != tenant_id or not c.enabled:
+    # the same work either way; a channel restored without a secret verifies nothing
+    secret = (c.secret if isinstance(c, Channel) else None) or secrets.token_urlsafe(32)
+    ok = signing.verify(secret, raw, timestamp, signature, now=clock.now().timestamp(), key=key)
+    if not ok or not isinstance(c, Channel) or c.tenant_id != tenant_id or not c.enabled or not c.secret:
         metric("integrations.inbound.refused")
         raise _refused()
     from ..org import service as org
@@ -333,38 +348,63 @@ def _items(raw: bytes) -> list[Any]:
 def receive(tenant_id: str, channel_id: str, raw: bytes, headers: dict[str, str]) -> dict[str, Any]:
     from ..core import ratelimit
 
-    c = authenticate(tenant_id, channel_id, raw, headers.get("x-crm-timestamp"), headers.get("x-crm-signature"))
+    key = (headers.get("idempotency-key") or headers.get("x-crm-delivery") or "").strip() or None
+    timestamp = headers.get("x-crm-timestamp")
+    c = authenticate(tenant_id, channel_id, raw, timestamp, headers.get("x-crm-signature"), key)
     ratelimit.charge(tenant_id)
+    if key is not None and (len(key) > 128 or key.startswith("{")):
+        # "{": a key is never the start of a JSON body, so "<ts>.<key>.<body>" and "<ts>.<body>" never sign alike
+        raise ValidationFailed(details=[detail("Idempotency-Key", "length", "integrations.key")])
     items = _items(raw)
     locale = context.locale()
-    key = (headers.get("idempotency-key") or headers.get("x-crm-delivery") or "").strip() or None
-    if key is not None and len(key) > 128:
-        raise ValidationFailed(details=[detail("Idempotency-Key", "length", "field.id_length")])
-    delivery_id, received_at, resumed = ids.new_id(), clock.now_iso(), False
-    marker = None
-    if key is not None:
-        digest = hashlib.sha256(raw).hexdigest()
-        marker = Replay(*Replay.key(tenant_id, c.id, hashlib.sha256(key.encode()).hexdigest()[:32]), tenant_id=tenant_id,
-                        body_hash=digest, delivery_id=delivery_id, received_at=received_at,
-                        expires_at=clock.now() + timedelta(hours=get_settings().idempotency_ttl_hours))
-        try:
-            marker.save(condition=Replay.pk.does_not_exist())
-        except PutError:
-            earlier = Replay.get(marker.pk, marker.sk, consistent_read=True)
-            if earlier.body_hash != digest:
-                raise ValidationFailed("IDEMPOTENCY_KEY_REUSED") from None
-            if earlier.results is not None:
-                _count_replay(tenant_id, c.id, earlier.delivery_id)
-                metric("integrations.inbound.replayed")
-                return {"delivery_id": earlier.delivery_id, "replayed": True, "results": earlier.results}
-            marker, delivery_id, received_at, resumed = earlier, earlier.delivery_id, earlier.received_at, True
+    delivery_id, received_at = ids.new_id(), clock.now_iso()
+    marker = _marker(tenant_id, c.id, key, int(timestamp or 0), raw, delivery_id, received_at)
+    resumed = False
+    try:
+        marker.save(condition=Replay.pk.does_not_exist())
+    except PutError:
+        earlier = Replay.get(marker.pk, marker.sk, consistent_read=True)
+        if earlier.body_hash != marker.body_hash:
+            raise ValidationFailed("IDEMPOTENCY_KEY_REUSED") from None
+        if earlier.results is not None:
+            _count_replay(tenant_id, c.id, earlier.delivery_id)
+            metric("integrations.inbound.replayed")
+            return {"delivery_id": earlier.delivery_id, "replayed": True, "results": earlier.results}
+        if clock.now() - clock.parse_iso(earlier.received_at) < timedelta(seconds=IN_FLIGHT_SECONDS):
+            metric("integrations.inbound.in_progress")
+            raise _in_progress() from None
+        # the first attempt died before answering: the same delivery again (its records keep their ids)
+        marker, delivery_id, received_at, resumed = earlier, earlier.delivery_id, earlier.received_at, True
     p = _principal_of(tenant_id, c.run_as)
     outcomes = deliver(c, p, items, locale, f"{c.id}#{delivery_id}", received_at, resumed)
     results = [o.out() for o in outcomes]
     _log(c, delivery_id, received_at, key, outcomes)
-    if marker is not None:
-        marker.update(actions=[Replay.results.set(results)])
+    marker.update(actions=[Replay.results.set(results)])
     return {"delivery_id": delivery_id, "replayed": False, "results": results}
+
+
+def _marker(tenant_id: str, channel_id: str, key: str | None, ts: int, raw: bytes, delivery_id: str,
+            received_at: str) -> Replay:
+    """The replay marker of a delivery: by its Idempotency-Key (signed with the body, kept for the API's
+    idempotency TTL), or without one by the signed content itself — timestamp and body — kept until
+    its signature can no longer verify (a byte-for-byte resend within the window finds it)."""
+    from ..webhooks import signing
+
+    digest = hashlib.sha256(raw).hexdigest()
+    if key is not None:
+        sk = hashlib.sha256(key.encode()).hexdigest()[:32]
+        expires = clock.now() + timedelta(hours=get_settings().idempotency_ttl_hours)
+    else:
+        sk = SIGNED_PREFIX + hashlib.sha256(signing.signed_content(ts, raw)).hexdigest()
+        expires = datetime.fromtimestamp(ts, UTC) + timedelta(seconds=signing.TOLERANCE_SECONDS + MARKER_MARGIN_SECONDS)
+    return Replay(*Replay.key(tenant_id, channel_id, sk), tenant_id=tenant_id, body_hash=digest, delivery_id=delivery_id,
+                  received_at=received_at, expires_at=max(expires, clock.now() + timedelta(seconds=MARKER_MARGIN_SECONDS)))
+
+
+def _in_progress() -> Conflict:
+    e = Conflict("INBOUND_IN_PROGRESS")
+    e.headers = {"Retry-After": "2"}
+    return e
 
 
 def _count_replay(tenant_id: str, channel_id: str, delivery_id: str) -> None:

@@ -30,7 +30,7 @@ class Webhook(Versioned, discriminator="WEBHOOK"):
     description = UnicodeAttribute(null=True)
     enabled = BooleanAttribute(default=True)
     owner_id = UnicodeAttribute()  # whose field rules shape the payloads (the admin, or an integration user)
-    secret = UnicodeAttribute()
+    secret = UnicodeAttribute(null=True)  # None after a restore (archives hold no secret) until rotated
     secret_rotated_at = UnicodeAttribute(null=True)
 
     @staticmethod

@@ -24,6 +24,9 @@ MESSAGES = {
                                   "the owner's data scope and field rules"},
     "webhook.owner_inactive": {"zh-CN": "推送身份必须是本租户的在职用户",
                                "en": "The webhook's owner must be an active user of this tenant"},
+    "webhook.secret_required": {"zh-CN": "该推送地址没有签名密钥（从备份恢复的不带密钥）：请先重置密钥再启用",
+                                "en": "This webhook has no signing secret (a restore brings none back): rotate the secret "
+                                      "before enabling it"},
     "WEBHOOK_LIMIT": {"zh-CN": "每个租户最多 {limit} 个推送地址", "en": "A tenant may register at most {limit} webhooks"},
 }
 

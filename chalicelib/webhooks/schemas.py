@@ -41,6 +41,8 @@ class WebhookOut(BaseModel):
     enabled: bool
     owner_id: str
     secret_rotated_at: str | None = Field(None, description="when the secret was last replaced")
+    has_secret: bool = Field(True, description="false after a restore (archives hold no secret): rotate the secret, "
+                                               "then enable")
     created_at: str
     created_by: str
     updated_at: str

@@ -103,7 +103,7 @@ def _check_owner(p: Principal, owner_id: str | None) -> str:
 
 
 def webhook_out(w: Webhook, *, secret: bool = False) -> dict[str, Any]:
-    out = {"id": w.id, **w.values(), "created_at": w.created_at, "created_by": w.created_by,
+    out = {"id": w.id, **w.values(), "has_secret": bool(w.secret), "created_at": w.created_at, "created_by": w.created_by,
            "updated_at": w.updated_at, "version": int(w.version)}
     if secret:
         out["secret"] = w.secret
@@ -167,6 +167,8 @@ def update_webhook(webhook_id: str, body: dict[str, Any], expected: int | None) 
     if "description" in body:
         values["description"] = body["description"] or None
     if "enabled" in body:
+        if body["enabled"] and not w.secret:
+            raise ValidationFailed(details=[detail("enabled", "secret", "webhook.secret_required")])
         values["enabled"] = bool(body["enabled"])
     changes.save(w, ENTITY, w.id, p.user_id, values, expected)
     return webhook_out(w)
@@ -316,7 +318,7 @@ def dispatch(event: dict[str, Any]) -> int:
         return 0
     event_type = str(event_type)
     occurred_at = str(event.get("time") or clock.now_iso())
-    hooks = [w for w in _webhooks(str(tenant_id)) if w.enabled and matches(list(w.events or []), event_type)]
+    hooks = [w for w in _webhooks(str(tenant_id)) if w.enabled and w.secret and matches(list(w.events or []), event_type)]
     made = 0
     for w in hooks:
         data = payload_data(w.tenant_id, w.owner_id, {**detail_, "verb": event_type.rsplit(".", 1)[-1]})
@@ -374,7 +376,7 @@ def attempt(w: Webhook, d: Delivery) -> Delivery | None:
     # (its Lambda timed out on a slow endpoint), the delivery is retried rather than left claimed for ever
     fallback = clock.now() + timedelta(seconds=s.webhook_timeout_seconds + backoff_seconds(n))
     _arm(d, n + 1, fallback)
-    if not w.enabled:
+    if not w.enabled or not w.secret:
         outcome = sender.Outcome(None, 0, "webhook disabled")
     else:
         try:

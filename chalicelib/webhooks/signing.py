@@ -9,6 +9,10 @@ A receiver recomputes the HMAC over the raw body bytes with the webhook's secret
 constant time, and refuses a timestamp more than TOLERANCE_SECONDS away from its own clock (a
 replayed request carries an old timestamp, and changing it breaks the signature). `verify` below
 is that receiver, in full (README: Webhooks).
+
+Inbound channels (integrations/service.py) verify their senders the same way; a sender that adds an
+Idempotency-Key signs it too — v1=HMAC-SHA256(secret, "<timestamp>.<key>.<raw body>") — so the key
+cannot be swapped on a captured request (`key=` below).
 """
 from __future__ import annotations
 
@@ -20,8 +24,13 @@ TOLERANCE_SECONDS = 300
 VERSION = "v1"
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+def signed_content(timestamp: int, body: bytes, key: str | None = None) -> bytes:
+    """What the HMAC covers: "<timestamp>.<raw body>", or "<timestamp>.<key>.<raw body>" with a key."""
+    return f"{timestamp}.".encode() + (f"{key}.".encode() if key else b"") + body
+
+
+def signature(secret: str, timestamp: int, body: bytes, key: str | None = None) -> str:
+    mac = hmac.new(secret.encode(), signed_content(timestamp, body, key), hashlib.sha256).hexdigest()
     return f"{VERSION}={mac}"
 
 
@@ -31,15 +40,15 @@ def headers(secret: str, timestamp: int, body: bytes, event_type: str, delivery_
 
 
 def verify(secret: str, body: bytes, timestamp: str | None, signature_header: str | None, *,
-           now: float | None = None, tolerance: int = TOLERANCE_SECONDS) -> bool:
+           now: float | None = None, tolerance: int = TOLERANCE_SECONDS, key: str | None = None) -> bool:
     """True when the request is ours and fresh: the signature matches and the timestamp is within
-    `tolerance` seconds of `now` (the receiver's clock)."""
+    `tolerance` seconds of `now` (the receiver's clock). With `key`, the signature must cover it."""
     try:
         ts = int(timestamp or "")
     except ValueError:
         return False
     if abs((time.time() if now is None else now) - ts) > tolerance:
         return False
-    expected = signature(secret, ts, body)
+    expected = signature(secret, ts, body, key)
     given = [s.strip() for s in (signature_header or "").split(",")]  # v1=…, room for a v2 beside it
     return any(hmac.compare_digest(expected, g) for g in given)

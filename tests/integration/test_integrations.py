@@ -18,7 +18,7 @@ def send(api, channel: dict, secret: str, body, *, key: str | None = None, ts: i
     raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
     ts = int(clock.now().timestamp()) if ts is None else ts
     headers = {"Content-Type": "application/json", "X-CRM-Timestamp": str(ts),
-               "X-CRM-Signature": signature if signature is not None else signing.signature(secret, ts, raw)}
+               "X-CRM-Signature": signature if signature is not None else signing.signature(secret, ts, raw, key)}
     if key:
         headers["Idempotency-Key"] = key
     if lang:
@@ -261,3 +261,150 @@ def test_given_a_tenant_over_its_rate_limit_then_signed_deliveries_get_429_and_u
         assert send(api, ch, "wrong", {"contact": {"name": "探测"}}).status_code == 401
     answers = [send(api, ch, ch["secret"], {"contact": {"name": f"限流{i}"}}).status_code for i in range(4)]
     assert answers == [200, 200, 200, 429], answers
+
+
+# ---- replays -------------------------------------------------------------------------------------
+def _approved_contract(api, sales_team, amount: int = 10000) -> dict:
+    admin, t = sales_team["admin"], sales_team["tokens"]
+    flow = api.call("POST", "/v1/approval-flows", admin, {
+        "name": "合同审批", "business_type": "contract", "enabled": True,
+        "nodes": [{"id": "sup", "name": "直属上级", "approvers": {"type": "supervisor", "level": 1}}]})
+    assert flow.status_code == 201, flow.data
+    customer = api.call("POST", "/v1/customers", t["rep1"], {"name": "重放客户"}).data
+    c = api.call("POST", "/v1/contracts", t["rep1"], {"name": "重放合同", "customer": customer["id"], "amount": amount}).data
+    iid = api.call("POST", f"/v1/contracts/{c['id']}/submit", t["rep1"], {}).data["approval_id"]
+    assert api.call("POST", f"/v1/approvals/{iid}/approve", t["manager"], {}).status_code == 200
+    return c
+
+
+def test_given_a_signed_payment_confirmation_when_replayed_byte_for_byte_then_one_payment_and_the_first_answer(api, sales_team):
+    admin = sales_team["admin"]
+    c = _approved_contract(api, sales_team)
+    ch = make(api, admin, kind="finance")
+    ts = int(clock.now().timestamp())
+    confirmation = {"contract_no": c["number"], "amount": 1000, "paid_on": "2026-11-30", "method": "bank"}
+    answers = [send(api, ch, ch["secret"], confirmation, ts=ts) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert [a.data["replayed"] for a in answers] == [False, True, True, True]
+    assert len({json.dumps(a.data["results"]) for a in answers}) == 1 and answers[0].data["results"][0]["status"] == "created"
+    assert len({a.data["delivery_id"] for a in answers}) == 1
+    assert api.call("GET", "/v1/payments", admin).data["total"] == 1
+    assert str(api.call("GET", f"/v1/contracts/{c['id']}", admin).data["reserved_amount"]) in ("1000", "1000.00")
+    log = api.call("GET", f"/v1/integrations/inbound/{ch['id']}/deliveries", admin).data["items"]
+    assert len(log) == 1 and log[0]["replays"] == 3 and log[0]["idempotency_key"] is None
+    # a new timestamp is a new delivery (a second, identical payment the sender means), signed anew
+    clock.travel(2)
+    assert send(api, ch, ch["secret"], confirmation).data["replayed"] is False
+    assert api.call("GET", "/v1/payments", admin).data["total"] == 2
+    # once the window is over the captured bytes are stale: 401, nothing written
+    clock.travel(400)
+    assert send(api, ch, ch["secret"], confirmation, ts=ts).status_code == 401
+    assert api.call("GET", "/v1/payments", admin).data["total"] == 2
+
+
+def test_given_a_captured_web_order_resent_under_new_keys_then_401_for_the_key_is_signed(api, make_tenant):
+    t = make_tenant()
+    ch = make(api, t["admin"], kind="web_order")
+    ts = int(clock.now().timestamp())
+    order = {"order_no": "WO-7", "contact": {"name": "只要一条"}}
+    raw = json.dumps(order, ensure_ascii=False).encode()
+    first = send(api, ch, ch["secret"], raw, ts=ts)
+    assert first.status_code == 200 and first.data["replayed"] is False
+    # the attacker adds a fresh Idempotency-Key to the captured request: the signature does not cover it
+    for i in range(3):
+        swapped = send(api, ch, ch["secret"], raw, ts=ts, key=f"new-{i}", signature=signing.signature(ch["secret"], ts, raw))
+        assert swapped.status_code == 401 and swapped.data["code"] == "INBOUND_UNAUTHORIZED"
+    assert api.call("GET", "/v1/leads", t["admin"]).data["total"] == 1
+    # a sender's keyed delivery: the key is signed, and cannot be moved to another value
+    raw = json.dumps({"order_no": "WO-8", "contact": {"name": "有键订单"}}, ensure_ascii=False).encode()
+    keyed = send(api, ch, ch["secret"], raw, ts=ts, key="WO-8")
+    assert keyed.status_code == 200 and keyed.data["results"][0]["status"] == "created", keyed.data
+    for other in ("WO-9", "WO-8 "):
+        moved = send(api, ch, ch["secret"], raw, ts=ts, key=other, signature=signing.signature(ch["secret"], ts, raw, "WO-8"))
+        assert moved.status_code == 401 or moved.data["replayed"] is True, moved.data
+    # a sender that retries with a new timestamp and the same (signed) key gets the first answer
+    clock.travel(30)
+    again = send(api, ch, ch["secret"], raw, key="WO-8")
+    assert again.data["replayed"] is True and again.data["results"] == keyed.data["results"]
+    assert api.call("GET", "/v1/leads", t["admin"]).data["total"] == 2
+    bad = send(api, ch, ch["secret"], raw, key="{x", lang="en")
+    assert bad.status_code == 422 and bad.data["details"][0]["field"] == "Idempotency-Key"
+    assert "must not begin with {" in bad.data["details"][0]["message"]
+
+
+def test_given_a_double_send_while_the_first_is_being_written_then_409_then_the_first_answer_and_one_lead(api, make_tenant,
+                                                                                                         monkeypatch):
+    import threading
+
+    from chalicelib.integrations import service
+
+    t = make_tenant()
+    ch = make(api, t["admin"], kind="web_order")
+    ts = int(clock.now().timestamp())
+    order = {"contact": {"name": "并发一次"}}
+    inside, release = threading.Event(), threading.Event()
+    real = service.deliver
+
+    def slow(*args, **kwargs):
+        inside.set()
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "deliver", slow)
+    answers: list = []
+    first = threading.Thread(target=lambda: answers.append(send(api, ch, ch["secret"], order, ts=ts)))
+    first.start()
+    assert inside.wait(30)
+    monkeypatch.setattr(service, "deliver", real)
+    zh = send(api, ch, ch["secret"], order, ts=ts, lang="zh-CN")
+    en = send(api, ch, ch["secret"], order, ts=ts, lang="en")
+    release.set()
+    first.join(30)
+    assert zh.status_code == en.status_code == 409 and zh.data["code"] == en.data["code"] == "INBOUND_IN_PROGRESS"
+    assert zh.headers.get("Retry-After") == "2"
+    assert "处理中" in zh.data["message"] and "still being written" in en.data["message"]
+    [done] = answers
+    assert done.status_code == 200 and done.data["replayed"] is False
+    retry = send(api, ch, ch["secret"], order, ts=ts)
+    assert retry.data["replayed"] is True and retry.data["results"] == done.data["results"]
+    assert api.call("GET", "/v1/leads", t["admin"]).data["total"] == 1
+
+
+def test_given_four_concurrent_identical_sends_then_one_lead(api, make_tenant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    t = make_tenant()
+    ch = make(api, t["admin"], kind="web_order")
+    ts = int(clock.now().timestamp())
+    order = {"contact": {"name": "同时四次"}}
+    api.pump()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: send(api, ch, ch["secret"], order, ts=ts), range(4)))
+    codes = sorted(a.status_code for a in answers)
+    assert set(codes) <= {200, 409}, [a.data for a in answers]
+    assert [a.data["replayed"] for a in answers if a.status_code == 200].count(False) == 1
+    assert all(a.data["code"] == "INBOUND_IN_PROGRESS" for a in answers if a.status_code == 409)
+    assert api.call("GET", "/v1/leads", t["admin"]).data["total"] == 1
+
+
+def test_given_a_delivery_that_died_before_answering_then_a_resend_resumes_it_without_writing_twice(api, make_tenant,
+                                                                                                   monkeypatch):
+    from chalicelib.integrations import service
+
+    t = make_tenant()
+    ch = make(api, t["admin"], kind="web_order")
+    ts = int(clock.now().timestamp())
+    order = {"items": [{"contact": {"name": "断点一"}}, {"contact": {"name": "断点二"}}]}
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the function timed out")
+
+    monkeypatch.setattr(service, "_log", crash)
+    assert send(api, ch, ch["secret"], order, ts=ts).status_code == 500
+    monkeypatch.undo()
+    assert send(api, ch, ch["secret"], order, ts=ts).status_code == 409  # as far as we know, still running
+    clock.travel(service.IN_FLIGHT_SECONDS + 1)
+    resumed = send(api, ch, ch["secret"], order, ts=ts)
+    assert resumed.status_code == 200 and [r["status"] for r in resumed.data["results"]] == ["created", "created"]
+    assert api.call("GET", "/v1/leads", t["admin"]).data["total"] == 2
+    assert send(api, ch, ch["secret"], order, ts=ts).data["replayed"] is True
