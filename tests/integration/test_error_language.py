@@ -201,3 +201,14 @@ def test_given_every_forbidden_and_not_found_raised_in_the_code_then_its_message
                 assert not english_words(message), (where, message)
             else:
                 assert not CJK.search(message), (where, message)
+
+
+def test_given_a_tenant_user_restoring_a_backup_then_the_refusal_says_it_is_for_platform_operators_in_one_language(api, sales_team):
+    for who in (sales_team["admin"], sales_team["tokens"]["rep1"]):
+        zh = api.call("POST", "/v1/backups/b1/restore", who, {"target_tenant_id": "x"}, headers={"Accept-Language": "zh-CN"})
+        assert zh.status_code == 403 and zh.data["code"] == "PLATFORM_ONLY", zh.data
+        assert zh.data["message"] == "仅平台运维人员可执行此操作"
+        en = api.call("POST", "/v1/backups/b1/restore", who, {"target_tenant_id": "x"}, headers={"Accept-Language": "en"})
+        assert en.data["message"] == "Only platform operators may do this"
+    mine = api.call("GET", "/v1/customers", platform_token(), headers={"Accept-Language": "zh-CN"})
+    assert mine.status_code == 403 and mine.data["code"] == "TENANT_ONLY" and "平台运维账号" in mine.data["message"]
