@@ -49,8 +49,24 @@ class Unauthenticated(DomainError):
 
 
 class Forbidden(DomainError):
+    """403. FORBIDDEN names the module and the action refused, by their i18n keys (`module.<name>`,
+    `action.<name>`, as Principal.require does); a bare name is taken as such a key, so the message
+    never shows a raw identifier. Without them the message is the plain "not allowed"."""
+
     status = 403
     code = "FORBIDDEN"
+
+    def __init__(self, code: str | None = None, details: Any = None, **params: Any) -> None:
+        for name in ("module", "action"):
+            value = params.get(name)
+            if isinstance(value, str) and not value.startswith(f"{name}."):
+                params[name] = f"{name}.{value}"
+        super().__init__(code, details, **params)
+
+    def message(self, locale: str) -> str:
+        if self.code == "FORBIDDEN" and not {"module", "action"} <= self.params.keys():
+            return i18n.text("FORBIDDEN_ANY", locale)
+        return super().message(locale)
 
 
 class NotFound(DomainError):
@@ -59,6 +75,13 @@ class NotFound(DomainError):
 
     def __init__(self, entity: str = "entity.record", **kw: Any) -> None:
         super().__init__(entity=entity, **kw)
+
+    def message(self, locale: str) -> str:
+        entity = self.params.get("entity")
+        if isinstance(entity, str) and not entity.startswith(i18n.NAMED) and entity in i18n.MESSAGES:
+            # a module's own name key (mail.unsubscribe_link): its text, not the key
+            return i18n.text(self.code, locale, **{**_rendered(self.params, locale), "entity": i18n.text(entity, locale)})
+        return super().message(locale)
 
 
 class Conflict(DomainError):

@@ -58,7 +58,7 @@ def _serve(event: Any, get_response: Callable[[Any], Any], headers: dict[str, st
             claims = auth.verify(authz[7:].strip())
             is_platform_route = spec.tag == "platform"
             if is_platform_route != claims.platform_admin:
-                raise Forbidden(module=spec.tag, action=spec.method)
+                raise Forbidden("TENANT_ONLY" if claims.platform_admin else "PLATFORM_ONLY")
             ctx = context.RequestContext(tenant_id=claims.tenant_id, user_id=claims.user_id, locale=locale,
                                          correlation_id=correlation_id, claims=claims.raw)
             if not claims.platform_admin:

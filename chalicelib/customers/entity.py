@@ -24,6 +24,7 @@ def _derive(dv):  # noqa: ANN001, ANN202 - the engine's derive hook: the pool ti
 
 
 POOLS, CARE = "chalicelib.pools.timers", "chalicelib.care.timers"
+POOL_NAMES = lazy("chalicelib.pools.models", "names")  # the two pool fields hold a pool id; files show its name
 
 
 SATISFACTION = (("5", "很满意", "Very satisfied"), ("4", "满意", "Satisfied"), ("3", "一般", "Neutral"),
@@ -62,13 +63,13 @@ CUSTOMER = EntityDef(
         F("lead", "reference", ("来源线索", "From lead"), entity="lead", readonly=True),
         F("next_contact_at", "datetime", ("下次联系时间", "Next contact"), readonly=True),
         F("last_followup_at", "datetime", ("最后跟进时间", "Last follow-up"), readonly=True),
-        F("pool", "text", ("所在公海", "Public pool"), readonly=True, max_length=40),
+        F("pool", "text", ("所在公海", "Public pool"), readonly=True, max_length=40, names=POOL_NAMES),
         F("pool_entered_at", "datetime", ("进入公海时间", "In the pool since"), readonly=True),
         F("previous_owner_id", "user", ("前负责人", "Previous owner"), readonly=True),
         F("pool_reason", "text", ("放入公海原因", "Why it went to the pool"), readonly=True, max_length=200),
         F("owned_since", "datetime", ("获得时间", "Owned since"), readonly=True),
         F("pool_due_at", "datetime", ("预计进入公海时间", "Enters the pool at"), readonly=True),
-        F("pool_due_pool", "text", ("将进入的公海", "Pool it will enter"), readonly=True, max_length=40),
+        F("pool_due_pool", "text", ("将进入的公海", "Pool it will enter"), readonly=True, max_length=40, names=POOL_NAMES),
         F("pool_warn_at", "datetime", ("待进入公海提醒时间", "Pool warning at"), readonly=True),
         F("last_opportunity_at", "datetime", ("最后新建商机时间", "Last new opportunity"), readonly=True),
         F("open_opportunities", "number", ("进行中商机数", "Open opportunities"), readonly=True),

@@ -24,7 +24,7 @@ after the fields themselves (a field with its own error is not checked again):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -85,6 +85,9 @@ class FieldSpec:
     readonly: bool = False  # maintained by the module's rules (e.g. locked); refused in create/patch bodies
     remind_days_before: int | None = None  # date fields: remind the owner N days before (custom objects)
     description: str = ""
+    # a text field holding the id of one of the tenant's settings (a customer's pool): tenant id -> {id: name}.
+    # Exports and prints show the name (an id it does not know as itself); the API and the index keep the id.
+    names: Callable[[str], Mapping[str, str]] | None = field(default=None, compare=False, repr=False)
 
     def label_in(self, locale: str) -> str:
         zh, en = self.label

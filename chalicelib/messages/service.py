@@ -187,7 +187,7 @@ def open_direct(other_id: str) -> dict[str, Any]:
     """The direct conversation with another user, made on first use (idempotent: one per pair)."""
     ctx = context.current()
     if ctx.is_system:
-        raise Forbidden(module="messages", action="send")
+        raise Forbidden("SYSTEM_NO_USER")
     if other_id == ctx.user_id:
         raise invalid("user_id", "self", "messages.field.self")
     _check_users([other_id], "user_id")
@@ -211,7 +211,7 @@ def open_direct(other_id: str) -> dict[str, Any]:
 def create_group(name: str, member_ids: list[str]) -> dict[str, Any]:
     ctx = context.current()
     if ctx.is_system:
-        raise Forbidden(module="messages", action="send")
+        raise Forbidden("SYSTEM_NO_USER")
     others = _check_users(member_ids, "member_ids")
     if len(others) + 1 > MAX_MEMBERS:
         raise invalid("member_ids", "length", "field.max_items", max=MAX_MEMBERS - 1)

@@ -81,7 +81,7 @@ def invalidate(tenant_id: str) -> None:
 def principal() -> Principal:
     ctx = context.current()
     if ctx.is_system:
-        raise Forbidden(module="system", action="user")
+        raise Forbidden("SYSTEM_NO_USER")
     return Principal(ctx.tenant_id, ctx.user_id, load(ctx.tenant_id).snapshot)
 
 
@@ -354,7 +354,7 @@ def update_user(user_id: str, values: dict[str, Any], expected: int) -> dict[str
     if "role_ids" in values:
         granting_super = any(data.roles[r].is_super for r in values["role_ids"] or [] if r in data.roles)
         if granting_super and not p.is_super:
-            raise Forbidden(module="roles", action="super")
+            raise Forbidden("SUPER_ROLE_SUPER_ONLY")
         if _active_supers(data, excluding=user_id, new_roles=list(values["role_ids"] or [])) == 0:
             raise ValidationFailed("LAST_SUPER_ADMIN")
     moved_from = u.department_id if values.get("department_id") not in (None, u.department_id) else None
@@ -527,7 +527,7 @@ def login(tenant_id: str, mobile: str, password: str) -> dict[str, Any]:
 
     idp = identity.provider()
     if not isinstance(idp, identity.LocalIdentity):
-        raise Forbidden(module="auth", action="local login")
+        raise Forbidden("LOCAL_IDENTITY_ONLY")
     sign_in_guard(tenant_id, mobile)
     try:
         guard = UniqueValue.get(keys.unique_pk(tenant_id, "MOBILE", mobile), "UQ")

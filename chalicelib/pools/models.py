@@ -46,3 +46,8 @@ class ClaimCount(Item, discriminator="POOLCLAIM"):
 
 def owner_of(pool_id: str) -> str:
     return f"pool:{pool_id}"
+
+
+def names(tenant_id: str) -> dict[str, str]:
+    """Every pool's name by id (what exports and prints show for a customer's `pool` and `pool_due_pool`)."""
+    return {x.id: x.name for x in Pool.query(Pool.key(tenant_id, "")[0]) if isinstance(x, Pool)}

@@ -204,6 +204,7 @@ class Reader:
         self.org = org.load(p.tenant_id)
         self.titles: dict[tuple[str, str], str] = {}
         self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        self._named: dict[Any, dict[str, str]] = {}
 
     def yes_no(self, v: Any) -> str:
         return ("Yes" if v else "No") if self.locale == "en" else ("是" if v else "否")
@@ -254,6 +255,10 @@ class Reader:
         """One value as printed ('' when empty)."""
         if v is None or v == "" or v == []:
             return ""
+        if f.names is not None:  # the id of a setting (a pool): its name
+            if f.names not in self._named:
+                self._named[f.names] = dict(f.names(self.p.tenant_id))
+            return self._named[f.names].get(str(v)) or str(v)
         t = f.type
         if t == "money":
             return money(v)

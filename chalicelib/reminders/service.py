@@ -56,7 +56,7 @@ def _future(when: datetime) -> str:
 def create(body: dict[str, Any], idempotency_key: str | None) -> dict[str, Any]:
     ctx = context.current()
     if ctx.is_system:
-        raise Forbidden(module="reminders", action="create")
+        raise Forbidden("SYSTEM_NO_USER")
     remind_at = _future(body["remind_at"])
 
     def do_create(extra, bind):

@@ -328,7 +328,7 @@ def _me() -> tuple[str, str, str]:
 
 def _local_only() -> None:
     if not isinstance(identity.provider(), identity.LocalIdentity):
-        raise Forbidden(module="auth", action="local mfa")  # Cognito: AssociateSoftwareToken with the access token
+        raise Forbidden("LOCAL_IDENTITY_ONLY")  # Cognito: AssociateSoftwareToken with the access token
 
 
 def my_status() -> dict[str, Any]:

@@ -80,6 +80,7 @@ class Lookup:
         self._dicts: dict[str, list[tuple[str, str, str]]] = {}
         self._every: dict[str, dict[str, tuple[str, str]]] = {}
         self._titles: dict[tuple[str, str], str | None] = {}
+        self._named: dict[Any, dict[str, str]] = {}
         self._by_title: dict[tuple[str, str], list[str]] = {}
         self._users_by: dict[str, list[str]] | None = None
         self._depts_by: dict[str, list[str]] | None = None
@@ -111,6 +112,12 @@ class Lookup:
     def department_name(self, department_id: str) -> str:
         d = self.departments.get(department_id)
         return d.name if d is not None else department_id
+
+    def named(self, f: FieldSpec, value: str) -> str:
+        """The name of the setting a `names` field holds (a pool's name), read once per file; the id when unknown."""
+        if f.names not in self._named:
+            self._named[f.names] = dict(f.names(self.tenant_id))
+        return self._named[f.names].get(value) or value
 
     def title(self, entity: str, record_id: str) -> str:
         """A referenced record's title as the caller may see it; its id when they may not read it."""
@@ -230,6 +237,8 @@ class Column:
             return None
         if self.masked:
             return str(mask(value))
+        if self.spec is not None and self.spec.names is not None:
+            return self.lookup.named(self.spec, str(value)) if self.lookup else str(value)
         t = self.type
         try:
             if t in NUMERIC:

@@ -87,7 +87,7 @@ def check(url: str, *, resolve: bool = True) -> Target:
     except ValueError:
         literal = None
     if get_settings().webhook_loopback_only and not ((literal is not None and is_loopback(literal)) or host == "localhost"):
-        raise Problem("webhook.url_private", host=host)  # the local stack sends nothing off the machine, asks no DNS
+        raise Problem("webhook.url_local_stack", host=host)  # the local stack sends nothing off the machine, asks no DNS
     if literal is not None:
         addresses = [str(literal)]
     elif not resolve:

@@ -13,6 +13,8 @@ MESSAGES = {
     "webhook.url_private": {"zh-CN": "{host} 指向内网、回环、链路本地、保留或组播地址，不允许推送",
                             "en": "{host} points to a private, loopback, link-local, reserved or multicast address: "
                                   "not allowed"},
+    "webhook.url_local_stack": {"zh-CN": "本地开发环境只向本机推送（127.0.0.1、::1 或 localhost），不能推送到 {host}",
+                                "en": "The local stack only delivers to this machine (127.0.0.1, ::1 or localhost), not to {host}"},
     "webhook.url_unresolved": {"zh-CN": "无法解析主机名 {host}", "en": "The host name {host} cannot be resolved"},
     "webhook.event_pattern": {"zh-CN": "事件类型 {value} 格式不对：应为 模块.对象.动作，可用 * 代替任一部分",
                               "en": "Event type {value} is malformed: use module.entity.verb, with * for any part"},

@@ -261,3 +261,26 @@ def test_a_month_whose_archive_went_to_glacier_fails_at_once_with_a_reason_in_th
     job = api.call("GET", f"/v1/jobs/{r.data['id']}", sales_team["admin"], headers={"Accept-Language": "en"}).data
     assert (job["status"], job["failures"]) == ("failed", 1), job
     assert "cold storage" in job["error"] and month in job["error"]
+
+
+def test_a_customers_pools_are_exported_by_name_while_the_api_keeps_the_pool_id(api, sales_team):
+    """将进入的公海 / 所在公海 hold a pool id: the file shows the pool's name (both languages: it has one name)."""
+    admin = sales_team["admin"]
+    pool = api.call("POST", "/v1/pools", admin, {"name": "华南公海", "admin_ids": [sales_team["manager"]],
+                                                  "member_department_ids": [sales_team["sales"]],
+                                                  "rules": [{"kind": "no_followup", "days": 10}]})
+    assert pool.status_code == 201, pool.data
+    due = api.call("POST", "/v1/customers", sales_team["tokens"]["rep1"], {"name": "将回收的客户"}).data
+    assert due["pool_due_pool"] == pool.data["id"]  # the API keeps the id
+    pooled = api.call("POST", "/v1/customers", sales_team["tokens"]["rep1"], {"name": "已放入公海的客户"}).data
+    r = api.call("POST", f"/v1/customers/{pooled['id']}/pool", sales_team["tokens"]["rep1"],
+                 {"pool_id": pool.data["id"], "reason": "暂无需求"}, headers={"If-Match": f'"{pooled["version"]}"'})
+    assert r.status_code == 200, r.data
+    for locale, name, due_col, in_col in (("zh-CN", "客户名称", "将进入的公海", "所在公海"), ("en", "Name", "Pool it will enter", "Public pool")):
+        _, _, rows = _sheet(_export(api, admin, {"type": "customer", "format": "xlsx"}, locale=locale))
+        by_name = {row[name]: row for row in rows}
+        assert by_name["将回收的客户"][due_col] == "华南公海", by_name["将回收的客户"]
+        assert by_name["已放入公海的客户"][in_col] == "华南公海", by_name["已放入公海的客户"]
+    csv_rows = list(csv.DictReader(io.StringIO(_export(api, admin, {"type": "customer", "format": "csv"}, media="text/csv")
+                                               .body.decode("utf-8-sig"))))
+    assert next(x for x in csv_rows if x["客户名称"] == "将回收的客户")["将进入的公海"] == "华南公海"

@@ -187,6 +187,20 @@ def test_given_a_customer_when_printed_with_the_default_template_then_it_prints_
     assert "产品明细" not in text
 
 
+def test_given_a_customer_due_to_enter_a_pool_when_printed_then_the_pool_is_printed_by_name(api, sales_team):
+    admin = sales_team["admin"]
+    pool = api.call("POST", "/v1/pools", admin, {"name": "华南公海", "admin_ids": [sales_team["manager"]],
+                                                  "member_department_ids": [sales_team["sales"]],
+                                                  "rules": [{"kind": "no_followup", "days": 10}]}).data
+    cust = _customer(api, sales_team["tokens"]["rep1"])
+    assert cust["pool_due_pool"] == pool["id"]
+    _template(api, admin, "customer", title="客户资料", fields=["name", "pool_due_pool", "owner_id"])
+
+    text = _text(_print(api, admin, f"/v1/customers/{cust['id']}/pdf").body)
+
+    assert "将进入的公海" in text and "华南公海" in text and pool["id"] not in text
+
+
 def test_given_template_routes_when_used_then_defaults_validation_versions_and_permissions_hold(api, sales_team):
     admin, rep = sales_team["admin"], sales_team["tokens"]["rep1"]
     default = api.call("GET", "/v1/print-templates/contract", admin)

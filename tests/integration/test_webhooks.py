@@ -304,9 +304,15 @@ def test_given_the_local_stack_setting_when_a_public_address_is_registered_then_
 
     monkeypatch.setattr(guard, "_resolve", no_dns)
     with environment(CRM_WEBHOOK_ALLOW_LOOPBACK="true", CRM_WEBHOOK_LOOPBACK_ONLY="true"):
-        for url in ("https://93.184.216.34/hook", "https://hooks.example.com/hook"):
+        for url in ("https://93.184.216.34/hook", "https://hooks.example.com/hook", "https://example.com/"):
             r = api.call("POST", "/v1/webhooks", sales_team["admin"], {"url": url, "events": ["customers.*"]})
             assert r.status_code == 422 and r.data["details"][0]["field"] == "url", r.data
+            # the reason is the local stack's switch, not the address (example.com is public)
+            assert "本地开发环境只向本机推送" in r.data["details"][0]["message"] and "内网" not in r.data["details"][0]["message"]
+        en = api.call("POST", "/v1/webhooks", sales_team["admin"], {"url": "https://example.com/", "events": ["customers.*"]},
+                      headers={"Accept-Language": "en"})
+        assert en.data["details"][0]["message"] == \
+            "The local stack only delivers to this machine (127.0.0.1, ::1 or localhost), not to example.com", en.data
         ok = api.call("POST", "/v1/webhooks", sales_team["admin"], {"url": "http://127.0.0.1:9/x", "events": ["customers.*"]})
         assert ok.status_code == 201, ok.data
 
