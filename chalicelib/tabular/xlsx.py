@@ -254,19 +254,7 @@ def _row(z: zipfile.ZipFile, sheet: str, max_columns: int, max_length: int) -> d
             state["done"] = True
             raise _Stop
 
-    def chars(data: str) -> None:
-        if state.get("collect") and state["text"] is not None:
-            state["text"].append(data)
-            state["n"] += len(data)
-            if state["n"] > limit:
-                raise HeaderTooLarge("length")
-
-    p = expat.ParserCreate(namespace_separator=" ")
-    p.StartElementHandler, p.EndElementHandler, p.CharacterDataHandler = begin, end, chars
-    try:
-        _parse(z, sheet, p, lambda: state["done"])
-    except _Stop:
-        pass
+    _stream(z, sheet, state, begin, end, limit)
     return cells if state["in_row"] else {}
 
 
@@ -304,8 +292,15 @@ def _strings(z: zipfile.ZipFile, part: str, wanted: set[int], max_length: int) -
                 state["done"] = True
                 raise _Stop
 
+    _stream(z, part, state, begin, end, limit)
+    return out
+
+
+def _stream(z: zipfile.ZipFile, part: str, state: dict[str, Any], begin: Any, end: Any, limit: int) -> None:
+    """Parse a part with these element handlers until `state["done"]`; the text of the element being
+    collected (`state["collect"]`) goes to `state["text"]`, and more than `limit` characters of it is too large."""
     def chars(data: str) -> None:
-        if state["collect"] and state["text"] is not None:
+        if state.get("collect") and state["text"] is not None:
             state["text"].append(data)
             state["n"] += len(data)
             if state["n"] > limit:
@@ -317,4 +312,3 @@ def _strings(z: zipfile.ZipFile, part: str, wanted: set[int], max_length: int) -
         _parse(z, part, p, lambda: state["done"])
     except _Stop:
         pass
-    return out
