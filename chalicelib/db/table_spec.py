@@ -18,13 +18,20 @@ platform-level tenant directory. What each index serves:
             Backups read a tenant's items with it (then BatchGetItem), and a restore checks
             that its target tenant is empty, without a Scan. Set on every write by the
             base model (db/base.py); items written outside it (rate buckets) carry none.
+- gsi5      "families" (sparse): every record that has a parent, keyed by the root of its
+            family — gsi5pk = the record partition of the record whose 360 lists it: its
+            parent, or its grandparent when the parent's type rolls up (a contract's payment
+            plans, payments and invoices sit in the customer's family); gsi5sk =
+            `<PARENT ENTITY>#<parent id>#<ENTITY>#<created>#<id>`. A customer 360 is one GetItem
+            and one Query whatever the number of contracts (engine/family.py). Records without
+            a parent carry none.
 """
 from __future__ import annotations
 
 PARTITION_KEY = "pk"
 SORT_KEY = "sk"
 TTL_ATTRIBUTE = "expires_at"
-INDEXES = ("gsi1", "gsi2", "gsi3")
+INDEXES = ("gsi1", "gsi2", "gsi3", "gsi5")
 WALK_INDEX = "gsi4"
 WALK_SHARDS = 8
 

@@ -87,6 +87,7 @@ class WriteContext:
     before: dict[str, Any] = field(default_factory=dict)
     extra_ops: list[Any] = field(default_factory=list)  # hooks add writes that must commit with the record
     then: list[Callable[[], None]] = field(default_factory=list)  # run once the write has committed
+    loaded: dict[tuple[str, str], Any] = field(default_factory=dict)  # records its reference checks read, by (ENTITY, id)
 
 
 @dataclass(frozen=True)
