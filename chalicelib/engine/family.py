@@ -10,10 +10,10 @@ custom object under a custom object under a customer) starts a family at each re
 does not roll up, exactly where `related` stops showing records. `store.children_partition`
 says which family a record gives its children; `store.set_live_keys` sets the keys.
 
-So `related(X)` reads X (GetItem: permissions are decided on it) and then one Query: X's
-own family partition when X gives its children its own (a customer), or — for a record whose
-type rolls up and has a parent (a contract) — the parent's family, from X's prefix. Records are
-sorted back into the lists the per-parent Queries gave (`members`).
+So `related(X)` reads X (GetItem: permissions are decided on it) and then one Query: X's family
+when a type of its children rolls up (a customer: its contracts' records are in it too), else X's
+collection (gsi3), which holds all it shows. Records are sorted back into the lists the per-parent
+Queries gave (`members`), in the same order.
 
 Keeping the keys right:
 - create: the parent the reference check read gives the family (WriteContext.loaded);
@@ -105,20 +105,17 @@ def ready_op(tenant_id: str) -> tx.Op:
 
 
 # ---- reading a family -------------------------------------------------------------------------
-def members(rec: store.EntityRecord, rolling_children: bool) -> dict[str, list[store.EntityRecord]]:
-    """The records of `rec`'s 360 by parent partition (gsi3pk), each in its collection's order:
-    its children, and — `rolling_children` — the children of its children (those whose type rolls
-    up). One Query (paged), two when `rec` itself rolls up under a parent and has rolling children."""
-    mine = store.children_partition(rec)
-    queries = [(mine, None if mine == rec.pk else f"{rec.entity}#{rec.id}#")]
-    if rolling_children and mine != rec.pk:
-        queries.append((rec.pk, None))
+def members(rec: store.EntityRecord) -> dict[str, list[store.EntityRecord]]:
+    """The records of the 360 of `rec` (a record with children whose type rolls up) by parent
+    partition (gsi3pk), each in its collection's order: one Query of its family — its children and
+    their children. A record whose own children sit in its parent's family (its type rolls up too)
+    reads them from its collection (gsi3): one more Query."""
     out: dict[str, list[store.EntityRecord]] = {}
-    for partition, prefix in queries:
-        condition = Item.gsi5sk.startswith(prefix) if prefix else None
-        for item in Item.gsi5.query(partition, range_key_condition=condition):
-            if isinstance(item, store.EntityRecord) and item.gsi3pk:
-                out.setdefault(item.gsi3pk, []).append(item)
+    for item in Item.gsi5.query(rec.pk):
+        if isinstance(item, store.EntityRecord) and item.gsi3pk:
+            out.setdefault(item.gsi3pk, []).append(item)
+    if store.children_partition(rec) != rec.pk:
+        out[rec.pk] = store.collection(rec.tenant_id, rec.entity, rec.id)
     return out
 
 

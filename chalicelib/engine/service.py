@@ -53,7 +53,8 @@ class TenantResolver:
         self.p = p
         self.kept = {str(m["id"]): plain(dict(m)) for m in kept}
         self._seen: dict[tuple[str, str], bool] = {}  # a record named in many rows is read once
-        self.loaded: dict[tuple[str, str], store.EntityRecord] = {}  # what it read, by (ENTITY, id): a parent gives its family
+        # what it read, by (ENTITY, id) — None: created in the same transaction; a parent gives its children their family
+        self.loaded: dict[tuple[str, str], store.EntityRecord | None] = {}
 
     def user_ok(self, user_id: str) -> bool:
         u = self.p.org.users.get(user_id)
@@ -77,8 +78,10 @@ class TenantResolver:
         return self._seen[(entity, record_id)]
 
     def expecting(self, entity: str, record_id: str) -> None:
-        """A record created in the same transaction (a conversion's customer): references to it are good."""
+        """A record created in the same transaction (a conversion's customer): references to it are good
+        (and a child of it is the first of its family: store.family_of)."""
         self._seen[(entity, record_id)] = True
+        self.loaded[(entity.upper(), record_id)] = None
 
     def _readable(self, entity: str, record_id: str) -> bool:
         d = registry.find(entity, self.p.tenant_id)
@@ -162,10 +165,10 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
     bring their payment plans, payments and invoices), and the current approval of each of them as
     the records say it (approval id and status are facts every reader of a record may know).
 
-    The record (GetItem: permissions are decided on it), then one Query of its family (gsi5,
-    engine/family.py) whatever the number of contracts. A tenant whose older records are still being
-    given their family keys reads as before: the record's collection (gsi3), and one Query per
-    rolling-up child, run side by side."""
+    The record (GetItem: permissions are decided on it), then one Query: of its family (gsi5,
+    engine/family.py) when a type of its children rolls up — whatever the number of contracts —,
+    else of its collection (gsi3). A tenant whose older records are still being given their family
+    keys reads as before: the record's collection, and one Query per rolling-up child, side by side."""
     p = org.principal()
     rec = load(d, p, record_id, "read")
     now = clock.now_iso()
@@ -186,9 +189,11 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
                 parents.append((cd, child))
 
     parents: list[tuple[EntityDef, store.EntityRecord]] = []
-    if family.ready(p.tenant_id):
-        rolling = any((cd := registry.find(r.child, p.tenant_id)) is not None and cd.rolls_up for r in relations(d, p.tenant_id))
-        members = family.members(rec, rolling)
+    rolling = any((cd := registry.find(r.child, p.tenant_id)) is not None and cd.rolls_up for r in relations(d, p.tenant_id))
+    if not rolling:  # nothing under it brings children along: its collection is the whole 360
+        take(store.collection(p.tenant_id, d.entity, rec.id), None)
+    elif family.ready(p.tenant_id):
+        members = family.members(rec)
         take(members.get(rec.pk, []), parents)
         for cd, _child in parents:
             for r in relations(cd, p.tenant_id):

@@ -145,7 +145,10 @@ def family_of(tenant_id: str, parent: tuple[str, str], loaded: Any = None) -> st
     """The family of a child of `parent` (ENTITY, id): from the parent record when the caller read it
     (`loaded`: {(ENTITY, id): record}), else one GetItem of it; a parent not (yet) stored — created
     in the same transaction — gives its own partition."""
-    rec = (loaded or {}).get(parent)
+    loaded = loaded or {}
+    if parent in loaded and loaded[parent] is None:  # created in the same transaction
+        return parent_partition(tenant_id, *parent)
+    rec = loaded.get(parent)
     if rec is None:
         try:
             rec = EntityRecord.get(*record_key(tenant_id, *parent))
