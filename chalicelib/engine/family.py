@@ -334,10 +334,46 @@ def start_backfill(p: Any) -> None:
     try:
         FamilyState(pk=pk, sk=sk, tenant_id=p.tenant_id, state="running", checkpoint={}, done=0,
                     updated_at=clock.now_iso()).save(condition=FamilyState.pk.does_not_exist())
-    except PutError:
-        return  # queued (or running, or done) already
+        before = None
+    except PutError:  # queued, running or done already — unless its job gave up (it resumes from the checkpoint)
+        state = FamilyState.get(pk, sk, consistent_read=True)
+        if state.state == "done" or not state.job_id or _job_status(p, state.job_id) not in ("failed", "cancelled"):
+            return
+        before = state.job_id
     job = jobs.create(p, BACKFILL_KIND, {}, label=("客户360索引补全", "Back-filling the 360 index"))
-    FamilyState(pk=pk, sk=sk).update(actions=[FamilyState.job_id.set(str(job["id"]))])
+    try:
+        FamilyState(pk=pk, sk=sk).update(actions=[FamilyState.job_id.set(str(job["id"]))],
+                                         condition=FamilyState.job_id.does_not_exist() if before is None
+                                         else FamilyState.job_id == before)
+    except UpdateError:  # another reader queued one at the same moment: this one has nothing to do
+        jobs.cancel(p, str(job["id"]))
+
+
+def _job_status(p: Any, job_id: str) -> str | None:
+    from ..jobs.models import Job
+
+    try:
+        return Job.get(*Job.key(p.tenant_id, job_id)).status
+    except DoesNotExist:
+        return "failed"
 
 
 JOBS = {RESTAMP_KIND: run_restamp, BACKFILL_KIND: run_backfill}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m chalicelib.engine.family [tenant …]`: the back-fill of the tenants named (default:
+    every tenant), run to the end; safe to repeat (a finished tenant is not walked again)."""
+    import sys
+
+    from .. import manifest
+
+    manifest.install()
+    tenants = list(sys.argv[1:] if argv is None else argv)
+    done = {t: backfill(t) for t in tenants} if tenants else backfill_all()
+    print(" ".join(f"{t}={'done' if ok else 'stopped'}" for t, ok in sorted(done.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

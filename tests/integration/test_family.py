@@ -266,3 +266,24 @@ def test_given_a_back_fill_stopped_part_way_when_run_again_then_it_resumes_and_f
     api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep1"])
     fast, before, calls = _both(api, t["rep1"], cust["id"])
     assert calls == ["GetItem", "Query"] and fast == before and _ids(fast, "payment_plan") == made["plans"]
+
+
+def test_given_a_back_fill_job_that_gave_up_when_a_360_is_read_again_then_another_job_resumes_it(api, deals):
+    from chalicelib.engine import family
+    from chalicelib.jobs import service as jobs
+
+    t = deals["tokens"]
+    cust = _customer(api, t["rep1"])
+    _contract(api, deals, cust["id"])
+    _forget_families(deals["id"])
+    api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep1"])
+    (first,) = [j for j in _ok(api.call("GET", "/v1/jobs", t["rep1"]), 200)["items"] if j["kind"] == family.BACKFILL_KIND]
+    _ok(api.call("POST", f"/v1/jobs/{first['id']}/cancel", t["rep1"]), 200)
+    api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep1"])  # this process asked already: nothing more
+    assert len([j for j in api.call("GET", "/v1/jobs", t["rep1"]).data["items"] if j["kind"] == family.BACKFILL_KIND]) == 1
+    family.forget()  # another container
+    api.call("GET", f"/v1/customers/{cust['id']}/related", t["rep1"])
+    queued = [j for j in api.call("GET", "/v1/jobs", t["rep1"]).data["items"] if j["kind"] == family.BACKFILL_KIND]
+    assert sorted(j["status"] for j in queued) == ["cancelled", "queued"]
+    second = next(j for j in queued if j["status"] == "queued")
+    assert jobs.run(deals["id"], second["id"]) == "succeeded" and family.ready(deals["id"])
