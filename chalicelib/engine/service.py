@@ -192,21 +192,18 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
     rolling = any((cd := registry.find(r.child, p.tenant_id)) is not None and cd.rolls_up for r in relations(d, p.tenant_id))
     if not rolling:  # nothing under it brings children along: its collection is the whole 360
         take(store.collection(p.tenant_id, d.entity, rec.id), None)
-    elif family.ready(p.tenant_id):
-        members = family.members(rec)
-        take(members.get(rec.pk, []), parents)
-        for cd, _child in parents:
-            for r in relations(cd, p.tenant_id):
-                lists.setdefault(r.child, [])
-        for _cd, child in parents:
-            take(members.get(child.pk, []), None)
     else:
-        family.start_backfill(p)
-        take(store.collection(p.tenant_id, d.entity, rec.id), parents)
+        members = family.members(rec) if family.ready(p.tenant_id) else None  # {parent partition: its children}
+        if members is None:
+            family.start_backfill(p)
+        take(store.collection(p.tenant_id, d.entity, rec.id) if members is None else members.get(rec.pk, []), parents)
         for cd, _child in parents:
             for r in relations(cd, p.tenant_id):
                 lists.setdefault(r.child, [])
-        if parents:
+        if members is not None:
+            for _cd, child in parents:
+                take(members.get(child.pk, []), None)
+        elif parents:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=min(8, len(parents))) as pool:
