@@ -207,7 +207,7 @@ class EntityDef:
     parent_field: str | None = None  # reference field whose record is this one's parent (its related list, gsi3)
     parent_cascade: tuple[str, ...] = ()  # what the parent's change carries to this record: transfer, delete (+ restore)
     # its own children show in its parent's related lists too (a customer's 360 has the contracts' plans, payments and
-    # invoices): one more Query per such record when the parent's related lists are read
+    # invoices): they sit in its parent's family (gsi5, engine/family.py), so the 360 stays one Query
     rolls_up: bool = False
     relations: tuple[Relation, ...] = ()
     actions: tuple[str, ...] = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")

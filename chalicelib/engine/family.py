@@ -19,14 +19,18 @@ Keeping the keys right:
 - create: the parent the reference check read gives the family (WriteContext.loaded);
 - a change of parent: the record reads its new family (one GetItem, or the record the reference
   check read); when its type rolls up, its own children move family too — in its transaction
-  when there are few (`follow_ops`), else in a background job (`RESTAMP_KIND`);
+  when there are few (`follow_ops`), else in a background job (`RESTAMP_KIND`: until it has run,
+  the new parent's 360 shows the moved record without what is under it; the record's own 360, read
+  from its collection, is complete at once);
 - merge: the moved children get the survivor's family, and their children follow (`follow`);
 - recycle bin: a deleted record keeps its place, like gsi3; reads skip deleted records;
 - backups: the tenant part of every key is rewritten, gsi5 too (backups/walk.rewrite);
 - records written before the index existed: `backfill` (resumable, per tenant) fills their
   keys; until a tenant's has finished (the FAMILY state item says "done", cached per process),
   `related` reads as before (gsi3 per parent), so nothing is ever missing from a 360. The local
-  stack runs it for every tenant on start; in AWS a tenant's first 360 queues it as a job.
+  stack runs it for every tenant on start; in AWS a tenant's first 360 queues it as a job;
+  `python -m chalicelib.engine.family [--again] [tenant …]` runs it by hand (--again: after a release
+  that changes which record types roll up, which moves families).
 """
 from __future__ import annotations
 
@@ -361,15 +365,28 @@ def _job_status(p: Any, job_id: str) -> str | None:
 JOBS = {RESTAMP_KIND: run_restamp, BACKFILL_KIND: run_backfill}
 
 
+def again(tenant_id: str) -> None:
+    """Walk the tenant once more (a release that changes which types roll up moves families): until
+    the walk has finished, its 360s are read per contract again."""
+    FamilyState(*FamilyState.key(tenant_id)).update(actions=[FamilyState.state.set("running"), FamilyState.checkpoint.set({}),
+                                                             FamilyState.updated_at.set(clock.now_iso())])
+    _ready.pop(tenant_id, None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m chalicelib.engine.family [tenant …]`: the back-fill of the tenants named (default:
-    every tenant), run to the end; safe to repeat (a finished tenant is not walked again)."""
+    """`python -m chalicelib.engine.family [--again] [tenant …]`: the back-fill of the tenants named
+    (default: every tenant), run to the end; safe to repeat (a finished tenant is not walked again,
+    unless --again: after a release that changes which record types roll up)."""
     import sys
 
     from .. import manifest
 
     manifest.install()
-    tenants = list(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    tenants = [a for a in args if a != "--again"]
+    if "--again" in args:
+        for t in tenants:
+            again(t)
     done = {t: backfill(t) for t in tenants} if tenants else backfill_all()
     print(" ".join(f"{t}={'done' if ok else 'stopped'}" for t, ok in sorted(done.items())))
     return 0
