@@ -287,3 +287,22 @@ def test_given_a_back_fill_job_that_gave_up_when_a_360_is_read_again_then_anothe
     assert sorted(j["status"] for j in queued) == ["cancelled", "queued"]
     second = next(j for j in queued if j["status"] == "queued")
     assert jobs.run(deals["id"], second["id"]) == "succeeded" and family.ready(deals["id"])
+
+
+def test_given_a_tenant_restored_from_a_backup_then_its_360_reads_its_family_in_the_new_tenant_code(api, deals):
+    from chalicelib.jobs import service as jobs
+    from tests.conftest import platform_token
+
+    t = deals["tokens"]
+    cust = _customer(api, t["rep1"], "华为技术有限公司")
+    made = _contract(api, deals, cust["id"], plans=2)
+    expected = _both(api, t["rep1"], cust["id"])[0]
+    backup = _ok(api.call("POST", "/v1/backups", deals["admin"]), 202)
+    jobs.run_queued()
+    _ok(api.call("POST", f"/v1/backups/{backup['id']}/restore", platform_token(), {"target_tenant_id": "familyrestored"}), 202)
+    jobs.run_queued()
+    rep = _ok(api.call("POST", "/v1/auth/login", body={"tenant_id": "familyrestored", "mobile": "13900000002",
+                                                        "password": "Passw0rd!2026"}), 200)["id_token"]
+    fast, before, calls = _both(api, rep, cust["id"])
+    assert calls == ["GetItem", "Query"] and fast == before == expected  # the family keys name the new tenant code
+    assert _ids(fast, "payment_plan") == made["plans"]
