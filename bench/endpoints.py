@@ -218,7 +218,7 @@ def run(stack: Stack, api: ApiClient) -> list[dict[str, Any]]:
         (Endpoint("GET /v1/customers (super admin: all)", "GET", "/v1/customers", "ceo", list_as("ceo")), {200}),
         (Endpoint("GET /v1/customers/{id}/related (customer 360)", "GET", "/v1/customers/{id}/related", "rep1",
                   simple("rep1", f"/v1/customers/{target['id']}/related"), "1–2 round trips",
-                  lambda w: w["operations"] == ["GetItem", "Query"], "the customer + its whole related collection (gsi3)"), {200}),
+                  lambda w: w["operations"] == ["GetItem", "Query"], "the customer + its family (gsi5): every related record, its contracts' included"), {200}),
         (Endpoint("POST /v1/objects/{key}/records (custom object)", "POST", "/v1/objects/{key}/records", "rep1", post_obj, one_tx,
                   lambda w: _only(w["operations"], "TransactWriteItems"), "a select field with inline options"), {201}),
         (Endpoint("GET /v1/objects/{key}/records/{id} (custom object)", "GET", "/v1/objects/{key}/records/{id}", "rep1",

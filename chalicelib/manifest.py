@@ -26,7 +26,7 @@ from .core.modules import ApprovalHook, CalendarSource, Module, routes_of
 from .customers import module as customers
 from .dashboard import module as dashboard
 from .dictionaries import service as dictionaries
-from .engine import registry
+from .engine import family, registry
 from .engine import service as engine
 from .engine.definition import EntityDef
 from .exports import module as exports
@@ -94,6 +94,7 @@ MODULES: tuple[Module, ...] = (
     reports.MODULE,  # 工作报告 (WORK-6)
     Module("audit", ("操作日志", "Operation log"), blueprint=routes_of("audit")),
     Module("recyclebin", ("回收站", "Recycle bin"), blueprint=routes_of("recyclebin")),
+    Module("families", jobs=family.JOBS),  # the 360's family index (engine/family.py): moves and the back-fill
     Module("notifications", ("通知", "Notifications"), blueprint=routes_of("notifications")),
     Module("reminders", ("提醒", "Reminders"), blueprint=routes_of("reminders"), records=(reminder_models.Reminder,),
            restore_hooks={reminder_models.Reminder.ENTITY: reminders.after_restore}),

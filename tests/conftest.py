@@ -66,6 +66,7 @@ def reset_process_state() -> None:
     from chalicelib.core import clock, ratelimit
     from chalicelib.core.settings import reset_settings
     from chalicelib.dictionaries import service as dictionaries
+    from chalicelib.engine import family
     from chalicelib.fields import service as fields
     from chalicelib.org import service as org
     from chalicelib.search import port
@@ -79,6 +80,7 @@ def reset_process_state() -> None:
     fields._cache.clear()
     port.reset()
     signin.reset_caches()
+    family.forget()
 
 
 @pytest.fixture()

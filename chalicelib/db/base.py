@@ -94,10 +94,13 @@ class Item(Model):
 
     gsi4pk = UnicodeAttribute(null=True)  # the tenant walk (table_spec.py): set on every write, see walk_keys()
     gsi4sk = UnicodeAttribute(null=True)
+    gsi5pk = UnicodeAttribute(null=True)  # a record's family (table_spec.py, engine/family.py)
+    gsi5sk = UnicodeAttribute(null=True)
 
     gsi1 = _Index.build("gsi1")
     gsi2 = _Index.build("gsi2")
     gsi3 = _Index.build("gsi3")
+    gsi5 = _Index.build("gsi5")
 
     @classmethod
     def _get_connection(cls) -> Any:  # type: ignore[override]

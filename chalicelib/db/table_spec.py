@@ -18,6 +18,13 @@ platform-level tenant directory. What each index serves:
             Backups read a tenant's items with it (then BatchGetItem), and a restore checks
             that its target tenant is empty, without a Scan. Set on every write by the
             base model (db/base.py); items written outside it (rate buckets) carry none.
+- gsi5      "families" (sparse): every record that has a parent, keyed by the root of its
+            family — gsi5pk = the record partition of the record whose 360 lists it: its
+            parent, or its grandparent when the parent's type rolls up (a contract's payment
+            plans, payments and invoices sit in the customer's family); gsi5sk =
+            `<PARENT ENTITY>#<parent id>#<ENTITY>#<created>#<id>`. A customer 360 is one GetItem
+            and one Query whatever the number of contracts (engine/family.py). Records without
+            a parent carry none.
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ TTL_ATTRIBUTE = "expires_at"
 INDEXES = ("gsi1", "gsi2", "gsi3")
 WALK_INDEX = "gsi4"
 WALK_SHARDS = 8
+FAMILY_INDEX = "gsi5"
 
 TABLE_SPEC: dict = {
     "KeySchema": [
@@ -35,7 +43,7 @@ TABLE_SPEC: dict = {
     ],
     "AttributeDefinitions": [
         {"AttributeName": name, "AttributeType": "S"}
-        for name in (PARTITION_KEY, SORT_KEY, *[f"{i}{k}" for i in (*INDEXES, WALK_INDEX) for k in ("pk", "sk")])
+        for name in (PARTITION_KEY, SORT_KEY, *[f"{i}{k}" for i in (*INDEXES, WALK_INDEX, FAMILY_INDEX) for k in ("pk", "sk")])
     ],
     "GlobalSecondaryIndexes": [
         {
@@ -55,7 +63,15 @@ TABLE_SPEC: dict = {
                 {"AttributeName": f"{WALK_INDEX}sk", "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "KEYS_ONLY"},  # updates that keep the keys cost the index nothing
-        }
+        },
+        {
+            "IndexName": FAMILY_INDEX,
+            "KeySchema": [
+                {"AttributeName": f"{FAMILY_INDEX}pk", "KeyType": "HASH"},
+                {"AttributeName": f"{FAMILY_INDEX}sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},  # the 360 reads whole records from it
+        },
     ],
     "BillingMode": "PAY_PER_REQUEST",
     "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},

@@ -87,6 +87,7 @@ class WriteContext:
     before: dict[str, Any] = field(default_factory=dict)
     extra_ops: list[Any] = field(default_factory=list)  # hooks add writes that must commit with the record
     then: list[Callable[[], None]] = field(default_factory=list)  # run once the write has committed
+    loaded: dict[tuple[str, str], Any] = field(default_factory=dict)  # records its reference checks read, by (ENTITY, id)
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ class EntityDef:
     parent_field: str | None = None  # reference field whose record is this one's parent (its related list, gsi3)
     parent_cascade: tuple[str, ...] = ()  # what the parent's change carries to this record: transfer, delete (+ restore)
     # its own children show in its parent's related lists too (a customer's 360 has the contracts' plans, payments and
-    # invoices): one more Query per such record when the parent's related lists are read
+    # invoices): they sit in its parent's family (gsi5, engine/family.py), so the 360 stays one Query
     rolls_up: bool = False
     relations: tuple[Relation, ...] = ()
     actions: tuple[str, ...] = ("create", "update", "list", "read", "delete", "transfer", "team", "import", "export")

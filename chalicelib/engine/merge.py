@@ -54,7 +54,7 @@ from ..db.base import Item, plain
 from ..duplicates.models import MERGE_SK, Merge
 from ..files.models import ATTACH, FileLink, file_pk, link_sk
 from ..org import service as org
-from . import registry, store
+from . import family, registry, store
 from . import service as engine
 from .definition import EntityDef, WriteContext
 
@@ -295,6 +295,7 @@ def _move_children(p: Principal, d: EntityDef, children: list[tuple[EntityDef, s
     meanwhile is re-read and tried again; a child no longer under `from_id` stays where it is. The
     after-write hooks run once every child has moved."""
     action = "merge" if "merged_into" in event else "unmerge"
+    fam = store.family_of(p.tenant_id, (d.entity, to_id))  # the family the children join (engine/family.py)
     moved: list[_Move] = []
     plain_children: list[tuple[EntityDef, store.EntityRecord]] = []
     for cd, c in children:
@@ -307,7 +308,7 @@ def _move_children(p: Principal, d: EntityDef, children: list[tuple[EntityDef, s
                 break
             m = still[0]
             try:
-                _write([m], d, to_id, from_id, p.user_id, action)
+                _write([m], d, to_id, from_id, p.user_id, action, fam)
                 moved.append(m)
                 break
             except Conflict:
@@ -317,7 +318,7 @@ def _move_children(p: Principal, d: EntityDef, children: list[tuple[EntityDef, s
         batch = [_Move(p, cd, c, d, to_id) for cd, c in plain_children[start:start + engine.CASCADE_CHUNK]]
         for attempt in range(RETRIES):
             try:
-                _write(batch, d, to_id, from_id, p.user_id, action)
+                _write(batch, d, to_id, from_id, p.user_id, action, fam)
                 moved += batch
                 break
             except Conflict:
@@ -325,18 +326,22 @@ def _move_children(p: Principal, d: EntityDef, children: list[tuple[EntityDef, s
                     raise
                 batch = _reread(p, [(m.definition, m.record) for m in batch], d, to_id, from_id)
     for m in moved:
+        if m.definition.rolls_up:  # its own children (a contract's payments) join the family too
+            family.follow(p, m.record)
+    for m in moved:
         engine.publish(m.definition, "updated", m.record, p.user_id, [m.definition.parent_field], **event)
         engine._settled(m.definition.hooks.after_write, m.wc)
 
 
-def _write(batch: list[_Move], d: EntityDef, to_id: str, from_id: str, actor: str, action: str) -> None:
+def _write(batch: list[_Move], d: EntityDef, to_id: str, from_id: str, actor: str, action: str, fam: str) -> None:
     ops: list[tx.Op] = []
     for m in batch:
         if m.definition.hooks.before_write:
             m.definition.hooks.before_write(m.wc)
         held = store.holding(m.record)
         ops += store.update_ops(m.record, actor, m.wc.values, None, action=action,
-                                note=f"{d.entity}#{from_id} -> {d.entity}#{to_id}", parent=m.definition.parent_of(m.wc.values))
+                                note=f"{d.entity}#{from_id} -> {d.entity}#{to_id}", parent=m.definition.parent_of(m.wc.values),
+                                family=fam)
         ops += [*m.wc.extra_ops, *engine._holdings(m.definition, m.record.tenant_id, held, store.holding(m.record))]
     if ops:
         tx.write(ops)

@@ -37,7 +37,7 @@ from ..ports import events
 from ..search import documents, schema
 from ..search import service as search
 from ..search.query import IndexOp
-from . import due, fieldtypes, registry, store, visibility
+from . import due, family, fieldtypes, registry, store, visibility
 from .definition import Derivation, EntityDef, Relation, WriteContext
 
 HANDOVER_PAGE = 100
@@ -53,6 +53,8 @@ class TenantResolver:
         self.p = p
         self.kept = {str(m["id"]): plain(dict(m)) for m in kept}
         self._seen: dict[tuple[str, str], bool] = {}  # a record named in many rows is read once
+        # what it read, by (ENTITY, id) — None: created in the same transaction; a parent gives its children their family
+        self.loaded: dict[tuple[str, str], store.EntityRecord | None] = {}
 
     def user_ok(self, user_id: str) -> bool:
         u = self.p.org.users.get(user_id)
@@ -76,15 +78,17 @@ class TenantResolver:
         return self._seen[(entity, record_id)]
 
     def expecting(self, entity: str, record_id: str) -> None:
-        """A record created in the same transaction (a conversion's customer): references to it are good."""
+        """A record created in the same transaction (a conversion's customer): references to it are good
+        (and a child of it is the first of its family: store.family_of)."""
         self._seen[(entity, record_id)] = True
+        self.loaded[(entity.upper(), record_id)] = None
 
     def _readable(self, entity: str, record_id: str) -> bool:
         d = registry.find(entity, self.p.tenant_id)
         if d is None:
             return False
         try:
-            load(d, self.p, record_id, "read")
+            self.loaded[(d.entity, record_id)] = load(d, self.p, record_id, "read")
         except (NotFound, Forbidden):
             return False
         return True
@@ -159,8 +163,12 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
     """A record with every related list the caller may read (客户360): its children of each related
     type, the children of those whose type rolls up (EntityDef.rolls_up: a customer's contracts
     bring their payment plans, payments and invoices), and the current approval of each of them as
-    the records say it (approval id and status are facts every reader of a record may know) — one
-    Query of the record's collection, and one per rolling-up child, run side by side."""
+    the records say it (approval id and status are facts every reader of a record may know).
+
+    The record (GetItem: permissions are decided on it), then one Query: of its family (gsi5,
+    engine/family.py) when a type of its children rolls up — whatever the number of contracts —,
+    else of its collection (gsi3). A tenant whose older records are still being given their family
+    keys reads as before: the record's collection, and one Query per rolling-up child, side by side."""
     p = org.principal()
     rec = load(d, p, record_id, "read")
     now = clock.now_iso()
@@ -181,16 +189,26 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
                 parents.append((cd, child))
 
     parents: list[tuple[EntityDef, store.EntityRecord]] = []
-    take(store.collection(p.tenant_id, d.entity, rec.id), parents)
-    for cd, _child in parents:
-        for r in relations(cd, p.tenant_id):
-            lists.setdefault(r.child, [])
-    if parents:
-        from concurrent.futures import ThreadPoolExecutor
+    rolling = any((cd := registry.find(r.child, p.tenant_id)) is not None and cd.rolls_up for r in relations(d, p.tenant_id))
+    if not rolling:  # nothing under it brings children along: its collection is the whole 360
+        take(store.collection(p.tenant_id, d.entity, rec.id), None)
+    else:
+        members = family.members(rec) if family.ready(p.tenant_id) else None  # {parent partition: its children}
+        if members is None:
+            family.start_backfill(p)
+        take(store.collection(p.tenant_id, d.entity, rec.id) if members is None else members.get(rec.pk, []), parents)
+        for cd, _child in parents:
+            for r in relations(cd, p.tenant_id):
+                lists.setdefault(r.child, [])
+        if members is not None:
+            for _cd, child in parents:
+                take(members.get(child.pk, []), None)
+        elif parents:
+            from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(8, len(parents))) as pool:
-            for children in pool.map(lambda pc: store.collection(p.tenant_id, pc[1].entity, pc[1].id), parents):
-                take(children, None)
+            with ThreadPoolExecutor(max_workers=min(8, len(parents))) as pool:
+                for children in pool.map(lambda pc: store.collection(p.tenant_id, pc[1].entity, pc[1].id), parents):
+                    take(children, None)
     record = out(d, rec, p)
     if record.get("approval_id"):
         approvals_.append(_approval_card(d, record))
@@ -499,7 +517,7 @@ def checked(d: EntityDef, p: Principal, body: dict[str, Any], r: TenantResolver 
     values = {k: v for k, v in fieldtypes.validate(d.fields, values_in, r, creating=True, rules=d.rules).items()
               if v is not None}
     custom = _custom(d, p, request.get("custom"), None, r)
-    wc = WriteContext(p, d, None, "create", values)
+    wc = WriteContext(p, d, None, "create", values, loaded=getattr(r, "loaded", {}))
     _run(d.hooks.validate, wc)
     return wc, custom, owner_id
 
@@ -513,8 +531,9 @@ def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], 
     if d.features.numbering and d.features.number_field:  # 编号: drawn atomically; a retried create may leave a gap
         wc.values[d.features.number_field] = numbering.draw(p.tenant_id, d.features.numbering)["number"]
     wc.values = derived(d, p.tenant_id, None, None, owner_id, wc.values)
-    rec = store.new(p.tenant_id, d.entity, p.user_id, owner_id, wc.values, custom, record_id=record_id,
-                    parent=d.parent_of(wc.values))
+    parent = d.parent_of(wc.values)
+    rec = store.new(p.tenant_id, d.entity, p.user_id, owner_id, wc.values, custom, record_id=record_id, parent=parent,
+                    family=store.family_of(p.tenant_id, parent, wc.loaded) if parent else None)
     if d.hooks.team is not None:
         rec.team = d.hooks.team(wc.values, owner_id, {})
     wc.record = rec
@@ -607,12 +626,19 @@ def update_record(d: EntityDef, p: Principal, rec: store.EntityRecord, changes: 
     changed_keys = [f for f in d.duplicates if old_data.get(f) != plain(wc.values.get(f))]
     found = duplicates.on_write(p, d, wc.values, exclude_id=rec.id, fields=changed_keys) \
         if changed_keys and check_duplicates else []
-    ops = store.update_ops(rec, p.user_id, wc.values, expected, custom=custom, parent=d.parent_of(wc.values),
+    parent, gives = d.parent_of(wc.values), store.children_partition(rec)
+    moved = parent is not None and store.parent_partition(p.tenant_id, *parent) != rec.gsi3pk
+    ops = store.update_ops(rec, p.user_id, wc.values, expected, custom=custom, parent=parent,
+                           family=store.family_of(p.tenant_id, parent, r.loaded) if moved else None,
                            team=kept_team(d, rec, wc.values, rec.owner_id))
     if ops:
         _run(d.hooks.before_write, wc)
+        following, later = family.follow_ops(rec, gives)  # a record whose type rolls up takes its children along
         tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops,
-                  *_holdings(d, p.tenant_id, held, store.holding(rec)), *duplicates.lease_ops(p.tenant_id, d, rec.id, old_data, wc.values)])
+                  *_holdings(d, p.tenant_id, held, store.holding(rec)), *duplicates.lease_ops(p.tenant_id, d, rec.id, old_data, wc.values),
+                  *following])
+        if later:
+            family.queue(p, rec)
         publish(d, "updated", rec, p.user_id, _changed(before, rec.values()))
         _settled(d.hooks.after_write, wc)
     return _with_duplicates(d, out(d, rec, p), lambda: found)

@@ -10,6 +10,10 @@ Key design (EntityRecord, type = "REC", `entity` = CUSTOMER, COMPETITOR, OBJ_<ke
   related records (customer 360) in one Query, when the definition names a parent field; a
   record deleted along with its parent keeps its place and notes the parent in `deleted_with`,
   so restoring the parent brings back exactly those.
+- gsi5pk = the family (engine/family.py): T#<t>#<ROOT ENTITY>#<root id>, the record whose 360 lists
+  this one — its parent, or its grandparent when the parent's type rolls up (a contract's payments
+  sit in the customer's family); gsi5sk = <PARENT ENTITY>#<parent id>#<ENTITY>#<created>#<id>. Only
+  records with a parent carry it; like gsi3, a deleted record keeps its place (reads skip it).
 - unique values: db/unique.UniqueValue, pk = T#<t>#UQ#<ENTITY>.<field>#<normalised value>,
   put with attribute_not_exists in the record's own transaction, so two writers can never
   both hold a value.
@@ -111,14 +115,46 @@ def holding(rec: EntityRecord | None) -> dict[str, Any] | None:
     return {"owner_id": rec.owner_id, "data": plain(rec.data or {}), "id": rec.id}
 
 
-def set_live_keys(rec: EntityRecord, parent: tuple[str, str] | None = None) -> None:
+def set_live_keys(rec: EntityRecord, parent: tuple[str, str] | None = None, family: str | None = None) -> None:
+    """The keys of a live record. `family`: the gsi5 partition its parent gives its children
+    (children_partition), when the caller has the parent at hand; otherwise a record that keeps its
+    parent keeps its family, and one that gets a parent (or has no family yet) reads the parent."""
     order = f"{rec.created_at}#{rec.id}"
     rec.gsi1pk, rec.gsi1sk = keys.owner_list(rec.tenant_id, rec.entity, rec.owner_id), order
     rec.gsi2pk, rec.gsi2sk = keys.tenant_list(rec.tenant_id, rec.entity), order
     if parent:
-        rec.gsi3pk, rec.gsi3sk = parent_partition(rec.tenant_id, *parent), f"{rec.entity}#{order}"
+        partition = parent_partition(rec.tenant_id, *parent)
+        if family is None:
+            family = rec.gsi5pk if rec.gsi5pk and rec.gsi3pk == partition else family_of(rec.tenant_id, parent)
+        rec.gsi3pk, rec.gsi3sk = partition, f"{rec.entity}#{order}"
+        rec.gsi5pk, rec.gsi5sk = family, f"{parent[0]}#{parent[1]}#{rec.entity}#{order}"
     else:
-        rec.gsi3pk = rec.gsi3sk = None
+        rec.gsi3pk = rec.gsi3sk = rec.gsi5pk = rec.gsi5sk = None
+
+
+def children_partition(rec: EntityRecord) -> str:
+    """The family (gsi5pk) a record gives its children: its own partition, or its parent's when its
+    type rolls up (EntityDef.rolls_up: its children show in its parent's 360)."""
+    from . import registry
+
+    d = registry.find(rec.entity, rec.tenant_id)
+    return rec.gsi3pk if d is not None and d.rolls_up and rec.gsi3pk else rec.pk
+
+
+def family_of(tenant_id: str, parent: tuple[str, str], loaded: Any = None) -> str:
+    """The family of a child of `parent` (ENTITY, id): from the parent record when the caller read it
+    (`loaded`: {(ENTITY, id): record}), else one GetItem of it; a parent not (yet) stored — created
+    in the same transaction — gives its own partition."""
+    loaded = loaded or {}
+    if parent in loaded and loaded[parent] is None:  # created in the same transaction
+        return parent_partition(tenant_id, *parent)
+    rec = loaded.get(parent)
+    if rec is None:
+        try:
+            rec = EntityRecord.get(*record_key(tenant_id, *parent))
+        except EntityRecord.DoesNotExist:
+            return parent_partition(tenant_id, *parent)
+    return children_partition(rec) if isinstance(rec, EntityRecord) else parent_partition(tenant_id, *parent)
 
 
 def collection(tenant_id: str, entity: str, record_id: str) -> list[EntityRecord]:
@@ -137,13 +173,13 @@ def set_bin_keys(rec: EntityRecord, private: bool) -> None:
 
 
 def new(tenant_id: str, entity: str, actor_id: str, owner_id: str, data: dict[str, Any], custom: dict[str, Any] | None = None,
-        record_id: str | None = None, parent: tuple[str, str] | None = None) -> EntityRecord:
+        record_id: str | None = None, parent: tuple[str, str] | None = None, family: str | None = None) -> EntityRecord:
     at = clock.now_iso()
     rec = EntityRecord(tenant_id=tenant_id, entity=entity, id=record_id or ids.new_id(), owner_id=owner_id,
                        data={k: v for k, v in data.items() if v is not None}, custom=custom or {}, team={},
                        created_at=at, created_by=actor_id, updated_at=at, updated_by=actor_id)
     rec.pk, rec.sk = record_key(tenant_id, entity, rec.id)
-    set_live_keys(rec, parent)
+    set_live_keys(rec, parent, family)
     return rec
 
 
@@ -207,7 +243,7 @@ def create_ops(rec: EntityRecord, actor_id: str, *, note: str | None = None) -> 
 
 def update_ops(rec: EntityRecord, actor_id: str, data: dict[str, Any] | None, expected: int | None, *, owner_id: str | None = None,
                team: dict[str, Any] | None = None, custom: dict[str, Any] | None = None, action: str = "update",
-               note: str | None = None, parent: tuple[str, str] | None = None) -> list[tx.Op]:
+               note: str | None = None, parent: tuple[str, str] | None = None, family: str | None = None) -> list[tx.Op]:
     """The writes of one version-checked change ([] when nothing changed)."""
     values: dict[str, Any] = {}
     if data is not None:
@@ -221,7 +257,7 @@ def update_ops(rec: EntityRecord, actor_id: str, data: dict[str, Any] | None, ex
 
     def prepare() -> None:
         if not rec.deleted_at:  # a record changed while in the recycle bin (its team re-stamped) stays there
-            set_live_keys(rec, parent)
+            set_live_keys(rec, parent, family)
         check_size(rec)
 
     return changes.save_ops(rec, rec.entity, rec.id, actor_id, values, expected, action=action, note=note, prepare=prepare)

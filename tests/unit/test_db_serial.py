@@ -16,7 +16,7 @@ from chalicelib.engine import store
 def _record() -> store.EntityRecord:
     rec = store.new("t1", "CUSTOMER", "u1", "u2", {"name": "甲公司", "amount": Decimal("12.50"), "rate": 0.5,
                                                     "tags": ["a", "b"], "empty": "", "nested": {"k": [1, {"x": None}]}},
-                    {"c1": "v"}, record_id="01ABC", parent=("CONTACT", "p1"))
+                    {"c1": "v"}, record_id="01ABC", parent=("CONTACT", "p1"), family="T#t1#CUSTOMER#c1")
     rec.version = 1
     rec.team = {"u3": {"access": "read", "until": None}}
     return rec
