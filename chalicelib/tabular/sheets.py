@@ -34,6 +34,7 @@ from typing import IO, Any
 
 from ..core import i18n
 from .columns import FORMULA_START, Column
+from .xlsx import HeaderTooLarge  # one error for both readers' header rows (xlsx.py: the standard library only)
 
 FORMATS = ("csv", "xlsx")
 BOM = codecs.BOM_UTF8
@@ -49,14 +50,6 @@ CHOICES_SHEET = "_choices"
 
 class FormatError(ValueError):
     """The file is not a readable CSV / XLSX."""
-
-
-class HeaderTooLarge(ValueError):
-    """The header row has more cells than allowed (`what` = "columns") or a cell longer than allowed ("length")."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
 
 
 # ---- reading ---------------------------------------------------------------------------------------
@@ -177,10 +170,7 @@ def header_row(binary_file: IO[bytes], fmt: str, max_columns: int, max_length: i
             from . import xlsx
 
             xlsx.check(f)
-            try:
-                row = xlsx.first_row(f, max_columns, max_length)
-            except xlsx.HeaderTooLarge as e:
-                raise HeaderTooLarge(e.what) from None
+            row = xlsx.first_row(f, max_columns, max_length)
         elif fmt == "csv":
             row = _csv_header(f, max_columns)
         else:

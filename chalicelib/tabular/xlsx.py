@@ -81,10 +81,26 @@ def check(f: IO[bytes]) -> None:
                     raise TooLarge("total", _mb(MAX_TOTAL))
                 if i.file_size > RATIO_FROM and i.file_size > MAX_RATIO * max(1, i.compress_size):
                     raise TooLarge("ratio", f"{MAX_RATIO}:1")
+            # the limits above go by a part's name; what a reader loads whole goes by where the package
+            # points (a workbook or a shared-string table may be named like a worksheet): those are
+            # held to their own limits here (_read holds the relationships and the workbook)
+            try:
+                _sheet, shared = _first_sheet(z)
+            except (KeyError, ValueError, SyntaxError):
+                return  # no readable workbook: the reader says so (FormatError)
+            if shared is not None and z.getinfo(shared).file_size > MAX_LOADED_PART:
+                raise TooLarge("part", _mb(MAX_LOADED_PART))
     except zipfile.BadZipFile as e:
         raise FormatError(str(e)) from None
     finally:
         f.seek(start)
+
+
+def _read(z: zipfile.ZipFile, name: str) -> bytes:
+    """A part read whole (relationships, the workbook): never more than MAX_OTHER_PART, whatever its name."""
+    if z.getinfo(name).file_size > MAX_OTHER_PART:
+        raise TooLarge("part", _mb(MAX_OTHER_PART))
+    return z.read(name)
 
 
 # ---- the header row ----------------------------------------------------------------------------
@@ -108,16 +124,18 @@ def _local(tag: str) -> str:
 
 
 def _first_sheet(z: zipfile.ZipFile) -> tuple[str, str | None]:
-    """The first sheet's part and the shared strings' part (None: none)."""
+    """The first worksheet's part (chartsheets skipped, as the row reader does: sheets._first_sheet)
+    and the shared strings' part (None: none)."""
     import xml.etree.ElementTree as ET
 
     rels_of: dict[str, str] = {}
+    charts: set[str] = set()
     shared = None
     base = "xl"
     names = set(z.namelist())
     workbook = "xl/workbook.xml"
     try:
-        root = ET.fromstring(z.read("_rels/.rels"))
+        root = ET.fromstring(_read(z, "_rels/.rels"))
         for r in root:
             if r.get("Type", "").endswith("/officeDocument"):
                 workbook = r.get("Target", workbook).lstrip("/")
@@ -126,16 +144,18 @@ def _first_sheet(z: zipfile.ZipFile) -> tuple[str, str | None]:
         pass
     rels_name = posixpath.join(base, "_rels", posixpath.basename(workbook) + ".rels")
     if rels_name in names:
-        for r in ET.fromstring(z.read(rels_name)):
+        for r in ET.fromstring(_read(z, rels_name)):
             target = r.get("Target", "")
             path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
             rels_of[r.get("Id", "")] = path
+            if "chartsheet" in r.get("Type", ""):
+                charts.add(r.get("Id", ""))
             if r.get("Type", "").endswith("/sharedStrings"):
                 shared = path
     sheet = None
-    for el in ET.fromstring(z.read(workbook)).iter(f"{{{MAIN_NS}}}sheet"):
+    for el in ET.fromstring(_read(z, workbook)).iter(f"{{{MAIN_NS}}}sheet"):
         rid = el.get(f"{{{REL_NS}}}id")
-        if rid in rels_of and rels_of[rid] in names:
+        if rid in rels_of and rid not in charts and rels_of[rid] in names:
             sheet = rels_of[rid]
             break
     if sheet is None:
@@ -167,8 +187,8 @@ def first_row(f: IO[bytes], max_columns: int, max_length: int) -> list[Any]:
             cells = _row(z, sheet, max_columns, max_length)
             wanted = {v for _t, v in cells.values() if _t == "s"}
             strings = _strings(z, shared, wanted, max_length) if wanted and shared else {}
-    except (zipfile.BadZipFile, KeyError, ValueError, expat.ExpatError) as e:
-        if isinstance(e, HeaderTooLarge):
+    except (zipfile.BadZipFile, KeyError, ValueError, expat.ExpatError, SyntaxError) as e:  # ElementTree's ParseError
+        if isinstance(e, (HeaderTooLarge, TooLarge)):
             raise
         raise FormatError(str(e)) from None
     finally:

@@ -256,3 +256,74 @@ def test_given_an_xlsx_of_ours_then_it_still_imports_as_before(api, sales_team):
     rep = sales_team["tokens"]["rep1"]
     body = xlsx_bytes([["客户名称", "手机"], ["表格二公司", 13800002299]])
     assert run(api, rep, upload(api, rep, "customer", body, "xlsx"))["result"]["created"] == 1
+
+
+def repack(body: bytes, parts: dict[str, bytes | str | None]) -> bytes:
+    """The workbook with these parts replaced (None: removed) or added."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(body)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            if info.filename not in parts:
+                z.writestr(info.filename, src.read(info.filename))
+        for name, data in parts.items():
+            if data is not None:
+                z.writestr(name, data)
+    return out.getvalue()
+
+
+def test_given_a_workbook_pointing_its_parts_at_worksheet_names_then_they_are_held_to_what_is_read_whole(api, sales_team,
+                                                                                                        monkeypatch):
+    """The limits go by what a reader loads whole, not by a part's name: a workbook or a shared-string table
+    named like a worksheet (which may be far larger, streamed) is refused past its own limit; a malformed
+    relationships part is a format error, not a 500."""
+    from chalicelib.tabular import xlsx
+
+    admin = sales_team["admin"]
+    base = workbook(rows=[inline_row(1, ["客户名称"]), inline_row(2, ["华山公司"])], shared=["客户名称"])
+    with zipfile.ZipFile(io.BytesIO(base)) as z:
+        book, rels = z.read("xl/workbook.xml").decode(), z.read("_rels/.rels").decode()
+    padded = book.replace("<sheets>", "<!--" + "填充" * 2_000 + "--><sheets>")
+    moved = repack(base, {"xl/workbook.xml": None, "xl/worksheets/wb.xml": padded,
+                          "_rels/.rels": rels.replace('Target="xl/workbook.xml"', 'Target="xl/worksheets/wb.xml"'),
+                          "xl/worksheets/_rels/wb.xml.rels": repack_rels(base).replace('Target="', 'Target="/xl/')})
+    monkeypatch.setattr(xlsx, "MAX_OTHER_PART", 4_000)  # the padded workbook is ~12 KB; the real limit is 16 MB
+    iid = upload(api, admin, "customer", moved, "xlsx")
+    r = mapping(api, admin, iid)
+    assert r.status_code == 422 and r.data["code"] == "IMPORT_TOO_LARGE", r.data
+    monkeypatch.undo()
+    assert mapping(api, admin, iid).data["headers"] == ["客户名称"]  # within the real limit it reads as any workbook
+
+    monkeypatch.setattr(xlsx, "MAX_LOADED_PART", 50)  # a shared-string table is read whole: its limit, whatever its name
+    shared = repack(base, {"xl/sharedStrings.xml": None, "xl/worksheets/strings.xml": "<?xml version=\"1.0\"?><sst xmlns=\""
+                           "http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><si><t>客户名称</t></si></sst>",
+                           "xl/_rels/workbook.xml.rels": repack_rels(base).replace("sharedStrings.xml", "worksheets/strings.xml")})
+    r = mapping(api, admin, upload(api, admin, "customer", shared, "xlsx"))
+    assert r.status_code == 422 and r.data["code"] == "IMPORT_TOO_LARGE", r.data
+    monkeypatch.undo()
+
+    broken = repack(base, {"_rels/.rels": "<Relationships><Relationship"})
+    for lang in ("zh-CN", "en"):
+        r = mapping(api, admin, upload(api, admin, "customer", broken, "xlsx"), lang)
+        assert r.status_code == 422 and r.data["code"] == "IMPORT_FORMAT", r.data
+
+
+def repack_rels(body: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(body)) as z:
+        return z.read("xl/_rels/workbook.xml.rels").decode()
+
+
+def test_given_a_chartsheet_first_then_the_mapping_and_the_run_read_the_same_worksheet(api, sales_team):
+    admin = sales_team["admin"]
+    base = workbook(rows=[inline_row(1, ["客户名称", "手机"]), inline_row(2, ["图表后公司", "13800002222"])])
+    book = ('<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+            '<sheet name="图表" sheetId="2" r:id="rId9"/><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    rels = repack_rels(base).replace("</Relationships>", '<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/'
+                                     'officeDocument/2006/relationships/chartsheet" Target="chartsheets/sheet1.xml"/></Relationships>')
+    chart = ('<?xml version="1.0"?><chartsheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+             '<sheetViews><sheetView workbookViewId="0"/></sheetViews></chartsheet>')
+    body = repack(base, {"xl/workbook.xml": book, "xl/_rels/workbook.xml.rels": rels, "xl/chartsheets/sheet1.xml": chart})
+    iid = upload(api, admin, "customer", body, "xlsx")
+    assert mapping(api, admin, iid).data["headers"] == ["客户名称", "手机"]
+    done = run(api, admin, iid, dry_run=True)
+    assert done["status"] == "succeeded" and done["result"]["created"] == 1, done
