@@ -790,3 +790,11 @@ class StaticResolver:
 
     def region_name(self, code: str) -> str | None:
         return self.regions.get(code)
+
+
+def setting_name(f: FieldSpec, tenant_id: str, value: str, cache: dict[Any, dict[str, str]]) -> str:
+    """The name of the tenant setting a `names` field holds (a pool's name), its names read once per
+    `cache` (a file, a print); the id itself when no setting has it."""
+    if f.names not in cache:
+        cache[f.names] = dict(f.names(tenant_id))
+    return cache[f.names].get(value) or value

@@ -41,7 +41,7 @@ from ..db.base import plain
 from ..dictionaries import service as dictionaries
 from ..engine import registry, store, visibility
 from ..engine.definition import EntityDef
-from ..engine.fieldtypes import FieldSpec
+from ..engine.fieldtypes import FieldSpec, setting_name
 from ..fields import service as custom_fields
 from ..org import service as org
 from .models import PrintTemplate
@@ -256,9 +256,7 @@ class Reader:
         if v is None or v == "" or v == []:
             return ""
         if f.names is not None:  # the id of a setting (a pool): its name
-            if f.names not in self._named:
-                self._named[f.names] = dict(f.names(self.p.tenant_id))
-            return self._named[f.names].get(str(v)) or str(v)
+            return setting_name(f, self.p.tenant_id, str(v), self._named)
         t = f.type
         if t == "money":
             return money(v)

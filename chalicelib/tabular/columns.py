@@ -28,7 +28,7 @@ from ..core import clock, i18n
 from ..core.permissions import FieldAccess, Principal, mask
 from ..core.settings import get_settings
 from ..engine.definition import EntityDef
-from ..engine.fieldtypes import NUMERIC, FieldSpec
+from ..engine.fieldtypes import NUMERIC, FieldSpec, setting_name
 
 Cell = str | int | float | Decimal | date | datetime | None
 SPLIT = re.compile(r"\s*[,，;；、\n]\s*")
@@ -115,9 +115,7 @@ class Lookup:
 
     def named(self, f: FieldSpec, value: str) -> str:
         """The name of the setting a `names` field holds (a pool's name), read once per file; the id when unknown."""
-        if f.names not in self._named:
-            self._named[f.names] = dict(f.names(self.tenant_id))
-        return self._named[f.names].get(value) or value
+        return setting_name(f, self.tenant_id, value, self._named)
 
     def title(self, entity: str, record_id: str) -> str:
         """A referenced record's title as the caller may see it; its id when they may not read it."""
