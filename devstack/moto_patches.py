@@ -57,9 +57,12 @@ and the tests (tests/conftest.py) call it before moto serves a request.
 
 - `plain_item_requests()`: DynamoDB's item reads and writes without blobs are taken as their JSON
   body says, instead of walking botocore's model for every attribute value of every item.
+- `plain_item_responses()`: the answers of DynamoDB's item reads without blobs are written as their
+  JSON, instead of walking botocore's model for every attribute value of every item returned.
 """
 from __future__ import annotations
 
+import calendar
 import copy
 import functools
 import inspect
@@ -69,6 +72,7 @@ import threading
 import weakref
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 _lock = threading.RLock()
@@ -92,6 +96,7 @@ def patch_dynamodb() -> None:
     cheaper_items()
     validate_definitions_once()
     plain_item_requests()
+    plain_item_responses()
 
 
 # ---- DynamoDB Streams: iterators expire, records read go ----------------------------------------
@@ -995,3 +1000,74 @@ def plain_item_requests() -> None:
 
     DynamoHandler.parse_parameters = parse_parameters  # type: ignore[method-assign]
     _applied.add("plain-items")
+
+
+# ---- DynamoDB item reads and stream reads: the answer as JSON ----------------------------------
+
+_READ_ANSWERS = frozenset({"GetItem", "BatchGetItem", "TransactGetItems", "Query", "Scan"})
+_STREAM_ANSWERS = frozenset({"GetRecords"})
+_JSON_PLAIN = (str, int, float, bool)
+
+
+def _plain(value: Any) -> bool:
+    """Only JSON's own types (and timestamps) and no None: moto's answer holds bytes for blobs, which
+    the serializer writes as base64, and the serializer leaves out members that are None."""
+    if isinstance(value, dict):
+        return all(_plain(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, (*_JSON_PLAIN, datetime))
+
+
+def _epoch(value: Any) -> float:
+    """A timestamp as the serializer writes it: seconds since the epoch, cut to the millisecond (moto's are naive UTC)."""
+    if not isinstance(value, datetime):
+        raise TypeError(type(value).__name__)
+    seconds = calendar.timegm(value.utctimetuple() if value.tzinfo else value.timetuple())
+    return seconds + (value.microsecond // 1000) / 1000.0 if value.microsecond else seconds
+
+
+def _json_answer(result: Any) -> tuple[int, dict[str, str], str] | None:
+    if not isinstance(result, dict) or not _plain(result):
+        return None
+    return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(result, separators=(",", ":"), default=_epoch)
+
+
+def plain_item_responses() -> None:
+    """moto writes every answer by walking the operation's output shape in botocore's model, member by
+    member (for each attribute value of each item: the picker tries the key's spellings): most of the
+    local stack's time on a request that reads a few dozen items, and on the stream driver's reads of
+    every write's images. The answers of the item reads and of the stream's GetRecords are the wire's
+    own JSON as moto builds them (DynamoDB-typed values, members named as on the wire) except for blobs
+    (bytes), members that are None and timestamps; those without the first two are written with
+    json.dumps (timestamps as seconds since the epoch, as the serializer writes them), the others as before."""
+    if "plain-answers" in _applied:
+        return
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    if "execute_result" in DynamoResult.__dict__ or "serialized" in DynamoDBStreamsHandler.__dict__:
+        raise RuntimeError("devstack.moto_patches: moto's DynamoDB answers are no longer written by ActionResult's "
+                           "serializer as plain_item_responses expects")
+    original = ActionResult.execute_result
+
+    def execute_result(self, context):  # type: ignore[no-untyped-def]
+        if context.operation_model.name in _READ_ANSWERS:
+            answer = _json_answer(self.result)
+            if answer is not None:
+                return answer
+        return original(self, context)
+
+    def serialized(self, action_result):  # type: ignore[no-untyped-def]
+        if self._get_action() in _STREAM_ANSWERS:
+            answer = _json_answer(action_result.result)
+            if answer is not None:
+                status, headers, body = answer
+                headers.update(self.response_headers)
+                return status, headers, body
+        return super(DynamoDBStreamsHandler, self).serialized(action_result)
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+    DynamoDBStreamsHandler.serialized = serialized  # type: ignore[method-assign]
+    _applied.add("plain-answers")

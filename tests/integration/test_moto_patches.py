@@ -621,3 +621,64 @@ def test_given_one_condition_with_other_values_when_writing_then_each_write_is_j
         {"Put": {"TableName": _table(), "Item": _key(f"COND#T{i}"), "ConditionExpression": text,
                  "ExpressionAttributeValues": {":now": {"N": "1"}}}} for i in range(3)])
     assert items["ResponseMetadata"]["HTTPStatusCode"] == 200 and _get("COND#T2") is not None
+
+
+def test_given_item_reads_then_answers_written_as_json_are_the_serializer_s_own_and_blobs_still_go_through_it(aws, monkeypatch):
+    from devstack import moto_patches
+
+    ddb, table = client("dynamodb"), _table()
+    plain = {"pk": _s("PLAIN#1"), "sk": _s("A"), "name": _s("华为技术有限公司"), "n": {"N": "12.50"}, "ok": {"BOOL": True},
+             "gone": {"NULL": True}, "tags": {"SS": ["甲", "乙"]}, "nums": {"NS": ["1", "2"]},
+             "doc": {"M": {"a": {"L": [_s("x"), {"N": "3"}, {"M": {"b": {"BOOL": False}}}]}}}}
+    blob = {"pk": _s("PLAIN#1"), "sk": _s("B"), "raw": {"B": b"\x00\xff\x10"}, "set": {"BS": [b"\x01", b"\x02"]}}
+    for item in (plain, blob):
+        ddb.put_item(TableName=table, Item=item)
+    keys = [{"pk": _s("PLAIN#1"), "sk": _s("A")}, {"pk": _s("PLAIN#1"), "sk": _s("B")}]
+
+    def reads() -> list[Any]:
+        out = [ddb.get_item(TableName=table, Key=k, ConsistentRead=True)["Item"] for k in keys]
+        out.append(ddb.query(TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": _s("PLAIN#1")},
+                             ConsistentRead=True)["Items"])
+        got = ddb.batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})["Responses"][table]
+        out.append(sorted(got, key=lambda i: i["sk"]["S"]))
+        out.append([r["Item"] for r in ddb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": k}} for k in keys])
+                    ["Responses"]])
+        return out
+
+    seen: list[bool] = []
+    judge = moto_patches._plain
+    monkeypatch.setattr(moto_patches, "_plain", lambda v: seen.append(judge(v)) or seen[-1])
+    as_json = reads()
+    assert True in seen and False in seen  # the plain item's answers took the JSON path, those with blobs the serializer
+    monkeypatch.setattr(moto_patches, "_READ_ANSWERS", frozenset())  # every answer through moto's serializer
+    assert reads() == as_json
+    assert as_json[0]["doc"] == plain["doc"] and as_json[1]["raw"] == {"B": b"\x00\xff\x10"}
+
+
+def test_given_stream_reads_then_answers_written_as_json_are_the_serializer_s_own(aws, monkeypatch):
+    from devstack import moto_patches
+
+    ddb, table = client("dynamodb"), _table()
+    ddb.put_item(TableName=table, Item={"pk": _s("STREAM#1"), "sk": _s("A"), "name": _s("华为"), "n": {"N": "1"},
+                                        "doc": {"M": {"a": {"L": [_s("x"), {"NULL": True}]}}}})
+    ddb.update_item(TableName=table, Key={"pk": _s("STREAM#1"), "sk": _s("A")}, UpdateExpression="SET #n = :v",
+                    ExpressionAttributeNames={"#n": "name"}, ExpressionAttributeValues={":v": _s("华为技术")})
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    streams = client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def records() -> list[dict[str, Any]]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        return streams.get_records(ShardIterator=it)["Records"]
+
+    seen: list[bool] = []
+    judge = moto_patches._plain
+    monkeypatch.setattr(moto_patches, "_plain", lambda v: seen.append(judge(v)) or seen[-1])
+    as_json = records()
+    assert seen and all(seen)  # written as JSON
+    monkeypatch.setattr(moto_patches, "_STREAM_ANSWERS", frozenset())
+    assert records() == as_json
+    mine = [r for r in as_json if r["dynamodb"]["Keys"]["pk"] == _s("STREAM#1")]
+    assert [r["eventName"] for r in mine] == ["INSERT", "MODIFY"]
+    assert isinstance(mine[0]["dynamodb"]["ApproximateCreationDateTime"], datetime)
+    assert mine[1]["dynamodb"]["NewImage"]["name"] == _s("华为技术") and mine[1]["dynamodb"]["OldImage"]["name"] == _s("华为")
