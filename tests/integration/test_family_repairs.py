@@ -208,8 +208,15 @@ def test_given_a_restamp_job_when_its_record_moves_again_between_chunks_then_the
         assert family_ == _root(deals["id"], c["id"]) and _family(deals["id"], *child) == family_
 
 
-def test_given_a_payment_created_while_its_contract_moves_to_another_customer_then_it_joins_the_new_customer_s_family(
-        api, deals, monkeypatch):
+CHILDREN = {  # a payment stamps its contract (the contract's version holds it); a plan checks the contract
+    "payment": ("/v1/payments", {"amount": 500, "paid_on": "2026-12-01", "method": "bank"}),
+    "payment_plan": ("/v1/payment-plans", {"title": "第1期", "amount": 1000, "due_date": "2099-01-01"}),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CHILDREN))
+def test_given_a_record_created_while_its_contract_moves_to_another_customer_then_it_joins_the_new_customer_s_family(
+        api, deals, monkeypatch, kind):
     from chalicelib.db import tx
     from chalicelib.engine import service
 
@@ -219,20 +226,22 @@ def test_given_a_payment_created_while_its_contract_moves_to_another_customer_th
     sent, original = [], tx.write
 
     def racing(ops):
-        if not sent and any(getattr(o.model, "entity", None) == "PAYMENT" for o in ops):
+        if not sent and any(getattr(o.model, "entity", None) == kind.upper() for o in ops):
             # the contract moves to B after the create read it under A (its own transaction, as a move writes)
             _ok(_move(api, t["rep1"], made["contract"], b["id"]), 200)
         sent.append(len(ops))
         return original(ops)
 
     monkeypatch.setattr(service.tx, "write", racing)
-    pay = _ok(api.call("POST", "/v1/payments", t["rep1"], {"contract": made["contract"], "amount": 500,
-                                                           "paid_on": "2026-12-01", "method": "bank"}))
+    path, body = CHILDREN[kind]
+    made_ = _ok(api.call("POST", path, t["rep1"], {"contract": made["contract"], **body}))
     monkeypatch.undo()
-    assert _family(deals["id"], "payment", pay["id"]) == _root(deals["id"], b["id"])  # read again and tried again
+    assert len(sent) >= 3  # the move, the refused create, the create read again
+    assert _family(deals["id"], kind, made_["id"]) == _root(deals["id"], b["id"])  # read again and tried again
     fast, before, calls = _both(api, t["rep1"], b["id"])
-    assert calls == ["GetItem", "Query"] and fast == before and _ids(fast, "payment") == [pay["id"]]
-    assert _ids(_both(api, t["rep1"], a["id"])[0], "payment") == []
+    earlier = made["plans"] if kind == "payment_plan" else made["payments"]
+    assert calls == ["GetItem", "Query"] and fast == before and _ids(fast, kind) == [*earlier, made_["id"]]
+    assert _ids(_both(api, t["rep1"], a["id"])[0], kind) == []
 
 
 # ---- 3. jobs lost in a crash -------------------------------------------------------------------------
