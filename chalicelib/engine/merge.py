@@ -293,7 +293,8 @@ def _move_children(p: Principal, d: EntityDef, children: list[tuple[EntityDef, s
     and re-checked right before its write, so its rules see the children moved before it (one
     primary contact); the others go CASCADE_CHUNK per transaction. A write that meets a change made
     meanwhile is re-read and tried again; a child no longer under `from_id` stays where it is. The
-    after-write hooks run once every child has moved."""
+    children of each moved child follow it at once (`_follow`); the after-write hooks run once every
+    child has moved."""
     action = "merge" if "merged_into" in event else "unmerge"
     fam = store.family_of(p.tenant_id, (d.entity, to_id))  # the family the children join (engine/family.py)
     moved: list[_Move] = []
@@ -310,6 +311,7 @@ def _move_children(p: Principal, d: EntityDef, children: list[tuple[EntityDef, s
             try:
                 _write([m], d, to_id, from_id, p.user_id, action, fam)
                 moved.append(m)
+                _follow(p, [m])
                 break
             except Conflict:
                 if attempt == RETRIES - 1:
@@ -320,17 +322,24 @@ def _move_children(p: Principal, d: EntityDef, children: list[tuple[EntityDef, s
             try:
                 _write(batch, d, to_id, from_id, p.user_id, action, fam)
                 moved += batch
+                _follow(p, batch)
                 break
             except Conflict:
                 if attempt == RETRIES - 1:
                     raise
                 batch = _reread(p, [(m.definition, m.record) for m in batch], d, to_id, from_id)
     for m in moved:
-        if m.definition.rolls_up:  # its own children (a contract's payments) join the family too
-            family.follow(p, m.record)
-    for m in moved:
         engine.publish(m.definition, "updated", m.record, p.user_id, [m.definition.parent_field], **event)
         engine._settled(m.definition.hooks.after_write, m.wc)
+
+
+def _follow(p: Principal, moved: list[_Move]) -> None:
+    """The children of records just moved whose type rolls up (a contract's payments) join the
+    family too — right after their parent's write, so a merge that stops part-way leaves no moved
+    record with its children in the old family."""
+    for m in moved:
+        if m.definition.rolls_up:
+            family.follow(p, m.record)
 
 
 def _write(batch: list[_Move], d: EntityDef, to_id: str, from_id: str, actor: str, action: str, fam: str) -> None:

@@ -194,7 +194,7 @@ def related(d: EntityDef, record_id: str) -> dict[str, Any]:
         take(store.collection(p.tenant_id, d.entity, rec.id), None)
     else:
         members = family.members(rec) if family.ready(p.tenant_id) else None  # {parent partition: its children}
-        if members is None:
+        if members is None and family.queues_on_read():  # deployed: the back-fill is a deployment step
             family.start_backfill(p)
         take(store.collection(p.tenant_id, d.entity, rec.id) if members is None else members.get(rec.pk, []), parents)
         for cd, _child in parents:
@@ -541,6 +541,8 @@ def built(d: EntityDef, p: Principal, wc: WriteContext, custom: dict[str, Any], 
     ops = [*store.create_ops(rec, p.user_id), *_unique_ops(d, rec, {}, p), *_file_ops(d, rec, {}, wc.values, p.user_id),
            *wc.extra_ops, *(_holdings(d, p.tenant_id, None, store.holding(rec)) if holdings else []),
            *duplicates.lease_ops(p.tenant_id, d, rec.id, {}, wc.values, takes_over=takes_over)]
+    if parent:  # the family it joins is still its parent's when it commits (a contract moving meanwhile)
+        ops += family.parent_checks(p.tenant_id, parent, wc.loaded, ops, StaleStamp)
     return Draft(d, wc, ops)
 
 
@@ -578,7 +580,8 @@ def create(d: EntityDef, body: dict[str, Any], idempotency_key: str | None) -> d
             except StaleStamp:
                 if attempt == STAMP_ATTEMPTS - 1:
                     raise
-                backoff(attempt)  # the record it stamps changed meanwhile: read it again
+                backoff(attempt)  # the record it stamps (or its parent) changed meanwhile: read it again
+                family.reread(wc.loaded)
                 continue
             finish(draft)
             return _with_duplicates(d, out(d, draft.record, p), lambda: found)
@@ -634,11 +637,14 @@ def update_record(d: EntityDef, p: Principal, rec: store.EntityRecord, changes: 
     if ops:
         _run(d.hooks.before_write, wc)
         following, later = family.follow_ops(rec, gives)  # a record whose type rolls up takes its children along
-        tx.write([*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops,
+        if later:  # before the write: a crash after it never leaves the children in the old family
+            family.queue(p, rec, after=int(rec.version or 0) + 1)
+        writes = [*ops, *_unique_ops(d, rec, old_data, p), *_file_ops(d, rec, old_data, wc.values, p.user_id), *wc.extra_ops,
                   *_holdings(d, p.tenant_id, held, store.holding(rec)), *duplicates.lease_ops(p.tenant_id, d, rec.id, old_data, wc.values),
-                  *following])
-        if later:
-            family.queue(p, rec)
+                  *following]
+        if moved:
+            writes += family.parent_checks(p.tenant_id, parent, r.loaded, writes, StaleStamp)
+        tx.write(writes)
         publish(d, "updated", rec, p.user_id, _changed(before, rec.values()))
         _settled(d.hooks.after_write, wc)
     return _with_duplicates(d, out(d, rec, p), lambda: found)

@@ -143,9 +143,11 @@ def children_partition(rec: EntityRecord) -> str:
 
 def family_of(tenant_id: str, parent: tuple[str, str], loaded: Any = None) -> str:
     """The family of a child of `parent` (ENTITY, id): from the parent record when the caller read it
-    (`loaded`: {(ENTITY, id): record}), else one GetItem of it; a parent not (yet) stored — created
-    in the same transaction — gives its own partition."""
-    loaded = loaded or {}
+    (`loaded`: {(ENTITY, id): record}), else one GetItem of it (kept in `loaded`: the write checks
+    the parent is still where it was read, engine/family.parent_checks); a parent not (yet) stored —
+    created in the same transaction — gives its own partition."""
+    if loaded is None:
+        loaded = {}
     if parent in loaded and loaded[parent] is None:  # created in the same transaction
         return parent_partition(tenant_id, *parent)
     rec = loaded.get(parent)
@@ -154,6 +156,8 @@ def family_of(tenant_id: str, parent: tuple[str, str], loaded: Any = None) -> st
             rec = EntityRecord.get(*record_key(tenant_id, *parent))
         except EntityRecord.DoesNotExist:
             return parent_partition(tenant_id, *parent)
+        if isinstance(rec, EntityRecord):
+            loaded[parent] = rec
     return children_partition(rec) if isinstance(rec, EntityRecord) else parent_partition(tenant_id, *parent)
 
 
