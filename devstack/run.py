@@ -117,8 +117,43 @@ def _keep_alive_handler() -> type:
     return KeepAliveHandler
 
 
+def refuse_expired_links(app: Any, now: Any = None) -> Any:
+    """WSGI: a presigned request (SigV4's X-Amz-Date and X-Amz-Expires, or SigV2's Expires) past its expiry is refused
+    as S3 refuses it — 403 AccessDenied "Request has expired" — instead of being served: moto checks
+    neither the signature nor the expiry of a presigned URL, so on the local stack a link would work
+    forever. (The signature stays unchecked.) `now`: the clock, for tests."""
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import parse_qs
+
+    clock_ = now or (lambda: datetime.now(UTC))
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        query = environ.get("QUERY_STRING", "")
+        if "Expires=" in query:
+            params = parse_qs(query)
+            try:
+                if "X-Amz-Expires" in params:  # SigV4 (what the app signs with): signed at X-Amz-Date, valid so many seconds
+                    signed = datetime.strptime(params["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+                    expires = signed + timedelta(seconds=int(params["X-Amz-Expires"][0]))
+                elif "AWSAccessKeyId" in params:  # SigV2 query auth: Expires is the moment itself
+                    expires = datetime.fromtimestamp(int(params["Expires"][0]), UTC)
+                else:
+                    return app(environ, start_response)
+            except (KeyError, ValueError, OverflowError, OSError):
+                return app(environ, start_response)
+            if clock_() > expires:
+                body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
+                        "<Message>Request has expired</Message>"
+                        f"<Expires>{expires:%Y-%m-%dT%H:%M:%SZ}</Expires></Error>").encode()
+                start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+                return [body]
+        return app(environ, start_response)
+
+    return wrapped
+
+
 def _keep_alive_server(base: type) -> type:
-    """moto's ThreadedMotoServer serving with `_keep_alive_handler()`."""
+    """moto's ThreadedMotoServer serving with `_keep_alive_handler()`, expired presigned links refused."""
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
@@ -126,7 +161,7 @@ def _keep_alive_server(base: type) -> type:
 
     class Server(base):
         def _server_entry(self) -> None:
-            app = DomainDispatcherApplication(create_backend_app)
+            app = refuse_expired_links(DomainDispatcherApplication(create_backend_app))
             self._server = make_server(self._ip_address, self._port, app, True, request_handler=handler)
             self._server_ready_event.set()
             self._server.serve_forever()

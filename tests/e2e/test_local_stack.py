@@ -5,6 +5,8 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+import requests
+
 from devstack import demo
 
 REP, MANAGER, OTHER_REP, CEO = "13800000004", "13800000003", "13800000007", "13800000000"
@@ -205,3 +207,31 @@ def test_given_request_http_server_cannot_parse_when_sent_then_its_error_is_in_o
     assert json.loads(body)["code"] == "HEADERS_TOO_LARGE"
     status, _, body = _raw(stack, b"GET /v1/health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
     assert status.startswith("HTTP/1.1 411") and json.loads(body)["code"] == "LENGTH_REQUIRED"
+
+
+def test_given_a_presigned_link_past_its_expiry_then_the_local_stack_refuses_it_as_s3_does(stack):
+    """moto serves a presigned URL whatever its expiry; the local stack refuses it once expired (403
+    AccessDenied "Request has expired"), so a client sees on make dev what it will see in AWS."""
+    import re
+
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{stack.env['CRM_MOTO_PORT']}", region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local",
+                      config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))  # as the files port signs
+    s3.create_bucket(Bucket="e2e-presigned-expiry")
+    s3.put_object(Bucket="e2e-presigned-expiry", Key="报价单.pdf", Body=b"%PDF-1.7 quote")
+    get = s3.generate_presigned_url("get_object", Params={"Bucket": "e2e-presigned-expiry", "Key": "报价单.pdf"}, ExpiresIn=900)
+    put = s3.generate_presigned_url("put_object", Params={"Bucket": "e2e-presigned-expiry", "Key": "上传.pdf"}, ExpiresIn=900)
+    assert requests.get(get, timeout=10).content == b"%PDF-1.7 quote"  # within its 15 minutes
+
+    def signed_hours_ago(url: str, hours: int) -> str:  # as if signed then (the local stack does not check signatures)
+        when = (datetime.now(UTC) - timedelta(hours=hours)).strftime("%Y%m%dT%H%M%SZ")
+        return re.sub(r"X-Amz-Date=\d{8}T\d{6}Z", f"X-Amz-Date={when}", url)
+
+    expired = requests.get(signed_hours_ago(get, 1), timeout=10)
+    assert expired.status_code == 403 and b"<Code>AccessDenied</Code>" in expired.content and b"Request has expired" in expired.content
+    assert requests.put(signed_hours_ago(put, 1), data=b"%PDF late", timeout=10).status_code == 403
+    assert "上传.pdf" not in [o["Key"] for o in s3.list_objects_v2(Bucket="e2e-presigned-expiry").get("Contents", [])]
+    assert requests.put(put, data=b"%PDF on time", timeout=10).status_code == 200
